@@ -1,0 +1,50 @@
+namespace SegmentController.Core.Findings;
+
+/// <summary>
+/// One violation (or notable fact): one per rule per flow (capture) or per port (SNMP), with counts —
+/// never one per packet.
+/// </summary>
+public sealed record Finding
+{
+    /// <summary>The rule id (see <see cref="RuleIds"/>).</summary>
+    public required string Rule { get; init; }
+
+    /// <summary>The severity.</summary>
+    public required Severity Severity { get; init; }
+
+    /// <summary>The kind of evidence.</summary>
+    public required FindingSource Source { get; init; }
+
+    /// <summary>The client ids affected, sorted.</summary>
+    public required IReadOnlyList<string> Clients { get; init; }
+
+    /// <summary>One sentence for people.</summary>
+    public required string Summary { get; init; }
+
+    /// <summary>
+    /// Evidence fields. Capture: <c>vlans</c> (outer→inner), <c>src</c>, <c>dst</c>, <c>protocol</c>,
+    /// <c>src_port</c>, <c>dst_port</c>, <c>packets</c>, <c>first_seen</c>, <c>last_seen</c>.
+    /// SNMP: <c>switch</c>, <c>port</c>, <c>if_index</c>, <c>vlan</c>, <c>mac</c>. Values are strings,
+    /// numbers, booleans, timestamps or lists of those.
+    /// </summary>
+    public IReadOnlyDictionary<string, object?> Evidence { get; init; } = new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>When the finding was made.</summary>
+    public required DateTimeOffset ObservedAt { get; init; }
+
+    /// <summary>Builds a finding whose severity and source come from the rule catalog.</summary>
+    public static Finding Create(string rule, IEnumerable<string> clients, string summary, IReadOnlyDictionary<string, object?> evidence, DateTimeOffset observedAt)
+    {
+        var descriptor = RuleCatalog.Get(rule);
+        return new Finding
+        {
+            Rule = rule,
+            Severity = descriptor.Severity,
+            Source = descriptor.Source,
+            Clients = clients.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+            Summary = summary,
+            Evidence = evidence,
+            ObservedAt = observedAt,
+        };
+    }
+}

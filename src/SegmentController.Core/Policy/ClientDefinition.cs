@@ -1,0 +1,29 @@
+namespace SegmentController.Core.Policy;
+
+/// <summary>A client of the provider whose data must stay apart from every other client's.</summary>
+public sealed record ClientDefinition
+{
+    /// <summary>A short stable id (metric label, store key).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>A readable name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The last day of the contract.</summary>
+    public required DateOnly ContractEnd { get; init; }
+
+    /// <summary>Where the client's agents sit.</summary>
+    public required IReadOnlyList<Segment> Segments { get; init; }
+
+    /// <summary>The client's systems, reached through the proxy.</summary>
+    public IReadOnlyList<Upstream> Upstreams { get; init; } = [];
+
+    /// <summary>What a suspension does beyond closing the proxy.</summary>
+    public KillActions Kill { get; init; } = new();
+
+    /// <summary>Whom to tell of incidents.</summary>
+    public IReadOnlyList<Contact> Notify { get; init; } = [];
+
+    /// <summary>Records concerning this client are kept until this day: contract end plus six years.</summary>
+    public DateOnly RetainUntil => ContractEnd.AddYears(6);
+}

@@ -1,0 +1,14 @@
+namespace SegmentController.Core.Policy;
+
+/// <summary>The tamper-evident store.</summary>
+public sealed record StoreSettings
+{
+    /// <summary>The SQLite database file.</summary>
+    public string Path { get; init; } = "/var/lib/segctl/segctl.db";
+
+    /// <summary>The ECDSA P-256 private key (PEM) that signs checkpoints.</summary>
+    public string? SigningKeyFile { get; init; }
+
+    /// <summary>How often the chain head is signed.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
+}
