@@ -1,1 +1,3 @@
-return 0;
+using SegmentController.Cli;
+
+return await CliApplication.InvokeAsync(args, Console.Out, Console.Error, CancellationToken.None);

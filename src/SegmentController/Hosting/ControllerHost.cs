@@ -1,0 +1,135 @@
+using System.Net;
+using System.Reflection;
+using System.Security.Authentication;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Prometheus;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Findings;
+using SegmentController.Health;
+using SegmentController.Metrics;
+
+namespace SegmentController.Hosting;
+
+/// <summary>
+/// Builds the <c>segctl run</c> process: one host, the management listener (operator API, /metrics,
+/// /healthz), and every verifier and enforcer as a hosted service.
+/// </summary>
+internal static class ControllerHost
+{
+    /// <summary>The version string of this build.</summary>
+    public static string Version { get; } =
+        typeof(ControllerHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    /// <summary>Builds the host for a loaded policy.</summary>
+    /// <param name="policy">The policy provider, already holding a valid policy.</param>
+    /// <param name="managementOverride">Listen on these endpoints instead of the policy's (tests, first runs).</param>
+    public static WebApplication Build(IPolicyProvider policy, IReadOnlyList<string>? managementOverride = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "segctl",
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            // A verifier that dies must not leave a controller that looks healthy: stop, and let the
+            // supervisor (systemd) restart us into a fail-closed state.
+            o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(10);
+        });
+
+        builder.Services.AddControllerCore(policy);
+
+        var listen = managementOverride ?? policy.Current.Controller.Management.Listen;
+        var managementCertificate = policy.Current.Controller.Management.Certificate;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            foreach (var endpoint in listen)
+            {
+                var address = ParseEndpoint(endpoint);
+                if (managementCertificate is null && !IPAddress.IsLoopback(address.Address))
+                {
+                    throw new InvalidOperationException(
+                        $"management listener {endpoint} is not loopback and controller.management.certificate is not set; refusing to serve the operator API without TLS");
+                }
+
+                kestrel.Listen(address, options =>
+                {
+                    if (managementCertificate is not null)
+                    {
+                        var certificate = CertificateLoader.Load(managementCertificate);
+                        options.UseHttps(https =>
+                        {
+                            https.ServerCertificate = certificate;
+                            https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                        });
+                    }
+                });
+            }
+        });
+
+        var app = builder.Build();
+        app.MapManagementEndpoints();
+        return app;
+    }
+
+    /// <summary>Registers what every controller process has, whatever else it runs.</summary>
+    public static IServiceCollection AddControllerCore(this IServiceCollection services, IPolicyProvider policy)
+    {
+        services.AddSingleton(policy);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()));
+        services.AddSingleton<VerificationHealth>();
+        services.AddSingleton<FindingPipeline>();
+        services.AddSingleton<IFindingSink>(sp => sp.GetRequiredService<FindingPipeline>());
+        services.AddHostedService<PolicyReloadService>();
+        services.AddHealthChecks().AddCheck<VerificationHealthCheck>("verification");
+        return services;
+    }
+
+    /// <summary>The addresses Kestrel actually bound (port 0 resolved).</summary>
+    public static IReadOnlyList<string> BoundAddresses(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var feature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
+        return feature?.Addresses.ToArray() ?? [];
+    }
+
+    private static void MapManagementEndpoints(this WebApplication app)
+    {
+        var metrics = app.Services.GetRequiredService<ControllerMetrics>();
+        metrics.BuildInfo.WithLabels(Version).Set(1);
+        app.MapMetrics("/metrics", metrics.Registry);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            ResponseWriter = HealthResponse.WriteAsync,
+            ResultStatusCodes =
+            {
+                [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+    }
+
+    private static IPEndPoint ParseEndpoint(string endpoint) =>
+        IPEndPoint.TryParse(endpoint, out var parsed) && endpoint.Contains(':', StringComparison.Ordinal)
+            ? parsed
+            : throw new InvalidOperationException($"listen endpoint '{endpoint}' is not address:port");
+}

@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+using SegmentController.Core.Policy;
+using SegmentController.Metrics;
+
+namespace SegmentController.Hosting;
+
+/// <summary>
+/// Reloads the policy on SIGHUP. A policy that does not validate is rejected with every error logged,
+/// and the last good policy stays in force. Publishes <c>segctl_policy_info</c>.
+/// </summary>
+internal sealed partial class PolicyReloadService : IHostedService, IDisposable
+{
+    private readonly IPolicyProvider _policy;
+    private readonly ControllerMetrics _metrics;
+    private readonly ILogger<PolicyReloadService> _logger;
+    private PosixSignalRegistration? _sighup;
+    private SitePolicy? _published;
+
+    public PolicyReloadService(IPolicyProvider policy, ControllerMetrics metrics, ILogger<PolicyReloadService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(logger);
+        _policy = policy;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        Publish(_policy.Current);
+        _policy.PolicyChanged += OnPolicyChanged;
+        if (_policy is IReloadablePolicyProvider && !OperatingSystem.IsWindows())
+        {
+            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                Reload();
+            });
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _policy.PolicyChanged -= OnPolicyChanged;
+        _sighup?.Dispose();
+        _sighup = null;
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _sighup?.Dispose();
+
+    /// <summary>Reloads from the policy file; returns the errors (empty when applied).</summary>
+    public IReadOnlyList<string> Reload()
+    {
+        if (_policy is not IReloadablePolicyProvider reloadable)
+        {
+            return ["this controller's policy cannot be reloaded"];
+        }
+
+        try
+        {
+            var errors = reloadable.Reload();
+            if (errors.Count == 0)
+            {
+                _metrics.PolicyReloadsTotal.WithLabels("applied").Inc();
+                return errors;
+            }
+
+            _metrics.PolicyReloadsTotal.WithLabels("rejected").Inc();
+            Log.PolicyRejected(_logger, errors.Count, _policy.Current.Sha256);
+            foreach (var error in errors)
+            {
+                Log.PolicyRejectedError(_logger, error);
+            }
+
+            return errors;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _metrics.PolicyReloadsTotal.WithLabels("rejected").Inc();
+            Log.PolicyRejectedError(_logger, e.Message);
+            return [e.Message];
+        }
+    }
+
+    private void OnPolicyChanged(object? sender, SitePolicy policy)
+    {
+        Publish(policy);
+        Log.PolicyApplied(_logger, policy.Site.Id, policy.Sha256);
+    }
+
+    private void Publish(SitePolicy policy)
+    {
+        lock (_metrics)
+        {
+            if (_published is not null)
+            {
+                _metrics.PolicyInfo.RemoveLabelled(_published.Site.Id, _published.Sha256);
+            }
+
+            _metrics.PolicyInfo.WithLabels(policy.Site.Id, policy.Sha256).Set(1);
+            _published = policy;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.PolicyApplied, LogLevel.Information, "Policy of site {Site} in force (sha256 {Sha256})")]
+        public static partial void PolicyApplied(ILogger logger, string site, string sha256);
+
+        [LoggerMessage(EventIds.PolicyRejected, LogLevel.Error, "Policy reload rejected with {Count} error(s); the policy in force stays (sha256 {Sha256})")]
+        public static partial void PolicyRejected(ILogger logger, int count, string sha256);
+
+        [LoggerMessage(EventIds.PolicyRejectedError, LogLevel.Error, "{Error}")]
+        public static partial void PolicyRejectedError(ILogger logger, string error);
+    }
+}

@@ -1,0 +1,95 @@
+using Prometheus;
+
+namespace SegmentController.Metrics;
+
+/// <summary>
+/// Every metric the controller exports (names and labels are a contract with dashboards: see
+/// DESIGN.md). Label values are bounded by the policy — client ids, switch names, interfaces, rule
+/// ids, stages — never addresses.
+/// </summary>
+internal sealed class ControllerMetrics
+{
+    public ControllerMetrics(CollectorRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        Registry = registry;
+        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+
+        BuildInfo = factory.CreateGauge("segctl_build_info", "Always 1; the version label says which build runs.", "version");
+        PolicyInfo = factory.CreateGauge("segctl_policy_info", "Always 1 for the policy in force.", "site", "sha256");
+        PolicyReloadsTotal = factory.CreateCounter("segctl_policy_reloads_total", "Policy reloads, by outcome (applied, rejected).", "outcome");
+
+        ClientSuspended = factory.CreateGauge("segctl_client_suspended", "1 while the client is suspended.", "client");
+        FindingsTotal = factory.CreateCounter("segctl_findings_total", "Findings made, by rule, severity and client.", "rule", "severity", "client");
+        VerificationHealthy = factory.CreateGauge("segctl_verification_healthy", "1 while the verification source works.", "source");
+
+        CapturePacketsTotal = factory.CreateCounter("segctl_capture_packets_total", "Frames captured, by interface.", "interface");
+        CaptureDroppedTotal = factory.CreateCounter("segctl_capture_dropped_total", "Frames the capture lost (kernel and interface drops), by interface.", "interface");
+        ClientPacketsTotal = factory.CreateCounter("segctl_client_packets_total", "Frames attributed to a client's segments.", "client");
+
+        SnmpPollDuration = factory.CreateHistogram(
+            "segctl_snmp_poll_duration_seconds",
+            "Duration of one switch inventory.",
+            new HistogramConfiguration
+            {
+                LabelNames = ["switch"],
+                Buckets = Histogram.ExponentialBuckets(0.01, 2, 12),
+            });
+        SwitchReachable = factory.CreateGauge("segctl_switch_reachable", "1 when the switch answered its last poll.", "switch");
+
+        ProxyRequestsTotal = factory.CreateCounter("segctl_proxy_requests_total", "Proxied requests, by client and outcome.", "client", "outcome");
+        KillswitchTripsTotal = factory.CreateCounter("segctl_killswitch_trips_total", "Suspensions, by client and trigger.", "client", "trigger");
+        KillswitchEnforceSeconds = factory.CreateHistogram(
+            "segctl_killswitch_enforce_seconds",
+            "Duration of each enforcement stage of a trip.",
+            new HistogramConfiguration
+            {
+                LabelNames = ["stage"],
+                Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18),
+            });
+
+        AuditLastResult = factory.CreateGauge("segctl_audit_last_result", "Last audit per client: 1 pass, 0 fail, -1 indeterminate.", "client");
+        IncidentsOpen = factory.CreateGauge("segctl_incidents_open", "Open incidents per client.", "client");
+        IncidentNoticeDueSeconds = factory.CreateGauge(
+            "segctl_incident_notice_due_timestamp_seconds",
+            "Earliest notification deadline (Unix time) among the client's incidents whose notice is not yet given.",
+            "client");
+    }
+
+    /// <summary>The registry served on /metrics.</summary>
+    public CollectorRegistry Registry { get; }
+
+    public Gauge BuildInfo { get; }
+
+    public Gauge PolicyInfo { get; }
+
+    public Counter PolicyReloadsTotal { get; }
+
+    public Gauge ClientSuspended { get; }
+
+    public Counter FindingsTotal { get; }
+
+    public Gauge VerificationHealthy { get; }
+
+    public Counter CapturePacketsTotal { get; }
+
+    public Counter CaptureDroppedTotal { get; }
+
+    public Counter ClientPacketsTotal { get; }
+
+    public Histogram SnmpPollDuration { get; }
+
+    public Gauge SwitchReachable { get; }
+
+    public Counter ProxyRequestsTotal { get; }
+
+    public Counter KillswitchTripsTotal { get; }
+
+    public Histogram KillswitchEnforceSeconds { get; }
+
+    public Gauge AuditLastResult { get; }
+
+    public Gauge IncidentsOpen { get; }
+
+    public Gauge IncidentNoticeDueSeconds { get; }
+}

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Prometheus;
+using SegmentController.Core.Findings;
+using SegmentController.Findings;
+using SegmentController.Metrics;
+
+namespace SegmentController.Tests.Findings;
+
+public sealed class FindingPipelineTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Publish_FindingForTwoClients_CountsOncePerClient()
+    {
+        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
+        var finding = Finding.Create(RuleIds.CrossClientFlow, ["ibex", "assistring"], "leak", new Dictionary<string, object?>(), Now);
+
+        await pipeline.PublishAsync([finding, finding], CancellationToken.None);
+
+        Assert.Equal(2, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "ibex").Value);
+        Assert.Equal(2, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "assistring").Value);
+        Assert.Equal(2, pipeline.Recent.Count);
+    }
+
+    [Fact]
+    public async Task Publish_SiteWideFinding_CountsUnderNoneLabel()
+    {
+        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
+
+        await pipeline.PublishAsync([Finding.Create(RuleIds.CaptureDegraded, [], "silence", new Dictionary<string, object?>(), Now)], CancellationToken.None);
+
+        Assert.Equal(1, metrics.FindingsTotal.WithLabels("capture-degraded", "high", FindingPipeline.NoClientLabel).Value);
+    }
+
+    [Fact]
+    public async Task Publish_ConsumerFails_OthersStillRunAndFailureSurfaces()
+    {
+        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var after = new RecordingConsumer();
+        var pipeline = new FindingPipeline(metrics, [new FailingConsumer(), after], NullLogger<FindingPipeline>.Instance);
+        var finding = Finding.Create(RuleIds.PortVlanMismatch, ["ibex"], "port in foreign VLAN", new Dictionary<string, object?>(), Now);
+
+        var error = await Assert.ThrowsAsync<AggregateException>(() => pipeline.PublishAsync([finding], CancellationToken.None).AsTask());
+
+        Assert.IsType<IOException>(Assert.Single(error.InnerExceptions));
+        Assert.Equal([finding], after.Seen);
+    }
+
+    [Fact]
+    public async Task Publish_MoreThanCapacity_KeepsOnlyTheNewest()
+    {
+        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
+        var findings = Enumerable.Range(0, 600)
+            .Select(i => Finding.Create(RuleIds.UnknownVlan, [], $"vlan {i}", new Dictionary<string, object?>(), Now))
+            .ToArray();
+
+        await pipeline.PublishAsync(findings, CancellationToken.None);
+
+        Assert.Equal(512, pipeline.Recent.Count);
+        Assert.Equal("vlan 599", pipeline.Recent[^1].Summary);
+        Assert.Equal("vlan 88", pipeline.Recent[0].Summary);
+    }
+
+    private sealed class FailingConsumer : IFindingConsumer
+    {
+        public ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken) =>
+            throw new IOException("disk full");
+    }
+
+    private sealed class RecordingConsumer : IFindingConsumer
+    {
+        public List<Finding> Seen { get; } = [];
+
+        public ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+        {
+            Seen.AddRange(findings);
+            return ValueTask.CompletedTask;
+        }
+    }
+}

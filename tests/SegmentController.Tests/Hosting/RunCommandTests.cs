@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text.Json;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Hosting;
+
+/// <summary><c>segctl run</c> as an engineer starts it: a real process with a real listener.</summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-run-").FullName;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    [Fact]
+    public async Task Run_ExamplePolicy_ServesMetricsAndHealthz()
+    {
+        await using var segctl = SegctlProcess.Start("run", "--policy", RepositoryPaths.Policy("example-site.yaml"), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+
+        var metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
+        Assert.Matches(@"segctl_build_info\{version=""[0-9]+\.[0-9]+\.[0-9]+""\} 1", metrics);
+        Assert.Matches(@"segctl_policy_info\{site=""[a-z0-9-]+"",sha256=""[0-9a-f]{64}""\} 1", metrics);
+
+        using var health = await _http.GetAsync(new Uri(management, "/healthz"));
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        using var body = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
+        Assert.Equal("healthy", body.RootElement.GetProperty("status").GetString());
+        Assert.Matches("^[0-9a-f]{64}$", body.RootElement.GetProperty("policy").GetProperty("sha256").GetString()!);
+
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Sighup_BrokenPolicy_KeepsLastGoodPolicyAndCountsRejection()
+    {
+        var policy = Path.Combine(_dir, "site.yaml");
+        File.Copy(RepositoryPaths.Policy("example-site.yaml"), policy);
+        await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        var before = await _http.GetStringAsync(new Uri(management, "/metrics"));
+        var sha = System.Text.RegularExpressions.Regex.Match(before, @"segctl_policy_info\{site=""[^""]+"",sha256=""([0-9a-f]{64})""\}").Groups[1].Value;
+        Assert.NotEmpty(sha);
+
+        await File.AppendAllTextAsync(policy, "\nclients: [ this is not a policy\n");
+        segctl.Signal(NativeMethods.SigHup);
+        var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"rejected\"} 1", StringComparison.Ordinal));
+
+        Assert.Contains($"sha256=\"{sha}\"}} 1", after, StringComparison.Ordinal);
+        Assert.Contains(policy + ":", segctl.StandardOutput + segctl.StandardError, StringComparison.Ordinal);
+        using var health = await _http.GetAsync(new Uri(management, "/healthz"));
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task Sighup_ChangedValidPolicy_PutsNewPolicyInForce()
+    {
+        var policy = Path.Combine(_dir, "site.yaml");
+        File.Copy(RepositoryPaths.Policy("example-site.yaml"), policy);
+        await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+
+        await File.AppendAllTextAsync(policy, "\n# reviewed by the site engineer\n");
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(policy)));
+        segctl.Signal(NativeMethods.SigHup);
+        var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
+
+        Assert.Contains($"sha256=\"{expected}\"}} 1", after, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(after, "^segctl_policy_info", System.Text.RegularExpressions.RegexOptions.Multiline));
+    }
+
+    [Fact]
+    public async Task Run_InvalidPolicy_ExitsWithErrorsAndDoesNotListen()
+    {
+        var policy = Path.Combine(_dir, "broken.yaml");
+        await File.WriteAllTextAsync(policy, "site: { id: x }\nclients: 3\n");
+
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("management listener", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"broken\.yaml:\d+:\d+: ", stderr);
+    }
+
+    [Fact]
+    public async Task Version_PrintsTheBuildVersion()
+    {
+        var (code, stdout, _) = await SegctlProcess.RunAsync("--version");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"^\d+\.\d+\.\d+", stdout.Trim());
+    }
+
+    [Fact]
+    public async Task UnknownCommand_IsAUsageErrorWithExitTwo()
+    {
+        var (code, _, stderr) = await SegctlProcess.RunAsync("frobnicate");
+
+        Assert.Equal(2, code);
+        Assert.Contains("segctl --help", stderr, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private async Task<string> PollMetricsAsync(Uri management, Func<string, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string metrics;
+        do
+        {
+            metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
+            if (done(metrics))
+            {
+                return metrics;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        return metrics;
+    }
+}

@@ -1,0 +1,13 @@
+using System.Runtime.InteropServices;
+
+namespace SegmentController.Tests.Infrastructure;
+
+internal static partial class NativeMethods
+{
+    public const int SigHup = 1;
+    public const int SigKill = 9;
+    public const int SigTerm = 15;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+}

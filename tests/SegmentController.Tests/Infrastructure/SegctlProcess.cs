@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SegmentController.Tests.Infrastructure;
+
+/// <summary>
+/// Runs the real <c>segctl</c> executable (built beside the tests) as a child process, the way an
+/// engineer or a script runs it.
+/// </summary>
+internal sealed partial class SegctlProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _lock = new();
+
+    private SegctlProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public static string DllPath { get; } = Path.Combine(AppContext.BaseDirectory, "segctl.dll");
+
+    public int Id => _process.Id;
+
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Runs segctl to completion and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        await using var process = Start(args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process._process.WaitForExitAsync(timeout.Token);
+        process._process.WaitForExit();
+        return (process._process.ExitCode, process.StandardOutput, process.StandardError);
+    }
+
+    /// <summary>Starts segctl and returns at once.</summary>
+    public static SegctlProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(DllPath);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var wrapper = new SegctlProcess(process);
+        process.OutputDataReceived += (_, e) => wrapper.Append(wrapper._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => wrapper.Append(wrapper._stderr, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return wrapper;
+    }
+
+    /// <summary>Waits until the management listener's address is printed.</summary>
+    public async Task<Uri> WaitForManagementAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var match = ManagementLine().Match(StandardOutput);
+            if (match.Success)
+            {
+                return new Uri(match.Groups[1].Value);
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"segctl exited with {_process.ExitCode}: {StandardError}");
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"segctl printed no management listener; stdout: {StandardOutput} stderr: {StandardError}");
+    }
+
+    /// <summary>Sends a POSIX signal (SIGHUP, SIGTERM, SIGKILL) to the process.</summary>
+    public void Signal(int signal)
+    {
+        if (NativeMethods.Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(StringBuilder target, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            target.AppendLine(line);
+        }
+    }
+
+    [GeneratedRegex(@"management listener: (\S+)")]
+    private static partial Regex ManagementLine();
+}
