@@ -49,6 +49,7 @@ internal sealed class ControllerMetrics
             });
 
         AuditLastResult = factory.CreateGauge("segctl_audit_last_result", "Last audit per client: 1 pass, 0 fail, -1 indeterminate.", "client");
+        AuditLastTimestamp = factory.CreateGauge("segctl_audit_last_timestamp_seconds", "When the client's last audit finished (Unix time).", "client");
         IncidentsOpen = factory.CreateGauge("segctl_incidents_open", "Open incidents per client.", "client");
         IncidentNoticeDueSeconds = factory.CreateGauge(
             "segctl_incident_notice_due_timestamp_seconds",
@@ -88,6 +89,8 @@ internal sealed class ControllerMetrics
     public Histogram KillswitchEnforceSeconds { get; }
 
     public Gauge AuditLastResult { get; }
+
+    public Gauge AuditLastTimestamp { get; }
 
     public Gauge IncidentsOpen { get; }
 

@@ -13,7 +13,7 @@ public sealed class FindingPipelineTests
     [Fact]
     public async Task Publish_FindingForTwoClients_CountsOncePerClient()
     {
-        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
         var finding = Finding.Create(RuleIds.CrossClientFlow, ["ibex", "assistring"], "leak", new Dictionary<string, object?>(), Now);
 
@@ -27,7 +27,7 @@ public sealed class FindingPipelineTests
     [Fact]
     public async Task Publish_SiteWideFinding_CountsUnderNoneLabel()
     {
-        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
 
         await pipeline.PublishAsync([Finding.Create(RuleIds.CaptureDegraded, [], "silence", new Dictionary<string, object?>(), Now)], CancellationToken.None);
@@ -38,7 +38,7 @@ public sealed class FindingPipelineTests
     [Fact]
     public async Task Publish_ConsumerFails_OthersStillRunAndFailureSurfaces()
     {
-        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         var after = new RecordingConsumer();
         var pipeline = new FindingPipeline(metrics, [new FailingConsumer(), after], NullLogger<FindingPipeline>.Instance);
         var finding = Finding.Create(RuleIds.PortVlanMismatch, ["ibex"], "port in foreign VLAN", new Dictionary<string, object?>(), Now);
@@ -52,7 +52,7 @@ public sealed class FindingPipelineTests
     [Fact]
     public async Task Publish_MoreThanCapacity_KeepsOnlyTheNewest()
     {
-        var metrics = new ControllerMetrics(Metrics.NewCustomRegistry());
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
         var findings = Enumerable.Range(0, 600)
             .Select(i => Finding.Create(RuleIds.UnknownVlan, [], $"vlan {i}", new Dictionary<string, object?>(), Now))

@@ -11,14 +11,14 @@ public sealed class RunCommandTests : IDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     [Fact]
-    public async Task Run_ExamplePolicy_ServesMetricsAndHealthz()
+    public async Task Run_SitePolicy_ServesMetricsAndHealthz()
     {
-        await using var segctl = SegctlProcess.Start("run", "--policy", RepositoryPaths.Policy("example-site.yaml"), "--management-listen", "127.0.0.1:0");
+        await using var segctl = SegctlProcess.Start("run", "--policy", TestSite.WritePolicy(_dir), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
 
         var metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
         Assert.Matches(@"segctl_build_info\{version=""[0-9]+\.[0-9]+\.[0-9]+""\} 1", metrics);
-        Assert.Matches(@"segctl_policy_info\{site=""[a-z0-9-]+"",sha256=""[0-9a-f]{64}""\} 1", metrics);
+        Assert.Matches(@"segctl_policy_info\{site=""test-site"",sha256=""[0-9a-f]{64}""\} 1", metrics);
 
         using var health = await _http.GetAsync(new Uri(management, "/healthz"));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
@@ -33,8 +33,7 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task Sighup_BrokenPolicy_KeepsLastGoodPolicyAndCountsRejection()
     {
-        var policy = Path.Combine(_dir, "site.yaml");
-        File.Copy(RepositoryPaths.Policy("example-site.yaml"), policy);
+        var policy = TestSite.WritePolicy(_dir);
         await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
         var before = await _http.GetStringAsync(new Uri(management, "/metrics"));
@@ -54,8 +53,7 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public async Task Sighup_ChangedValidPolicy_PutsNewPolicyInForce()
     {
-        var policy = Path.Combine(_dir, "site.yaml");
-        File.Copy(RepositoryPaths.Policy("example-site.yaml"), policy);
+        var policy = TestSite.WritePolicy(_dir);
         await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
 

@@ -1,0 +1,29 @@
+using System.Net;
+
+namespace SegmentController.Core.Policy.Loading;
+
+/// <summary>
+/// What the reader saw, with positions, for the cross-checks that span sections (overlaps, shared
+/// VLANs and ports, references). Filled only from entries that parsed.
+/// </summary>
+internal sealed class PolicyFacts
+{
+    public List<Claim<string>> ClientIds { get; } = [];
+
+    public List<Claim<string>> SwitchNames { get; } = [];
+
+    /// <summary>Every place a switch is named by reference (ports, trunks, force-shut ports).</summary>
+    public List<Claim<string>> SwitchReferences { get; } = [];
+
+    public List<Claim<IPNetwork>> Subnets { get; } = [];
+
+    public List<Claim<int>> Vlans { get; } = [];
+
+    /// <summary>Access ports of clients and trunk ports of the infrastructure (client null).</summary>
+    public List<Claim<SwitchPort>> Ports { get; } = [];
+
+    public List<Claim<IPAddress>> ProxyAddresses { get; } = [];
+
+    /// <summary>Host names the proxy routes, per client.</summary>
+    public List<Claim<string>> UpstreamHosts { get; } = [];
+}

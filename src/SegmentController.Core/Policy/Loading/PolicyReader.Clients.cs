@@ -1,0 +1,270 @@
+using System.Globalization;
+using System.Net.NetworkInformation;
+using YamlDotNet.RepresentationModel;
+
+namespace SegmentController.Core.Policy.Loading;
+
+internal sealed partial class PolicyReader
+{
+    private static readonly string[] ClientKeys = ["id", "name", "contract_end", "segments", "upstreams", "kill", "notify"];
+    private static readonly string[] SegmentKeys = ["name", "vlans", "subnets", "ports", "macs"];
+    private static readonly string[] UpstreamKeys = ["name", "hosts", "paths", "destinations"];
+    private static readonly string[] KillKeys = ["shut_ports", "force_shut_ports", "webhooks"];
+    private static readonly string[] WebhookKeys = ["url", "secret"];
+    private static readonly string[] ContactKeys = ["name", "email", "phone", "webhook"];
+
+    private int _clientIndex;
+
+    private ClientDefinition? ReadClient(YamlNode node)
+    {
+        _clientIndex++;
+        var map = YamlMap.Open(node, "client", ClientKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var idNode = map["id"];
+        var id = _values.Identifier(map, "id", "client id");
+        if (id is not null)
+        {
+            Facts.ClientIds.Add(new Claim<string>(id, id, Position.Of(idNode!.Start)));
+        }
+
+        // Claims of a client without a usable id still need an owner distinct from every other client.
+        var owner = id ?? $"#{_clientIndex}";
+        var segmentNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        var segments = ReadList(map, "segments", required: true, n => ReadSegment(n, owner, segmentNames));
+        var upstreamNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        return new ClientDefinition
+        {
+            Id = id ?? "",
+            Name = _values.Text(map, "name", required: true) ?? "",
+            ContractEnd = ReadDate(map, "contract_end") ?? DateOnly.MinValue,
+            Segments = segments,
+            Upstreams = ReadList(map, "upstreams", required: false, n => ReadUpstream(n, owner, upstreamNames)),
+            Kill = _values.Section(map, "kill", "kill", KillKeys) is { } kill ? ReadKill(kill, owner) : new KillActions(),
+            Notify = ReadList(map, "notify", required: false, ReadContact),
+        };
+    }
+
+    private DateOnly? ReadDate(YamlMap map, string key)
+    {
+        var scalar = _values.Scalar(map, key, required: true);
+        if (scalar?.Value is null)
+        {
+            return null;
+        }
+
+        if (DateOnly.TryParseExact(scalar.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return date;
+        }
+
+        Diagnostics.Add(scalar, $"{key} '{YamlMap.Printable(scalar.Value)}' is not a date; write it as YYYY-MM-DD, e.g. 2029-06-30");
+        return null;
+    }
+
+    private Segment? ReadSegment(YamlNode node, string owner, Dictionary<string, int> names)
+    {
+        var map = YamlMap.Open(node, "segment", SegmentKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var name = _values.Text(map, "name", required: true) ?? "";
+        if (map["name"] is { } nameNode && name.Length > 0)
+        {
+            if (names.TryGetValue(name, out var line))
+            {
+                Diagnostics.Add(nameNode, $"segment '{YamlMap.Printable(name)}' is defined twice in this client (first at line {line})");
+            }
+            else
+            {
+                names[name] = Position.Of(nameNode.Start).Line;
+            }
+        }
+
+        var vlans = ReadVlans(map, "vlans", owner);
+        var subnets = ReadSubnets(map, "subnets", owner);
+        if (map["vlans"] is null && map["subnets"] is null)
+        {
+            Diagnostics.Add(map.Node, "a segment must name at least one VLAN or subnet (vlans, subnets)");
+        }
+
+        var macs = new List<PhysicalAddress>();
+        foreach (var item in _values.ScalarItems(map, "macs"))
+        {
+            if (NetworkText.TryParseMac(item.Value!, out var mac, out var error))
+            {
+                macs.Add(mac);
+            }
+            else
+            {
+                Diagnostics.Add(item, error!);
+            }
+        }
+
+        return new Segment
+        {
+            Name = name,
+            Vlans = vlans,
+            Subnets = subnets,
+            Ports = ReadPortAssignments(map, "ports", "segment port list", owner, claim: true),
+            Macs = macs,
+        };
+    }
+
+    private Upstream? ReadUpstream(YamlNode node, string owner, Dictionary<string, int> names)
+    {
+        var map = YamlMap.Open(node, "upstream", UpstreamKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var name = _values.Text(map, "name", required: true) ?? "";
+        if (map["name"] is { } nameNode && name.Length > 0)
+        {
+            if (names.TryGetValue(name, out var line))
+            {
+                Diagnostics.Add(nameNode, $"upstream '{YamlMap.Printable(name)}' is defined twice in this client (first at line {line})");
+            }
+            else
+            {
+                names[name] = Position.Of(nameNode.Start).Line;
+            }
+        }
+
+        var hosts = new List<string>();
+        foreach (var item in _values.ScalarItems(map, "hosts", required: true))
+        {
+            var host = item.Value!;
+            var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+            if (!IsAddressOrHostName(bare))
+            {
+                Diagnostics.Add(item, $"'{YamlMap.Printable(host)}' is not a host name (e.g. crm.example.com or *.example.com)");
+                continue;
+            }
+
+            hosts.Add(host);
+            Facts.UpstreamHosts.Add(new Claim<string>(owner, host.ToLowerInvariant(), Position.Of(item.Start)));
+        }
+
+        var paths = new List<string>();
+        foreach (var item in _values.ScalarItems(map, "paths"))
+        {
+            if (!item.Value!.StartsWith('/') || item.Value.Length > 1024 || item.Value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+            {
+                Diagnostics.Add(item, $"path '{YamlMap.Printable(item.Value)}' must start with '/' (a path prefix, e.g. /api)");
+                continue;
+            }
+
+            paths.Add(item.Value);
+        }
+
+        var destinations = new List<Uri>();
+        foreach (var item in _values.ScalarItems(map, "destinations", required: true))
+        {
+            if (ReadHttpsUrl(item, "upstream destination") is { } uri)
+            {
+                destinations.Add(uri);
+            }
+        }
+
+        return new Upstream
+        {
+            Name = name,
+            Hosts = hosts,
+            PathPrefixes = map["paths"] is null ? new Upstream { Name = "", Hosts = [], Destinations = [] }.PathPrefixes : paths,
+            Destinations = destinations,
+        };
+    }
+
+    /// <summary>An absolute https:// URL without credentials in it.</summary>
+    private Uri? ReadHttpsUrl(YamlScalarNode item, string what)
+    {
+        var text = item.Value ?? "";
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || text.Length > 2048 || string.IsNullOrEmpty(uri.Host))
+        {
+            Diagnostics.Add(item, $"{what} '{YamlMap.Printable(text)}' is not a URL; write e.g. https://crm.example.com");
+            return null;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            // The URL is not echoed: it carries a password.
+            Diagnostics.Add(item, $"{what} has a user name or password in it; credentials never go in the policy");
+            return null;
+        }
+
+        if (!string.Equals(uri.Scheme, Uri.UriSchemeHttps, StringComparison.Ordinal))
+        {
+            Diagnostics.Add(item, $"{what} '{YamlMap.Printable(text)}' is not https://; client data in transit must use TLS");
+            return null;
+        }
+
+        return uri;
+    }
+
+    private KillActions ReadKill(YamlMap map, string owner)
+    {
+        var defaults = new KillActions();
+        return new KillActions
+        {
+            ShutPorts = _values.Bool(map, "shut_ports") ?? defaults.ShutPorts,
+            ForceShutPorts = ReadPortAssignments(map, "force_shut_ports", "force-shut port list", owner, claim: false),
+            Webhooks = ReadList(map, "webhooks", required: false, ReadWebhook),
+        };
+    }
+
+    private Webhook? ReadWebhook(YamlNode node)
+    {
+        var map = YamlMap.Open(node, "webhook", WebhookKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var urlNode = _values.Scalar(map, "url", required: true);
+        var url = urlNode is null ? null : ReadHttpsUrl(urlNode, "webhook url");
+        var secret = _values.Secret(map, "secret");
+        return url is null ? null : new Webhook { Url = url, Secret = secret };
+    }
+
+    private Contact? ReadContact(YamlNode node)
+    {
+        var map = YamlMap.Open(node, "notify contact", ContactKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+
+        var email = _values.Text(map, "email");
+        if (map["email"] is { } emailNode && email is not null)
+        {
+            var at = email.IndexOf('@', StringComparison.Ordinal);
+            if (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1 || email.Any(char.IsWhiteSpace))
+            {
+                Diagnostics.Add(emailNode, $"'{YamlMap.Printable(email)}' is not an e-mail address");
+            }
+        }
+
+        var phone = _values.Text(map, "phone", maxLength: 32);
+        if (map["phone"] is { } phoneNode && phone is not null
+            && (!phone.All(c => char.IsAsciiDigit(c) || c is '+' or ' ' or '-' or '(' or ')' or '.') || phone.Count(char.IsAsciiDigit) < 5))
+        {
+            Diagnostics.Add(phoneNode, $"'{YamlMap.Printable(phone)}' is not a telephone number (digits, spaces, + - ( ) .)");
+        }
+
+        var webhook = map["webhook"] is { } webhookNode ? ReadWebhook(webhookNode) : null;
+        var name = _values.Text(map, "name", required: true);
+        if (email is null && phone is null && map["webhook"] is null)
+        {
+            Diagnostics.Add(map.Node, "a notify contact needs at least one of email, phone or webhook");
+        }
+
+        return new Contact { Name = name ?? "", Email = email, Phone = phone, Webhook = webhook };
+    }
+}

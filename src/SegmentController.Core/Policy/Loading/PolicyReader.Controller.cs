@@ -1,0 +1,140 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
+
+namespace SegmentController.Core.Policy.Loading;
+
+internal sealed partial class PolicyReader
+{
+    private static readonly string[] ControllerKeys = ["proxy", "management", "capture", "store", "on_verification_lost"];
+    private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate"];
+    private static readonly string[] ManagementKeys = ["listen", "certificate", "api_keys_file"];
+    private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
+    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq"];
+    private static readonly string[] CaptureInterfaceKeys = ["name", "snaplen", "buffer_mib", "filter", "promiscuous"];
+    private static readonly string[] StoreKeys = ["path", "signing_key_file", "checkpoint_interval"];
+
+    private static readonly Dictionary<string, VerificationLostAction> VerificationLostActions = new(StringComparer.Ordinal)
+    {
+        ["suspend"] = VerificationLostAction.Suspend,
+        ["alert"] = VerificationLostAction.Alert,
+    };
+
+    private ControllerSettings ReadController(YamlMap map)
+    {
+        var defaults = new ControllerSettings();
+        return new ControllerSettings
+        {
+            Proxy = _values.Section(map, "proxy", "proxy", ProxyKeys) is { } proxy ? ReadProxy(proxy) : defaults.Proxy,
+            Management = _values.Section(map, "management", "management", ManagementKeys) is { } management ? ReadManagement(management) : defaults.Management,
+            Capture = _values.Section(map, "capture", "capture", CaptureKeys) is { } capture ? ReadCapture(capture) : defaults.Capture,
+            Store = _values.Section(map, "store", "store", StoreKeys) is { } store ? ReadStore(store) : defaults.Store,
+            OnVerificationLost = _values.Choice(map, "on_verification_lost", VerificationLostActions) ?? defaults.OnVerificationLost,
+        };
+    }
+
+    private ProxySettings ReadProxy(YamlMap map)
+    {
+        var defaults = new ProxySettings();
+        return new ProxySettings
+        {
+            Listen = ReadEndpoints(map, "listen", defaults.Listen),
+            Certificate = ReadCertificate(map),
+            UpstreamCaFile = Path(map, "upstream_ca"),
+            RequireClientCertificate = _values.Bool(map, "require_client_certificate") ?? defaults.RequireClientCertificate,
+        };
+    }
+
+    private ManagementSettings ReadManagement(YamlMap map)
+    {
+        var defaults = new ManagementSettings();
+        return new ManagementSettings
+        {
+            Listen = ReadEndpoints(map, "listen", defaults.Listen),
+            Certificate = ReadCertificate(map),
+            ApiKeysFile = Path(map, "api_keys_file"),
+        };
+    }
+
+    private CertificateReference? ReadCertificate(YamlMap parent)
+    {
+        var map = _values.Section(parent, "certificate", "certificate", CertificateKeys);
+        if (map is null)
+        {
+            return null;
+        }
+
+        return new CertificateReference
+        {
+            File = Path(map, "file", required: true) ?? "",
+            KeyFile = Path(map, "key_file"),
+            Password = _values.Secret(map, "password"),
+        };
+    }
+
+    private CaptureSettings ReadCapture(YamlMap map)
+    {
+        var defaults = new CaptureSettings();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var interfaces = ReadList(map, "interfaces", required: false, node =>
+        {
+            var entry = YamlMap.Open(node, "capture interface", CaptureInterfaceKeys, Diagnostics);
+            if (entry is null)
+            {
+                return null;
+            }
+
+            var nameNode = _values.Scalar(entry, "name", required: true);
+            var name = nameNode?.Value;
+            if (nameNode is not null && name is not null)
+            {
+                if (!InterfaceName().IsMatch(name))
+                {
+                    Diagnostics.Add(nameNode, $"'{YamlMap.Printable(name)}' is not an interface name");
+                }
+                else if (seen.TryGetValue(name, out var line))
+                {
+                    Diagnostics.Add(nameNode, $"capture interface '{name}' is listed twice (first at line {line})");
+                }
+                else
+                {
+                    seen[name] = Position.Of(nameNode.Start).Line;
+                }
+            }
+
+            var interfaceDefaults = new CaptureInterface { Name = "" };
+            return new CaptureInterface
+            {
+                Name = name ?? "",
+                SnapLength = _values.Int(entry, "snaplen", 64, 262_144) ?? interfaceDefaults.SnapLength,
+                BufferMiB = _values.Int(entry, "buffer_mib", 1, 4096) ?? interfaceDefaults.BufferMiB,
+                Filter = _values.Text(entry, "filter", maxLength: 4096),
+                Promiscuous = _values.Bool(entry, "promiscuous") ?? interfaceDefaults.Promiscuous,
+            };
+        });
+
+        return new CaptureSettings
+        {
+            Interfaces = interfaces,
+            LossThreshold = _values.Fraction(map, "loss_threshold") ?? defaults.LossThreshold,
+            Silence = _values.Duration(map, "silence", TimeSpan.FromSeconds(1)) ?? defaults.Silence,
+            QinQ = _values.Bool(map, "qinq") ?? defaults.QinQ,
+        };
+    }
+
+    private StoreSettings ReadStore(YamlMap map)
+    {
+        var defaults = new StoreSettings();
+        return new StoreSettings
+        {
+            Path = Path(map, "path") ?? defaults.Path,
+            SigningKeyFile = Path(map, "signing_key_file"),
+            CheckpointInterval = _values.Duration(map, "checkpoint_interval", TimeSpan.FromSeconds(1)) ?? defaults.CheckpointInterval,
+        };
+    }
+
+    /// <summary>A file path: one line, no control characters.</summary>
+    private string? Path(YamlMap map, string key, bool required = false) => _values.Text(map, key, required, maxLength: 4096);
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
+    private static partial Regex InterfaceName();
+}

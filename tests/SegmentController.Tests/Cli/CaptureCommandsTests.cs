@@ -1,0 +1,104 @@
+using System.Text.Json;
+using SegmentController.Cli;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Cli;
+
+public sealed class CaptureCommandsTests
+{
+    private static string Fixture(string name) =>
+        Path.Combine(RepositoryPaths.Root, "tests", "SegmentController.Capture.Tests", "Fixtures", name);
+
+    private static async Task<(int ExitCode, string Output, string Error)> Segctl(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeCleanCapture_Exit0NoFindings()
+    {
+        var (exit, output, error) = await Segctl("pcap", "analyze", Fixture("clean-site.pcap"), "--policy", Fixture("site.yaml"));
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", error);
+        Assert.Contains("20 packets analysed, 0 decode errors, 0 findings", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeLeakyCaptureJson_Exit1EveryLeakWithClientsVlansAddresses()
+    {
+        var (exit, output, _) = await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"), "--json");
+
+        Assert.Equal(1, exit);
+        using var document = JsonDocument.Parse(output);
+        var root = document.RootElement;
+        Assert.Equal(31, root.GetProperty("packets").GetInt64());
+        Assert.Equal(0, root.GetProperty("decode_errors").GetInt64());
+        var findings = root.GetProperty("findings").EnumerateArray().ToArray();
+        Assert.Equal(
+            ["arp-spoofing", "cleartext-to-client", "cross-client-flow", "proxy-bypass", "unknown-mac", "unknown-vlan", "vlan-hopping", "vlan-subnet-mismatch", "weak-tls"],
+            findings.Select(f => f.GetProperty("rule").GetString()).Order(StringComparer.Ordinal));
+        var cross = findings.Single(f => f.GetProperty("rule").GetString() == "cross-client-flow");
+        Assert.Equal("critical", cross.GetProperty("severity").GetString());
+        Assert.Equal("capture", cross.GetProperty("source").GetString());
+        Assert.Equal(["acme", "globex"], cross.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+        var evidence = cross.GetProperty("evidence");
+        Assert.Equal(10, evidence.GetProperty("vlans")[0].GetInt32());
+        Assert.Equal("10.10.0.11", evidence.GetProperty("src").GetString());
+        Assert.Equal("10.20.0.21", evidence.GetProperty("dst").GetString());
+        Assert.Equal("tcp", evidence.GetProperty("protocol").GetString());
+        Assert.Equal(445, evidence.GetProperty("dst_port").GetInt32());
+        Assert.Equal(2, evidence.GetProperty("packets").GetInt64());
+        Assert.True(evidence.TryGetProperty("first_seen", out _));
+        Assert.True(evidence.TryGetProperty("last_seen", out _));
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeWithEvidence_OnePcapPerViolation()
+    {
+        var dir = Directory.CreateTempSubdirectory("segctl-evidence-");
+        try
+        {
+            var (exit, _, _) = await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"), "--evidence", dir.FullName);
+
+            Assert.Equal(1, exit);
+            var files = dir.GetFiles("*.pcap");
+            Assert.Equal(9, files.Length);
+            Assert.All(files, f => Assert.True(f.Length > 24));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeNotACapture_Exit2()
+    {
+        var (exit, _, error) = await Segctl("pcap", "analyze", Fixture("site.yaml"), "--policy", Fixture("site.yaml"));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("not a readable pcap", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeBadPolicy_Exit2()
+    {
+        var (exit, _, error) = await Segctl("pcap", "analyze", Fixture("clean-site.pcap"), "--policy", Fixture("clean-site.pcap"));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("does not load", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CaptureLiveNoSuchInterface_Exit2()
+    {
+        var (exit, _, error) = await Segctl("capture", "live", "--interface", "segctl-nope0", "--policy", Fixture("site.yaml"), "--seconds", "1");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("segctl-nope0", error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,155 @@
+using System.Text.Json;
+using SegmentController.Cli;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Cli;
+
+public sealed class PolicyCommandsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-policy-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Check_ValidPolicies_PrintsOkForEachAndExitsZero()
+    {
+        var example = RepositoryPaths.Policy("example-site.yaml");
+        var lab = RepositoryPaths.Policy("lab.yaml");
+
+        var (exit, stdout, stderr) = await Run("policy", "check", example, lab);
+
+        Assert.Equal(0, exit);
+        Assert.Equal($"{example}: ok{Environment.NewLine}{lab}: ok{Environment.NewLine}", stdout);
+        Assert.Empty(stderr);
+    }
+
+    [Fact]
+    public async Task Check_InvalidPolicy_PrintsEveryErrorWithPositionAndExitsOne()
+    {
+        var broken = Write("broken.yaml", File.ReadAllText(RepositoryPaths.Policy("example-site.yaml"))
+            .Replace("vlans: [130]", "vlans: [130, 5000]", StringComparison.Ordinal)
+            .Replace("pass: {env: SEGCTL_SNMP_AUTH}", "pass: Sup3rS3cret", StringComparison.Ordinal));
+
+        var (exit, stdout, stderr) = await Run("policy", "check", broken);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        var lines = stderr.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Matches($@"^{Regex(broken)}:\d+:\d+: secret written inline in 'pass'", lines[0]);
+        Assert.Matches($@"^{Regex(broken)}:\d+:\d+: VLAN 5000 is outside 1-4094$", lines[1]);
+        Assert.DoesNotContain("Sup3rS3cret", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_UnreadableAmongInvalidAndValid_ExitsTwoAndReportsEach()
+    {
+        var missing = Path.Combine(_dir, "missing.yaml");
+        var broken = Write("broken.yaml", "site: {id: x}\n");
+        var example = RepositoryPaths.Policy("example-site.yaml");
+
+        var (exit, stdout, stderr) = await Run("policy", "check", missing, broken, example);
+
+        Assert.Equal(2, exit);
+        Assert.Equal($"{example}: ok{Environment.NewLine}", stdout);
+        Assert.Contains($"{missing}: cannot read the policy file: no such file", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{broken}:1:1: missing required key 'clients' in the policy", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{broken}:1:7: missing required key 'name' in site", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_WithoutFile_IsAUsageErrorExitingTwo()
+    {
+        var (exit, _, stderr) = await Run("policy", "check");
+
+        Assert.Equal(2, exit);
+        Assert.NotEmpty(stderr);
+    }
+
+    [Fact]
+    public async Task Show_Text_SummarizesClientsSegmentsAndSwitchesWithoutSecrets()
+    {
+        var (exit, stdout, stderr) = await Run("policy", "show", RepositoryPaths.Policy("example-site.yaml"));
+
+        Assert.Equal(0, exit);
+        Assert.Empty(stderr);
+        Assert.Contains("site leeds-cc1: Leeds contact centre, floor 1", stdout, StringComparison.Ordinal);
+        Assert.Contains("clients (3):", stdout, StringComparison.Ordinal);
+        Assert.Contains("contract ends 2029-06-30; records kept until 2035-06-30", stdout, StringComparison.Ordinal);
+        Assert.Contains("subnets: 10.110.0.0/24, 2001:db8:110::/64", stdout, StringComparison.Ordinal);
+        Assert.Contains("ports:   core-sw1 Gi1/0/15-24 (10), access-sw2 swp1-8 (8)", stdout, StringComparison.Ordinal);
+        Assert.Contains("upstream crm: crm.assistring.example / -> https://crm.assistring.example/", stdout, StringComparison.Ordinal);
+        Assert.Contains("core-sw1: 10.0.0.2:161, profile cisco, SNMPv3 authPriv (SHA-256/AES)", stdout, StringComparison.Ordinal);
+        Assert.Contains("access-sw2: 10.0.0.3:161, profile qbridge, SNMPv3 authPriv (SHA-512/AES)", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("SEGCTL_", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("/etc/segctl/snmp", stdout, StringComparison.Ordinal);
+        Assert.Contains("call https://soc.assistring.example/…", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("/hooks/", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_Json_HasTheStableShape()
+    {
+        var (exit, stdout, _) = await Run("policy", "show", RepositoryPaths.Policy("lab.yaml"), "--json");
+
+        Assert.Equal(0, exit);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal("lab", root.GetProperty("site").GetProperty("id").GetString());
+        Assert.Equal(64, root.GetProperty("sha256").GetString()!.Length);
+        var clients = root.GetProperty("clients");
+        Assert.Equal(3, clients.GetArrayLength());
+        var assistring = clients[0];
+        Assert.Equal("assistring", assistring.GetProperty("id").GetString());
+        Assert.Equal("2029-06-30", assistring.GetProperty("contract_end").GetString());
+        Assert.Equal("2035-06-30", assistring.GetProperty("retain_until").GetString());
+        var segment = assistring.GetProperty("segments")[0];
+        Assert.Equal(110, segment.GetProperty("vlans")[0].GetInt32());
+        var ports = segment.GetProperty("ports")[0];
+        Assert.Equal("lab-sw1", ports.GetProperty("switch").GetString());
+        Assert.Equal("swp1-3", ports.GetProperty("ports")[0].GetString());
+        Assert.Equal(3, ports.GetProperty("count").GetInt32());
+        var snmp = root.GetProperty("switches")[0].GetProperty("snmp");
+        Assert.Equal("authPriv", snmp.GetProperty("security_level").GetString());
+        Assert.Equal("SHA-256", snmp.GetProperty("auth_protocol").GetString());
+        Assert.DoesNotContain("SEGCTL_LAB_SNMP", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_InvalidPolicy_PrintsErrorsAndExitsOne()
+    {
+        var broken = Write("broken.yaml", "site: {id: x, name: X}\nswitches: []\nclients: []\nrestore: {approvers: 5}\n");
+
+        var (exit, stdout, stderr) = await Run("policy", "show", broken);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.Contains($"{broken}:4:22: 'approvers' in restore must be a whole number from 1 to 2", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_MissingFile_ExitsTwo()
+    {
+        var (exit, _, stderr) = await Run("policy", "show", Path.Combine(_dir, "nope.yaml"));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("no such file", stderr, StringComparison.Ordinal);
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static string Regex(string text) => System.Text.RegularExpressions.Regex.Escape(text);
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await CliApplication.InvokeAsync(args, stdout, stderr, CancellationToken.None);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+}

@@ -1,0 +1,189 @@
+using System.Text.Json;
+using SegmentController.Cli;
+using SegmentController.Snmp.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Cli;
+
+/// <summary><c>segctl snmp …</c> against real agents: snmpsimd serving the authored switches, and net-snmp's snmpd.</summary>
+public sealed class SnmpCommandsTests : IAsyncLifetime
+{
+    private SnmpsimAgent _sim = null!;
+    private SnmpdAgent _snmpd = null!;
+    private string _directory = null!;
+
+    public async Task InitializeAsync()
+    {
+        _directory = Directory.CreateTempSubdirectory("segctl-snmp-cli-").FullName;
+        var sim = SnmpsimAgent.StartAsync();
+        var snmpd = SnmpdAgent.StartAsync();
+        _sim = await sim;
+        _snmpd = await snmpd;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _sim.DisposeAsync();
+        await _snmpd.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("qbridge", "1.3.6.1.4.1.99999.9")]
+    [InlineData("qbridge", "1.3.6.1.2.1.17.7.1.4")]
+    [InlineData("cisco", "1.3.6.1.4.1.9.9.46.1.6.1.1")]
+    public async Task Walk_EqualsSnmpbulkwalkOnTheSameAgent(string community, string oid)
+    {
+        var (exit, output, error) = await RunAsync("snmp", "walk", "--target", _sim.Target, "--community", community, oid);
+        Assert.True(exit == 0, error);
+        var reference = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v2c", "-c", community, "-On", _sim.Target, oid);
+        Assert.Equal(reference, output);
+    }
+
+    [Fact]
+    public async Task WalkV3AuthPriv_EqualsSnmpbulkwalk_PassPhrasesFromEnvironment()
+    {
+        Environment.SetEnvironmentVariable(SnmpCommands.AuthPassVariable, SnmpdAgent.AuthPass);
+        Environment.SetEnvironmentVariable(SnmpCommands.PrivPassVariable, SnmpdAgent.PrivPass);
+        try
+        {
+            var (exit, output, error) = await RunAsync("snmp", "walk", "--target", _snmpd.Target, "--user", "sha256", "--auth-protocol", "SHA-256", "--priv-protocol", "AES", "1.3.6.1.2.1.2.2.1.2");
+            Assert.True(exit == 0, error);
+            var reference = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v3", "-l", "authPriv", "-u", "sha256", "-a", "SHA-256", "-A", SnmpdAgent.AuthPass, "-x", "AES", "-X", SnmpdAgent.PrivPass, "-On", _snmpd.Target, "1.3.6.1.2.1.2.2.1.2");
+            Assert.Equal(reference, output);
+            Assert.DoesNotContain(SnmpdAgent.AuthPass, output + error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SnmpCommands.AuthPassVariable, null);
+            Environment.SetEnvironmentVariable(SnmpCommands.PrivPassVariable, null);
+        }
+    }
+
+    [Fact]
+    public async Task WrongAuthPass_Exit2WithClearMessage_SecretNotEchoed()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "walk", "--target", _snmpd.Target, "--user", "sha256", "--auth-protocol", "SHA-256", "--auth-pass", "definitely-wrong", "--priv-protocol", "AES", "--priv-pass", SnmpdAgent.PrivPass, "1.3.6.1.2.1.1");
+        Assert.Equal(2, exit);
+        Assert.Contains("rejected the credentials", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("definitely-wrong", output + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoAnswer_Exit2()
+    {
+        var (exit, _, error) = await RunAsync("snmp", "inventory", "--target", $"127.0.0.1:{FreePort.Udp()}", "--community", "x", "--timeout", "0.2", "--retries", "0");
+        Assert.Equal(2, exit);
+        Assert.StartsWith("segctl: ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InventoryJson_QBridge_HasDocumentedShape()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "inventory", "--target", _sim.Target, "--community", "qbridge", "--profile", "qbridge", "--json");
+        Assert.True(exit == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var ports = json.RootElement.GetProperty("ports");
+        Assert.Equal(8, ports.GetArrayLength());
+        var uplink = ports.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "ge-0/0/6");
+        Assert.Equal("trunk", uplink.GetProperty("mode").GetString());
+        Assert.Equal(99, uplink.GetProperty("access_vlan").GetInt32());
+        Assert.Equal([10, 20, 30], uplink.GetProperty("tagged_vlans").EnumerateArray().Select(v => v.GetInt32()));
+        Assert.Contains(json.RootElement.GetProperty("fdb").EnumerateArray(), f => f.GetProperty("mac").GetString() == "00:00:5e:00:53:02" && f.GetProperty("vlan").GetInt32() == 10 && f.GetProperty("if_index").GetInt32() == 1005);
+    }
+
+    [Fact]
+    public async Task InventoryTable_Cisco_ListsPorts()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "inventory", "--target", _sim.Target, "--community", "cisco", "--profile", "cisco");
+        Assert.True(exit == 0, error);
+        Assert.Contains("6 ports, 8 VLANs, 4 learned MACs", output, StringComparison.Ordinal);
+        Assert.Contains("Gi1/0/5", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckPolicyFile_FindingsAsJson_Exit1()
+    {
+        var policy = Path.Combine(_directory, "site.yaml");
+        await File.WriteAllTextAsync(policy, Policy(_sim.Port));
+        Environment.SetEnvironmentVariable("SEGCTL_TEST_SNMP_QB", "qbridge");
+        Environment.SetEnvironmentVariable("SEGCTL_TEST_SNMP_CISCO", "cisco");
+        var (exit, output, error) = await RunAsync("snmp", "check", "--policy", policy, "--json");
+        Assert.True(exit == 1, error);
+        using var json = JsonDocument.Parse(output);
+        var rules = json.RootElement.EnumerateArray().Select(f => f.GetProperty("rule").GetString()).ToArray();
+        Assert.Contains("port-vlan-mismatch", rules);
+        Assert.Contains("foreign-mac", rules);
+        Assert.Contains("unassigned-port-in-client-vlan", rules);
+        Assert.All(json.RootElement.EnumerateArray(), f => Assert.Equal("snmp", f.GetProperty("source").GetString()));
+        var mismatch = json.RootElement.EnumerateArray().First(f => f.GetProperty("rule").GetString() == "port-vlan-mismatch");
+        Assert.Equal("qbridge-sw1", mismatch.GetProperty("evidence").GetProperty("switch").GetString());
+    }
+
+    [Fact]
+    public async Task CheckPolicyFile_SwitchSilent_Exit2AndUnreachableFinding()
+    {
+        var policy = Path.Combine(_directory, "silent.yaml");
+        await File.WriteAllTextAsync(policy, Policy(FreePort.Udp()));
+        Environment.SetEnvironmentVariable("SEGCTL_TEST_SNMP_QB", "qbridge");
+        Environment.SetEnvironmentVariable("SEGCTL_TEST_SNMP_CISCO", "cisco");
+        var (exit, output, error) = await RunAsync("snmp", "check", "--policy", policy);
+        Assert.Equal(2, exit);
+        Assert.Contains("switch-unreachable", output, StringComparison.Ordinal);
+        Assert.Contains("qbridge-sw1", error, StringComparison.Ordinal);
+    }
+
+    private static string Policy(int port) => $$$"""
+        site: {id: snmp-cli-test, name: SNMP CLI test}
+        controller:
+          management: {listen: ["127.0.0.1:9410"]}
+        infrastructure:
+          management_vlans: [99]
+          trunk_ports:
+            - {switch: qbridge-sw1, ports: [ge-0/0/6]}
+            - {switch: cisco-sw2, ports: [Gi1/0/5]}
+        switches:
+          - name: qbridge-sw1
+            address: 127.0.0.1
+            port: {{{port}}}
+            profile: qbridge
+            snmp: {version: v2c, community: {env: SEGCTL_TEST_SNMP_QB}}
+            timeout: 500ms
+            retries: 1
+          - name: cisco-sw2
+            address: 127.0.0.1
+            port: {{{port}}}
+            profile: cisco
+            snmp: {version: v2c, community: {env: SEGCTL_TEST_SNMP_CISCO}}
+            timeout: 500ms
+            retries: 1
+        clients:
+          - id: alpha
+            name: Alpha
+            contract_end: 2030-01-01
+            segments:
+              - name: lan
+                vlans: [10]
+                subnets: [10.10.0.0/24]
+                ports:
+                  - {switch: qbridge-sw1, ports: [ge-0/0/1, ge-0/0/2, ge-0/0/4, ge-0/0/8]}
+                  - {switch: cisco-sw2, ports: [Gi1/0/1, Gi1/0/2, Gi1/0/4, Gi1/0/6]}
+          - id: bravo
+            name: Bravo
+            contract_end: 2030-01-01
+            segments:
+              - name: lan
+                vlans: [20]
+                subnets: [10.20.0.0/24]
+                ports:
+                  - {switch: qbridge-sw1, ports: [ge-0/0/3, ge-0/0/7]}
+                  - {switch: cisco-sw2, ports: [Gi1/0/3]}
+        """;
+}
