@@ -11,4 +11,19 @@ internal static class EventIds
     public const int FindingMade = 1100;
     public const int FindingConsumerFailed = 1101;
     public const int VerificationChanged = 1200;
+    public const int CaptureStarted = 1300;
+    public const int CaptureFailed = 1301;
+    public const int CapturePolicyWarning = 1302;
+    public const int CapturePolicyApplied = 1303;
+    public const int CaptureInterfacesChanged = 1304;
+    public const int CapturePublishFailed = 1305;
+    public const int SuspensionTripped = 1400;
+    public const int SuspensionStageFailed = 1401;
+    public const int SuspensionRestored = 1402;
+    public const int SuspensionStateUnreadable = 1403;
+    public const int ProxyListening = 1410;
+    public const int ProxyNotStarted = 1411;
+    public const int SnmpPollFailed = 1500;
+    public const int SnmpPublishFailed = 1501;
+    public const int SnmpSwitchRecovered = 1502;
 }

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Proxy.Benchmarks;
+
+internal sealed class FixedPolicy(SitePolicy policy) : IPolicyProvider
+{
+    public SitePolicy Current { get; } = policy;
+
+    public event EventHandler<SitePolicy>? PolicyChanged
+    {
+        add { }
+        remove { }
+    }
+}
+
+internal sealed class NullFindings : IFindingSink
+{
+    public ValueTask PublishAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>Serializes and keeps access records in memory: the proxy's side of the cost, without a disk.</summary>
+internal sealed class MemoryAppender : IRecordAppender
+{
+    private long _index;
+
+    public ConcurrentQueue<ReadOnlyMemory<byte>> Recent { get; } = new();
+
+    public StoreHealth Health { get; } = StoreHealth.Healthy(DateTimeOffset.UtcNow);
+
+    public event EventHandler<StoreHealth>? HealthChanged
+    {
+        add { }
+        remove { }
+    }
+
+    public ValueTask<long> AppendAsync(string type, string? clients, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        Recent.Enqueue(payload.ToArray());
+        while (Recent.Count > 10_000)
+        {
+            Recent.TryDequeue(out _);
+        }
+
+        return ValueTask.FromResult(Interlocked.Increment(ref _index));
+    }
+}
+
+internal sealed class NullMetrics : IProxyMetrics
+{
+    public void RequestCompleted(string client, string outcome, TimeSpan duration)
+    {
+    }
+}

@@ -1,0 +1,17 @@
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Core.Suspension;
+
+/// <summary>
+/// Shuts and re-opens switch ports (implemented over SNMP: ifAdminStatus SET, then read back). The
+/// implementation refuses infrastructure ports (trunks, uplinks) unless they are in the client's
+/// <see cref="KillActions.ForceShutPorts"/>.
+/// </summary>
+public interface IPortShutter
+{
+    /// <summary>Sets the ports administratively down and reads them back.</summary>
+    ValueTask<PortActionResult> ShutAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken);
+
+    /// <summary>Sets the ports administratively up and reads them back.</summary>
+    ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken);
+}

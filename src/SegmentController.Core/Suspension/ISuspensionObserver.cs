@@ -1,0 +1,17 @@
+namespace SegmentController.Core.Suspension;
+
+/// <summary>Receives the engine's events for metrics, logs and the tamper-evident store. Must not throw.</summary>
+public interface ISuspensionObserver
+{
+    /// <summary>A trip was acknowledged.</summary>
+    void Tripped(SuspensionRecord record);
+
+    /// <summary>One stage of a trip finished.</summary>
+    void StageCompleted(SuspensionRecord record, StageTiming timing);
+
+    /// <summary>A suspension was lifted.</summary>
+    void Restored(RestoreRecord record);
+
+    /// <summary>The state was unreadable at start-up and every client is suspended.</summary>
+    void StateUnreadable(string message);
+}

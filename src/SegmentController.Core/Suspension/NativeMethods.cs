@@ -1,0 +1,23 @@
+using System.Runtime.InteropServices;
+
+namespace SegmentController.Core.Suspension;
+
+internal static class NativeMethods
+{
+    public const int ORdOnly = 0;
+
+    // Linux value; macOS uses 0x100000, but O_RDONLY alone also works there for fsync on a directory.
+    public static readonly int ODirectory = OperatingSystem.IsLinux() ? 0x10000 : 0;
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int Close(int fd);
+}

@@ -1,0 +1,571 @@
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Core.Suspension;
+
+/// <summary>
+/// The kill switch. Holds the suspensions in force (per client and site-wide), trips and restores them,
+/// and drives the enforcement stages.
+/// </summary>
+/// <remarks>
+/// Concurrency: <see cref="Current"/> is an immutable snapshot swapped with a volatile write, so the
+/// proxy's gates read it lock-free. Trips and restores are serialized by one semaphore; a trip is saved
+/// durably before the new state is published and before <see cref="TripAsync"/> returns (the
+/// acknowledgement). Fail closed: state that cannot be read puts the site-wide switch on.
+/// </remarks>
+public sealed class SuspensionEngine : ISuspensionView, IDisposable
+{
+    private readonly ISuspensionStateStore _store;
+    private readonly IPolicyProvider _policy;
+    private readonly ISuspensionEnforcer[] _enforcers;
+    private readonly IPortShutter? _ports;
+    private readonly ISuspensionNotifier[] _notifiers;
+    private readonly ISuspensionObserver[] _observers;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Dictionary<string, PendingRestore> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _background = new();
+    private SuspensionState _state;
+    private int _disposed;
+
+    public SuspensionEngine(
+        ISuspensionStateStore store,
+        IPolicyProvider policy,
+        IEnumerable<ISuspensionEnforcer> enforcers,
+        IEnumerable<IPortShutter> portShutters,
+        IEnumerable<ISuspensionNotifier> notifiers,
+        IEnumerable<ISuspensionObserver> observers,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(enforcers);
+        ArgumentNullException.ThrowIfNull(portShutters);
+        ArgumentNullException.ThrowIfNull(notifiers);
+        ArgumentNullException.ThrowIfNull(observers);
+        ArgumentNullException.ThrowIfNull(time);
+        _store = store;
+        _policy = policy;
+        _enforcers = [.. enforcers];
+        _ports = portShutters.FirstOrDefault();
+        _notifiers = [.. notifiers];
+        _observers = [.. observers];
+        _time = time;
+
+        var load = store.Load();
+        if (load.State is { } state)
+        {
+            _state = state;
+        }
+        else
+        {
+            var error = load.Error ?? "suspension state unreadable";
+            _state = SuspensionState.Empty.With(new SuspensionRecord
+            {
+                Id = NewId(),
+                Scope = SuspensionNames.AllClients,
+                Trigger = SuspensionTrigger.StateUnreadable,
+                Actor = "controller",
+                Reason = error,
+                TrippedAt = time.GetUtcNow(),
+            });
+            foreach (var observer in _observers)
+            {
+                observer.StateUnreadable(error);
+            }
+        }
+
+        foreach (var record in _state.Suspensions.Values)
+        {
+            foreach (var observer in _observers)
+            {
+                observer.Tripped(record);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public SuspensionState Current => Volatile.Read(ref _state);
+
+    /// <summary>True when the client may not pass.</summary>
+    public bool IsSuspended(string clientId) => Current.IsSuspended(clientId);
+
+    /// <summary>
+    /// Suspends a client or the site. Returns (acknowledges) once the trip is durable and the gate,
+    /// in-flight and upstream-pool stages have run; switch ports and webhooks follow in
+    /// <see cref="TripResult.Completion"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown client, or no actor or reason.</exception>
+    /// <exception cref="IOException">The trip could not be made durable: it is not acknowledged (and not in force).</exception>
+    public async Task<TripResult> TripAsync(TripRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Actor, nameof(request));
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.Reason, nameof(request));
+        ValidateScope(request.Scope);
+
+        SuspensionRecord record;
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = _state;
+            if (current.Suspensions.TryGetValue(request.Scope, out var existing))
+            {
+                return new TripResult { Record = existing, Created = false, Completion = Task.FromResult(existing) };
+            }
+
+            var started = _time.GetTimestamp();
+            record = new SuspensionRecord
+            {
+                Id = NewId(),
+                Scope = request.Scope,
+                Trigger = request.Trigger,
+                Actor = request.Actor,
+                Reason = request.Reason,
+                Rule = request.Rule,
+                TrippedAt = _time.GetUtcNow(),
+            };
+            var next = current.With(record);
+            _store.Save(next);
+            Volatile.Write(ref _state, next);
+            _pending.Remove(request.Scope);
+            var stages = new List<StageTiming>
+            {
+                new() { Stage = SuspensionStage.Persist, Duration = _time.GetElapsedTime(started), Succeeded = true },
+            };
+
+            foreach (var stage in (ReadOnlySpan<SuspensionStage>)[SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool])
+            {
+                stages.Add(RunLocalStage(stage, request.Scope));
+            }
+
+            record = record with { Stages = stages };
+            Volatile.Write(ref _state, _state.With(record));
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        foreach (var observer in _observers)
+        {
+            observer.Tripped(record);
+            foreach (var timing in record.Stages)
+            {
+                observer.StageCompleted(record, timing);
+            }
+        }
+
+        var completion = Task.Run(() => RunRemoteStagesAsync(record, _stopping.Token), CancellationToken.None);
+        _background.TryAdd(completion, 0);
+        _ = completion.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return new TripResult { Record = record, Created = true, Completion = completion };
+    }
+
+    /// <summary>
+    /// Asks for a suspension to be lifted. The requester counts as the first approver; when the policy
+    /// wants more (<see cref="RestoreSettings.Approvers"/>), different people must
+    /// <see cref="ApproveRestoreAsync">approve</see>. Authorization of the operator is the caller's
+    /// (the operator API's) job; the engine insists on a name and a reason.
+    /// </summary>
+    public async Task<RestoreOutcome> RequestRestoreAsync(string scope, string requester, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        if (string.IsNullOrWhiteSpace(requester))
+        {
+            return Refused("a restore needs an identified operator");
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            return Refused("a restore needs a reason");
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        PendingRestore pending;
+        try
+        {
+            if (!_state.Suspensions.TryGetValue(scope, out var record))
+            {
+                return Refused($"'{scope}' is not suspended");
+            }
+
+            if (AuditMissing(scope, record) is { } auditMessage)
+            {
+                return Refused(auditMessage);
+            }
+
+            pending = new PendingRestore(record, requester.Trim(), reason, [requester.Trim()]);
+            _pending[scope] = pending;
+            if (pending.Approvers.Count < RequiredApprovers)
+            {
+                return Pending(pending);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        return await CompleteRestoreAsync(scope, pending, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds an approval to a pending restore; the same person approving twice is refused.</summary>
+    public async Task<RestoreOutcome> ApproveRestoreAsync(string scope, string approver, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        if (string.IsNullOrWhiteSpace(approver))
+        {
+            return Refused("an approval needs an identified operator");
+        }
+
+        PendingRestore pending;
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_state.Suspensions.TryGetValue(scope, out var record))
+            {
+                return Refused($"'{scope}' is not suspended");
+            }
+
+            if (!_pending.TryGetValue(scope, out var found) || !string.Equals(found.Suspension.Id, record.Id, StringComparison.Ordinal))
+            {
+                return Refused($"no restore of '{scope}' has been requested");
+            }
+
+            // Names compare without case: "alice" and "Alice" are one person, not two approvers.
+            if (found.Approvers.Contains(approver.Trim(), StringComparer.OrdinalIgnoreCase))
+            {
+                return Refused($"{approver} has already agreed to this restore; a different person must approve") with
+                {
+                    Approvers = found.Approvers,
+                    Required = RequiredApprovers,
+                };
+            }
+
+            if (AuditMissing(scope, record) is { } auditMessage)
+            {
+                return Refused(auditMessage);
+            }
+
+            pending = found with { Approvers = [.. found.Approvers, approver.Trim()] };
+            _pending[scope] = pending;
+            if (pending.Approvers.Count < RequiredApprovers)
+            {
+                return Pending(pending);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        return await CompleteRestoreAsync(scope, pending, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records an audit result: a pass enables restores that need one; a failure trips the client.</summary>
+    public async Task RecordAuditAsync(string clientId, bool passed, string auditor, string summary, CancellationToken cancellationToken)
+    {
+        ValidateScope(clientId);
+        if (!passed)
+        {
+            await TripAsync(
+                new TripRequest { Scope = clientId, Trigger = SuspensionTrigger.Audit, Actor = auditor, Reason = summary, Rule = "audit-failed" },
+                cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var next = _state.WithPassingAudit(clientId, _time.GetUtcNow());
+            _store.Save(next);
+            Volatile.Write(ref _state, next);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Stops background stages (switch ports, webhooks) still running and waits briefly for them.</summary>
+    public void Dispose()
+    {
+        // Containers may dispose it once per registration (engine and view): only the first counts.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        try
+        {
+            Task.WaitAll([.. _background.Keys], TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+            // Cancelled or failed stages: their outcome is on record already or lost with the process.
+        }
+
+        _stopping.Dispose();
+        _lock.Dispose();
+    }
+
+    private int RequiredApprovers => Math.Max(1, _policy.Current.Restore.Approvers);
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    private static RestoreOutcome Refused(string message) => new() { Status = RestoreStatus.Refused, Message = message };
+
+    private RestoreOutcome Pending(PendingRestore pending) => new()
+    {
+        Status = RestoreStatus.PendingApproval,
+        Message = $"{pending.Approvers.Count} of {RequiredApprovers} distinct approvers; waiting for another person",
+        Approvers = pending.Approvers,
+        Required = RequiredApprovers,
+    };
+
+    private void ValidateScope(string scope)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(scope);
+        if (!string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal) && _policy.Current.FindClient(scope) is null)
+        {
+            throw new ArgumentException($"'{scope}' is not a client of this site", nameof(scope));
+        }
+    }
+
+    private string? AuditMissing(string scope, SuspensionRecord record)
+    {
+        if (!_policy.Current.Restore.RequirePassingAudit)
+        {
+            return null;
+        }
+
+        var clients = string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal)
+            ? _policy.Current.Clients.Select(c => c.Id)
+            : [scope];
+        var missing = clients
+            .Where(c => !_state.LastPassingAudit.TryGetValue(c, out var at) || at < record.TrippedAt)
+            .ToArray();
+        return missing.Length == 0
+            ? null
+            : $"the policy requires a passing audit since the trip; none for {string.Join(", ", missing)}";
+    }
+
+    private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, PendingRestore pending, CancellationToken cancellationToken)
+    {
+        SuspensionState next;
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Someone tripped again (a new record) while approvals were gathered: that one needs its own.
+            if (!_state.Suspensions.TryGetValue(scope, out var record) || !string.Equals(record.Id, pending.Suspension.Id, StringComparison.Ordinal))
+            {
+                _pending.Remove(scope);
+                return Refused($"the suspension of '{scope}' changed while the restore was pending; request it again");
+            }
+
+            next = _state.Without(scope);
+            _store.Save(next);
+            Volatile.Write(ref _state, next);
+            _pending.Remove(scope);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        // Ports come back only for clients nothing else keeps suspended.
+        PortActionResult? ports = null;
+        var reopen = ClientsIn(scope).Where(c => c.Kill.ShutPorts && !next.IsSuspended(c.Id)).ToArray();
+        if (_ports is not null && reopen.Length > 0)
+        {
+            var failures = new List<string>();
+            foreach (var client in reopen)
+            {
+                var result = await _ports.BringUpAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
+                failures.AddRange(result.Failures);
+            }
+
+            ports = new PortActionResult { Verified = failures.Count == 0, Failures = failures };
+        }
+
+        var restored = new RestoreRecord
+        {
+            Suspension = pending.Suspension,
+            RequestedBy = pending.Requester,
+            Reason = pending.Reason,
+            Approvers = pending.Approvers,
+            RestoredAt = _time.GetUtcNow(),
+            Ports = ports,
+        };
+        foreach (var observer in _observers)
+        {
+            observer.Restored(restored);
+        }
+
+        foreach (var notifier in _notifiers)
+        {
+            try
+            {
+                await notifier.RestoredAsync(restored, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A webhook that fails does not undo a restore; the record says so via the observer.
+                _ = e;
+            }
+        }
+
+        return new RestoreOutcome
+        {
+            Status = RestoreStatus.Restored,
+            Message = $"'{scope}' restored",
+            Approvers = pending.Approvers,
+            Required = RequiredApprovers,
+            Record = restored,
+        };
+    }
+
+    private StageTiming RunLocalStage(SuspensionStage stage, string scope)
+    {
+        var started = _time.GetTimestamp();
+        List<string>? failures = null;
+        foreach (var enforcer in _enforcers)
+        {
+            if (enforcer.Stage != stage)
+            {
+                continue;
+            }
+
+            try
+            {
+                enforcer.Enforce(scope);
+            }
+            catch (Exception e)
+            {
+                // One enforcer failing must not stop the others: the state is already closed.
+                (failures ??= []).Add($"{enforcer.GetType().Name}: {e.Message}");
+            }
+        }
+
+        return new StageTiming
+        {
+            Stage = stage,
+            Duration = _time.GetElapsedTime(started),
+            Succeeded = failures is null,
+            Detail = failures is null ? null : string.Join("; ", failures),
+        };
+    }
+
+    private async Task<SuspensionRecord> RunRemoteStagesAsync(SuspensionRecord record, CancellationToken cancellationToken)
+    {
+        var stages = new List<StageTiming>(record.Stages);
+        var started = _time.GetTimestamp();
+        var shut = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).ToArray();
+        StageTiming portStage;
+        if (_ports is null)
+        {
+            portStage = new() { Stage = SuspensionStage.SwitchPorts, Duration = TimeSpan.Zero, Succeeded = shut.Length == 0, Detail = shut.Length == 0 ? "no ports to shut" : "no port shutter configured" };
+        }
+        else
+        {
+            var failures = new List<string>();
+            foreach (var client in shut)
+            {
+                try
+                {
+                    var result = await _ports.ShutAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
+                    failures.AddRange(result.Failures);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    failures.Add($"{client.Id}: {e.Message}");
+                }
+            }
+
+            portStage = new()
+            {
+                Stage = SuspensionStage.SwitchPorts,
+                Duration = _time.GetElapsedTime(started),
+                Succeeded = failures.Count == 0,
+                Detail = failures.Count == 0 ? null : string.Join("; ", failures),
+            };
+        }
+
+        stages.Add(portStage);
+        NotifyStage(record, portStage);
+
+        started = _time.GetTimestamp();
+        var webhookFailures = new List<string>();
+        foreach (var notifier in _notifiers)
+        {
+            try
+            {
+                await notifier.TrippedAsync(record with { Stages = stages }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                webhookFailures.Add(e.Message);
+            }
+        }
+
+        var webhookStage = new StageTiming
+        {
+            Stage = SuspensionStage.Webhooks,
+            Duration = _time.GetElapsedTime(started),
+            Succeeded = webhookFailures.Count == 0,
+            Detail = webhookFailures.Count == 0 ? null : string.Join("; ", webhookFailures),
+        };
+        stages.Add(webhookStage);
+        NotifyStage(record, webhookStage);
+
+        var final = record with { Stages = stages };
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+            {
+                var next = _state.With(final);
+                try
+                {
+                    _store.Save(next);
+                }
+                catch (IOException)
+                {
+                    // The trip itself is durable already; only the timings would be lost on a crash.
+                }
+
+                Volatile.Write(ref _state, next);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        return final;
+    }
+
+    private void NotifyStage(SuspensionRecord record, StageTiming timing)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.StageCompleted(record, timing);
+        }
+    }
+
+    private IEnumerable<ClientDefinition> ClientsIn(string scope) =>
+        string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal)
+            ? _policy.Current.Clients
+            : _policy.Current.FindClient(scope) is { } client ? [client] : [];
+
+    private static PortAssignment[] PortsOf(ClientDefinition client) =>
+        client.Segments.SelectMany(s => s.Ports)
+            .Concat(client.Kill.ForceShutPorts)
+            .GroupBy(p => p.Switch, StringComparer.Ordinal)
+            .Select(g => new PortAssignment { Switch = g.Key, Ports = g.SelectMany(p => p.Ports).Distinct(StringComparer.Ordinal).ToArray() })
+            .ToArray();
+
+    private sealed record PendingRestore(SuspensionRecord Suspension, string Requester, string Reason, IReadOnlyList<string> Approvers);
+}

@@ -1,0 +1,67 @@
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Core.Suspension;
+
+/// <summary>
+/// Trips suspensions from findings: a finding whose action is <c>suspend</c> suspends its clients (the
+/// site when it names none); loss of verification suspends where the policy says so.
+/// </summary>
+public sealed class SuspensionFindingConsumer : IFindingConsumer
+{
+    private readonly SuspensionEngine _engine;
+    private readonly IPolicyProvider _policy;
+
+    public SuspensionFindingConsumer(SuspensionEngine engine, IPolicyProvider policy)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(policy);
+        _engine = engine;
+        _policy = policy;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        var policy = _policy.Current;
+        foreach (var finding in findings)
+        {
+            SuspensionTrigger trigger;
+            if (finding.Rule is RuleIds.CaptureDegraded or RuleIds.SwitchUnreachable
+                && policy.Controller.OnVerificationLost == VerificationLostAction.Suspend)
+            {
+                trigger = SuspensionTrigger.VerificationLost;
+            }
+            else if (policy.Rules.ActionFor(finding.Rule, finding.Severity) == FindingAction.Suspend)
+            {
+                trigger = finding.Rule == RuleIds.AuditFailed ? SuspensionTrigger.Audit : SuspensionTrigger.Finding;
+            }
+            else
+            {
+                continue;
+            }
+
+            // A finding naming no client (or only clients the policy no longer has) concerns the site.
+            var scopes = finding.Clients.Where(c => policy.FindClient(c) is not null).ToArray();
+            if (scopes.Length == 0)
+            {
+                scopes = [SuspensionNames.AllClients];
+            }
+
+            foreach (var scope in scopes)
+            {
+                await _engine.TripAsync(
+                    new TripRequest
+                    {
+                        Scope = scope,
+                        Trigger = trigger,
+                        Actor = IdentifierNames.Of(finding.Source),
+                        Reason = finding.Summary,
+                        Rule = finding.Rule,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+namespace SegmentController.Core.Suspension;
+
+/// <summary>One suspension in force: who or what tripped it, why, and how enforcement went.</summary>
+public sealed record SuspensionRecord
+{
+    /// <summary>A unique id for the record and the store.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>The client id, or <see cref="SuspensionNames.AllClients"/>.</summary>
+    public required string Scope { get; init; }
+
+    /// <summary>What tripped it.</summary>
+    public required SuspensionTrigger Trigger { get; init; }
+
+    /// <summary>The operator, or the component (<c>capture</c>, <c>snmp</c>, <c>proxy</c>, <c>audit</c>, <c>controller</c>).</summary>
+    public required string Actor { get; init; }
+
+    /// <summary>Why, in words.</summary>
+    public required string Reason { get; init; }
+
+    /// <summary>The rule id of the finding that tripped it, if any.</summary>
+    public string? Rule { get; init; }
+
+    /// <summary>When the trip was written durably (and so acknowledged).</summary>
+    public required DateTimeOffset TrippedAt { get; init; }
+
+    /// <summary>Enforcement stages as they ran, in order.</summary>
+    public IReadOnlyList<StageTiming> Stages { get; init; } = [];
+}

@@ -1,0 +1,48 @@
+using System.Text.Json.Serialization;
+
+namespace SegmentController.Core.Suspension;
+
+/// <summary>
+/// The suspensions in force: immutable, swapped atomically by the engine, read without locks on every
+/// connection and request.
+/// </summary>
+public sealed record SuspensionState
+{
+    /// <summary>Nothing suspended.</summary>
+    public static SuspensionState Empty { get; } = new();
+
+    /// <summary>Suspensions by scope: client ids and <see cref="SuspensionNames.AllClients"/>.</summary>
+    public IReadOnlyDictionary<string, SuspensionRecord> Suspensions { get; init; } =
+        new Dictionary<string, SuspensionRecord>(StringComparer.Ordinal);
+
+    /// <summary>Audits that passed, by client id (for restores that require one), latest time.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> LastPassingAudit { get; init; } =
+        new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+
+    /// <summary>True when the site-wide switch is on.</summary>
+    [JsonIgnore]
+    public bool AllSuspended => Suspensions.ContainsKey(SuspensionNames.AllClients);
+
+    /// <summary>True when this client may not pass: suspended itself, or the whole site is.</summary>
+    public bool IsSuspended(string clientId) =>
+        AllSuspended || Suspensions.ContainsKey(clientId);
+
+    internal SuspensionState With(SuspensionRecord record)
+    {
+        var copy = new Dictionary<string, SuspensionRecord>(Suspensions, StringComparer.Ordinal) { [record.Scope] = record };
+        return this with { Suspensions = copy };
+    }
+
+    internal SuspensionState Without(string scope)
+    {
+        var copy = new Dictionary<string, SuspensionRecord>(Suspensions, StringComparer.Ordinal);
+        copy.Remove(scope);
+        return this with { Suspensions = copy };
+    }
+
+    internal SuspensionState WithPassingAudit(string clientId, DateTimeOffset at)
+    {
+        var copy = new Dictionary<string, DateTimeOffset>(LastPassingAudit, StringComparer.Ordinal) { [clientId] = at };
+        return this with { LastPassingAudit = copy };
+    }
+}

@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace SegmentController.Proxy.Access;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AccessRecord))]
+internal sealed partial class AccessJsonContext : JsonSerializerContext;

@@ -1,0 +1,33 @@
+namespace SegmentController.Proxy.Access;
+
+/// <summary>One request as written to the tamper-evident store (type <c>access</c>).</summary>
+internal sealed record AccessRecord
+{
+    public required DateTimeOffset Time { get; init; }
+
+    public string? Client { get; init; }
+
+    public required string Source { get; init; }
+
+    public string? Identity { get; init; }
+
+    public required string Method { get; init; }
+
+    public required string Host { get; init; }
+
+    public required string Path { get; init; }
+
+    public required int Status { get; init; }
+
+    public required long BytesIn { get; init; }
+
+    public required long BytesOut { get; init; }
+
+    public required double DurationSeconds { get; init; }
+
+    public string? Upstream { get; init; }
+
+    public string? RouteClient { get; init; }
+
+    public required string Outcome { get; init; }
+}

@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using SegmentController.Core.Findings;
+
+namespace SegmentController.Proxy.Enforcement;
+
+/// <summary>
+/// Publishes the proxy's findings, one per rule, source and target per window — an agent hammering the
+/// wrong host makes one finding, not thousands.
+/// </summary>
+internal sealed class ProxyFindings
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private const int MaxKeys = 10_000;
+
+    private readonly IFindingSink _sink;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastPublished = new(StringComparer.Ordinal);
+
+    public ProxyFindings(IFindingSink sink, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(time);
+        _sink = sink;
+        _time = time;
+    }
+
+    public ValueTask CrossClientAsync(string sourceClient, string routeClient, string source, string method, string host, string path, CancellationToken cancellationToken) =>
+        PublishAsync(
+            RuleIds.CrossClientRequest,
+            [sourceClient],
+            $"{source} in {sourceClient}'s segment requested {host}{path}, which belongs to {routeClient}",
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["src"] = source,
+                ["method"] = method,
+                ["host"] = host,
+                ["path"] = path,
+                ["target_client"] = routeClient,
+            },
+            $"{source}|{routeClient}",
+            cancellationToken);
+
+    public ValueTask UnknownSourceAsync(string source, string method, string host, string path, CancellationToken cancellationToken) =>
+        PublishAsync(
+            RuleIds.UnknownSource,
+            [],
+            $"{source} is in no client segment and requested {host}{path}",
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["src"] = source,
+                ["method"] = method,
+                ["host"] = host,
+                ["path"] = path,
+            },
+            source,
+            cancellationToken);
+
+    public ValueTask WeakUpstreamTlsAsync(string client, string upstream, string detail, CancellationToken cancellationToken) =>
+        PublishAsync(
+            RuleIds.WeakUpstreamTls,
+            [client],
+            $"upstream {upstream} of {client} offers no TLS 1.2 or 1.3; refused",
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["upstream"] = upstream,
+                ["detail"] = detail,
+            },
+            upstream,
+            cancellationToken);
+
+    private async ValueTask PublishAsync(string rule, string[] clients, string summary, Dictionary<string, object?> evidence, string key, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var dedupeKey = rule + "|" + key;
+        if (_lastPublished.TryGetValue(dedupeKey, out var last) && now - last < Window)
+        {
+            return;
+        }
+
+        if (_lastPublished.Count >= MaxKeys)
+        {
+            _lastPublished.Clear();
+        }
+
+        _lastPublished[dedupeKey] = now;
+        await _sink.PublishAsync([Finding.Create(rule, clients, summary, evidence, now)], cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Access;
+using SegmentController.Proxy.Gate;
+
+namespace SegmentController.Proxy.Enforcement;
+
+/// <summary>
+/// The outer gate of every request: source → client (unknown → 403), suspended → cut, store not
+/// writable → 503 (fail closed), in-flight tracking for trips, and the access record afterwards.
+/// </summary>
+internal sealed partial class ProxyRequestMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly ClientDirectory _directory;
+    private readonly ISuspensionView _suspensions;
+    private readonly InFlightRequests _inFlight;
+    private readonly IRecordAppender _records;
+    private readonly ProxyFindings _findings;
+    private readonly IProxyMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public ProxyRequestMiddleware(
+        RequestDelegate next,
+        ClientDirectory directory,
+        ISuspensionView suspensions,
+        InFlightRequests inFlight,
+        IRecordAppender records,
+        ProxyFindings findings,
+        IProxyMetrics metrics,
+        TimeProvider time,
+        ILogger<ProxyRequestMiddleware> logger)
+    {
+        _next = next;
+        _directory = directory;
+        _suspensions = suspensions;
+        _inFlight = inFlight;
+        _records = records;
+        _findings = findings;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var started = _time.GetTimestamp();
+        var at = _time.GetUtcNow();
+        var sourceAddress = context.Connection.RemoteIpAddress;
+        var source = sourceAddress?.ToString() ?? "?";
+        var state = new ProxyRequestState { SourceClient = _directory.Resolve(sourceAddress) };
+        context.Features.Set(state);
+        var requestBody = new CountingStream(context.Request.Body);
+        var responseBody = new CountingStream(context.Response.Body);
+        try
+        {
+            if (state.SourceClient is not { } client)
+            {
+                state.Outcome = ProxyOutcomes.UnknownSource;
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await _findings.UnknownSourceAsync(source, context.Request.Method, context.Request.Host.Value ?? "", context.Request.Path.Value ?? "", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            // Track before checking: a trip publishes its state before it enumerates the tracked requests.
+            _inFlight.Add(client, context);
+            try
+            {
+                if (_suspensions.Current.IsSuspended(client))
+                {
+                    state.Outcome = ProxyOutcomes.Suspended;
+                    context.Abort();
+                    return;
+                }
+
+                if (!_records.Health.IsWritable)
+                {
+                    state.Outcome = ProxyOutcomes.StoreUnavailable;
+                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    return;
+                }
+
+                context.Request.Body = requestBody;
+                context.Response.Body = responseBody;
+                await _next(context).ConfigureAwait(false);
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    state.Outcome = ProxyOutcomes.Aborted;
+                }
+                else
+                {
+                    state.Outcome ??= context.GetEndpoint() is null ? ProxyOutcomes.NoRoute : ProxyOutcomes.Forwarded;
+                }
+            }
+            finally
+            {
+                _inFlight.Remove(client, context);
+            }
+        }
+        finally
+        {
+            var duration = _time.GetElapsedTime(started);
+            var outcome = state.Outcome ?? ProxyOutcomes.Aborted;
+            _metrics.RequestCompleted(state.SourceClient ?? ProxyOutcomes.UnknownClient, outcome, duration);
+            await AppendAsync(context, state, at, source, outcome, requestBody.Count, responseBody.Count, duration).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
+    {
+        var record = new AccessRecord
+        {
+            Time = at,
+            Client = state.SourceClient,
+            Source = source,
+            Identity = context.Connection.ClientCertificate?.Subject,
+            Method = context.Request.Method,
+            Host = context.Request.Host.Value ?? "",
+            Path = context.Request.PathBase.Add(context.Request.Path).Value ?? "/",
+            Status = context.Response.StatusCode,
+            BytesIn = bytesIn,
+            BytesOut = bytesOut,
+            DurationSeconds = duration.TotalSeconds,
+            Upstream = state.Upstream,
+            RouteClient = state.RouteClient,
+            Outcome = outcome,
+        };
+        var payload = JsonSerializer.SerializeToUtf8Bytes(record, AccessJsonContext.Default.AccessRecord);
+        try
+        {
+            var clients = state.SourceClient is null ? null : ClientKey.Of([state.SourceClient]);
+            await _records.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // The store's health now says unwritable, and the next request is refused (fail closed).
+            Log.AccessRecordFailed(_logger, e);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(ProxyEventIds.AccessRecordFailed, LogLevel.Error, "Access record could not be stored; forwarding stops until the store recovers")]
+        public static partial void AccessRecordFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace SegmentController.Proxy.Forwarding;
+
+/// <summary>
+/// Outbound TLS: 1.2 or 1.3 only, and the upstream's certificate must chain to the system store or, when
+/// the policy names a CA bundle, to that bundle alone. Never "accept any".
+/// </summary>
+internal static class UpstreamTls
+{
+    public const SslProtocols Protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    /// <summary>Client options for one upstream connection pool.</summary>
+    /// <exception cref="InvalidOperationException">The CA bundle is unreadable or holds no certificate.</exception>
+    public static SslClientAuthenticationOptions CreateOptions(string? caFile)
+    {
+        var options = new SslClientAuthenticationOptions
+        {
+            EnabledSslProtocols = Protocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        };
+        if (caFile is not null)
+        {
+            options.CertificateChainPolicy = CreateChainPolicy(caFile);
+        }
+
+        return options;
+    }
+
+    /// <summary>A chain policy trusting exactly the certificates in a PEM bundle.</summary>
+    public static X509ChainPolicy CreateChainPolicy(string caFile)
+    {
+        var trusted = new X509Certificate2Collection();
+        try
+        {
+            trusted.ImportFromPemFile(caFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new InvalidOperationException($"upstream CA file {caFile} cannot be read: {e.Message}", e);
+        }
+
+        if (trusted.Count == 0)
+        {
+            throw new InvalidOperationException($"upstream CA file {caFile} holds no certificate");
+        }
+
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            // Lab and private CAs publish no CRL or OCSP; trust is pinned to the bundle instead.
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        policy.CustomTrustStore.AddRange(trusted);
+        return policy;
+    }
+}

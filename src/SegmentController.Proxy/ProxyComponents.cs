@@ -1,0 +1,46 @@
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Enforcement;
+using SegmentController.Proxy.Forwarding;
+using SegmentController.Proxy.Gate;
+
+namespace SegmentController.Proxy;
+
+/// <summary>
+/// The proxy's long-lived parts that the suspension engine enforces through: the connection gate, the
+/// in-flight requests and the upstream pools. They exist before the engine (it takes them as
+/// <see cref="ISuspensionEnforcer"/>s) and before the listeners start.
+/// </summary>
+internal sealed class ProxyComponents : IDisposable
+{
+    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(suspensions);
+        Directory = new ClientDirectory(policy);
+        Gate = new ConnectionGate(Directory, new LazyView(suspensions));
+        InFlight = new InFlightRequests();
+        Pools = new UpstreamPools(policy);
+    }
+
+    public ClientDirectory Directory { get; }
+
+    public ConnectionGate Gate { get; }
+
+    public InFlightRequests InFlight { get; }
+
+    public UpstreamPools Pools { get; }
+
+    /// <summary>The enforcers to hand to the suspension engine.</summary>
+    public IEnumerable<ISuspensionEnforcer> Enforcers => [Gate, InFlight, Pools];
+
+    public void Dispose() => Directory.Dispose();
+
+    // The engine needs the enforcers and the gate needs the engine: resolve the engine on first use.
+    private sealed class LazyView(Func<ISuspensionView> resolve) : ISuspensionView
+    {
+        private readonly Lazy<ISuspensionView> _view = new(resolve);
+
+        public SuspensionState Current => _view.Value.Current;
+    }
+}

@@ -1,0 +1,10 @@
+namespace SegmentController.Proxy;
+
+/// <summary>Log event ids of the proxy, in one place so they stay unique (2000–2099).</summary>
+internal static class ProxyEventIds
+{
+    public const int AccessRecordFailed = 2000;
+    public const int CrossClientRequest = 2001;
+    public const int UpstreamFailed = 2002;
+    public const int ConfigRejected = 2003;
+}

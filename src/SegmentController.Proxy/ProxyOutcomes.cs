@@ -1,0 +1,32 @@
+namespace SegmentController.Proxy;
+
+/// <summary>The bounded set of request outcomes (metric label values and access record field).</summary>
+public static class ProxyOutcomes
+{
+    /// <summary>Forwarded and answered by the upstream.</summary>
+    public const string Forwarded = "forwarded";
+
+    /// <summary>The route belongs to another client than the source's segment.</summary>
+    public const string CrossClient = "cross-client";
+
+    /// <summary>The source address is in no client segment.</summary>
+    public const string UnknownSource = "unknown-source";
+
+    /// <summary>The client is suspended.</summary>
+    public const string Suspended = "suspended";
+
+    /// <summary>The store cannot take access records: nothing is forwarded.</summary>
+    public const string StoreUnavailable = "store-unavailable";
+
+    /// <summary>No route matches the host and path.</summary>
+    public const string NoRoute = "no-route";
+
+    /// <summary>The upstream could not be reached or refused the TLS handshake.</summary>
+    public const string UpstreamError = "upstream-error";
+
+    /// <summary>Cut while in flight (a trip, or the agent went away).</summary>
+    public const string Aborted = "aborted";
+
+    /// <summary>Label value for requests from sources that map to no client.</summary>
+    public const string UnknownClient = "unknown";
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Configuration;
+using SegmentController.Proxy.Enforcement;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace SegmentController.Proxy;
+
+/// <summary>
+/// The inline proxy: its own Kestrel server (apart from the management listener, so neither pipeline
+/// can reach the other's endpoints), TLS 1.2/1.3, HTTP/1.1 and HTTP/2, the connection gate before TLS,
+/// enforcement, access records and YARP.
+/// </summary>
+internal sealed class ProxyServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ProxyServer(WebApplication app)
+    {
+        _app = app;
+    }
+
+    /// <summary>The addresses bound (with port 0 resolved), once started.</summary>
+    public IReadOnlyList<string> Addresses =>
+        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    /// <summary>Builds the server; the certificate is loaded now so a bad one fails at start-up.</summary>
+    public static ProxyServer Create(
+        ProxyComponents components,
+        IPolicyProvider policy,
+        ISuspensionView suspensions,
+        IFindingSink findings,
+        IRecordAppender records,
+        IProxyMetrics metrics,
+        TimeProvider time,
+        ILoggerFactory loggerFactory,
+        IReadOnlyList<string>? listenOverride = null)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        ArgumentNullException.ThrowIfNull(policy);
+        var settings = policy.Current.Controller.Proxy;
+        var certificateReference = settings.Certificate
+            ?? throw new InvalidOperationException("controller.proxy.certificate is not set; the proxy serves TLS only");
+        var certificate = Core.Policy.CertificateLoader.Load(certificateReference);
+        var listen = listenOverride ?? settings.Listen;
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = "segctl-proxy",
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        builder.Services.AddSingleton(policy);
+        builder.Services.AddSingleton(suspensions);
+        builder.Services.AddSingleton(findings);
+        builder.Services.AddSingleton(records);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(components.Directory);
+        builder.Services.AddSingleton(components.InFlight);
+        builder.Services.AddSingleton<ProxyFindings>();
+        builder.Services.AddSingleton<RouteEnforcementMiddleware>();
+        builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
+        builder.Services.AddSingleton<IProxyConfigProvider, PolicyProxyConfigProvider>();
+        builder.Services.AddReverseProxy();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            foreach (var endpoint in listen)
+            {
+                kestrel.Listen(ParseEndpoint(endpoint), options =>
+                {
+                    options.Protocols = HttpProtocols.Http1AndHttp2;
+                    // Before TLS: a suspended client's connection never gets a handshake.
+                    options.Use(next => connection => components.Gate.OnConnectionAsync(connection, next));
+                    options.UseHttps(https =>
+                    {
+                        https.ServerCertificate = certificate;
+                        https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                        https.ClientCertificateMode = settings.RequireClientCertificate
+                            ? ClientCertificateMode.RequireCertificate
+                            : ClientCertificateMode.NoCertificate;
+                        https.CheckCertificateRevocation = false;
+                    });
+                });
+            }
+        });
+
+        var app = builder.Build();
+        app.UseMiddleware<ProxyRequestMiddleware>();
+        app.UseWebSockets();
+        var enforcement = app.Services.GetRequiredService<RouteEnforcementMiddleware>();
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.Use((context, next) => enforcement.InvokeAsync(context, next));
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+        return new ProxyServer(app);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => _app.StopAsync(cancellationToken);
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private static IPEndPoint ParseEndpoint(string endpoint) =>
+        IPEndPoint.TryParse(endpoint, out var parsed) && endpoint.Contains(':', StringComparison.Ordinal)
+            ? parsed
+            : throw new InvalidOperationException($"proxy listen endpoint '{endpoint}' is not address:port");
+}

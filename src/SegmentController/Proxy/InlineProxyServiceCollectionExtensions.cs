@@ -1,0 +1,54 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+
+namespace SegmentController.Proxy;
+
+/// <summary>Wires the kill switch and the inline proxy into <c>segctl run</c>.</summary>
+internal static class InlineProxyServiceCollectionExtensions
+{
+    /// <summary>
+    /// The suspension engine (durable state next to the store: <c>dirname(controller.store.path)/suspension.state</c>),
+    /// its metrics, and the finding consumer that trips it. Needs <see cref="IPolicyProvider"/>,
+    /// <see cref="TimeProvider"/> and <c>ControllerMetrics</c> (all from <c>AddControllerCore</c>). Port shutdown
+    /// joins when an <see cref="IPortShutter"/> is registered (SNMP), webhooks when an
+    /// <see cref="ISuspensionNotifier"/> is.
+    /// </summary>
+    public static IServiceCollection AddSuspension(this IServiceCollection services, string? statePath = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton<ISuspensionStateStore>(sp =>
+        {
+            var store = sp.GetRequiredService<IPolicyProvider>().Current.Controller.Store.Path;
+            var directory = Path.GetDirectoryName(Path.GetFullPath(store)) ?? ".";
+            return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"));
+        });
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, SuspensionMetricsObserver>());
+        services.TryAddSingleton<SuspensionEngine>();
+        services.TryAddSingleton<ISuspensionView>(sp => sp.GetRequiredService<SuspensionEngine>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IFindingConsumer, SuspensionFindingConsumer>());
+        return services;
+    }
+
+    /// <summary>
+    /// The inline proxy (listeners from <c>controller.proxy.listen</c>) and its enforcers, plus
+    /// <see cref="AddSuspension"/> and the kill webhooks (HMAC-signed HTTPS POSTs). Needs an <c>IRecordAppender</c> (the evidence store) registered
+    /// before the host starts: without it the proxy refuses to start.
+    /// </summary>
+    public static IServiceCollection AddInlineProxy(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(sp => new ProxyComponents(
+            sp.GetRequiredService<IPolicyProvider>(),
+            () => sp.GetRequiredService<ISuspensionView>()));
+        services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Gate);
+        services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().InFlight);
+        services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Pools);
+        services.TryAddSingleton<IProxyMetrics, ControllerProxyMetrics>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionNotifier, Notifications.WebhookNotifier>());
+        services.AddSuspension();
+        services.AddHostedService<InlineProxyService>();
+        return services;
+    }
+}

@@ -1,0 +1,91 @@
+using SegmentController.Core.Suspension;
+using SegmentController.Metrics;
+
+namespace SegmentController.Proxy;
+
+/// <summary>
+/// Puts the kill switch into metrics and logs: <c>segctl_client_suspended</c>,
+/// <c>segctl_killswitch_trips_total</c> and <c>segctl_killswitch_enforce_seconds{stage}</c>.
+/// </summary>
+internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
+{
+    private readonly ControllerMetrics _metrics;
+    private readonly Core.Policy.IPolicyProvider _policy;
+    private readonly ILogger<SuspensionMetricsObserver> _logger;
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _suspendedScopes = new(StringComparer.Ordinal);
+
+    public SuspensionMetricsObserver(ControllerMetrics metrics, Core.Policy.IPolicyProvider policy, ILogger<SuspensionMetricsObserver> logger)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(logger);
+        _metrics = metrics;
+        _policy = policy;
+        _logger = logger;
+        foreach (var client in policy.Current.Clients)
+        {
+            metrics.ClientSuspended.WithLabels(client.Id).Set(0);
+        }
+    }
+
+    public void Tripped(SuspensionRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        _metrics.KillswitchTripsTotal.WithLabels(record.Scope == SuspensionNames.AllClients ? "all" : record.Scope, SuspensionNames.Of(record.Trigger)).Inc();
+        Log.Tripped(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.Actor, record.Reason);
+        lock (_lock)
+        {
+            _suspendedScopes.Add(record.Scope);
+            Publish();
+        }
+    }
+
+    public void StageCompleted(SuspensionRecord record, StageTiming timing)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(timing);
+        _metrics.KillswitchEnforceSeconds.WithLabels(SuspensionNames.Of(timing.Stage)).Observe(timing.Duration.TotalSeconds);
+        if (!timing.Succeeded)
+        {
+            Log.StageFailed(_logger, SuspensionNames.Of(timing.Stage), record.Scope, timing.Detail ?? "");
+        }
+    }
+
+    public void Restored(RestoreRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Log.Restored(_logger, record.Suspension.Scope, record.RequestedBy, string.Join(",", record.Approvers), record.Reason);
+        lock (_lock)
+        {
+            _suspendedScopes.Remove(record.Suspension.Scope);
+            Publish();
+        }
+    }
+
+    public void StateUnreadable(string message) => Log.StateUnreadable(_logger, message);
+
+    private void Publish()
+    {
+        var all = _suspendedScopes.Contains(SuspensionNames.AllClients);
+        foreach (var client in _policy.Current.Clients)
+        {
+            _metrics.ClientSuspended.WithLabels(client.Id).Set(all || _suspendedScopes.Contains(client.Id) ? 1 : 0);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.SuspensionTripped, LogLevel.Critical, "Suspended {Scope} ({Trigger}) by {Actor}: {Reason}")]
+        public static partial void Tripped(ILogger logger, string scope, string trigger, string actor, string reason);
+
+        [LoggerMessage(EventIds.SuspensionStageFailed, LogLevel.Error, "Suspension stage {Stage} for {Scope} failed: {Detail}")]
+        public static partial void StageFailed(ILogger logger, string stage, string scope, string detail);
+
+        [LoggerMessage(EventIds.SuspensionRestored, LogLevel.Warning, "Restored {Scope}: requested by {Requester}, approved by {Approvers}: {Reason}")]
+        public static partial void Restored(ILogger logger, string scope, string requester, string approvers, string reason);
+
+        [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
+        public static partial void StateUnreadable(ILogger logger, string message);
+    }
+}

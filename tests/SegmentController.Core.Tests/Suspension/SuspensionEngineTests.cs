@@ -1,0 +1,311 @@
+using System.Collections.Concurrent;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+
+namespace SegmentController.Core.Tests.Suspension;
+
+public sealed class SuspensionEngineTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly ManualTimeProvider _time = new();
+    private readonly ConcurrentQueue<string> _log = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string StatePath => _dir.File("state/suspension.state");
+
+    private SuspensionEngine NewEngine(SitePolicy? policy = null, ISuspensionStateStore? store = null) => new(
+        store ?? new FileSuspensionStateStore(StatePath),
+        new StaticPolicyProvider(policy ?? TestPolicies.TwoClients()),
+        [
+            new RecordingEnforcer(SuspensionStage.UpstreamPool, _log),
+            new RecordingEnforcer(SuspensionStage.Gate, _log),
+            new RecordingEnforcer(SuspensionStage.InFlight, _log),
+        ],
+        [new RecordingPortShutter(_log)],
+        [],
+        [],
+        _time);
+
+    private static TripRequest Trip(string scope, SuspensionTrigger trigger = SuspensionTrigger.Operator) => new()
+    {
+        Scope = scope,
+        Trigger = trigger,
+        Actor = "alice",
+        Reason = "incident 42",
+    };
+
+    [Fact]
+    public async Task Trip_Acknowledged_IsDurableInAFreshStore()
+    {
+        using var engine = NewEngine();
+        var result = await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        Assert.True(result.Created);
+        var reread = new FileSuspensionStateStore(StatePath).Load();
+        Assert.Null(reread.Error);
+        Assert.True(reread.State!.IsSuspended("acme"));
+        Assert.False(reread.State.IsSuspended("globex"));
+        Assert.Equal(result.Record.Id, reread.State.Suspensions["acme"].Id);
+    }
+
+    [Fact]
+    public async Task Trip_RunsLocalStagesInOrderThenPortsAndWebhooks()
+    {
+        using var engine = NewEngine();
+        var result = await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        Assert.Equal(
+            [SuspensionStage.Persist, SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool],
+            result.Record.Stages.Select(s => s.Stage));
+        Assert.Equal(["gate:acme", "inflight:acme", "upstream-pool:acme"], _log.Take(3));
+
+        var final = await result.Completion;
+        Assert.Equal(
+            [SuspensionStage.Persist, SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool, SuspensionStage.SwitchPorts, SuspensionStage.Webhooks],
+            final.Stages.Select(s => s.Stage));
+        Assert.Contains("shut:acme:sw1/Gi1/0/1", _log);
+        Assert.Equal(6, new FileSuspensionStateStore(StatePath).Load().State!.Suspensions["acme"].Stages.Count);
+    }
+
+    [Fact]
+    public async Task Trip_StateCannotBeWritten_NotAcknowledgedAndNotInForce()
+    {
+        // A regular file where the state directory should be: the write fails.
+        await File.WriteAllTextAsync(_dir.File("blocker"), "x");
+        using var engine = NewEngine(store: new FileSuspensionStateStore(_dir.File("blocker/suspension.state")));
+
+        await Assert.ThrowsAnyAsync<IOException>(() => engine.TripAsync(Trip("acme"), CancellationToken.None));
+        Assert.False(engine.IsSuspended("acme"));
+        Assert.Empty(_log);
+    }
+
+    [Fact]
+    public async Task Trip_Twice_SecondReturnsTheExistingSuspension()
+    {
+        using var engine = NewEngine();
+        var first = await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        var second = await engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None);
+
+        Assert.False(second.Created);
+        Assert.Equal(first.Record.Id, second.Record.Id);
+    }
+
+    [Fact]
+    public async Task Trip_UnknownClient_Throws()
+    {
+        using var engine = NewEngine();
+        await Assert.ThrowsAsync<ArgumentException>(() => engine.TripAsync(Trip("initech"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Restart_WhileSuspended_StaysSuspended()
+    {
+        using (var engine = NewEngine())
+        {
+            await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        }
+
+        using var restarted = NewEngine();
+        Assert.True(restarted.IsSuspended("acme"));
+        Assert.False(restarted.IsSuspended("globex"));
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("{\"suspensions\":{}}\nsha256:0000")]
+    [InlineData("")]
+    public async Task Start_StateCorrupt_EveryClientSuspended(string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        await File.WriteAllTextAsync(StatePath, content);
+
+        using var engine = NewEngine();
+
+        Assert.True(engine.Current.AllSuspended);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.True(engine.IsSuspended("globex"));
+        Assert.Equal(SuspensionTrigger.StateUnreadable, engine.Current.Suspensions[SuspensionNames.AllClients].Trigger);
+    }
+
+    [Fact]
+    public async Task Start_StateTamperedAfterWrite_EveryClientSuspended()
+    {
+        using (var engine = NewEngine())
+        {
+            await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        }
+
+        var text = await File.ReadAllTextAsync(StatePath);
+        await File.WriteAllTextAsync(StatePath, text.Replace("\"acme\"", "\"acmf\"", StringComparison.Ordinal));
+
+        using var restarted = NewEngine();
+        Assert.True(restarted.Current.AllSuspended);
+    }
+
+    [Fact]
+    public async Task Restore_TwoDistinctApprovers_Restores()
+    {
+        using var engine = NewEngine();
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+
+        var requested = await engine.RequestRestoreAsync("acme", "alice", "root cause fixed", CancellationToken.None);
+        Assert.Equal(RestoreStatus.PendingApproval, requested.Status);
+        Assert.True(engine.IsSuspended("acme"));
+
+        var approved = await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, approved.Status);
+        Assert.Equal(["alice", "bob"], approved.Record!.Approvers);
+        Assert.False(engine.IsSuspended("acme"));
+        Assert.False(new FileSuspensionStateStore(StatePath).Load().State!.IsSuspended("acme"));
+        Assert.Contains("up:acme", _log);
+    }
+
+    [Theory]
+    [InlineData("alice")]
+    [InlineData("Alice")]
+    [InlineData(" alice ")]
+    public async Task Restore_SamePersonApprovesTwice_Refused(string second)
+    {
+        using var engine = NewEngine();
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        await engine.RequestRestoreAsync("acme", "alice", "root cause fixed", CancellationToken.None);
+
+        var outcome = await engine.ApproveRestoreAsync("acme", second, CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_WithoutReason_Refused()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        var outcome = await engine.RequestRestoreAsync("acme", "alice", "  ", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_PolicyWantsOnePerson_RestoresOnRequest()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        var outcome = await engine.RequestRestoreAsync("acme", "alice", "false positive", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.False(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_ApprovalWithoutRequest_Refused()
+    {
+        using var engine = NewEngine();
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        var outcome = await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+    }
+
+    [Fact]
+    public async Task Restore_RetrippedWhilePending_ApprovalRefused()
+    {
+        using var engine = NewEngine();
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        await engine.TripAsync(Trip(SuspensionNames.AllClients), CancellationToken.None);
+        await engine.RequestRestoreAsync(SuspensionNames.AllClients, "carol", "site ok", CancellationToken.None);
+        await engine.ApproveRestoreAsync(SuspensionNames.AllClients, "dave", CancellationToken.None);
+
+        // The acme request still stands for the same acme record: bob's approval completes it.
+        var outcome = await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.False(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_PassingAuditRequired_RefusedUntilAuditSinceTrip()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1, requireAudit: true));
+        await engine.RecordAuditAsync("acme", passed: true, "auditor", "ok", CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        var early = await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Refused, early.Status);
+
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await engine.RecordAuditAsync("acme", passed: true, "auditor", "re-audit ok", CancellationToken.None);
+        var later = await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, later.Status);
+    }
+
+    [Fact]
+    public async Task FailedAudit_TripsClientWithAuditTrigger()
+    {
+        using var engine = NewEngine();
+        await engine.RecordAuditAsync("globex", passed: false, "auditor", "segmentation test failed", CancellationToken.None);
+
+        Assert.Equal(SuspensionTrigger.Audit, engine.Current.Suspensions["globex"].Trigger);
+    }
+
+    [Fact]
+    public async Task SiteWideSwitch_SuspendsEveryClient_RestoreKeepsIndividualSuspensions()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        await (await engine.TripAsync(Trip(SuspensionNames.AllClients), CancellationToken.None)).Completion;
+        Assert.True(engine.IsSuspended("globex"));
+
+        await engine.RequestRestoreAsync(SuspensionNames.AllClients, "alice", "site ok", CancellationToken.None);
+
+        Assert.False(engine.IsSuspended("globex"));
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Contains("up:globex", _log);
+        Assert.DoesNotContain("up:acme", _log);
+    }
+
+    [Fact]
+    public async Task CriticalFinding_TripsItsClient_MediumDoesNot()
+    {
+        using var engine = NewEngine();
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(TestPolicies.TwoClients()));
+
+        await consumer.OnFindingsAsync(
+            [
+                Finding.Create(RuleIds.UnknownVlan, ["globex"], "vlan 99 seen", new Dictionary<string, object?>(), _time.GetUtcNow()),
+                Finding.Create(RuleIds.CrossClientFlow, ["acme"], "acme talks to globex", new Dictionary<string, object?>(), _time.GetUtcNow()),
+            ],
+            CancellationToken.None);
+
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.False(engine.IsSuspended("globex"));
+        Assert.Equal(RuleIds.CrossClientFlow, engine.Current.Suspensions["acme"].Rule);
+    }
+
+    [Theory]
+    [InlineData(VerificationLostAction.Suspend, true)]
+    [InlineData(VerificationLostAction.Alert, false)]
+    public async Task VerificationLost_SuspendsSiteOnlyWhenPolicySaysSo(VerificationLostAction action, bool suspended)
+    {
+        var policy = TestPolicies.TwoClients(onLost: action);
+        using var engine = NewEngine(policy);
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(policy));
+
+        await consumer.OnFindingsAsync(
+            [Finding.Create(RuleIds.CaptureDegraded, [], "capture silent", new Dictionary<string, object?>(), _time.GetUtcNow())],
+            CancellationToken.None);
+
+        Assert.Equal(suspended, engine.Current.AllSuspended);
+        if (suspended)
+        {
+            Assert.Equal(SuspensionTrigger.VerificationLost, engine.Current.Suspensions[SuspensionNames.AllClients].Trigger);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+
+namespace SegmentController.Proxy.Tests.Infrastructure;
+
+/// <summary>
+/// A running proxy on 127.0.0.1 with two clients, each with its own real HTTPS upstream:
+/// acme (agents in 127.0.1.0/24, host acme.test) and globex (127.0.2.0/24, globex.test).
+/// Sources in 127.0.9.0/24 belong to nobody.
+/// </summary>
+internal sealed class ProxyHarness : IAsyncDisposable
+{
+    public const string AcmeAgent = "127.0.1.10";
+    public const string GlobexAgent = "127.0.2.10";
+    public const string UnknownAgent = "127.0.9.10";
+
+    private readonly bool _ownsDirectory;
+    private ProxyServer? _server;
+    private ProxyComponents? _components;
+
+    private ProxyHarness(string directory, bool ownsDirectory)
+    {
+        Directory = directory;
+        _ownsDirectory = ownsDirectory;
+        Pki = new TestPki(directory);
+    }
+
+    public string Directory { get; }
+
+    public TestPki Pki { get; }
+
+    public UpstreamServer Acme { get; private set; } = null!;
+
+    public UpstreamServer Globex { get; private set; } = null!;
+
+    public StaticPolicyProvider Policy { get; private set; } = null!;
+
+    public SuspensionEngine Engine { get; private set; } = null!;
+
+    public RecordingFindingSink Findings { get; } = new();
+
+    public RecordingAppender Records { get; } = new();
+
+    public RecordingMetrics Metrics { get; } = new();
+
+    public int ProxyPort { get; private set; }
+
+    public string StatePath => Path.Combine(Directory, "state", "suspension.state");
+
+    /// <summary>Starts a harness; pass a directory to reuse a previous run's state file (restart).</summary>
+    public static async Task<ProxyHarness> StartAsync(string? directory = null, Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null, int approvers = 2)
+    {
+        var owns = directory is null;
+        directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
+        var harness = new ProxyHarness(directory, owns);
+        await harness.StartCoreAsync(extraAcmeUpstreams, approvers);
+        return harness;
+    }
+
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers)
+    {
+        var upstreamCert = Pki.IssueServer("upstream", "localhost");
+        Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate);
+        Globex = await UpstreamServer.StartAsync("globex", upstreamCert.Certificate);
+        var proxyCert = Pki.IssueServer("proxy", "acme.test", "globex.test", "legacy.test", "unknown.test", "localhost");
+
+        Policy = new StaticPolicyProvider(new SitePolicy
+        {
+            Site = new SiteInfo { Id = "test", Name = "Test site" },
+            Controller = new ControllerSettings
+            {
+                Proxy = new ProxySettings
+                {
+                    Listen = ["127.0.0.1:0"],
+                    Certificate = new CertificateReference { File = proxyCert.CertPath, KeyFile = proxyCert.KeyPath },
+                    UpstreamCaFile = Pki.CaPemPath,
+                },
+            },
+            Infrastructure = new InfrastructureSettings(),
+            Switches = [],
+            Restore = new RestoreSettings { Approvers = approvers },
+            Clients =
+            [
+                Client("acme", "127.0.1.0/24", [new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [Acme.Address] }, .. extraAcmeUpstreams?.Invoke(this) ?? []]),
+                Client("globex", "127.0.2.0/24", [new Upstream { Name = "crm", Hosts = ["globex.test"], Destinations = [Globex.Address] }]),
+            ],
+        });
+
+        _components = new ProxyComponents(Policy, () => Engine);
+        Engine = new SuspensionEngine(new FileSuspensionStateStore(StatePath), Policy, _components.Enforcers, [], [], [], TimeProvider.System);
+        _server = ProxyServer.Create(_components, Policy, Engine, Findings, Records, Metrics, TimeProvider.System, NullLoggerFactory.Instance);
+        await _server.StartAsync(CancellationToken.None);
+        ProxyPort = new Uri(_server.Addresses[0]).Port;
+    }
+
+    private static ClientDefinition Client(string id, string subnet, IReadOnlyList<Upstream> upstreams) => new()
+    {
+        Id = id,
+        Name = id,
+        ContractEnd = new DateOnly(2030, 1, 1),
+        Segments = [new Segment { Name = "agents", Subnets = [IPNetwork.Parse(subnet)] }],
+        Upstreams = upstreams,
+        Kill = new KillActions { ShutPorts = false },
+    };
+
+    /// <summary>An HTTP client whose connections come from <paramref name="source"/> and go to the proxy, whatever the URL's host.</summary>
+    public HttpClient Agent(string source, Version? version = null) =>
+        new(AgentHandler(source), disposeHandler: true)
+        {
+            DefaultRequestVersion = version ?? HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+    public SocketsHttpHandler AgentHandler(string source) => new()
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+                await socket.ConnectAsync(IPAddress.Loopback, ProxyPort, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+        SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = Pki.ChainPolicy() },
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+    };
+
+    /// <summary>Sends raw bytes over TLS from a source address and returns what came back until the proxy closed or went quiet.</summary>
+    public async Task<string> RawAsync(string source, string sni, string request)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+        await socket.ConnectAsync(IPAddress.Loopback, ProxyPort);
+        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = sni,
+            CertificateChainPolicy = Pki.ChainPolicy(),
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ApplicationProtocols = [SslApplicationProtocol.Http11],
+        });
+        await tls.WriteAsync(Encoding.ASCII.GetBytes(request));
+        await tls.FlushAsync();
+        var response = new StringBuilder();
+        var buffer = new byte[16384];
+        while (true)
+        {
+            using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+            int read;
+            try
+            {
+                read = await tls.ReadAsync(buffer, quiet.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                break;
+            }
+
+            if (read == 0)
+            {
+                break;
+            }
+
+            response.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return response.ToString();
+    }
+
+    /// <summary>Stops everything as a crash would leave it: the state file stays.</summary>
+    public async Task StopAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            _server = null;
+        }
+
+        Engine?.Dispose();
+        _components?.Dispose();
+        await Acme.DisposeAsync();
+        await Globex.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Pki.Dispose();
+        if (_ownsDirectory)
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
+}

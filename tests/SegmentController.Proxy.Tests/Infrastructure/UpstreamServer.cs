@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.WebSockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace SegmentController.Proxy.Tests.Infrastructure;
+
+/// <summary>
+/// A real HTTPS upstream on loopback that logs every request it receives. <c>/stream</c> streams until
+/// cut, <c>/ws</c> echoes WebSocket messages, anything else answers with the upstream's name.
+/// </summary>
+internal sealed class UpstreamServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private UpstreamServer(string name, WebApplication app)
+    {
+        Name = name;
+        _app = app;
+    }
+
+    public string Name { get; }
+
+    public ConcurrentQueue<UpstreamHit> Hits { get; } = new();
+
+    public int Port { get; private set; }
+
+    public Uri Address => new($"https://127.0.0.1:{Port}/");
+
+    public long BodyBytes => Hits.Sum(h => h.BodyBytes);
+
+    public static async Task<UpstreamServer> StartAsync(string name, X509Certificate2 certificate)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http1AndHttp2;
+            o.UseHttps(h =>
+            {
+                h.ServerCertificate = certificate;
+                h.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+            });
+        }));
+        var app = builder.Build();
+        var server = new UpstreamServer(name, app);
+        app.UseWebSockets();
+        app.Run(server.HandleAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Port = new Uri(address).Port;
+        return server;
+    }
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var hit = new UpstreamHit(
+            context.Request.Method,
+            context.Request.Host.Value ?? "",
+            context.Request.Path.Value ?? "",
+            context.Request.Headers["X-Forwarded-For"].ToString(),
+            DateTimeOffset.UtcNow);
+        Hits.Enqueue(hit);
+
+        if (context.WebSockets.IsWebSocketRequest)
+        {
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            var buffer = new byte[4096];
+            try
+            {
+                while (true)
+                {
+                    var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                    if (received.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+            {
+                return;
+            }
+        }
+
+        var body = new byte[8192];
+        int read;
+        try
+        {
+            while ((read = await context.Request.Body.ReadAsync(body, context.RequestAborted)) > 0)
+            {
+                hit.BodyBytes += read;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or Microsoft.AspNetCore.Http.BadHttpRequestException)
+        {
+            return;
+        }
+
+        if (context.Request.Path.StartsWithSegments("/stream", StringComparison.Ordinal))
+        {
+            var chunk = new byte[1024];
+            try
+            {
+                for (var i = 0; i < 6000 && !context.RequestAborted.IsCancellationRequested; i++)
+                {
+                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    await Task.Delay(20, context.RequestAborted);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                return;
+            }
+
+            return;
+        }
+
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync("upstream:" + Name);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
+using SegmentController.Proxy.Tests.Infrastructure;
+
+namespace SegmentController.Proxy.Tests;
+
+public sealed class ProxyRoutingTests : IAsyncLifetime
+{
+    private ProxyHarness _h = null!;
+
+    public async Task InitializeAsync() => _h = await ProxyHarness.StartAsync();
+
+    public async Task DisposeAsync() => await _h.DisposeAsync();
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 0)]
+    public async Task AgentOwnClient_Forwarded(int major, int minor)
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent, new Version(major, minor));
+
+        var response = await agent.GetAsync(new Uri("https://acme.test/orders?id=7"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("upstream:acme", await response.Content.ReadAsStringAsync());
+        Assert.Single(_h.Acme.Hits);
+        Assert.Empty(_h.Globex.Hits);
+        Assert.Equal(new Version(major, minor), response.Version);
+    }
+
+    [Fact]
+    public async Task AgentOtherClientsHost_403AndCriticalFinding()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+
+        var response = await agent.GetAsync(new Uri("https://globex.test/customers"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(_h.Globex.Hits);
+        var finding = Assert.Single(_h.Findings.Findings);
+        Assert.Equal(RuleIds.CrossClientRequest, finding.Rule);
+        Assert.Equal(Severity.Critical, finding.Severity);
+        Assert.Equal(["acme"], finding.Clients);
+        Assert.Equal("globex", finding.Evidence["target_client"]);
+        Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.CrossClient));
+    }
+
+    [Fact]
+    public async Task UnknownSource_403AndFinding()
+    {
+        using var agent = _h.Agent(ProxyHarness.UnknownAgent);
+
+        var response = await agent.GetAsync(new Uri("https://acme.test/"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(_h.Acme.Hits);
+        Assert.Equal(RuleIds.UnknownSource, Assert.Single(_h.Findings.Findings).Rule);
+        Assert.Equal(1, _h.Metrics.Count(ProxyOutcomes.UnknownClient, ProxyOutcomes.UnknownSource));
+    }
+
+    [Fact]
+    public async Task EveryRequest_AccessRecordWithoutQuery()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using var content = new StringContent("hello body");
+
+        var response = await agent.PostAsync(new Uri("https://acme.test/orders/new?secret=1"), content);
+        await agent.GetAsync(new Uri("https://globex.test/x"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var records = _h.Records.Records.ToArray();
+        Assert.Equal(2, records.Length);
+        Assert.All(records, r => Assert.Equal(RecordTypes.Access, r.Type));
+        Assert.All(records, r => Assert.Equal("acme", r.Clients));
+        Assert.Contains("\"path\":\"/orders/new\"", records[0].Payload, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", records[0].Payload, StringComparison.Ordinal);
+        Assert.Contains("\"bytes_in\":10", records[0].Payload, StringComparison.Ordinal);
+        Assert.Contains("\"outcome\":\"forwarded\"", records[0].Payload, StringComparison.Ordinal);
+        Assert.Contains("\"source\":\"127.0.1.10\"", records[0].Payload, StringComparison.Ordinal);
+        Assert.Contains("\"upstream\":\"https://127.0.0.1:", records[0].Payload, StringComparison.Ordinal);
+        Assert.Contains("\"outcome\":\"cross-client\"", records[1].Payload, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StoreCannotRecord_ForwardingStopsUntilItRecovers()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        _h.Records.Failing = true;
+
+        // The first request's record fails after it was answered; from then on nothing is forwarded.
+        await agent.GetAsync(new Uri("https://acme.test/a"));
+        var hitsAfterFailure = _h.Acme.Hits.Count;
+        var refused = await agent.GetAsync(new Uri("https://acme.test/b"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(hitsAfterFailure, _h.Acme.Hits.Count);
+
+        _h.Records.Failing = false;
+        await agent.GetAsync(new Uri("https://acme.test/c"));
+        var after = await agent.GetAsync(new Uri("https://acme.test/d"));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnroutedHost_404NothingForwarded()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+
+        var response = await agent.GetAsync(new Uri("https://unknown.test/"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Empty(_h.Acme.Hits);
+        Assert.Empty(_h.Globex.Hits);
+    }
+}

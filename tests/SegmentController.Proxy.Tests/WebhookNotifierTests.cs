@@ -1,0 +1,117 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Notifications;
+using SegmentController.Proxy.Tests.Infrastructure;
+
+namespace SegmentController.Proxy.Tests;
+
+public sealed class WebhookNotifierTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-webhook-").FullName;
+    private readonly string _secretVariable = "SEGCTL_TEST_WEBHOOK_" + Guid.NewGuid().ToString("N");
+    private readonly ConcurrentQueue<(string Body, string Signature)> _received = new();
+    private string _caPath = "";
+    private WebApplication _receiver = null!;
+    private int _port;
+
+    public async Task InitializeAsync()
+    {
+        Environment.SetEnvironmentVariable(_secretVariable, "s3cret");
+        using var pki = new TestPki(_dir);
+        _caPath = pki.CaPemPath;
+        var (certificate, _, _) = pki.IssueServer("hooks", "localhost");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.UseHttps(h =>
+        {
+            h.ServerCertificate = certificate;
+            h.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+        })));
+        _receiver = builder.Build();
+        _receiver.MapPost("/hook", async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            _received.Enqueue((await reader.ReadToEndAsync(), context.Request.Headers["X-Segctl-Signature"].ToString()));
+        });
+        await _receiver.StartAsync();
+        _port = new Uri(_receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Environment.SetEnvironmentVariable(_secretVariable, null);
+        await _receiver.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private StaticPolicyProvider Policy(params Uri[] hooks) => new(new SitePolicy
+    {
+        Site = new SiteInfo { Id = "hooks", Name = "hooks" },
+        Controller = new ControllerSettings { Proxy = new ProxySettings { UpstreamCaFile = _caPath } },
+        Infrastructure = new InfrastructureSettings(),
+        Switches = [],
+        Clients =
+        [
+            new ClientDefinition
+            {
+                Id = "acme",
+                Name = "acme",
+                ContractEnd = new DateOnly(2030, 1, 1),
+                Segments = [],
+                Kill = new KillActions
+                {
+                    ShutPorts = false,
+                    Webhooks = hooks.Select(h => new Webhook { Url = h, Secret = new SecretReference { Source = SecretSource.Environment, Name = _secretVariable } }).ToArray(),
+                },
+            },
+        ],
+    });
+
+    [Fact]
+    public async Task Trip_WebhookCalledWithSignedBody()
+    {
+        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/hook"));
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s.state")), policy, [], [], [notifier], [], TimeProvider.System);
+
+        var trip = await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "hook test" }, CancellationToken.None);
+        var final = await trip.Completion;
+
+        var (body, signature) = Assert.Single(_received);
+        Assert.Contains("\"event\":\"suspended\"", body, StringComparison.Ordinal);
+        Assert.Contains("\"client\":\"acme\"", body, StringComparison.Ordinal);
+        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData("s3cret"u8, Encoding.UTF8.GetBytes(body)));
+        Assert.Equal(expected, signature);
+        Assert.True(final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks).Succeeded);
+    }
+
+    [Fact]
+    public async Task WebhookUnreachable_StageFailsSuspensionStands()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var deadPort = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var policy = Policy(new Uri($"https://127.0.0.1:{deadPort}/hook"));
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s2.state")), policy, [], [], [notifier], [], TimeProvider.System);
+
+        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "hook test" }, CancellationToken.None)).Completion;
+
+        var stage = final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks);
+        Assert.False(stage.Succeeded);
+        Assert.Contains("acme webhook", stage.Detail, StringComparison.Ordinal);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+}
