@@ -56,17 +56,20 @@ for project in tests/*/*.csproj; do
     | grep -E '^\s*(Failed|Skipped) [A-Za-z]|^(Passed|Failed)!|Error Message|^\s+at .* in .*:line' || true
   code=${PIPESTATUS[0]}
   set -e
-  # vstest prints: "Passed!  - Failed:     0, Passed:    42, Skipped:     0, Total:    42, Duration: ..."
-  line=$(grep -E '(Passed|Failed)! +- Failed: ' "$results/$name.log" | tail -n 1 || true)
-  if [ -z "$line" ]; then
-    echo "tests/run.sh: $name produced no test summary (exit $code)" >&2
+  # The trx results file carries the counts whatever the console logger's verbosity.
+  trx="$results/$name.trx"
+  counters=$(grep -o '<Counters [^>]*>' "$trx" 2>/dev/null | head -n 1 || true)
+  if [ -z "$counters" ]; then
+    echo "tests/run.sh: $name produced no test results (exit $code)" >&2
     status=1
     continue
   fi
-  p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
-  f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line")
-  s=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$line")
+  count() { sed -E "s/.* $1=\"([0-9]+)\".*/\1/" <<<"$counters"; }
+  total=$(count total) p=$(count passed) executed=$(count executed)
+  f=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
+  s=$((total - executed))
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  echo "    $name: $p passed, $f failed, $s skipped"
   [ "$code" -eq 0 ] || status=1
 done
 

@@ -1,0 +1,47 @@
+namespace SegmentController.Core.Audits;
+
+/// <summary>An audit run: every check and the result per client.</summary>
+public sealed record AuditReport
+{
+    public required string Id { get; init; }
+
+    /// <summary>scheduled, on-demand, or the external auditor's name.</summary>
+    public required string Trigger { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required DateTimeOffset FinishedAt { get; init; }
+
+    public required string PolicySha256 { get; init; }
+
+    public required IReadOnlyList<AuditCheck> Checks { get; init; }
+
+    public required IReadOnlyList<ClientAuditResult> Results { get; init; }
+
+    /// <summary>Index of the audit-result record in the chain.</summary>
+    public long RecordIndex { get; init; } = -1;
+
+    /// <summary>Per client: fail if any check fails; indeterminate if evidence is missing; pass only with every source heard and clean.</summary>
+    public static IReadOnlyList<ClientAuditResult> Judge(IReadOnlyList<string> clients, IReadOnlyList<AuditCheck> checks, IReadOnlyCollection<string> requiredSources)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(checks);
+        ArgumentNullException.ThrowIfNull(requiredSources);
+        var results = new List<ClientAuditResult>();
+        foreach (var client in clients)
+        {
+            var relevant = checks.Where(c => c.Clients.Count == 0 || c.Clients.Contains(client, StringComparer.Ordinal)).ToArray();
+            var failing = relevant.Where(c => c.Outcome == AuditOutcome.Fail).ToList();
+            var missing = relevant.Where(c => c.Outcome == AuditOutcome.Indeterminate).ToList();
+            foreach (var source in requiredSources.Where(s => !relevant.Any(c => c.Source == s)))
+            {
+                missing.Add(new AuditCheck(source, $"{source} evidence", [client], AuditOutcome.Indeterminate, "no evidence gathered for this client"));
+            }
+
+            var outcome = failing.Count > 0 ? AuditOutcome.Fail : missing.Count > 0 ? AuditOutcome.Indeterminate : AuditOutcome.Pass;
+            results.Add(new ClientAuditResult(client, outcome, failing, missing));
+        }
+
+        return results;
+    }
+}

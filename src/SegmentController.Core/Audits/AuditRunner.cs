@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
+
+namespace SegmentController.Core.Audits;
+
+/// <summary>
+/// Runs an audit: asks every evidence source, judges each client (indeterminate is never a pass),
+/// records the report in the chain, and raises <c>audit-failed</c> for failed clients — which, as a
+/// critical finding, suspends them where the policy says so.
+/// </summary>
+public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IRecordAppender store, IFindingSink findings, TimeProvider time)
+{
+    /// <summary>Time allowed to one source before its evidence counts as missing.</summary>
+    public TimeSpan SourceTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    public async Task<AuditReport> RunAsync(AuditScope scope, string trigger, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(progress);
+        var started = time.GetUtcNow();
+        var checks = new List<AuditCheck>();
+        var names = new List<string>();
+        foreach (var source in sources)
+        {
+            names.Add(source.Name);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(SourceTimeout);
+            try
+            {
+                checks.AddRange(await source.CollectAsync(scope, progress, timeout.Token).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                checks.Add(new AuditCheck(source.Name, $"{source.Name} evidence", [], AuditOutcome.Indeterminate, $"could not be gathered: {e.Message}"));
+            }
+
+            progress.Report($"{source.Name}: {checks.Count(c => c.Source == source.Name)} checks");
+        }
+
+        var report = new AuditReport
+        {
+            Id = string.Create(CultureInfo.InvariantCulture, $"AUD-{started.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..4]}"),
+            Trigger = trigger,
+            StartedAt = started,
+            FinishedAt = time.GetUtcNow(),
+            PolicySha256 = scope.Policy.Sha256,
+            Checks = checks,
+            Results = AuditReport.Judge(scope.Clients, checks, names),
+        };
+        var index = await store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(scope.Clients), ToJson(report), cancellationToken).ConfigureAwait(false);
+        report = report with { RecordIndex = index };
+
+        var failed = report.Results.Where(r => r.Outcome == AuditOutcome.Fail).ToArray();
+        if (failed.Length > 0 && scope.Policy.Audits.SuspendOnFailure)
+        {
+            var raised = failed.Select(r => Finding.Create(
+                RuleIds.AuditFailed,
+                [r.Client],
+                $"audit {report.Id} failed for {r.Client}: {string.Join("; ", r.FailingChecks.Select(c => c.Name))}",
+                new Dictionary<string, object?>(StringComparer.Ordinal)
+                {
+                    ["audit"] = report.Id,
+                    ["record_index"] = index,
+                    ["failing_checks"] = r.FailingChecks.Select(c => $"{c.Source}: {c.Name}: {c.Detail}").ToArray(),
+                },
+                report.FinishedAt)).ToArray();
+            await findings.PublishAsync(raised, cancellationToken).ConfigureAwait(false);
+        }
+
+        return report;
+    }
+
+    /// <summary>The audit-result payload.</summary>
+    public static byte[] ToJson(AuditReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("id", report.Id);
+            w.WriteString("trigger", report.Trigger);
+            w.WriteString("started_at", report.StartedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            w.WriteString("finished_at", report.FinishedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            w.WriteString("policy_sha256", report.PolicySha256);
+            w.WriteStartObject("results");
+            foreach (var r in report.Results)
+            {
+                w.WriteString(r.Client, Name(r.Outcome));
+            }
+
+            w.WriteEndObject();
+            w.WriteStartArray("checks");
+            foreach (var c in report.Checks)
+            {
+                w.WriteStartObject();
+                w.WriteString("source", c.Source);
+                w.WriteString("name", c.Name);
+                w.WriteStartArray("clients");
+                foreach (var client in c.Clients)
+                {
+                    w.WriteStringValue(client);
+                }
+
+                w.WriteEndArray();
+                w.WriteString("outcome", Name(c.Outcome));
+                w.WriteString("detail", c.Detail);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Stable spelling: pass, fail, indeterminate.</summary>
+    public static string Name(AuditOutcome outcome) => outcome switch
+    {
+        AuditOutcome.Pass => "pass",
+        AuditOutcome.Fail => "fail",
+        _ => "indeterminate",
+    };
+}

@@ -1,0 +1,81 @@
+namespace SegmentController.Core.Evidence;
+
+/// <summary>
+/// The canonical spelling of the clients a record concerns: ids sorted ordinally and joined with ','.
+/// It is hashed into the record and decides retention, so every writer must spell it the same way.
+/// </summary>
+public static class ClientKey
+{
+    /// <summary>Longest accepted key.</summary>
+    public const int MaxLength = 1024;
+
+    /// <summary>The key for these clients, or null when the list is empty (a site-wide record).</summary>
+    /// <exception cref="ArgumentException">An id is empty or contains characters outside [A-Za-z0-9._-].</exception>
+    public static string? Of(IEnumerable<string> clients)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        var ids = clients.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
+        {
+            return null;
+        }
+
+        foreach (var id in ids)
+        {
+            if (!IsValidId(id))
+            {
+                throw new ArgumentException($"client id '{id}' is not usable in the store", nameof(clients));
+            }
+        }
+
+        var key = string.Join(',', ids);
+        return key.Length > MaxLength ? throw new ArgumentException("too many clients for one record", nameof(clients)) : key;
+    }
+
+    /// <summary>Splits a key back into ids (none for null).</summary>
+    public static IReadOnlyList<string> Split(string? key) =>
+        string.IsNullOrEmpty(key) ? [] : key.Split(',');
+
+    /// <summary>Whether <paramref name="key"/> is already canonical (what the store accepts verbatim).</summary>
+    public static bool IsCanonical(string? key)
+    {
+        if (key is null)
+        {
+            return true;
+        }
+
+        if (key.Length is 0 or > MaxLength)
+        {
+            return false;
+        }
+
+        var ids = key.Split(',');
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (!IsValidId(ids[i]) || (i > 0 && string.CompareOrdinal(ids[i - 1], ids[i]) >= 0))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsValidId(string id)
+    {
+        if (id.Length is 0 or > 64)
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

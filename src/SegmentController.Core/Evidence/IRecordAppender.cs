@@ -1,0 +1,25 @@
+namespace SegmentController.Core.Evidence;
+
+/// <summary>
+/// Appends records to the tamper-evident store. An append completes only after its record is on disk
+/// and chained; it never drops a record silently.
+/// </summary>
+public interface IRecordAppender
+{
+    /// <summary>
+    /// Appends one record and returns its index once durable.
+    /// </summary>
+    /// <param name="type">A <see cref="RecordTypes"/> id (reserved types are refused).</param>
+    /// <param name="clients">A <see cref="ClientKey"/> (canonical, comma-joined) or null for site-wide records.</param>
+    /// <param name="payload">The record body, normally compact UTF-8 JSON.</param>
+    /// <param name="cancellationToken">Cancels the wait only; a record already handed to the writer may still be written.</param>
+    /// <exception cref="StoreUnavailableException">The record could not be made durable.</exception>
+    /// <exception cref="ArgumentException">The type, clients or payload are malformed.</exception>
+    ValueTask<long> AppendAsync(string type, string? clients, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
+
+    /// <summary>The current write health; alerting and the proxy's fail-closed gate read it.</summary>
+    StoreHealth Health { get; }
+
+    /// <summary>Raised (on the writer's thread) whenever <see cref="Health"/> changes.</summary>
+    event EventHandler<StoreHealth>? HealthChanged;
+}

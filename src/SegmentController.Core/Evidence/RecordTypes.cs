@@ -1,0 +1,67 @@
+namespace SegmentController.Core.Evidence;
+
+/// <summary>
+/// The stable type ids of records in the tamper-evident store. They are part of every record's hash,
+/// so a spelling never changes once released.
+/// </summary>
+public static class RecordTypes
+{
+    /// <summary>A request the proxy forwarded or refused.</summary>
+    public const string Access = "access";
+
+    /// <summary>Something an operator did (suspend, restore, approve, acknowledge).</summary>
+    public const string OperatorAction = "operator-action";
+
+    /// <summary>A finding, in the JSON shape of <c>FindingJson</c>.</summary>
+    public const string Finding = "finding";
+
+    /// <summary>A client was suspended.</summary>
+    public const string Suspension = "suspension";
+
+    /// <summary>A suspension was lifted.</summary>
+    public const string Restoration = "restoration";
+
+    /// <summary>An incident was opened, changed, notified or closed.</summary>
+    public const string IncidentEvent = "incident-event";
+
+    /// <summary>The report of an audit run.</summary>
+    public const string AuditResult = "audit-result";
+
+    /// <summary>A policy was loaded (its hash and source).</summary>
+    public const string PolicyLoad = "policy-load";
+
+    /// <summary>An offline analysis (e.g. <c>segctl pcap analyze --store</c>) and its outcome.</summary>
+    public const string Analysis = "analysis";
+
+    /// <summary>A signed checkpoint of the chain head (written by the store itself).</summary>
+    public const string Checkpoint = "checkpoint";
+
+    /// <summary>A signing key came into use (written by the store itself).</summary>
+    public const string KeyRotation = "key-rotation";
+
+    /// <summary>Expired payloads were removed (written by the store itself).</summary>
+    public const string Purge = "purge";
+
+    /// <summary>Types only the store itself may append.</summary>
+    public static bool IsReserved(string type) =>
+        type is Checkpoint or KeyRotation or Purge;
+
+    /// <summary>A type id is 1–32 characters of lower-case letters, digits and '-'.</summary>
+    public static bool IsWellFormed(string? type)
+    {
+        if (string.IsNullOrEmpty(type) || type.Length > 32)
+        {
+            return false;
+        }
+
+        foreach (var c in type)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,72 @@
+using SegmentController.Core.Findings;
+
+namespace SegmentController.Core.Incidents;
+
+/// <summary>
+/// A security incident with what the clients' standards ask a notice to contain: nature, clients,
+/// approximate number of records concerned, investigation notes, likely consequences, measures taken
+/// and a timeline — and the 8-hour notification clock. Immutable; every change is a new snapshot
+/// recorded in the evidence chain.
+/// </summary>
+public sealed record Incident
+{
+    /// <summary>Clients must be told within this time of detection.</summary>
+    public static readonly TimeSpan NoticeWindow = TimeSpan.FromHours(8);
+
+    /// <summary>Stable id, e.g. <c>INC-20260301-080000-1a2b</c>.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>What happened, in one sentence.</summary>
+    public required string Nature { get; init; }
+
+    /// <summary>The clients concerned, sorted.</summary>
+    public required IReadOnlyList<string> Clients { get; init; }
+
+    /// <summary>Open or closed.</summary>
+    public IncidentStatus Status { get; init; } = IncidentStatus.Open;
+
+    /// <summary>Who or what opened it: <c>finding</c> or an operator's name.</summary>
+    public required string OpenedBy { get; init; }
+
+    /// <summary>When it was detected: the clock starts here.</summary>
+    public required DateTimeOffset DetectedAt { get; init; }
+
+    /// <summary>The notification deadline (detection + 8 hours).</summary>
+    public DateTimeOffset NoticeDueAt => DetectedAt + NoticeWindow;
+
+    /// <summary>When a notice was first delivered; null while not yet.</summary>
+    public DateTimeOffset? NoticeGivenAt { get; init; }
+
+    /// <summary>Whether notice was given in time (null while not given).</summary>
+    public bool? NoticeOnTime => NoticeGivenAt is { } given ? given <= NoticeDueAt : null;
+
+    /// <summary>Approximate number of people's records concerned (access records for these clients in the window).</summary>
+    public long? ApproximateRecordsConcerned { get; init; }
+
+    /// <summary>The window the count covers.</summary>
+    public DateTimeOffset? WindowStart { get; init; }
+
+    /// <summary>Investigation notes, oldest first.</summary>
+    public IReadOnlyList<TimelineEntry> InvestigationNotes { get; init; } = [];
+
+    /// <summary>Likely consequences, as assessed.</summary>
+    public string LikelyConsequences { get; init; } = "";
+
+    /// <summary>Measures taken (suspensions, ports shut, …), oldest first.</summary>
+    public IReadOnlyList<TimelineEntry> MeasuresTaken { get; init; } = [];
+
+    /// <summary>The findings grouped into this incident.</summary>
+    public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>Every attempt to notify.</summary>
+    public IReadOnlyList<NotificationAttempt> Notifications { get; init; } = [];
+
+    /// <summary>Everything that happened, oldest first.</summary>
+    public IReadOnlyList<TimelineEntry> Timeline { get; init; } = [];
+
+    /// <summary>When it last changed (grouping window reference).</summary>
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>A new snapshot with an entry appended to the timeline.</summary>
+    public Incident With(TimelineEntry entry) => this with { Timeline = [.. Timeline, entry], UpdatedAt = entry.At };
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+using SegmentController.Core.Findings;
+
+namespace SegmentController.Core.Incidents;
+
+/// <summary>Renders the notice an auditor or a client's security team reads.</summary>
+public static class IncidentReport
+{
+    public static string Markdown(Incident incident, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(incident);
+        var b = new StringBuilder();
+        b.Append(CultureInfo.InvariantCulture, $"# Security incident {incident.Id}\n\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Status:** {(incident.Status == IncidentStatus.Open ? "open" : "closed")}\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Nature:** {incident.Nature}\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Clients concerned:** {string.Join(", ", incident.Clients)}\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Opened by:** {incident.OpenedBy}\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Detected at:** {Iso(incident.DetectedAt)}\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Notice due at:** {Iso(incident.NoticeDueAt)} (detection + 8 hours)\n");
+        var given = incident.NoticeGivenAt is { } g
+            ? $"{Iso(g)} ({(incident.NoticeOnTime == true ? "on time" : "LATE")})"
+            : now > incident.NoticeDueAt ? "not given — OVERDUE" : $"not yet given ({(incident.NoticeDueAt - now).TotalMinutes:F0} minutes left)";
+        b.Append(CultureInfo.InvariantCulture, $"- **Notice given at:** {given}\n");
+        var approximate = incident.ApproximateRecordsConcerned is { } count
+            ? $"about {count} (access records for these clients since {Iso(incident.WindowStart ?? incident.DetectedAt)})"
+            : "not yet assessed";
+        b.Append(CultureInfo.InvariantCulture, $"- **Approximate number of records concerned:** {approximate}\n");
+        b.Append(CultureInfo.InvariantCulture, $"- **Likely consequences:** {(incident.LikelyConsequences.Length == 0 ? "under assessment" : incident.LikelyConsequences)}\n\n");
+        Section(b, "Measures taken", incident.MeasuresTaken);
+        Section(b, "Investigation notes", incident.InvestigationNotes);
+        b.Append("## Findings\n\n");
+        if (incident.Findings.Count == 0)
+        {
+            b.Append("None (opened by an operator).\n\n");
+        }
+
+        foreach (var f in incident.Findings)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"- `{f.Rule}` ({IdentifierNames.Of(f.Severity)}, {IdentifierNames.Of(f.Source)}) at {Iso(f.ObservedAt)}: {f.Summary}\n");
+        }
+
+        b.Append("\n## Notifications\n\n");
+        if (incident.Notifications.Count == 0)
+        {
+            b.Append("None attempted.\n");
+        }
+
+        foreach (var n in incident.Notifications)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"- {Iso(n.At)} to {n.Contact} <{n.Url}> attempt {n.Attempt}: {(n.Delivered ? "delivered" : "failed")} ({n.Outcome})\n");
+        }
+
+        Section(b, "\nTimeline", incident.Timeline, prefixNewline: false);
+        return b.ToString();
+    }
+
+    private static void Section(StringBuilder b, string title, IReadOnlyList<TimelineEntry> entries, bool prefixNewline = false)
+    {
+        b.Append(prefixNewline ? "\n" : "").Append("## ").Append(title.TrimStart('\n')).Append("\n\n");
+        if (entries.Count == 0)
+        {
+            b.Append("None recorded.\n");
+        }
+
+        foreach (var e in entries)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"- {Iso(e.At)} [{e.Kind}] {e.Text}\n");
+        }
+
+        b.Append('\n');
+    }
+
+    private static string Iso(DateTimeOffset t) => IncidentJson.Iso(t);
+}

@@ -1,0 +1,360 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using SegmentController.Core.Evidence;
+
+namespace SegmentController.Storage.Chain;
+
+/// <summary>
+/// Checks a chain fed in index order — from the database or from an export — and keeps the first
+/// problem. Each record's hash is recomputed from its contents; each link must point at the hash
+/// recomputed for its predecessor; checkpoints and the head must carry valid signatures of a key the
+/// chain introduced. When a record is self-consistent but its successor remembers a different hash,
+/// the record (not its successor) is the one named: it was rewritten.
+/// </summary>
+internal sealed class ChainVerifier : IDisposable
+{
+    private readonly CheckpointBody? _head;
+    private readonly IReadOnlyList<PurgeBody> _purges;
+    private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
+    private readonly List<string> _keyOrder = [];
+    private readonly List<string> _warnings = [];
+    private readonly byte[] _running = new byte[RecordHasher.HashSize];
+    private readonly byte[] _scratch = new byte[RecordHasher.HashSize];
+    private readonly byte[] _content = new byte[RecordHasher.HashSize];
+    private string? _currentKey;
+    private long _expected;
+    private long _previousTicks = long.MinValue;
+    private long? _previousLine;
+    private DateTimeOffset? _previousTime;
+    private long _signedThrough = -1;
+    private VerificationProblem? _problem;
+
+    /// <param name="head">The signed head the chain must end at; null when none was found (a problem unless <paramref name="headOptional"/>).</param>
+    /// <param name="purges">Every purge record's body, read ahead, to tell lawful removals from destroyed evidence.</param>
+    /// <param name="headOptional">True for a partial export that ends at a checkpoint instead of the head.</param>
+    public ChainVerifier(CheckpointBody? head, IReadOnlyList<PurgeBody> purges, bool headOptional = false)
+    {
+        _head = head;
+        _purges = purges;
+        HeadOptional = headOptional;
+    }
+
+    private bool HeadOptional { get; }
+
+    /// <summary>Entries accepted so far.</summary>
+    public long Count { get; private set; }
+
+    /// <summary>True once a problem was found; later entries are ignored.</summary>
+    public bool IsBroken => _problem is not null;
+
+    /// <summary>Adds a full record. Returns false once the chain is broken.</summary>
+    public bool AddRecord(long index, long ticks, string type, string? clients, bool hasPayload, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line = null)
+    {
+        if (_problem is not null)
+        {
+            return false;
+        }
+
+        var time = TimeOf(ticks);
+        if (!CheckPosition(index, time, line))
+        {
+            return false;
+        }
+
+        if (!RecordTypes.IsWellFormed(type) || !ClientKey.IsCanonical(clients) || payloadSha256.Length != RecordHasher.HashSize
+            || previousHash.Length != RecordHasher.HashSize || hash.Length != RecordHasher.HashSize || ticks < 0)
+        {
+            return Fail(index, time, "record is malformed (type, clients, time or hash fields)", line);
+        }
+
+        if (ticks < _previousTicks)
+        {
+            return Fail(index, time, "record is earlier than the record before it (reordered)", line);
+        }
+
+        if (hasPayload)
+        {
+            RecordHasher.PayloadDigest(payload, _scratch);
+            if (!payloadSha256.SequenceEqual(_scratch))
+            {
+                return Fail(index, time, "payload does not match its digest (edited)", line);
+            }
+        }
+        else if (!IsLawfullyPurged(index, type, clients, out var why))
+        {
+            return Fail(index, time, why, line);
+        }
+
+        RecordHasher.ContentDigest(index, ticks, type, clients, payloadSha256, _content);
+        RecordHasher.Link(_content, previousHash, _scratch);
+        if (!hash.SequenceEqual(_scratch) && Renumbered(index, ticks, type, clients, payloadSha256, previousHash, hash) is { } shift)
+        {
+            return shift > 0
+                ? Fail(index, time, string.Create(CultureInfo.InvariantCulture, $"a record was deleted here: the record now at {index} was chained as record {index + 1} (renumbered)"), line)
+                : Fail(index - 1, _previousTime, string.Create(CultureInfo.InvariantCulture, $"record {index - 1} was inserted: the record after it was chained as record {index - 1} (renumbered)"), _previousLine);
+        }
+
+        if (!Link(index, time, _content, previousHash, hash, line))
+        {
+            return false;
+        }
+
+        if (hasPayload && !CheckStoreRecord(index, time, type, payload, previousHash, line))
+        {
+            return false;
+        }
+
+        _previousTicks = ticks;
+        return true;
+    }
+
+    /// <summary>Adds a link (a record an export does not disclose). Returns false once the chain is broken.</summary>
+    public bool AddLink(long index, DateTimeOffset? time, ReadOnlySpan<byte> content, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line = null)
+    {
+        if (_problem is not null)
+        {
+            return false;
+        }
+
+        if (!CheckPosition(index, time, line))
+        {
+            return false;
+        }
+
+        if (content.Length != RecordHasher.HashSize || previousHash.Length != RecordHasher.HashSize || hash.Length != RecordHasher.HashSize)
+        {
+            return Fail(index, time, "link is malformed", line);
+        }
+
+        return Link(index, time, content, previousHash, hash, line);
+    }
+
+    /// <summary>Fails verification from outside (an unreadable line, say).</summary>
+    public void Fail(string reason, long? line)
+    {
+        if (_problem is null)
+        {
+            Fail(_expected, _previousTime, reason, line);
+        }
+    }
+
+    /// <summary>Checks the end of the chain against the signed head and returns the report.</summary>
+    public VerificationReport Finish()
+    {
+        if (_problem is null)
+        {
+            var last = _expected - 1;
+            if (_head is null)
+            {
+                if (!HeadOptional)
+                {
+                    Fail(Math.Max(last, 0), _previousTime, "the signed head is missing: truncation cannot be ruled out", null);
+                }
+            }
+            else if (last < _head.HeadIndex)
+            {
+                Fail(last + 1, _previousTime, string.Create(CultureInfo.InvariantCulture, $"records {last + 1}..{_head.HeadIndex} are missing: the chain ends at {last} but the signed head covers {_head.HeadIndex} (truncated)"), null);
+            }
+            else if (!_head.HeadHash.AsSpan().SequenceEqual(_running))
+            {
+                Fail(last, _previousTime, "the last record differs from the signed head", null);
+            }
+            else if (!_keys.TryGetValue(_head.KeyId, out var key)
+                || !SigningKey.Verify(key, RecordHasher.HeadStatement(_head.HeadIndex, _head.HeadHash), _head.Signature))
+            {
+                Fail(last, _previousTime, "the head's signature is invalid or made by an unknown key", null);
+            }
+            else
+            {
+                _signedThrough = _head.HeadIndex;
+            }
+        }
+
+        return new VerificationReport
+        {
+            Count = Count,
+            Problem = _problem,
+            Warnings = _warnings,
+            KeyIds = _keyOrder,
+            SignedThrough = _signedThrough,
+            HeadHash = Convert.ToHexStringLower(_running),
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var key in _keys.Values)
+        {
+            key.Dispose();
+        }
+    }
+
+    private bool CheckPosition(long index, DateTimeOffset? time, long? line)
+    {
+        if (index > _expected)
+        {
+            var reason = string.Create(CultureInfo.InvariantCulture, $"records {_expected}..{index - 1} are missing (deleted); the next present record is {index} at {Format(time)}");
+            return Fail(_expected, _previousTime, reason, line);
+        }
+
+        if (index < _expected)
+        {
+            return Fail(index, time, "record is out of order or duplicated", line);
+        }
+
+        if (_head is not null && index > _head.HeadIndex)
+        {
+            return Fail(index, time, "record lies beyond the signed head (inserted or appended outside the store)", line);
+        }
+
+        return true;
+    }
+
+    private bool Link(long index, DateTimeOffset? time, ReadOnlySpan<byte> content, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line)
+    {
+        RecordHasher.Link(content, previousHash, _scratch);
+        if (!hash.SequenceEqual(_scratch))
+        {
+            return Fail(index, time, "record was altered: its hash does not match its contents", line);
+        }
+
+        if (!previousHash.SequenceEqual(_running))
+        {
+            return index == 0
+                ? Fail(0, time, "the first record does not start the chain", line)
+                : Fail(index - 1, _previousTime, string.Create(CultureInfo.InvariantCulture, $"record {index - 1} was rewritten or replaced: record {index} chains to a different hash"), _previousLine);
+        }
+
+        hash.CopyTo(_running);
+        _expected = index + 1;
+        _previousTime = time;
+        _previousLine = line;
+        Count++;
+        return true;
+    }
+
+    /// <summary>+1 or -1 when the record's hash matches a neighbouring index (rows renumbered around an insertion or deletion).</summary>
+    private static int? Renumbered(long index, long ticks, string type, string? clients, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash)
+    {
+        Span<byte> content = stackalloc byte[RecordHasher.HashSize];
+        Span<byte> candidate = stackalloc byte[RecordHasher.HashSize];
+        foreach (var shift in (ReadOnlySpan<int>)[1, -1])
+        {
+            if (index + shift < 0)
+            {
+                continue;
+            }
+
+            RecordHasher.ContentDigest(index + shift, ticks, type, clients, payloadSha256, content);
+            RecordHasher.Link(content, previousHash, candidate);
+            if (hash.SequenceEqual(candidate))
+            {
+                return shift;
+            }
+        }
+
+        return null;
+    }
+
+    private bool CheckStoreRecord(long index, DateTimeOffset? time, string type, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> previousHash, long? line)
+    {
+        switch (type)
+        {
+            case RecordTypes.KeyRotation:
+                return AcceptKey(index, time, payload, line);
+            case RecordTypes.Checkpoint:
+                var checkpoint = StorePayloads.ParseCheckpoint(payload);
+                if (checkpoint is null || checkpoint.HeadIndex != index - 1 || !previousHash.SequenceEqual(checkpoint.HeadHash))
+                {
+                    return Fail(index, time, "checkpoint is malformed or names another head", line);
+                }
+
+                if (!string.Equals(checkpoint.KeyId, _currentKey, StringComparison.Ordinal) || !_keys.TryGetValue(checkpoint.KeyId, out var key)
+                    || !SigningKey.Verify(key, RecordHasher.HeadStatement(checkpoint.HeadIndex, checkpoint.HeadHash), checkpoint.Signature))
+                {
+                    return Fail(index, time, "checkpoint signature is invalid or made by a key not in force", line);
+                }
+
+                _signedThrough = index - 1;
+                return true;
+            case RecordTypes.Purge:
+                return StorePayloads.ParsePurge(payload) is not null || Fail(index, time, "purge record is malformed", line);
+            default:
+                return true;
+        }
+    }
+
+    private bool AcceptKey(long index, DateTimeOffset? time, ReadOnlySpan<byte> payload, long? line)
+    {
+        var body = StorePayloads.ParseKeyRotation(payload);
+        if (body is null || !string.Equals(body.KeyId, SigningKey.KeyIdOf(body.PublicKey), StringComparison.Ordinal))
+        {
+            return Fail(index, time, "key-rotation record is malformed", line);
+        }
+
+        var key = SigningKey.ImportPublic(body.PublicKey);
+        if (key is null)
+        {
+            return Fail(index, time, "key-rotation record does not hold a P-256 public key", line);
+        }
+
+        if (_currentKey is not null)
+        {
+            if (body.Endorsement is null)
+            {
+                _warnings.Add(string.Create(CultureInfo.InvariantCulture, $"key {body.KeyId} was introduced at record {index} ({Format(time)}) without endorsement by key {_currentKey}"));
+            }
+            else if (!SigningKey.Verify(_keys[_currentKey], RecordHasher.EndorsementStatement(body.PublicKey), body.Endorsement))
+            {
+                key.Dispose();
+                return Fail(index, time, "key-rotation endorsement is invalid", line);
+            }
+        }
+
+        if (_keys.TryAdd(body.KeyId, key))
+        {
+            _keyOrder.Add(body.KeyId);
+        }
+        else
+        {
+            key.Dispose();
+        }
+
+        _currentKey = body.KeyId;
+        return true;
+    }
+
+    private bool IsLawfullyPurged(long index, string type, string? clients, out string why)
+    {
+        if (RecordTypes.IsReserved(type) || clients is null)
+        {
+            why = "payload was removed from a record that is never purged (evidence destroyed)";
+            return false;
+        }
+
+        var ids = ClientKey.Split(clients);
+        foreach (var purge in _purges)
+        {
+            if (purge.HeadIndex >= index && ids.All(purge.Clients.Contains))
+            {
+                why = "";
+                return true;
+            }
+        }
+
+        why = "payload was removed without a purge record covering it (evidence destroyed)";
+        return false;
+    }
+
+    private bool Fail(long index, DateTimeOffset? time, string reason, long? line)
+    {
+        _problem ??= new VerificationProblem(index, time, reason, line);
+        return false;
+    }
+
+    private static DateTimeOffset? TimeOf(long ticks) =>
+        ticks is >= 0 and <= 3155378975999999999 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    private static string Format(DateTimeOffset? time) =>
+        time?.ToString("O", CultureInfo.InvariantCulture) ?? "an unknown time";
+}

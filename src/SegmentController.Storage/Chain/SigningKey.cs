@@ -1,0 +1,123 @@
+using System.Security.Cryptography;
+
+namespace SegmentController.Storage.Chain;
+
+/// <summary>An ECDSA P-256 key that signs checkpoints; its id is the hex SHA-256 of its public key (SPKI).</summary>
+internal sealed class SigningKey : IDisposable
+{
+    private readonly ECDsa _key;
+
+    private SigningKey(ECDsa key)
+    {
+        _key = key;
+        PublicKey = key.ExportSubjectPublicKeyInfo();
+        Id = KeyIdOf(PublicKey);
+    }
+
+    /// <summary>SubjectPublicKeyInfo (DER).</summary>
+    public byte[] PublicKey { get; }
+
+    /// <summary>Hex SHA-256 of <see cref="PublicKey"/>.</summary>
+    public string Id { get; }
+
+    /// <summary>Reads a PEM private key (PKCS#8 or SEC1) from a file; it must be P-256.</summary>
+    /// <exception cref="InvalidOperationException">The file is unreadable or holds no P-256 key.</exception>
+    public static SigningKey Load(string path)
+    {
+        string pem;
+        try
+        {
+            pem = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"signing key {path} cannot be read: {e.Message}", e);
+        }
+
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+            var curve = key.ExportParameters(false).Curve;
+            if (key.KeySize != 256 || curve.Oid.Value != ECCurve.NamedCurves.nistP256.Oid.Value)
+            {
+                throw new InvalidOperationException($"signing key {path} is not an ECDSA P-256 key");
+            }
+
+            return new SigningKey(key);
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new InvalidOperationException($"signing key {path} is not a PEM private key: {e.Message}", e);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a new P-256 key and writes it as PKCS#8 PEM, readable by the owner only.</summary>
+    public static SigningKey CreateFile(string path)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var pem = key.ExportPkcs8PrivateKeyPem();
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(path, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(pem);
+        }
+
+        return new SigningKey(key);
+    }
+
+    /// <summary>Loads the key at <paramref name="path"/>, creating it first when the file does not exist.</summary>
+    public static SigningKey LoadOrCreate(string path) =>
+        File.Exists(path) ? Load(path) : CreateFile(path);
+
+    /// <summary>Signs a statement (SHA-256, IEEE P1363 r‖s).</summary>
+    public byte[] Sign(byte[] statement) =>
+        _key.SignData(statement, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
+    /// <summary>The id of a public key.</summary>
+    public static string KeyIdOf(ReadOnlySpan<byte> spki) => Convert.ToHexStringLower(SHA256.HashData(spki));
+
+    /// <summary>Verifies a signature made by <see cref="Sign"/> with a public key.</summary>
+    public static bool Verify(ECDsa publicKey, byte[] statement, byte[] signature) =>
+        publicKey.VerifyData(statement, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
+    /// <summary>Imports a public key (SPKI); null when it is not a P-256 key.</summary>
+    public static ECDsa? ImportPublic(byte[] spki)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(spki, out var read);
+            if (read != spki.Length || key.KeySize != 256)
+            {
+                key.Dispose();
+                return null;
+            }
+
+            return key;
+        }
+        catch (CryptographicException)
+        {
+            key.Dispose();
+            return null;
+        }
+    }
+
+    public void Dispose() => _key.Dispose();
+}

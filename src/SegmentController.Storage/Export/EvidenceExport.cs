@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Chain;
+using SegmentController.Storage.Sqlite;
+
+namespace SegmentController.Storage.Export;
+
+/// <summary>
+/// Writes an export for an auditor: JSON Lines holding the records that match a query in full, every
+/// other record as a chain link (index, content digest, previous hash, hash — nothing of its contents),
+/// the store's own records (keys, checkpoints, purges) in full, and the signed head. With those the
+/// export verifies on its own: <see cref="ExportVerifier"/>.
+/// </summary>
+/// <remarks>
+/// Lines: <c>{"kind":"header",…}</c>, then <c>{"kind":"record",…}</c> or <c>{"kind":"link",…}</c> per
+/// index, then <c>{"kind":"head",…}</c>. A payload that is single-line JSON is embedded verbatim as
+/// <c>payload</c> (its bytes are what was hashed); any other payload is <c>payload_b64</c>.
+/// </remarks>
+public static class EvidenceExport
+{
+    /// <summary>Format name in the header line.</summary>
+    public const string FormatName = "segctl-evidence-export";
+
+    /// <summary>Exports from the store at <paramref name="storePath"/>.</summary>
+    /// <exception cref="FileNotFoundException">No such store.</exception>
+    /// <exception cref="InvalidOperationException">The file is not a readable store.</exception>
+    public static ExportSummary Write(string storePath, RecordQuery query, Stream output, DateTimeOffset exportedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(output);
+        using var reader = StoreReader.Open(storePath);
+        var head = reader.ReadHead() ?? throw new InvalidOperationException($"store {storePath} has no signed head; verify it first");
+        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        WriteLine(writer, output, w =>
+        {
+            w.WriteString("kind", "header");
+            w.WriteString("format", FormatName);
+            w.WriteNumber("version", 1);
+            w.WriteString("exported_at", Iso(exportedAt));
+            w.WriteString("store", Path.GetFileName(storePath));
+            WriteOptional(w, "from", query.From);
+            WriteOptional(w, "to", query.To);
+            if (query.Client is null)
+            {
+                w.WriteNull("client");
+            }
+            else
+            {
+                w.WriteString("client", query.Client);
+            }
+        });
+
+        long records = 0, matching = 0, links = 0, rows = 0;
+        Span<byte> content = stackalloc byte[RecordHasher.HashSize];
+        foreach (var record in reader.ReadRecords())
+        {
+            if ((++rows & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (record.Index > head.HeadIndex)
+            {
+                break;
+            }
+
+            var matches = query.Matches(record);
+            if (matches || RecordTypes.IsReserved(record.Type))
+            {
+                WriteLine(writer, output, w => WriteRecord(w, record));
+                records++;
+                matching += matches ? 1 : 0;
+            }
+            else
+            {
+                RecordHasher.ContentDigest(record.Index, record.Time.UtcTicks, record.Type, record.Clients, record.PayloadSha256.Span, content);
+                var contentHex = Convert.ToHexStringLower(content);
+                WriteLine(writer, output, w =>
+                {
+                    w.WriteString("kind", "link");
+                    w.WriteNumber("index", record.Index);
+                    w.WriteString("time", Iso(record.Time));
+                    w.WriteString("content_sha256", contentHex);
+                    w.WriteString("prev_hash", Convert.ToHexStringLower(record.PreviousHash.Span));
+                    w.WriteString("hash", Convert.ToHexStringLower(record.Hash.Span));
+                });
+                links++;
+            }
+        }
+
+        WriteLine(writer, output, w =>
+        {
+            w.WriteString("kind", "head");
+            w.WriteNumber("index", head.HeadIndex);
+            w.WriteString("hash", Convert.ToHexStringLower(head.HeadHash));
+            w.WriteString("key_id", head.KeyId);
+            w.WriteString("signature", Convert.ToBase64String(head.Signature));
+        });
+        return new ExportSummary(records, matching, links);
+    }
+
+    private static void WriteRecord(Utf8JsonWriter w, StoredRecord record)
+    {
+        w.WriteString("kind", "record");
+        w.WriteNumber("index", record.Index);
+        w.WriteString("time", Iso(record.Time));
+        w.WriteString("type", record.Type);
+        if (record.Clients is null)
+        {
+            w.WriteNull("clients");
+        }
+        else
+        {
+            w.WriteString("clients", record.Clients);
+        }
+
+        if (record.Payload is not { } payload)
+        {
+            w.WriteNull("payload");
+            w.WriteBoolean("purged", true);
+        }
+        else if (IsEmbeddableJson(payload.Span))
+        {
+            w.WritePropertyName("payload");
+            w.WriteRawValue(payload.Span, skipInputValidation: true);
+        }
+        else
+        {
+            w.WriteString("payload_b64", Convert.ToBase64String(payload.Span));
+        }
+
+        w.WriteString("payload_sha256", Convert.ToHexStringLower(record.PayloadSha256.Span));
+        w.WriteString("prev_hash", Convert.ToHexStringLower(record.PreviousHash.Span));
+        w.WriteString("hash", Convert.ToHexStringLower(record.Hash.Span));
+    }
+
+    /// <summary>
+    /// Whether the payload can be embedded verbatim: one JSON value, no line breaks, no surrounding
+    /// whitespace — so that the text a reader extracts is byte for byte what was hashed.
+    /// </summary>
+    internal static bool IsEmbeddableJson(ReadOnlySpan<byte> payload)
+    {
+        if (payload.IsEmpty || payload.IndexOfAny((byte)'\n', (byte)'\r') >= 0
+            || IsSpace(payload[0]) || IsSpace(payload[^1]))
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            reader.Skip();
+            return !reader.Read() && reader.BytesConsumed == payload.Length;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t';
+
+    private static void WriteLine(Utf8JsonWriter writer, Stream output, Action<Utf8JsonWriter> body)
+    {
+        writer.Reset(output);
+        writer.WriteStartObject();
+        body(writer);
+        writer.WriteEndObject();
+        writer.Flush();
+        output.WriteByte((byte)'\n');
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteString(name, Iso(v));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    internal static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    internal static readonly Encoding Utf8 = new UTF8Encoding(false, true);
+}

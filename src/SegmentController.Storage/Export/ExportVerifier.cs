@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Chain;
+
+namespace SegmentController.Storage.Export;
+
+/// <summary>
+/// Verifies an export on its own: every disclosed record is recomputed, every link is chained, the
+/// checkpoints and the head are checked against the keys the export's key-rotation records introduce.
+/// The first problem names its line.
+/// </summary>
+public static class ExportVerifier
+{
+    /// <summary>Longest line accepted (a 1 MiB payload in base64 fits with room to spare).</summary>
+    public const int MaxLineBytes = 4 * 1024 * 1024;
+
+    /// <summary>Verifies the export at <paramref name="path"/>.</summary>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static VerificationReport Verify(string path, CancellationToken cancellationToken)
+    {
+        var (head, purges) = ReadAhead(path, cancellationToken);
+        using var verifier = new ChainVerifier(head, purges);
+        using var stream = File.OpenRead(path);
+        using var lines = new BoundedLineReader(stream, MaxLineBytes);
+        long number = 0;
+        var sawHead = false;
+        while (!verifier.IsBroken)
+        {
+            ReadOnlyMemory<byte>? line;
+            try
+            {
+                line = lines.ReadLine();
+            }
+            catch (InvalidDataException e)
+            {
+                verifier.Fail($"line {number + 1}: {e.Message}", number + 1);
+                break;
+            }
+
+            if (line is not { } bytes)
+            {
+                break;
+            }
+
+            number++;
+            if ((number & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (sawHead)
+            {
+                verifier.Fail($"line {number}: content after the head line", number);
+                break;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(bytes);
+                var root = document.RootElement;
+                var kind = root.GetProperty("kind").GetString();
+                switch (kind)
+                {
+                    case "header" when number == 1:
+                        if (root.GetProperty("format").GetString() != EvidenceExport.FormatName)
+                        {
+                            verifier.Fail($"line {number}: not a {EvidenceExport.FormatName} file", number);
+                        }
+
+                        break;
+                    case "record" when number > 1:
+                        AddRecord(verifier, root, number);
+                        break;
+                    case "link" when number > 1:
+                        verifier.AddLink(
+                            root.GetProperty("index").GetInt64(),
+                            ParseTime(root.GetProperty("time")),
+                            Hex(root, "content_sha256"),
+                            Hex(root, "prev_hash"),
+                            Hex(root, "hash"),
+                            number);
+                        break;
+                    case "head" when number > 1:
+                        sawHead = true;
+                        break;
+                    default:
+                        verifier.Fail(number == 1 ? "line 1: the header line is missing" : $"line {number}: unexpected line kind '{kind}'", number);
+                        break;
+                }
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                verifier.Fail($"line {number}: malformed ({e.Message})", number);
+            }
+        }
+
+        var report = verifier.Finish();
+        return report.Problem is { Line: null } problem
+            ? report with { Problem = problem with { Line = number } }
+            : report;
+    }
+
+    private static void AddRecord(ChainVerifier verifier, JsonElement root, long number)
+    {
+        var hasPayload = true;
+        byte[] payload;
+        if (root.TryGetProperty("payload_b64", out var b64))
+        {
+            payload = b64.GetBytesFromBase64();
+        }
+        else
+        {
+            var element = root.GetProperty("payload");
+            if (element.ValueKind == JsonValueKind.Null && root.TryGetProperty("purged", out var purged) && purged.ValueKind == JsonValueKind.True)
+            {
+                hasPayload = false;
+                payload = [];
+            }
+            else
+            {
+                payload = EvidenceExport.Utf8.GetBytes(element.GetRawText());
+            }
+        }
+
+        var time = ParseTime(root.GetProperty("time"));
+        var clients = root.GetProperty("clients");
+        verifier.AddRecord(
+            root.GetProperty("index").GetInt64(),
+            time?.UtcTicks ?? -1,
+            root.GetProperty("type").GetString() ?? "",
+            clients.ValueKind == JsonValueKind.Null ? null : clients.GetString(),
+            hasPayload,
+            payload,
+            Hex(root, "payload_sha256"),
+            Hex(root, "prev_hash"),
+            Hex(root, "hash"),
+            number);
+    }
+
+    private static (CheckpointBody? Head, List<PurgeBody> Purges) ReadAhead(string path, CancellationToken cancellationToken)
+    {
+        CheckpointBody? head = null;
+        var purges = new List<PurgeBody>();
+        using var stream = File.OpenRead(path);
+        using var lines = new BoundedLineReader(stream, MaxLineBytes);
+        long number = 0;
+        while (true)
+        {
+            ReadOnlyMemory<byte>? line;
+            try
+            {
+                line = lines.ReadLine();
+            }
+            catch (InvalidDataException)
+            {
+                break;
+            }
+
+            if (line is not { } bytes)
+            {
+                break;
+            }
+
+            if ((++number & 0xFFFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            // Cheap pre-filter: only purge records and the head matter here.
+            var span = bytes.Span;
+            if (span.IndexOf("\"kind\":\"head\""u8) < 0 && span.IndexOf("\"type\":\"purge\""u8) < 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(bytes);
+                var root = document.RootElement;
+                switch (root.GetProperty("kind").GetString())
+                {
+                    case "head":
+                        head = new CheckpointBody(
+                            root.GetProperty("index").GetInt64(),
+                            Hex(root, "hash"),
+                            root.GetProperty("key_id").GetString() ?? "",
+                            root.GetProperty("signature").GetBytesFromBase64());
+                        break;
+                    case "record" when root.GetProperty("type").GetString() == RecordTypes.Purge
+                        && root.TryGetProperty("payload", out var payload):
+                        if (StorePayloads.ParsePurge(EvidenceExport.Utf8.GetBytes(payload.GetRawText())) is { } body)
+                        {
+                            purges.Add(body);
+                        }
+
+                        break;
+                }
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                // The second pass names malformed lines.
+            }
+        }
+
+        return (head, purges);
+    }
+
+    private static byte[] Hex(JsonElement root, string name) =>
+        Convert.FromHexString(root.GetProperty(name).GetString() ?? "");
+
+    private static DateTimeOffset? ParseTime(JsonElement element) =>
+        DateTimeOffset.TryParseExact(element.GetString(), "O", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time.ToUniversalTime()
+            : null;
+}

@@ -1,0 +1,30 @@
+namespace SegmentController.Storage.Sqlite;
+
+/// <summary>The store's tables. <c>head</c> holds the signed chain head, updated in every batch's transaction.</summary>
+internal static class Schema
+{
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS records(
+            idx INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            clients TEXT,
+            payload BLOB,
+            payload_sha256 BLOB NOT NULL,
+            prev_hash BLOB NOT NULL,
+            hash BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS head(
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            idx INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            key_id TEXT NOT NULL,
+            signature BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS meta(
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL);
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 'segctl-evidence-v1');
+        """;
+
+    public const string Columns = "idx, time, type, clients, payload, payload_sha256, prev_hash, hash";
+}

@@ -1,0 +1,21 @@
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Incidents;
+
+namespace SegmentController.Storage.Sqlite;
+
+/// <summary>Counts access records in a store file for an incident's exposure estimate.</summary>
+public sealed class SqliteAccessRecordCounter(string path) : IAccessRecordCounter
+{
+    public Task<long> CountAsync(IReadOnlyList<string> clients, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        return Task.Run(
+            () =>
+            {
+                var wanted = clients.ToHashSet(StringComparer.Ordinal);
+                return StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access, From = since, To = until })
+                    .LongCount(r => ClientKey.Split(r.Clients).Any(wanted.Contains));
+            },
+            cancellationToken);
+    }
+}

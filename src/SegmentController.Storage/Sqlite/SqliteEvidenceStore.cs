@@ -1,0 +1,545 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Chain;
+
+namespace SegmentController.Storage.Sqlite;
+
+/// <summary>
+/// The tamper-evident store on SQLite. One writer task owns the connection: it gathers queued appends
+/// into a batch, chains and inserts them and re-signs the head in one transaction (WAL,
+/// synchronous=FULL), and completes each append only after that transaction committed. A batch that
+/// cannot commit faults every append in it and marks the store unwritable until one commits again.
+/// </summary>
+/// <remarks>
+/// Concurrency: the chain state (<c>_nextIndex</c>, <c>_head</c>, <c>_lastTicks</c>, <c>_key</c>) is
+/// touched only by the writer task; callers share nothing but the channel and the health snapshot.
+/// </remarks>
+public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
+{
+    private readonly StoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly SqliteConnection _connection;
+    private readonly Channel<PendingOperation> _queue;
+    private readonly Task _writer;
+    private readonly ITimer? _checkpointTimer;
+    private readonly SqliteCommand _insert;
+    private readonly SqliteCommand _writeHead;
+    private SigningKey _key;
+    private long _nextIndex;
+    private byte[] _head = new byte[RecordHasher.HashSize];
+    private long _lastTicks;
+    private long _appendedSinceCheckpoint;
+    private bool _resync;
+    private volatile StoreHealth _health;
+    private int _disposed;
+
+    private SqliteEvidenceStore(StoreOptions options, TimeProvider time, SqliteConnection connection, SigningKey key)
+    {
+        _options = options;
+        _time = time;
+        _connection = connection;
+        _key = key;
+        _health = StoreHealth.Healthy(time.GetUtcNow());
+        _insert = connection.CreateCommand();
+        _insert.CommandText = $"INSERT INTO records({Schema.Columns}) VALUES ($idx, $time, $type, $clients, $payload, $payload_sha256, $prev_hash, $hash)";
+        foreach (var name in new[] { "$idx", "$time", "$type", "$clients", "$payload", "$payload_sha256", "$prev_hash", "$hash" })
+        {
+            _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        _writeHead = connection.CreateCommand();
+        _writeHead.CommandText = "INSERT INTO head(id, idx, time, hash, key_id, signature) VALUES (1, $idx, $time, $hash, $key_id, $signature) "
+            + "ON CONFLICT(id) DO UPDATE SET idx = excluded.idx, time = excluded.time, hash = excluded.hash, key_id = excluded.key_id, signature = excluded.signature";
+        foreach (var name in new[] { "$idx", "$time", "$hash", "$key_id", "$signature" })
+        {
+            _writeHead.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        _queue = Channel.CreateBounded<PendingOperation>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _writer = Task.Run(RunWriterAsync);
+        if (options.CheckpointInterval > TimeSpan.Zero)
+        {
+            _checkpointTimer = time.CreateTimer(_ => OnCheckpointTimer(), null, options.CheckpointInterval, options.CheckpointInterval);
+        }
+    }
+
+    /// <inheritdoc />
+    public StoreHealth Health => _health;
+
+    /// <inheritdoc />
+    public event EventHandler<StoreHealth>? HealthChanged;
+
+    /// <summary>The store file.</summary>
+    public string Path => _options.Path;
+
+    /// <summary>The id of the key now signing checkpoints.</summary>
+    public string KeyId => _key.Id;
+
+    /// <summary>
+    /// Opens (or creates) a store. A new store starts with a key-rotation record introducing its key.
+    /// </summary>
+    /// <exception cref="StoreUnavailableException">The file cannot be used, its head is inconsistent, or the key does not match the chain.</exception>
+    public static async Task<SqliteEvidenceStore> OpenAsync(StoreOptions options, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        SqliteConnection? connection = null;
+        SigningKey? key = null;
+        try
+        {
+            connection = SqliteConnections.OpenWriter(options.Path);
+            var state = ReadState(connection);
+            var fresh = state.NextIndex == 0;
+            var keyFile = options.EffectiveSigningKeyFile;
+            key = fresh || options.SigningKeyFile is null ? SigningKey.LoadOrCreate(keyFile) : SigningKey.Load(keyFile);
+
+            SigningKey? previous = null;
+            var rotate = false;
+            if (!fresh && !string.Equals(state.ChainKeyId, key.Id, StringComparison.Ordinal))
+            {
+                if (options.PreviousSigningKeyFile is not null)
+                {
+                    previous = SigningKey.Load(options.PreviousSigningKeyFile);
+                    if (!string.Equals(previous.Id, state.ChainKeyId, StringComparison.Ordinal))
+                    {
+                        previous.Dispose();
+                        throw new StoreUnavailableException($"the previous key {options.PreviousSigningKeyFile} is not the chain's current key {state.ChainKeyId}");
+                    }
+                }
+                else if (!options.AllowUnendorsedKey)
+                {
+                    throw new StoreUnavailableException($"signing key {keyFile} ({key.Id}) is not the chain's current key {state.ChainKeyId}; give the previous key to rotate, or allow an unendorsed key");
+                }
+
+                rotate = true;
+            }
+
+            var store = new SqliteEvidenceStore(options, time, connection, previous ?? key)
+            {
+                _nextIndex = state.NextIndex,
+                _head = state.Head,
+                _lastTicks = state.LastTicks,
+            };
+            connection = null;
+            if (fresh)
+            {
+                await store.RunControlAsync(() => store.IntroduceKey(key, null, endorse: false, "store created"), cancellationToken).ConfigureAwait(false);
+            }
+            else if (rotate)
+            {
+                var endorsed = previous is not null;
+                await store.RunControlAsync(() => store.IntroduceKey(key, state.ChainKeyId, endorsed, endorsed ? "key rotated at open" : "key replaced without the previous key"), cancellationToken).ConfigureAwait(false);
+            }
+
+            return store;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            connection?.Dispose();
+            key?.Dispose();
+            throw new StoreUnavailableException($"store {options.Path} cannot be opened: {e.Message}", e);
+        }
+        catch
+        {
+            connection?.Dispose();
+            key?.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> AppendAsync(string type, string? clients, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (!RecordTypes.IsWellFormed(type) || RecordTypes.IsReserved(type))
+        {
+            throw new ArgumentException($"record type '{type}' is not one callers may append", nameof(type));
+        }
+
+        if (!ClientKey.IsCanonical(clients))
+        {
+            throw new ArgumentException($"client key '{clients}' is not canonical", nameof(clients));
+        }
+
+        if (payload.Length > _options.MaxPayloadBytes)
+        {
+            throw new ArgumentException($"payload of {payload.Length} bytes exceeds the limit of {_options.MaxPayloadBytes}", nameof(payload));
+        }
+
+        var pending = new PendingAppend(type, clients, payload.ToArray());
+        return _queue.Writer.TryWrite(pending)
+            ? new ValueTask<long>(pending.Done.Task.WaitAsync(cancellationToken))
+            : EnqueueSlowAsync(pending, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StoredRecord> ReadAsync(RecordQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await Task.Yield();
+        using var reader = StoreReader.Open(_options.Path);
+        foreach (var record in RecordSelection.Select(reader, query))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return record;
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken) =>
+        Task.Run(() => StoreVerifier.Verify(_options.Path, cancellationToken), cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<long> CheckpointAsync(CancellationToken cancellationToken) =>
+        (long)await RunControlAsync(() => WriteCheckpoint(), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Switches to a new signing key, endorsed by the current one; returns the key-rotation record's index.</summary>
+    public async Task<long> RotateKeyAsync(string newKeyFile, CancellationToken cancellationToken)
+    {
+        var next = SigningKey.LoadOrCreate(newKeyFile);
+        return (long)await RunControlAsync(() => IntroduceKey(next, _key.Id, endorse: true, "key rotated"), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<PurgeResult> PurgeExpiredAsync(IReadOnlyDictionary<string, DateOnly> retainUntil, DateOnly today, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(retainUntil);
+        var expired = retainUntil.Where(p => p.Value < today).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        return (PurgeResult)await RunControlAsync(() => Purge(expired, today), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops accepting appends, commits what is queued, signs a final checkpoint and closes.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_checkpointTimer is not null)
+        {
+            await _checkpointTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var final = new PendingControl(() => Interlocked.Read(ref _appendedSinceCheckpoint) > 0 ? WriteCheckpoint() : -1L);
+        _queue.Writer.TryWrite(final);
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        _insert.Dispose();
+        _writeHead.Dispose();
+        await _connection.DisposeAsync().ConfigureAwait(false);
+        _key.Dispose();
+    }
+
+    private async ValueTask<long> EnqueueSlowAsync(PendingAppend pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw new StoreUnavailableException("the store is closed", e);
+        }
+
+        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<object> RunControlAsync(Func<object> run, CancellationToken cancellationToken)
+    {
+        var control = new PendingControl(run);
+        try
+        {
+            await _queue.Writer.WriteAsync(control, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw new StoreUnavailableException("the store is closed", e);
+        }
+
+        return await control.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OnCheckpointTimer()
+    {
+        if (Interlocked.Read(ref _appendedSinceCheckpoint) > 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            // A failed checkpoint shows in Health; the next tick tries again.
+            _queue.Writer.TryWrite(new PendingControl(() => Interlocked.Read(ref _appendedSinceCheckpoint) > 0 ? WriteCheckpoint() : -1L));
+        }
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<PendingAppend>(_options.MaxBatch);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            PendingControl? control = null;
+            Drain(reader, batch, ref control);
+            if (control is null && batch.Count > 1 && batch.Count < _options.MaxBatch && _options.BatchWindow > TimeSpan.Zero)
+            {
+                await Task.Delay(_options.BatchWindow, _time).ConfigureAwait(false);
+                Drain(reader, batch, ref control);
+            }
+
+            if (batch.Count > 0)
+            {
+                CommitAppends(batch);
+                batch.Clear();
+            }
+
+            if (control is not null)
+            {
+                try
+                {
+                    control.Done.TrySetResult(control.Run());
+                }
+                catch (Exception e)
+                {
+                    control.Fail(e is StoreUnavailableException ? e : new StoreUnavailableException($"store operation failed: {e.Message}", e));
+                }
+            }
+        }
+    }
+
+    private void Drain(ChannelReader<PendingOperation> reader, List<PendingAppend> batch, ref PendingControl? control)
+    {
+        // A control operation ends the batch so that it sees every append queued before it.
+        while (control is null && batch.Count < _options.MaxBatch && reader.TryRead(out var operation))
+        {
+            if (operation is PendingAppend append)
+            {
+                batch.Add(append);
+            }
+            else
+            {
+                control = (PendingControl)operation;
+            }
+        }
+    }
+
+    private void CommitAppends(List<PendingAppend> batch)
+    {
+        long first;
+        try
+        {
+            first = Commit(batch.Count, i => (batch[i].Type, batch[i].Clients, batch[i].Payload), null);
+        }
+        catch (StoreUnavailableException e)
+        {
+            foreach (var append in batch)
+            {
+                append.Fail(e);
+            }
+
+            return;
+        }
+
+        Interlocked.Add(ref _appendedSinceCheckpoint, batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Done.TrySetResult(first + i);
+        }
+    }
+
+    /// <summary>
+    /// Chains and inserts <paramref name="count"/> records and re-signs the head, in one transaction.
+    /// State advances only after the commit; on failure the store is marked unwritable and re-reads its
+    /// head before the next attempt.
+    /// </summary>
+    private long Commit(int count, Func<int, (string Type, string? Clients, byte[] Payload)> record, Action<SqliteTransaction>? before, SigningKey? signer = null)
+    {
+        try
+        {
+            if (_resync)
+            {
+                var state = ReadState(_connection);
+                (_nextIndex, _head, _lastTicks) = (state.NextIndex, state.Head, state.LastTicks);
+                _resync = false;
+            }
+
+            var index = _nextIndex;
+            var previous = _head;
+            var ticks = Math.Max(_time.GetUtcNow().UtcTicks, _lastTicks);
+            Span<byte> content = stackalloc byte[RecordHasher.HashSize];
+            using (var transaction = _connection.BeginTransaction())
+            {
+                before?.Invoke(transaction);
+                _insert.Transaction = transaction;
+                for (var i = 0; i < count; i++)
+                {
+                    var (type, clients, payload) = record(i);
+                    var payloadSha = new byte[RecordHasher.HashSize];
+                    var hash = new byte[RecordHasher.HashSize];
+                    RecordHasher.PayloadDigest(payload, payloadSha);
+                    RecordHasher.ContentDigest(index, ticks, type, clients, payloadSha, content);
+                    RecordHasher.Link(content, previous, hash);
+                    var p = _insert.Parameters;
+                    p[0].Value = index;
+                    p[1].Value = ticks;
+                    p[2].Value = type;
+                    p[3].Value = (object?)clients ?? DBNull.Value;
+                    p[4].Value = payload;
+                    p[5].Value = payloadSha;
+                    p[6].Value = previous;
+                    p[7].Value = hash;
+                    _insert.ExecuteNonQuery();
+                    previous = hash;
+                    index++;
+                }
+
+                var key = signer ?? _key;
+                var h = _writeHead.Parameters;
+                h[0].Value = index - 1;
+                h[1].Value = ticks;
+                h[2].Value = previous;
+                h[3].Value = key.Id;
+                h[4].Value = key.Sign(RecordHasher.HeadStatement(index - 1, previous));
+                _writeHead.Transaction = transaction;
+                _writeHead.ExecuteNonQuery();
+                transaction.Commit();
+            }
+
+            var first = _nextIndex;
+            (_nextIndex, _head, _lastTicks) = (index, previous, ticks);
+            if (!_health.IsWritable)
+            {
+                SetHealth(StoreHealth.Healthy(_time.GetUtcNow()));
+            }
+
+            return first;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            _resync = true;
+            var message = $"store {_options.Path} cannot be written: {e.Message}";
+            SetHealth(new StoreHealth(false, message, _time.GetUtcNow()));
+            throw new StoreUnavailableException(message, e);
+        }
+    }
+
+    private long WriteCheckpoint()
+    {
+        var headIndex = _nextIndex - 1;
+        var signature = _key.Sign(RecordHasher.HeadStatement(headIndex, _head));
+        var payload = StorePayloads.Checkpoint(headIndex, _head, _key.Id, signature);
+        var index = Commit(1, _ => (RecordTypes.Checkpoint, null, payload), null);
+        Interlocked.Exchange(ref _appendedSinceCheckpoint, 0);
+        return index;
+    }
+
+    private long IntroduceKey(SigningKey next, string? previousId, bool endorse, string reason)
+    {
+        var endorsement = endorse ? _key.Sign(RecordHasher.EndorsementStatement(next.PublicKey)) : null;
+        var payload = StorePayloads.KeyRotation(next, previousId, endorsement, reason);
+        var index = Commit(1, _ => (RecordTypes.KeyRotation, null, payload), null, next);
+        if (!ReferenceEquals(next, _key))
+        {
+            var old = _key;
+            _key = next;
+            old.Dispose();
+        }
+
+        return index;
+    }
+
+    private PurgeResult Purge(Dictionary<string, DateOnly> expired, DateOnly today)
+    {
+        if (expired.Count == 0)
+        {
+            return new PurgeResult(0, -1, []);
+        }
+
+        var victims = new List<long>();
+        using (var select = _connection.CreateCommand())
+        {
+            select.CommandText = "SELECT idx, clients FROM records WHERE payload IS NOT NULL AND clients IS NOT NULL AND type NOT IN ('checkpoint', 'key-rotation', 'purge') ORDER BY idx";
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                if (ClientKey.Split(reader.GetString(1)).All(expired.ContainsKey))
+                {
+                    victims.Add(reader.GetInt64(0));
+                }
+            }
+        }
+
+        if (victims.Count == 0)
+        {
+            return new PurgeResult(0, -1, expired.Keys.Order(StringComparer.Ordinal).ToArray());
+        }
+
+        var headIndex = _nextIndex - 1;
+        var payload = StorePayloads.Purge(today, expired, victims.Count, victims[0], victims[^1], headIndex, _head);
+        var index = Commit(1, _ => (RecordTypes.Purge, null, payload), transaction =>
+        {
+            using var update = _connection.CreateCommand();
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE records SET payload = NULL WHERE idx = $idx";
+            var parameter = update.Parameters.Add(new SqliteParameter { ParameterName = "$idx" });
+            foreach (var victim in victims)
+            {
+                parameter.Value = victim;
+                update.ExecuteNonQuery();
+            }
+        });
+        return new PurgeResult(victims.Count, index, expired.Keys.Order(StringComparer.Ordinal).ToArray());
+    }
+
+    private void SetHealth(StoreHealth health)
+    {
+        _health = health;
+        HealthChanged?.Invoke(this, health);
+    }
+
+    private static ChainState ReadState(SqliteConnection connection)
+    {
+        long? headIndex = null;
+        byte[]? headHash = null;
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT idx, hash FROM head WHERE id = 1";
+            using var reader = command.ExecuteReader();
+            if (reader.Read())
+            {
+                headIndex = reader.GetInt64(0);
+                headHash = (byte[])reader.GetValue(1);
+            }
+        }
+
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT idx, time, hash FROM records ORDER BY idx DESC LIMIT 1";
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return headIndex is null
+                    ? new ChainState(0, new byte[RecordHasher.HashSize], 0, null)
+                    : throw new StoreUnavailableException("the store's records are gone but its signed head remains (truncated); run 'segctl log verify'");
+            }
+
+            var lastIndex = reader.GetInt64(0);
+            var lastTicks = reader.GetInt64(1);
+            var lastHash = (byte[])reader.GetValue(2);
+            if (headIndex != lastIndex || headHash is null || !headHash.AsSpan().SequenceEqual(lastHash))
+            {
+                throw new StoreUnavailableException("the store's last record does not match its signed head (tampered or truncated); run 'segctl log verify'");
+            }
+
+            return new ChainState(lastIndex + 1, lastHash, lastTicks, ReadChainKeyId(connection));
+        }
+    }
+
+    private static string? ReadChainKeyId(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT payload FROM records WHERE type = 'key-rotation' ORDER BY idx DESC LIMIT 1";
+        return command.ExecuteScalar() is byte[] payload ? StorePayloads.ParseKeyRotation(payload)?.KeyId : null;
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.Data.Sqlite;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Chain;
+
+namespace SegmentController.Storage.Sqlite;
+
+/// <summary>Verifies a store file: the chain, its checkpoints and the signed head.</summary>
+public static class StoreVerifier
+{
+    /// <summary>Verifies the store at <paramref name="path"/> (no key needed; safe while the writer runs).</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidOperationException">The file is not a readable segctl store.</exception>
+    public static VerificationReport Verify(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var reader = StoreReader.Open(path);
+            using var verifier = new ChainVerifier(reader.ReadHead(), reader.ReadPurges());
+            reader.Feed(verifier, cancellationToken);
+            return verifier.Finish();
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidOperationException($"store {path} cannot be read: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+namespace SegmentController.Storage;
+
+/// <summary>How the SQLite evidence store is opened.</summary>
+public sealed record StoreOptions
+{
+    /// <summary>The SQLite database file.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>The ECDSA P-256 private key (PEM). Default: the database path plus <c>.key.pem</c>, created with a new store.</summary>
+    public string? SigningKeyFile { get; init; }
+
+    /// <summary>The key the chain currently uses, when <see cref="SigningKeyFile"/> holds its successor: the rotation is endorsed by it.</summary>
+    public string? PreviousSigningKeyFile { get; init; }
+
+    /// <summary>
+    /// Accept a signing key the chain does not know without the previous key's endorsement (the old key
+    /// was lost). The rotation is recorded and every later verification warns about it.
+    /// </summary>
+    public bool AllowUnendorsedKey { get; init; }
+
+    /// <summary>How often the chain head is signed into the chain (when something was appended).</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long the writer waits for more appends once several are queued (zero: commit what is there).</summary>
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Most appends committed in one transaction.</summary>
+    public int MaxBatch { get; init; } = 8192;
+
+    /// <summary>Largest accepted payload.</summary>
+    public int MaxPayloadBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Appends queued before callers wait.</summary>
+    public int QueueCapacity { get; init; } = 65536;
+
+    /// <summary>The signing key file actually used.</summary>
+    public string EffectiveSigningKeyFile => SigningKeyFile ?? Path + ".key.pem";
+}

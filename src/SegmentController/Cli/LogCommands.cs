@@ -1,0 +1,222 @@
+using System.CommandLine;
+using System.Globalization;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
+using SegmentController.Storage.Export;
+using SegmentController.Storage.Sqlite;
+
+namespace SegmentController.Cli;
+
+/// <summary>
+/// <c>segctl log verify [--store PATH | --export FILE]</c> and
+/// <c>segctl log export [--store PATH] [--from T] [--to T] [--client ID] [--out FILE]</c>, on a local store file.
+/// </summary>
+internal static class LogCommands
+{
+    public static Command Create()
+    {
+        var command = new Command("log", "Verify and export the tamper-evident evidence log.");
+        command.Subcommands.Add(CreateVerify());
+        command.Subcommands.Add(CreateExport());
+        command.Subcommands.Add(CreateAppend());
+        return command;
+    }
+
+    private static Command CreateAppend()
+    {
+        var store = StoreOption();
+        var type = new Option<string>("--type") { Description = "Record type (operator-action, finding, policy-load, analysis, …).", DefaultValueFactory = _ => RecordTypes.OperatorAction };
+        var clients = new Option<string[]>("--client") { Description = "Client ids the record concerns (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var payload = new Option<string>("--payload") { Description = "The record body (JSON).", Required = true };
+        var command = new Command("append", "Append one record to a local store (created with its signing key if new) and print its index once durable.")
+        {
+            store,
+            type,
+            clients,
+            payload,
+        };
+        command.SetAction((parseResult, cancellationToken) => Append(
+            parseResult.GetValue(store)!,
+            parseResult.GetValue(type)!,
+            parseResult.GetValue(clients) ?? [],
+            parseResult.GetValue(payload)!,
+            parseResult.InvocationConfiguration.Output,
+            parseResult.InvocationConfiguration.Error,
+            cancellationToken));
+        return command;
+    }
+
+    internal static async Task<int> Append(string store, string type, IReadOnlyList<string> clients, string payload, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(payload);
+        try
+        {
+            using var _ = System.Text.Json.JsonDocument.Parse(bytes);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            error.WriteLine($"segctl: --payload is not JSON: {e.Message}");
+            return CliApplication.ExitError;
+        }
+
+        try
+        {
+            var key = ClientKey.Of(clients);
+            await using var opened = await SqliteEvidenceStore.OpenAsync(new Storage.StoreOptions { Path = store }, TimeProvider.System, cancellationToken);
+            var index = await opened.AppendAsync(type, key, bytes, cancellationToken);
+            output.WriteLine($"appended record {index} to {store}");
+            return CliApplication.ExitClean;
+        }
+        catch (Exception e) when (e is StoreUnavailableException or ArgumentException)
+        {
+            error.WriteLine($"segctl: {e.Message}");
+            return CliApplication.ExitError;
+        }
+    }
+
+    private static Option<string> StoreOption() => new("--store")
+    {
+        Description = "The store file (SQLite).",
+        DefaultValueFactory = _ => new StoreSettings().Path,
+    };
+
+    private static Command CreateVerify()
+    {
+        var store = StoreOption();
+        var export = new Option<string?>("--export") { Description = "Verify this export file (JSON Lines) on its own instead of a store." };
+        var command = new Command("verify", "Recompute the hash chain, checkpoints and signed head. Exit 0 intact (with the count), 1 tampered (naming the first bad record and time, or line of an export), 2 unreadable.")
+        {
+            store,
+            export,
+        };
+        command.SetAction((parseResult, cancellationToken) => Task.Run(
+            () => Verify(parseResult.GetValue(store)!, parseResult.GetValue(export), parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken),
+            cancellationToken));
+        return command;
+    }
+
+    private static Command CreateExport()
+    {
+        var store = StoreOption();
+        var from = new Option<string?>("--from") { Description = "Records at or after this time (ISO 8601, e.g. 2026-03-01T00:00:00Z)." };
+        var to = new Option<string?>("--to") { Description = "Records at or before this time (ISO 8601)." };
+        var client = new Option<string?>("--client") { Description = "Only records concerning this client id." };
+        var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output." };
+        var command = new Command("export", "Export records as JSON Lines with the chain links, checkpoints and signed head needed to verify them alone (segctl log verify --export FILE).")
+        {
+            store,
+            from,
+            to,
+            client,
+            output,
+        };
+        command.SetAction((parseResult, cancellationToken) => Task.Run(
+            () => Export(
+                parseResult.GetValue(store)!,
+                parseResult.GetValue(from),
+                parseResult.GetValue(to),
+                parseResult.GetValue(client),
+                parseResult.GetValue(output),
+                parseResult.InvocationConfiguration.Output,
+                parseResult.InvocationConfiguration.Error,
+                TimeProvider.System,
+                cancellationToken),
+            cancellationToken));
+        return command;
+    }
+
+    internal static int Verify(string store, string? export, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var subject = export is null ? $"store {store}" : $"export {export}";
+        VerificationReport report;
+        try
+        {
+            report = export is null
+                ? StoreVerifier.Verify(store, cancellationToken)
+                : ExportVerifier.Verify(export, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            error.WriteLine($"segctl: {subject} cannot be read: {e.Message}");
+            return CliApplication.ExitError;
+        }
+
+        foreach (var warning in report.Warnings)
+        {
+            error.WriteLine($"warning: {warning}");
+        }
+
+        if (report.Problem is { } problem)
+        {
+            var time = problem.Time?.ToString("O", CultureInfo.InvariantCulture) ?? "unknown time";
+            var line = problem.Line is { } l ? $"line {l}, " : "";
+            output.WriteLine($"{subject}: TAMPERED: first bad record {problem.Index} ({line}time {time}): {problem.Reason}");
+            output.WriteLine($"{report.Count} records verified before it.");
+            return CliApplication.ExitViolations;
+        }
+
+        output.WriteLine($"{subject}: intact: {report.Count} records, signed through record {report.SignedThrough}, head {report.HeadHash}");
+        output.WriteLine($"signing keys: {string.Join(", ", report.KeyIds)}");
+        return CliApplication.ExitClean;
+    }
+
+    internal static int Export(string store, string? from, string? to, string? client, string? file, TextWriter output, TextWriter error, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(time);
+        if (!TryTime(from, "--from", error, out var fromTime) || !TryTime(to, "--to", error, out var toTime))
+        {
+            return CliApplication.ExitError;
+        }
+
+        var query = new RecordQuery { From = fromTime, To = toTime, Client = client };
+        try
+        {
+            ExportSummary summary;
+            if (file is null)
+            {
+                using var buffer = new MemoryStream();
+                summary = EvidenceExport.Write(store, query, buffer, time.GetUtcNow(), cancellationToken);
+                buffer.Position = 0;
+                using var text = new StreamReader(buffer);
+                output.Write(text.ReadToEnd());
+            }
+            else
+            {
+                using var stream = new FileStream(file, FileMode.Create, FileAccess.Write);
+                summary = EvidenceExport.Write(store, query, stream, time.GetUtcNow(), cancellationToken);
+            }
+
+            error.WriteLine($"exported {summary.Matching} matching records ({summary.Records} in full, {summary.Links} as chain links){(file is null ? "" : " to " + file)}");
+            return CliApplication.ExitClean;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            error.WriteLine($"segctl: store {store} cannot be exported: {e.Message}");
+            return CliApplication.ExitError;
+        }
+    }
+
+    private static bool TryTime(string? text, string option, TextWriter error, out DateTimeOffset? time)
+    {
+        time = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            time = parsed;
+            return true;
+        }
+
+        error.WriteLine($"segctl: {option} '{text}' is not a time (ISO 8601, e.g. 2026-03-01T00:00:00Z)");
+        return false;
+    }
+}

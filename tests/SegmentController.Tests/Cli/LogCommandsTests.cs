@@ -1,0 +1,65 @@
+using Microsoft.Data.Sqlite;
+using SegmentController.Cli;
+
+namespace SegmentController.Tests.Cli;
+
+/// <summary><c>segctl log …</c> and <c>segctl incident report</c> run in-process against real store files.</summary>
+public sealed class LogCommandsTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "segctl-log-cli-" + Guid.NewGuid().ToString("N"));
+
+    public LogCommandsTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task AppendVerifyTamperExport_ExitCodesAndNamedRecord()
+    {
+        var store = Path.Combine(_dir, "e.db");
+        for (var i = 0; i < 3; i++)
+        {
+            var (appended, _, _) = await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", $$"""{"n":{{i}}}""");
+            Assert.Equal(0, appended);
+        }
+
+        var (clean, output, _) = await RunAsync("log", "verify", "--store", store);
+        Assert.Equal(0, clean);
+        Assert.Contains("intact: 7 records", output, StringComparison.Ordinal);
+
+        var export = Path.Combine(_dir, "alpha.jsonl");
+        Assert.Equal(0, (await RunAsync("log", "export", "--store", store, "--client", "alpha", "--out", export)).Exit);
+        Assert.Equal(0, (await RunAsync("log", "verify", "--export", export)).Exit);
+
+        using (var connection = new SqliteConnection($"Data Source={store};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE records SET payload = CAST('{\"n\":9}' AS BLOB) WHERE idx = 3";
+            command.ExecuteNonQuery();
+        }
+
+        var (tampered, report, _) = await RunAsync("log", "verify", "--store", store);
+        Assert.Equal(1, tampered);
+        Assert.Contains("first bad record 3 (time ", report, StringComparison.Ordinal);
+
+        File.WriteAllLines(export, File.ReadAllLines(export).Select(l => l.Replace("\"n\":2", "\"n\":5", StringComparison.Ordinal)));
+        var (badExport, exportReport, _) = await RunAsync("log", "verify", "--export", export);
+        Assert.Equal(1, badExport);
+        Assert.Contains("line ", exportReport, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingStore_Exit2()
+    {
+        Assert.Equal(2, (await RunAsync("log", "verify", "--store", Path.Combine(_dir, "absent.db"))).Exit);
+        Assert.Equal(2, (await RunAsync("incident", "report", "INC-1", "--store", Path.Combine(_dir, "absent.db"))).Exit);
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
