@@ -5,27 +5,11 @@ using SegmentController.Snmp.Tests.Infrastructure;
 namespace SegmentController.Tests.Cli;
 
 /// <summary><c>segctl snmp …</c> against real agents: snmpsimd serving the authored switches, and net-snmp's snmpd.</summary>
-public sealed class SnmpCommandsTests : IAsyncLifetime
+public sealed class SnmpCommandsTests(SnmpCliAgents agents) : IClassFixture<SnmpCliAgents>
 {
-    private SnmpsimAgent _sim = null!;
-    private SnmpdAgent _snmpd = null!;
-    private string _directory = null!;
-
-    public async Task InitializeAsync()
-    {
-        _directory = Directory.CreateTempSubdirectory("segctl-snmp-cli-").FullName;
-        var sim = SnmpsimAgent.StartAsync();
-        var snmpd = SnmpdAgent.StartAsync();
-        _sim = await sim;
-        _snmpd = await snmpd;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _sim.DisposeAsync();
-        await _snmpd.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
+    private readonly SnmpsimAgent _sim = agents.Sim;
+    private readonly SnmpdAgent _snmpd = agents.Snmpd;
+    private readonly string _directory = agents.Directory;
 
     private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
     {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SNMP benchmark (not a test): prints figures and ratios, asserts nothing.
+#  1. `segctl snmp inventory` of a 48-port Q-BRIDGE switch with 2,000 FDB entries vs snmpbulkwalk of
+#     the same columns at the same max-repetitions, against the same snmpsimd agent (target ≤ 0.8×).
+#  2. 100 switches (100 data files, one snmpsimd) polled concurrently by `segctl snmp check` vs one
+#     switch (target < 2×).
+# Usage: benchmarks/snmp/run.sh [RUNS]   (needs root for snmpsimd's privilege drop; installs snmp, snmpsim)
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+runs=${1:-3}
+maxrep=25
+export MIBS= DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+for pkg in snmp snmpsim; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || { apt-get update -qq; apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null; }
+done
+
+work=$(mktemp -d /tmp/segctl-snmp-bench.XXXXXX)
+sim_pid=
+cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "==> building segctl (Release)"
+dotnet build "$repo/src/SegmentController" -c Release --artifacts-path "$work/art" -nologo -v quiet -clp:NoSummary >/dev/null
+segctl=(dotnet "$work/art/bin/SegmentController/release/segctl.dll")
+
+mkdir -p "$work/data" "$work/cache"
+python3 "$repo/benchmarks/snmp/gen_data.py" "$work/data" bench 2000
+python3 "$repo/benchmarks/snmp/gen_data.py" "$work/data" sw 48 100
+chmod -R a+rwX "$work"
+port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+snmpsimd --data-dir="$work/data" --cache-dir="$work/cache" --agent-udpv4-endpoint="127.0.0.1:$port" \
+  --process-user=nobody --process-group=nogroup --logging-method=null >/dev/null 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 120); do snmpget -v2c -c bench -t 1 -r 0 "127.0.0.1:$port" 1.3.6.1.2.1.1.1.0 >/dev/null 2>&1 && break; sleep 0.5; done
+snmpget -v2c -c sw100 -t 5 -r 0 "127.0.0.1:$port" 1.3.6.1.2.1.1.1.0 >/dev/null  # index every file before timing
+
+# The columns `segctl snmp inventory --profile qbridge` reads.
+columns=(
+  1.3.6.1.2.1.2.2.1.2 1.3.6.1.2.1.2.2.1.7 1.3.6.1.2.1.2.2.1.8 1.3.6.1.2.1.31.1.1.1.1 1.3.6.1.2.1.31.1.1.1.18
+  1.3.6.1.2.1.17.1.4.1.2 1.3.6.1.2.1.17.7.1.4.5.1.1 1.3.6.1.2.1.17.7.1.4.3.1.1 1.3.6.1.2.1.17.7.1.4.3.1.2
+  1.3.6.1.2.1.17.7.1.4.3.1.4 1.3.6.1.2.1.17.7.1.4.2.1.3 1.3.6.1.2.1.17.7.1.4.2.1.4 1.3.6.1.2.1.17.7.1.4.2.1.5
+  1.3.6.1.2.1.17.7.1.2.2.1.2 1.3.6.1.2.1.17.7.1.2.2.1.3
+)
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "==> 1. inventory of one 48-port switch with 2,000 FDB entries (max-repetitions $maxrep, median of $runs)"
+ours=() theirs=()
+for _ in $(seq 1 "$runs"); do
+  t0=$(now); "${segctl[@]}" snmp inventory --target "127.0.0.1:$port" --community bench --max-repetitions $maxrep --json > "$work/inventory.json"; t1=$(now)
+  ours+=("$(echo "$t1 - $t0" | bc -l)")
+  t0=$(now); for c in "${columns[@]}"; do snmpbulkwalk -v2c -c bench -On -Cr$maxrep "127.0.0.1:$port" "$c" >/dev/null; done; t1=$(now)
+  theirs+=("$(echo "$t1 - $t0" | bc -l)")
+done
+o=$(printf '%s\n' "${ours[@]}" | median); t=$(printf '%s\n' "${theirs[@]}" | median)
+fdb=$(python3 -c "import json; print(len(json.load(open('$work/inventory.json'))['fdb']))")
+printf 'segctl snmp inventory:           %7.3f s  (%s FDB entries)\n' "$o" "$fdb"
+printf 'snmpbulkwalk, %2d columns:        %7.3f s\n' "${#columns[@]}" "$t"
+printf 'ratio segctl/snmpbulkwalk:       %7.2f   (target <= 0.80)\n' "$(echo "$o / $t" | bc -l)"
+
+policy() { # $1 = number of switches
+  printf 'site: {id: bench, name: Benchmark}\ncontroller:\n  management: {listen: ["127.0.0.1:9410"]}\nswitches:\n'
+  for i in $(seq 1 "$1"); do
+    printf '  - name: sw%03d\n    address: 127.0.0.1\n    port: %s\n    profile: qbridge\n    snmp: {version: v2c, community: {env: BENCH_COMMUNITY_%03d}}\n    max_repetitions: %s\n    timeout: 10s\n    retries: 1\n' "$i" "$port" "$i" "$maxrep"
+  done
+  printf 'clients:\n  - id: alpha\n    name: Alpha\n    contract_end: 2030-01-01\n    segments:\n      - name: lan\n        vlans: [10]\n        subnets: [10.10.0.0/24]\n'
+}
+for i in $(seq 1 100); do export "BENCH_COMMUNITY_$(printf %03d "$i")=sw$(printf %03d "$i")"; done
+policy 1 > "$work/one.yaml"; policy 100 > "$work/hundred.yaml"
+
+echo "==> 2. 100 switches (48 ports, 48 FDB entries each) polled concurrently vs one (median of $runs)"
+one=() hundred=()
+for _ in $(seq 1 "$runs"); do
+  t0=$(now); "${segctl[@]}" snmp check --policy "$work/one.yaml" > "$work/one.out" || [ $? -eq 1 ]; t1=$(now); one+=("$(echo "$t1 - $t0" | bc -l)")
+  t0=$(now); "${segctl[@]}" snmp check --policy "$work/hundred.yaml" > "$work/hundred.out" || [ $? -eq 1 ]; t1=$(now); hundred+=("$(echo "$t1 - $t0" | bc -l)")
+done
+a=$(printf '%s\n' "${one[@]}" | median); b=$(printf '%s\n' "${hundred[@]}" | median)
+reached=$(grep -c ' ports, ' "$work/hundred.out" || true)
+printf 'segctl snmp check, 1 switch:     %7.3f s\n' "$a"
+printf 'segctl snmp check, 100 switches: %7.3f s  (%s answered)\n' "$b" "$reached"
+printf 'ratio 100/1:                     %7.2f   (target < 2)\n' "$(echo "$b / $a" | bc -l)"

@@ -1,0 +1,51 @@
+using SegmentController.Snmp.Protocol;
+
+namespace SegmentController.Snmp.Transport;
+
+/// <summary>The four operations, with error-status turned into <see cref="SnmpException"/>.</summary>
+internal static class SnmpClientExtensions
+{
+    public static Task<IReadOnlyList<VarBind>> GetAsync(this ISnmpClient client, IReadOnlyList<Oid> oids, SnmpContext? context = null, CancellationToken cancellationToken = default) =>
+        RequestAsync(client, PduType.GetRequest, Nulls(oids), 0, 0, context, cancellationToken);
+
+    public static Task<IReadOnlyList<VarBind>> GetNextAsync(this ISnmpClient client, IReadOnlyList<Oid> oids, SnmpContext? context = null, CancellationToken cancellationToken = default) =>
+        RequestAsync(client, PduType.GetNextRequest, Nulls(oids), 0, 0, context, cancellationToken);
+
+    public static Task<IReadOnlyList<VarBind>> GetBulkAsync(this ISnmpClient client, IReadOnlyList<Oid> oids, int nonRepeaters, int maxRepetitions, SnmpContext? context = null, CancellationToken cancellationToken = default) =>
+        RequestAsync(client, PduType.GetBulkRequest, Nulls(oids), nonRepeaters, maxRepetitions, context, cancellationToken);
+
+    public static Task<IReadOnlyList<VarBind>> SetAsync(this ISnmpClient client, IReadOnlyList<VarBind> varBinds, SnmpContext? context = null, CancellationToken cancellationToken = default) =>
+        RequestAsync(client, PduType.SetRequest, varBinds, 0, 0, context, cancellationToken);
+
+    private static async Task<IReadOnlyList<VarBind>> RequestAsync(ISnmpClient client, PduType type, IReadOnlyList<VarBind> varBinds, int nonRepeaters, int maxRepetitions, SnmpContext? context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var response = await client.SendAsync(type, varBinds, nonRepeaters, maxRepetitions, context, cancellationToken).ConfigureAwait(false);
+        if (response.ErrorStatus != 0)
+        {
+            var status = (SnmpErrorStatus)response.ErrorStatus;
+            var index = response.ErrorIndex;
+            var culprit = index >= 1 && index <= varBinds.Count ? $" at {varBinds[index - 1].Oid}" : "";
+            throw new SnmpException(SnmpErrorKind.ErrorStatus, $"{client.Target} answered {type} with {Name(status)}{culprit}");
+        }
+
+        if (type != PduType.GetBulkRequest && response.VarBinds.Count != varBinds.Count)
+        {
+            throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered {varBinds.Count} variables with {response.VarBinds.Count}");
+        }
+
+        return response.VarBinds;
+    }
+
+    private static string Name(SnmpErrorStatus status)
+    {
+        var text = status.ToString();
+        return Enum.IsDefined(status) ? char.ToLowerInvariant(text[0]) + text[1..] : $"error-status {(int)status}";
+    }
+
+    private static VarBind[] Nulls(IReadOnlyList<Oid> oids)
+    {
+        ArgumentNullException.ThrowIfNull(oids);
+        return oids.Select(o => new VarBind(o, SnmpValue.Null)).ToArray();
+    }
+}

@@ -1,0 +1,217 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Health;
+using SegmentController.Metrics;
+using SegmentController.Snmp.Checks;
+using SegmentController.Snmp.Inventory;
+using SegmentController.Snmp.Polling;
+
+namespace SegmentController.Snmp;
+
+/// <summary>
+/// Polls every switch of the policy on its <c>poll_interval</c> (switches in parallel, the columns of one
+/// switch in sequence), judges each inventory, and publishes findings when they first appear (a finding
+/// that persists is not re-published every poll; one that clears and returns is). Exports
+/// <c>segctl_snmp_poll_duration_seconds</c>, <c>segctl_switch_reachable</c> and the <c>snmp</c>
+/// verification source, which is healthy only while every switch answered its last poll.
+/// </summary>
+internal sealed partial class SnmpInventoryService : BackgroundService
+{
+    public const string HealthSource = "snmp";
+
+    private readonly IPolicyProvider _policy;
+    private readonly IFindingSink _sink;
+    private readonly ControllerMetrics _metrics;
+    private readonly VerificationHealth _health;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SnmpInventoryService> _logger;
+    private readonly SwitchPoller _poller;
+    private readonly ConcurrentDictionary<string, SwitchState> _switches = new(StringComparer.Ordinal);
+
+    public SnmpInventoryService(IPolicyProvider policy, IFindingSink sink, ControllerMetrics metrics, VerificationHealth health, TimeProvider time, ILogger<SnmpInventoryService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(health);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _policy = policy;
+        _sink = sink;
+        _metrics = metrics;
+        _health = health;
+        _time = time;
+        _logger = logger;
+        _poller = new SwitchPoller(time);
+    }
+
+    /// <summary>How often the scheduler looks for switches that are due.</summary>
+    public TimeSpan Tick { get; init; } = TimeSpan.FromSeconds(1);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_policy.Current.Switches.Count > 0)
+        {
+            // Declared before the first poll: switches that are never polled must not look verified.
+            _health.Expect(HealthSource);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var running = new Dictionary<string, Task>(StringComparer.Ordinal);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var policy = _policy.Current;
+                var now = _time.GetUtcNow();
+                foreach (var definition in policy.Switches)
+                {
+                    var state = _switches.GetOrAdd(definition.Name, _ => new SwitchState());
+                    if (running.TryGetValue(definition.Name, out var task) && !task.IsCompleted)
+                    {
+                        continue;
+                    }
+
+                    if (state.NextDue <= now)
+                    {
+                        state.NextDue = now + definition.PollInterval;
+                        running[definition.Name] = PollOneAsync(policy, definition, state, stoppingToken);
+                    }
+                }
+
+                foreach (var gone in _switches.Keys.Where(name => policy.FindSwitch(name) is null).ToArray())
+                {
+                    _switches.TryRemove(gone, out _);
+                    _metrics.SwitchReachable.RemoveLabelled(gone);
+                }
+
+                await Task.Delay(Tick, _time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(running.Values).ConfigureAwait(false);
+    }
+
+    private async Task PollOneAsync(SitePolicy policy, SwitchDefinition definition, SwitchState state, CancellationToken stoppingToken)
+    {
+        SwitchPollResult result;
+        try
+        {
+            result = await _poller.PollAsync(definition, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        _metrics.SnmpPollDuration.WithLabels(definition.Name).Observe(result.Elapsed.TotalSeconds);
+        _metrics.SwitchReachable.WithLabels(definition.Name).Set(result.Reachable ? 1 : 0);
+
+        var findings = new List<Finding>();
+        if (IsolationChecker.Insecure(definition, now) is { } insecure)
+        {
+            findings.Add(insecure);
+        }
+
+        if (result.Inventory is null)
+        {
+            Log.PollFailed(_logger, definition.Name, result.Error ?? "no answer");
+            findings.Add(IsolationChecker.Unreachable(policy, definition, result.Error ?? "no answer", now));
+        }
+        else
+        {
+            if (state.Reachable == false)
+            {
+                Log.SwitchRecovered(_logger, definition.Name);
+            }
+
+            findings.AddRange(IsolationChecker.Check(policy, definition, result.Inventory, state.Inventory, now));
+            state.Inventory = result.Inventory;
+        }
+
+        state.Reachable = result.Reachable;
+        state.Error = result.Error;
+        ReportHealth();
+
+        var keys = findings.Select(Key).ToHashSet(StringComparer.Ordinal);
+        // Drift is a change between two polls: always new when it happens.
+        var fresh = findings.Where(f => f.Rule == RuleIds.InventoryDrift || !state.Published.Contains(Key(f))).ToArray();
+        state.Published = keys;
+        if (fresh.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _sink.PublishAsync(fresh, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A poller that cannot record its findings is not a healthy verifier.
+            Log.PublishFailed(_logger, definition.Name, e);
+            _health.Report(HealthSource, healthy: false, $"findings of {definition.Name} could not be published: {e.Message}");
+            state.Published = [];
+        }
+    }
+
+    private void ReportHealth()
+    {
+        var states = _switches.ToArray();
+        if (states.Length == 0)
+        {
+            return;
+        }
+
+        var down = states.Where(s => s.Value.Reachable != true).Select(s => s.Key).Order(StringComparer.Ordinal).ToArray();
+        _health.Report(HealthSource, down.Length == 0, down.Length == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{states.Length} switch(es) answered their last poll")
+            : $"not verified: {string.Join(", ", down)}");
+    }
+
+    private static string Key(Finding finding) =>
+        finding.Rule + "|" + string.Join(",", finding.Clients) + "|" + string.Join("|", finding.Evidence.Where(e => e.Key != "count").Select(e => $"{e.Key}={FormatEvidence(e.Value)}"));
+
+    private static string FormatEvidence(object? value) => value switch
+    {
+        null => "",
+        string s => s,
+        System.Collections.IEnumerable items => string.Join(",", items.Cast<object>()),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    private sealed class SwitchState
+    {
+        public DateTimeOffset NextDue { get; set; } = DateTimeOffset.MinValue;
+
+        public bool? Reachable { get; set; }
+
+        public string? Error { get; set; }
+
+        public SwitchInventory? Inventory { get; set; }
+
+        public HashSet<string> Published { get; set; } = new(StringComparer.Ordinal);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.SnmpPollFailed, LogLevel.Warning, "Switch {Switch} could not be inventoried: {Error}")]
+        public static partial void PollFailed(ILogger logger, string @switch, string error);
+
+        [LoggerMessage(EventIds.SnmpPublishFailed, LogLevel.Error, "Findings of switch {Switch} could not be published")]
+        public static partial void PublishFailed(ILogger logger, string @switch, Exception exception);
+
+        [LoggerMessage(EventIds.SnmpSwitchRecovered, LogLevel.Information, "Switch {Switch} answers again")]
+        public static partial void SwitchRecovered(ILogger logger, string @switch);
+    }
+}

@@ -1,0 +1,181 @@
+using System.Formats.Asn1;
+using SegmentController.Core.Policy;
+using SegmentController.Snmp.Protocol;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Snmp.Transport;
+using SegmentController.Snmp.Walking;
+
+namespace SegmentController.Snmp.Tests.Transport;
+
+public sealed class HostilePeerTests
+{
+    private static readonly Oid SysDescr = Oid.Parse("1.3.6.1.2.1.1.1.0");
+    private static readonly SnmpClientOptions Quick = new() { Timeout = TimeSpan.FromMilliseconds(300), Retries = 1 };
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    private static byte[] Answer(byte[] request, Func<Pdu, Pdu> change)
+    {
+        var (community, pdu) = CommunityMessage.Decode(request);
+        var response = new Pdu(PduType.Response, pdu.RequestId, 0, 0, pdu.VarBinds.Select(v => new VarBind(v.Oid, SnmpValue.OctetString("hello"))).ToArray());
+        return CommunityMessage.Encode(community, change(response));
+    }
+
+    [Fact]
+    public async Task TruncatedBer_DroppedAndCounted_TimesOutClearly()
+    {
+        await using var peer = new HostileResponder(request => [Answer(request, p => p)[..^3]]);
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Contains("malformed", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, client.Statistics.Malformed);
+    }
+
+    [Fact]
+    public async Task OversizedLengthClaim_DroppedAndCounted()
+    {
+        byte[] lie = [0x30, 0x84, 0x7F, 0xFF, 0xFF, 0xFF, 0x02, 0x01, 0x01];
+        byte[] deep = [.. Enumerable.Repeat((byte)0x30, 2000).SelectMany(b => new byte[] { b, 0x80 })];
+        await using var peer = new HostileResponder(_ => [lie, deep, Array.Empty<byte>()]);
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.True(client.Statistics.Malformed >= 4, $"malformed {client.Statistics.Malformed}");
+    }
+
+    [Fact]
+    public async Task WrongRequestIds_IgnoredAndCounted()
+    {
+        await using var peer = new HostileResponder(request => [Answer(request, p => p with { RequestId = p.RequestId + 1 })]);
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+        Assert.Contains("wrong request id", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, client.Statistics.Unmatched);
+    }
+
+    [Fact]
+    public async Task FloodBeforeTheRealAnswer_RealAnswerAccepted()
+    {
+        static IEnumerable<byte[]> Flood(byte[] request)
+        {
+            // 3,000 datagrams in bursts the default socket buffer holds; a single burst larger than the
+            // receive buffer would lose datagrams in the kernel (the real answer among them) — UDP, not us.
+            for (var i = 0; i < 3000; i++)
+            {
+                yield return i % 2 == 0 ? [0x30, 0x03, 0x02, 0x01] : Answer(request, p => p with { RequestId = p.RequestId ^ (i + 1) });
+                if (i % 100 == 99)
+                {
+                    Thread.Sleep(15);
+                }
+            }
+
+            Thread.Sleep(300);
+            yield return Answer(request, p => p);
+        }
+
+        await using var peer = new HostileResponder(Flood);
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), new SnmpClientOptions { Timeout = TimeSpan.FromSeconds(4), Retries = 2 });
+        var result = await client.GetAsync([SysDescr]).WaitAsync(Bound);
+        Assert.Equal("hello", result[0].Value.AsText());
+        Assert.True(client.Statistics.Malformed + client.Statistics.Unmatched > 100);
+    }
+
+    [Fact]
+    public async Task WalkWithNonIncreasingOids_FailsCleanly()
+    {
+        var root = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
+        await using var peer = new HostileResponder(request => [Answer(request, p => p with { VarBinds = [new VarBind(root.Append(5), SnmpValue.Integer(1)), new VarBind(root.Append(3), SnmpValue.Integer(1))] })]);
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => TableWalker.WalkSubtreeAsync(client, root, 10).WaitAsync(Bound));
+        Assert.Equal(SnmpErrorKind.Protocol, e.Kind);
+        Assert.Contains("not increasing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WalkAgentRepeatingTheRequestedOid_FailsCleanly()
+    {
+        var root = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
+        await using var peer = new HostileResponder(request =>
+        {
+            var (community, pdu) = CommunityMessage.Decode(request);
+            return [CommunityMessage.Encode(community, new Pdu(PduType.Response, pdu.RequestId, 0, 0, [new VarBind(pdu.VarBinds[0].Oid.Length == root.Length ? root.Append(1) : pdu.VarBinds[0].Oid, SnmpValue.Integer(1))]))];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => TableWalker.WalkSubtreeAsync(client, root, 10).WaitAsync(Bound));
+        Assert.Contains("not increasing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V3WrongEngineIdAndBadDigest_DroppedNeverAccepted()
+    {
+        byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
+        byte[] otherEngine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x09, 0x09, 0x09, 0x09];
+        await using var peer = new HostileResponder(request =>
+        {
+            var message = V3Message.Decode(request);
+            if (message.Usm.EngineId.Length == 0)
+            {
+                var report = new Pdu(PduType.Report, 0, 0, 0, [new VarBind(Oid.Parse("1.3.6.1.6.3.15.1.1.4.0"), SnmpValue.Unsigned(SnmpType.Counter32, 1))]);
+                var scoped = V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], report));
+                return [V3Message.Encode(message.MsgId, 65507, MessageFlags.None, new UsmSecurityParameters(engine, 1, 100, [], [], []), scoped, encrypted: false)];
+            }
+
+            var junk = new byte[48];
+            var digest = new byte[24];
+            Random.Shared.NextBytes(junk);
+            Random.Shared.NextBytes(digest);
+            var flags = MessageFlags.Auth | MessageFlags.Priv;
+            return
+            [
+                V3Message.Encode(message.MsgId, 65507, flags, new UsmSecurityParameters(otherEngine, 1, 100, message.Usm.UserName, digest, new byte[8]), junk, encrypted: true),
+                V3Message.Encode(message.MsgId, 65507, flags, new UsmSecurityParameters(engine, 1, 100, message.Usm.UserName, digest, new byte[8]), junk, encrypted: true),
+            ];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpdTests.V3("sha256", SnmpAuthProtocol.Sha256), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Contains("failing authentication", e.Message, StringComparison.Ordinal);
+        Assert.Contains("wrong engine id", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClosedPort_FailsWithRefusedOrTimeout()
+    {
+        await using var client = await SnmpClient.ConnectAsync($"127.0.0.1:{FreePort.Udp()}", SnmpCredentials.V2c("public"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+        Assert.Contains(e.Kind, new[] { SnmpErrorKind.Refused, SnmpErrorKind.Timeout });
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x06, 0x00 })]
+    [InlineData(new byte[] { 0x06, 0x02, 0x2B, 0x80 })]
+    [InlineData(new byte[] { 0x06, 0x06, 0x2B, 0x90, 0x80, 0x80, 0x80, 0x00 })]
+    public void MalformedOid_RejectedAsDecodeError(byte[] encoded)
+    {
+        Assert.Throws<SnmpDecodeException>(() => BerCodec.ReadOid(encoded));
+    }
+
+    [Fact]
+    public void EveryValueType_RoundTrips()
+    {
+        SnmpValue[] values =
+        [
+            SnmpValue.Integer(-5), SnmpValue.OctetString("x"), SnmpValue.Null, SnmpValue.FromOid(SysDescr),
+            SnmpValue.IpAddress(System.Net.IPAddress.Parse("192.0.2.1")), SnmpValue.Unsigned(SnmpType.Counter32, uint.MaxValue),
+            SnmpValue.Unsigned(SnmpType.Gauge32, 7), SnmpValue.Unsigned(SnmpType.TimeTicks, 100), SnmpValue.Opaque([0x9f, 0x78, 0x04, 0, 0, 0, 0]),
+            SnmpValue.Unsigned(SnmpType.Counter64, ulong.MaxValue), SnmpValue.NoSuchObject, SnmpValue.NoSuchInstance, SnmpValue.EndOfMibView,
+        ];
+        var pdu = new Pdu(PduType.Response, 42, 0, 0, values.Select((v, i) => new VarBind(SysDescr.Append((uint)i), v)).ToArray());
+        var (_, decoded) = CommunityMessage.Decode(CommunityMessage.Encode("c", pdu));
+        Assert.Equal(values.Select(v => v.ToString()), decoded.VarBinds.Select(v => v.Value.ToString()));
+        Assert.Equal(values.Select(v => v.Type), decoded.VarBinds.Select(v => v.Value.Type));
+    }
+
+    [Fact]
+    public void AsnLibraryRejectsIndefiniteLengthGarbage_AsDecodeError()
+    {
+        var writer = new AsnWriter(AsnEncodingRules.BER);
+        writer.WriteInteger(1);
+        Assert.Throws<SnmpDecodeException>(() => CommunityMessage.Decode(writer.Encode()));
+    }
+}

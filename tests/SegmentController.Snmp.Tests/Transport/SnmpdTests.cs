@@ -1,0 +1,192 @@
+using SegmentController.Core.Policy;
+using SegmentController.Snmp.Protocol;
+using SegmentController.Snmp.Security;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Snmp.Transport;
+using SegmentController.Snmp.Walking;
+
+namespace SegmentController.Snmp.Tests.Transport;
+
+public sealed class SnmpdTests(SnmpdFixture fixture) : IClassFixture<SnmpdFixture>
+{
+    private static readonly Oid SysDescr = Oid.Parse("1.3.6.1.2.1.1.1.0");
+    private static readonly Oid SysContact = Oid.Parse("1.3.6.1.2.1.1.4.0");
+    private static readonly Oid IfDescr = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
+
+    private static readonly SnmpClientOptions Quick = new() { Timeout = TimeSpan.FromMilliseconds(500), Retries = 1 };
+
+    internal static SnmpCredentials V3(string user, SnmpAuthProtocol auth, SnmpPrivProtocol? priv = SnmpPrivProtocol.Aes128, string authPass = SnmpdAgent.AuthPass, string privPass = SnmpdAgent.PrivPass, bool legacy = false) => new()
+    {
+        Version = SnmpVersion.V3,
+        User = user,
+        AuthProtocol = auth,
+        AuthPassphrase = authPass,
+        PrivProtocol = priv,
+        PrivPassphrase = priv is null ? "" : privPass,
+        AllowLegacy = legacy,
+    };
+
+    [Fact]
+    public async Task V2cGet_SysDescr_ReturnsAgentString()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(SnmpdAgent.ReadCommunity));
+        var result = await client.GetAsync([SysDescr]);
+        Assert.Equal(SnmpType.OctetString, result[0].Value.Type);
+        Assert.StartsWith("Linux", result[0].Value.AsText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V2cBulkWalk_IfDescr_EqualsSnmpbulkwalkOutput()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(SnmpdAgent.ReadCommunity));
+        var ours = await TableWalker.WalkSubtreeAsync(client, IfDescr, 10);
+        var theirs = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v2c", "-c", SnmpdAgent.ReadCommunity, "-On", fixture.Agent.Target, IfDescr.ToDotted());
+        Assert.NotEmpty(ours);
+        Assert.Equal(theirs, string.Concat(ours.Select(v => v + "\n")));
+    }
+
+    [Theory]
+    [InlineData("sha1", SnmpAuthProtocol.Sha1, "SHA")]
+    [InlineData("sha224", SnmpAuthProtocol.Sha224, "SHA-224")]
+    [InlineData("sha256", SnmpAuthProtocol.Sha256, "SHA-256")]
+    [InlineData("sha384", SnmpAuthProtocol.Sha384, "SHA-384")]
+    [InlineData("sha512", SnmpAuthProtocol.Sha512, "SHA-512")]
+    public async Task V3AuthPrivAes_Walk_EqualsSnmpbulkwalkOutput(string user, SnmpAuthProtocol auth, string netSnmpName)
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3(user, auth));
+        var ours = await TableWalker.WalkSubtreeAsync(client, IfDescr, 3);
+        var theirs = await ExternalProcess.CheckedAsync(
+            "snmpbulkwalk", "-v3", "-l", "authPriv", "-u", user, "-a", netSnmpName, "-A", SnmpdAgent.AuthPass, "-x", "AES", "-X", SnmpdAgent.PrivPass,
+            "-On", fixture.Agent.Target, IfDescr.ToDotted());
+        Assert.Equal(theirs, string.Concat(ours.Select(v => v + "\n")));
+        Assert.Equal(0, client.Statistics.AuthenticationFailures);
+    }
+
+    [Fact]
+    public async Task V3AuthNoPriv_Get_Works()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256np", SnmpAuthProtocol.Sha256, priv: null));
+        var result = await client.GetAsync([SysDescr]);
+        Assert.StartsWith("Linux", result[0].Value.AsText(), StringComparison.Ordinal);
+        Assert.NotNull(client.Credentials.InsecurityReason());
+    }
+
+    [Fact]
+    public async Task V3LegacyMd5Des_AllowedByPolicy_WorksAndIsReportedInsecure()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("md5des", SnmpAuthProtocol.Md5, SnmpPrivProtocol.Des, legacy: true));
+        var result = await client.GetAsync([SysDescr]);
+        Assert.StartsWith("Linux", result[0].Value.AsText(), StringComparison.Ordinal);
+        Assert.Contains("MD5", client.Credentials.InsecurityReason(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V3LegacyMd5_NotAllowed_RefusedBeforeSending()
+    {
+        var e = await Assert.ThrowsAsync<SnmpException>(() => SnmpClient.ConnectAsync(fixture.Agent.Target, V3("md5des", SnmpAuthProtocol.Md5, SnmpPrivProtocol.Des)));
+        Assert.Equal(SnmpErrorKind.Configuration, e.Kind);
+        Assert.Contains("legacy", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V3WrongAuthPass_FailsWithWrongDigest()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256", SnmpAuthProtocol.Sha256, authPass: "not-the-password"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]));
+        Assert.Equal(SnmpErrorKind.WrongDigest, e.Kind);
+        Assert.True(e.IsCredentialRejection);
+        Assert.Contains("wrong authentication pass phrase", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V3UnknownUser_FailsWithUnknownUser()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("nobody-here", SnmpAuthProtocol.Sha256), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]));
+        Assert.Equal(SnmpErrorKind.UnknownUser, e.Kind);
+        Assert.Contains("nobody-here", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V3WrongPrivPass_FailsAsCredentialRejection()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256", SnmpAuthProtocol.Sha256, privPass: "wrong-priv-pass"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]));
+        Assert.True(e.IsCredentialRejection || e.Kind == SnmpErrorKind.Timeout, e.Message);
+    }
+
+    [Fact]
+    public async Task V2cWrongCommunity_TimesOutWithClearError()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c("wrong-community"), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]));
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Contains("community rejected", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V3Set_SysContact_ReadsBack()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha512", SnmpAuthProtocol.Sha512));
+        var contact = $"noc-{Guid.NewGuid():N}";
+        await client.SetAsync([new VarBind(SysContact, SnmpValue.OctetString(contact))]);
+        var result = await client.GetAsync([SysContact]);
+        Assert.Equal(contact, result[0].Value.AsText());
+    }
+
+    [Fact]
+    public async Task V3ClockFarAhead_NotInTimeWindow_ResynchronisesAndSucceeds()
+    {
+        var clock = new ShiftableTimeProvider();
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256", SnmpAuthProtocol.Sha256), time: clock);
+        await client.GetAsync([SysDescr]);
+        clock.Shift(TimeSpan.FromHours(2));
+        var result = await client.GetAsync([SysDescr]);
+        Assert.StartsWith("Linux", result[0].Value.AsText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoClientsSameCredentials_PasswordExpandedOnce()
+    {
+        var keys = new UsmKeys();
+        await using (var first = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256", SnmpAuthProtocol.Sha256), keys: keys))
+        {
+            await first.GetAsync([SysDescr]);
+        }
+
+        await using (var second = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256", SnmpAuthProtocol.Sha256), keys: keys))
+        {
+            await second.GetAsync([SysDescr]);
+        }
+
+        // One expansion for the auth pass phrase, one for the privacy pass phrase.
+        Assert.Equal(2, keys.MasterKeyComputations);
+    }
+
+    [Fact]
+    public async Task NoSuchObject_IsReturnedAsExceptionValue()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(SnmpdAgent.ReadCommunity));
+        var result = await client.GetAsync([Oid.Parse("1.3.6.1.2.1.1.99.0"), Oid.Parse("1.3.6.1.2.1.1.1.99")]);
+        Assert.All(result, v => Assert.True(v.Value.IsException));
+    }
+
+    [Fact]
+    public async Task Ipv6Agent_V3Get_Works()
+    {
+        await using var agent = await SnmpdAgent.StartAsync("::1");
+        await using var client = await SnmpClient.ConnectAsync(agent.Target, V3("sha256", SnmpAuthProtocol.Sha256));
+        var result = await client.GetAsync([SysDescr]);
+        Assert.StartsWith("Linux", result[0].Value.AsText(), StringComparison.Ordinal);
+        Assert.Equal(System.Net.Sockets.AddressFamily.InterNetworkV6, client.Endpoint.AddressFamily);
+    }
+
+    [Fact]
+    public async Task ManyConcurrentRequests_AllAnsweredWithinInFlightBound()
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(SnmpdAgent.ReadCommunity), new SnmpClientOptions { MaxInFlight = 3 });
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.GetAsync([SysDescr])));
+        Assert.All(results, r => Assert.StartsWith("Linux", r[0].Value.AsText(), StringComparison.Ordinal));
+        Assert.Equal(0, client.Statistics.Unmatched);
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Health;
+using SegmentController.Metrics;
+using SegmentController.Snmp;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Tests.Cli;
+
+namespace SegmentController.Tests.Snmp;
+
+public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixture<SnmpCliAgents>
+{
+    private sealed class RecordingSink : IFindingSink
+    {
+        private readonly List<Finding> _findings = [];
+
+        public IReadOnlyList<Finding> Findings
+        {
+            get
+            {
+                lock (_findings)
+                {
+                    return [.. _findings];
+                }
+            }
+        }
+
+        public ValueTask PublishAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+        {
+            lock (_findings)
+            {
+                _findings.AddRange(findings);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task PollsEverySwitch_PublishesFindingsOnceAndExportsMetrics()
+    {
+        var silentPort = FreePort.Udp();
+        var policy = TestPolicies.Site(
+            TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) },
+            TestPolicies.V2cSwitch("cisco-sw2", silentPort, "cisco", SwitchProfile.Cisco) with { Timeout = TimeSpan.FromMilliseconds(200), Retries = 0, PollInterval = TimeSpan.FromMilliseconds(300) });
+        var provider = new PolicyProvider("inline", policy);
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
+        var sink = new RecordingSink();
+        using var service = new SnmpInventoryService(provider, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
+        {
+            Tick = TimeSpan.FromMilliseconds(50),
+        };
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitUntilAsync(() => sink.Findings.Any(f => f.Rule == RuleIds.PortVlanMismatch) && sink.Findings.Any(f => f.Rule == RuleIds.SwitchUnreachable));
+            await Task.Delay(1500);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(1, metrics.SwitchReachable.WithLabels("qbridge-sw1").Value);
+        Assert.Equal(0, metrics.SwitchReachable.WithLabels("cisco-sw2").Value);
+        Assert.True(metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count >= 2);
+        Assert.Equal(0, metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value);
+        Assert.False(health.Snapshot()[SnmpInventoryService.HealthSource].Healthy);
+        // Several polls ran, but a persisting violation is published once.
+        Assert.Single(sink.Findings, f => f.Rule == RuleIds.PortVlanMismatch);
+        Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
+    }
+}
