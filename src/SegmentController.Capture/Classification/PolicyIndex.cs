@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using SegmentController.Capture.Decoding;
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Capture.Classification;
+
+/// <summary>
+/// The site policy flattened for per-frame lookups: VLAN → segment, longest-prefix match of addresses
+/// → segment or infrastructure, client upstream addresses and proxy addresses. Immutable: a policy
+/// reload builds a new index and swaps the reference, so capture never stops.
+/// </summary>
+internal sealed class PolicyIndex
+{
+    private readonly int[] _vlanOwner;
+    private readonly PrefixTable _subnets;
+    private readonly Dictionary<IpKey, int> _upstreamClient;
+    private readonly HashSet<IpKey> _proxies;
+
+    private PolicyIndex(
+        SitePolicy policy,
+        string[] clientIds,
+        SegmentInfo[] segments,
+        int[] vlanOwner,
+        PrefixTable subnets,
+        Dictionary<IpKey, int> upstreamClient,
+        HashSet<IpKey> proxies,
+        IReadOnlyList<string> warnings)
+    {
+        Policy = policy;
+        ClientIds = clientIds;
+        Segments = segments;
+        _vlanOwner = vlanOwner;
+        _subnets = subnets;
+        _upstreamClient = upstreamClient;
+        _proxies = proxies;
+        Warnings = warnings;
+        Capture = policy.Controller.Capture;
+    }
+
+    public SitePolicy Policy { get; }
+
+    public CaptureSettings Capture { get; }
+
+    public IReadOnlyList<string> ClientIds { get; }
+
+    public IReadOnlyList<SegmentInfo> Segments { get; }
+
+    /// <summary>Problems met while building (conflicting prefixes, unresolvable upstream hosts).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>The segment carried on <paramref name="vlan"/>, <see cref="Owners.Infrastructure"/> or <see cref="Owners.Unknown"/>.</summary>
+    public int VlanOwner(int vlan) => (uint)vlan < (uint)_vlanOwner.Length ? _vlanOwner[vlan] : Owners.Unknown;
+
+    /// <summary>The segment whose subnet holds <paramref name="address"/> (longest prefix), or a special owner.</summary>
+    public int AddressOwner(IpKey address) => _subnets.Lookup(address, Owners.Unknown);
+
+    /// <summary>The client index of a segment owner, or -1 when the owner is not a client segment.</summary>
+    public int ClientOf(int owner) => owner >= 0 ? Segments[owner].ClientIndex : -1;
+
+    /// <summary>The client whose upstream lives at <paramref name="address"/>, or -1.</summary>
+    public int UpstreamClient(IpKey address) => _upstreamClient.TryGetValue(address, out var client) ? client : -1;
+
+    public bool IsProxy(IpKey address) => _proxies.Contains(address);
+
+    /// <summary>
+    /// Builds the index. Upstream destinations that are IP literals are used as they are; host names
+    /// are resolved now, each within <paramref name="resolveTimeout"/>, and a failure becomes a warning.
+    /// </summary>
+    public static async Task<PolicyIndex> BuildAsync(
+        SitePolicy policy,
+        Func<string, CancellationToken, Task<IPAddress[]>>? resolve,
+        TimeSpan resolveTimeout,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        resolve ??= Dns.GetHostAddressesAsync;
+        var warnings = new List<string>();
+        var clientIds = policy.Clients.Select(c => c.Id).ToArray();
+        var segments = new List<SegmentInfo>();
+        var vlanOwner = new int[4096];
+        Array.Fill(vlanOwner, Owners.Unknown);
+        var subnets = new PrefixTable.Builder();
+
+        foreach (var vlan in policy.Infrastructure.ManagementVlans)
+        {
+            if (vlan is > 0 and < 4096)
+            {
+                vlanOwner[vlan] = Owners.Infrastructure;
+            }
+        }
+
+        foreach (var network in policy.Infrastructure.Subnets)
+        {
+            subnets.Add(network, Owners.Infrastructure);
+        }
+
+        for (var clientIndex = 0; clientIndex < policy.Clients.Count; clientIndex++)
+        {
+            var client = policy.Clients[clientIndex];
+            foreach (var segment in client.Segments)
+            {
+                var segmentIndex = segments.Count;
+                HashSet<ulong>? macs = segment.Macs.Count == 0 ? null : segment.Macs.Select(ToUInt64).ToHashSet();
+                segments.Add(new SegmentInfo(clientIndex, segment.Name, macs));
+                foreach (var vlan in segment.Vlans)
+                {
+                    if (vlan is <= 0 or >= 4096)
+                    {
+                        continue;
+                    }
+
+                    if (vlanOwner[vlan] != Owners.Unknown && vlanOwner[vlan] != segmentIndex)
+                    {
+                        warnings.Add($"VLAN {vlan} of {client.Id}/{segment.Name} is already assigned; the first assignment is used");
+                        continue;
+                    }
+
+                    vlanOwner[vlan] = segmentIndex;
+                }
+
+                foreach (var network in segment.Subnets)
+                {
+                    if (subnets.Add(network, segmentIndex) is not null)
+                    {
+                        warnings.Add($"subnet {network} of {client.Id}/{segment.Name} is already assigned; the first assignment is used");
+                    }
+                }
+            }
+        }
+
+        var upstreams = new Dictionary<IpKey, int>();
+        for (var clientIndex = 0; clientIndex < policy.Clients.Count; clientIndex++)
+        {
+            foreach (var upstream in policy.Clients[clientIndex].Upstreams)
+            {
+                foreach (var destination in upstream.Destinations)
+                {
+                    foreach (var address in await ResolveAsync(destination, resolve, resolveTimeout, warnings, cancellationToken).ConfigureAwait(false))
+                    {
+                        upstreams.TryAdd(IpKey.From(address), clientIndex);
+                    }
+                }
+            }
+        }
+
+        var proxies = policy.Infrastructure.ProxyAddresses.Select(IpKey.From).ToHashSet();
+        return new PolicyIndex(policy, clientIds, segments.ToArray(), vlanOwner, subnets.Build(), upstreams, proxies, warnings);
+    }
+
+    /// <summary>48-bit MAC as a number, the form the decoder produces.</summary>
+    public static ulong ToUInt64(PhysicalAddress mac)
+    {
+        ArgumentNullException.ThrowIfNull(mac);
+        var bytes = mac.GetAddressBytes();
+        ulong value = 0;
+        foreach (var b in bytes.AsSpan(0, Math.Min(6, bytes.Length)))
+        {
+            value = (value << 8) | b;
+        }
+
+        return value;
+    }
+
+    private static async Task<IPAddress[]> ResolveAsync(
+        Uri destination,
+        Func<string, CancellationToken, Task<IPAddress[]>> resolve,
+        TimeSpan timeout,
+        List<string> warnings,
+        CancellationToken cancellationToken)
+    {
+        var host = destination.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 ? destination.DnsSafeHost : destination.IdnHost;
+        if (IPAddress.TryParse(host, out var literal))
+        {
+            return [literal];
+        }
+
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            var addresses = await resolve(host, timeoutSource.Token).WaitAsync(timeoutSource.Token).ConfigureAwait(false);
+            return addresses.Where(a => a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6).ToArray();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            warnings.Add($"upstream host {host} did not resolve within {timeout.TotalSeconds:0.#} s; capture cannot see traffic to it");
+        }
+        catch (SocketException e)
+        {
+            warnings.Add($"upstream host {host} did not resolve ({e.SocketErrorCode}); capture cannot see traffic to it");
+        }
+
+        return [];
+    }
+}

@@ -1,0 +1,23 @@
+namespace SegmentController.Capture.Decoding;
+
+/// <summary>Why a frame could not be decoded. Every value but <see cref="None"/> counts as a decode error.</summary>
+internal enum DecodeError : byte
+{
+    None,
+    TruncatedEthernet,
+    TooManyVlanTags,
+    TruncatedVlanTag,
+    TruncatedIpv4,
+    BadIpv4Header,
+    Ipv4LengthLies,
+    TruncatedIpv6,
+    BadIpv6Header,
+    Ipv6LengthLies,
+    Ipv6ExtensionChain,
+    TruncatedTcp,
+    BadTcpHeader,
+    TruncatedUdp,
+    UdpLengthLies,
+    TruncatedIcmp,
+    TruncatedArp,
+}

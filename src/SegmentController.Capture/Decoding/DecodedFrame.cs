@@ -1,0 +1,69 @@
+namespace SegmentController.Capture.Decoding;
+
+/// <summary>
+/// What <see cref="FrameDecoder"/> found in one frame. A plain struct the caller reuses: decoding
+/// allocates nothing. Offsets point into the frame that was decoded.
+/// </summary>
+internal struct DecodedFrame
+{
+    public ulong DestinationMac;
+    public ulong SourceMac;
+
+    /// <summary>VLAN ids, outer first; priority tags (VID 0) are not listed.</summary>
+    public VlanTags Vlans;
+
+    /// <summary>Number of entries used in <see cref="Vlans"/>.</summary>
+    public int VlanCount;
+
+    /// <summary>The EtherType after the tag stack.</summary>
+    public ushort EtherType;
+
+    public NetworkLayer Layer;
+
+    public IpKey Source;
+    public IpKey Destination;
+
+    /// <summary>The transport protocol (after any IPv6 extension headers).</summary>
+    public byte Protocol;
+
+    /// <summary>True when the transport header was present and parsed (first fragment or unfragmented).</summary>
+    public bool HasTransport;
+
+    public bool IsFragment;
+
+    public ushort SourcePort;
+    public ushort DestinationPort;
+    public byte TcpFlags;
+
+    public byte IcmpType;
+    public byte IcmpCode;
+
+    /// <summary>Transport payload within the captured bytes.</summary>
+    public int PayloadOffset;
+    public int PayloadLength;
+
+    public ushort ArpOperation;
+    public ulong ArpSenderMac;
+    public ulong ArpTargetMac;
+
+    public TlsHandshake Tls;
+
+    /// <summary>True when the payload starts with something shaped like a TLS record header.</summary>
+    public bool LooksLikeTls;
+
+    /// <summary>The hello's legacy_version field.</summary>
+    public ushort TlsLegacyVersion;
+
+    /// <summary>ServerHello: the negotiated version. ClientHello: the highest version offered.</summary>
+    public ushort TlsVersion;
+
+    /// <summary>ClientHello SNI host name (offset into the frame; length 0 when absent).</summary>
+    public int SniOffset;
+    public int SniLength;
+
+    /// <summary>The innermost VLAN id, or 0 when untagged.</summary>
+    public readonly int InnerVlan => VlanCount == 0 ? 0 : Vlans[VlanCount - 1];
+
+    /// <summary>The outermost VLAN id, or 0 when untagged.</summary>
+    public readonly int OuterVlan => VlanCount == 0 ? 0 : Vlans[0];
+}

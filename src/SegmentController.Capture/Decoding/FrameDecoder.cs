@@ -1,0 +1,308 @@
+using System.Buffers.Binary;
+
+namespace SegmentController.Capture.Decoding;
+
+/// <summary>
+/// Decodes Ethernet II frames on a span, allocating nothing: VLAN tag stacks, IPv4 (options,
+/// fragments), IPv6 (extension headers), TCP, UDP, ICMP/ICMPv6, ARP and the first TLS handshake
+/// message. Every length is checked against both the captured bytes and the wire length; a frame that
+/// does not add up is reported as a <see cref="DecodeError"/>, never an exception.
+/// </summary>
+internal static class FrameDecoder
+{
+    /// <summary>Tags beyond this are hostile (real QinQ uses two).</summary>
+    public const int MaxVlanTags = 8;
+
+    /// <summary>Real stacks use two or three; a longer chain is treated as malformed.</summary>
+    public const int MaxIpv6ExtensionHeaders = 8;
+
+    public const ushort EtherTypeIpv4 = 0x0800;
+    public const ushort EtherTypeArp = 0x0806;
+    public const ushort EtherTypeIpv6 = 0x86DD;
+    public const ushort TpidCustomer = 0x8100;
+    public const ushort TpidService = 0x88A8;
+    public const ushort TpidLegacyService = 0x9100;
+
+    /// <summary>Decodes <paramref name="frame"/> (the captured bytes) of a frame <paramref name="wireLength"/> long.</summary>
+    public static DecodeError Decode(ReadOnlySpan<byte> frame, int wireLength, ref DecodedFrame result)
+    {
+        result = default;
+        if (wireLength < frame.Length)
+        {
+            wireLength = frame.Length;
+        }
+
+        if (frame.Length < 14)
+        {
+            return DecodeError.TruncatedEthernet;
+        }
+
+        result.DestinationMac = ReadMac(frame);
+        result.SourceMac = ReadMac(frame[6..]);
+        var offset = 12;
+        var etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[offset..]);
+        var tags = 0;
+        while (etherType is TpidCustomer or TpidService or TpidLegacyService)
+        {
+            if (++tags > MaxVlanTags)
+            {
+                return DecodeError.TooManyVlanTags;
+            }
+
+            if (frame.Length < offset + 6)
+            {
+                return DecodeError.TruncatedVlanTag;
+            }
+
+            var vid = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(frame[(offset + 2)..]) & 0x0FFF);
+            if (vid != 0)
+            {
+                result.Vlans[result.VlanCount++] = vid;
+            }
+
+            offset += 4;
+            etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[offset..]);
+        }
+
+        offset += 2;
+        result.EtherType = etherType;
+        var wireRemaining = wireLength - offset;
+        return etherType switch
+        {
+            EtherTypeIpv4 => DecodeIpv4(frame[offset..], offset, wireRemaining, ref result),
+            EtherTypeIpv6 => DecodeIpv6(frame[offset..], offset, wireRemaining, ref result),
+            EtherTypeArp => DecodeArp(frame[offset..], ref result),
+            _ => DecodeError.None,
+        };
+    }
+
+    private static ulong ReadMac(ReadOnlySpan<byte> six) =>
+        ((ulong)BinaryPrimitives.ReadUInt16BigEndian(six) << 32) | BinaryPrimitives.ReadUInt32BigEndian(six[2..]);
+
+    private static DecodeError DecodeArp(ReadOnlySpan<byte> arp, ref DecodedFrame result)
+    {
+        result.Layer = NetworkLayer.Arp;
+        if (arp.Length < 28)
+        {
+            return DecodeError.TruncatedArp;
+        }
+
+        // Only Ethernet/IPv4 ARP matters for spoofing; other hardware or protocol types pass undecoded.
+        if (BinaryPrimitives.ReadUInt16BigEndian(arp) != 1 || BinaryPrimitives.ReadUInt16BigEndian(arp[2..]) != EtherTypeIpv4 || arp[4] != 6 || arp[5] != 4)
+        {
+            result.Layer = NetworkLayer.Other;
+            return DecodeError.None;
+        }
+
+        result.ArpOperation = BinaryPrimitives.ReadUInt16BigEndian(arp[6..]);
+        result.ArpSenderMac = ReadMac(arp[8..]);
+        result.Source = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(arp[14..]));
+        result.ArpTargetMac = ReadMac(arp[18..]);
+        result.Destination = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(arp[24..]));
+        return DecodeError.None;
+    }
+
+    private static DecodeError DecodeIpv4(ReadOnlySpan<byte> ip, int frameOffset, int wireRemaining, ref DecodedFrame result)
+    {
+        result.Layer = NetworkLayer.Ipv4;
+        if (ip.Length < 20)
+        {
+            return DecodeError.TruncatedIpv4;
+        }
+
+        var versionIhl = ip[0];
+        var headerLength = (versionIhl & 0x0F) * 4;
+        if (versionIhl >> 4 != 4 || headerLength < 20)
+        {
+            return DecodeError.BadIpv4Header;
+        }
+
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(ip[2..]);
+        if (totalLength < headerLength || totalLength > wireRemaining)
+        {
+            return DecodeError.Ipv4LengthLies;
+        }
+
+        if (ip.Length < headerLength)
+        {
+            return DecodeError.TruncatedIpv4;
+        }
+
+        result.Source = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]));
+        result.Destination = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(ip[16..]));
+        result.Protocol = ip[9];
+        var flagsFragment = BinaryPrimitives.ReadUInt16BigEndian(ip[6..]);
+        var fragmentOffset = flagsFragment & 0x1FFF;
+        result.IsFragment = fragmentOffset != 0 || (flagsFragment & 0x2000) != 0;
+
+        // Ethernet padding follows short packets; the snap length may cut long ones.
+        var available = Math.Min(ip.Length, totalLength);
+        if (fragmentOffset != 0)
+        {
+            return DecodeError.None;
+        }
+
+        return DecodeTransport(ip[headerLength..available], frameOffset + headerLength, totalLength - headerLength, ref result);
+    }
+
+    private static DecodeError DecodeIpv6(ReadOnlySpan<byte> ip, int frameOffset, int wireRemaining, ref DecodedFrame result)
+    {
+        result.Layer = NetworkLayer.Ipv6;
+        if (ip.Length < 40)
+        {
+            return DecodeError.TruncatedIpv6;
+        }
+
+        if (ip[0] >> 4 != 6)
+        {
+            return DecodeError.BadIpv6Header;
+        }
+
+        int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
+        if (payloadLength + 40 > wireRemaining)
+        {
+            return DecodeError.Ipv6LengthLies;
+        }
+
+        result.Source = IpKey.FromV6(ip[8..]);
+        result.Destination = IpKey.FromV6(ip[24..]);
+        var available = Math.Min(ip.Length, payloadLength + 40);
+        var next = ip[6];
+        var offset = 40;
+        for (var count = 0; ; count++)
+        {
+            switch (next)
+            {
+                case IpProtocols.HopByHop or IpProtocols.Routing or IpProtocols.DestinationOptions or IpProtocols.Mobility:
+                case IpProtocols.Fragment:
+                case IpProtocols.Ah:
+                    break;
+                default:
+                    result.Protocol = next;
+                    return next is IpProtocols.NoNextHeader or IpProtocols.Esp
+                        ? DecodeError.None
+                        : DecodeTransport(ip[offset..available], frameOffset + offset, payloadLength + 40 - offset, ref result);
+            }
+
+            if (count == MaxIpv6ExtensionHeaders)
+            {
+                return DecodeError.Ipv6ExtensionChain;
+            }
+
+            if (available < offset + 8)
+            {
+                // The snap length cut the chain: the addresses are known, the transport is not.
+                result.Protocol = next;
+                return available == ip.Length && payloadLength + 40 > ip.Length ? DecodeError.None : DecodeError.Ipv6ExtensionChain;
+            }
+
+            var header = ip[offset..];
+            int length;
+            if (next == IpProtocols.Fragment)
+            {
+                length = 8;
+                var fragmentOffset = BinaryPrimitives.ReadUInt16BigEndian(header[2..]) >> 3;
+                result.IsFragment = true;
+                if (fragmentOffset != 0)
+                {
+                    result.Protocol = header[0];
+                    return DecodeError.None;
+                }
+            }
+            else if (next == IpProtocols.Ah)
+            {
+                length = (header[1] + 2) * 4;
+            }
+            else
+            {
+                length = (header[1] + 1) * 8;
+            }
+
+            next = header[0];
+            offset += length;
+            if (offset > payloadLength + 40)
+            {
+                return DecodeError.Ipv6ExtensionChain;
+            }
+        }
+    }
+
+    /// <param name="segment">The transport bytes captured (possibly cut by the snap length).</param>
+    /// <param name="frameOffset">Where <paramref name="segment"/> starts in the frame.</param>
+    /// <param name="declaredLength">The transport length the IP header declares.</param>
+    /// <param name="result">Where the transport fields go.</param>
+    private static DecodeError DecodeTransport(ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        switch (result.Protocol)
+        {
+            case IpProtocols.Tcp:
+                {
+                    if (segment.Length < 20)
+                    {
+                        return declaredLength < 20 ? DecodeError.BadTcpHeader : DecodeError.TruncatedTcp;
+                    }
+
+                    var headerLength = (segment[12] >> 4) * 4;
+                    if (headerLength < 20 || headerLength > declaredLength)
+                    {
+                        return DecodeError.BadTcpHeader;
+                    }
+
+                    if (headerLength > segment.Length)
+                    {
+                        return DecodeError.TruncatedTcp;
+                    }
+
+                    result.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(segment);
+                    result.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
+                    result.TcpFlags = segment[13];
+                    result.HasTransport = true;
+                    result.PayloadOffset = frameOffset + headerLength;
+                    result.PayloadLength = segment.Length - headerLength;
+                    if (result.PayloadLength > 0)
+                    {
+                        TlsParser.Parse(segment[headerLength..], result.PayloadOffset, ref result);
+                    }
+
+                    return DecodeError.None;
+                }
+
+            case IpProtocols.Udp:
+                {
+                    if (segment.Length < 8)
+                    {
+                        return declaredLength < 8 ? DecodeError.UdpLengthLies : DecodeError.TruncatedUdp;
+                    }
+
+                    int udpLength = BinaryPrimitives.ReadUInt16BigEndian(segment[4..]);
+                    if (udpLength < 8 || udpLength > declaredLength)
+                    {
+                        return DecodeError.UdpLengthLies;
+                    }
+
+                    result.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(segment);
+                    result.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
+                    result.HasTransport = true;
+                    result.PayloadOffset = frameOffset + 8;
+                    result.PayloadLength = Math.Min(segment.Length, udpLength) - 8;
+                    return DecodeError.None;
+                }
+
+            case IpProtocols.Icmp or IpProtocols.Icmpv6:
+                if (segment.Length < 4)
+                {
+                    return DecodeError.TruncatedIcmp;
+                }
+
+                result.IcmpType = segment[0];
+                result.IcmpCode = segment[1];
+                result.HasTransport = true;
+                result.PayloadOffset = frameOffset + 4;
+                result.PayloadLength = segment.Length - 4;
+                return DecodeError.None;
+
+            default:
+                return DecodeError.None;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace SegmentController.Capture.Rules;
+
+/// <summary>Bounds of one analyzer: every structure it grows has a cap.</summary>
+internal sealed record CaptureAnalyzerOptions
+{
+    /// <summary>Flows tracked at once; the oldest is evicted beyond this.</summary>
+    public int FlowCapacity { get; init; } = 262_144;
+
+    /// <summary>A flow idle this long is forgotten.</summary>
+    public TimeSpan FlowIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Distinct violations (rule × flow) kept; more are counted, not kept.</summary>
+    public int MaxViolations { get; init; } = 10_000;
+
+    /// <summary>Frames kept as evidence per violation.</summary>
+    public int EvidenceFramesPerViolation { get; init; } = 8;
+
+    /// <summary>Bytes kept of each evidence frame.</summary>
+    public int EvidenceSnapLength { get; init; } = 2048;
+
+    /// <summary>Total evidence bytes kept; frames beyond are not copied.</summary>
+    public long EvidenceByteBudget { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>IP→MAC bindings remembered for ARP spoofing.</summary>
+    public int ArpBindingCapacity { get; init; } = 65_536;
+}

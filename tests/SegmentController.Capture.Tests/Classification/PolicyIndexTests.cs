@@ -1,0 +1,122 @@
+using System.Net;
+using SegmentController.Capture.Classification;
+using SegmentController.Capture.Decoding;
+using SegmentController.Capture.Tests.Support;
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Capture.Tests.Classification;
+
+public sealed class PolicyIndexTests
+{
+    private static IpKey Ip(string text) => IpKey.From(IPAddress.Parse(text));
+
+    [Theory]
+    [InlineData("10.10.0.11", "acme")]
+    [InlineData("10.20.255.255", "globex")]
+    [InlineData("2001:db8:10::1", "acme")]
+    [InlineData("2001:db8:20:ffff::1", "globex")]
+    [InlineData("10.99.0.5", null)]
+    [InlineData("8.8.8.8", null)]
+    [InlineData("fe80::1", null)]
+    public void AddressOwner_LongestPrefixClient(string address, string? client)
+    {
+        var index = TestPolicy.Index();
+
+        var owner = index.ClientOf(index.AddressOwner(Ip(address)));
+
+        Assert.Equal(client, owner < 0 ? null : index.ClientIds[owner]);
+    }
+
+    [Fact]
+    public async Task NestedPrefixes_LongestWins()
+    {
+        var policy = TestPolicy.Create() with
+        {
+            Infrastructure = TestPolicy.Create().Infrastructure with { Subnets = [IPNetwork.Parse("10.10.5.0/24"), IPNetwork.Parse("10.0.0.0/8")] },
+        };
+        var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.Equal(Owners.Infrastructure, index.AddressOwner(Ip("10.10.5.7")));
+        Assert.Equal("acme", index.ClientIds[index.ClientOf(index.AddressOwner(Ip("10.10.6.7")))]);
+        Assert.Equal(Owners.Infrastructure, index.AddressOwner(Ip("10.30.0.1")));
+    }
+
+    [Fact]
+    public void Vlans_MappedToSegmentsInfrastructureOrUnknown()
+    {
+        var index = TestPolicy.Index();
+
+        Assert.Equal("acme", index.ClientIds[index.ClientOf(index.VlanOwner(10))]);
+        Assert.Equal(Owners.Infrastructure, index.VlanOwner(99));
+        Assert.Equal(Owners.Unknown, index.VlanOwner(300));
+        Assert.Equal(Owners.Unknown, index.VlanOwner(5000));
+    }
+
+    [Fact]
+    public void UpstreamLiterals_IPv4AndBracketedIPv6Resolved()
+    {
+        var index = TestPolicy.Index();
+
+        Assert.Equal("acme", index.ClientIds[index.UpstreamClient(Ip("192.0.2.10"))]);
+        Assert.Equal("globex", index.ClientIds[index.UpstreamClient(Ip("2001:db8:ffff::20"))]);
+        Assert.True(index.IsProxy(Ip("10.99.0.5")));
+        Assert.Empty(index.Warnings);
+    }
+
+    [Fact]
+    public async Task UpstreamHostname_ResolvedAtBuild()
+    {
+        var policy = TestPolicy.Create(upstreamHost: "https://localhost/");
+
+        var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.Equal("acme", index.ClientIds[index.UpstreamClient(Ip("127.0.0.1"))]);
+    }
+
+    [Fact]
+    public async Task UpstreamHostnameResolverHangs_WarningAfterTimeout()
+    {
+        var policy = TestPolicy.Create(upstreamHost: "https://crm.acme.invalid/");
+
+        var index = await PolicyIndex.BuildAsync(
+            policy,
+            (_, ct) => Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => Array.Empty<IPAddress>(), TaskScheduler.Default),
+            TimeSpan.FromMilliseconds(100),
+            CancellationToken.None);
+
+        var warning = Assert.Single(index.Warnings);
+        Assert.Contains("crm.acme.invalid", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnresolvableHostname_Warning()
+    {
+        var policy = TestPolicy.Create(upstreamHost: "https://no-such-host.invalid/");
+
+        var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.Contains(index.Warnings, w => w.Contains("no-such-host.invalid", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SameVlanInTwoClients_FirstKeptAndWarned()
+    {
+        var policy = TestPolicy.Create();
+        var globex = policy.Clients[1] with { Segments = [policy.Clients[1].Segments[0] with { Vlans = [10] }] };
+        policy = policy with { Clients = [policy.Clients[0], globex] };
+
+        var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.Equal("acme", index.ClientIds[index.ClientOf(index.VlanOwner(10))]);
+        Assert.Contains(index.Warnings, w => w.Contains("VLAN 10", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CaptureSettingsCarried()
+    {
+        var index = TestPolicy.Index(qinq: true);
+
+        Assert.True(index.Capture.QinQ);
+        Assert.IsType<SitePolicy>(index.Policy);
+    }
+}
