@@ -33,6 +33,12 @@ internal static class CliApplication
     private static readonly Func<Command>[] CommandFactories =
     [
         RunCommand.Create,
+        PolicyCommands.Create,
+        CaptureCommands.CreatePcap, CaptureCommands.CreateCapture,
+        LogCommands.Create,
+        IncidentCommands.Create,
+        SnmpCommands.Create,
+        OperatorCommands.CreateStatus, OperatorCommands.CreateSuspend, OperatorCommands.CreateRestore, OperatorCommands.CreateApprove, OperatorCommands.CreateIncidents,
     ];
 
     /// <summary>Parses and runs <paramref name="args"/>; usage errors exit 2.</summary>

@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Prometheus;
+using SegmentController.Api;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
+using SegmentController.Evidence;
 using SegmentController.Findings;
 using SegmentController.Health;
 using SegmentController.Metrics;
@@ -54,6 +56,8 @@ internal static class ControllerHost
         });
 
         builder.Services.AddControllerCore(policy);
+        builder.Services.AddEvidence();
+        builder.Services.AddOperatorApi();
 
         var listen = managementOverride ?? policy.Current.Controller.Management.Listen;
         var managementCertificate = policy.Current.Controller.Management.Certificate;
@@ -78,6 +82,9 @@ internal static class ControllerHost
                         {
                             https.ServerCertificate = certificate;
                             https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                            // Operators may present a certificate; it is pinned by fingerprint in the API keys file.
+                            https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate;
+                            https.AllowAnyClientCertificate();
                         });
                     }
                 });
@@ -86,6 +93,7 @@ internal static class ControllerHost
 
         var app = builder.Build();
         app.MapManagementEndpoints();
+        app.MapOperatorApi();
         return app;
     }
 

@@ -26,4 +26,5 @@ internal static class EventIds
     public const int SnmpPollFailed = 1500;
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;
+    public const int EvidenceStoreUnavailable = 1600;
 }

@@ -6,7 +6,7 @@ namespace SegmentController.Tests.Infrastructure;
 /// </summary>
 internal static class TestSite
 {
-    public static string WritePolicy(string directory, string siteId = "test-site")
+    public static string WritePolicy(string directory, string siteId = "test-site", string? apiKeysFile = null, string? certificateFile = null, string? keyFile = null)
     {
         var path = Path.Combine(directory, "site.yaml");
         File.WriteAllText(path, $"""
@@ -15,7 +15,7 @@ internal static class TestSite
               name: Test site on loopback
             controller:
               management:
-                listen: ["127.0.0.1:9410"]
+                listen: ["127.0.0.1:9410"]{(apiKeysFile is null ? "" : $"\n    api_keys_file: {apiKeysFile}")}{(certificateFile is null ? "" : $"\n    certificate:\n      file: {certificateFile}\n      key_file: {keyFile}")}
               store:
                 path: {Path.Combine(directory, "segctl.db")}
               on_verification_lost: suspend

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using SegmentController.Core.Suspension;
+
+namespace SegmentController.Api;
+
+/// <summary>Writes API responses with <see cref="Utf8JsonWriter"/> (stable snake_case names, no reflection).</summary>
+internal static class ApiJson
+{
+    /// <summary>A JSON response built by <paramref name="write"/>.</summary>
+    public static IResult Response(Action<Utf8JsonWriter> write, int statusCode = StatusCodes.Status200OK)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            write(writer);
+        }
+
+        return Results.Text(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), "application/json", System.Text.Encoding.UTF8, statusCode);
+    }
+
+    /// <summary>A suspension record.</summary>
+    public static void WriteSuspension(Utf8JsonWriter writer, SuspensionRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(record);
+        writer.WriteStartObject();
+        writer.WriteString("id", record.Id);
+        writer.WriteString("scope", record.Scope);
+        writer.WriteString("trigger", SuspensionNames.Of(record.Trigger));
+        writer.WriteString("actor", record.Actor);
+        writer.WriteString("reason", record.Reason);
+        if (record.Rule is not null)
+        {
+            writer.WriteString("rule", record.Rule);
+        }
+
+        writer.WriteString("tripped_at", record.TrippedAt);
+        writer.WriteStartArray("stages");
+        foreach (var stage in record.Stages)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("stage", SuspensionNames.Of(stage.Stage));
+            writer.WriteNumber("seconds", stage.Duration.TotalSeconds);
+            writer.WriteBoolean("succeeded", stage.Succeeded);
+            if (stage.Detail is not null)
+            {
+                writer.WriteString("detail", stage.Detail);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The lower-case name of a restore status.</summary>
+    public static string Name(RestoreStatus status) => status switch
+    {
+        RestoreStatus.Restored => "restored",
+        RestoreStatus.PendingApproval => "pending-approval",
+        RestoreStatus.Refused => "refused",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace SegmentController.Api;
+
+/// <summary>
+/// Authenticates operators by API key (<c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>) or by
+/// a client certificate pinned in the keys file. Failures are counted per source address; an address
+/// over the limit is answered 429 whatever it presents.
+/// </summary>
+internal sealed partial class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyFile keys,
+    FailedAuthLimiter limiter)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    /// <summary>The scheme name.</summary>
+    public const string SchemeName = "segctl-api-key";
+
+    private const string RateLimitedItem = "segctl.auth.rate-limited";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var remote = Context.Connection.RemoteIpAddress;
+        if (limiter.RetryAfter(remote) is { } wait)
+        {
+            Context.Items[RateLimitedItem] = wait;
+            return Task.FromResult(AuthenticateResult.Fail("too many failed authentications from this address"));
+        }
+
+        var presented = PresentedKey();
+        ApiCredential? credential;
+        string method;
+        if (presented is not null)
+        {
+            credential = presented.Length is > 0 and <= 1024 ? keys.FindByKey(presented) : null;
+            method = "api-key";
+        }
+        else if (Context.Connection.ClientCertificate is { } certificate)
+        {
+            credential = keys.FindByCertificate(certificate.RawData);
+            method = "client-certificate";
+        }
+        else
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        if (credential is null)
+        {
+            Log.Rejected(Logger, method, remote?.ToString() ?? "unknown");
+            return Task.FromResult(AuthenticateResult.Fail($"unknown {method}"));
+        }
+
+        var claims = new List<Claim> { new(ClaimTypes.Name, credential.Name), new("segctl:auth-method", method) };
+        claims.AddRange(credential.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, ClaimTypes.Role);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Context.Items.TryGetValue(RateLimitedItem, out var value) && value is TimeSpan wait)
+        {
+            Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await Results.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too many failed authentications",
+                detail: $"this address failed to authenticate {FailedAuthLimiter.MaxFailures} times; try again later").ExecuteAsync(Context);
+            return;
+        }
+
+        limiter.RecordFailure(Context.Connection.RemoteIpAddress);
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await Results.Problem(
+            statusCode: StatusCodes.Status401Unauthorized,
+            title: "Authentication required",
+            detail: "present an API key (Authorization: Bearer KEY) or a client certificate listed in the API keys file").ExecuteAsync(Context);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Results.Problem(
+            statusCode: StatusCodes.Status403Forbidden,
+            title: "Forbidden",
+            detail: "your roles do not allow this action").ExecuteAsync(Context);
+
+    private string? PresentedKey()
+    {
+        var authorization = Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+
+        var header = Request.Headers["X-Api-Key"].ToString();
+        return header.Length > 0 ? header.Trim() : null;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(ApiEventIds.AuthenticationRejected, LogLevel.Warning, "Operator API: {Method} rejected from {Remote}")]
+        public static partial void Rejected(ILogger logger, string method, string remote);
+    }
+}

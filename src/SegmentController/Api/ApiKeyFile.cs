@@ -1,0 +1,221 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SegmentController.Api;
+
+/// <summary>
+/// The API keys file, re-read whenever its size or modification time changes, so keys rotate without a
+/// restart. One credential per line: <c>NAME ROLE[,ROLE…] sha256:HEX</c> (SHA-256 of the key) or
+/// <c>NAME ROLE[,ROLE…] cert-sha256:HEX</c> (SHA-256 fingerprint of a client certificate); <c>#</c>
+/// starts a comment. Lines that do not parse are reported and ignored; the others are in force — a typo
+/// never keeps a revoked key alive.
+/// </summary>
+/// <remarks>Concurrency: the parsed snapshot is immutable and swapped under a lock only on reload.</remarks>
+internal sealed partial class ApiKeyFile
+{
+    // A keys file holds a few dozen lines; anything bigger is not one.
+    private const long MaxFileBytes = 1024 * 1024;
+
+    private readonly string? _path;
+    private readonly ILogger? _logger;
+    private readonly Lock _lock = new();
+    private Snapshot _snapshot = new(DateTime.MinValue, -1, [], []);
+
+    /// <summary>Reads keys from <paramref name="path"/>; null means no key file and so nobody authenticates.</summary>
+    public ApiKeyFile(string? path, ILogger? logger = null)
+    {
+        _path = path is null ? null : Path.GetFullPath(path);
+        _logger = logger;
+        if (_path is null && logger is not null)
+        {
+            Log.Problem(logger, "controller.management.api_keys_file is not set: every operator API call is refused");
+        }
+    }
+
+    /// <summary>Problems found in the file at its last read, as <c>file:line: message</c>.</summary>
+    public IReadOnlyList<string> Errors => Current().Errors;
+
+    /// <summary>The credentials in force now.</summary>
+    public IReadOnlyList<ApiCredential> Credentials => Current().Credentials;
+
+    /// <summary>The credential whose key hashes to the presented one, compared in constant time.</summary>
+    public ApiCredential? FindByKey(string presentedKey)
+    {
+        ArgumentNullException.ThrowIfNull(presentedKey);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presentedKey));
+        return Find(hash, certificate: false);
+    }
+
+    /// <summary>The credential pinned to this client certificate's SHA-256 fingerprint.</summary>
+    public ApiCredential? FindByCertificate(ReadOnlySpan<byte> certificateDer) =>
+        Find(SHA256.HashData(certificateDer), certificate: true);
+
+    /// <summary>Parses the file's text; exposed for tests of the format.</summary>
+    public static (IReadOnlyList<ApiCredential> Credentials, IReadOnlyList<string> Errors) Parse(string text, string source)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var credentials = new List<ApiCredential>();
+        var errors = new List<string>();
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var lineNumber = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            lineNumber++;
+            var hashIndex = raw.IndexOf('#', StringComparison.Ordinal);
+            var line = (hashIndex >= 0 ? raw[..hashIndex] : raw).Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length != 3)
+            {
+                errors.Add($"{source}:{lineNumber}: expected 'NAME ROLE[,ROLE] sha256:HEX' (3 fields), found {fields.Length}");
+                continue;
+            }
+
+            var (name, roleList, credential) = (fields[0], fields[1], fields[2]);
+            if (!IsValidName(name))
+            {
+                errors.Add($"{source}:{lineNumber}: name must be 1-64 characters of letters, digits, '.', '_', '-', '@'");
+                continue;
+            }
+
+            var roles = roleList.Split(',', StringSplitOptions.RemoveEmptyEntries);
+            var unknown = roles.FirstOrDefault(r => !ApiRoles.All.Contains(r));
+            if (roles.Length == 0 || unknown is not null)
+            {
+                errors.Add($"{source}:{lineNumber}: unknown role '{unknown}'; roles are {string.Join(", ", ApiRoles.All.Order(StringComparer.Ordinal))}");
+                continue;
+            }
+
+            bool isCertificate;
+            string hex;
+            if (credential.StartsWith("sha256:", StringComparison.Ordinal))
+            {
+                (isCertificate, hex) = (false, credential["sha256:".Length..]);
+            }
+            else if (credential.StartsWith("cert-sha256:", StringComparison.Ordinal))
+            {
+                (isCertificate, hex) = (true, credential["cert-sha256:".Length..].Replace(":", "", StringComparison.Ordinal));
+            }
+            else
+            {
+                errors.Add($"{source}:{lineNumber}: credential must be sha256:HEX or cert-sha256:HEX (never a key in clear)");
+                continue;
+            }
+
+            if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+            {
+                errors.Add($"{source}:{lineNumber}: expected 64 hex digits of SHA-256");
+                continue;
+            }
+
+            if (!names.Add(name))
+            {
+                errors.Add($"{source}:{lineNumber}: '{name}' appears twice; one line per operator and credential kind");
+                continue;
+            }
+
+            credentials.Add(new ApiCredential(name, new HashSet<string>(roles, StringComparer.Ordinal), isCertificate, Convert.FromHexString(hex)));
+        }
+
+        return (credentials, errors);
+    }
+
+    private ApiCredential? Find(byte[] hash, bool certificate)
+    {
+        // Every entry is compared (no early exit) so timing does not tell which hash prefix matched.
+        ApiCredential? found = null;
+        foreach (var entry in Current().Credentials)
+        {
+            if (CryptographicOperations.FixedTimeEquals(entry.Sha256, hash) && entry.IsCertificate == certificate)
+            {
+                found = entry;
+            }
+        }
+
+        return found;
+    }
+
+    private Snapshot Current()
+    {
+        if (_path is null)
+        {
+            return _snapshot;
+        }
+
+        DateTime modified;
+        long length;
+        try
+        {
+            var info = new FileInfo(_path);
+            (modified, length) = info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -2);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            (modified, length) = (DateTime.MinValue, -3);
+        }
+
+        var current = Volatile.Read(ref _snapshot);
+        if (current.Modified == modified && current.Length == length)
+        {
+            return current;
+        }
+
+        lock (_lock)
+        {
+            if (_snapshot.Modified == modified && _snapshot.Length == length)
+            {
+                return _snapshot;
+            }
+
+            Snapshot next;
+            try
+            {
+                if (length > MaxFileBytes)
+                {
+                    next = new Snapshot(modified, length, [], [$"{_path}: {length} bytes, larger than any keys file"]);
+                }
+                else
+                {
+                    var (credentials, errors) = Parse(File.ReadAllText(_path, Encoding.UTF8), _path);
+                    next = new Snapshot(modified, length, credentials, errors);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Unreadable: nobody authenticates until it is readable again (deny by default).
+                next = new Snapshot(modified, length, [], [$"{_path}: {e.Message}"]);
+            }
+
+            Volatile.Write(ref _snapshot, next);
+            if (_logger is not null)
+            {
+                foreach (var error in next.Errors)
+                {
+                    Log.Problem(_logger, error);
+                }
+
+                if (length == -2)
+                {
+                    Log.Problem(_logger, $"{_path}: no such file; every operator API call is refused until it exists");
+                }
+            }
+
+            return next;
+        }
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@');
+
+    private static partial class Log
+    {
+        [LoggerMessage(ApiEventIds.KeysFileProblem, LogLevel.Error, "API keys file: {Problem}")]
+        public static partial void Problem(ILogger logger, string problem);
+    }
+
+    private sealed record Snapshot(DateTime Modified, long Length, IReadOnlyList<ApiCredential> Credentials, IReadOnlyList<string> Errors);
+}

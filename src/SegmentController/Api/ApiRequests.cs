@@ -1,0 +1,115 @@
+using System.Text.Json;
+
+namespace SegmentController.Api;
+
+/// <summary>Reads request bodies as hostile input: bounded size, strict shape, problem details on failure.</summary>
+internal static class ApiRequests
+{
+    /// <summary>Largest accepted body.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>Longest accepted reason.</summary>
+    public const int MaxReasonLength = 2000;
+
+    /// <summary>Reads <c>{"reason": "…"}</c>; returns the reason or a problem to answer with.</summary>
+    public static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            return problem is not null ? (null, problem) : Reason(document!.RootElement);
+        }
+    }
+
+    /// <summary>Reads <c>{"client": "…", "passed": true|false, "reason": "…"}</c>.</summary>
+    public static async Task<(string? Client, bool Passed, string? Reason, IResult? Problem)> ReadAuditAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            if (problem is not null)
+            {
+                return (null, false, null, problem);
+            }
+
+            var root = document!.RootElement;
+            if (!root.TryGetProperty("client", out var client) || client.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(client.GetString()))
+            {
+                return (null, false, null, BadRequest("\"client\" is required: the audited client's id"));
+            }
+
+            if (!root.TryGetProperty("passed", out var passed) || passed.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return (null, false, null, BadRequest("\"passed\" is required: true or false"));
+            }
+
+            var (reason, reasonProblem) = Reason(root);
+            return (client.GetString(), passed.GetBoolean(), reason, reasonProblem);
+        }
+    }
+
+    private static async Task<(JsonDocument? Document, IResult? Problem)> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return (null, Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large", detail: $"at most {MaxBodyBytes} bytes"));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(buffer.ToArray(), new JsonDocumentOptions { MaxDepth = 8 });
+        }
+        catch (JsonException e)
+        {
+            return (null, BadRequest($"malformed JSON: {e.Message}"));
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            return (null, BadRequest("the body must be a JSON object like {\"reason\": \"…\"}"));
+        }
+
+        return (document, null);
+    }
+
+    /// <summary>Reads <c>{"note": "…"}</c>.</summary>
+    public static async Task<(string? Note, IResult? Problem)> ReadNoteAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            return problem is not null ? (null, problem) : Text(document!.RootElement, "note", "the note's text");
+        }
+    }
+
+    private static (string? Reason, IResult? Problem) Reason(JsonElement root) => Text(root, "reason", "saying why");
+
+    private static (string? Text, IResult? Problem) Text(JsonElement root, string name, string what)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String
+            || string.IsNullOrWhiteSpace(value.GetString()))
+        {
+            return (null, BadRequest($"\"{name}\" is required: a non-empty string {what}"));
+        }
+
+        var text = value.GetString()!.Trim();
+        return text.Length > MaxReasonLength
+            ? (null, BadRequest($"\"{name}\" is longer than {MaxReasonLength} characters"))
+            : (text, null);
+    }
+
+    /// <summary>A 400 problem.</summary>
+    public static IResult BadRequest(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: detail);
+}

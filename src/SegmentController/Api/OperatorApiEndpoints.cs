@@ -1,0 +1,506 @@
+using System.Security.Claims;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Incidents;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Findings;
+using SegmentController.Storage.Export;
+
+namespace SegmentController.Api;
+
+/// <summary>
+/// The operator API under <c>/api/v1</c>. Deny by default: the group requires an authenticated role,
+/// and every changing endpoint a specific one. Errors are RFC 9457 problem details.
+/// </summary>
+internal static class OperatorApiEndpoints
+{
+    /// <summary>Maps the operator API.</summary>
+    public static WebApplication MapOperatorApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var api = app.MapGroup("/api/v1").RequireAuthorization(ApiRoles.CanView);
+        api.MapGet("/status", Status);
+        api.MapGet("/findings", FindingsList);
+        api.MapPost("/clients/{id}/suspend", SuspendClient).RequireAuthorization(ApiRoles.CanSuspend);
+        api.MapPost("/suspend-all", SuspendAll).RequireAuthorization(ApiRoles.CanSuspend);
+        api.MapPost("/clients/{id}/restore", RestoreClient).RequireAuthorization(ApiRoles.CanRequestRestore);
+        api.MapPost("/restore-all", RestoreAll).RequireAuthorization(ApiRoles.CanRequestRestore);
+        api.MapPost("/restores/{id}/approve", Approve).RequireAuthorization(ApiRoles.CanApprove);
+        api.MapPost("/audits/external", RecordExternalAudit).RequireAuthorization(ApiRoles.CanAudit);
+        api.MapGet("/log/verify", VerifyLog).RequireAuthorization(ApiRoles.CanAudit);
+        api.MapGet("/log/export", ExportLog).RequireAuthorization(ApiRoles.CanAudit);
+        // Incidents are served only where the incident manager runs in this process; no stand-in otherwise.
+        if (app.Services.GetService<IncidentManager>() is not null)
+        {
+            api.MapGet("/incidents", IncidentsList);
+            api.MapGet("/incidents/{id}", IncidentShow);
+            api.MapPost("/incidents/{id}/notes", IncidentNote).RequireAuthorization(ApiRoles.CanAnnotate);
+        }
+
+        api.MapGet("/openapi.json", () => Results.Text(OperatorApiDocument.Json, "application/json")).AllowAnonymous();
+        return app;
+    }
+
+    private static IResult Status(SuspensionEngine engine, IPolicyProvider policy, FindingPipeline findings, IServiceProvider services)
+    {
+        var incidents = services.GetService<IncidentManager>()?.Incidents;
+        var state = engine.Current;
+        var site = policy.Current;
+        var recent = findings.Recent;
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("site", site.Site.Id);
+            w.WriteString("policy_sha256", site.Sha256);
+            w.WriteBoolean("all_suspended", state.AllSuspended);
+            w.WritePropertyName("site_suspension");
+            if (state.Suspensions.TryGetValue(SuspensionNames.AllClients, out var all))
+            {
+                ApiJson.WriteSuspension(w, all);
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
+            w.WriteStartArray("clients");
+            foreach (var client in site.Clients)
+            {
+                w.WriteStartObject();
+                w.WriteString("id", client.Id);
+                w.WriteString("name", client.Name);
+                w.WriteString("state", state.IsSuspended(client.Id) ? "suspended" : "active");
+                w.WritePropertyName("suspension");
+                if (state.Suspensions.TryGetValue(client.Id, out var own))
+                {
+                    ApiJson.WriteSuspension(w, own);
+                }
+                else
+                {
+                    w.WriteNullValue();
+                }
+
+                w.WritePropertyName("last_passing_audit");
+                if (state.LastPassingAudit.TryGetValue(client.Id, out var audit))
+                {
+                    w.WriteStringValue(audit);
+                }
+                else
+                {
+                    w.WriteNullValue();
+                }
+
+                if (incidents is not null)
+                {
+                    w.WriteStartArray("open_incidents");
+                    foreach (var incident in incidents.Where(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client.Id, StringComparer.Ordinal)))
+                    {
+                        w.WriteStringValue(incident.Id);
+                    }
+
+                    w.WriteEndArray();
+                }
+
+                w.WriteStartArray("recent_findings");
+                foreach (var finding in recent.Where(f => f.Clients.Contains(client.Id, StringComparer.Ordinal)).TakeLast(5))
+                {
+                    FindingJson.Write(w, finding);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static IResult IncidentsList(IncidentManager incidents, string? status)
+    {
+        var selected = incidents.Incidents
+            .Where(i => status is null || string.Equals(Name(i.Status), status, StringComparison.Ordinal))
+            .ToArray();
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("incidents");
+            foreach (var incident in selected)
+            {
+                IncidentJson.Write(w, incident, "current");
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static IResult IncidentShow(string id, IncidentManager incidents) =>
+        incidents.Incidents.FirstOrDefault(i => string.Equals(i.Id, id, StringComparison.Ordinal)) is { } incident
+            ? ApiJson.Response(w => IncidentJson.Write(w, incident, "current"))
+            : UnknownIncident(id);
+
+    private static async Task<IResult> IncidentNote(string id, HttpRequest request, ClaimsPrincipal user, IncidentManager incidents, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var (note, problem) = await ApiRequests.ReadNoteAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var existing = incidents.Incidents.FirstOrDefault(i => string.Equals(i.Id, id, StringComparison.Ordinal));
+        if (existing is null)
+        {
+            return UnknownIncident(id);
+        }
+
+        var scope = existing.Clients.Count == 1 ? existing.Clients[0] : null;
+        if (await RecordOrProblemAsync(recorder, user, "incident-note", scope, note!, "added", null, cancellationToken) is { } unrecorded)
+        {
+            return unrecorded;
+        }
+
+        try
+        {
+            // The manager records the changed incident itself (incident-event) before returning.
+            var changed = await incidents.AddNoteAsync(id, OperatorActionRecorder.ActorOf(user), note!, cancellationToken);
+            return ApiJson.Response(w => IncidentJson.Write(w, changed, "current"), StatusCodes.Status201Created);
+        }
+        catch (KeyNotFoundException)
+        {
+            return UnknownIncident(id);
+        }
+        catch (StoreUnavailableException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Evidence store unavailable", detail: e.Message);
+        }
+    }
+
+    private static string Name(IncidentStatus status) => status == IncidentStatus.Open ? "open" : "closed";
+
+    private static IResult UnknownIncident(string id) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown incident", detail: $"no incident '{id}'");
+
+    private static IResult FindingsList(FindingPipeline findings, string? client, int? limit)
+    {
+        var take = Math.Clamp(limit ?? 100, 1, 512);
+        var selected = findings.Recent
+            .Where(f => client is null || f.Clients.Contains(client, StringComparer.Ordinal))
+            .TakeLast(take)
+            .ToArray();
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("findings");
+            foreach (var finding in selected)
+            {
+                FindingJson.Write(w, finding);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> SuspendClient(string id, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, IPolicyProvider policy, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        if (policy.Current.FindClient(id) is null)
+        {
+            return UnknownClient(id);
+        }
+
+        return await SuspendAsync(id, request, user, engine, recorder, cancellationToken);
+    }
+
+    private static Task<IResult> SuspendAll(HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, OperatorActionRecorder recorder, CancellationToken cancellationToken) =>
+        SuspendAsync(SuspensionNames.AllClients, request, user, engine, recorder, cancellationToken);
+
+    private static async Task<IResult> SuspendAsync(string scope, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var (reason, problem) = await ApiRequests.ReadReasonAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        TripResult result;
+        try
+        {
+            result = await engine.TripAsync(
+                new TripRequest { Scope = scope, Trigger = SuspensionTrigger.Operator, Actor = OperatorActionRecorder.ActorOf(user), Reason = reason! },
+                cancellationToken);
+        }
+        catch (IOException e)
+        {
+            // Not durable means not acknowledged and not in force: say so, loudly.
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Suspension not durable", detail: e.Message);
+        }
+
+        // The trip is in force already; the record follows and never holds it back.
+        var recorded = await recorder.TryRecordAsync(user, "suspend", scope, reason!, result.Created ? "suspended" : "already-suspended",
+            new Dictionary<string, string?> { ["suspension_id"] = result.Record.Id }, cancellationToken);
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("created", result.Created);
+            w.WritePropertyName("suspension");
+            ApiJson.WriteSuspension(w, result.Record);
+            WriteRecorded(w, recorded);
+            w.WriteEndObject();
+        }, result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> RestoreClient(string id, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, IPolicyProvider policy, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        if (policy.Current.FindClient(id) is null)
+        {
+            return UnknownClient(id);
+        }
+
+        return await RestoreAsync(id, request, user, engine, recorder, cancellationToken);
+    }
+
+    private static Task<IResult> RestoreAll(HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, OperatorActionRecorder recorder, CancellationToken cancellationToken) =>
+        RestoreAsync(SuspensionNames.AllClients, request, user, engine, recorder, cancellationToken);
+
+    private static async Task<IResult> RestoreAsync(string scope, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var (reason, problem) = await ApiRequests.ReadReasonAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!engine.Current.Suspensions.TryGetValue(scope, out var suspension))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not suspended", detail: $"'{scope}' is not suspended");
+        }
+
+        // Lifting a suspension without a record is not allowed: record the request first.
+        if (await RecordOrProblemAsync(recorder, user, "restore-request", scope, reason!, "requested", suspension.Id, cancellationToken) is { } unrecorded)
+        {
+            return unrecorded;
+        }
+
+        var outcome = await engine.RequestRestoreAsync(scope, OperatorActionRecorder.ActorOf(user), reason!, cancellationToken);
+        var recorded = await recorder.TryRecordAsync(user, "restore-request", scope, reason!, ApiJson.Name(outcome.Status),
+            new Dictionary<string, string?> { ["restore_id"] = suspension.Id, ["message"] = outcome.Message }, cancellationToken);
+        return RestoreResult(scope, suspension.Id, outcome, recorded);
+    }
+
+    private static async Task<IResult> Approve(string id, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var (reason, problem) = await ApiRequests.ReadReasonAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        // A restore is identified by the suspension it would lift: one pending restore per suspension.
+        var scope = engine.Current.Suspensions.Values.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.Ordinal))?.Scope;
+        if (scope is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown restore", detail: $"no suspension in force has restore id '{id}'");
+        }
+
+        if (await RecordOrProblemAsync(recorder, user, "restore-approve", scope, reason!, "requested", id, cancellationToken) is { } unrecorded)
+        {
+            return unrecorded;
+        }
+
+        var outcome = await engine.ApproveRestoreAsync(scope, OperatorActionRecorder.ActorOf(user), cancellationToken);
+        var recorded = await recorder.TryRecordAsync(user, "restore-approve", scope, reason!, ApiJson.Name(outcome.Status),
+            new Dictionary<string, string?> { ["restore_id"] = id, ["message"] = outcome.Message }, cancellationToken);
+        return RestoreResult(scope, id, outcome, recorded);
+    }
+
+    private static async Task<IResult> RecordExternalAudit(HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, IPolicyProvider policy, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var (client, passed, reason, problem) = await ApiRequests.ReadAuditAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (policy.Current.FindClient(client!) is null)
+        {
+            return UnknownClient(client!);
+        }
+
+        // A pass can enable a restore: it must be on record before it counts. A failure trips the client
+        // at once (the engine's rule) and is recorded after.
+        var outcome = passed ? "passed" : "failed";
+        if (passed && await RecordOrProblemAsync(recorder, user, "audit-record", client, reason!, outcome, null, cancellationToken) is { } unrecorded)
+        {
+            return unrecorded;
+        }
+
+        try
+        {
+            await engine.RecordAuditAsync(client!, passed, OperatorActionRecorder.ActorOf(user), reason!, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Audit result not durable", detail: e.Message);
+        }
+
+        long? recorded = passed ? null : await recorder.TryRecordAsync(user, "audit-record", client, reason!, outcome, null, cancellationToken);
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("client", client);
+            w.WriteBoolean("passed", passed);
+            w.WriteString("state", engine.Current.IsSuspended(client!) ? "suspended" : "active");
+            if (!passed)
+            {
+                WriteRecorded(w, recorded);
+            }
+
+            w.WriteEndObject();
+        }, StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> VerifyLog(ClaimsPrincipal user, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var report = await recorder.Store.VerifyAsync(cancellationToken);
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("intact", report.IsIntact);
+            w.WriteNumber("records", report.Count);
+            w.WriteNumber("signed_through", report.SignedThrough);
+            w.WriteString("head_hash", report.HeadHash);
+            w.WritePropertyName("problem");
+            if (report.Problem is { } p)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", p.Index);
+                w.WriteString("reason", p.Reason);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
+            w.WriteStartArray("warnings");
+            foreach (var warning in report.Warnings)
+            {
+                w.WriteStringValue(warning);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> ExportLog(HttpContext context, ClaimsPrincipal user, IPolicyProvider policy, OperatorActionRecorder recorder, TimeProvider time, string? from, string? to, string? client, CancellationToken cancellationToken)
+    {
+        if (!TryTime(from, out var fromTime) || !TryTime(to, out var toTime))
+        {
+            return ApiRequests.BadRequest("from and to must be ISO 8601 times, e.g. 2026-03-01T00:00:00Z");
+        }
+
+        var query = new RecordQuery { From = fromTime, To = toTime, Client = client };
+        // Who took personal data out of the controller is itself evidence.
+        if (await RecordOrProblemAsync(recorder, user, "log-export", client, $"export from={from ?? "-"} to={to ?? "-"}", "requested", null, cancellationToken) is { } unrecorded)
+        {
+            return unrecorded;
+        }
+
+        // The exporter writes synchronously; a temporary file keeps memory bounded whatever the size.
+        var temporary = Path.Combine(Path.GetTempPath(), $"segctl-export-{Guid.NewGuid():N}.jsonl");
+        var stream = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
+        try
+        {
+            await Task.Run(() => EvidenceExport.Write(policy.Current.Controller.Store.Path, query, stream, time.GetUtcNow(), cancellationToken), cancellationToken);
+            stream.Position = 0;
+            context.Response.RegisterForDisposeAsync(stream);
+            return Results.Stream(stream, "application/jsonl", "segctl-evidence-export.jsonl");
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or StoreUnavailableException)
+        {
+            await stream.DisposeAsync();
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Export failed", detail: e.Message);
+        }
+    }
+
+    private static async Task<IResult?> RecordOrProblemAsync(OperatorActionRecorder recorder, ClaimsPrincipal user, string action, string? scope, string reason, string outcome, string? id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await recorder.RecordAsync(user, action, scope, reason, outcome, id is null ? null : new Dictionary<string, string?> { ["restore_id"] = id }, cancellationToken);
+            return null;
+        }
+        catch (StoreUnavailableException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Evidence store unavailable", detail: $"the action was not taken because it could not be recorded: {e.Message}");
+        }
+    }
+
+    private static IResult RestoreResult(string scope, string restoreId, RestoreOutcome outcome, long? recorded)
+    {
+        if (outcome.Status == RestoreStatus.Refused)
+        {
+            return Results.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Restore refused",
+                detail: outcome.Message,
+                extensions: new Dictionary<string, object?> { ["restore_id"] = restoreId, ["approvers"] = outcome.Approvers.ToArray(), ["required"] = outcome.Required });
+        }
+
+        return ApiJson.Response(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("restore_id", restoreId);
+            w.WriteString("scope", scope);
+            w.WriteString("status", ApiJson.Name(outcome.Status));
+            w.WriteString("message", outcome.Message);
+            w.WriteStartArray("approvers");
+            foreach (var approver in outcome.Approvers)
+            {
+                w.WriteStringValue(approver);
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("required", outcome.Required);
+            WriteRecorded(w, recorded);
+            w.WriteEndObject();
+        }, outcome.Status == RestoreStatus.PendingApproval ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+    }
+
+    private static void WriteRecorded(Utf8JsonWriter w, long? index)
+    {
+        w.WritePropertyName("record_index");
+        if (index is { } i)
+        {
+            w.WriteNumberValue(i);
+        }
+        else
+        {
+            w.WriteNullValue();
+        }
+    }
+
+    private static IResult UnknownClient(string id) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown client", detail: $"'{id}' is not a client of this site");
+
+    private static bool TryTime(string? text, out DateTimeOffset? value)
+    {
+        value = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            value = parsed;
+            return true;
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
+using SegmentController.Proxy;
+
+namespace SegmentController.Api;
+
+/// <summary>Registers the operator API: authentication, roles, the action recorder and what it stands on.</summary>
+internal static class OperatorApiServiceCollectionExtensions
+{
+    /// <summary>
+    /// The operator API's services. Needs <c>AddControllerCore</c> and an <see cref="IEvidenceStore"/>
+    /// (<c>AddEvidence</c>): without a store nothing that changes state is accepted. Adds the suspension
+    /// engine (<c>AddSuspension</c>, idempotent).
+    /// </summary>
+    public static IServiceCollection AddOperatorApi(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddProblemDetails();
+        services.AddSuspension();
+        services.TryAddSingleton(sp => new ApiKeyFile(
+            sp.GetRequiredService<IPolicyProvider>().Current.Controller.Management.ApiKeysFile,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ApiKeyFile>()));
+        services.TryAddSingleton<FailedAuthLimiter>();
+        services.TryAddSingleton<OperatorActionRecorder>();
+        // The core only: AddAuthentication would also bring data protection and its on-disk key ring,
+        // which nothing here uses (no cookies, no tokens of our own).
+        services.AddAuthenticationCore(o => o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName);
+        services.AddWebEncoders();
+        new AuthenticationBuilder(services)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiRoles.CanView, p => p.RequireRole(ApiRoles.Viewer, ApiRoles.Operator, ApiRoles.Approver, ApiRoles.Auditor, ApiRoles.Admin))
+            .AddPolicy(ApiRoles.CanSuspend, p => p.RequireRole(ApiRoles.Operator, ApiRoles.Admin))
+            .AddPolicy(ApiRoles.CanRequestRestore, p => p.RequireRole(ApiRoles.Operator, ApiRoles.Approver, ApiRoles.Admin))
+            .AddPolicy(ApiRoles.CanApprove, p => p.RequireRole(ApiRoles.Approver, ApiRoles.Admin))
+            .AddPolicy(ApiRoles.CanAnnotate, p => p.RequireRole(ApiRoles.Operator, ApiRoles.Approver, ApiRoles.Auditor, ApiRoles.Admin))
+            .AddPolicy(ApiRoles.CanAudit, p => p.RequireRole(ApiRoles.Auditor, ApiRoles.Admin));
+        return services;
+    }
+}

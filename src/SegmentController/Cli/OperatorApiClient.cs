@@ -1,0 +1,178 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+
+namespace SegmentController.Cli;
+
+/// <summary>
+/// The operator commands' HTTP client: TLS 1.2+ with the system trust store or only the CAs of
+/// <c>--ca-file</c> (never "accept any"), the API key as a bearer token (never printed), and refusal to
+/// send a key in clear text anywhere but loopback.
+/// </summary>
+internal sealed class OperatorApiClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly X509Certificate2Collection? _roots;
+    private X509Certificate2? _clientCertificate;
+
+    private OperatorApiClient(HttpClient http, X509Certificate2Collection? roots)
+    {
+        _http = http;
+        _roots = roots;
+    }
+
+    /// <summary>Default URL: the policy's default management listener.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:9410";
+
+    /// <summary>Builds a client; throws <see cref="InvalidOperationException"/> with a plain message for unusable settings.</summary>
+    public static OperatorApiClient Create(string? url, string? apiKey, string? caFile, TimeSpan timeout, string? clientCertificateFile = null, string? clientKeyFile = null)
+    {
+        url = string.IsNullOrWhiteSpace(url) ? DefaultUrl : url.Trim();
+        if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out var baseUri) || (baseUri.Scheme != Uri.UriSchemeHttp && baseUri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new InvalidOperationException($"--url '{url}' is not an http(s) URL");
+        }
+
+        if (baseUri.Scheme == Uri.UriSchemeHttp && !IsLoopback(baseUri))
+        {
+            throw new InvalidOperationException($"refusing to send an API key in clear text to {baseUri.Host}; use https:// (the management listener has TLS off loopback)");
+        }
+
+        X509Certificate2Collection? roots = null;
+        if (caFile is not null)
+        {
+            roots = [];
+            try
+            {
+                roots.ImportFromPemFile(caFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                throw new InvalidOperationException($"--ca-file {caFile}: {e.Message}", e);
+            }
+
+            if (roots.Count == 0)
+            {
+                throw new InvalidOperationException($"--ca-file {caFile}: no certificate in it");
+            }
+        }
+
+        X509Certificate2? clientCertificate = null;
+        if (clientCertificateFile is not null)
+        {
+            if (baseUri.Scheme != Uri.UriSchemeHttps)
+            {
+                throw new InvalidOperationException("--client-cert needs an https:// --url");
+            }
+
+            try
+            {
+                clientCertificate = X509Certificate2.CreateFromPemFile(clientCertificateFile, clientKeyFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new InvalidOperationException($"--client-cert {clientCertificateFile}: {e.Message}", e);
+            }
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            SslOptions = new SslClientAuthenticationOptions { EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13 },
+        };
+        if (clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        }
+
+        var client = new OperatorApiClient(new HttpClient(handler) { BaseAddress = baseUri, Timeout = timeout }, roots) { _clientCertificate = clientCertificate };
+        if (roots is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = client.ValidateWithCustomRoots;
+        }
+
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            client._http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        client._http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        return client;
+    }
+
+    /// <summary>Sends a request; the answer's status and body (JSON text, possibly problem details).</summary>
+    public async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, string? reason, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        if (reason is not null)
+        {
+            var body = JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason }, CliJsonContext.Default.DictionaryStringString);
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        try
+        {
+            using var response = await _http.SendAsync(request, cancellationToken);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+        catch (HttpRequestException e)
+        {
+            throw new IOException($"{_http.BaseAddress} unreachable: {Innermost(e).Message}", e);
+        }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"{_http.BaseAddress} did not answer in {_http.Timeout.TotalSeconds:0} s", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _clientCertificate?.Dispose();
+        if (_roots is not null)
+        {
+            foreach (var root in _roots)
+            {
+                root.Dispose();
+            }
+        }
+    }
+
+    private bool ValidateWithCustomRoots(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        // The name must still match; only the set of trusted roots is replaced.
+        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+        {
+            return false;
+        }
+
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(_roots!);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+        {
+            custom.ChainPolicy.ExtraStore.AddRange(chain.ChainElements.Select(e => e.Certificate).ToArray());
+        }
+
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return custom.Build(leaf);
+    }
+
+    private static bool IsLoopback(Uri uri) =>
+        uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e;
+    }
+}

@@ -1,0 +1,361 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+
+namespace SegmentController.Cli;
+
+/// <summary>
+/// The operator commands over the operator API: <c>segctl status</c>, <c>segctl suspend CLIENT|--all</c>,
+/// <c>segctl restore CLIENT|--all</c>, <c>segctl approve RESTORE_ID</c>, <c>segctl incidents</c>. Exit 0 done (status: nothing
+/// suspended; incidents: none open), 1 status with a client suspended or incidents open, 2 error (bad input, unreachable, 401/403, refused).
+/// </summary>
+internal static class OperatorCommands
+{
+    /// <summary>Environment variable for <c>--url</c>.</summary>
+    public const string UrlVariable = "SEGCTL_URL";
+
+    /// <summary>Environment variable for <c>--api-key</c> (preferred: a flag shows in the process list).</summary>
+    public const string KeyVariable = "SEGCTL_API_KEY";
+
+    public static Command CreateStatus()
+    {
+        var options = new ConnectionOptions();
+        var command = new Command("status", "Show every client's state, suspension and recent findings from the controller. Exit 0 none suspended, 1 any client suspended or with an open incident, 2 error.");
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (client, output) =>
+        {
+            var (status, body) = await client.SendAsync(HttpMethod.Get, "api/v1/status", null, cancellationToken);
+            if (status != HttpStatusCode.OK)
+            {
+                return Failed(status, body, parseResult.InvocationConfiguration.Error);
+            }
+
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            // Attention needed: a client cut off, or an incident open (where the controller runs incidents).
+            var suspended = root.GetProperty("clients").EnumerateArray().Any(c =>
+                c.GetProperty("state").GetString() == "suspended"
+                || (c.TryGetProperty("open_incidents", out var open) && open.GetArrayLength() > 0));
+            if (parseResult.GetValue(options.Json))
+            {
+                await output.WriteLineAsync(body);
+            }
+            else
+            {
+                WriteStatusTable(root, output);
+            }
+
+            return suspended ? CliApplication.ExitViolations : CliApplication.ExitClean;
+        }));
+        return command;
+    }
+
+    public static Command CreateSuspend()
+    {
+        var options = new ConnectionOptions();
+        var client = new Argument<string?>("client") { Description = "The client id.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Suspend every client of the site." };
+        var reason = ReasonOption();
+        var command = new Command("suspend", "Suspend a client (or --all): its agents are refused and, where the policy says so, its switch ports shut. Needs the operator role.")
+        {
+            client, all, reason,
+        };
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
+        {
+            if (Scope(parseResult.GetValue(client), parseResult.GetValue(all), "suspend", "suspend-all", parseResult.InvocationConfiguration.Error) is not { } path)
+            {
+                return CliApplication.ExitError;
+            }
+
+            var (status, body) = await api.SendAsync(HttpMethod.Post, path, parseResult.GetValue(reason), cancellationToken);
+            if (status is not (HttpStatusCode.Created or HttpStatusCode.OK))
+            {
+                return Failed(status, body, parseResult.InvocationConfiguration.Error);
+            }
+
+            if (parseResult.GetValue(options.Json))
+            {
+                await output.WriteLineAsync(body);
+                return CliApplication.ExitClean;
+            }
+
+            using var document = JsonDocument.Parse(body);
+            var suspension = document.RootElement.GetProperty("suspension");
+            var scope = Label(suspension.GetProperty("scope").GetString());
+            await output.WriteLineAsync(document.RootElement.GetProperty("created").GetBoolean()
+                ? $"{scope} suspended by {suspension.GetProperty("actor").GetString()} (suspension {suspension.GetProperty("id").GetString()})"
+                : $"{scope} was already suspended (suspension {suspension.GetProperty("id").GetString()})");
+            foreach (var stage in suspension.GetProperty("stages").EnumerateArray())
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {stage.GetProperty("stage").GetString(),-14} {stage.GetProperty("seconds").GetDouble() * 1000,9:0.000} ms  {(stage.GetProperty("succeeded").GetBoolean() ? "ok" : "FAILED")}"));
+            }
+
+            return CliApplication.ExitClean;
+        }));
+        return command;
+    }
+
+    public static Command CreateRestore()
+    {
+        var options = new ConnectionOptions();
+        var client = new Argument<string?>("client") { Description = "The client id.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Lift the site-wide suspension." };
+        var reason = ReasonOption();
+        var command = new Command("restore", "Ask for a suspension to be lifted; prints the restore id a second, different approver passes to 'segctl approve'. Needs the operator or approver role.")
+        {
+            client, all, reason,
+        };
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
+        {
+            if (Scope(parseResult.GetValue(client), parseResult.GetValue(all), "restore", "restore-all", parseResult.InvocationConfiguration.Error) is not { } path)
+            {
+                return CliApplication.ExitError;
+            }
+
+            var (status, body) = await api.SendAsync(HttpMethod.Post, path, parseResult.GetValue(reason), cancellationToken);
+            return await RestoreAnswerAsync(status, body, parseResult.GetValue(options.Json), output, parseResult.InvocationConfiguration.Error);
+        }));
+        return command;
+    }
+
+    public static Command CreateApprove()
+    {
+        var options = new ConnectionOptions();
+        var id = new Argument<string>("restore-id") { Description = "The restore id printed by 'segctl restore'." };
+        var reason = ReasonOption();
+        var command = new Command("approve", "Approve a pending restore; the approver must be a different person from those who agreed already. Needs the approver role.")
+        {
+            id, reason,
+        };
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
+        {
+            var restoreId = parseResult.GetValue(id)!;
+            if (restoreId.Length is 0 or > 128 || !restoreId.All(char.IsAsciiLetterOrDigit))
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"segctl: '{restoreId}' is not a restore id");
+                return CliApplication.ExitError;
+            }
+
+            var (status, body) = await api.SendAsync(HttpMethod.Post, $"api/v1/restores/{restoreId}/approve", parseResult.GetValue(reason), cancellationToken);
+            return await RestoreAnswerAsync(status, body, parseResult.GetValue(options.Json), output, parseResult.InvocationConfiguration.Error);
+        }));
+        return command;
+    }
+
+    public static Command CreateIncidents()
+    {
+        var options = new ConnectionOptions();
+        var all = new Option<bool>("--all") { Description = "Closed incidents too." };
+        var command = new Command("incidents", "List the controller's security incidents with their 8-hour notice deadline. Exit 0 none open, 1 any open, 2 error. Full notice: segctl incident report ID.")
+        {
+            all,
+        };
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
+        {
+            var (status, body) = await api.SendAsync(HttpMethod.Get, parseResult.GetValue(all) ? "api/v1/incidents" : "api/v1/incidents?status=open", null, cancellationToken);
+            if (status == HttpStatusCode.NotFound)
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync("segctl: this controller does not serve incidents (no incident manager runs in it)");
+                return CliApplication.ExitError;
+            }
+
+            if (status != HttpStatusCode.OK)
+            {
+                return Failed(status, body, parseResult.InvocationConfiguration.Error);
+            }
+
+            using var document = JsonDocument.Parse(body);
+            var incidents = document.RootElement.GetProperty("incidents").EnumerateArray().ToArray();
+            if (parseResult.GetValue(options.Json))
+            {
+                await output.WriteLineAsync(body);
+            }
+            else
+            {
+                var rows = new List<string[]> { IncidentsHeader };
+                rows.AddRange(incidents.Select(i => new[]
+                {
+                    i.GetProperty("id").GetString()!,
+                    i.GetProperty("status").GetString()!,
+                    string.Join(",", i.GetProperty("clients").EnumerateArray().Select(c => c.GetString())),
+                    i.GetProperty("detected_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    i.GetProperty("notice_due_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    Shorten(i.GetProperty("nature").GetString()!),
+                }));
+                WriteTable(rows, output);
+            }
+
+            return incidents.Any(i => i.GetProperty("status").GetString() == "open") ? CliApplication.ExitViolations : CliApplication.ExitClean;
+        }));
+        return command;
+    }
+
+    private static async Task<int> RestoreAnswerAsync(HttpStatusCode status, string body, bool json, TextWriter output, TextWriter error)
+    {
+        if (status is not (HttpStatusCode.OK or HttpStatusCode.Accepted))
+        {
+            return Failed(status, body, error);
+        }
+
+        if (json)
+        {
+            await output.WriteLineAsync(body);
+            return CliApplication.ExitClean;
+        }
+
+        using var document = JsonDocument.Parse(body);
+        var root = document.RootElement;
+        var id = root.GetProperty("restore_id").GetString();
+        var scope = Label(root.GetProperty("scope").GetString());
+        var approvers = string.Join(", ", root.GetProperty("approvers").EnumerateArray().Select(a => a.GetString()));
+        if (root.GetProperty("status").GetString() == "restored")
+        {
+            await output.WriteLineAsync($"{scope} restored (restore {id}; agreed by {approvers})");
+        }
+        else
+        {
+            await output.WriteLineAsync($"restore {id} of {scope}: pending approval ({root.GetProperty("message").GetString()}; agreed so far: {approvers})");
+            await output.WriteLineAsync($"another approver runs: segctl approve {id} --reason \"…\"");
+        }
+
+        return CliApplication.ExitClean;
+    }
+
+    private static void WriteStatusTable(JsonElement root, TextWriter output)
+    {
+        output.WriteLine($"site {root.GetProperty("site").GetString()}{(root.GetProperty("all_suspended").GetBoolean() ? " — ALL CLIENTS SUSPENDED" : "")}");
+        var rows = new List<string[]> { StatusHeader };
+        var site = root.GetProperty("site_suspension");
+        foreach (var client in root.GetProperty("clients").EnumerateArray())
+        {
+            var suspension = client.GetProperty("suspension");
+            if (suspension.ValueKind == JsonValueKind.Null && site.ValueKind != JsonValueKind.Null)
+            {
+                suspension = site;
+            }
+
+            var has = suspension.ValueKind == JsonValueKind.Object;
+            rows.Add(
+            [
+                client.GetProperty("id").GetString()!,
+                client.GetProperty("state").GetString()!,
+                has ? suspension.GetProperty("tripped_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "-",
+                has ? suspension.GetProperty("trigger").GetString()! : "-",
+                has ? suspension.GetProperty("actor").GetString()! : "-",
+                has ? Shorten(suspension.GetProperty("reason").GetString()!) : "-",
+                client.GetProperty("recent_findings").GetArrayLength().ToString(CultureInfo.InvariantCulture),
+            ]);
+        }
+
+        WriteTable(rows, output);
+    }
+
+    private static void WriteTable(List<string[]> rows, TextWriter output)
+    {
+        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            output.WriteLine(string.Join("  ", row.Select((cell, i) => i == row.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd());
+        }
+    }
+
+    private static readonly string[] IncidentsHeader = ["ID", "STATUS", "CLIENTS", "DETECTED", "NOTICE DUE", "NATURE"];
+
+    private static readonly string[] StatusHeader = ["CLIENT", "STATE", "SINCE", "TRIGGER", "BY", "REASON", "FINDINGS"];
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..39] + "…";
+
+    private static string Label(string? scope) => scope == "*" ? "every client" : scope ?? "?";
+
+    private static string? Scope(string? client, bool all, string clientAction, string allPath, TextWriter error)
+    {
+        if (all == (client is not null))
+        {
+            error.WriteLine("segctl: name one CLIENT or give --all");
+            return null;
+        }
+
+        if (client is not null && (client.Length is 0 or > 64 || !client.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+        {
+            error.WriteLine($"segctl: '{client}' is not a client id");
+            return null;
+        }
+
+        return all ? $"api/v1/{allPath}" : $"api/v1/clients/{client}/{clientAction}";
+    }
+
+    private static int Failed(HttpStatusCode status, string body, TextWriter error)
+    {
+        var message = $"HTTP {(int)status}";
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            if (problem.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                var title = problem.RootElement.TryGetProperty("title", out var t) ? t.GetString() : null;
+                var detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
+                message = $"{message} {title}: {detail}";
+            }
+        }
+        catch (JsonException)
+        {
+            // Not problem details (a proxy in between?): the status alone says enough.
+        }
+
+        error.WriteLine($"segctl: {message}");
+        return CliApplication.ExitError;
+    }
+
+    private static Option<string> ReasonOption() => new("--reason") { Description = "Why (recorded with your name in the evidence store).", Required = true };
+
+    private static async Task<int> RunAsync(ParseResult parseResult, ConnectionOptions options, Func<OperatorApiClient, TextWriter, Task<int>> action)
+    {
+        var error = parseResult.InvocationConfiguration.Error;
+        try
+        {
+            using var client = OperatorApiClient.Create(
+                parseResult.GetValue(options.Url) ?? Environment.GetEnvironmentVariable(UrlVariable),
+                parseResult.GetValue(options.ApiKey) ?? Environment.GetEnvironmentVariable(KeyVariable),
+                parseResult.GetValue(options.CaFile),
+                TimeSpan.FromSeconds(60),
+                parseResult.GetValue(options.ClientCertificate),
+                parseResult.GetValue(options.ClientKey));
+            return await action(client, parseResult.InvocationConfiguration.Output);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or JsonException or KeyNotFoundException)
+        {
+            await error.WriteLineAsync($"segctl: {e.Message}");
+            return CliApplication.ExitError;
+        }
+    }
+
+    private sealed class ConnectionOptions
+    {
+        public Option<string?> Url { get; } = new("--url") { Description = $"The operator API (env {UrlVariable}; default {OperatorApiClient.DefaultUrl})." };
+
+        public Option<string?> ApiKey { get; } = new("--api-key") { Description = $"The API key (env {KeyVariable}, preferred: a flag shows in the process list). Never printed." };
+
+        public Option<string?> CaFile { get; } = new("--ca-file") { Description = "Trust only the CA certificates in this PEM file for the API's TLS certificate." };
+
+        public Option<string?> ClientCertificate { get; } = new("--client-cert") { Description = "Authenticate with this client certificate (PEM) instead of a key; its fingerprint must be in the API keys file." };
+
+        public Option<string?> ClientKey { get; } = new("--client-key") { Description = "The private key (PEM) of --client-cert, when not in the same file." };
+
+        public Option<bool> Json { get; } = new("--json") { Description = "Print the API's JSON instead of a table." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Url);
+            command.Options.Add(ApiKey);
+            command.Options.Add(CaFile);
+            command.Options.Add(ClientCertificate);
+            command.Options.Add(ClientKey);
+            command.Options.Add(Json);
+        }
+    }
+}

@@ -1,0 +1,339 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using SegmentController.Core.Evidence;
+
+namespace SegmentController.Tests.Api;
+
+/// <summary>The operator API over real HTTP on loopback, against the real engine and SQLite store.</summary>
+public sealed class OperatorApiTests : IAsyncLifetime
+{
+    private OperatorApiSite _site = null!;
+
+    public async Task InitializeAsync() => _site = await OperatorApiSite.StartAsync();
+
+    public async Task DisposeAsync() => await _site.DisposeAsync();
+
+    [Fact]
+    public async Task NoKey_Returns401ProblemDetails()
+    {
+        using var client = _site.Client(null);
+        using var response = await client.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(401, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("title").GetString()));
+    }
+
+    [Fact]
+    public async Task HealthAndMetrics_StayOpenWithoutKey()
+    {
+        using var client = _site.Client(null);
+        using var metrics = await client.GetAsync("metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        using var health = await client.GetAsync("healthz");
+        Assert.NotEqual(HttpStatusCode.Unauthorized, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task ViewerSuspending_Returns403AndNothingIsSuspended()
+    {
+        using var viewer = _site.Client("val");
+        using var response = await viewer.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("not mine to do"));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var status = await GetJsonAsync(viewer, "api/v1/status");
+        Assert.All(status.GetProperty("clients").EnumerateArray(), c => Assert.Equal("active", c.GetProperty("state").GetString()));
+    }
+
+    [Fact]
+    public async Task ApproverRequestingSuspend_Returns403()
+    {
+        using var approver = _site.Client("bob");
+        using var response = await approver.PostAsync("api/v1/suspend-all", OperatorApiSite.Reason("approvers do not trip"));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Suspend_StatusShowsSuspendedAndMetricIsOne()
+    {
+        using var operatorClient = _site.Client("alice");
+        using var response = await operatorClient.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak on the SPAN port"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        var status = await GetJsonAsync(_site.Client("val"), "api/v1/status");
+        var alpha = status.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "alpha");
+        var beta = status.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "beta");
+        Assert.Equal("suspended", alpha.GetProperty("state").GetString());
+        Assert.Equal("alice", alpha.GetProperty("suspension").GetProperty("actor").GetString());
+        Assert.Equal("operator", alpha.GetProperty("suspension").GetProperty("trigger").GetString());
+        Assert.Equal("active", beta.GetProperty("state").GetString());
+
+        using var plain = _site.Client(null);
+        var metrics = await plain.GetStringAsync("metrics");
+        Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("segctl_client_suspended{client=\"beta\"} 0", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SuspendTwice_SecondAnswers200WithTheExistingSuspension()
+    {
+        using var operatorClient = _site.Client("alice");
+        using var first = await operatorClient.PostAsync("api/v1/clients/beta/suspend", OperatorApiSite.Reason("first"));
+        using var second = await operatorClient.PostAsync("api/v1/clients/beta/suspend", OperatorApiSite.Reason("second"));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        using var body = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+        Assert.False(body.RootElement.GetProperty("created").GetBoolean());
+        Assert.Equal("first", body.RootElement.GetProperty("suspension").GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Restore_NeedsSecondDistinctApprover_SameKeyTwiceRefused()
+    {
+        using var alice = _site.Client("alice");
+        using var bob = _site.Client("bob");
+        using var carol = _site.Client("carol");
+        (await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak"))).Dispose();
+
+        using var request = await bob.PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("switch fixed"));
+        Assert.Equal(HttpStatusCode.Accepted, request.StatusCode);
+        using var pending = JsonDocument.Parse(await request.Content.ReadAsStringAsync());
+        Assert.Equal("pending-approval", pending.RootElement.GetProperty("status").GetString());
+        var restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
+
+        using var again = await bob.PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("me again"));
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("application/problem+json", again.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("suspended", await StateOfAsync("alpha"));
+
+        using var approved = await carol.PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("verified the fix"));
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        using var restored = JsonDocument.Parse(await approved.Content.ReadAsStringAsync());
+        Assert.Equal("restored", restored.RootElement.GetProperty("status").GetString());
+        Assert.Equal(["bob", "carol"], restored.RootElement.GetProperty("approvers").EnumerateArray().Select(a => a.GetString()!).ToArray());
+        Assert.Equal("active", await StateOfAsync("alpha"));
+    }
+
+    [Fact]
+    public async Task OperatorApprovingRestore_Returns403()
+    {
+        using var alice = _site.Client("alice");
+        (await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak"))).Dispose();
+        using var request = await alice.PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("fixed"));
+        using var pending = JsonDocument.Parse(await request.Content.ReadAsStringAsync());
+        var restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
+        using var approve = await alice.PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("self-approval"));
+        Assert.Equal(HttpStatusCode.Forbidden, approve.StatusCode);
+    }
+
+    [Fact]
+    public async Task FailedAuthentication_IsRateLimitedPerAddress()
+    {
+        using var wrong = new HttpClient { BaseAddress = _site.Url };
+        wrong.DefaultRequestHeaders.Authorization = new("Bearer", OperatorApiSite.NewKey());
+        for (var i = 0; i < 10; i++)
+        {
+            using var attempt = await wrong.GetAsync("api/v1/status");
+            Assert.Equal(HttpStatusCode.Unauthorized, attempt.StatusCode);
+        }
+
+        using var limited = await wrong.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.True(limited.Headers.RetryAfter is not null);
+
+        // The address is blocked, not the key: a valid key from it waits too.
+        using var valid = _site.Client("val");
+        using var blocked = await valid.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);
+    }
+
+    [Fact]
+    public async Task KeyRotation_RewrittenFileTakesEffectWithoutRestart()
+    {
+        using var before = _site.Client("val");
+        using (var ok = await before.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        var newKey = OperatorApiSite.NewKey();
+        _site.Keys["val"] = newKey;
+        OperatorApiSite.WriteKeys(_site.KeysFile, _site.Keys, ("alice", "operator"), ("val", "viewer"));
+
+        using (var old = await before.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        }
+
+        using var after = _site.Client("val");
+        using var rotated = await after.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+
+        // bob's line is gone: revoked.
+        using var bob = _site.Client("bob");
+        using var revoked = await bob.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+    }
+
+    [Fact]
+    public async Task Actions_AreRecordedInStoreWithActorTimeAndReason()
+    {
+        using var alice = _site.Client("alice");
+        using var bob = _site.Client("bob");
+        using var carol = _site.Client("carol");
+        (await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak seen"))).Dispose();
+        using var request = await bob.PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("port fixed"));
+        using var pending = JsonDocument.Parse(await request.Content.ReadAsStringAsync());
+        var restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
+        (await carol.PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("checked"))).Dispose();
+
+        var store = _site.App.Services.GetRequiredService<IEvidenceStore>();
+        var actions = new List<(string Action, string Actor, string Reason, string Outcome, DateTimeOffset At)>();
+        await foreach (var record in store.ReadAsync(new RecordQuery { Type = RecordTypes.OperatorAction, Client = "alpha" }, CancellationToken.None))
+        {
+            using var payload = JsonDocument.Parse(record.Payload!.Value);
+            var root = payload.RootElement;
+            actions.Add((root.GetProperty("action").GetString()!, root.GetProperty("actor").GetString()!, root.GetProperty("reason").GetString()!,
+                root.GetProperty("outcome").GetString()!, root.GetProperty("at").GetDateTimeOffset()));
+        }
+
+        Assert.Contains(actions, a => a is { Action: "suspend", Actor: "alice", Reason: "leak seen", Outcome: "suspended" });
+        Assert.Contains(actions, a => a is { Action: "restore-request", Actor: "bob", Reason: "port fixed", Outcome: "pending-approval" });
+        Assert.Contains(actions, a => a is { Action: "restore-approve", Actor: "carol", Reason: "checked", Outcome: "restored" });
+        Assert.All(actions, a => Assert.True(a.At > DateTimeOffset.UtcNow.AddMinutes(-5)));
+        Assert.True((await store.VerifyAsync(CancellationToken.None)).IsIntact);
+    }
+
+    [Theory]
+    [InlineData("api/v1/clients/alpha/suspend", "{\"reason\":", 400)]
+    [InlineData("api/v1/clients/alpha/suspend", "{}", 400)]
+    [InlineData("api/v1/clients/alpha/suspend", "{\"reason\":\"   \"}", 400)]
+    [InlineData("api/v1/clients/alpha/suspend", "{\"reason\":42}", 400)]
+    [InlineData("api/v1/clients/alpha/suspend", "[\"reason\"]", 400)]
+    [InlineData("api/v1/clients/nobody/suspend", "{\"reason\":\"x\"}", 404)]
+    [InlineData("api/v1/clients/alpha/restore", "{\"reason\":\"not suspended\"}", 409)]
+    [InlineData("api/v1/restores/0123456789abcdef/approve", "{\"reason\":\"x\"}", 403)]
+    public async Task BadRequest_AnswersProblemDetails(string path, string body, int expected)
+    {
+        using var alice = _site.Client("alice");
+        using var response = await alice.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(expected, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(expected, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.True(problem.RootElement.TryGetProperty("title", out _));
+        Assert.True(problem.RootElement.TryGetProperty("detail", out _));
+    }
+
+    [Fact]
+    public async Task ExternalAudit_FailSuspendsAndPassEnablesNothingElse()
+    {
+        using var auditor = _site.Client("audra");
+        using var failed = await auditor.PostAsync("api/v1/audits/external", new StringContent("{\"client\":\"beta\",\"passed\":false,\"reason\":\"external audit found shared port\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, failed.StatusCode);
+        Assert.Equal("suspended", await StateOfAsync("beta"));
+        var status = await GetJsonAsync(_site.Client("val"), "api/v1/status");
+        var beta = status.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "beta");
+        Assert.Equal("audit", beta.GetProperty("suspension").GetProperty("trigger").GetString());
+
+        using var passed = await auditor.PostAsync("api/v1/audits/external", new StringContent("{\"client\":\"alpha\",\"passed\":true,\"reason\":\"annual audit\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, passed.StatusCode);
+        status = await GetJsonAsync(_site.Client("val"), "api/v1/status");
+        var alpha = status.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "alpha");
+        Assert.Equal(JsonValueKind.String, alpha.GetProperty("last_passing_audit").ValueKind);
+
+        using var viewer = _site.Client("val");
+        using var forbidden = await viewer.PostAsync("api/v1/audits/external", new StringContent("{\"client\":\"alpha\",\"passed\":true,\"reason\":\"x\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        using var malformed = await auditor.PostAsync("api/v1/audits/external", new StringContent("{\"client\":\"alpha\",\"passed\":\"yes\",\"reason\":\"x\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+    }
+
+    [Fact]
+    public async Task ApproveUnknownRestore_Returns404()
+    {
+        using var bob = _site.Client("bob");
+        using var response = await bob.PostAsync("api/v1/restores/0123456789abcdef/approve", OperatorApiSite.Reason("x"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task OversizedBody_Returns413()
+    {
+        using var alice = _site.Client("alice");
+        var huge = "{\"reason\":\"" + new string('a', 100_000) + "\"}";
+        using var response = await alice.PostAsync("api/v1/clients/alpha/suspend", new StringContent(huge, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("active", await StateOfAsync("alpha"));
+    }
+
+    [Fact]
+    public async Task LogVerify_AuditorSeesIntactChain_ViewerForbidden()
+    {
+        (await _site.Client("alice").PostAsync("api/v1/clients/beta/suspend", OperatorApiSite.Reason("to have a record"))).Dispose();
+        var report = await GetJsonAsync(_site.Client("audra"), "api/v1/log/verify");
+        Assert.True(report.GetProperty("intact").GetBoolean());
+        Assert.True(report.GetProperty("records").GetInt64() >= 1);
+        using var viewer = _site.Client("val");
+        using var forbidden = await viewer.GetAsync("api/v1/log/verify");
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+    }
+
+    [Fact]
+    public async Task LogExport_AuditorGetsJsonLinesWithTheActions()
+    {
+        (await _site.Client("alice").PostAsync("api/v1/clients/beta/suspend", OperatorApiSite.Reason("exported reason"))).Dispose();
+        using var auditor = _site.Client("audra");
+        using var response = await auditor.GetAsync("api/v1/log/export?client=beta");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.Contains("exported reason", StringComparison.Ordinal));
+        foreach (var line in lines)
+        {
+            using var _ = JsonDocument.Parse(line);
+        }
+
+        using var badTime = await auditor.GetAsync("api/v1/log/export?from=yesterday");
+        Assert.Equal(HttpStatusCode.BadRequest, badTime.StatusCode);
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_DescribesExactlyTheMappedRoutes()
+    {
+        using var client = _site.Client(null);
+        using var document = JsonDocument.Parse(await client.GetStringAsync("api/v1/openapi.json"));
+        Assert.StartsWith("3.", document.RootElement.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        // Optional routes (incidents) exist only where their service runs; this host has none.
+        var documented = document.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Where(m => !m.Value.TryGetProperty("x-segctl-optional", out _)).Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}"))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        var mapped = _site.App.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        Assert.Equal(mapped, documented);
+    }
+
+    private async Task<string?> StateOfAsync(string client)
+    {
+        using var viewer = _site.Client("val");
+        var status = await GetJsonAsync(viewer, "api/v1/status");
+        return status.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == client).GetProperty("state").GetString();
+    }
+
+    private static async Task<JsonElement> GetJsonAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+}

@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using SegmentController.Cli;
+using SegmentController.Hosting;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Api;
+
+/// <summary>The management listener with TLS: client certificates pinned in the keys file, the CLI's --ca-file trust.</summary>
+public sealed class OperatorApiTlsTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-api-tls-").FullName;
+    private readonly Dictionary<string, string> _keys = new() { ["val"] = OperatorApiSite.NewKey() };
+    private X509Certificate2 _ca = null!;
+    private X509Certificate2 _client = null!;
+    private X509Certificate2 _stranger = null!;
+    private WebApplication _app = null!;
+    private Uri _url = null!;
+
+    private string CaFile => Path.Combine(_dir, "ca.pem");
+
+    public async Task InitializeAsync()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=segctl test CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
+        _ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(CaFile, _ca.ExportCertificatePem());
+
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddIpAddress(IPAddress.Loopback);
+        serverRequest.CertificateExtensions.Add(san.Build());
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var server = serverRequest.Create(_ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        var certFile = Path.Combine(_dir, "server.pem");
+        var keyFile = Path.Combine(_dir, "server.key");
+        File.WriteAllText(certFile, server.ExportCertificatePem());
+        File.WriteAllText(keyFile, serverKey.ExportPkcs8PrivateKeyPem());
+
+        _client = SelfSigned("CN=ops-laptop");
+        _stranger = SelfSigned("CN=stranger");
+        var keysFile = Path.Combine(_dir, "api-keys");
+        File.WriteAllLines(keysFile,
+        [
+            OperatorApiSite.Line("val", "viewer", _keys["val"]),
+            $"ops operator,viewer cert-sha256:{Convert.ToHexStringLower(SHA256.HashData(_client.RawData))}",
+        ]);
+
+        var opened = PolicyFile.Open(TestSite.WritePolicy(_dir, apiKeysFile: keysFile, certificateFile: certFile, keyFile: keyFile));
+        Assert.NotNull(opened.Provider);
+        _app = ControllerHost.Build(opened.Provider, ["127.0.0.1:0"]);
+        await _app.StartAsync();
+        _url = new Uri(_app.BoundAddresses()[0]);
+        Assert.Equal("https", _url.Scheme);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _ca.Dispose();
+        _client.Dispose();
+        _stranger.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task PinnedClientCertificate_AuthenticatesAsItsOperator()
+    {
+        using var http = Https(_client);
+        using var response = await http.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("by certificate"));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Contains("\"actor\": \"ops\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownClientCertificate_Returns401()
+    {
+        using var http = Https(_stranger);
+        using var response = await http.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Cli_TrustsTheServerOnlyThroughCaFile()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] common = ["status", "--url", _url.ToString(), "--api-key", _keys["val"]];
+        Assert.Equal(CliApplication.ExitClean, await CliApplication.InvokeAsync([.. common, "--ca-file", CaFile], output, error, CancellationToken.None));
+        Assert.Contains("alpha", output.ToString(), StringComparison.Ordinal);
+
+        // No custom trust: the system store does not know the test CA.
+        Assert.Equal(CliApplication.ExitError, await CliApplication.InvokeAsync(common, output, error, CancellationToken.None));
+
+        // Another CA: refused too, never "accept any".
+        var otherCa = Path.Combine(_dir, "other-ca.pem");
+        File.WriteAllText(otherCa, _stranger.ExportCertificatePem());
+        Assert.Equal(CliApplication.ExitError, await CliApplication.InvokeAsync([.. common, "--ca-file", otherCa], output, error, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Cli_AuthenticatesWithClientCertificate()
+    {
+        var certFile = Path.Combine(_dir, "ops.pem");
+        var keyFile = Path.Combine(_dir, "ops.key");
+        File.WriteAllText(certFile, _client.ExportCertificatePem());
+        using (var key = _client.GetECDsaPrivateKey()!)
+        {
+            File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        }
+
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApplication.InvokeAsync(
+            ["suspend", "beta", "--reason", "from the laptop", "--url", _url.ToString(), "--ca-file", CaFile, "--client-cert", certFile, "--client-key", keyFile],
+            output, error, CancellationToken.None);
+        Assert.True(code == CliApplication.ExitClean, error.ToString());
+        Assert.Contains("beta suspended by ops", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private HttpClient Https(X509Certificate2 clientCertificate)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [clientCertificate],
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(_ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    return certificate is X509Certificate2 leaf && chain.Build(leaf);
+                },
+            },
+        };
+        return new HttpClient(handler) { BaseAddress = _url };
+    }
+
+    private static X509Certificate2 SelfSigned(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using SegmentController.Cli;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Api;
+
+/// <summary><c>segctl status|suspend|restore|approve</c> against a running controller, as an operator types them.</summary>
+public sealed class OperatorCommandsTests : IAsyncLifetime
+{
+    private OperatorApiSite _site = null!;
+
+    public async Task InitializeAsync() => _site = await OperatorApiSite.StartAsync();
+
+    public async Task DisposeAsync() => await _site.DisposeAsync();
+
+    [Fact]
+    public async Task SuspendThenStatusThenRestoreWithTwoApprovers_ExitCodesFollowTheState()
+    {
+        var (code, output, _) = await RunAsync("val", "status");
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.Contains("alpha", output, StringComparison.Ordinal);
+        Assert.Contains("active", output, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("alice", "suspend", "alpha", "--reason", "leak on SPAN");
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.Contains("alpha suspended by alice", output, StringComparison.Ordinal);
+        Assert.Contains("persist", output, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("val", "status");
+        Assert.Equal(CliApplication.ExitViolations, code);
+        var alphaRow = output.Split('\n').Single(l => l.StartsWith("alpha ", StringComparison.Ordinal));
+        Assert.Contains("suspended", alphaRow, StringComparison.Ordinal);
+        Assert.Contains("alice", alphaRow, StringComparison.Ordinal);
+        Assert.Contains("leak on SPAN", alphaRow, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("bob", "restore", "alpha", "--reason", "fixed", "--json");
+        Assert.Equal(CliApplication.ExitClean, code);
+        string restoreId;
+        using (var pending = JsonDocument.Parse(output))
+        {
+            Assert.Equal("pending-approval", pending.RootElement.GetProperty("status").GetString());
+            restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
+        }
+
+        (code, _, var error) = await RunAsync("bob", "approve", restoreId, "--reason", "again");
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains("different person", error, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("carol", "approve", restoreId, "--reason", "verified");
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.Contains("alpha restored", output, StringComparison.Ordinal);
+
+        (code, _, _) = await RunAsync("val", "status");
+        Assert.Equal(CliApplication.ExitClean, code);
+    }
+
+    [Fact]
+    public async Task SuspendAll_StatusJsonShowsEveryClientSuspended()
+    {
+        var (code, _, _) = await RunAsync("alice", "suspend", "--all", "--reason", "site-wide incident");
+        Assert.Equal(CliApplication.ExitClean, code);
+        (code, var output, _) = await RunAsync("val", "status", "--json");
+        Assert.Equal(CliApplication.ExitViolations, code);
+        using var status = JsonDocument.Parse(output);
+        Assert.True(status.RootElement.GetProperty("all_suspended").GetBoolean());
+        Assert.All(status.RootElement.GetProperty("clients").EnumerateArray(), c => Assert.Equal("suspended", c.GetProperty("state").GetString()));
+    }
+
+    [Fact]
+    public async Task WrongKey_Exits2AndNeverEchoesTheKey()
+    {
+        var key = OperatorApiSite.NewKey();
+        var (code, output, error) = await InvokeAsync("status", "--url", _site.Url.ToString(), "--api-key", key);
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains("401", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, output + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ViewerSuspending_Exits2With403()
+    {
+        var (code, _, error) = await RunAsync("val", "suspend", "alpha", "--reason", "no");
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains("403", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("suspend", "--reason", "x")]
+    [InlineData("suspend", "alpha", "--all", "--reason", "x")]
+    [InlineData("suspend", "alpha/../x", "--reason", "x")]
+    [InlineData("suspend", "alpha")]
+    [InlineData("approve", "../status", "--reason", "x")]
+    public async Task BadInput_Exits2(params string[] args)
+    {
+        var (code, _, _) = await RunAsync("alice", args);
+        Assert.Equal(CliApplication.ExitError, code);
+    }
+
+    [Fact]
+    public async Task Unreachable_Exits2()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var (code, _, error) = await InvokeAsync("status", "--url", $"http://127.0.0.1:{port}", "--api-key", "x");
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains("unreachable", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClearTextToNonLoopback_IsRefusedBeforeSending()
+    {
+        var (code, _, error) = await InvokeAsync("status", "--url", "http://192.0.2.1:9410", "--api-key", "x");
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains("clear text", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SegctlRunProcess_ServesTheApiToTheCli()
+    {
+        var directory = Directory.CreateTempSubdirectory("segctl-api-run-").FullName;
+        try
+        {
+            var keys = new Dictionary<string, string> { ["alice"] = OperatorApiSite.NewKey() };
+            var keysFile = Path.Combine(directory, "api-keys");
+            OperatorApiSite.WriteKeys(keysFile, keys, ("alice", "operator,viewer"));
+            var policy = TestSite.WritePolicy(directory, apiKeysFile: keysFile);
+            await using var process = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+            var url = await process.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+            var (code, output, error) = await InvokeAsync("suspend", "beta", "--reason", "real process", "--url", url.ToString(), "--api-key", keys["alice"]);
+            Assert.True(code == CliApplication.ExitClean, error);
+            Assert.Contains("beta suspended by alice", output, StringComparison.Ordinal);
+            using var http = new HttpClient();
+            var metrics = await http.GetStringAsync(new Uri(url, "metrics"));
+            Assert.Contains("segctl_client_suspended{client=\"beta\"} 1", metrics, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private Task<(int Code, string Output, string Error)> RunAsync(string user, params string[] args) =>
+        InvokeAsync([.. args, "--url", _site.Url.ToString(), "--api-key", _site.Keys[user]]);
+
+    private static async Task<(int Code, string Output, string Error)> InvokeAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+}
