@@ -49,15 +49,28 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     /// <summary>Snapshot of every incident known to this process.</summary>
     public IReadOnlyList<Incident> Incidents => _snapshot;
 
-    /// <summary>Groups findings that warrant an incident (per the policy's rules; critical without a policy).</summary>
+    /// <summary>Groups findings into incidents and sends the notice of each new one before returning.</summary>
     public async ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+    {
+        foreach (var incident in await RecordFindingsAsync(findings, cancellationToken).ConfigureAwait(false))
+        {
+            await NotifyAsync(incident.Id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Groups findings that warrant an incident (per the policy's rules; critical without a policy) and
+    /// returns the incidents opened, whose notice the caller sends (<see cref="NotifyAsync"/>): a slow
+    /// webhook then never holds up the recording of later findings.
+    /// </summary>
+    public async Task<IReadOnlyList<Incident>> RecordFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(findings);
         var rules = _policy()?.Rules ?? RuleSet.Default;
         var relevant = findings.Where(f => rules.ActionFor(f.Rule, f.Severity) >= FindingAction.Incident && f.Clients.Count > 0).ToArray();
         if (relevant.Length == 0)
         {
-            return;
+            return [];
         }
 
         var opened = new List<Incident>();
@@ -98,9 +111,34 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             _gate.Release();
         }
 
-        foreach (var incident in opened)
+        return opened;
+    }
+
+    /// <summary>
+    /// Takes back the incidents recorded before a restart (the last snapshot of each, in chain order) so
+    /// open incidents, their clocks and their notices survive it. Call before any other change.
+    /// </summary>
+    public void Restore(IEnumerable<Incident> recorded)
+    {
+        ArgumentNullException.ThrowIfNull(recorded);
+        _gate.Wait();
+        try
         {
-            await NotifyAsync(incident.Id, cancellationToken).ConfigureAwait(false);
+            foreach (var incident in recorded)
+            {
+                _incidents[incident.Id] = incident;
+                var suffix = incident.Id.AsSpan(incident.Id.LastIndexOf('-') + 1);
+                if (int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) && sequence > _sequence)
+                {
+                    _sequence = sequence;
+                }
+            }
+
+            _snapshot = _incidents.Values.OrderBy(i => i.DetectedAt).ToArray();
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 

@@ -31,13 +31,9 @@ internal static class OperatorApiEndpoints
         api.MapPost("/audits/external", RecordExternalAudit).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/log/verify", VerifyLog).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/log/export", ExportLog).RequireAuthorization(ApiRoles.CanAudit);
-        // Incidents are served only where the incident manager runs in this process; no stand-in otherwise.
-        if (app.Services.GetService<IncidentManager>() is not null)
-        {
-            api.MapGet("/incidents", IncidentsList);
-            api.MapGet("/incidents/{id}", IncidentShow);
-            api.MapPost("/incidents/{id}/notes", IncidentNote).RequireAuthorization(ApiRoles.CanAnnotate);
-        }
+        api.MapGet("/incidents", IncidentsList);
+        api.MapGet("/incidents/{id}", IncidentShow);
+        api.MapPost("/incidents/{id}/notes", IncidentNote).RequireAuthorization(ApiRoles.CanAnnotate);
 
         api.MapGet("/openapi.json", () => Results.Text(OperatorApiDocument.Json, "application/json")).AllowAnonymous();
         return app;

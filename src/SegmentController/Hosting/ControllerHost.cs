@@ -11,6 +11,10 @@ using SegmentController.Core.Policy;
 using SegmentController.Evidence;
 using SegmentController.Findings;
 using SegmentController.Health;
+using SegmentController.Incidents;
+using SegmentController.Proxy;
+using SegmentController.Snmp;
+using SegmentController.Capture;
 using SegmentController.Metrics;
 
 namespace SegmentController.Hosting;
@@ -55,9 +59,15 @@ internal static class ControllerHost
             o.ShutdownTimeout = TimeSpan.FromSeconds(10);
         });
 
+        // Order matters: the store opens before anything records; incidents see a finding before the
+        // suspension consumer trips on it; the switches' port shutter is registered before the engine.
         builder.Services.AddControllerCore(policy);
         builder.Services.AddEvidence();
+        builder.Services.AddIncidents();
+        builder.Services.AddSnmpInventory();
+        builder.Services.AddInlineProxy();
         builder.Services.AddOperatorApi();
+        builder.Services.AddCapture();
 
         var listen = managementOverride ?? policy.Current.Controller.Management.Listen;
         var managementCertificate = policy.Current.Controller.Management.Certificate;

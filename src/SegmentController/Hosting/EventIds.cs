@@ -27,4 +27,9 @@ internal static class EventIds
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;
     public const int EvidenceStoreUnavailable = 1600;
+    public const int IncidentMeasureNotLinked = 1700;
+    public const int IncidentWorkFailed = 1701;
+    public const int IncidentsRestored = 1702;
+    public const int IncidentsNotRestored = 1703;
+    public const int IncidentNoticeFailed = 1704;
 }

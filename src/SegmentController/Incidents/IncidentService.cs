@@ -1,0 +1,168 @@
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Incidents;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Metrics;
+
+namespace SegmentController.Incidents;
+
+/// <summary>
+/// Runs the incident manager inside <c>segctl run</c>: takes back the incidents recorded before a restart,
+/// groups findings into incidents, sends each new incident's notice without holding up the next finding,
+/// links the kill switch's measures to the open incidents of the clients concerned, and keeps
+/// <c>segctl_incidents_open{client}</c> and <c>segctl_incident_notice_due_timestamp_seconds{client}</c> current.
+/// </summary>
+internal sealed partial class IncidentService : BackgroundService
+{
+    private readonly IncidentManager _incidents;
+    private readonly IncidentQueue _queue;
+    private readonly IEvidenceStore _store;
+    private readonly IPolicyProvider _policy;
+    private readonly ControllerMetrics _metrics;
+    private readonly ILogger<IncidentService> _logger;
+    private readonly Lock _noticesLock = new();
+    private readonly HashSet<Task> _notices = [];
+
+    public IncidentService(IncidentManager incidents, IncidentQueue queue, IEvidenceStore store, IPolicyProvider policy, ControllerMetrics metrics, ILogger<IncidentService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(incidents);
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(logger);
+        (_incidents, _queue, _store, _policy, _metrics, _logger) = (incidents, queue, store, policy, metrics, logger);
+        _incidents.IncidentChanged += (_, _) => Publish();
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Complete();
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        Task[] pending;
+        lock (_noticesLock)
+        {
+            pending = [.. _notices];
+        }
+
+        // Notices in flight had their cancellation signalled with the service's; wait for their records.
+        await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RestoreAsync(stoppingToken).ConfigureAwait(false);
+        Publish();
+        await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                if (work.Findings is { } findings)
+                {
+                    foreach (var opened in await _incidents.RecordFindingsAsync(findings, stoppingToken).ConfigureAwait(false))
+                    {
+                        StartNotice(opened.Id, stoppingToken);
+                    }
+                }
+                else if (work is { Scope: { } scope, Measure: { } measure })
+                {
+                    var clients = scope == SuspensionNames.AllClients ? _policy.Current.Clients.Select(c => c.Id).ToArray() : [scope];
+                    foreach (var client in clients)
+                    {
+                        await _incidents.AddMeasureForClientAsync(client, measure, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // The store refusing a record (fail closed) must not stop the controller: the findings and the
+                // suspension are on record on their own, and health already reports the store.
+                Log.WorkFailed(_logger, e.Message, e);
+            }
+        }
+    }
+
+    private async Task RestoreAsync(CancellationToken cancellationToken)
+    {
+        var latest = new Dictionary<string, Incident>(StringComparer.Ordinal);
+        try
+        {
+            await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.IncidentEvent }, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.Payload is { } payload)
+                {
+                    var incident = IncidentJson.Read(payload);
+                    latest[incident.Id] = incident;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.NotRestored(_logger, e.Message);
+            return;
+        }
+
+        _incidents.Restore(latest.Values);
+        Log.Restored(_logger, latest.Count, latest.Values.Count(i => i.Status == IncidentStatus.Open));
+    }
+
+    private void StartNotice(string id, CancellationToken cancellationToken)
+    {
+        var task = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await _incidents.NotifyAsync(id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Log.NoticeFailed(_logger, id, e.Message);
+                }
+            },
+            CancellationToken.None);
+        lock (_noticesLock)
+        {
+            _notices.Add(task);
+        }
+
+        _ = task.ContinueWith(
+            t =>
+            {
+                lock (_noticesLock)
+                {
+                    _notices.Remove(t);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void Publish()
+    {
+        var incidents = _incidents.Incidents;
+        foreach (var client in _policy.Current.Clients)
+        {
+            var open = incidents.Where(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client.Id, StringComparer.Ordinal)).ToArray();
+            _metrics.IncidentsOpen.WithLabels(client.Id).Set(open.Length);
+            var due = open.Where(i => i.NoticeGivenAt is null).Select(i => (DateTimeOffset?)i.NoticeDueAt).Min();
+            _metrics.IncidentNoticeDueSeconds.WithLabels(client.Id).Set(due is { } d ? d.ToUnixTimeMilliseconds() / 1000.0 : 0);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventIds.IncidentWorkFailed, LogLevel.Error, "Incident work failed: {Reason}")]
+        public static partial void WorkFailed(ILogger logger, string reason, Exception exception);
+
+        [LoggerMessage(EventIds.IncidentsRestored, LogLevel.Information, "Incidents taken back from the store: {Count} ({Open} open)")]
+        public static partial void Restored(ILogger logger, int count, int open);
+
+        [LoggerMessage(EventIds.IncidentsNotRestored, LogLevel.Critical, "Incidents recorded before this start could not be read back: {Reason}")]
+        public static partial void NotRestored(ILogger logger, string reason);
+
+        [LoggerMessage(EventIds.IncidentNoticeFailed, LogLevel.Error, "Notice of incident {Id} could not be completed: {Reason}")]
+        public static partial void NoticeFailed(ILogger logger, string id, string reason);
+    }
+}
