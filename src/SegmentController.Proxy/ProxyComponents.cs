@@ -13,11 +13,11 @@ namespace SegmentController.Proxy;
 /// </summary>
 internal sealed class ProxyComponents : IDisposable
 {
-    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions)
+    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(suspensions);
-        Directory = new ClientDirectory(policy);
+        Directory = new ClientDirectory(policy, time);
         Gate = new ConnectionGate(Directory, new LazyView(suspensions));
         InFlight = new InFlightRequests();
         Pools = new UpstreamPools(policy);

@@ -7,4 +7,5 @@ internal static class ProxyEventIds
     public const int CrossClientRequest = 2001;
     public const int UpstreamFailed = 2002;
     public const int ConfigRejected = 2003;
+    public const int IdentityRefused = 2004;
 }

@@ -6,11 +6,14 @@ public static class ProxyOutcomes
     /// <summary>Forwarded and answered by the upstream.</summary>
     public const string Forwarded = "forwarded";
 
-    /// <summary>The route belongs to another client than the source's segment.</summary>
+    /// <summary>The route, or the agent's certificate, belongs to another client than the source's segment.</summary>
     public const string CrossClient = "cross-client";
 
     /// <summary>The source address is in no client segment.</summary>
     public const string UnknownSource = "unknown-source";
+
+    /// <summary>Certificates are required and the agent's identifies no client (none, untrusted, no match).</summary>
+    public const string UnknownIdentity = "unknown-identity";
 
     /// <summary>The client is suspended.</summary>
     public const string Suspended = "suspended";

@@ -59,6 +59,10 @@ internal sealed class ProxyServer : IAsyncDisposable
             ?? throw new InvalidOperationException("controller.proxy.certificate is not set; the proxy serves TLS only");
         var certificate = Core.Policy.CertificateLoader.Load(certificateReference);
         var listen = listenOverride ?? settings.Listen;
+        if (components.Directory.RequiresClientCertificate && components.Directory.ClientCaError is { } caError)
+        {
+            throw new InvalidOperationException($"{caError}; agents cannot be identified");
+        }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -96,9 +100,19 @@ internal sealed class ProxyServer : IAsyncDisposable
                     {
                         https.ServerCertificate = certificate;
                         https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
-                        https.ClientCertificateMode = settings.RequireClientCertificate
-                            ? ClientCertificateMode.RequireCertificate
-                            : ClientCertificateMode.NoCertificate;
+                        if (settings.RequireClientCertificate)
+                        {
+                            // The handshake takes any certificate, or none: ProxyRequestMiddleware checks it
+                            // against the client CA bundle and the agent's client, so a wrong or missing one
+                            // is answered with 403, an access record and a finding rather than a bare TLS alert.
+                            https.ClientCertificateMode = ClientCertificateMode.AllowCertificate;
+                            https.AllowAnyClientCertificate();
+                        }
+                        else
+                        {
+                            https.ClientCertificateMode = ClientCertificateMode.NoCertificate;
+                        }
+
                         https.CheckCertificateRevocation = false;
                     });
                 });

@@ -18,6 +18,9 @@ public sealed record ClientDefinition
     /// <summary>The client's systems, reached through the proxy.</summary>
     public IReadOnlyList<Upstream> Upstreams { get; init; } = [];
 
+    /// <summary>The client certificates of the client's agents (when the proxy requires them).</summary>
+    public AgentCertificates AgentCertificates { get; init; } = new();
+
     /// <summary>What a suspension does beyond closing the proxy.</summary>
     public KillActions Kill { get; init; } = new();
 

@@ -12,6 +12,12 @@ public sealed record ProxySettings
     /// <summary>A PEM bundle of CAs trusted for upstream certificates; the system store when absent.</summary>
     public string? UpstreamCaFile { get; init; }
 
-    /// <summary>When true, agents must present a client certificate that maps to their client.</summary>
+    /// <summary>
+    /// When true, agents must present a client certificate, issued under <see cref="ClientCaFile"/>, that
+    /// maps (by <see cref="ClientDefinition.AgentCertificates"/>) to the same client as their source address.
+    /// </summary>
     public bool RequireClientCertificate { get; init; }
+
+    /// <summary>A PEM bundle of the CAs that issue agent certificates; required with <see cref="RequireClientCertificate"/>.</summary>
+    public string? ClientCaFile { get; init; }
 }

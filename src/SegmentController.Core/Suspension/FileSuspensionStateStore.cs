@@ -71,6 +71,13 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             {
                 Suspensions = new Dictionary<string, SuspensionRecord>(state.Suspensions, StringComparer.Ordinal),
                 LastPassingAudit = new Dictionary<string, DateTimeOffset>(state.LastPassingAudit, StringComparer.Ordinal),
+                // A pending restore is only good for the suspension it names; anything else is dropped, never guessed at.
+                PendingRestores = new Dictionary<string, PendingRestore>(
+                    (state.PendingRestores ?? new Dictionary<string, PendingRestore>()).Where(p =>
+                        p.Value is { Approvers: not null, RequestedBy: not null, Reason: not null }
+                        && state.Suspensions.TryGetValue(p.Key, out var suspension) && suspension is not null
+                        && string.Equals(suspension.Id, p.Value.SuspensionId, StringComparison.Ordinal)),
+                    StringComparer.Ordinal),
             };
             foreach (var (scope, record) in state.Suspensions)
             {

@@ -14,4 +14,9 @@ public interface ISuspensionObserver
 
     /// <summary>The state was unreadable at start-up and every client is suspended.</summary>
     void StateUnreadable(string message);
+
+    /// <summary>A suspension in force at start-up had its switch ports shut again (and read back).</summary>
+    void PortsReasserted(SuspensionRecord record, PortReassertion reassertion)
+    {
+    }
 }

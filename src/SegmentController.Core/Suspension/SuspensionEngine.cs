@@ -22,7 +22,6 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly ISuspensionObserver[] _observers;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly Dictionary<string, PendingRestore> _pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _background = new();
     private SuspensionState _state;
@@ -125,10 +124,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 Rule = request.Rule,
                 TrippedAt = _time.GetUtcNow(),
             };
-            var next = current.With(record);
+            var next = current.With(record).WithoutPending(request.Scope);
             _store.Save(next);
             Volatile.Write(ref _state, next);
-            _pending.Remove(request.Scope);
             var stages = new List<StageTiming>
             {
                 new() { Stage = SuspensionStage.Persist, Duration = _time.GetElapsedTime(started), Succeeded = true },
@@ -195,11 +193,17 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return Refused(auditMessage);
             }
 
-            pending = new PendingRestore(record, requester.Trim(), reason, [requester.Trim()]);
-            _pending[scope] = pending;
+            pending = new PendingRestore
+            {
+                SuspensionId = record.Id,
+                RequestedBy = requester.Trim(),
+                Reason = reason,
+                RequestedAt = _time.GetUtcNow(),
+                Approvers = [requester.Trim()],
+            };
             if (pending.Approvers.Count < RequiredApprovers)
             {
-                return Pending(pending);
+                return SavePending(scope, pending);
             }
         }
         finally
@@ -228,7 +232,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return Refused($"'{scope}' is not suspended");
             }
 
-            if (!_pending.TryGetValue(scope, out var found) || !string.Equals(found.Suspension.Id, record.Id, StringComparison.Ordinal))
+            if (!_state.PendingRestores.TryGetValue(scope, out var found) || !string.Equals(found.SuspensionId, record.Id, StringComparison.Ordinal))
             {
                 return Refused($"no restore of '{scope}' has been requested");
             }
@@ -249,10 +253,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             pending = found with { Approvers = [.. found.Approvers, approver.Trim()] };
-            _pending[scope] = pending;
             if (pending.Approvers.Count < RequiredApprovers)
             {
-                return Pending(pending);
+                return SavePending(scope, pending);
             }
         }
         finally
@@ -261,6 +264,90 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         return await CompleteRestoreAsync(scope, pending, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Re-asserts the suspensions read from the durable state at start-up: the switch ports of every
+    /// client they cover are shut again and read back (someone may have brought a port up while no
+    /// controller was running), and each suspension's record notes it. The gates need nothing: they read
+    /// the state, which was closed before the first connection. Returns the reassertions made.
+    /// </summary>
+    public async Task<IReadOnlyList<PortReassertion>> ReassertAsync(CancellationToken cancellationToken)
+    {
+        var made = new List<PortReassertion>();
+        foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
+        {
+            var clients = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).ToArray();
+            if (clients.Length == 0)
+            {
+                continue;
+            }
+
+            var started = _time.GetTimestamp();
+            var failures = new List<string>();
+            var verified = true;
+            if (_ports is null)
+            {
+                verified = false;
+                failures.Add("no port shutter configured");
+            }
+            else
+            {
+                foreach (var client in clients)
+                {
+                    try
+                    {
+                        var result = await _ports.ShutAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
+                        verified &= result.Verified && result.Failures.Count == 0;
+                        failures.AddRange(result.Failures);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        verified = false;
+                        failures.Add($"{client.Id}: {e.Message}");
+                    }
+                }
+            }
+
+            var reassertion = new PortReassertion
+            {
+                At = _time.GetUtcNow(),
+                Duration = _time.GetElapsedTime(started),
+                Verified = verified,
+                Clients = [.. clients.Select(c => c.Id)],
+                Failures = failures,
+            };
+            made.Add(reassertion);
+            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+                {
+                    var next = _state.With(inForce with { Reassertions = [.. inForce.Reassertions, reassertion] });
+                    try
+                    {
+                        _store.Save(next);
+                    }
+                    catch (IOException)
+                    {
+                        // The suspension itself is durable already; only this note would be lost on a crash.
+                    }
+
+                    Volatile.Write(ref _state, next);
+                }
+            }
+            finally
+            {
+                _lock.Release();
+            }
+
+            foreach (var observer in _observers)
+            {
+                observer.PortsReasserted(record, reassertion);
+            }
+        }
+
+        return made;
     }
 
     /// <summary>Records an audit result: a pass enables restores that need one; a failure trips the client.</summary>
@@ -317,13 +404,28 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     private static RestoreOutcome Refused(string message) => new() { Status = RestoreStatus.Refused, Message = message };
 
-    private RestoreOutcome Pending(PendingRestore pending) => new()
+    /// <summary>Saves a pending restore with the state (caller holds the lock); one that cannot be saved is refused.</summary>
+    private RestoreOutcome SavePending(string scope, PendingRestore pending)
     {
-        Status = RestoreStatus.PendingApproval,
-        Message = $"{pending.Approvers.Count} of {RequiredApprovers} distinct approvers; waiting for another person",
-        Approvers = pending.Approvers,
-        Required = RequiredApprovers,
-    };
+        var next = _state.WithPending(scope, pending);
+        try
+        {
+            _store.Save(next);
+        }
+        catch (IOException e)
+        {
+            return Refused($"the approval could not be recorded durably ({e.Message}); nothing changed, try again");
+        }
+
+        Volatile.Write(ref _state, next);
+        return new RestoreOutcome
+        {
+            Status = RestoreStatus.PendingApproval,
+            Message = $"{pending.Approvers.Count} of {RequiredApprovers} distinct approvers; waiting for another person (saved: approvals survive a controller restart)",
+            Approvers = pending.Approvers,
+            Required = RequiredApprovers,
+        };
+    }
 
     private void ValidateScope(string scope)
     {
@@ -355,20 +457,20 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, PendingRestore pending, CancellationToken cancellationToken)
     {
         SuspensionState next;
+        SuspensionRecord lifted;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // Someone tripped again (a new record) while approvals were gathered: that one needs its own.
-            if (!_state.Suspensions.TryGetValue(scope, out var record) || !string.Equals(record.Id, pending.Suspension.Id, StringComparison.Ordinal))
+            if (!_state.Suspensions.TryGetValue(scope, out var record) || !string.Equals(record.Id, pending.SuspensionId, StringComparison.Ordinal))
             {
-                _pending.Remove(scope);
                 return Refused($"the suspension of '{scope}' changed while the restore was pending; request it again");
             }
 
+            lifted = record;
             next = _state.Without(scope);
             _store.Save(next);
             Volatile.Write(ref _state, next);
-            _pending.Remove(scope);
         }
         finally
         {
@@ -392,8 +494,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         var restored = new RestoreRecord
         {
-            Suspension = pending.Suspension,
-            RequestedBy = pending.Requester,
+            Suspension = lifted,
+            RequestedBy = pending.RequestedBy,
             Reason = pending.Reason,
             Approvers = pending.Approvers,
             RestoredAt = _time.GetUtcNow(),
@@ -567,5 +669,4 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             .Select(g => new PortAssignment { Switch = g.Key, Ports = g.SelectMany(p => p.Ports).Distinct(StringComparer.Ordinal).ToArray() })
             .ToArray();
 
-    private sealed record PendingRestore(SuspensionRecord Suspension, string Requester, string Reason, IReadOnlyList<string> Approvers);
 }

@@ -26,4 +26,7 @@ public sealed record SuspensionRecord
 
     /// <summary>Enforcement stages as they ran, in order.</summary>
     public IReadOnlyList<StageTiming> Stages { get; init; } = [];
+
+    /// <summary>Switch ports shut again at controller starts while this suspension was in force.</summary>
+    public IReadOnlyList<PortReassertion> Reassertions { get; init; } = [];
 }

@@ -19,6 +19,10 @@ public sealed record SuspensionState
     public IReadOnlyDictionary<string, DateTimeOffset> LastPassingAudit { get; init; } =
         new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
 
+    /// <summary>Restores waiting for more approvers, by scope.</summary>
+    public IReadOnlyDictionary<string, PendingRestore> PendingRestores { get; init; } =
+        new Dictionary<string, PendingRestore>(StringComparer.Ordinal);
+
     /// <summary>True when the site-wide switch is on.</summary>
     [JsonIgnore]
     public bool AllSuspended => Suspensions.ContainsKey(SuspensionNames.AllClients);
@@ -33,11 +37,30 @@ public sealed record SuspensionState
         return this with { Suspensions = copy };
     }
 
+    /// <summary>Lifts the suspension of a scope, and with it any restore pending for it.</summary>
     internal SuspensionState Without(string scope)
     {
         var copy = new Dictionary<string, SuspensionRecord>(Suspensions, StringComparer.Ordinal);
         copy.Remove(scope);
-        return this with { Suspensions = copy };
+        return (this with { Suspensions = copy }).WithoutPending(scope);
+    }
+
+    internal SuspensionState WithPending(string scope, PendingRestore pending)
+    {
+        var copy = new Dictionary<string, PendingRestore>(PendingRestores, StringComparer.Ordinal) { [scope] = pending };
+        return this with { PendingRestores = copy };
+    }
+
+    internal SuspensionState WithoutPending(string scope)
+    {
+        if (!PendingRestores.ContainsKey(scope))
+        {
+            return this;
+        }
+
+        var copy = new Dictionary<string, PendingRestore>(PendingRestores, StringComparer.Ordinal);
+        copy.Remove(scope);
+        return this with { PendingRestores = copy };
     }
 
     internal SuspensionState WithPassingAudit(string clientId, DateTimeOffset at)

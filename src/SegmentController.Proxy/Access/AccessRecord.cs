@@ -9,7 +9,14 @@ internal sealed record AccessRecord
 
     public required string Source { get; init; }
 
+    /// <summary>The client certificate's subject.</summary>
     public string? Identity { get; init; }
+
+    /// <summary>The client certificate's SHA-256 fingerprint (lower-case hex).</summary>
+    public string? IdentitySha256 { get; init; }
+
+    /// <summary>The client the certificate maps to, where certificates are required.</summary>
+    public string? IdentityClient { get; init; }
 
     public required string Method { get; init; }
 

@@ -55,6 +55,42 @@ internal sealed class ProxyFindings
             source,
             cancellationToken);
 
+    public ValueTask CrossClientCertificateAsync(string sourceClient, string source, AgentIdentity identity, string method, string host, string path, CancellationToken cancellationToken) =>
+        PublishAsync(
+            RuleIds.CrossClientRequest,
+            [sourceClient],
+            $"{source} in {sourceClient}'s segment presented the client certificate of {identity.Client} ({identity.Subject}) and asked for {host}{path}",
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["src"] = source,
+                ["method"] = method,
+                ["host"] = host,
+                ["path"] = path,
+                ["target_client"] = identity.Client,
+                ["certificate_subject"] = identity.Subject,
+                ["certificate_sha256"] = identity.Fingerprint,
+            },
+            $"{source}|certificate|{identity.Fingerprint}",
+            cancellationToken);
+
+    public ValueTask UnknownIdentityAsync(string sourceClient, string source, AgentIdentity identity, string method, string host, string path, CancellationToken cancellationToken) =>
+        PublishAsync(
+            RuleIds.UnknownSource,
+            [sourceClient],
+            $"{source} in {sourceClient}'s segment {identity.Problem}; refused {host}{path}",
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["src"] = source,
+                ["method"] = method,
+                ["host"] = host,
+                ["path"] = path,
+                ["certificate_subject"] = identity.Subject,
+                ["certificate_sha256"] = identity.Fingerprint,
+                ["problem"] = identity.Problem,
+            },
+            $"{source}|identity|{identity.Fingerprint ?? "none"}",
+            cancellationToken);
+
     public ValueTask WeakUpstreamTlsAsync(string client, string upstream, string detail, CancellationToken cancellationToken) =>
         PublishAsync(
             RuleIds.WeakUpstreamTls,

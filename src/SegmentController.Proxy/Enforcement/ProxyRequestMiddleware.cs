@@ -53,7 +53,12 @@ internal sealed partial class ProxyRequestMiddleware
         var at = _time.GetUtcNow();
         var sourceAddress = context.Connection.RemoteIpAddress;
         var source = sourceAddress?.ToString() ?? "?";
-        var state = new ProxyRequestState { SourceClient = _directory.Resolve(sourceAddress) };
+        var certificate = context.Connection.ClientCertificate;
+        var state = new ProxyRequestState
+        {
+            SourceClient = _directory.Resolve(sourceAddress),
+            Identity = certificate is null && !_directory.RequiresClientCertificate ? null : _directory.Identify(certificate),
+        };
         context.Features.Set(state);
         var requestBody = new CountingStream(context.Request.Body);
         var responseBody = new CountingStream(context.Response.Body);
@@ -75,6 +80,11 @@ internal sealed partial class ProxyRequestMiddleware
                 {
                     state.Outcome = ProxyOutcomes.Suspended;
                     context.Abort();
+                    return;
+                }
+
+                if (_directory.RequiresClientCertificate && !await IdentityAcceptedAsync(context, state, client, source).ConfigureAwait(false))
+                {
                     return;
                 }
 
@@ -111,6 +121,33 @@ internal sealed partial class ProxyRequestMiddleware
         }
     }
 
+    /// <summary>The certificate must name exactly one client, and it must be the source address's client.</summary>
+    private async ValueTask<bool> IdentityAcceptedAsync(HttpContext context, ProxyRequestState state, string client, string source)
+    {
+        var identity = state.Identity ?? AgentIdentity.None;
+        if (string.Equals(identity.Client, client, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        var host = context.Request.Host.Value ?? "";
+        var path = context.Request.Path.Value ?? "";
+        Log.IdentityRefused(_logger, source, client, identity.Subject ?? "-", identity.Client ?? identity.Problem ?? "?");
+        if (identity.Client is null)
+        {
+            state.Outcome = ProxyOutcomes.UnknownIdentity;
+            await _findings.UnknownIdentityAsync(client, source, identity, context.Request.Method, host, path, CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            state.Outcome = ProxyOutcomes.CrossClient;
+            await _findings.CrossClientCertificateAsync(client, source, identity, context.Request.Method, host, path, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
     private async Task AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
     {
         var record = new AccessRecord
@@ -118,7 +155,9 @@ internal sealed partial class ProxyRequestMiddleware
             Time = at,
             Client = state.SourceClient,
             Source = source,
-            Identity = context.Connection.ClientCertificate?.Subject,
+            Identity = state.Identity?.Subject,
+            IdentitySha256 = state.Identity?.Fingerprint,
+            IdentityClient = state.Identity?.Client,
             Method = context.Request.Method,
             Host = context.Request.Host.Value ?? "",
             Path = context.Request.PathBase.Add(context.Request.Path).Value ?? "/",
@@ -147,5 +186,8 @@ internal sealed partial class ProxyRequestMiddleware
     {
         [LoggerMessage(ProxyEventIds.AccessRecordFailed, LogLevel.Error, "Access record could not be stored; forwarding stops until the store recovers")]
         public static partial void AccessRecordFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(ProxyEventIds.IdentityRefused, LogLevel.Warning, "Request refused: {Source} ({SourceClient}) presented certificate {Subject}: {Identity}")]
+        public static partial void IdentityRefused(ILogger logger, string source, string sourceClient, string subject, string identity);
     }
 }

@@ -5,6 +5,9 @@ internal sealed class ProxyRequestState
 {
     public string? SourceClient { get; init; }
 
+    /// <summary>The agent's client certificate, as far as it tells; null when none was presented.</summary>
+    public AgentIdentity? Identity { get; init; }
+
     public string? RouteClient { get; set; }
 
     public string? Outcome { get; set; }

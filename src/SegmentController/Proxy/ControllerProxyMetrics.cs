@@ -1,11 +1,16 @@
 using SegmentController.Metrics;
-using SegmentController.Proxy;
 
 namespace SegmentController.Proxy;
 
-/// <summary>Counts proxy requests in <c>segctl_proxy_requests_total{client,outcome}</c>.</summary>
+/// <summary>
+/// Counts proxy requests in <c>segctl_proxy_requests_total{client,outcome}</c> and times them in
+/// <c>segctl_proxy_request_duration_seconds{client}</c>.
+/// </summary>
 internal sealed class ControllerProxyMetrics(ControllerMetrics metrics) : IProxyMetrics
 {
-    public void RequestCompleted(string client, string outcome, TimeSpan duration) =>
+    public void RequestCompleted(string client, string outcome, TimeSpan duration)
+    {
         metrics.ProxyRequestsTotal.WithLabels(client, outcome).Inc();
+        metrics.ProxyRequestDuration.WithLabels(client).Observe(duration.TotalSeconds);
+    }
 }

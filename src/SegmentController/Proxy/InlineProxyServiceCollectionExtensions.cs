@@ -13,7 +13,8 @@ internal static class InlineProxyServiceCollectionExtensions
     /// its metrics, and the finding consumer that trips it. Needs <see cref="IPolicyProvider"/>,
     /// <see cref="TimeProvider"/> and <c>ControllerMetrics</c> (all from <c>AddControllerCore</c>). Port shutdown
     /// joins when an <see cref="IPortShutter"/> is registered (SNMP), webhooks when an
-    /// <see cref="ISuspensionNotifier"/> is.
+    /// <see cref="ISuspensionNotifier"/> is. At start-up the switch ports of clients still suspended are shut
+    /// again (<see cref="SuspensionReassertionService"/>).
     /// </summary>
     public static IServiceCollection AddSuspension(this IServiceCollection services, string? statePath = null)
     {
@@ -28,6 +29,7 @@ internal static class InlineProxyServiceCollectionExtensions
         services.TryAddSingleton<SuspensionEngine>();
         services.TryAddSingleton<ISuspensionView>(sp => sp.GetRequiredService<SuspensionEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFindingConsumer, SuspensionFindingConsumer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SuspensionReassertionService>());
         return services;
     }
 
@@ -41,7 +43,8 @@ internal static class InlineProxyServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(sp => new ProxyComponents(
             sp.GetRequiredService<IPolicyProvider>(),
-            () => sp.GetRequiredService<ISuspensionView>()));
+            () => sp.GetRequiredService<ISuspensionView>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Gate);
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().InFlight);
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Pools);

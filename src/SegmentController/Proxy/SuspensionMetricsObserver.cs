@@ -65,6 +65,21 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
     public void StateUnreadable(string message) => Log.StateUnreadable(_logger, message);
 
+    public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(reassertion);
+        var clients = string.Join(",", reassertion.Clients);
+        if (reassertion.Verified)
+        {
+            Log.PortsReasserted(_logger, record.Scope, clients, reassertion.Duration.TotalMilliseconds);
+        }
+        else
+        {
+            Log.PortsNotReasserted(_logger, record.Scope, clients, string.Join("; ", reassertion.Failures));
+        }
+    }
+
     private void Publish()
     {
         var all = _suspendedScopes.Contains(SuspensionNames.AllClients);
@@ -84,6 +99,12 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
         [LoggerMessage(EventIds.SuspensionRestored, LogLevel.Warning, "Restored {Scope}: requested by {Requester}, approved by {Approvers}: {Reason}")]
         public static partial void Restored(ILogger logger, string scope, string requester, string approvers, string reason);
+
+        [LoggerMessage(EventIds.SuspensionPortsReasserted, LogLevel.Warning, "Suspension of {Scope} in force at start-up: switch ports of {Clients} shut again and read back down in {Milliseconds:F1} ms")]
+        public static partial void PortsReasserted(ILogger logger, string scope, string clients, double milliseconds);
+
+        [LoggerMessage(EventIds.SuspensionPortsNotReasserted, LogLevel.Error, "Suspension of {Scope} in force at start-up: switch ports of {Clients} NOT all shut: {Failures}")]
+        public static partial void PortsNotReasserted(ILogger logger, string scope, string clients, string failures);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);

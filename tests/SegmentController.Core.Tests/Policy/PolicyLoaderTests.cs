@@ -33,6 +33,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Equal(new SecretReference { Source = SecretSource.Environment, Name = "PROXY_PFX_PASSWORD" }, proxy.Certificate.Password);
         Assert.Equal("/etc/segctl/ca.pem", proxy.UpstreamCaFile);
         Assert.True(proxy.RequireClientCertificate);
+        Assert.Equal("/etc/segctl/agent-ca.pem", proxy.ClientCaFile);
 
         var management = p.Controller.Management;
         Assert.Equal(["127.0.0.1:9999"], management.Listen);
@@ -107,6 +108,9 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Equal(["portal.gamma.example"], upstream.Hosts);
         Assert.Equal(["/app", "/api"], upstream.PathPrefixes);
         Assert.Equal([new Uri("https://portal-1.gamma.example:8443/base"), new Uri("https://192.0.2.10")], upstream.Destinations);
+
+        Assert.Equal(["O=Gamma plc, OU=Agents", "CN=gamma-kiosk-01"], client.AgentCertificates.Subjects.Select(s => s.Text));
+        Assert.Equal(["3f9a1c00112233445566778899aabbccddeeff00112233445566778899aabbcc"], client.AgentCertificates.Fingerprints);
 
         Assert.False(client.Kill.ShutPorts);
         Assert.Equal(["Gi0/24"], Assert.Single(client.Kill.ForceShutPorts).Ports);

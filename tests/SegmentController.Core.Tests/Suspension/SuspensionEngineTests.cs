@@ -15,7 +15,7 @@ public sealed class SuspensionEngineTests : IDisposable
 
     private string StatePath => _dir.File("state/suspension.state");
 
-    private SuspensionEngine NewEngine(SitePolicy? policy = null, ISuspensionStateStore? store = null) => new(
+    private SuspensionEngine NewEngine(SitePolicy? policy = null, ISuspensionStateStore? store = null, IPortShutter? ports = null) => new(
         store ?? new FileSuspensionStateStore(StatePath),
         new StaticPolicyProvider(policy ?? TestPolicies.TwoClients()),
         [
@@ -23,7 +23,7 @@ public sealed class SuspensionEngineTests : IDisposable
             new RecordingEnforcer(SuspensionStage.Gate, _log),
             new RecordingEnforcer(SuspensionStage.InFlight, _log),
         ],
-        [new RecordingPortShutter(_log)],
+        [ports ?? new RecordingPortShutter(_log)],
         [],
         [],
         _time);
@@ -110,6 +110,125 @@ public sealed class SuspensionEngineTests : IDisposable
         using var restarted = NewEngine();
         Assert.True(restarted.IsSuspended("acme"));
         Assert.False(restarted.IsSuspended("globex"));
+    }
+
+    [Fact]
+    public async Task Restart_PortBroughtUpWhileDown_ShutAgainVerifiedAndRecorded()
+    {
+        var switchPorts = new PortTableShutter();
+        using (var engine = NewEngine(ports: switchPorts))
+        {
+            await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        }
+
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+        switchPorts.Up["sw1:Gi1/0/1"] = true; // someone at the switch while no controller ran
+
+        using var restarted = NewEngine(ports: switchPorts);
+        var made = await restarted.ReassertAsync(CancellationToken.None);
+
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+        Assert.False(switchPorts.Up.ContainsKey("sw1:Gi1/0/2"));
+        var reassertion = Assert.Single(made);
+        Assert.True(reassertion.Verified);
+        Assert.Equal(["acme"], reassertion.Clients);
+        var onDisk = new FileSuspensionStateStore(StatePath).Load().State!.Suspensions["acme"];
+        Assert.True(Assert.Single(onDisk.Reassertions).Verified);
+        Assert.Equal(6, onDisk.Stages.Count);
+    }
+
+    [Fact]
+    public async Task Restart_PortsCannotBeShut_RecordedAsNotVerifiedAndStillSuspended()
+    {
+        using (var engine = NewEngine())
+        {
+            await (await engine.TripAsync(Trip(SuspensionNames.AllClients), CancellationToken.None)).Completion;
+        }
+
+        var switchPorts = new PortTableShutter { Broken = { "sw1:Gi1/0/2" } };
+        using var restarted = NewEngine(ports: switchPorts);
+        var reassertion = Assert.Single(await restarted.ReassertAsync(CancellationToken.None));
+
+        Assert.False(reassertion.Verified);
+        Assert.Equal(["acme", "globex"], reassertion.Clients);
+        Assert.Equal(["sw1:Gi1/0/2: no response"], reassertion.Failures);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+        Assert.True(restarted.IsSuspended("globex"));
+        Assert.False(Assert.Single(new FileSuspensionStateStore(StatePath).Load().State!.Suspensions[SuspensionNames.AllClients].Reassertions).Verified);
+    }
+
+    [Fact]
+    public async Task Restart_NothingSuspended_NoPortTouched()
+    {
+        var switchPorts = new PortTableShutter();
+        using var engine = NewEngine(ports: switchPorts);
+
+        Assert.Empty(await engine.ReassertAsync(CancellationToken.None));
+        Assert.Equal(0, switchPorts.ShutCalls);
+    }
+
+    [Fact]
+    public async Task Restart_WithRestorePending_FirstApprovalKeptSecondCompletes()
+    {
+        using (var engine = NewEngine())
+        {
+            await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+            var requested = await engine.RequestRestoreAsync("acme", "alice", "root cause fixed", CancellationToken.None);
+            Assert.Equal(RestoreStatus.PendingApproval, requested.Status);
+            Assert.Contains("survive a controller restart", requested.Message, StringComparison.Ordinal);
+        }
+
+        using var restarted = NewEngine();
+        Assert.True(restarted.IsSuspended("acme"));
+        Assert.Equal(["alice"], restarted.Current.PendingRestores["acme"].Approvers);
+
+        // The first approver does not count twice across a restart either.
+        Assert.Equal(RestoreStatus.Refused, (await restarted.ApproveRestoreAsync("acme", "Alice", CancellationToken.None)).Status);
+        var approved = await restarted.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Restored, approved.Status);
+        Assert.Equal(["alice", "bob"], approved.Record!.Approvers);
+        Assert.Equal("root cause fixed", approved.Record.Reason);
+        var onDisk = new FileSuspensionStateStore(StatePath).Load().State!;
+        Assert.False(onDisk.IsSuspended("acme"));
+        Assert.Empty(onDisk.PendingRestores);
+    }
+
+    [Fact]
+    public async Task Restart_PendingRestoreOfAnotherSuspension_Dropped()
+    {
+        using (var engine = NewEngine())
+        {
+            await engine.TripAsync(Trip("acme"), CancellationToken.None);
+            await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        }
+
+        // The state as someone might leave it: a pending restore naming a suspension no longer in force.
+        var store = new FileSuspensionStateStore(StatePath);
+        var state = store.Load().State!;
+        store.Save(state with { PendingRestores = new Dictionary<string, PendingRestore> { ["acme"] = state.PendingRestores["acme"] with { SuspensionId = "old" } } });
+
+        using var restarted = NewEngine();
+        Assert.Empty(restarted.Current.PendingRestores);
+        Assert.Equal(RestoreStatus.Refused, (await restarted.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
+        Assert.True(restarted.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_PendingApprovalCannotBeSaved_Refused()
+    {
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = NewEngine(store: store);
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        store.Failing = true;
+
+        var outcome = await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+        Assert.Contains("could not be recorded durably", outcome.Message, StringComparison.Ordinal);
+        Assert.Empty(engine.Current.PendingRestores);
+        store.Failing = false;
+        Assert.Equal(RestoreStatus.Refused, (await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
     }
 
     [Theory]

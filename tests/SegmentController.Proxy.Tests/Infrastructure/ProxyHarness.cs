@@ -54,23 +54,34 @@ internal sealed class ProxyHarness : IAsyncDisposable
     public string StatePath => Path.Combine(Directory, "state", "suspension.state");
 
     /// <summary>Starts a harness; pass a directory to reuse a previous run's state file (restart).</summary>
-    public static async Task<ProxyHarness> StartAsync(string? directory = null, Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null, int approvers = 2)
+    /// <param name="directory">A previous run's directory, to reuse its state file (restart).</param>
+    /// <param name="extraAcmeUpstreams">More upstreams for acme.</param>
+    /// <param name="approvers">Distinct approvers a restore needs.</param>
+    /// <param name="agentCertificates">
+    /// Require agent client certificates issued by <see cref="Pki"/>: acme's agents are <c>O=Acme, OU=Agents</c>
+    /// (or the one certificate <see cref="AcmeKiosk"/>, by fingerprint), globex's <c>O=Globex, OU=Agents</c>.
+    /// </param>
+    public static async Task<ProxyHarness> StartAsync(string? directory = null, Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null, int approvers = 2, bool agentCertificates = false)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
-        await harness.StartCoreAsync(extraAcmeUpstreams, approvers);
+        await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates);
         return harness;
     }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers)
+    /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
+
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate);
         Globex = await UpstreamServer.StartAsync("globex", upstreamCert.Certificate);
         var proxyCert = Pki.IssueServer("proxy", "acme.test", "globex.test", "legacy.test", "unknown.test", "localhost");
 
-        Policy = new StaticPolicyProvider(new SitePolicy
+        AcmeKiosk = agentCertificates ? Pki.IssueClient("CN=kiosk-7, O=Lobby") : null;
+        var policy = new SitePolicy
         {
             Site = new SiteInfo { Id = "test", Name = "Test site" },
             Controller = new ControllerSettings
@@ -80,6 +91,8 @@ internal sealed class ProxyHarness : IAsyncDisposable
                     Listen = ["127.0.0.1:0"],
                     Certificate = new CertificateReference { File = proxyCert.CertPath, KeyFile = proxyCert.KeyPath },
                     UpstreamCaFile = Pki.CaPemPath,
+                    RequireClientCertificate = agentCertificates,
+                    ClientCaFile = agentCertificates ? Pki.CaPemPath : null,
                 },
             },
             Infrastructure = new InfrastructureSettings(),
@@ -90,7 +103,20 @@ internal sealed class ProxyHarness : IAsyncDisposable
                 Client("acme", "127.0.1.0/24", [new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [Acme.Address] }, .. extraAcmeUpstreams?.Invoke(this) ?? []]),
                 Client("globex", "127.0.2.0/24", [new Upstream { Name = "crm", Hosts = ["globex.test"], Destinations = [Globex.Address] }]),
             ],
-        });
+        };
+        if (agentCertificates)
+        {
+            policy = policy with
+            {
+                Clients =
+                [
+                    policy.Clients[0] with { AgentCertificates = new AgentCertificates { Subjects = [Subject("O=Acme, OU=Agents")], Fingerprints = [CertificateFingerprint.Of(AcmeKiosk!)] } },
+                    policy.Clients[1] with { AgentCertificates = new AgentCertificates { Subjects = [Subject("O=Globex, OU=Agents")] } },
+                ],
+            };
+        }
+
+        Policy = new StaticPolicyProvider(policy);
 
         _components = new ProxyComponents(Policy, () => Engine);
         Engine = new SuspensionEngine(new FileSuspensionStateStore(StatePath), Policy, _components.Enforcers, [], [], [], TimeProvider.System);
@@ -98,6 +124,9 @@ internal sealed class ProxyHarness : IAsyncDisposable
         await _server.StartAsync(CancellationToken.None);
         ProxyPort = new Uri(_server.Addresses[0]).Port;
     }
+
+    private static SubjectPattern Subject(string text) =>
+        SubjectPattern.TryParse(text, out var pattern, out var error) ? pattern! : throw new InvalidOperationException(error);
 
     private static ClientDefinition Client(string id, string subnet, IReadOnlyList<Upstream> upstreams) => new()
     {
@@ -110,15 +139,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
     };
 
     /// <summary>An HTTP client whose connections come from <paramref name="source"/> and go to the proxy, whatever the URL's host.</summary>
-    public HttpClient Agent(string source, Version? version = null) =>
-        new(AgentHandler(source), disposeHandler: true)
+    public HttpClient Agent(string source, Version? version = null, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) =>
+        new(AgentHandler(source, certificate), disposeHandler: true)
         {
             DefaultRequestVersion = version ?? HttpVersion.Version11,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
             Timeout = TimeSpan.FromSeconds(30),
         };
 
-    public SocketsHttpHandler AgentHandler(string source) => new()
+    public SocketsHttpHandler AgentHandler(string source, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null) => new()
     {
         ConnectCallback = async (context, cancellationToken) =>
         {
@@ -135,7 +164,12 @@ internal sealed class ProxyHarness : IAsyncDisposable
                 throw;
             }
         },
-        SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = Pki.ChainPolicy() },
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            CertificateChainPolicy = Pki.ChainPolicy(),
+            // Offered whatever CA names the server lists, so an untrusted certificate reaches the proxy's check.
+            LocalCertificateSelectionCallback = certificate is null ? null : (_, _, _, _, _) => certificate,
+        },
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
     };
 
@@ -194,6 +228,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
         _components?.Dispose();
         await Acme.DisposeAsync();
         await Globex.DisposeAsync();
+        AcmeKiosk?.Dispose();
     }
 
     public async ValueTask DisposeAsync()

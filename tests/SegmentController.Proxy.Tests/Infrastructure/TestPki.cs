@@ -9,15 +9,15 @@ internal sealed class TestPki : IDisposable
 {
     private readonly ECDsa _caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
-    public TestPki(string directory)
+    public TestPki(string directory, string name = "segctl test CA")
     {
         Directory = directory;
-        var request = new CertificateRequest("CN=segctl test CA", _caKey, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={name}", _caKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         Ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
-        CaPemPath = Path.Combine(directory, "ca.pem");
+        CaPemPath = Path.Combine(directory, $"ca-{Guid.NewGuid():N}.pem");
         File.WriteAllText(CaPemPath, Ca.ExportCertificatePem());
     }
 
@@ -64,6 +64,20 @@ internal sealed class TestPki : IDisposable
         var reloaded = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
         withKey.Dispose();
         return (reloaded, certPath, keyPath);
+    }
+
+    /// <summary>Issues an agent's client certificate (clientAuth) with this subject, key attached.</summary>
+    public X509Certificate2 IssueClient(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Ca, true, false));
+        using var issued = request.Create(Ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
+        using var withKey = issued.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
     }
 
     public void Dispose()

@@ -109,6 +109,12 @@ public sealed class ControllerEndToEndTests : IAsyncDisposable
             Assert.Contains("segctl_incidents_open{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
             Assert.Contains("segctl_incident_notice_due_timestamp_seconds{client=\"alpha\"} 0", metrics, StringComparison.Ordinal);
 
+            // Every proxied request is timed per client: alpha's forwarded request and its refused one at least.
+            var durations = System.Text.RegularExpressions.Regex.Match(metrics, "^segctl_proxy_request_duration_seconds_count\\{client=\"alpha\"\\} (\\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
+            Assert.True(durations.Success, "no segctl_proxy_request_duration_seconds for alpha on /metrics");
+            Assert.True(int.Parse(durations.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 2, durations.Value);
+            Assert.Contains("segctl_proxy_request_duration_seconds_bucket{client=\"alpha\",le=\"+Inf\"}", metrics, StringComparison.Ordinal);
+
             using var refused = Agent(proxyPort);
             await Assert.ThrowsAsync<HttpRequestException>(() => refused.GetAsync(new Uri("https://alpha.test/work")));
             await app.StopAsync();

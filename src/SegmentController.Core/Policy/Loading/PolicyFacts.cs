@@ -24,6 +24,9 @@ internal sealed class PolicyFacts
 
     public List<Claim<IPAddress>> ProxyAddresses { get; } = [];
 
+    /// <summary>Agent client certificates: the switch, the CA bundle and what maps a certificate to a client.</summary>
+    public ClientCertificateFacts ClientCertificates { get; } = new();
+
     /// <summary>Host names the proxy routes, per client.</summary>
     public List<Claim<string>> UpstreamHosts { get; } = [];
 }

@@ -6,7 +6,8 @@ namespace SegmentController.Core.Policy.Loading;
 
 internal sealed partial class PolicyReader
 {
-    private static readonly string[] ClientKeys = ["id", "name", "contract_end", "segments", "upstreams", "kill", "notify"];
+    private static readonly string[] ClientKeys = ["id", "name", "contract_end", "segments", "upstreams", "agent_certificates", "kill", "notify"];
+    private static readonly string[] AgentCertificateKeys = ["subjects", "fingerprints"];
     private static readonly string[] SegmentKeys = ["name", "vlans", "subnets", "ports", "macs"];
     private static readonly string[] UpstreamKeys = ["name", "hosts", "paths", "destinations"];
     private static readonly string[] KillKeys = ["shut_ports", "force_shut_ports", "webhooks"];
@@ -36,16 +37,72 @@ internal sealed partial class PolicyReader
         var segmentNames = new Dictionary<string, int>(StringComparer.Ordinal);
         var segments = ReadList(map, "segments", required: true, n => ReadSegment(n, owner, segmentNames));
         var upstreamNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        var upstreams = ReadList(map, "upstreams", required: false, n => ReadUpstream(n, owner, upstreamNames));
+        var agentCertificates = _values.Section(map, "agent_certificates", "agent_certificates", AgentCertificateKeys) is { } certificates
+            ? ReadAgentCertificates(certificates, owner)
+            : new AgentCertificates();
+        if (map["agent_certificates"] is null && upstreams.Count > 0)
+        {
+            Facts.ClientCertificates.ClientsWithoutCertificates.Add(new Claim<string>(owner, owner, Position.Of((idNode ?? map.Node).Start)));
+        }
+
         return new ClientDefinition
         {
             Id = id ?? "",
             Name = _values.Text(map, "name", required: true) ?? "",
             ContractEnd = ReadDate(map, "contract_end") ?? DateOnly.MinValue,
             Segments = segments,
-            Upstreams = ReadList(map, "upstreams", required: false, n => ReadUpstream(n, owner, upstreamNames)),
+            Upstreams = upstreams,
+            AgentCertificates = agentCertificates,
             Kill = _values.Section(map, "kill", "kill", KillKeys) is { } kill ? ReadKill(kill, owner) : new KillActions(),
             Notify = ReadList(map, "notify", required: false, ReadContact),
         };
+    }
+
+    private AgentCertificates ReadAgentCertificates(YamlMap map, string owner)
+    {
+        Facts.ClientCertificates.Sections.Add(new Claim<string>(owner, owner, Position.Of(map.Node.Start)));
+        var subjects = new List<SubjectPattern>();
+        foreach (var item in _values.ScalarItems(map, "subjects"))
+        {
+            if (item.Value!.Length > 1024 || item.Value.Any(char.IsControl))
+            {
+                Diagnostics.Add(item, "a subject in agent_certificates must be one line of at most 1024 characters");
+                continue;
+            }
+
+            if (!SubjectPattern.TryParse(item.Value, out var pattern, out var error))
+            {
+                Diagnostics.Add(item, $"subject '{YamlMap.Printable(item.Value)}' {error}");
+                continue;
+            }
+
+            subjects.Add(pattern!);
+            Facts.ClientCertificates.Subjects.Add(new Claim<SubjectPattern>(owner, pattern!, Position.Of(item.Start)));
+        }
+
+        var fingerprints = new List<string>();
+        foreach (var item in _values.ScalarItems(map, "fingerprints"))
+        {
+            if (CertificateFingerprint.Normalize(item.Value!) is not { } fingerprint)
+            {
+                Diagnostics.Add(item, $"fingerprint '{YamlMap.Printable(item.Value)}' is not a SHA-256 fingerprint; write the 64 hex digits (AB:CD:… as openssl x509 -noout -fingerprint -sha256 prints them, or without colons)");
+                continue;
+            }
+
+            if (!fingerprints.Contains(fingerprint, StringComparer.Ordinal))
+            {
+                fingerprints.Add(fingerprint);
+                Facts.ClientCertificates.Fingerprints.Add(new Claim<string>(owner, fingerprint, Position.Of(item.Start)));
+            }
+        }
+
+        if (map["subjects"] is null && map["fingerprints"] is null)
+        {
+            Diagnostics.Add(map.Node, "agent_certificates must list subjects or fingerprints (or both)");
+        }
+
+        return new AgentCertificates { Subjects = subjects, Fingerprints = fingerprints };
     }
 
     private DateOnly? ReadDate(YamlMap map, string key)

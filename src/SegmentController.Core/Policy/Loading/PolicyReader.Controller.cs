@@ -6,7 +6,7 @@ namespace SegmentController.Core.Policy.Loading;
 internal sealed partial class PolicyReader
 {
     private static readonly string[] ControllerKeys = ["proxy", "management", "capture", "store", "on_verification_lost"];
-    private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate"];
+    private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate", "client_ca"];
     private static readonly string[] ManagementKeys = ["listen", "certificate", "api_keys_file"];
     private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
     private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq"];
@@ -40,8 +40,23 @@ internal sealed partial class PolicyReader
             Listen = ReadEndpoints(map, "listen", defaults.Listen),
             Certificate = ReadCertificate(map),
             UpstreamCaFile = Path(map, "upstream_ca"),
-            RequireClientCertificate = _values.Bool(map, "require_client_certificate") ?? defaults.RequireClientCertificate,
+            RequireClientCertificate = ReadRequireClientCertificate(map) ?? defaults.RequireClientCertificate,
+            ClientCaFile = ReadClientCa(map),
         };
+    }
+
+    private bool? ReadRequireClientCertificate(YamlMap map)
+    {
+        var value = _values.Bool(map, "require_client_certificate");
+        Facts.ClientCertificates.Required = value == true ? Position.Of(map["require_client_certificate"]!.Start) : null;
+        return value;
+    }
+
+    private string? ReadClientCa(YamlMap map)
+    {
+        var path = Path(map, "client_ca");
+        Facts.ClientCertificates.ClientCa = path is null ? null : Position.Of(map["client_ca"]!.Start);
+        return path;
     }
 
     private ManagementSettings ReadManagement(YamlMap map)

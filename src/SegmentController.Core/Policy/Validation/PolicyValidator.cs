@@ -17,6 +17,7 @@ internal static class PolicyValidator
         new PortConflictRule(),
         new ProxyAddressRule(),
         new UpstreamHostConflictRule(),
+        new AgentCertificateRule(),
     ];
 
     public static void Validate(PolicyFacts facts, PolicyDiagnostics diagnostics)

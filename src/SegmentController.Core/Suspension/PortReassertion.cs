@@ -1,0 +1,23 @@
+namespace SegmentController.Core.Suspension;
+
+/// <summary>
+/// A suspension's switch ports shut again after a controller start: someone may have brought a port up
+/// while no controller was watching. Kept in the suspension's record.
+/// </summary>
+public sealed record PortReassertion
+{
+    /// <summary>When the ports were shut again.</summary>
+    public required DateTimeOffset At { get; init; }
+
+    /// <summary>How long shutting and reading back took.</summary>
+    public required TimeSpan Duration { get; init; }
+
+    /// <summary>True when every port read back down.</summary>
+    public required bool Verified { get; init; }
+
+    /// <summary>The clients whose ports were shut.</summary>
+    public IReadOnlyList<string> Clients { get; init; } = [];
+
+    /// <summary>Ports that failed, as <c>switch:port: reason</c> (or why nothing could be done).</summary>
+    public IReadOnlyList<string> Failures { get; init; } = [];
+}
