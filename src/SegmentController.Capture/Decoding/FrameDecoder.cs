@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace SegmentController.Capture.Decoding;
 
@@ -24,6 +25,7 @@ internal static class FrameDecoder
     public const ushort TpidLegacyService = 0x9100;
 
     /// <summary>Decodes <paramref name="frame"/> (the captured bytes) of a frame <paramref name="wireLength"/> long.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DecodeError Decode(ReadOnlySpan<byte> frame, int wireLength, ref DecodedFrame result)
     {
         result = default;
@@ -76,9 +78,11 @@ internal static class FrameDecoder
         };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ReadMac(ReadOnlySpan<byte> six) =>
         ((ulong)BinaryPrimitives.ReadUInt16BigEndian(six) << 32) | BinaryPrimitives.ReadUInt32BigEndian(six[2..]);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static DecodeError DecodeArp(ReadOnlySpan<byte> arp, ref DecodedFrame result)
     {
         result.Layer = NetworkLayer.Arp;
@@ -102,6 +106,7 @@ internal static class FrameDecoder
         return DecodeError.None;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static DecodeError DecodeIpv4(ReadOnlySpan<byte> ip, int frameOffset, int wireRemaining, ref DecodedFrame result)
     {
         result.Layer = NetworkLayer.Ipv4;
@@ -145,6 +150,7 @@ internal static class FrameDecoder
         return DecodeTransport(ip[headerLength..available], frameOffset + headerLength, totalLength - headerLength, ref result);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static DecodeError DecodeIpv6(ReadOnlySpan<byte> ip, int frameOffset, int wireRemaining, ref DecodedFrame result)
     {
         result.Layer = NetworkLayer.Ipv6;
@@ -231,6 +237,7 @@ internal static class FrameDecoder
     /// <param name="frameOffset">Where <paramref name="segment"/> starts in the frame.</param>
     /// <param name="declaredLength">The transport length the IP header declares.</param>
     /// <param name="result">Where the transport fields go.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static DecodeError DecodeTransport(ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
     {
         switch (result.Protocol)

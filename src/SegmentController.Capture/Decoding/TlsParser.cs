@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace SegmentController.Capture.Decoding;
 
@@ -17,6 +18,7 @@ internal static class TlsParser
     private const ushort ExtensionSupportedVersions = 43;
     private const int MaxExtensions = 64;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Parse(ReadOnlySpan<byte> payload, int payloadOffset, ref DecodedFrame result)
     {
         if (payload.Length < 5)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SegmentController.Capture.Decoding;
 
 namespace SegmentController.Capture.Flows;
@@ -42,6 +43,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     public IpKey Destination { get; }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FlowKey From(in DecodedFrame frame) =>
         new(
             (ushort)frame.OuterVlan,
@@ -65,6 +67,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     public FlowKey WithVlans(ushort outerVlan, byte depth) =>
         new(outerVlan, InnerVlan, depth, Layer, Protocol, Source, Destination, SourcePort, DestinationPort);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Equals(FlowKey other) =>
         _meta == other._meta
         && DestinationPort == other.DestinationPort
@@ -75,6 +78,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     public override bool Equals(object? obj) => obj is FlowKey other && Equals(other);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override int GetHashCode()
     {
         // A multiply-xorshift mix: cheap, and spreads sequential addresses and ports well.

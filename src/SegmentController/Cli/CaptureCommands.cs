@@ -3,17 +3,21 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using SegmentController.Capture;
 using SegmentController.Capture.Classification;
 using SegmentController.Capture.Evidence;
 using SegmentController.Capture.Rules;
 using SegmentController.Capture.Sources;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
+using SegmentController.Storage;
+using SegmentController.Storage.Sqlite;
 
 namespace SegmentController.Cli;
 
 /// <summary>
-/// <c>segctl pcap analyze FILE --policy FILE [--json]</c> and
+/// <c>segctl pcap analyze FILE --policy FILE [--json] [--store PATH]</c> and
 /// <c>segctl capture live --interface IF --policy FILE [--seconds N]</c>: judge a capture against the
 /// site policy. Exit 0 clean, 1 violations, 2 error.
 /// </summary>
@@ -29,25 +33,29 @@ internal static class CaptureCommands
         var policy = PolicyOption();
         var json = new Option<bool>("--json") { Description = "Print the findings as JSON." };
         var evidence = EvidenceOption();
-        var analyze = new Command("analyze", "Judge every frame of a capture file against the site policy.") { file, policy, json, evidence };
-
-        // The tamper-evident store (--store PATH) is wired by the storage area: it receives
-        // report.Findings exactly as printed, after analysis and before the exit code is decided.
+        var store = new Option<string?>("--store")
+        {
+            Description = "Record the analysis (file, its SHA-256, counts, policy hash) and each finding in this tamper-evident store (created with its signing key if new).",
+        };
+        var analyze = new Command("analyze", "Judge every frame of a capture file against the site policy.") { file, policy, json, evidence, store };
         analyze.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var index = await LoadIndexAsync(parseResult.GetRequiredValue(policy).FullName, error, cancellationToken);
-            if (index is null)
+            var loaded = await LoadIndexAsync(parseResult.GetRequiredValue(policy).FullName, error, cancellationToken);
+            if (loaded is not var (index, site))
             {
                 return CliApplication.ExitError;
             }
 
             var path = parseResult.GetRequiredValue(file).FullName;
+            var storePath = parseResult.GetValue(store);
             CaptureReport report;
+
+            // With --store the file is hashed as it is read: the recorded hash is of the bytes analysed.
+            using var source = new PcapFileSource(path) { ComputeSha256 = storePath is not null };
             try
             {
-                using var source = new PcapFileSource(path);
                 report = await Task.Run(() => OfflineAnalysis.Run(source, index, DateTimeOffset.UtcNow, null, cancellationToken), cancellationToken);
             }
             catch (CaptureSourceException e)
@@ -62,7 +70,28 @@ internal static class CaptureCommands
             }
 
             var evidenceFiles = WriteEvidence(parseResult.GetValue(evidence), report);
-            var summary = new RunSummary(path, report.Packets, report.DecodeErrors, report.Findings, evidenceFiles, []);
+            StoredAnalysis? stored = null;
+            if (storePath is not null)
+            {
+                var analysis = new OfflineAnalysisRecord(
+                    path,
+                    Convert.ToHexStringLower(source.Sha256!),
+                    source.Length,
+                    report.Packets,
+                    report.DecodeErrors,
+                    report.Warning,
+                    site.SourcePath,
+                    site.Sha256,
+                    site.Site.Id,
+                    site.Clients.Select(c => c.Id).ToArray());
+                stored = await RecordAsync(storePath, analysis, report, error, cancellationToken);
+                if (stored is null)
+                {
+                    return CliApplication.ExitError;
+                }
+            }
+
+            var summary = new RunSummary(path, report.Packets, report.DecodeErrors, report.Findings, evidenceFiles, [], stored);
             await Print(output, summary, parseResult.GetValue(json));
             return report.Findings.Count > 0 ? CliApplication.ExitViolations : CliApplication.ExitClean;
         });
@@ -88,8 +117,8 @@ internal static class CaptureCommands
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var index = await LoadIndexAsync(parseResult.GetRequiredValue(policy).FullName, error, cancellationToken);
-            if (index is null)
+            var loaded = await LoadIndexAsync(parseResult.GetRequiredValue(policy).FullName, error, cancellationToken);
+            if (loaded is not var (index, _))
             {
                 return CliApplication.ExitError;
             }
@@ -154,7 +183,8 @@ internal static class CaptureCommands
                 runs.Sum(r => r.Analyzer.DecodeErrors),
                 findings,
                 evidenceFiles,
-                statistics);
+                statistics,
+                null);
             await Print(output, summary, parseResult.GetValue(json));
             return findings.Length > 0 ? CliApplication.ExitViolations : CliApplication.ExitClean;
         });
@@ -174,7 +204,7 @@ internal static class CaptureCommands
     };
 
     /// <summary>The one place a capture command turns a policy file into a policy index.</summary>
-    private static async Task<PolicyIndex?> LoadIndexAsync(string path, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<(PolicyIndex Index, SitePolicy Policy)?> LoadIndexAsync(string path, TextWriter error, CancellationToken cancellationToken)
     {
         var opened = PolicyFile.Open(path);
         if (opened.Provider is null)
@@ -188,13 +218,39 @@ internal static class CaptureCommands
             return null;
         }
 
-        var index = await PolicyIndex.BuildAsync(opened.Provider.Current, null, ResolveTimeout, cancellationToken);
+        var site = opened.Provider.Current;
+        var index = await PolicyIndex.BuildAsync(site, null, ResolveTimeout, cancellationToken);
         foreach (var warning in index.Warnings)
         {
             await error.WriteLineAsync($"segctl: warning: {warning}");
         }
 
-        return index;
+        return (index, site);
+    }
+
+    /// <summary>
+    /// Records the analysis and its findings in the store; null (after saying why) when the store
+    /// cannot take them — evidence that was asked for and not kept is an error, not a warning.
+    /// </summary>
+    private static async Task<StoredAnalysis?> RecordAsync(string storePath, OfflineAnalysisRecord analysis, CaptureReport report, TextWriter error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(storePath));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            await using var opened = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = storePath }, TimeProvider.System, cancellationToken);
+            var (index, findings) = await OfflineAnalysisRecorder.RecordAsync(opened, analysis, report.Findings, DateTimeOffset.UtcNow, cancellationToken);
+            return new StoredAnalysis(storePath, index, findings);
+        }
+        catch (Exception e) when (e is StoreUnavailableException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            await error.WriteLineAsync($"segctl: store {storePath}: the analysis was not recorded ({e.Message})");
+            return null;
+        }
     }
 
     private static List<string> WriteEvidence(DirectoryInfo? directory, CaptureReport report)
@@ -251,6 +307,21 @@ internal static class CaptureCommands
                 }
 
                 writer.WriteEndArray();
+                if (summary.Stored is { } recorded)
+                {
+                    writer.WriteStartObject("store");
+                    writer.WriteString("path", recorded.Path);
+                    writer.WriteNumber("analysis_record", recorded.Analysis);
+                    writer.WriteStartArray("finding_records");
+                    foreach (var index in recorded.Findings)
+                    {
+                        writer.WriteNumberValue(index);
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteEndObject();
+                }
+
                 if (summary.EvidenceFiles.Count > 0)
                 {
                     writer.WriteStartArray("evidence_files");
@@ -292,6 +363,13 @@ internal static class CaptureCommands
             await output.WriteLineAsync($"evidence: {path}");
         }
 
+        if (summary.Stored is { } stored)
+        {
+            await output.WriteLineAsync(string.Create(
+                CultureInfo.InvariantCulture,
+                $"recorded in {stored.Path}: analysis record {stored.Analysis}, {stored.Findings.Count} finding records"));
+        }
+
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"{summary.Packets} packets analysed, {summary.DecodeErrors} decode errors, {summary.Findings.Count} findings"));
@@ -303,5 +381,8 @@ internal static class CaptureCommands
         long DecodeErrors,
         IReadOnlyList<Finding> Findings,
         IReadOnlyList<string> EvidenceFiles,
-        IReadOnlyList<(string Name, CaptureStatistics Statistics)> Statistics);
+        IReadOnlyList<(string Name, CaptureStatistics Statistics)> Statistics,
+        StoredAnalysis? Stored);
+
+    private sealed record StoredAnalysis(string Path, long Analysis, IReadOnlyList<long> Findings);
 }

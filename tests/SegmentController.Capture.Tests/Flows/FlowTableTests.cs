@@ -86,4 +86,56 @@ public sealed class FlowTableTests
         Assert.True(created);
         Assert.Equal(2, table.Count);
     }
+
+    [Fact]
+    public void RandomInsertsExpiriesAndEvictions_AgreeWithReferenceModel()
+    {
+        // Small capacity, many more keys than fit, colliding hashes forced by few distinct ports: the
+        // index's growth, probing and backward-shift deletion must never lose or invent a flow.
+        var table = new FlowTable(300);
+        var model = new Dictionary<int, long>();
+        var order = new LinkedList<int>();
+        var nodes = new Dictionary<int, (LinkedListNode<int> Node, long OrderedTicks)>();
+        var random = new Random(11);
+        var now = 1_000_000L;
+        for (var step = 0; step < 200_000; step++)
+        {
+            now += random.Next(0, 3) * FlowTable.OrderGranularityTicks;
+            var n = random.Next(2000);
+            ref var state = ref table.GetOrAdd(Key(n), now, out var created);
+            state.Packets++;
+            state.LastTicks = now;
+            Assert.Equal(!model.ContainsKey(n), created);
+            if (created)
+            {
+                if (model.Count == 300)
+                {
+                    model.Remove(order.First!.Value);
+                    nodes.Remove(order.First!.Value);
+                    order.RemoveFirst();
+                }
+
+                model[n] = 0;
+                nodes[n] = (order.AddLast(n), now);
+            }
+            else if (now - nodes[n].OrderedTicks > FlowTable.OrderGranularityTicks)
+            {
+                // The table's order moves a flow to the young end at most once per granularity period.
+                order.Remove(nodes[n].Node);
+                nodes[n] = (order.AddLast(n), now);
+            }
+
+            model[n]++;
+            Assert.Equal(model[n], state.Packets);
+            if (random.Next(500) == 0)
+            {
+                table.Expire(now + 1);
+                model.Clear();
+                order.Clear();
+                nodes.Clear();
+            }
+
+            Assert.Equal(model.Count, table.Count);
+        }
+    }
 }

@@ -1,0 +1,126 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using SegmentController.Cli;
+using SegmentController.Core.Policy;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Cli;
+
+/// <summary><c>segctl pcap analyze … --store PATH</c> in-process against real SQLite store files.</summary>
+public sealed class PcapAnalyzeStoreTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "segctl-pcap-store-" + Guid.NewGuid().ToString("N"));
+
+    public PcapAnalyzeStoreTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Fixture(string name) =>
+        Path.Combine(RepositoryPaths.Root, "tests", "SegmentController.Capture.Tests", "Fixtures", name);
+
+    [Fact]
+    public async Task LeakyCaptureWithStore_AnalysisAndEveryFindingChainedVerifiedAndExported()
+    {
+        var store = Path.Combine(_dir, "evidence.db");
+
+        var (exit, output, error) = await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"), "--store", store);
+
+        Assert.Equal(1, exit);
+        Assert.Equal("", error);
+        Assert.Contains("recorded in " + store + ": analysis record ", output, StringComparison.Ordinal);
+        Assert.Contains(", 9 finding records", output, StringComparison.Ordinal);
+
+        var (verified, verifyOutput, _) = await Segctl("log", "verify", "--store", store);
+        Assert.Equal(0, verified);
+        Assert.Contains("intact:", verifyOutput, StringComparison.Ordinal);
+
+        var records = await ExportAsync(store);
+        var findings = records.Where(r => r.GetProperty("type").GetString() == "finding").ToArray();
+        Assert.Equal(
+            ["arp-spoofing", "cleartext-to-client", "cross-client-flow", "proxy-bypass", "unknown-mac", "unknown-vlan", "vlan-hopping", "vlan-subnet-mismatch", "weak-tls"],
+            findings.Select(f => f.GetProperty("payload").GetProperty("rule").GetString()).Order(StringComparer.Ordinal));
+        var cross = findings.Single(f => f.GetProperty("payload").GetProperty("rule").GetString() == "cross-client-flow");
+        Assert.Equal("acme,globex", cross.GetProperty("clients").GetString());
+        Assert.Equal("10.20.0.21", cross.GetProperty("payload").GetProperty("evidence").GetProperty("dst").GetString());
+
+        var analysis = Assert.Single(records, r => r.GetProperty("type").GetString() == "analysis");
+        var payload = analysis.GetProperty("payload");
+        Assert.Equal("leaky-site.pcap", payload.GetProperty("file").GetString());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Fixture("leaky-site.pcap")))), payload.GetProperty("sha256").GetString());
+        Assert.Equal(31, payload.GetProperty("packets").GetInt64());
+        Assert.Equal(0, payload.GetProperty("decode_errors").GetInt64());
+        Assert.Equal(PolicyLoader.LoadFile(Fixture("site.yaml")).Policy!.Sha256, payload.GetProperty("policy_sha256").GetString());
+        Assert.Equal(9, payload.GetProperty("findings").GetInt32());
+        Assert.Equal(
+            findings.Select(f => f.GetProperty("index").GetInt64()).Order(),
+            payload.GetProperty("finding_records").EnumerateArray().Select(i => i.GetInt64()).Order());
+        Assert.Equal("acme,globex", analysis.GetProperty("clients").GetString());
+    }
+
+    [Fact]
+    public async Task CleanCaptureWithStoreJson_Exit0AnalysisRecordedAndInEachClientsExport()
+    {
+        var store = Path.Combine(_dir, "nested", "evidence.db");
+
+        var (exit, output, _) = await Segctl("pcap", "analyze", Fixture("clean-site.pcap"), "--policy", Fixture("site.yaml"), "--store", store, "--json");
+
+        Assert.Equal(0, exit);
+        using var document = JsonDocument.Parse(output);
+        var recorded = document.RootElement.GetProperty("store");
+        Assert.Empty(recorded.GetProperty("finding_records").EnumerateArray());
+        var index = recorded.GetProperty("analysis_record").GetInt64();
+
+        Assert.Equal(0, (await Segctl("log", "verify", "--store", store)).Exit);
+        var acme = await ExportAsync(store, "--client", "acme");
+        var analysis = Assert.Single(acme, r => r.GetProperty("type").GetString() == "analysis");
+        Assert.Equal(index, analysis.GetProperty("index").GetInt64());
+        Assert.Equal(20, analysis.GetProperty("payload").GetProperty("packets").GetInt64());
+        Assert.Equal(0, analysis.GetProperty("payload").GetProperty("findings").GetInt32());
+        Assert.Single(await ExportAsync(store, "--client", "globex"), r => r.GetProperty("type").GetString() == "analysis");
+    }
+
+    [Fact]
+    public async Task SecondAnalysisIntoSameStore_ChainStillVerifies()
+    {
+        var store = Path.Combine(_dir, "evidence.db");
+
+        Assert.Equal(1, (await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"), "--store", store)).Exit);
+        Assert.Equal(0, (await Segctl("pcap", "analyze", Fixture("clean-site.pcap"), "--policy", Fixture("site.yaml"), "--store", store)).Exit);
+
+        Assert.Equal(0, (await Segctl("log", "verify", "--store", store)).Exit);
+        var analyses = (await ExportAsync(store)).Where(r => r.GetProperty("type").GetString() == "analysis").ToArray();
+        Assert.Equal(["leaky-site.pcap", "clean-site.pcap"], analyses.Select(a => a.GetProperty("payload").GetProperty("file").GetString()));
+    }
+
+    [Fact]
+    public async Task StoreCannotBeWritten_Exit2AndSaysNotRecorded()
+    {
+        // A directory where the store file should be: SQLite cannot open it.
+        var store = Path.Combine(_dir, "is-a-directory");
+        Directory.CreateDirectory(store);
+
+        var (exit, output, error) = await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"), "--store", store);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Contains("the analysis was not recorded", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonElement[]> ExportAsync(string store, params string[] filter)
+    {
+        var (exit, output, _) = await Segctl(["log", "export", "--store", store, .. filter]);
+        Assert.Equal(0, exit);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement.Clone())
+            .Where(r => r.GetProperty("kind").GetString() == "record")
+            .ToArray();
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> Segctl(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
