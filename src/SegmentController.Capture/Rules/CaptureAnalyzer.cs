@@ -54,6 +54,12 @@ internal sealed class CaptureAnalyzer : IFrameSink
 
     public string InterfaceName { get; }
 
+    /// <summary>
+    /// Called on the capture thread when a new violation awaits <see cref="TakeNewFindings"/>, so a
+    /// publisher can take it at once instead of on its next tick. Must return quickly.
+    /// </summary>
+    public Action? ViolationRecorded { get; set; }
+
     public long Packets { get; private set; }
 
     public long Bytes { get; private set; }
@@ -523,6 +529,7 @@ internal sealed class CaptureAnalyzer : IFrameSink
             _unreported.Add(violation);
         }
 
+        ViolationRecorded?.Invoke();
         return violation;
     }
 

@@ -18,6 +18,10 @@ internal sealed class WebhookNotifier : ISuspensionNotifier, IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
+    // A receiver that drops one connection (a restart, a full accept queue) must not cost the client's
+    // SOC the news of a trip: transport errors and 5xx answers are retried twice, quickly.
+    private static readonly TimeSpan[] RetryDelays = [TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)];
+
     private readonly IPolicyProvider _policy;
     private readonly HttpClient _http;
 
@@ -104,15 +108,28 @@ internal sealed class WebhookNotifier : ISuspensionNotifier, IDisposable
         }
 
         var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>(body, StringComparer.Ordinal) { ["client"] = clientId }, WebhookJsonContext.Default.DictionaryStringObject);
-        using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(payload) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        if (webhook.Secret is not null)
+        var signature = webhook.Secret is null
+            ? null
+            : "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(webhook.Secret.Resolve()), payload));
+        for (var attempt = 0; ; attempt++)
         {
-            var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(webhook.Secret.Resolve()), payload);
-            request.Headers.Add("X-Segctl-Signature", "sha256=" + Convert.ToHexStringLower(signature));
-        }
+            using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(payload) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            if (signature is not null)
+            {
+                request.Headers.Add("X-Segctl-Signature", signature);
+            }
 
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
+            try
+            {
+                using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                response.EnsureSuccessStatusCode();
+                return;
+            }
+            catch (HttpRequestException e) when (attempt < RetryDelays.Length && (e.StatusCode is null || (int)e.StatusCode >= 500))
+            {
+                await Task.Delay(RetryDelays[attempt], cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -28,6 +28,7 @@ internal sealed partial class CaptureService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<CaptureService> _logger;
     private readonly List<InterfaceRun> _runs = [];
+    private readonly SemaphoreSlim _violationSignal = new(0, 1);
 
     public CaptureService(IPolicyProvider policy, IFindingSink sink, ControllerMetrics metrics, VerificationHealth health, TimeProvider time, ILogger<CaptureService> logger)
     {
@@ -47,6 +48,21 @@ internal sealed partial class CaptureService : BackgroundService
 
     public TimeSpan PublishInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    private void SignalViolation()
+    {
+        // At most one pending wake-up: many violations in a burst are taken together.
+        if (_violationSignal.CurrentCount == 0)
+        {
+            try
+            {
+                _violationSignal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var policy = _policy.Current;
@@ -57,13 +73,23 @@ internal sealed partial class CaptureService : BackgroundService
             var index = await BuildIndexAsync(policy, cancellationToken);
             foreach (var settings in policy.Controller.Capture.Interfaces)
             {
-                _runs.Add(new InterfaceRun(settings, new CaptureAnalyzer(index, settings.Name) { StartedTicks = _time.GetUtcNow().UtcTicks }));
+                _runs.Add(new InterfaceRun(settings, new CaptureAnalyzer(index, settings.Name)
+                {
+                    StartedTicks = _time.GetUtcNow().UtcTicks,
+                    ViolationRecorded = SignalViolation,
+                }));
             }
 
             _policy.PolicyChanged += OnPolicyChanged;
         }
 
         await base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _violationSignal.Dispose();
+        base.Dispose();
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -84,11 +110,34 @@ internal sealed partial class CaptureService : BackgroundService
             run.Thread = Task.Factory.StartNew(() => CaptureLoop(run, stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
-        using var timer = new PeriodicTimer(PublishInterval, _time);
+        // Metrics and health are published every interval; a new violation is published at once, since
+        // a critical one trips the kill switch and every millisecond of delay is exposure.
+        var tick = _time.GetUtcNow() + PublishInterval;
+        Task? wake = null;
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (!stoppingToken.IsCancellationRequested)
             {
+                wake ??= _violationSignal.WaitAsync(stoppingToken);
+                var wait = tick - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero && !wake.IsCompleted)
+                {
+                    using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    await Task.WhenAny(wake, Task.Delay(wait, _time, delayCancel.Token));
+                    await delayCancel.CancelAsync();
+                }
+
+                if (wake.IsCompleted)
+                {
+                    await wake;
+                    wake = null;
+                }
+
+                if (_time.GetUtcNow() >= tick)
+                {
+                    tick = _time.GetUtcNow() + PublishInterval;
+                }
+
                 await PublishAsync(stoppingToken);
             }
         }

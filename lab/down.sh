@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Removes everything lab/demo.sh made: its processes (by the pids it recorded, and whatever still runs
+# inside the lab's namespaces), the segl-* namespaces (and with them every veth, bridge and mirror),
+# and lab/.state. Safe to run when nothing is up. lab/out (the last scenario's results) is kept.
+set -u
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/common.sh
+. "$LAB_DIR/lib/common.sh"
+# shellcheck source=lib/topology.sh
+. "$LAB_DIR/lib/topology.sh"
+lab_require_root
+
+stop_pid() { # pid: TERM, then KILL after 5 s
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null
+}
+
+# segctl first, so it does not see its witnesses vanish and trip on the way down.
+if [ -f "$LAB_STATE/pids/segctl.pid" ]; then stop_pid "$(cat "$LAB_STATE/pids/segctl.pid")"; fi
+if [ -d "$LAB_STATE/pids" ]; then
+  for f in "$LAB_STATE"/pids/*.pid; do
+    [ -e "$f" ] || continue
+    stop_pid "$(cat "$f")"
+  done
+fi
+for ns in $(lab_all_namespaces); do
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$pid"; done
+done
+for ns in $(lab_all_namespaces); do
+  ip netns del "$ns" 2>/dev/null || true
+done
+rm -rf "$LAB_STATE"
+remaining=$(lab_all_namespaces)
+if [ -n "$remaining" ]; then
+  echo "lab/down.sh: could not remove: $remaining" >&2
+  exit 1
+fi
+echo "lab: down (no $LAB_NS_PREFIX-* namespaces, no lab processes, $LAB_STATE removed)"

@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Shared names, addresses and helpers for the lab scripts (sourced; never run directly).
+# Every name the lab creates starts with "segl-" (namespaces) or lives in a namespace that does, so
+# lab/down.sh can find and remove all of it. Addresses are 10.99.0.0/16 only, inside those namespaces.
+
+LAB_DIR=${LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+REPO_DIR=${REPO_DIR:-$(cd "$LAB_DIR/.." && pwd)}
+LAB_STATE=${LAB_STATE:-$LAB_DIR/.state}
+LAB_OUT=${LAB_OUT:-$LAB_DIR/out}
+LAB_POLICY=${LAB_POLICY:-$REPO_DIR/policies/lab.yaml}
+LAB_PYTHON=${LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
+
+# Several labs can run side by side (the tests run one while a newcomer's may be up): each has its own
+# namespace prefix, state directory and host-side management port.
+LAB_NS_PREFIX=${LAB_NS_PREFIX:-segl}
+LAB_NS_SWITCH=$LAB_NS_PREFIX-sw
+LAB_NS_CONTROLLER=$LAB_NS_PREFIX-ctl
+
+# The topology, one line per client: id vlan client-subnet-prefix upstream-host upstream-address first-port.
+# It must agree with policies/lab.yaml (the test reads both).
+LAB_CLIENTS=(
+  "assistring 110 10.99.110 crm.assistring.lab 10.99.210.10 1"
+  "ibex 120 10.99.120 desk.ibex.lab 10.99.220.10 4"
+  "northwind 130 10.99.130 billing.northwind.lab 10.99.230.10 7"
+)
+LAB_AGENTS_PER_CLIENT=${LAB_AGENTS_PER_CLIENT:-3}
+LAB_MGMT_VLAN=10
+LAB_PROXY_ADDRESS=10.99.0.1
+LAB_SWITCH_ADDRESS=10.99.0.2
+LAB_PROXY_PORT=8443
+LAB_UPSTREAM_PORT=8443
+# segctl's management listener inside the controller namespace (policies/lab.yaml), and the port on the
+# host's loopback that lab/demo.sh forwards to it so the API and /metrics are reachable from the host.
+LAB_MANAGEMENT_INNER=127.0.0.1:9410
+LAB_MANAGEMENT_PORT=${LAB_MANAGEMENT_PORT:-9410}
+LAB_MANAGEMENT_URL=http://127.0.0.1:$LAB_MANAGEMENT_PORT
+LAB_TRUNK_PORT=swp24
+LAB_SPAN_SWITCH_SIDE=span-sw
+LAB_SPAN_CONTROLLER_SIDE=span0
+LAB_SNMPSIM_PORT=1161
+LAB_SOC_ADDRESS=10.99.250.10
+
+lab_say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+lab_info() { printf '   %s\n' "$*"; }
+lab_die() { printf 'lab: %s\n' "$*" >&2; exit 2; }
+
+# lab_client_field LINE N: the Nth (1-based) field of a LAB_CLIENTS line.
+lab_client_field() { local -a f; read -r -a f <<<"$1"; printf '%s' "${f[$(($2 - 1))]}"; }
+
+lab_agent_ns() { printf '%s-ag-%s-%s' "$LAB_NS_PREFIX" "$1" "$2"; }   # client, agent number
+lab_upstream_ns() { printf '%s-up-%s' "$LAB_NS_PREFIX" "$1"; }
+
+# lab_in NS CMD…: run a command inside a lab namespace; with NS empty, right here (the Vagrant VMs,
+# where each role has a machine of its own).
+lab_in() { local ns=$1; shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
+
+lab_require_root() { [ "$(id -u)" = 0 ] || lab_die "run as root (sudo $0)"; }
+
+# lab_wait_for SECONDS DESCRIPTION CMD…: retry CMD until it succeeds or the time is up.
+lab_wait_for() {
+  local seconds=$1 what=$2; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then lab_die "timed out after ${seconds}s waiting for $what"; fi
+    sleep 0.2
+  done
+}
+
+# lab_start_daemon NAME LOGFILE CMD…: start a background process, remember its pid in $LAB_STATE/pids/NAME.
+lab_start_daemon() {
+  local name=$1 log=$2; shift 2
+  mkdir -p "$LAB_STATE/pids"
+  setsid "$@" >"$log" 2>&1 < /dev/null &
+  echo $! >"$LAB_STATE/pids/$name.pid"
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Lab;
+
+/// <summary>
+/// The README's first command, run as a newcomer would (as root), in a lab of its own: its own namespace
+/// prefix, state directory and host-side management port, so it runs beside a newcomer's lab. The
+/// scenario's outcome (lab/out/scenario.json) is what the narration printed, checked here.
+/// </summary>
+public sealed class LabDemoTests : IDisposable
+{
+    private readonly string _prefix = "segt" + Guid.NewGuid().ToString("N")[..6];
+    private readonly string _state = Path.Combine(Path.GetTempPath(), "segctl-lab-" + Guid.NewGuid().ToString("N"));
+    private readonly string _out = Directory.CreateTempSubdirectory("segctl-lab-out-").FullName;
+    private readonly int _managementPort = ExternalTool.FreeLoopbackPort();
+
+    [Fact]
+    public async Task Demo_PlaysTheLeakScenario_AndDownRemovesEverything()
+    {
+        var (code, output) = await RunLabScriptAsync("demo.sh", TimeSpan.FromMinutes(6));
+
+        Assert.True(code == 0, output);
+        Assert.Contains("segctl's answer", output, StringComparison.Ordinal);
+        Assert.Contains($"http://127.0.0.1:{_managementPort}/metrics", output, StringComparison.Ordinal);
+
+        using var scenario = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "scenario.json")));
+        var root = scenario.RootElement;
+        Assert.Equal("assistring", root.GetProperty("client").GetString());
+        Assert.Contains("assistring", root.GetProperty("suspended_clients").EnumerateArray().Select(e => e.GetString()));
+        Assert.DoesNotContain("northwind", root.GetProperty("suspended_clients").EnumerateArray().Select(e => e.GetString()));
+        Assert.StartsWith("INC-", root.GetProperty("incident_id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("finding", root.GetProperty("trigger").GetString());
+        Assert.Equal("cross-client-flow", root.GetProperty("rule").GetString());
+
+        var stages = root.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(new[] { "persist", "gate", "inflight", "upstream-pool", "switch-ports", "webhooks" }, stages.Select(s => s.GetProperty("stage").GetString()));
+        Assert.All(stages, s => Assert.True(s.GetProperty("succeeded").GetBoolean(), s.ToString()));
+        Assert.All(stages, s => Assert.True(s.GetProperty("seconds").GetDouble() >= 0));
+
+        // What the client's system saw after the trip, and what the switch says, read outside segctl.
+        Assert.Equal(0, root.GetProperty("upstream_requests_after_ack").GetInt32());
+        Assert.All(root.GetProperty("agents_after_trip").EnumerateArray(), a => Assert.StartsWith("refused", a.GetString(), StringComparison.Ordinal));
+        var portsTripped = root.GetProperty("port_oper_status_after_trip").EnumerateObject().ToList();
+        Assert.Equal(new[] { "swp1", "swp2", "swp3" }, portsTripped.Select(p => p.Name));
+        Assert.All(portsTripped, p => Assert.Equal("down", p.Value.GetString()));
+        Assert.True(root.GetProperty("signed_notices_received").GetInt32() >= 1);
+
+        // The restore by two approvers brought everything back.
+        Assert.NotEmpty(root.GetProperty("restore_ids").EnumerateArray());
+        Assert.All(root.GetProperty("port_oper_status_after_restore").EnumerateObject(), p => Assert.Equal("up", p.Value.GetString()));
+        Assert.All(root.GetProperty("agents_after_restore").EnumerateArray(), a => Assert.Equal("200", a.GetString()));
+        Assert.All(root.GetProperty("state_after_restore").EnumerateObject(), c => Assert.Equal("active", c.Value.GetString()));
+
+        // The evidence store the lab's segctl wrote verifies, and holds the trip.
+        var store = Path.Combine(_state, "segctl.db");
+        var (verifyCode, verifyOutput) = await ExternalTool.RunAsync(Path.Combine(AppContext.BaseDirectory, "segctl"), RepositoryPaths.Root, "log", "verify", "--store", store);
+        Assert.True(verifyCode == 0, verifyOutput);
+
+        var (downCode, downOutput) = await RunLabScriptAsync("down.sh", TimeSpan.FromMinutes(1));
+        Assert.True(downCode == 0, downOutput);
+        Assert.Empty(await NamespacesAsync());
+        Assert.False(Directory.Exists(_state));
+    }
+
+    public void Dispose()
+    {
+        // Whatever the test's outcome, nothing of this lab stays behind.
+        RunLabScriptAsync("down.sh", TimeSpan.FromMinutes(1)).GetAwaiter().GetResult();
+        if (Directory.Exists(_out))
+        {
+            Directory.Delete(_out, recursive: true);
+        }
+    }
+
+    private async Task<string[]> NamespacesAsync()
+    {
+        var (_, output) = await ExternalTool.RunAsync("ip", RepositoryPaths.Root, "netns", "list");
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith(_prefix + "-", StringComparison.Ordinal)).ToArray();
+    }
+
+    private async Task<(int ExitCode, string Output)> RunLabScriptAsync(string script, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepositoryPaths.Root,
+        };
+        info.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "lab", script));
+        info.Environment["LAB_NS_PREFIX"] = _prefix;
+        info.Environment["LAB_STATE"] = _state;
+        info.Environment["LAB_OUT"] = _out;
+        info.Environment["LAB_MANAGEMENT_PORT"] = _managementPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["SEGCTL"] = Path.Combine(AppContext.BaseDirectory, "segctl");
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("bash did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return (-1, $"lab/{script} did not finish within {timeout}:\n{await stdout}\n{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
