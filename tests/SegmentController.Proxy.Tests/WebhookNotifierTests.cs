@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SegmentController.Core.Policy;
@@ -24,6 +25,8 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
     private string _caPath = "";
     private WebApplication _receiver = null!;
     private int _port;
+    private int _flakyCalls;
+    private int _refusedCalls;
 
     public async Task InitializeAsync()
     {
@@ -43,6 +46,25 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
         {
             using var reader = new StreamReader(context.Request.Body);
             _received.Enqueue((await reader.ReadToEndAsync(), context.Request.Headers["X-Segctl-Signature"].ToString()));
+        });
+        _receiver.MapPost("/flaky", async context =>
+        {
+            // Down for the first delivery (as a receiver mid-restart), up for the next.
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            if (Interlocked.Increment(ref _flakyCalls) == 1)
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return;
+            }
+
+            _received.Enqueue((body, context.Request.Headers["X-Segctl-Signature"].ToString()));
+        });
+        _receiver.MapPost("/refuses", context =>
+        {
+            Interlocked.Increment(ref _refusedCalls);
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return Task.CompletedTask;
         });
         await _receiver.StartAsync();
         _port = new Uri(_receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
@@ -113,5 +135,35 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
         Assert.False(stage.Succeeded);
         Assert.Contains("acme webhook", stage.Detail, StringComparison.Ordinal);
         Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task ReceiverBrieflyDown_DeliveryRetriedAndStageSucceeds()
+    {
+        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/flaky"));
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s3.state")), policy, [], [], [notifier], [], TimeProvider.System);
+
+        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "retry test" }, CancellationToken.None)).Completion;
+
+        Assert.Equal(2, Volatile.Read(ref _flakyCalls));
+        var (body, _) = Assert.Single(_received);
+        Assert.Contains("\"event\":\"suspended\"", body, StringComparison.Ordinal);
+        Assert.True(final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks).Succeeded);
+    }
+
+    [Fact]
+    public async Task ReceiverRefuses_NotRetriedStageFails()
+    {
+        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/refuses"));
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s4.state")), policy, [], [], [notifier], [], TimeProvider.System);
+
+        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "refused test" }, CancellationToken.None)).Completion;
+
+        Assert.Equal(1, Volatile.Read(ref _refusedCalls));
+        var stage = final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks);
+        Assert.False(stage.Succeeded);
+        Assert.Contains("403", stage.Detail, StringComparison.Ordinal);
     }
 }
