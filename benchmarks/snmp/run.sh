@@ -20,9 +20,18 @@ sim_pid=
 cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "==> building segctl (Release)"
-dotnet build "$repo/src/SegmentController" -c Release --artifacts-path "$work/art" -nologo -v quiet -clp:NoSummary >/dev/null
-segctl=(dotnet "$work/art/bin/SegmentController/release/segctl.dll")
+# segctl as a site runs it: published for linux-x64 with ReadyToRun code (README, "Run it under
+# systemd"); SEGCTL_BENCH_BUILD=jit measures the plain `dotnet build` output instead.
+if [ "${SEGCTL_BENCH_BUILD:-published}" = jit ]; then
+  echo "==> building segctl (Release, JIT)"
+  dotnet build "$repo/src/SegmentController" -c Release --artifacts-path "$work/art" -nologo -v quiet -clp:NoSummary >/dev/null
+  segctl=("$work/art/bin/SegmentController/release/segctl")
+else
+  echo "==> publishing segctl (Release, linux-x64, ReadyToRun)"
+  dotnet publish "$repo/src/SegmentController" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    -o "$work/pub" --artifacts-path "$work/art" -nologo -v quiet -clp:NoSummary >/dev/null
+  segctl=("$work/pub/segctl")
+fi
 
 mkdir -p "$work/data" "$work/cache"
 python3 "$repo/benchmarks/snmp/gen_data.py" "$work/data" bench 2000
