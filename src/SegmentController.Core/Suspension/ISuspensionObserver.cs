@@ -6,6 +6,14 @@ public interface ISuspensionObserver
     /// <summary>A trip was acknowledged.</summary>
     void Tripped(SuspensionRecord record);
 
+    /// <summary>
+    /// A suspension was in force when the engine started (tripped before a restart, or every client
+    /// suspended because the state was unreadable). Not a new trip: counters of trips must not count it.
+    /// </summary>
+    void InForceAtStart(SuspensionRecord record)
+    {
+    }
+
     /// <summary>One stage of a trip finished.</summary>
     void StageCompleted(SuspensionRecord record, StageTiming timing);
 

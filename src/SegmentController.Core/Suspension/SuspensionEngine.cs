@@ -74,11 +74,20 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
 
+        // The fail-closed suspension made just above is a trip of this start; the others were tripped
+        // before it and only resume.
         foreach (var record in _state.Suspensions.Values)
         {
             foreach (var observer in _observers)
             {
-                observer.Tripped(record);
+                if (record.Trigger == SuspensionTrigger.StateUnreadable && load.State is null)
+                {
+                    observer.Tripped(record);
+                }
+                else
+                {
+                    observer.InForceAtStart(record);
+                }
             }
         }
     }

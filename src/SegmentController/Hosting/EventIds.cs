@@ -23,6 +23,7 @@ internal static class EventIds
     public const int SuspensionStateUnreadable = 1403;
     public const int SuspensionPortsReasserted = 1404;
     public const int SuspensionPortsNotReasserted = 1405;
+    public const int SuspensionInForceAtStart = 1406;
     public const int ProxyListening = 1410;
     public const int ProxyNotStarted = 1411;
     public const int SnmpPollFailed = 1500;

@@ -67,6 +67,17 @@ internal sealed partial class IncidentQueue : IFindingConsumer, ISuspensionObser
             $"restored {Describe(record.Suspension.Scope)}: requested by {record.RequestedBy}, approved by {string.Join(", ", record.Approvers)}: {record.Reason} [suspension {record.Suspension.Id}]"));
     }
 
+    public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(reassertion);
+        var outcome = reassertion.Verified ? "shut again and read back down" : "NOT all shut again";
+        var failures = reassertion.Failures.Count > 0 ? ": " + string.Join("; ", reassertion.Failures) : "";
+        Enqueue(record.Scope, string.Create(
+            CultureInfo.InvariantCulture,
+            $"controller restarted: switch ports of {Describe(record.Scope)} {outcome} in {reassertion.Duration.TotalMilliseconds:F1} ms{failures} [suspension {record.Id}]"));
+    }
+
     public void StateUnreadable(string message) => Enqueue(SuspensionNames.AllClients, $"every client suspended at start-up: suspension state unreadable ({message})");
 
     /// <summary>No more work; the service drains what is queued.</summary>

@@ -41,6 +41,17 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         }
     }
 
+    public void InForceAtStart(SuspensionRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Log.InForceAtStart(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.TrippedAt, record.Reason);
+        lock (_lock)
+        {
+            _suspendedScopes.Add(record.Scope);
+            Publish();
+        }
+    }
+
     public void StageCompleted(SuspensionRecord record, StageTiming timing)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -93,6 +104,9 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
     {
         [LoggerMessage(EventIds.SuspensionTripped, LogLevel.Critical, "Suspended {Scope} ({Trigger}) by {Actor}: {Reason}")]
         public static partial void Tripped(ILogger logger, string scope, string trigger, string actor, string reason);
+
+        [LoggerMessage(EventIds.SuspensionInForceAtStart, LogLevel.Warning, "Suspension of {Scope} ({Trigger}, since {TrippedAt:O}) in force at start-up: {Reason}")]
+        public static partial void InForceAtStart(ILogger logger, string scope, string trigger, DateTimeOffset trippedAt, string reason);
 
         [LoggerMessage(EventIds.SuspensionStageFailed, LogLevel.Error, "Suspension stage {Stage} for {Scope} failed: {Detail}")]
         public static partial void StageFailed(ILogger logger, string stage, string scope, string detail);

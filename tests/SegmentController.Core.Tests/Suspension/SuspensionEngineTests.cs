@@ -15,7 +15,7 @@ public sealed class SuspensionEngineTests : IDisposable
 
     private string StatePath => _dir.File("state/suspension.state");
 
-    private SuspensionEngine NewEngine(SitePolicy? policy = null, ISuspensionStateStore? store = null, IPortShutter? ports = null) => new(
+    private SuspensionEngine NewEngine(SitePolicy? policy = null, ISuspensionStateStore? store = null, IPortShutter? ports = null, ISuspensionObserver? observer = null) => new(
         store ?? new FileSuspensionStateStore(StatePath),
         new StaticPolicyProvider(policy ?? TestPolicies.TwoClients()),
         [
@@ -25,7 +25,7 @@ public sealed class SuspensionEngineTests : IDisposable
         ],
         [ports ?? new RecordingPortShutter(_log)],
         [],
-        [],
+        observer is null ? [] : [observer],
         _time);
 
     private static TripRequest Trip(string scope, SuspensionTrigger trigger = SuspensionTrigger.Operator) => new()
@@ -110,6 +110,59 @@ public sealed class SuspensionEngineTests : IDisposable
         using var restarted = NewEngine();
         Assert.True(restarted.IsSuspended("acme"));
         Assert.False(restarted.IsSuspended("globex"));
+    }
+
+    [Fact]
+    public async Task Restart_WhileSuspended_ObserversToldInForceNotTrippedAgain()
+    {
+        var first = new CountingObserver();
+        using (var engine = NewEngine(observer: first))
+        {
+            await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        }
+
+        var second = new CountingObserver();
+        using var restarted = NewEngine(observer: second);
+
+        Assert.Equal(["acme"], first.Tripped);
+        Assert.Empty(second.Tripped);
+        Assert.Equal(["acme"], second.InForce);
+    }
+
+    [Fact]
+    public async Task Start_StateCorrupt_FailClosedSuspensionCountsAsATrip()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        await File.WriteAllTextAsync(StatePath, "not a state");
+        var observer = new CountingObserver();
+
+        using var engine = NewEngine(observer: observer);
+
+        Assert.Equal([SuspensionNames.AllClients], observer.Tripped);
+        Assert.Empty(observer.InForce);
+    }
+
+    private sealed class CountingObserver : ISuspensionObserver
+    {
+        public List<string> Tripped { get; } = [];
+
+        public List<string> InForce { get; } = [];
+
+        void ISuspensionObserver.Tripped(SuspensionRecord record) => Tripped.Add(record.Scope);
+
+        public void InForceAtStart(SuspensionRecord record) => InForce.Add(record.Scope);
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
+        }
     }
 
     [Fact]
@@ -425,6 +478,28 @@ public sealed class SuspensionEngineTests : IDisposable
         if (suspended)
         {
             Assert.Equal(SuspensionTrigger.VerificationLost, engine.Current.Suspensions[SuspensionNames.AllClients].Trigger);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AuditFailedFinding_SuspendsWithAuditTriggerOnlyWhenPolicySuspendsOnFailure(bool suspendOnFailure)
+    {
+        var policy = TestPolicies.TwoClients() with { Audits = new AuditSettings { SuspendOnFailure = suspendOnFailure } };
+        using var engine = NewEngine(policy);
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(policy));
+
+        await consumer.OnFindingsAsync(
+            [Finding.Create(RuleIds.AuditFailed, ["acme"], "audit AUD-1 failed for acme", new Dictionary<string, object?>(), _time.GetUtcNow())],
+            CancellationToken.None);
+
+        Assert.Equal(suspendOnFailure, engine.IsSuspended("acme"));
+        Assert.False(engine.IsSuspended("globex"));
+        if (suspendOnFailure)
+        {
+            Assert.Equal(SuspensionTrigger.Audit, engine.Current.Suspensions["acme"].Trigger);
+            Assert.Equal(RuleIds.AuditFailed, engine.Current.Suspensions["acme"].Rule);
         }
     }
 }
