@@ -29,6 +29,9 @@ namespace SegmentController.Proxy;
 /// </summary>
 internal sealed class ProxyServer : IAsyncDisposable
 {
+    /// <summary>The TLS versions the proxy's listeners accept.</summary>
+    public const SslProtocols ListenerProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+
     private readonly WebApplication _app;
 
     private ProxyServer(WebApplication app)
@@ -39,6 +42,9 @@ internal sealed class ProxyServer : IAsyncDisposable
     /// <summary>The addresses bound (with port 0 resolved), once started.</summary>
     public IReadOnlyList<string> Addresses =>
         _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+
+    /// <summary>The routes and clusters YARP serves now (audits compare them with the policy).</summary>
+    public IProxyConfig RouteConfiguration => _app.Services.GetRequiredService<IProxyConfigProvider>().GetConfig();
 
     /// <summary>Builds the server; the certificate is loaded now so a bad one fails at start-up.</summary>
     public static ProxyServer Create(
@@ -99,7 +105,7 @@ internal sealed class ProxyServer : IAsyncDisposable
                     options.UseHttps(https =>
                     {
                         https.ServerCertificate = certificate;
-                        https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+                        https.SslProtocols = ListenerProtocols;
                         if (settings.RequireClientCertificate)
                         {
                             // The handshake takes any certificate, or none: ProxyRequestMiddleware checks it

@@ -21,6 +21,9 @@ public sealed record AuditReport
     /// <summary>Index of the audit-result record in the chain.</summary>
     public long RecordIndex { get; init; } = -1;
 
+    /// <summary>Why the <c>audit-failed</c> findings were not all handled (null when they were, or none were due).</summary>
+    public string? FindingsError { get; init; }
+
     /// <summary>Per client: fail if any check fails; indeterminate if evidence is missing; pass only with every source heard and clean.</summary>
     public static IReadOnlyList<ClientAuditResult> Judge(IReadOnlyList<string> clients, IReadOnlyList<AuditCheck> checks, IReadOnlyCollection<string> requiredSources)
     {

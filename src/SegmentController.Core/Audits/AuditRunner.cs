@@ -8,8 +8,8 @@ namespace SegmentController.Core.Audits;
 
 /// <summary>
 /// Runs an audit: asks every evidence source, judges each client (indeterminate is never a pass),
-/// records the report in the chain, and raises <c>audit-failed</c> for failed clients — which, as a
-/// critical finding, suspends them where the policy says so.
+/// records the report in the chain, and raises <c>audit-failed</c> for failed clients — which suspends
+/// them where <c>audits.suspend_on_failure</c> says so (see <see cref="Suspension.SuspensionFindingConsumer"/>).
 /// </summary>
 public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IRecordAppender store, IFindingSink findings, TimeProvider time)
 {
@@ -53,8 +53,10 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         var index = await store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(scope.Clients), ToJson(report), cancellationToken).ConfigureAwait(false);
         report = report with { RecordIndex = index };
 
+        // Raised whatever audits.suspend_on_failure says: the finding is evidence and opens an incident;
+        // whether it suspends is the suspension consumer's decision.
         var failed = report.Results.Where(r => r.Outcome == AuditOutcome.Fail).ToArray();
-        if (failed.Length > 0 && scope.Policy.Audits.SuspendOnFailure)
+        if (failed.Length > 0)
         {
             var raised = failed.Select(r => Finding.Create(
                 RuleIds.AuditFailed,
@@ -67,7 +69,15 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
                     ["failing_checks"] = r.FailingChecks.Select(c => $"{c.Source}: {c.Name}: {c.Detail}").ToArray(),
                 },
                 report.FinishedAt)).ToArray();
-            await findings.PublishAsync(raised, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await findings.PublishAsync(raised, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The report is on record already; the caller learns that the findings did not all land.
+                report = report with { FindingsError = e.Message };
+            }
         }
 
         return report;

@@ -5,7 +5,8 @@ namespace SegmentController.Core.Suspension;
 
 /// <summary>
 /// Trips suspensions from findings: a finding whose action is <c>suspend</c> suspends its clients (the
-/// site when it names none); loss of verification suspends where the policy says so.
+/// site when it names none); loss of verification suspends where the policy says so; <c>audit-failed</c>
+/// suspends where <c>audits.suspend_on_failure</c> says so.
 /// </summary>
 public sealed class SuspensionFindingConsumer : IFindingConsumer
 {
@@ -33,9 +34,19 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
             {
                 trigger = SuspensionTrigger.VerificationLost;
             }
+            else if (finding.Rule == RuleIds.AuditFailed)
+            {
+                // A failed audit suspends exactly when audits.suspend_on_failure says so (default yes).
+                if (!policy.Audits.SuspendOnFailure)
+                {
+                    continue;
+                }
+
+                trigger = SuspensionTrigger.Audit;
+            }
             else if (policy.Rules.ActionFor(finding.Rule, finding.Severity) == FindingAction.Suspend)
             {
-                trigger = finding.Rule == RuleIds.AuditFailed ? SuspensionTrigger.Audit : SuspensionTrigger.Finding;
+                trigger = SuspensionTrigger.Finding;
             }
             else
             {

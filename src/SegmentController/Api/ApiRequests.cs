@@ -83,6 +83,37 @@ internal static class ApiRequests
         return (document, null);
     }
 
+    /// <summary>
+    /// Reads the optional body of an audit run, <c>{"client": "…"}</c> or nothing at all; returns the client
+    /// (null: every client) or a problem to answer with.
+    /// </summary>
+    public static async Task<(string? Client, IResult? Problem)> ReadAuditRunAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentLength == 0 || (request.ContentLength is null && !request.Headers.ContainsKey("Transfer-Encoding")))
+        {
+            return (null, null);
+        }
+
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            if (problem is not null)
+            {
+                return (null, problem);
+            }
+
+            if (!document!.RootElement.TryGetProperty("client", out var client) || client.ValueKind == JsonValueKind.Null)
+            {
+                return (null, null);
+            }
+
+            return client.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(client.GetString())
+                ? (client.GetString()!.Trim(), null)
+                : (null, BadRequest("\"client\" must be a client id, or left out to audit every client"));
+        }
+    }
+
     /// <summary>Reads <c>{"note": "…"}</c>.</summary>
     public static async Task<(string? Note, IResult? Problem)> ReadNoteAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
+using SegmentController.Audits;
+using SegmentController.Core.Audits;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Incidents;
@@ -29,6 +31,7 @@ internal static class OperatorApiEndpoints
         api.MapPost("/restore-all", RestoreAll).RequireAuthorization(ApiRoles.CanRequestRestore);
         api.MapPost("/restores/{id}/approve", Approve).RequireAuthorization(ApiRoles.CanApprove);
         api.MapPost("/audits/external", RecordExternalAudit).RequireAuthorization(ApiRoles.CanAudit);
+        api.MapAudits();
         api.MapGet("/log/verify", VerifyLog).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/log/export", ExportLog).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/incidents", IncidentsList);
@@ -42,6 +45,7 @@ internal static class OperatorApiEndpoints
     private static IResult Status(SuspensionEngine engine, IPolicyProvider policy, FindingPipeline findings, IServiceProvider services)
     {
         var incidents = services.GetService<IncidentManager>()?.Incidents;
+        var audits = services.GetService<AuditService>();
         var state = engine.Current;
         var site = policy.Current;
         var recent = findings.Recent;
@@ -61,6 +65,9 @@ internal static class OperatorApiEndpoints
                 w.WriteNullValue();
             }
 
+            w.WritePropertyName("site_pending_restore");
+            WritePendingRestore(w, state, SuspensionNames.AllClients, site.Restore.Approvers);
+
             w.WriteStartArray("clients");
             foreach (var client in site.Clients)
             {
@@ -78,6 +85,9 @@ internal static class OperatorApiEndpoints
                     w.WriteNullValue();
                 }
 
+                w.WritePropertyName("pending_restore");
+                WritePendingRestore(w, state, client.Id, site.Restore.Approvers);
+
                 w.WritePropertyName("last_passing_audit");
                 if (state.LastPassingAudit.TryGetValue(client.Id, out var audit))
                 {
@@ -86,6 +96,23 @@ internal static class OperatorApiEndpoints
                 else
                 {
                     w.WriteNullValue();
+                }
+
+                if (audits is not null)
+                {
+                    w.WritePropertyName("last_audit");
+                    if (audits.LastFor(client.Id) is { } last)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("id", last.AuditId);
+                        w.WriteString("outcome", AuditRunner.Name(last.Outcome));
+                        w.WriteString("finished_at", last.FinishedAt);
+                        w.WriteEndObject();
+                    }
+                    else
+                    {
+                        w.WriteNullValue();
+                    }
                 }
 
                 if (incidents is not null)
@@ -112,6 +139,31 @@ internal static class OperatorApiEndpoints
             w.WriteEndArray();
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>A restore asked for and waiting for approvers (null when none): who agreed so far and how many must.</summary>
+    private static void WritePendingRestore(Utf8JsonWriter w, SuspensionState state, string scope, int needed)
+    {
+        if (!state.PendingRestores.TryGetValue(scope, out var pending))
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartObject();
+        w.WriteString("restore_id", pending.SuspensionId);
+        w.WriteString("requested_by", pending.RequestedBy);
+        w.WriteString("requested_at", pending.RequestedAt);
+        w.WriteString("reason", pending.Reason);
+        w.WriteStartArray("approvers");
+        foreach (var approver in pending.Approvers)
+        {
+            w.WriteStringValue(approver);
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("approvers_needed", needed);
+        w.WriteEndObject();
     }
 
     private static IResult IncidentsList(IncidentManager incidents, string? status)
@@ -373,6 +425,11 @@ internal static class OperatorApiEndpoints
             {
                 w.WriteStartObject();
                 w.WriteNumber("index", p.Index);
+                if (p.Time is { } at)
+                {
+                    w.WriteString("time", at);
+                }
+
                 w.WriteString("reason", p.Reason);
                 w.WriteEndObject();
             }

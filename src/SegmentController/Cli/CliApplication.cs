@@ -39,6 +39,7 @@ internal static class CliApplication
         IncidentCommands.Create,
         SnmpCommands.Create,
         OperatorCommands.CreateStatus, OperatorCommands.CreateSuspend, OperatorCommands.CreateRestore, OperatorCommands.CreateApprove, OperatorCommands.CreateIncidents,
+        AuditCommands.Create,
     ];
 
     /// <summary>Parses and runs <paramref name="args"/>; usage errors exit 2.</summary>

@@ -8,8 +8,9 @@ using SegmentController.Storage.Sqlite;
 namespace SegmentController.Cli;
 
 /// <summary>
-/// <c>segctl log verify [--store PATH | --export FILE]</c> and
-/// <c>segctl log export [--store PATH] [--from T] [--to T] [--client ID] [--out FILE]</c>, on a local store file.
+/// <c>segctl log verify [--store PATH | --export FILE | --url URL]</c> and
+/// <c>segctl log export [--store PATH] [--from T] [--to T] [--client ID] [--out FILE]</c>: on a local store
+/// file, or (verify) on the running controller's store through the operator API.
 /// </summary>
 internal static class LogCommands
 {
@@ -86,15 +87,66 @@ internal static class LogCommands
     {
         var store = StoreOption();
         var export = new Option<string?>("--export") { Description = "Verify this export file (JSON Lines) on its own instead of a store." };
-        var command = new Command("verify", "Recompute the hash chain, checkpoints and signed head. Exit 0 intact (with the count), 1 tampered (naming the first bad record and time, or line of an export), 2 unreadable.")
+        var api = new OperatorCommands.ConnectionOptions();
+        var command = new Command("verify", $"Recompute the hash chain, checkpoints and signed head: of a local store (--store), of an export (--export), or of the running controller's store through its API (--url, or {OperatorCommands.UrlVariable} when no --store is given; needs the auditor role). Exit 0 intact (with the count), 1 tampered (naming the first bad record and time, or line of an export), 2 unreadable.")
         {
             store,
             export,
         };
-        command.SetAction((parseResult, cancellationToken) => Task.Run(
-            () => Verify(parseResult.GetValue(store)!, parseResult.GetValue(export), parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken),
-            cancellationToken));
+        api.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            var storeGiven = parseResult.GetResult(store) is { Implicit: false };
+            var viaApi = parseResult.GetValue(export) is null
+                && (parseResult.GetValue(api.Url) is not null || (!storeGiven && Environment.GetEnvironmentVariable(OperatorCommands.UrlVariable) is { Length: > 0 }));
+            if (viaApi)
+            {
+                return OperatorCommands.RunAsync(parseResult, api, (client, output) =>
+                    VerifyThroughApiAsync(client, parseResult.GetValue(api.Json), output, parseResult.InvocationConfiguration.Error, cancellationToken));
+            }
+
+            return Task.Run(
+                () => Verify(parseResult.GetValue(store)!, parseResult.GetValue(export), parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken),
+                cancellationToken);
+        });
         return command;
+    }
+
+    /// <summary>The controller verifies its own store (GET /api/v1/log/verify); the answer is printed as a local verify would.</summary>
+    private static async Task<int> VerifyThroughApiAsync(OperatorApiClient client, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var (status, body) = await client.SendAsync(HttpMethod.Get, "api/v1/log/verify", null, cancellationToken);
+        if (status != System.Net.HttpStatusCode.OK)
+        {
+            return OperatorCommands.Failed(status, body, error);
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(body);
+        var root = document.RootElement;
+        var intact = root.GetProperty("intact").GetBoolean();
+        if (json)
+        {
+            await output.WriteLineAsync(body);
+            return intact ? CliApplication.ExitClean : CliApplication.ExitViolations;
+        }
+
+        foreach (var warning in root.GetProperty("warnings").EnumerateArray())
+        {
+            await error.WriteLineAsync($"warning: {warning.GetString()}");
+        }
+
+        var records = root.GetProperty("records").GetInt64();
+        if (!intact)
+        {
+            var problem = root.GetProperty("problem");
+            var time = problem.TryGetProperty("time", out var at) ? at.GetString() : "unknown time";
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"controller store {client.BaseAddress}: TAMPERED: first bad record {problem.GetProperty("index").GetInt64()} (time {time}): {problem.GetProperty("reason").GetString()}"));
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{records} records verified before it."));
+            return CliApplication.ExitViolations;
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"controller store {client.BaseAddress}: intact: {records} records, signed through record {root.GetProperty("signed_through").GetInt64()}, head {root.GetProperty("head_hash").GetString()}"));
+        return CliApplication.ExitClean;
     }
 
     private static Command CreateExport()

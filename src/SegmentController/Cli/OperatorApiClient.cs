@@ -105,6 +105,9 @@ internal sealed class OperatorApiClient : IDisposable
     }
 
     /// <summary>Sends a request; the answer's status and body (JSON text, possibly problem details).</summary>
+    /// <summary>The API's address, for messages.</summary>
+    public Uri? BaseAddress => _http.BaseAddress;
+
     public async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, string? reason, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
@@ -126,6 +129,78 @@ internal sealed class OperatorApiClient : IDisposable
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new IOException($"{_http.BaseAddress} did not answer in {_http.Timeout.TotalSeconds:0} s", e);
+        }
+    }
+
+    /// <summary>Longest line accepted from a streamed answer.</summary>
+    public const int MaxStreamLineChars = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Sends a request asking for a streamed answer (<c>application/x-ndjson</c>) and hands each line to
+    /// <paramref name="onLine"/> as it arrives. Returns the status and, when the server did not stream
+    /// (an error, problem details), the body. Fails when no line comes for <paramref name="idleTimeout"/>.
+    /// </summary>
+    public async Task<(HttpStatusCode Status, string? Body)> SendStreamingAsync(HttpMethod method, string path, string? jsonBody, Func<string, Task> onLine, TimeSpan idleTimeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onLine);
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/x-ndjson"));
+        if (jsonBody is not null)
+        {
+            request.Content = new StringContent(jsonBody, Encoding.UTF8, "application/json");
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(idleTimeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle.Token);
+            if (!response.IsSuccessStatusCode || !string.Equals(response.Content.Headers.ContentType?.MediaType, "application/x-ndjson", StringComparison.OrdinalIgnoreCase))
+            {
+                return (response.StatusCode, await response.Content.ReadAsStringAsync(idle.Token));
+            }
+
+            await using var stream = await response.Content.ReadAsStreamAsync(idle.Token);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var line = new StringBuilder();
+            var buffer = new char[8192];
+            int read;
+            idle.CancelAfter(idleTimeout);
+            while ((read = await reader.ReadAsync(buffer.AsMemory(), idle.Token)) > 0)
+            {
+                idle.CancelAfter(idleTimeout);
+                for (var i = 0; i < read; i++)
+                {
+                    if (buffer[i] != '\n')
+                    {
+                        if (line.Length >= MaxStreamLineChars)
+                        {
+                            throw new IOException($"{_http.BaseAddress} sent a line longer than {MaxStreamLineChars} characters");
+                        }
+
+                        line.Append(buffer[i]);
+                        continue;
+                    }
+
+                    await onLine(line.ToString());
+                    line.Clear();
+                }
+            }
+
+            if (line.Length > 0)
+            {
+                await onLine(line.ToString());
+            }
+
+            return (response.StatusCode, null);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new IOException($"{_http.BaseAddress} unreachable: {Innermost(e).Message}", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"{_http.BaseAddress} sent nothing for {idleTimeout.TotalSeconds:0} s", e);
         }
     }
 

@@ -243,7 +243,7 @@ internal static class OperatorCommands
             rows.Add(
             [
                 client.GetProperty("id").GetString()!,
-                client.GetProperty("state").GetString()!,
+                client.GetProperty("state").GetString()! + PendingNote(client),
                 has ? suspension.GetProperty("tripped_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "-",
                 has ? suspension.GetProperty("trigger").GetString()! : "-",
                 has ? suspension.GetProperty("actor").GetString()! : "-",
@@ -255,7 +255,13 @@ internal static class OperatorCommands
         WriteTable(rows, output);
     }
 
-    private static void WriteTable(List<string[]> rows, TextWriter output)
+    /// <summary>" (restore 1/2 approved)" when a restore waits for approvers; otherwise nothing.</summary>
+    private static string PendingNote(JsonElement client) =>
+        client.TryGetProperty("pending_restore", out var pending) && pending.ValueKind == JsonValueKind.Object
+            ? string.Create(CultureInfo.InvariantCulture, $" (restore {pending.GetProperty("approvers").GetArrayLength()}/{pending.GetProperty("approvers_needed").GetInt32()} approved)")
+            : "";
+
+    internal static void WriteTable(List<string[]> rows, TextWriter output)
     {
         var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         foreach (var row in rows)
@@ -289,7 +295,7 @@ internal static class OperatorCommands
         return all ? $"api/v1/{allPath}" : $"api/v1/clients/{client}/{clientAction}";
     }
 
-    private static int Failed(HttpStatusCode status, string body, TextWriter error)
+    internal static int Failed(HttpStatusCode status, string body, TextWriter error)
     {
         var message = $"HTTP {(int)status}";
         try
@@ -313,7 +319,7 @@ internal static class OperatorCommands
 
     private static Option<string> ReasonOption() => new("--reason") { Description = "Why (recorded with your name in the evidence store).", Required = true };
 
-    private static async Task<int> RunAsync(ParseResult parseResult, ConnectionOptions options, Func<OperatorApiClient, TextWriter, Task<int>> action)
+    internal static async Task<int> RunAsync(ParseResult parseResult, ConnectionOptions options, Func<OperatorApiClient, TextWriter, Task<int>> action, TimeSpan? timeout = null)
     {
         var error = parseResult.InvocationConfiguration.Error;
         try
@@ -322,7 +328,7 @@ internal static class OperatorCommands
                 parseResult.GetValue(options.Url) ?? Environment.GetEnvironmentVariable(UrlVariable),
                 parseResult.GetValue(options.ApiKey) ?? Environment.GetEnvironmentVariable(KeyVariable),
                 parseResult.GetValue(options.CaFile),
-                TimeSpan.FromSeconds(60),
+                timeout ?? TimeSpan.FromSeconds(60),
                 parseResult.GetValue(options.ClientCertificate),
                 parseResult.GetValue(options.ClientKey));
             return await action(client, parseResult.InvocationConfiguration.Output);
@@ -334,7 +340,7 @@ internal static class OperatorCommands
         }
     }
 
-    private sealed class ConnectionOptions
+    internal sealed class ConnectionOptions
     {
         public Option<string?> Url { get; } = new("--url") { Description = $"The operator API (env {UrlVariable}; default {OperatorApiClient.DefaultUrl})." };
 

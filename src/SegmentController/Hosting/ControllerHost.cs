@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Prometheus;
 using SegmentController.Api;
+using SegmentController.Audits;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 using SegmentController.Evidence;
@@ -68,6 +69,7 @@ internal static class ControllerHost
         builder.Services.AddInlineProxy();
         builder.Services.AddOperatorApi();
         builder.Services.AddCapture();
+        builder.Services.AddAudits();
 
         var listen = managementOverride ?? policy.Current.Controller.Management.Listen;
         var managementCertificate = policy.Current.Controller.Management.Certificate;

@@ -26,6 +26,9 @@ internal sealed partial class InlineProxyService : IHostedService, IAsyncDisposa
     /// <summary>The proxy's bound addresses (port 0 resolved); empty when it did not start.</summary>
     public IReadOnlyList<string> Addresses => _server?.Addresses ?? [];
 
+    /// <summary>The running proxy, or null when it did not start.</summary>
+    public ProxyServer? Server => _server;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var policy = _services.GetRequiredService<IPolicyProvider>();

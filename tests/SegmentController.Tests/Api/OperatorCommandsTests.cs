@@ -44,6 +44,18 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
             restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
         }
 
+        (code, output, _) = await RunAsync("val", "status");
+        Assert.Contains("suspended (restore 1/2 approved)", output.Split('\n').Single(l => l.StartsWith("alpha ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        (_, output, _) = await RunAsync("val", "status", "--json");
+        using (var status = JsonDocument.Parse(output))
+        {
+            var pending = status.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "alpha").GetProperty("pending_restore");
+            Assert.Equal(restoreId, pending.GetProperty("restore_id").GetString());
+            Assert.Equal("bob", pending.GetProperty("requested_by").GetString());
+            Assert.Equal(["bob"], pending.GetProperty("approvers").EnumerateArray().Select(a => a.GetString()));
+            Assert.Equal(2, pending.GetProperty("approvers_needed").GetInt32());
+        }
+
         (code, _, var error) = await RunAsync("bob", "approve", restoreId, "--reason", "again");
         Assert.Equal(CliApplication.ExitError, code);
         Assert.Contains("different person", error, StringComparison.Ordinal);
@@ -141,6 +153,32 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task LogVerifyThroughApi_IntactThenTamperedRecordNamed()
+    {
+        Assert.Equal(CliApplication.ExitClean, (await RunAsync("alice", "suspend", "alpha", "--reason", "evidence for the chain")).Code);
+
+        var (code, output, _) = await RunAsync("audra", "log", "verify");
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.Contains($"controller store {_site.Url}: intact: ", output, StringComparison.Ordinal);
+
+        (code, _, var error) = await RunAsync("val", "log", "verify");
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains("403", error, StringComparison.Ordinal);
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_site.StorePath};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE records SET payload = CAST('{\"forged\":true}' AS BLOB) WHERE idx = 1";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        (code, output, _) = await RunAsync("audra", "log", "verify");
+        Assert.Equal(CliApplication.ExitViolations, code);
+        Assert.Contains("TAMPERED: first bad record 1 (time 20", output, StringComparison.Ordinal);
     }
 
     private Task<(int Code, string Output, string Error)> RunAsync(string user, params string[] args) =>

@@ -45,6 +45,13 @@ public sealed class RunCommandTests : IDisposable
         var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"rejected\"} 1", StringComparison.Ordinal));
 
         Assert.Contains($"sha256=\"{sha}\"}} 1", after, StringComparison.Ordinal);
+        // The console logger writes on its own thread: the rejection's log line may trail the metric.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!(segctl.StandardOutput + segctl.StandardError).Contains(policy + ":", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
         Assert.Contains(policy + ":", segctl.StandardOutput + segctl.StandardError, StringComparison.Ordinal);
         using var health = await _http.GetAsync(new Uri(management, "/healthz"));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);

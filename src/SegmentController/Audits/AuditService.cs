@@ -1,0 +1,436 @@
+using System.Globalization;
+using SegmentController.Core.Audits;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Metrics;
+
+namespace SegmentController.Audits;
+
+/// <summary>
+/// Runs audits inside <c>segctl run</c>: on the policy's <c>audits.interval</c> and on demand (operator
+/// API). One audit at a time. Each report goes into the chain (<see cref="AuditRunner"/>); a failed client
+/// raises <c>audit-failed</c> and, where <c>audits.suspend_on_failure</c> (default), is suspended with
+/// trigger <c>audit</c>; a passing client is recorded with the suspension engine so that
+/// <c>restore.require_passing_audit</c> can be met. Indeterminate records neither. Exports
+/// <c>segctl_audit_last_result{client}</c> and <c>segctl_audit_last_timestamp_seconds{client}</c>.
+/// </summary>
+/// <remarks>
+/// The evidence window of an audit runs from the end of the previous site-wide audit (or the service's
+/// start) to now; a single-client audit looks at the same window and does not move it.
+/// </remarks>
+internal sealed partial class AuditService : BackgroundService
+{
+    public const string ScheduledTrigger = "scheduled";
+    public const string OnDemandTrigger = "on-demand";
+
+    private const int RecentCapacity = 100;
+
+    private readonly AuditRunner _runner;
+    private readonly IPolicyProvider _policy;
+    private readonly SuspensionEngine _engine;
+    private readonly IEvidenceStore _store;
+    private readonly ControllerMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AuditService> _logger;
+    private readonly SemaphoreSlim _running = new(1, 1);
+    private readonly Lock _lock = new();
+    private readonly LinkedList<AuditReport> _recent = new();
+    private readonly Dictionary<string, ClientAuditStatus> _last = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _started;
+    private DateTimeOffset _windowStart;
+
+    public AuditService(AuditRunner runner, IPolicyProvider policy, SuspensionEngine engine, IEvidenceStore store, ControllerMetrics metrics, TimeProvider time, ILogger<AuditService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _runner = runner;
+        _policy = policy;
+        _engine = engine;
+        _store = store;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _started = _windowStart = time.GetUtcNow();
+    }
+
+    /// <summary>How often the scheduler looks at the policy's interval again (a reload may change it).</summary>
+    public TimeSpan Tick { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long after start-up a scheduled audit waits at least (an overdue one included): capture and
+    /// the switch poller need a moment before their evidence is there, and would read as indeterminate.
+    /// </summary>
+    public TimeSpan StartupGrace { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Recent reports, newest first.</summary>
+    public IReadOnlyList<AuditReport> Recent
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _recent];
+            }
+        }
+    }
+
+    /// <summary>The client's latest audit, or null when it has none on record.</summary>
+    public ClientAuditStatus? LastFor(string client)
+    {
+        lock (_lock)
+        {
+            return _last.GetValueOrDefault(client);
+        }
+    }
+
+    /// <summary>A report by id: recent ones from memory, older ones from the chain.</summary>
+    public async Task<AuditReport?> FindAsync(string id, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (Recent.FirstOrDefault(r => string.Equals(r.Id, id, StringComparison.Ordinal)) is { } recent)
+        {
+            return recent;
+        }
+
+        var needle = System.Text.Encoding.UTF8.GetBytes($"\"{id}\"");
+        AuditReport? found = null;
+        await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.AuditResult }, cancellationToken).ConfigureAwait(false))
+        {
+            if (record.Payload is { } payload && payload.Span.IndexOf(needle) >= 0)
+            {
+                var report = AuditReportJson.Read(payload, record.Index);
+                if (string.Equals(report.Id, id, StringComparison.Ordinal))
+                {
+                    found = report;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Runs an audit of one client or (null) of every client, waiting for one already running.
+    /// </summary>
+    /// <exception cref="ArgumentException">The client is not in the policy.</exception>
+    /// <exception cref="StoreUnavailableException">The report could not be recorded: it does not count.</exception>
+    public async Task<AuditReport> RunAsync(string? client, string trigger, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(trigger);
+        ArgumentNullException.ThrowIfNull(progress);
+        if (client is not null && _policy.Current.FindClient(client) is null)
+        {
+            throw new ArgumentException($"'{client}' is not a client of this site", nameof(client));
+        }
+
+        if (!_running.Wait(0, CancellationToken.None))
+        {
+            progress.Report("waiting for the audit already running to finish");
+            await _running.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var policy = _policy.Current;
+            var clients = client is null ? policy.Clients.Select(c => c.Id).ToArray() : [client];
+            var now = _time.GetUtcNow();
+            var scope = new AuditScope(policy, clients, WindowStart, now);
+            progress.Report(string.Create(CultureInfo.InvariantCulture, $"auditing {string.Join(", ", clients)} against policy {policy.Sha256[..Math.Min(12, policy.Sha256.Length)]}, evidence window from {scope.WindowStart:yyyy-MM-ddTHH:mm:ssZ}"));
+            var report = await _runner.RunAsync(scope, trigger, progress, cancellationToken).ConfigureAwait(false);
+            if (client is null)
+            {
+                lock (_lock)
+                {
+                    _windowStart = report.FinishedAt;
+                }
+            }
+
+            Remember(report);
+            await ApplyAsync(policy, report, progress, cancellationToken).ConfigureAwait(false);
+            Log.Completed(_logger, report.Id, trigger, AuditRunner.Name(AuditReportJson.Overall(report)), report.RecordIndex);
+            return report;
+        }
+        finally
+        {
+            _running.Release();
+        }
+    }
+
+    public override void Dispose()
+    {
+        _running.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await LoadHistoryAsync(stoppingToken).ConfigureAwait(false);
+            DateTimeOffset? retryAt = null;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var interval = _policy.Current.Audits.Interval;
+                var now = _time.GetUtcNow();
+                if (interval is { } every)
+                {
+                    // An interval after the last site-wide audit (on demand or scheduled, across restarts);
+                    // one that could not complete is tried again an interval later, not in a hot loop.
+                    var due = Max(WindowStart + every, _started + Min(every, StartupGrace));
+                    if (retryAt > due)
+                    {
+                        due = retryAt.Value;
+                    }
+
+                    if (now >= due)
+                    {
+                        retryAt = await RunScheduledAsync(stoppingToken).ConfigureAwait(false) ? null : now + every;
+                        continue;
+                    }
+
+                    await Task.Delay(Min(due - now, Tick), _time, stoppingToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Task.Delay(Tick, _time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<bool> RunScheduledAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunAsync(null, ScheduledTrigger, new LogProgress(_logger), stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not recorded means not done.
+            Log.ScheduledFailed(_logger, e);
+            return false;
+        }
+    }
+
+    private DateTimeOffset WindowStart
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _windowStart;
+            }
+        }
+    }
+
+    private async Task ApplyAsync(SitePolicy policy, AuditReport report, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        var actor = $"audit {report.Id}";
+        foreach (var result in report.Results)
+        {
+            _metrics.AuditLastResult.WithLabels(result.Client).Set(MetricValue(result.Outcome));
+            _metrics.AuditLastTimestamp.WithLabels(result.Client).Set(report.FinishedAt.ToUnixTimeMilliseconds() / 1000.0);
+            try
+            {
+                switch (result.Outcome)
+                {
+                    case AuditOutcome.Pass:
+                        await _engine.RecordAuditAsync(result.Client, passed: true, actor, $"audit {report.Id} passed (record {report.RecordIndex})", cancellationToken).ConfigureAwait(false);
+                        break;
+                    case AuditOutcome.Fail:
+                        Log.ClientFailed(_logger, report.Id, result.Client, string.Join("; ", result.FailingChecks.Select(c => c.Name)));
+                        if (policy.Audits.SuspendOnFailure)
+                        {
+                            // The audit-failed finding has tripped it already (and linked the incident); this
+                            // makes sure even when a finding consumer failed. A trip in force is left as it is.
+                            await _engine.RecordAuditAsync(result.Client, passed: false, actor,
+                                $"audit {report.Id} failed: {string.Join("; ", result.FailingChecks.Select(c => c.Name))}", cancellationToken).ConfigureAwait(false);
+                            progress.Report($"{result.Client}: suspended (audit failed)");
+                        }
+
+                        break;
+                    default:
+                        break;
+                }
+            }
+            catch (Exception e) when (e is IOException or ArgumentException)
+            {
+                if (result.Outcome == AuditOutcome.Pass)
+                {
+                    Log.PassNotRecorded(_logger, report.Id, result.Client, e);
+                }
+                else
+                {
+                    Log.SuspensionFailed(_logger, report.Id, result.Client, e);
+                }
+            }
+        }
+
+        if (report.FindingsError is { } error)
+        {
+            progress.Report($"warning: the audit-failed findings were not all handled: {error}");
+        }
+    }
+
+    private void Remember(AuditReport report)
+    {
+        lock (_lock)
+        {
+            _recent.AddFirst(report);
+            while (_recent.Count > RecentCapacity)
+            {
+                _recent.RemoveLast();
+            }
+
+            foreach (var result in report.Results)
+            {
+                if (!_last.TryGetValue(result.Client, out var previous) || previous.FinishedAt <= report.FinishedAt)
+                {
+                    _last[result.Client] = new ClientAuditStatus(report.Id, result.Outcome, report.FinishedAt);
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads earlier audits from the chain: the recent list, the last result per client, the window's start.</summary>
+    private async Task LoadHistoryAsync(CancellationToken stoppingToken)
+    {
+        DateTimeOffset? lastFull = null;
+        try
+        {
+            var clientCount = _policy.Current.Clients.Count;
+            var loaded = new List<AuditReport>();
+            await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.AuditResult }, stoppingToken).ConfigureAwait(false))
+            {
+                if (record.Payload is not { } payload)
+                {
+                    continue;
+                }
+
+                AuditReport report;
+                try
+                {
+                    report = AuditReportJson.Read(payload, record.Index);
+                }
+                catch (FormatException)
+                {
+                    continue;
+                }
+
+                loaded.Add(report);
+                if (loaded.Count > RecentCapacity)
+                {
+                    loaded.RemoveAt(0);
+                }
+
+                foreach (var result in report.Results)
+                {
+                    SetLast(result.Client, new ClientAuditStatus(report.Id, result.Outcome, report.FinishedAt));
+                }
+
+                if (report.Results.Count >= clientCount)
+                {
+                    lastFull = report.FinishedAt;
+                }
+            }
+
+            lock (_lock)
+            {
+                // Newest first; audits run since start-up are newer than anything read here.
+                foreach (var report in Enumerable.Reverse(loaded).Where(r => !_recent.Any(x => x.Id == r.Id)))
+                {
+                    _recent.AddLast(report);
+                }
+
+                while (_recent.Count > RecentCapacity)
+                {
+                    _recent.RemoveLast();
+                }
+            }
+
+            lock (_lock)
+            {
+                // The window reaches back to the last site-wide audit on record, across restarts.
+                if (lastFull is { } end && _windowStart == _started && end < _started)
+                {
+                    _windowStart = end;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Without history audits still run; only the window and the status start from now.
+            Log.HistoryNotLoaded(_logger, e);
+        }
+    }
+
+    private void SetLast(string client, ClientAuditStatus status)
+    {
+        lock (_lock)
+        {
+            if (_last.TryGetValue(client, out var previous) && previous.FinishedAt > status.FinishedAt)
+            {
+                return;
+            }
+
+            _last[client] = status;
+        }
+
+        if (_policy.Current.FindClient(client) is not null)
+        {
+            _metrics.AuditLastResult.WithLabels(client).Set(MetricValue(status.Outcome));
+            _metrics.AuditLastTimestamp.WithLabels(client).Set(status.FinishedAt.ToUnixTimeMilliseconds() / 1000.0);
+        }
+    }
+
+    private static double MetricValue(AuditOutcome outcome) => outcome switch
+    {
+        AuditOutcome.Pass => 1,
+        AuditOutcome.Fail => 0,
+        _ => -1,
+    };
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>Progress of scheduled audits goes to the log.</summary>
+    private sealed class LogProgress(ILogger logger) : IProgress<string>
+    {
+        public void Report(string value) => Log.Progress(logger, value);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(AuditEventIds.AuditCompleted, LogLevel.Information, "Audit {Id} ({Trigger}): {Result}, record {Index}")]
+        public static partial void Completed(ILogger logger, string id, string trigger, string result, long index);
+
+        [LoggerMessage(AuditEventIds.AuditFailed, LogLevel.Critical, "Audit {Id} failed for {Client}: {Checks}")]
+        public static partial void ClientFailed(ILogger logger, string id, string client, string checks);
+
+        [LoggerMessage(AuditEventIds.AuditPassNotRecorded, LogLevel.Error, "Audit {Id} passed for {Client} but the pass could not be recorded with the suspension state")]
+        public static partial void PassNotRecorded(ILogger logger, string id, string client, Exception exception);
+
+        [LoggerMessage(AuditEventIds.AuditSuspensionFailed, LogLevel.Critical, "Audit {Id} failed for {Client} and the client could not be suspended")]
+        public static partial void SuspensionFailed(ILogger logger, string id, string client, Exception exception);
+
+        [LoggerMessage(AuditEventIds.ScheduledAuditFailed, LogLevel.Error, "The scheduled audit could not be completed")]
+        public static partial void ScheduledFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(AuditEventIds.HistoryNotLoaded, LogLevel.Warning, "Earlier audits could not be read from the evidence store")]
+        public static partial void HistoryNotLoaded(ILogger logger, Exception exception);
+
+        [LoggerMessage(AuditEventIds.AuditProgress, LogLevel.Information, "Audit: {Progress}")]
+        public static partial void Progress(ILogger logger, string progress);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentController.Audits;
+using SegmentController.Capture;
+using SegmentController.Core.Audits;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Health;
+using SegmentController.Metrics;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Storage;
+using SegmentController.Storage.Sqlite;
+
+namespace SegmentController.Tests.Audits;
+
+/// <summary>Capture evidence for audits: findings in the window from a real store, loss since the previous audit, capture health.</summary>
+public sealed class CaptureAuditEvidenceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-audit-capture-").FullName;
+    private readonly HandClock _time = new(Start);
+    private readonly ControllerMetrics _metrics = new(Prometheus.Metrics.NewCustomRegistry());
+    private readonly SitePolicy _policy = TestPolicies.Site() with
+    {
+        Controller = new ControllerSettings
+        {
+            Capture = new CaptureSettings { Interfaces = [new CaptureInterface { Name = "span0" }], LossThreshold = 0.01 },
+        },
+    };
+
+    private SqliteEvidenceStore _store = null!;
+    private VerificationHealth _health = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = Path.Combine(_dir, "segctl.db") }, _time, CancellationToken.None);
+        _health = new VerificationHealth(_metrics, _time, NullLogger<VerificationHealth>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task CriticalFindingInWindow_FailsItsClient_OlderAndMediumFindingsDoNot()
+    {
+        _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
+        await AppendAsync(RuleIds.VlanHopping, ["bravo"]);
+        _time.Advance(TimeSpan.FromHours(1));
+        var windowStart = _time.GetUtcNow();
+        await AppendAsync(RuleIds.CrossClientFlow, ["alpha"]);
+        await AppendAsync(RuleIds.CrossClientFlow, ["alpha"]);
+        await AppendAsync(RuleIds.UnknownVlan, ["bravo"]);
+        await AppendAsync(RuleIds.PortVlanMismatch, ["bravo"]);
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        var checks = await Evidence().CollectAsync(Scope(windowStart), new Progress<string>(), CancellationToken.None);
+        var results = AuditReport.Judge(["alpha", "bravo"], checks, [CaptureAuditEvidence.SourceName]);
+
+        var failing = Assert.Single(checks, c => c.Outcome == AuditOutcome.Fail);
+        Assert.Equal("capture cross-client-flow", failing.Name);
+        Assert.Equal(["alpha"], failing.Clients);
+        Assert.StartsWith("2 finding(s) in the window", failing.Detail, StringComparison.Ordinal);
+        Assert.Equal(AuditOutcome.Fail, results.Single(r => r.Client == "alpha").Outcome);
+        Assert.Equal(AuditOutcome.Pass, results.Single(r => r.Client == "bravo").Outcome);
+    }
+
+    [Fact]
+    public async Task LossAboveThreshold_Indeterminate_ThenMeasuredFromThePreviousAudit()
+    {
+        _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
+        var evidence = Evidence();
+        _metrics.CapturePacketsTotal.WithLabels("span0").Inc(1000);
+        _metrics.CaptureDroppedTotal.WithLabels("span0").Inc(50);
+
+        var first = await evidence.CollectAsync(Scope(Start), new Progress<string>(), CancellationToken.None);
+        var loss = Assert.Single(first, c => c.Name == "capture loss");
+        Assert.Equal(AuditOutcome.Indeterminate, loss.Outcome);
+        Assert.Contains("50 of 1050 frames lost", loss.Detail, StringComparison.Ordinal);
+
+        // The next audit counts only what happened since: 2000 frames, 5 lost, under 1 %.
+        _metrics.CapturePacketsTotal.WithLabels("span0").Inc(2000);
+        _metrics.CaptureDroppedTotal.WithLabels("span0").Inc(5);
+        var second = await evidence.CollectAsync(Scope(Start), new Progress<string>(), CancellationToken.None);
+        Assert.Equal(AuditOutcome.Pass, Assert.Single(second, c => c.Name == "capture loss").Outcome);
+    }
+
+    [Fact]
+    public async Task CaptureNotVerifying_Indeterminate_NeverPass()
+    {
+        _health.Report(CaptureService.HealthSource, healthy: false, "span0: not capturing");
+
+        var checks = await Evidence().CollectAsync(Scope(Start), new Progress<string>(), CancellationToken.None);
+        var results = AuditReport.Judge(["alpha", "bravo"], checks, [CaptureAuditEvidence.SourceName]);
+
+        var running = Assert.Single(checks, c => c.Name == "capture running");
+        Assert.Equal(AuditOutcome.Indeterminate, running.Outcome);
+        Assert.Contains("span0: not capturing", running.Detail, StringComparison.Ordinal);
+        Assert.All(results, r => Assert.Equal(AuditOutcome.Indeterminate, r.Outcome));
+    }
+
+    private CaptureAuditEvidence Evidence() => new(_store, _health, _metrics);
+
+    private AuditScope Scope(DateTimeOffset windowStart) => new(_policy, ["alpha", "bravo"], windowStart, _time.GetUtcNow());
+
+    /// <summary>A finding as the controller records it (FindingJson in a finding record).</summary>
+    private async Task AppendAsync(string rule, string[] clients)
+    {
+        var finding = Finding.Create(rule, clients, $"{rule} seen", new Dictionary<string, object?>(StringComparer.Ordinal), _time.GetUtcNow());
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            FindingJson.Write(writer, finding);
+        }
+
+        await _store.AppendAsync(RecordTypes.Finding, ClientKey.Of(clients), buffer.WrittenMemory, CancellationToken.None);
+    }
+}
