@@ -447,7 +447,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     private string? AuditMissing(string scope, SuspensionRecord record)
     {
-        if (!_policy.Current.Restore.RequirePassingAudit)
+        // A suspension a failed audit caused lasts until a later audit passes, whatever else the policy
+        // asks of restores; others need one only where restore.require_passing_audit says so.
+        if (!_policy.Current.Restore.RequirePassingAudit && record.Trigger != SuspensionTrigger.Audit)
         {
             return null;
         }
@@ -460,7 +462,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             .ToArray();
         return missing.Length == 0
             ? null
-            : $"the policy requires a passing audit since the trip; none for {string.Join(", ", missing)}";
+            : record.Trigger == SuspensionTrigger.Audit && !_policy.Current.Restore.RequirePassingAudit
+                ? $"suspended by a failed audit: a later audit must pass first; none has for {string.Join(", ", missing)}"
+                : $"the policy requires a passing audit since the trip; none for {string.Join(", ", missing)}";
     }
 
     private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, PendingRestore pending, CancellationToken cancellationToken)

@@ -419,6 +419,23 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_AfterFailedAudit_RefusedUntilALaterAuditPassesEvenWhenPolicyDoesNotAskForAudits()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1, requireAudit: false));
+        await engine.RecordAuditAsync("acme", passed: false, "auditor", "VLAN 20 on port 4", CancellationToken.None);
+        Assert.True(engine.IsSuspended("acme"));
+
+        var early = await engine.RequestRestoreAsync("acme", "alice", "fixed the port", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Refused, early.Status);
+        Assert.Contains("later audit must pass", early.Message, StringComparison.Ordinal);
+
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await engine.RecordAuditAsync("acme", passed: true, "auditor", "re-audit ok", CancellationToken.None);
+        var later = await engine.RequestRestoreAsync("acme", "alice", "fixed the port", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, later.Status);
+    }
+
+    [Fact]
     public async Task FailedAudit_TripsClientWithAuditTrigger()
     {
         using var engine = NewEngine();
