@@ -168,18 +168,31 @@ lab_scenario() {
   lab_info "and the kernel: $(for port in $(lab_ports_of $victim); do ip -n "$LAB_NS_SWITCH" -o link show "$port" | grep -o 'state [A-Z]*' | sed "s/^/$port /"; done | paste -sd' ')"
   sleep 2
   local tripped_epoch acked_epoch seen_after seen_persisting notices
-  # The trip is acknowledged once it is durable (the persist stage); from then on nothing may pass.
+  # The trip is acknowledged once it is durable and the proxy's local stages (gate, requests in flight,
+  # pooled upstream connections) have run; from then on nothing may pass.
   tripped_epoch=$(lab_json "$LAB_STATE/status.json" "str(__import__('datetime').datetime.fromisoformat(next(c['suspension']['tripped_at'] for c in d['clients'] if c['id']=='$victim').replace('Z','+00:00')).timestamp())")
-  acked_epoch=$(lab_json "$LAB_STATE/status.json" "str($tripped_epoch + next(s['seconds'] for c in d['clients'] if c['id']=='$victim' for s in c['suspension']['stages'] if s['stage']=='persist'))")
+  acked_epoch=$(lab_json "$LAB_STATE/status.json" "str($tripped_epoch + sum(s['seconds'] for c in d['clients'] if c['id']=='$victim' for s in c['suspension']['stages'] if s['stage'] in ('persist', 'gate', 'inflight', 'upstream-pool')))")
   seen_after=$("$LAB_PYTHON" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if l.strip() and json.loads(l)["t"] > float(sys.argv[2])))' "$LAB_STATE/upstream-$victim.jsonl" "$acked_epoch")
   seen_persisting=$("$LAB_PYTHON" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if l.strip() and float(sys.argv[2]) < json.loads(l)["t"] <= float(sys.argv[3])))' "$LAB_STATE/upstream-$victim.jsonl" "$tripped_epoch" "$acked_epoch")
-  lab_info "requests $victim's CRM received after the trip was acknowledged (durable): $seen_after"
-  lab_info "(while the trip was being made durable: $seen_persisting)"
+  lab_info "requests $victim's CRM received after the trip was acknowledged: $seen_after"
+  lab_info "(between the trip and its acknowledgement: $seen_persisting)"
   notices=$("$LAB_PYTHON" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if l.strip() and json.loads(l)["path"] == "/notice/" + sys.argv[2] and json.loads(l).get("signature_valid")))' "$LAB_STATE/soc.jsonl" "$victim")
   lab_info "signed incident notices the $victim SOC received: $notices"
   cp "$LAB_STATE/status.json" "$LAB_STATE/status-tripped.json"
 
-  lab_say "5. The restore: an operator asks, a second approver agrees"
+  lab_say "5. The auditor's view: an audit over the window that holds the leak, then one after it"
+  local audit_failed audit_passed
+  lab_segctl LAB_AUDITOR_KEY audit run --json >"$LAB_STATE/audit-1.json" 2>/dev/null || true
+  audit_failed=$(lab_json "$LAB_STATE/audit-1.json" "d['id'] + ' ' + d['result']")
+  lab_info "audit ${audit_failed% *}: ${audit_failed#* }"
+  lab_json "$LAB_STATE/audit-1.json" "'\n'.join('     %-11s %-13s %s' % (c['client'], c['outcome'], '; '.join(x['name'] if isinstance(x, dict) else str(x) for x in c['failing_checks'] + c['missing_evidence'])) for c in d['clients'])"
+  lab_info "(a failed audit suspends its clients; assistring and ibex already are, and stay so)"
+  lab_segctl LAB_AUDITOR_KEY audit run --json >"$LAB_STATE/audit-2.json" 2>/dev/null || true
+  audit_passed=$(lab_json "$LAB_STATE/audit-2.json" "d['id'] + ' ' + d['result']")
+  lab_info "audit ${audit_passed% *}, evidence since the first: ${audit_passed#* }"
+  lab_json "$LAB_STATE/audit-2.json" "'\n'.join('     %-11s %-13s %s' % (c['client'], c['outcome'], '; '.join(x['name'] if isinstance(x, dict) else str(x) for x in c['failing_checks'] + c['missing_evidence'])) for c in d['clients'])"
+
+  lab_say "6. The restore: an operator asks, a second approver agrees"
   local restore_ids=""
   for id in $suspended; do
     local rid
@@ -205,7 +218,7 @@ lab_scenario() {
 
   VICTIM=$victim SUSPENDED=$suspended INCIDENT=$incident T_LEAK=$t_leak DETECT_MS=$detect_ms SEEN_AFTER=$seen_after SEEN_PERSISTING=$seen_persisting \
     REFUSED=$refused_line PORTS_TRIPPED=$port_line NOTICES=$notices RESTORE_IDS=$restore_ids \
-    PORTS_RESTORED=$restored_ports AGENTS_RESTORED=$restored_agents \
+    PORTS_RESTORED=$restored_ports AGENTS_RESTORED=$restored_agents AUDIT_FAILED=$audit_failed AUDIT_PASSED=$audit_passed \
     "$LAB_PYTHON" - "$LAB_STATE/status-tripped.json" "$LAB_STATE/status.json" "$LAB_OUT/scenario.json" <<'PY'
 import json, os, sys
 tripped, after, out = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
@@ -223,10 +236,12 @@ doc = {
     "leak_to_trip_ms": float(e["DETECT_MS"]),
     "stages": [{"stage": s["stage"], "seconds": s["seconds"], "succeeded": s["succeeded"]} for s in victim["suspension"]["stages"]],
     "upstream_requests_after_ack": int(e["SEEN_AFTER"]),
-    "upstream_requests_during_persist": int(e["SEEN_PERSISTING"]),
+    "upstream_requests_before_ack": int(e["SEEN_PERSISTING"]),
     "agents_after_trip": [a for a in e["REFUSED"].strip("; ").split("; ") if a],
     "port_oper_status_after_trip": pairs(e["PORTS_TRIPPED"]),
     "signed_notices_received": int(e["NOTICES"]),
+    "audit_over_the_leak": dict(zip(("id", "result"), e["AUDIT_FAILED"].split())),
+    "audit_after_the_leak": dict(zip(("id", "result"), e["AUDIT_PASSED"].split())),
     "restore_ids": e["RESTORE_IDS"].split(),
     "port_oper_status_after_restore": pairs(e["PORTS_RESTORED"]),
     "agents_after_restore": e["AGENTS_RESTORED"].split(),
