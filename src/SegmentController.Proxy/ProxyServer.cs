@@ -15,6 +15,7 @@ using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Access;
 using SegmentController.Proxy.Configuration;
 using SegmentController.Proxy.Enforcement;
 using Yarp.ReverseProxy.Configuration;
@@ -87,6 +88,7 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton(components.Directory);
         builder.Services.AddSingleton(components.InFlight);
         builder.Services.AddSingleton<ProxyFindings>();
+        builder.Services.AddSingleton<UnwrittenAccessRecords>();
         builder.Services.AddSingleton<RouteEnforcementMiddleware>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
         builder.Services.AddSingleton<IProxyConfigProvider, PolicyProxyConfigProvider>();

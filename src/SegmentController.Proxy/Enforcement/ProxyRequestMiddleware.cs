@@ -23,6 +23,7 @@ internal sealed partial class ProxyRequestMiddleware
     private readonly IProxyMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly UnwrittenAccessRecords _unwritten;
 
     public ProxyRequestMiddleware(
         RequestDelegate next,
@@ -30,6 +31,7 @@ internal sealed partial class ProxyRequestMiddleware
         ISuspensionView suspensions,
         InFlightRequests inFlight,
         IRecordAppender records,
+        UnwrittenAccessRecords unwritten,
         ProxyFindings findings,
         IProxyMetrics metrics,
         TimeProvider time,
@@ -40,6 +42,7 @@ internal sealed partial class ProxyRequestMiddleware
         _suspensions = suspensions;
         _inFlight = inFlight;
         _records = records;
+        _unwritten = unwritten;
         _findings = findings;
         _metrics = metrics;
         _time = time;
@@ -173,12 +176,46 @@ internal sealed partial class ProxyRequestMiddleware
         try
         {
             var clients = state.SourceClient is null ? null : ClientKey.Of([state.SourceClient]);
-            await _records.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None).ConfigureAwait(false);
+
+            // The record is queued for the writer's next batch before the request completes; the disk
+            // write completes on its own (a batch every few milliseconds), so no agent waits for an fsync.
+            // At most UnwrittenAccessRecords.Capacity are queued and not yet on disk: beyond that, requests
+            // wait for the store (bounded memory, nothing dropped). A record that cannot be written turns the store's
+            // health unwritable and every later request is refused (fail closed).
+            await _unwritten.EnterAsync().ConfigureAwait(false);
+            ValueTask<long> append;
+            try
+            {
+                append = _records.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None);
+            }
+            catch
+            {
+                _unwritten.Exit();
+                throw;
+            }
+
+            _ = AwaitWrittenAsync(append);
         }
         catch (StoreUnavailableException e)
         {
             // The store's health now says unwritable, and the next request is refused (fail closed).
             Log.AccessRecordFailed(_logger, e);
+        }
+    }
+
+    private async Task AwaitWrittenAsync(ValueTask<long> append)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            Log.AccessRecordFailed(_logger, e);
+        }
+        finally
+        {
+            _unwritten.Exit();
         }
     }
 

@@ -4,8 +4,10 @@ using SegmentController.Core.Evidence;
 
 namespace SegmentController.Proxy.Tests.Infrastructure;
 
-// The SQLite store is another component (and not finished here); the proxy's side of the seam is
-// what these tests exercise: every request appended, and forwarding stopped while appends fail.
+// The proxy's side of the store seam, with a switch to make appends fail on demand (a full disk cannot
+// be made to order here): every request appended, and forwarding stopped while appends fail. The proxy
+// with the real SQLite store runs in SegmentController.Tests (ControllerEndToEndTests) and in
+// benchmarks/proxy.
 internal sealed class RecordingAppender : IRecordAppender
 {
     private long _index;
