@@ -94,7 +94,8 @@ internal sealed class ChainVerifier : IDisposable
                 : Fail(index - 1, _previousTime, string.Create(CultureInfo.InvariantCulture, $"record {index - 1} was inserted: the record after it was chained as record {index - 1} (renumbered)"), _previousLine);
         }
 
-        if (!Link(index, time, _content, previousHash, hash, line))
+        // _scratch holds the link hash computed just above: not computed twice.
+        if (!Link(index, time, previousHash, hash, line))
         {
             return false;
         }
@@ -126,7 +127,8 @@ internal sealed class ChainVerifier : IDisposable
             return Fail(index, time, "link is malformed", line);
         }
 
-        return Link(index, time, content, previousHash, hash, line);
+        RecordHasher.Link(content, previousHash, _scratch);
+        return Link(index, time, previousHash, hash, line);
     }
 
     /// <summary>Fails verification from outside (an unreadable line, say).</summary>
@@ -210,9 +212,9 @@ internal sealed class ChainVerifier : IDisposable
         return true;
     }
 
-    private bool Link(long index, DateTimeOffset? time, ReadOnlySpan<byte> content, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line)
+    /// <summary>Checks a record's link, whose hash the caller has just computed into <see cref="_scratch"/>.</summary>
+    private bool Link(long index, DateTimeOffset? time, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line)
     {
-        RecordHasher.Link(content, previousHash, _scratch);
         if (!hash.SequenceEqual(_scratch))
         {
             return Fail(index, time, "record was altered: its hash does not match its contents", line);

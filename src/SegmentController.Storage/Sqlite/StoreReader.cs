@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using SegmentController.Core.Evidence;
 using SegmentController.Storage.Chain;
 
@@ -93,37 +94,59 @@ internal sealed class StoreReader : IDisposable
         }
     }
 
-    /// <summary>Streams every row into a verifier without building records (the fast path).</summary>
+    /// <summary>
+    /// Streams every row into a verifier without building records (the fast path): a raw SQLite statement
+    /// whose column values are read in place, so a row costs no allocation.
+    /// </summary>
     public void Feed(ChainVerifier verifier, CancellationToken cancellationToken)
     {
-        using var command = Command($"SELECT {Schema.Columns} FROM records ORDER BY idx");
-        using var reader = command.ExecuteReader();
-        var rows = 0;
-        while (reader.Read())
+        var db = _connection.Handle ?? throw new InvalidOperationException("the store connection is closed");
+        var rc = raw.sqlite3_prepare_v2(db, $"SELECT {Schema.Columns} FROM records ORDER BY idx", out sqlite3_stmt statement);
+        if (rc != raw.SQLITE_OK)
         {
-            if ((++rows & 0xFFFF) == 0)
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+        }
+
+        using (statement)
+        {
+            var types = new Utf8StringCache();
+            var clientKeys = new Utf8StringCache();
+            var rows = 0;
+            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if ((++rows & 0xFFFF) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                // Column types are checked as the typed reader did: a hash or payload that is not a BLOB
+                // reads as empty, and the verifier names the record as malformed or edited.
+                var hasPayload = raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL;
+                var ok = verifier.AddRecord(
+                    raw.sqlite3_column_int64(statement, 0),
+                    raw.sqlite3_column_type(statement, 1) == raw.SQLITE_NULL ? -1 : raw.sqlite3_column_int64(statement, 1),
+                    raw.sqlite3_column_type(statement, 2) == raw.SQLITE_NULL ? "" : types.Get(raw.sqlite3_column_blob(statement, 2)),
+                    raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(raw.sqlite3_column_blob(statement, 3)),
+                    hasPayload,
+                    hasPayload ? RawBlob(statement, 4) : [],
+                    RawBlob(statement, 5),
+                    RawBlob(statement, 6),
+                    RawBlob(statement, 7));
+                if (!ok)
+                {
+                    return;
+                }
             }
 
-            // GetFieldValue<byte[]> copies each blob once; GetBytes would copy it on every call.
-            var hasPayload = !reader.IsDBNull(4);
-            var ok = verifier.AddRecord(
-                reader.GetInt64(0),
-                reader.IsDBNull(1) ? -1 : reader.GetInt64(1),
-                reader.IsDBNull(2) ? "" : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                hasPayload,
-                hasPayload ? Blob(reader, 4) : [],
-                Blob(reader, 5),
-                Blob(reader, 6),
-                Blob(reader, 7));
-            if (!ok)
+            if (rc != raw.SQLITE_DONE)
             {
-                return;
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
             }
         }
     }
+
+    private static ReadOnlySpan<byte> RawBlob(sqlite3_stmt statement, int column) =>
+        raw.sqlite3_column_type(statement, column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, column) : [];
 
     public static StoredRecord ToRecord(SqliteDataReader reader) => new()
     {
@@ -150,7 +173,4 @@ internal sealed class StoreReader : IDisposable
         _snapshot.Dispose();
         _connection.Dispose();
     }
-
-    private static ReadOnlySpan<byte> Blob(SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? [] : reader.GetValue(ordinal) as byte[] ?? [];
 }
