@@ -48,7 +48,17 @@ internal sealed class ChainVerifier : IDisposable
     public bool IsBroken => _problem is not null;
 
     /// <summary>Adds a full record. Returns false once the chain is broken.</summary>
-    public bool AddRecord(long index, long ticks, string type, string? clients, bool hasPayload, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line = null)
+    public bool AddRecord(long index, long ticks, string type, string? clients, bool hasPayload, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line = null) =>
+        AddRecord(index, ticks, type, clients, hasPayload, payload, payloadSha256, previousHash, hash, line, default);
+
+    /// <summary>
+    /// Adds a full record whose digests were computed ahead (in parallel, see <see cref="RecordDigests"/>):
+    /// the same checks, in the same order, as <see cref="AddRecord(long, long, string, string?, bool, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, long?)"/>.
+    /// </summary>
+    public bool AddRecord(long index, long ticks, string type, string? clients, bool hasPayload, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, RecordDigests digests) =>
+        AddRecord(index, ticks, type, clients, hasPayload, payload, payloadSha256, previousHash, hash, null, digests);
+
+    private bool AddRecord(long index, long ticks, string type, string? clients, bool hasPayload, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line, RecordDigests digests)
     {
         if (_problem is not null)
         {
@@ -74,7 +84,15 @@ internal sealed class ChainVerifier : IDisposable
 
         if (hasPayload)
         {
-            RecordHasher.PayloadDigest(payload, _scratch);
+            if (digests.IsComputed)
+            {
+                digests.Payload.CopyTo(_scratch);
+            }
+            else
+            {
+                RecordHasher.PayloadDigest(payload, _scratch);
+            }
+
             if (!payloadSha256.SequenceEqual(_scratch))
             {
                 return Fail(index, time, "payload does not match its digest (edited)", line);
@@ -85,8 +103,17 @@ internal sealed class ChainVerifier : IDisposable
             return Fail(index, time, why, line);
         }
 
-        RecordHasher.ContentDigest(index, ticks, type, clients, payloadSha256, _content);
-        RecordHasher.Link(_content, previousHash, _scratch);
+        if (digests.IsComputed)
+        {
+            digests.Content.CopyTo(_content);
+            digests.Link.CopyTo(_scratch);
+        }
+        else
+        {
+            RecordHasher.ContentDigest(index, ticks, type, clients, payloadSha256, _content);
+            RecordHasher.Link(_content, previousHash, _scratch);
+        }
+
         if (!hash.SequenceEqual(_scratch) && Renumbered(index, ticks, type, clients, payloadSha256, previousHash, hash) is { } shift)
         {
             return shift > 0

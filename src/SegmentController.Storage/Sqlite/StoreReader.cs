@@ -96,7 +96,7 @@ internal sealed class StoreReader : IDisposable
 
     /// <summary>
     /// Streams every row into a verifier without building records (the fast path): a raw SQLite statement
-    /// whose column values are read in place, so a row costs no allocation.
+    /// read in batches, each batch's digests computed on every core, then walked in order.
     /// </summary>
     public void Feed(ChainVerifier verifier, CancellationToken cancellationToken)
     {
@@ -111,32 +111,26 @@ internal sealed class StoreReader : IDisposable
         {
             var types = new Utf8StringCache();
             var clientKeys = new Utf8StringCache();
-            var rows = 0;
-            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            var batch = new VerifyBatch();
+            do
             {
-                if ((++rows & 0xFFFF) == 0)
+                batch.Clear();
+                while (!batch.IsFull && (rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    batch.Add(statement, types, clientKeys);
                 }
 
-                // Column types are checked as the typed reader did: a hash or payload that is not a BLOB
-                // reads as empty, and the verifier names the record as malformed or edited.
-                var hasPayload = raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL;
-                var ok = verifier.AddRecord(
-                    raw.sqlite3_column_int64(statement, 0),
-                    raw.sqlite3_column_type(statement, 1) == raw.SQLITE_NULL ? -1 : raw.sqlite3_column_int64(statement, 1),
-                    raw.sqlite3_column_type(statement, 2) == raw.SQLITE_NULL ? "" : types.Get(raw.sqlite3_column_blob(statement, 2)),
-                    raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(raw.sqlite3_column_blob(statement, 3)),
-                    hasPayload,
-                    hasPayload ? RawBlob(statement, 4) : [],
-                    RawBlob(statement, 5),
-                    RawBlob(statement, 6),
-                    RawBlob(statement, 7));
-                if (!ok)
+                cancellationToken.ThrowIfCancellationRequested();
+                batch.ComputeDigests(cancellationToken);
+                for (var row = 0; row < batch.Count; row++)
                 {
-                    return;
+                    if (!batch.Feed(verifier, row))
+                    {
+                        return;
+                    }
                 }
             }
+            while (rc == raw.SQLITE_ROW);
 
             if (rc != raw.SQLITE_DONE)
             {
@@ -144,9 +138,6 @@ internal sealed class StoreReader : IDisposable
             }
         }
     }
-
-    private static ReadOnlySpan<byte> RawBlob(sqlite3_stmt statement, int column) =>
-        raw.sqlite3_column_type(statement, column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, column) : [];
 
     public static StoredRecord ToRecord(SqliteDataReader reader) => new()
     {

@@ -151,8 +151,10 @@ internal sealed partial class AuditService : BackgroundService
                 }
             }
 
-            Remember(report);
+            // Consequences first (passes recorded, failures suspended), then the report is listed: whoever
+            // sees it among the recent audits also sees what it did.
             await ApplyAsync(policy, report, progress, cancellationToken).ConfigureAwait(false);
+            Remember(report);
             Log.Completed(_logger, report.Id, trigger, AuditRunner.Name(AuditReportJson.Overall(report)), report.RecordIndex);
             return report;
         }
