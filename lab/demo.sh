@@ -25,16 +25,7 @@ done
 lab_require_root
 
 lab_say "Preparing: Debian packages and the segctl build"
-missing=()
-while read -r package; do
-  case $package in '' | '#'*) continue ;; esac
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done <"$LAB_DIR/apt-packages.txt"
-if [ ${#missing[@]} -gt 0 ]; then
-  lab_info "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
-fi
+lab_install_packages
 command -v dotnet >/dev/null || lab_die "the .NET SDK (dotnet) is needed to build segctl; see README.md, Prerequisites"
 if [ -n "${SEGCTL:-}" ]; then
   [ -x "$SEGCTL" ] || lab_die "SEGCTL=$SEGCTL is not an executable"

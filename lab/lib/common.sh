@@ -56,6 +56,20 @@ lab_in() { local ns=$1; shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; e
 
 lab_require_root() { [ "$(id -u)" = 0 ] || lab_die "run as root (sudo $0)"; }
 
+# lab_install_packages: the Debian packages of lab/apt-packages.txt that are missing (apt-get update
+# first only when the package lists do not know one of them).
+lab_install_packages() {
+  local package missing=()
+  while read -r package; do
+    case $package in '' | '#'*) continue ;; esac
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done <"$LAB_DIR/apt-packages.txt"
+  [ ${#missing[@]} -gt 0 ] || return 0
+  lab_info "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null; }
+}
+
 # lab_wait_for SECONDS DESCRIPTION CMD…: retry CMD until it succeeds or the time is up.
 lab_wait_for() {
   local seconds=$1 what=$2; shift 2

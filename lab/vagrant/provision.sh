@@ -17,15 +17,7 @@ done
 LAB_NS_SWITCH="" LAB_NS_CONTROLLER=""
 lab_require_root
 
-missing=()
-while read -r package; do
-  case $package in '' | '#'*) continue ;; esac
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done <"$LAB_DIR/apt-packages.txt"
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-fi
+lab_install_packages
 
 # The lab's secrets and PKI, made once by whichever machine comes first.
 mkdir -p "$LAB_STATE"

@@ -106,19 +106,7 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
             w.WriteStartArray("checks");
             foreach (var c in report.Checks)
             {
-                w.WriteStartObject();
-                w.WriteString("source", c.Source);
-                w.WriteString("name", c.Name);
-                w.WriteStartArray("clients");
-                foreach (var client in c.Clients)
-                {
-                    w.WriteStringValue(client);
-                }
-
-                w.WriteEndArray();
-                w.WriteString("outcome", Name(c.Outcome));
-                w.WriteString("detail", c.Detail);
-                w.WriteEndObject();
+                WriteCheck(w, c);
             }
 
             w.WriteEndArray();
@@ -126,6 +114,26 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>One check as JSON: source, name, clients, outcome, detail (the record's and the API's shape).</summary>
+    public static void WriteCheck(Utf8JsonWriter w, AuditCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(check);
+        w.WriteStartObject();
+        w.WriteString("source", check.Source);
+        w.WriteString("name", check.Name);
+        w.WriteStartArray("clients");
+        foreach (var client in check.Clients)
+        {
+            w.WriteStringValue(client);
+        }
+
+        w.WriteEndArray();
+        w.WriteString("outcome", Name(check.Outcome));
+        w.WriteString("detail", check.Detail);
+        w.WriteEndObject();
     }
 
     /// <summary>Stable spelling: pass, fail, indeterminate.</summary>

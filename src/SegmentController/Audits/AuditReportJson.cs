@@ -147,20 +147,5 @@ internal static class AuditReportJson
         _ => AuditOutcome.Indeterminate,
     };
 
-    private static void WriteCheck(Utf8JsonWriter w, AuditCheck check)
-    {
-        w.WriteStartObject();
-        w.WriteString("source", check.Source);
-        w.WriteString("name", check.Name);
-        w.WriteStartArray("clients");
-        foreach (var client in check.Clients)
-        {
-            w.WriteStringValue(client);
-        }
-
-        w.WriteEndArray();
-        w.WriteString("outcome", AuditRunner.Name(check.Outcome));
-        w.WriteString("detail", check.Detail);
-        w.WriteEndObject();
-    }
+    private static void WriteCheck(Utf8JsonWriter w, AuditCheck check) => AuditRunner.WriteCheck(w, check);
 }
