@@ -9,8 +9,9 @@
 #     per client, each client's HTTPS system, and `segctl run --policy policies/lab.yaml` in front;
 #  3. plays the scenario and narrates it: agents working through the proxy; a leak (802.1Q-tagged
 #     cross-client traffic) replayed onto the SPAN port; the finding, the incident, the trip and its
-#     stage timings; the client's agents refused and its switch ports really down; an audit over the
-#     leak (fail) and one after it (pass); the restore by two approvers; the outcome in lab/out/scenario.json;
+#     stage timings; the client's agents refused and its switch ports really down; a restart of segctl
+#     that shuts again a port brought up meanwhile; an audit over the leak (fail) and one after it
+#     (pass); the restore by two approvers; the outcome in lab/out/scenario.json;
 #  4. leaves the site running and prints the URLs and keys. lab/down.sh removes everything.
 #
 # Running it again first takes the previous lab down. Environment: LAB_NS_PREFIX, LAB_STATE, LAB_OUT,

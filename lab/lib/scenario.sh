@@ -42,18 +42,32 @@ lab_policy_file() {
 # lab_controller_start: segctl run in the controller namespace (from the repository root, where the
 # policy's relative paths start), and a loopback forwarder on the host to its management listener.
 lab_controller_start() {
-  local policy
-  policy=$(lab_policy_file)
-  "$SEGCTL" policy check "$policy" >/dev/null || lab_die "$policy does not validate"
-  (cd "$REPO_DIR" && lab_start_daemon segctl "$LAB_STATE/segctl.log" \
-    "$LAB_DIR/tools/in-ns" "$LAB_NS_CONTROLLER" "$SEGCTL" run --policy "$policy")
-  lab_wait_for 60 "segctl's management listener" lab_in "$LAB_NS_CONTROLLER" \
-    curl -fsS -o /dev/null "http://$LAB_MANAGEMENT_INNER/healthz"
+  lab_segctl_start
   [ -n "$LAB_NS_CONTROLLER" ] || return 0   # a machine of its own: the listener is the host's already
   lab_start_daemon management-forward "$LAB_STATE/management-forward.log" \
     socat "TCP-LISTEN:$LAB_MANAGEMENT_PORT,bind=127.0.0.1,reuseaddr,fork" \
     "EXEC:ip netns exec $LAB_NS_CONTROLLER socat STDIO TCP\\:${LAB_MANAGEMENT_INNER//:/\\:}"
   lab_wait_for 15 "the management forwarder on 127.0.0.1:$LAB_MANAGEMENT_PORT" curl -fsS -o /dev/null "$LAB_MANAGEMENT_URL/healthz"
+}
+
+# lab_segctl_start [LOG]: segctl run, and wait for its management listener.
+lab_segctl_start() {
+  local policy log=${1:-$LAB_STATE/segctl.log}
+  policy=$(lab_policy_file)
+  "$SEGCTL" policy check "$policy" >/dev/null || lab_die "$policy does not validate"
+  (cd "$REPO_DIR" && lab_start_daemon segctl "$log" \
+    "$LAB_DIR/tools/in-ns" "$LAB_NS_CONTROLLER" "$SEGCTL" run --policy "$policy")
+  lab_wait_for 60 "segctl's management listener" lab_in "$LAB_NS_CONTROLLER" \
+    curl -fsS -o /dev/null "http://$LAB_MANAGEMENT_INNER/healthz"
+}
+
+# lab_segctl_stop: stops segctl (SIGTERM, as systemd would) and waits for it to exit.
+lab_segctl_stop() {
+  local pid i
+  pid=$(cat "$LAB_STATE/pids/segctl.pid")
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
 }
 
 # lab_agent_request CLIENT N [HOST]: one HTTPS request from an agent through the proxy to HOST (its
@@ -180,7 +194,24 @@ lab_scenario() {
   lab_info "signed incident notices the $victim SOC received: $notices"
   cp "$LAB_STATE/status.json" "$LAB_STATE/status-tripped.json"
 
-  lab_say "5. The auditor's view: an audit over the window that holds the leak, then one after it"
+  lab_say "5. segctl restarts while $victim is suspended; meanwhile someone brings swp1 back up"
+  local port_while_down port_after_restart state_after_restart
+  lab_segctl_stop
+  ip -n "$LAB_NS_SWITCH" link set swp1 up
+  deadline=$((SECONDS + 15))   # snmpd caches its interface table for a few seconds
+  until [ "$(lab_port_oper_status swp1)" = up ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+  port_while_down=$(lab_port_oper_status swp1)
+  lab_info "segctl stopped; swp1 brought up by hand: the switch says $port_while_down ($(ip -n "$LAB_NS_SWITCH" -o link show swp1 | grep -o 'state [A-Z]*'))"
+  lab_segctl_start "$LAB_STATE/segctl-restarted.log"
+  deadline=$((SECONDS + 20))
+  until [ "$(lab_port_oper_status swp1)" = down ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+  port_after_restart=$(lab_port_oper_status swp1)
+  lab_status_json
+  state_after_restart=$(lab_json "$LAB_STATE/status.json" "next(c['state'] for c in d['clients'] if c['id']=='$victim')")
+  lab_info "segctl started again: $victim $state_after_restart; swp1 $port_after_restart again ($(ip -n "$LAB_NS_SWITCH" -o link show swp1 | grep -o 'state [A-Z]*'))"
+  grep -h 'shut again' "$LAB_STATE/segctl-restarted.log" | sed 's/^.*\] Suspension/   segctl: suspension/' | head -1 || true
+
+  lab_say "6. The auditor's view: an audit over the window that holds the leak, then one after it"
   local audit_failed audit_passed
   lab_segctl LAB_AUDITOR_KEY audit run --json >"$LAB_STATE/audit-1.json" 2>/dev/null || true
   audit_failed=$(lab_json "$LAB_STATE/audit-1.json" "d['id'] + ' ' + d['result']")
@@ -192,7 +223,7 @@ lab_scenario() {
   lab_info "audit ${audit_passed% *}, evidence since the first: ${audit_passed#* }"
   lab_json "$LAB_STATE/audit-2.json" "'\n'.join('     %-11s %-13s %s' % (c['client'], c['outcome'], '; '.join(x['name'] if isinstance(x, dict) else str(x) for x in c['failing_checks'] + c['missing_evidence'])) for c in d['clients'])"
 
-  lab_say "6. The restore: an operator asks, a second approver agrees"
+  lab_say "7. The restore: an operator asks, a second approver agrees"
   local restore_ids=""
   for id in $suspended; do
     local rid
@@ -219,6 +250,7 @@ lab_scenario() {
   VICTIM=$victim SUSPENDED=$suspended INCIDENT=$incident T_LEAK=$t_leak DETECT_MS=$detect_ms SEEN_AFTER=$seen_after SEEN_PERSISTING=$seen_persisting \
     REFUSED=$refused_line PORTS_TRIPPED=$port_line NOTICES=$notices RESTORE_IDS=$restore_ids \
     PORTS_RESTORED=$restored_ports AGENTS_RESTORED=$restored_agents AUDIT_FAILED=$audit_failed AUDIT_PASSED=$audit_passed \
+    PORT_WHILE_DOWN=$port_while_down PORT_AFTER_RESTART=$port_after_restart STATE_AFTER_RESTART=$state_after_restart \
     "$LAB_PYTHON" - "$LAB_STATE/status-tripped.json" "$LAB_STATE/status.json" "$LAB_OUT/scenario.json" <<'PY'
 import json, os, sys
 tripped, after, out = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
@@ -240,6 +272,7 @@ doc = {
     "agents_after_trip": [a for a in e["REFUSED"].strip("; ").split("; ") if a],
     "port_oper_status_after_trip": pairs(e["PORTS_TRIPPED"]),
     "signed_notices_received": int(e["NOTICES"]),
+    "restart": {"port_brought_up_while_down": e["PORT_WHILE_DOWN"], "port_after_restart": e["PORT_AFTER_RESTART"], "client_state_after_restart": e["STATE_AFTER_RESTART"]},
     "audit_over_the_leak": dict(zip(("id", "result"), e["AUDIT_FAILED"].split())),
     "audit_after_the_leak": dict(zip(("id", "result"), e["AUDIT_PASSED"].split())),
     "restore_ids": e["RESTORE_IDS"].split(),

@@ -360,10 +360,22 @@ internal sealed partial class AuditService : BackgroundService
                 }
             }
 
+            // Never audited site-wide: the first audit answers for everything on record, so evidence from
+            // before a restart (a leak, say) is not lost to it.
+            DateTimeOffset? firstRecord = null;
+            if (lastFull is null)
+            {
+                await foreach (var record in _store.ReadAsync(new RecordQuery(), stoppingToken).ConfigureAwait(false))
+                {
+                    firstRecord = record.Time;
+                    break;
+                }
+            }
+
             lock (_lock)
             {
                 // The window reaches back to the last site-wide audit on record, across restarts.
-                if (lastFull is { } end && _windowStart == _started && end < _started)
+                if ((lastFull ?? firstRecord) is { } end && _windowStart == _started && end < _started)
                 {
                     _windowStart = end;
                 }

@@ -48,6 +48,12 @@ public sealed class LabDemoTests : IDisposable
         Assert.True(portsTripped.All(p => p.Value.GetString() == "down"), text);
         Assert.True(root.GetProperty("signed_notices_received").GetInt32() >= 1);
 
+        // A restart while suspended keeps the client suspended and shuts the port brought up meanwhile.
+        var restart = root.GetProperty("restart");
+        Assert.True(restart.GetProperty("port_brought_up_while_down").GetString() == "up", text);
+        Assert.True(restart.GetProperty("port_after_restart").GetString() == "down", text);
+        Assert.True(restart.GetProperty("client_state_after_restart").GetString() == "suspended", text);
+
         // The audit over the leak's window fails; the next one, over clean traffic, passes.
         Assert.True(root.GetProperty("audit_over_the_leak").GetProperty("result").GetString() == "fail", text);
         Assert.True(root.GetProperty("audit_after_the_leak").GetProperty("result").GetString() == "pass", text + output);
