@@ -25,11 +25,13 @@ namespace SegmentController.Tests.Hosting;
 public sealed class ControllerEndToEndTests : IAsyncDisposable
 {
     private const string AlphaAgent = "127.0.110.5";
+    private const string BetaAgent = "127.0.120.5";
     private readonly string _dir = Directory.CreateTempSubdirectory("segctl-e2e-").FullName;
     private readonly X509Certificate2 _certificate;
     private readonly string _certPath;
     private readonly string _keyPath;
     private readonly List<string> _notices = [];
+    private readonly List<string> _upstreamPaths = [];
 
     public ControllerEndToEndTests()
     {
@@ -115,8 +117,7 @@ public sealed class ControllerEndToEndTests : IAsyncDisposable
             Assert.True(int.Parse(durations.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 2, durations.Value);
             Assert.Contains("segctl_proxy_request_duration_seconds_bucket{client=\"alpha\",le=\"+Inf\"}", metrics, StringComparison.Ordinal);
 
-            using var refused = Agent(proxyPort);
-            await Assert.ThrowsAsync<HttpRequestException>(() => refused.GetAsync(new Uri("https://alpha.test/work")));
+            await AssertRefusedAsync(proxyPort, "/after-trip");
             await app.StopAsync();
         }
 
@@ -137,9 +138,36 @@ public sealed class ControllerEndToEndTests : IAsyncDisposable
             var metrics = await api.GetStringAsync(new Uri("/metrics", UriKind.Relative));
             Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
             Assert.Contains("segctl_incidents_open{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
-            using var refused = Agent(proxyPort);
-            await Assert.ThrowsAsync<HttpRequestException>(() => refused.GetAsync(new Uri("https://alpha.test/work")));
+            await AssertRefusedAsync(proxyPort, "/after-restart");
+
+            // The other client was never part of the incident and still works through the restarted proxy.
+            using var beta = Agent(proxyPort, BetaAgent);
+            using var ok = await beta.GetAsync(new Uri("https://beta.test/work"));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             await app.StopAsync();
+        }
+    }
+
+    /// <summary>
+    /// A suspended client's agent is dropped before any HTTP exchange: the request fails at the transport,
+    /// and the upstream never sees the path. The failure message says what came back instead.
+    /// </summary>
+    private async Task AssertRefusedAsync(int proxyPort, string path)
+    {
+        using var refused = Agent(proxyPort);
+        refused.Timeout = TimeSpan.FromSeconds(30);
+        try
+        {
+            using var response = await refused.GetAsync(new Uri("https://alpha.test" + path));
+            Assert.Fail($"the suspended agent got an answer instead of a dropped connection: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        catch (HttpRequestException)
+        {
+        }
+
+        lock (_upstreamPaths)
+        {
+            Assert.DoesNotContain(path, _upstreamPaths);
         }
     }
 
@@ -258,12 +286,20 @@ public sealed class ControllerEndToEndTests : IAsyncDisposable
 
             context.Response.StatusCode = StatusCodes.Status204NoContent;
         });
-        app.MapFallback(c => c.Response.WriteAsync($"upstream saw {c.Request.Host.Host}"));
+        app.MapFallback(c =>
+        {
+            lock (_upstreamPaths)
+            {
+                _upstreamPaths.Add(c.Request.Path.Value ?? string.Empty);
+            }
+
+            return c.Response.WriteAsync($"upstream saw {c.Request.Host.Host}");
+        });
         await app.StartAsync();
         return app;
     }
 
-    private HttpClient Agent(int proxyPort)
+    private HttpClient Agent(int proxyPort, string source = AlphaAgent)
     {
         var trust = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
         trust.CustomTrustStore.Add(_certificate);
@@ -272,7 +308,7 @@ public sealed class ControllerEndToEndTests : IAsyncDisposable
             ConnectCallback = async (_, ct) =>
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                socket.Bind(new IPEndPoint(IPAddress.Parse(AlphaAgent), 0));
+                socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
                 await socket.ConnectAsync(IPAddress.Loopback, proxyPort, ct);
                 return new NetworkStream(socket, ownsSocket: true);
             },
