@@ -135,6 +135,50 @@ records += [
 ]
 write(f'{Q}.snmprec', records)
 
+# ---------------------------------------------------------------- Hostile but well-formed variants
+# Each is the Q-BRIDGE switch above with a few records changed ('None' removes one). Every value is
+# valid BER; what is wrong is what the tables say.
+def variant(name, changes):
+    table = {o: (t, v) for o, t, v in records}
+    for o, tv in changes.items():
+        if tv is None:
+            table.pop(o, None)
+        else:
+            table[o] = tv
+    write(f'{name}.snmprec', [(o, t, v) for o, (t, v) in table.items()])
+
+BASE_PORT = '1.3.6.1.2.1.17.1.4.1.2'
+FDB_PORT = '1.3.6.1.2.1.17.7.1.2.2.1.2'
+STATIC = '1.3.6.1.2.1.17.7.1.4.3.1'
+CURRENT = '1.3.6.1.2.1.17.7.1.4.2.1'
+# Refused: the port model would lie.
+variant('qbridge-dup', {f'{BASE_PORT}.5': ('2', '1003')})           # bridge ports 3 and 5 on ifIndex 1003
+variant('qbridge-negif', {f'{BASE_PORT}.2': ('2', '-5')})           # a negative ifIndex
+variant('qbridge-strif', {f'{BASE_PORT}.2': ('4', '1002')})         # an ifIndex that is a string
+variant('qbridge-vlan4095', {f'{STATIC}.1.4095': ('4', 'reserved'), f'{STATIC}.2.4095': ('4x', bitmap([1], 2))})
+variant('qbridge-pvid0', {'1.3.6.1.2.1.17.7.1.4.5.1.1.1': ('66', '0')})
+variant('qbridge-badmac', {f'{FDB_PORT}.110.0.0.94.0.83.300': ('2', '1')})  # a MAC octet of 300
+variant('qbridge-hugeidx', {'1.3.6.1.2.1.31.1.1.1.1.4294967295': ('4', 'ghost')})  # ifIndex beyond 2^31-1
+# Tolerated: odd but unambiguous.
+variant('qbridge-odd', {
+    f'{CURRENT}.4.0.10': ('4x', bitmap([1, 2], 1)),                  # a one-octet egress bitmap
+    f'{CURRENT}.5.0.10': ('4x', bitmap([1, 2], 1)),
+    f'{CURRENT}.4.0.20': ('4x', bitmap([3, 4, 6, 7, 8, 200], 40)),   # forty octets, a bit for bridge port 200
+    f'{CURRENT}.3.0.5000': ('66', '5100'),                            # a VLAN local to the agent (RFC 4363)
+    f'{CURRENT}.4.0.5000': ('4x', bitmap([7], 2)),
+    f'{CURRENT}.5.0.5000': ('4x', bitmap([], 2)),
+    '1.3.6.1.2.1.17.7.1.4.5.1.1.50': ('66', '10'),                    # a PVID for a bridge port that does not exist
+    f'{BASE_PORT}.9': ('2', '2147483647'),                            # the largest ifIndex there is
+    '1.3.6.1.2.1.2.2.1.2.2147483647': ('4', 'ge-0/0/9'),
+    '1.3.6.1.2.1.2.2.1.7.2147483647': ('2', '1'),
+    '1.3.6.1.2.1.2.2.1.8.2147483647': ('2', '1'),
+    '1.3.6.1.2.1.31.1.1.1.1.2147483647': ('4', ''),                   # no ifName: ifDescr names it
+    f'{FDB_PORT}.110.0.0.94.0.83.119': ('2', '77'),                   # a MAC on bridge port 77, which does not exist
+    '1.3.6.1.2.1.17.7.1.2.2.1.3.110.0.0.94.0.83.119': ('2', '3'),
+    f'{FDB_PORT}.42.0.0.94.0.83.120': ('2', '2'),                     # FDB 42, which no VLAN maps
+    '1.3.6.1.2.1.17.7.1.2.2.1.3.42.0.0.94.0.83.120': ('2', '3'),
+})
+
 # ---------------------------------------------------------------- Cisco switch
 C = 'cisco'
 c_ports = [  # ifIndex, name, alias, admin, oper, trunking?, access vlan, native, enabled vlans
@@ -186,3 +230,42 @@ for vlan, (ports, macs) in per_vlan.items():
             (f'1.3.6.1.2.1.17.4.3.1.3.{mac_index(mac)}', '2', '3'),
         ]
     write(f'{C}@{vlan}.snmprec', records)
+
+# Cisco variants (VTP reports no VLAN whose FDB would be read, so no per-VLAN files are needed).
+cisco_records = system('cisco-odd', 'Cisco IOS Software, test data', '1.3.6.1.4.1.9.1.1208')
+cisco_records += interfaces([(10101, 'Gi1/0/1', '', 1, 1), (10102, 'Gi1/0/2', '', 1, 1), (10103, 'Gi1/0/3', '', 1, 1)])
+cisco_records += [
+    ('1.3.6.1.4.1.9.9.46.1.3.1.1.2.1.1002', '2', '1'),
+    ('1.3.6.1.4.1.9.9.46.1.3.1.1.2.1.1003', '2', '1'),
+    ('1.3.6.1.4.1.9.9.46.1.3.1.1.4.1.1002', '4', 'fddi-default'),
+    ('1.3.6.1.4.1.9.9.46.1.3.1.1.4.1.1003', '4', 'token-ring-default'),
+    # Gi1/0/1: a trunk whose first bitmap has 200 octets; bits past the 128th would be VLANs 1024+.
+    ('1.3.6.1.4.1.9.9.46.1.6.1.1.4.10101', '4x', vlan_bitmap([1002, 1003, 1030], octets=200)),
+    ('1.3.6.1.4.1.9.9.46.1.6.1.1.5.10101', '2', '1003'),
+    ('1.3.6.1.4.1.9.9.46.1.6.1.1.14.10101', '2', '1'),
+    # Gi1/0/2: a dynamic access port not yet assigned (vmVlan 0).
+    ('1.3.6.1.4.1.9.9.46.1.6.1.1.14.10102', '2', '2'),
+    ('1.3.6.1.4.1.9.9.68.1.2.2.1.1.10102', '2', '2'),
+    ('1.3.6.1.4.1.9.9.68.1.2.2.1.2.10102', '2', '0'),
+]
+write('cisco-odd.snmprec', cisco_records)
+# Refused: an access port in VLAN 4095.
+write('cisco-vlan4095.snmprec', cisco_records + [
+    ('1.3.6.1.4.1.9.9.46.1.6.1.1.14.10103', '2', '2'),
+    ('1.3.6.1.4.1.9.9.68.1.2.2.1.1.10103', '2', '1'),
+    ('1.3.6.1.4.1.9.9.68.1.2.2.1.2.10103', '2', '4095'),
+])
+
+# ---------------------------------------------------------------- Exception values inside walks
+# snmpsimd serves noSuchObject (tag 128), noSuchInstance (129) as values; the file's end is endOfMibView.
+write('walk-exceptions.snmprec', [
+    ('1.3.6.1.2.1.1.1.0', '4', 'exception values in columns'),
+    ('1.3.6.1.2.1.1.3.0', '67', '8640123'),
+    ('1.3.6.1.4.1.99999.11.1.1', '2', '1'),
+    ('1.3.6.1.4.1.99999.11.1.2', '129', ''),
+    ('1.3.6.1.4.1.99999.11.1.3', '2', '3'),
+    ('1.3.6.1.4.1.99999.12.1.1', '2', '1'),
+    ('1.3.6.1.4.1.99999.12.1.2', '128', ''),
+    ('1.3.6.1.4.1.99999.12.1.3', '2', '3'),
+    ('1.3.6.1.4.1.99999.13.0', '4', 'last'),
+])

@@ -4,7 +4,7 @@ namespace SegmentController.Snmp.Tests.Infrastructure;
 
 /// <summary>
 /// snmpsimd serving the authored <c>Data/*.snmprec</c> files on a loopback port. The community selects
-/// the file: <c>qbridge</c>, <c>cisco</c>, <c>cisco@10</c>, …
+/// the file: <c>qbridge</c>, <c>cisco</c>, <c>cisco@10</c>, …; in SNMPv3 the context name does.
 /// </summary>
 internal sealed class SnmpsimAgent : IAsyncDisposable
 {
@@ -22,22 +22,59 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
 
     public string Target => $"127.0.0.1:{Port}";
 
-    public static async Task<SnmpsimAgent> StartAsync(string? dataDirectory = null)
+    /// <summary>The SNMPv3 user of <see cref="StartCiscoV3Async"/> (SHA-256, AES; the pass phrases of snmpd's users).</summary>
+    public const string V3User = "cisco-v3";
+
+    public static Task<SnmpsimAgent> StartAsync(string? dataDirectory = null)
+    {
+        var files = Directory.GetFiles(dataDirectory ?? Path.Combine(AppContext.BaseDirectory, "Data"), "*.snmprec");
+        return StartAsync(files.Select(f => (Path.GetFileName(f), f)).ToArray(), [], Path.GetFileNameWithoutExtension(files[0]));
+    }
+
+    /// <summary>
+    /// The Cisco switch as an SNMPv3 agent with contexts. snmpsimd selects a data file by context name:
+    /// <c>vlan-N</c> serves <c>cisco@N</c> (Cisco's per-VLAN BRIDGE-MIB), and the empty context falls back
+    /// to the file named after the transport (<c>1.3.6.1.6.1.1.0/127.0.0.1</c>: UDP, first endpoint,
+    /// this source address), which serves the main <c>cisco</c> data.
+    /// </summary>
+    public static Task<SnmpsimAgent> StartCiscoV3Async()
+    {
+        var data = Path.Combine(AppContext.BaseDirectory, "Data");
+        var files = new List<(string, string)> { ("1.3.6.1.6.1.1.0/127.0.0.1.snmprec", Path.Combine(data, "cisco.snmprec")) };
+        foreach (var file in Directory.GetFiles(data, "cisco@*.snmprec"))
+        {
+            files.Add(($"vlan-{Path.GetFileNameWithoutExtension(file).Split('@')[1]}.snmprec", file));
+        }
+
+        string[] v3 =
+        [
+            $"--v3-user={V3User}", $"--v3-auth-key={SnmpdAgent.AuthPass}", "--v3-auth-proto=SHA256",
+            $"--v3-priv-key={SnmpdAgent.PrivPass}", "--v3-priv-proto=AES",
+        ];
+        return StartAsync(files, v3, "vlan-1");
+    }
+
+    private static async Task<SnmpsimAgent> StartAsync(IReadOnlyList<(string RelativePath, string Source)> files, IReadOnlyList<string> extraArguments, string probeCommunity)
     {
         var directory = Directory.CreateTempSubdirectory("segctl-snmpsim-").FullName;
         var data = Path.Combine(directory, "data");
         var cache = Path.Combine(directory, "cache");
         Directory.CreateDirectory(data);
         Directory.CreateDirectory(cache);
-        foreach (var file in Directory.GetFiles(dataDirectory ?? Path.Combine(AppContext.BaseDirectory, "Data"), "*.snmprec"))
+        var directories = new HashSet<string> { directory, data, cache };
+        foreach (var (relative, source) in files)
         {
-            File.Copy(file, Path.Combine(data, Path.GetFileName(file)));
+            var destination = Path.Combine(data, relative);
+            var parent = Path.GetDirectoryName(destination)!;
+            Directory.CreateDirectory(parent);
+            directories.Add(parent);
+            File.Copy(source, destination);
         }
 
         // snmpsimd refuses to run as root; it drops to nobody, who must be able to read and write here.
         if (!OperatingSystem.IsWindows())
         {
-            foreach (var path in new[] { directory, data, cache })
+            foreach (var path in directories)
             {
                 File.SetUnixFileMode(path, (UnixFileMode)0x1FF);
             }
@@ -54,7 +91,7 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
         {
             $"--data-dir={data}", $"--cache-dir={cache}", $"--agent-udpv4-endpoint=127.0.0.1:{port}",
             "--process-user=nobody", "--process-group=nogroup", "--logging-method=null",
-        })
+        }.Concat(extraArguments))
         {
             info.ArgumentList.Add(argument);
         }
@@ -65,7 +102,7 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var agent = new SnmpsimAgent(process, directory, port);
-        await agent.WaitReadyAsync(Path.GetFileNameWithoutExtension(Directory.GetFiles(data, "*.snmprec")[0]));
+        await agent.WaitReadyAsync(probeCommunity);
         return agent;
     }
 
