@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SNMP benchmark (not a test): prints figures and ratios, asserts nothing.
 #  1. `segctl snmp inventory` of a 48-port Q-BRIDGE switch with 2,000 FDB entries vs snmpbulkwalk of
-#     the same columns at the same max-repetitions, against the same snmpsimd agent (target ≤ 0.8×).
+#     the same columns at the same effective max-repetitions (both ask and get $maxrep rows per column
+#     per request: snmpsimd's answer limit is raised to fit), against the same snmpsimd agent (target ≤ 0.8×).
 #  2. 100 switches (100 data files, one snmpsimd) polled concurrently by `segctl snmp check` vs one
 #     switch (target < 2×).
 # Usage: benchmarks/snmp/run.sh [RUNS]   (needs root for snmpsimd's privilege drop; installs snmp, snmpsim)
@@ -37,13 +38,6 @@ mkdir -p "$work/data" "$work/cache"
 python3 "$repo/benchmarks/snmp/gen_data.py" "$work/data" bench 2000
 python3 "$repo/benchmarks/snmp/gen_data.py" "$work/data" sw 48 100
 chmod -R a+rwX "$work"
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-snmpsimd --data-dir="$work/data" --cache-dir="$work/cache" --agent-udpv4-endpoint="127.0.0.1:$port" \
-  --process-user=nobody --process-group=nogroup --logging-method=null >/dev/null 2>&1 &
-sim_pid=$!
-for _ in $(seq 1 120); do snmpget -v2c -c bench -t 1 -r 0 "127.0.0.1:$port" 1.3.6.1.2.1.1.1.0 >/dev/null 2>&1 && break; sleep 0.5; done
-snmpget -v2c -c sw100 -t 5 -r 0 "127.0.0.1:$port" 1.3.6.1.2.1.1.1.0 >/dev/null  # index every file before timing
-
 # The columns `segctl snmp inventory --profile qbridge` reads.
 columns=(
   1.3.6.1.2.1.2.2.1.2 1.3.6.1.2.1.2.2.1.7 1.3.6.1.2.1.2.2.1.8 1.3.6.1.2.1.31.1.1.1.1 1.3.6.1.2.1.31.1.1.1.18
@@ -52,10 +46,21 @@ columns=(
   1.3.6.1.2.1.17.7.1.2.2.1.2 1.3.6.1.2.1.17.7.1.2.2.1.3
 )
 
+# The same effective max-repetitions on both sides: segctl asks $maxrep rows of every column of a table in
+# one GETBULK (up to 8 columns), snmpbulkwalk $maxrep rows of one column. snmpsimd would cut an answer at
+# 64 bindings (8 rows of 8 columns); allowing $maxrep rows of every column keeps it from truncating either.
+maxvarbinds=$((maxrep * ${#columns[@]}))
+port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+snmpsimd --data-dir="$work/data" --cache-dir="$work/cache" --agent-udpv4-endpoint="127.0.0.1:$port" \
+  --process-user=nobody --process-group=nogroup --logging-method=null --max-varbinds="$maxvarbinds" >/dev/null 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 120); do snmpget -v2c -c bench -t 1 -r 0 "127.0.0.1:$port" 1.3.6.1.2.1.1.1.0 >/dev/null 2>&1 && break; sleep 0.5; done
+snmpget -v2c -c sw100 -t 5 -r 0 "127.0.0.1:$port" 1.3.6.1.2.1.1.1.0 >/dev/null  # index every file before timing
+
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "==> 1. inventory of one 48-port switch with 2,000 FDB entries (max-repetitions $maxrep, median of $runs)"
+echo "==> 1. inventory of one 48-port switch with 2,000 FDB entries (max-repetitions $maxrep on both sides, agent answers up to $maxvarbinds bindings, median of $runs)"
 ours=() theirs=()
 for _ in $(seq 1 "$runs"); do
   t0=$(now); "${segctl[@]}" snmp inventory --target "127.0.0.1:$port" --community bench --max-repetitions $maxrep --json > "$work/inventory.json"; t1=$(now)

@@ -18,7 +18,13 @@ public sealed record SwitchDefinition
     /// <summary>Version and credentials.</summary>
     public required SnmpSettings Snmp { get; init; }
 
-    /// <summary>GETBULK max-repetitions.</summary>
+    /// <summary>
+    /// The most GETBULK max-repetitions a policy may ask: rows per column per request. The request is sent
+    /// as configured; the agent answers as many as fit its response limit.
+    /// </summary>
+    public const int MaxRepetitionsLimit = 200;
+
+    /// <summary>GETBULK max-repetitions, 1 to <see cref="MaxRepetitionsLimit"/>.</summary>
     public int MaxRepetitions { get; init; } = 25;
 
     /// <summary>Per-request timeout.</summary>

@@ -53,6 +53,9 @@ internal sealed class SnmpClient : ISnmpClient
     private long _authFailures;
     private long _wrongEngine;
     private long _refused;
+    private long _requests;
+    private int _inFlightNow;
+    private int _peakInFlight;
 
     private SnmpClient(string target, IPEndPoint endpoint, SnmpCredentials credentials, SnmpClientOptions options, TimeProvider time, UsmKeys keys)
     {
@@ -94,7 +97,9 @@ internal sealed class SnmpClient : ISnmpClient
         Interlocked.Read(ref _malformed),
         Interlocked.Read(ref _authFailures),
         Interlocked.Read(ref _wrongEngine),
-        Interlocked.Read(ref _refused));
+        Interlocked.Read(ref _refused),
+        Interlocked.Read(ref _requests),
+        Volatile.Read(ref _peakInFlight));
 
     /// <summary>The authoritative engine id learned by discovery (v3), or null.</summary>
     public byte[]? EngineId => _engine?.EngineId;
@@ -119,6 +124,7 @@ internal sealed class SnmpClient : ISnmpClient
         ArgumentNullException.ThrowIfNull(varBinds);
         ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        NoteInFlight(Interlocked.Increment(ref _inFlightNow));
         try
         {
             var errorStatus = type == PduType.GetBulkRequest ? nonRepeaters : 0;
@@ -129,7 +135,23 @@ internal sealed class SnmpClient : ISnmpClient
         }
         finally
         {
+            Interlocked.Decrement(ref _inFlightNow);
             _inFlight.Release();
+        }
+    }
+
+    private void NoteInFlight(int now)
+    {
+        var peak = Volatile.Read(ref _peakInFlight);
+        while (now > peak)
+        {
+            var seen = Interlocked.CompareExchange(ref _peakInFlight, now, peak);
+            if (seen == peak)
+            {
+                return;
+            }
+
+            peak = seen;
         }
     }
 
@@ -165,18 +187,22 @@ internal sealed class SnmpClient : ISnmpClient
                 return answer.Pdu;
             }
 
-            var reported = answer.Pdu.VarBinds.Count > 0 ? answer.Pdu.VarBinds[0].Oid : null;
-            if (reported == NotInTimeWindows && !resynchronised && answer.Message is { } timed && (timed.Flags & MessageFlags.Auth) != 0)
+            var reported = ReportedOid(answer.Pdu);
+            var authentic = answer.Message is { } reportMessage && (reportMessage.Flags & MessageFlags.Auth) != 0;
+            if (reported == NotInTimeWindows && authentic && !resynchronised)
             {
                 // RFC 3414 §4: an authenticated notInTimeWindow report carries the agent's clock; adopt it and retry once.
                 resynchronised = true;
+                var timed = answer.Message!;
                 engine = current with { Boots = timed.Usm.EngineBoots, Time = timed.Usm.EngineTime, LearnedAt = _time.GetTimestamp() };
                 _engine = engine;
                 continue;
             }
 
-            if (reported == UnknownEngineIds && !rediscovered)
+            if ((reported == UnknownEngineIds || (reported == NotInTimeWindows && !authentic)) && !rediscovered)
             {
+                // The agent no longer knows the engine id we used (it was re-provisioned or replaced), or claims
+                // a clock we cannot authenticate: learn engine id, boots and time afresh and retry once.
                 rediscovered = true;
                 engine = await DiscoverAsync(current, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -232,7 +258,8 @@ internal sealed class SnmpClient : ISnmpClient
         await _discovery.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_engine is { } known && !ReferenceEquals(known, stale))
+            // Another request may have rediscovered while this one waited: a different engine id is news enough.
+            if (_engine is { } known && (stale is null || !known.EngineId.AsSpan().SequenceEqual(stale.EngineId)))
             {
                 return known;
             }
@@ -307,6 +334,7 @@ internal sealed class SnmpClient : ISnmpClient
         }
 
         var before = Statistics;
+        Interlocked.Increment(ref _requests);
         try
         {
             for (var attempt = 0; attempt <= _options.Retries; attempt++)
@@ -336,10 +364,10 @@ internal sealed class SnmpClient : ISnmpClient
             _pending.TryRemove(pending.Id, out _);
         }
 
-        throw TimeoutError(before, Statistics);
+        throw TimeoutError(before, Statistics, pending.Engine is not null);
     }
 
-    private SnmpException TimeoutError(SnmpStatistics before, SnmpStatistics after)
+    private SnmpException TimeoutError(SnmpStatistics before, SnmpStatistics after, bool engineDiscovered)
     {
         var attempts = _options.Retries + 1;
         var total = _options.Timeout * attempts;
@@ -358,7 +386,11 @@ internal sealed class SnmpClient : ISnmpClient
         Note(after.WrongEngine - before.WrongEngine, "from a wrong engine id");
         var refused = after.Refused > before.Refused;
         var detail = dropped.Count > 0 ? $"; dropped answers: {string.Join(", ", dropped)}" : "";
-        var hint = Credentials.Version == SnmpVersion.V2c ? " (agent down, filtered, or community rejected)" : " (agent down or filtered)";
+        var hint = Credentials.Version == SnmpVersion.V2c ? " (agent down, filtered, or community rejected)"
+            : engineDiscovered && Credentials.PrivProtocol is not null && dropped.Count == 0
+                // net-snmp logs "error parsing ScopedPDU" and sends nothing back when it cannot decrypt a request.
+                ? $" although it answered engine discovery: most likely a wrong privacy pass phrase or protocol for user '{Credentials.User}' (agents drop requests they cannot decrypt), or the agent went down"
+                : " (agent down or filtered)";
         return refused
             ? new SnmpException(SnmpErrorKind.Refused, $"{Target} refused SNMP (ICMP port unreachable): no agent listens there{detail}")
             : new SnmpException(SnmpErrorKind.Timeout, $"no valid answer from {Target} within {total.TotalSeconds:0.###} s ({attempts} attempts){hint}{detail}");
@@ -451,12 +483,20 @@ internal sealed class SnmpClient : ISnmpClient
         }
 
         var authenticated = (message.Flags & MessageFlags.Auth) != 0;
+        var foreignEngine = false;
         if (pending.Engine is { } engine)
         {
             if (!message.Usm.EngineId.AsSpan().SequenceEqual(engine.EngineId))
             {
-                Interlocked.Increment(ref _wrongEngine);
-                return;
+                // An agent that no longer knows our engine id answers with an unauthenticated Report carrying its
+                // own (RFC 3414 §3.2 step 3). Only such a Report is let through, to trigger one rediscovery.
+                if (authenticated || message.IsEncrypted)
+                {
+                    Interlocked.Increment(ref _wrongEngine);
+                    return;
+                }
+
+                foreignEngine = true;
             }
 
             if (authenticated)
@@ -493,6 +533,12 @@ internal sealed class SnmpClient : ISnmpClient
         }
 
         var pdu = scoped.Pdu;
+        if (foreignEngine && (pdu.Type != PduType.Report || ReportedOid(pdu) is not { } reported || (reported != UnknownEngineIds && reported != NotInTimeWindows)))
+        {
+            Interlocked.Increment(ref _wrongEngine);
+            return;
+        }
+
         if (pdu.Type == PduType.Response)
         {
             // A response must come at the security level of the request; only Reports may be lower.
@@ -522,6 +568,8 @@ internal sealed class SnmpClient : ISnmpClient
 
         pending.Completion.TrySetResult(new Answer(pdu, message));
     }
+
+    private static Oid? ReportedOid(Pdu pdu) => pdu.VarBinds.Count > 0 ? pdu.VarBinds[0].Oid : null;
 
     private bool Verify(byte[] datagram, V3Message message, byte[] authKey)
     {

@@ -1,6 +1,11 @@
 namespace SegmentController.Snmp.Transport;
 
-/// <summary>Counts of datagrams a client dropped, for diagnosis of hostile or broken peers.</summary>
+/// <summary>
+/// What a client sent and dropped, for diagnosis of hostile or broken peers. <see cref="Requests"/> counts
+/// request PDUs (discovery probes and the one retry after a Report included, retransmissions not);
+/// <see cref="Sent"/> counts datagrams; <see cref="PeakInFlight"/> is the most requests ever outstanding at
+/// once, which <see cref="SnmpClientOptions.MaxInFlight"/> bounds.
+/// </summary>
 internal sealed record SnmpStatistics(
     long Sent,
     long Received,
@@ -8,4 +13,6 @@ internal sealed record SnmpStatistics(
     long Malformed,
     long AuthenticationFailures,
     long WrongEngine,
-    long Refused);
+    long Refused,
+    long Requests,
+    int PeakInFlight);

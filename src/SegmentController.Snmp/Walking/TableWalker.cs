@@ -1,13 +1,16 @@
+using SegmentController.Core.Policy;
 using SegmentController.Snmp.Protocol;
 using SegmentController.Snmp.Transport;
 
 namespace SegmentController.Snmp.Walking;
 
 /// <summary>
-/// Walks several table columns together with GETBULK: one request carries every column still open,
-/// so a table of C columns and R rows costs about R/maxRepetitions requests instead of C times that.
-/// A column ends at the first OID outside its subtree, at endOfMibView or an exception value; an OID
-/// that does not increase is a protocol error (an agent looping would otherwise hold us forever).
+/// GETBULK walks. <see cref="WalkAsync"/> walks several table columns together: one request carries every
+/// column still open, so a table of C columns and R rows costs about R/maxRepetitions requests instead of C
+/// times that. <see cref="WalkSubtreeAsync"/> walks one subtree exactly as net-snmp's <c>snmpbulkwalk</c>.
+/// Both send max-repetitions as given (1 to <see cref="SwitchDefinition.MaxRepetitionsLimit"/>); the agent
+/// answers as many rows as fit its response limit, and a <c>tooBig</c> answer halves the repetitions.
+/// An OID that does not increase is a protocol error (an agent looping would otherwise hold us forever).
 /// </summary>
 internal static class TableWalker
 {
@@ -15,21 +18,20 @@ internal static class TableWalker
     public const int MaxRowsPerColumn = 200_000;
 
     /// <summary>
-    /// Variable bindings asked for in one GETBULK: columns × repetitions. Agents cap responses (snmpsimd at
-    /// 64 bindings, small switches by buffer), so wide walks ask fewer repetitions per column.
+    /// Walks table columns. A column ends at the first OID outside it or at the first exception value
+    /// (endOfMibView, noSuchObject, noSuchInstance), which is never stored as a row — net-snmp's walks stop
+    /// at an exception value too.
     /// </summary>
-    public const int DefaultVarBindBudget = 64;
-
     public static async Task<IReadOnlyDictionary<Oid, IReadOnlyList<VarBind>>> WalkAsync(
         ISnmpClient client,
         IReadOnlyList<Oid> columns,
         int maxRepetitions,
         SnmpContext? context = null,
-        int varBindBudget = DefaultVarBindBudget,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(columns);
+        CheckRepetitions(maxRepetitions);
         var results = new Dictionary<Oid, List<VarBind>>();
         var cursors = new List<(Oid Column, Oid Cursor)>();
         foreach (var column in columns.Distinct())
@@ -38,29 +40,17 @@ internal static class TableWalker
             cursors.Add((column, column));
         }
 
-        var repetitions = Math.Max(1, maxRepetitions);
+        var repetitions = maxRepetitions;
         while (cursors.Count > 0)
         {
-            var request = cursors.Select(c => c.Cursor).ToArray();
-            var asked = Math.Clamp(varBindBudget / cursors.Count, 1, repetitions);
-            var response = await client.SendAsync(PduType.GetBulkRequest, request.Select(o => new VarBind(o, SnmpValue.Null)).ToArray(), 0, asked, context, cancellationToken).ConfigureAwait(false);
-            if (response.ErrorStatus == (int)SnmpErrorStatus.TooBig && asked > 1)
+            var request = cursors.Select(c => new VarBind(c.Cursor, SnmpValue.Null)).ToArray();
+            var response = await client.SendAsync(PduType.GetBulkRequest, request, 0, repetitions, context, cancellationToken).ConfigureAwait(false);
+            if (Shrink(client, response, ref repetitions))
             {
-                repetitions = Math.Max(1, asked / 2);
                 continue;
             }
 
-            if (response.ErrorStatus != 0)
-            {
-                throw new SnmpException(SnmpErrorKind.ErrorStatus, $"{client.Target} answered GETBULK with error-status {(SnmpErrorStatus)response.ErrorStatus} (index {response.ErrorIndex})");
-            }
-
             var width = cursors.Count;
-            if (response.VarBinds.Count == 0)
-            {
-                throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered GETBULK with no variables");
-            }
-
             var open = new bool[width];
             Array.Fill(open, true);
             var next = cursors.ToArray();
@@ -74,7 +64,7 @@ internal static class TableWalker
 
                 var (column, cursor) = next[slot];
                 var varBind = response.VarBinds[i];
-                if (varBind.Value.Type == SnmpType.EndOfMibView || !varBind.Oid.StartsWith(column) || varBind.Oid.Length == column.Length)
+                if (!varBind.Oid.StartsWith(column) || varBind.Value.IsException)
                 {
                     open[slot] = false;
                     next[slot] = (column, null!);
@@ -83,13 +73,13 @@ internal static class TableWalker
 
                 if (varBind.Oid <= cursor)
                 {
-                    throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target}: OID not increasing in the walk of {column}: {varBind.Oid} after {cursor}");
+                    throw NotIncreasing(client, column, varBind.Oid, cursor);
                 }
 
                 var rows = results[column];
                 if (rows.Count >= MaxRowsPerColumn)
                 {
-                    throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target}: column {column} has more than {MaxRowsPerColumn} rows; giving up");
+                    throw TooLong(client, column);
                 }
 
                 rows.Add(varBind);
@@ -102,10 +92,108 @@ internal static class TableWalker
         return results.ToDictionary(r => r.Key, r => (IReadOnlyList<VarBind>)r.Value);
     }
 
-    /// <summary>Walks one subtree, as <c>snmpbulkwalk</c> does.</summary>
+    /// <summary>
+    /// Walks one subtree and returns what <c>snmpbulkwalk -On</c> prints: every variable of each answer that
+    /// lies in the subtree, an exception value included (the walk stops after the answer holding one, so an
+    /// agent's repeated endOfMibView lines are kept as net-snmp prints them); and when nothing lies in the
+    /// subtree, the answer to a GET of the OID itself (a scalar's value, or noSuchObject/noSuchInstance).
+    /// </summary>
     public static async Task<IReadOnlyList<VarBind>> WalkSubtreeAsync(ISnmpClient client, Oid root, int maxRepetitions, SnmpContext? context = null, CancellationToken cancellationToken = default)
     {
-        var result = await WalkAsync(client, [root], maxRepetitions, context, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return result[root];
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(root);
+        CheckRepetitions(maxRepetitions);
+        var rows = new List<VarBind>();
+        var cursor = root;
+        var repetitions = maxRepetitions;
+        var running = true;
+        while (running)
+        {
+            var response = await client.SendAsync(PduType.GetBulkRequest, [new VarBind(cursor, SnmpValue.Null)], 0, repetitions, context, cancellationToken).ConfigureAwait(false);
+            if (Shrink(client, response, ref repetitions))
+            {
+                continue;
+            }
+
+            var last = cursor;
+            foreach (var varBind in response.VarBinds)
+            {
+                if (!varBind.Oid.StartsWith(root))
+                {
+                    running = false;
+                    continue;
+                }
+
+                if (rows.Count >= MaxRowsPerColumn)
+                {
+                    throw TooLong(client, root);
+                }
+
+                if (varBind.Value.IsException)
+                {
+                    rows.Add(varBind);
+                    running = false;
+                    continue;
+                }
+
+                if (varBind.Oid <= last)
+                {
+                    throw NotIncreasing(client, root, varBind.Oid, last);
+                }
+
+                rows.Add(varBind);
+                last = varBind.Oid;
+            }
+
+            cursor = last;
+        }
+
+        if (rows.Count == 0)
+        {
+            // The OID may name a single instance (a scalar such as sysDescr.0): snmpbulkwalk then GETs it.
+            var answer = await client.SendAsync(PduType.GetRequest, [new VarBind(root, SnmpValue.Null)], 0, 0, context, cancellationToken).ConfigureAwait(false);
+            if (answer.ErrorStatus == 0)
+            {
+                rows.AddRange(answer.VarBinds);
+            }
+        }
+
+        return rows;
     }
+
+    private static void CheckRepetitions(int maxRepetitions)
+    {
+        if (maxRepetitions is < 1 or > SwitchDefinition.MaxRepetitionsLimit)
+        {
+            throw new SnmpException(SnmpErrorKind.Configuration, $"max-repetitions must be from 1 to {SwitchDefinition.MaxRepetitionsLimit}, not {maxRepetitions}");
+        }
+    }
+
+    /// <summary>Handles an answer's error-status: true when the request is to be repeated with fewer repetitions.</summary>
+    private static bool Shrink(ISnmpClient client, Pdu response, ref int repetitions)
+    {
+        if (response.ErrorStatus == (int)SnmpErrorStatus.TooBig && repetitions > 1)
+        {
+            repetitions = Math.Max(1, repetitions / 2);
+            return true;
+        }
+
+        if (response.ErrorStatus != 0)
+        {
+            throw new SnmpException(SnmpErrorKind.ErrorStatus, $"{client.Target} answered GETBULK with error-status {(SnmpErrorStatus)response.ErrorStatus} (index {response.ErrorIndex})");
+        }
+
+        if (response.VarBinds.Count == 0)
+        {
+            throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered GETBULK with no variables");
+        }
+
+        return false;
+    }
+
+    private static SnmpException NotIncreasing(ISnmpClient client, Oid column, Oid oid, Oid after) =>
+        new(SnmpErrorKind.Protocol, $"{client.Target}: OID not increasing in the walk of {column}: {oid} after {after}");
+
+    private static SnmpException TooLong(ISnmpClient client, Oid column) =>
+        new(SnmpErrorKind.Protocol, $"{client.Target}: {column} has more than {MaxRowsPerColumn} rows; giving up");
 }

@@ -13,13 +13,15 @@ internal sealed class SnmpdAgent : IAsyncDisposable
     public const string AuthPass = "authpass-0123";
     public const string PrivPass = "privpass-4567";
 
-    private readonly Process _process;
     private readonly string _directory;
+    private readonly string? _networkNamespace;
+    private Process _process;
 
-    private SnmpdAgent(Process process, string directory, string address, int port)
+    private SnmpdAgent(Process process, string directory, string address, int port, string? networkNamespace)
     {
         _process = process;
         _directory = directory;
+        _networkNamespace = networkNamespace;
         Address = address;
         Port = port;
     }
@@ -30,13 +32,38 @@ internal sealed class SnmpdAgent : IAsyncDisposable
 
     public string Target => Address.Contains(':', StringComparison.Ordinal) ? $"[{Address}]:{Port}" : $"{Address}:{Port}";
 
-    /// <summary>Users: sha1/sha224/sha256/sha384/sha512 (authPriv with AES), sha256np (authNoPriv), md5des (legacy).</summary>
-    public static async Task<SnmpdAgent> StartAsync(string address = "127.0.0.1", string? networkNamespace = null)
+    /// <summary>
+    /// Users: sha1/sha224/sha256/sha384/sha512 (authPriv with AES), sha256np (authNoPriv), md5des (legacy).
+    /// <paramref name="engineId"/> is the text snmpd builds its engine id from (its <c>engineID</c> token).
+    /// </summary>
+    public static async Task<SnmpdAgent> StartAsync(string address = "127.0.0.1", string? networkNamespace = null, string? engineId = null)
     {
         var directory = Directory.CreateTempSubdirectory("segctl-snmpd-").FullName;
         var port = networkNamespace is null ? FreePort.Udp() : 161;
+        var process = await LaunchAsync(directory, address, port, networkNamespace, engineId);
+        var agent = new SnmpdAgent(process, directory, address, port, networkNamespace);
+        await agent.WaitReadyAsync();
+        return agent;
+    }
+
+    /// <summary>
+    /// Stops snmpd and starts it again on the same address and port with a fresh persistent store, so it
+    /// comes back with engine boots 1 and, given another <paramref name="engineId"/>, a different engine id.
+    /// </summary>
+    public async Task RestartAsync(string? engineId)
+    {
+        await StopAsync();
+        _process.Dispose();
+        Directory.Delete(Path.Combine(_directory, "persist"), recursive: true);
+        _process = await LaunchAsync(_directory, Address, Port, _networkNamespace, engineId);
+        await WaitReadyAsync();
+    }
+
+    private static async Task<Process> LaunchAsync(string directory, string address, int port, string? networkNamespace, string? engineId)
+    {
         var config = Path.Combine(directory, "snmpd.conf");
         await File.WriteAllTextAsync(config, $"""
+            {(engineId is null ? "" : $"engineID {engineId}")}
             rocommunity {ReadCommunity} default
             rwcommunity {WriteCommunity} default
             rocommunity6 {ReadCommunity} default
@@ -84,12 +111,10 @@ internal sealed class SnmpdAgent : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var agent = new SnmpdAgent(process, directory, address, port);
-        await agent.WaitReadyAsync(networkNamespace);
-        return agent;
+        return process;
     }
 
-    private async Task WaitReadyAsync(string? networkNamespace)
+    private async Task WaitReadyAsync()
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (DateTime.UtcNow < deadline)
@@ -100,9 +125,9 @@ internal sealed class SnmpdAgent : IAsyncDisposable
             }
 
             string[] probe = ["snmpget", "-v2c", "-c", ReadCommunity, "-t", "0.5", "-r", "0", Target, "1.3.6.1.2.1.1.1.0"];
-            var (code, _, _) = networkNamespace is null
+            var (code, _, _) = _networkNamespace is null
                 ? await ExternalProcess.RunAsync(probe[0], probe[1..])
-                : await ExternalProcess.RunAsync("ip", ["netns", "exec", networkNamespace, .. probe]);
+                : await ExternalProcess.RunAsync("ip", ["netns", "exec", _networkNamespace, .. probe]);
             if (code == 0)
             {
                 return;
@@ -114,14 +139,18 @@ internal sealed class SnmpdAgent : IAsyncDisposable
         throw new TimeoutException("snmpd did not start answering");
     }
 
-    public async ValueTask DisposeAsync()
+    private async Task StopAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _process.Dispose();
         Directory.Delete(_directory, recursive: true);
     }

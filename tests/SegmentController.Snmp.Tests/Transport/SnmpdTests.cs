@@ -63,12 +63,18 @@ public sealed class SnmpdTests(SnmpdFixture fixture) : IClassFixture<SnmpdFixtur
     }
 
     [Fact]
-    public async Task V3AuthNoPriv_Get_Works()
+    public async Task V3AuthNoPriv_Get_ReturnsWhatSnmpgetReturns()
     {
         await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256np", SnmpAuthProtocol.Sha256, priv: null));
-        var result = await client.GetAsync([SysDescr]);
-        Assert.StartsWith("Linux", result[0].Value.AsText(), StringComparison.Ordinal);
-        Assert.NotNull(client.Credentials.InsecurityReason());
+        var result = await client.GetAsync([SysDescr, SysContact]);
+        var theirs = await ExternalProcess.CheckedAsync(
+            "snmpget", "-v3", "-l", "authNoPriv", "-u", "sha256np", "-a", "SHA-256", "-A", SnmpdAgent.AuthPass,
+            "-On", fixture.Agent.Target, SysDescr.ToDotted(), SysContact.ToDotted());
+        Assert.Equal(theirs, string.Concat(result.Select(v => v + "\n")));
+        Assert.Equal([SysDescr, SysContact], result.Select(v => v.Oid));
+        Assert.Equal(SnmpType.OctetString, result[0].Value.Type);
+        Assert.Equal(0, client.Statistics.AuthenticationFailures);
+        Assert.Contains("authNoPriv", client.Credentials.InsecurityReason(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -108,11 +114,60 @@ public sealed class SnmpdTests(SnmpdFixture fixture) : IClassFixture<SnmpdFixtur
     }
 
     [Fact]
-    public async Task V3WrongPrivPass_FailsAsCredentialRejection()
+    public async Task V3WrongPrivPass_NetSnmpStaysSilent_TimeoutNamesThePrivacyPassPhrase()
     {
+        // net-snmp authenticates the request, fails to parse what the wrong key decrypts ("error parsing
+        // ScopedPDU" in its log) and answers nothing: no usmStatsDecryptionErrors report comes back.
         await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, V3("sha256", SnmpAuthProtocol.Sha256, privPass: "wrong-priv-pass"), Quick);
         var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]));
-        Assert.True(e.IsCredentialRejection || e.Kind == SnmpErrorKind.Timeout, e.Message);
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.False(e.IsCredentialRejection);
+        Assert.Contains("answered engine discovery", e.Message, StringComparison.Ordinal);
+        Assert.Contains("wrong privacy pass phrase or protocol for user 'sha256'", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-priv-pass", e.Message, StringComparison.Ordinal);
+        Assert.NotNull(client.EngineId);
+        var statistics = client.Statistics;
+        // Discovery answered; the request itself was sent twice (one retry) and drew nothing at all.
+        Assert.Equal(1, statistics.Received);
+        Assert.Equal(3, statistics.Sent);
+        Assert.Equal(0, statistics.AuthenticationFailures + statistics.Malformed + statistics.Unmatched + statistics.WrongEngine);
+    }
+
+    [Fact]
+    public async Task AgentRestartedWithAnotherEngineId_SameClientRediscoversAndKeepsWorking()
+    {
+        await using var agent = await SnmpdAgent.StartAsync(engineId: "segctl-engine-one");
+        await using var client = await SnmpClient.ConnectAsync(agent.Target, V3("sha256", SnmpAuthProtocol.Sha256), new SnmpClientOptions { Timeout = TimeSpan.FromSeconds(2), Retries = 1 });
+        var before = await client.GetAsync([SysDescr]);
+        // net-snmp builds a text engine id as 80 00 1F 88 04 followed by the text.
+        Assert.Equal("segctl-engine-one"u8.ToArray(), client.EngineId![5..]);
+        var requestsBefore = client.Statistics.Requests;
+
+        await agent.RestartAsync("segctl-engine-two");
+        var after = await client.GetAsync([SysDescr]);
+
+        Assert.Equal(before[0].Value.AsText(), after[0].Value.AsText());
+        Assert.Equal("segctl-engine-two"u8.ToArray(), client.EngineId![5..]);
+        // The request the new agent reported as an unknown engine id, the rediscovery, the request again.
+        Assert.Equal(3, client.Statistics.Requests - requestsBefore);
+        Assert.Equal(0, client.Statistics.WrongEngine);
+        Assert.Equal(0, client.Statistics.AuthenticationFailures);
+    }
+
+    [Fact]
+    public async Task AgentRestartedWithTheSameEngineId_BootsReset_ClientKeepsWorking()
+    {
+        await using var agent = await SnmpdAgent.StartAsync(engineId: "segctl-engine-same");
+        var clock = new ShiftableTimeProvider();
+        await using var client = await SnmpClient.ConnectAsync(agent.Target, V3("sha512", SnmpAuthProtocol.Sha512), time: clock);
+        await client.GetAsync([SysDescr]);
+        var engine = client.EngineId;
+        // Our estimate of the agent's clock runs far ahead of the restarted agent's.
+        clock.Shift(TimeSpan.FromHours(3));
+        await agent.RestartAsync("segctl-engine-same");
+        var after = await client.GetAsync([SysDescr]);
+        Assert.StartsWith("Linux", after[0].Value.AsText(), StringComparison.Ordinal);
+        Assert.Equal(engine, client.EngineId);
     }
 
     [Fact]
@@ -187,6 +242,25 @@ public sealed class SnmpdTests(SnmpdFixture fixture) : IClassFixture<SnmpdFixtur
         await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(SnmpdAgent.ReadCommunity), new SnmpClientOptions { MaxInFlight = 3 });
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.GetAsync([SysDescr])));
         Assert.All(results, r => Assert.StartsWith("Linux", r[0].Value.AsText(), StringComparison.Ordinal));
-        Assert.Equal(0, client.Statistics.Unmatched);
+        var statistics = client.Statistics;
+        Assert.Equal(0, statistics.Unmatched);
+        Assert.Equal(50, statistics.Requests);
+        // Fifty callers at once never had more than three requests outstanding, and did run side by side.
+        Assert.InRange(statistics.PeakInFlight, 2, 3);
+    }
+
+    [Theory]
+    [InlineData("1.3.6.1.2.1.1.1.0")]
+    [InlineData("1.3.6.1.2.1.1.5.0")]
+    [InlineData("1.3.6.1.2.1.1.99")]
+    [InlineData("1.3.6.1.2.1.1.1.7")]
+    [InlineData("1.3.6.1.9")]
+    public async Task WalkOfScalarOrEmptySubtree_EqualsSnmpbulkwalk(string oid)
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(SnmpdAgent.ReadCommunity));
+        var ours = await TableWalker.WalkSubtreeAsync(client, Oid.Parse(oid), 10);
+        var theirs = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v2c", "-c", SnmpdAgent.ReadCommunity, "-On", fixture.Agent.Target, oid);
+        Assert.NotEmpty(ours);
+        Assert.Equal(theirs, string.Concat(ours.Select(v => v + "\n")));
     }
 }

@@ -67,7 +67,7 @@ internal sealed partial class PolicyReader
             Port = _values.Int(map, "port", 1, 65535) ?? defaults.Port,
             Profile = _values.Choice(map, "profile", Profiles) ?? defaults.Profile,
             Snmp = snmpMap is null ? new SnmpSettings() : ReadSnmp(snmpMap),
-            MaxRepetitions = _values.Int(map, "max_repetitions", 1, 200) ?? defaults.MaxRepetitions,
+            MaxRepetitions = _values.Int(map, "max_repetitions", 1, SwitchDefinition.MaxRepetitionsLimit) ?? defaults.MaxRepetitions,
             Timeout = _values.Duration(map, "timeout", TimeSpan.FromMilliseconds(100)) ?? defaults.Timeout,
             Retries = _values.Int(map, "retries", 0, 10) ?? defaults.Retries,
             PollInterval = _values.Duration(map, "poll_interval", TimeSpan.FromSeconds(1)) ?? defaults.PollInterval,
