@@ -16,6 +16,8 @@ internal static class IsolationChecker
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(switchDefinition);
         ArgumentNullException.ThrowIfNull(inventory);
+        // The drivers hand over validated inventories; one built any other way must not be judged half-way.
+        InventoryConsistency.Validated(inventory);
         var view = new SwitchPolicyView(policy, switchDefinition.Name);
         var findings = new List<Finding>();
         var name = switchDefinition.Name;
@@ -173,16 +175,25 @@ internal static class IsolationChecker
             new Dictionary<string, object?>(StringComparer.Ordinal) { ["switch"] = switchDefinition.Name }, now);
     }
 
-    /// <summary>The <c>insecure-snmp</c> finding for a switch's SNMP settings, or null when they are sound.</summary>
-    public static Finding? Insecure(SwitchDefinition switchDefinition, DateTimeOffset now)
+    /// <summary>
+    /// The <c>insecure-snmp</c> finding for a switch's SNMP settings, or null when they are sound. Like the
+    /// other SNMP findings it names the clients with ports on the switch: theirs is the inventory an
+    /// eavesdropper reads, or a forger alters.
+    /// </summary>
+    public static Finding? Insecure(SitePolicy policy, SwitchDefinition switchDefinition, DateTimeOffset now)
     {
+        ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(switchDefinition);
         var settings = switchDefinition.Snmp;
         var reason = new SnmpCredentials { Version = settings.Version, AuthProtocol = settings.AuthProtocol, PrivProtocol = settings.PrivProtocol }.InsecurityReason();
-        return reason is null
-            ? null
-            : Finding.Create(RuleIds.InsecureSnmp, [], $"switch {switchDefinition.Name}: insecure SNMP: {reason}",
-                new Dictionary<string, object?>(StringComparer.Ordinal) { ["switch"] = switchDefinition.Name }, now);
+        if (reason is null)
+        {
+            return null;
+        }
+
+        var clients = new SwitchPolicyView(policy, switchDefinition.Name).ClientPorts.Select(c => c.Client);
+        return Finding.Create(RuleIds.InsecureSnmp, clients, $"switch {switchDefinition.Name}: insecure SNMP: {reason}",
+            new Dictionary<string, object?>(StringComparer.Ordinal) { ["switch"] = switchDefinition.Name }, now);
     }
 
     private static Dictionary<string, object?> Evidence(string switchName, SwitchPort port, object? vlan, string? mac)

@@ -32,21 +32,21 @@ internal sealed class CiscoDriver : IInventoryDriver
         var walked = await TableWalker.WalkAsync(client, Columns, maxRepetitions, cancellationToken: cancellationToken).ConfigureAwait(false);
 
         // vtpVlanTable is indexed by (managementDomainIndex, vtpVlanIndex).
-        var states = TableData.ByIntIndex(walked, Mib.VtpVlanState, skipLeading: 1);
-        var vlanNames = TableData.ByIntIndex(walked, Mib.VtpVlanName, skipLeading: 1);
+        var states = TableData.ByIntIndex(walked, Mib.VtpVlanState, skipLeading: 1, switchName: switchName);
+        var vlanNames = TableData.ByIntIndex(walked, Mib.VtpVlanName, skipLeading: 1, switchName: switchName);
         var vlans = states.Keys.Order().Select(v => new VlanInfo(v, vlanNames.GetValueOrDefault(v)?.AsText())).ToArray();
         var existing = states.Keys.ToHashSet();
 
-        var names = TableData.ByIntIndex(walked, Mib.IfName);
-        var descrs = TableData.ByIntIndex(walked, Mib.IfDescr);
-        var aliases = TableData.ByIntIndex(walked, Mib.IfAlias);
-        var admin = TableData.ByIntIndex(walked, Mib.IfAdminStatus);
-        var oper = TableData.ByIntIndex(walked, Mib.IfOperStatus);
-        var dynamic = TableData.ByIntIndex(walked, Mib.VlanTrunkPortDynamicStatus);
-        var native = TableData.ByIntIndex(walked, Mib.VlanTrunkPortNativeVlan);
-        var vmVlan = TableData.ByIntIndex(walked, Mib.VmVlan);
+        var names = TableData.ByIntIndex(walked, Mib.IfName, switchName: switchName);
+        var descrs = TableData.ByIntIndex(walked, Mib.IfDescr, switchName: switchName);
+        var aliases = TableData.ByIntIndex(walked, Mib.IfAlias, switchName: switchName);
+        var admin = TableData.ByIntIndex(walked, Mib.IfAdminStatus, switchName: switchName);
+        var oper = TableData.ByIntIndex(walked, Mib.IfOperStatus, switchName: switchName);
+        var dynamic = TableData.ByIntIndex(walked, Mib.VlanTrunkPortDynamicStatus, switchName: switchName);
+        var native = TableData.ByIntIndex(walked, Mib.VlanTrunkPortNativeVlan, switchName: switchName);
+        var vmVlan = TableData.ByIntIndex(walked, Mib.VmVlan, switchName: switchName);
         var enabled = new[] { Mib.VlanTrunkPortVlansEnabled, Mib.VlanTrunkPortVlansEnabled2k, Mib.VlanTrunkPortVlansEnabled3k, Mib.VlanTrunkPortVlansEnabled4k }
-            .Select(c => TableData.ByIntIndex(walked, c))
+            .Select(c => TableData.ByIntIndex(walked, c, switchName: switchName))
             .ToArray();
 
         var ports = new List<SwitchPort>();
@@ -54,6 +54,12 @@ internal sealed class CiscoDriver : IInventoryDriver
         {
             var trunk = TableData.Integer(dynamic.GetValueOrDefault(ifIndex)) == Trunking;
             int? access = trunk ? TableData.Integer(native.GetValueOrDefault(ifIndex)) : TableData.Integer(vmVlan.GetValueOrDefault(ifIndex));
+            if (!trunk && access == 0)
+            {
+                // CISCO-VLAN-MEMBERSHIP-MIB: vmVlan 0 is a dynamic port not assigned to any VLAN yet.
+                access = null;
+            }
+
             var tagged = new SortedSet<int>();
             if (trunk)
             {
@@ -61,8 +67,9 @@ internal sealed class CiscoDriver : IInventoryDriver
                 {
                     if (enabled[block].TryGetValue(ifIndex, out var bitmap))
                     {
-                        // Each vlanTrunkPortVlansEnabled* bitmap covers 1024 VLANs, the first bit being VLAN block×1024.
-                        foreach (var vlan in TableData.PortList(bitmap.Bytes, firstPort: block * 1024))
+                        // Each vlanTrunkPortVlansEnabled* bitmap covers 1024 VLANs, the first bit being VLAN block×1024;
+                        // octets beyond the 128 the MIB defines would name another block's VLANs and are ignored.
+                        foreach (var vlan in TableData.PortList(bitmap.Bytes[..Math.Min(bitmap.Bytes.Length, 128)], firstPort: block * 1024))
                         {
                             if (existing.Contains(vlan) && vlan != access)
                             {
@@ -90,14 +97,14 @@ internal sealed class CiscoDriver : IInventoryDriver
         foreach (var vlan in !includeFdb ? Enumerable.Empty<int>() : states.Where(s => TableData.Integer(s.Value) == VtpOperational).Select(s => s.Key).Where(v => v is < 1002 or > 1005).Order())
         {
             var perVlan = await TableWalker.WalkAsync(client, FdbColumns, maxRepetitions, SnmpContext.CiscoVlan(vlan), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var bridgePorts = TableData.ByIntIndex(perVlan, Mib.Dot1dBasePortIfIndex);
+            var bridgePorts = InventoryConsistency.BridgePortMap(perVlan, switchName, $" of VLAN {vlan}");
             var statusRows = perVlan[Mib.Dot1dTpFdbStatus].ToDictionary(r => r.Oid.IndexAfter(Mib.Dot1dTpFdbStatus).ToArray(), r => TableData.Integer(r.Value), IndexComparer.Instance);
             foreach (var row in perVlan[Mib.Dot1dTpFdbPort])
             {
                 var index = row.Oid.IndexAfter(Mib.Dot1dTpFdbPort);
-                if (index.Length != 6)
+                if (!TableData.IsMacIndex(index))
                 {
-                    continue;
+                    throw InventoryConsistency.Inconsistent(switchName, $"{row.Oid} (VLAN {vlan}) does not have the index of dot1dTpFdbTable (a MAC address)");
                 }
 
                 if (statusRows.TryGetValue(index.ToArray(), out var status) && status is not null && status != FdbStatusLearned)
@@ -106,11 +113,11 @@ internal sealed class CiscoDriver : IInventoryDriver
                 }
 
                 var bridgePort = TableData.Integer(row.Value);
-                int? ifIndex = bridgePort is { } bp && bridgePorts.TryGetValue(bp, out var mapped) ? TableData.Integer(mapped) : null;
+                int? ifIndex = bridgePort is { } bp && bridgePorts.TryGetValue(bp, out var mapped) ? mapped : null;
                 fdb.Add(new FdbEntry(TableData.Mac(index), vlan, ifIndex));
             }
         }
 
-        return new SwitchInventory { Switch = switchName, Ports = ports, Vlans = vlans, Fdb = fdb };
+        return InventoryConsistency.Validated(new SwitchInventory { Switch = switchName, Ports = ports, Vlans = vlans, Fdb = fdb });
     }
 }

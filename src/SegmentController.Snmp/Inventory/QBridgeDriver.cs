@@ -9,6 +9,8 @@ namespace SegmentController.Snmp.Inventory;
 /// which is mapped to ifIndex through dot1dBasePortIfIndex; FDB ids map to VLANs through
 /// dot1qVlanFdbId; VLANs are the union of the static and the current table (GVRP/MVRP VLANs exist
 /// only in the latter), and the current table wins for membership because it is what forwards.
+/// Bitmap bits for bridge ports that do not exist are ignored; inconsistent tables are refused
+/// (<see cref="InventoryConsistency"/>).
 /// </summary>
 internal sealed class QBridgeDriver : IInventoryDriver
 {
@@ -34,19 +36,16 @@ internal sealed class QBridgeDriver : IInventoryDriver
             ? await TableWalker.WalkAsync(client, FdbColumns, maxRepetitions, cancellationToken: cancellationToken).ConfigureAwait(false)
             : new Dictionary<Oid, IReadOnlyList<VarBind>>();
 
-        var bridgePortIfIndex = TableData.ByIntIndex(bridge, Mib.Dot1dBasePortIfIndex)
-            .Select(p => (Port: p.Key, IfIndex: TableData.Integer(p.Value)))
-            .Where(p => p.IfIndex is not null)
-            .ToDictionary(p => p.Port, p => p.IfIndex!.Value);
-        var pvid = TableData.ByIntIndex(bridge, Mib.Dot1qPvid);
+        var bridgePortIfIndex = InventoryConsistency.BridgePortMap(bridge, switchName);
+        var pvid = TableData.ByIntIndex(bridge, Mib.Dot1qPvid, switchName: switchName);
 
-        var staticNames = TableData.ByIntIndex(bridge, Mib.Dot1qVlanStaticName);
-        var staticEgress = TableData.ByIntIndex(bridge, Mib.Dot1qVlanStaticEgressPorts);
-        var staticUntagged = TableData.ByIntIndex(bridge, Mib.Dot1qVlanStaticUntaggedPorts);
+        var staticNames = TableData.ByIntIndex(bridge, Mib.Dot1qVlanStaticName, switchName: switchName);
+        var staticEgress = TableData.ByIntIndex(bridge, Mib.Dot1qVlanStaticEgressPorts, switchName: switchName);
+        var staticUntagged = TableData.ByIntIndex(bridge, Mib.Dot1qVlanStaticUntaggedPorts, switchName: switchName);
         // dot1qVlanCurrentTable is indexed by (dot1qVlanTimeMark, dot1qVlanIndex).
-        var currentEgress = TableData.ByIntIndex(bridge, Mib.Dot1qVlanCurrentEgressPorts, skipLeading: 1);
-        var currentUntagged = TableData.ByIntIndex(bridge, Mib.Dot1qVlanCurrentUntaggedPorts, skipLeading: 1);
-        var fdbIds = TableData.ByIntIndex(bridge, Mib.Dot1qVlanFdbId, skipLeading: 1);
+        var currentEgress = TableData.ByIntIndex(bridge, Mib.Dot1qVlanCurrentEgressPorts, skipLeading: 1, switchName: switchName);
+        var currentUntagged = TableData.ByIntIndex(bridge, Mib.Dot1qVlanCurrentUntaggedPorts, skipLeading: 1, switchName: switchName);
+        var fdbIds = TableData.ByIntIndex(bridge, Mib.Dot1qVlanFdbId, skipLeading: 1, switchName: switchName);
 
         var vlanIds = staticEgress.Keys.Concat(staticNames.Keys).Concat(currentEgress.Keys).Distinct().Order().ToArray();
         var vlans = vlanIds.Select(v => new VlanInfo(v, staticNames.TryGetValue(v, out var n) ? n.AsText() : null)).ToArray();
@@ -57,9 +56,14 @@ internal sealed class QBridgeDriver : IInventoryDriver
         {
             var egress = currentEgress.TryGetValue(vlan, out var ce) ? ce : staticEgress.GetValueOrDefault(vlan);
             var untagged = currentEgress.ContainsKey(vlan) ? currentUntagged.GetValueOrDefault(vlan) : staticUntagged.GetValueOrDefault(vlan);
-            var untaggedPorts = untagged is null ? [] : TableData.PortList(untagged.Bytes).ToHashSet();
+            var untaggedPorts = untagged is null ? [] : TableData.PortList(untagged.Bytes).Where(bridgePortIfIndex.ContainsKey).ToHashSet();
             foreach (var port in egress is null ? [] : TableData.PortList(egress.Bytes))
             {
+                if (!bridgePortIfIndex.ContainsKey(port))
+                {
+                    continue;
+                }
+
                 var target = untaggedPorts.Contains(port) ? untaggedOf : tagged;
                 if (!target.TryGetValue(port, out var set))
                 {
@@ -70,11 +74,11 @@ internal sealed class QBridgeDriver : IInventoryDriver
             }
         }
 
-        var names = TableData.ByIntIndex(interfaces, Mib.IfName);
-        var descrs = TableData.ByIntIndex(interfaces, Mib.IfDescr);
-        var aliases = TableData.ByIntIndex(interfaces, Mib.IfAlias);
-        var admin = TableData.ByIntIndex(interfaces, Mib.IfAdminStatus);
-        var oper = TableData.ByIntIndex(interfaces, Mib.IfOperStatus);
+        var names = TableData.ByIntIndex(interfaces, Mib.IfName, switchName: switchName);
+        var descrs = TableData.ByIntIndex(interfaces, Mib.IfDescr, switchName: switchName);
+        var aliases = TableData.ByIntIndex(interfaces, Mib.IfAlias, switchName: switchName);
+        var admin = TableData.ByIntIndex(interfaces, Mib.IfAdminStatus, switchName: switchName);
+        var oper = TableData.ByIntIndex(interfaces, Mib.IfOperStatus, switchName: switchName);
         var ports = new List<SwitchPort>();
         foreach (var (bridgePort, ifIndex) in bridgePortIfIndex.OrderBy(p => p.Value))
         {
@@ -114,10 +118,11 @@ internal sealed class QBridgeDriver : IInventoryDriver
             var statusRows = fdbWalk[Mib.Dot1qTpFdbStatus].ToDictionary(r => r.Oid.IndexAfter(Mib.Dot1qTpFdbStatus).ToArray(), r => TableData.Integer(r.Value), IndexComparer.Instance);
             foreach (var row in fdbRows)
             {
+                // dot1qTpFdbTable is indexed by (dot1qFdbId, dot1qTpFdbAddress as six sub-identifiers).
                 var index = row.Oid.IndexAfter(Mib.Dot1qTpFdbPort);
-                if (index.Length != 7 || index[0] > int.MaxValue)
+                if (index.Length != 7 || index[0] is < 1 or > int.MaxValue || !TableData.IsMacIndex(index[1..]))
                 {
-                    continue;
+                    throw InventoryConsistency.Inconsistent(switchName, $"{row.Oid} does not have the index of dot1qTpFdbTable (an FDB id and a MAC address)");
                 }
 
                 if (statusRows.TryGetValue(index.ToArray(), out var status) && status is not null && status != FdbStatusLearned)
@@ -133,6 +138,6 @@ internal sealed class QBridgeDriver : IInventoryDriver
             }
         }
 
-        return new SwitchInventory { Switch = switchName, Ports = ports, Vlans = vlans, Fdb = fdb };
+        return InventoryConsistency.Validated(new SwitchInventory { Switch = switchName, Ports = ports, Vlans = vlans, Fdb = fdb });
     }
 }

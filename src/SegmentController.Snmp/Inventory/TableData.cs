@@ -6,8 +6,13 @@ namespace SegmentController.Snmp.Inventory;
 /// <summary>Helpers to read walked columns by table index.</summary>
 internal static class TableData
 {
-    /// <summary>Column values keyed by a single-integer index (ifIndex, bridge port, VLAN).</summary>
-    public static Dictionary<int, SnmpValue> ByIntIndex(IReadOnlyDictionary<Oid, IReadOnlyList<VarBind>> walked, Oid column, int skipLeading = 0)
+    /// <summary>
+    /// Column values keyed by a single-integer index (ifIndex, bridge port, VLAN), after
+    /// <paramref name="skipLeading"/> leading index parts. With <paramref name="switchName"/>, a row whose
+    /// index has another shape, is 0 or exceeds 2147483647 is an inconsistent-data error; without it such
+    /// rows are skipped.
+    /// </summary>
+    public static Dictionary<int, SnmpValue> ByIntIndex(IReadOnlyDictionary<Oid, IReadOnlyList<VarBind>> walked, Oid column, int skipLeading = 0, string? switchName = null)
     {
         var result = new Dictionary<int, SnmpValue>();
         if (!walked.TryGetValue(column, out var rows))
@@ -18,9 +23,13 @@ internal static class TableData
         foreach (var row in rows)
         {
             var index = row.Oid.IndexAfter(column);
-            if (index.Length == skipLeading + 1 && index[skipLeading] <= int.MaxValue)
+            if (index.Length == skipLeading + 1 && index[skipLeading] is >= 1 and <= int.MaxValue)
             {
                 result[(int)index[skipLeading]] = row.Value;
+            }
+            else if (switchName is not null)
+            {
+                throw InventoryConsistency.Inconsistent(switchName, $"{row.Oid} does not have the index of {column} (one number from 1 to 2147483647{(skipLeading > 0 ? $" after {skipLeading} leading part(s)" : "")})");
             }
         }
 
@@ -47,6 +56,25 @@ internal static class TableData
                 }
             }
         }
+    }
+
+    /// <summary>Whether a table index part is a MAC address: six sub-identifiers of 0–255.</summary>
+    public static bool IsMacIndex(ReadOnlySpan<uint> index)
+    {
+        if (index.Length != 6)
+        {
+            return false;
+        }
+
+        foreach (var part in index)
+        {
+            if (part > 255)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public static string Mac(ReadOnlySpan<uint> index) =>

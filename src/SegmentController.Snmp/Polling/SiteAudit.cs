@@ -1,6 +1,5 @@
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
-using SegmentController.Snmp.Checks;
 using SegmentController.Snmp.Inventory;
 
 namespace SegmentController.Snmp.Polling;
@@ -15,23 +14,15 @@ internal sealed class SiteAudit(TimeProvider time)
         ArgumentNullException.ThrowIfNull(policy);
         var results = await _poller.PollAllAsync(policy.Switches, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
+        var polls = new List<SwitchPollResult>();
         var findings = new List<Finding>();
         foreach (var (definition, result) in policy.Switches.Zip(results))
         {
-            if (IsolationChecker.Insecure(definition, now) is { } insecure)
-            {
-                findings.Add(insecure);
-            }
-
-            if (result.Inventory is null)
-            {
-                findings.Add(IsolationChecker.Unreachable(policy, definition, result.Error ?? "no answer", now));
-                continue;
-            }
-
-            findings.AddRange(IsolationChecker.Check(policy, definition, result.Inventory, previous?.GetValueOrDefault(definition.Name), now));
+            var judged = SwitchJudge.Judge(policy, definition, result, previous?.GetValueOrDefault(definition.Name), now);
+            polls.Add(judged.Poll);
+            findings.AddRange(judged.Findings);
         }
 
-        return new SiteAuditResult(results, findings);
+        return new SiteAuditResult(polls, findings);
     }
 }

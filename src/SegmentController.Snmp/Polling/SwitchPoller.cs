@@ -4,7 +4,11 @@ using SegmentController.Snmp.Transport;
 
 namespace SegmentController.Snmp.Polling;
 
-/// <summary>Inventories switches: devices in parallel, the columns of one device in sequence.</summary>
+/// <summary>
+/// Inventories switches: devices in parallel, the columns of one device in sequence. Whatever goes wrong
+/// with one switch — no answer, rejected credentials, inconsistent tables, a fault of a driver — becomes
+/// that switch's error, never an exception that would leave its state stale.
+/// </summary>
 internal sealed class SwitchPoller(TimeProvider time)
 {
     public async Task<SwitchPollResult> PollAsync(SwitchDefinition switchDefinition, CancellationToken cancellationToken)
@@ -25,6 +29,10 @@ internal sealed class SwitchPoller(TimeProvider time)
         catch (FormatException e)
         {
             return new SwitchPollResult(switchDefinition.Name, null, e.Message, time.GetElapsedTime(started));
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new SwitchPollResult(switchDefinition.Name, null, $"the inventory failed: {e.GetType().Name}: {e.Message}", time.GetElapsedTime(started));
         }
     }
 

@@ -39,6 +39,12 @@ internal enum SnmpErrorKind
     /// <summary>The agent's answers break the protocol (e.g. a walk whose OIDs do not increase).</summary>
     Protocol,
 
+    /// <summary>
+    /// Well-formed answers whose tables contradict each other or name impossible values (two bridge ports on
+    /// one ifIndex, a VLAN id outside 1–4094): the switch's port model cannot be trusted.
+    /// </summary>
+    InconsistentData,
+
     /// <summary>Bad credentials or target given by the caller.</summary>
     Configuration,
 }

@@ -35,7 +35,7 @@ internal sealed class ControllerMetrics
                 LabelNames = ["switch"],
                 Buckets = Histogram.ExponentialBuckets(0.01, 2, 12),
             });
-        SwitchReachable = factory.CreateGauge("segctl_switch_reachable", "1 when the switch answered its last poll.", "switch");
+        SwitchReachable = factory.CreateGauge("segctl_switch_reachable", "1 when the switch's last poll gave an inventory the isolation checks could judge.", "switch");
 
         ProxyRequestsTotal = factory.CreateCounter("segctl_proxy_requests_total", "Proxied requests, by client and outcome.", "client", "outcome");
         ProxyRequestDuration = factory.CreateHistogram(

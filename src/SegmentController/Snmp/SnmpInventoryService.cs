@@ -4,7 +4,6 @@ using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 using SegmentController.Health;
 using SegmentController.Metrics;
-using SegmentController.Snmp.Checks;
 using SegmentController.Snmp.Inventory;
 using SegmentController.Snmp.Polling;
 
@@ -114,19 +113,14 @@ internal sealed partial class SnmpInventoryService : BackgroundService
         }
 
         var now = _time.GetUtcNow();
+        // Judged before the metrics are set: a switch whose inventory cannot be checked is not verified.
+        var judged = SwitchJudge.Judge(policy, definition, result, state.Inventory, now);
+        var findings = judged.Findings;
         _metrics.SnmpPollDuration.WithLabels(definition.Name).Observe(result.Elapsed.TotalSeconds);
-        _metrics.SwitchReachable.WithLabels(definition.Name).Set(result.Reachable ? 1 : 0);
-
-        var findings = new List<Finding>();
-        if (IsolationChecker.Insecure(definition, now) is { } insecure)
+        _metrics.SwitchReachable.WithLabels(definition.Name).Set(judged.Verified ? 1 : 0);
+        if (!judged.Verified)
         {
-            findings.Add(insecure);
-        }
-
-        if (result.Inventory is null)
-        {
-            Log.PollFailed(_logger, definition.Name, result.Error ?? "no answer");
-            findings.Add(IsolationChecker.Unreachable(policy, definition, result.Error ?? "no answer", now));
+            Log.PollFailed(_logger, definition.Name, judged.Poll.Error ?? "no answer");
         }
         else
         {
@@ -135,12 +129,11 @@ internal sealed partial class SnmpInventoryService : BackgroundService
                 Log.SwitchRecovered(_logger, definition.Name);
             }
 
-            findings.AddRange(IsolationChecker.Check(policy, definition, result.Inventory, state.Inventory, now));
-            state.Inventory = result.Inventory;
+            state.Inventory = judged.Poll.Inventory;
         }
 
-        state.Reachable = result.Reachable;
-        state.Error = result.Error;
+        state.Reachable = judged.Verified;
+        state.Error = judged.Poll.Error;
         ReportHealth();
 
         var keys = findings.Select(Key).ToHashSet(StringComparer.Ordinal);

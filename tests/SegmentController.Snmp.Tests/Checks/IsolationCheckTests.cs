@@ -118,6 +118,51 @@ public sealed class IsolationCheckTests(SnmpsimFixture fixture) : IClassFixture<
             Fdb = [new FdbEntry("00:00:5e:00:53:01", 10, 1), new FdbEntry("00:00:5e:00:53:09", 20, 6)],
         };
         Assert.Empty(IsolationChecker.Check(policy, policy.Switches[0], inventory, inventory, DateTimeOffset.UnixEpoch));
-        Assert.Null(IsolationChecker.Insecure(policy.Switches[0], DateTimeOffset.UnixEpoch));
+        Assert.Null(IsolationChecker.Insecure(policy, policy.Switches[0], DateTimeOffset.UnixEpoch));
+    }
+
+    [Fact]
+    public async Task InsecureSnmp_NamesTheClientsWithPortsOnTheSwitch()
+    {
+        var result = await new SiteAudit(TimeProvider.System).RunAsync(Policy(), null, CancellationToken.None);
+        var insecure = result.Findings.Where(f => f.Rule == RuleIds.InsecureSnmp).ToArray();
+        Assert.Equal(2, insecure.Length);
+        Assert.All(insecure, f => Assert.Equal(["alpha", "bravo"], f.Clients));
+        Assert.All(insecure, f => Assert.Contains("SNMPv2c", f.Summary, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task InconsistentSwitchData_UnreachableNeverClean()
+    {
+        var policy = TestPolicies.Site(TestPolicies.V2cSwitch("qbridge-sw1", fixture.Agent.Port, "qbridge-dup", SwitchProfile.QBridge));
+        var result = await new SiteAudit(TimeProvider.System).RunAsync(policy, null, CancellationToken.None);
+        Assert.False(result.Switches[0].Reachable);
+        Assert.Contains("bridge ports 3 and 5 both map to ifIndex 1003", result.Switches[0].Error, StringComparison.Ordinal);
+        var unreachable = Assert.Single(result.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
+        Assert.Equal(["alpha", "bravo"], unreachable.Clients);
+        Assert.Contains("inconsistent data", unreachable.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain(result.Findings, f => f.Rule is not (RuleIds.SwitchUnreachable or RuleIds.InsecureSnmp));
+    }
+
+    [Fact]
+    public void InventoryTheChecksCannotJudge_SwitchUnverifiedWithAFinding()
+    {
+        var policy = Policy();
+        SwitchPort Port(int ifIndex, string name) => new() { IfIndex = ifIndex, Name = name, AccessVlan = 10 };
+        var broken = new SwitchInventory
+        {
+            Switch = "qbridge-sw1",
+            Ports = [Port(1, "ge-0/0/1"), Port(1, "ge-0/0/2")],
+            Vlans = [new VlanInfo(10, "alpha")],
+            Fdb = [new FdbEntry("00:00:5e:00:53:01", 10, 1)],
+        };
+        var poll = new SwitchPollResult("qbridge-sw1", broken, null, TimeSpan.FromSeconds(1));
+        var judged = SwitchJudge.Judge(policy, policy.Switches[0], poll, null, DateTimeOffset.UnixEpoch);
+        Assert.False(judged.Verified);
+        Assert.Null(judged.Poll.Inventory);
+        Assert.Contains("ifIndex 1 (ge-0/0/2) is reported for two ports", judged.Poll.Error, StringComparison.Ordinal);
+        var unreachable = Assert.Single(judged.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
+        Assert.Contains("cannot be checked", unreachable.Summary, StringComparison.Ordinal);
+        Assert.Contains(judged.Findings, f => f.Rule == RuleIds.InsecureSnmp);
     }
 }

@@ -83,4 +83,37 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         Assert.Single(sink.Findings, f => f.Rule == RuleIds.PortVlanMismatch);
         Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
     }
+
+    [Fact]
+    public async Task SwitchWithInconsistentTables_NotReachable_UnhealthyAndFindingPublished()
+    {
+        var policy = TestPolicies.Site(
+            TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge-dup", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) });
+        var provider = new PolicyProvider("inline", policy);
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
+        var sink = new RecordingSink();
+        using var service = new SnmpInventoryService(provider, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
+        {
+            Tick = TimeSpan.FromMilliseconds(50),
+        };
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitUntilAsync(() => sink.Findings.Any(f => f.Rule == RuleIds.SwitchUnreachable) && metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count >= 2);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        // The switch answered, but its bridge ports contradict each other: not verified, never clean.
+        Assert.Equal(0, metrics.SwitchReachable.WithLabels("qbridge-sw1").Value);
+        Assert.Equal(0, metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value);
+        var unreachable = Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
+        Assert.Contains("bridge ports 3 and 5 both map to ifIndex 1003", unreachable.Summary, StringComparison.Ordinal);
+        Assert.Equal(["alpha", "bravo"], unreachable.Clients);
+        Assert.DoesNotContain(sink.Findings, f => f.Rule is not (RuleIds.SwitchUnreachable or RuleIds.InsecureSnmp));
+    }
 }

@@ -1,0 +1,80 @@
+using SegmentController.Snmp.Inventory;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Snmp.Transport;
+
+namespace SegmentController.Snmp.Tests.Inventory;
+
+/// <summary>
+/// Well-formed answers that say impossible or contradictory things (Data/generate.py, "hostile variants"),
+/// served by snmpsimd: refused with a named error when the port model would lie, inventoried otherwise —
+/// never a crash.
+/// </summary>
+public sealed class HostileInventoryTests(SnmpsimFixture fixture) : IClassFixture<SnmpsimFixture>
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    private async Task<SwitchInventory> CollectAsync(string community, IInventoryDriver driver)
+    {
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c(community), new SnmpClientOptions { Timeout = TimeSpan.FromSeconds(5) });
+        return await driver.CollectAsync(client, community, 10, includeFdb: true, CancellationToken.None).WaitAsync(Bound);
+    }
+
+    [Theory]
+    [InlineData("qbridge-dup", "bridge ports 3 and 5 both map to ifIndex 1003 (dot1dBasePortIfIndex)")]
+    [InlineData("qbridge-negif", "bridge port 2 maps to ifIndex -5 (dot1dBasePortIfIndex); an ifIndex is at least 1")]
+    [InlineData("qbridge-strif", "dot1dBasePortIfIndex.2 is OctetString, not an INTEGER")]
+    [InlineData("qbridge-vlan4095", "VLAN 4095 in the VLAN table is not a VLAN id")]
+    [InlineData("qbridge-pvid0", "VLAN 0 in port ge-0/0/1 is not a VLAN id")]
+    [InlineData("qbridge-badmac", ".1.3.6.1.2.1.17.7.1.2.2.1.2.110.0.0.94.0.83.300 does not have the index of dot1qTpFdbTable")]
+    [InlineData("qbridge-hugeidx", ".1.3.6.1.2.1.31.1.1.1.1.4294967295 does not have the index of .1.3.6.1.2.1.31.1.1.1.1")]
+    public async Task QBridge_ContradictoryOrImpossibleTables_RefusedWithNamedError(string community, string detail)
+    {
+        var e = await Assert.ThrowsAsync<SnmpException>(() => CollectAsync(community, new QBridgeDriver()));
+        Assert.Equal(SnmpErrorKind.InconsistentData, e.Kind);
+        Assert.Contains($"switch {community} reports inconsistent data: {detail}", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("its port model cannot be trusted", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cisco_AccessPortInVlan4095_RefusedWithNamedError()
+    {
+        var e = await Assert.ThrowsAsync<SnmpException>(() => CollectAsync("cisco-vlan4095", new CiscoDriver()));
+        Assert.Equal(SnmpErrorKind.InconsistentData, e.Kind);
+        Assert.Contains("VLAN 4095 in port Gi1/0/3 is not a VLAN id", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QBridge_OddButUnambiguousTables_Inventoried()
+    {
+        var inventory = await CollectAsync("qbridge-odd", new QBridgeDriver());
+        Assert.Equal(9, inventory.Ports.Count);
+        // The largest ifIndex there is, named by ifDescr since its ifName is empty, in no VLAN.
+        var last = inventory.Ports[^1];
+        Assert.Equal((int.MaxValue, "ge-0/0/9", (int?)null, PortMode.Access), (last.IfIndex, last.Name, last.AccessVlan, last.Mode));
+        // A one-octet bitmap for VLAN 10 (ports 1 and 2); forty octets for VLAN 20 with a bit for bridge port 200, ignored.
+        Assert.Equal([20, 30], inventory.FindPort("ge-0/0/6")!.TaggedVlans);
+        Assert.Equal([20], inventory.FindPort("ge-0/0/8")!.TaggedVlans);
+        Assert.Equal((PortMode.Access, 10), (inventory.FindPort("ge-0/0/1")!.Mode, inventory.FindPort("ge-0/0/1")!.AccessVlan));
+        // A VLAN local to the agent (above 4095) is a VLAN like any other, which no client can own.
+        Assert.Contains(inventory.Vlans, v => v.Id == 5000);
+        Assert.Equal([5000], inventory.FindPort("ge-0/0/7")!.TaggedVlans);
+        // A MAC on a bridge port that does not exist has no port; one in an FDB no VLAN maps keeps the FDB id.
+        Assert.Contains(new FdbEntry("00:00:5e:00:53:77", 10, null), inventory.Fdb);
+        Assert.Contains(new FdbEntry("00:00:5e:00:53:78", 42, 1002), inventory.Fdb);
+        Assert.Equal(7, inventory.Fdb.Count);
+    }
+
+    [Fact]
+    public async Task Cisco_OverlongBitmapAndUnassignedDynamicPort_Inventoried()
+    {
+        var inventory = await CollectAsync("cisco-odd", new CiscoDriver());
+        Assert.Equal(2, inventory.Ports.Count);
+        var trunk = inventory.FindPort("Gi1/0/1")!;
+        // Bits past the 128 octets of the first bitmap (VLAN 1030 there) are ignored; VTP knows 1002 and 1003.
+        Assert.Equal((PortMode.Trunk, 1003), (trunk.Mode, trunk.AccessVlan));
+        Assert.Equal([1002], trunk.TaggedVlans);
+        var dynamic = inventory.FindPort("Gi1/0/2")!;
+        Assert.Equal((PortMode.Access, (int?)null), (dynamic.Mode, dynamic.AccessVlan));
+        Assert.Empty(inventory.Fdb);
+    }
+}
