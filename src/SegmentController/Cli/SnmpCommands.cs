@@ -43,15 +43,15 @@ internal static class SnmpCommands
     {
         var target = TargetOption();
         var oid = new Argument<string>("OID") { Description = "Numeric OID of the subtree to walk, e.g. 1.3.6.1.2.1.2.2.1.2." };
-        var repetitions = new Option<int>("--max-repetitions") { Description = "GETBULK max-repetitions (snmpbulkwalk's -Cr).", DefaultValueFactory = _ => 10 };
+        var repetitions = new Option<int>("--max-repetitions") { Description = $"GETBULK max-repetitions, 1–{SwitchDefinition.MaxRepetitionsLimit} (snmpbulkwalk's -Cr).", DefaultValueFactory = _ => 10 };
         var json = JsonOption();
         var credentials = new CredentialOptions();
         var command = new Command("walk", "Walk a subtree with GETBULK; prints what 'snmpbulkwalk -On' prints.") { target, oid, repetitions, json };
         credentials.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => Guarded(parseResult, async (output, _) =>
+        command.SetAction((parseResult, cancellationToken) => Guarded(parseResult, async (output, error) =>
         {
             var root = Oid.Parse(parseResult.GetRequiredValue(oid));
-            await using var client = await ConnectAsync(parseResult, target, credentials, cancellationToken);
+            await using var client = await ConnectAsync(parseResult, target, credentials, error, cancellationToken);
             var rows = await TableWalker.WalkSubtreeAsync(client, root, parseResult.GetValue(repetitions), Context(parseResult, credentials), cancellationToken: cancellationToken);
             if (parseResult.GetValue(json))
             {
@@ -90,15 +90,15 @@ internal static class SnmpCommands
     {
         var target = TargetOption();
         var profile = new Option<string>("--profile") { Description = "Vendor profile: qbridge (IF/BRIDGE/Q-BRIDGE-MIB) or cisco (VTP, VLAN membership, per-VLAN FDB).", DefaultValueFactory = _ => "qbridge" };
-        var repetitions = new Option<int>("--max-repetitions") { Description = "GETBULK max-repetitions.", DefaultValueFactory = _ => 25 };
+        var repetitions = new Option<int>("--max-repetitions") { Description = $"GETBULK max-repetitions: rows of every column asked per request, 1–{SwitchDefinition.MaxRepetitionsLimit}.", DefaultValueFactory = _ => 25 };
         var json = JsonOption();
         var credentials = new CredentialOptions();
         var command = new Command("inventory", "Read a switch's ports, VLANs and learned MACs.") { target, profile, repetitions, json };
         credentials.AddTo(command);
-        command.SetAction((parseResult, cancellationToken) => Guarded(parseResult, async (output, _) =>
+        command.SetAction((parseResult, cancellationToken) => Guarded(parseResult, async (output, error) =>
         {
             var driver = InventoryDrivers.For(InventoryDrivers.ParseProfile(parseResult.GetRequiredValue(profile)));
-            await using var client = await ConnectAsync(parseResult, target, credentials, cancellationToken);
+            await using var client = await ConnectAsync(parseResult, target, credentials, error, cancellationToken);
             var inventory = await driver.CollectAsync(client, parseResult.GetRequiredValue(target), parseResult.GetValue(repetitions), includeFdb: true, cancellationToken);
             if (parseResult.GetValue(json))
             {
@@ -262,14 +262,25 @@ internal static class SnmpCommands
         }
     }
 
-    private static async Task<SnmpClient> ConnectAsync(ParseResult parseResult, Option<string> target, CredentialOptions credentials, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the client; credentials the <c>insecure-snmp</c> rule would report (v2c, no auth or no privacy,
+    /// MD5, DES) get a warning on standard error, which leaves standard output as it is (JSON included).
+    /// </summary>
+    private static async Task<SnmpClient> ConnectAsync(ParseResult parseResult, Option<string> target, CredentialOptions credentials, TextWriter error, CancellationToken cancellationToken)
     {
         var options = new SnmpClientOptions
         {
             Timeout = TimeSpan.FromSeconds(parseResult.GetValue(credentials.Timeout)),
             Retries = parseResult.GetValue(credentials.Retries),
         };
-        return await SnmpClient.ConnectAsync(parseResult.GetRequiredValue(target), credentials.Resolve(parseResult), options, cancellationToken: cancellationToken);
+        var resolved = credentials.Resolve(parseResult);
+        var client = await SnmpClient.ConnectAsync(parseResult.GetRequiredValue(target), resolved, options, cancellationToken: cancellationToken);
+        if (resolved.InsecurityReason() is { } reason)
+        {
+            await error.WriteLineAsync($"segctl: warning: insecure-snmp: {reason}; these credentials do not protect what is read from the switch");
+        }
+
+        return client;
     }
 
     private static SnmpContext? Context(ParseResult parseResult, CredentialOptions credentials) =>
@@ -310,7 +321,12 @@ internal static class SnmpCommands
         }
 
         text.Append(inv, $"\n{"MAC",-17}  {"VLAN",5}  {"IFINDEX",8}  PORT\n");
-        var names = inventory.Ports.ToDictionary(p => p.IfIndex, p => p.Name);
+        var names = new Dictionary<int, string>();
+        foreach (var port in inventory.Ports)
+        {
+            names.TryAdd(port.IfIndex, port.Name);
+        }
+
         foreach (var f in inventory.Fdb)
         {
             text.Append(inv, $"{f.Mac,-17}  {f.Vlan,5}  {f.IfIndex?.ToString(inv) ?? "-",8}  {(f.IfIndex is { } i && names.TryGetValue(i, out var n) ? n : "-")}\n");

@@ -43,12 +43,90 @@ public sealed class SnmpCommandsTests(SnmpCliAgents agents) : IClassFixture<Snmp
             var reference = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v3", "-l", "authPriv", "-u", "sha256", "-a", "SHA-256", "-A", SnmpdAgent.AuthPass, "-x", "AES", "-X", SnmpdAgent.PrivPass, "-On", _snmpd.Target, "1.3.6.1.2.1.2.2.1.2");
             Assert.Equal(reference, output);
             Assert.DoesNotContain(SnmpdAgent.AuthPass, output + error, StringComparison.Ordinal);
+            // SHA-256 with AES is what the insecure-snmp rule asks for: no warning.
+            Assert.Equal("", error);
         }
         finally
         {
             Environment.SetEnvironmentVariable(SnmpCommands.AuthPassVariable, null);
             Environment.SetEnvironmentVariable(SnmpCommands.PrivPassVariable, null);
         }
+    }
+
+    [Theory]
+    [InlineData("snmpd", "1.3.6.1.2.1.1.1.0")]
+    [InlineData("snmpd", "1.3.6.1.2.1.1.99")]
+    [InlineData("snmpd", "1.3.6.1.2.1.1.1.0.5")]
+    [InlineData("qbridge", "1.3.6.1.2.1.1.3.0")]
+    [InlineData("qbridge", "1.3.6.1.2.1.1.99")]
+    [InlineData("walk-exceptions", "1.3.6.1.4.1.99999")]
+    public async Task WalkOfScalarMissingOidOrExceptionValues_EqualsSnmpbulkwalk(string agent, string oid)
+    {
+        var (target, community) = agent == "snmpd" ? (_snmpd.Target, SnmpdAgent.ReadCommunity) : (_sim.Target, agent);
+        var (exit, output, error) = await RunAsync("snmp", "walk", "--target", target, "--community", community, oid);
+        Assert.True(exit == 0, error);
+        var reference = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v2c", "-c", community, "-On", target, oid);
+        Assert.NotEqual("", output);
+        Assert.Equal(reference, output);
+    }
+
+    [Fact]
+    public async Task WalkLegacyMd5Des_AllowLegacy_WarnsOnStderrThatTheCredentialsAreInsecure()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "walk", "--target", _snmpd.Target, "--user", "md5des", "--auth-protocol", "MD5", "--auth-pass", SnmpdAgent.AuthPass, "--priv-protocol", "DES", "--priv-pass", SnmpdAgent.PrivPass, "--allow-legacy", "1.3.6.1.2.1.1.1.0");
+        Assert.True(exit == 0, error);
+        Assert.Equal("segctl: warning: insecure-snmp: SNMPv3 with MD5 authentication (legacy); these credentials do not protect what is read from the switch\n", error.ReplaceLineEndings("\n"));
+        var reference = await ExternalProcess.CheckedAsync("snmpbulkwalk", "-v3", "-l", "authPriv", "-u", "md5des", "-a", "MD5", "-A", SnmpdAgent.AuthPass, "-x", "DES", "-X", SnmpdAgent.PrivPass, "-On", _snmpd.Target, "1.3.6.1.2.1.1.1.0");
+        Assert.Equal(reference, output);
+    }
+
+    [Fact]
+    public async Task InventoryJsonOverV2c_WarnsOnStderr_JsonOnStdoutIntact()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "inventory", "--target", _sim.Target, "--community", "qbridge", "--json");
+        Assert.True(exit == 0, error);
+        Assert.Contains("segctl: warning: insecure-snmp: SNMPv2c sends the community in clear text", error, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(8, json.RootElement.GetProperty("ports").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task InventoryOfInconsistentTables_Exit2WithNamedError()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "inventory", "--target", _sim.Target, "--community", "qbridge-dup", "--json");
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Contains($"segctl: switch {_sim.Target} reports inconsistent data: bridge ports 3 and 5 both map to ifIndex 1003 (dot1dBasePortIfIndex)", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("same key", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckPolicyFile_SwitchWithInconsistentTables_Exit2AndUnreachableFinding()
+    {
+        var policy = Path.Combine(_directory, "inconsistent.yaml");
+        await File.WriteAllTextAsync(policy, Policy(_sim.Port));
+        Environment.SetEnvironmentVariable("SEGCTL_TEST_SNMP_QB", "qbridge-dup");
+        Environment.SetEnvironmentVariable("SEGCTL_TEST_SNMP_CISCO", "cisco");
+        var (exit, output, error) = await RunAsync("snmp", "check", "--policy", policy, "--json");
+        Assert.Equal(2, exit);
+        using var json = JsonDocument.Parse(output);
+        var unreachable = Assert.Single(json.RootElement.EnumerateArray(), f => f.GetProperty("rule").GetString() == "switch-unreachable");
+        Assert.Equal("qbridge-sw1", unreachable.GetProperty("evidence").GetProperty("switch").GetString());
+        Assert.Equal(["alpha", "bravo"], unreachable.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+        Assert.Contains("segctl: switch qbridge-sw1: switch qbridge-sw1 reports inconsistent data", error, StringComparison.Ordinal);
+        // The Cisco switch beside it is still judged.
+        Assert.Contains(json.RootElement.EnumerateArray(), f => f.GetProperty("rule").GetString() == "port-vlan-mismatch" && f.GetProperty("evidence").GetProperty("switch").GetString() == "cisco-sw2");
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("201")]
+    public async Task WalkWithMaxRepetitionsOutsideTheLimit_Exit2(string repetitions)
+    {
+        var (exit, output, error) = await RunAsync("snmp", "walk", "--target", _sim.Target, "--community", "qbridge", "--max-repetitions", repetitions, "1.3.6.1.2.1.2");
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Contains($"segctl: max-repetitions must be from 1 to 200, not {repetitions}", error, StringComparison.Ordinal);
     }
 
     [Fact]
