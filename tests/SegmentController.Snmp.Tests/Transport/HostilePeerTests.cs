@@ -139,6 +139,41 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task V3ForeignEngine_UnauthenticatedResponseDropped_ReportsRediscoverOnceThenFail()
+    {
+        byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
+        byte[] otherEngine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x09, 0x09, 0x09, 0x09];
+        var unknownEngineIds = Oid.Parse("1.3.6.1.6.3.15.1.1.4.0");
+        byte[] Unauthenticated(int msgId, byte[] from, Pdu pdu) =>
+            V3Message.Encode(msgId, 65507, MessageFlags.None, new UsmSecurityParameters(from, 1, 100, [], [], []), V3Message.EncodeScopedPdu(new ScopedPdu(from, [], pdu)), encrypted: false);
+
+        var discoveries = 0;
+        await using var peer = new HostileResponder(request =>
+        {
+            var message = V3Message.Decode(request);
+            if (message.Usm.EngineId.Length == 0)
+            {
+                Interlocked.Increment(ref discoveries);
+                return [Unauthenticated(message.MsgId, engine, new Pdu(PduType.Report, 0, 0, 0, [new VarBind(unknownEngineIds, SnmpValue.Unsigned(SnmpType.Counter32, 1))]))];
+            }
+
+            // A forged plain-text Response from another engine, then that engine's unknownEngineID Report.
+            return
+            [
+                Unauthenticated(message.MsgId, otherEngine, new Pdu(PduType.Response, 0, 0, 0, [new VarBind(SysDescr, SnmpValue.OctetString("forged"))])),
+                Unauthenticated(message.MsgId, otherEngine, new Pdu(PduType.Report, 0, 0, 0, [new VarBind(unknownEngineIds, SnmpValue.Unsigned(SnmpType.Counter32, 7))])),
+            ];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpdTests.V3("sha256", SnmpAuthProtocol.Sha256), Quick);
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+        Assert.Equal(SnmpErrorKind.UnknownEngineId, e.Kind);
+        Assert.Contains("still reports an unknown engine id after rediscovery", e.Message, StringComparison.Ordinal);
+        // The first discovery and exactly one rediscovery: a peer repeating the Report cannot loop us.
+        Assert.Equal(2, discoveries);
+        Assert.Equal(2, client.Statistics.WrongEngine);
+    }
+
+    [Fact]
     public async Task ClosedPort_FailsWithRefusedOrTimeout()
     {
         await using var client = await SnmpClient.ConnectAsync($"127.0.0.1:{FreePort.Udp()}", SnmpCredentials.V2c("public"), Quick);
