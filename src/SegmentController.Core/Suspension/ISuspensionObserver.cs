@@ -17,7 +17,25 @@ public interface ISuspensionObserver
     /// <summary>One stage of a trip finished.</summary>
     void StageCompleted(SuspensionRecord record, StageTiming timing);
 
-    /// <summary>A suspension was lifted.</summary>
+    /// <summary>
+    /// A trip's last stages (switch ports, webhooks) finished: <paramref name="record"/> carries every
+    /// stage's timing and the ports as read back.
+    /// </summary>
+    void Enforced(SuspensionRecord record)
+    {
+    }
+
+    /// <summary>An operator asked for a suspension to be lifted (the request is durable; the requester is the first approver).</summary>
+    void RestoreRequested(SuspensionRecord suspension, PendingRestore pending)
+    {
+    }
+
+    /// <summary>A different person approved a pending restore (durable); <paramref name="pending"/> lists every approver so far.</summary>
+    void RestoreApproved(SuspensionRecord suspension, PendingRestore pending, string approver)
+    {
+    }
+
+    /// <summary>A suspension was lifted (after its request and approvals were reported).</summary>
     void Restored(RestoreRecord record);
 
     /// <summary>The state was unreadable at start-up and every client is suspended.</summary>

@@ -22,6 +22,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly ISuspensionObserver[] _observers;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
+
+    // Switch port work (shut, bring up, reassert) runs one at a time, and each reads the state in force
+    // when it starts on a client: whichever of a trip and a restore runs second sees the other's state,
+    // so the ports always end as the last state says.
+    private readonly SemaphoreSlim _portLock = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _background = new();
     private SuspensionState _state;
@@ -190,6 +195,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         PendingRestore pending;
+        SuspensionRecord suspension;
+        RestoreOutcome? saved;
         try
         {
             if (!_state.Suspensions.TryGetValue(scope, out var record))
@@ -202,6 +209,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return Refused(auditMessage);
             }
 
+            suspension = record;
             pending = new PendingRestore
             {
                 SuspensionId = record.Id,
@@ -210,17 +218,27 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 RequestedAt = _time.GetUtcNow(),
                 Approvers = [requester.Trim()],
             };
-            if (pending.Approvers.Count < RequiredApprovers)
-            {
-                return SavePending(scope, pending);
-            }
+            saved = pending.Approvers.Count < RequiredApprovers ? SavePending(scope, pending) : null;
         }
         finally
         {
             _lock.Release();
         }
 
-        return await CompleteRestoreAsync(scope, pending, cancellationToken).ConfigureAwait(false);
+        if (saved is not null)
+        {
+            if (saved.Status == RestoreStatus.PendingApproval)
+            {
+                foreach (var observer in _observers)
+                {
+                    observer.RestoreRequested(suspension, pending);
+                }
+            }
+
+            return saved;
+        }
+
+        return await CompleteRestoreAsync(scope, pending, requested: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Adds an approval to a pending restore; the same person approving twice is refused.</summary>
@@ -233,6 +251,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         PendingRestore pending;
+        SuspensionRecord suspension;
+        RestoreOutcome? saved;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -261,18 +281,29 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return Refused(auditMessage);
             }
 
+            suspension = record;
             pending = found with { Approvers = [.. found.Approvers, approver.Trim()] };
-            if (pending.Approvers.Count < RequiredApprovers)
-            {
-                return SavePending(scope, pending);
-            }
+            saved = pending.Approvers.Count < RequiredApprovers ? SavePending(scope, pending) : null;
         }
         finally
         {
             _lock.Release();
         }
 
-        return await CompleteRestoreAsync(scope, pending, cancellationToken).ConfigureAwait(false);
+        if (saved is not null)
+        {
+            if (saved.Status == RestoreStatus.PendingApproval)
+            {
+                foreach (var observer in _observers)
+                {
+                    observer.RestoreApproved(suspension, pending, pending.Approvers[^1]);
+                }
+            }
+
+            return saved;
+        }
+
+        return await CompleteRestoreAsync(scope, pending, requested: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -302,20 +333,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
             else
             {
-                foreach (var client in clients)
-                {
-                    try
-                    {
-                        var result = await _ports.ShutAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
-                        verified &= result.Verified && result.Failures.Count == 0;
-                        failures.AddRange(result.Failures);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        verified = false;
-                        failures.Add($"{client.Id}: {e.Message}");
-                    }
-                }
+                var shut = await ShutPortsAsync(clients, cancellationToken).ConfigureAwait(false);
+                verified = shut.Verified;
+                failures.AddRange(shut.Failures);
             }
 
             var reassertion = new PortReassertion
@@ -405,6 +425,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         _stopping.Dispose();
         _lock.Dispose();
+        _portLock.Dispose();
     }
 
     private int RequiredApprovers => Math.Max(1, _policy.Current.Restore.Approvers);
@@ -467,9 +488,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 : $"the policy requires a passing audit since the trip; none for {string.Join(", ", missing)}";
     }
 
-    private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, PendingRestore pending, CancellationToken cancellationToken)
+    private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, PendingRestore pending, bool requested, CancellationToken cancellationToken)
     {
-        SuspensionState next;
         SuspensionRecord lifted;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -481,7 +501,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             lifted = record;
-            next = _state.Without(scope);
+            var next = _state.Without(scope);
             _store.Save(next);
             Volatile.Write(ref _state, next);
         }
@@ -490,19 +510,29 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             _lock.Release();
         }
 
-        // Ports come back only for clients nothing else keeps suspended.
-        PortActionResult? ports = null;
-        var reopen = ClientsIn(scope).Where(c => c.Kill.ShutPorts && !next.IsSuspended(c.Id)).ToArray();
-        if (_ports is not null && reopen.Length > 0)
+        foreach (var observer in _observers)
         {
-            var failures = new List<string>();
-            foreach (var client in reopen)
+            if (requested)
             {
-                var result = await _ports.BringUpAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
-                failures.AddRange(result.Failures);
+                observer.RestoreRequested(lifted, pending);
             }
+            else
+            {
+                observer.RestoreApproved(lifted, pending, pending.Approvers[^1]);
+            }
+        }
 
-            ports = new PortActionResult { Verified = failures.Count == 0, Failures = failures };
+        // The restore is durable and in force: what follows (ports, observers, webhooks) runs to its end
+        // whatever happens to the caller, and a failure there is on record, never a lost restore.
+        var stopping = _stopping.Token;
+        PortActionResult? ports = null;
+        try
+        {
+            ports = await BringPortsUpAsync(scope, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            ports = new PortActionResult { Verified = false, Failures = ["the controller stopped before the switch ports were brought up"] };
         }
 
         var restored = new RestoreRecord
@@ -523,11 +553,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
             try
             {
-                await notifier.RestoredAsync(restored, cancellationToken).ConfigureAwait(false);
+                await notifier.RestoredAsync(restored, stopping).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException || stopping.IsCancellationRequested)
             {
-                // A webhook that fails does not undo a restore; the record says so via the observer.
+                // A webhook that fails does not undo a restore; the restore is on record already.
                 _ = e;
             }
         }
@@ -540,6 +570,58 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             Required = RequiredApprovers,
             Record = restored,
         };
+    }
+
+    /// <summary>
+    /// Brings up the ports of the clients a restore lifted, one client at a time under the port lock and
+    /// only while nothing keeps the client suspended at that moment (a trip that comes in meanwhile wins).
+    /// Null when no port had to come up.
+    /// </summary>
+    private async Task<PortActionResult?> BringPortsUpAsync(string scope, CancellationToken cancellationToken)
+    {
+        var clients = ClientsIn(scope).Where(c => c.Kill.ShutPorts).ToArray();
+        if (_ports is null || clients.Length == 0)
+        {
+            return null;
+        }
+
+        var failures = new List<string>();
+        var verified = true;
+        var touched = false;
+        await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var client in clients)
+            {
+                if (Current.IsSuspended(client.Id))
+                {
+                    continue;
+                }
+
+                touched = true;
+                try
+                {
+                    var result = await _ports.BringUpAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
+                    verified &= result.Verified && result.Failures.Count == 0;
+                    failures.AddRange(result.Failures);
+                    if (!result.Verified && result.Failures.Count == 0)
+                    {
+                        failures.Add($"{client.Id}: ports not read back up");
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    verified = false;
+                    failures.Add($"{client.Id}: {e.Message}");
+                }
+            }
+        }
+        finally
+        {
+            _portLock.Release();
+        }
+
+        return touched ? new PortActionResult { Verified = verified, Failures = failures } : null;
     }
 
     private StageTiming RunLocalStage(SuspensionStage stage, string scope)
@@ -579,32 +661,20 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var started = _time.GetTimestamp();
         var shut = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).ToArray();
         StageTiming portStage;
-        if (_ports is null)
+        PortActionResult? ports = null;
+        if (_ports is null || shut.Length == 0)
         {
             portStage = new() { Stage = SuspensionStage.SwitchPorts, Duration = TimeSpan.Zero, Succeeded = shut.Length == 0, Detail = shut.Length == 0 ? "no ports to shut" : "no port shutter configured" };
         }
         else
         {
-            var failures = new List<string>();
-            foreach (var client in shut)
-            {
-                try
-                {
-                    var result = await _ports.ShutAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
-                    failures.AddRange(result.Failures);
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    failures.Add($"{client.Id}: {e.Message}");
-                }
-            }
-
+            ports = await ShutPortsAsync(shut, cancellationToken).ConfigureAwait(false);
             portStage = new()
             {
                 Stage = SuspensionStage.SwitchPorts,
                 Duration = _time.GetElapsedTime(started),
-                Succeeded = failures.Count == 0,
-                Detail = failures.Count == 0 ? null : string.Join("; ", failures),
+                Succeeded = ports.Verified,
+                Detail = ports.Failures.Count == 0 ? null : string.Join("; ", ports.Failures),
             };
         }
 
@@ -617,7 +687,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
             try
             {
-                await notifier.TrippedAsync(record with { Stages = stages }, cancellationToken).ConfigureAwait(false);
+                await notifier.TrippedAsync(record with { Stages = stages, Ports = ports }, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -635,7 +705,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         stages.Add(webhookStage);
         NotifyStage(record, webhookStage);
 
-        var final = record with { Stages = stages };
+        var final = record with { Stages = stages, Ports = ports };
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -659,7 +729,56 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             _lock.Release();
         }
 
+        foreach (var observer in _observers)
+        {
+            observer.Enforced(final);
+        }
+
         return final;
+    }
+
+    /// <summary>
+    /// Shuts the ports of the clients a trip covers, under the port lock, each only while the client is
+    /// still suspended at that moment (a restore completed in between keeps its ports up). A port counts
+    /// as shut only when it was read back down.
+    /// </summary>
+    private async Task<PortActionResult> ShutPortsAsync(IReadOnlyList<ClientDefinition> clients, CancellationToken cancellationToken)
+    {
+        var failures = new List<string>();
+        var verified = true;
+        await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var client in clients)
+            {
+                if (!Current.IsSuspended(client.Id))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var result = await _ports!.ShutAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
+                    verified &= result.Verified && result.Failures.Count == 0;
+                    failures.AddRange(result.Failures);
+                    if (!result.Verified && result.Failures.Count == 0)
+                    {
+                        failures.Add($"{client.Id}: ports not read back down");
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    verified = false;
+                    failures.Add($"{client.Id}: {e.Message}");
+                }
+            }
+        }
+        finally
+        {
+            _portLock.Release();
+        }
+
+        return new PortActionResult { Verified = verified, Failures = failures };
     }
 
     private void NotifyStage(SuspensionRecord record, StageTiming timing)

@@ -4,9 +4,11 @@ using SegmentController.Core.Policy;
 namespace SegmentController.Core.Suspension;
 
 /// <summary>
-/// Trips suspensions from findings: a finding whose action is <c>suspend</c> suspends its clients (the
-/// site when it names none); loss of verification suspends where the policy says so; <c>audit-failed</c>
-/// suspends where <c>audits.suspend_on_failure</c> says so.
+/// Trips suspensions from findings: a finding whose action is <c>suspend</c> suspends the clients it
+/// names (and nobody when it names none); loss of verification (<c>capture-degraded</c>,
+/// <c>switch-unreachable</c>) suspends where <c>on_verification_lost: suspend</c> says so — its clients, or
+/// the whole site when it names none, the only way a finding trips the site-wide switch;
+/// <c>audit-failed</c> suspends where <c>audits.suspend_on_failure</c> says so.
 /// </summary>
 public sealed class SuspensionFindingConsumer : IFindingConsumer
 {
@@ -53,10 +55,17 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
                 continue;
             }
 
-            // A finding naming no client (or only clients the policy no longer has) concerns the site.
+            // Only lost verification concerns the whole site: a finding that names no client (an unknown
+            // source, say, which any stray host can produce) or only clients the policy no longer has
+            // suspends nobody, whatever its severity.
             var scopes = finding.Clients.Where(c => policy.FindClient(c) is not null).ToArray();
             if (scopes.Length == 0)
             {
+                if (trigger != SuspensionTrigger.VerificationLost)
+                {
+                    continue;
+                }
+
                 scopes = [SuspensionNames.AllClients];
             }
 

@@ -27,6 +27,9 @@ public sealed record SuspensionRecord
     /// <summary>Enforcement stages as they ran, in order.</summary>
     public IReadOnlyList<StageTiming> Stages { get; init; } = [];
 
+    /// <summary>The switch port shutdown of the trip, as read back (null until it ran, or when no port is to be shut).</summary>
+    public PortActionResult? Ports { get; init; }
+
     /// <summary>Switch ports shut again at controller starts while this suspension was in force.</summary>
     public IReadOnlyList<PortReassertion> Reassertions { get; init; } = [];
 }

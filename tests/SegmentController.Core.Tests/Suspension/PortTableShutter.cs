@@ -4,7 +4,8 @@ using SegmentController.Core.Suspension;
 
 namespace SegmentController.Core.Tests.Suspension;
 
-// Ports as a switch keeps them (admin up or down), so a test can bring one up behind the engine's back.
+// Ports as a switch keeps them (admin up or down), so a test can bring one up behind the engine's back,
+// hold a bring-up half-way, make one fail, or answer without confirming the read-back.
 // The SNMP implementation (SET ifAdminStatus, read back) is tested against a real snmpd in the SNMP tests.
 internal sealed class PortTableShutter : IPortShutter
 {
@@ -14,16 +15,40 @@ internal sealed class PortTableShutter : IPortShutter
 
     public int ShutCalls;
 
+    /// <summary>When false, every answer says "not verified" without naming a port (a read-back that could not be made).</summary>
+    public bool ConfirmsReadBack { get; set; } = true;
+
+    /// <summary>Thrown by the next bring-up instead of answering.</summary>
+    public Exception? BringUpFailure { get; set; }
+
+    /// <summary>When set, a bring-up signals <see cref="BringUpStarted"/> and waits for this before it sets the ports.</summary>
+    public TaskCompletionSource? HoldBringUp { get; set; }
+
+    public TaskCompletionSource BringUpStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ValueTask<PortActionResult> ShutAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref ShutCalls);
-        return Set(ports, up: false);
+        return ValueTask.FromResult(Set(ports, up: false));
     }
 
-    public ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
-        Set(ports, up: true);
+    public async ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    {
+        if (BringUpFailure is { } failure)
+        {
+            throw failure;
+        }
 
-    private ValueTask<PortActionResult> Set(IReadOnlyList<PortAssignment> ports, bool up)
+        if (HoldBringUp is { } hold)
+        {
+            BringUpStarted.TrySetResult();
+            await hold.Task.WaitAsync(cancellationToken);
+        }
+
+        return Set(ports, up: true);
+    }
+
+    private PortActionResult Set(IReadOnlyList<PortAssignment> ports, bool up)
     {
         var failures = new List<string>();
         foreach (var name in ports.SelectMany(p => p.Ports.Select(n => $"{p.Switch}:{n}")))
@@ -35,12 +60,10 @@ internal sealed class PortTableShutter : IPortShutter
             }
 
             Up[name] = up;
-            if (Up[name] != up)
-            {
-                failures.Add($"{name}: read back {(Up[name] ? "up" : "down")}");
-            }
         }
 
-        return ValueTask.FromResult(new PortActionResult { Verified = failures.Count == 0, Failures = failures });
+        return ConfirmsReadBack
+            ? new PortActionResult { Verified = failures.Count == 0, Failures = failures }
+            : new PortActionResult { Verified = false, Failures = failures };
     }
 }

@@ -148,6 +148,14 @@ public sealed class SuspensionEngineTests : IDisposable
 
         public List<string> InForce { get; } = [];
 
+        public List<SuspensionRecord> Enforced { get; } = [];
+
+        public List<string> RestoreRequests { get; } = [];
+
+        public List<string> Approvals { get; } = [];
+
+        public List<RestoreRecord> Restored { get; } = [];
+
         void ISuspensionObserver.Tripped(SuspensionRecord record) => Tripped.Add(record.Scope);
 
         public void InForceAtStart(SuspensionRecord record) => InForce.Add(record.Scope);
@@ -156,9 +164,13 @@ public sealed class SuspensionEngineTests : IDisposable
         {
         }
 
-        public void Restored(RestoreRecord record)
-        {
-        }
+        void ISuspensionObserver.Enforced(SuspensionRecord record) => Enforced.Add(record);
+
+        void ISuspensionObserver.RestoreRequested(SuspensionRecord suspension, PendingRestore pending) => RestoreRequests.Add(suspension.Scope);
+
+        void ISuspensionObserver.RestoreApproved(SuspensionRecord suspension, PendingRestore pending, string approver) => Approvals.Add(approver);
+
+        void ISuspensionObserver.Restored(RestoreRecord record) => Restored.Add(record);
 
         public void StateUnreadable(string message)
         {
@@ -518,5 +530,154 @@ public sealed class SuspensionEngineTests : IDisposable
             Assert.Equal(SuspensionTrigger.Audit, engine.Current.Suspensions["acme"].Trigger);
             Assert.Equal(RuleIds.AuditFailed, engine.Current.Suspensions["acme"].Rule);
         }
+    }
+
+    [Fact]
+    public async Task Trip_PortsNotReadBack_SwitchPortStageFailedAndRecorded()
+    {
+        var switchPorts = new PortTableShutter { ConfirmsReadBack = false };
+        using var engine = NewEngine(ports: switchPorts);
+
+        var final = await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+
+        var stage = Assert.Single(final.Stages, s => s.Stage == SuspensionStage.SwitchPorts);
+        Assert.False(stage.Succeeded);
+        Assert.Contains("acme: ports not read back down", stage.Detail, StringComparison.Ordinal);
+        Assert.False(final.Ports!.Verified);
+        Assert.False(new FileSuspensionStateStore(StatePath).Load().State!.Suspensions["acme"].Ports!.Verified);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Trip_PortsReadBackDown_StageSucceededWithPortsVerified()
+    {
+        var switchPorts = new PortTableShutter();
+        using var engine = NewEngine(ports: switchPorts);
+
+        var final = await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+
+        Assert.True(Assert.Single(final.Stages, s => s.Stage == SuspensionStage.SwitchPorts).Succeeded);
+        Assert.True(final.Ports!.Verified);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+    }
+
+    [Fact]
+    public async Task Restore_PortsThrow_RestoreInForceObserversToldWithFailure()
+    {
+        var switchPorts = new PortTableShutter();
+        var observer = new CountingObserver();
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1), ports: switchPorts, observer: observer);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        switchPorts.BringUpFailure = new InvalidOperationException("agent answered garbage");
+
+        var outcome = await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.False(engine.IsSuspended("acme"));
+        Assert.False(outcome.Record!.Ports!.Verified);
+        Assert.Equal(["acme: agent answered garbage"], outcome.Record.Ports.Failures);
+        var restored = Assert.Single(observer.Restored);
+        Assert.False(restored.Ports!.Verified);
+        Assert.Equal(["acme"], observer.RestoreRequests);
+    }
+
+    [Fact]
+    public async Task Restore_CallerGivesUpDuringBringUp_RestoreStillCompletesAndIsReported()
+    {
+        var switchPorts = new PortTableShutter { HoldBringUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var observer = new CountingObserver();
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1), ports: switchPorts, observer: observer);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        using var caller = new CancellationTokenSource();
+
+        var restore = engine.RequestRestoreAsync("acme", "alice", "fixed", caller.Token);
+        await switchPorts.BringUpStarted.Task;
+        await caller.CancelAsync();
+        switchPorts.HoldBringUp.SetResult();
+        var outcome = await restore;
+
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.True(outcome.Record!.Ports!.Verified);
+        Assert.True(switchPorts.Up["sw1:Gi1/0/1"]);
+        Assert.Single(observer.Restored);
+    }
+
+    [Fact]
+    public async Task Restore_TrippedAgainWhileBringingPortsUp_PortsEndDownAndClientSuspended()
+    {
+        var switchPorts = new PortTableShutter { HoldBringUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1), ports: switchPorts);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+
+        var restore = engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        await switchPorts.BringUpStarted.Task;
+        var again = await engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None);
+        switchPorts.HoldBringUp.SetResult();
+        await restore;
+        var final = await again.Completion;
+
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+        Assert.True(final.Ports!.Verified);
+    }
+
+    [Fact]
+    public async Task Restore_TrippedAgainBeforePortsReached_PortsStayDown()
+    {
+        var switchPorts = new PortTableShutter();
+        using var engine = NewEngine(ports: switchPorts);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        await engine.TripAsync(Trip(SuspensionNames.AllClients), CancellationToken.None);
+        await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+
+        // acme's own suspension lifted while the site-wide one still holds it: its ports stay down.
+        var outcome = await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Null(outcome.Record!.Ports);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+    }
+
+    [Fact]
+    public async Task Restore_RequestAndApproval_ObserversHearEachThenTheRestore()
+    {
+        var observer = new CountingObserver();
+        using var engine = NewEngine(observer: observer);
+        var trip = await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        var enforced = await trip.Completion;
+
+        await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        await engine.ApproveRestoreAsync("acme", "alice", CancellationToken.None);
+        await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+
+        Assert.Equal(6, Assert.Single(observer.Enforced).Stages.Count);
+        Assert.Equal(enforced.Id, observer.Enforced[0].Id);
+        Assert.Equal(["acme"], observer.RestoreRequests);
+        Assert.Equal(["bob"], observer.Approvals);
+        Assert.Equal(["alice", "bob"], Assert.Single(observer.Restored).Approvers);
+    }
+
+    [Fact]
+    public async Task ClientlessFinding_ActionSuspend_SuspendsNobody()
+    {
+        var policy = TestPolicies.TwoClients() with
+        {
+            Rules = RuleSet.Default with
+            {
+                BySeverity = new Dictionary<Severity, FindingAction>(RuleSet.Default.BySeverity) { [Severity.High] = FindingAction.Suspend },
+            },
+        };
+        using var engine = NewEngine(policy);
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(policy));
+
+        await consumer.OnFindingsAsync(
+            [
+                Finding.Create(RuleIds.UnknownSource, [], "10.9.9.9 is in no client segment", new Dictionary<string, object?>(), _time.GetUtcNow()),
+                Finding.Create(RuleIds.CrossClientRequest, ["initech"], "a client the policy no longer has", new Dictionary<string, object?>(), _time.GetUtcNow()),
+            ],
+            CancellationToken.None);
+
+        Assert.Empty(engine.Current.Suspensions);
     }
 }
