@@ -24,6 +24,9 @@ internal static class EventIds
     public const int SuspensionPortsReasserted = 1404;
     public const int SuspensionPortsNotReasserted = 1405;
     public const int SuspensionInForceAtStart = 1406;
+    public const int SuspensionRecordDelayed = 1407;
+    public const int SuspensionRecordWrittenLate = 1408;
+    public const int SuspensionNotRecorded = 1409;
     public const int ProxyListening = 1410;
     public const int ProxyNotStarted = 1411;
     public const int SnmpPollFailed = 1500;

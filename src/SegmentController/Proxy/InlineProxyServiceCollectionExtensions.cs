@@ -10,7 +10,8 @@ internal static class InlineProxyServiceCollectionExtensions
 {
     /// <summary>
     /// The suspension engine (durable state next to the store: <c>dirname(controller.store.path)/suspension.state</c>),
-    /// its metrics, and the finding consumer that trips it. Needs <see cref="IPolicyProvider"/>,
+    /// its metrics, its records in the evidence store (<see cref="SuspensionRecorder"/>), and the finding consumer
+    /// that trips it. Needs <see cref="IPolicyProvider"/>, an <c>IRecordAppender</c> (<c>AddEvidence</c>),
     /// <see cref="TimeProvider"/> and <c>ControllerMetrics</c> (all from <c>AddControllerCore</c>). Port shutdown
     /// joins when an <see cref="IPortShutter"/> is registered (SNMP), webhooks when an
     /// <see cref="ISuspensionNotifier"/> is. At start-up the switch ports of clients still suspended are shut
@@ -26,6 +27,9 @@ internal static class InlineProxyServiceCollectionExtensions
             return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"));
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, SuspensionMetricsObserver>());
+        services.TryAddSingleton<SuspensionRecorder>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, SuspensionRecorder>(sp => sp.GetRequiredService<SuspensionRecorder>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SuspensionRecorder>(sp => sp.GetRequiredService<SuspensionRecorder>()));
         services.TryAddSingleton<SuspensionEngine>();
         services.TryAddSingleton<ISuspensionView>(sp => sp.GetRequiredService<SuspensionEngine>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IFindingConsumer, SuspensionFindingConsumer>());
