@@ -5,4 +5,7 @@ public interface IProxyMetrics
 {
     /// <summary>One request finished. <paramref name="client"/> is a client id or <c>unknown</c>; <paramref name="outcome"/> one of <see cref="ProxyOutcomes"/>.</summary>
     void RequestCompleted(string client, string outcome, TimeSpan duration);
+
+    /// <summary>The connection gate dropped a connection before TLS. <paramref name="client"/> is a client id or <c>unknown</c>.</summary>
+    void ConnectionRefused(string client);
 }

@@ -1,5 +1,6 @@
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Configuration;
 using SegmentController.Proxy.Enforcement;
 using SegmentController.Proxy.Forwarding;
 using SegmentController.Proxy.Gate;
@@ -13,19 +14,29 @@ namespace SegmentController.Proxy;
 /// </summary>
 internal sealed class ProxyComponents : IDisposable
 {
-    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions, TimeProvider? time = null)
+    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions, IProxyMetrics metrics, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(suspensions);
-        Directory = new ClientDirectory(policy, time);
-        Gate = new ConnectionGate(Directory, new LazyView(suspensions));
+        ArgumentNullException.ThrowIfNull(metrics);
+        time ??= TimeProvider.System;
+        Snapshots = new ProxySnapshots(policy, time);
+        Directory = new ClientDirectory(Snapshots);
+        Refusals = new GateRefusals(metrics, time);
+        Gate = new ConnectionGate(Directory, new LazyView(suspensions), Refusals);
         InFlight = new InFlightRequests();
-        Pools = new UpstreamPools(policy);
+        Pools = new UpstreamPools(Snapshots);
     }
+
+    /// <summary>What the proxy takes from the policy in force (routes, address and certificate maps, upstream trust), swapped whole.</summary>
+    public ProxySnapshots Snapshots { get; }
 
     public ClientDirectory Directory { get; }
 
     public ConnectionGate Gate { get; }
+
+    /// <summary>Connections the gate dropped, counted and gathered for their access records.</summary>
+    public GateRefusals Refusals { get; }
 
     public InFlightRequests InFlight { get; }
 
@@ -34,7 +45,7 @@ internal sealed class ProxyComponents : IDisposable
     /// <summary>The enforcers to hand to the suspension engine.</summary>
     public IEnumerable<ISuspensionEnforcer> Enforcers => [Gate, InFlight, Pools];
 
-    public void Dispose() => Directory.Dispose();
+    public void Dispose() => Snapshots.Dispose();
 
     // The engine needs the enforcers and the gate needs the engine: resolve the engine on first use.
     private sealed class LazyView(Func<ISuspensionView> resolve) : ISuspensionView

@@ -8,4 +8,7 @@ internal static class ProxyEventIds
     public const int UpstreamFailed = 2002;
     public const int ConfigRejected = 2003;
     public const int IdentityRefused = 2004;
+    public const int ForwardingResumed = 2005;
+    public const int GateRefusalsNotRecorded = 2006;
+    public const int UpstreamProbe = 2007;
 }

@@ -30,6 +30,9 @@ public static class ProxyOutcomes
     /// <summary>Cut while in flight (a trip, or the agent went away).</summary>
     public const string Aborted = "aborted";
 
+    /// <summary>The connection was dropped by the gate before TLS (suspended client, or any source while the site-wide switch is on).</summary>
+    public const string RefusedAtGate = "refused-at-gate";
+
     /// <summary>Label value for requests from sources that map to no client.</summary>
     public const string UnknownClient = "unknown";
 }

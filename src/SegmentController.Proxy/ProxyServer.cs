@@ -18,6 +18,7 @@ using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Access;
 using SegmentController.Proxy.Configuration;
 using SegmentController.Proxy.Enforcement;
+using SegmentController.Proxy.Gate;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -88,10 +89,13 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton(components.Directory);
         builder.Services.AddSingleton(components.InFlight);
         builder.Services.AddSingleton<ProxyFindings>();
-        builder.Services.AddSingleton<UnwrittenAccessRecords>();
+        builder.Services.AddSingleton<AccessRecords>();
+        builder.Services.AddSingleton(components.Refusals);
+        builder.Services.AddSingleton<GateRefusalWriter>();
         builder.Services.AddSingleton<RouteEnforcementMiddleware>();
+        builder.Services.AddSingleton<Forwarding.UpstreamTlsProbe>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
-        builder.Services.AddSingleton<IProxyConfigProvider, PolicyProxyConfigProvider>();
+        builder.Services.AddSingleton<IProxyConfigProvider>(new PolicyProxyConfigProvider(components.Snapshots));
         builder.Services.AddReverseProxy();
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -128,6 +132,9 @@ internal sealed class ProxyServer : IAsyncDisposable
         });
 
         var app = builder.Build();
+
+        // A record the store cannot take stops forwarding, and what is in flight is cut with it.
+        app.Services.GetRequiredService<AccessRecords>().Stopped += _ => components.InFlight.Enforce(SuspensionNames.AllClients);
         app.UseMiddleware<ProxyRequestMiddleware>();
         app.UseWebSockets();
         var enforcement = app.Services.GetRequiredService<RouteEnforcementMiddleware>();
@@ -141,7 +148,11 @@ internal sealed class ProxyServer : IAsyncDisposable
         return new ProxyServer(app);
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _app.Services.GetRequiredService<GateRefusalWriter>().Start();
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => _app.StopAsync(cancellationToken);
 

@@ -33,7 +33,7 @@ public sealed class ClientCertificateTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Single(_h.Acme.Hits);
         Assert.Empty(_h.Findings.Findings);
-        var record = AccessRecords().Single();
+        var record = (await AccessRecordsAsync(1)).Single();
         Assert.Equal("forwarded", record.GetProperty("outcome").GetString());
         Assert.Equal(certificate.Subject, record.GetProperty("identity").GetString());
         Assert.Equal(CertificateFingerprint.Of(certificate), record.GetProperty("identity_sha256").GetString());
@@ -72,7 +72,7 @@ public sealed class ClientCertificateTests : IAsyncLifetime
         Assert.Equal("globex", finding.Evidence["target_client"]);
         Assert.Equal(CertificateFingerprint.Of(globexCertificate), finding.Evidence["certificate_sha256"]);
         Assert.Equal(2, _h.Metrics.Count("acme", ProxyOutcomes.CrossClient));
-        Assert.All(AccessRecords(), r => Assert.Equal("globex", r.GetProperty("identity_client").GetString()));
+        Assert.All(await AccessRecordsAsync(2), r => Assert.Equal("globex", r.GetProperty("identity_client").GetString()));
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class ClientCertificateTests : IAsyncLifetime
         var finding = Assert.Single(_h.Findings.Findings);
         Assert.Equal(RuleIds.UnknownSource, finding.Rule);
         Assert.StartsWith("presented a certificate not issued under the client CA bundle", (string)finding.Evidence["problem"]!, StringComparison.Ordinal);
-        var record = AccessRecords().Single();
+        var record = (await AccessRecordsAsync(1)).Single();
         Assert.Equal("unknown-identity", record.GetProperty("outcome").GetString());
         Assert.Equal(CertificateFingerprint.Of(forged), record.GetProperty("identity_sha256").GetString());
         Assert.False(record.TryGetProperty("identity_client", out _));
@@ -127,6 +127,5 @@ public sealed class ClientCertificateTests : IAsyncLifetime
         Assert.Equal("presented a certificate that identifies no client", finding.Evidence["problem"]);
     }
 
-    private List<JsonElement> AccessRecords() =>
-        [.. _h.Records.Records.Where(r => r.Type == RecordTypes.Access).Select(r => JsonDocument.Parse(r.Payload).RootElement)];
+    private async Task<IReadOnlyList<JsonElement>> AccessRecordsAsync(int count) => await _h.AccessRecordsAsync(count);
 }

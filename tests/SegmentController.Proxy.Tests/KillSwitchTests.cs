@@ -1,39 +1,60 @@
 using System.Net;
 using System.Net.WebSockets;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Tests.Infrastructure;
+using SegmentController.Storage.Sqlite;
 
 namespace SegmentController.Proxy.Tests;
 
 public sealed class KillSwitchTests : IAsyncLifetime
 {
-    // Generous: the assertion is that they end at all, not how fast (benchmarks measure that).
-    private static readonly TimeSpan CutBound = TimeSpan.FromSeconds(10);
+    // Only a guard against a hung test: what is asserted is how things ended, never how fast.
+    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(2);
 
+    private WireTimestamps? _wire;
     private ProxyHarness _h = null!;
 
-    public async Task InitializeAsync() => _h = await ProxyHarness.StartAsync();
+    public async Task InitializeAsync() => _h = await ProxyHarness.StartAsync(acmeDestination: upstream =>
+    {
+        // Acme's upstream behind a relay that timestamps, in the kernel, every byte the proxy sends it.
+        _wire = WireTimestamps.Start(upstream.Port);
+        return Task.FromResult(new Uri($"https://127.0.0.1:{_wire.Port}/"));
+    });
 
-    public async Task DisposeAsync() => await _h.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _h.DisposeAsync();
+        if (_wire is not null)
+        {
+            await _wire.DisposeAsync();
+        }
+    }
 
     private static TripRequest TripAcme => new() { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "test trip" };
 
     [Fact]
-    public async Task TripUnderLoad_NothingNewReachesUpstream_OtherClientUnaffected_StreamsCut()
+    public async Task TripUnderLoad_NothingReachesUpstreamAfterAck_OtherClientUnaffected_StreamsCut()
     {
         using var stop = new CancellationTokenSource();
         var acmeOk = 0;
         var globexOk = 0;
         var globexFailures = 0;
+        var body = new byte[4096];
+        Array.Fill(body, (byte)'b');
 
-        async Task Load(string source, string host, Action ok, Action failed)
+        async Task Load(string source, string host, bool post, Action ok, Action failed)
         {
             using var agent = _h.Agent(source);
             while (!stop.IsCancellationRequested)
             {
                 try
                 {
-                    using var response = await agent.GetAsync(new Uri($"https://{host}/load"), stop.Token);
+                    using var content = post ? new ByteArrayContent(body) : null;
+                    using var response = post
+                        ? await agent.PostAsync(new Uri($"https://{host}/load"), content, stop.Token)
+                        : await agent.GetAsync(new Uri($"https://{host}/load"), stop.Token);
                     if (response.StatusCode == HttpStatusCode.OK)
                     {
                         ok();
@@ -57,12 +78,14 @@ public sealed class KillSwitchTests : IAsyncLifetime
         var load = new List<Task>();
         for (var i = 0; i < 4; i++)
         {
-            load.Add(Task.Run(() => Load($"127.0.1.{20 + i}", "acme.test", () => Interlocked.Increment(ref acmeOk), () => { })));
+            var source = $"127.0.1.{20 + i}";
+            load.Add(Task.Run(() => Load(source, "acme.test", post: true, () => Interlocked.Increment(ref acmeOk), () => { })));
         }
 
         for (var i = 0; i < 2; i++)
         {
-            load.Add(Task.Run(() => Load($"127.0.2.{20 + i}", "globex.test", () => Interlocked.Increment(ref globexOk), () => Interlocked.Increment(ref globexFailures))));
+            var source = $"127.0.2.{20 + i}";
+            load.Add(Task.Run(() => Load(source, "globex.test", post: false, () => Interlocked.Increment(ref globexOk), () => Interlocked.Increment(ref globexFailures))));
         }
 
         // A WebSocket and a long download in flight for acme.
@@ -84,9 +107,12 @@ public sealed class KillSwitchTests : IAsyncLifetime
                 while (await downloadStream.ReadAsync(buffer) > 0)
                 {
                 }
+
+                return "completed";
             }
             catch (Exception e) when (e is IOException or HttpRequestException)
             {
+                return "aborted";
             }
         });
         var wsEnded = Task.Run(async () =>
@@ -96,9 +122,12 @@ public sealed class KillSwitchTests : IAsyncLifetime
                 while ((await ws.ReceiveAsync(echo, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
                 {
                 }
+
+                return "closed";
             }
             catch (WebSocketException)
             {
+                return "aborted";
             }
         });
 
@@ -107,57 +136,113 @@ public sealed class KillSwitchTests : IAsyncLifetime
             await Task.Delay(20);
         }
 
+        Assert.True(_h.Acme.BodyBytes > 0);
         var trip = await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
-        var atAck = _h.Acme.Hits.Count;
+        var acknowledged = DateTimeOffset.UtcNow;
         var globexAtAck = Volatile.Read(ref globexOk);
 
         Assert.True(trip.Created);
-        Assert.Same(downloadEnded, await Task.WhenAny(downloadEnded, Task.Delay(CutBound)));
-        Assert.Same(wsEnded, await Task.WhenAny(wsEnded, Task.Delay(CutBound)));
+        Assert.Equal("aborted", await downloadEnded.WaitAsync(HangGuard));
+        Assert.Equal("aborted", await wsEnded.WaitAsync(HangGuard));
 
-        // Requests already handed to the upstream before the acknowledgement may still land; after
-        // that settles nothing more arrives while the load keeps trying.
-        await Task.Delay(300);
+        // Once what was already on the upstream's side of the wire at the acknowledgement has been
+        // handled, nothing more arrives while the load keeps trying.
+        while (_h.Acme.InProgress > 0 || _wire!.OpenConnections > 0)
+        {
+            await Task.Delay(20);
+        }
+
         var settled = _h.Acme.Hits.Count;
         var settledBytes = _h.Acme.BodyBytes;
         await Task.Delay(1000);
-        var final = _h.Acme.Hits.Count;
         var globexFinal = Volatile.Read(ref globexOk);
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
-        Assert.Equal(settled, final);
+        Assert.Equal(settled, _h.Acme.Hits.Count);
         Assert.Equal(settledBytes, _h.Acme.BodyBytes);
-        Assert.InRange(settled - atAck, 0, 6);
+
+        // The kernel's own clock on the upstream's side: not one byte from the proxy after the acknowledgement.
+        var wire = _wire!.FromProxy.ToArray();
+        Assert.NotEmpty(wire);
+        Assert.All(wire, w => Assert.NotNull(w.Kernel));
+        var late = wire.Where(w => w.Kernel > acknowledged).ToArray();
+        Assert.True(late.Length == 0, $"{late.Sum(l => l.Bytes)} bytes reached acme's upstream after the acknowledgement ({acknowledged:O}), first at {late.FirstOrDefault().Kernel:O}");
+
         Assert.True(globexFinal > globexAtAck + 10, $"globex continued: {globexAtAck} → {globexFinal}");
         Assert.Equal(0, globexFailures);
         Assert.All(trip.Record.Stages, s => Assert.True(s.Succeeded, $"{s.Stage}: {s.Detail}"));
     }
 
     [Fact]
-    public async Task Suspended_NewConnectionRefusedBeforeTls()
+    public async Task TripCutsUploadInFlight_RecordedAbortedWithoutStatus()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using var content = new EndlessContent();
+        var upload = agent.PostAsync(new Uri("https://acme.test/upload"), content);
+        while (!_h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 0))
+        {
+            await Task.Delay(10);
+        }
+
+        await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => upload.WaitAsync(HangGuard));
+        var record = (await _h.AccessRecordsAsync(1)).Single(r => r.GetProperty("path").GetString() == "/upload");
+        Assert.Equal("aborted", record.GetProperty("outcome").GetString());
+        Assert.False(record.TryGetProperty("status", out _), record.ToString());
+        Assert.True(record.GetProperty("bytes_in").GetInt64() > 0);
+        Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.Aborted));
+    }
+
+    [Fact]
+    public async Task Suspended_NewConnectionRefusedBeforeTls_CountedAndRecordedOncePerWindow()
     {
         await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
-        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
-
-        await Assert.ThrowsAsync<HttpRequestException>(() => agent.GetAsync(new Uri("https://acme.test/")));
+        for (var i = 0; i < 3; i++)
+        {
+            using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+            await ProxyHarness.AssertDroppedAsync(() => agent.GetAsync(new Uri("https://acme.test/")));
+        }
 
         Assert.Empty(_h.Acme.Hits);
         using var other = _h.Agent(ProxyHarness.GlobexAgent);
         Assert.Equal(HttpStatusCode.OK, (await other.GetAsync(new Uri("https://globex.test/"))).StatusCode);
+        Assert.True(_h.Metrics.Refused.GetValueOrDefault("acme") >= 3);
+
+        await _h.StopAsync();
+        var refusals = StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.Access, Client = "acme" })
+            .Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement)
+            .Where(r => r.GetProperty("outcome").GetString() == ProxyOutcomes.RefusedAtGate)
+            .ToArray();
+        var record = Assert.Single(refusals);
+        Assert.True(record.GetProperty("connections").GetInt64() >= 3);
+        Assert.Equal(ProxyHarness.AcmeAgent, record.GetProperty("sources")[0].GetProperty("source").GetString());
+        Assert.False(record.TryGetProperty("status", out _));
     }
 
     [Fact]
-    public async Task SiteWideSwitch_EveryClientCut()
+    public async Task SiteWideSwitch_EveryClientAndEveryStrangerDroppedAtTheGate()
     {
+        using var stranger = _h.Agent(ProxyHarness.UnknownAgent);
+        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync(new Uri("https://acme.test/"))).StatusCode);
+        Assert.Single(_h.Findings.Findings);
+
         await _h.Engine.TripAsync(new TripRequest { Scope = SuspensionNames.AllClients, Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "site incident" }, CancellationToken.None);
         using var acme = _h.Agent(ProxyHarness.AcmeAgent);
         using var globex = _h.Agent(ProxyHarness.GlobexAgent);
+        using var strangerAgain = _h.Agent(ProxyHarness.UnknownAgent);
 
-        await Assert.ThrowsAsync<HttpRequestException>(() => acme.GetAsync(new Uri("https://acme.test/")));
-        await Assert.ThrowsAsync<HttpRequestException>(() => globex.GetAsync(new Uri("https://globex.test/")));
+        await ProxyHarness.AssertDroppedAsync(() => acme.GetAsync(new Uri("https://acme.test/")));
+        await ProxyHarness.AssertDroppedAsync(() => globex.GetAsync(new Uri("https://globex.test/")));
+
+        // Not even a 403: the stranger's connection (the one open before the trip, and a new one) is dropped.
+        await ProxyHarness.AssertDroppedAsync(() => stranger.GetAsync(new Uri("https://acme.test/")));
+        await ProxyHarness.AssertDroppedAsync(() => strangerAgain.GetAsync(new Uri("https://acme.test/")));
         Assert.Empty(_h.Acme.Hits);
         Assert.Empty(_h.Globex.Hits);
+        Assert.Single(_h.Findings.Findings);
+        Assert.True(_h.Metrics.Refused.GetValueOrDefault(ProxyOutcomes.UnknownClient) >= 1);
     }
 
     [Fact]
@@ -169,7 +254,7 @@ public sealed class KillSwitchTests : IAsyncLifetime
         var twice = await _h.Engine.ApproveRestoreAsync("acme", "alice", CancellationToken.None);
         using (var blocked = _h.Agent(ProxyHarness.AcmeAgent))
         {
-            await Assert.ThrowsAsync<HttpRequestException>(() => blocked.GetAsync(new Uri("https://acme.test/")));
+            await ProxyHarness.AssertDroppedAsync(() => blocked.GetAsync(new Uri("https://acme.test/")));
         }
 
         var approved = await _h.Engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
@@ -179,5 +264,26 @@ public sealed class KillSwitchTests : IAsyncLifetime
         Assert.Equal(RestoreStatus.Restored, approved.Status);
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("https://acme.test/"))).StatusCode);
+    }
+
+    /// <summary>A request body that keeps coming, a kilobyte at a time, until the request is cut.</summary>
+    private sealed class EndlessContent : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var chunk = new byte[1024];
+            while (true)
+            {
+                await stream.WriteAsync(chunk);
+                await stream.FlushAsync();
+                await Task.Delay(10);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }

@@ -49,4 +49,41 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("https://legacy.test/"))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await agent.GetAsync(new Uri("https://acme.test/"))).StatusCode);
     }
+
+    [Fact]
+    public async Task RejectedReload_ChangesNothing_NeitherAddressesNorCertificatesNorTrust()
+    {
+        using var acmeAgent = _h.Agent(ProxyHarness.AcmeAgent);
+        using var movedAgent = _h.Agent("127.0.3.10");
+        Assert.Equal(HttpStatusCode.Forbidden, (await movedAgent.GetAsync(new Uri("https://acme.test/"))).StatusCode);
+
+        // acme's agents move to 127.0.3.0/24 in the same policy that gives globex a plain http:// upstream:
+        // the routes cannot be built, so the move must not happen either.
+        var current = _h.Policy.Current;
+        var rejected = current with
+        {
+            Clients = current.Clients.Select(c => c.Id switch
+            {
+                "acme" => c with { Segments = [c.Segments[0] with { Subnets = [System.Net.IPNetwork.Parse("127.0.3.0/24")] }] },
+                "globex" => c with { Upstreams = [c.Upstreams[0] with { Destinations = [new Uri($"http://127.0.0.1:{_h.Globex.Port}/")] }] },
+                _ => c,
+            }).ToArray(),
+        };
+        _h.Policy.Set(rejected);
+
+        Assert.Equal(HttpStatusCode.OK, (await acmeAgent.GetAsync(new Uri("https://acme.test/still"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await movedAgent.GetAsync(new Uri("https://acme.test/moved"))).StatusCode);
+        Assert.DoesNotContain(_h.Acme.Hits, h => h.Path == "/moved");
+
+        // A CA bundle that cannot be read is refused the same way: the routes it came with are not put in force.
+        var unreadableCa = current with
+        {
+            Controller = current.Controller with { Proxy = current.Controller.Proxy with { UpstreamCaFile = Path.Combine(_h.Directory, "no-such-ca.pem") } },
+            Clients = current.Clients.Select(c => c.Id == "acme" ? c with { Upstreams = [c.Upstreams[0] with { Hosts = ["legacy.test"] }] } : c).ToArray(),
+        };
+        _h.Policy.Set(unreadableCa);
+
+        Assert.Equal(HttpStatusCode.OK, (await acmeAgent.GetAsync(new Uri("https://acme.test/trust-kept"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await acmeAgent.GetAsync(new Uri("https://legacy.test/"))).StatusCode);
+    }
 }

@@ -53,4 +53,8 @@ internal sealed class NullMetrics : IProxyMetrics
     public void RequestCompleted(string client, string outcome, TimeSpan duration)
     {
     }
+
+    public void ConnectionRefused(string client)
+    {
+    }
 }

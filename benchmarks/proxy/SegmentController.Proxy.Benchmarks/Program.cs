@@ -66,7 +66,7 @@ try
         ],
     });
     SuspensionEngine? engine = null;
-    using var components = new ProxyComponents(policy, () => engine!);
+    using var components = new ProxyComponents(policy, () => engine!, new NullMetrics());
     engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(dir, "suspension.state")), policy, components.Enforcers, [], [], [], TimeProvider.System);
     // segctl as it runs at a site: every access record durable in the SQLite evidence store (hash
     // chained, batched commits) before the request completes; and, to split the cost, the same proxy

@@ -24,7 +24,8 @@ internal sealed record AccessRecord
 
     public required string Path { get; init; }
 
-    public required int Status { get; init; }
+    /// <summary>The HTTP status the agent received; null when no response reached it (the request was cut).</summary>
+    public int? Status { get; init; }
 
     public required long BytesIn { get; init; }
 

@@ -9,8 +9,8 @@ using SegmentController.Proxy.Gate;
 namespace SegmentController.Proxy.Enforcement;
 
 /// <summary>
-/// The outer gate of every request: source → client (unknown → 403), suspended → cut, store not
-/// writable → 503 (fail closed), in-flight tracking for trips, and the access record afterwards.
+/// The outer gate of every request: source → client (unknown → 403), suspended → cut, store unable to
+/// take records → 503 (fail closed), in-flight tracking for trips, and the access record at the end.
 /// </summary>
 internal sealed partial class ProxyRequestMiddleware
 {
@@ -18,20 +18,18 @@ internal sealed partial class ProxyRequestMiddleware
     private readonly ClientDirectory _directory;
     private readonly ISuspensionView _suspensions;
     private readonly InFlightRequests _inFlight;
-    private readonly IRecordAppender _records;
+    private readonly AccessRecords _records;
     private readonly ProxyFindings _findings;
     private readonly IProxyMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly UnwrittenAccessRecords _unwritten;
 
     public ProxyRequestMiddleware(
         RequestDelegate next,
         ClientDirectory directory,
         ISuspensionView suspensions,
         InFlightRequests inFlight,
-        IRecordAppender records,
-        UnwrittenAccessRecords unwritten,
+        AccessRecords records,
         ProxyFindings findings,
         IProxyMetrics metrics,
         TimeProvider time,
@@ -42,7 +40,6 @@ internal sealed partial class ProxyRequestMiddleware
         _suspensions = suspensions;
         _inFlight = inFlight;
         _records = records;
-        _unwritten = unwritten;
         _findings = findings;
         _metrics = metrics;
         _time = time;
@@ -57,10 +54,14 @@ internal sealed partial class ProxyRequestMiddleware
         var sourceAddress = context.Connection.RemoteIpAddress;
         var source = sourceAddress?.ToString() ?? "?";
         var certificate = context.Connection.ClientCertificate;
+
+        // One snapshot for the whole decision: the address map and the certificate map of one policy.
+        var snapshot = _directory.Current;
+        var certificates = snapshot.Certificates;
         var state = new ProxyRequestState
         {
-            SourceClient = _directory.Resolve(sourceAddress),
-            Identity = certificate is null && !_directory.RequiresClientCertificate ? null : _directory.Identify(certificate),
+            SourceClient = snapshot.Addresses.Resolve(sourceAddress),
+            Identity = certificate is null && !certificates.Required ? null : certificates.Identify(certificate),
         };
         context.Features.Set(state);
         var requestBody = new CountingStream(context.Request.Body);
@@ -69,6 +70,14 @@ internal sealed partial class ProxyRequestMiddleware
         {
             if (state.SourceClient is not { } client)
             {
+                if (_suspensions.Current.AllSuspended)
+                {
+                    // Every client suspended: nobody is answered, not even with a 403.
+                    state.Outcome = ProxyOutcomes.Suspended;
+                    context.Abort();
+                    return;
+                }
+
                 state.Outcome = ProxyOutcomes.UnknownSource;
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
                 await _findings.UnknownSourceAsync(source, context.Request.Method, context.Request.Host.Value ?? "", context.Request.Path.Value ?? "", context.RequestAborted).ConfigureAwait(false);
@@ -76,7 +85,9 @@ internal sealed partial class ProxyRequestMiddleware
             }
 
             // Track before checking: a trip publishes its state before it enumerates the tracked requests.
-            _inFlight.Add(client, context);
+            using var request = new InFlightRequest(context);
+            context.RequestAborted = request.Token;
+            _inFlight.Add(client, request);
             try
             {
                 if (_suspensions.Current.IsSuspended(client))
@@ -86,12 +97,12 @@ internal sealed partial class ProxyRequestMiddleware
                     return;
                 }
 
-                if (_directory.RequiresClientCertificate && !await IdentityAcceptedAsync(context, state, client, source).ConfigureAwait(false))
+                if (certificates.Required && !await IdentityAcceptedAsync(context, state, client, source).ConfigureAwait(false))
                 {
                     return;
                 }
 
-                if (!_records.Health.IsWritable)
+                if (!await _records.ReadyToForwardAsync(request.Token).ConfigureAwait(false))
                 {
                     state.Outcome = ProxyOutcomes.StoreUnavailable;
                     context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -101,7 +112,7 @@ internal sealed partial class ProxyRequestMiddleware
                 context.Request.Body = requestBody;
                 context.Response.Body = responseBody;
                 await _next(context).ConfigureAwait(false);
-                if (context.RequestAborted.IsCancellationRequested)
+                if (request.Token.IsCancellationRequested)
                 {
                     state.Outcome = ProxyOutcomes.Aborted;
                 }
@@ -110,9 +121,13 @@ internal sealed partial class ProxyRequestMiddleware
                     state.Outcome ??= context.GetEndpoint() is null ? ProxyOutcomes.NoRoute : ProxyOutcomes.Forwarded;
                 }
             }
+            catch (OperationCanceledException) when (request.Token.IsCancellationRequested)
+            {
+                state.Outcome = ProxyOutcomes.Aborted;
+            }
             finally
             {
-                _inFlight.Remove(client, context);
+                _inFlight.Remove(client, request);
             }
         }
         finally
@@ -151,8 +166,10 @@ internal sealed partial class ProxyRequestMiddleware
         return false;
     }
 
-    private async Task AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
+    private async ValueTask AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
     {
+        // A request cut before its response started got no status at all: say so rather than the default 200.
+        var answered = context.Response.HasStarted || outcome is not (ProxyOutcomes.Suspended or ProxyOutcomes.Aborted);
         var record = new AccessRecord
         {
             Time = at,
@@ -164,7 +181,7 @@ internal sealed partial class ProxyRequestMiddleware
             Method = context.Request.Method,
             Host = context.Request.Host.Value ?? "",
             Path = context.Request.PathBase.Add(context.Request.Path).Value ?? "/",
-            Status = context.Response.StatusCode,
+            Status = answered ? context.Response.StatusCode : null,
             BytesIn = bytesIn,
             BytesOut = bytesOut,
             DurationSeconds = duration.TotalSeconds,
@@ -173,57 +190,12 @@ internal sealed partial class ProxyRequestMiddleware
             Outcome = outcome,
         };
         var payload = JsonSerializer.SerializeToUtf8Bytes(record, AccessJsonContext.Default.AccessRecord);
-        try
-        {
-            var clients = state.SourceClient is null ? null : ClientKey.Of([state.SourceClient]);
-
-            // The record is queued for the writer's next batch before the request completes; the disk
-            // write completes on its own (a batch every few milliseconds), so no agent waits for an fsync.
-            // At most UnwrittenAccessRecords.Capacity are queued and not yet on disk: beyond that, requests
-            // wait for the store (bounded memory, nothing dropped). A record that cannot be written turns the store's
-            // health unwritable and every later request is refused (fail closed).
-            await _unwritten.EnterAsync().ConfigureAwait(false);
-            ValueTask<long> append;
-            try
-            {
-                append = _records.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None);
-            }
-            catch
-            {
-                _unwritten.Exit();
-                throw;
-            }
-
-            _ = AwaitWrittenAsync(append);
-        }
-        catch (StoreUnavailableException e)
-        {
-            // The store's health now says unwritable, and the next request is refused (fail closed).
-            Log.AccessRecordFailed(_logger, e);
-        }
-    }
-
-    private async Task AwaitWrittenAsync(ValueTask<long> append)
-    {
-        try
-        {
-            await append.ConfigureAwait(false);
-        }
-        catch (StoreUnavailableException e)
-        {
-            Log.AccessRecordFailed(_logger, e);
-        }
-        finally
-        {
-            _unwritten.Exit();
-        }
+        var clients = state.SourceClient is null ? null : ClientKey.Of([state.SourceClient]);
+        await _records.WriteAsync(clients, payload).ConfigureAwait(false);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(ProxyEventIds.AccessRecordFailed, LogLevel.Error, "Access record could not be stored; forwarding stops until the store recovers")]
-        public static partial void AccessRecordFailed(ILogger logger, Exception exception);
-
         [LoggerMessage(ProxyEventIds.IdentityRefused, LogLevel.Warning, "Request refused: {Source} ({SourceClient}) presented certificate {Subject}: {Identity}")]
         public static partial void IdentityRefused(ILogger logger, string source, string sourceClient, string subject, string identity);
     }

@@ -2,6 +2,7 @@ using System.Security.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using SegmentController.Proxy.Configuration;
+using SegmentController.Proxy.Forwarding;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
@@ -10,18 +11,22 @@ namespace SegmentController.Proxy.Enforcement;
 /// <summary>
 /// Runs inside YARP's pipeline, after a route matched: the route's client (from its metadata, never from
 /// Host) must be the source's client, else 403 and a cross-client-request finding. After forwarding it
-/// notes the upstream and reports upstreams that offer no TLS 1.2+.
+/// notes the upstream and, when the TLS handshake failed, probes the upstream's highest TLS version
+/// (<see cref="UpstreamTlsProbe"/>) and reports one below 1.2 (<c>weak-upstream-tls</c>).
 /// </summary>
 internal sealed partial class RouteEnforcementMiddleware
 {
     private readonly ProxyFindings _findings;
+    private readonly UpstreamTlsProbe _probe;
     private readonly ILogger _logger;
 
-    public RouteEnforcementMiddleware(ProxyFindings findings, ILogger<RouteEnforcementMiddleware> logger)
+    public RouteEnforcementMiddleware(ProxyFindings findings, UpstreamTlsProbe probe, ILogger<RouteEnforcementMiddleware> logger)
     {
         ArgumentNullException.ThrowIfNull(findings);
+        ArgumentNullException.ThrowIfNull(probe);
         ArgumentNullException.ThrowIfNull(logger);
         _findings = findings;
+        _probe = probe;
         _logger = logger;
     }
 
@@ -70,47 +75,38 @@ internal sealed partial class RouteEnforcementMiddleware
 
         state.Outcome = ProxyOutcomes.UpstreamError;
         Log.UpstreamFailed(_logger, routeClient, state.Upstream ?? "?", error.Error.ToString(), error.Exception);
-        if (IsProtocolRefusal(error.Exception))
+        if (HandshakeFailed(error.Exception) && state.Upstream is { } address && Uri.TryCreate(address, UriKind.Absolute, out var destination))
         {
-            var upstream = proxy.Cluster.Config.Metadata?.GetValueOrDefault(ProxyMetadata.Upstream) ?? proxy.Cluster.Config.ClusterId;
-            await _findings.WeakUpstreamTlsAsync(routeClient, $"{upstream} ({state.Upstream})", Innermost(error.Exception)?.Message ?? "", CancellationToken.None).ConfigureAwait(false);
+            // Why did our TLS 1.2/1.3 handshake fail? Ask the upstream itself which version it speaks.
+            var version = await _probe.ProbeAsync(destination, CancellationToken.None).ConfigureAwait(false);
+            if (version.IsWeak)
+            {
+                var upstream = proxy.Cluster.Config.Metadata?.GetValueOrDefault(ProxyMetadata.Upstream) ?? proxy.Cluster.Config.ClusterId;
+                await _findings.WeakUpstreamTlsAsync(
+                    routeClient,
+                    $"{upstream} ({state.Upstream})",
+                    $"offered TLS 1.0 to 1.3, the upstream chose {version.Name}; the proxy accepts TLS 1.2 and 1.3 only",
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                Log.HandshakeFailedNotWeak(_logger, routeClient, state.Upstream, version.Name, version.Problem ?? "");
+            }
         }
     }
 
-    /// <summary>
-    /// True when the handshake failed because no protocol version could be agreed — what an upstream
-    /// limited to TLS 1.1 or older produces against our 1.2/1.3-only offer — as opposed to a certificate
-    /// problem or a network failure.
-    /// </summary>
-    internal static bool IsProtocolRefusal(Exception? exception)
+    /// <summary>True when forwarding failed in the TLS handshake (as opposed to connecting, or later).</summary>
+    internal static bool HandshakeFailed(Exception? exception)
     {
-        var sawAuthentication = false;
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            sawAuthentication |= e is AuthenticationException;
-            var message = e.Message;
-            if (sawAuthentication && (
-                message.Contains("protocol version", StringComparison.OrdinalIgnoreCase)
-                || message.Contains("unsupported protocol", StringComparison.OrdinalIgnoreCase)
-                || message.Contains("no protocols available", StringComparison.OrdinalIgnoreCase)
-                || message.Contains("wrong version number", StringComparison.OrdinalIgnoreCase)
-                || message.Contains("version too low", StringComparison.OrdinalIgnoreCase)))
+            if (e is AuthenticationException)
             {
                 return true;
             }
         }
 
         return false;
-    }
-
-    private static Exception? Innermost(Exception? exception)
-    {
-        while (exception?.InnerException is not null)
-        {
-            exception = exception.InnerException;
-        }
-
-        return exception;
     }
 
     private static partial class Log
@@ -120,5 +116,8 @@ internal sealed partial class RouteEnforcementMiddleware
 
         [LoggerMessage(ProxyEventIds.UpstreamFailed, LogLevel.Warning, "Upstream {Upstream} of {Client} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string client, string upstream, string error, Exception? exception);
+
+        [LoggerMessage(ProxyEventIds.UpstreamProbe, LogLevel.Warning, "TLS handshake with {Upstream} of {Client} failed, but the upstream speaks {Version} {Problem}: a certificate or configuration problem, not a weak upstream")]
+        public static partial void HandshakeFailedNotWeak(ILogger logger, string client, string upstream, string version, string problem);
     }
 }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using SegmentController.Core.Policy;
+using System.Security.Cryptography.X509Certificates;
 using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -8,17 +8,18 @@ namespace SegmentController.Proxy.Forwarding;
 
 /// <summary>
 /// YARP's HTTP client factory: one connection pool per cluster, each owned by exactly one client, with
-/// the outbound TLS rules applied. On a trip the client's pools are dropped.
+/// the outbound TLS rules and the upstream trust of the <see cref="ProxySnapshot"/> whose clusters YARP is
+/// putting in force. On a trip the client's pools are dropped.
 /// </summary>
 internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEnforcer
 {
-    private readonly IPolicyProvider _policy;
+    private readonly ProxySnapshots _snapshots;
     private readonly ConcurrentDictionary<string, ClientUpstreamHandler> _byCluster = new(StringComparer.Ordinal);
 
-    public UpstreamPools(IPolicyProvider policy)
+    public UpstreamPools(ProxySnapshots snapshots)
     {
-        ArgumentNullException.ThrowIfNull(policy);
-        _policy = policy;
+        ArgumentNullException.ThrowIfNull(snapshots);
+        _snapshots = snapshots;
     }
 
     public SuspensionStage Stage => SuspensionStage.UpstreamPool;
@@ -29,8 +30,9 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         var client = context.NewMetadata is not null && context.NewMetadata.TryGetValue(ProxyMetadata.Client, out var id)
             ? id
             : throw new InvalidOperationException($"cluster {context.ClusterId} has no client");
-        var caFile = _policy.Current.Controller.Proxy.UpstreamCaFile;
-        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(caFile));
+        // YARP asks for clients while it applies the configuration of the snapshot just put in force.
+        var trust = _snapshots.Current.UpstreamTrust;
+        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust));
         _byCluster[context.ClusterId] = handler;
 
         // The old client may still carry requests being forwarded; YARP lets them finish on it.
@@ -49,7 +51,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         }
     }
 
-    private static SocketsHttpHandler CreateSocketsHandler(string? caFile) => new()
+    private static SocketsHttpHandler CreateSocketsHandler(X509ChainPolicy? trust) => new()
     {
         UseProxy = false,
         AllowAutoRedirect = false,
@@ -58,6 +60,6 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         EnableMultipleHttp2Connections = true,
         ConnectTimeout = TimeSpan.FromSeconds(15),
         ActivityHeadersPropagator = null,
-        SslOptions = UpstreamTls.CreateOptions(caFile),
+        SslOptions = UpstreamTls.CreateOptions(trust),
     };
 }

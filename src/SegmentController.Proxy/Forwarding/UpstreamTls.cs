@@ -12,6 +12,14 @@ internal static class UpstreamTls
 {
     public const SslProtocols Protocols = SslProtocols.Tls12 | SslProtocols.Tls13;
 
+    /// <summary>Client options for one upstream connection pool, trusting <paramref name="trust"/> (null: the system store).</summary>
+    public static SslClientAuthenticationOptions CreateOptions(X509ChainPolicy? trust) => new()
+    {
+        EnabledSslProtocols = Protocols,
+        CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+        CertificateChainPolicy = trust?.Clone(),
+    };
+
     /// <summary>Client options for one upstream connection pool.</summary>
     /// <exception cref="InvalidOperationException">The CA bundle is unreadable or holds no certificate.</exception>
     public static SslClientAuthenticationOptions CreateOptions(string? caFile)

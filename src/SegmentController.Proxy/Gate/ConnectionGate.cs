@@ -7,21 +7,30 @@ namespace SegmentController.Proxy.Gate;
 
 /// <summary>
 /// Kestrel connection middleware, before TLS: a suspended client's new connections are dropped before
-/// a byte of handshake, and every connection of a client is tracked so a trip can cut it (this covers
-/// keep-alive connections, HTTP/2 streams and upgraded WebSockets alike).
+/// a byte of handshake — and while the site-wide switch is on, every connection is, a source in no
+/// client segment included — and every connection is tracked so a trip can cut it (this covers
+/// keep-alive connections, HTTP/2 streams and upgraded WebSockets alike). Each drop is counted and
+/// recorded (<see cref="GateRefusals"/>).
 /// </summary>
 internal sealed class ConnectionGate : ISuspensionEnforcer
 {
+    // Connections from sources in no client segment are tracked under this key, which is no client id:
+    // only the site-wide switch (scope "*") cuts them.
+    private const string NoClient = "";
+
     private readonly ClientDirectory _directory;
     private readonly ISuspensionView _suspensions;
+    private readonly GateRefusals _refusals;
     private readonly ClientTracker<ConnectionContext> _connections = new();
 
-    public ConnectionGate(ClientDirectory directory, ISuspensionView suspensions)
+    public ConnectionGate(ClientDirectory directory, ISuspensionView suspensions, GateRefusals refusals)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(suspensions);
+        ArgumentNullException.ThrowIfNull(refusals);
         _directory = directory;
         _suspensions = suspensions;
+        _refusals = refusals;
     }
 
     public SuspensionStage Stage => SuspensionStage.Gate;
@@ -33,28 +42,29 @@ internal sealed class ConnectionGate : ISuspensionEnforcer
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(next);
-        var client = _directory.Resolve((connection.RemoteEndPoint as IPEndPoint)?.Address);
-        if (client is null)
-        {
-            // Unknown sources are answered per request (403 and an unknown-source finding).
-            await next(connection).ConfigureAwait(false);
-            return;
-        }
+        var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        var client = _directory.Resolve(address);
+        var key = client ?? NoClient;
 
-        _connections.Add(client, connection);
+        // Track before checking: a trip publishes its state before it enumerates the tracked connections.
+        _connections.Add(key, connection);
         try
         {
-            if (_suspensions.Current.IsSuspended(client))
+            var state = _suspensions.Current;
+            if (client is null ? state.AllSuspended : state.IsSuspended(client))
             {
+                _refusals.Refused(client, address?.ToString() ?? "?");
                 connection.Abort(new ConnectionAbortedException("client suspended"));
                 return;
             }
 
+            // Unknown sources get through only while someone is served: each request is answered 403
+            // with an unknown-source finding.
             await next(connection).ConfigureAwait(false);
         }
         finally
         {
-            _connections.Remove(client, connection);
+            _connections.Remove(key, connection);
         }
     }
 

@@ -38,6 +38,10 @@ internal sealed class ControllerMetrics
         SwitchReachable = factory.CreateGauge("segctl_switch_reachable", "1 when the switch's last poll gave an inventory the isolation checks could judge.", "switch");
 
         ProxyRequestsTotal = factory.CreateCounter("segctl_proxy_requests_total", "Proxied requests, by client and outcome.", "client", "outcome");
+        ProxyConnectionsRefusedTotal = factory.CreateCounter(
+            "segctl_proxy_connections_refused_total",
+            "Connections the proxy's gate dropped before TLS (client suspended, or every source while the site-wide switch is on), by client (unknown for sources in no segment).",
+            "client");
         ProxyRequestDuration = factory.CreateHistogram(
             "segctl_proxy_request_duration_seconds",
             "Duration of proxied requests, from the outer gate to the last byte, by client (unknown for sources in no segment).",
@@ -92,6 +96,8 @@ internal sealed class ControllerMetrics
     public Gauge SwitchReachable { get; }
 
     public Counter ProxyRequestsTotal { get; }
+
+    public Counter ProxyConnectionsRefusedTotal { get; }
 
     public Histogram ProxyRequestDuration { get; }
 

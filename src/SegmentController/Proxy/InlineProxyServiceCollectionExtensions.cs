@@ -48,6 +48,7 @@ internal static class InlineProxyServiceCollectionExtensions
         services.TryAddSingleton(sp => new ProxyComponents(
             sp.GetRequiredService<IPolicyProvider>(),
             () => sp.GetRequiredService<ISuspensionView>(),
+            sp.GetRequiredService<IProxyMetrics>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Gate);
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().InFlight);

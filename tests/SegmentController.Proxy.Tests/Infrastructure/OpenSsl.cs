@@ -35,12 +35,16 @@ internal static class OpenSsl
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    /// <summary>Starts <c>openssl s_server</c> limited to TLS 1.1 (with the security level lowered so it really offers it).</summary>
-    public static async Task<(Process Process, int Port)> StartTls11ServerAsync(string certPath, string keyPath)
+    /// <summary>
+    /// Starts <c>openssl s_server</c>, limited to one protocol version when given one (e.g. <c>-tls1_1</c>,
+    /// with the security level lowered so it really offers it).
+    /// </summary>
+    public static async Task<(Process Process, int Port)> StartTlsServerAsync(string certPath, string keyPath, string? onlyVersion = null)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var argument in new[] { "s_server", "-accept", $"127.0.0.1:{port}", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-cert", certPath, "-key", keyPath, "-www" })
+        string[] version = onlyVersion is null ? [] : [onlyVersion, "-cipher", "DEFAULT@SECLEVEL=0"];
+        foreach (var argument in (string[])["s_server", "-accept", $"127.0.0.1:{port}", .. version, "-cert", certPath, "-key", keyPath, "-www"])
         {
             start.ArgumentList.Add(argument);
         }

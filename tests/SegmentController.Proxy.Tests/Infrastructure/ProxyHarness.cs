@@ -3,16 +3,20 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
+using SegmentController.Storage;
+using SegmentController.Storage.Sqlite;
 
 namespace SegmentController.Proxy.Tests.Infrastructure;
 
 /// <summary>
 /// A running proxy on 127.0.0.1 with two clients, each with its own real HTTPS upstream:
 /// acme (agents in 127.0.1.0/24, host acme.test) and globex (127.0.2.0/24, globex.test).
-/// Sources in 127.0.9.0/24 belong to nobody.
+/// Sources in 127.0.9.0/24 belong to nobody. Access records go to a real SQLite evidence store.
 /// </summary>
 internal sealed class ProxyHarness : IAsyncDisposable
 {
@@ -23,6 +27,8 @@ internal sealed class ProxyHarness : IAsyncDisposable
     private readonly bool _ownsDirectory;
     private ProxyServer? _server;
     private ProxyComponents? _components;
+    private bool _stopped;
+    private ILoggerFactory? _loggers;
 
     private ProxyHarness(string directory, bool ownsDirectory)
     {
@@ -45,9 +51,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
     public RecordingFindingSink Findings { get; } = new();
 
-    public RecordingAppender Records { get; } = new();
+    /// <summary>The evidence store the proxy writes its access records to.</summary>
+    public SqliteEvidenceStore Store { get; private set; } = null!;
+
+    public string StorePath { get; private set; } = null!;
 
     public RecordingMetrics Metrics { get; } = new();
+
+    /// <summary>What the proxy logged.</summary>
+    public RecordingLoggerProvider Logs { get; } = new();
 
     public int ProxyPort { get; private set; }
 
@@ -61,23 +73,41 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// Require agent client certificates issued by <see cref="Pki"/>: acme's agents are <c>O=Acme, OU=Agents</c>
     /// (or the one certificate <see cref="AcmeKiosk"/>, by fingerprint), globex's <c>O=Globex, OU=Agents</c>.
     /// </param>
-    public static async Task<ProxyHarness> StartAsync(string? directory = null, Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null, int approvers = 2, bool agentCertificates = false)
+    /// <param name="storeDirectory">Where the evidence store lives (default: <paramref name="directory"/>).</param>
+    /// <param name="acmeDestination">Where acme's route sends requests, given acme's upstream (default: the upstream itself).</param>
+    public static async Task<ProxyHarness> StartAsync(
+        string? directory = null,
+        Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null,
+        int approvers = 2,
+        bool agentCertificates = false,
+        string? storeDirectory = null,
+        Func<UpstreamServer, Task<Uri>>? acmeDestination = null)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
-        await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates);
+        try
+        {
+            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination);
+        }
+        catch
+        {
+            await harness.DisposeAsync();
+            throw;
+        }
+
         return harness;
     }
 
     /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates)
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate);
         Globex = await UpstreamServer.StartAsync("globex", upstreamCert.Certificate);
+        var acmeAddress = acmeDestination is null ? Acme.Address : await acmeDestination(Acme);
         var proxyCert = Pki.IssueServer("proxy", "acme.test", "globex.test", "legacy.test", "unknown.test", "localhost");
 
         AcmeKiosk = agentCertificates ? Pki.IssueClient("CN=kiosk-7, O=Lobby") : null;
@@ -100,7 +130,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
             Restore = new RestoreSettings { Approvers = approvers },
             Clients =
             [
-                Client("acme", "127.0.1.0/24", [new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [Acme.Address] }, .. extraAcmeUpstreams?.Invoke(this) ?? []]),
+                Client("acme", "127.0.1.0/24", [new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [acmeAddress] }, .. extraAcmeUpstreams?.Invoke(this) ?? []]),
                 Client("globex", "127.0.2.0/24", [new Upstream { Name = "crm", Hosts = ["globex.test"], Destinations = [Globex.Address] }]),
             ],
         };
@@ -118,9 +148,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
         Policy = new StaticPolicyProvider(policy);
 
-        _components = new ProxyComponents(Policy, () => Engine);
+        _components = new ProxyComponents(Policy, () => Engine, Metrics);
         Engine = new SuspensionEngine(new FileSuspensionStateStore(StatePath), Policy, _components.Enforcers, [], [], [], TimeProvider.System);
-        _server = ProxyServer.Create(_components, Policy, Engine, Findings, Records, Metrics, TimeProvider.System, NullLoggerFactory.Instance);
+        StorePath = Path.Combine(storeDirectory, "evidence.db");
+        Store = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = StorePath, SigningKeyFile = Path.Combine(Directory, "evidence.key.pem") },
+            TimeProvider.System,
+            CancellationToken.None);
+        _loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
+        _server = ProxyServer.Create(_components, Policy, Engine, Findings, Store, Metrics, TimeProvider.System, _loggers);
         await _server.StartAsync(CancellationToken.None);
         ProxyPort = new Uri(_server.Addresses[0]).Port;
     }
@@ -173,6 +209,18 @@ internal sealed class ProxyHarness : IAsyncDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
     };
 
+    /// <summary>
+    /// Asserts the proxy answered nothing: the connection was dropped (however the agent's stack words
+    /// it — a failed request, a reset socket), never a status.
+    /// </summary>
+    public static async Task AssertDroppedAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        var failure = await Record.ExceptionAsync(async () => (await send()).Dispose());
+        Assert.True(
+            failure is HttpRequestException or IOException or SocketException,
+            failure is null ? "the proxy answered" : $"unexpected {failure.GetType().Name}: {failure.Message}");
+    }
+
     /// <summary>Sends raw bytes over TLS from a source address and returns what came back until the proxy closed or went quiet.</summary>
     public async Task<string> RawAsync(string source, string sni, string request)
     {
@@ -215,9 +263,34 @@ internal sealed class ProxyHarness : IAsyncDisposable
         return response.ToString();
     }
 
-    /// <summary>Stops everything as a crash would leave it: the state file stays.</summary>
+    /// <summary>
+    /// The access records in the store once at least <paramref name="count"/> are there (a record is
+    /// durable with the store's next batch after its request ended), as JSON.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonElement>> AccessRecordsAsync(int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var records = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access });
+            if (records.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return [.. records.Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement.Clone())];
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Stops the proxy (its last gate refusals are written) and closes the store; the state file stays.</summary>
     public async Task StopAsync()
     {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
         if (_server is not null)
         {
             await _server.DisposeAsync();
@@ -226,9 +299,24 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
         Engine?.Dispose();
         _components?.Dispose();
-        await Acme.DisposeAsync();
-        await Globex.DisposeAsync();
+        if (Store is not null)
+        {
+            await Store.DisposeAsync();
+            Store = null!;
+        }
+
+        if (Acme is not null)
+        {
+            await Acme.DisposeAsync();
+        }
+
+        if (Globex is not null)
+        {
+            await Globex.DisposeAsync();
+        }
+
         AcmeKiosk?.Dispose();
+        _loggers?.Dispose();
     }
 
     public async ValueTask DisposeAsync()

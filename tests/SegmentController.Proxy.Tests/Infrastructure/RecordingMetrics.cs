@@ -10,4 +10,8 @@ internal sealed class RecordingMetrics : IProxyMetrics
         Counts.AddOrUpdate((client, outcome), 1, (_, n) => n + 1);
 
     public int Count(string client, string outcome) => Counts.GetValueOrDefault((client, outcome));
+
+    public ConcurrentDictionary<string, int> Refused { get; } = new(StringComparer.Ordinal);
+
+    public void ConnectionRefused(string client) => Refused.AddOrUpdate(client, 1, (_, n) => n + 1);
 }

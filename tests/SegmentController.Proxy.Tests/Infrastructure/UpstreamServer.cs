@@ -15,8 +15,9 @@ using Microsoft.Extensions.Logging;
 namespace SegmentController.Proxy.Tests.Infrastructure;
 
 /// <summary>
-/// A real HTTPS upstream on loopback that logs every request it receives. <c>/stream</c> streams until
-/// cut, <c>/ws</c> echoes WebSocket messages, anything else answers with the upstream's name.
+/// A real HTTPS upstream on loopback that logs every request it receives (and the body bytes it read).
+/// <c>/stream</c> streams until cut (it never ends by itself), <c>/ws</c> echoes WebSocket messages,
+/// anything else reads the body and answers with the upstream's name.
 /// </summary>
 internal sealed class UpstreamServer : IAsyncDisposable
 {
@@ -37,6 +38,11 @@ internal sealed class UpstreamServer : IAsyncDisposable
     public Uri Address => new($"https://127.0.0.1:{Port}/");
 
     public long BodyBytes => Hits.Sum(h => h.BodyBytes);
+
+    /// <summary>Requests being handled now.</summary>
+    public int InProgress => Volatile.Read(ref _inProgress);
+
+    private int _inProgress;
 
     public static async Task<UpstreamServer> StartAsync(string name, X509Certificate2 certificate)
     {
@@ -64,6 +70,19 @@ internal sealed class UpstreamServer : IAsyncDisposable
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 
     private async Task HandleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _inProgress);
+        try
+        {
+            await HandleCoreAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inProgress);
+        }
+    }
+
+    private async Task HandleCoreAsync(HttpContext context)
     {
         var hit = new UpstreamHit(
             context.Request.Method,
@@ -115,7 +134,7 @@ internal sealed class UpstreamServer : IAsyncDisposable
             var chunk = new byte[1024];
             try
             {
-                for (var i = 0; i < 6000 && !context.RequestAborted.IsCancellationRequested; i++)
+                while (true)
                 {
                     await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
                     await context.Response.Body.FlushAsync(context.RequestAborted);
@@ -126,8 +145,6 @@ internal sealed class UpstreamServer : IAsyncDisposable
             {
                 return;
             }
-
-            return;
         }
 
         context.Response.ContentType = "text/plain";

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using SegmentController.Proxy.Tests.Infrastructure;
+
+namespace SegmentController.Proxy.Tests;
+
+/// <summary>
+/// The proxy's evidence store on a real, tiny tmpfs that fills up: the SQLite store's commit fails as on
+/// a full disk, and the proxy must stop forwarding at that instant.
+/// </summary>
+public sealed class StoreFailureTests : IAsyncLifetime
+{
+    private readonly string _mount = Directory.CreateTempSubdirectory("segctl-proxy-store-").FullName;
+    private ProxyHarness _h = null!;
+
+    public async Task InitializeAsync()
+    {
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=2m", "segctl-test", _mount);
+        _h = await ProxyHarness.StartAsync(storeDirectory: _mount);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _h.DisposeAsync();
+        await RunAsync("umount", _mount);
+        Directory.Delete(_mount, recursive: true);
+    }
+
+    [Fact]
+    public async Task StoreCannotRecord_NothingForwardedOnceAWriteFailed_InFlightCut_ResumesWhenItCan()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("https://acme.test/before"))).StatusCode);
+        await _h.AccessRecordsAsync(1);
+
+        using var downloader = _h.Agent(ProxyHarness.AcmeAgent);
+        using var download = await downloader.GetAsync(new Uri("https://acme.test/stream"), HttpCompletionOption.ResponseHeadersRead);
+        var downloadStream = await download.Content.ReadAsStreamAsync();
+        var downloadEnded = Task.Run(async () =>
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                while (await downloadStream.ReadAsync(buffer) > 0)
+                {
+                }
+
+                return "completed";
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException)
+            {
+                return "aborted";
+            }
+        });
+
+        // The upstream's count the instant the store's batch failed (on the store's own writer thread).
+        var hitsAtFailure = -1;
+        _h.Store.HealthChanged += (_, health) =>
+        {
+            if (!health.IsWritable)
+            {
+                Interlocked.CompareExchange(ref hitsAtFailure, _h.Acme.Hits.Count, -1);
+            }
+        };
+        var filler = Path.Combine(_mount, "filler");
+        Fill(filler);
+
+        // Forwarded while the store still says it writes; the first record that meets the full disk stops it all.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 50 && Volatile.Read(ref hitsAtFailure) < 0; i++)
+        {
+            statuses.Add((await agent.GetAsync(new Uri($"https://acme.test/during/{i}"))).StatusCode);
+            await Task.Delay(20);
+        }
+
+        Assert.True(Volatile.Read(ref hitsAtFailure) >= 0, "the store never failed to write");
+        Assert.Equal("aborted", await downloadEnded.WaitAsync(TimeSpan.FromMinutes(2)));
+        for (var i = 0; i < 5; i++)
+        {
+            using var refused = await agent.GetAsync(new Uri($"https://acme.test/after/{i}"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        Assert.Equal(hitsAtFailure, _h.Acme.Hits.Count);
+        Assert.DoesNotContain(_h.Acme.Hits, h => h.Path.StartsWith("/after/", StringComparison.Ordinal));
+        Assert.True(_h.Metrics.Count("acme", ProxyOutcomes.StoreUnavailable) >= 5);
+        Assert.Contains(_h.Logs.Entries, e => e.Level == LogLevel.Critical && e.Event.Id == 2000);
+
+        // Room again: the records of refused requests reach the disk, and forwarding resumes.
+        File.Delete(filler);
+        var resumed = false;
+        for (var i = 0; i < 20 && !resumed; i++)
+        {
+            using var response = await agent.GetAsync(new Uri($"https://acme.test/resumed/{i}"));
+            resumed = response.StatusCode == HttpStatusCode.OK;
+            Assert.True(resumed || response.StatusCode == HttpStatusCode.ServiceUnavailable, response.StatusCode.ToString());
+            await Task.Delay(20);
+        }
+
+        Assert.True(resumed);
+        Assert.True(_h.Store.Health.IsWritable);
+    }
+
+    private static void Fill(string path)
+    {
+        var chunk = new byte[64 * 1024];
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+        try
+        {
+            while (true)
+            {
+                stream.Write(chunk);
+            }
+        }
+        catch (IOException)
+        {
+            // No space left on device: the store cannot grow its write-ahead log any more.
+        }
+    }
+
+    private static async Task RunAsync(string file, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)}: {error}");
+        }
+    }
+}
