@@ -139,7 +139,8 @@ internal sealed class SnmpdAgent : IAsyncDisposable
         throw new TimeoutException("snmpd did not start answering");
     }
 
-    private async Task StopAsync()
+    /// <summary>Stops the agent (a switch that stops answering); disposing afterwards is still fine.</summary>
+    public async Task StopAsync()
     {
         if (!_process.HasExited)
         {

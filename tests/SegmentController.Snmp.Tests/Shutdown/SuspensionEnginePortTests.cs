@@ -1,0 +1,93 @@
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Snmp.Shutdown;
+using SegmentController.Snmp.Tests.Infrastructure;
+
+namespace SegmentController.Snmp.Tests.Shutdown;
+
+/// <summary>The kill switch's port stages through the SNMP shutter against a real snmpd controlling real links.</summary>
+public sealed class SuspensionEnginePortTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-engine-snmp-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static SitePolicy Policy(SwitchNamespace ns) => TestPolicies.Site(new SwitchDefinition
+    {
+        Name = "lab-sw",
+        Address = ns.AgentAddress,
+        Port = ns.Agent.Port,
+        Snmp = new SnmpSettings
+        {
+            Version = SnmpVersion.V3,
+            User = "sha256",
+            AuthProtocol = SnmpAuthProtocol.Sha256,
+            AuthPassphrase = TestPolicies.Secret(SnmpdAgent.AuthPass),
+            PrivProtocol = SnmpPrivProtocol.Aes128,
+            PrivPassphrase = TestPolicies.Secret(SnmpdAgent.PrivPass),
+        },
+        Timeout = TimeSpan.FromMilliseconds(500),
+        Retries = 0,
+    }) with
+    {
+        Restore = new RestoreSettings { Approvers = 1 },
+        Clients =
+        [
+            TestPolicies.Client("alpha", 10, new PortAssignment { Switch = "lab-sw", Ports = ["swpa1"] }),
+            TestPolicies.Client("bravo", 20, new PortAssignment { Switch = "lab-sw", Ports = ["swpb1"] }),
+        ],
+        Infrastructure = new InfrastructureSettings(),
+    };
+
+    [Fact]
+    public async Task Trip_PortReadBackDown_Restore_SwitchGoneSilent_RestoreStandsAndSaysPortsNotUp()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
+        var policy = new PolicyProvider("inline", Policy(ns));
+        var observer = new Restores();
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy,
+            [],
+            [new SnmpPortShutter(policy, TimeProvider.System)],
+            [],
+            [observer],
+            TimeProvider.System);
+
+        var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+
+        Assert.True(Assert.Single(enforced.Stages, s => s.Stage == SuspensionStage.SwitchPorts).Succeeded);
+        Assert.True(enforced.Ports!.Verified);
+        Assert.False(await ns.IsUpAsync("swpa1"));
+        Assert.True(await ns.IsUpAsync("swpb1"));
+
+        await ns.Agent.StopAsync();
+        var outcome = await engine.RequestRestoreAsync("alpha", "alice", "drill over", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.False(engine.IsSuspended("alpha"));
+        Assert.False(outcome.Record!.Ports!.Verified);
+        Assert.Contains(outcome.Record.Ports.Failures, f => f.StartsWith("lab-sw:swpa1: failed", StringComparison.Ordinal));
+        Assert.False(Assert.Single(observer.Restored).Ports!.Verified);
+        Assert.False(await ns.IsUpAsync("swpa1"));
+    }
+
+    private sealed class Restores : ISuspensionObserver
+    {
+        public List<RestoreRecord> Restored { get; } = [];
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        void ISuspensionObserver.Restored(RestoreRecord record) => Restored.Add(record);
+
+        public void StateUnreadable(string message)
+        {
+        }
+    }
+}
