@@ -23,9 +23,10 @@ internal sealed class ProxyComponents : IDisposable
         Snapshots = new ProxySnapshots(policy, time);
         Directory = new ClientDirectory(Snapshots);
         Refusals = new GateRefusals(metrics, time);
-        Gate = new ConnectionGate(Directory, new LazyView(suspensions), Refusals);
+        var view = new LazyView(suspensions);
+        Gate = new ConnectionGate(Directory, view, Refusals);
         InFlight = new InFlightRequests();
-        Pools = new UpstreamPools(Snapshots);
+        Pools = new UpstreamPools(Snapshots, view);
     }
 
     /// <summary>What the proxy takes from the policy in force (routes, address and certificate maps, upstream trust), swapped whole.</summary>

@@ -8,19 +8,28 @@ namespace SegmentController.Proxy.Forwarding;
 /// The handler YARP holds for one cluster. Every upstream socket it opens is known, so a trip can cut
 /// them all at once: <see cref="DropPool"/> resets each (linger 0: what the kernel has not sent yet is
 /// discarded, and nothing can be written on it afterwards) and replaces the inner
-/// <see cref="SocketsHttpHandler"/>, while YARP keeps using this same object.
+/// <see cref="SocketsHttpHandler"/>, while YARP keeps using this same object. No new socket is opened
+/// while the client is suspended.
 /// </summary>
+/// <remarks>
+/// A new socket is registered before the suspension is checked, and a trip publishes the suspension
+/// before it resets the registered sockets: either the check sees the trip, or the reset sees the socket.
+/// So once <see cref="DropPool"/> has returned on a trip, no byte of the client's leaves for its upstream.
+/// </remarks>
 internal sealed class ClientUpstreamHandler : HttpMessageHandler
 {
     private readonly Func<SocketsHttpHandler> _create;
+    private readonly Func<string, bool> _suspended;
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new(ReferenceEqualityComparer.Instance);
     private HttpMessageInvoker _current;
 
-    public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create)
+    public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended)
     {
         ArgumentNullException.ThrowIfNull(create);
+        ArgumentNullException.ThrowIfNull(suspended);
         Client = client;
         _create = create;
+        _suspended = suspended;
         _current = new HttpMessageInvoker(Create(), disposeHandler: true);
     }
 
@@ -78,10 +87,15 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
-        // Known before it connects: a cut that comes while it connects resets it too.
+        // Known before the check and before it connects: a cut that comes meanwhile resets it too.
         _sockets.TryAdd(socket, 0);
         try
         {
+            if (_suspended(Client))
+            {
+                throw new HttpRequestException($"client {Client} is suspended: no upstream connection");
+            }
+
             await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
             return new TrackedStream(socket, this);
         }

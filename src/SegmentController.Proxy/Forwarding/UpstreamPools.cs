@@ -14,12 +14,15 @@ namespace SegmentController.Proxy.Forwarding;
 internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEnforcer
 {
     private readonly ProxySnapshots _snapshots;
+    private readonly ISuspensionView _suspensions;
     private readonly ConcurrentDictionary<string, ClientUpstreamHandler> _byCluster = new(StringComparer.Ordinal);
 
-    public UpstreamPools(ProxySnapshots snapshots)
+    public UpstreamPools(ProxySnapshots snapshots, ISuspensionView suspensions)
     {
         ArgumentNullException.ThrowIfNull(snapshots);
+        ArgumentNullException.ThrowIfNull(suspensions);
         _snapshots = snapshots;
+        _suspensions = suspensions;
     }
 
     public SuspensionStage Stage => SuspensionStage.UpstreamPool;
@@ -32,7 +35,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
             : throw new InvalidOperationException($"cluster {context.ClusterId} has no client");
         // YARP asks for clients while it applies the configuration of the snapshot just put in force.
         var trust = _snapshots.Current.UpstreamTrust;
-        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust));
+        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c));
         _byCluster[context.ClusterId] = handler;
 
         // The old client may still carry requests being forwarded; YARP lets them finish on it.

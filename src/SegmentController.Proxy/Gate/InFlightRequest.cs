@@ -5,9 +5,11 @@ namespace SegmentController.Proxy.Gate;
 /// <summary>
 /// One request on its way through the proxy, with its own cancellation: the proxy puts
 /// <see cref="Token"/> in place of <see cref="HttpContext.RequestAborted"/>, so forwarding (YARP passes
-/// that token to the upstream request) stops the moment <see cref="Cut"/> returns — Kestrel signals its
-/// own abort token later, on the thread pool, which would leave a trip's acknowledgement racing a request
-/// still being sent.
+/// that token to the upstream request) sees the cut as soon as <see cref="Cut"/> returns — Kestrel would
+/// signal its own abort token only later, on the thread pool. The forwarder's cancellation callbacks (closing
+/// upstream connections and streams) then run on the thread pool rather than inside the trip: what keeps
+/// anything from leaving for the upstream is the upstream-pool stage, which resets the client's sockets
+/// and refuses it new ones (<see cref="Forwarding.ClientUpstreamHandler"/>).
 /// </summary>
 internal sealed class InFlightRequest : IDisposable
 {
@@ -29,30 +31,37 @@ internal sealed class InFlightRequest : IDisposable
     /// <summary>True once <see cref="Cut"/> ran (a trip, or the store stopped taking records).</summary>
     public bool WasCut { get; private set; }
 
-    /// <summary>Stops forwarding now (synchronously) and aborts the agent's side.</summary>
+    /// <summary>Aborts the agent's side and cancels forwarding (the token is cancelled when this returns).</summary>
     public void Cut()
     {
         WasCut = true;
-        try
-        {
-            _cut.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The request finished between the snapshot and the cut: nothing left to cut.
-            return;
-        }
-        catch (AggregateException)
-        {
-            // A callback of the forwarder failed while stopping; the request is cancelled regardless.
-        }
-
         try
         {
             Context.Abort();
         }
         catch (ObjectDisposedException)
         {
+            // The request finished between the snapshot and the cut: nothing left to cut.
+        }
+
+        try
+        {
+            _ = ObserveAsync(_cut.CancelAsync());
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static async Task ObserveAsync(Task cancellation)
+    {
+        try
+        {
+            await cancellation.ConfigureAwait(false);
+        }
+        catch (AggregateException)
+        {
+            // A callback of the forwarder failed while stopping; the request is cancelled regardless.
         }
     }
 
