@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Prometheus;
@@ -57,74 +56,78 @@ public sealed partial class MonitoringTests : IDisposable
     }
 
     [Fact]
-    public async Task Prometheus_ScrapesARunningController()
+    public async Task Prometheus_SeesATripAndFiresTheShippedAlert()
     {
-        await using var segctl = SegctlProcess.Start("run", "--policy", TestSite.WritePolicy(_dir), "--management-listen", "127.0.0.1:0");
+        var keys = new Dictionary<string, string> { ["alice"] = Api.OperatorApiSite.NewKey() };
+        var keysFile = Path.Combine(_dir, "api-keys");
+        Api.OperatorApiSite.WriteKeys(keysFile, keys, ("alice", "operator"));
+        await using var segctl = SegctlProcess.Start("run", "--policy", TestSite.WritePolicy(_dir, apiKeysFile: keysFile), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        var promPort = ExternalTool.FreeLoopbackPort();
+
+        // The shipped rules, evaluated as often as the controller is scraped.
         var config = Path.Combine(_dir, "prometheus.yml");
         await File.WriteAllTextAsync(config, $"""
             global:
               scrape_interval: 1s
+              evaluation_interval: 1s
+            rule_files:
+              - {Path.Combine(MonitoringDir, "alerts.yml")}
             scrape_configs:
               - job_name: segctl
                 static_configs:
                   - targets: ["{management.Authority}"]
             """);
+        await using var prometheus = PrometheusServer.Start(config, Path.Combine(_dir, "data"));
 
-        using var prometheus = Process.Start(new ProcessStartInfo("prometheus")
+        var built = await prometheus.WaitForAsync("segctl_build_info", r => r.GetArrayLength() > 0, TimeSpan.FromSeconds(90));
+        var build = Assert.Single(built.EnumerateArray());
+        Assert.Equal("segctl", build.GetProperty("metric").GetProperty("job").GetString());
+        Assert.Equal("1", build.GetProperty("value")[1].GetString());
+
+        var before = await prometheus.WaitForAsync("segctl_client_suspended{client=\"alpha\"}", r => r.GetArrayLength() > 0, TimeSpan.FromSeconds(30));
+        Assert.Equal("0", Assert.Single(before.EnumerateArray()).GetProperty("value")[1].GetString());
+        // Every shipped rule loaded and was evaluated, without error, after that scrape; none fired for alpha.
+        var sampledAt = DateTimeOffset.FromUnixTimeMilliseconds((long)(double.Parse(
+            Assert.Single((await prometheus.QueryAsync("timestamp(segctl_client_suspended{client=\"alpha\"})")).EnumerateArray()).GetProperty("value")[1].GetString()!,
+            System.Globalization.CultureInfo.InvariantCulture) * 1000));
+        var groups = await prometheus.WaitForRulesAsync(
+            g => g.GetArrayLength() == 1 && g[0].GetProperty("lastEvaluation").GetDateTimeOffset() > sampledAt,
+            TimeSpan.FromSeconds(30));
+        var rules = groups[0].GetProperty("rules").EnumerateArray().ToDictionary(r => r.GetProperty("name").GetString()!, r => r);
+        Assert.Equal(ShippedAlertNames().Order(StringComparer.Ordinal), rules.Keys.Order(StringComparer.Ordinal));
+        Assert.All(rules.Values, r => Assert.Equal("ok", r.GetProperty("health").GetString()));
+        Assert.Equal("inactive", rules["SegctlClientSuspended"].GetProperty("state").GetString());
+        Assert.Equal(0, (await prometheus.QueryAsync("ALERTS{alertname=\"SegctlClientSuspended\"}")).GetArrayLength());
+
+        using (var api = new HttpClient { BaseAddress = management })
         {
-            ArgumentList =
-            {
-                $"--config.file={config}",
-                $"--storage.tsdb.path={Path.Combine(_dir, "data")}",
-                $"--web.listen-address=127.0.0.1:{promPort}",
-            },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        prometheus.ErrorDataReceived += (_, _) => { };
-        prometheus.OutputDataReceived += (_, _) => { };
-        prometheus.BeginErrorReadLine();
-        prometheus.BeginOutputReadLine();
-        try
-        {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var query = new Uri($"http://127.0.0.1:{promPort}/api/v1/query?query=segctl_build_info");
-            var deadline = DateTime.UtcNow.AddSeconds(90);
-            JsonElement result = default;
-            while (DateTime.UtcNow < deadline)
-            {
-                try
-                {
-                    using var doc = JsonDocument.Parse(await http.GetStringAsync(query));
-                    result = doc.RootElement.GetProperty("data").GetProperty("result").Clone();
-                    if (result.GetArrayLength() > 0)
-                    {
-                        break;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    // Prometheus is still starting.
-                }
-
-                await Task.Delay(250);
-            }
-
-            var sample = Assert.Single(result.EnumerateArray());
-            Assert.Equal("segctl", sample.GetProperty("metric").GetProperty("job").GetString());
-            Assert.Equal("1", sample.GetProperty("value")[1].GetString());
+            api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["alice"]);
+            using var tripped = await api.PostAsync(new Uri("api/v1/clients/alpha/suspend", UriKind.Relative), Api.OperatorApiSite.Reason("prometheus end-to-end"));
+            Assert.Equal(System.Net.HttpStatusCode.Created, tripped.StatusCode);
         }
-        finally
-        {
-            prometheus.Kill(entireProcessTree: true);
-            await prometheus.WaitForExitAsync();
-        }
+
+        var after = await prometheus.WaitForAsync(
+            "segctl_client_suspended",
+            r => r.EnumerateArray().Any(s => s.GetProperty("metric").GetProperty("client").GetString() == "alpha" && s.GetProperty("value")[1].GetString() == "1"),
+            TimeSpan.FromSeconds(30));
+        var beta = after.EnumerateArray().Single(s => s.GetProperty("metric").GetProperty("client").GetString() == "beta");
+        Assert.Equal("0", beta.GetProperty("value")[1].GetString());
+
+        var firing = await prometheus.WaitForAsync(
+            "ALERTS{alertname=\"SegctlClientSuspended\",alertstate=\"firing\"}", r => r.GetArrayLength() > 0, TimeSpan.FromSeconds(30));
+        var alert = Assert.Single(firing.EnumerateArray()).GetProperty("metric");
+        Assert.Equal("alpha", alert.GetProperty("client").GetString());
+        Assert.Equal("critical", alert.GetProperty("severity").GetString());
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static List<string> ShippedAlertNames() =>
+        File.ReadAllLines(Path.Combine(MonitoringDir, "alerts.yml"))
+            .Select(l => l.Trim())
+            .Where(l => l.StartsWith("- alert: ", StringComparison.Ordinal))
+            .Select(l => l["- alert: ".Length..].Trim())
+            .ToList();
 
     private static HashSet<string> ExportedMetricNames()
     {
