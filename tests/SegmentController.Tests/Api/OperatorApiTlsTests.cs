@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using SegmentController.Cli;
 using SegmentController.Hosting;
+using SegmentController.Proxy.Tests.Infrastructure;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Api;
@@ -24,11 +25,13 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // One instant for every validity period: a server certificate may not outlive its CA by a tick.
+        var now = DateTimeOffset.UtcNow;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=segctl test CA", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        _ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+        _ca = caRequest.CreateSelfSigned(now.AddHours(-1), now.AddDays(1));
         File.WriteAllText(CaFile, _ca.ExportCertificatePem());
 
         using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -37,7 +40,7 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
         san.AddIpAddress(IPAddress.Loopback);
         serverRequest.CertificateExtensions.Add(san.Build());
         serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var server = serverRequest.Create(_ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        using var server = serverRequest.Create(_ca, now.AddHours(-1), now.AddDays(1), [1, 2, 3, 4]);
         var certFile = Path.Combine(_dir, "server.pem");
         var keyFile = Path.Combine(_dir, "server.key");
         File.WriteAllText(certFile, server.ExportCertificatePem());
@@ -68,6 +71,32 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
         _client.Dispose();
         _stranger.Dispose();
         Directory.Delete(_dir, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("-tls1_1")]
+    [InlineData("-tls1")]
+    public async Task OldTls_HandshakeRefusedByTheManagementListener(string version)
+    {
+        // The security level is lowered so that openssl really offers the old version.
+        var (exitCode, output) = await OpenSsl.ClientAsync("-connect", _url.Authority, version, "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", CaFile);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.DoesNotContain("BEGIN CERTIFICATE", output, StringComparison.Ordinal);
+        Assert.Contains("Cipher is (NONE)", output, StringComparison.Ordinal);
+        // The listener's own refusal (alert 70), not the local openssl declining to offer the version.
+        Assert.Contains("alert protocol version", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-tls1_2", "TLSv1.2")]
+    [InlineData("-tls1_3", "TLSv1.3")]
+    public async Task ModernTls_HandshakeAcceptedByTheManagementListener(string version, string protocol)
+    {
+        var (_, output) = await OpenSsl.ClientAsync("-connect", _url.Authority, version, "-CAfile", CaFile);
+
+        Assert.Contains($"New, {protocol}, Cipher is ", output, StringComparison.Ordinal);
+        Assert.Contains("Verify return code: 0 (ok)", output, StringComparison.Ordinal);
     }
 
     [Fact]

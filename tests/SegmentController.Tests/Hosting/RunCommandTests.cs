@@ -86,6 +86,34 @@ public sealed class RunCommandTests : IDisposable
         Assert.Matches(@"broken\.yaml:\d+:\d+: ", stderr);
     }
 
+    [Theory]
+    [InlineData("0.0.0.0:0")]
+    [InlineData("[::]:0")]
+    [InlineData("127.0.0.1:0", "0.0.0.0:0")]
+    public async Task Run_ManagementOffLoopbackWithoutCertificate_RefusesToStart(params string[] endpoints)
+    {
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync(["run", "--policy", TestSite.WritePolicy(_dir), "--management-listen", .. endpoints]);
+
+        Assert.Equal(2, code);
+        // Not even the loopback endpoint beside it is served.
+        Assert.DoesNotContain("management listener:", stdout, StringComparison.Ordinal);
+        Assert.Contains($"management listener {endpoints[^1]} is not loopback and controller.management.certificate is not set", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_PolicyListensOffLoopbackWithoutCertificate_RefusesToStart()
+    {
+        var policy = TestSite.WritePolicy(_dir);
+        await File.WriteAllTextAsync(policy, (await File.ReadAllTextAsync(policy)).Replace("127.0.0.1:9410", "192.0.2.10:9410", StringComparison.Ordinal));
+
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("run", "--policy", policy);
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("management listener:", stdout, StringComparison.Ordinal);
+        Assert.Contains("management listener 192.0.2.10:9410 is not loopback", stderr, StringComparison.Ordinal);
+        Assert.Contains("refusing to serve the operator API without TLS", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Version_PrintsTheBuildVersion()
     {
