@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
@@ -31,6 +32,12 @@ internal static class OperatorApiServiceCollectionExtensions
         new AuthenticationBuilder(services)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
+            // Deny by default: an endpoint mapped without a policy of its own (and any path that maps to
+            // nothing) needs an authenticated operator; only what calls AllowAnonymous is open.
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder()
+                .RequireAuthenticatedUser()
+                .RequireRole(ApiRoles.All)
+                .Build())
             .AddPolicy(ApiRoles.CanView, p => p.RequireRole(ApiRoles.Viewer, ApiRoles.Operator, ApiRoles.Approver, ApiRoles.Auditor, ApiRoles.Admin))
             .AddPolicy(ApiRoles.CanSuspend, p => p.RequireRole(ApiRoles.Operator, ApiRoles.Admin))
             .AddPolicy(ApiRoles.CanRequestRestore, p => p.RequireRole(ApiRoles.Operator, ApiRoles.Approver, ApiRoles.Admin))

@@ -135,7 +135,8 @@ internal static class ControllerHost
     {
         var metrics = app.Services.GetRequiredService<ControllerMetrics>();
         metrics.BuildInfo.WithLabels(Version).Set(1);
-        app.MapMetrics("/metrics", metrics.Registry);
+        // Open on purpose (Prometheus and supervisors do not authenticate); every other path is denied by default.
+        app.MapMetrics("/metrics", metrics.Registry).AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions
         {
             ResponseWriter = HealthResponse.WriteAsync,
@@ -145,7 +146,7 @@ internal static class ControllerHost
                 [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
+        }).AllowAnonymous();
     }
 
     private static IPEndPoint ParseEndpoint(string endpoint) =>

@@ -35,7 +35,9 @@ internal sealed class OperatorApiSite : IAsyncDisposable
 
     public string StorePath => Path.Combine(Directory, "segctl.db");
 
-    public static async Task<OperatorApiSite> StartAsync(Action<string>? prepare = null)
+    /// <param name="prepare">Called with the site's directory before the policy is written.</param>
+    /// <param name="map">Called with the built application before it starts (extra endpoints).</param>
+    public static async Task<OperatorApiSite> StartAsync(Action<string>? prepare = null, Action<WebApplication>? map = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("segctl-api-").FullName;
         prepare?.Invoke(directory);
@@ -52,6 +54,7 @@ internal sealed class OperatorApiSite : IAsyncDisposable
         var opened = PolicyFile.Open(TestSite.WritePolicy(directory, apiKeysFile: keysFile));
         Assert.NotNull(opened.Provider);
         var app = ControllerHost.Build(opened.Provider, ["127.0.0.1:0"]);
+        map?.Invoke(app);
         await app.StartAsync();
         return new OperatorApiSite(directory, app, new Uri(app.BoundAddresses()[0]), keys);
     }
