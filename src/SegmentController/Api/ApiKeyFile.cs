@@ -4,28 +4,42 @@ using System.Text;
 namespace SegmentController.Api;
 
 /// <summary>
-/// The API keys file, re-read whenever its size or modification time changes, so keys rotate without a
-/// restart. One credential per line: <c>NAME ROLE[,ROLE…] sha256:HEX</c> (SHA-256 of the key) or
+/// The API keys file, re-read at once when its size or modification time changes and its content
+/// compared by SHA-256 at most every <see cref="ContentRecheckInterval"/> otherwise, so keys rotate
+/// and are revoked without a restart whatever the rewrite kept. One credential per line: <c>NAME ROLE[,ROLE…] sha256:HEX</c> (SHA-256 of the key) or
 /// <c>NAME ROLE[,ROLE…] cert-sha256:HEX</c> (SHA-256 fingerprint of a client certificate); <c>#</c>
 /// starts a comment. Lines that do not parse are reported and ignored; the others are in force — a typo
 /// never keeps a revoked key alive.
 /// </summary>
-/// <remarks>Concurrency: the parsed snapshot is immutable and swapped under a lock only on reload.</remarks>
+/// <remarks>Concurrency: the parsed snapshot is immutable and swapped under a lock on reload or recheck.</remarks>
 internal sealed partial class ApiKeyFile
 {
+    /// <summary>
+    /// How long the content is trusted without being read again when size and modification time say it
+    /// did not change. A rewrite that keeps both (same length, mtime set back, a coarse file system clock)
+    /// takes effect within this interval; one that changes either takes effect at once.
+    /// </summary>
+    public static readonly TimeSpan ContentRecheckInterval = TimeSpan.FromSeconds(2);
+
     // A keys file holds a few dozen lines; anything bigger is not one.
     private const long MaxFileBytes = 1024 * 1024;
 
+    private const long NeverReadLength = -1;
+    private const long MissingLength = -2;
+    private const long UnreadableLength = -3;
+
     private readonly string? _path;
     private readonly ILogger? _logger;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private Snapshot _snapshot = new(DateTime.MinValue, -1, [], []);
+    private Snapshot _snapshot = new(DateTime.MinValue, NeverReadLength, null, DateTimeOffset.MinValue, [], []);
 
     /// <summary>Reads keys from <paramref name="path"/>; null means no key file and so nobody authenticates.</summary>
-    public ApiKeyFile(string? path, ILogger? logger = null)
+    public ApiKeyFile(string? path, ILogger? logger = null, TimeProvider? time = null)
     {
         _path = path is null ? null : Path.GetFullPath(path);
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         if (_path is null && logger is not null)
         {
             Log.Problem(logger, "controller.management.api_keys_file is not set: every operator API call is refused");
@@ -146,59 +160,70 @@ internal sealed partial class ApiKeyFile
             return _snapshot;
         }
 
-        DateTime modified;
-        long length;
-        try
-        {
-            var info = new FileInfo(_path);
-            (modified, length) = info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, -2);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            (modified, length) = (DateTime.MinValue, -3);
-        }
-
+        var (modified, length) = Stat(_path);
+        var now = _time.GetUtcNow();
         var current = Volatile.Read(ref _snapshot);
-        if (current.Modified == modified && current.Length == length)
+        if (IsFresh(current, modified, length, now))
         {
             return current;
         }
 
         lock (_lock)
         {
-            if (_snapshot.Modified == modified && _snapshot.Length == length)
+            current = _snapshot;
+            if (IsFresh(current, modified, length, now))
             {
-                return _snapshot;
+                return current;
             }
 
-            Snapshot next;
+            byte[]? content = null;
+            string? problem = null;
             try
             {
                 if (length > MaxFileBytes)
                 {
-                    next = new Snapshot(modified, length, [], [$"{_path}: {length} bytes, larger than any keys file"]);
+                    problem = $"{_path}: {length} bytes, larger than any keys file";
                 }
-                else
+                else if (length >= 0)
                 {
-                    var (credentials, errors) = Parse(File.ReadAllText(_path, Encoding.UTF8), _path);
-                    next = new Snapshot(modified, length, credentials, errors);
+                    content = File.ReadAllBytes(_path);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Unreadable: nobody authenticates until it is readable again (deny by default).
-                next = new Snapshot(modified, length, [], [$"{_path}: {e.Message}"]);
+                problem = $"{_path}: {e.Message}";
+            }
+
+            var hash = content is null ? null : SHA256.HashData(content);
+            if (hash is not null && current.ContentSha256 is not null && CryptographicOperations.FixedTimeEquals(hash, current.ContentSha256))
+            {
+                // The same keys (a touch, or a copy of the same file): nothing to parse or report again.
+                var same = current with { Modified = modified, Length = length, ContentCheckedAt = now };
+                Volatile.Write(ref _snapshot, same);
+                return same;
+            }
+
+            Snapshot next;
+            if (content is not null)
+            {
+                var (credentials, errors) = Parse(Encoding.UTF8.GetString(content), _path);
+                next = new Snapshot(modified, length, hash, now, credentials, errors);
+            }
+            else
+            {
+                next = new Snapshot(modified, length, null, now, [], problem is null ? [] : [problem]);
             }
 
             Volatile.Write(ref _snapshot, next);
-            if (_logger is not null)
+            if (_logger is not null && (next.ContentSha256 is not null || !SameErrors(current, next)))
             {
                 foreach (var error in next.Errors)
                 {
                     Log.Problem(_logger, error);
                 }
 
-                if (length == -2)
+                if (length == MissingLength && current.Length != MissingLength)
                 {
                     Log.Problem(_logger, $"{_path}: no such file; every operator API call is refused until it exists");
                 }
@@ -207,6 +232,28 @@ internal sealed partial class ApiKeyFile
             return next;
         }
     }
+
+    private static (DateTime Modified, long Length) Stat(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? (info.LastWriteTimeUtc, info.Length) : (DateTime.MinValue, MissingLength);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (DateTime.MinValue, UnreadableLength);
+        }
+    }
+
+    /// <summary>Same size and time, and compared recently (a clock set back counts as not recently).</summary>
+    private static bool IsFresh(Snapshot snapshot, DateTime modified, long length, DateTimeOffset now)
+    {
+        var age = now - snapshot.ContentCheckedAt;
+        return snapshot.Modified == modified && snapshot.Length == length && age >= TimeSpan.Zero && age < ContentRecheckInterval;
+    }
+
+    private static bool SameErrors(Snapshot a, Snapshot b) => a.Errors.SequenceEqual(b.Errors, StringComparer.Ordinal);
 
     private static bool IsValidName(string name) =>
         name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@');
@@ -217,5 +264,6 @@ internal sealed partial class ApiKeyFile
         public static partial void Problem(ILogger logger, string problem);
     }
 
-    private sealed record Snapshot(DateTime Modified, long Length, IReadOnlyList<ApiCredential> Credentials, IReadOnlyList<string> Errors);
+    /// <summary>What was read: the file's modification time and length, its content's SHA-256 (null when unreadable or absent) and when it was last compared.</summary>
+    private sealed record Snapshot(DateTime Modified, long Length, byte[]? ContentSha256, DateTimeOffset ContentCheckedAt, IReadOnlyList<ApiCredential> Credentials, IReadOnlyList<string> Errors);
 }

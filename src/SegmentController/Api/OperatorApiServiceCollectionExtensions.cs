@@ -22,7 +22,8 @@ internal static class OperatorApiServiceCollectionExtensions
         services.AddSuspension();
         services.TryAddSingleton(sp => new ApiKeyFile(
             sp.GetRequiredService<IPolicyProvider>().Current.Controller.Management.ApiKeysFile,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ApiKeyFile>()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<ApiKeyFile>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<FailedAuthLimiter>();
         services.TryAddSingleton<OperatorActionRecorder>();
         // The core only: AddAuthentication would also bring data protection and its on-disk key ring,

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using SegmentController.Api;
+using SegmentController.Tests.Audits;
 
 namespace SegmentController.Tests.Api;
 
@@ -58,6 +60,125 @@ public sealed class ApiKeyFileTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void RewriteKeepingLengthAndModificationTime_TakesEffectAtTheNextContentCheck()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"segctl-keys-{Guid.NewGuid():N}");
+        try
+        {
+            var clock = new HandClock(DateTimeOffset.Parse("2026-03-01T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+            var (oldKey, newKey) = (NewKey(), NewKey());
+            File.WriteAllText(path, Line("alice", "operator", oldKey));
+            var keys = new ApiKeyFile(path, time: clock);
+            Assert.Equal("alice", keys.FindByKey(oldKey)?.Name);
+
+            // The rotation an attacker or a careless script could make invisible to size and time alone.
+            var modified = File.GetLastWriteTimeUtc(path);
+            File.WriteAllText(path, Line("alice", "operator", newKey));
+            File.SetLastWriteTimeUtc(path, modified);
+            Assert.Equal(modified, File.GetLastWriteTimeUtc(path));
+            Assert.Equal(Line("alice", "operator", oldKey).Length, new FileInfo(path).Length);
+
+            // Within the interval the snapshot stands (so this test really hides the change from stat)...
+            Assert.Equal("alice", keys.FindByKey(oldKey)?.Name);
+            clock.Advance(ApiKeyFile.ContentRecheckInterval);
+
+            // ...and at the next content check the old key is revoked and the new one in force.
+            Assert.Null(keys.FindByKey(oldKey));
+            Assert.Equal("alice", keys.FindByKey(newKey)?.Name);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void RewriteChangingModificationTime_TakesEffectAtOnce()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"segctl-keys-{Guid.NewGuid():N}");
+        try
+        {
+            var clock = new HandClock(DateTimeOffset.Parse("2026-03-01T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+            var (oldKey, newKey) = (NewKey(), NewKey());
+            File.WriteAllText(path, Line("alice", "operator", oldKey));
+            var keys = new ApiKeyFile(path, time: clock);
+            Assert.NotNull(keys.FindByKey(oldKey));
+
+            File.WriteAllText(path, Line("alice", "operator", newKey));
+            File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(1));
+
+            Assert.Null(keys.FindByKey(oldKey));
+            Assert.NotNull(keys.FindByKey(newKey));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void UnchangedContent_RecheckedOrTouched_ReportsItsProblemsOnce()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"segctl-keys-{Guid.NewGuid():N}");
+        try
+        {
+            var clock = new HandClock(DateTimeOffset.Parse("2026-03-01T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+            var key = NewKey();
+            File.WriteAllText(path, Line("alice", "operator", key) + "\nbob wizard sha256:" + Hash + "\n");
+            var logger = new ListLogger();
+            var keys = new ApiKeyFile(path, logger, clock);
+
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.NotNull(keys.FindByKey(key));
+                clock.Advance(ApiKeyFile.ContentRecheckInterval);
+                File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(1));
+            }
+
+            Assert.NotNull(keys.FindByKey(key));
+            Assert.Single(logger.Messages, m => m.Contains("wizard", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static string NewKey() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    private static string Line(string name, string roles, string key) =>
+        $"{name} {roles} sha256:{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}\n";
+
+    private sealed class ListLogger : ILogger
+    {
+        private readonly List<string> _messages = [];
+
+        public IReadOnlyList<string> Messages
+        {
+            get
+            {
+                lock (_messages)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_messages)
+            {
+                _messages.Add(formatter(state, exception));
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using SegmentController.Api;
 using SegmentController.Core.Evidence;
 
 namespace SegmentController.Tests.Api;
@@ -177,6 +178,44 @@ public sealed class OperatorApiTests : IAsyncLifetime
         using var bob = _site.Client("bob");
         using var revoked = await bob.GetAsync("api/v1/status");
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+    }
+
+    [Fact]
+    public async Task KeyRotation_SameLengthAndModificationTime_TakesEffectWithoutRestart()
+    {
+        using var before = _site.Client("val");
+        using (var ok = await before.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        var modified = File.GetLastWriteTimeUtc(_site.KeysFile);
+        var length = new FileInfo(_site.KeysFile).Length;
+        _site.Keys["val"] = OperatorApiSite.NewKey();
+        OperatorApiSite.WriteKeys(_site.KeysFile, _site.Keys, ("alice", "operator"), ("bob", "approver"), ("carol", "approver,viewer"), ("val", "viewer"), ("audra", "auditor"));
+        File.SetLastWriteTimeUtc(_site.KeysFile, modified);
+        Assert.Equal(length, new FileInfo(_site.KeysFile).Length);
+
+        // Revoked within the content recheck interval, on the real clock.
+        var deadline = DateTime.UtcNow + (5 * ApiKeyFile.ContentRecheckInterval);
+        HttpStatusCode old;
+        do
+        {
+            using var response = await before.GetAsync("api/v1/status");
+            old = response.StatusCode;
+            if (old == HttpStatusCode.Unauthorized)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, old);
+        using var after = _site.Client("val");
+        using var rotated = await after.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
     }
 
     [Fact]
