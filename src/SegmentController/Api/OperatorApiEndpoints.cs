@@ -289,15 +289,12 @@ internal static class OperatorApiEndpoints
         // The trip is in force already; the record follows and never holds it back.
         var recorded = await recorder.TryRecordAsync(user, "suspend", scope, reason!, result.Created ? "suspended" : "already-suspended",
             new Dictionary<string, string?> { ["suspension_id"] = result.Record.Id }, cancellationToken);
-        return ApiJson.Response(w =>
+        if (request.Headers.Accept.Any(a => a is not null && a.Contains(AuditEndpoints.NdjsonMediaType, StringComparison.OrdinalIgnoreCase)))
         {
-            w.WriteStartObject();
-            w.WriteBoolean("created", result.Created);
-            w.WritePropertyName("suspension");
-            ApiJson.WriteSuspension(w, result.Record);
-            WriteRecorded(w, recorded);
-            w.WriteEndObject();
-        }, result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+            return new StreamedTrip(result, recorded, request.HttpContext.RequestServices.GetRequiredService<TripProgress>(), request.HttpContext.RequestServices.GetRequiredService<TimeProvider>());
+        }
+
+        return ApiJson.Response(w => StreamedTrip.WriteAnswer(w, result.Created, result.Record, recorded), result.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
     }
 
     private static async Task<IResult> RestoreClient(string id, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, IPolicyProvider policy, OperatorActionRecorder recorder, CancellationToken cancellationToken)

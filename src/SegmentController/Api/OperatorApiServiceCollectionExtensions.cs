@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
 using SegmentController.Proxy;
 
 namespace SegmentController.Api;
@@ -26,6 +27,8 @@ internal static class OperatorApiServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<FailedAuthLimiter>();
         services.TryAddSingleton<OperatorActionRecorder>();
+        services.TryAddSingleton<TripProgress>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, TripProgress>(sp => sp.GetRequiredService<TripProgress>()));
         // The core only: AddAuthentication would also bring data protection and its on-disk key ring,
         // which nothing here uses (no cookies, no tokens of our own).
         services.AddAuthenticationCore(o => o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName);

@@ -104,17 +104,16 @@ internal sealed class OperatorApiClient : IDisposable
         return client;
     }
 
-    /// <summary>Sends a request; the answer's status and body (JSON text, possibly problem details).</summary>
     /// <summary>The API's address, for messages.</summary>
     public Uri? BaseAddress => _http.BaseAddress;
 
+    /// <summary>Sends a request; the answer's status and body (JSON text, possibly problem details).</summary>
     public async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, string? reason, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         if (reason is not null)
         {
-            var body = JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason }, CliJsonContext.Default.DictionaryStringString);
-            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+            request.Content = new StringContent(ReasonBody(reason), Encoding.UTF8, "application/json");
         }
 
         try
@@ -131,6 +130,10 @@ internal sealed class OperatorApiClient : IDisposable
             throw new IOException($"{_http.BaseAddress} did not answer in {_http.Timeout.TotalSeconds:0} s", e);
         }
     }
+
+    /// <summary>The body of a changing call: <c>{"reason": "…"}</c>.</summary>
+    public static string ReasonBody(string reason) =>
+        JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason }, CliJsonContext.Default.DictionaryStringString);
 
     /// <summary>Longest line accepted from a streamed answer.</summary>
     public const int MaxStreamLineChars = 4 * 1024 * 1024;

@@ -57,44 +57,128 @@ internal static class OperatorCommands
         var client = new Argument<string?>("client") { Description = "The client id.", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all") { Description = "Suspend every client of the site." };
         var reason = ReasonOption();
-        var command = new Command("suspend", "Suspend a client (or --all): its agents are refused and, where the policy says so, its switch ports shut. Needs the operator role.")
+        var progressOption = CliProgress.CreateOption();
+        var command = new Command("suspend", "Suspend a client (or --all): its agents are refused and, where the policy says so, its switch ports shut. Prints each enforcement stage with its time as it completes. Needs the operator role.")
         {
-            client, all, reason,
+            client, all, reason, progressOption,
         };
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
         {
-            if (Scope(parseResult.GetValue(client), parseResult.GetValue(all), "suspend", "suspend-all", parseResult.InvocationConfiguration.Error) is not { } path)
+            var error = parseResult.InvocationConfiguration.Error;
+            if (Scope(parseResult.GetValue(client), parseResult.GetValue(all), "suspend", "suspend-all", error) is not { } path)
             {
                 return CliApplication.ExitError;
             }
 
-            var (status, body) = await api.SendAsync(HttpMethod.Post, path, parseResult.GetValue(reason), cancellationToken);
-            if (status is not (HttpStatusCode.Created or HttpStatusCode.OK))
+            var json = parseResult.GetValue(options.Json);
+            await using var progress = CliProgress.Start(parseResult.GetValue(progressOption), error, $"suspend {parseResult.GetValue(client) ?? "--all"}", "waiting for the controller to make the trip durable");
+            string? result = null;
+            var (status, answer) = await api.SendStreamingAsync(HttpMethod.Post, path, OperatorApiClient.ReasonBody(parseResult.GetValue(reason)!), async line =>
             {
-                return Failed(status, body, parseResult.InvocationConfiguration.Error);
-            }
+                using var document = JsonDocument.Parse(line);
+                var root = document.RootElement;
+                if (root.TryGetProperty("acknowledged", out var acknowledged))
+                {
+                    progress.Status("switch ports and webhooks");
+                    if (json)
+                    {
+                        progress.Line(Acknowledgement(acknowledged));
+                    }
+                    else
+                    {
+                        progress.Clear();
+                        await output.WriteLineAsync(Acknowledgement(acknowledged));
+                    }
+                }
+                else if (root.TryGetProperty("stage", out var stage))
+                {
+                    // The table is the result on stdout; with --json, stdout keeps only the final JSON.
+                    if (json)
+                    {
+                        progress.Line(StageLine(stage).Trim());
+                    }
+                    else
+                    {
+                        progress.Clear();
+                        await output.WriteLineAsync(StageLine(stage));
+                    }
+                }
+                else if (root.TryGetProperty("progress", out var running))
+                {
+                    progress.Status(running.GetString() ?? "working");
+                }
+                else if (root.TryGetProperty("result", out var found))
+                {
+                    result = found.GetRawText();
+                }
+            }, SuspendIdleTimeout, cancellationToken);
 
-            if (parseResult.GetValue(options.Json))
+            if (answer is not null)
             {
-                await output.WriteLineAsync(body);
+                // Not streamed: an error, or a controller that answers in one piece.
+                if (status is not (HttpStatusCode.Created or HttpStatusCode.OK))
+                {
+                    await progress.DoneAsync($"failed (HTTP {(int)status})");
+                    return Failed(status, answer, error);
+                }
+
+                await progress.DoneAsync("acknowledged");
+                await WriteSuspendAnswerAsync(answer, json, output);
                 return CliApplication.ExitClean;
             }
 
-            using var document = JsonDocument.Parse(body);
-            var suspension = document.RootElement.GetProperty("suspension");
-            var scope = Label(suspension.GetProperty("scope").GetString());
-            await output.WriteLineAsync(document.RootElement.GetProperty("created").GetBoolean()
-                ? $"{scope} suspended by {suspension.GetProperty("actor").GetString()} (suspension {suspension.GetProperty("id").GetString()})"
-                : $"{scope} was already suspended (suspension {suspension.GetProperty("id").GetString()})");
-            foreach (var stage in suspension.GetProperty("stages").EnumerateArray())
+            if (result is null)
             {
-                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {stage.GetProperty("stage").GetString(),-14} {stage.GetProperty("seconds").GetDouble() * 1000,9:0.000} ms  {(stage.GetProperty("succeeded").GetBoolean() ? "ok" : "FAILED")}"));
+                await progress.DoneAsync("the answer ended early");
+                await error.WriteLineAsync("segctl: the controller ended the answer without a result; 'segctl status' shows whether the suspension is in force");
+                return CliApplication.ExitError;
+            }
+
+            using var final = JsonDocument.Parse(result);
+            var complete = final.RootElement.TryGetProperty("stages_complete", out var c) && c.GetBoolean();
+            await progress.DoneAsync(complete ? "every stage done" : "acknowledged; some stages still running");
+            if (json)
+            {
+                await output.WriteLineAsync(result);
+            }
+            else if (!complete)
+            {
+                await output.WriteLineAsync("  (the remaining stages are still running; 'segctl status --json' shows them when done)");
             }
 
             return CliApplication.ExitClean;
-        }));
+        }, SuspendTimeout));
         return command;
+    }
+
+    /// <summary>"alpha suspended by alice (suspension S…)" or "alpha was already suspended (…)".</summary>
+    private static string Acknowledgement(JsonElement answer)
+    {
+        var suspension = answer.GetProperty("suspension");
+        var scope = Label(suspension.GetProperty("scope").GetString());
+        return answer.GetProperty("created").GetBoolean()
+            ? $"{scope} suspended by {suspension.GetProperty("actor").GetString()} (suspension {suspension.GetProperty("id").GetString()})"
+            : $"{scope} was already suspended (suspension {suspension.GetProperty("id").GetString()})";
+    }
+
+    private static string StageLine(JsonElement stage) =>
+        string.Create(CultureInfo.InvariantCulture, $"  {stage.GetProperty("stage").GetString(),-14} {stage.GetProperty("seconds").GetDouble() * 1000,9:0.000} ms  {(stage.GetProperty("succeeded").GetBoolean() ? "ok" : "FAILED")}{(stage.TryGetProperty("detail", out var detail) ? " " + detail.GetString() : "")}");
+
+    private static async Task WriteSuspendAnswerAsync(string body, bool json, TextWriter output)
+    {
+        if (json)
+        {
+            await output.WriteLineAsync(body);
+            return;
+        }
+
+        using var document = JsonDocument.Parse(body);
+        await output.WriteLineAsync(Acknowledgement(document.RootElement));
+        foreach (var stage in document.RootElement.GetProperty("suspension").GetProperty("stages").EnumerateArray())
+        {
+            await output.WriteLineAsync(StageLine(stage));
+        }
     }
 
     public static Command CreateRestore()
@@ -103,9 +187,10 @@ internal static class OperatorCommands
         var client = new Argument<string?>("client") { Description = "The client id.", Arity = ArgumentArity.ZeroOrOne };
         var all = new Option<bool>("--all") { Description = "Lift the site-wide suspension." };
         var reason = ReasonOption();
+        var progressOption = CliProgress.CreateOption();
         var command = new Command("restore", "Ask for a suspension to be lifted; prints the restore id a second, different approver passes to 'segctl approve'. Needs the operator or approver role.")
         {
-            client, all, reason,
+            client, all, reason, progressOption,
         };
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
@@ -115,7 +200,9 @@ internal static class OperatorCommands
                 return CliApplication.ExitError;
             }
 
+            await using var progress = CliProgress.Start(parseResult.GetValue(progressOption), parseResult.InvocationConfiguration.Error, $"restore {parseResult.GetValue(client) ?? "--all"}", RestoreWork);
             var (status, body) = await api.SendAsync(HttpMethod.Post, path, parseResult.GetValue(reason), cancellationToken);
+            await progress.DoneAsync(RestoreSummary(status, body));
             return await RestoreAnswerAsync(status, body, parseResult.GetValue(options.Json), output, parseResult.InvocationConfiguration.Error);
         }));
         return command;
@@ -126,9 +213,10 @@ internal static class OperatorCommands
         var options = new ConnectionOptions();
         var id = new Argument<string>("restore-id") { Description = "The restore id printed by 'segctl restore'." };
         var reason = ReasonOption();
+        var progressOption = CliProgress.CreateOption();
         var command = new Command("approve", "Approve a pending restore; the approver must be a different person from those who agreed already. Needs the approver role.")
         {
-            id, reason,
+            id, reason, progressOption,
         };
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
@@ -140,7 +228,9 @@ internal static class OperatorCommands
                 return CliApplication.ExitError;
             }
 
+            await using var progress = CliProgress.Start(parseResult.GetValue(progressOption), parseResult.InvocationConfiguration.Error, $"approve {restoreId}", RestoreWork);
             var (status, body) = await api.SendAsync(HttpMethod.Post, $"api/v1/restores/{restoreId}/approve", parseResult.GetValue(reason), cancellationToken);
+            await progress.DoneAsync(RestoreSummary(status, body));
             return await RestoreAnswerAsync(status, body, parseResult.GetValue(options.Json), output, parseResult.InvocationConfiguration.Error);
         }));
         return command;
@@ -193,6 +283,33 @@ internal static class OperatorCommands
             return incidents.Any(i => i.GetProperty("status").GetString() == "open") ? CliApplication.ExitViolations : CliApplication.ExitClean;
         }));
         return command;
+    }
+
+    private const string RestoreWork = "waiting for the controller (recording, lifting, switch ports, webhooks)";
+
+    /// <summary>How long a suspend waits without a line from the controller (it sends one every second).</summary>
+    private static readonly TimeSpan SuspendIdleTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a suspend waits for the controller's answer to begin.</summary>
+    private static readonly TimeSpan SuspendTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>The last progress line of a restore or approval: its outcome.</summary>
+    private static string RestoreSummary(HttpStatusCode status, string body)
+    {
+        if (status is HttpStatusCode.OK or HttpStatusCode.Accepted)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(body);
+                return document.RootElement.GetProperty("status").GetString() ?? "answered";
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                return "answered";
+            }
+        }
+
+        return $"failed (HTTP {(int)status})";
     }
 
     private static async Task<int> RestoreAnswerAsync(HttpStatusCode status, string body, bool json, TextWriter output, TextWriter error)

@@ -341,6 +341,42 @@ public sealed class OperatorApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SuspendStreamed_AcknowledgedThenEachStageThenTheResult()
+    {
+        using var alice = _site.Client("alice");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/clients/beta/suspend") { Content = OperatorApiSite.Reason("streamed") };
+        request.Headers.Accept.ParseAdd("application/x-ndjson");
+        using var response = await alice.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .ToArray();
+        var acknowledged = lines[0].GetProperty("acknowledged");
+        Assert.True(acknowledged.GetProperty("created").GetBoolean());
+        Assert.False(acknowledged.GetProperty("stages_complete").GetBoolean());
+        var id = acknowledged.GetProperty("suspension").GetProperty("id").GetString();
+
+        var stages = lines.Where(l => l.TryGetProperty("stage", out _)).Select(l => l.GetProperty("stage").GetProperty("stage").GetString()!).ToArray();
+        Assert.Equal(new[] { "persist", "gate", "inflight", "upstream-pool", "switch-ports", "webhooks" }, stages);
+        Assert.All(lines[1..^1], l => Assert.True(l.TryGetProperty("stage", out _) || l.TryGetProperty("progress", out _)));
+
+        var result = lines[^1].GetProperty("result");
+        Assert.Equal(id, result.GetProperty("suspension").GetProperty("id").GetString());
+        Assert.True(result.GetProperty("stages_complete").GetBoolean());
+        Assert.Equal(6, result.GetProperty("suspension").GetProperty("stages").GetArrayLength());
+        Assert.Equal(acknowledged.GetProperty("record_index").GetInt64(), result.GetProperty("record_index").GetInt64());
+
+        // Asked again without streaming: the same suspension, not a new one.
+        using var again = await alice.PostAsync("api/v1/clients/beta/suspend", OperatorApiSite.Reason("again"));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        using var answer = JsonDocument.Parse(await again.Content.ReadAsStringAsync());
+        Assert.False(answer.RootElement.GetProperty("created").GetBoolean());
+        Assert.Equal(id, answer.RootElement.GetProperty("suspension").GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task OpenApiDocument_DescribesExactlyTheMappedRoutes()
     {
         using var client = _site.Client(null);

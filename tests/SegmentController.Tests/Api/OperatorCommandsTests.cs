@@ -181,6 +181,92 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
         Assert.Contains("TAMPERED: first bad record 1 (time 20", output, StringComparison.Ordinal);
     }
 
+    private static readonly string[] EveryStage = ["persist", "gate", "inflight", "upstream-pool", "switch-ports", "webhooks"];
+
+    [Fact]
+    public async Task Suspend_Table_PrintsEveryStageWithItsTimeAndNoProgressOffTerminal()
+    {
+        var (code, output, error) = await RunAsync("alice", "suspend", "alpha", "--reason", "leak on SPAN");
+
+        Assert.Equal(CliApplication.ExitClean, code);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("alpha suspended by alice (suspension ", lines[0], StringComparison.Ordinal);
+        Assert.Equal(EveryStage, lines.Skip(1).Select(l => l.Trim().Split(' ')[0]));
+        Assert.All(lines.Skip(1), l => Assert.Matches(@"^  [a-z-]+ +\d+\.\d{3} ms  ok", l));
+        // Standard error is not a terminal here and --progress was not asked for.
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public async Task Suspend_JsonWithProgress_StdoutIsOnlyTheFinalAnswerAndStagesGoToStderr()
+    {
+        var (code, output, error) = await RunAsync("alice", "suspend", "alpha", "--reason", "leak on SPAN", "--json", "--progress");
+
+        Assert.True(code == CliApplication.ExitClean, error);
+        using var answer = JsonDocument.Parse(output);
+        Assert.True(answer.RootElement.GetProperty("created").GetBoolean());
+        Assert.True(answer.RootElement.GetProperty("stages_complete").GetBoolean());
+        Assert.Equal(EveryStage, answer.RootElement.GetProperty("suspension").GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("stage").GetString()));
+        Assert.True(answer.RootElement.GetProperty("record_index").GetInt64() > 0);
+
+        var progress = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("suspend alpha: alpha suspended by alice", progress[0], StringComparison.Ordinal);
+        Assert.Equal(EveryStage, progress.Skip(1).SkipLast(1).Select(l => l["suspend alpha: ".Length..].Split(' ')[0]));
+        Assert.Matches(@"^suspend alpha: every stage done in \d+\.\d{3} s$", progress[^1]);
+    }
+
+    [Fact]
+    public async Task SuspendAll_AlreadySuspended_SaysSoWithTheStagesOfTheTrip()
+    {
+        Assert.Equal(CliApplication.ExitClean, (await RunAsync("alice", "suspend", "--all", "--reason", "site-wide incident")).Code);
+
+        var (code, output, error) = await RunAsync("alice", "suspend", "--all", "--reason", "again", "--progress");
+
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.StartsWith("every client was already suspended (suspension ", output, StringComparison.Ordinal);
+        Assert.Contains("  persist ", output, StringComparison.Ordinal);
+        Assert.Matches(@"suspend --all: acknowledged in \d+\.\d{3} s|suspend --all: every stage done in \d+\.\d{3} s", error);
+    }
+
+    [Fact]
+    public async Task RestoreApproveAndLogVerify_WithProgress_TimedOnStderrAndJsonCleanOnStdout()
+    {
+        Assert.Equal(CliApplication.ExitClean, (await RunAsync("alice", "suspend", "beta", "--reason", "leak")).Code);
+
+        var (code, output, error) = await RunAsync("bob", "restore", "beta", "--reason", "fixed", "--json", "--progress");
+        Assert.Equal(CliApplication.ExitClean, code);
+        string restoreId;
+        using (var pending = JsonDocument.Parse(output))
+        {
+            restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
+        }
+
+        Assert.Matches(@"^restore beta: pending-approval in \d+\.\d{3} s\n$", error);
+
+        (code, output, error) = await RunAsync("carol", "approve", restoreId, "--reason", "checked", "--json", "--progress");
+        Assert.Equal(CliApplication.ExitClean, code);
+        using (var restored = JsonDocument.Parse(output))
+        {
+            Assert.Equal("restored", restored.RootElement.GetProperty("status").GetString());
+        }
+
+        Assert.Matches($@"^approve {restoreId}: restored in \d+\.\d{{3}} s\n$", error);
+
+        (code, output, error) = await RunAsync("audra", "log", "verify", "--json", "--progress");
+        Assert.Equal(CliApplication.ExitClean, code);
+        using (var verified = JsonDocument.Parse(output))
+        {
+            Assert.True(verified.RootElement.GetProperty("intact").GetBoolean());
+        }
+
+        Assert.Matches(@"^log verify: \d+ records, intact in \d+\.\d{3} s\n$", error);
+
+        // A refusal is timed too, and explained.
+        (code, _, error) = await RunAsync("carol", "approve", restoreId, "--reason", "twice", "--progress");
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Contains($"approve {restoreId}: failed (HTTP 404) in ", error, StringComparison.Ordinal);
+    }
+
     private Task<(int Code, string Output, string Error)> RunAsync(string user, params string[] args) =>
         InvokeAsync([.. args, "--url", _site.Url.ToString(), "--api-key", _site.Keys[user]]);
 
