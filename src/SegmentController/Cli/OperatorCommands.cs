@@ -21,7 +21,7 @@ internal static class OperatorCommands
     public static Command CreateStatus()
     {
         var options = new ConnectionOptions();
-        var command = new Command("status", "Show every client's state, suspension and recent findings from the controller. Exit 0 none suspended, 1 any client suspended or with an open incident, 2 error.");
+        var command = new Command("status", "Show every client's state, suspension, recent findings, last audit and open incidents from the controller. Exit 0 none suspended, 1 any client suspended or with an open incident, 2 error.");
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (client, output) =>
         {
@@ -366,10 +366,42 @@ internal static class OperatorCommands
                 has ? suspension.GetProperty("actor").GetString()! : "-",
                 has ? Shorten(suspension.GetProperty("reason").GetString()!) : "-",
                 client.GetProperty("recent_findings").GetArrayLength().ToString(CultureInfo.InvariantCulture),
+                LastAudit(client),
+                OpenIncidents(client),
             ]);
         }
 
         WriteTable(rows, output);
+    }
+
+    /// <summary>"pass 2026-03-01T09:00:00Z" (the outcome and when it finished); "-" never audited; "n/a" where the controller runs no audits.</summary>
+    private static string LastAudit(JsonElement client)
+    {
+        if (!client.TryGetProperty("last_audit", out var audit))
+        {
+            return "n/a";
+        }
+
+        return audit.ValueKind == JsonValueKind.Object
+            ? $"{audit.GetProperty("outcome").GetString()} {audit.GetProperty("finished_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)}"
+            : "-";
+    }
+
+    /// <summary>"-" none open; "INC-…" one; "INC-… +2" several (the oldest first); "n/a" where the controller runs no incidents.</summary>
+    private static string OpenIncidents(JsonElement client)
+    {
+        if (!client.TryGetProperty("open_incidents", out var open))
+        {
+            return "n/a";
+        }
+
+        var ids = open.EnumerateArray().Select(i => i.GetString()!).ToArray();
+        return ids.Length switch
+        {
+            0 => "-",
+            1 => ids[0],
+            _ => string.Create(CultureInfo.InvariantCulture, $"{ids[0]} +{ids.Length - 1}"),
+        };
     }
 
     /// <summary>" (restore 1/2 approved)" when a restore waits for approvers; otherwise nothing.</summary>
@@ -389,7 +421,7 @@ internal static class OperatorCommands
 
     private static readonly string[] IncidentsHeader = ["ID", "STATUS", "CLIENTS", "DETECTED", "NOTICE DUE", "NATURE"];
 
-    private static readonly string[] StatusHeader = ["CLIENT", "STATE", "SINCE", "TRIGGER", "BY", "REASON", "FINDINGS"];
+    private static readonly string[] StatusHeader = ["CLIENT", "STATE", "SINCE", "TRIGGER", "BY", "REASON", "FINDINGS", "LAST AUDIT", "OPEN INCIDENTS"];
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..39] + "…";
 

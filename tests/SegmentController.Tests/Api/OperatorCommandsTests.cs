@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Cli;
+using SegmentController.Core.Findings;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Api;
@@ -266,6 +268,49 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
         Assert.Equal(CliApplication.ExitError, code);
         Assert.Contains($"approve {restoreId}: failed (HTTP 404) in ", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Status_TableShowsLastAuditAndOpenIncidentsPerClient()
+    {
+        var (code, output, _) = await RunAsync("val", "status");
+        Assert.Equal(CliApplication.ExitClean, code);
+        var header = output.Split('\n')[1];
+        Assert.Matches("^CLIENT +STATE +SINCE +TRIGGER +BY +REASON +FINDINGS +LAST AUDIT +OPEN INCIDENTS$", header);
+        Assert.Matches(" 0 +- +-$", Row(output, "alpha"));
+
+        // An audit of beta, and a leak from alpha that opens an incident (and, being critical, trips alpha).
+        Assert.Equal(CliApplication.ExitClean, (await RunAsync("audra", "audit", "run", "--client", "beta")).Code);
+        var pipeline = _site.App.Services.GetRequiredService<SegmentController.Findings.FindingPipeline>();
+        await pipeline.PublishAsync(
+            [Finding.Create(RuleIds.CrossClientFlow, ["alpha"], "Traffic between clients (alpha, beta)", new Dictionary<string, object?>(), DateTimeOffset.UtcNow)],
+            CancellationToken.None);
+        string incident;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            (_, output, _) = await RunAsync("val", "status", "--json");
+            using var status = JsonDocument.Parse(output);
+            var open = status.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "alpha").GetProperty("open_incidents");
+            if (open.GetArrayLength() == 1)
+            {
+                incident = open[0].GetString()!;
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no incident opened for alpha: " + output);
+            await Task.Delay(100);
+        }
+
+        (code, output, _) = await RunAsync("val", "status");
+        Assert.Equal(CliApplication.ExitViolations, code);
+        var alpha = Row(output, "alpha");
+        Assert.Matches($" - +{incident}$", alpha);
+        Assert.Contains("finding", alpha, StringComparison.Ordinal);
+        Assert.Matches(@" 0 +pass \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +-$", Row(output, "beta"));
+    }
+
+    private static string Row(string table, string client) =>
+        table.Split('\n').Single(l => l.StartsWith(client + " ", StringComparison.Ordinal));
 
     private Task<(int Code, string Output, string Error)> RunAsync(string user, params string[] args) =>
         InvokeAsync([.. args, "--url", _site.Url.ToString(), "--api-key", _site.Keys[user]]);
