@@ -6,7 +6,10 @@ namespace SegmentController.Hosting;
 
 /// <summary>
 /// Reloads the policy on SIGHUP. A policy that does not validate is rejected with every error logged,
-/// and the last good policy stays in force. Publishes <c>segctl_policy_info</c>.
+/// and the last good policy stays in force. Publishes <c>segctl_policy_info</c>. A policy that applies
+/// but changes a setting read only at start-up (<see cref="RestartRequiredSettings"/>) is logged with
+/// each such key and sets <c>segctl_policy_restart_required</c> until the policy agrees again with what
+/// the process started with.
 /// </summary>
 internal sealed partial class PolicyReloadService : IHostedService, IDisposable
 {
@@ -15,6 +18,7 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
     private readonly ILogger<PolicyReloadService> _logger;
     private PosixSignalRegistration? _sighup;
     private SitePolicy? _published;
+    private SitePolicy? _started;
 
     public PolicyReloadService(IPolicyProvider policy, ControllerMetrics metrics, ILogger<PolicyReloadService> logger)
     {
@@ -28,6 +32,8 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        _started = _policy.Current;
+        _metrics.PolicyRestartRequired.Set(0);
         Publish(_policy.Current);
         _policy.PolicyChanged += OnPolicyChanged;
         if (_policy is IReloadablePolicyProvider && !OperatingSystem.IsWindows())
@@ -90,6 +96,13 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
     {
         Publish(policy);
         Log.PolicyApplied(_logger, policy.Site.Id, policy.Sha256);
+        var changed = _started is null ? [] : RestartRequiredSettings.Changed(_started, policy);
+        foreach (var key in changed)
+        {
+            Log.RestartRequired(_logger, key);
+        }
+
+        _metrics.PolicyRestartRequired.Set(changed.Count > 0 ? 1 : 0);
     }
 
     private void Publish(SitePolicy policy)
@@ -116,5 +129,8 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
 
         [LoggerMessage(EventIds.PolicyRejectedError, LogLevel.Error, "{Error}")]
         public static partial void PolicyRejectedError(ILogger logger, string error);
+
+        [LoggerMessage(EventIds.PolicyRestartRequired, LogLevel.Warning, "Policy reload: {Key} differs from the value segctl started with and takes effect only after a restart; until then the running process keeps its start-up value")]
+        public static partial void RestartRequired(ILogger logger, string key);
     }
 }

@@ -18,6 +18,7 @@ internal sealed class ControllerMetrics
         BuildInfo = factory.CreateGauge("segctl_build_info", "Always 1; the version label says which build runs.", "version");
         PolicyInfo = factory.CreateGauge("segctl_policy_info", "Always 1 for the policy in force.", "site", "sha256");
         PolicyReloadsTotal = factory.CreateCounter("segctl_policy_reloads_total", "Policy reloads, by outcome (applied, rejected).", "outcome");
+        PolicyRestartRequired = factory.CreateGauge("segctl_policy_restart_required", "1 while the policy in force changes a setting read only at start-up (listeners, certificates, store, capture interfaces): a restart is needed to apply it.");
 
         ClientSuspended = factory.CreateGauge("segctl_client_suspended", "1 while the client is suspended.", "client");
         FindingsTotal = factory.CreateCounter("segctl_findings_total", "Findings made, by rule, severity and client.", "rule", "severity", "client");
@@ -78,6 +79,8 @@ internal sealed class ControllerMetrics
     public Gauge PolicyInfo { get; }
 
     public Counter PolicyReloadsTotal { get; }
+
+    public Gauge PolicyRestartRequired { get; }
 
     public Gauge ClientSuspended { get; }
 

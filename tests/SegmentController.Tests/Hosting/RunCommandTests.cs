@@ -74,6 +74,34 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Sighup_StartUpSettingChanged_AppliedButRestartRequiredUntilReverted()
+    {
+        var policy = TestSite.WritePolicy(_dir);
+        var original = await File.ReadAllTextAsync(policy);
+        await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains("segctl_policy_restart_required 0", await _http.GetStringAsync(new Uri(management, "/metrics")), StringComparison.Ordinal);
+
+        var movedStore = Path.Combine(_dir, "moved.db");
+        await File.WriteAllTextAsync(policy, original
+            .Replace("127.0.0.1:9410", "127.0.0.1:9411", StringComparison.Ordinal)
+            .Replace(Path.Combine(_dir, "segctl.db"), movedStore, StringComparison.Ordinal));
+        segctl.Signal(NativeMethods.SigHup);
+        var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
+
+        Assert.Contains("segctl_policy_restart_required 1", after, StringComparison.Ordinal);
+        var log = await WaitForOutputAsync(segctl, "controller.store.path differs");
+        Assert.Contains("controller.management.listen differs from the value segctl started with and takes effect only after a restart", log, StringComparison.Ordinal);
+        Assert.False(File.Exists(movedStore));
+
+        // Back to what the process runs with: nothing waits for a restart any more.
+        await File.WriteAllTextAsync(policy, original + "\n# reverted\n");
+        segctl.Signal(NativeMethods.SigHup);
+        after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 2", StringComparison.Ordinal));
+        Assert.Contains("segctl_policy_restart_required 0", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_InvalidPolicy_ExitsWithErrorsAndDoesNotListen()
     {
         var policy = Path.Combine(_dir, "broken.yaml");
@@ -136,6 +164,18 @@ public sealed class RunCommandTests : IDisposable
     {
         _http.Dispose();
         Directory.Delete(_dir, recursive: true);
+    }
+
+    /// <summary>The process's output once it contains <paramref name="text"/> (the console logger writes on its own thread).</summary>
+    private static async Task<string> WaitForOutputAsync(SegctlProcess segctl, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!(segctl.StandardOutput + segctl.StandardError).Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return segctl.StandardOutput + segctl.StandardError;
     }
 
     private async Task<string> PollMetricsAsync(Uri management, Func<string, bool> done)
