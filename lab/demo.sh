@@ -14,9 +14,10 @@
 #     (pass); the restore by two approvers; the outcome in lab/out/scenario.json;
 #  4. leaves the site running and prints the URLs and keys. lab/down.sh removes everything.
 #
-# Running it again first takes the previous lab down. Environment: LAB_NS_PREFIX, LAB_STATE, LAB_OUT,
-# LAB_MANAGEMENT_PORT let a second lab run beside the first (the tests use them); LAB_SKIP_BUILD=1
-# uses the segctl already built, SEGCTL=PATH another segctl executable (no build).
+# Running it again first takes the previous lab down. segctl is built only when its build output is
+# older than a source file. The host-side management port is 9410, or the next free one when something
+# else holds 9410. Environment (none needed): LAB_NS_PREFIX, LAB_STATE, LAB_OUT, LAB_MANAGEMENT_PORT
+# for a second lab beside the first; SEGCTL=PATH another segctl executable (no build).
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for lib in common topology pki snmp upstreams scenario; do
@@ -33,11 +34,16 @@ if [ -n "${SEGCTL:-}" ]; then
 else
   SEGCTL=$REPO_DIR/artifacts/bin/SegmentController/release/segctl
 fi
-if [ "$SEGCTL" = "$REPO_DIR/artifacts/bin/SegmentController/release/segctl" ] && { [ "${LAB_SKIP_BUILD:-0}" != 1 ] || [ ! -x "$SEGCTL" ]; }; then
-  build_log=$(mktemp)
-  (cd "$REPO_DIR" && dotnet build src/SegmentController -c Release -v q -nologo -clp:ErrorsOnly) >"$build_log" 2>&1 \
-    || { cat "$build_log" >&2; rm -f "$build_log"; lab_die "the segctl build failed"; }
-  rm -f "$build_log"
+if [ "$SEGCTL" = "$REPO_DIR/artifacts/bin/SegmentController/release/segctl" ]; then
+  if stale=$(lab_segctl_stale); then
+    lab_info "building segctl ($stale is newer than the build)"
+    build_log=$(mktemp)
+    (cd "$REPO_DIR" && dotnet build src/SegmentController -c Release -v q -nologo -clp:ErrorsOnly) >"$build_log" 2>&1 \
+      || { cat "$build_log" >&2; rm -f "$build_log"; lab_die "the segctl build failed"; }
+    rm -f "$build_log"
+  else
+    lab_info "segctl build up to date with the sources"
+  fi
 fi
 lab_info "segctl $("$SEGCTL" --version)"
 
@@ -45,6 +51,7 @@ if [ -n "$(lab_all_namespaces)" ] || [ -d "$LAB_STATE" ]; then
   lab_info "a lab is up already: taking it down first"
   "$LAB_DIR/down.sh" >/dev/null
 fi
+lab_choose_management_port
 mkdir -p "$LAB_STATE" "$LAB_OUT"
 chmod 755 "$LAB_STATE"
 

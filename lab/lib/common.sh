@@ -32,6 +32,7 @@ LAB_UPSTREAM_PORT=8443
 # segctl's management listener inside the controller namespace (policies/lab.yaml), and the port on the
 # host's loopback that lab/demo.sh forwards to it so the API and /metrics are reachable from the host.
 LAB_MANAGEMENT_INNER=127.0.0.1:9410
+LAB_MANAGEMENT_PORT_GIVEN=${LAB_MANAGEMENT_PORT:-}
 LAB_MANAGEMENT_PORT=${LAB_MANAGEMENT_PORT:-9410}
 LAB_MANAGEMENT_URL=http://127.0.0.1:$LAB_MANAGEMENT_PORT
 LAB_TRUNK_PORT=swp24
@@ -53,6 +54,45 @@ lab_upstream_ns() { printf '%s-up-%s' "$LAB_NS_PREFIX" "$1"; }
 # lab_in NS CMD…: run a command inside a lab namespace; with NS empty, right here (the Vagrant VMs,
 # where each role has a machine of its own).
 lab_in() { local ns=$1; shift; if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }
+
+# lab_segctl_stale: prints the first source file newer than segctl's build output (each project's
+# sources against its own assembly in the executable's folder) and succeeds; fails when the build is up
+# to date. Nothing built yet counts as stale.
+lab_segctl_stale() {
+  local bin=$REPO_DIR/artifacts/bin/SegmentController/release project name dll newer f
+  if [ ! -x "$bin/segctl" ] || [ ! -f "$bin/segctl.dll" ]; then printf 'no build'; return 0; fi
+  for project in "$REPO_DIR"/src/*/; do
+    name=$(basename "$project")
+    dll=$bin/$name.dll
+    [ "$name" = SegmentController ] && dll=$bin/segctl.dll
+    if [ ! -f "$dll" ]; then printf '%s' "${dll#"$REPO_DIR"/}"; return 0; fi
+    newer=$(find "$project" \( -name bin -o -name obj \) -prune -o -type f -newer "$dll" -print -quit)
+    if [ -n "$newer" ]; then printf '%s' "${newer#"$REPO_DIR"/}"; return 0; fi
+  done
+  for f in Directory.Build.props Directory.Packages.props global.json; do
+    if [ "$REPO_DIR/$f" -nt "$bin/segctl.dll" ]; then printf '%s' "$f"; return 0; fi
+  done
+  return 1
+}
+
+# lab_port_busy PORT: something listens on 127.0.0.1:PORT.
+lab_port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# lab_choose_management_port: keep LAB_MANAGEMENT_PORT when it was given or is free; otherwise the next
+# free port after it (another service may hold 9410), so the demo does not fail on a busy machine.
+lab_choose_management_port() {
+  local port=$LAB_MANAGEMENT_PORT
+  [ -z "${LAB_MANAGEMENT_PORT_GIVEN:-}" ] || return 0
+  while lab_port_busy "$port"; do
+    port=$((port + 1))
+    [ "$port" -lt $((LAB_MANAGEMENT_PORT + 100)) ] || lab_die "no free port from $LAB_MANAGEMENT_PORT to $port on 127.0.0.1 for the management forwarder"
+  done
+  if [ "$port" != "$LAB_MANAGEMENT_PORT" ]; then
+    lab_info "127.0.0.1:$LAB_MANAGEMENT_PORT is in use: the management API will be on 127.0.0.1:$port"
+  fi
+  LAB_MANAGEMENT_PORT=$port
+  LAB_MANAGEMENT_URL=http://127.0.0.1:$port
+}
 
 lab_require_root() { [ "$(id -u)" = 0 ] || lab_die "run as root (sudo $0)"; }
 
