@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of SegmentController, as CI does: installs the Debian packages the tests need when
-# they are missing (tests/apt-packages.txt), restores NuGet packages, builds the solution in Release
-# with warnings as errors, runs every test project, and prints one summary line.
+# Runs every test of SegmentController, as CI does (as root): installs the Debian packages the tests
+# need when they are missing (tests/apt-packages.txt), restores NuGet packages, builds the solution in
+# Release with warnings as errors, runs every test project, and prints one summary line. For each
+# failed test it prints the message and the stack frames with file:line; the full console log and a
+# trx file per project are in artifacts/test-results.
 # Exit status: 0 when every test passed, non-zero otherwise.
 set -euo pipefail
 
@@ -21,16 +23,20 @@ install_packages() {
     log "Debian packages: all ${#wanted[@]} present"
     return
   fi
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "tests/run.sh: missing Debian packages (${missing[*]}); run as root so they can be installed" >&2
-    exit 2
-  fi
   log "Installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+require_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: run as root (CI does): it installs missing Debian packages, and the tests create network namespaces, capture on interfaces and run the lab" >&2
+    exit 2
+  fi
+}
+
+require_root
 command -v dotnet >/dev/null || { echo "tests/run.sh: the .NET SDK (dotnet) is required; see README.md" >&2; exit 2; }
 install_packages
 
@@ -52,8 +58,7 @@ for project in tests/*/*.csproj; do
     --blame-hang-timeout 8m \
     --logger "console;verbosity=normal" \
     --logger "trx;LogFileName=$name.trx" \
-    --results-directory "$results" 2>&1 | tee "$results/$name.log" \
-    | grep -E '^\s*(Failed|Skipped) [A-Za-z]|^(Passed|Failed)!|Error Message|^\s+at .* in .*:line' || true
+    --results-directory "$results" 2>&1 | tee "$results/$name.log" | awk -f tests/explain-failures.awk
   code=${PIPESTATUS[0]}
   set -e
   # The trx results file carries the counts whatever the console logger's verbosity.
