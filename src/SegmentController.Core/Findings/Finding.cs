@@ -32,6 +32,20 @@ public sealed record Finding
     /// <summary>When the finding was made.</summary>
     public required DateTimeOffset ObservedAt { get; init; }
 
+    /// <summary>
+    /// True when this repeats a finding published before (same rule, same flow or episode) with fresh
+    /// counts, last-seen time or evidence. An update is recorded in the store like any finding, but it is
+    /// not counted in <c>segctl_findings_total</c>, opens no incident and trips no suspension: those
+    /// followed the first report.
+    /// </summary>
+    public bool Update { get; init; }
+
+    /// <summary>
+    /// Identifies what the finding is about across its updates (one flow's rule, one episode) within this
+    /// process, so a view of recent findings can show the latest of each; null when it has none.
+    /// </summary>
+    public string? Key { get; init; }
+
     /// <summary>Builds a finding whose severity and source come from the rule catalog.</summary>
     public static Finding Create(string rule, IEnumerable<string> clients, string summary, IReadOnlyDictionary<string, object?> evidence, DateTimeOffset observedAt)
     {

@@ -6,7 +6,8 @@ namespace SegmentController.Core.Findings;
 
 /// <summary>
 /// Writes findings in the stable JSON shape every command and the API share: <c>rule</c>,
-/// <c>severity</c>, <c>source</c>, <c>clients</c>, <c>summary</c>, <c>evidence</c>, <c>observed_at</c>.
+/// <c>severity</c>, <c>source</c>, <c>clients</c>, <c>summary</c>, <c>evidence</c>, <c>observed_at</c>,
+/// and <c>update: true</c> on a finding that repeats an earlier one with fresh counts.
 /// </summary>
 public static class FindingJson
 {
@@ -37,6 +38,11 @@ public static class FindingJson
 
         writer.WriteEndObject();
         writer.WriteString("observed_at", finding.ObservedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        if (finding.Update)
+        {
+            writer.WriteBoolean("update", true);
+        }
+
         writer.WriteEndObject();
     }
 

@@ -67,7 +67,8 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(findings);
         var rules = _policy()?.Rules ?? RuleSet.Default;
-        var relevant = findings.Where(f => rules.ActionFor(f.Rule, f.Severity) >= FindingAction.Incident && f.Clients.Count > 0).ToArray();
+        // An update repeats a finding already grouped (fresh counts for the record): one incident per flow.
+        var relevant = findings.Where(f => !f.Update && rules.ActionFor(f.Rule, f.Severity) >= FindingAction.Incident && f.Clients.Count > 0).ToArray();
         if (relevant.Length == 0)
         {
             return [];

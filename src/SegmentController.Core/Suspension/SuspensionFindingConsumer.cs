@@ -30,6 +30,13 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
         var policy = _policy.Current;
         foreach (var finding in findings)
         {
+            if (finding.Update)
+            {
+                // The first report of the finding took the decision; after an authorized restore, a
+                // repeat of the same flow's counts does not override it.
+                continue;
+            }
+
             SuspensionTrigger trigger;
             if (finding.Rule is RuleIds.CaptureDegraded or RuleIds.SwitchUnreachable
                 && policy.Controller.OnVerificationLost == VerificationLostAction.Suspend)

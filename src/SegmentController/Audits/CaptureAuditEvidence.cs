@@ -101,14 +101,17 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
                 continue;
             }
 
+            // An update (fresh counts of a finding made earlier, perhaps before the window) shows the
+            // violation went on in the window; it is not another finding.
+            var count = finding.Update ? 0 : 1;
             var key = finding.Rule + "|" + string.Join(',', finding.Clients);
             if (groups.TryGetValue(key, out var group))
             {
-                groups[key] = group with { Count = group.Count + 1 };
+                groups[key] = group with { Count = group.Count + count };
             }
             else if (groups.Count < MaxGroups)
             {
-                groups[key] = (finding.Rule, finding.Clients, 1, finding.Summary, finding.Rule == RuleIds.CaptureDegraded);
+                groups[key] = (finding.Rule, finding.Clients, count, finding.Summary, finding.Rule == RuleIds.CaptureDegraded);
             }
         }
 
@@ -125,11 +128,13 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
                 $"capture {g.Rule}",
                 g.Clients,
                 g.Degraded ? AuditOutcome.Indeterminate : AuditOutcome.Fail,
-                string.Create(CultureInfo.InvariantCulture, $"{g.Count} finding(s) in the window, e.g. {g.Summary}")))
+                g.Count == 0
+                    ? $"reported before the window and still seen in it, e.g. {g.Summary}"
+                    : string.Create(CultureInfo.InvariantCulture, $"{g.Count} finding(s) in the window, e.g. {g.Summary}")))
             .ToArray();
     }
 
-    private static (string Rule, string Severity, string Source, string[] Clients, string Summary)? Parse(ReadOnlyMemory<byte> payload)
+    private static (string Rule, string Severity, string Source, string[] Clients, string Summary, bool Update)? Parse(ReadOnlyMemory<byte> payload)
     {
         try
         {
@@ -147,7 +152,8 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
                 ? list.EnumerateArray().Where(c => c.ValueKind == JsonValueKind.String).Select(c => c.GetString()!).ToArray()
                 : [];
             var summary = root.TryGetProperty("summary", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "";
-            return (rule.GetString()!, severity.GetString()!, source.GetString()!, clients, summary);
+            var update = root.TryGetProperty("update", out var u) && u.ValueKind == JsonValueKind.True;
+            return (rule.GetString()!, severity.GetString()!, source.GetString()!, clients, summary, update);
         }
         catch (JsonException)
         {

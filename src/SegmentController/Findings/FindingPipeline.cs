@@ -4,8 +4,9 @@ using SegmentController.Metrics;
 namespace SegmentController.Findings;
 
 /// <summary>
-/// The one <see cref="IFindingSink"/> of the process: counts each finding per client, keeps the most
-/// recent ones for status queries and hands them to every <see cref="IFindingConsumer"/>.
+/// The one <see cref="IFindingSink"/> of the process: counts each finding per client (updates of a
+/// finding are not counted again), keeps the most recent ones for status queries and hands them to every
+/// <see cref="IFindingConsumer"/>.
 /// </summary>
 /// <remarks>
 /// A consumer that fails does not stop the others: the failure is logged and rethrown after all ran,
@@ -22,7 +23,7 @@ internal sealed partial class FindingPipeline : IFindingSink
     private readonly IEnumerable<IFindingConsumer> _consumers;
     private readonly ILogger<FindingPipeline> _logger;
     private readonly Lock _recentLock = new();
-    private readonly Queue<Finding> _recent = new(RecentCapacity);
+    private readonly List<Finding> _recent = new(RecentCapacity);
 
     public FindingPipeline(ControllerMetrics metrics, IEnumerable<IFindingConsumer> consumers, ILogger<FindingPipeline> logger)
     {
@@ -34,7 +35,7 @@ internal sealed partial class FindingPipeline : IFindingSink
         _logger = logger;
     }
 
-    /// <summary>The most recent findings, oldest first.</summary>
+    /// <summary>The most recent findings, oldest first; a finding that was updated appears once, as its latest update.</summary>
     public IReadOnlyList<Finding> Recent
     {
         get
@@ -57,6 +58,13 @@ internal sealed partial class FindingPipeline : IFindingSink
         foreach (var finding in findings)
         {
             var severity = IdentifierNames.Of(finding.Severity);
+            if (finding.Update)
+            {
+                // Counted once, when first made; an update carries fresh counts for the record.
+                Log.FindingUpdated(_logger, finding.Rule, severity, string.Join(',', finding.Clients), finding.Summary);
+                continue;
+            }
+
             if (finding.Clients.Count == 0)
             {
                 _metrics.FindingsTotal.WithLabels(finding.Rule, severity, NoClientLabel).Inc();
@@ -74,12 +82,18 @@ internal sealed partial class FindingPipeline : IFindingSink
         {
             foreach (var finding in findings)
             {
-                if (_recent.Count == RecentCapacity)
+                // An update replaces what it updates: one entry per finding, with its latest counts.
+                var replaced = finding.Key is { } key ? _recent.FindIndex(f => string.Equals(f.Key, key, StringComparison.Ordinal)) : -1;
+                if (replaced >= 0)
                 {
-                    _recent.Dequeue();
+                    _recent.RemoveAt(replaced);
+                }
+                else if (_recent.Count == RecentCapacity)
+                {
+                    _recent.RemoveAt(0);
                 }
 
-                _recent.Enqueue(finding);
+                _recent.Add(finding);
             }
         }
 
@@ -107,6 +121,9 @@ internal sealed partial class FindingPipeline : IFindingSink
     {
         [LoggerMessage(EventIds.FindingMade, LogLevel.Warning, "Finding {Rule} ({Severity}) for [{Clients}]: {Summary}")]
         public static partial void FindingMade(ILogger logger, string rule, string severity, string clients, string summary);
+
+        [LoggerMessage(EventIds.FindingUpdated, LogLevel.Debug, "Finding {Rule} ({Severity}) for [{Clients}] updated: {Summary}")]
+        public static partial void FindingUpdated(ILogger logger, string rule, string severity, string clients, string summary);
 
         [LoggerMessage(EventIds.FindingConsumerFailed, LogLevel.Error, "Finding consumer {Consumer} failed")]
         public static partial void ConsumerFailed(ILogger logger, string consumer, Exception exception);

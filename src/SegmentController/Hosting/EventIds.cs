@@ -11,6 +11,7 @@ internal static class EventIds
     public const int PolicyRestartRequired = 1013;
     public const int FindingMade = 1100;
     public const int FindingConsumerFailed = 1101;
+    public const int FindingUpdated = 1102;
     public const int VerificationChanged = 1200;
     public const int CaptureStarted = 1300;
     public const int CaptureFailed = 1301;

@@ -490,6 +490,23 @@ public sealed class SuspensionEngineTests : IDisposable
         Assert.Equal(RuleIds.CrossClientFlow, engine.Current.Suspensions["acme"].Rule);
     }
 
+    [Fact]
+    public async Task UpdateOfACriticalFinding_TripsNothing()
+    {
+        using var engine = NewEngine();
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(TestPolicies.TwoClients()));
+
+        await consumer.OnFindingsAsync(
+            [
+                Finding.Create(RuleIds.CrossClientFlow, ["acme"], "acme talks to globex", new Dictionary<string, object?>(), _time.GetUtcNow()) with { Update = true },
+                Finding.Create(RuleIds.CaptureDegraded, [], "capture silent (frames resumed)", new Dictionary<string, object?>(), _time.GetUtcNow()) with { Update = true },
+            ],
+            CancellationToken.None);
+
+        Assert.False(engine.IsSuspended("acme"));
+        Assert.False(engine.Current.AllSuspended);
+    }
+
     [Theory]
     [InlineData(VerificationLostAction.Suspend, true)]
     [InlineData(VerificationLostAction.Alert, false)]

@@ -95,6 +95,26 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task UpdatesOfAFinding_HoursLater_OpenNoFurtherIncident()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var store = await Stores.OpenAsync(_path, _time);
+        using var manager = Manager(store, receiver.Url, receiver.Certificate);
+
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta")], CancellationToken.None);
+        for (var i = 0; i < 4; i++)
+        {
+            // Well past the grouping window: were updates findings, each would open an incident.
+            _time.Advance(TimeSpan.FromHours(1));
+            await manager.OnFindingsAsync([CrossClient("alpha", "beta") with { Update = true }], CancellationToken.None);
+        }
+
+        var incident = Assert.Single(manager.Incidents);
+        Assert.Single(incident.Findings);
+        Assert.Single(receiver.Received);
+    }
+
+    [Fact]
     public async Task ReceiverFailsTwice_RetriedWithBackoff_EachAttemptRecorded()
     {
         await using var receiver = await WebhookReceiver.StartAsync(failFirst: 2);

@@ -70,6 +70,29 @@ public sealed class CaptureAuditEvidenceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdatesInWindow_NotCountedAsFindingsButAViolationGoingOnStillFails()
+    {
+        _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
+        await AppendAsync(RuleIds.CrossClientFlow, ["alpha"]);
+        await AppendAsync(RuleIds.WeakTls, ["bravo"]);
+        _time.Advance(TimeSpan.FromHours(1));
+        var windowStart = _time.GetUtcNow();
+        await AppendAsync(RuleIds.CrossClientFlow, ["alpha"], update: true);
+        await AppendAsync(RuleIds.CrossClientFlow, ["alpha"], update: true);
+        await AppendAsync(RuleIds.WeakTls, ["bravo"]);
+        await AppendAsync(RuleIds.WeakTls, ["bravo"], update: true);
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        var checks = await Evidence().CollectAsync(Scope(windowStart), new Progress<string>(), CancellationToken.None);
+
+        var cross = Assert.Single(checks, c => c.Name == "capture cross-client-flow");
+        Assert.Equal(AuditOutcome.Fail, cross.Outcome);
+        Assert.StartsWith("reported before the window and still seen in it", cross.Detail, StringComparison.Ordinal);
+        var weak = Assert.Single(checks, c => c.Name == "capture weak-tls");
+        Assert.StartsWith("1 finding(s) in the window", weak.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LossAboveThreshold_Indeterminate_ThenMeasuredFromThePreviousAudit()
     {
         _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
@@ -108,9 +131,9 @@ public sealed class CaptureAuditEvidenceTests : IAsyncLifetime
     private AuditScope Scope(DateTimeOffset windowStart) => new(_policy, ["alpha", "bravo"], windowStart, _time.GetUtcNow());
 
     /// <summary>A finding as the controller records it (FindingJson in a finding record).</summary>
-    private async Task AppendAsync(string rule, string[] clients)
+    private async Task AppendAsync(string rule, string[] clients, bool update = false)
     {
-        var finding = Finding.Create(rule, clients, $"{rule} seen", new Dictionary<string, object?>(StringComparer.Ordinal), _time.GetUtcNow());
+        var finding = Finding.Create(rule, clients, $"{rule} seen", new Dictionary<string, object?>(StringComparer.Ordinal), _time.GetUtcNow()) with { Update = update };
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
         {

@@ -44,5 +44,21 @@ public sealed class FindingJsonTests
         Assert.Equal(110, evidence.GetProperty("vlans")[0].GetInt32());
         Assert.Equal(12, evidence.GetProperty("packets").GetInt64());
         Assert.Equal("2026-11-22T08:30:00.0000000+00:00", evidence.GetProperty("first_seen").GetString());
+        Assert.False(root.TryGetProperty("update", out _));
+    }
+
+    [Fact]
+    public void Write_Update_MarkedAsSuch()
+    {
+        var finding = Finding.Create(RuleIds.WeakTls, ["ibex"], "TLS 1.0", new Dictionary<string, object?> { ["packets"] = 40L }, DateTimeOffset.UnixEpoch) with { Update = true };
+
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            FindingJson.Write(writer, finding);
+        }
+
+        using var json = JsonDocument.Parse(buffer.ToArray());
+        Assert.True(json.RootElement.GetProperty("update").GetBoolean());
     }
 }

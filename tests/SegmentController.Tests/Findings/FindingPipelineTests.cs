@@ -25,6 +25,40 @@ public sealed class FindingPipelineTests
     }
 
     [Fact]
+    public async Task Publish_UpdateOfAFinding_NotCountedAgainButRecordedByConsumers()
+    {
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var consumer = new RecordingConsumer();
+        var pipeline = new FindingPipeline(metrics, [consumer], NullLogger<FindingPipeline>.Instance);
+        var finding = Finding.Create(RuleIds.CrossClientFlow, ["ibex"], "leak", new Dictionary<string, object?> { ["packets"] = 1L }, Now);
+        var update = finding with { Update = true, Evidence = new Dictionary<string, object?> { ["packets"] = 900L } };
+
+        await pipeline.PublishAsync([finding], CancellationToken.None);
+        await pipeline.PublishAsync([update], CancellationToken.None);
+
+        Assert.Equal(1, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "ibex").Value);
+        Assert.Equal([finding, update], consumer.Seen);
+        Assert.Equal([finding, update], pipeline.Recent);
+    }
+
+    [Fact]
+    public async Task Publish_UpdateWithKey_ReplacesWhatItUpdatesInRecent()
+    {
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
+        var leak = Finding.Create(RuleIds.CrossClientFlow, ["ibex"], "leak", new Dictionary<string, object?>(), Now) with { Key = "capture/span0/1" };
+        var other = Finding.Create(RuleIds.UnknownVlan, [], "vlan 300", new Dictionary<string, object?>(), Now) with { Key = "capture/span0/2" };
+
+        await pipeline.PublishAsync([leak, other], CancellationToken.None);
+        for (var i = 0; i < 600; i++)
+        {
+            await pipeline.PublishAsync([leak with { Update = true, Summary = $"leak {i}" }], CancellationToken.None);
+        }
+
+        Assert.Equal(["vlan 300", "leak 599"], pipeline.Recent.Select(f => f.Summary));
+    }
+
+    [Fact]
     public async Task Publish_SiteWideFinding_CountsUnderNoneLabel()
     {
         var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
