@@ -15,7 +15,7 @@ internal sealed class PolicyIndex
 {
     private readonly int[] _vlanOwner;
     private readonly PrefixTable _subnets;
-    private readonly Dictionary<IpKey, int> _upstreamClient;
+    private readonly Dictionary<IpKey, int[]> _upstreamClients;
     private readonly HashSet<IpKey> _proxies;
 
     private PolicyIndex(
@@ -24,7 +24,7 @@ internal sealed class PolicyIndex
         SegmentInfo[] segments,
         int[] vlanOwner,
         PrefixTable subnets,
-        Dictionary<IpKey, int> upstreamClient,
+        Dictionary<IpKey, int[]> upstreamClients,
         HashSet<IpKey> proxies,
         IReadOnlyList<string> warnings)
     {
@@ -33,7 +33,7 @@ internal sealed class PolicyIndex
         Segments = segments;
         _vlanOwner = vlanOwner;
         _subnets = subnets;
-        _upstreamClient = upstreamClient;
+        _upstreamClients = upstreamClients;
         _proxies = proxies;
         Warnings = warnings;
         Capture = policy.Controller.Capture;
@@ -59,8 +59,12 @@ internal sealed class PolicyIndex
     /// <summary>The client index of a segment owner, or -1 when the owner is not a client segment.</summary>
     public int ClientOf(int owner) => owner >= 0 ? Segments[owner].ClientIndex : -1;
 
-    /// <summary>The client whose upstream lives at <paramref name="address"/>, or -1.</summary>
-    public int UpstreamClient(IpKey address) => _upstreamClient.TryGetValue(address, out var client) ? client : -1;
+    /// <summary>
+    /// The clients (indexes, ascending) whose upstreams live at <paramref name="address"/>; empty when
+    /// none. Several clients may share an upstream address (a hosted service).
+    /// </summary>
+    public ReadOnlySpan<int> UpstreamClients(IpKey address) =>
+        _upstreamClients.TryGetValue(address, out var clients) ? clients : ReadOnlySpan<int>.Empty;
 
     public bool IsProxy(IpKey address) => _proxies.Contains(address);
 
@@ -130,7 +134,7 @@ internal sealed class PolicyIndex
             }
         }
 
-        var upstreams = new Dictionary<IpKey, int>();
+        var upstreamSets = new Dictionary<IpKey, SortedSet<int>>();
         for (var clientIndex = 0; clientIndex < policy.Clients.Count; clientIndex++)
         {
             foreach (var upstream in policy.Clients[clientIndex].Upstreams)
@@ -139,11 +143,19 @@ internal sealed class PolicyIndex
                 {
                     foreach (var address in await ResolveAsync(destination, resolve, resolveTimeout, warnings, cancellationToken).ConfigureAwait(false))
                     {
-                        upstreams.TryAdd(IpKey.From(address), clientIndex);
+                        var key = IpKey.From(address);
+                        if (!upstreamSets.TryGetValue(key, out var owners))
+                        {
+                            upstreamSets.Add(key, owners = []);
+                        }
+
+                        owners.Add(clientIndex);
                     }
                 }
             }
         }
+
+        var upstreams = upstreamSets.ToDictionary(p => p.Key, p => p.Value.ToArray());
 
         var proxies = policy.Infrastructure.ProxyAddresses.Select(IpKey.From).ToHashSet();
         return new PolicyIndex(policy, clientIds, segments.ToArray(), vlanOwner, subnets.Build(), upstreams, proxies, warnings);

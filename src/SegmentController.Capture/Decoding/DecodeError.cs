@@ -5,7 +5,6 @@ internal enum DecodeError : byte
 {
     None,
     TruncatedEthernet,
-    TooManyVlanTags,
     TruncatedVlanTag,
     TruncatedIpv4,
     BadIpv4Header,

@@ -15,6 +15,15 @@ internal struct DecodedFrame
     /// <summary>Number of entries used in <see cref="Vlans"/>.</summary>
     public int VlanCount;
 
+    /// <summary>Tag headers walked, priority tags included (at most <see cref="FrameDecoder.MaxWalkedVlanTags"/>).</summary>
+    public int VlanHeaders;
+
+    /// <summary>
+    /// True when the stack held more than <see cref="FrameDecoder.MaxVlanTags"/> tag headers: only the
+    /// outer ones are in <see cref="Vlans"/>.
+    /// </summary>
+    public bool VlanOverflow;
+
     /// <summary>The EtherType after the tag stack.</summary>
     public ushort EtherType;
 
@@ -33,6 +42,7 @@ internal struct DecodedFrame
 
     public ushort SourcePort;
     public ushort DestinationPort;
+    public uint TcpSequence;
     public byte TcpFlags;
 
     public byte IcmpType;

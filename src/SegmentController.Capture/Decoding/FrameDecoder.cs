@@ -11,8 +11,17 @@ namespace SegmentController.Capture.Decoding;
 /// </summary>
 internal static class FrameDecoder
 {
-    /// <summary>Tags beyond this are hostile (real QinQ uses two).</summary>
+    /// <summary>
+    /// Tags kept per frame, outer first. Real QinQ uses two; a deeper stack is hostile and flagged
+    /// (<see cref="DecodedFrame.VlanOverflow"/>), never an error, so it is judged as vlan-hopping.
+    /// </summary>
     public const int MaxVlanTags = 8;
+
+    /// <summary>
+    /// Tag headers walked at most (1 KiB of tags): past this the frame is not decoded further, which
+    /// bounds the work a hostile stack can cause.
+    /// </summary>
+    public const int MaxWalkedVlanTags = 256;
 
     /// <summary>Real stacks use two or three; a longer chain is treated as malformed.</summary>
     public const int MaxIpv6ExtensionHeaders = 8;
@@ -43,21 +52,28 @@ internal static class FrameDecoder
         result.SourceMac = ReadMac(frame[6..]);
         var offset = 12;
         var etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[offset..]);
-        var tags = 0;
+        var headers = 0;
         while (etherType is TpidCustomer or TpidService or TpidLegacyService)
         {
-            if (++tags > MaxVlanTags)
+            if (frame.Length < offset + 6 || headers == MaxWalkedVlanTags)
             {
-                return DecodeError.TooManyVlanTags;
-            }
+                result.VlanHeaders = headers;
+                if (headers > MaxVlanTags)
+                {
+                    // A stack this deep is a hopping attempt whatever follows it (the snap length or
+                    // the walking bound may hide the rest): judged by its tags, not dropped as an error.
+                    result.VlanOverflow = true;
+                    result.EtherType = etherType;
+                    result.Layer = NetworkLayer.Other;
+                    return DecodeError.None;
+                }
 
-            if (frame.Length < offset + 6)
-            {
                 return DecodeError.TruncatedVlanTag;
             }
 
+            headers++;
             var vid = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(frame[(offset + 2)..]) & 0x0FFF);
-            if (vid != 0)
+            if (vid != 0 && result.VlanCount < MaxVlanTags)
             {
                 result.Vlans[result.VlanCount++] = vid;
             }
@@ -66,6 +82,8 @@ internal static class FrameDecoder
             etherType = BinaryPrimitives.ReadUInt16BigEndian(frame[offset..]);
         }
 
+        result.VlanHeaders = headers;
+        result.VlanOverflow = headers > MaxVlanTags;
         offset += 2;
         result.EtherType = etherType;
         var wireRemaining = wireLength - offset;
@@ -262,6 +280,7 @@ internal static class FrameDecoder
 
                     result.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(segment);
                     result.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
+                    result.TcpSequence = BinaryPrimitives.ReadUInt32BigEndian(segment[4..]);
                     result.TcpFlags = segment[13];
                     result.HasTransport = true;
                     result.PayloadOffset = frameOffset + headerLength;

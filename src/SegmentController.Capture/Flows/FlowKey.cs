@@ -4,40 +4,74 @@ using SegmentController.Capture.Decoding;
 namespace SegmentController.Capture.Flows;
 
 /// <summary>
-/// A unidirectional flow: the VLAN stack (outer and inner id and the depth) and the 5-tuple. Packed
-/// into five 64-bit words so the flow table compares and hashes it in a handful of instructions — the
-/// lookup is the one thing every frame pays for.
+/// A unidirectional flow: the whole VLAN stack (up to <see cref="FrameDecoder.MaxVlanTags"/> tags, outer
+/// first, and whether it was deeper) and the 5-tuple. Packed into seven 64-bit words so the flow table
+/// compares and hashes it in a handful of instructions — the lookup is the one thing every frame pays for.
+/// Two stacks that differ in any kept tag, middle ones included, are different flows.
 /// </summary>
 internal readonly struct FlowKey : IEquatable<FlowKey>
 {
+    private const int TagBits = 12;
+    private const int TagsInFirstWord = 5;
+
+    /// <summary>Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1).</summary>
     private readonly ulong _meta;
 
-    public FlowKey(ushort outerVlan, ushort innerVlan, byte vlanDepth, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort)
+    /// <summary>Tags 0–4, 12 bits each, outer first.</summary>
+    private readonly ulong _tags0;
+
+    /// <summary>Tags 5–7.</summary>
+    private readonly ulong _tags1;
+
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort)
     {
-        _meta = ((ulong)(outerVlan & 0xFFF) << 52)
-            | ((ulong)(innerVlan & 0xFFF) << 40)
-            | ((ulong)vlanDepth << 32)
-            | ((ulong)layer << 28)
-            | ((ulong)protocol << 20)
-            | ((ulong)sourcePort << 4);
-        DestinationPort = destinationPort;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
+        ulong tags0 = 0;
+        ulong tags1 = 0;
+        for (var i = 0; i < vlans.Length; i++)
+        {
+            var tag = (ulong)(vlans[i] & 0xFFF);
+            if (i < TagsInFirstWord)
+            {
+                tags0 |= tag << (i * TagBits);
+            }
+            else
+            {
+                tags1 |= tag << ((i - TagsInFirstWord) * TagBits);
+            }
+        }
+
+        _tags0 = tags0;
+        _tags1 = tags1;
+        _meta = ((ulong)layer << 60)
+            | ((ulong)protocol << 52)
+            | ((ulong)sourcePort << 36)
+            | ((ulong)destinationPort << 20)
+            | ((ulong)vlans.Length << 16)
+            | (vlanOverflow ? 1UL << 15 : 0);
         Source = source;
         Destination = destination;
     }
 
-    public ushort OuterVlan => (ushort)((_meta >> 52) & 0xFFF);
+    /// <summary>Tags kept (0 when untagged).</summary>
+    public byte VlanDepth => (byte)((_meta >> 16) & 0xF);
 
-    public ushort InnerVlan => (ushort)((_meta >> 40) & 0xFFF);
+    /// <summary>True when the stack was deeper than the tags kept.</summary>
+    public bool VlanOverflow => (_meta & (1UL << 15)) != 0;
 
-    public byte VlanDepth => (byte)(_meta >> 32);
+    /// <summary>The outermost VLAN id, or 0 when untagged.</summary>
+    public ushort OuterVlan => VlanDepth == 0 ? (ushort)0 : Vlan(0);
 
-    public NetworkLayer Layer => (NetworkLayer)((_meta >> 28) & 0xF);
+    /// <summary>The innermost kept VLAN id, or 0 when untagged.</summary>
+    public ushort InnerVlan => VlanDepth == 0 ? (ushort)0 : Vlan(VlanDepth - 1);
 
-    public byte Protocol => (byte)(_meta >> 20);
+    public NetworkLayer Layer => (NetworkLayer)(_meta >> 60);
 
-    public ushort SourcePort => (ushort)(_meta >> 4);
+    public byte Protocol => (byte)(_meta >> 52);
 
-    public ushort DestinationPort { get; }
+    public ushort SourcePort => (ushort)(_meta >> 36);
+
+    public ushort DestinationPort => (ushort)(_meta >> 20);
 
     public IpKey Source { get; }
 
@@ -46,9 +80,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FlowKey From(in DecodedFrame frame) =>
         new(
-            (ushort)frame.OuterVlan,
-            (ushort)frame.InnerVlan,
-            (byte)frame.VlanCount,
+            ((ReadOnlySpan<ushort>)frame.Vlans)[..frame.VlanCount],
+            frame.VlanOverflow,
             frame.Layer,
             frame.Protocol,
             frame.Source,
@@ -56,36 +89,42 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.SourcePort,
             frame.DestinationPort);
 
-    /// <summary>The VLAN ids outer → inner as evidence shows them (middle tags of deep stacks are not kept).</summary>
-    public int[] VlanList() => VlanDepth switch
-    {
-        0 => [],
-        1 => [OuterVlan],
-        _ => [OuterVlan, InnerVlan],
-    };
+    /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
+    public ushort Vlan(int position) => position < TagsInFirstWord
+        ? (ushort)((_tags0 >> (position * TagBits)) & 0xFFF)
+        : (ushort)((_tags1 >> ((position - TagsInFirstWord) * TagBits)) & 0xFFF);
 
-    public FlowKey WithVlans(ushort outerVlan, byte depth) =>
-        new(outerVlan, InnerVlan, depth, Layer, Protocol, Source, Destination, SourcePort, DestinationPort);
+    /// <summary>The VLAN ids outer → inner as evidence shows them (every kept tag).</summary>
+    public int[] VlanList()
+    {
+        var list = new int[VlanDepth];
+        for (var i = 0; i < list.Length; i++)
+        {
+            list[i] = Vlan(i);
+        }
+
+        return list;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Equals(FlowKey other) =>
         _meta == other._meta
-        && DestinationPort == other.DestinationPort
+        && _tags0 == other._tags0
         && Source.Lo == other.Source.Lo
         && Destination.Lo == other.Destination.Lo
         && Source.Hi == other.Source.Hi
-        && Destination.Hi == other.Destination.Hi;
+        && Destination.Hi == other.Destination.Hi
+        && _tags1 == other._tags1;
 
     public override bool Equals(object? obj) => obj is FlowKey other && Equals(other);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override int GetHashCode()
     {
-        // A multiply-xorshift mix: cheap, and spreads sequential addresses and ports well.
-        var h = _meta ^ ((ulong)DestinationPort << 48);
-        h = (h ^ Source.Lo) * 0x9E3779B97F4A7C15UL;
-        h = (h ^ Destination.Lo) * 0xC2B2AE3D27D4EB4FUL;
-        h = (h ^ Source.Hi ^ (Destination.Hi << 1)) * 0x165667B19E3779F9UL;
+        // A multiply-xorshift mix: cheap, and spreads sequential addresses, ports and tags well.
+        var h = (_meta ^ Source.Lo) * 0x9E3779B97F4A7C15UL;
+        h = (h ^ Destination.Lo ^ _tags0) * 0xC2B2AE3D27D4EB4FUL;
+        h = (h ^ Source.Hi ^ (Destination.Hi << 1) ^ (_tags1 << 3)) * 0x165667B19E3779F9UL;
         return (int)(h ^ (h >> 32));
     }
 

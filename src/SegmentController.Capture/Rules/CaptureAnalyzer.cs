@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SegmentController.Capture.Classification;
@@ -6,23 +5,27 @@ using SegmentController.Capture.Decoding;
 using SegmentController.Capture.Evidence;
 using SegmentController.Capture.Flows;
 using SegmentController.Capture.Sources;
-using SegmentController.Core.Findings;
 
 namespace SegmentController.Capture.Rules;
 
 /// <summary>
 /// Judges every frame of one capture against the policy: decode, classify the flow once, apply the
 /// capture rules, count. <see cref="ProcessFrame"/> runs on the capture thread and allocates nothing
-/// for a frame of a known, clean flow; findings are read from other threads.
+/// for a frame of a known flow once its evidence is kept; findings are read from other threads.
 /// </summary>
-internal sealed class CaptureAnalyzer : IFrameSink
+/// <remarks>
+/// Everything that grows is bounded: flows (<see cref="FlowTable"/>), violations (forgotten once
+/// published, written and idle; aggregated per rule beyond the cap — never dropped), evidence bytes
+/// (freed once written), degraded episodes, ARP bindings and server names.
+/// </remarks>
+internal sealed partial class CaptureAnalyzer : IFrameSink
 {
     private readonly CaptureAnalyzerOptions _options;
     private readonly FlowTable _flows;
     private readonly Dictionary<(CaptureRules, FlowKey), Violation> _violations = [];
     private readonly List<Violation> _unreported = [];
-    private readonly List<DegradedEvent> _degraded = [];
-    private readonly List<DegradedEvent> _unreportedDegraded = [];
+    private readonly Queue<Violation> _evidencePending = new();
+    private readonly Violation?[] _aggregates = new Violation?[32];
     private readonly Lock _reportLock = new();
     private readonly Dictionary<(int Vlan, uint Address), ulong> _arpBindings = [];
     private readonly Dictionary<string, int> _clientSlots = new(StringComparer.Ordinal);
@@ -33,12 +36,10 @@ internal sealed class CaptureAnalyzer : IFrameSink
     private int _generation = 1;
     private long _evidenceBytes;
     private long _lastFrameTicks;
-    private long _silenceTicks;
     private long _lastExpiryTicks;
-    private bool _silent;
-    private bool _lossy;
-    private long _statsReceived;
-    private long _statsDropped;
+    private long _suppressed;
+    private long _lastId;
+    private bool _anyPublished;
 
     public CaptureAnalyzer(PolicyIndex index, string interfaceName, CaptureAnalyzerOptions? options = null)
     {
@@ -48,14 +49,13 @@ internal sealed class CaptureAnalyzer : IFrameSink
         _flows = new FlowTable(_options.FlowCapacity);
         InterfaceName = interfaceName;
         _index = index;
-        _silenceTicks = index.Capture.Silence.Ticks;
         MapClients(index);
     }
 
     public string InterfaceName { get; }
 
     /// <summary>
-    /// Called on the capture thread when a new violation awaits <see cref="TakeNewFindings"/>, so a
+    /// Called on the capture thread when a new finding awaits <see cref="TakeNewFindings"/>, so a
     /// publisher can take it at once instead of on its next tick. Must return quickly.
     /// </summary>
     public Action? ViolationRecorded { get; set; }
@@ -69,8 +69,15 @@ internal sealed class CaptureAnalyzer : IFrameSink
     /// <summary>Decode errors by kind (index = <see cref="DecodeError"/>).</summary>
     public long[] DecodeErrorsByKind { get; } = new long[Enum.GetValues<DecodeError>().Length];
 
-    /// <summary>Violations not kept because <see cref="CaptureAnalyzerOptions.MaxViolations"/> was reached.</summary>
-    public long SuppressedViolations { get; private set; }
+    /// <summary>
+    /// Violating flows (one per rule) folded into a per-rule aggregate because
+    /// <see cref="CaptureAnalyzerOptions.MaxViolations"/> violations were tracked already. They are
+    /// reported through the aggregate, not lost; this says how much individual detail was not kept.
+    /// </summary>
+    public long SuppressedViolations => Volatile.Read(ref _suppressed);
+
+    /// <summary>Evidence bytes held in memory now (frames not yet written out).</summary>
+    public long EvidenceBytes => Volatile.Read(ref _evidenceBytes);
 
     public FlowTable Flows => _flows;
 
@@ -102,19 +109,22 @@ internal sealed class CaptureAnalyzer : IFrameSink
     /// </summary>
     public long StartedTicks { get; set; }
 
-    /// <summary>The latest capture counters reported.</summary>
-    public CaptureStatistics LastStatistics { get; private set; }
-
     void IFrameSink.OnFrame(ReadOnlySpan<byte> frame, int wireLength, long timestampTicks) =>
         ProcessFrame(frame, wireLength, timestampTicks);
 
-    void IFrameSink.OnIdle(long nowTicks) => CheckSilence(nowTicks, StartedTicks);
-
-    void IFrameSink.OnStatistics(CaptureStatistics statistics, long nowTicks)
+    void IFrameSink.OnIdle(long nowTicks)
     {
-        LastStatistics = statistics;
-        ReportStatistics(statistics.Received, statistics.TotalDropped, nowTicks);
+        CheckSilence(nowTicks, StartedTicks);
+        if (nowTicks - _lastExpiryTicks > TimeSpan.TicksPerSecond)
+        {
+            _lastExpiryTicks = nowTicks;
+            SweepViolations(nowTicks);
+        }
     }
+
+    void IFrameSink.OnSourceOpened(long nowTicks) => BeginSource();
+
+    void IFrameSink.OnStatistics(CaptureStatistics statistics, long nowTicks) => ReportStatistics(statistics, nowTicks);
 
     /// <summary>Judges one frame. <paramref name="frame"/> is only read during the call.</summary>
     /// <remarks>
@@ -133,12 +143,17 @@ internal sealed class CaptureAnalyzer : IFrameSink
 
         Packets++;
         Bytes += wireLength;
-        CheckGap(timestampTicks);
+        if (_silent)
+        {
+            EndSilence(timestampTicks);
+        }
+
         _lastFrameTicks = timestampTicks;
         if (timestampTicks - _lastExpiryTicks > TimeSpan.TicksPerSecond)
         {
             _lastExpiryTicks = timestampTicks;
             _flows.Expire(timestampTicks - _options.FlowIdleTimeout.Ticks);
+            SweepViolations(timestampTicks);
         }
 
         var decoded = default(DecodedFrame);
@@ -161,92 +176,12 @@ internal sealed class CaptureAnalyzer : IFrameSink
         flow.Bytes += wireLength;
         flow.LastTicks = timestampTicks;
         CountClients(flow.SourceClient, flow.DestinationClient);
-        JudgeContent(ref flow, in decoded);
+        JudgeContent(ref flow, in decoded, frame);
 
         var rules = flow.StaticRules | flow.ContentRules;
         if (rules != 0)
         {
-            Record((CaptureRules)rules, in key, in decoded, frame, wireLength, timestampTicks);
-        }
-    }
-
-    /// <summary>
-    /// Reports libpcap's cumulative counters for this interface; loss above the policy's threshold in
-    /// the interval since the last report starts a capture-degraded episode.
-    /// </summary>
-    public void ReportStatistics(long received, long dropped, long nowTicks)
-    {
-        var deltaReceived = Math.Max(0, received - _statsReceived);
-        var deltaDropped = Math.Max(0, dropped - _statsDropped);
-        _statsReceived = received;
-        _statsDropped = dropped;
-
-        // On Linux libpcap's "received" already includes what the kernel dropped.
-        var seen = Math.Max(deltaReceived, deltaDropped);
-        var loss = seen == 0 ? 0 : (double)deltaDropped / seen;
-        if (loss > Volatile.Read(ref _index).Capture.LossThreshold && deltaDropped > 0)
-        {
-            if (!_lossy)
-            {
-                _lossy = true;
-                AddDegraded(new DegradedEvent(InterfaceName, "loss", received, dropped, loss, nowTicks, nowTicks));
-            }
-        }
-        else if (_lossy)
-        {
-            _lossy = false;
-        }
-    }
-
-    /// <summary>Called while no frames arrive: silence longer than the policy allows is degraded capture.</summary>
-    public void CheckSilence(long nowTicks, long startedTicks)
-    {
-        if (_lastFrameTicks == 0 && startedTicks == 0)
-        {
-            StartedTicks = nowTicks;
-            return;
-        }
-
-        var since = _lastFrameTicks == 0 ? startedTicks : _lastFrameTicks;
-        if (!_silent && nowTicks - since > Volatile.Read(ref _index).Capture.Silence.Ticks)
-        {
-            _silent = true;
-            AddDegraded(new DegradedEvent(InterfaceName, "silence", _statsReceived, _statsDropped, 0, since, nowTicks));
-        }
-    }
-
-    /// <summary>True while capture on this interface is not trustworthy.</summary>
-    public bool Degraded => _silent || _lossy;
-
-    /// <summary>Every finding so far (offline analysis reads this once at the end).</summary>
-    public IReadOnlyList<Finding> AllFindings(DateTimeOffset observedAt)
-    {
-        lock (_reportLock)
-        {
-            return [.. _violations.Values.Select(v => ToFinding(v, observedAt)), .. _degraded.Select(d => ToFinding(d, observedAt))];
-        }
-    }
-
-    /// <summary>Findings not handed out before (the live service publishes these).</summary>
-    public IReadOnlyList<Finding> TakeNewFindings(DateTimeOffset observedAt)
-    {
-        lock (_reportLock)
-        {
-            var findings = new List<Finding>(_unreported.Count + _unreportedDegraded.Count);
-            findings.AddRange(_unreported.Select(v => ToFinding(v, observedAt)));
-            findings.AddRange(_unreportedDegraded.Select(d => ToFinding(d, observedAt)));
-            _unreported.Clear();
-            _unreportedDegraded.Clear();
-            return findings;
-        }
-    }
-
-    /// <summary>The violations kept so far, with their evidence frames.</summary>
-    public IReadOnlyList<Violation> Violations()
-    {
-        lock (_reportLock)
-        {
-            return _violations.Values.ToArray();
+            Record(ref flow, (CaptureRules)rules, in key, in decoded, frame, wireLength, timestampTicks);
         }
     }
 
@@ -254,7 +189,6 @@ internal sealed class CaptureAnalyzer : IFrameSink
     {
         Volatile.Write(ref _pendingIndex, null);
         Volatile.Write(ref _index, index);
-        _silenceTicks = index.Capture.Silence.Ticks;
         _generation++;
         MapClients(index);
     }
@@ -300,37 +234,6 @@ internal sealed class CaptureAnalyzer : IFrameSink
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CheckGap(long timestampTicks)
-    {
-        if (_lastFrameTicks == 0)
-        {
-            return;
-        }
-
-        if (timestampTicks - _lastFrameTicks > _silenceTicks)
-        {
-            AddDegraded(new DegradedEvent(InterfaceName, "silence", Packets, 0, 0, _lastFrameTicks, timestampTicks));
-        }
-
-        _silent = false;
-    }
-
-    private void AddDegraded(DegradedEvent degraded)
-    {
-        lock (_reportLock)
-        {
-            if (_degraded.Count >= _options.MaxViolations)
-            {
-                SuppressedViolations++;
-                return;
-            }
-
-            _degraded.Add(degraded);
-            _unreportedDegraded.Add(degraded);
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Classify(ref FlowState flow, in DecodedFrame frame)
     {
@@ -339,7 +242,9 @@ internal sealed class CaptureAnalyzer : IFrameSink
         var rules = CaptureRules.None;
         var tagged = frame.VlanCount > 0;
         var vlanOwner = tagged ? index.VlanOwner(frame.InnerVlan) : Owners.Unknown;
-        if (frame.VlanCount > 1 && !index.Capture.QinQ)
+
+        // A stack deeper than any real QinQ is a hopping attempt even where the site runs QinQ.
+        if ((frame.VlanCount > 1 && !index.Capture.QinQ) || frame.VlanOverflow)
         {
             rules |= CaptureRules.VlanHopping;
         }
@@ -350,11 +255,11 @@ internal sealed class CaptureAnalyzer : IFrameSink
         }
 
         var sourceOwner = Owners.Unknown;
-        var destinationOwner = Owners.Unknown;
+        flow.TouchesUpstream = false;
         if (frame.Layer is NetworkLayer.Ipv4 or NetworkLayer.Ipv6 or NetworkLayer.Arp)
         {
             sourceOwner = index.AddressOwner(frame.Source);
-            destinationOwner = index.AddressOwner(frame.Destination);
+            var destinationOwner = index.AddressOwner(frame.Destination);
             var sourceClient = index.ClientOf(sourceOwner);
             var destinationClient = index.ClientOf(destinationOwner);
             flow.SourceClient = sourceClient;
@@ -372,13 +277,20 @@ internal sealed class CaptureAnalyzer : IFrameSink
                     rules |= CaptureRules.CrossClientFlow;
                 }
 
-                var upstreamOfDestination = index.UpstreamClient(frame.Destination);
-                var upstreamOfSource = index.UpstreamClient(frame.Source);
-                flow.TouchesUpstream = upstreamOfDestination >= 0 || upstreamOfSource >= 0;
-                if ((upstreamOfDestination >= 0 && sourceClient >= 0 && !index.IsProxy(frame.Source))
-                    || (upstreamOfSource >= 0 && destinationClient >= 0 && !index.IsProxy(frame.Destination)))
+                var upstreamOfDestination = index.UpstreamClients(frame.Destination);
+                var upstreamOfSource = index.UpstreamClients(frame.Source);
+                flow.TouchesUpstream = upstreamOfDestination.Length > 0 || upstreamOfSource.Length > 0;
+
+                // A segment reaching its own client's upstream without the proxy bypasses it; reaching
+                // another client's upstream is traffic between clients.
+                if (sourceClient >= 0 && upstreamOfDestination.Length > 0 && !index.IsProxy(frame.Source))
                 {
-                    rules |= CaptureRules.ProxyBypass;
+                    rules |= upstreamOfDestination.Contains(sourceClient) ? CaptureRules.ProxyBypass : CaptureRules.CrossClientFlow;
+                }
+
+                if (destinationClient >= 0 && upstreamOfSource.Length > 0 && !index.IsProxy(frame.Destination))
+                {
+                    rules |= upstreamOfSource.Contains(destinationClient) ? CaptureRules.ProxyBypass : CaptureRules.CrossClientFlow;
                 }
             }
         }
@@ -394,36 +306,10 @@ internal sealed class CaptureAnalyzer : IFrameSink
         }
 
         flow.StaticRules = (uint)rules;
-        flow.ContentRules = 0;
-        flow.PayloadChecked = false;
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void JudgeContent(ref FlowState flow, in DecodedFrame frame)
-    {
-        if (flow.MacSegment >= 0 && !_index.Segments[flow.MacSegment].Macs!.Contains(frame.SourceMac))
-        {
-            flow.ContentRules |= (uint)CaptureRules.UnknownMac;
-        }
-
-        if (frame.Tls == TlsHandshake.ServerHello && frame.TlsVersion < TlsParser.Tls12)
-        {
-            flow.ContentRules |= (uint)CaptureRules.WeakTls;
-        }
-
-        if (flow.TouchesUpstream && !flow.PayloadChecked && frame.Protocol == IpProtocols.Tcp && frame.PayloadLength > 0)
-        {
-            flow.PayloadChecked = true;
-            if (!frame.LooksLikeTls)
-            {
-                flow.ContentRules |= (uint)CaptureRules.CleartextToClient;
-            }
-        }
-
-        if (frame.Layer == NetworkLayer.Arp && JudgeArp(in frame))
-        {
-            flow.ContentRules |= (uint)CaptureRules.ArpSpoofing;
-        }
+        // What the stream showed (weak TLS negotiated, a spoofed ARP claim) stays true under any policy;
+        // what depends on the policy (listed MACs, whether the peer is an upstream) is judged again.
+        flow.ContentRules &= (uint)(CaptureRules.WeakTls | CaptureRules.ArpSpoofing);
     }
 
     /// <summary>True when the ARP frame claims an address another MAC holds, or lies about its sender.</summary>
@@ -456,44 +342,131 @@ internal sealed class CaptureAnalyzer : IFrameSink
         return false;
     }
 
-    private void Record(CaptureRules rules, in FlowKey key, in DecodedFrame frame, ReadOnlySpan<byte> bytes, int wireLength, long timestampTicks)
+    private void Record(ref FlowState flow, CaptureRules rules, in FlowKey key, in DecodedFrame frame, ReadOnlySpan<byte> bytes, int wireLength, long timestampTicks)
     {
         var remaining = (uint)rules;
         while (remaining != 0)
         {
-            var bit = (CaptureRules)(1u << BitOperations.TrailingZeroCount(remaining));
+            var bitIndex = BitOperations.TrailingZeroCount(remaining);
+            var bit = (CaptureRules)(1u << bitIndex);
             remaining &= remaining - 1;
+            if ((flow.AggregatedRules & (uint)bit) != 0)
+            {
+                var aggregate = _aggregates[bitIndex]!;
+                aggregate.Packets++;
+                aggregate.LastTicks = timestampTicks;
+                continue;
+            }
+
             if (!_violations.TryGetValue((bit, key), out var violation))
             {
                 violation = CreateViolation(bit, in key, in frame, timestampTicks);
                 if (violation is null)
                 {
+                    flow.AggregatedRules |= (uint)bit;
+                    var aggregate = Aggregate(bitIndex, in key, in frame, timestampTicks);
+                    aggregate.Packets++;
+                    aggregate.LastTicks = timestampTicks;
                     continue;
                 }
             }
 
             violation.Packets++;
             violation.LastTicks = timestampTicks;
-            if (violation.Frames.Count < _options.EvidenceFramesPerViolation && _evidenceBytes < _options.EvidenceByteBudget)
+            if (violation.Sni is null && frame.Tls == TlsHandshake.ClientHello && frame.SniLength > 0)
+            {
+                violation.Sni = ServerNameOf(in key);
+            }
+
+            if (!violation.EvidenceClosed
+                && violation.Frames.Count < _options.EvidenceFramesPerViolation
+                && Volatile.Read(ref _evidenceBytes) < _options.EvidenceByteBudget)
             {
                 var kept = bytes[..Math.Min(bytes.Length, _options.EvidenceSnapLength)].ToArray();
-                _evidenceBytes += kept.Length;
                 lock (_reportLock)
                 {
-                    violation.Frames.Add(new EvidenceFrame(timestampTicks, wireLength, kept));
+                    if (!violation.EvidenceClosed)
+                    {
+                        violation.Frames.Add(new EvidenceFrame(timestampTicks, wireLength, kept));
+                        Interlocked.Add(ref _evidenceBytes, kept.Length);
+                    }
                 }
             }
         }
     }
 
+    /// <summary>A new violation, or null when the cap is reached and the flow must be aggregated.</summary>
     private Violation? CreateViolation(CaptureRules rule, in FlowKey key, in DecodedFrame frame, long timestampTicks)
     {
         if (_violations.Count >= _options.MaxViolations)
         {
-            SuppressedViolations++;
             return null;
         }
 
+        var clients = ClientsOf(in frame, out var viaUpstream);
+        var summary = Summarize(rule, in key, in frame, clients, viaUpstream);
+        var violation = new Violation(rule, key, clients.ToArray(), summary, timestampTicks)
+        {
+            Id = NextId(),
+            SourceMac = frame.SourceMac,
+            DestinationMac = frame.DestinationMac,
+            VlanHeaders = frame.VlanOverflow ? frame.VlanHeaders : 0,
+            Sni = ServerNameOf(in key),
+        };
+        lock (_reportLock)
+        {
+            _violations.Add((rule, key), violation);
+            _unreported.Add(violation);
+            _evidencePending.Enqueue(violation);
+        }
+
+        ViolationRecorded?.Invoke();
+        return violation;
+    }
+
+    /// <summary>Folds one more flow into the rule's aggregate (creating it, or widening its clients).</summary>
+    private Violation Aggregate(int bitIndex, in FlowKey key, in DecodedFrame frame, long timestampTicks)
+    {
+        var rule = (CaptureRules)(1u << bitIndex);
+        var clients = ClientsOf(in frame, out _);
+        var signal = false;
+        Violation aggregate;
+        lock (_reportLock)
+        {
+            aggregate = _aggregates[bitIndex] ??= new Violation(rule, key, [], "", timestampTicks)
+            {
+                IsAggregate = true,
+                SourceMac = frame.SourceMac,
+                DestinationMac = frame.DestinationMac,
+            };
+            if (aggregate.Flows == 0 || !clients.IsSubsetOf(aggregate.Clients))
+            {
+                // New clients make the aggregate a new finding for them: it may trip their suspension.
+                clients.UnionWith(aggregate.Clients);
+                aggregate.Clients = clients.ToArray();
+                signal = true;
+            }
+
+            aggregate.Flows++;
+            _suppressed++;
+            signal |= NoteOverflow(timestampTicks);
+        }
+
+        if (signal)
+        {
+            ViolationRecorded?.Invoke();
+        }
+
+        return aggregate;
+    }
+
+    private long NextId() => Interlocked.Increment(ref _lastId);
+
+    /// <summary>The clients a frame concerns: its VLANs', its addresses' and its upstreams'.</summary>
+    /// <param name="frame">The frame.</param>
+    /// <param name="viaUpstream">True when a client's upstream (not a client subnet) is the other end.</param>
+    private SortedSet<string> ClientsOf(in DecodedFrame frame, out bool viaUpstream)
+    {
         var index = _index;
         var clients = new SortedSet<string>(StringComparer.Ordinal);
         void Add(int client)
@@ -504,115 +477,40 @@ internal sealed class CaptureAnalyzer : IFrameSink
             }
         }
 
+        // The upstream's own client when the peer is that client, else every client it serves.
+        void AddUpstream(ReadOnlySpan<int> owners, int peer)
+        {
+            if (peer >= 0 && owners.Contains(peer))
+            {
+                Add(peer);
+                return;
+            }
+
+            foreach (var owner in owners)
+            {
+                Add(owner);
+            }
+        }
+
         for (var i = 0; i < frame.VlanCount; i++)
         {
             Add(index.ClientOf(index.VlanOwner(frame.Vlans[i])));
         }
 
+        viaUpstream = false;
         if (frame.Layer != NetworkLayer.Other)
         {
-            Add(index.ClientOf(index.AddressOwner(frame.Source)));
-            Add(index.ClientOf(index.AddressOwner(frame.Destination)));
-            Add(index.UpstreamClient(frame.Source));
-            Add(index.UpstreamClient(frame.Destination));
+            var sourceClient = index.ClientOf(index.AddressOwner(frame.Source));
+            var destinationClient = index.ClientOf(index.AddressOwner(frame.Destination));
+            Add(sourceClient);
+            Add(destinationClient);
+            var upstreamOfSource = index.UpstreamClients(frame.Source);
+            var upstreamOfDestination = index.UpstreamClients(frame.Destination);
+            AddUpstream(upstreamOfSource, destinationClient);
+            AddUpstream(upstreamOfDestination, sourceClient);
+            viaUpstream = upstreamOfSource.Length > 0 || upstreamOfDestination.Length > 0;
         }
 
-        var summary = Summarize(rule, in key, in frame, clients);
-        var violation = new Violation(rule, key, clients.ToArray(), summary, timestampTicks)
-        {
-            SourceMac = frame.SourceMac,
-            DestinationMac = frame.DestinationMac,
-        };
-        lock (_reportLock)
-        {
-            _violations.Add((rule, key), violation);
-            _unreported.Add(violation);
-        }
-
-        ViolationRecorded?.Invoke();
-        return violation;
-    }
-
-    private static string Summarize(CaptureRules rule, in FlowKey key, in DecodedFrame frame, SortedSet<string> clients)
-    {
-        var vlans = key.VlanDepth == 0 ? "untagged" : "VLAN " + string.Join('/', key.VlanList());
-        var flow = key.Layer switch
-        {
-            NetworkLayer.Other => $"{FormatMac(frame.SourceMac)} → {FormatMac(frame.DestinationMac)}",
-            NetworkLayer.Arp => $"ARP {key.Source} → {key.Destination}",
-            _ when key.SourcePort != 0 || key.DestinationPort != 0 =>
-                $"{IpProtocols.Name(key.Layer, key.Protocol)} {Endpoint(key.Source, key.SourcePort)} → {Endpoint(key.Destination, key.DestinationPort)}",
-            _ => $"{IpProtocols.Name(key.Layer, key.Protocol)} {key.Source} → {key.Destination}",
-        };
-        var who = clients.Count == 0 ? "no client" : string.Join(", ", clients);
-        var what = rule switch
-        {
-            CaptureRules.CrossClientFlow => "traffic between clients",
-            CaptureRules.VlanSubnetMismatch => "a client's VLAN carries another client's address",
-            CaptureRules.VlanHopping => $"stacked VLAN tags ({key.VlanDepth} deep) where the site runs no QinQ",
-            CaptureRules.ProxyBypass => "a client segment reaches a client upstream without the proxy",
-            CaptureRules.CleartextToClient => "non-TLS payload to or from a client upstream",
-            CaptureRules.WeakTls => string.Create(CultureInfo.InvariantCulture, $"TLS below 1.2 negotiated (0x{frame.TlsVersion:x4})"),
-            CaptureRules.UnknownVlan => "a VLAN the policy does not name",
-            CaptureRules.UnknownMac => $"station MAC {FormatMac(frame.SourceMac)} is not listed for its segment",
-            CaptureRules.ArpSpoofing => $"ARP claim of {key.Source} by {FormatMac(frame.ArpSenderMac)} conflicts with an earlier binding or the frame's sender",
-            _ => "violation",
-        };
-        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {flow} on {vlans}";
-    }
-
-    private static string Endpoint(IpKey address, ushort port) =>
-        address.IsV4
-            ? string.Create(CultureInfo.InvariantCulture, $"{address}:{port}")
-            : string.Create(CultureInfo.InvariantCulture, $"[{address}]:{port}");
-
-    internal static string FormatMac(ulong mac) =>
-        string.Create(17, mac, static (span, value) =>
-        {
-            for (var i = 0; i < 6; i++)
-            {
-                var b = (byte)(value >> (40 - (8 * i)));
-                b.TryFormat(span[(i * 3)..], out _, "x2", CultureInfo.InvariantCulture);
-                if (i < 5)
-                {
-                    span[(i * 3) + 2] = ':';
-                }
-            }
-        });
-
-    private static Finding ToFinding(Violation violation, DateTimeOffset observedAt)
-    {
-        var key = violation.Flow;
-        var evidence = new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["vlans"] = key.VlanList(),
-            ["src"] = key.Layer == NetworkLayer.Other ? FormatMac(violation.SourceMac) : key.Source.ToString(),
-            ["dst"] = key.Layer == NetworkLayer.Other ? FormatMac(violation.DestinationMac) : key.Destination.ToString(),
-            ["protocol"] = IpProtocols.Name(key.Layer, key.Protocol),
-            ["src_port"] = (int)key.SourcePort,
-            ["dst_port"] = (int)key.DestinationPort,
-            ["packets"] = violation.Packets,
-            ["first_seen"] = new DateTimeOffset(violation.FirstTicks, TimeSpan.Zero),
-            ["last_seen"] = new DateTimeOffset(violation.LastTicks, TimeSpan.Zero),
-        };
-        return Finding.Create(CaptureRuleIds.Of(violation.Rule), violation.Clients, violation.Summary, evidence, observedAt);
-    }
-
-    private static Finding ToFinding(DegradedEvent degraded, DateTimeOffset observedAt)
-    {
-        var summary = degraded.Reason == "loss"
-            ? string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} lost {degraded.Loss:P2} of frames (dropped {degraded.Dropped} of {degraded.Received})")
-            : string.Create(CultureInfo.InvariantCulture, $"No frames on {degraded.Interface} for {TimeSpan.FromTicks(degraded.LastTicks - degraded.FirstTicks).TotalSeconds:0} s");
-        var evidence = new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["interface"] = degraded.Interface,
-            ["reason"] = degraded.Reason,
-            ["received"] = degraded.Received,
-            ["dropped"] = degraded.Dropped,
-            ["loss"] = degraded.Loss,
-            ["first_seen"] = new DateTimeOffset(degraded.FirstTicks, TimeSpan.Zero),
-            ["last_seen"] = new DateTimeOffset(degraded.LastTicks, TimeSpan.Zero),
-        };
-        return Finding.Create(RuleIds.CaptureDegraded, [], summary, evidence, observedAt);
+        return clients;
     }
 }

@@ -9,7 +9,12 @@ internal sealed record CaptureAnalyzerOptions
     /// <summary>A flow idle this long is forgotten.</summary>
     public TimeSpan FlowIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Distinct violations (rule × flow) kept; more are counted, not kept.</summary>
+    /// <summary>
+    /// Distinct violations (rule × flow) tracked one by one. Violations already published, with their
+    /// evidence written and their flow idle for <see cref="FlowIdleTimeout"/>, are forgotten to make
+    /// room; when none can be, further violating flows are folded into one aggregate per rule (still
+    /// reported, counted and named by client) and a capture-degraded episode says so.
+    /// </summary>
     public int MaxViolations { get; init; } = 10_000;
 
     /// <summary>Frames kept as evidence per violation.</summary>
@@ -23,4 +28,10 @@ internal sealed record CaptureAnalyzerOptions
 
     /// <summary>IP→MAC bindings remembered for ARP spoofing.</summary>
     public int ArpBindingCapacity { get; init; } = 65_536;
+
+    /// <summary>TLS server names (SNI) remembered per connection, for the evidence of TLS findings.</summary>
+    public int ServerNameCapacity { get; init; } = 65_536;
+
+    /// <summary>Capture-degraded episodes kept; the oldest finished and published ones make room.</summary>
+    public int MaxDegradedEvents { get; init; } = 256;
 }

@@ -1,4 +1,46 @@
 namespace SegmentController.Capture.Rules;
 
-/// <summary>A period in which capture could not be trusted: loss above threshold or silence.</summary>
-internal sealed record DegradedEvent(string Interface, string Reason, long Received, long Dropped, double Loss, long FirstTicks, long LastTicks);
+/// <summary>
+/// A period in which capture could not be trusted: loss above threshold, silence, or more violations
+/// than the analyzer tracks one by one. One event per episode; its counts and end move while it lasts.
+/// Changed and read under the analyzer's report lock.
+/// </summary>
+internal sealed class DegradedEvent(string @interface, string reason, long firstTicks)
+{
+    public const string Loss = "loss";
+    public const string Silence = "silence";
+    public const string Overflow = "overflow";
+
+    /// <summary>Unique within its analyzer (the finding's key across updates).</summary>
+    public long Id { get; init; }
+
+    public string Interface { get; } = @interface;
+
+    /// <summary><see cref="Loss"/>, <see cref="Silence"/> or <see cref="Overflow"/>.</summary>
+    public string Reason { get; } = reason;
+
+    public long FirstTicks { get; } = firstTicks;
+
+    public long LastTicks { get; set; } = firstTicks;
+
+    /// <summary>Loss: frames the kernel passed during the episode.</summary>
+    public long Received { get; set; }
+
+    /// <summary>Loss: frames dropped during the episode.</summary>
+    public long Dropped { get; set; }
+
+    public double LossFraction => Received == 0 ? 0 : (double)Dropped / Math.Max(Received, Dropped);
+
+    /// <summary>Overflow: violating flows folded into aggregates during the episode.</summary>
+    public long Suppressed { get; set; }
+
+    /// <summary>True while the episode lasts.</summary>
+    public bool Open { get; set; } = true;
+
+    /// <summary>Bumped on every change, so a publisher can tell what moved since it last looked.</summary>
+    public int Version { get; set; }
+
+    public bool Published { get; set; }
+
+    public int PublishedVersion { get; set; }
+}

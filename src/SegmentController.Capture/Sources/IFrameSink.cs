@@ -9,6 +9,14 @@ internal interface IFrameSink
     /// <summary>No frame arrived within the read timeout (live sources only).</summary>
     void OnIdle(long nowTicks);
 
-    /// <summary>Cumulative capture counters (live sources only, every few seconds).</summary>
+    /// <summary>Cumulative capture counters of this source instance (live sources only, every few seconds).</summary>
     void OnStatistics(CaptureStatistics statistics, long nowTicks);
+
+    /// <summary>
+    /// A source instance opened and will feed this sink; its counters (<see cref="OnStatistics"/>) start
+    /// from zero, whatever an earlier instance on the same interface reported.
+    /// </summary>
+    void OnSourceOpened(long nowTicks)
+    {
+    }
 }

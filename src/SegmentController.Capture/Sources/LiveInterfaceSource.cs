@@ -41,6 +41,7 @@ internal sealed class LiveInterfaceSource : ICaptureSource
     {
         ArgumentNullException.ThrowIfNull(sink);
         Open();
+        sink.OnSourceOpened(_time.GetUtcNow().UtcTicks);
         var device = _device!;
         var nanoseconds = PcapFrameReader.UsesNanoseconds(device);
         var nextStatistics = _time.GetTimestamp();

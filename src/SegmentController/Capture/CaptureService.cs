@@ -186,7 +186,7 @@ internal sealed partial class CaptureService : BackgroundService
             var analyzer = run.Analyzer;
             var name = run.Settings.Name;
             Advance(_metrics.CapturePacketsTotal.WithLabels(name), analyzer.Packets, ref run.PublishedPackets);
-            Advance(_metrics.CaptureDroppedTotal.WithLabels(name), analyzer.LastStatistics.TotalDropped, ref run.PublishedDropped);
+            Advance(_metrics.CaptureDroppedTotal.WithLabels(name), analyzer.Statistics.TotalDropped, ref run.PublishedDropped);
             foreach (var (client, packets) in analyzer.ClientPackets())
             {
                 var published = run.PublishedClientPackets.GetValueOrDefault(client);

@@ -10,6 +10,17 @@ public sealed class PolicyIndexTests
 {
     private static IpKey Ip(string text) => IpKey.From(IPAddress.Parse(text));
 
+    private static string[] Clients(PolicyIndex index, ReadOnlySpan<int> clients)
+    {
+        var names = new string[clients.Length];
+        for (var i = 0; i < clients.Length; i++)
+        {
+            names[i] = index.ClientIds[clients[i]];
+        }
+
+        return names;
+    }
+
     [Theory]
     [InlineData("10.10.0.11", "acme")]
     [InlineData("10.20.255.255", "globex")]
@@ -42,6 +53,44 @@ public sealed class PolicyIndexTests
     }
 
     [Fact]
+    public async Task NestedIpv6Prefixes_LongestWins()
+    {
+        // acme holds 2001:db8:10::/48; infrastructure claims a /64 inside it and the whole /32 around it.
+        var policy = TestPolicy.Create() with
+        {
+            Infrastructure = TestPolicy.Create().Infrastructure with
+            {
+                Subnets = [IPNetwork.Parse("2001:db8:10:5::/64"), IPNetwork.Parse("2001:db8::/32"), IPNetwork.Parse("2001:db8:10:5:1::/80")],
+            },
+        };
+        var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.Equal(Owners.Infrastructure, index.AddressOwner(Ip("2001:db8:10:5::7")));
+        Assert.Equal(Owners.Infrastructure, index.AddressOwner(Ip("2001:db8:10:5:1::9")));
+        Assert.Equal("acme", index.ClientIds[index.ClientOf(index.AddressOwner(Ip("2001:db8:10:6::7")))]);
+        Assert.Equal("acme", index.ClientIds[index.ClientOf(index.AddressOwner(Ip("2001:db8:10:ffff:ffff:ffff:ffff:ffff")))]);
+        Assert.Equal("globex", index.ClientIds[index.ClientOf(index.AddressOwner(Ip("2001:db8:20::1")))]);
+        Assert.Equal(Owners.Infrastructure, index.AddressOwner(Ip("2001:db8:30::1")));
+        Assert.Equal(Owners.Unknown, index.AddressOwner(Ip("2001:db9::1")));
+        Assert.Equal(Owners.Unknown, index.AddressOwner(Ip("10.30.0.1")));
+    }
+
+    [Fact]
+    public async Task UpstreamAddressSharedByTwoClients_BothListed()
+    {
+        var policy = TestPolicy.Create();
+        var globex = policy.Clients[1] with
+        {
+            Upstreams = [.. policy.Clients[1].Upstreams, new Upstream { Name = "saas", Hosts = ["saas.example"], Destinations = [new Uri("https://192.0.2.10/")] }],
+        };
+        policy = policy with { Clients = [policy.Clients[0], globex] };
+
+        var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Assert.Equal(["acme", "globex"], Clients(index, index.UpstreamClients(Ip("192.0.2.10"))));
+    }
+
+    [Fact]
     public void Vlans_MappedToSegmentsInfrastructureOrUnknown()
     {
         var index = TestPolicy.Index();
@@ -57,8 +106,9 @@ public sealed class PolicyIndexTests
     {
         var index = TestPolicy.Index();
 
-        Assert.Equal("acme", index.ClientIds[index.UpstreamClient(Ip("192.0.2.10"))]);
-        Assert.Equal("globex", index.ClientIds[index.UpstreamClient(Ip("2001:db8:ffff::20"))]);
+        Assert.Equal(["acme"], Clients(index, index.UpstreamClients(Ip("192.0.2.10"))));
+        Assert.Equal(["globex"], Clients(index, index.UpstreamClients(Ip("2001:db8:ffff::20"))));
+        Assert.True(index.UpstreamClients(Ip("192.0.2.11")).IsEmpty);
         Assert.True(index.IsProxy(Ip("10.99.0.5")));
         Assert.Empty(index.Warnings);
     }
@@ -70,7 +120,7 @@ public sealed class PolicyIndexTests
 
         var index = await PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(5), CancellationToken.None);
 
-        Assert.Equal("acme", index.ClientIds[index.UpstreamClient(Ip("127.0.0.1"))]);
+        Assert.Equal(["acme"], Clients(index, index.UpstreamClients(Ip("127.0.0.1"))));
     }
 
     [Fact]

@@ -259,6 +259,84 @@ public sealed class FrameDecoderTests
     }
 
     [Fact]
+    public void Ipv6FirstFragment_TransportParsed()
+    {
+        // Fragment header: offset 0, more fragments set — the first fragment carries the transport header.
+        var frame = Ethernet(Broadcast, Broadcast, [], 0x86DD, Ipv6("2001:db8:10::11", "2001:db8:20::21", 6, Tcp(1234, 445, 0x18, new byte[64]),
+            [(44, new byte[] { 0x00, 0x01, 0xAB, 0xCD, 0x00, 0x07 })]));
+
+        var decoded = Decode(frame, out var error);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.True(decoded.IsFragment);
+        Assert.True(decoded.HasTransport);
+        Assert.Equal(6, decoded.Protocol);
+        Assert.Equal(1234, decoded.SourcePort);
+        Assert.Equal(445, decoded.DestinationPort);
+        Assert.Equal(64, decoded.PayloadLength);
+    }
+
+    [Fact]
+    public void Ipv6AuthenticationHeader_LengthInFourOctetUnitsTransportAfterIt()
+    {
+        // AH: next header, payload length = (24 bytes / 4) - 2, reserved, SPI, sequence, 12-byte ICV.
+        byte[] ah = [6, 4, 0, 0, 0, 0, 0x10, 0x01, 0, 0, 0, 42, .. new byte[12]];
+        var tcp = Tcp(40000, 443, 0x18, ClientHello(0x0303, "crm.acme.example", [0x0304]));
+        var ip = Ipv6("2001:db8:99::5", "2001:db8:ffff::20", 51, [.. ah, .. tcp]);
+
+        var decoded = Decode(Ethernet(Broadcast, Broadcast, [99], 0x86DD, ip), out var error);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(6, decoded.Protocol);
+        Assert.Equal(40000, decoded.SourcePort);
+        Assert.Equal(443, decoded.DestinationPort);
+        Assert.Equal(TlsHandshake.ClientHello, decoded.Tls);
+    }
+
+    [Fact]
+    public void Ipv6HopByHopThenAhThenDestinationOptions_TransportFound()
+    {
+        byte[] hopByHop = [51, 0, 1, 4, 0, 0, 0, 0];
+        byte[] ah = [60, 4, 0, 0, 0, 0, 0x10, 0x01, 0, 0, 0, 42, .. new byte[12]];
+        byte[] destination = [17, 0, 1, 4, 0, 0, 0, 0];
+        var udp = Udp(5353, 53, new byte[12]);
+        var ip = Ipv6("2001:db8:10::11", "2001:db8:99::53", 0, [.. hopByHop, .. ah, .. destination, .. udp]);
+
+        var decoded = Decode(Ethernet(Broadcast, Broadcast, [], 0x86DD, ip), out var error);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(17, decoded.Protocol);
+        Assert.Equal(53, decoded.DestinationPort);
+        Assert.Equal(12, decoded.PayloadLength);
+    }
+
+    [Fact]
+    public void TcpSequenceNumber_Decoded()
+    {
+        var frame = Ethernet(Broadcast, Broadcast, [], 0x0800, Ipv4("10.10.0.11", "192.0.2.10", 6, Tcp(1, 443, 0x02, [], sequence: 0xFEDCBA98)));
+
+        var decoded = Decode(frame, out var error);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(0xFEDCBA98u, decoded.TcpSequence);
+        Assert.Equal(0x02, decoded.TcpFlags);
+    }
+
+    [Fact]
+    public void ThreeTagStack_EveryTagOuterToInnerNoOverflow()
+    {
+        var frame = Ethernet(Broadcast, Broadcast, [100, 200, 10], 0x0800, Ipv4("10.10.0.11", "10.20.0.21", 17, Udp(1, 2, [])), tpids: [0x88A8, 0x8100, 0x8100]);
+
+        var decoded = Decode(frame, out var error);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(3, decoded.VlanCount);
+        Assert.Equal(3, decoded.VlanHeaders);
+        Assert.False(decoded.VlanOverflow);
+        Assert.Equal(200, decoded.Vlans[1]);
+    }
+
+    [Fact]
     public void EthernetPaddingAfterShortPacket_Ignored()
     {
         var frame = Ethernet(Broadcast, Broadcast, [], 0x0800, Ipv4("10.10.0.11", "10.99.0.53", 17, Udp(1, 53, [])));

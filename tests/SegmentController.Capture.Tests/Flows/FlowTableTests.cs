@@ -5,8 +5,8 @@ namespace SegmentController.Capture.Tests.Flows;
 
 public sealed class FlowTableTests
 {
-    private static FlowKey Key(int n) =>
-        new(10, 10, 1, NetworkLayer.Ipv4, 6, IpKey.FromV4(0x0A0A0000u + (uint)n), IpKey.FromV4(0x0A630005), (ushort)(1000 + n), 443);
+    private static FlowKey Key(int n, params ushort[] vlans) =>
+        new(vlans.Length == 0 ? [10] : vlans, false, NetworkLayer.Ipv4, 6, IpKey.FromV4(0x0A0A0000u + (uint)n), IpKey.FromV4(0x0A630005), (ushort)(1000 + n), 443);
 
     [Fact]
     public void SameKeyTwice_OneFlow()
@@ -77,14 +77,60 @@ public sealed class FlowTableTests
     public void QinQStackDiffers_DifferentFlows()
     {
         var table = new FlowTable(8);
-        var a = Key(1);
-        var b = a.WithVlans(100, 2);
+        var a = Key(1, 10);
+        var b = Key(1, 100, 10);
 
         table.GetOrAdd(a, 1, out _);
         table.GetOrAdd(b, 1, out var created);
 
         Assert.True(created);
         Assert.Equal(2, table.Count);
+    }
+
+    [Fact]
+    public void ThreeDeepStacksDifferingOnlyInTheMiddle_DifferentFlows()
+    {
+        var table = new FlowTable(8);
+        var a = Key(1, 100, 200, 10);
+        var b = Key(1, 100, 201, 10);
+
+        table.GetOrAdd(a, 1, out _);
+        table.GetOrAdd(b, 1, out var created);
+        table.GetOrAdd(Key(1, 100, 200, 10), 1, out var again);
+
+        Assert.True(created);
+        Assert.False(again);
+        Assert.Equal(2, table.Count);
+        Assert.Equal(new[] { 100, 200, 10 }, a.VlanList());
+        Assert.Equal(100, a.OuterVlan);
+        Assert.Equal(10, a.InnerVlan);
+    }
+
+    [Fact]
+    public void EightTagStack_EveryTagKeptAndDistinct()
+    {
+        ushort[] stack = [1, 2, 3, 4, 5, 6, 7, 8];
+        var keys = Enumerable.Range(0, 8).Select(i =>
+        {
+            var changed = (ushort[])stack.Clone();
+            changed[i] = 4000;
+            return Key(1, changed);
+        }).Append(Key(1, stack)).ToArray();
+
+        Assert.Equal(keys.Length, keys.Distinct().Count());
+        Assert.Equal(stack.Select(v => (int)v), Key(1, stack).VlanList());
+    }
+
+    [Fact]
+    public void OverflowFlag_PartOfTheKey()
+    {
+        ushort[] stack = [1, 2, 3, 4, 5, 6, 7, 8];
+        var kept = new FlowKey(stack, false, NetworkLayer.Other, 0, default, default, 0, 0);
+        var deeper = new FlowKey(stack, true, NetworkLayer.Other, 0, default, default, 0, 0);
+
+        Assert.NotEqual(kept, deeper);
+        Assert.True(deeper.VlanOverflow);
+        Assert.False(kept.VlanOverflow);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public sealed class LiveCaptureTests
         using var lab = new VethLab(mirror: true);
         var leaks = Corpus.Leaks();
 
-        var (analyzer, _) = CaptureWhileReplaying(lab, Fixture("leaky-site.pcap"), 31);
+        var (analyzer, _) = CaptureWhileReplaying(lab, Fixture("leaky-site.pcap"), 32);
 
         Assert.Equal(
             leaks.Keys.Order(StringComparer.Ordinal),

@@ -93,7 +93,9 @@ internal static class Corpus
             ],
             [RuleIds.CleartextToClient] =
             [
-                Ethernet(infra, proxy, [99], 0x0800, Ipv4("10.99.0.5", "192.0.2.10", 6, Tcp(40100, 80, PshAck, "GET / HTTP/1.1\r\nHost: crm.acme.example\r\n\r\n"u8))),
+                // The connection's start is seen, so its first payload byte is known: it is no TLS record.
+                Ethernet(infra, proxy, [99], 0x0800, Ipv4("10.99.0.5", "192.0.2.10", 6, Tcp(40100, 80, Syn, [], sequence: 7000))),
+                Ethernet(infra, proxy, [99], 0x0800, Ipv4("10.99.0.5", "192.0.2.10", 6, Tcp(40100, 80, PshAck, "GET / HTTP/1.1\r\nHost: crm.acme.example\r\n\r\n"u8, sequence: 7001))),
             ],
             [RuleIds.WeakTls] =
             [

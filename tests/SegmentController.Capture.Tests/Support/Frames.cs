@@ -88,13 +88,13 @@ internal static class Frames
         return packet;
     }
 
-    public static byte[] Tcp(ushort srcPort, ushort dstPort, byte flags, ReadOnlySpan<byte> payload, int optionsLength = 0)
+    public static byte[] Tcp(ushort srcPort, ushort dstPort, byte flags, ReadOnlySpan<byte> payload, int optionsLength = 0, uint sequence = 1000)
     {
         var headerLength = 20 + optionsLength;
         var segment = new byte[headerLength + payload.Length];
         BinaryPrimitives.WriteUInt16BigEndian(segment, srcPort);
         BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(2), dstPort);
-        BinaryPrimitives.WriteUInt32BigEndian(segment.AsSpan(4), 1000);
+        BinaryPrimitives.WriteUInt32BigEndian(segment.AsSpan(4), sequence);
         segment[12] = (byte)((headerLength / 4) << 4);
         segment[13] = flags;
         BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(14), 65535);

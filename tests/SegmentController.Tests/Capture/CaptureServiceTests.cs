@@ -61,8 +61,8 @@ public sealed class CaptureServiceTests
                 Assert.Equal(
                     ["arp-spoofing", "cleartext-to-client", "cross-client-flow", "proxy-bypass", "unknown-mac", "unknown-vlan", "vlan-hopping", "vlan-subnet-mismatch", "weak-tls"],
                     pipeline.Recent.Select(f => f.Rule).Order(StringComparer.Ordinal));
-                Assert.True(await Eventually(() => metrics.CapturePacketsTotal.WithLabels(capture).Value >= 31));
-                Assert.Equal(31, metrics.CapturePacketsTotal.WithLabels(capture).Value);
+                Assert.True(await Eventually(() => metrics.CapturePacketsTotal.WithLabels(capture).Value >= 32));
+                Assert.Equal(32, metrics.CapturePacketsTotal.WithLabels(capture).Value);
                 Assert.True(metrics.ClientPacketsTotal.WithLabels("acme").Value > 0);
                 Assert.Equal(1, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "globex").Value);
                 Assert.Equal(0, metrics.CaptureDroppedTotal.WithLabels(capture).Value);

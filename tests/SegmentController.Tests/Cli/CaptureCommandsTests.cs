@@ -35,7 +35,7 @@ public sealed class CaptureCommandsTests
         Assert.Equal(1, exit);
         using var document = JsonDocument.Parse(output);
         var root = document.RootElement;
-        Assert.Equal(31, root.GetProperty("packets").GetInt64());
+        Assert.Equal(32, root.GetProperty("packets").GetInt64());
         Assert.Equal(0, root.GetProperty("decode_errors").GetInt64());
         var findings = root.GetProperty("findings").EnumerateArray().ToArray();
         Assert.Equal(

@@ -47,7 +47,7 @@ public sealed class PcapAnalyzeStoreTests : IDisposable
         var payload = analysis.GetProperty("payload");
         Assert.Equal("leaky-site.pcap", payload.GetProperty("file").GetString());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Fixture("leaky-site.pcap")))), payload.GetProperty("sha256").GetString());
-        Assert.Equal(31, payload.GetProperty("packets").GetInt64());
+        Assert.Equal(32, payload.GetProperty("packets").GetInt64());
         Assert.Equal(0, payload.GetProperty("decode_errors").GetInt64());
         Assert.Equal(PolicyLoader.LoadFile(Fixture("site.yaml")).Policy!.Sha256, payload.GetProperty("policy_sha256").GetString());
         Assert.Equal(9, payload.GetProperty("findings").GetInt32());

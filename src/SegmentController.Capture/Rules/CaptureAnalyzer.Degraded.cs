@@ -1,0 +1,209 @@
+using SegmentController.Capture.Sources;
+
+namespace SegmentController.Capture.Rules;
+
+/// <remarks>
+/// Capture health: loss (from the source's counters), silence (no frame for the policy's period, live
+/// only: a quiet stretch inside a capture file loses nothing of what the file holds) and overflow (more
+/// violations than are tracked one by one). Each episode is one <c>capture-degraded</c> finding whose
+/// counts and end are updated while it lasts.
+/// </remarks>
+internal sealed partial class CaptureAnalyzer
+{
+    private readonly List<DegradedEvent> _degraded = [];
+    private DegradedEvent? _silence;
+    private DegradedEvent? _loss;
+    private DegradedEvent? _overflow;
+    private volatile bool _silent;
+    private volatile bool _lossy;
+    private volatile bool _overflowing;
+    private CaptureStatistics _statistics;
+    private CaptureStatistics _sourceStatistics;
+    private long _lastStatisticsTicks;
+
+    /// <summary>True while capture on this interface is not trustworthy.</summary>
+    public bool Degraded => _silent || _lossy || _overflowing;
+
+    /// <summary>
+    /// Capture counters summed over every source instance this analyzer was fed by (a live source that
+    /// is reopened starts its own counters from zero). Safe from any thread.
+    /// </summary>
+    public CaptureStatistics Statistics
+    {
+        get
+        {
+            lock (_reportLock)
+            {
+                return _statistics;
+            }
+        }
+    }
+
+    /// <summary>A new source instance starts feeding this analyzer: its counters start from zero.</summary>
+    public void BeginSource()
+    {
+        _sourceStatistics = default;
+    }
+
+    /// <summary>Reports cumulative counters of the current source (frames received, dropped).</summary>
+    public void ReportStatistics(long received, long dropped, long nowTicks) =>
+        ReportStatistics(new CaptureStatistics(received, dropped, 0), nowTicks);
+
+    /// <summary>
+    /// Reports the current source's cumulative counters; what moved since its previous report is added
+    /// to <see cref="Statistics"/>, and loss above the policy's threshold in that interval starts (or
+    /// continues) a capture-degraded episode.
+    /// </summary>
+    public void ReportStatistics(CaptureStatistics statistics, long nowTicks)
+    {
+        var received = statistics.Received - _sourceStatistics.Received;
+        var dropped = statistics.Dropped - _sourceStatistics.Dropped;
+        var interfaceDropped = statistics.InterfaceDropped - _sourceStatistics.InterfaceDropped;
+        if (received < 0 || dropped < 0 || interfaceDropped < 0)
+        {
+            // Counters went back: a source instance that was not announced; its counters are all new.
+            (received, dropped, interfaceDropped) = (statistics.Received, statistics.Dropped, statistics.InterfaceDropped);
+        }
+
+        _sourceStatistics = statistics;
+        var intervalStart = _lastStatisticsTicks == 0 ? nowTicks : _lastStatisticsTicks;
+        _lastStatisticsTicks = nowTicks;
+        var lost = dropped + interfaceDropped;
+
+        // On Linux libpcap's "received" already includes what the kernel dropped.
+        var seen = Math.Max(received, lost);
+        var loss = seen == 0 ? 0 : (double)lost / seen;
+        var signal = false;
+        lock (_reportLock)
+        {
+            _statistics = new CaptureStatistics(_statistics.Received + received, _statistics.Dropped + dropped, _statistics.InterfaceDropped + interfaceDropped);
+            if (loss > Volatile.Read(ref _index).Capture.LossThreshold && lost > 0)
+            {
+                if (!_lossy || _loss is null)
+                {
+                    _loss = new DegradedEvent(InterfaceName, DegradedEvent.Loss, intervalStart) { Id = NextId(), LastTicks = nowTicks, Received = seen, Dropped = lost };
+                    AddDegraded(_loss);
+                    _lossy = true;
+                    signal = true;
+                }
+                else
+                {
+                    _loss.Received += seen;
+                    _loss.Dropped += lost;
+                    _loss.LastTicks = nowTicks;
+                    _loss.Version++;
+                }
+            }
+            else if (_lossy)
+            {
+                _lossy = false;
+                if (_loss is not null)
+                {
+                    _loss.Open = false;
+                    _loss.Version++;
+                }
+            }
+        }
+
+        if (signal)
+        {
+            ViolationRecorded?.Invoke();
+        }
+    }
+
+    /// <summary>Called while no frames arrive: silence longer than the policy allows is degraded capture.</summary>
+    public void CheckSilence(long nowTicks, long startedTicks)
+    {
+        if (_lastFrameTicks == 0 && startedTicks == 0)
+        {
+            StartedTicks = nowTicks;
+            return;
+        }
+
+        var since = _lastFrameTicks == 0 ? startedTicks : _lastFrameTicks;
+        if (nowTicks - since <= Volatile.Read(ref _index).Capture.Silence.Ticks)
+        {
+            return;
+        }
+
+        var signal = false;
+        lock (_reportLock)
+        {
+            if (!_silent || _silence is null)
+            {
+                _silence = new DegradedEvent(InterfaceName, DegradedEvent.Silence, since) { Id = NextId(), LastTicks = nowTicks };
+                AddDegraded(_silence);
+                _silent = true;
+                signal = true;
+            }
+            else
+            {
+                _silence.LastTicks = nowTicks;
+                _silence.Version++;
+            }
+        }
+
+        if (signal)
+        {
+            ViolationRecorded?.Invoke();
+        }
+    }
+
+    /// <summary>Frames again after silence: the episode ends, its finding updated with the whole duration.</summary>
+    private void EndSilence(long timestampTicks)
+    {
+        lock (_reportLock)
+        {
+            _silent = false;
+            if (_silence is not null)
+            {
+                _silence.LastTicks = Math.Max(_silence.LastTicks, timestampTicks);
+                _silence.Open = false;
+                _silence.Version++;
+            }
+        }
+    }
+
+    /// <summary>A flow was folded into an aggregate: starts or extends the overflow episode. Under the report lock.</summary>
+    private bool NoteOverflow(long nowTicks)
+    {
+        if (!_overflowing || _overflow is null)
+        {
+            _overflow = new DegradedEvent(InterfaceName, DegradedEvent.Overflow, nowTicks) { Id = NextId(), Suppressed = 1 };
+            AddDegraded(_overflow);
+            _overflowing = true;
+            return true;
+        }
+
+        _overflow.Suppressed++;
+        _overflow.LastTicks = nowTicks;
+        _overflow.Version++;
+        return false;
+    }
+
+    /// <summary>Room again for violations one by one. Under the report lock.</summary>
+    private void EndOverflow(long nowTicks)
+    {
+        _overflowing = false;
+        if (_overflow is not null)
+        {
+            _overflow.LastTicks = Math.Max(_overflow.LastTicks, nowTicks);
+            _overflow.Open = false;
+            _overflow.Version++;
+        }
+    }
+
+    /// <summary>Keeps an episode, making room by forgetting the oldest finished one already published. Under the report lock.</summary>
+    private void AddDegraded(DegradedEvent degraded)
+    {
+        if (_degraded.Count >= _options.MaxDegradedEvents)
+        {
+            // Only a publisher that stopped taking findings leaves nothing finished and published.
+            var oldest = _degraded.FindIndex(d => !d.Open && d.Published && d.PublishedVersion == d.Version);
+            oldest = oldest >= 0 ? oldest : _degraded.FindIndex(d => !d.Open);
+            _degraded.RemoveAt(Math.Max(oldest, 0));
+        }
+
+        _degraded.Add(degraded);
+    }
+}
