@@ -14,4 +14,13 @@ public sealed record CaptureSettings
 
     /// <summary>True when the site runs QinQ; stacked tags are then not <c>vlan-hopping</c>.</summary>
     public bool QinQ { get; init; }
+
+    /// <summary>
+    /// Where <c>segctl run</c> writes the first frames of each violating flow as a small pcap; null for
+    /// <c>evidence/</c> beside the store's database file.
+    /// </summary>
+    public string? EvidenceDirectory { get; init; }
+
+    /// <summary>The most evidence pcaps may hold in <see cref="EvidenceDirectory"/>, in MiB.</summary>
+    public int EvidenceMaxMiB { get; init; } = 1024;
 }

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using SegmentController.Capture.Classification;
 using SegmentController.Capture.Rules;
 using SegmentController.Capture.Sources;
@@ -9,10 +10,12 @@ using SegmentController.Metrics;
 namespace SegmentController.Capture;
 
 /// <summary>
-/// Captures on every interface the policy names (one thread each), publishes new findings every
-/// <see cref="PublishInterval"/>, exports capture metrics and reports the <c>capture</c> verification
-/// source. A policy reload swaps the policy index under the running capture. A source that fails is
-/// reported unhealthy and reopened; capture that loses frames or goes silent is unhealthy too.
+/// Captures on every interface the policy names (one thread each), publishes new findings at once and
+/// updates of them every <see cref="FindingUpdateInterval"/>, writes the evidence pcaps, exports capture
+/// metrics and reports the <c>capture</c> verification source. A policy reload swaps the policy index
+/// under the running capture and reopens an interface whose capture settings changed; reloads apply
+/// one at a time, in order. A source that fails is reported unhealthy and reopened; capture that loses
+/// frames, goes silent or overflows its violation table is unhealthy too.
 /// </summary>
 internal sealed partial class CaptureService : BackgroundService
 {
@@ -27,8 +30,11 @@ internal sealed partial class CaptureService : BackgroundService
     private readonly VerificationHealth _health;
     private readonly TimeProvider _time;
     private readonly ILogger<CaptureService> _logger;
+    private readonly CaptureEvidenceWriter _evidence;
     private readonly List<InterfaceRun> _runs = [];
     private readonly SemaphoreSlim _violationSignal = new(0, 1);
+    private readonly Channel<SitePolicy> _reloads = Channel.CreateUnbounded<SitePolicy>(new UnboundedChannelOptions { SingleReader = true });
+    private DateTimeOffset _nextUpdate;
 
     public CaptureService(IPolicyProvider policy, IFindingSink sink, ControllerMetrics metrics, VerificationHealth health, TimeProvider time, ILogger<CaptureService> logger)
     {
@@ -44,9 +50,26 @@ internal sealed partial class CaptureService : BackgroundService
         _health = health;
         _time = time;
         _logger = logger;
+        _evidence = new CaptureEvidenceWriter(logger);
     }
 
+    /// <summary>How often metrics and health are published (new findings go out at once).</summary>
     public TimeSpan PublishInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often findings whose counts moved are published again, as updates.</summary>
+    public TimeSpan FindingUpdateInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a violation's first frames are gathered before its evidence pcap is written (sooner once all are kept).</summary>
+    public TimeSpan EvidenceWindow { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Evidence files written per pass of the evidence loop at most (one pass per <see cref="PublishInterval"/>).</summary>
+    public int EvidenceFilesPerPass { get; init; } = 256;
+
+    /// <summary>The evidence directory in use.</summary>
+    public string? EvidenceDirectory => _evidence.Directory;
+
+    /// <summary>The settings each interface is captured with now (they follow policy reloads).</summary>
+    public IReadOnlyList<CaptureInterface> InterfaceSettings => _runs.Select(r => r.Settings).ToArray();
 
     private void SignalViolation()
     {
@@ -71,6 +94,7 @@ internal sealed partial class CaptureService : BackgroundService
             // Declared before the first frame: a capture that never starts must not look healthy.
             _health.Expect(HealthSource);
             var index = await BuildIndexAsync(policy, cancellationToken);
+            ConfigureEvidence(policy);
             foreach (var settings in policy.Controller.Capture.Interfaces)
             {
                 _runs.Add(new InterfaceRun(settings, new CaptureAnalyzer(index, settings.Name)
@@ -80,6 +104,7 @@ internal sealed partial class CaptureService : BackgroundService
                 }));
             }
 
+            _nextUpdate = _time.GetUtcNow() + FindingUpdateInterval;
             _policy.PolicyChanged += OnPolicyChanged;
         }
 
@@ -89,12 +114,18 @@ internal sealed partial class CaptureService : BackgroundService
     public override void Dispose()
     {
         _violationSignal.Dispose();
+        foreach (var run in _runs)
+        {
+            run.Wake.Dispose();
+        }
+
         base.Dispose();
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _policy.PolicyChanged -= OnPolicyChanged;
+        _reloads.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
     }
 
@@ -109,6 +140,9 @@ internal sealed partial class CaptureService : BackgroundService
         {
             run.Thread = Task.Factory.StartNew(() => CaptureLoop(run, stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
+
+        var reloading = ReloadLoopAsync(stoppingToken);
+        var writing = Task.Run(() => EvidenceLoopAsync(stoppingToken), CancellationToken.None);
 
         // Metrics and health are published every interval; a new violation is published at once, since
         // a critical one trips the kill switch and every millisecond of delay is exposure.
@@ -138,7 +172,7 @@ internal sealed partial class CaptureService : BackgroundService
                     tick = _time.GetUtcNow() + PublishInterval;
                 }
 
-                await PublishAsync(stoppingToken);
+                await PublishAsync(final: false, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -146,7 +180,12 @@ internal sealed partial class CaptureService : BackgroundService
         }
 
         await Task.WhenAll(_runs.Select(r => r.Thread ?? Task.CompletedTask));
-        await PublishAsync(CancellationToken.None);
+        await reloading;
+        await writing;
+
+        // What the threads counted last, every pending evidence file and every count, before stopping.
+        WriteEvidence(final: true);
+        await PublishAsync(final: true, CancellationToken.None);
     }
 
     /// <summary>Runs on a dedicated thread: libpcap reads block, so they must not hold a pool thread.</summary>
@@ -154,29 +193,51 @@ internal sealed partial class CaptureService : BackgroundService
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            using var source = new LiveInterfaceSource(run.Settings, _time);
-            run.Source = source;
+            using var restart = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            CaptureInterface settings;
+            lock (run.Sync)
+            {
+                settings = run.Settings;
+                run.SettingsChanged = false;
+                run.Restart = restart;
+            }
+
+            bool changed;
             try
             {
+                using var source = new LiveInterfaceSource(settings, _time);
+                run.Source = source;
                 run.Failure = null;
-                Log.CaptureStarted(_logger, run.Settings.Name, run.Settings.SnapLength, run.Settings.Filter ?? "");
-                source.Run(run.Analyzer, stoppingToken);
+                Log.CaptureStarted(_logger, settings.Name, settings.SnapLength, settings.BufferMiB, settings.Promiscuous, settings.Filter ?? "");
+                source.Run(run.Analyzer, restart.Token);
             }
             catch (CaptureSourceException e)
             {
                 run.Failure = e.Message;
-                Log.CaptureFailed(_logger, run.Settings.Name, e);
+                Log.CaptureFailed(_logger, settings.Name, e);
             }
             finally
             {
                 run.Source = null;
+                lock (run.Sync)
+                {
+                    run.Restart = null;
+                    changed = run.SettingsChanged;
+                }
             }
 
-            stoppingToken.WaitHandle.WaitOne(RestartDelay);
+            if (changed || stoppingToken.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            // After a failure: retry after a pause, or at once when a reload brings new settings.
+            WaitHandle.WaitAny([stoppingToken.WaitHandle, run.Wake.WaitHandle], RestartDelay);
+            run.Wake.Reset();
         }
     }
 
-    private async Task PublishAsync(CancellationToken cancellationToken)
+    private async Task PublishAsync(bool final, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var findings = new List<Finding>();
@@ -184,9 +245,10 @@ internal sealed partial class CaptureService : BackgroundService
         foreach (var run in _runs)
         {
             var analyzer = run.Analyzer;
-            var name = run.Settings.Name;
+            var name = run.Name;
             Advance(_metrics.CapturePacketsTotal.WithLabels(name), analyzer.Packets, ref run.PublishedPackets);
             Advance(_metrics.CaptureDroppedTotal.WithLabels(name), analyzer.Statistics.TotalDropped, ref run.PublishedDropped);
+            Advance(_metrics.CaptureSuppressedViolationsTotal.WithLabels(name), analyzer.SuppressedViolations, ref run.PublishedSuppressed);
             foreach (var (client, packets) in analyzer.ClientPackets())
             {
                 var published = run.PublishedClientPackets.GetValueOrDefault(client);
@@ -208,23 +270,79 @@ internal sealed partial class CaptureService : BackgroundService
             }
             else if (analyzer.Degraded)
             {
-                problems.Add($"{name}: degraded (loss above threshold or silence)");
+                problems.Add($"{name}: degraded (loss above threshold, silence, or more violations than are tracked one by one)");
             }
         }
 
         _health.Report(HealthSource, problems.Count == 0, problems.Count == 0 ? $"{_runs.Count} interface(s) capturing" : string.Join("; ", problems));
-        if (findings.Count > 0)
+
+        // New findings first, on their own: a trip must not wait for anything else.
+        await PublishFindingsAsync(findings, cancellationToken);
+
+        var counts = final || now >= _nextUpdate;
+        if (counts)
         {
-            try
+            _nextUpdate = now + FindingUpdateInterval;
+        }
+
+        var updates = new List<Finding>();
+        foreach (var run in _runs)
+        {
+            updates.AddRange(run.Analyzer.TakeUpdates(now, counts));
+        }
+
+        await PublishFindingsAsync(updates, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes evidence pcaps on its own loop, so file writes never delay the publication of a new
+    /// finding; the update naming each file goes out with the next publication.
+    /// </summary>
+    private async Task EvidenceLoopAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await _sink.PublishAsync(findings, cancellationToken);
+                WriteEvidence(final: false);
+                await Task.Delay(PublishInterval, _time, stoppingToken);
             }
-            catch (AggregateException e)
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void WriteEvidence(bool final)
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        foreach (var run in _runs)
+        {
+            var ready = run.Analyzer.TakeEvidence(now, final ? TimeSpan.Zero : EvidenceWindow, final ? int.MaxValue : EvidenceFilesPerPass);
+            foreach (var (violation, frames) in ready)
             {
-                // The pipeline logged each consumer's failure; capture goes on, but not as healthy.
-                Log.PublishFailed(_logger, e);
-                _health.Report(HealthSource, false, "findings could not be recorded");
+                var (path, sha256, note) = _evidence.Write(run.Name, violation, frames);
+                run.Analyzer.EvidenceWritten(violation, path, sha256, note);
             }
+        }
+    }
+
+    private async Task PublishFindingsAsync(List<Finding> findings, CancellationToken cancellationToken)
+    {
+        if (findings.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _sink.PublishAsync(findings, cancellationToken);
+        }
+        catch (AggregateException e)
+        {
+            // The pipeline logged each consumer's failure; capture goes on, but not as healthy.
+            Log.PublishFailed(_logger, e);
+            _health.Report(HealthSource, false, "findings could not be recorded");
         }
     }
 
@@ -237,32 +355,72 @@ internal sealed partial class CaptureService : BackgroundService
         }
     }
 
-    private void OnPolicyChanged(object? sender, SitePolicy policy) =>
-        _ = ApplyPolicyAsync(policy);
+    private void OnPolicyChanged(object? sender, SitePolicy policy) => _reloads.Writer.TryWrite(policy);
 
-    private async Task ApplyPolicyAsync(SitePolicy policy)
+    /// <summary>Applies reloads one at a time in the order they happened; of several waiting, only the latest.</summary>
+    private async Task ReloadLoopAsync(CancellationToken stoppingToken)
     {
         try
         {
-            var index = await BuildIndexAsync(policy, CancellationToken.None);
-            foreach (var run in _runs)
+            while (await _reloads.Reader.WaitToReadAsync(stoppingToken))
             {
-                run.Analyzer.UpdatePolicy(index);
-            }
+                SitePolicy? latest = null;
+                while (_reloads.Reader.TryRead(out var policy))
+                {
+                    latest = policy;
+                }
 
-            Log.PolicyApplied(_logger, policy.Sha256);
-            var configured = policy.Controller.Capture.Interfaces.Select(i => i.Name).Order(StringComparer.Ordinal);
-            var running = _runs.Select(r => r.Settings.Name).Order(StringComparer.Ordinal);
-            if (!configured.SequenceEqual(running, StringComparer.Ordinal))
-            {
-                Log.InterfacesChanged(_logger);
+                if (latest is not null)
+                {
+                    await ApplyPolicyAsync(latest, stoppingToken);
+                }
             }
         }
-        catch (OperationCanceledException e)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            Log.CaptureFailed(_logger, "policy reload", e);
         }
     }
+
+    private async Task ApplyPolicyAsync(SitePolicy policy, CancellationToken cancellationToken)
+    {
+        var index = await BuildIndexAsync(policy, cancellationToken);
+        ConfigureEvidence(policy);
+        foreach (var run in _runs)
+        {
+            run.Analyzer.UpdatePolicy(index);
+            var configured = policy.Controller.Capture.Interfaces.FirstOrDefault(i => string.Equals(i.Name, run.Name, StringComparison.Ordinal));
+            if (configured is null)
+            {
+                continue;
+            }
+
+            lock (run.Sync)
+            {
+                if (configured == run.Settings)
+                {
+                    continue;
+                }
+
+                Log.CaptureRestarting(_logger, run.Name, configured.SnapLength, configured.BufferMiB, configured.Promiscuous, configured.Filter ?? "");
+                run.Settings = configured;
+                run.SettingsChanged = true;
+                run.Restart?.Cancel();
+            }
+
+            run.Wake.Set();
+        }
+
+        Log.PolicyApplied(_logger, policy.Sha256);
+        var configuredNames = policy.Controller.Capture.Interfaces.Select(i => i.Name).Order(StringComparer.Ordinal);
+        var running = _runs.Select(r => r.Name).Order(StringComparer.Ordinal);
+        if (!configuredNames.SequenceEqual(running, StringComparer.Ordinal))
+        {
+            Log.InterfacesChanged(_logger);
+        }
+    }
+
+    private void ConfigureEvidence(SitePolicy policy) =>
+        _evidence.Configure(CaptureEvidenceWriter.DirectoryFor(policy), policy.Controller.Capture.EvidenceMaxMiB * 1024L * 1024L);
 
     private async Task<PolicyIndex> BuildIndexAsync(SitePolicy policy, CancellationToken cancellationToken)
     {
@@ -275,14 +433,28 @@ internal sealed partial class CaptureService : BackgroundService
         return index;
     }
 
-    /// <summary>One interface's capture: owned by its thread, read by the publisher.</summary>
+    /// <summary>One interface's capture: owned by its thread, read by the publisher, resettled by reloads.</summary>
     private sealed class InterfaceRun(CaptureInterface settings, CaptureAnalyzer analyzer)
     {
-        public CaptureInterface Settings { get; } = settings;
+        public string Name { get; } = settings.Name;
 
         public CaptureAnalyzer Analyzer { get; } = analyzer;
 
         public Task? Thread { get; set; }
+
+        /// <summary>Guards <see cref="Settings"/>, <see cref="SettingsChanged"/> and <see cref="Restart"/>.</summary>
+        public Lock Sync { get; } = new();
+
+        public CaptureInterface Settings { get; set; } = settings;
+
+        /// <summary>True when <see cref="Settings"/> changed since the running source was opened.</summary>
+        public bool SettingsChanged { get; set; }
+
+        /// <summary>Cancels the running source (to reopen it with new settings).</summary>
+        public CancellationTokenSource? Restart { get; set; }
+
+        /// <summary>Cuts the pause after a failure short when new settings arrive.</summary>
+        public ManualResetEventSlim Wake { get; } = new();
 
         public volatile LiveInterfaceSource? Source;
 
@@ -292,16 +464,21 @@ internal sealed partial class CaptureService : BackgroundService
 
         public long PublishedDropped;
 
+        public long PublishedSuppressed;
+
         public Dictionary<string, long> PublishedClientPackets { get; } = new(StringComparer.Ordinal);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventIds.CaptureStarted, LogLevel.Information, "Capturing on {Interface} (snap length {SnapLength}, filter '{Filter}')")]
-        public static partial void CaptureStarted(ILogger logger, string @interface, int snapLength, string filter);
+        [LoggerMessage(EventIds.CaptureStarted, LogLevel.Information, "Capturing on {Interface} (snap length {SnapLength}, buffer {BufferMiB} MiB, promiscuous {Promiscuous}, filter '{Filter}')")]
+        public static partial void CaptureStarted(ILogger logger, string @interface, int snapLength, int bufferMiB, bool promiscuous, string filter);
 
         [LoggerMessage(EventIds.CaptureFailed, LogLevel.Error, "Capture on {Interface} failed; retrying")]
         public static partial void CaptureFailed(ILogger logger, string @interface, Exception exception);
+
+        [LoggerMessage(EventIds.CaptureRestarting, LogLevel.Information, "Capture settings of {Interface} changed: reopening it (snap length {SnapLength}, buffer {BufferMiB} MiB, promiscuous {Promiscuous}, filter '{Filter}')")]
+        public static partial void CaptureRestarting(ILogger logger, string @interface, int snapLength, int bufferMiB, bool promiscuous, string filter);
 
         [LoggerMessage(EventIds.CapturePolicyWarning, LogLevel.Warning, "Capture policy index: {Warning}")]
         public static partial void PolicyWarning(ILogger logger, string warning);

@@ -19,6 +19,9 @@ internal static class EventIds
     public const int CapturePolicyApplied = 1303;
     public const int CaptureInterfacesChanged = 1304;
     public const int CapturePublishFailed = 1305;
+    public const int CaptureRestarting = 1306;
+    public const int CaptureEvidenceNotWritten = 1307;
+    public const int CaptureEvidenceFull = 1308;
     public const int SuspensionTripped = 1400;
     public const int SuspensionStageFailed = 1401;
     public const int SuspensionRestored = 1402;

@@ -27,6 +27,10 @@ internal sealed class ControllerMetrics
         CapturePacketsTotal = factory.CreateCounter("segctl_capture_packets_total", "Frames captured, by interface.", "interface");
         CaptureDroppedTotal = factory.CreateCounter("segctl_capture_dropped_total", "Frames the capture lost (kernel and interface drops), by interface.", "interface");
         ClientPacketsTotal = factory.CreateCounter("segctl_client_packets_total", "Frames attributed to a client's segments.", "client");
+        CaptureSuppressedViolationsTotal = factory.CreateCounter(
+            "segctl_capture_suppressed_violations_total",
+            "Violating flows (one per rule) not tracked one by one because the capture's violation table was full; they are reported through per-rule aggregates, by interface.",
+            "interface");
 
         SnmpPollDuration = factory.CreateHistogram(
             "segctl_snmp_poll_duration_seconds",
@@ -93,6 +97,8 @@ internal sealed class ControllerMetrics
     public Counter CaptureDroppedTotal { get; }
 
     public Counter ClientPacketsTotal { get; }
+
+    public Counter CaptureSuppressedViolationsTotal { get; }
 
     public Histogram SnmpPollDuration { get; }
 

@@ -48,6 +48,8 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Equal(0.05, capture.LossThreshold);
         Assert.Equal(TimeSpan.FromMinutes(2), capture.Silence);
         Assert.True(capture.QinQ);
+        Assert.Equal("/srv/segctl/evidence", capture.EvidenceDirectory);
+        Assert.Equal(4096, capture.EvidenceMaxMiB);
 
         Assert.Equal(new StoreSettings { Path = "/srv/segctl/store.db", SigningKeyFile = "/etc/segctl/sign.pem", CheckpointInterval = TimeSpan.FromSeconds(90) }, p.Controller.Store);
         Assert.Equal(VerificationLostAction.Alert, p.Controller.OnVerificationLost);
@@ -237,7 +239,7 @@ public sealed class PolicyLoaderTests : IDisposable
             site: {id: "bad id", name: S}
             controller:
               proxy: {listen: [8443]}
-              capture: {loss_threshold: 5}
+              capture: {loss_threshold: 5, evidence_max_mib: 0}
               on_verification_lost: panic
             switches:
               - {name: sw, address: "not an address!", snmp: {version: v1}}
@@ -251,6 +253,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Contains(messages, m => m.StartsWith("site id 'bad id'", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("'8443' in 'listen' is not an address:port", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("'loss_threshold' in capture must be a fraction", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("evidence_max_mib", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("'panic' is not a valid value for 'on_verification_lost'", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("switch address 'not an address!'", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("'v1' is not a valid value for 'version' in snmp", StringComparison.Ordinal));

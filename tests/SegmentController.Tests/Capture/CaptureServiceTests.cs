@@ -1,6 +1,13 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentController.Capture;
+using SegmentController.Capture.Classification;
+using SegmentController.Capture.Rules;
+using SegmentController.Capture.Sources;
+using SegmentController.Capture.Tests.Support;
+using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 using SegmentController.Findings;
 using SegmentController.Health;
@@ -11,93 +18,162 @@ namespace SegmentController.Tests.Capture;
 
 /// <summary>
 /// The hosted capture service on a real wire: a veth pair whose far end sits in a namespace the test
-/// creates; tcpreplay puts the leaky-site capture on it; findings reach the pipeline and metrics.
+/// creates; tcpreplay puts the leaky-site capture on it; findings, their updates and their evidence
+/// pcaps reach the pipeline, the disk and the metrics; reloads reopen the interface in order.
 /// </summary>
-public sealed class CaptureServiceTests
+public sealed class CaptureServiceTests : IDisposable
 {
+    private static readonly string[] LeakRules =
+        ["arp-spoofing", "cleartext-to-client", "cross-client-flow", "proxy-bypass", "unknown-mac", "unknown-vlan", "vlan-hopping", "vlan-subnet-mismatch", "weak-tls"];
+
+    private const int LeakyFrames = 32;
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-capture-service-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
     private static string Fixture(string name) =>
         Path.Combine(RepositoryPaths.Root, "tests", "SegmentController.Capture.Tests", "Fixtures", name);
 
-    [Fact]
-    public async Task LeakyTrafficOnCapturedInterface_FindingsPublishedMetricsAndHealthReported()
+    /// <summary>The corpus site with the given capture interfaces and its store (so its evidence) in the test's directory.</summary>
+    private string WritePolicy(string interfaces)
     {
-        var id = Guid.NewGuid().ToString("N")[..6];
-        var ns = $"segsvc-{id}";
-        var capture = $"ssc{id}";
-        var sender = $"sss{id}";
-        Run("ip", "netns", "add", ns);
+        var yaml = File.ReadAllText(Fixture("site.yaml"))
+            .Replace("    interfaces: []", "    interfaces: " + interfaces, StringComparison.Ordinal)
+            .Replace("  capture:\n", $"  store:\n    path: {Path.Combine(_dir, "segctl.db")}\n  capture:\n", StringComparison.Ordinal);
+        var path = Path.Combine(_dir, "site.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    private static string Interface(string name, string? filter = null) =>
+        filter is null
+            ? $"[{{name: {name}, snaplen: 2048, buffer_mib: 8}}]"
+            : $"[{{name: {name}, snaplen: 2048, buffer_mib: 8, filter: \"{filter}\"}}]";
+
+    private static (CaptureService Service, RecordingConsumer Pipeline, ControllerMetrics Metrics, VerificationHealth Health) Start(IPolicyProvider provider, ILogger<CaptureService>? logger = null)
+    {
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
+        var consumer = new RecordingConsumer();
+        var pipeline = new FindingPipeline(metrics, [consumer], NullLogger<FindingPipeline>.Instance);
+        var service = new CaptureService(provider, pipeline, metrics, health, TimeProvider.System, logger ?? NullLogger<CaptureService>.Instance)
+        {
+            PublishInterval = TimeSpan.FromMilliseconds(200),
+            FindingUpdateInterval = TimeSpan.FromMilliseconds(400),
+            EvidenceWindow = TimeSpan.FromSeconds(1),
+        };
+        return (service, consumer, metrics, health);
+    }
+
+    [Fact]
+    public async Task LeakyTrafficOnCapturedInterface_FindingsEvidenceUpdatesMetricsAndHealth()
+    {
+        using var lab = new VethLab(mirror: false);
+        var provider = PolicyProvider.TryOpen(WritePolicy(Interface(lab.CaptureInterface)), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var (service, pipeline, metrics, health) = Start(provider);
+
+        await service.StartAsync(CancellationToken.None);
         try
         {
-            Run("ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1");
-            Run("ip", "link", "add", capture, "type", "veth", "peer", "name", sender, "netns", ns);
-            Run("sysctl", "-q", "-w", $"net.ipv6.conf.{capture}.disable_ipv6=1");
-            Run("ip", "link", "set", capture, "up");
-            Run("ip", "netns", "exec", ns, "ip", "link", "set", sender, "up");
+            Assert.True(await Eventually(() => health.Snapshot().TryGetValue(CaptureService.HealthSource, out var s) && s.Healthy));
+            lab.Replay(Fixture("leaky-site.pcap"));
 
-            var loaded = PolicyProvider.TryOpen(Fixture("site.yaml"), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
-            var policy = loaded.Current with
-            {
-                Controller = loaded.Current.Controller with
-                {
-                    Capture = loaded.Current.Controller.Capture with { Interfaces = [new CaptureInterface { Name = capture, SnapLength = 2048, BufferMiB = 8 }] },
-                },
-            };
-            var provider = new PolicyProvider(Fixture("site.yaml"), policy);
-            var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
-            var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
-            var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
-            using var service = new CaptureService(provider, pipeline, metrics, health, TimeProvider.System, NullLogger<CaptureService>.Instance)
-            {
-                PublishInterval = TimeSpan.FromMilliseconds(200),
-            };
+            Assert.True(await Eventually(() => New(pipeline).Count >= LeakRules.Length), $"{New(pipeline).Count} findings");
+            Assert.Equal(LeakRules, New(pipeline).Select(f => f.Rule).Order(StringComparer.Ordinal));
+            Assert.True(await Eventually(() => metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value >= LeakyFrames));
+            Assert.Equal(LeakyFrames, metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value);
+            Assert.True(metrics.ClientPacketsTotal.WithLabels("acme").Value > 0);
+            Assert.Equal(0, metrics.CaptureDroppedTotal.WithLabels(lab.CaptureInterface).Value);
+            Assert.Equal(0, metrics.CaptureSuppressedViolationsTotal.WithLabels(lab.CaptureInterface).Value);
+            Assert.Equal(1, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
 
-            await service.StartAsync(CancellationToken.None);
-            try
+            // Each violation's first frames are written beside the store and named, with their hash, in an update.
+            var evidenceDirectory = Path.Combine(_dir, "evidence");
+            Assert.Equal(evidenceDirectory, service.EvidenceDirectory);
+            Assert.True(await Eventually(() => WithEvidence(pipeline).Count == LeakRules.Length), $"{WithEvidence(pipeline).Count} evidence updates");
+            foreach (var update in WithEvidence(pipeline).Values)
             {
-                Assert.True(await Eventually(() => health.Snapshot().TryGetValue(CaptureService.HealthSource, out var s) && s.Healthy));
-                Run("ip", "netns", "exec", ns, "tcpreplay", "-q", "-i", sender, Fixture("leaky-site.pcap"));
-
-                Assert.True(await Eventually(() => pipeline.Recent.Count >= 9), $"{pipeline.Recent.Count} findings");
-                Assert.Equal(
-                    ["arp-spoofing", "cleartext-to-client", "cross-client-flow", "proxy-bypass", "unknown-mac", "unknown-vlan", "vlan-hopping", "vlan-subnet-mismatch", "weak-tls"],
-                    pipeline.Recent.Select(f => f.Rule).Order(StringComparer.Ordinal));
-                Assert.True(await Eventually(() => metrics.CapturePacketsTotal.WithLabels(capture).Value >= 32));
-                Assert.Equal(32, metrics.CapturePacketsTotal.WithLabels(capture).Value);
-                Assert.True(metrics.ClientPacketsTotal.WithLabels("acme").Value > 0);
-                Assert.Equal(1, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "globex").Value);
-                Assert.Equal(0, metrics.CaptureDroppedTotal.WithLabels(capture).Value);
-                Assert.Equal(1, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
+                Assert.True(update.Update);
+                var file = (string)update.Evidence["evidence_file"]!;
+                Assert.Equal(evidenceDirectory, Path.GetDirectoryName(file));
+                Assert.Equal(update.Evidence["evidence_sha256"], Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))));
             }
-            finally
+
+            var crossFile = (string)WithEvidence(pipeline)[RuleIds.CrossClientFlow].Evidence["evidence_file"]!;
+            using (var source = new PcapFileSource(crossFile))
             {
-                await service.StopAsync(CancellationToken.None);
+                var index = await PolicyIndex.BuildAsync(provider.Current, null, TimeSpan.FromSeconds(2), CancellationToken.None);
+                var replayed = OfflineAnalysis.Run(source, index, DateTimeOffset.UtcNow, null, CancellationToken.None);
+                Assert.Equal(2, replayed.Packets);
+                Assert.Equal(RuleIds.CrossClientFlow, Assert.Single(replayed.Findings).Rule);
             }
+
+            // The same traffic again: the counts are published as updates; nothing is counted or opened twice.
+            lab.Replay(Fixture("leaky-site.pcap"));
+            Assert.True(await Eventually(() => pipeline.Seen.Any(f => f.Update && f.Rule == RuleIds.CrossClientFlow && (long)f.Evidence["packets"]! == 4)));
+            Assert.Equal(LeakRules.Length, New(pipeline).Count);
+            Assert.Equal(1, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "globex").Value);
+            Assert.Equal(LeakRules.Length, Directory.GetFiles(evidenceDirectory, "*.pcap").Length);
         }
         finally
         {
-            TryRun("ip", "link", "del", capture);
-            TryRun("ip", "netns", "del", ns);
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ReloadsChangeTheInterfacesFilter_AppliedInOrderAndTheInterfaceReopened()
+    {
+        using var lab = new VethLab(mirror: false);
+        var path = WritePolicy(Interface(lab.CaptureInterface, "vlan 4000"));
+        var provider = PolicyProvider.TryOpen(path, out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var logger = new RecordingLogger<CaptureService>();
+        var (service, pipeline, metrics, health) = Start(provider, logger);
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.True(await Eventually(() => health.Snapshot().TryGetValue(CaptureService.HealthSource, out var s) && s.Healthy));
+            lab.Replay(Fixture("leaky-site.pcap"));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(0, metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value);
+
+            // Two reloads back to back: another filter, then none. The last one is what captures.
+            WritePolicy(Interface(lab.CaptureInterface, "vlan 4001"));
+            Assert.Empty(provider.Reload());
+            WritePolicy(Interface(lab.CaptureInterface, filter: null));
+            Assert.Empty(provider.Reload());
+
+            Assert.True(await Eventually(() => service.InterfaceSettings.Single().Filter is null));
+            Assert.True(await Eventually(() => logger.Messages.Count(m => m.StartsWith("Capturing on", StringComparison.Ordinal)) >= 2));
+            var attempts = 0;
+            while (metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value == 0 && attempts++ < 20)
+            {
+                // The reopened handle may not be open yet: replay until it sees the traffic.
+                lab.Replay(Fixture("leaky-site.pcap"));
+                await Eventually(() => metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value > 0, TimeSpan.FromMilliseconds(500));
+            }
+
+            Assert.True(await Eventually(() => New(pipeline).Count >= LeakRules.Length));
+            Assert.Equal(LeakRules, New(pipeline).Select(f => f.Rule).Order(StringComparer.Ordinal));
+            Assert.Contains(logger.Messages, m => m.StartsWith($"Capture settings of {lab.CaptureInterface} changed", StringComparison.Ordinal) && m.EndsWith("filter '')", StringComparison.Ordinal));
+            Assert.EndsWith("filter '')", logger.Messages.Last(m => m.StartsWith("Capturing on", StringComparison.Ordinal)), StringComparison.Ordinal);
+            Assert.Equal(1, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
         }
     }
 
     [Fact]
     public async Task InterfaceMissing_CaptureUnhealthy()
     {
-        var loaded = PolicyProvider.TryOpen(Fixture("site.yaml"), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
-        var policy = loaded.Current with
-        {
-            Controller = loaded.Current.Controller with
-            {
-                Capture = loaded.Current.Controller.Capture with { Interfaces = [new CaptureInterface { Name = "segsvc-none0" }] },
-            },
-        };
-        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
-        var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
-        using var service = new CaptureService(new PolicyProvider(Fixture("site.yaml"), policy), pipeline, metrics, health, TimeProvider.System, NullLogger<CaptureService>.Instance)
-        {
-            PublishInterval = TimeSpan.FromMilliseconds(100),
-        };
+        var provider = PolicyProvider.TryOpen(WritePolicy(Interface("segsvc-none0")), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var (service, _, metrics, health) = Start(provider);
 
         await service.StartAsync(CancellationToken.None);
         try
@@ -109,13 +185,23 @@ public sealed class CaptureServiceTests
         finally
         {
             await service.StopAsync(CancellationToken.None);
+            service.Dispose();
         }
     }
 
-    private static async Task<bool> Eventually(Func<bool> condition)
+    private static List<Finding> New(RecordingConsumer pipeline) => pipeline.Seen.Where(f => !f.Update).ToList();
+
+    /// <summary>The latest update naming an evidence file, per rule.</summary>
+    private static Dictionary<string, Finding> WithEvidence(RecordingConsumer pipeline) =>
+        pipeline.Seen
+            .Where(f => f.Evidence.ContainsKey("evidence_file"))
+            .GroupBy(f => f.Rule, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+
+    private static async Task<bool> Eventually(Func<bool> condition, TimeSpan? within = null)
     {
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
+        while (deadline.Elapsed < (within ?? TimeSpan.FromSeconds(20)))
         {
             if (condition())
             {
@@ -128,26 +214,62 @@ public sealed class CaptureServiceTests
         return condition();
     }
 
-    private static void Run(string program, params string[] args)
+    /// <summary>Every finding the pipeline hands to its consumers, in order.</summary>
+    private sealed class RecordingConsumer : IFindingConsumer
     {
-        var (exit, output) = TryRun(program, args);
-        if (exit != 0)
+        private readonly Lock _lock = new();
+        private readonly List<Finding> _seen = [];
+
+        public IReadOnlyList<Finding> Seen
         {
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {exit}: {output}");
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _seen];
+                }
+            }
+        }
+
+        public ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+        {
+            lock (_lock)
+            {
+                _seen.AddRange(findings);
+            }
+
+            return ValueTask.CompletedTask;
         }
     }
 
-    private static (int ExitCode, string Output) TryRun(string program, params string[] args)
+    /// <summary>Keeps every formatted log message, for asserting what the service said it did.</summary>
+    private sealed class RecordingLogger<T> : ILogger<T>
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
+        private readonly Lock _lock = new();
+        private readonly List<string> _messages = [];
+
+        public IReadOnlyList<string> Messages
         {
-            start.ArgumentList.Add(arg);
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _messages];
+                }
+            }
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output);
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lock)
+            {
+                _messages.Add(formatter(state, exception));
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ internal sealed partial class PolicyReader
     private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate", "client_ca"];
     private static readonly string[] ManagementKeys = ["listen", "certificate", "api_keys_file"];
     private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
-    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq"];
+    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq", "evidence_directory", "evidence_max_mib"];
     private static readonly string[] CaptureInterfaceKeys = ["name", "snaplen", "buffer_mib", "filter", "promiscuous"];
     private static readonly string[] StoreKeys = ["path", "signing_key_file", "checkpoint_interval"];
 
@@ -133,6 +133,8 @@ internal sealed partial class PolicyReader
             LossThreshold = _values.Fraction(map, "loss_threshold") ?? defaults.LossThreshold,
             Silence = _values.Duration(map, "silence", TimeSpan.FromSeconds(1)) ?? defaults.Silence,
             QinQ = _values.Bool(map, "qinq") ?? defaults.QinQ,
+            EvidenceDirectory = Path(map, "evidence_directory"),
+            EvidenceMaxMiB = _values.Int(map, "evidence_max_mib", 1, 1_048_576) ?? defaults.EvidenceMaxMiB,
         };
     }
 
