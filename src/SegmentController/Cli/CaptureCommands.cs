@@ -69,7 +69,7 @@ internal static class CaptureCommands
                 await error.WriteLineAsync($"segctl: warning: {report.Warning}; the frames before it were analysed");
             }
 
-            var evidenceFiles = WriteEvidence(parseResult.GetValue(evidence), report);
+            var evidenceFiles = WriteEvidence(parseResult.GetValue(evidence), [(null, report.Violations)]);
             StoredAnalysis? stored = null;
             if (storePath is not null)
             {
@@ -92,7 +92,7 @@ internal static class CaptureCommands
             }
 
             var summary = new RunSummary(path, report.Packets, report.DecodeErrors, report.Findings, evidenceFiles, [], stored);
-            await Print(output, summary, parseResult.GetValue(json));
+            await Print(output, error, summary, parseResult.GetValue(json));
             return report.Findings.Count > 0 ? CliApplication.ExitViolations : CliApplication.ExitClean;
         });
 
@@ -174,8 +174,7 @@ internal static class CaptureCommands
 
             var observedAt = DateTimeOffset.UtcNow;
             var findings = runs.SelectMany(r => r.Analyzer.AllFindings(observedAt)).OrderByDescending(f => f.Severity).ThenBy(f => f.Rule, StringComparer.Ordinal).ToArray();
-            var reports = runs.Select(r => new CaptureReport(r.Analyzer.Packets, r.Analyzer.DecodeErrors, findings, r.Analyzer.Violations(), null)).ToArray();
-            var evidenceFiles = reports.SelectMany(r => WriteEvidence(parseResult.GetValue(evidence), r)).ToArray();
+            var evidenceFiles = WriteEvidence(parseResult.GetValue(evidence), runs.Select(r => ((string?)r.Source.Name, r.Analyzer.Violations())).ToArray());
             var statistics = runs.Select(r => (r.Source.Name, r.Source.Statistics)).ToArray();
             var summary = new RunSummary(
                 string.Join(',', runs.Select(r => r.Source.Name)),
@@ -185,7 +184,7 @@ internal static class CaptureCommands
                 evidenceFiles,
                 statistics,
                 null);
-            await Print(output, summary, parseResult.GetValue(json));
+            await Print(output, error, summary, parseResult.GetValue(json));
             return findings.Length > 0 ? CliApplication.ExitViolations : CliApplication.ExitClean;
         });
 
@@ -253,7 +252,11 @@ internal static class CaptureCommands
         }
     }
 
-    private static List<string> WriteEvidence(DirectoryInfo? directory, CaptureReport report)
+    /// <summary>
+    /// Writes each violation's first frames as a pcap, numbered in order of first sight across every
+    /// source; a live capture's files carry the interface name, so several interfaces never collide.
+    /// </summary>
+    private static List<string> WriteEvidence(DirectoryInfo? directory, IReadOnlyList<(string? Interface, IReadOnlyList<Violation> Violations)> sources)
     {
         if (directory is null)
         {
@@ -263,9 +266,14 @@ internal static class CaptureCommands
         directory.Create();
         var written = new List<string>();
         var n = 0;
-        foreach (var violation in report.Violations.OrderBy(v => v.FirstTicks))
+        var ordered = sources
+            .SelectMany(s => s.Violations.Where(v => v.Frames.Count > 0).Select(v => (s.Interface, Violation: v)))
+            .OrderBy(p => p.Violation.FirstTicks)
+            .ThenBy(p => p.Interface, StringComparer.Ordinal);
+        foreach (var (source, violation) in ordered)
         {
-            var path = Path.Combine(directory.FullName, string.Create(CultureInfo.InvariantCulture, $"{++n:D4}-{CaptureRuleIds.Of(violation.Rule)}.pcap"));
+            var prefix = source is null ? "" : CaptureEvidenceWriter.SafeName(source) + "-";
+            var path = Path.Combine(directory.FullName, string.Create(CultureInfo.InvariantCulture, $"{prefix}{++n:D4}-{CaptureRuleIds.Of(violation.Rule)}.pcap"));
             PcapWriter.WriteFile(path, violation.Frames.ToArray());
             written.Add(path);
         }
@@ -273,7 +281,12 @@ internal static class CaptureCommands
         return written;
     }
 
-    private static async Task Print(TextWriter output, RunSummary summary, bool json)
+    /// <summary>
+    /// JSON: everything on standard output. Text: the findings on standard output — nothing at all for a
+    /// clean capture — and the counts, interface statistics, evidence files and store records on
+    /// standard error.
+    /// </summary>
+    private static async Task Print(TextWriter output, TextWriter error, RunSummary summary, bool json)
     {
         if (json)
         {
@@ -353,24 +366,24 @@ internal static class CaptureCommands
 
         foreach (var (name, statistics) in summary.Statistics)
         {
-            await output.WriteLineAsync(string.Create(
+            await error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{name}: received {statistics.Received}, dropped {statistics.Dropped}, interface dropped {statistics.InterfaceDropped}"));
         }
 
         foreach (var path in summary.EvidenceFiles)
         {
-            await output.WriteLineAsync($"evidence: {path}");
+            await error.WriteLineAsync($"evidence: {path}");
         }
 
         if (summary.Stored is { } stored)
         {
-            await output.WriteLineAsync(string.Create(
+            await error.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
                 $"recorded in {stored.Path}: analysis record {stored.Analysis}, {stored.Findings.Count} finding records"));
         }
 
-        await output.WriteLineAsync(string.Create(
+        await error.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
             $"{summary.Packets} packets analysed, {summary.DecodeErrors} decode errors, {summary.Findings.Count} findings"));
     }

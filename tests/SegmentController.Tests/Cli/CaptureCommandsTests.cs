@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SegmentController.Capture.Tests.Support;
 using SegmentController.Cli;
 using SegmentController.Tests.Infrastructure;
 
@@ -6,6 +7,9 @@ namespace SegmentController.Tests.Cli;
 
 public sealed class CaptureCommandsTests
 {
+    private static readonly string[] LeakRules =
+        ["arp-spoofing", "cleartext-to-client", "cross-client-flow", "proxy-bypass", "unknown-mac", "unknown-vlan", "vlan-hopping", "vlan-subnet-mismatch", "weak-tls"];
+
     private static string Fixture(string name) =>
         Path.Combine(RepositoryPaths.Root, "tests", "SegmentController.Capture.Tests", "Fixtures", name);
 
@@ -18,13 +22,25 @@ public sealed class CaptureCommandsTests
     }
 
     [Fact]
-    public async Task PcapAnalyzeCleanCapture_Exit0NoFindings()
+    public async Task PcapAnalyzeCleanCapture_Exit0PrintsNothingSummaryOnStandardError()
     {
         var (exit, output, error) = await Segctl("pcap", "analyze", Fixture("clean-site.pcap"), "--policy", Fixture("site.yaml"));
 
         Assert.Equal(0, exit);
-        Assert.Equal("", error);
-        Assert.Contains("20 packets analysed, 0 decode errors, 0 findings", output, StringComparison.Ordinal);
+        Assert.Equal("", output);
+        Assert.Equal("20 packets analysed, 0 decode errors, 0 findings", error.Trim());
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeLeakyCapture_OneLinePerFindingOnStandardOutput()
+    {
+        var (exit, output, error) = await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"));
+
+        Assert.Equal(1, exit);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(9, lines.Length);
+        Assert.Contains(lines, l => l.StartsWith("critical cross-client-flow", StringComparison.Ordinal) && l.Contains("clients=acme,globex", StringComparison.Ordinal));
+        Assert.Contains("32 packets analysed, 0 decode errors, 9 findings", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -91,6 +107,55 @@ public sealed class CaptureCommandsTests
 
         Assert.Equal(2, exit);
         Assert.Contains("does not load", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CaptureLiveOnTwoInterfacesForSeconds_FindingsOfBothAndEvidenceFilesNeverCollide()
+    {
+        using var first = new VethLab(mirror: false);
+        using var second = new VethLab(mirror: false);
+        var dir = Directory.CreateTempSubdirectory("segctl-live-evidence-");
+        try
+        {
+            var run = Segctl(
+                "capture", "live", "--interface", first.CaptureInterface, "--interface", second.CaptureInterface,
+                "--policy", Fixture("site.yaml"), "--seconds", "4", "--evidence", dir.FullName, "--json");
+
+            // The handles open a moment after the command starts: replay until it ends.
+            while (!run.IsCompleted)
+            {
+                first.Replay(Fixture("leaky-site.pcap"));
+                second.Replay(Fixture("leaky-site.pcap"));
+                await Task.WhenAny(run, Task.Delay(300));
+            }
+
+            var (exit, output, error) = await run;
+
+            Assert.True(exit == 1, error);
+            using var document = JsonDocument.Parse(output);
+            var root = document.RootElement;
+            Assert.True(root.GetProperty("packets").GetInt64() >= 64);
+            Assert.Equal(0, root.GetProperty("decode_errors").GetInt64());
+            var interfaces = root.GetProperty("interfaces").EnumerateArray().ToArray();
+            Assert.Equal([first.CaptureInterface, second.CaptureInterface], interfaces.Select(i => i.GetProperty("interface").GetString()));
+            Assert.All(interfaces, i => Assert.True(i.GetProperty("received").GetInt64() >= 32));
+            Assert.All(interfaces, i => Assert.Equal(0, i.GetProperty("dropped").GetInt64()));
+
+            // One finding per rule per flow on each interface: every rule twice.
+            var rules = root.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("rule").GetString()!).ToArray();
+            Assert.Equal(LeakRules.SelectMany(r => new[] { r, r }), rules.Order(StringComparer.Ordinal));
+
+            var listed = root.GetProperty("evidence_files").EnumerateArray().Select(f => f.GetString()!).ToArray();
+            var files = dir.GetFiles("*.pcap").Select(f => f.FullName).Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(18, files.Length);
+            Assert.Equal(files, listed.Order(StringComparer.Ordinal));
+            Assert.Equal(9, files.Count(f => Path.GetFileName(f).StartsWith(first.CaptureInterface + "-", StringComparison.Ordinal)));
+            Assert.Equal(9, files.Count(f => Path.GetFileName(f).StartsWith(second.CaptureInterface + "-", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
