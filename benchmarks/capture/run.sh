@@ -54,7 +54,7 @@ read -r r2r_s r2r_rss < <(best "$SEGCTL_R2R" pcap analyze "$WORK/bench.pcap" --p
 read -r start_s _ < <(best "$SEGCTL" pcap analyze "$WORK/tiny.pcap" --policy "$WORK/policy.yaml")
 read -r r2r_start_s _ < <(best "$SEGCTL_R2R" pcap analyze "$WORK/tiny.pcap" --policy "$WORK/policy.yaml")
 read -r tcp_s tcp_rss < <(best tcpdump -r "$WORK/bench.pcap" -w /dev/null)
-read -r tsh_s tsh_rss < <(measure tshark -r "$WORK/bench.pcap" -q -z conv,ip)
+read -r tsh_s tsh_rss < <(best tshark -r "$WORK/bench.pcap" -q -z conv,ip)
 read -r small_s small_rss < <(measure "$SEGCTL" pcap analyze "$WORK/small.pcap" --policy "$WORK/policy.yaml")
 { "$SEGCTL" pcap analyze "$WORK/bench.pcap" --policy "$WORK/policy.yaml" || true; } | tail -1
 
