@@ -65,6 +65,9 @@ internal sealed partial class CaptureService : BackgroundService
     /// <summary>Evidence files written per pass of the evidence loop at most (one pass per <see cref="PublishInterval"/>).</summary>
     public int EvidenceFilesPerPass { get; init; } = 256;
 
+    /// <summary>Bounds of each interface's analyzer (the defaults unless set).</summary>
+    public CaptureAnalyzerOptions? AnalyzerOptions { get; init; }
+
     /// <summary>The evidence directory in use.</summary>
     public string? EvidenceDirectory => _evidence.Directory;
 
@@ -97,7 +100,7 @@ internal sealed partial class CaptureService : BackgroundService
             ConfigureEvidence(policy);
             foreach (var settings in policy.Controller.Capture.Interfaces)
             {
-                _runs.Add(new InterfaceRun(settings, new CaptureAnalyzer(index, settings.Name)
+                _runs.Add(new InterfaceRun(settings, new CaptureAnalyzer(index, settings.Name, AnalyzerOptions)
                 {
                     StartedTicks = _time.GetUtcNow().UtcTicks,
                     ViolationRecorded = SignalViolation,

@@ -51,7 +51,7 @@ public sealed class CaptureServiceTests : IDisposable
             ? $"[{{name: {name}, snaplen: 2048, buffer_mib: 8}}]"
             : $"[{{name: {name}, snaplen: 2048, buffer_mib: 8, filter: \"{filter}\"}}]";
 
-    private static (CaptureService Service, RecordingConsumer Pipeline, ControllerMetrics Metrics, VerificationHealth Health) Start(IPolicyProvider provider, ILogger<CaptureService>? logger = null)
+    private static (CaptureService Service, RecordingConsumer Pipeline, ControllerMetrics Metrics, VerificationHealth Health) Start(IPolicyProvider provider, ILogger<CaptureService>? logger = null, CaptureAnalyzerOptions? options = null)
     {
         var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
@@ -62,6 +62,7 @@ public sealed class CaptureServiceTests : IDisposable
             PublishInterval = TimeSpan.FromMilliseconds(200),
             FindingUpdateInterval = TimeSpan.FromMilliseconds(400),
             EvidenceWindow = TimeSpan.FromSeconds(1),
+            AnalyzerOptions = options,
         };
         return (service, consumer, metrics, health);
     }
@@ -115,6 +116,36 @@ public sealed class CaptureServiceTests : IDisposable
             Assert.Equal(LeakRules.Length, New(pipeline).Count);
             Assert.Equal(1, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "globex").Value);
             Assert.Equal(LeakRules.Length, Directory.GetFiles(evidenceDirectory, "*.pcap").Length);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task MoreViolationsThanTracked_AggregatesReportedSuppressionExportedCaptureDegraded()
+    {
+        using var lab = new VethLab(mirror: false);
+        var provider = PolicyProvider.TryOpen(WritePolicy(Interface(lab.CaptureInterface)), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var (service, pipeline, metrics, health) = Start(provider, options: new CaptureAnalyzerOptions { MaxViolations = 3 });
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.True(await Eventually(() => health.Snapshot().TryGetValue(CaptureService.HealthSource, out var s) && s.Healthy));
+            lab.Replay(Fixture("leaky-site.pcap"));
+
+            // Three violations one by one; the other six rules still reported, each as its rule's aggregate.
+            Assert.True(await Eventually(() => New(pipeline).Select(f => f.Rule).Distinct().Count() == LeakRules.Length + 1), string.Join(", ", New(pipeline).Select(f => f.Rule)));
+            Assert.Equal(6, New(pipeline).Count(f => f.Evidence.ContainsKey("aggregated")));
+            Assert.True(await Eventually(() => metrics.CaptureSuppressedViolationsTotal.WithLabels(lab.CaptureInterface).Value == 6));
+            var overflow = Assert.Single(New(pipeline), f => f.Rule == RuleIds.CaptureDegraded);
+            Assert.Equal("overflow", overflow.Evidence["reason"]);
+            Assert.True(await Eventually(() => !health.Snapshot()[CaptureService.HealthSource].Healthy));
+            Assert.Contains("more violations than are tracked", health.Snapshot()[CaptureService.HealthSource].Detail, StringComparison.Ordinal);
+            Assert.Equal(1, metrics.FindingsTotal.WithLabels("cross-client-flow", "critical", "globex").Value);
         }
         finally
         {
