@@ -35,8 +35,9 @@ public sealed record Finding
     /// <summary>
     /// True when this repeats a finding published before (same rule, same flow or episode) with fresh
     /// counts, last-seen time or evidence. An update is recorded in the store like any finding, but it is
-    /// not counted in <c>segctl_findings_total</c>, opens no incident and trips no suspension: those
-    /// followed the first report.
+    /// not counted in <c>segctl_findings_total</c> and opens no incident: those followed the first report.
+    /// It trips a suspension only when the violation was still seen after the client's suspension was
+    /// lifted (see <c>SuspensionFindingConsumer</c>).
     /// </summary>
     public bool Update { get; init; }
 

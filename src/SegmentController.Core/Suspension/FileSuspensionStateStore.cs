@@ -71,6 +71,7 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             {
                 Suspensions = new Dictionary<string, SuspensionRecord>(state.Suspensions, StringComparer.Ordinal),
                 LastPassingAudit = new Dictionary<string, DateTimeOffset>(state.LastPassingAudit, StringComparer.Ordinal),
+                LastLifted = new Dictionary<string, DateTimeOffset>(state.LastLifted ?? new Dictionary<string, DateTimeOffset>(), StringComparer.Ordinal),
                 // A pending restore is only good for the suspension it names; anything else is dropped, never guessed at.
                 PendingRestores = new Dictionary<string, PendingRestore>(
                     (state.PendingRestores ?? new Dictionary<string, PendingRestore>()).Where(p =>

@@ -501,7 +501,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             lifted = record;
-            var next = _state.Without(scope);
+            var next = _state.Without(scope).WithLifted(scope, _time.GetUtcNow());
             _store.Save(next);
             Volatile.Write(ref _state, next);
         }

@@ -8,7 +8,8 @@ namespace SegmentController.Core.Suspension;
 /// names (and nobody when it names none); loss of verification (<c>capture-degraded</c>,
 /// <c>switch-unreachable</c>) suspends where <c>on_verification_lost: suspend</c> says so — its clients, or
 /// the whole site when it names none, the only way a finding trips the site-wide switch;
-/// <c>audit-failed</c> suspends where <c>audits.suspend_on_failure</c> says so.
+/// <c>audit-failed</c> suspends where <c>audits.suspend_on_failure</c> says so. An update of a finding
+/// trips only a client whose suspension was lifted before the violation was last seen.
 /// </summary>
 public sealed class SuspensionFindingConsumer : IFindingConsumer
 {
@@ -30,13 +31,6 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
         var policy = _policy.Current;
         foreach (var finding in findings)
         {
-            if (finding.Update)
-            {
-                // The first report of the finding took the decision; after an authorized restore, a
-                // repeat of the same flow's counts does not override it.
-                continue;
-            }
-
             SuspensionTrigger trigger;
             if (finding.Rule is RuleIds.CaptureDegraded or RuleIds.SwitchUnreachable
                 && policy.Controller.OnVerificationLost == VerificationLostAction.Suspend)
@@ -76,6 +70,18 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
                 scopes = [SuspensionNames.AllClients];
             }
 
+            if (finding.Update)
+            {
+                // The first report took the decision; an update (fresh counts of the same flow or episode)
+                // only trips a client that is no longer suspended although the violation went on after its
+                // suspension was lifted: a restore does not license a leak that is still going.
+                var state = _engine.Current;
+                var seen = LastSeen(finding);
+                scopes = scopes.Where(s => s != SuspensionNames.AllClients
+                    ? !state.IsSuspended(s) && !(state.LiftedAt(s) >= seen)
+                    : !state.AllSuspended && !(state.LiftedAt(s) >= seen)).ToArray();
+            }
+
             foreach (var scope in scopes)
             {
                 await _engine.TripAsync(
@@ -91,4 +97,8 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
             }
         }
     }
+
+    // Capture findings carry the wire time of the flow's last frame; others were seen when observed.
+    private static DateTimeOffset LastSeen(Finding finding) =>
+        finding.Evidence.TryGetValue("last_seen", out var value) && value is DateTimeOffset lastSeen ? lastSeen : finding.ObservedAt;
 }

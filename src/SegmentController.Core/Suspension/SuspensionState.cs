@@ -19,6 +19,10 @@ public sealed record SuspensionState
     public IReadOnlyDictionary<string, DateTimeOffset> LastPassingAudit { get; init; } =
         new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
 
+    /// <summary>When each scope's last suspension was lifted (client ids and <see cref="SuspensionNames.AllClients"/>).</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> LastLifted { get; init; } =
+        new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+
     /// <summary>Restores waiting for more approvers, by scope.</summary>
     public IReadOnlyDictionary<string, PendingRestore> PendingRestores { get; init; } =
         new Dictionary<string, PendingRestore>(StringComparer.Ordinal);
@@ -61,6 +65,20 @@ public sealed record SuspensionState
         var copy = new Dictionary<string, PendingRestore>(PendingRestores, StringComparer.Ordinal);
         copy.Remove(scope);
         return this with { PendingRestores = copy };
+    }
+
+    /// <summary>The latest time a suspension covering this client was lifted; null when none ever was.</summary>
+    public DateTimeOffset? LiftedAt(string clientId)
+    {
+        DateTimeOffset? own = LastLifted.TryGetValue(clientId, out var mine) ? mine : null;
+        DateTimeOffset? site = LastLifted.TryGetValue(SuspensionNames.AllClients, out var all) ? all : null;
+        return own > site || site is null ? own : site;
+    }
+
+    internal SuspensionState WithLifted(string scope, DateTimeOffset at)
+    {
+        var copy = new Dictionary<string, DateTimeOffset>(LastLifted, StringComparer.Ordinal) { [scope] = at };
+        return this with { LastLifted = copy };
     }
 
     internal SuspensionState WithPassingAudit(string clientId, DateTimeOffset at)

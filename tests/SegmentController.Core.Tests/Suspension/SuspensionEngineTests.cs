@@ -491,21 +491,61 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task UpdateOfACriticalFinding_TripsNothing()
+    public async Task UpdateOfACriticalFinding_WhileSuspended_TripsNothingMore()
     {
         using var engine = NewEngine();
         var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(TestPolicies.TwoClients()));
+        var leak = Finding.Create(RuleIds.CrossClientFlow, ["acme"], "acme talks to globex", Seen(_time.GetUtcNow()), _time.GetUtcNow());
+        await consumer.OnFindingsAsync([leak], CancellationToken.None);
+        var first = engine.Current.Suspensions["acme"];
 
-        await consumer.OnFindingsAsync(
-            [
-                Finding.Create(RuleIds.CrossClientFlow, ["acme"], "acme talks to globex", new Dictionary<string, object?>(), _time.GetUtcNow()) with { Update = true },
-                Finding.Create(RuleIds.CaptureDegraded, [], "capture silent (frames resumed)", new Dictionary<string, object?>(), _time.GetUtcNow()) with { Update = true },
-            ],
-            CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await consumer.OnFindingsAsync([leak with { Update = true, Evidence = Seen(_time.GetUtcNow()), ObservedAt = _time.GetUtcNow() }], CancellationToken.None);
 
-        Assert.False(engine.IsSuspended("acme"));
-        Assert.False(engine.Current.AllSuspended);
+        Assert.Same(first, engine.Current.Suspensions["acme"]);
     }
+
+    [Fact]
+    public async Task UpdateOfACriticalFinding_LeakGoesOnAfterTheRestore_TripsAgain()
+    {
+        using var engine = NewEngine();
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(TestPolicies.TwoClients()));
+        var leak = Finding.Create(RuleIds.CrossClientFlow, ["acme"], "acme talks to globex", Seen(_time.GetUtcNow()), _time.GetUtcNow());
+        await consumer.OnFindingsAsync([leak], CancellationToken.None);
+        var leakSeen = _time.GetUtcNow().AddSeconds(5);
+        _time.Advance(TimeSpan.FromMinutes(10));
+        await engine.RequestRestoreAsync("acme", "alice", "cable moved back", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, (await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
+
+        // Counts gathered before the restore and published after it do not undo the operators' decision.
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await consumer.OnFindingsAsync([leak with { Update = true, Evidence = Seen(leakSeen), ObservedAt = _time.GetUtcNow() }], CancellationToken.None);
+        Assert.False(engine.IsSuspended("acme"));
+
+        // Frames of the same flow seen after the restore: the leak is still going, the client is cut again.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await consumer.OnFindingsAsync([leak with { Update = true, Evidence = Seen(_time.GetUtcNow()), ObservedAt = _time.GetUtcNow() }], CancellationToken.None);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Equal(RuleIds.CrossClientFlow, engine.Current.Suspensions["acme"].Rule);
+    }
+
+    [Fact]
+    public async Task UpdateOfVerificationLoss_SiteSuspended_TripsNothingMore()
+    {
+        var policy = TestPolicies.TwoClients(onLost: VerificationLostAction.Suspend);
+        using var engine = NewEngine(policy);
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(policy));
+        var silence = Finding.Create(RuleIds.CaptureDegraded, [], "capture silent", new Dictionary<string, object?>(), _time.GetUtcNow());
+        await consumer.OnFindingsAsync([silence], CancellationToken.None);
+        var first = engine.Current.Suspensions[SuspensionNames.AllClients];
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await consumer.OnFindingsAsync([silence with { Update = true, Summary = "capture silent (frames resumed)", ObservedAt = _time.GetUtcNow() }], CancellationToken.None);
+
+        Assert.Same(first, engine.Current.Suspensions[SuspensionNames.AllClients]);
+    }
+
+    private static Dictionary<string, object?> Seen(DateTimeOffset lastSeen) => new(StringComparer.Ordinal) { ["last_seen"] = lastSeen };
 
     [Theory]
     [InlineData(VerificationLostAction.Suspend, true)]
