@@ -1,23 +1,38 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 
 namespace SegmentController.Core.Suspension;
 
 /// <summary>
-/// The suspension state as one small file: a JSON line and a <c>sha256:</c> line over it. Written to a
-/// temporary file, fsynced, renamed over the old one, and the directory fsynced — so a crash leaves
-/// either the old or the new state, never a torn one; a file that fails its checksum is unreadable
-/// (and the engine then suspends everyone).
+/// The suspension state in one file of two fixed-size slots written in turn. A save writes the slot
+/// that does not hold the state in force — header (sequence, length, SHA-256) and JSON — in place and
+/// syncs the file's data: the file never changes size, so no directory entry or inode has to reach the
+/// disk and a trip's acknowledgement waits for one small data write. A crash mid-write tears only the
+/// slot being written; its checksum fails and the other slot, the previous state, is read. A file with
+/// no slot that passes its checksum is unreadable (and the engine then suspends everyone).
+/// When the state outgrows a slot, a larger file is written beside it, synced and renamed over it, and
+/// the directory synced. The single-file format of earlier versions (a JSON line and a <c>sha256:</c>
+/// line) is still read, and replaced by the slotted file at the next save.
 /// </summary>
 public sealed class FileSuspensionStateStore : ISuspensionStateStore
 {
-    // The state holds a handful of records; anything this large is not ours.
-    private const long MaxFileBytes = 4 * 1024 * 1024;
-    private const string ChecksumPrefix = "sha256:";
+    // The state holds a handful of records per client; anything this large is not ours.
+    private const long MaxFileBytes = 16 * 1024 * 1024;
+    private const int MinSlotBytes = 64 * 1024;
+    private const string LegacyChecksumPrefix = "sha256:";
+    private const int HeaderBytes = 8 + 4 + 4 + 8 + 4 + 32;
+    private const int FormatVersion = 1;
+    private static readonly byte[] Magic = "SEGCTLST"u8.ToArray();
 
     private readonly Lock _writeLock = new();
+
+    // The slot file as last read or written: its slot size and the sequence of the state in force.
+    private int _slotBytes;
+    private ulong _sequence;
 
     /// <summary>Uses the file at <paramref name="path"/>; its directory is created when missing.</summary>
     public FileSuspensionStateStore(string path)
@@ -32,34 +47,191 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     /// <inheritdoc />
     public SuspensionStateLoad Load()
     {
+        lock (_writeLock)
+        {
+            try
+            {
+                var info = new FileInfo(Path);
+                if (!info.Exists)
+                {
+                    _slotBytes = 0;
+                    _sequence = 0;
+                    return new SuspensionStateLoad { State = SuspensionState.Empty };
+                }
+
+                if (info.Length > MaxFileBytes)
+                {
+                    return new SuspensionStateLoad { Error = $"{Path}: {info.Length} bytes, larger than any suspension state" };
+                }
+
+                var bytes = File.ReadAllBytes(Path);
+                if (bytes.Length > 0 && bytes[0] == (byte)'{')
+                {
+                    _slotBytes = 0;
+                    return ReadLegacy(bytes);
+                }
+
+                var slotBytes = bytes.Length / 2;
+                var best = -1;
+                ulong bestSequence = 0;
+                for (var slot = 0; slot < 2 && slotBytes >= HeaderBytes; slot++)
+                {
+                    if (TryReadSlot(bytes.AsSpan(slot * slotBytes, slotBytes), slotBytes, out var sequence, out _) && (best < 0 || sequence > bestSequence))
+                    {
+                        best = slot;
+                        bestSequence = sequence;
+                    }
+                }
+
+                if (best < 0)
+                {
+                    return new SuspensionStateLoad { Error = $"{Path}: neither slot holds a state that matches its checksum" };
+                }
+
+                TryReadSlot(bytes.AsSpan(best * slotBytes, slotBytes), slotBytes, out _, out var payload);
+                var loaded = Parse(Encoding.UTF8.GetString(payload));
+                if (loaded.State is not null)
+                {
+                    _slotBytes = slotBytes;
+                    _sequence = bestSequence;
+                }
+
+                return loaded;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or DecoderFallbackException)
+            {
+                return new SuspensionStateLoad { Error = $"{Path}: {e.Message}" };
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Save(SuspensionState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(state, SuspensionJsonContext.Default.SuspensionState));
+        lock (_writeLock)
+        {
+            var sequence = _sequence + 1;
+            if (_slotBytes == 0 || HeaderBytes + payload.Length > _slotBytes || !File.Exists(Path))
+            {
+                Replace(payload, sequence);
+            }
+            else
+            {
+                var slot = new byte[HeaderBytes + payload.Length];
+                WriteSlot(slot, _slotBytes, sequence, payload);
+                using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+                RandomAccess.Write(handle, slot, (long)(sequence & 1) * _slotBytes);
+                SyncData(handle);
+            }
+
+            _sequence = sequence;
+        }
+    }
+
+    // A new file sized for the state, slot 0 written, synced, renamed over the old one, directory synced.
+    private void Replace(byte[] payload, ulong sequence)
+    {
+        var slotBytes = MinSlotBytes;
+        while (slotBytes < 2 * (HeaderBytes + payload.Length))
+        {
+            slotBytes *= 2;
+        }
+
+        if (2L * slotBytes > MaxFileBytes)
+        {
+            throw new IOException($"{Path}: a suspension state of {payload.Length} bytes is larger than any this controller keeps");
+        }
+
+        var directory = System.IO.Path.GetDirectoryName(Path)!;
+        Directory.CreateDirectory(directory);
+        var file = new byte[2 * slotBytes];
+        WriteSlot(file.AsSpan((int)(sequence & 1) * slotBytes), slotBytes, sequence, payload);
+        var temporary = Path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
+        {
+            stream.Write(file);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, Path, overwrite: true);
+        SyncDirectory(directory);
+        _slotBytes = slotBytes;
+    }
+
+    private static void WriteSlot(Span<byte> destination, int slotBytes, ulong sequence, ReadOnlySpan<byte> payload)
+    {
+        Magic.CopyTo(destination);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], FormatVersion);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], slotBytes);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], sequence);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[24..], payload.Length);
+        payload.CopyTo(destination[HeaderBytes..]);
+        Digest(destination[..28], payload, destination.Slice(28, 32));
+    }
+
+    private static bool TryReadSlot(ReadOnlySpan<byte> slot, int slotBytes, out ulong sequence, out ReadOnlySpan<byte> payload)
+    {
+        sequence = 0;
+        payload = default;
+        if (!slot.StartsWith(Magic)
+            || BinaryPrimitives.ReadInt32LittleEndian(slot[8..]) != FormatVersion
+            || BinaryPrimitives.ReadInt32LittleEndian(slot[12..]) != slotBytes)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(slot[24..]);
+        if (length < 0 || length > slotBytes - HeaderBytes)
+        {
+            return false;
+        }
+
+        Span<byte> digest = stackalloc byte[32];
+        Digest(slot[..28], slot.Slice(HeaderBytes, length), digest);
+        if (!CryptographicOperations.FixedTimeEquals(digest, slot.Slice(28, 32)))
+        {
+            return false;
+        }
+
+        sequence = BinaryPrimitives.ReadUInt64LittleEndian(slot[16..]);
+        payload = slot.Slice(HeaderBytes, length);
+        return true;
+    }
+
+    private static void Digest(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, Span<byte> destination)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(header);
+        hash.AppendData(payload);
+        hash.GetHashAndReset(destination);
+    }
+
+    private SuspensionStateLoad ReadLegacy(byte[] bytes)
+    {
+        var text = Encoding.UTF8.GetString(bytes);
+        var newline = text.IndexOf('\n', StringComparison.Ordinal);
+        if (newline < 0)
+        {
+            return new SuspensionStateLoad { Error = $"{Path}: no checksum line" };
+        }
+
+        var json = text[..newline];
+        var checksumLine = text[(newline + 1)..].TrimEnd('\n', '\r');
+        if (!checksumLine.StartsWith(LegacyChecksumPrefix, StringComparison.Ordinal)
+            || !string.Equals(checksumLine[LegacyChecksumPrefix.Length..], Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json))), StringComparison.Ordinal))
+        {
+            return new SuspensionStateLoad { Error = $"{Path}: checksum does not match the content" };
+        }
+
+        return Parse(json);
+    }
+
+    private SuspensionStateLoad Parse(string json)
+    {
         try
         {
-            var info = new FileInfo(Path);
-            if (!info.Exists)
-            {
-                return new SuspensionStateLoad { State = SuspensionState.Empty };
-            }
-
-            if (info.Length > MaxFileBytes)
-            {
-                return new SuspensionStateLoad { Error = $"{Path}: {info.Length} bytes, larger than any suspension state" };
-            }
-
-            var text = File.ReadAllText(Path, Encoding.UTF8);
-            var newline = text.IndexOf('\n', StringComparison.Ordinal);
-            if (newline < 0)
-            {
-                return new SuspensionStateLoad { Error = $"{Path}: no checksum line" };
-            }
-
-            var json = text[..newline];
-            var checksumLine = text[(newline + 1)..].TrimEnd('\n', '\r');
-            if (!checksumLine.StartsWith(ChecksumPrefix, StringComparison.Ordinal)
-                || !string.Equals(checksumLine[ChecksumPrefix.Length..], Checksum(json), StringComparison.Ordinal))
-            {
-                return new SuspensionStateLoad { Error = $"{Path}: checksum does not match the content" };
-            }
-
             var state = JsonSerializer.Deserialize(json, SuspensionJsonContext.Default.SuspensionState);
             if (state is null)
             {
@@ -90,36 +262,27 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
 
             return new SuspensionStateLoad { State = state };
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException or ArgumentException or DecoderFallbackException)
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
         {
             return new SuspensionStateLoad { Error = $"{Path}: {e.Message}" };
         }
     }
 
-    /// <inheritdoc />
-    public void Save(SuspensionState state)
+    // The slot's bytes are all that changed; on Linux fdatasync skips the inode's times.
+    private static void SyncData(SafeFileHandle handle)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        var json = JsonSerializer.Serialize(state, SuspensionJsonContext.Default.SuspensionState);
-        var content = Encoding.UTF8.GetBytes(json + "\n" + ChecksumPrefix + Checksum(json) + "\n");
-        var directory = System.IO.Path.GetDirectoryName(Path)!;
-        lock (_writeLock)
+        if (!OperatingSystem.IsLinux())
         {
-            Directory.CreateDirectory(directory);
-            var temporary = Path + ".tmp";
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
-            {
-                stream.Write(content);
-                stream.Flush(flushToDisk: true);
-            }
+            using var stream = new FileStream(handle, FileAccess.ReadWrite);
+            stream.Flush(flushToDisk: true);
+            return;
+        }
 
-            File.Move(temporary, Path, overwrite: true);
-            SyncDirectory(directory);
+        if (NativeMethods.Fdatasync((int)handle.DangerousGetHandle()) != 0)
+        {
+            throw new IOException($"cannot sync the suspension state (errno {Marshal.GetLastPInvokeError()})");
         }
     }
-
-    private static string Checksum(string json) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
 
     // The rename is only durable once the directory entry is; .NET cannot open a directory, so libc does.
     private static void SyncDirectory(string directory)

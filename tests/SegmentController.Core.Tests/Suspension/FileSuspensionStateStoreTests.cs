@@ -1,0 +1,178 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using SegmentController.Core.Suspension;
+
+namespace SegmentController.Core.Tests.Suspension;
+
+public sealed class FileSuspensionStateStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    private string StatePath => _dir.File("state/suspension.state");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void SaveThenLoad_FreshStore_ReadsTheLatestState()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        Assert.Same(SuspensionState.Empty, store.Load().State);
+
+        store.Save(StateWith("acme"));
+        store.Save(StateWith("acme", "globex"));
+        store.Save(StateWith("globex"));
+
+        var loaded = new FileSuspensionStateStore(StatePath).Load();
+        Assert.Null(loaded.Error);
+        Assert.Equal(["globex"], loaded.State!.Suspensions.Keys);
+    }
+
+    [Fact]
+    public void Saves_WrittenInPlace_FileKeepsItsSizeAndIdentity()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        store.Save(StateWith("acme"));
+        var size = new FileInfo(StatePath).Length;
+
+        // A handle opened before the saves sees what they wrote only if they wrote into the same file.
+        using var before = new FileStream(StatePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        for (var i = 0; i < 5; i++)
+        {
+            store.Save(StateWith(i % 2 == 0 ? "globex" : "acme"));
+        }
+
+        Assert.Equal(size, new FileInfo(StatePath).Length);
+        var seen = new byte[size];
+        before.ReadExactly(seen);
+        Assert.Equal(File.ReadAllBytes(StatePath), seen);
+        Assert.False(File.Exists(StatePath + ".tmp"));
+    }
+
+    [Fact]
+    public void NewestSlotTorn_PreviousStateRead()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        store.Save(StateWith("acme"));
+        store.Save(StateWith("acme", "globex"));
+        var bytes = File.ReadAllBytes(StatePath);
+        var newest = NewestSlotOffset(bytes);
+
+        // A crash half-way through the last save: the end of its JSON never reached the disk.
+        var json = IndexOf(bytes, "globex"u8, newest);
+        Array.Clear(bytes, json, 16);
+        File.WriteAllBytes(StatePath, bytes);
+
+        var loaded = new FileSuspensionStateStore(StatePath).Load();
+        Assert.Null(loaded.Error);
+        Assert.Equal(["acme"], loaded.State!.Suspensions.Keys);
+    }
+
+    [Fact]
+    public void AfterReadingTheOlderSlot_NextSaveOverwritesTheTornOne()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        store.Save(StateWith("acme"));
+        store.Save(StateWith("acme", "globex"));
+        var bytes = File.ReadAllBytes(StatePath);
+        var newest = NewestSlotOffset(bytes);
+        bytes[newest + 40] ^= 0xFF;
+        File.WriteAllBytes(StatePath, bytes);
+
+        var reopened = new FileSuspensionStateStore(StatePath);
+        Assert.Equal(["acme"], reopened.Load().State!.Suspensions.Keys);
+        reopened.Save(StateWith("globex"));
+
+        Assert.Equal(["globex"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys);
+        // The state it replaced is still there as the fallback.
+        bytes = File.ReadAllBytes(StatePath);
+        Array.Clear(bytes, NewestSlotOffset(bytes), 8);
+        File.WriteAllBytes(StatePath, bytes);
+        Assert.Equal(["acme"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void BothSlotsDamaged_Unreadable(int truncate)
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        store.Save(StateWith("acme"));
+        store.Save(StateWith("globex"));
+        var bytes = File.ReadAllBytes(StatePath);
+        if (truncate == 1)
+        {
+            bytes = bytes[..(bytes.Length - 1)];
+        }
+        else
+        {
+            var half = bytes.Length / 2;
+            bytes[60] ^= 1;
+            bytes[half + 60] ^= 1;
+        }
+
+        File.WriteAllBytes(StatePath, bytes);
+
+        var loaded = new FileSuspensionStateStore(StatePath).Load();
+        Assert.Null(loaded.State);
+        Assert.Contains(StatePath, loaded.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StateLargerThanASlot_FileGrows_EveryStateStillRead()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        store.Save(StateWith("acme"));
+        var small = new FileInfo(StatePath).Length;
+
+        var many = StateWith(Enumerable.Range(0, 600).Select(i => $"client-{i:D4}").ToArray());
+        store.Save(many);
+        Assert.True(new FileInfo(StatePath).Length > small);
+        Assert.Equal(600, new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Count);
+
+        store.Save(StateWith("globex"));
+        Assert.Equal(["globex"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys);
+    }
+
+    [Fact]
+    public void EarlierSingleFileFormat_Read_ThenReplacedBySlots()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        var json = JsonSerializer.Serialize(StateWith("acme"), SuspensionJsonContext.Default.SuspensionState);
+        File.WriteAllText(StatePath, json + "\nsha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json))) + "\n");
+
+        var store = new FileSuspensionStateStore(StatePath);
+        Assert.Equal(["acme"], store.Load().State!.Suspensions.Keys);
+        store.Save(StateWith("acme", "globex"));
+
+        var bytes = File.ReadAllBytes(StatePath);
+        Assert.NotEqual((byte)'{', bytes[0]);
+        Assert.True(bytes.AsSpan().IndexOf("SEGCTLST"u8) >= 0);
+        Assert.Equal(["acme", "globex"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys.Order());
+    }
+
+    private static SuspensionState StateWith(params string[] scopes) => new()
+    {
+        Suspensions = scopes.ToDictionary(
+            s => s,
+            s => new SuspensionRecord
+            {
+                Id = "S-" + s,
+                Scope = s,
+                Trigger = SuspensionTrigger.Operator,
+                Actor = "alice",
+                Reason = "incident 42",
+                TrippedAt = DateTimeOffset.UnixEpoch,
+            },
+            StringComparer.Ordinal),
+    };
+
+    // The slot with the higher sequence number (little-endian at offset 16 of each slot).
+    private static int NewestSlotOffset(byte[] bytes)
+    {
+        var half = bytes.Length / 2;
+        return BitConverter.ToUInt64(bytes, 16) > BitConverter.ToUInt64(bytes, half + 16) ? 0 : half;
+    }
+
+    private static int IndexOf(byte[] bytes, ReadOnlySpan<byte> value, int from) => from + bytes.AsSpan(from).IndexOf(value);
+}
