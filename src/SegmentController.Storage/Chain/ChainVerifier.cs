@@ -14,7 +14,8 @@ namespace SegmentController.Storage.Chain;
 internal sealed class ChainVerifier : IDisposable
 {
     private readonly CheckpointBody? _head;
-    private readonly IReadOnlyList<PurgeBody> _purges;
+    private readonly IReadOnlyList<(PurgeBody Purge, string? Problem)> _purges;
+    private readonly ExportWindow? _window;
     private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
     private readonly List<string> _keyOrder = [];
     private readonly List<string> _warnings = [];
@@ -27,19 +28,23 @@ internal sealed class ChainVerifier : IDisposable
     private long? _previousLine;
     private DateTimeOffset? _previousTime;
     private long _signedThrough = -1;
+    private long _keyLineIndex = -1;
+    private bool _lastWasCheckpoint;
+    private long _anchor = -1;
     private VerificationProblem? _problem;
 
-    /// <param name="head">The signed head the chain must end at; null when none was found (a problem unless <paramref name="headOptional"/>).</param>
+    /// <param name="head">The signed head the chain must end at; null when none was found (a problem unless a partial export ends at a checkpoint).</param>
     /// <param name="purges">Every purge record's body, read ahead, to tell lawful removals from destroyed evidence.</param>
-    /// <param name="headOptional">True for a partial export that ends at a checkpoint instead of the head.</param>
-    public ChainVerifier(CheckpointBody? head, IReadOnlyList<PurgeBody> purges, bool headOptional = false)
+    /// <param name="policyLoads">Every policy-load record's retention facts, read ahead, to tell a lawful purge from an early one.</param>
+    /// <param name="window">For an export of a time window: it may start at a signed checkpoint before the window and end at one after it.</param>
+    public ChainVerifier(CheckpointBody? head, IReadOnlyList<PurgeBody> purges, IReadOnlyList<PolicyLoadBody> policyLoads, ExportWindow? window = null)
     {
+        ArgumentNullException.ThrowIfNull(purges);
+        ArgumentNullException.ThrowIfNull(policyLoads);
         _head = head;
-        _purges = purges;
-        HeadOptional = headOptional;
+        _window = window;
+        _purges = purges.Select(p => (p, Judge(p, policyLoads))).ToArray();
     }
-
-    private bool HeadOptional { get; }
 
     /// <summary>Entries accepted so far.</summary>
     public long Count { get; private set; }
@@ -121,6 +126,22 @@ internal sealed class ChainVerifier : IDisposable
                 : Fail(index - 1, _previousTime, string.Create(CultureInfo.InvariantCulture, $"record {index - 1} was inserted: the record after it was chained as record {index - 1} (renumbered)"), _previousLine);
         }
 
+        if (index == _anchor && Count == 0)
+        {
+            if (!string.Equals(type, RecordTypes.Checkpoint, StringComparison.Ordinal) || !hasPayload)
+            {
+                return Fail(index, time, string.Create(CultureInfo.InvariantCulture, $"the export starts at record {index}, which is not a signed checkpoint: records 0..{index - 1} are missing"), line);
+            }
+
+            if (_window!.From is not { } from || time is not { } at || at >= from)
+            {
+                return Fail(index, time, "the export starts at a checkpoint that is not before its window (records of the window may be missing)", line);
+            }
+
+            // Taken on trust only until the checkpoint's signature is checked below, over this very hash.
+            previousHash.CopyTo(_running);
+        }
+
         // _scratch holds the link hash computed just above: not computed twice.
         if (!Link(index, time, previousHash, hash, line))
         {
@@ -132,8 +153,50 @@ internal sealed class ChainVerifier : IDisposable
             return false;
         }
 
+        _lastWasCheckpoint = type == RecordTypes.Checkpoint;
         _previousTicks = ticks;
         return true;
+    }
+
+    /// <summary>
+    /// Adds a key-rotation record an export of a window carries ahead of its chain (the keys introduced
+    /// before the checkpoint it starts at): checked for consistency with its own hash and for the
+    /// previous key's endorsement, not for its place in the chain, which the export does not hold.
+    /// </summary>
+    public bool AddKeyRecord(long index, long ticks, string type, string? clients, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> payloadSha256, ReadOnlySpan<byte> previousHash, ReadOnlySpan<byte> hash, long? line)
+    {
+        if (_problem is not null)
+        {
+            return false;
+        }
+
+        var time = TimeOf(ticks);
+        if (Count > 0 || index <= _keyLineIndex || type != RecordTypes.KeyRotation || clients is not null
+            || payloadSha256.Length != RecordHasher.HashSize || previousHash.Length != RecordHasher.HashSize || hash.Length != RecordHasher.HashSize || ticks < 0)
+        {
+            return Fail(index, time, "key line is malformed or out of order (keys come first, in index order)", line);
+        }
+
+        if (_keyLineIndex < 0 && (index != 0 || previousHash.ContainsAnyExcept((byte)0)))
+        {
+            return Fail(index, time, "the first key line is not the record that starts the chain", line);
+        }
+
+        RecordHasher.PayloadDigest(payload, _scratch);
+        if (!payloadSha256.SequenceEqual(_scratch))
+        {
+            return Fail(index, time, "payload does not match its digest (edited)", line);
+        }
+
+        RecordHasher.ContentDigest(index, ticks, type, clients, payloadSha256, _content);
+        RecordHasher.Link(_content, previousHash, _scratch);
+        if (!hash.SequenceEqual(_scratch))
+        {
+            return Fail(index, time, "record was altered: its hash does not match its contents", line);
+        }
+
+        _keyLineIndex = index;
+        return AcceptKey(index, time, payload, line);
     }
 
     /// <summary>Adds a link (a record an export does not disclose). Returns false once the chain is broken.</summary>
@@ -147,6 +210,11 @@ internal sealed class ChainVerifier : IDisposable
         if (!CheckPosition(index, time, line))
         {
             return false;
+        }
+
+        if (index == _anchor && Count == 0)
+        {
+            return Fail(index, time, string.Create(CultureInfo.InvariantCulture, $"the export starts at record {index}, which is not a signed checkpoint: records 0..{index - 1} are missing"), line);
         }
 
         if (content.Length != RecordHasher.HashSize || previousHash.Length != RecordHasher.HashSize || hash.Length != RecordHasher.HashSize)
@@ -175,9 +243,13 @@ internal sealed class ChainVerifier : IDisposable
             var last = _expected - 1;
             if (_head is null)
             {
-                if (!HeadOptional)
+                if (_window is null || !_lastWasCheckpoint)
                 {
                     Fail(Math.Max(last, 0), _previousTime, "the signed head is missing: truncation cannot be ruled out", null);
+                }
+                else if (_window.To is not { } to || _previousTime is not { } end || end <= to)
+                {
+                    Fail(last, _previousTime, "the export ends at a checkpoint that is not after its window, without the signed head (records of the window may be missing)", null);
                 }
             }
             else if (last < _head.HeadIndex)
@@ -220,6 +292,13 @@ internal sealed class ChainVerifier : IDisposable
 
     private bool CheckPosition(long index, DateTimeOffset? time, long? line)
     {
+        if (Count == 0 && index > 0 && _expected == 0 && _window is not null)
+        {
+            // A window's export may start at a checkpoint: the chain before it is vouched for by its signature.
+            _expected = index;
+            _anchor = index;
+        }
+
         if (index > _expected)
         {
             var reason = string.Create(CultureInfo.InvariantCulture, $"records {_expected}..{index - 1} are missing (deleted); the next present record is {index} at {Format(time)}");
@@ -307,7 +386,7 @@ internal sealed class ChainVerifier : IDisposable
                 _signedThrough = index - 1;
                 return true;
             case RecordTypes.Purge:
-                return StorePayloads.ParsePurge(payload) is not null || Fail(index, time, "purge record is malformed", line);
+                return StorePayloads.ParsePurge(payload, index, time?.UtcTicks ?? 0) is not null || Fail(index, time, "purge record is malformed", line);
             default:
                 return true;
         }
@@ -362,17 +441,57 @@ internal sealed class ChainVerifier : IDisposable
         }
 
         var ids = ClientKey.Split(clients);
-        foreach (var purge in _purges)
+        string? early = null;
+        foreach (var (purge, problem) in _purges)
         {
-            if (purge.HeadIndex >= index && ids.All(purge.Clients.Contains))
+            if (purge.HeadIndex >= index && purge.RecordIndex > index && ids.All(purge.RetainUntil.ContainsKey))
             {
-                why = "";
-                return true;
+                if (problem is null)
+                {
+                    why = "";
+                    return true;
+                }
+
+                early ??= string.Create(CultureInfo.InvariantCulture, $"payload was removed by purge record {purge.RecordIndex} before its retention ended: {problem}");
             }
         }
 
-        why = "payload was removed without a purge record covering it (evidence destroyed)";
+        why = early ?? "payload was removed without a purge record covering it (evidence destroyed)";
         return false;
+    }
+
+    /// <summary>
+    /// Why a purge was not lawful, or null when it was: every client's retention had ended by the purge's
+    /// date, that date is not later than the purge was recorded, and — where the chain holds a policy load
+    /// before it naming the client — the contract end plus six years of that policy had passed too.
+    /// </summary>
+    private static string? Judge(PurgeBody purge, IReadOnlyList<PolicyLoadBody> policyLoads)
+    {
+        var recorded = TimeOf(purge.RecordTicks) is { } at ? DateOnly.FromDateTime(at.UtcDateTime) : DateOnly.MinValue;
+        if (purge.Today > recorded)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"it is dated {purge.Today:yyyy-MM-dd} but was recorded on {recorded:yyyy-MM-dd}");
+        }
+
+        foreach (var (client, until) in purge.RetainUntil.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (until >= purge.Today)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{client}'s records are kept until {until:yyyy-MM-dd}, the purge ran on {purge.Today:yyyy-MM-dd}");
+            }
+
+            var policy = policyLoads.LastOrDefault(p => p.RecordIndex < purge.RecordIndex && p.ContractEnds.ContainsKey(client));
+            if (policy is not null)
+            {
+                var required = policy.ContractEnds[client].AddYears(6);
+                if (required >= purge.Today)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"the policy in force (record {policy.RecordIndex}) kept {client}'s records until {required:yyyy-MM-dd} (contract end {policy.ContractEnds[client]:yyyy-MM-dd} + 6 years), the purge ran on {purge.Today:yyyy-MM-dd} with {until:yyyy-MM-dd}");
+                }
+            }
+        }
+
+        return null;
     }
 
     private bool Fail(long index, DateTimeOffset? time, string reason, long? line)

@@ -104,26 +104,29 @@ internal static class StorePayloads
         }
     }
 
-    /// <summary>A parsed purge body; null when malformed.</summary>
-    public static PurgeBody? ParsePurge(ReadOnlySpan<byte> payload)
+    /// <summary>A parsed purge body (of the record at <paramref name="index"/>, sequenced at <paramref name="ticks"/>); null when malformed.</summary>
+    public static PurgeBody? ParsePurge(ReadOnlySpan<byte> payload, long index, long ticks)
     {
         try
         {
             using var doc = JsonDocument.Parse(payload.ToArray());
             var root = doc.RootElement;
-            var clients = new HashSet<string>(StringComparer.Ordinal);
+            var clients = new Dictionary<string, DateOnly>(StringComparer.Ordinal);
             foreach (var property in root.GetProperty("clients").EnumerateObject())
             {
-                clients.Add(property.Name);
+                clients[property.Name] = Date(property.Value);
             }
 
-            return new PurgeBody(root.GetProperty("head_index").GetInt64(), clients);
+            return new PurgeBody(index, ticks, root.GetProperty("head_index").GetInt64(), Date(root.GetProperty("today")), clients);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             return null;
         }
     }
+
+    private static DateOnly Date(JsonElement element) =>
+        DateOnly.ParseExact(element.GetString() ?? "", "yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     private static byte[] Write(Action<Utf8JsonWriter> body)
     {

@@ -18,6 +18,10 @@ namespace SegmentController.Storage.Export;
 /// Lines: <c>{"kind":"header",…}</c>, then <c>{"kind":"record",…}</c> or <c>{"kind":"link",…}</c> per
 /// index, then <c>{"kind":"head",…}</c>. A payload that is single-line JSON is embedded verbatim as
 /// <c>payload</c> (its bytes are what was hashed); any other payload is <c>payload_b64</c>.
+/// An export of a time window carries only the stretch of chain that proves it: it starts at the last
+/// signed checkpoint before the window (preceded by the <c>{"kind":"key",…}</c> records that introduced the
+/// keys in force there) and ends at the first checkpoint after it — or at the ends of the chain where
+/// there is none. A purged record in the window stretches the end past the purge record that vouches for it.
 /// </remarks>
 public static class EvidenceExport
 {
@@ -33,6 +37,9 @@ public static class EvidenceExport
         ArgumentNullException.ThrowIfNull(output);
         using var reader = StoreReader.Open(storePath);
         var head = reader.ReadHead() ?? throw new InvalidOperationException($"store {storePath} has no signed head; verify it first");
+        var start = query.From is { } from ? reader.LastCheckpointBefore(from.UtcTicks) ?? 0 : 0;
+        var lastInWindow = query.To is { } to ? reader.LastIndexAtOrBefore(to.UtcTicks) ?? -1 : head.HeadIndex;
+        var purges = reader.ReadPurges();
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         WriteLine(writer, output, w =>
         {
@@ -51,11 +58,25 @@ public static class EvidenceExport
             {
                 w.WriteString("client", query.Client);
             }
+
+            w.WriteNumber("first_index", start);
         });
 
         long records = 0, matching = 0, links = 0, rows = 0;
+        if (start > 0)
+        {
+            foreach (var key in reader.ReadRecords(0, $"type = '{RecordTypes.KeyRotation}' AND idx < {start.ToString(CultureInfo.InvariantCulture)}"))
+            {
+                WriteLine(writer, output, w => WriteRecord(w, key, "key"));
+                records++;
+            }
+        }
+
+        // The end must lie past the window and past every purge record vouching for a purged record shown.
+        var mustReach = lastInWindow;
+        var endedAtCheckpoint = false;
         Span<byte> content = stackalloc byte[RecordHasher.HashSize];
-        foreach (var record in reader.ReadRecords())
+        foreach (var record in reader.ReadRecords(start))
         {
             if ((++rows & 0xFFFF) == 0)
             {
@@ -70,9 +91,20 @@ public static class EvidenceExport
             var matches = query.Matches(record);
             if (matches || RecordTypes.IsReserved(record.Type))
             {
-                WriteLine(writer, output, w => WriteRecord(w, record));
+                WriteLine(writer, output, w => WriteRecord(w, record, "record"));
                 records++;
                 matching += matches ? 1 : 0;
+                if (matches && record.Payload is null
+                    && purges.FirstOrDefault(p => p.HeadIndex >= record.Index && p.RecordIndex > record.Index && ClientKey.Split(record.Clients).All(p.RetainUntil.ContainsKey)) is { } purge)
+                {
+                    mustReach = Math.Max(mustReach, purge.RecordIndex);
+                }
+
+                if (query.To is { } until && record.Type == RecordTypes.Checkpoint && record.Time > until && record.Index > mustReach)
+                {
+                    endedAtCheckpoint = true;
+                    break;
+                }
             }
             else
             {
@@ -91,20 +123,24 @@ public static class EvidenceExport
             }
         }
 
-        WriteLine(writer, output, w =>
+        if (!endedAtCheckpoint)
         {
-            w.WriteString("kind", "head");
-            w.WriteNumber("index", head.HeadIndex);
-            w.WriteString("hash", Convert.ToHexStringLower(head.HeadHash));
-            w.WriteString("key_id", head.KeyId);
-            w.WriteString("signature", Convert.ToBase64String(head.Signature));
-        });
+            WriteLine(writer, output, w =>
+            {
+                w.WriteString("kind", "head");
+                w.WriteNumber("index", head.HeadIndex);
+                w.WriteString("hash", Convert.ToHexStringLower(head.HeadHash));
+                w.WriteString("key_id", head.KeyId);
+                w.WriteString("signature", Convert.ToBase64String(head.Signature));
+            });
+        }
+
         return new ExportSummary(records, matching, links);
     }
 
-    private static void WriteRecord(Utf8JsonWriter w, StoredRecord record)
+    private static void WriteRecord(Utf8JsonWriter w, StoredRecord record, string kind)
     {
-        w.WriteString("kind", "record");
+        w.WriteString("kind", kind);
         w.WriteNumber("index", record.Index);
         w.WriteString("time", Iso(record.Time));
         w.WriteString("type", record.Type);

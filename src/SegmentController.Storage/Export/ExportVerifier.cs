@@ -19,8 +19,8 @@ public static class ExportVerifier
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static VerificationReport Verify(string path, CancellationToken cancellationToken)
     {
-        var (head, purges) = ReadAhead(path, cancellationToken);
-        using var verifier = new ChainVerifier(head, purges);
+        var (head, purges, policyLoads, window) = ReadAhead(path, cancellationToken);
+        using var verifier = new ChainVerifier(head, purges, policyLoads, window);
         using var stream = File.OpenRead(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
         long number = 0;
@@ -72,6 +72,9 @@ public static class ExportVerifier
                     case "record" when number > 1:
                         AddRecord(verifier, root, number);
                         break;
+                    case "key" when number > 1:
+                        AddKey(verifier, root, number);
+                        break;
                     case "link" when number > 1:
                         verifier.AddLink(
                             root.GetProperty("index").GetInt64(),
@@ -99,6 +102,24 @@ public static class ExportVerifier
         return report.Problem is { Line: null } problem
             ? report with { Problem = problem with { Line = number } }
             : report;
+    }
+
+    private static void AddKey(ChainVerifier verifier, JsonElement root, long number)
+    {
+        var payload = root.TryGetProperty("payload_b64", out var b64)
+            ? b64.GetBytesFromBase64()
+            : EvidenceExport.Utf8.GetBytes(root.GetProperty("payload").GetRawText());
+        var clients = root.GetProperty("clients");
+        verifier.AddKeyRecord(
+            root.GetProperty("index").GetInt64(),
+            ParseTime(root.GetProperty("time"))?.UtcTicks ?? -1,
+            root.GetProperty("type").GetString() ?? "",
+            clients.ValueKind == JsonValueKind.Null ? null : clients.GetString(),
+            payload,
+            Hex(root, "payload_sha256"),
+            Hex(root, "prev_hash"),
+            Hex(root, "hash"),
+            number);
     }
 
     private static void AddRecord(ChainVerifier verifier, JsonElement root, long number)
@@ -138,10 +159,12 @@ public static class ExportVerifier
             number);
     }
 
-    private static (CheckpointBody? Head, List<PurgeBody> Purges) ReadAhead(string path, CancellationToken cancellationToken)
+    private static (CheckpointBody? Head, List<PurgeBody> Purges, List<PolicyLoadBody> PolicyLoads, ExportWindow? Window) ReadAhead(string path, CancellationToken cancellationToken)
     {
         CheckpointBody? head = null;
+        ExportWindow? window = null;
         var purges = new List<PurgeBody>();
+        var policyLoads = new List<PolicyLoadBody>();
         using var stream = File.OpenRead(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
         long number = 0;
@@ -167,9 +190,9 @@ public static class ExportVerifier
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            // Cheap pre-filter: only purge records and the head matter here.
+            // Cheap pre-filter: only the header, the head, purges and policy loads matter here.
             var span = bytes.Span;
-            if (span.IndexOf("\"kind\":\"head\""u8) < 0 && span.IndexOf("\"type\":\"purge\""u8) < 0)
+            if (number > 1 && span.IndexOf("\"kind\":\"head\""u8) < 0 && span.IndexOf("\"type\":\"purge\""u8) < 0 && span.IndexOf("\"type\":\"policy-load\""u8) < 0)
             {
                 continue;
             }
@@ -180,6 +203,11 @@ public static class ExportVerifier
                 var root = document.RootElement;
                 switch (root.GetProperty("kind").GetString())
                 {
+                    case "header" when number == 1:
+                        var from = root.TryGetProperty("from", out var f) && f.ValueKind == JsonValueKind.String ? ParseTime(f) : null;
+                        var to = root.TryGetProperty("to", out var t) && t.ValueKind == JsonValueKind.String ? ParseTime(t) : null;
+                        window = from is null && to is null ? null : new ExportWindow(from, to);
+                        break;
                     case "head":
                         head = new CheckpointBody(
                             root.GetProperty("index").GetInt64(),
@@ -187,11 +215,21 @@ public static class ExportVerifier
                             root.GetProperty("key_id").GetString() ?? "",
                             root.GetProperty("signature").GetBytesFromBase64());
                         break;
-                    case "record" when root.GetProperty("type").GetString() == RecordTypes.Purge
-                        && root.TryGetProperty("payload", out var payload):
-                        if (StorePayloads.ParsePurge(EvidenceExport.Utf8.GetBytes(payload.GetRawText())) is { } body)
+                    case "record" when root.TryGetProperty("payload", out var payload) && payload.ValueKind == JsonValueKind.Object:
+                        var index = root.GetProperty("index").GetInt64();
+                        var body = EvidenceExport.Utf8.GetBytes(payload.GetRawText());
+                        switch (root.GetProperty("type").GetString())
                         {
-                            purges.Add(body);
+                            case RecordTypes.Purge:
+                                if (StorePayloads.ParsePurge(body, index, ParseTime(root.GetProperty("time"))?.UtcTicks ?? 0) is { } purge)
+                                {
+                                    purges.Add(purge);
+                                }
+
+                                break;
+                            case RecordTypes.PolicyLoad when PolicyLoadRecord.ContractEnds(body) is { Count: > 0 } ends:
+                                policyLoads.Add(new PolicyLoadBody(index, ends));
+                                break;
                         }
 
                         break;
@@ -203,7 +241,7 @@ public static class ExportVerifier
             }
         }
 
-        return (head, purges);
+        return (head, purges, policyLoads, window);
     }
 
     private static byte[] Hex(JsonElement root, string name) =>

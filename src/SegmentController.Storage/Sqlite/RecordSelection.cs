@@ -23,8 +23,31 @@ internal static class RecordSelection
             conditions.Add("type = $type");
         }
 
+        // Time bounds become idx bounds (time never decreases along the chain), so the scan starts and
+        // stops where the window does; with a type, the (type, time) index serves the rest.
+        long first = 0;
+        if (query.From is { } since)
+        {
+            if (reader.FirstIndexAtOrAfter(since.UtcTicks) is not { } start)
+            {
+                return [];
+            }
+
+            first = start;
+        }
+
+        if (query.To is { } until)
+        {
+            if (reader.LastIndexAtOrBefore(until.UtcTicks) is not { } end)
+            {
+                return [];
+            }
+
+            conditions.Add($"idx <= {end.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+
         var where = conditions.Count == 0 ? null : string.Join(" AND ", conditions);
-        return reader.ReadRecords(0, where, command =>
+        return reader.ReadRecords(first, where, command =>
         {
             if (query.From is { } from)
             {

@@ -26,5 +26,20 @@ internal static class Schema
         INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 'segctl-evidence-v1');
         """;
 
+    /// <summary>
+    /// Indexes, created by the writer on open (stores made before them get them then: the migration to
+    /// schema 2). Typed reads — an incident's exposure count, audits' evidence windows, incidents and audit
+    /// history read back — use (type, time). Time alone needs no index: time never decreases along idx,
+    /// so a time bound is found by bisecting idx (<see cref="StoreReader.FirstIndexAtOrAfter"/>), and every
+    /// append maintains one index, not two.
+    /// </summary>
+    public const string Migrate = """
+        CREATE INDEX IF NOT EXISTS records_type_time ON records(type, time);
+        INSERT INTO meta(key, value) VALUES ('schema', '2') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+        """;
+
+    /// <summary>The schema version the writer brings a store to.</summary>
+    public const int Version = 2;
+
     public const string Columns = "idx, time, type, clients, payload, payload_sha256, prev_hash, hash";
 }

@@ -10,12 +10,7 @@ public sealed class SqliteAccessRecordCounter(string path) : IAccessRecordCounte
     {
         ArgumentNullException.ThrowIfNull(clients);
         return Task.Run(
-            () =>
-            {
-                var wanted = clients.ToHashSet(StringComparer.Ordinal);
-                return StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access, From = since, To = until })
-                    .LongCount(r => ClientKey.Split(r.Clients).Any(wanted.Contains));
-            },
+            () => StoreFile.CountConcerning(path, RecordTypes.Access, clients, since, until),
             cancellationToken);
     }
 }

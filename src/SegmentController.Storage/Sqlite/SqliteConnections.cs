@@ -25,6 +25,7 @@ internal static class SqliteConnections
 
             Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
             Execute(connection, Schema.Create);
+            Execute(connection, Schema.Migrate);
             return connection;
         }
         catch

@@ -26,6 +26,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     private readonly ITimer? _checkpointTimer;
     private readonly SqliteCommand _insert;
     private readonly SqliteCommand _writeHead;
+    private readonly StoreLock _lock;
     private SigningKey _key;
     private long _nextIndex;
     private byte[] _head = new byte[RecordHasher.HashSize];
@@ -35,9 +36,10 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     private volatile StoreHealth _health;
     private int _disposed;
 
-    private SqliteEvidenceStore(StoreOptions options, TimeProvider time, SqliteConnection connection, SigningKey key)
+    private SqliteEvidenceStore(StoreOptions options, TimeProvider time, StoreLock storeLock, SqliteConnection connection, SigningKey key)
     {
         _options = options;
+        _lock = storeLock;
         _time = time;
         _connection = connection;
         _key = key;
@@ -91,8 +93,11 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(time);
         SqliteConnection? connection = null;
         SigningKey? key = null;
+        StoreLock? storeLock = null;
         try
         {
+            // One writer per store: a second process appending would interleave its batches with ours.
+            storeLock = StoreLock.Acquire(options.Path);
             connection = SqliteConnections.OpenWriter(options.Path);
             var state = ReadState(connection);
             var fresh = state.NextIndex == 0;
@@ -120,21 +125,31 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                 rotate = true;
             }
 
-            var store = new SqliteEvidenceStore(options, time, connection, previous ?? key)
+            var store = new SqliteEvidenceStore(options, time, storeLock, connection, previous ?? key)
             {
                 _nextIndex = state.NextIndex,
                 _head = state.Head,
                 _lastTicks = state.LastTicks,
             };
             connection = null;
-            if (fresh)
+            storeLock = null;
+            try
             {
-                await store.RunControlAsync(() => store.IntroduceKey(key, null, endorse: false, "store created"), cancellationToken).ConfigureAwait(false);
+                if (fresh)
+                {
+                    await store.RunControlAsync(() => store.IntroduceKey(key, null, endorse: false, "store created"), cancellationToken).ConfigureAwait(false);
+                }
+                else if (rotate)
+                {
+                    var endorsed = previous is not null;
+                    await store.RunControlAsync(() => store.IntroduceKey(key, state.ChainKeyId, endorsed, endorsed ? "key rotated at open" : "key replaced without the previous key"), cancellationToken).ConfigureAwait(false);
+                }
             }
-            else if (rotate)
+            catch
             {
-                var endorsed = previous is not null;
-                await store.RunControlAsync(() => store.IntroduceKey(key, state.ChainKeyId, endorsed, endorsed ? "key rotated at open" : "key replaced without the previous key"), cancellationToken).ConfigureAwait(false);
+                // Closed again (lock released): a store that could not record its key is not open.
+                await store.DisposeAsync().ConfigureAwait(false);
+                throw;
             }
 
             return store;
@@ -143,12 +158,14 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         {
             connection?.Dispose();
             key?.Dispose();
+            storeLock?.Dispose();
             throw new StoreUnavailableException($"store {options.Path} cannot be opened: {e.Message}", e);
         }
         catch
         {
             connection?.Dispose();
             key?.Dispose();
+            storeLock?.Dispose();
             throw;
         }
     }
@@ -234,6 +251,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         _writeHead.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
         _key.Dispose();
+        _lock.Dispose();
     }
 
     private async ValueTask<long> EnqueueSlowAsync(PendingAppend pending, CancellationToken cancellationToken)

@@ -23,6 +23,27 @@ public static class StoreFile
         }
     }
 
+    /// <summary>
+    /// Records of <paramref name="type"/> between the bounds (inclusive) that concern any of
+    /// <paramref name="clients"/>, counted per client key from the type index (payloads are not read).
+    /// </summary>
+    public static long CountConcerning(string path, string type, IReadOnlyCollection<string> clients, DateTimeOffset since, DateTimeOffset until)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        try
+        {
+            using var reader = StoreReader.Open(path);
+            var wanted = clients.ToHashSet(StringComparer.Ordinal);
+            return reader.CountByClients(type, since.UtcTicks, until.UtcTicks)
+                .Where(c => ClientKey.Split(c.Clients).Any(wanted.Contains))
+                .Sum(c => c.Count);
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidOperationException($"store {path} cannot be read: {e.Message}", e);
+        }
+    }
+
     /// <summary>Counts records matching <paramref name="query"/>.</summary>
     public static long Count(string path, RecordQuery query)
     {

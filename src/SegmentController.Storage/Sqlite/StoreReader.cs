@@ -68,17 +68,134 @@ internal sealed class StoreReader : IDisposable
     public IReadOnlyList<PurgeBody> ReadPurges()
     {
         var purges = new List<PurgeBody>();
-        using var command = Command("SELECT payload FROM records WHERE type = 'purge' AND payload IS NOT NULL ORDER BY idx");
+        using var command = Command("SELECT idx, time, payload FROM records WHERE type = 'purge' AND payload IS NOT NULL ORDER BY idx");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            if (reader.GetValue(0) is byte[] payload && StorePayloads.ParsePurge(payload) is { } body)
+            if (reader.GetValue(2) is byte[] payload && StorePayloads.ParsePurge(payload, reader.GetInt64(0), reader.GetInt64(1)) is { } body)
             {
                 purges.Add(body);
             }
         }
 
         return purges;
+    }
+
+    /// <summary>The retention facts of every policy-load record, in chain order (read ahead of verification to judge purges).</summary>
+    public IReadOnlyList<PolicyLoadBody> ReadPolicyLoads()
+    {
+        var loads = new List<PolicyLoadBody>();
+        using var command = Command("SELECT idx, payload FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (reader.GetValue(1) is byte[] payload && PolicyLoadRecord.ContractEnds(payload) is { Count: > 0 } ends)
+            {
+                loads.Add(new PolicyLoadBody(reader.GetInt64(0), ends));
+            }
+        }
+
+        return loads;
+    }
+
+    /// <summary>
+    /// The first record sequenced at or after <paramref name="ticks"/>, by bisecting idx (time never
+    /// decreases along the chain); null when there is none. O(log n) primary-key lookups.
+    /// </summary>
+    public long? FirstIndexAtOrAfter(long ticks)
+    {
+        if (Bounds() is not var (lo, hi))
+        {
+            return null;
+        }
+
+        long? candidate = null;
+        using var probe = Command("SELECT idx, time FROM records WHERE idx >= $at ORDER BY idx LIMIT 1");
+        var at = probe.Parameters.Add(new SqliteParameter { ParameterName = "$at" });
+        while (lo <= hi)
+        {
+            at.Value = lo + ((hi - lo) / 2);
+            var mid = (long)at.Value;
+            using var reader = probe.ExecuteReader();
+            if (!reader.Read())
+            {
+                break;
+            }
+
+            var (index, time) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (time >= ticks)
+            {
+                candidate = index;
+                hi = mid - 1;
+            }
+            else
+            {
+                lo = index + 1;
+            }
+        }
+
+        return candidate;
+    }
+
+    /// <summary>The last record sequenced at or before <paramref name="ticks"/> (bisection as above); null when none.</summary>
+    public long? LastIndexAtOrBefore(long ticks)
+    {
+        if (Bounds() is not var (lo, hi))
+        {
+            return null;
+        }
+
+        long? candidate = null;
+        using var probe = Command("SELECT idx, time FROM records WHERE idx <= $at ORDER BY idx DESC LIMIT 1");
+        var at = probe.Parameters.Add(new SqliteParameter { ParameterName = "$at" });
+        while (lo <= hi)
+        {
+            at.Value = lo + ((hi - lo) / 2);
+            var mid = (long)at.Value;
+            using var reader = probe.ExecuteReader();
+            if (!reader.Read())
+            {
+                break;
+            }
+
+            var (index, time) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (time <= ticks)
+            {
+                candidate = index;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = index - 1;
+            }
+        }
+
+        return candidate;
+    }
+
+    /// <summary>The last checkpoint sequenced before <paramref name="ticks"/> (from the type index); null when none.</summary>
+    public long? LastCheckpointBefore(long ticks)
+    {
+        using var command = Command("SELECT idx FROM records WHERE type = 'checkpoint' AND time < $before ORDER BY time DESC, idx DESC LIMIT 1");
+        command.Parameters.AddWithValue("$before", ticks);
+        return command.ExecuteScalar() is long index ? index : null;
+    }
+
+    /// <summary>Record count per client key among records of a type in a time window (reads the type index only, no payloads).</summary>
+    public IReadOnlyList<(string? Clients, long Count)> CountByClients(string type, long fromTicks, long toTicks)
+    {
+        var counts = new List<(string?, long)>();
+        using var command = Command("SELECT clients, count(*) FROM records WHERE type = $type AND time >= $from AND time <= $to GROUP BY clients");
+        command.Parameters.AddWithValue("$type", type);
+        command.Parameters.AddWithValue("$from", fromTicks);
+        command.Parameters.AddWithValue("$to", toTicks);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            counts.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return counts;
     }
 
     /// <summary>Every record in index order, optionally starting at an index.</summary>
@@ -137,6 +254,14 @@ internal sealed class StoreReader : IDisposable
                 throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
             }
         }
+    }
+
+    /// <summary>The lowest and highest idx present; null for an empty store.</summary>
+    private (long Low, long High)? Bounds()
+    {
+        using var command = Command("SELECT min(idx), max(idx) FROM records");
+        using var reader = command.ExecuteReader();
+        return reader.Read() && !reader.IsDBNull(0) ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
     public static StoredRecord ToRecord(SqliteDataReader reader) => new()

@@ -15,7 +15,8 @@ public static class StoreVerifier
         try
         {
             using var reader = StoreReader.Open(path);
-            using var verifier = new ChainVerifier(reader.ReadHead(), reader.ReadPurges());
+            var purges = reader.ReadPurges();
+            using var verifier = new ChainVerifier(reader.ReadHead(), purges, purges.Count > 0 ? reader.ReadPolicyLoads() : []);
             reader.Feed(verifier, cancellationToken);
             return verifier.Finish();
         }

@@ -95,11 +95,77 @@ public sealed class RetentionTests : IDisposable
         Assert.Equal(0, Stores.Query<long>(_path, "SELECT count(*) FROM records WHERE payload IS NULL"));
     }
 
+    [Fact]
+    public async Task EarlyPurge_FailsVerificationAtTheFirstPurgedRecord()
+    {
+        long firstAlpha;
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            // The policy in force keeps alpha's records until 2035-06-30 (contract end 2029-06-30 + 6 years).
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(Client("alpha", new DateOnly(2029, 6, 30)), Client("beta", new DateOnly(2030, 12, 31))), PolicyLoadRecord.Start), CancellationToken.None);
+            firstAlpha = (await Stores.FillAsync(store, 10, _time))[0];
+            _time.SetUtcNow(new DateTimeOffset(2032, 7, 1, 0, 0, 1, TimeSpan.Zero));
+
+            // A purge that applies a retention the policy never had.
+            var result = await store.PurgeExpiredAsync(new Dictionary<string, DateOnly> { ["alpha"] = new(2026, 6, 30) }, new DateOnly(2032, 7, 1), CancellationToken.None);
+            Assert.Equal(5, result.PurgedCount);
+        }
+
+        var report = StoreVerifier.Verify(_path, CancellationToken.None);
+        Assert.False(report.IsIntact);
+        Assert.Equal(firstAlpha, report.Problem!.Index);
+        Assert.Contains("before its retention ended", report.Problem.Reason, StringComparison.Ordinal);
+        Assert.Contains("2035-06-30", report.Problem.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PurgeDatedAfterItWasRecorded_FailsVerification()
+    {
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await Stores.FillAsync(store, 4, _time);
+
+            // The store's clock says 2026; the purge claims to run in 2040.
+            var result = await store.PurgeExpiredAsync(new Dictionary<string, DateOnly> { ["alpha"] = new(2032, 6, 30) }, new DateOnly(2040, 1, 1), CancellationToken.None);
+            Assert.Equal(2, result.PurgedCount);
+        }
+
+        var report = StoreVerifier.Verify(_path, CancellationToken.None);
+        Assert.False(report.IsIntact);
+        Assert.Contains("dated 2040-01-01 but was recorded on 2026-03-01", report.Problem!.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WindowExportOverPurgedRecords_ReachesThePurgeRecord_AndVerifiesAlone()
+    {
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await FillAsync(store);
+            await store.CheckpointAsync(CancellationToken.None);
+            _time.SetUtcNow(new DateTimeOffset(2032, 7, 1, 0, 0, 1, TimeSpan.Zero));
+            Assert.Equal(5, (await Retention.PurgeExpiredAsync(store, _clients, _time, CancellationToken.None)).PurgedCount);
+            await store.CheckpointAsync(CancellationToken.None);
+            await Stores.FillAsync(store, 4, _time);
+        }
+
+        var export = _dir.File("window.jsonl");
+        using (var stream = File.Create(export))
+        {
+            EvidenceExport.Write(_path, new RecordQuery { From = Stores.Start.AddSeconds(3), To = Stores.Start.AddSeconds(6) }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var lines = File.ReadAllLines(export);
+        Assert.Contains(lines, l => l.Contains("\"type\":\"purge\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("\"purged\":true", StringComparison.Ordinal));
+        var report = ExportVerifier.Verify(export, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
     private async Task FillAsync(SqliteEvidenceStore store)
     {
+        await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(_clients), PolicyLoadRecord.Start), CancellationToken.None);
         await Stores.FillAsync(store, 10, _time);
         await store.AppendAsync(RecordTypes.Finding, "alpha,beta", Stores.Json("""{"rule":"cross-client-flow"}"""), CancellationToken.None);
-        await store.AppendAsync(RecordTypes.PolicyLoad, null, Stores.Json("""{"sha256":"00"}"""), CancellationToken.None);
     }
 
     private static ClientDefinition Client(string id, DateOnly contractEnd) => new()

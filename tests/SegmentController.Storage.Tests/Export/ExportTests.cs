@@ -141,6 +141,108 @@ public sealed class ExportTests : IDisposable
         Assert.True(ExportVerifier.Verify(file, CancellationToken.None).IsIntact);
     }
 
+    [Fact]
+    public async Task WindowExport_CarriesOnlyTheStretchBetweenCheckpoints_AndVerifiesAlone()
+    {
+        await FillWithCheckpointsAsync();
+        var file = Export(new RecordQuery { From = Stores.Start.AddSeconds(13), To = Stores.Start.AddSeconds(17) });
+        var lines = File.ReadAllLines(file);
+
+        // Keys introduced before the window (records 0 and 6), then records 12 (the checkpoint before the
+        // window) to 23 (the checkpoint after it), and no head: nothing of the other 34 records.
+        Assert.Equal([0L, 6L], Indexes(lines, "key"));
+        Assert.Equal(Enumerable.Range(12, 12).Select(i => (long)i), Indexes(lines, "record").Concat(Indexes(lines, "link")).Order());
+        Assert.DoesNotContain(lines, l => l.Contains("\"kind\":\"head\"", StringComparison.Ordinal));
+        Assert.Equal(5, lines.Count(l => l.Contains("\"type\":\"access\"", StringComparison.Ordinal)));
+
+        var report = ExportVerifier.Verify(file, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+        Assert.Equal(12, report.Count);
+        Assert.Equal(22, report.SignedThrough);
+        Assert.Equal(2, report.KeyIds.Count);
+    }
+
+    [Fact]
+    public async Task WindowExport_AtTheChainsEnds_StartsAtZeroOrEndsAtTheHead()
+    {
+        await FillWithCheckpointsAsync();
+        var early = Export(new RecordQuery { From = Stores.Start.AddSeconds(2), To = Stores.Start.AddSeconds(4) });
+        Assert.Equal(0, Indexes(File.ReadAllLines(early), "record").Min());
+        Assert.True(ExportVerifier.Verify(early, CancellationToken.None).IsIntact);
+
+        var late = Export(new RecordQuery { From = Stores.Start.AddSeconds(36) });
+        var lines = File.ReadAllLines(late);
+        Assert.Equal(34, Indexes(lines, "record").Concat(Indexes(lines, "link")).Min());
+        Assert.Contains(lines, l => l.Contains("\"kind\":\"head\"", StringComparison.Ordinal));
+        var report = ExportVerifier.Verify(late, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task WindowExport_Tampered_Fails()
+    {
+        await FillWithCheckpointsAsync();
+        var query = new RecordQuery { From = Stores.Start.AddSeconds(13), To = Stores.Start.AddSeconds(17) };
+
+        // A record of the window edited: named by index and line.
+        var edited = Export(query);
+        var lines = File.ReadAllLines(edited);
+        var target = Array.FindIndex(lines, l => l.Contains("\"index\":16,", StringComparison.Ordinal));
+        lines[target] = lines[target].Replace("/orders/", "/orderz/", StringComparison.Ordinal);
+        File.WriteAllLines(edited, lines);
+        var report = ExportVerifier.Verify(edited, CancellationToken.None);
+        Assert.Equal(16, report.Problem!.Index);
+        Assert.Equal(target + 1, report.Problem.Line);
+
+        // The closing checkpoint cut off: the end no longer vouches for the window.
+        var cut = Export(query);
+        lines = File.ReadAllLines(cut);
+        File.WriteAllLines(cut, lines[..^1]);
+        Assert.Contains("signed head is missing", ExportVerifier.Verify(cut, CancellationToken.None).Problem!.Reason, StringComparison.Ordinal);
+
+        // The header claims a longer window than the stretch covers.
+        var widened = Export(query);
+        lines = File.ReadAllLines(widened);
+        lines[0] = lines[0].Replace(Iso(Stores.Start.AddSeconds(17)), Iso(Stores.Start.AddSeconds(25)), StringComparison.Ordinal);
+        File.WriteAllLines(widened, lines);
+        Assert.Contains("not after its window", ExportVerifier.Verify(widened, CancellationToken.None).Problem!.Reason, StringComparison.Ordinal);
+
+        // The key that signed the opening checkpoint dropped: its signature cannot be checked.
+        var keyless = Export(query);
+        File.WriteAllLines(keyless, File.ReadAllLines(keyless).Where(l => !l.Contains("\"index\":6,", StringComparison.Ordinal)));
+        Assert.Contains("checkpoint signature", ExportVerifier.Verify(keyless, CancellationToken.None).Problem!.Reason, StringComparison.Ordinal);
+
+        // Started elsewhere than at a checkpoint.
+        var headless = Export(query);
+        lines = File.ReadAllLines(headless);
+        File.WriteAllLines(headless, lines.Where(l => !l.Contains("\"index\":12,", StringComparison.Ordinal)));
+        Assert.Contains("not a signed checkpoint", ExportVerifier.Verify(headless, CancellationToken.None).Problem!.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Records: 0 key; 1–5 access (t 1–5 s); 6 key rotation; 7–11 access (6–10 s); 12 checkpoint; 13–22 access
+    /// (11–20 s); 23 checkpoint; 24–33 access (21–30 s); 34 checkpoint; 35–44 access (31–40 s); 45 checkpoint at close.
+    /// </summary>
+    private async Task FillWithCheckpointsAsync()
+    {
+        await using var store = await Stores.OpenAsync(_store, _time);
+        await Stores.FillAsync(store, 5, _time);
+        await store.RotateKeyAsync(_dir.File("next.key.pem"), CancellationToken.None);
+        await Stores.FillAsync(store, 5, _time);
+        for (var i = 0; i < 3; i++)
+        {
+            await store.CheckpointAsync(CancellationToken.None);
+            await Stores.FillAsync(store, 10, _time);
+        }
+    }
+
+    private static long[] Indexes(IEnumerable<string> lines, string kind) =>
+        lines.Where(l => l.Contains($"\"kind\":\"{kind}\"", StringComparison.Ordinal))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("index").GetInt64())
+            .ToArray();
+
+    private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+
     private async Task FillAsync()
     {
         await using var store = await Stores.OpenAsync(_store, _time);
