@@ -42,7 +42,7 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
 
         var report = new AuditReport
         {
-            Id = string.Create(CultureInfo.InvariantCulture, $"AUD-{started.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..4]}"),
+            Id = NewId(started),
             Trigger = trigger,
             StartedAt = started,
             FinishedAt = time.GetUtcNow(),
@@ -50,7 +50,24 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
             Checks = checks,
             Results = AuditReport.Judge(scope.Clients, checks, names),
         };
-        var index = await store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(scope.Clients), ToJson(report), cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(report, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A new audit id, e.g. <c>AUD-20260301-080000-1a2b</c>.</summary>
+    public static string NewId(DateTimeOffset started) =>
+        string.Create(CultureInfo.InvariantCulture, $"AUD-{started.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..4]}");
+
+    /// <summary>
+    /// Puts a report on record: the audit-result record in the chain (it does not count until durable),
+    /// then <c>audit-failed</c> for every client that failed. How every audit ends — run here or done by an
+    /// external auditor and recorded through the API.
+    /// </summary>
+    /// <exception cref="StoreUnavailableException">The report could not be recorded.</exception>
+    public async Task<AuditReport> RecordAsync(AuditReport report, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var clients = report.Results.Select(r => r.Client).ToArray();
+        var index = await store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(clients), ToJson(report), cancellationToken).ConfigureAwait(false);
         report = report with { RecordIndex = index };
 
         // Raised whatever audits.suspend_on_failure says: the finding is evidence and opens an incident;

@@ -9,6 +9,12 @@ public sealed record StoreSettings
     /// <summary>The ECDSA P-256 private key (PEM) that signs checkpoints.</summary>
     public string? SigningKeyFile { get; init; }
 
+    /// <summary>
+    /// The key the chain used until now, when <see cref="SigningKeyFile"/> names a new one: at start the
+    /// store records the rotation, endorsed by this key. Ignored once the chain uses the new key.
+    /// </summary>
+    public string? PreviousSigningKeyFile { get; init; }
+
     /// <summary>How often the chain head is signed.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
 }

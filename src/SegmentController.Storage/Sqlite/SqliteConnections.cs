@@ -24,14 +24,33 @@ internal static class SqliteConnections
             }
 
             Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
-            Execute(connection, Schema.Create);
-            Execute(connection, Schema.Migrate);
+
+            // A store at the current schema opens without writing: only a new or older store is changed here.
+            if (!IsCurrent(connection))
+            {
+                Execute(connection, Schema.Create);
+                Execute(connection, Schema.Migrate);
+            }
+
             return connection;
         }
         catch
         {
             connection.Dispose();
             throw;
+        }
+    }
+
+    private static bool IsCurrent(SqliteConnection connection)
+    {
+        try
+        {
+            return Scalar(connection, "SELECT value FROM meta WHERE key = 'schema'") is string version
+                && version == Schema.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException)
+        {
+            return false;
         }
     }
 

@@ -102,7 +102,11 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             var state = ReadState(connection);
             var fresh = state.NextIndex == 0;
             var keyFile = options.EffectiveSigningKeyFile;
-            key = fresh || options.SigningKeyFile is null ? SigningKey.LoadOrCreate(keyFile) : SigningKey.Load(keyFile);
+            // A new store, the default key beside it, or a rotation (the previous key given) may create the
+            // key file; a key named for an existing chain without its predecessor must already exist.
+            key = fresh || options.SigningKeyFile is null || options.PreviousSigningKeyFile is not null
+                ? SigningKey.LoadOrCreate(keyFile)
+                : SigningKey.Load(keyFile);
 
             SigningKey? previous = null;
             var rotate = false;
@@ -219,14 +223,25 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     public async Task<long> RotateKeyAsync(string newKeyFile, CancellationToken cancellationToken)
     {
         var next = SigningKey.LoadOrCreate(newKeyFile);
-        return (long)await RunControlAsync(() => IntroduceKey(next, _key.Id, endorse: true, "key rotated"), cancellationToken).ConfigureAwait(false);
+        return (long)await RunControlAsync(
+            () =>
+            {
+                if (string.Equals(next.Id, _key.Id, StringComparison.Ordinal))
+                {
+                    next.Dispose();
+                    throw new InvalidOperationException($"{newKeyFile} holds the key already in force ({_key.Id})");
+                }
+
+                return IntroduceKey(next, _key.Id, endorse: true, "key rotated");
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async Task<PurgeResult> PurgeExpiredAsync(IReadOnlyDictionary<string, DateOnly> retainUntil, DateOnly today, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(retainUntil);
-        var expired = retainUntil.Where(p => p.Value < today).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var expired = PurgeSelection.Expired(retainUntil, today);
         return (PurgeResult)await RunControlAsync(() => Purge(expired, today), cancellationToken).ConfigureAwait(false);
     }
 
@@ -474,18 +489,10 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             return new PurgeResult(0, -1, []);
         }
 
-        var victims = new List<long>();
+        List<long> victims;
         using (var select = _connection.CreateCommand())
         {
-            select.CommandText = "SELECT idx, clients FROM records WHERE payload IS NOT NULL AND clients IS NOT NULL AND type NOT IN ('checkpoint', 'key-rotation', 'purge') ORDER BY idx";
-            using var reader = select.ExecuteReader();
-            while (reader.Read())
-            {
-                if (ClientKey.Split(reader.GetString(1)).All(expired.ContainsKey))
-                {
-                    victims.Add(reader.GetInt64(0));
-                }
-            }
+            victims = PurgeSelection.Victims(select, expired);
         }
 
         if (victims.Count == 0)

@@ -44,6 +44,23 @@ public static class StoreFile
         }
     }
 
+    /// <summary>What a purge on <paramref name="today"/> would empty (a dry run: nothing is written, no lock taken).</summary>
+    public static (long Records, IReadOnlyList<string> Clients) CountPurgeable(string path, IReadOnlyDictionary<string, DateOnly> retainUntil, DateOnly today)
+    {
+        ArgumentNullException.ThrowIfNull(retainUntil);
+        var expired = PurgeSelection.Expired(retainUntil, today);
+        try
+        {
+            using var reader = StoreReader.Open(path);
+            using var command = reader.Command("");
+            return (PurgeSelection.Victims(command, expired).Count, expired.Keys.Order(StringComparer.Ordinal).ToArray());
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidOperationException($"store {path} cannot be read: {e.Message}", e);
+        }
+    }
+
     /// <summary>Counts records matching <paramref name="query"/>.</summary>
     public static long Count(string path, RecordQuery query)
     {

@@ -21,30 +21,66 @@ internal static class ApiRequests
         }
     }
 
-    /// <summary>Reads <c>{"client": "…", "passed": true|false, "reason": "…"}</c>.</summary>
-    public static async Task<(string? Client, bool Passed, string? Reason, IResult? Problem)> ReadAuditAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>Longest accepted auditor name.</summary>
+    public const int MaxAuditorLength = 200;
+
+    /// <summary>
+    /// Reads an external audit: <c>{"client": "…", "result": "pass"|"fail", "auditor": "…", "summary": "…"}</c>
+    /// (also the earlier <c>{"client", "passed": true|false, "reason"}</c>). The auditor defaults to the caller.
+    /// </summary>
+    public static async Task<(ExternalAuditRequest? Audit, IResult? Problem)> ReadExternalAuditAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var (document, problem) = await ReadObjectAsync(request, cancellationToken);
         using (document)
         {
             if (problem is not null)
             {
-                return (null, false, null, problem);
+                return (null, problem);
             }
 
             var root = document!.RootElement;
             if (!root.TryGetProperty("client", out var client) || client.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(client.GetString()))
             {
-                return (null, false, null, BadRequest("\"client\" is required: the audited client's id"));
+                return (null, BadRequest("\"client\" is required: the audited client's id"));
             }
 
-            if (!root.TryGetProperty("passed", out var passed) || passed.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            bool passed;
+            if (root.TryGetProperty("result", out var result))
             {
-                return (null, false, null, BadRequest("\"passed\" is required: true or false"));
+                if (result.ValueKind != JsonValueKind.String || result.GetString() is not ("pass" or "fail"))
+                {
+                    return (null, BadRequest("\"result\" must be \"pass\" or \"fail\""));
+                }
+
+                passed = result.GetString() == "pass";
+            }
+            else if (root.TryGetProperty("passed", out var legacy) && legacy.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                passed = legacy.GetBoolean();
+            }
+            else
+            {
+                return (null, BadRequest("\"result\" is required: \"pass\" or \"fail\""));
             }
 
-            var (reason, reasonProblem) = Reason(root);
-            return (client.GetString(), passed.GetBoolean(), reason, reasonProblem);
+            var (summary, summaryProblem) = root.TryGetProperty("summary", out _) ? Text(root, "summary", "with the auditor's findings") : Reason(root);
+            if (summaryProblem is not null)
+            {
+                return (null, summaryProblem);
+            }
+
+            string? auditor = null;
+            if (root.TryGetProperty("auditor", out var named) && named.ValueKind != JsonValueKind.Null)
+            {
+                if (named.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(named.GetString()) || named.GetString()!.Trim().Length > MaxAuditorLength)
+                {
+                    return (null, BadRequest($"\"auditor\" must be the auditor's name (at most {MaxAuditorLength} characters)"));
+                }
+
+                auditor = named.GetString()!.Trim();
+            }
+
+            return (new ExternalAuditRequest(client.GetString()!.Trim(), passed, auditor, summary!), null);
         }
     }
 

@@ -10,9 +10,10 @@ using SegmentController.Core.Policy;
 namespace SegmentController.Api;
 
 /// <summary>
-/// Audits in the operator API: <c>POST /audits</c> runs one now (auditor or admin), <c>GET /audits</c> lists
-/// recent reports, <c>GET /audits/{id}</c> shows one. A run asked for with
-/// <c>Accept: application/x-ndjson</c> streams its progress as it gathers evidence, then the report.
+/// Audits in the operator API: <c>POST /audits</c> runs one now (auditor or admin), <c>POST /audits/external</c>
+/// records one an external auditor did (auditor or admin), <c>GET /audits</c> lists recent reports,
+/// <c>GET /audits/{id}</c> shows one. A run asked for with <c>Accept: application/x-ndjson</c> streams its
+/// progress as it gathers evidence, then the report.
 /// </summary>
 internal static class AuditEndpoints
 {
@@ -26,6 +27,7 @@ internal static class AuditEndpoints
     {
         ArgumentNullException.ThrowIfNull(api);
         api.MapPost("/audits", RunAudit).RequireAuthorization(ApiRoles.CanAudit);
+        api.MapPost("/audits/external", RecordExternalAudit).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/audits", ListAudits);
         api.MapGet("/audits/{id}", ShowAudit);
         return api;
@@ -104,6 +106,80 @@ internal static class AuditEndpoints
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             return (null, (StatusCodes.Status503ServiceUnavailable, "Controller stopping", "the controller stopped before the audit completed; it was not recorded"));
+        }
+    }
+
+    /// <summary>
+    /// An external audit becomes an audit result like a run one: recorded in the chain, <c>audit-failed</c>
+    /// and (per <c>audits.suspend_on_failure</c>) a suspension on failure, a pass that counts for restores.
+    /// Who recorded it is on record first: a pass can enable a restore.
+    /// </summary>
+    private static async Task<IResult> RecordExternalAudit(HttpRequest request, ClaimsPrincipal user, IPolicyProvider policy, OperatorActionRecorder recorder, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        if (services.GetService<AuditService>() is not { } audits)
+        {
+            return NotRunning();
+        }
+
+        var (audit, problem) = await ApiRequests.ReadExternalAuditAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (policy.Current.FindClient(audit!.Client) is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown client", detail: $"'{audit.Client}' is not a client of this site");
+        }
+
+        var actor = OperatorActionRecorder.ActorOf(user);
+        var auditor = audit.Auditor ?? actor;
+        var outcome = audit.Passed ? "pass" : "fail";
+        try
+        {
+            await recorder.RecordAsync(user, "audit-record", audit.Client, audit.Summary, outcome, new Dictionary<string, string?> { ["auditor"] = auditor }, cancellationToken);
+        }
+        catch (StoreUnavailableException e)
+        {
+            return await UnrecordedAsync(e);
+        }
+
+        try
+        {
+            var report = await audits.RecordExternalAsync(audit.Client, audit.Passed ? AuditOutcome.Pass : AuditOutcome.Fail, auditor, audit.Summary, actor, cancellationToken);
+            return ApiJson.Response(w => AuditReportJson.Write(w, report), StatusCodes.Status201Created);
+        }
+        catch (ArgumentException e)
+        {
+            return ApiRequests.BadRequest(e.Message);
+        }
+        catch (StoreUnavailableException e)
+        {
+            return await UnrecordedAsync(e);
+        }
+
+        // Not recorded, the result does not count — but a failure still cuts the client off (fail closed);
+        // the suspension is durable on its own.
+        async Task<IResult> UnrecordedAsync(StoreUnavailableException e)
+        {
+            var suspended = false;
+            if (!audit.Passed && policy.Current.Audits.SuspendOnFailure && services.GetService<Core.Suspension.SuspensionEngine>() is { } engine)
+            {
+                try
+                {
+                    await engine.RecordAuditAsync(audit.Client, passed: false, actor, $"external audit by {auditor} failed (not recorded: evidence store unavailable): {audit.Summary}", CancellationToken.None);
+                    suspended = true;
+                }
+                catch (IOException)
+                {
+                    // The problem below says the client was not suspended either.
+                }
+            }
+
+            return Results.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Evidence store unavailable",
+                detail: $"the audit result could not be recorded and does not count{(suspended ? "; the client was suspended all the same" : "")}: {e.Message}");
         }
     }
 

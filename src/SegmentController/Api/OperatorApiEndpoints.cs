@@ -30,7 +30,6 @@ internal static class OperatorApiEndpoints
         api.MapPost("/clients/{id}/restore", RestoreClient).RequireAuthorization(ApiRoles.CanRequestRestore);
         api.MapPost("/restore-all", RestoreAll).RequireAuthorization(ApiRoles.CanRequestRestore);
         api.MapPost("/restores/{id}/approve", Approve).RequireAuthorization(ApiRoles.CanApprove);
-        api.MapPost("/audits/external", RecordExternalAudit).RequireAuthorization(ApiRoles.CanAudit);
         api.MapAudits();
         api.MapGet("/log/verify", VerifyLog).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/log/export", ExportLog).RequireAuthorization(ApiRoles.CanAudit);
@@ -359,52 +358,6 @@ internal static class OperatorApiEndpoints
         var recorded = await recorder.TryRecordAsync(user, "restore-approve", scope, reason!, ApiJson.Name(outcome.Status),
             new Dictionary<string, string?> { ["restore_id"] = id, ["message"] = outcome.Message }, cancellationToken);
         return RestoreResult(scope, id, outcome, recorded);
-    }
-
-    private static async Task<IResult> RecordExternalAudit(HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, IPolicyProvider policy, OperatorActionRecorder recorder, CancellationToken cancellationToken)
-    {
-        var (client, passed, reason, problem) = await ApiRequests.ReadAuditAsync(request, cancellationToken);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        if (policy.Current.FindClient(client!) is null)
-        {
-            return UnknownClient(client!);
-        }
-
-        // A pass can enable a restore: it must be on record before it counts. A failure trips the client
-        // at once (the engine's rule) and is recorded after.
-        var outcome = passed ? "passed" : "failed";
-        if (passed && await RecordOrProblemAsync(recorder, user, "audit-record", client, reason!, outcome, null, cancellationToken) is { } unrecorded)
-        {
-            return unrecorded;
-        }
-
-        try
-        {
-            await engine.RecordAuditAsync(client!, passed, OperatorActionRecorder.ActorOf(user), reason!, cancellationToken);
-        }
-        catch (IOException e)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Audit result not durable", detail: e.Message);
-        }
-
-        long? recorded = passed ? null : await recorder.TryRecordAsync(user, "audit-record", client, reason!, outcome, null, cancellationToken);
-        return ApiJson.Response(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("client", client);
-            w.WriteBoolean("passed", passed);
-            w.WriteString("state", engine.Current.IsSuspended(client!) ? "suspended" : "active");
-            if (!passed)
-            {
-                WriteRecorded(w, recorded);
-            }
-
-            w.WriteEndObject();
-        }, StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> VerifyLog(ClaimsPrincipal user, OperatorActionRecorder recorder, CancellationToken cancellationToken)

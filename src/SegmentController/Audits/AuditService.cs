@@ -3,13 +3,14 @@ using SegmentController.Core.Audits;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
+using SegmentController.Evidence;
 using SegmentController.Metrics;
 
 namespace SegmentController.Audits;
 
 /// <summary>
 /// Runs audits inside <c>segctl run</c>: on the policy's <c>audits.interval</c> and on demand (operator
-/// API). One audit at a time. Each report goes into the chain (<see cref="AuditRunner"/>); a failed client
+/// API), and records those an external auditor did (<see cref="RecordExternalAsync"/>). One audit run at a time. Each report goes into the chain (<see cref="AuditRunner"/>); a failed client
 /// raises <c>audit-failed</c> and, where <c>audits.suspend_on_failure</c> (default), is suspended with
 /// trigger <c>audit</c>; a passing client is recorded with the suspension engine so that
 /// <c>restore.require_passing_audit</c> can be met. Indeterminate records neither. Exports
@@ -23,6 +24,10 @@ internal sealed partial class AuditService : BackgroundService
 {
     public const string ScheduledTrigger = "scheduled";
     public const string OnDemandTrigger = "on-demand";
+    public const string ExternalTrigger = "external";
+
+    /// <summary>The source of an external audit's one check.</summary>
+    public const string ExternalSource = "external";
 
     private const int RecentCapacity = 100;
 
@@ -33,6 +38,7 @@ internal sealed partial class AuditService : BackgroundService
     private readonly ControllerMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditService> _logger;
+    private readonly StoreIntegrityAlerts? _alerts;
     private readonly SemaphoreSlim _running = new(1, 1);
     private readonly Lock _lock = new();
     private readonly LinkedList<AuditReport> _recent = new();
@@ -40,7 +46,7 @@ internal sealed partial class AuditService : BackgroundService
     private readonly DateTimeOffset _started;
     private DateTimeOffset _windowStart;
 
-    public AuditService(AuditRunner runner, IPolicyProvider policy, SuspensionEngine engine, IEvidenceStore store, ControllerMetrics metrics, TimeProvider time, ILogger<AuditService> logger)
+    public AuditService(AuditRunner runner, IPolicyProvider policy, SuspensionEngine engine, IEvidenceStore store, ControllerMetrics metrics, TimeProvider time, ILogger<AuditService> logger, StoreIntegrityAlerts? alerts = null)
     {
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(policy);
@@ -56,6 +62,7 @@ internal sealed partial class AuditService : BackgroundService
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _alerts = alerts;
         _started = _windowStart = time.GetUtcNow();
     }
 
@@ -151,6 +158,11 @@ internal sealed partial class AuditService : BackgroundService
                 }
             }
 
+            foreach (var broken in report.Checks.Where(c => c.Source == "store" && c.Outcome == AuditOutcome.Fail))
+            {
+                _alerts?.VerificationFailed($"audit {report.Id}", broken.Detail);
+            }
+
             // Consequences first (passes recorded, failures suspended), then the report is listed: whoever
             // sees it among the recent audits also sees what it did.
             await ApplyAsync(policy, report, progress, cancellationToken).ConfigureAwait(false);
@@ -162,6 +174,50 @@ internal sealed partial class AuditService : BackgroundService
         {
             _running.Release();
         }
+    }
+
+    /// <summary>
+    /// Records an audit an external auditor did: an audit result like any other (the same record type,
+    /// the same <c>audit-failed</c> finding on failure and, where <c>audits.suspend_on_failure</c>, the same
+    /// suspension; a pass counts for <c>restore.require_passing_audit</c>), with one check naming the
+    /// auditor, their summary and who recorded it. Does not move the scheduled audits' window.
+    /// </summary>
+    /// <exception cref="ArgumentException">The client is not in the policy, or the outcome is not pass or fail.</exception>
+    /// <exception cref="StoreUnavailableException">The result could not be recorded: it does not count.</exception>
+    public async Task<AuditReport> RecordExternalAsync(string client, AuditOutcome outcome, string auditor, string summary, string recordedBy, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(client);
+        ArgumentException.ThrowIfNullOrWhiteSpace(auditor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(summary);
+        var policy = _policy.Current;
+        if (policy.FindClient(client) is null)
+        {
+            throw new ArgumentException($"'{client}' is not a client of this site", nameof(client));
+        }
+
+        if (outcome == AuditOutcome.Indeterminate)
+        {
+            throw new ArgumentException("an external audit is recorded as pass or fail", nameof(outcome));
+        }
+
+        var now = _time.GetUtcNow();
+        AuditCheck[] checks = [new AuditCheck(ExternalSource, $"external audit by {auditor}", [client], outcome, $"{summary} (recorded by {recordedBy})")];
+        var report = await _runner.RecordAsync(
+            new AuditReport
+            {
+                Id = AuditRunner.NewId(now),
+                Trigger = ExternalTrigger,
+                StartedAt = now,
+                FinishedAt = now,
+                PolicySha256 = policy.Sha256,
+                Checks = checks,
+                Results = AuditReport.Judge([client], checks, [ExternalSource]),
+            },
+            cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(policy, report, NoProgress.Instance, cancellationToken).ConfigureAwait(false);
+        Remember(report);
+        Log.Completed(_logger, report.Id, ExternalTrigger, AuditRunner.Name(AuditReportJson.Overall(report)), report.RecordIndex);
+        return report;
     }
 
     public override void Dispose()
@@ -417,6 +473,15 @@ internal sealed partial class AuditService : BackgroundService
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private sealed class NoProgress : IProgress<string>
+    {
+        public static readonly NoProgress Instance = new();
+
+        public void Report(string value)
+        {
+        }
+    }
 
     /// <summary>Progress of scheduled audits goes to the log.</summary>
     private sealed class LogProgress(ILogger logger) : IProgress<string>

@@ -9,9 +9,11 @@ using Yarp.ReverseProxy.Configuration;
 namespace SegmentController.Audits;
 
 /// <summary>
-/// Audit evidence from the inline proxy as it runs: TLS 1.2 or better on both legs, and for each client
-/// every upstream of the policy routed (hosts, path prefixes, https destinations) to that client and to
-/// no other. A client with upstreams while no proxy runs has no evidence (indeterminate).
+/// Audit evidence from the inline proxy as it runs: each listener, handshaken with, refuses TLS 1.0 and
+/// 1.1 and completes TLS 1.2 with the configured certificate; the upstream leg's TLS options allow 1.2 or
+/// better; and for each client every upstream of the policy is routed (hosts, path prefixes, https
+/// destinations) to that client and to no other. A client with upstreams while no proxy runs has no
+/// evidence (indeterminate).
 /// </summary>
 internal sealed class ProxyAuditEvidence(IServiceProvider services) : IAuditEvidenceSource
 {
@@ -22,7 +24,7 @@ internal sealed class ProxyAuditEvidence(IServiceProvider services) : IAuditEvid
 
     public string Name => SourceName;
 
-    public Task<IReadOnlyList<AuditCheck>> CollectAsync(AuditScope scope, IProgress<string> progress, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AuditCheck>> CollectAsync(AuditScope scope, IProgress<string> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(progress);
@@ -38,31 +40,78 @@ internal sealed class ProxyAuditEvidence(IServiceProvider services) : IAuditEvid
         var withUpstreams = routed.Where(c => c.Upstreams.Count > 0).Select(c => c.Id).ToArray();
         if (withUpstreams.Length == 0)
         {
-            return Task.FromResult<IReadOnlyList<AuditCheck>>(checks);
+            return checks;
         }
 
         if (server is null)
         {
             checks.Add(new AuditCheck(Name, "proxy running", withUpstreams, AuditOutcome.Indeterminate, "the inline proxy is not running in this controller: its TLS and routes cannot be examined"));
-            return Task.FromResult<IReadOnlyList<AuditCheck>>(checks);
+            return checks;
         }
 
-        progress.Report("proxy: examining TLS settings and routes");
-        checks.Add(TlsCheck("proxy listener TLS", ProxyServer.ListenerProtocols));
-        checks.Add(TlsCheck("upstream TLS", UpstreamTls.Protocols));
+        progress.Report("proxy: handshaking with the listeners (TLS 1.0 and 1.1 must be refused, 1.2 completed), examining routes");
+        checks.AddRange(await ListenerChecksAsync(policy, server, cancellationToken).ConfigureAwait(false));
+        checks.Add(UpstreamTlsCheck(policy));
         var config = server.RouteConfiguration;
         foreach (var client in routed.Where(c => c.Upstreams.Count > 0))
         {
             checks.AddRange(RouteChecks(policy, client, config));
         }
 
-        return Task.FromResult<IReadOnlyList<AuditCheck>>(checks);
+        return checks;
     }
 
-    private AuditCheck TlsCheck(string name, SslProtocols protocols) =>
-        (protocols & ~Strong) != 0 || protocols == SslProtocols.None
+    /// <summary>Every address the running proxy listens on, judged by handshakes against it (not by its settings).</summary>
+    private async Task<IReadOnlyList<AuditCheck>> ListenerChecksAsync(SitePolicy policy, ProxyServer server, CancellationToken cancellationToken)
+    {
+        const string name = "proxy listener TLS";
+        byte[] expected;
+        try
+        {
+            using var certificate = CertificateLoader.Load(policy.Controller.Proxy.Certificate
+                ?? throw new InvalidOperationException("controller.proxy.certificate is not set"));
+            expected = System.Security.Cryptography.SHA256.HashData(certificate.RawData);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return [new AuditCheck(Name, name, [], AuditOutcome.Indeterminate, $"the configured certificate cannot be read: {e.Message}")];
+        }
+
+        var addresses = server.Addresses;
+        if (addresses.Count == 0)
+        {
+            return [new AuditCheck(Name, name, [], AuditOutcome.Indeterminate, "the proxy reports no listening address")];
+        }
+
+        var checks = new List<AuditCheck>();
+        foreach (var address in addresses)
+        {
+            checks.Add(TlsListenerProbe.Dialable(address) is { } endpoint
+                ? await TlsListenerProbe.CheckAsync(Name, name, endpoint, expected, cancellationToken).ConfigureAwait(false)
+                : new AuditCheck(Name, name, [], AuditOutcome.Indeterminate, $"listener address {address} cannot be dialled"));
+        }
+
+        return checks;
+    }
+
+    /// <summary>The outbound TLS options the upstream pools are built with, from the policy in force.</summary>
+    private AuditCheck UpstreamTlsCheck(SitePolicy policy)
+    {
+        const string name = "upstream TLS";
+        SslProtocols protocols;
+        try
+        {
+            protocols = UpstreamTls.CreateOptions(policy.Controller.Proxy.UpstreamCaFile).EnabledSslProtocols;
+        }
+        catch (InvalidOperationException e)
+        {
+            return new AuditCheck(Name, name, [], AuditOutcome.Fail, $"upstream connections cannot be made as configured: {e.Message}");
+        }
+
+        return (protocols & ~Strong) != 0 || protocols == SslProtocols.None
             ? new AuditCheck(Name, name, [], AuditOutcome.Fail, $"accepts {protocols}: older than TLS 1.2, or whatever the OS picks")
             : new AuditCheck(Name, name, [], AuditOutcome.Pass, $"minimum TLS 1.2 ({protocols})");
+    }
 
     private IEnumerable<AuditCheck> RouteChecks(SitePolicy policy, ClientDefinition client, IProxyConfig config)
     {

@@ -6,8 +6,9 @@ using System.Text.Json;
 namespace SegmentController.Cli;
 
 /// <summary>
-/// <c>segctl audit run [--client ID] [--json]</c>, <c>segctl audit show ID [--json]</c> and
-/// <c>segctl audit list</c> over the operator API. <c>run</c> shows the evidence being gathered on
+/// <c>segctl audit run [--client ID] [--json]</c>, <c>segctl audit show ID [--json]</c>,
+/// <c>segctl audit list</c> and <c>segctl audit record CLIENT --result pass|fail --auditor NAME --summary TEXT</c>
+/// over the operator API. <c>run</c> shows the evidence being gathered on
 /// standard error while it waits, then prints the report. Exit 0 every client passed, 1 any client
 /// failed or lacks evidence (indeterminate is never a pass), 2 error.
 /// </summary>
@@ -22,6 +23,52 @@ internal static class AuditCommands
         command.Subcommands.Add(CreateRun());
         command.Subcommands.Add(CreateShow());
         command.Subcommands.Add(CreateList());
+        command.Subcommands.Add(CreateRecord());
+        return command;
+    }
+
+    private static Command CreateRecord()
+    {
+        var options = new OperatorCommands.ConnectionOptions();
+        var client = new Argument<string>("client") { Description = "The audited client's id." };
+        var result = new Option<string>("--result") { Description = "pass or fail.", Required = true };
+        result.AcceptOnlyFromAmong("pass", "fail");
+        var auditor = new Option<string?>("--auditor") { Description = "Who audited (default: you, as the API knows you)." };
+        var summary = new Option<string>("--summary") { Description = "What the auditor found (recorded with the result).", Required = true };
+        var command = new Command("record", "Record an audit done outside the controller: an audit result in the evidence chain like a run one (a failure raises audit-failed and, where audits.suspend_on_failure, suspends the client; a pass counts for restores). Needs the auditor or admin role. Prints the report. Exit 0 pass, 1 fail, 2 error.")
+        {
+            client,
+            result,
+            auditor,
+            summary,
+        };
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => OperatorCommands.RunAsync(parseResult, options, async (api, output) =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            var id = parseResult.GetValue(client)!;
+            if (!IsClientId(id))
+            {
+                await error.WriteLineAsync($"segctl: '{id}' is not a client id");
+                return CliApplication.ExitError;
+            }
+
+            var fields = new Dictionary<string, string>
+            {
+                ["client"] = id,
+                ["result"] = parseResult.GetValue(result)!,
+                ["summary"] = parseResult.GetValue(summary)!,
+            };
+            if (parseResult.GetValue(auditor) is { } name)
+            {
+                fields["auditor"] = name;
+            }
+
+            var (status, body) = await api.SendJsonAsync(HttpMethod.Post, "api/v1/audits/external", fields, cancellationToken);
+            return status == HttpStatusCode.Created
+                ? await PrintAsync(body, parseResult.GetValue(options.Json), output)
+                : OperatorCommands.Failed(status, body, error);
+        }));
         return command;
     }
 

@@ -8,9 +8,12 @@ using SegmentController.Storage.Sqlite;
 namespace SegmentController.Cli;
 
 /// <summary>
-/// <c>segctl log verify [--store PATH | --export FILE | --url URL]</c> and
-/// <c>segctl log export [--store PATH] [--from T] [--to T] [--client ID] [--out FILE]</c>: on a local store
-/// file, or (verify) on the running controller's store through the operator API.
+/// <c>segctl log verify [--store PATH | --export FILE | --url URL]</c>,
+/// <c>segctl log export [--store PATH] [--from T] [--to T] [--client ID] [--out FILE]</c>,
+/// <c>segctl log append</c>, <c>segctl log purge --policy FILE [--store PATH] [--dry-run]</c> and
+/// <c>segctl log rotate-key --new-key FILE [--old-key FILE] [--store PATH]</c>: on a local store file, or
+/// (verify) on the running controller's store through the operator API. Commands that write take the
+/// store's writer lock: against the store of a running controller they exit 2 naming it.
 /// </summary>
 internal static class LogCommands
 {
@@ -20,7 +23,132 @@ internal static class LogCommands
         command.Subcommands.Add(CreateVerify());
         command.Subcommands.Add(CreateExport());
         command.Subcommands.Add(CreateAppend());
+        command.Subcommands.Add(CreatePurge());
+        command.Subcommands.Add(CreateRotateKey());
         return command;
+    }
+
+    private static Command CreatePurge()
+    {
+        var store = new Option<string?>("--store") { Description = "The store file (default: the policy's controller.store.path)." };
+        var policy = new Option<string>("--policy") { Description = "The site policy: each client's contract_end sets its retention (contract end + 6 years).", Required = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only count what would be purged; write nothing." };
+        var command = new Command("purge", "Empty the payloads of records past their retention (every client they concern: contract end + 6 years), recording the policy applied and the purge in the chain; verification still holds. Exit 0 done (or nothing to purge), 2 error (bad policy, unreadable or busy store).")
+        {
+            store,
+            policy,
+            dryRun,
+        };
+        command.SetAction((parseResult, cancellationToken) => Purge(
+            parseResult.GetValue(policy)!,
+            parseResult.GetValue(store),
+            parseResult.GetValue(dryRun),
+            parseResult.InvocationConfiguration.Output,
+            parseResult.InvocationConfiguration.Error,
+            TimeProvider.System,
+            cancellationToken));
+        return command;
+    }
+
+    internal static async Task<int> Purge(string policyPath, string? storePath, bool dryRun, TextWriter output, TextWriter error, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(time);
+        var opened = PolicyFile.Open(policyPath);
+        if (opened.Provider is not { } provider)
+        {
+            foreach (var problem in opened.Errors)
+            {
+                await error.WriteLineAsync(problem);
+            }
+
+            await error.WriteLineAsync($"segctl: policy {policyPath} {(opened.Unreadable ? "cannot be read" : "is not valid")}: nothing purged");
+            return CliApplication.ExitError;
+        }
+
+        var site = provider.Current;
+        var path = storePath ?? site.Controller.Store.Path;
+        var retainUntil = Retention.RetainUntil(site);
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        try
+        {
+            if (dryRun)
+            {
+                var (records, clients) = StoreFile.CountPurgeable(path, retainUntil, today);
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"dry run: {records} records of {path} are past retention on {today:yyyy-MM-dd} (clients past retention: {(clients.Count == 0 ? "none" : string.Join(", ", clients))}); nothing written"));
+                return CliApplication.ExitClean;
+            }
+
+            await using var opened2 = await SqliteEvidenceStore.OpenAsync(
+                new Storage.StoreOptions
+                {
+                    Path = path,
+                    SigningKeyFile = string.Equals(Path.GetFullPath(path), Path.GetFullPath(site.Controller.Store.Path), StringComparison.Ordinal) ? site.Controller.Store.SigningKeyFile : null,
+                },
+                time,
+                cancellationToken);
+
+            // The retention applied is on record before the purge it justifies.
+            var load = await opened2.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(site, PolicyLoadRecord.Purge), cancellationToken);
+            var result = await opened2.PurgeExpiredAsync(retainUntil, today, cancellationToken);
+            await output.WriteLineAsync(result.PurgeRecordIndex < 0
+                ? string.Create(CultureInfo.InvariantCulture, $"nothing past retention in {path} on {today:yyyy-MM-dd} (policy recorded at record {load})")
+                : string.Create(CultureInfo.InvariantCulture, $"purged {result.PurgedCount} records of {path} (clients past retention: {string.Join(", ", result.Clients)}); purge record {result.PurgeRecordIndex}, policy recorded at record {load}"));
+            return CliApplication.ExitClean;
+        }
+        catch (Exception e) when (e is StoreUnavailableException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            await error.WriteLineAsync($"segctl: {e.Message}");
+            return CliApplication.ExitError;
+        }
+    }
+
+    private static Command CreateRotateKey()
+    {
+        var store = StoreOption();
+        var newKey = new Option<string>("--new-key") { Description = "The new ECDSA P-256 private key (PEM); created (owner-readable) if the file does not exist.", Required = true };
+        var oldKey = new Option<string?>("--old-key") { Description = "The key the chain uses now (default: the store path plus .key.pem); it endorses the new one." };
+        var command = new Command("rotate-key", "Switch the store's signing key: the rotation is recorded in the chain, endorsed by the old key, and verification holds across it. Then set controller.store.signing_key_file to the new key. Exit 0 rotated, 2 error (wrong old key, busy store).")
+        {
+            store,
+            newKey,
+            oldKey,
+        };
+        command.SetAction((parseResult, cancellationToken) => RotateKey(
+            parseResult.GetValue(store)!,
+            parseResult.GetValue(newKey)!,
+            parseResult.GetValue(oldKey),
+            parseResult.InvocationConfiguration.Output,
+            parseResult.InvocationConfiguration.Error,
+            cancellationToken));
+        return command;
+    }
+
+    internal static async Task<int> RotateKey(string store, string newKey, string? oldKey, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        if (!File.Exists(store))
+        {
+            await error.WriteLineAsync($"segctl: store {store} does not exist");
+            return CliApplication.ExitError;
+        }
+
+        try
+        {
+            await using var opened = await SqliteEvidenceStore.OpenAsync(new Storage.StoreOptions { Path = store, SigningKeyFile = oldKey ?? store + ".key.pem" }, TimeProvider.System, cancellationToken);
+            var previous = opened.KeyId;
+            var index = await opened.RotateKeyAsync(newKey, cancellationToken);
+            await output.WriteLineAsync($"signing key of {store} rotated at record {index}: {opened.KeyId} (endorsed by {previous})");
+            await output.WriteLineAsync($"set controller.store.signing_key_file to {Path.GetFullPath(newKey)} before the controller next opens the store");
+            return CliApplication.ExitClean;
+        }
+        catch (Exception e) when (e is StoreUnavailableException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            await error.WriteLineAsync($"segctl: {e.Message}");
+            return CliApplication.ExitError;
+        }
     }
 
     private static Command CreateAppend()

@@ -108,12 +108,17 @@ internal sealed class OperatorApiClient : IDisposable
     public Uri? BaseAddress => _http.BaseAddress;
 
     /// <summary>Sends a request; the answer's status and body (JSON text, possibly problem details).</summary>
-    public async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, string? reason, CancellationToken cancellationToken)
+    public Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, string? reason, CancellationToken cancellationToken) =>
+        SendJsonAsync(method, path, reason is null ? null : new Dictionary<string, string> { ["reason"] = reason }, cancellationToken);
+
+    /// <summary>Sends a request with a JSON object of string fields as its body (none when null).</summary>
+    public async Task<(HttpStatusCode Status, string Body)> SendJsonAsync(HttpMethod method, string path, Dictionary<string, string>? fields, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
-        if (reason is not null)
+        if (fields is not null)
         {
-            request.Content = new StringContent(ReasonBody(reason), Encoding.UTF8, "application/json");
+            var body = JsonSerializer.Serialize(fields, CliJsonContext.Default.DictionaryStringString);
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
         }
 
         try

@@ -9,15 +9,25 @@ internal static class EvidenceServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IEvidenceStore"/>/<see cref="IRecordAppender"/> (opened by a hosted service
-    /// that should be registered before the others) and a finding consumer that records every finding.
+    /// that should be registered before the others), a finding consumer that records every finding, the
+    /// <c>log-integrity-failure</c> alerts and the store's upkeep (purge, background verification, owed
+    /// records; <see cref="StoreMaintenanceOptions"/> from <c>Segctl:Store</c>).
     /// </summary>
     public static IServiceCollection AddEvidence(this IServiceCollection services)
     {
         services.TryAddSingleton<DeferredEvidenceStore>();
         services.TryAddSingleton<IEvidenceStore>(sp => sp.GetRequiredService<DeferredEvidenceStore>());
         services.TryAddSingleton<IRecordAppender>(sp => sp.GetRequiredService<DeferredEvidenceStore>());
+        services.TryAddSingleton<StoreIntegrityAlerts>();
+        services.TryAddSingleton<OwedRecords>();
+        services.AddOptions<StoreMaintenanceOptions>()
+            .BindConfiguration(StoreMaintenanceOptions.Section)
+            .Validate(o => o.IsValid, "Segctl:Store intervals must be positive")
+            .ValidateOnStart();
         services.AddSingleton<IFindingConsumer, FindingRecorder>();
         services.AddHostedService<EvidenceStoreService>();
+        services.TryAddSingleton<StoreMaintenanceService>();
+        services.AddHostedService(sp => sp.GetRequiredService<StoreMaintenanceService>());
         return services;
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Health;
@@ -9,13 +8,18 @@ using SegmentController.Storage.Sqlite;
 namespace SegmentController.Evidence;
 
 /// <summary>
-/// Opens the SQLite evidence store from the policy's <c>controller.store</c> before anything else runs,
-/// records the policy load, reports the store's write health as verification source <c>store</c>,
-/// and closes it (with a final signed checkpoint) on stop.
+/// Opens the SQLite evidence store from the policy's <c>controller.store</c> before anything else runs
+/// (rotating its signing key when <c>previous_signing_key_file</c> names the chain's current one), records
+/// the policy load, reports the store's write health as verification source <c>store</c>, and closes it
+/// (with a final signed checkpoint) on stop. It never fails the start: a store that cannot be opened, or
+/// that refuses the policy load, leaves the controller running closed — every append refused, the proxy
+/// not forwarding, <c>log-integrity-failure</c> raised — and the policy load is retried until recorded.
 /// </summary>
 internal sealed partial class EvidenceStoreService(
     IPolicyProvider policy,
     DeferredEvidenceStore deferred,
+    StoreIntegrityAlerts alerts,
+    OwedRecords owed,
     VerificationHealth health,
     TimeProvider time,
     ILogger<EvidenceStoreService> logger) : IHostedService, IAsyncDisposable
@@ -26,6 +30,8 @@ internal sealed partial class EvidenceStoreService(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Resolved with this service, the alerts hear the store's very first health change (a failed open).
+        _ = alerts;
         health.Expect(HealthSource);
         var current = policy.Current;
         var settings = current.Controller.Store;
@@ -38,13 +44,20 @@ internal sealed partial class EvidenceStoreService(
             }
 
             _store = await SqliteEvidenceStore.OpenAsync(
-                new StoreOptions { Path = settings.Path, SigningKeyFile = settings.SigningKeyFile, CheckpointInterval = settings.CheckpointInterval },
+                new StoreOptions
+                {
+                    Path = settings.Path,
+                    SigningKeyFile = settings.SigningKeyFile,
+                    PreviousSigningKeyFile = settings.PreviousSigningKeyFile,
+                    CheckpointInterval = settings.CheckpointInterval,
+                },
                 time,
                 cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is StoreUnavailableException or IOException or UnauthorizedAccessException)
         {
-            // Fail closed: appends keep failing (the proxy stops forwarding) and health says why.
+            // Fail closed: appends keep failing (the proxy stops forwarding), health says why, and the
+            // alert is raised (the deferred store's health change).
             Log.StoreUnavailable(logger, settings.Path, e.Message);
             deferred.Fail(e.Message);
             health.Report(HealthSource, healthy: false, e.Message);
@@ -54,8 +67,23 @@ internal sealed partial class EvidenceStoreService(
         _store.HealthChanged += (_, h) => health.Report(HealthSource, h.IsWritable, h.LastError ?? "writable");
         deferred.Attach(_store);
         health.Report(HealthSource, healthy: true, "writable");
-        var payload = Encoding.UTF8.GetBytes($$"""{"sha256":"{{current.Sha256}}","source":{{System.Text.Json.JsonSerializer.Serialize(current.SourcePath)}},"site":{{System.Text.Json.JsonSerializer.Serialize(current.Site.Id)}}}""");
-        await _store.AppendAsync(RecordTypes.PolicyLoad, null, payload, cancellationToken).ConfigureAwait(false);
+        if (settings.PreviousSigningKeyFile is not null)
+        {
+            Log.KeyInForce(logger, _store.KeyId);
+        }
+
+        var load = new OwedRecord(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(current, PolicyLoadRecord.Start), $"policy load at start (sha256 {current.Sha256})");
+        try
+        {
+            await _store.AppendAsync(load.Type, load.Clients, load.Payload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // The store marked itself unwritable (the proxy refuses, the alert is raised); the load is
+            // written once it recovers.
+            Log.StoreUnavailable(logger, settings.Path, e.Message);
+            owed.Add(load);
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
@@ -71,7 +99,10 @@ internal sealed partial class EvidenceStoreService(
 
     private static partial class Log
     {
-        [LoggerMessage(EventIds.EvidenceStoreUnavailable, LogLevel.Critical, "Evidence store {Path} cannot be opened: {Reason}; records will be refused (fail closed)")]
+        [LoggerMessage(EventIds.EvidenceStoreUnavailable, LogLevel.Critical, "Evidence store {Path} unavailable: {Reason}; records will be refused (fail closed)")]
         public static partial void StoreUnavailable(ILogger logger, string path, string reason);
+
+        [LoggerMessage(EvidenceEventIds.SigningKeyRotated, LogLevel.Information, "Evidence store signing key in force: {KeyId} (a rotation from previous_signing_key_file is recorded in the chain, endorsed by the previous key)")]
+        public static partial void KeyInForce(ILogger logger, string keyId);
     }
 }

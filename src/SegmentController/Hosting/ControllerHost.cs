@@ -34,7 +34,8 @@ internal static class ControllerHost
     /// <summary>Builds the host for a loaded policy.</summary>
     /// <param name="policy">The policy provider, already holding a valid policy.</param>
     /// <param name="managementOverride">Listen on these endpoints instead of the policy's (tests, first runs).</param>
-    public static WebApplication Build(IPolicyProvider policy, IReadOnlyList<string>? managementOverride = null)
+    /// <param name="configure">Last changes to the services (tests: shorter intervals).</param>
+    public static WebApplication Build(IPolicyProvider policy, IReadOnlyList<string>? managementOverride = null, Action<IServiceCollection>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -70,6 +71,7 @@ internal static class ControllerHost
         builder.Services.AddOperatorApi();
         builder.Services.AddCapture();
         builder.Services.AddAudits();
+        configure?.Invoke(builder.Services);
 
         var listen = managementOverride ?? policy.Current.Controller.Management.Listen;
         var managementCertificate = policy.Current.Controller.Management.Certificate;

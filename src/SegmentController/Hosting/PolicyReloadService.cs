@@ -1,5 +1,8 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
+using SegmentController.Evidence;
 using SegmentController.Metrics;
 
 namespace SegmentController.Hosting;
@@ -9,18 +12,23 @@ namespace SegmentController.Hosting;
 /// and the last good policy stays in force. Publishes <c>segctl_policy_info</c>. A policy that applies
 /// but changes a setting read only at start-up (<see cref="RestartRequiredSettings"/>) is logged with
 /// each such key and sets <c>segctl_policy_restart_required</c> until the policy agrees again with what
-/// the process started with.
+/// the process started with. Where the controller keeps evidence, every reload goes into the chain: an
+/// applied one as a <c>policy-load</c> record (with the clients' retention), a rejected one as an
+/// <c>operator-action</c> (<c>policy-reload</c>, outcome <c>rejected</c>, every error) — both written
+/// in order and retried until the store takes them.
 /// </summary>
 internal sealed partial class PolicyReloadService : IHostedService, IDisposable
 {
     private readonly IPolicyProvider _policy;
     private readonly ControllerMetrics _metrics;
     private readonly ILogger<PolicyReloadService> _logger;
+    private readonly OwedRecords? _records;
+    private readonly TimeProvider _time;
     private PosixSignalRegistration? _sighup;
     private SitePolicy? _published;
     private SitePolicy? _started;
 
-    public PolicyReloadService(IPolicyProvider policy, ControllerMetrics metrics, ILogger<PolicyReloadService> logger)
+    public PolicyReloadService(IPolicyProvider policy, ControllerMetrics metrics, ILogger<PolicyReloadService> logger, OwedRecords? records = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -28,6 +36,8 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
         _policy = policy;
         _metrics = metrics;
         _logger = logger;
+        _records = records;
+        _time = time ?? TimeProvider.System;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -82,12 +92,14 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
                 Log.PolicyRejectedError(_logger, error);
             }
 
+            RecordRejected(errors);
             return errors;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _metrics.PolicyReloadsTotal.WithLabels("rejected").Inc();
             Log.PolicyRejectedError(_logger, e.Message);
+            RecordRejected([e.Message]);
             return [e.Message];
         }
     }
@@ -103,6 +115,39 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
         }
 
         _metrics.PolicyRestartRequired.Set(changed.Count > 0 ? 1 : 0);
+        _records?.Add(new OwedRecord(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(policy, PolicyLoadRecord.Reload), $"policy reload (sha256 {policy.Sha256})"));
+    }
+
+    private void RecordRejected(IReadOnlyList<string> errors)
+    {
+        if (_records is null)
+        {
+            return;
+        }
+
+        var inForce = _policy.Current;
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("action", "policy-reload");
+            w.WriteString("actor", "SIGHUP");
+            w.WriteString("at", _time.GetUtcNow());
+            w.WriteString("scope", (string?)null);
+            w.WriteString("reason", $"reload of {inForce.SourcePath}");
+            w.WriteString("outcome", "rejected");
+            w.WriteString("policy_in_force_sha256", inForce.Sha256);
+            w.WriteStartArray("errors");
+            foreach (var error in errors.Take(100))
+            {
+                w.WriteStringValue(error);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        _records.Add(new OwedRecord(RecordTypes.OperatorAction, null, buffer.ToArray(), $"rejected policy reload ({errors.Count} errors)"));
     }
 
     private void Publish(SitePolicy policy)

@@ -20,9 +20,11 @@ public sealed class AuditRunnerTests : IDisposable
         var path = _dir.File("audit-pass.db");
         await using var store = await Stores.OpenAsync(path, _time);
         var sink = new CollectingSink();
-        var runner = new AuditRunner([new PolicyHashEvidence(), new StoreVerificationEvidence(store), new FixedSource("snmp", [])], store, sink, _time);
+        var runner = new AuditRunner([new PolicyHashEvidence(store), new StoreVerificationEvidence(store), new FixedSource("snmp", [])], store, sink, _time);
+        var scope = Scope("alpha", "beta");
+        await RecordLoadAsync(store, scope);
 
-        var report = await runner.RunAsync(Scope("alpha", "beta"), "on-demand", new Progress<string>(), CancellationToken.None);
+        var report = await runner.RunAsync(scope, "on-demand", new Progress<string>(), CancellationToken.None);
 
         Assert.All(report.Results, r => Assert.Equal(AuditOutcome.Pass, r.Outcome));
         Assert.Empty(sink.Findings);
@@ -42,9 +44,11 @@ public sealed class AuditRunnerTests : IDisposable
             new AuditCheck("snmp", "switch sw1 port 3 isolation", ["alpha"], AuditOutcome.Fail, "port 3 is in beta's VLAN"),
             new AuditCheck("snmp", "switch sw1 port 7 isolation", ["beta"], AuditOutcome.Pass, "clean"),
         ]);
-        var runner = new AuditRunner([new PolicyHashEvidence(), new StoreVerificationEvidence(store), snmp], store, sink, _time);
+        var runner = new AuditRunner([new PolicyHashEvidence(store), new StoreVerificationEvidence(store), snmp], store, sink, _time);
+        var scope = Scope("alpha", "beta");
+        await RecordLoadAsync(store, scope);
 
-        var report = await runner.RunAsync(Scope("alpha", "beta"), "on-demand", new Progress<string>(), CancellationToken.None);
+        var report = await runner.RunAsync(scope, "on-demand", new Progress<string>(), CancellationToken.None);
 
         Assert.Equal(AuditOutcome.Fail, report.Results.Single(r => r.Client == "alpha").Outcome);
         Assert.Equal(AuditOutcome.Pass, report.Results.Single(r => r.Client == "beta").Outcome);
@@ -62,7 +66,7 @@ public sealed class AuditRunnerTests : IDisposable
         await using var store = await Stores.OpenAsync(path, _time);
         var sink = new CollectingSink();
         var capture = new FixedSource("capture", [new AuditCheck("capture", "capture loss", ["beta"], AuditOutcome.Indeterminate, "loss 4% above threshold 1%")]);
-        var runner = new AuditRunner([new PolicyHashEvidence(), capture, new ThrowingSource()], store, sink, _time);
+        var runner = new AuditRunner([new PolicyHashEvidence(store), capture, new ThrowingSource()], store, sink, _time);
 
         var report = await runner.RunAsync(Scope("alpha", "beta"), "on-demand", new Progress<string>(), CancellationToken.None);
 
@@ -86,6 +90,55 @@ public sealed class AuditRunnerTests : IDisposable
         Assert.All(report.Results, r => Assert.Equal(AuditOutcome.Fail, r.Outcome));
         Assert.Equal(2, sink.Findings.Count);
     }
+
+    [Fact]
+    public async Task PolicyHash_FailsWhenTheChainOrTheFileOnDiskSaySomethingElse()
+    {
+        var path = _dir.File("audit-policy.db");
+        await using var store = await Stores.OpenAsync(path, _time);
+        var file = _dir.File("site.yaml");
+        await File.WriteAllTextAsync(file, "site: {id: s}\n");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(file)));
+        var policy = Policies.Site(Policies.Client("alpha")) with { Sha256 = sha, SourcePath = file };
+        var scope = new AuditScope(policy, ["alpha"], _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());
+        var evidence = new PolicyHashEvidence(store);
+
+        // Nothing on record yet: no witness, never a pass.
+        var checks = await evidence.CollectAsync(scope, new Progress<string>(), CancellationToken.None);
+        Assert.Equal(AuditOutcome.Indeterminate, checks.Single(c => c.Name == "policy hash on record").Outcome);
+        Assert.Equal(AuditOutcome.Pass, checks.Single(c => c.Name == "policy file on disk").Outcome);
+
+        await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(policy, PolicyLoadRecord.Start), CancellationToken.None);
+        checks = await evidence.CollectAsync(scope, new Progress<string>(), CancellationToken.None);
+        Assert.All(checks, c => Assert.Equal(AuditOutcome.Pass, c.Outcome));
+
+        // A later load of another policy on record: the one in force is not what the chain says.
+        await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(policy with { Sha256 = "0badc0de" }, PolicyLoadRecord.Reload), CancellationToken.None);
+        checks = await evidence.CollectAsync(scope, new Progress<string>(), CancellationToken.None);
+        var recorded = checks.Single(c => c.Name == "policy hash on record");
+        Assert.Equal(AuditOutcome.Fail, recorded.Outcome);
+        Assert.Contains("0badc0de", recorded.Detail, StringComparison.Ordinal);
+
+        // An offline purge applies a policy without loading it: not a witness of what is in force.
+        await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(policy, PolicyLoadRecord.Reload), CancellationToken.None);
+        await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(policy with { Sha256 = "feed" }, PolicyLoadRecord.Purge), CancellationToken.None);
+        checks = await evidence.CollectAsync(scope, new Progress<string>(), CancellationToken.None);
+        Assert.Equal(AuditOutcome.Pass, checks.Single(c => c.Name == "policy hash on record").Outcome);
+
+        // The file edited and not reloaded.
+        await File.AppendAllTextAsync(file, "# edited\n");
+        checks = await evidence.CollectAsync(scope, new Progress<string>(), CancellationToken.None);
+        var onDisk = checks.Single(c => c.Name == "policy file on disk");
+        Assert.Equal(AuditOutcome.Fail, onDisk.Outcome);
+        Assert.Contains("not the policy in force", onDisk.Detail, StringComparison.Ordinal);
+
+        var runner = new AuditRunner([evidence], store, new CollectingSink(), _time);
+        var report = await runner.RunAsync(scope, "on-demand", new Progress<string>(), CancellationToken.None);
+        Assert.Equal(AuditOutcome.Fail, report.Results.Single().Outcome);
+    }
+
+    private static Task<long> RecordLoadAsync(SegmentController.Storage.Sqlite.SqliteEvidenceStore store, AuditScope scope) =>
+        store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(scope.Policy, PolicyLoadRecord.Start), CancellationToken.None).AsTask();
 
     private AuditScope Scope(params string[] clients) =>
         new(Policies.Site(clients.Select(c => Policies.Client(c)).ToArray()), clients, _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());

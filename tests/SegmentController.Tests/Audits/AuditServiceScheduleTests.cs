@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentController.Audits;
 using SegmentController.Core.Audits;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 using SegmentController.Findings;
@@ -32,10 +33,11 @@ public sealed class AuditServiceScheduleTests : IAsyncLifetime
     {
         var policy = TestPolicies.Site() with { Audits = new AuditSettings { Interval = TimeSpan.FromHours(1) }, Sha256 = "5eed" };
         var provider = new PolicyProvider("inline", policy);
+        await _store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(policy, PolicyLoadRecord.Start), CancellationToken.None);
         var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")), provider, [], [], [], [], _time);
         var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
-        var runner = new AuditRunner([new PolicyHashEvidence(), new StoreVerificationEvidence(_store)], _store, pipeline, _time);
+        var runner = new AuditRunner([new PolicyHashEvidence(_store), new StoreVerificationEvidence(_store)], _store, pipeline, _time);
         using var service = new AuditService(runner, provider, engine, _store, metrics, _time, NullLogger<AuditService>.Instance)
         {
             Tick = TimeSpan.FromMilliseconds(20),

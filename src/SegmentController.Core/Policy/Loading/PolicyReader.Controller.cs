@@ -11,7 +11,7 @@ internal sealed partial class PolicyReader
     private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
     private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq", "evidence_directory", "evidence_max_mib"];
     private static readonly string[] CaptureInterfaceKeys = ["name", "snaplen", "buffer_mib", "filter", "promiscuous"];
-    private static readonly string[] StoreKeys = ["path", "signing_key_file", "checkpoint_interval"];
+    private static readonly string[] StoreKeys = ["path", "signing_key_file", "previous_signing_key_file", "checkpoint_interval"];
 
     private static readonly Dictionary<string, VerificationLostAction> VerificationLostActions = new(StringComparer.Ordinal)
     {
@@ -145,6 +145,7 @@ internal sealed partial class PolicyReader
         {
             Path = Path(map, "path") ?? defaults.Path,
             SigningKeyFile = Path(map, "signing_key_file"),
+            PreviousSigningKeyFile = Path(map, "previous_signing_key_file"),
             CheckpointInterval = _values.Duration(map, "checkpoint_interval", TimeSpan.FromSeconds(1)) ?? defaults.CheckpointInterval,
         };
     }
