@@ -1,0 +1,84 @@
+using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Evidence;
+
+namespace SegmentController.Tests.Audits;
+
+/// <summary>An audit done by an external auditor, recorded with <c>segctl audit record</c>: an audit result like a run one.</summary>
+public sealed class ExternalAuditTests
+{
+    [Fact]
+    public async Task RecordedFailure_IsAnAuditResult_RaisesAuditFailed_Suspends_PassCountsForRestore()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-extaudit-").FullName);
+        site.Extra = "restore:\n  approvers: 1\n  require_passing_audit: true";
+        site.WritePolicy();
+        await site.StartAsync();
+
+        var (code, output, error) = await CliAsync(site, "audra", "audit", "record", "beta", "--result", "fail", "--auditor", "Ext Audit Co", "--summary", "port 7 carries alpha's VLAN");
+        Assert.True(code == 1, error);
+        Assert.Contains("(external)", output, StringComparison.Ordinal);
+        Assert.Contains("external audit by Ext Audit Co", output, StringComparison.Ordinal);
+
+        var record = Assert.Single(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.AuditResult }));
+        Assert.Equal("beta", record.Clients);
+        using (var body = JsonDocument.Parse(record.Payload!.Value))
+        {
+            Assert.Equal("external", body.RootElement.GetProperty("trigger").GetString());
+            Assert.Equal("fail", body.RootElement.GetProperty("results").GetProperty("beta").GetString());
+            var check = body.RootElement.GetProperty("checks")[0];
+            Assert.Equal("external audit by Ext Audit Co", check.GetProperty("name").GetString());
+            Assert.Contains("port 7 carries alpha's VLAN (recorded by audra)", check.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        await EvidenceSite.WaitUntilAsync(async () => (await site.MetricsAsync()).Contains("segctl_findings_total{rule=\"audit-failed\",severity=\"critical\",client=\"beta\"} 1", StringComparison.Ordinal), "audit-failed for beta");
+        var metrics = await site.MetricsAsync();
+        Assert.Contains("segctl_audit_last_result{client=\"beta\"} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("segctl_client_suspended{client=\"beta\"} 1", metrics, StringComparison.Ordinal);
+
+        // A later external pass counts: the restore goes through (one approver, a passing audit since the trip).
+        (code, _, error) = await CliAsync(site, "audra", "audit", "record", "beta", "--result", "pass", "--auditor", "Ext Audit Co", "--summary", "port 7 re-patched, re-audited");
+        Assert.True(code == 0, error);
+        Assert.Contains("segctl_audit_last_result{client=\"beta\"} 1", await site.MetricsAsync(), StringComparison.Ordinal);
+        (code, _, error) = await CliAsync(site, "alice", "restore", "beta", "--reason", "external re-audit passed");
+        Assert.True(code == 0, error);
+
+        var (listed, list, _) = await CliAsync(site, "val", "audit", "list", "--client", "beta");
+        Assert.Equal(0, listed);
+        Assert.Equal(2, list.Split('\n').Count(l => l.Contains("external", StringComparison.Ordinal)));
+
+        // Only auditors record; a result is pass or fail.
+        Assert.Equal(2, (await CliAsync(site, "val", "audit", "record", "beta", "--result", "pass", "--summary", "x")).Code);
+        Assert.Equal(2, (await CliAsync(site, "audra", "audit", "record", "beta", "--result", "maybe", "--summary", "x")).Code);
+        Assert.Equal(2, (await CliAsync(site, "audra", "audit", "record", "nobody", "--result", "pass", "--summary", "x")).Code);
+        await site.StopAsync();
+        Assert.True(StoreVerifier.Verify(site.StorePath, CancellationToken.None).IsIntact);
+    }
+
+    [Fact]
+    public async Task RecordedFailure_SuspendOnFailureOff_RaisesAuditFailedWithoutSuspending()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-extaudit-nosusp-").FullName);
+        site.Extra = "audits:\n  suspend_on_failure: false";
+        site.WritePolicy();
+        await site.StartAsync();
+
+        var (code, _, error) = await CliAsync(site, "audra", "audit", "record", "alpha", "--result", "fail", "--summary", "badge reader log missing");
+        Assert.True(code == 1, error);
+        await EvidenceSite.WaitUntilAsync(async () => (await site.MetricsAsync()).Contains("segctl_findings_total{rule=\"audit-failed\",severity=\"critical\",client=\"alpha\"} 1", StringComparison.Ordinal), "audit-failed for alpha");
+        Assert.DoesNotContain("segctl_client_suspended{client=\"alpha\"} 1", await site.MetricsAsync(), StringComparison.Ordinal);
+
+        // The auditor defaults to the caller.
+        var record = Assert.Single(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.AuditResult }));
+        Assert.Contains("external audit by audra", System.Text.Encoding.UTF8.GetString(record.Payload!.Value.Span), StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> CliAsync(EvidenceSite site, string user, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await SegmentController.Cli.CliApplication.InvokeAsync([.. args, "--url", site.Url.ToString(), "--api-key", site.Keys[user]], output, error, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+}
