@@ -34,14 +34,24 @@ public sealed record Incident
     /// <summary>The notification deadline (detection + 8 hours).</summary>
     public DateTimeOffset NoticeDueAt => DetectedAt + NoticeWindow;
 
-    /// <summary>When a notice was first delivered; null while not yet.</summary>
-    public DateTimeOffset? NoticeGivenAt { get; init; }
+    /// <summary>Each client's notice clock, in the order the clients were concerned.</summary>
+    public IReadOnlyList<ClientNotice> Notices { get; init; } = [];
 
-    /// <summary>Whether notice was given in time (null while not given).</summary>
-    public bool? NoticeOnTime => NoticeGivenAt is { } given ? given <= NoticeDueAt : null;
+    /// <summary>When every client concerned had been given notice (the last of them); null while one still waits.</summary>
+    public DateTimeOffset? NoticeGivenAt =>
+        Notices.Count > 0 && Notices.All(n => n.GivenAt is not null) ? Notices.Max(n => n.GivenAt) : null;
+
+    /// <summary>Whether every client was given notice within its 8 hours (null while one still waits).</summary>
+    public bool? NoticeOnTime => NoticeGivenAt is null ? null : Notices.All(n => n.OnTime == true);
+
+    /// <summary>A client's notice clock, or null when the client is not concerned.</summary>
+    public ClientNotice? NoticeFor(string client) => Notices.FirstOrDefault(n => string.Equals(n.Client, client, StringComparison.Ordinal));
 
     /// <summary>Approximate number of people's records concerned (access records for these clients in the window).</summary>
     public long? ApproximateRecordsConcerned { get; init; }
+
+    /// <summary>The same count per client (what a client's own notice shows).</summary>
+    public IReadOnlyDictionary<string, long> RecordsConcernedByClient { get; init; } = new Dictionary<string, long>(StringComparer.Ordinal);
 
     /// <summary>The window the count covers.</summary>
     public DateTimeOffset? WindowStart { get; init; }

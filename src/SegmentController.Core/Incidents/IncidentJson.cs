@@ -42,6 +42,18 @@ public static class IncidentJson
         w.WriteString("detected_at", Iso(incident.DetectedAt));
         w.WriteString("notice_due_at", Iso(incident.NoticeDueAt));
         WriteTime(w, "notice_given_at", incident.NoticeGivenAt);
+        w.WriteStartArray("notices");
+        foreach (var notice in incident.Notices)
+        {
+            w.WriteStartObject();
+            w.WriteString("client", notice.Client);
+            w.WriteString("detected_at", Iso(notice.DetectedAt));
+            w.WriteString("due_at", Iso(notice.DueAt));
+            WriteTime(w, "given_at", notice.GivenAt);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         if (incident.ApproximateRecordsConcerned is { } count)
         {
             w.WriteNumber("approximate_records_concerned", count);
@@ -50,6 +62,14 @@ public static class IncidentJson
         {
             w.WriteNull("approximate_records_concerned");
         }
+
+        w.WriteStartObject("records_concerned");
+        foreach (var (client, records) in incident.RecordsConcernedByClient.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            w.WriteNumber(client, records);
+        }
+
+        w.WriteEndObject();
 
         WriteTime(w, "window_start", incident.WindowStart);
         w.WriteString("likely_consequences", incident.LikelyConsequences);
@@ -67,6 +87,11 @@ public static class IncidentJson
         {
             w.WriteStartObject();
             w.WriteString("at", Iso(n.At));
+            if (n.Client is { } client)
+            {
+                w.WriteString("client", client);
+            }
+
             w.WriteString("contact", n.Contact);
             w.WriteString("url", n.Url.ToString());
             w.WriteNumber("attempt", n.Attempt);
@@ -89,15 +114,33 @@ public static class IncidentJson
         {
             using var document = JsonDocument.Parse(utf8);
             var r = document.RootElement;
+            var clients = r.GetProperty("clients").EnumerateArray().Select(c => c.GetString()!).ToArray();
+            var detected = Time(r.GetProperty("detected_at"))!.Value;
+
+            // Records written before notices were per client: every client's clock started at detection
+            // and stopped when the notice (then one for all) was given.
+            var notices = r.TryGetProperty("notices", out var clocks) && clocks.ValueKind == JsonValueKind.Array
+                ? clocks.EnumerateArray().Select(x => new ClientNotice(x.GetProperty("client").GetString()!, Time(x.GetProperty("detected_at"))!.Value, Time(x.GetProperty("given_at")))).ToArray()
+                : clients.Select(c => new ClientNotice(c, detected, Time(r.GetProperty("notice_given_at")))).ToArray();
+            var byClient = new Dictionary<string, long>(StringComparer.Ordinal);
+            if (r.TryGetProperty("records_concerned", out var concerned) && concerned.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in concerned.EnumerateObject())
+                {
+                    byClient[property.Name] = property.Value.GetInt64();
+                }
+            }
+
             return new Incident
             {
                 Id = r.GetProperty("id").GetString()!,
                 Status = r.GetProperty("status").GetString() == "closed" ? IncidentStatus.Closed : IncidentStatus.Open,
                 Nature = r.GetProperty("nature").GetString()!,
-                Clients = r.GetProperty("clients").EnumerateArray().Select(c => c.GetString()!).ToArray(),
+                Clients = clients,
                 OpenedBy = r.GetProperty("opened_by").GetString()!,
-                DetectedAt = Time(r.GetProperty("detected_at"))!.Value,
-                NoticeGivenAt = Time(r.GetProperty("notice_given_at")),
+                DetectedAt = detected,
+                Notices = notices,
+                RecordsConcernedByClient = byClient,
                 ApproximateRecordsConcerned = r.GetProperty("approximate_records_concerned").ValueKind == JsonValueKind.Number ? r.GetProperty("approximate_records_concerned").GetInt64() : null,
                 WindowStart = Time(r.GetProperty("window_start")),
                 LikelyConsequences = r.GetProperty("likely_consequences").GetString() ?? "",
@@ -110,7 +153,8 @@ public static class IncidentJson
                     new Uri(n.GetProperty("url").GetString()!),
                     n.GetProperty("attempt").GetInt32(),
                     n.GetProperty("delivered").GetBoolean(),
-                    n.GetProperty("outcome").GetString() ?? "")).ToArray(),
+                    n.GetProperty("outcome").GetString() ?? "",
+                    n.TryGetProperty("client", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null)).ToArray(),
                 Timeline = Entries(r.GetProperty("timeline")),
                 UpdatedAt = Time(r.GetProperty("updated_at"))!.Value,
             };

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
@@ -8,10 +9,15 @@ namespace SegmentController.Core.Incidents;
 /// <summary>
 /// Opens incidents from findings (joining a finding to an open incident that shares a client and
 /// changed within the grouping window) or on an operator's word; records every change in the chain as an
-/// <c>incident-event</c> snapshot; starts the 8-hour clock at detection and sends the notice at once to
-/// the clients' contacts, recording each attempt.
+/// <c>incident-event</c> snapshot; starts each client's 8-hour clock when it is first concerned (the
+/// finding's observation, or the operator's word) and notifies that client's contacts with its own view
+/// of the incident (<see cref="IncidentView"/>), retrying with backoff until a contact has it or the
+/// client's deadline passes, recording each attempt.
 /// </summary>
-/// <remarks>Concurrency: one gate serializes changes so each recorded snapshot follows the one before.</remarks>
+/// <remarks>
+/// Concurrency: one gate serializes changes so each recorded snapshot follows the one before; notices are
+/// sent outside it, one delivery loop per (incident, client, contact) at a time.
+/// </remarks>
 public sealed class IncidentManager : IFindingConsumer, IDisposable
 {
     private readonly IRecordAppender _store;
@@ -21,6 +27,7 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Incident> _incidents = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Incident, string Client, Uri Url), byte> _delivering = new();
     private volatile Incident[] _snapshot = [];
     private int _sequence;
 
@@ -40,6 +47,12 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     /// <summary>How far before detection access records are counted as concerned.</summary>
     public TimeSpan ExposureWindow { get; init; } = TimeSpan.FromHours(24);
 
+    /// <summary>Wait before a notice is tried again; doubles after each failure up to <see cref="MaxRetryBackoff"/>.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest wait between two tries of a notice.</summary>
+    public TimeSpan MaxRetryBackoff { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>
     /// Raised after each recorded change (metrics: <c>segctl_incidents_open{client}</c> and
     /// <c>segctl_incident_notice_due_timestamp_seconds{client}</c> are recomputed from <see cref="Incidents"/>).
@@ -49,7 +62,7 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     /// <summary>Snapshot of every incident known to this process.</summary>
     public IReadOnlyList<Incident> Incidents => _snapshot;
 
-    /// <summary>Groups findings into incidents and sends the notice of each new one before returning.</summary>
+    /// <summary>Groups findings into incidents and gives every notice they call for before returning.</summary>
     public async ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
     {
         foreach (var incident in await RecordFindingsAsync(findings, cancellationToken).ConfigureAwait(false))
@@ -60,8 +73,9 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
 
     /// <summary>
     /// Groups findings that warrant an incident (per the policy's rules; critical without a policy) and
-    /// returns the incidents opened, whose notice the caller sends (<see cref="NotifyAsync"/>): a slow
-    /// webhook then never holds up the recording of later findings.
+    /// returns the incidents with a notice to give — opened, or joined by a finding that concerns a client
+    /// they did not concern yet — which the caller sends (<see cref="NotifyAsync"/>): a slow webhook then
+    /// never holds up the recording of later findings.
     /// </summary>
     public async Task<IReadOnlyList<Incident>> RecordFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
     {
@@ -74,34 +88,48 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             return [];
         }
 
-        var opened = new List<Incident>();
+        var toNotify = new Dictionary<string, Incident>(StringComparer.Ordinal);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var now = _time.GetUtcNow();
             foreach (var finding in relevant)
             {
-                var entry = new TimelineEntry(finding.ObservedAt, "finding", $"{finding.Rule}: {finding.Summary}");
+                // The clock starts when the finding was observed (never later than now).
+                var observed = finding.ObservedAt < now ? finding.ObservedAt : now;
+                var entry = new TimelineEntry(now, "finding", $"{finding.Rule}: {finding.Summary}");
                 var existing = _incidents.Values.FirstOrDefault(i => i.Status == IncidentStatus.Open
                     && i.UpdatedAt >= now - GroupingWindow
                     && i.Clients.Intersect(finding.Clients, StringComparer.Ordinal).Any());
                 Incident incident;
                 if (existing is not null)
                 {
-                    incident = existing.With(entry with { At = now }) with
+                    var added = finding.Clients.Except(existing.Clients, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+                    incident = existing.With(entry) with
                     {
                         Findings = [.. existing.Findings, finding],
-                        Clients = existing.Clients.Union(finding.Clients, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+                        Clients = existing.Clients.Union(added, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
                     };
-                    await RecordAsync(incident, "finding-joined", cancellationToken).ConfigureAwait(false);
+                    if (added.Length > 0)
+                    {
+                        foreach (var client in added)
+                        {
+                            incident = incident.With(new TimelineEntry(now, "clients", $"{client}: concerned from finding {finding.Rule} observed {IncidentJson.Iso(observed)}; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
+                        }
+
+                        incident = await WithExposureAsync(incident with { Notices = [.. incident.Notices, .. added.Select(c => new ClientNotice(c, observed, null))] }, added, cancellationToken).ConfigureAwait(false);
+                        toNotify[incident.Id] = incident;
+                    }
+
+                    await RecordAsync(incident, added.Length > 0 ? "clients-added" : "finding-joined", cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    incident = NewIncident($"{finding.Rule}: {finding.Summary}", finding.Clients, "finding", now) with { Findings = [finding] };
-                    incident = incident.With(new TimelineEntry(now, "opened", $"opened from finding {finding.Rule}")).With(entry with { At = now });
-                    incident = await WithExposureAsync(incident, cancellationToken).ConfigureAwait(false);
+                    incident = NewIncident($"{finding.Rule}: {finding.Summary}", finding.Clients, "finding", observed, now) with { Findings = [finding] };
+                    incident = incident.With(new TimelineEntry(now, "opened", $"opened from finding {finding.Rule} observed {IncidentJson.Iso(observed)}")).With(entry);
+                    incident = await WithExposureAsync(incident, incident.Clients, cancellationToken).ConfigureAwait(false);
                     await RecordAsync(incident, "opened", cancellationToken).ConfigureAwait(false);
-                    opened.Add(incident);
+                    toNotify[incident.Id] = incident;
                 }
 
                 Keep(incident);
@@ -112,12 +140,13 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             _gate.Release();
         }
 
-        return opened;
+        return toNotify.Values.ToArray();
     }
 
     /// <summary>
     /// Takes back the incidents recorded before a restart (the last snapshot of each, in chain order) so
-    /// open incidents, their clocks and their notices survive it. Call before any other change.
+    /// open incidents, their clocks and their notices survive it. Call before any other change; then
+    /// <see cref="PendingNotices"/> says which notices to resume.
     /// </summary>
     public void Restore(IEnumerable<Incident> recorded)
     {
@@ -143,28 +172,56 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         }
     }
 
-    /// <summary>Opens an incident on an operator's word and notifies at once.</summary>
+    /// <summary>Incidents with a client whose notice is neither given nor past its deadline (to resume after a restart).</summary>
+    public IReadOnlyList<Incident> PendingNotices()
+    {
+        var now = _time.GetUtcNow();
+        return Incidents.Where(i => i.Notices.Any(n => n.GivenAt is null && n.DueAt > now)).ToArray();
+    }
+
+    /// <summary>Opens an incident on an operator's word (the clock starts now) and notifies at once.</summary>
+    /// <exception cref="ArgumentException">No client, or a client the policy does not have.</exception>
     public async Task<Incident> OpenAsync(string operatorName, string nature, IReadOnlyList<string> clients, CancellationToken cancellationToken)
+    {
+        var incident = await RecordOpenedAsync(operatorName, nature, clients, null, cancellationToken).ConfigureAwait(false);
+        return await NotifyAsync(incident.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens an incident on an operator's word and returns it once recorded, without waiting for its notice
+    /// (the caller sends it: <see cref="NotifyAsync"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">No client, or a client the policy does not have.</exception>
+    public async Task<Incident> RecordOpenedAsync(string operatorName, string nature, IReadOnlyList<string> clients, string? reason, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(operatorName);
         ArgumentException.ThrowIfNullOrWhiteSpace(nature);
         ArgumentNullException.ThrowIfNull(clients);
-        Incident incident;
+        if (clients.Count == 0)
+        {
+            throw new ArgumentException("an incident concerns at least one client", nameof(clients));
+        }
+
+        if (_policy() is { } policy && clients.FirstOrDefault(c => policy.FindClient(c) is null) is { } unknown)
+        {
+            throw new ArgumentException($"'{unknown}' is not a client of this site", nameof(clients));
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var now = _time.GetUtcNow();
-            incident = NewIncident(nature, clients, operatorName, now).With(new TimelineEntry(now, "opened", $"opened by {operatorName}"));
-            incident = await WithExposureAsync(incident, cancellationToken).ConfigureAwait(false);
+            var incident = NewIncident(nature, clients, operatorName, now, now)
+                .With(new TimelineEntry(now, "opened", reason is null ? $"opened by {operatorName}" : $"opened by {operatorName}: {reason}"));
+            incident = await WithExposureAsync(incident, incident.Clients, cancellationToken).ConfigureAwait(false);
             await RecordAsync(incident, "opened", cancellationToken).ConfigureAwait(false);
             Keep(incident);
+            return incident;
         }
         finally
         {
             _gate.Release();
         }
-
-        return await NotifyAsync(incident.Id, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Adds an investigation note.</summary>
@@ -192,47 +249,105 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         }
     }
 
-    /// <summary>Sets the assessed likely consequences.</summary>
-    public Task<Incident> SetConsequencesAsync(string id, string text, CancellationToken cancellationToken) =>
-        ChangeAsync(id, "consequences", i => i.With(new TimelineEntry(_time.GetUtcNow(), "consequences", text)) with { LikelyConsequences = text }, cancellationToken);
+    /// <summary>Sets the assessed likely consequences (who assessed them is on the timeline).</summary>
+    public Task<Incident> SetConsequencesAsync(string id, string author, string text, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "consequences", i => i.With(new TimelineEntry(_time.GetUtcNow(), "consequences", $"{author}: {text}")) with { LikelyConsequences = text }, cancellationToken);
 
-    /// <summary>Closes an incident.</summary>
+    /// <summary>Closes an incident; notices still owed keep being sent.</summary>
+    /// <exception cref="InvalidOperationException">It is closed already.</exception>
     public Task<Incident> CloseAsync(string id, string operatorName, string reason, CancellationToken cancellationToken) =>
-        ChangeAsync(id, "closed", i => i.With(new TimelineEntry(_time.GetUtcNow(), "closed", $"closed by {operatorName}: {reason}")) with { Status = IncidentStatus.Closed }, cancellationToken);
+        ChangeAsync(id, "closed", i => i.Status == IncidentStatus.Closed
+            ? throw new InvalidOperationException($"incident {id} is closed already")
+            : i.With(new TimelineEntry(_time.GetUtcNow(), "closed", $"closed by {operatorName}: {reason}")) with { Status = IncidentStatus.Closed }, cancellationToken);
 
-    /// <summary>Sends the notice to every contact of the incident's clients; each attempt is recorded.</summary>
+    /// <summary>
+    /// Gives the notice of every client of the incident still waiting for one: each of the client's
+    /// contacts with a webhook gets the client's own view, tried again with backoff (doubling up to
+    /// <see cref="MaxRetryBackoff"/>) until it is delivered or the client's deadline passes; each attempt is
+    /// recorded as it happens. Deliveries already running are not started twice. Returns the incident as
+    /// it stands afterwards.
+    /// </summary>
     public async Task<Incident> NotifyAsync(string id, CancellationToken cancellationToken)
     {
         var incident = Get(id);
         var policy = _policy();
-        var contacts = incident.Clients
-            .Select(c => policy?.FindClient(c))
-            .Where(c => c is not null)
-            .SelectMany(c => c!.Notify)
-            .Where(c => c.Webhook is not null)
-            .DistinctBy(c => c.Webhook!.Url)
-            .ToArray();
-        var attempts = new List<NotificationAttempt>();
-        foreach (var contact in contacts)
+        var deliveries = new List<Task>();
+        foreach (var notice in incident.Notices.Where(n => n.GivenAt is null))
         {
-            attempts.AddRange(await _notifier.NotifyAsync(incident, contact, cancellationToken).ConfigureAwait(false));
-        }
+            var contacts = (policy?.FindClient(notice.Client)?.Notify ?? []).Where(c => c.Webhook is not null).DistinctBy(c => c.Webhook!.Url).ToArray();
+            if (contacts.Length == 0)
+            {
+                var text = $"{notice.Client}: no contact with a webhook in the policy: notify by other means by {IncidentJson.Iso(notice.DueAt)}";
+                if (!incident.Timeline.Any(e => e.Kind == "notification" && e.Text == text))
+                {
+                    await ChangeAsync(id, "notification", i => i.With(new TimelineEntry(_time.GetUtcNow(), "notification", text)), cancellationToken).ConfigureAwait(false);
+                }
 
-        return await ChangeAsync(id, "notification", i =>
-        {
-            var delivered = attempts.Where(a => a.Delivered).Select(a => (DateTimeOffset?)a.At).Min();
-            var next = i with
-            {
-                Notifications = [.. i.Notifications, .. attempts],
-                NoticeGivenAt = i.NoticeGivenAt ?? delivered,
-            };
-            foreach (var a in attempts)
-            {
-                next = next.With(new TimelineEntry(a.At, "notification", $"{a.Contact} <{a.Url}> attempt {a.Attempt}: {(a.Delivered ? "delivered" : "failed")} ({a.Outcome})"));
+                continue;
             }
 
-            return contacts.Length == 0 ? next.With(new TimelineEntry(_time.GetUtcNow(), "notification", "no contact with a webhook in the policy: notify by other means")) : next;
-        }, cancellationToken).ConfigureAwait(false);
+            foreach (var contact in contacts)
+            {
+                if (_delivering.TryAdd((id, notice.Client, contact.Webhook!.Url), 0))
+                {
+                    deliveries.Add(DeliverAsync(id, notice.Client, contact, cancellationToken));
+                }
+            }
+        }
+
+        await Task.WhenAll(deliveries).ConfigureAwait(false);
+        return Get(id);
+    }
+
+    private async Task DeliverAsync(string id, string client, Contact contact, CancellationToken cancellationToken)
+    {
+        var url = contact.Webhook!.Url;
+        try
+        {
+            var backoff = RetryBackoff;
+            while (true)
+            {
+                var incident = Get(id);
+                var notice = incident.NoticeFor(client);
+                if (notice is null || incident.Notifications.Any(n => n.Client == client && n.Url == url && n.Delivered))
+                {
+                    return;
+                }
+
+                var now = _time.GetUtcNow();
+                if (now >= notice.DueAt)
+                {
+                    await ChangeAsync(id, "notification", i => i.With(new TimelineEntry(now, "notification",
+                        $"{client}: deadline {IncidentJson.Iso(notice.DueAt)} passed without the notice reaching {contact.Name} <{url}>: notify by other means")), cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                var attempt = incident.Notifications.Count(n => n.Client == client && n.Url == url) + 1;
+                var made = await _notifier.SendAsync(IncidentView.For(incident, client, _policy()), client, contact, attempt, cancellationToken).ConfigureAwait(false);
+                await ChangeAsync(id, "notification", i =>
+                {
+                    var next = i with { Notifications = [.. i.Notifications, made] };
+                    if (made.Delivered)
+                    {
+                        next = next with { Notices = i.Notices.Select(n => n.Client == client && n.GivenAt is null ? n with { GivenAt = made.At } : n).ToArray() };
+                    }
+
+                    return next.With(new TimelineEntry(made.At, "notification", $"{client}: {made.Contact} <{made.Url}> attempt {made.Attempt}: {(made.Delivered ? "delivered" : "failed")} ({made.Outcome})"));
+                }, cancellationToken).ConfigureAwait(false);
+                if (made.Delivered)
+                {
+                    return;
+                }
+
+                var left = notice.DueAt - _time.GetUtcNow();
+                await Task.Delay(left > TimeSpan.Zero && left < backoff ? left : backoff, _time, cancellationToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxRetryBackoff.Ticks));
+            }
+        }
+        finally
+        {
+            _delivering.TryRemove((id, client, url), out _);
+        }
     }
 
     private Incident Get(string id) =>
@@ -254,25 +369,42 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         }
     }
 
-    private Incident NewIncident(string nature, IReadOnlyList<string> clients, string openedBy, DateTimeOffset now)
+    private Incident NewIncident(string nature, IReadOnlyList<string> clients, string openedBy, DateTimeOffset detected, DateTimeOffset now)
     {
         var sequence = Interlocked.Increment(ref _sequence);
+        var ids = clients.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         return new Incident
         {
             Id = string.Create(CultureInfo.InvariantCulture, $"INC-{now.UtcDateTime:yyyyMMdd-HHmmss}-{sequence:D3}"),
             Nature = nature,
-            Clients = clients.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+            Clients = ids,
             OpenedBy = openedBy,
-            DetectedAt = now,
+            DetectedAt = detected,
+            Notices = ids.Select(c => new ClientNotice(c, detected, null)).ToArray(),
             UpdatedAt = now,
         };
     }
 
-    private async Task<Incident> WithExposureAsync(Incident incident, CancellationToken cancellationToken)
+    /// <summary>
+    /// Counts, for each of <paramref name="clients"/>, the access records from <see cref="ExposureWindow"/>
+    /// before its detection until now (what happened since detection is concerned too).
+    /// </summary>
+    private async Task<Incident> WithExposureAsync(Incident incident, IReadOnlyList<string> clients, CancellationToken cancellationToken)
     {
-        var since = incident.DetectedAt - ExposureWindow;
-        var count = await _counter.CountAsync(incident.Clients, since, incident.DetectedAt, cancellationToken).ConfigureAwait(false);
-        return incident with { ApproximateRecordsConcerned = count, WindowStart = since };
+        var counts = new Dictionary<string, long>(incident.RecordsConcernedByClient, StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
+        foreach (var client in clients)
+        {
+            var detected = incident.NoticeFor(client)?.DetectedAt ?? incident.DetectedAt;
+            counts[client] = await _counter.CountAsync([client], detected - ExposureWindow, detected > now ? detected : now, cancellationToken).ConfigureAwait(false);
+        }
+
+        return incident with
+        {
+            RecordsConcernedByClient = counts,
+            ApproximateRecordsConcerned = counts.Values.Sum(),
+            WindowStart = incident.DetectedAt - ExposureWindow,
+        };
     }
 
     public void Dispose() => _gate.Dispose();

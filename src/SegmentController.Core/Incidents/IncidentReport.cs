@@ -20,13 +20,30 @@ public static class IncidentReport
         b.Append(CultureInfo.InvariantCulture, $"- **Notice due at:** {Iso(incident.NoticeDueAt)} (detection + 8 hours)\n");
         var given = incident.NoticeGivenAt is { } g
             ? $"{Iso(g)} ({(incident.NoticeOnTime == true ? "on time" : "LATE")})"
-            : now > incident.NoticeDueAt ? "not given — OVERDUE" : $"not yet given ({(incident.NoticeDueAt - now).TotalMinutes:F0} minutes left)";
+            : incident.Notices.Any(n => n.GivenAt is null && now > n.DueAt) || (incident.Notices.Count == 0 && now > incident.NoticeDueAt) ? "not given — OVERDUE"
+            : $"not yet given ({((incident.Notices.Where(n => n.GivenAt is null).Select(n => (DateTimeOffset?)n.DueAt).Min() ?? incident.NoticeDueAt) - now).TotalMinutes:F0} minutes left)";
         b.Append(CultureInfo.InvariantCulture, $"- **Notice given at:** {given}\n");
         var approximate = incident.ApproximateRecordsConcerned is { } count
-            ? $"about {count} (access records for these clients since {Iso(incident.WindowStart ?? incident.DetectedAt)})"
+            ? $"about {count} (access records for these clients from {(incident.DetectedAt - (incident.WindowStart ?? incident.DetectedAt)).TotalHours:F0} hours before detection ({Iso(incident.WindowStart ?? incident.DetectedAt)}) until the incident was recorded"
+                + (incident.RecordsConcernedByClient.Count > 1 ? "; " + string.Join(", ", incident.RecordsConcernedByClient.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}: {p.Value}")) : "") + ")"
             : "not yet assessed";
         b.Append(CultureInfo.InvariantCulture, $"- **Approximate number of records concerned:** {approximate}\n");
         b.Append(CultureInfo.InvariantCulture, $"- **Likely consequences:** {(incident.LikelyConsequences.Length == 0 ? "under assessment" : incident.LikelyConsequences)}\n\n");
+        b.Append("## Notice per client\n\n");
+        if (incident.Notices.Count == 0)
+        {
+            b.Append("None recorded.\n");
+        }
+
+        foreach (var n in incident.Notices)
+        {
+            var state = n.GivenAt is { } at
+                ? $"given {Iso(at)} ({(n.OnTime == true ? "on time" : "LATE")})"
+                : now > n.DueAt ? "not given — OVERDUE" : $"not yet given ({(n.DueAt - now).TotalMinutes:F0} minutes left)";
+            b.Append(CultureInfo.InvariantCulture, $"- {n.Client}: detected {Iso(n.DetectedAt)}, due by {Iso(n.DueAt)}, {state}\n");
+        }
+
+        b.Append('\n');
         Section(b, "Measures taken", incident.MeasuresTaken);
         Section(b, "Investigation notes", incident.InvestigationNotes);
         b.Append("## Findings\n\n");

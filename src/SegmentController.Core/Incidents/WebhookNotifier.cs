@@ -7,9 +7,10 @@ using SegmentController.Core.Policy;
 namespace SegmentController.Core.Incidents;
 
 /// <summary>
-/// Posts the incident as JSON to a contact's webhook, signed with HMAC-SHA-256 over the exact body
-/// (<c>X-Segctl-Signature: sha256=HEX</c>), retrying with exponential backoff. Every attempt is
-/// returned for the record. A webhook without a secret is not called: an unsigned notice could be forged.
+/// Posts an incident notice as JSON to a contact's webhook, signed with HMAC-SHA-256 over the exact body
+/// (<c>X-Segctl-Signature: sha256=HEX</c>); one attempt per call, returned for the record (the incident
+/// manager retries with backoff until delivered or the deadline passes). A webhook without a secret is
+/// not called: an unsigned notice could be forged.
 /// </summary>
 public sealed class WebhookNotifier(HttpClient client, TimeProvider time, WebhookNotifierOptions options) : IIncidentNotifier
 {
@@ -19,14 +20,14 @@ public sealed class WebhookNotifier(HttpClient client, TimeProvider time, Webhoo
     /// <summary>The header naming the incident (for receivers that de-duplicate).</summary>
     public const string IncidentHeader = "X-Segctl-Incident";
 
-    public async Task<IReadOnlyList<NotificationAttempt>> NotifyAsync(Incident incident, Contact contact, CancellationToken cancellationToken)
+    public async Task<NotificationAttempt> SendAsync(Incident notice, string clientId, Contact contact, int attempt, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(incident);
+        ArgumentNullException.ThrowIfNull(notice);
         ArgumentNullException.ThrowIfNull(contact);
-        var attempts = new List<NotificationAttempt>();
+        var at = time.GetUtcNow();
         if (contact.Webhook is not { } webhook)
         {
-            return attempts;
+            throw new ArgumentException($"contact {contact.Name} has no webhook", nameof(contact));
         }
 
         byte[] key;
@@ -38,28 +39,12 @@ public sealed class WebhookNotifier(HttpClient client, TimeProvider time, Webhoo
         }
         catch (SecretUnavailableException e)
         {
-            attempts.Add(new NotificationAttempt(time.GetUtcNow(), contact.Name, webhook.Url, 1, false, $"not sent: {e.Message}"));
-            return attempts;
+            return new NotificationAttempt(at, contact.Name, webhook.Url, attempt, false, $"not sent: {e.Message}", clientId);
         }
 
-        var body = IncidentJson.ToUtf8(incident, "notice");
-        var signature = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, body));
-        var backoff = options.InitialBackoff;
-        for (var attempt = 1; attempt <= options.MaxAttempts; attempt++)
-        {
-            var at = time.GetUtcNow();
-            var (delivered, outcome) = await SendAsync(webhook.Url, body, signature, incident.Id, cancellationToken).ConfigureAwait(false);
-            attempts.Add(new NotificationAttempt(at, contact.Name, webhook.Url, attempt, delivered, outcome));
-            if (delivered || attempt == options.MaxAttempts)
-            {
-                break;
-            }
-
-            await Task.Delay(backoff, time, cancellationToken).ConfigureAwait(false);
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
-        }
-
-        return attempts;
+        var body = IncidentJson.ToUtf8(notice, "notice");
+        var (delivered, outcome) = await SendAsync(webhook.Url, body, Sign(key, body), notice.Id, cancellationToken).ConfigureAwait(false);
+        return new NotificationAttempt(at, contact.Name, webhook.Url, attempt, delivered, outcome, clientId);
     }
 
     /// <summary>The signature a receiver expects for <paramref name="body"/>.</summary>

@@ -150,6 +150,60 @@ internal static class ApiRequests
         }
     }
 
+    /// <summary>Most clients one incident may name.</summary>
+    public const int MaxIncidentClients = 64;
+
+    /// <summary>Reads <c>{"nature": "…", "clients": ["…"], "reason": "…"}</c> (reason optional) for an incident an operator opens.</summary>
+    public static async Task<(string? Nature, IReadOnlyList<string>? Clients, string? Reason, IResult? Problem)> ReadIncidentAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            if (problem is not null)
+            {
+                return (null, null, null, problem);
+            }
+
+            var root = document!.RootElement;
+            var (nature, natureProblem) = Text(root, "nature", "saying what happened");
+            if (natureProblem is not null)
+            {
+                return (null, null, null, natureProblem);
+            }
+
+            if (!root.TryGetProperty("clients", out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() is 0 or > MaxIncidentClients
+                || list.EnumerateArray().Any(c => c.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(c.GetString())))
+            {
+                return (null, null, null, BadRequest($"\"clients\" is required: 1 to {MaxIncidentClients} client ids"));
+            }
+
+            string? reason = null;
+            if (root.TryGetProperty("reason", out var given) && given.ValueKind != JsonValueKind.Null)
+            {
+                var (text, reasonProblem) = Reason(root);
+                if (reasonProblem is not null)
+                {
+                    return (null, null, null, reasonProblem);
+                }
+
+                reason = text;
+            }
+
+            var clients = list.EnumerateArray().Select(c => c.GetString()!.Trim()).Distinct(StringComparer.Ordinal).ToArray();
+            return (nature, clients, reason, null);
+        }
+    }
+
+    /// <summary>Reads <c>{"consequences": "…"}</c>.</summary>
+    public static async Task<(string? Consequences, IResult? Problem)> ReadConsequencesAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            return problem is not null ? (null, problem) : Text(document!.RootElement, "consequences", "with the likely consequences as assessed");
+        }
+    }
+
     /// <summary>Reads <c>{"note": "…"}</c>.</summary>
     public static async Task<(string? Note, IResult? Problem)> ReadNoteAsync(HttpRequest request, CancellationToken cancellationToken)
     {

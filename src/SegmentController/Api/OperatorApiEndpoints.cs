@@ -33,9 +33,7 @@ internal static class OperatorApiEndpoints
         api.MapAudits();
         api.MapGet("/log/verify", VerifyLog).RequireAuthorization(ApiRoles.CanAudit);
         api.MapGet("/log/export", ExportLog).RequireAuthorization(ApiRoles.CanAudit);
-        api.MapGet("/incidents", IncidentsList);
-        api.MapGet("/incidents/{id}", IncidentShow);
-        api.MapPost("/incidents/{id}/notes", IncidentNote).RequireAuthorization(ApiRoles.CanAnnotate);
+        api.MapIncidents();
 
         api.MapGet("/openapi.json", () => Results.Text(OperatorApiDocument.Json, "application/json")).AllowAnonymous();
         return app;
@@ -164,71 +162,6 @@ internal static class OperatorApiEndpoints
         w.WriteNumber("approvers_needed", needed);
         w.WriteEndObject();
     }
-
-    private static IResult IncidentsList(IncidentManager incidents, string? status)
-    {
-        var selected = incidents.Incidents
-            .Where(i => status is null || string.Equals(Name(i.Status), status, StringComparison.Ordinal))
-            .ToArray();
-        return ApiJson.Response(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("incidents");
-            foreach (var incident in selected)
-            {
-                IncidentJson.Write(w, incident, "current");
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        });
-    }
-
-    private static IResult IncidentShow(string id, IncidentManager incidents) =>
-        incidents.Incidents.FirstOrDefault(i => string.Equals(i.Id, id, StringComparison.Ordinal)) is { } incident
-            ? ApiJson.Response(w => IncidentJson.Write(w, incident, "current"))
-            : UnknownIncident(id);
-
-    private static async Task<IResult> IncidentNote(string id, HttpRequest request, ClaimsPrincipal user, IncidentManager incidents, OperatorActionRecorder recorder, CancellationToken cancellationToken)
-    {
-        var (note, problem) = await ApiRequests.ReadNoteAsync(request, cancellationToken);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var existing = incidents.Incidents.FirstOrDefault(i => string.Equals(i.Id, id, StringComparison.Ordinal));
-        if (existing is null)
-        {
-            return UnknownIncident(id);
-        }
-
-        var scope = existing.Clients.Count == 1 ? existing.Clients[0] : null;
-        if (await RecordOrProblemAsync(recorder, user, "incident-note", scope, note!, "added", null, cancellationToken) is { } unrecorded)
-        {
-            return unrecorded;
-        }
-
-        try
-        {
-            // The manager records the changed incident itself (incident-event) before returning.
-            var changed = await incidents.AddNoteAsync(id, OperatorActionRecorder.ActorOf(user), note!, cancellationToken);
-            return ApiJson.Response(w => IncidentJson.Write(w, changed, "current"), StatusCodes.Status201Created);
-        }
-        catch (KeyNotFoundException)
-        {
-            return UnknownIncident(id);
-        }
-        catch (StoreUnavailableException e)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Evidence store unavailable", detail: e.Message);
-        }
-    }
-
-    private static string Name(IncidentStatus status) => status == IncidentStatus.Open ? "open" : "closed";
-
-    private static IResult UnknownIncident(string id) =>
-        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown incident", detail: $"no incident '{id}'");
 
     private static IResult FindingsList(FindingPipeline findings, string? client, int? limit)
     {
@@ -360,9 +293,14 @@ internal static class OperatorApiEndpoints
         return RestoreResult(scope, id, outcome, recorded);
     }
 
-    private static async Task<IResult> VerifyLog(ClaimsPrincipal user, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    private static async Task<IResult> VerifyLog(ClaimsPrincipal user, OperatorActionRecorder recorder, IServiceProvider services, CancellationToken cancellationToken)
     {
         var report = await recorder.Store.VerifyAsync(cancellationToken);
+        if (report.Problem is { } broken)
+        {
+            services.GetService<Evidence.StoreIntegrityAlerts>()?.VerificationFailed($"verification asked for by {OperatorActionRecorder.ActorOf(user)}", broken);
+        }
+
         return ApiJson.Response(w =>
         {
             w.WriteStartObject();

@@ -112,13 +112,16 @@ internal sealed class OperatorApiClient : IDisposable
         SendJsonAsync(method, path, reason is null ? null : new Dictionary<string, string> { ["reason"] = reason }, cancellationToken);
 
     /// <summary>Sends a request with a JSON object of string fields as its body (none when null).</summary>
-    public async Task<(HttpStatusCode Status, string Body)> SendJsonAsync(HttpMethod method, string path, Dictionary<string, string>? fields, CancellationToken cancellationToken)
+    public Task<(HttpStatusCode Status, string Body)> SendJsonAsync(HttpMethod method, string path, Dictionary<string, string>? fields, CancellationToken cancellationToken) =>
+        SendJsonAsync(method, path, fields is null ? null : JsonSerializer.Serialize(fields, CliJsonContext.Default.DictionaryStringString), cancellationToken);
+
+    /// <summary>Sends a request with <paramref name="json"/> as its body (none when null).</summary>
+    public async Task<(HttpStatusCode Status, string Body)> SendJsonAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
-        if (fields is not null)
+        if (json is not null)
         {
-            var body = JsonSerializer.Serialize(fields, CliJsonContext.Default.DictionaryStringString);
-            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
         }
 
         try

@@ -43,4 +43,5 @@ internal static class EventIds
     public const int IncidentsRestored = 1702;
     public const int IncidentsNotRestored = 1703;
     public const int IncidentNoticeFailed = 1704;
+    public const int IncidentNoticeResumed = 1705;
 }

@@ -20,11 +20,12 @@ internal sealed partial class IncidentService : BackgroundService
     private readonly IPolicyProvider _policy;
     private readonly ControllerMetrics _metrics;
     private readonly ILogger<IncidentService> _logger;
-    private readonly Lock _noticesLock = new();
-    private readonly HashSet<Task> _notices = [];
+    private readonly IncidentNotices _notices;
 
-    public IncidentService(IncidentManager incidents, IncidentQueue queue, IEvidenceStore store, IPolicyProvider policy, ControllerMetrics metrics, ILogger<IncidentService> logger)
+    public IncidentService(IncidentManager incidents, IncidentQueue queue, IncidentNotices notices, IEvidenceStore store, IPolicyProvider policy, ControllerMetrics metrics, ILogger<IncidentService> logger)
     {
+        ArgumentNullException.ThrowIfNull(notices);
+        _notices = notices;
         ArgumentNullException.ThrowIfNull(incidents);
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(store);
@@ -39,29 +40,32 @@ internal sealed partial class IncidentService : BackgroundService
     {
         _queue.Complete();
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        Task[] pending;
-        lock (_noticesLock)
-        {
-            pending = [.. _notices];
-        }
 
-        // Notices in flight had their cancellation signalled with the service's; wait for their records.
-        await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // Notices still being retried stop; attempts in flight are recorded first. They resume at the next start.
+        await _notices.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RestoreAsync(stoppingToken).ConfigureAwait(false);
         Publish();
+
+        // Notices owed before the restart (not given, deadline not passed) are taken up again.
+        foreach (var pending in _incidents.PendingNotices())
+        {
+            Log.NoticeResumed(_logger, pending.Id);
+            _notices.Start(pending.Id);
+        }
+
         await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             try
             {
                 if (work.Findings is { } findings)
                 {
-                    foreach (var opened in await _incidents.RecordFindingsAsync(findings, stoppingToken).ConfigureAwait(false))
+                    foreach (var due in await _incidents.RecordFindingsAsync(findings, stoppingToken).ConfigureAwait(false))
                     {
-                        StartNotice(opened.Id, stoppingToken);
+                        _notices.Start(due.Id);
                     }
                 }
                 else if (work is { Scope: { } scope, Measure: { } measure })
@@ -106,39 +110,6 @@ internal sealed partial class IncidentService : BackgroundService
         Log.Restored(_logger, latest.Count, latest.Values.Count(i => i.Status == IncidentStatus.Open));
     }
 
-    private void StartNotice(string id, CancellationToken cancellationToken)
-    {
-        var task = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await _incidents.NotifyAsync(id, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    Log.NoticeFailed(_logger, id, e.Message);
-                }
-            },
-            CancellationToken.None);
-        lock (_noticesLock)
-        {
-            _notices.Add(task);
-        }
-
-        _ = task.ContinueWith(
-            t =>
-            {
-                lock (_noticesLock)
-                {
-                    _notices.Remove(t);
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-    }
-
     private void Publish()
     {
         var incidents = _incidents.Incidents;
@@ -146,7 +117,7 @@ internal sealed partial class IncidentService : BackgroundService
         {
             var open = incidents.Where(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client.Id, StringComparer.Ordinal)).ToArray();
             _metrics.IncidentsOpen.WithLabels(client.Id).Set(open.Length);
-            var due = open.Where(i => i.NoticeGivenAt is null).Select(i => (DateTimeOffset?)i.NoticeDueAt).Min();
+            var due = open.Select(i => i.NoticeFor(client.Id)).Where(n => n is { GivenAt: null }).Select(n => (DateTimeOffset?)n!.DueAt).Min();
             _metrics.IncidentNoticeDueSeconds.WithLabels(client.Id).Set(due is { } d ? d.ToUnixTimeMilliseconds() / 1000.0 : 0);
         }
     }
@@ -162,7 +133,7 @@ internal sealed partial class IncidentService : BackgroundService
         [LoggerMessage(EventIds.IncidentsNotRestored, LogLevel.Critical, "Incidents recorded before this start could not be read back: {Reason}")]
         public static partial void NotRestored(ILogger logger, string reason);
 
-        [LoggerMessage(EventIds.IncidentNoticeFailed, LogLevel.Error, "Notice of incident {Id} could not be completed: {Reason}")]
-        public static partial void NoticeFailed(ILogger logger, string id, string reason);
+        [LoggerMessage(EventIds.IncidentNoticeResumed, LogLevel.Information, "Notice of incident {Id} not given before the restart: resumed")]
+        public static partial void NoticeResumed(ILogger logger, string id);
     }
 }

@@ -41,6 +41,7 @@ internal static class IncidentServiceCollectionExtensions
                 () => policy.Current,
                 time);
         });
+        services.AddSingleton<IncidentNotices>();
         services.AddHostedService<IncidentService>();
         return services;
     }

@@ -33,37 +33,54 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
-    public async Task CriticalFinding_OpensIncident_NoticeDeliveredSignedOnTime_AllRecorded()
+    public async Task CriticalFinding_OpensIncident_EachClientGetsItsOwnSignedNoticeOnTime_AllRecorded()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         Incident incident;
+        DateTimeOffset observed;
         await using (var store = await Stores.OpenAsync(_path, _time))
         {
             await Stores.FillAsync(store, 6, _time);
-            using var manager = Manager(store, receiver.Url, receiver.Certificate);
-            await manager.OnFindingsAsync([CrossClient("alpha", "beta")], CancellationToken.None);
+            using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha", "beta");
+
+            // Observed two minutes ago (capture publishes a little after it sees): the clock starts then.
+            observed = _time.GetUtcNow().AddMinutes(-2);
+            await manager.OnFindingsAsync([CrossClient("alpha", "beta", observed)], CancellationToken.None);
 
             incident = Assert.Single(manager.Incidents);
         }
 
         Assert.Equal(["alpha", "beta"], incident.Clients);
-        Assert.Equal(_time.GetUtcNow(), incident.DetectedAt);
-        Assert.Equal(incident.DetectedAt.AddHours(8), incident.NoticeDueAt);
+        Assert.Equal(observed, incident.DetectedAt);
+        Assert.Equal(observed.AddHours(8), incident.NoticeDueAt);
+        Assert.All(incident.Notices, n => Assert.Equal(observed, n.DetectedAt));
         Assert.NotNull(incident.NoticeGivenAt);
         Assert.True(incident.NoticeOnTime);
         Assert.Equal(6, incident.ApproximateRecordsConcerned);
-        var attempt = Assert.Single(incident.Notifications);
-        Assert.True(attempt.Delivered);
+        Assert.Equal(3, incident.RecordsConcernedByClient["alpha"]);
+        Assert.Equal(2, incident.Notifications.Count);
+        Assert.All(incident.Notifications, a => Assert.True(a.Delivered));
 
-        var (body, signature, id) = Assert.Single(receiver.Received);
-        Assert.Equal(WebhookNotifier.Sign(Encoding.UTF8.GetBytes(_secret), body), signature);
-        Assert.Equal(incident.Id, id);
-        Assert.Equal(incident.Id, IncidentJson.Read(body).Id);
+        // Two notices, each signed, each carrying only its client's view.
+        var received = receiver.Received;
+        Assert.Equal(2, received.Count);
+        foreach (var (body, signature, id) in received)
+        {
+            Assert.Equal(WebhookNotifier.Sign(Encoding.UTF8.GetBytes(_secret), body), signature);
+            Assert.Equal(incident.Id, id);
+            var notice = IncidentJson.Read(body);
+            var own = Assert.Single(notice.Clients);
+            var other = own == "alpha" ? "beta" : "alpha";
+            var text = Encoding.UTF8.GetString(body);
+            Assert.DoesNotContain(other, text, StringComparison.Ordinal);
+            Assert.Equal(3, notice.ApproximateRecordsConcerned);
+            Assert.Equal([own], notice.Findings.Single().Clients);
+        }
 
         var events = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent });
-        Assert.Equal(2, events.Count);
         var recorded = IncidentJson.Read(events[^1].Payload!.Value);
         Assert.Equal(incident.NoticeGivenAt, recorded.NoticeGivenAt);
+        Assert.Equal(incident.Notices, recorded.Notices);
         Assert.True(StoreVerifier.Verify(_path, CancellationToken.None).IsIntact);
 
         var markdown = IncidentReport.Markdown(recorded, _time.GetUtcNow());
@@ -73,19 +90,49 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task FindingJoinsAndBringsANewClient_ThatClientNotified_ItsClockFromThatFinding()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var store = await Stores.OpenAsync(_path, _time);
+        using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha", "beta", "gamma");
+
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
+        Assert.Equal(2, receiver.Received.Count);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var joined = _time.GetUtcNow().AddSeconds(-30);
+        await manager.OnFindingsAsync([CrossClient("beta", "gamma", joined)], CancellationToken.None);
+
+        var incident = Assert.Single(manager.Incidents);
+        Assert.Equal(["alpha", "beta", "gamma"], incident.Clients);
+        var gamma = incident.NoticeFor("gamma")!;
+        Assert.Equal(joined, gamma.DetectedAt);
+        Assert.Equal(joined.AddHours(8), gamma.DueAt);
+        Assert.NotNull(gamma.GivenAt);
+
+        // gamma was told once, of its own part; alpha and beta were not told again.
+        var received = receiver.Received;
+        Assert.Equal(3, received.Count);
+        var gammaNotice = Encoding.UTF8.GetString(received[2].Body);
+        Assert.Contains("\"clients\":[\"gamma\"]", gammaNotice, StringComparison.Ordinal);
+        Assert.DoesNotContain("alpha", gammaNotice, StringComparison.Ordinal);
+        Assert.DoesNotContain("beta", gammaNotice, StringComparison.Ordinal);
+        Assert.Contains(incident.Timeline, e => e.Kind == "clients" && e.Text.StartsWith("gamma: concerned", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RelatedFindings_GroupedIntoOneIncident_UnrelatedOpenAnother()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var store = await Stores.OpenAsync(_path, _time);
-        using var manager = Manager(store, receiver.Url, receiver.Certificate);
+        using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha");
 
-        await manager.OnFindingsAsync([CrossClient("alpha", "beta")], CancellationToken.None);
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
         _time.Advance(TimeSpan.FromMinutes(5));
-        await manager.OnFindingsAsync([CrossClient("beta", "gamma")], CancellationToken.None);
+        await manager.OnFindingsAsync([CrossClient("beta", "gamma", _time.GetUtcNow())], CancellationToken.None);
         _time.Advance(TimeSpan.FromMinutes(5));
-        await manager.OnFindingsAsync([CrossClient("delta", "epsilon")], CancellationToken.None);
+        await manager.OnFindingsAsync([CrossClient("delta", "epsilon", _time.GetUtcNow())], CancellationToken.None);
         _time.Advance(TimeSpan.FromHours(2));
-        await manager.OnFindingsAsync([CrossClient("alpha", "beta")], CancellationToken.None);
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
         await manager.OnFindingsAsync([Finding.Create(RuleIds.AuditFailed, [], "site-wide", new Dictionary<string, object?>(), _time.GetUtcNow())], CancellationToken.None);
 
         var incidents = manager.Incidents;
@@ -119,35 +166,82 @@ public sealed class IncidentNotificationTests : IDisposable
     {
         await using var receiver = await WebhookReceiver.StartAsync(failFirst: 2);
         await using var store = await Stores.OpenAsync(_path, _time);
-        using var manager = Manager(store, receiver.Url, receiver.Certificate);
+        using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha");
 
         var incident = await manager.OpenAsync("operator-ana", "laptop with client data stolen", ["alpha"], CancellationToken.None);
 
-        Assert.Equal(3, incident.Notifications.Count);
         Assert.Equal([false, false, true], incident.Notifications.Select(n => n.Delivered));
+        Assert.Equal([1, 2, 3], incident.Notifications.Select(n => n.Attempt));
         Assert.Equal("HTTP 503", incident.Notifications[0].Outcome);
         Assert.Equal(3, receiver.Received.Count);
         Assert.Equal("operator-ana", incident.OpenedBy);
         Assert.NotNull(incident.NoticeGivenAt);
+
+        // Each attempt was recorded as it happened, not only at the end.
+        var recorded = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent }).Select(r => IncidentJson.Read(r.Payload!.Value)).ToArray();
+        Assert.Equal([0, 1, 2, 3], recorded.Select(r => r.Notifications.Count));
     }
 
     [Fact]
-    public async Task ReceiverDown_AllAttemptsFailAndRecorded_NoticeNotGiven()
+    public async Task ReceiverDown_KeepsTryingWithGrowingWaits_UntilTheDeadline_ThenStopsAndSaysSo()
     {
         var closedPort = FreePort();
         using var certificateHolder = await CertificateOnlyAsync();
         await using var store = await Stores.OpenAsync(_path, _time);
-        using var manager = Manager(store, new Uri($"https://127.0.0.1:{closedPort}/hook"), certificateHolder);
+        using var manager = Manager(store, new Uri($"https://127.0.0.1:{closedPort}/hook"), certificateHolder, "alpha");
 
-        var incident = await manager.OpenAsync("operator-ana", "suspected leak", ["alpha"], CancellationToken.None);
+        var opened = await manager.RecordOpenedAsync("operator-ana", "suspected leak", ["alpha"], null, CancellationToken.None);
+        var delivering = manager.NotifyAsync(opened.Id, CancellationToken.None);
+        await WaitUntilAsync(() => manager.Incidents.Single().Notifications.Count >= 4);
+        Assert.False(delivering.IsCompleted);
 
-        Assert.Equal(4, incident.Notifications.Count);
+        // Eight hours on: the next failure is the last.
+        _time.Advance(TimeSpan.FromHours(9));
+        var incident = await delivering.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(incident.Notifications.Count >= 4);
         Assert.All(incident.Notifications, n => Assert.False(n.Delivered));
+        Assert.Equal(Enumerable.Range(1, incident.Notifications.Count), incident.Notifications.Select(n => n.Attempt));
         Assert.Null(incident.NoticeGivenAt);
-        var markdown = IncidentReport.Markdown(incident, _time.GetUtcNow().AddHours(9));
+        Assert.Contains(incident.Timeline, e => e.Text.Contains("passed without the notice reaching", StringComparison.Ordinal));
+        var markdown = IncidentReport.Markdown(incident, _time.GetUtcNow());
         Assert.Contains("OVERDUE", markdown, StringComparison.Ordinal);
         var recorded = IncidentJson.Read(StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent })[^1].Payload!.Value);
-        Assert.Equal(4, recorded.Notifications.Count);
+        Assert.Equal(incident.Notifications.Count, recorded.Notifications.Count);
+
+        // Not started again once the deadline passed.
+        Assert.Empty(manager.PendingNotices());
+    }
+
+    [Fact]
+    public async Task NoticeNotGivenBeforeARestart_ResumedAfterIt_AttemptsNumberedOn()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(failFirst: int.MaxValue);
+        await using var store = await Stores.OpenAsync(_path, _time);
+        string id;
+        using (var before = Manager(store, receiver.Url, receiver.Certificate, "alpha"))
+        {
+            id = (await before.RecordOpenedAsync("operator-ana", "badge reader shows a stranger in alpha's room", ["alpha"], null, CancellationToken.None)).Id;
+            using var stop = new CancellationTokenSource();
+            var delivering = before.NotifyAsync(id, stop.Token);
+            await WaitUntilAsync(() => before.Incidents.Single().Notifications.Count >= 2);
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delivering);
+        }
+
+        receiver.FailNext(0);
+        using var after = Manager(store, receiver.Url, receiver.Certificate, "alpha");
+        after.Restore(StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent }).Select(r => IncidentJson.Read(r.Payload!.Value)).GroupBy(i => i.Id).Select(g => g.Last()));
+        Assert.Equal([id], after.PendingNotices().Select(i => i.Id));
+
+        var incident = await after.NotifyAsync(id, CancellationToken.None);
+
+        Assert.NotNull(incident.NoticeGivenAt);
+        var last = incident.Notifications[^1];
+        Assert.True(last.Delivered);
+        Assert.Equal(incident.Notifications.Count, last.Attempt);
+        Assert.True(last.Attempt >= 3);
+        Assert.Empty(after.PendingNotices());
     }
 
     [Fact]
@@ -156,35 +250,51 @@ public sealed class IncidentNotificationTests : IDisposable
         await using var receiver = await WebhookReceiver.StartAsync();
         using var other = await CertificateOnlyAsync();
         await using var store = await Stores.OpenAsync(_path, _time);
-        using var manager = Manager(store, receiver.Url, other);
+        using var manager = Manager(store, receiver.Url, other, "alpha");
 
-        var incident = await manager.OpenAsync("operator-ana", "suspected leak", ["alpha"], CancellationToken.None);
+        var opened = await manager.RecordOpenedAsync("operator-ana", "suspected leak", ["alpha"], null, CancellationToken.None);
+        var delivering = manager.NotifyAsync(opened.Id, CancellationToken.None);
+        await WaitUntilAsync(() => manager.Incidents.Single().Notifications.Count >= 1);
+        _time.Advance(TimeSpan.FromHours(9));
+        var incident = await delivering.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.All(incident.Notifications, n => Assert.False(n.Delivered));
         Assert.Empty(receiver.Received);
     }
 
-    private IncidentManager Manager(SqliteEvidenceStore store, Uri url, System.Security.Cryptography.X509Certificates.X509Certificate2 pinned)
+    private IncidentManager Manager(SqliteEvidenceStore store, Uri url, System.Security.Cryptography.X509Certificates.X509Certificate2 pinned, params string[] withContacts)
     {
-        var contact = new Contact
+        Contact ContactOf(string client) => new()
         {
-            Name = "alpha-soc",
+            Name = $"{client}-soc",
             Webhook = new Webhook { Url = url, Secret = new SecretReference { Source = SecretSource.Environment, Name = _secretVariable } },
         };
-        var policy = Policies.Site(Policies.Client("alpha", contact), Policies.Client("beta"), Policies.Client("gamma"));
-        var notifier = new WebhookNotifier(
-            WebhookReceiver.PinnedClient(pinned),
-            _time,
-            new WebhookNotifierOptions { MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(20), RequestTimeout = TimeSpan.FromSeconds(5) });
-        return new IncidentManager(store, new SqliteAccessRecordCounter(store.Path), notifier, () => policy, _time);
+
+        var policy = Policies.Site(new[] { "alpha", "beta", "gamma" }.Select(c => withContacts.Contains(c) ? Policies.Client(c, ContactOf(c)) : Policies.Client(c)).ToArray());
+        var notifier = new WebhookNotifier(WebhookReceiver.PinnedClient(pinned), _time, new WebhookNotifierOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        return new IncidentManager(store, new SqliteAccessRecordCounter(store.Path), notifier, () => policy, _time)
+        {
+            RetryBackoff = TimeSpan.FromMilliseconds(20),
+            MaxRetryBackoff = TimeSpan.FromMilliseconds(80),
+        };
     }
 
-    private Finding CrossClient(string a, string b) => Finding.Create(
+    private static Finding CrossClient(string a, string b, DateTimeOffset observed) => Finding.Create(
         RuleIds.CrossClientFlow,
         [a, b],
         $"{a} talks to {b}",
         new Dictionary<string, object?>(StringComparer.Ordinal) { ["src"] = "10.1.0.5", ["dst"] = "10.2.0.9", ["packets"] = 12L },
-        _time.GetUtcNow());
+        observed);
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(20);
+        }
+    }
 
     private static int FreePort()
     {

@@ -38,6 +38,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>From now on, answers 503 to the next <paramref name="count"/> requests (0: accepts again).</summary>
+    public void FailNext(int count) => Interlocked.Exchange(ref _failuresLeft, count);
+
     /// <summary>Starts a receiver that answers 503 to the first <paramref name="failFirst"/> requests.</summary>
     public static async Task<WebhookReceiver> StartAsync(int failFirst = 0)
     {

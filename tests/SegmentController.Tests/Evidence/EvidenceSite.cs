@@ -40,6 +40,12 @@ internal sealed class EvidenceSite : IAsyncDisposable
     /// <summary>Store lines under <c>controller.store</c> beyond the path (signing keys), indented by four spaces.</summary>
     public string StoreExtra { get; set; } = "";
 
+    /// <summary>Lines under <c>controller:</c> (e.g. a <c>proxy:</c> section), indented by two spaces.</summary>
+    public string ControllerExtra { get; set; } = "";
+
+    /// <summary>Per client id, lines appended to its definition (e.g. <c>notify:</c>), indented by four spaces.</summary>
+    public Dictionary<string, string> ClientExtra { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Top-level policy sections appended as they are (e.g. <c>audits:</c>).</summary>
     public string Extra { get; set; } = "";
 
@@ -62,7 +68,7 @@ internal sealed class EvidenceSite : IAsyncDisposable
                 segments:
                   - name: agents
                     vlans: [{130 + i}]
-                    subnets: [127.0.{130 + i}.0/24]
+                    subnets: [127.0.{130 + i}.0/24]{ClientExtra.GetValueOrDefault(c.Id, "")}
             """));
         File.WriteAllText(PolicyPath, $"""
             site:
@@ -74,7 +80,7 @@ internal sealed class EvidenceSite : IAsyncDisposable
                 api_keys_file: {Path.Combine(Directory, "api-keys")}
               store:
                 path: {StorePath}{StoreExtra}
-              on_verification_lost: alert
+              on_verification_lost: alert{ControllerExtra}
             infrastructure:
               management_vlans: [10]
               subnets: [127.0.0.0/24]
@@ -87,14 +93,14 @@ internal sealed class EvidenceSite : IAsyncDisposable
                 segments:
                   - name: agents
                     vlans: [110]
-                    subnets: [127.0.110.0/24]
+                    subnets: [127.0.110.0/24]{ClientExtra.GetValueOrDefault("alpha", "")}
               - id: beta
                 name: Beta Telecom
                 contract_end: 2028-12-31
                 segments:
                   - name: agents
                     vlans: [120]
-                    subnets: [127.0.120.0/24]{extra}
+                    subnets: [127.0.120.0/24]{ClientExtra.GetValueOrDefault("beta", "")}{extra}
             {Extra}
             """);
     }

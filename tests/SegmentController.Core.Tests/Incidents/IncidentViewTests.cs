@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Incidents;
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Core.Tests.Incidents;
+
+/// <summary>What one client's notice may carry of an incident that concerns another client too.</summary>
+public sealed class IncidentViewTests
+{
+    private static readonly DateTimeOffset Detected = new(2026, 3, 1, 8, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void ClientView_CarriesItsOwnPart_AndNothingThatIdentifiesTheOtherClient()
+    {
+        var incident = CrossClientIncident();
+
+        var json = Encoding.UTF8.GetString(IncidentJson.ToUtf8(IncidentView.For(incident, "alpha", Policy()), "notice"));
+
+        // Nothing of beta: not its id or name, not its address or VLAN, not its measures, attempts or count.
+        foreach (var secret in new[] { "beta", "Beta Telecom", "10.2.0.9", "VLAN 120", "beta-soc", "\"beta\"", "[120" })
+        {
+            Assert.DoesNotContain(secret, json, StringComparison.Ordinal);
+        }
+
+        var view = IncidentView.For(incident, "alpha", Policy());
+        Assert.Equal(["alpha"], view.Clients);
+        Assert.Equal(["alpha"], view.Notices.Select(n => n.Client));
+        Assert.Equal(7, view.ApproximateRecordsConcerned);
+        var finding = Assert.Single(view.Findings);
+        Assert.Equal(["alpha"], finding.Clients);
+        Assert.Equal("10.1.0.5", finding.Evidence["src"]);
+        Assert.Equal(IncidentView.AnotherAddress, finding.Evidence["dst"]);
+        Assert.Equal(new object?[] { 110L, IncidentView.AnotherVlan }, (object?[])finding.Evidence["vlans"]!);
+        Assert.Contains("another client", finding.Summary, StringComparison.Ordinal);
+        Assert.Contains("10.1.0.5", finding.Summary, StringComparison.Ordinal);
+        Assert.Single(view.Notifications);
+        Assert.Contains(view.MeasuresTaken, m => m.Text.StartsWith("suspended alpha", StringComparison.Ordinal));
+        Assert.DoesNotContain(view.MeasuresTaken, m => m.Text.Contains("another client", StringComparison.Ordinal) && m.Text.StartsWith("suspended", StringComparison.Ordinal) && !m.Text.Contains("alpha", StringComparison.Ordinal));
+        Assert.Contains(view.InvestigationNotes, n => n.Text == "ana: the flow went from alpha's VLAN to another client's file server");
+
+        // And beta's view says nothing of alpha.
+        var betaJson = Encoding.UTF8.GetString(IncidentJson.ToUtf8(IncidentView.For(incident, "beta", Policy()), "notice"));
+        foreach (var secret in new[] { "alpha", "Alpha Insurance", "10.1.0.5", "alpha-soc" })
+        {
+            Assert.DoesNotContain(secret, betaJson, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void WordsThatOnlyContainAnId_AreLeftAlone()
+    {
+        var incident = CrossClientIncident() with { Nature = "alphabet soup at betamax: beta's port" };
+        var view = IncidentView.For(incident, "alpha", Policy());
+        Assert.Equal("alphabet soup at betamax: another client's port", view.Nature);
+    }
+
+    private static Incident CrossClientIncident() => new()
+    {
+        Id = "INC-20260301-080000-001",
+        Nature = "cross-client-flow: Traffic between clients (alpha, beta): tcp 10.1.0.5:49152 → 10.2.0.9:445 on VLAN 120",
+        Clients = ["alpha", "beta"],
+        OpenedBy = "finding",
+        DetectedAt = Detected,
+        UpdatedAt = Detected,
+        Notices = [new ClientNotice("alpha", Detected, null), new ClientNotice("beta", Detected, null)],
+        ApproximateRecordsConcerned = 9,
+        RecordsConcernedByClient = new Dictionary<string, long> { ["alpha"] = 7, ["beta"] = 2 },
+        Findings =
+        [
+            Finding.Create(
+                RuleIds.CrossClientFlow,
+                ["alpha", "beta"],
+                "Traffic between clients (alpha, beta): tcp 10.1.0.5:49152 → 10.2.0.9:445 on VLAN 120",
+                new Dictionary<string, object?> { ["src"] = "10.1.0.5", ["dst"] = "10.2.0.9", ["vlans"] = new object?[] { 110L, 120L }, ["packets"] = 12L },
+                Detected),
+            Finding.Create(RuleIds.PortVlanMismatch, ["beta"], "beta's port ge-0/0/7 is in VLAN 110", new Dictionary<string, object?>(), Detected),
+        ],
+        MeasuresTaken =
+        [
+            new TimelineEntry(Detected, "measure", "suspended alpha (finding, cross-client-flow) by capture"),
+            new TimelineEntry(Detected, "measure", "suspended beta (finding, cross-client-flow) by capture"),
+            new TimelineEntry(Detected, "measure", "switch ports of beta shut and read back down"),
+        ],
+        InvestigationNotes = [new TimelineEntry(Detected, "note", "ana: the flow went from alpha's VLAN to beta's file server")],
+        Notifications =
+        [
+            new NotificationAttempt(Detected, "alpha-soc", new Uri("https://soc.alpha.example/hook"), 1, true, "HTTP 200", "alpha"),
+            new NotificationAttempt(Detected, "beta-soc", new Uri("https://soc.beta.example/hook"), 1, false, "HTTP 503", "beta"),
+        ],
+        Timeline =
+        [
+            new TimelineEntry(Detected, "notification", "alpha: alpha-soc <https://soc.alpha.example/hook> attempt 1: delivered (HTTP 200)"),
+            new TimelineEntry(Detected, "notification", "beta: beta-soc <https://soc.beta.example/hook> attempt 1: failed (HTTP 503)"),
+        ],
+    };
+
+    private static SitePolicy Policy() => new()
+    {
+        Site = new SiteInfo { Id = "s", Name = "s" },
+        Controller = new ControllerSettings(),
+        Infrastructure = new InfrastructureSettings(),
+        Switches = [],
+        Sha256 = "00",
+        Clients =
+        [
+            Client("alpha", "Alpha Insurance", "10.1.0.0/24", 110),
+            Client("beta", "Beta Telecom", "10.2.0.0/24", 120),
+        ],
+    };
+
+    private static ClientDefinition Client(string id, string name, string subnet, int vlan) => new()
+    {
+        Id = id,
+        Name = name,
+        ContractEnd = new DateOnly(2030, 1, 1),
+        Segments = [new Segment { Name = "agents", Vlans = [vlan], Subnets = [IPNetwork.Parse(subnet)] }],
+    };
+}
