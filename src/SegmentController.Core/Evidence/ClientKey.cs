@@ -49,19 +49,29 @@ public static class ClientKey
             return false;
         }
 
-        var ids = key.Split(',');
-        for (var i = 0; i < ids.Length; i++)
+        // Checked in place (every append checks its key): ids valid, sorted, distinct.
+        ReadOnlySpan<char> rest = key;
+        ReadOnlySpan<char> previous = default;
+        while (true)
         {
-            if (!IsValidId(ids[i]) || (i > 0 && string.CompareOrdinal(ids[i - 1], ids[i]) >= 0))
+            var comma = rest.IndexOf(',');
+            var id = comma < 0 ? rest : rest[..comma];
+            if (!IsValidId(id) || (!previous.IsEmpty && previous.SequenceCompareTo(id) >= 0))
             {
                 return false;
             }
-        }
 
-        return true;
+            if (comma < 0)
+            {
+                return true;
+            }
+
+            previous = id;
+            rest = rest[(comma + 1)..];
+        }
     }
 
-    private static bool IsValidId(string id)
+    private static bool IsValidId(ReadOnlySpan<char> id)
     {
         if (id.Length is 0 or > 64)
         {

@@ -27,7 +27,7 @@ internal static class RecordHasher
 
     /// <summary>SHA-256 of a payload.</summary>
     public static void PayloadDigest(ReadOnlySpan<byte> payload, Span<byte> destination) =>
-        SHA256.HashData(payload, destination);
+        Sha256.Hash(payload, destination);
 
     /// <summary>The content digest of a record (everything but the link to its predecessor).</summary>
     public static void ContentDigest(long index, long timeTicks, string type, string? clients, ReadOnlySpan<byte> payloadSha256, Span<byte> destination)
@@ -57,7 +57,7 @@ internal static class RecordHasher
 
         payloadSha256.CopyTo(buffer[n..]);
         n += HashSize;
-        SHA256.HashData(buffer[..n], destination);
+        Sha256.Hash(buffer[..n], destination);
     }
 
     /// <summary>Whether a type and client key fit the encoding (callers validate the spelling).</summary>
@@ -71,7 +71,7 @@ internal static class RecordHasher
         LinkTag.CopyTo(buffer);
         content.CopyTo(buffer[14..]);
         previous.CopyTo(buffer[(14 + HashSize)..]);
-        SHA256.HashData(buffer, destination);
+        Sha256.Hash(buffer, destination);
     }
 
     /// <summary>The statement a checkpoint or the head signs: "the chain through index has this hash".</summary>

@@ -24,12 +24,13 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     private readonly Channel<PendingOperation> _queue;
     private readonly Task _writer;
     private readonly ITimer? _checkpointTimer;
-    private readonly SqliteCommand _insert;
+    private readonly RecordInserter _inserter;
     private readonly SqliteCommand _writeHead;
     private readonly StoreLock _lock;
     private SigningKey _key;
     private long _nextIndex;
     private byte[] _head = new byte[RecordHasher.HashSize];
+    private byte[] _hashes = new byte[RecordHasher.HashSize];
     private long _lastTicks;
     private long _appendedSinceCheckpoint;
     private bool _resync;
@@ -44,12 +45,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         _connection = connection;
         _key = key;
         _health = StoreHealth.Healthy(time.GetUtcNow());
-        _insert = connection.CreateCommand();
-        _insert.CommandText = $"INSERT INTO records({Schema.Columns}) VALUES ($idx, $time, $type, $clients, $payload, $payload_sha256, $prev_hash, $hash)";
-        foreach (var name in new[] { "$idx", "$time", "$type", "$clients", "$payload", "$payload_sha256", "$prev_hash", "$hash" })
-        {
-            _insert.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
+        _inserter = new RecordInserter(connection);
 
         _writeHead = connection.CreateCommand();
         _writeHead.CommandText = "INSERT INTO head(id, idx, time, hash, key_id, signature) VALUES (1, $idx, $time, $hash, $key_id, $signature) "
@@ -262,7 +258,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         _queue.Writer.TryWrite(final);
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
-        _insert.Dispose();
+        _inserter.Dispose();
         _writeHead.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
         _key.Dispose();
@@ -362,7 +358,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         long first;
         try
         {
-            first = Commit(batch.Count, i => (batch[i].Type, batch[i].Clients, batch[i].Payload), null);
+            first = Commit(batch.Count, i => batch[i], null);
         }
         catch (StoreUnavailableException e)
         {
@@ -386,7 +382,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     /// State advances only after the commit; on failure the store is marked unwritable and re-reads its
     /// head before the next attempt.
     /// </summary>
-    private long Commit(int count, Func<int, (string Type, string? Clients, byte[] Payload)> record, Action<SqliteTransaction>? before, SigningKey? signer = null)
+    private long Commit(int count, Func<int, PendingAppend> record, Action<SqliteTransaction>? before, SigningKey? signer = null)
     {
         try
         {
@@ -398,49 +394,44 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             }
 
             var index = _nextIndex;
-            var previous = _head;
             var ticks = Math.Max(_time.GetUtcNow().UtcTicks, _lastTicks);
+
+            // Slot 0 holds the head the batch chains to, slot i + 1 the hash of row i.
+            var size = (count + 1) * RecordHasher.HashSize;
+            if (_hashes.Length < size)
+            {
+                _hashes = new byte[Math.Max(size, _hashes.Length * 2)];
+            }
+
+            var hashes = _hashes.AsSpan(0, size);
+            _head.CopyTo(hashes);
             Span<byte> content = stackalloc byte[RecordHasher.HashSize];
+            for (var i = 0; i < count; i++)
+            {
+                var row = record(i);
+                RecordHasher.ContentDigest(index + i, ticks, row.Type, row.Clients, row.PayloadSha256, content);
+                RecordHasher.Link(content, hashes.Slice(i * RecordHasher.HashSize, RecordHasher.HashSize), hashes.Slice((i + 1) * RecordHasher.HashSize, RecordHasher.HashSize));
+            }
+
+            var last = hashes.Slice(count * RecordHasher.HashSize, RecordHasher.HashSize).ToArray();
             using (var transaction = _connection.BeginTransaction())
             {
                 before?.Invoke(transaction);
-                _insert.Transaction = transaction;
-                for (var i = 0; i < count; i++)
-                {
-                    var (type, clients, payload) = record(i);
-                    var payloadSha = new byte[RecordHasher.HashSize];
-                    var hash = new byte[RecordHasher.HashSize];
-                    RecordHasher.PayloadDigest(payload, payloadSha);
-                    RecordHasher.ContentDigest(index, ticks, type, clients, payloadSha, content);
-                    RecordHasher.Link(content, previous, hash);
-                    var p = _insert.Parameters;
-                    p[0].Value = index;
-                    p[1].Value = ticks;
-                    p[2].Value = type;
-                    p[3].Value = (object?)clients ?? DBNull.Value;
-                    p[4].Value = payload;
-                    p[5].Value = payloadSha;
-                    p[6].Value = previous;
-                    p[7].Value = hash;
-                    _insert.ExecuteNonQuery();
-                    previous = hash;
-                    index++;
-                }
-
+                _inserter.Insert(count, index, ticks, record, hashes);
                 var key = signer ?? _key;
                 var h = _writeHead.Parameters;
-                h[0].Value = index - 1;
+                h[0].Value = index + count - 1;
                 h[1].Value = ticks;
-                h[2].Value = previous;
+                h[2].Value = last;
                 h[3].Value = key.Id;
-                h[4].Value = key.Sign(RecordHasher.HeadStatement(index - 1, previous));
+                h[4].Value = key.Sign(RecordHasher.HeadStatement(index + count - 1, last));
                 _writeHead.Transaction = transaction;
                 _writeHead.ExecuteNonQuery();
                 transaction.Commit();
             }
 
             var first = _nextIndex;
-            (_nextIndex, _head, _lastTicks) = (index, previous, ticks);
+            (_nextIndex, _head, _lastTicks) = (index + count, last, ticks);
             if (!_health.IsWritable)
             {
                 SetHealth(StoreHealth.Healthy(_time.GetUtcNow()));
@@ -462,7 +453,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         var headIndex = _nextIndex - 1;
         var signature = _key.Sign(RecordHasher.HeadStatement(headIndex, _head));
         var payload = StorePayloads.Checkpoint(headIndex, _head, _key.Id, signature);
-        var index = Commit(1, _ => (RecordTypes.Checkpoint, null, payload), null);
+        var index = Commit(1, _ => new PendingAppend(RecordTypes.Checkpoint, null, payload), null);
         Interlocked.Exchange(ref _appendedSinceCheckpoint, 0);
         return index;
     }
@@ -471,7 +462,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     {
         var endorsement = endorse ? _key.Sign(RecordHasher.EndorsementStatement(next.PublicKey)) : null;
         var payload = StorePayloads.KeyRotation(next, previousId, endorsement, reason);
-        var index = Commit(1, _ => (RecordTypes.KeyRotation, null, payload), null, next);
+        var index = Commit(1, _ => new PendingAppend(RecordTypes.KeyRotation, null, payload), null, next);
         if (!ReferenceEquals(next, _key))
         {
             var old = _key;
@@ -502,7 +493,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
         var headIndex = _nextIndex - 1;
         var payload = StorePayloads.Purge(today, expired, victims.Count, victims[0], victims[^1], headIndex, _head);
-        var index = Commit(1, _ => (RecordTypes.Purge, null, payload), transaction =>
+        var index = Commit(1, _ => new PendingAppend(RecordTypes.Purge, null, payload), transaction =>
         {
             using var update = _connection.CreateCommand();
             update.Transaction = transaction;

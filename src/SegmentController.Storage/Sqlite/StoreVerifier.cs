@@ -10,14 +10,18 @@ public static class StoreVerifier
     /// <summary>Verifies the store at <paramref name="path"/> (no key needed; safe while the writer runs).</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidOperationException">The file is not a readable segctl store.</exception>
-    public static VerificationReport Verify(string path, CancellationToken cancellationToken)
+    public static VerificationReport Verify(string path, CancellationToken cancellationToken) =>
+        Verify(path, directColumns: true, cancellationToken);
+
+    /// <summary>As <see cref="Verify(string, CancellationToken)"/>, choosing how rows are read (tests compare both ways).</summary>
+    internal static VerificationReport Verify(string path, bool directColumns, CancellationToken cancellationToken)
     {
         try
         {
             using var reader = StoreReader.Open(path);
             var purges = reader.ReadPurges();
             using var verifier = new ChainVerifier(reader.ReadHead(), purges, purges.Count > 0 ? reader.ReadPolicyLoads() : []);
-            reader.Feed(verifier, cancellationToken);
+            reader.Feed(verifier, directColumns, cancellationToken);
             return verifier.Finish();
         }
         catch (SqliteException e)

@@ -5,7 +5,8 @@ namespace SegmentController.Storage.Sqlite;
 
 /// <summary>
 /// A batch of rows copied out of the records table for verification, with each row's digests computed
-/// on every core (<see cref="RecordDigests"/>) before the verifier walks the batch in order.
+/// (<see cref="RecordDigests"/>) before the verifier walks the batch in order — on another thread than the
+/// one reading the next batch.
 /// </summary>
 internal sealed class VerifyBatch
 {
@@ -40,7 +41,23 @@ internal sealed class VerifyBatch
         _used = 0;
     }
 
-    /// <summary>Copies the current row of <paramref name="statement"/> (columns as in <see cref="Schema.Columns"/>).</summary>
+    /// <summary>Copies the current row of <paramref name="statement"/> (columns as in <see cref="Schema.Columns"/>), read directly.</summary>
+    public void Add(IntPtr statement, Utf8StringCache types, Utf8StringCache clientKeys)
+    {
+        var row = Count++;
+        _index[row] = SqliteColumns.Int64(statement, 0);
+        _ticks[row] = SqliteColumns.Type(statement, 1) == raw.SQLITE_NULL ? -1 : SqliteColumns.Int64(statement, 1);
+        _type[row] = SqliteColumns.Type(statement, 2) == raw.SQLITE_NULL ? "" : types.Get(SqliteColumns.Blob(statement, 2));
+        _clients[row] = SqliteColumns.Type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(SqliteColumns.Blob(statement, 3));
+        _hasPayload[row] = SqliteColumns.Type(statement, 4) != raw.SQLITE_NULL;
+        for (var column = 0; column < 4; column++)
+        {
+            // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
+            Copy(row, column, SqliteColumns.Type(statement, 4 + column) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4 + column) : []);
+        }
+    }
+
+    /// <summary>Copies the current row of <paramref name="statement"/> through SQLitePCL (where the direct path is not available).</summary>
     public void Add(sqlite3_stmt statement, Utf8StringCache types, Utf8StringCache clientKeys)
     {
         var row = Count++;
@@ -52,21 +69,26 @@ internal sealed class VerifyBatch
         for (var column = 0; column < 4; column++)
         {
             // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
-            var blob = raw.sqlite3_column_type(statement, 4 + column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4 + column) : [];
-            if (_used + blob.Length > _arena.Length)
-            {
-                Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _used + blob.Length));
-            }
-
-            blob.CopyTo(_arena.AsSpan(_used));
-            _blobs[row, column] = (_used, blob.Length);
-            _used += blob.Length;
+            Copy(row, column, raw.sqlite3_column_type(statement, 4 + column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4 + column) : []);
         }
     }
 
-    /// <summary>Computes every row's digests, in parallel. A row too malformed to hash is left to the verifier.</summary>
-    public void ComputeDigests(CancellationToken cancellationToken) =>
-        Parallel.For(0, Count, new ParallelOptions { CancellationToken = cancellationToken }, row =>
+    private void Copy(int row, int column, ReadOnlySpan<byte> blob)
+    {
+        if (_used + blob.Length > _arena.Length)
+        {
+            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _used + blob.Length));
+        }
+
+        blob.CopyTo(_arena.AsSpan(_used));
+        _blobs[row, column] = (_used, blob.Length);
+        _used += blob.Length;
+    }
+
+    /// <summary>Computes every row's digests. A row too malformed to hash is left to the verifier.</summary>
+    public void ComputeDigests()
+    {
+        for (var row = 0; row < Count; row++)
         {
             var payloadSha256 = Blob(row, 1);
             var previousHash = Blob(row, 2);
@@ -74,7 +96,7 @@ internal sealed class VerifyBatch
                 && _ticks[row] >= 0 && RecordHasher.Fits(_type[row], _clients[row]);
             if (!_computed[row])
             {
-                return;
+                continue;
             }
 
             var digests = _digests.AsSpan(row * DigestBytes, DigestBytes);
@@ -86,7 +108,8 @@ internal sealed class VerifyBatch
             var content = digests.Slice(RecordHasher.HashSize, RecordHasher.HashSize);
             RecordHasher.ContentDigest(_index[row], _ticks[row], _type[row], _clients[row], payloadSha256, content);
             RecordHasher.Link(content, previousHash, digests[(2 * RecordHasher.HashSize)..]);
-        });
+        }
+    }
 
     /// <summary>Hands row <paramref name="row"/> to the verifier; false once the chain is broken.</summary>
     public bool Feed(ChainVerifier verifier, int row)
