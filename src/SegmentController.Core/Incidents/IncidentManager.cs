@@ -261,10 +261,32 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             : i.With(new TimelineEntry(_time.GetUtcNow(), "closed", $"closed by {operatorName}: {reason}")) with { Status = IncidentStatus.Closed }, cancellationToken);
 
     /// <summary>
+    /// Records that a client was given notice by other means (telephone, in person) — when no webhook
+    /// reached it — stopping its clock and any webhook still being retried for it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The client is not concerned by the incident.</exception>
+    /// <exception cref="InvalidOperationException">The client has had notice already.</exception>
+    public Task<Incident> RecordNoticeGivenAsync(string id, string client, string operatorName, string how, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "notification", i =>
+        {
+            var notice = i.NoticeFor(client) ?? throw new ArgumentException($"incident {id} does not concern {client}", nameof(client));
+            if (notice.GivenAt is { } given)
+            {
+                throw new InvalidOperationException($"{client} had notice of incident {id} already ({IncidentJson.Iso(given)})");
+            }
+
+            var now = _time.GetUtcNow();
+            return i.With(new TimelineEntry(now, "notification", $"{client}: notice given by other means, recorded by {operatorName}: {how}")) with
+            {
+                Notices = i.Notices.Select(n => n.Client == client ? n with { GivenAt = now } : n).ToArray(),
+            };
+        }, cancellationToken);
+
+    /// <summary>
     /// Gives the notice of every client of the incident still waiting for one: each of the client's
     /// contacts with a webhook gets the client's own view, tried again with backoff (doubling up to
-    /// <see cref="MaxRetryBackoff"/>) until it is delivered or the client's deadline passes; each attempt is
-    /// recorded as it happens. Deliveries already running are not started twice. Returns the incident as
+    /// <see cref="MaxRetryBackoff"/>) until the client has had notice (from any of its contacts, or by other
+    /// means on record) or its deadline passes; each attempt is recorded as it happens. Deliveries already running are not started twice. Returns the incident as
     /// it stands afterwards.
     /// </summary>
     public async Task<Incident> NotifyAsync(string id, CancellationToken cancellationToken)
@@ -308,8 +330,9 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             while (true)
             {
                 var incident = Get(id);
+                // Once the client has had notice — through any of its contacts, or by other means on record — it is given.
                 var notice = incident.NoticeFor(client);
-                if (notice is null || incident.Notifications.Any(n => n.Client == client && n.Url == url && n.Delivered))
+                if (notice is null || notice.GivenAt is not null)
                 {
                     return;
                 }

@@ -194,6 +194,28 @@ internal static class ApiRequests
         }
     }
 
+    /// <summary>Reads <c>{"client": "…", "reason": "…"}</c>: a notice given by other means, and how.</summary>
+    public static async Task<(string? Client, string? How, IResult? Problem)> ReadNoticeAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await ReadObjectAsync(request, cancellationToken);
+        using (document)
+        {
+            if (problem is not null)
+            {
+                return (null, null, problem);
+            }
+
+            var root = document!.RootElement;
+            if (!root.TryGetProperty("client", out var client) || client.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(client.GetString()))
+            {
+                return (null, null, BadRequest("\"client\" is required: the client that was given notice"));
+            }
+
+            var (how, howProblem) = Reason(root);
+            return (client.GetString()!.Trim(), how, howProblem);
+        }
+    }
+
     /// <summary>Reads <c>{"consequences": "…"}</c>.</summary>
     public static async Task<(string? Consequences, IResult? Problem)> ReadConsequencesAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace SegmentController.Api;
 /// Incidents in the operator API. Anyone reads them (<c>GET /incidents</c>, <c>GET /incidents/{id}</c>);
 /// everyone but viewers adds investigation notes; operators and admins open one on their own word (its
 /// clients' 8-hour clocks start then, their notices go out at once), set the likely consequences and close
-/// it. Each change is recorded twice: who did it and why (<c>operator-action</c>, before the change), and
+/// it, and record a notice given by other means (a client no webhook reached). Each change is recorded twice: who did it and why (<c>operator-action</c>, before the change), and
 /// the incident as it now stands (<c>incident-event</c>, with the actor on its timeline).
 /// </summary>
 internal static class IncidentEndpoints
@@ -27,6 +27,7 @@ internal static class IncidentEndpoints
         api.MapPost("/incidents/{id}/notes", Note).RequireAuthorization(ApiRoles.CanAnnotate);
         api.MapPut("/incidents/{id}/consequences", Consequences).RequireAuthorization(ApiRoles.CanSuspend);
         api.MapPost("/incidents/{id}/close", Close).RequireAuthorization(ApiRoles.CanSuspend);
+        api.MapPost("/incidents/{id}/notice", Notice).RequireAuthorization(ApiRoles.CanSuspend);
         return api;
     }
 
@@ -106,6 +107,23 @@ internal static class IncidentEndpoints
             actor => incidents.SetConsequencesAsync(id, actor, text!, cancellationToken), cancellationToken);
     }
 
+    private static async Task<IResult> Notice(string id, HttpRequest request, ClaimsPrincipal user, IncidentManager incidents, OperatorActionRecorder recorder, CancellationToken cancellationToken)
+    {
+        var (client, how, problem) = await ApiRequests.ReadNoticeAsync(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (Find(incidents, id) is { } existing && existing.NoticeFor(client!) is null)
+        {
+            return ApiRequests.BadRequest($"incident '{id}' does not concern '{client}'");
+        }
+
+        return await ChangeAsync(id, incidents, recorder, user, "incident-notice", how!, StatusCodes.Status200OK,
+            actor => incidents.RecordNoticeGivenAsync(id, client!, actor, how!, cancellationToken), cancellationToken);
+    }
+
     private static async Task<IResult> Close(string id, HttpRequest request, ClaimsPrincipal user, IncidentManager incidents, OperatorActionRecorder recorder, CancellationToken cancellationToken)
     {
         var (reason, problem) = await ApiRequests.ReadReasonAsync(request, cancellationToken);
@@ -148,7 +166,7 @@ internal static class IncidentEndpoints
         }
         catch (InvalidOperationException e)
         {
-            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Incident closed", detail: e.Message);
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
         }
         catch (StoreUnavailableException e)
         {

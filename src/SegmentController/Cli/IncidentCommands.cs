@@ -36,6 +36,7 @@ internal static class IncidentCommands
         command.Subcommands.Add(CreateChange("note", "Add an investigation note (your name is recorded with it). Needs any role but viewer.", "--text", "The note.", HttpMethod.Post, "notes", "note"));
         command.Subcommands.Add(CreateChange("consequences", "Set the likely consequences as assessed (recorded with your name). Needs the operator or admin role.", "--text", "The likely consequences.", HttpMethod.Put, "consequences", "consequences"));
         command.Subcommands.Add(CreateChange("close", "Close an incident, saying why (notices still owed keep being sent). Needs the operator or admin role.", "--reason", "Why it is closed.", HttpMethod.Post, "close", "reason"));
+        command.Subcommands.Add(CreateNotice());
         return command;
     }
 
@@ -79,6 +80,43 @@ internal static class IncidentCommands
             });
             var (status, answer) = await api.SendJsonAsync(HttpMethod.Post, "api/v1/incidents", body, cancellationToken);
             return status == HttpStatusCode.Created
+                ? await PrintAsync(answer, parseResult.GetValue(options.Json), output)
+                : OperatorCommands.Failed(status, answer, error);
+        }));
+        return command;
+    }
+
+    private static Command CreateNotice()
+    {
+        var options = new OperatorCommands.ConnectionOptions();
+        var id = new Argument<string>("id") { Description = "The incident id (INC-…)." };
+        var client = new Option<string>("--client") { Description = "The client that was given notice.", Required = true };
+        var how = new Option<string>("--reason") { Description = "How and to whom (e.g. \"phoned the SOC duty officer, J. Doe\").", Required = true };
+        var command = new Command("notice", "Record that a client was given notice by other means (no webhook reached it): its 8-hour clock stops and webhook retries for it end. Needs the operator or admin role. Exit 0 done, 2 error.")
+        {
+            id,
+            client,
+            how,
+        };
+        options.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) => OperatorCommands.RunAsync(parseResult, options, async (api, output) =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            var incident = parseResult.GetValue(id)!;
+            var target = parseResult.GetValue(client)!;
+            if (!IsIncidentId(incident) || !IsClientId(target))
+            {
+                await error.WriteLineAsync("segctl: give an incident id and a client id");
+                return CliApplication.ExitError;
+            }
+
+            var body = Json(w =>
+            {
+                w.WriteString("client", target);
+                w.WriteString("reason", parseResult.GetValue(how));
+            });
+            var (status, answer) = await api.SendJsonAsync(HttpMethod.Post, $"api/v1/incidents/{incident}/notice", body, cancellationToken);
+            return status == HttpStatusCode.OK
                 ? await PrintAsync(answer, parseResult.GetValue(options.Json), output)
                 : OperatorCommands.Failed(status, answer, error);
         }));

@@ -175,6 +175,43 @@ public sealed class IncidentWorkflowTests
         Assert.Contains(id, received, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ClientWithoutAWebhook_NoticeGivenByTelephone_RecordedAndItsClockStops()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-incident-phone-").FullName);
+        await using var receiver = await NoticeReceiver.StartAsync(site.Directory);
+        Configure(site, receiver);
+        await site.StartAsync();
+
+        var (code, output, error) = await CliAsync(site, "alice", "incident", "open", "--client", "alpha", "--client", "beta", "--nature", "shared printer queue showed both clients' jobs");
+        Assert.True(code == 0, error);
+        var id = output.Split(' ')[1];
+        var manager = site.Service<IncidentManager>();
+        await EvidenceSite.WaitUntilAsync(() => Task.FromResult(manager.Incidents.Single().NoticeFor("alpha")!.GivenAt is not null), "alpha's notice by webhook");
+        var incident = manager.Incidents.Single();
+        Assert.Null(incident.NoticeFor("beta")!.GivenAt);
+        Assert.Null(incident.NoticeGivenAt);
+        Assert.Contains(incident.Timeline, e => e.Text.StartsWith("beta: no contact with a webhook", StringComparison.Ordinal));
+        Assert.True(await NoticeDueAsync(site, "beta") > 0);
+        Assert.Equal(0, await NoticeDueAsync(site, "alpha"));
+        Assert.Equal(1, (await CliAsync(site, "val", "incidents")).Code);
+
+        (code, output, error) = await CliAsync(site, "alice", "incident", "notice", id, "--client", "beta", "--reason", "phoned Beta's SOC duty officer, J. Doe, 10:40");
+        Assert.True(code == 0, error);
+        Assert.Contains("beta: notice due by", output, StringComparison.Ordinal);
+        incident = manager.Incidents.Single();
+        Assert.NotNull(incident.NoticeFor("beta")!.GivenAt);
+        Assert.NotNull(incident.NoticeGivenAt);
+        Assert.Contains(incident.Timeline, e => e.Text == "beta: notice given by other means, recorded by alice: phoned Beta's SOC duty officer, J. Doe, 10:40");
+        Assert.Equal(0, await NoticeDueAsync(site, "beta"));
+        Assert.Equal(0, await NoticeDueAsync(site, "alpha"));
+
+        // Given already, or not concerned: refused.
+        Assert.Equal(2, (await CliAsync(site, "alice", "incident", "notice", id, "--client", "beta", "--reason", "again")).Code);
+        Assert.Equal(2, (await CliAsync(site, "alice", "incident", "notice", id, "--client", "gamma", "--reason", "x")).Code);
+        Assert.Equal(2, (await CliAsync(site, "val", "incident", "notice", id, "--client", "alpha", "--reason", "x")).Code);
+    }
+
     private static void Configure(EvidenceSite site, NoticeReceiver receiver)
     {
         File.WriteAllText(Path.Combine(site.Directory, "alpha-hook.key"), "alpha-webhook-key\n");
@@ -191,9 +228,10 @@ public sealed class IncidentWorkflowTests
         site.WritePolicy();
     }
 
-    private static async Task<double> NoticeDueAsync(EvidenceSite site)
+    private static async Task<double> NoticeDueAsync(EvidenceSite site, string client = "alpha")
     {
-        var match = System.Text.RegularExpressions.Regex.Match(await site.MetricsAsync(), "^segctl_incident_notice_due_timestamp_seconds\\{client=\"alpha\"\\} (\\S+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        var pattern = "^segctl_incident_notice_due_timestamp_seconds\\{client=\"" + client + "\"\\} (\\S+)$";
+        var match = System.Text.RegularExpressions.Regex.Match(await site.MetricsAsync(), pattern, System.Text.RegularExpressions.RegexOptions.Multiline);
         return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 
