@@ -148,12 +148,12 @@ public sealed class IncidentNotificationTests : IDisposable
         await using var store = await Stores.OpenAsync(_path, _time);
         using var manager = Manager(store, receiver.Url, receiver.Certificate);
 
-        await manager.OnFindingsAsync([CrossClient("alpha", "beta")], CancellationToken.None);
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
         for (var i = 0; i < 4; i++)
         {
             // Well past the grouping window: were updates findings, each would open an incident.
             _time.Advance(TimeSpan.FromHours(1));
-            await manager.OnFindingsAsync([CrossClient("alpha", "beta") with { Update = true }], CancellationToken.None);
+            await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow()) with { Update = true }], CancellationToken.None);
         }
 
         var incident = Assert.Single(manager.Incidents);
