@@ -7,7 +7,8 @@ namespace SegmentController.Core.Suspension;
 /// Trips suspensions from findings: a finding whose action is <c>suspend</c> suspends the clients it
 /// names (and nobody when it names none); loss of verification (<c>capture-degraded</c>,
 /// <c>switch-unreachable</c>) suspends where <c>on_verification_lost: suspend</c> says so — its clients, or
-/// the whole site when it names none, the only way a finding trips the site-wide switch;
+/// the whole site when it names none; <c>log-integrity-failure</c> suspends the whole site where its
+/// action is <c>suspend</c> (the default for critical) — the only ways a finding trips the site-wide switch;
 /// <c>audit-failed</c> suspends where <c>audits.suspend_on_failure</c> says so. An update of a finding
 /// trips only a client whose suspension was lifted before the violation was last seen.
 /// </summary>
@@ -56,13 +57,13 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
                 continue;
             }
 
-            // Only lost verification concerns the whole site: a finding that names no client (an unknown
-            // source, say, which any stray host can produce) or only clients the policy no longer has
-            // suspends nobody, whatever its severity.
+            // Only lost verification and a broken evidence chain concern the whole site: any other finding
+            // that names no client (an unknown source, say, which any stray host can produce) or only
+            // clients the policy no longer has suspends nobody, whatever its severity.
             var scopes = finding.Clients.Where(c => policy.FindClient(c) is not null).ToArray();
             if (scopes.Length == 0)
             {
-                if (trigger != SuspensionTrigger.VerificationLost)
+                if (trigger != SuspensionTrigger.VerificationLost && finding.Rule != RuleIds.LogIntegrityFailure)
                 {
                     continue;
                 }

@@ -737,4 +737,31 @@ public sealed class SuspensionEngineTests : IDisposable
 
         Assert.Empty(engine.Current.Suspensions);
     }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public async Task LogIntegrityFailure_SuspendsTheSiteUnlessOverriddenToAlert(bool alertOnly, bool suspended)
+    {
+        var policy = TestPolicies.TwoClients();
+        if (alertOnly)
+        {
+            policy = policy with
+            {
+                Rules = RuleSet.Default with
+                {
+                    ByRule = new Dictionary<string, FindingAction>(StringComparer.Ordinal) { [RuleIds.LogIntegrityFailure] = FindingAction.Alert },
+                },
+            };
+        }
+
+        using var engine = NewEngine(policy);
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(policy));
+
+        await consumer.OnFindingsAsync(
+            [Finding.Create(RuleIds.LogIntegrityFailure, [], "the evidence chain fails verification at record 12", new Dictionary<string, object?>(), _time.GetUtcNow())],
+            CancellationToken.None);
+
+        Assert.Equal(suspended, engine.Current.AllSuspended);
+    }
 }
