@@ -502,7 +502,7 @@ public sealed class SuspensionEngineTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(30));
         await consumer.OnFindingsAsync([leak with { Update = true, Evidence = Seen(_time.GetUtcNow()), ObservedAt = _time.GetUtcNow() }], CancellationToken.None);
 
-        Assert.Same(first, engine.Current.Suspensions["acme"]);
+        Assert.Equal(first.Id, engine.Current.Suspensions["acme"].Id);
     }
 
     [Fact]
@@ -542,7 +542,7 @@ public sealed class SuspensionEngineTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(30));
         await consumer.OnFindingsAsync([silence with { Update = true, Summary = "capture silent (frames resumed)", ObservedAt = _time.GetUtcNow() }], CancellationToken.None);
 
-        Assert.Same(first, engine.Current.Suspensions[SuspensionNames.AllClients]);
+        Assert.Equal(first.Id, engine.Current.Suspensions[SuspensionNames.AllClients].Id);
     }
 
     private static Dictionary<string, object?> Seen(DateTimeOffset lastSeen) => new(StringComparer.Ordinal) { ["last_seen"] = lastSeen };

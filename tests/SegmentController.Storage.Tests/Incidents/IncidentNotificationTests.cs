@@ -146,7 +146,7 @@ public sealed class IncidentNotificationTests : IDisposable
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         await using var store = await Stores.OpenAsync(_path, _time);
-        using var manager = Manager(store, receiver.Url, receiver.Certificate);
+        using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha");
 
         await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
         for (var i = 0; i < 4; i++)
