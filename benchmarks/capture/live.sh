@@ -4,7 +4,10 @@
 # (802.1Q-tagged, 64 VLANs, thousands of flows) from one end with `tcpreplay --pps RATE` for about
 # DURATION seconds while segctl captures the other end, then prints what was sent, what the capture
 # interface received, what libpcap and the kernel dropped, and what the controller counted.
-# Usage: benchmarks/capture/live.sh [RATE] [DURATION] [BUFFER_MIB] [SNAPLEN]   (default 500000 10 256 256)
+# Usage: benchmarks/capture/live.sh [RATE] [DURATION] [BUFFER_MIB] [SNAPLEN] [SENDERS]   (default 500000 10 256 256 2)
+# One tcpreplay tops out near 400,000 frames/s on one core of this machine, so SENDERS processes replay
+# side by side onto the same veth, each at RATE/SENDERS (each its own copy of the file, so flows differ
+# only by interleaving).
 # RATE "topspeed" replays as fast as tcpreplay can. The replay lasts DURATION seconds (tcpreplay
 # --duration), whatever rate the sender really achieves; the capture runs DURATION + 8 s so it starts
 # before the first frame and drains its ring after the last.
@@ -15,6 +18,7 @@ RATE="${1:-500000}"
 DURATION="${2:-10}"
 BUFFER_MIB="${3:-256}"
 SNAPLEN="${4:-256}"
+SENDERS="${5:-2}"
 ID="$$"
 NS_SEND="segbl-send-$ID"
 NS_CAP="segbl-cap-$ID"
@@ -42,7 +46,7 @@ dotnet build src/SegmentController -c Release --artifacts-path "$ART" -v q -nolo
 SEGCTL="$ART/bin/SegmentController/release/segctl"
 
 # One pass of the file is 1 s at RATE; tcpreplay loops it until DURATION is up.
-if [ "$RATE" = topspeed ]; then FRAMES=500000; PACE=(--topspeed); else FRAMES="$RATE"; PACE=(--pps "$RATE" --pps-multi 50); fi
+if [ "$RATE" = topspeed ]; then FRAMES=500000; PACE=(--topspeed); else FRAMES=$((RATE / SENDERS)); PACE=(--pps "$FRAMES" --pps-multi 50); fi
 python3 benchmarks/capture/make-pcap.py "$FRAMES" "$WORK/live.pcap" "$WORK/policy.yaml"
 sed -i "s/interfaces: \[\]/interfaces: [{name: $IF_CAP, snaplen: $SNAPLEN, buffer_mib: $BUFFER_MIB}]/" "$WORK/policy.yaml"
 grep -q "name: $IF_CAP" "$WORK/policy.yaml" || { echo "could not set the capture interface in the policy" >&2; exit 2; }
@@ -75,8 +79,15 @@ for _ in $(seq 1 100); do
 done
 sleep 1
 
-echo "replaying at $RATE frames/s for $DURATION s (buffer ${BUFFER_MIB} MiB, snaplen $SNAPLEN)..."
-ip netns exec "$NS_SEND" /usr/bin/time -o "$WORK/tcpreplay.time" -f "%U %S" tcpreplay --preload-pcap "${PACE[@]}" --loop 1000 --duration "$DURATION" -i "$IF_SEND" "$WORK/live.pcap" >"$WORK/tcpreplay.out" 2>&1 || { cat "$WORK/tcpreplay.out"; exit 1; }
+echo "replaying at $RATE frames/s for $DURATION s from $SENDERS senders (buffer ${BUFFER_MIB} MiB, snaplen $SNAPLEN)..."
+senders=()
+for n in $(seq 1 "$SENDERS"); do
+  ip netns exec "$NS_SEND" /usr/bin/time -o "$WORK/tcpreplay.$n.time" -f "%U %S" tcpreplay --preload-pcap "${PACE[@]}" --loop 1000 --duration "$DURATION" -i "$IF_SEND" "$WORK/live.pcap" >"$WORK/tcpreplay.$n.out" 2>&1 &
+  senders+=($!)
+done
+for n in $(seq 1 "$SENDERS"); do
+  wait "${senders[$((n - 1))]}" || { cat "$WORK/tcpreplay.$n.out"; exit 1; }
+done
 RX1=$(rx_packets); RXD1=$(rx_dropped)
 
 set +e
@@ -86,9 +97,9 @@ set -e
 SEGCTL_PID=""
 if [ "$STATUS" -ge 2 ]; then echo "segctl exited with $STATUS" >&2; cat "$WORK/segctl.err" "$WORK/segctl.json" >&2; exit 1; fi
 
-SENT=$(awk '/Successful packets:/ {print $3}' "$WORK/tcpreplay.out")
-FAILED=$(awk '/Failed packets:/ {print $3}' "$WORK/tcpreplay.out")
-RATED=$(awk '/Rated:/ {for (i = 1; i <= NF; i++) if ($i ~ /pps/) {print $(i-1); exit}}' "$WORK/tcpreplay.out")
+SENT=$(cat "$WORK"/tcpreplay.*.out | awk '/Successful packets:/ {n += $3} END {print n}')
+FAILED=$(cat "$WORK"/tcpreplay.*.out | awk '/Failed packets:/ {n += $3} END {print n}')
+RATED=$(cat "$WORK"/tcpreplay.*.out | awk '/Rated:/ {for (i = 1; i <= NF; i++) if ($i ~ /pps/) {n += $(i-1); break}} END {printf "%.0f", n}')
 read -r COUNTED RECEIVED DROPPED IFDROPPED < <(python3 - "$WORK/segctl.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -108,7 +119,7 @@ printf '%-40s %12s\n' "interface dropped" "$IFDROPPED"
 printf '%-40s %12s\n' "frames the controller analysed" "$COUNTED"
 # CPU the capture process used over the whole run (start-up and idle included): what the rate cost it.
 read -r CPU_USER CPU_SYS < <(grep -v "status" "$WORK/segctl.time" | tail -1)
-read -r TX_USER TX_SYS < <(grep -v "status" "$WORK/tcpreplay.time" | tail -1)
+read -r TX_USER TX_SYS < <(cat "$WORK"/tcpreplay.*.time | grep -v status | awk '{u += $1; s += $2} END {print u, s}')
 printf '%-40s %12s\n' "segctl CPU seconds (user+sys)" "$(awk -v u="$CPU_USER" -v s="$CPU_SYS" 'BEGIN{printf "%.2f", u+s}')"
 printf '%-40s %12s\n' "tcpreplay CPU seconds (user+sys)" "$(awk -v u="$TX_USER" -v s="$TX_SYS" 'BEGIN{printf "%.2f", u+s}')"
 printf '%-40s %12s\n' "segctl CPU per analysed frame (ns)" "$(awk -v u="$CPU_USER" -v s="$CPU_SYS" -v n="$COUNTED" 'BEGIN{printf "%.0f", n ? (u+s)*1e9/n : 0}')"
