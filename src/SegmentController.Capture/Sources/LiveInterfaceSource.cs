@@ -107,23 +107,18 @@ internal sealed class LiveInterfaceSource : ICaptureSource
             return;
         }
 
-        ICaptureStatistics raw;
-        try
-        {
-            raw = _device.Statistics;
-        }
-        catch (PcapException)
+        if (!PcapKernelStatistics.TryRead(_device, out var rawReceived, out var rawDropped, out var rawInterfaceDropped))
         {
             return;
         }
 
         // libpcap's counters are 32-bit and wrap; unsigned subtraction gives the true increment.
-        var received = _statistics.Received + unchecked(raw.ReceivedPackets - _lastReceived);
-        var dropped = _statistics.Dropped + unchecked(raw.DroppedPackets - _lastDropped);
-        var interfaceDropped = _statistics.InterfaceDropped + unchecked(raw.InterfaceDroppedPackets - _lastInterfaceDropped);
-        _lastReceived = raw.ReceivedPackets;
-        _lastDropped = raw.DroppedPackets;
-        _lastInterfaceDropped = raw.InterfaceDroppedPackets;
+        var received = _statistics.Received + unchecked(rawReceived - _lastReceived);
+        var dropped = _statistics.Dropped + unchecked(rawDropped - _lastDropped);
+        var interfaceDropped = _statistics.InterfaceDropped + unchecked(rawInterfaceDropped - _lastInterfaceDropped);
+        _lastReceived = rawReceived;
+        _lastDropped = rawDropped;
+        _lastInterfaceDropped = rawInterfaceDropped;
         _statistics = new CaptureStatistics(received, dropped, interfaceDropped);
         sink.OnStatistics(_statistics, _time.GetUtcNow().UtcTicks);
     }

@@ -12,7 +12,8 @@ internal static unsafe partial class PcapPoll
 {
     private const short PollIn = 0x0001;
 
-    private static readonly delegate* unmanaged<IntPtr, int> GetSelectableFd = Resolve();
+    private static readonly delegate* unmanaged<IntPtr, int> GetSelectableFd =
+        (delegate* unmanaged<IntPtr, int>)LibPcapExports.Find("pcap_get_selectable_fd");
 
     /// <summary>The handle's descriptor, or -1 when it has none (then callers sleep instead).</summary>
     public static int Descriptor(PcapDevice device)
@@ -36,19 +37,6 @@ internal static unsafe partial class PcapPoll
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int Poll(PollFd* fds, nuint count, int timeout);
-
-    private static delegate* unmanaged<IntPtr, int> Resolve()
-    {
-        foreach (var name in new[] { "libpcap.so.0.8", "libpcap.so.1", "libpcap.so" })
-        {
-            if (NativeLibrary.TryLoad(name, out var library) && NativeLibrary.TryGetExport(library, "pcap_get_selectable_fd", out var export))
-            {
-                return (delegate* unmanaged<IntPtr, int>)export;
-            }
-        }
-
-        return null;
-    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd

@@ -26,6 +26,15 @@ internal static class ApiJson
         ArgumentNullException.ThrowIfNull(record);
         writer.WriteStartObject();
         writer.WriteString("id", record.Id);
+        WriteSuspensionProperties(writer, record);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A suspension's properties but its id, into the object being written.</summary>
+    public static void WriteSuspensionProperties(Utf8JsonWriter writer, SuspensionRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(record);
         writer.WriteString("scope", record.Scope);
         writer.WriteString("trigger", SuspensionNames.Of(record.Trigger));
         writer.WriteString("actor", record.Actor);
@@ -39,19 +48,26 @@ internal static class ApiJson
         writer.WriteStartArray("stages");
         foreach (var stage in record.Stages)
         {
-            writer.WriteStartObject();
-            writer.WriteString("stage", SuspensionNames.Of(stage.Stage));
-            writer.WriteNumber("seconds", stage.Duration.TotalSeconds);
-            writer.WriteBoolean("succeeded", stage.Succeeded);
-            if (stage.Detail is not null)
-            {
-                writer.WriteString("detail", stage.Detail);
-            }
-
-            writer.WriteEndObject();
+            WriteStage(writer, stage);
         }
 
         writer.WriteEndArray();
+    }
+
+    /// <summary>One kill-switch stage: name, seconds, whether it succeeded and why not.</summary>
+    public static void WriteStage(Utf8JsonWriter writer, StageTiming stage)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(stage);
+        writer.WriteStartObject();
+        writer.WriteString("stage", SuspensionNames.Of(stage.Stage));
+        writer.WriteNumber("seconds", stage.Duration.TotalSeconds);
+        writer.WriteBoolean("succeeded", stage.Succeeded);
+        if (stage.Detail is not null)
+        {
+            writer.WriteString("detail", stage.Detail);
+        }
+
         writer.WriteEndObject();
     }
 

@@ -139,16 +139,8 @@ internal sealed class StreamedTrip(TripResult trip, long? recordIndex, TripProgr
         await WriteLineAsync(response, w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("stage");
-            w.WriteString("stage", SuspensionNames.Of(stage.Stage));
-            w.WriteNumber("seconds", stage.Duration.TotalSeconds);
-            w.WriteBoolean("succeeded", stage.Succeeded);
-            if (stage.Detail is not null)
-            {
-                w.WriteString("detail", stage.Detail);
-            }
-
-            w.WriteEndObject();
+            w.WritePropertyName("stage");
+            ApiJson.WriteStage(w, stage);
             w.WriteEndObject();
         }, aborted);
     }

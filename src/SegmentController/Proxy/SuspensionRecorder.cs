@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
+using SegmentController.Api;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Suspension;
 
@@ -160,32 +161,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
         w.WriteStartObject();
         w.WriteString("event", @event);
         w.WriteString("suspension_id", record.Id);
-        w.WriteString("scope", record.Scope);
-        w.WriteString("trigger", SuspensionNames.Of(record.Trigger));
-        w.WriteString("actor", record.Actor);
-        w.WriteString("reason", record.Reason);
-        if (record.Rule is not null)
-        {
-            w.WriteString("rule", record.Rule);
-        }
-
-        w.WriteString("tripped_at", record.TrippedAt);
-        w.WriteStartArray("stages");
-        foreach (var stage in record.Stages)
-        {
-            w.WriteStartObject();
-            w.WriteString("stage", SuspensionNames.Of(stage.Stage));
-            w.WriteNumber("seconds", stage.Duration.TotalSeconds);
-            w.WriteBoolean("succeeded", stage.Succeeded);
-            if (stage.Detail is not null)
-            {
-                w.WriteString("detail", stage.Detail);
-            }
-
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        ApiJson.WriteSuspensionProperties(w, record);
         WritePorts(w, record.Ports);
         if (close)
         {

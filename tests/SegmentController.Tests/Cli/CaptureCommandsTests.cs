@@ -159,6 +159,62 @@ public sealed class CaptureCommandsTests
     }
 
     [Fact]
+    public async Task CaptureLive_StalledWhileFramesPourIn_DropsReportedAndCaptureDegraded()
+    {
+        using var lab = new VethLab(mirror: false);
+        var dir = Directory.CreateTempSubdirectory("segctl-live-drops-");
+        try
+        {
+            // A 1 MiB ring, and the real segctl process stopped while tens of thousands of frames arrive:
+            // the kernel must drop, and the controller must say so rather than look clean.
+            var policy = Path.Combine(dir.FullName, "site.yaml");
+            File.WriteAllText(policy, File.ReadAllText(Fixture("site.yaml")).Replace(
+                "interfaces: []", $"interfaces: [{{name: {lab.CaptureInterface}, buffer_mib: 1}}]", StringComparison.Ordinal));
+            await using var segctl = SegctlProcess.Start("capture", "live", "--interface", lab.CaptureInterface, "--policy", policy, "--seconds", "6", "--json");
+            await WaitForPacketSocketAsync(lab.CaptureInterface);
+
+            segctl.Signal(NativeMethods.SigStop);
+            try
+            {
+                lab.Replay(Fixture("clean-site.pcap"), "--topspeed", "--loop", "5000");
+            }
+            finally
+            {
+                segctl.Signal(NativeMethods.SigCont);
+            }
+
+            var exit = await segctl.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+            Assert.True(exit == 1, $"exit {exit}: {segctl.StandardError}{segctl.StandardOutput}");
+            using var document = JsonDocument.Parse(segctl.StandardOutput);
+            var root = document.RootElement;
+            var statistics = Assert.Single(root.GetProperty("interfaces").EnumerateArray().ToArray());
+            var dropped = statistics.GetProperty("dropped").GetInt64() + statistics.GetProperty("interface_dropped").GetInt64();
+            Assert.True(dropped > 0, statistics.ToString());
+            Assert.True(statistics.GetProperty("received").GetInt64() + dropped >= 100_000 - 1_000, statistics.ToString());
+            var degraded = Assert.Single(root.GetProperty("findings").EnumerateArray(), f => f.GetProperty("rule").GetString() == "capture-degraded");
+            Assert.Equal("high", degraded.GetProperty("severity").GetString());
+            Assert.Equal("loss", degraded.GetProperty("evidence").GetProperty("reason").GetString());
+            Assert.Equal(lab.CaptureInterface, degraded.GetProperty("evidence").GetProperty("interface").GetString());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    // libpcap has opened the interface once a packet socket is bound to it.
+    private static async Task WaitForPacketSocketAsync(string interfaceName)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Shell.Run("ss", "-0", "-a", "-p").Contains(interfaceName, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"segctl never opened {interfaceName}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task CaptureLiveNoSuchInterface_Exit2()
     {
         var (exit, _, error) = await Segctl("capture", "live", "--interface", "segctl-nope0", "--policy", Fixture("site.yaml"), "--seconds", "1");
