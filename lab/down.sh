@@ -10,25 +10,30 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LAB_DIR/lib/topology.sh"
 lab_require_root
 
-stop_pid() { # pid: TERM, then KILL after 5 s
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
+stop_pids() { # pid…: TERM to all at once, then KILL whatever still runs after 5 s
+  local pid i alive
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null; done
+  for ((i = 0; i < 50; i++)); do
+    alive=""
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive+=" $pid"; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  for pid in $alive; do kill -KILL "$pid" 2>/dev/null; done
 }
 
 # segctl first, so it does not see its witnesses vanish and trip on the way down.
-if [ -f "$LAB_STATE/pids/segctl.pid" ]; then stop_pid "$(cat "$LAB_STATE/pids/segctl.pid")"; fi
+if [ -f "$LAB_STATE/pids/segctl.pid" ]; then stop_pids "$(cat "$LAB_STATE/pids/segctl.pid")"; fi
+pids=()
 if [ -d "$LAB_STATE/pids" ]; then
   for f in "$LAB_STATE"/pids/*.pid; do
-    [ -e "$f" ] || continue
-    stop_pid "$(cat "$f")"
+    [ -e "$f" ] && pids+=("$(cat "$f")")
   done
 fi
 for ns in $(lab_all_namespaces); do
-  for pid in $(ip netns pids "$ns" 2>/dev/null); do stop_pid "$pid"; done
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$pid"); done
 done
+[ ${#pids[@]} -eq 0 ] || stop_pids "${pids[@]}"
 for ns in $(lab_all_namespaces); do
   ip netns del "$ns" 2>/dev/null || true
 done

@@ -54,8 +54,11 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                 var info = new FileInfo(Path);
                 if (!info.Exists)
                 {
-                    _slotBytes = 0;
-                    _sequence = 0;
+                    // Laid out now, so that a trip only overwrites a slot in place (one data sync) instead of
+                    // creating, syncing and renaming a file on the path that must be fastest. A controller
+                    // that cannot lay it out could not make a trip durable either: it says so at start.
+                    _sequence = 1;
+                    Replace(Serialize(SuspensionState.Empty), _sequence);
                     return new SuspensionStateLoad { State = SuspensionState.Empty };
                 }
 
@@ -109,7 +112,7 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     public void Save(SuspensionState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(state, SuspensionJsonContext.Default.SuspensionState));
+        var payload = Serialize(state);
         lock (_writeLock)
         {
             var sequence = _sequence + 1;
@@ -129,6 +132,9 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             _sequence = sequence;
         }
     }
+
+    private static byte[] Serialize(SuspensionState state) =>
+        JsonSerializer.SerializeToUtf8Bytes(state, SuspensionJsonContext.Default.SuspensionState);
 
     // A new file sized for the state, slot 0 written, synced, renamed over the old one, directory synced.
     private void Replace(byte[] payload, ulong sequence)

@@ -29,6 +29,38 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
     }
 
     [Fact]
+    public void FirstStart_FileLaidOut_FirstTripWrittenInPlace()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        Assert.Same(SuspensionState.Empty, store.Load().State);
+        Assert.True(File.Exists(StatePath));
+        var size = new FileInfo(StatePath).Length;
+        Assert.Empty(new FileSuspensionStateStore(StatePath).Load().State!.Suspensions);
+
+        // The first save goes into the file laid out at start, not into a new one renamed over it.
+        using var before = new FileStream(StatePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        store.Save(StateWith("acme"));
+        Assert.Equal(size, new FileInfo(StatePath).Length);
+        var seen = new byte[size];
+        before.ReadExactly(seen);
+        Assert.Equal(File.ReadAllBytes(StatePath), seen);
+        Assert.Equal(["acme"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys);
+    }
+
+    [Fact]
+    public void FirstStart_NowhereToLayOutTheFile_LoadNamesTheError()
+    {
+        var blocker = _dir.File("not-a-directory");
+        File.WriteAllText(blocker, "a file where the state directory should be");
+        var path = Path.Combine(blocker, "suspension.state");
+
+        var load = new FileSuspensionStateStore(path).Load();
+
+        Assert.Null(load.State);
+        Assert.Contains(path, load.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Saves_WrittenInPlace_FileKeepsItsSizeAndIdentity()
     {
         var store = new FileSuspensionStateStore(StatePath);

@@ -72,13 +72,31 @@ public sealed class SuspensionEngineTests : IDisposable
     [Fact]
     public async Task Trip_StateCannotBeWritten_NotAcknowledgedAndNotInForce()
     {
-        // A regular file where the state directory should be: the write fails.
-        await File.WriteAllTextAsync(_dir.File("blocker"), "x");
         using var engine = NewEngine(store: new FileSuspensionStateStore(_dir.File("blocker/suspension.state")));
+        Assert.False(engine.IsSuspended("acme"));
+
+        // The state directory replaced by a regular file after start: the write fails.
+        Directory.Delete(_dir.File("blocker"), recursive: true);
+        await File.WriteAllTextAsync(_dir.File("blocker"), "x");
 
         await Assert.ThrowsAnyAsync<IOException>(() => engine.TripAsync(Trip("acme"), CancellationToken.None));
         Assert.False(engine.IsSuspended("acme"));
         Assert.Empty(_log);
+    }
+
+    [Fact]
+    public void Start_StateCannotBeLaidOut_EveryClientSuspended()
+    {
+        // A regular file where the state directory should be: no trip could be made durable.
+        File.WriteAllText(_dir.File("blocker"), "x");
+        using var engine = NewEngine(store: new FileSuspensionStateStore(_dir.File("blocker/suspension.state")));
+
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.True(engine.IsSuspended("globex"));
+        var suspension = Assert.Single(engine.Current.Suspensions.Values);
+        Assert.Equal(SuspensionNames.AllClients, suspension.Scope);
+        Assert.Equal(SuspensionTrigger.StateUnreadable, suspension.Trigger);
+        Assert.Contains("blocker", suspension.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
