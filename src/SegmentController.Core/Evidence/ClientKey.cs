@@ -32,6 +32,14 @@ public static class ClientKey
         return key.Length > MaxLength ? throw new ArgumentException("too many clients for one record", nameof(clients)) : key;
     }
 
+    /// <summary>The key for one client: its id (what <see cref="Of(IEnumerable{string})"/> gives for one, without sorting).</summary>
+    /// <exception cref="ArgumentException">The id is empty or contains characters outside [A-Za-z0-9._-].</exception>
+    public static string Of(string client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return IsValidId(client) ? client : throw new ArgumentException($"client id '{client}' is not usable in the store", nameof(client));
+    }
+
     /// <summary>Splits a key back into ids (none for null).</summary>
     public static IReadOnlyList<string> Split(string? key) =>
         string.IsNullOrEmpty(key) ? [] : key.Split(',');

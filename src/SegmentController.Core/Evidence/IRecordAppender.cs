@@ -17,9 +17,41 @@ public interface IRecordAppender
     /// <exception cref="ArgumentException">The type, clients or payload are malformed.</exception>
     ValueTask<long> AppendAsync(string type, string? clients, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Hands one record to the writer and returns without waiting for it to be durable;
+    /// <paramref name="observer"/> hears, once per batch, how many of its records were committed or
+    /// failed. For writers at request rates that need no index back (the proxy's access records): no
+    /// completion per record. A store without a cheaper way appends and reports each record alone.
+    /// </summary>
+    /// <returns>False when the writer's queue is full and nothing was handed over (wait with <see cref="AppendAsync"/>).</returns>
+    /// <exception cref="StoreUnavailableException">The store is closed or not open.</exception>
+    /// <exception cref="ArgumentException">The type, clients or payload are malformed.</exception>
+    bool TryHandOver(string type, string? clients, ReadOnlyMemory<byte> payload, IAppendObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var append = AppendAsync(type, clients, payload, CancellationToken.None);
+        _ = ReportAsync(append, observer);
+        return true;
+    }
+
     /// <summary>The current write health; alerting and the proxy's fail-closed gate read it.</summary>
     StoreHealth Health { get; }
 
     /// <summary>Raised (on the writer's thread) whenever <see cref="Health"/> changes.</summary>
     event EventHandler<StoreHealth>? HealthChanged;
+
+    private static async Task ReportAsync(ValueTask<long> append, IAppendObserver observer)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (StoreUnavailableException e)
+        {
+            observer.Failed(1, e);
+            return;
+        }
+
+        observer.Committed(1);
+    }
 }

@@ -14,25 +14,29 @@ namespace SegmentController.Proxy.Access;
 /// (otherwise it waits for room, before anything is sent upstream).</item>
 /// <item>When the request ends (before its connection takes another request) its record is handed to the
 /// store's writer, waiting for room if <see cref="Capacity"/> are outstanding; it is durable — committed,
-/// chained, fsynced — with the writer's next batch (a millisecond's window plus one fsync). The agent
-/// does not wait for that fsync.</item>
+/// chained, fsynced — with the writer's next batch (within the store's batch window plus one fsync). The
+/// agent does not wait for that fsync, and nothing is completed per record: the store tells this class
+/// once per batch how many of its records committed or failed (<see cref="IAppendObserver"/>).</item>
 /// <item>A failed write stops forwarding at once: the store turns unwritable before it fails the batch's
-/// appends, every later request is refused (503, <c>store-unavailable</c>), every request in flight is
+/// records, every later request is refused (503, <c>store-unavailable</c>), every request in flight is
 /// cut (<see cref="Stopped"/>), and a critical log line is written (the store's health also drops
 /// <c>segctl_verification_healthy{source="store"}</c>). Forwarding resumes when a record commits again
 /// (the records of refused requests keep trying).</item>
 /// <item>So a crash loses at most the records of <see cref="Capacity"/> finished requests and of the
 /// requests in flight at that moment.</item>
 /// </list>
+/// Concurrency: the count of outstanding records is taken and given back atomically; a waiter takes the
+/// current room signal before it checks the count, so a commit after the check wakes it.
 /// </remarks>
-internal sealed partial class AccessRecords : IDisposable
+internal sealed partial class AccessRecords : IAppendObserver, IDisposable
 {
     /// <summary>Records handed to the store and not yet durable, at most.</summary>
     public const int Capacity = 512;
 
     private readonly IRecordAppender _store;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _slots = new(Capacity, Capacity);
+    private int _outstanding;
+    private TaskCompletionSource? _room;
     private string? _failure;
 
     public AccessRecords(IRecordAppender store, ILogger<AccessRecords> logger)
@@ -51,7 +55,7 @@ internal sealed partial class AccessRecords : IDisposable
     public bool Forwarding => Volatile.Read(ref _failure) is null && _store.Health.IsWritable;
 
     /// <summary>Records handed over and not yet durable, now.</summary>
-    public int Outstanding => Capacity - _slots.CurrentCount;
+    public int Outstanding => Volatile.Read(ref _outstanding);
 
     /// <summary>
     /// Whether a request may be forwarded now: false when the store cannot take records; waits while the
@@ -64,39 +68,14 @@ internal sealed partial class AccessRecords : IDisposable
             return ValueTask.FromResult(false);
         }
 
-        return _slots.CurrentCount > 0 ? ValueTask.FromResult(true) : WaitForRoomAsync(cancellationToken);
+        return Volatile.Read(ref _outstanding) < Capacity ? ValueTask.FromResult(true) : WaitForRoomAsync(cancellationToken);
     }
 
     /// <summary>Hands one record to the store's writer (waiting for room first); a failure stops forwarding.</summary>
-    public async ValueTask WriteAsync(string? clients, byte[] payload)
+    public ValueTask WriteAsync(string? clients, byte[] payload)
     {
         // No cancellation: a finished request's record is never dropped, it waits for the store.
-        await _slots.WaitAsync().ConfigureAwait(false);
-        ValueTask<long> append;
-        try
-        {
-            append = _store.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None);
-        }
-        catch (StoreUnavailableException e)
-        {
-            _slots.Release();
-            Fail(e.Message, e);
-            return;
-        }
-        catch
-        {
-            _slots.Release();
-            throw;
-        }
-
-        if (append.IsCompletedSuccessfully)
-        {
-            _slots.Release();
-            Committed();
-            return;
-        }
-
-        _ = CompleteAsync(append);
+        return TryTakeSlot() ? HandOver(clients, payload) : WriteWhenRoomAsync(clients, payload);
     }
 
     /// <summary>Writes a record outside the window (gate refusals: nothing was forwarded, nothing waits for it).</summary>
@@ -112,25 +91,116 @@ internal sealed partial class AccessRecords : IDisposable
         }
     }
 
+    /// <inheritdoc />
+    void IAppendObserver.Committed(int count)
+    {
+        Interlocked.Add(ref _outstanding, -count);
+        Resume();
+        Signal();
+    }
+
+    /// <inheritdoc />
+    void IAppendObserver.Failed(int count, StoreUnavailableException reason)
+    {
+        Interlocked.Add(ref _outstanding, -count);
+        Fail(reason.Message, reason);
+        Signal();
+    }
+
     public void Dispose()
     {
         _store.HealthChanged -= OnHealthChanged;
-        _slots.Dispose();
+        Signal();
+    }
+
+    private bool TryTakeSlot()
+    {
+        var outstanding = Volatile.Read(ref _outstanding);
+        while (outstanding < Capacity)
+        {
+            var seen = Interlocked.CompareExchange(ref _outstanding, outstanding + 1, outstanding);
+            if (seen == outstanding)
+            {
+                return true;
+            }
+
+            outstanding = seen;
+        }
+
+        return false;
+    }
+
+    private void GiveBackSlot()
+    {
+        Interlocked.Decrement(ref _outstanding);
+        Signal();
+    }
+
+    // Holds a slot: the store's writer gives it back with the batch's report.
+    private ValueTask HandOver(string? clients, byte[] payload)
+    {
+        bool handed;
+        try
+        {
+            handed = _store.TryHandOver(RecordTypes.Access, clients, payload, this);
+        }
+        catch (StoreUnavailableException e)
+        {
+            GiveBackSlot();
+            Fail(e.Message, e);
+            return ValueTask.CompletedTask;
+        }
+        catch
+        {
+            GiveBackSlot();
+            throw;
+        }
+
+        return handed ? ValueTask.CompletedTask : AppendAloneAsync(clients, payload);
+    }
+
+    private async ValueTask WriteWhenRoomAsync(string? clients, byte[] payload)
+    {
+        while (true)
+        {
+            // Taken before the attempt: a commit after it completes the signal.
+            var room = Room();
+            if (TryTakeSlot())
+            {
+                await HandOver(clients, payload).ConfigureAwait(false);
+                return;
+            }
+
+            await room.ConfigureAwait(false);
+        }
     }
 
     private async ValueTask<bool> WaitForRoomAsync(CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _slots.Release();
-        return Forwarding;
+        while (true)
+        {
+            var room = Room();
+            if (!Forwarding)
+            {
+                return false;
+            }
+
+            if (Volatile.Read(ref _outstanding) < Capacity)
+            {
+                return true;
+            }
+
+            await room.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    private async Task CompleteAsync(ValueTask<long> append)
+    // The store's queue (every writer's records) is full: this record, its slot held, waits for its own commit.
+    private async ValueTask AppendAloneAsync(string? clients, byte[] payload)
     {
         try
         {
-            await append.ConfigureAwait(false);
-            Committed();
+            await _store.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None).ConfigureAwait(false);
+            Resume();
         }
         catch (StoreUnavailableException e)
         {
@@ -138,11 +208,31 @@ internal sealed partial class AccessRecords : IDisposable
         }
         finally
         {
-            _slots.Release();
+            GiveBackSlot();
         }
     }
 
-    private void Committed()
+    private Task Room()
+    {
+        var room = Volatile.Read(ref _room);
+        if (room is not null)
+        {
+            return room.Task;
+        }
+
+        var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (Interlocked.CompareExchange(ref _room, created, null) ?? created).Task;
+    }
+
+    private void Signal()
+    {
+        if (Volatile.Read(ref _room) is not null)
+        {
+            Interlocked.Exchange(ref _room, null)?.TrySetResult();
+        }
+    }
+
+    private void Resume()
     {
         if (Volatile.Read(ref _failure) is not null && _store.Health.IsWritable && Interlocked.Exchange(ref _failure, null) is not null)
         {
@@ -159,7 +249,7 @@ internal sealed partial class AccessRecords : IDisposable
         }
     }
 
-    // Runs on the store's writer when a batch fails, before the batch's appends are failed: forwarding
+    // Runs on the store's writer when a batch fails, before the batch's records are failed: forwarding
     // stops at that instant, not when the first caller notices.
     private void OnHealthChanged(object? sender, StoreHealth health)
     {
@@ -169,8 +259,10 @@ internal sealed partial class AccessRecords : IDisposable
         }
         else
         {
-            Committed();
+            Resume();
         }
+
+        Signal();
     }
 
     private static partial class Log

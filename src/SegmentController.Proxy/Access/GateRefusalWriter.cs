@@ -21,7 +21,7 @@ internal sealed partial class GateRefusalWriter(GateRefusals refusals, AccessRec
             var payload = JsonSerializer.SerializeToUtf8Bytes(record, AccessJsonContext.Default.GateRefusalRecord);
             try
             {
-                await records.WriteUnboundedAsync(record.Client is null ? null : ClientKey.Of([record.Client]), payload).ConfigureAwait(false);
+                await records.WriteUnboundedAsync(record.Client is null ? null : ClientKey.Of(record.Client), payload).ConfigureAwait(false);
             }
             catch (ArgumentException e)
             {

@@ -190,7 +190,7 @@ internal sealed partial class ProxyRequestMiddleware
             Outcome = outcome,
         };
         var payload = JsonSerializer.SerializeToUtf8Bytes(record, AccessJsonContext.Default.AccessRecord);
-        var clients = state.SourceClient is null ? null : ClientKey.Of([state.SourceClient]);
+        var clients = state.SourceClient is null ? null : ClientKey.Of(state.SourceClient);
         await _records.WriteAsync(clients, payload).ConfigureAwait(false);
     }
 

@@ -34,6 +34,9 @@ internal sealed class DeferredEvidenceStore(TimeProvider time) : IEvidenceStore
     public ValueTask<long> AppendAsync(string type, string? clients, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         Inner.AppendAsync(type, clients, payload, cancellationToken);
 
+    public bool TryHandOver(string type, string? clients, ReadOnlyMemory<byte> payload, IAppendObserver observer) =>
+        Inner.TryHandOver(type, clients, payload, observer);
+
     public async IAsyncEnumerable<StoredRecord> ReadAsync(RecordQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var record in Inner.ReadAsync(query, cancellationToken).ConfigureAwait(false))

@@ -1,0 +1,115 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentController.Core.Evidence;
+using SegmentController.Proxy.Access;
+using SegmentController.Storage;
+using SegmentController.Storage.Sqlite;
+
+namespace SegmentController.Proxy.Tests.Access;
+
+/// <summary>
+/// The window of access records handed to the real SQLite store and not yet durable: full, it holds
+/// forwarding and further records until a batch commits; a failed batch stops forwarding.
+/// </summary>
+public sealed class AccessRecordsTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-access-records-").FullName;
+    private SqliteEvidenceStore _store = null!;
+
+    private string StorePath => Path.Combine(_dir, "evidence.db");
+
+    public async Task InitializeAsync()
+    {
+        // A window no test outlasts: handed-over records commit only when an awaited append ends it.
+        _store = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = StorePath, SigningKeyFile = Path.Combine(_dir, "evidence.key.pem"), CheckpointInterval = TimeSpan.Zero, BatchWindow = TimeSpan.FromHours(1) },
+            TimeProvider.System,
+            CancellationToken.None);
+
+        // The writer has just committed: what is handed over next waits for the window.
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-1), CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task WindowFull_ForwardingAndTheNextRecordWait_UntilABatchCommits()
+    {
+        using var records = new AccessRecords(_store, NullLogger<AccessRecords>.Instance);
+        for (var i = 0; i < AccessRecords.Capacity; i++)
+        {
+            Assert.True(records.WriteAsync("acme", Payload(i)).AsTask().IsCompletedSuccessfully);
+        }
+
+        Assert.Equal(AccessRecords.Capacity, records.Outstanding);
+        var ready = records.ReadyToForwardAsync(CancellationToken.None).AsTask();
+        var next = records.WriteAsync("acme", Payload(AccessRecords.Capacity)).AsTask();
+        Assert.False(ready.IsCompleted);
+        Assert.False(next.IsCompleted);
+        Assert.True(records.Forwarding);
+
+        // An awaited append ends the window: the whole window commits with it, and room opens.
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-2), CancellationToken.None);
+        Assert.True(await ready.WaitAsync(TimeSpan.FromMinutes(2)));
+        await next.WaitAsync(TimeSpan.FromMinutes(2));
+
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-3), CancellationToken.None);
+        await UntilAsync(() => records.Outstanding == 0);
+        var report = StoreVerifier.Verify(StorePath, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+        Assert.Equal(AccessRecords.Capacity + 4, StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access }).Count);
+    }
+
+    [Fact]
+    public async Task BatchFails_ForwardingStopsAndSlotsComeBack_ResumesWhenARecordCommits()
+    {
+        using var records = new AccessRecords(_store, NullLogger<AccessRecords>.Instance);
+        var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        records.Stopped += reason => stopped.TrySetResult(reason);
+        Tamper("CREATE TRIGGER refuse_records BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'records refused'); END;");
+        for (var i = 0; i < 3; i++)
+        {
+            await records.WriteAsync("acme", Payload(i));
+        }
+
+        await Assert.ThrowsAsync<StoreUnavailableException>(async () => await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-2), CancellationToken.None));
+        Assert.Contains("records refused", await stopped.Task.WaitAsync(TimeSpan.FromMinutes(2)), StringComparison.Ordinal);
+        Assert.False(records.Forwarding);
+        Assert.False(await records.ReadyToForwardAsync(CancellationToken.None));
+        await UntilAsync(() => records.Outstanding == 0);
+
+        Tamper("DROP TRIGGER refuse_records;");
+        await records.WriteAsync("acme", Payload(3));
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-3), CancellationToken.None);
+        await UntilAsync(() => records.Outstanding == 0);
+        Assert.True(records.Forwarding);
+        Assert.True(await records.ReadyToForwardAsync(CancellationToken.None));
+    }
+
+    private static byte[] Payload(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{n}}}""");
+
+    // Polls a condition the store's writer makes true; the guard is against a hang, not a measure.
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        while (!condition())
+        {
+            await Task.Delay(5, guard.Token);
+        }
+    }
+
+    private void Tamper(string sql)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = StorePath, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,136 @@
+using System.Text;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Sqlite;
+using SegmentController.Storage.Tests.Support;
+
+namespace SegmentController.Storage.Tests.Sqlite;
+
+/// <summary>
+/// Records handed over without a completion each (the proxy's access records): the observer hears per
+/// batch how many committed or failed; the batch window holds them, and never an awaited append.
+/// </summary>
+public sealed class HandOverTests : IDisposable
+{
+    // Long enough that nothing a test waits for can come from the window running out.
+    private static readonly TimeSpan LongWindow = TimeSpan.FromHours(1);
+
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task HandedOverRecords_CommittedWithTheNextAwaitedAppend_EachObserverHearsItsCountOncePerBatch()
+    {
+        var path = _dir.File("handover.db");
+        var alpha = new CountingObserver();
+        var beta = new CountingObserver();
+        await using (var store = await OpenAsync(path))
+        {
+            Assert.Equal(1, await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"first"}"""), CancellationToken.None));
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":"alpha-{{i}}"}"""), alpha));
+            }
+
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, null, Stores.Json($$"""{"n":"beta-{{i}}"}"""), beta));
+            }
+
+            // The five wait for the window; the awaited append ends it and follows them in the chain.
+            Assert.Equal(7, await Guarded(store.AppendAsync(RecordTypes.Access, "beta", Stores.Json("""{"n":"last"}"""), CancellationToken.None)));
+            await alpha.WaitForAsync(3);
+            await beta.WaitForAsync(2);
+        }
+
+        Assert.Equal([3], alpha.CommittedReports);
+        Assert.Equal([2], beta.CommittedReports);
+        Assert.Empty(alpha.FailedReports);
+        Assert.Empty(beta.FailedReports);
+        var records = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access });
+        string[] order = ["first", "alpha-0", "alpha-1", "alpha-2", "beta-0", "beta-1", "last"];
+        Assert.Equal(order.Select(n => $$"""{"n":"{{n}}"}"""), records.Select(r => Encoding.UTF8.GetString(r.Payload!.Value.Span)));
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task BatchCannotCommit_ObserverHearsItsRecordsFailed_StoreUnwritable_NextBatchCommits()
+    {
+        var path = _dir.File("failing.db");
+        var observer = new CountingObserver();
+        await using (var store = await OpenAsync(path))
+        {
+            await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":0}"""), CancellationToken.None);
+
+            // SQLite itself refuses the batch's inserts (as it would a full disk's), behind the writer's back.
+            Stores.Tamper(path, "CREATE TRIGGER refuse_records BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'records refused'); END;");
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":{{i}}}"""), observer));
+            }
+
+            await Assert.ThrowsAsync<StoreUnavailableException>(async () => await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited"}"""), CancellationToken.None));
+            await observer.WaitForAsync(0, failed: 4);
+            Assert.Equal([4], observer.FailedReports);
+            Assert.Empty(observer.CommittedReports);
+            Assert.False(store.Health.IsWritable);
+
+            Stores.Tamper(path, "DROP TRIGGER refuse_records;");
+            Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"again-0"}"""), observer));
+            Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"again-1"}"""), observer));
+            Assert.Equal(4, await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited-again"}"""), CancellationToken.None));
+            await observer.WaitForAsync(2, failed: 4);
+            Assert.Equal([2], observer.CommittedReports);
+            Assert.True(store.Health.IsWritable);
+        }
+
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task AwaitedAppends_OneAfterAnother_EachCommittedWithoutWaitingForTheWindow()
+    {
+        await using var store = await OpenAsync(_dir.File("awaited.db"));
+        for (var i = 1; i <= 5; i++)
+        {
+            // Every one of these starts well inside the window of the commit before it.
+            Assert.Equal(i, await Guarded(store.AppendAsync(RecordTypes.Suspension, "alpha", Stores.Json($$"""{"n":{{i}}}"""), CancellationToken.None)));
+        }
+    }
+
+    [Fact]
+    public async Task HandedOverRecord_WriterIdle_CommittedWithoutWaitingForTheWindow()
+    {
+        var observer = new CountingObserver();
+        await using var store = await OpenAsync(_dir.File("idle.db"));
+        Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":0}"""), observer));
+        await observer.WaitForAsync(1);
+        Assert.Equal([1], observer.CommittedReports);
+    }
+
+    [Fact]
+    public async Task Checkpoint_WhileRecordsWaitForTheWindow_EndsItAndCoversThem()
+    {
+        var observer = new CountingObserver();
+        await using var store = await OpenAsync(_dir.File("control.db"));
+        await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":0}"""), CancellationToken.None);
+        Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":1}"""), observer));
+        Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":2}"""), observer));
+
+        // The checkpoint sees every record queued before it: it comes right after them.
+        Assert.Equal(4, await store.CheckpointAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2)));
+        await observer.WaitForAsync(2);
+        Assert.Equal([2], observer.CommittedReports);
+    }
+
+    // A guard against a hang (an append held for the whole window), not a measure of speed.
+    private static Task<long> Guarded(ValueTask<long> append) => append.AsTask().WaitAsync(TimeSpan.FromMinutes(2));
+
+    private static Task<SqliteEvidenceStore> OpenAsync(string path) =>
+        SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = path, CheckpointInterval = TimeSpan.Zero, BatchWindow = LongWindow },
+            new FakeTimeProvider(Stores.Start),
+            CancellationToken.None);
+}
