@@ -29,6 +29,13 @@ public sealed record StoreOptions
     /// </summary>
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>
+    /// Handed-over records that end the batch window early: once this many wait, they are committed at
+    /// once. Callers that bound what they have not yet seen durable (the proxy: 512 records) are then never
+    /// held up by the window itself, whatever the request rate.
+    /// </summary>
+    public int WindowRecords { get; init; } = 256;
+
     /// <summary>Most appends committed in one transaction.</summary>
     public int MaxBatch { get; init; } = 8192;
 

@@ -40,6 +40,14 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
     // Completed to end the batch window the writer is waiting out (null while it waits for nothing).
     private TaskCompletionSource? _windowEnd;
+
+    // Records handed over so far (callers count them), records of those the writer has drained (the
+    // writer counts them), and the count of handed-over records that ends the open window early
+    // (long.MaxValue while none is open). Each side writes its count with a full fence before it reads
+    // the other's, so a window never misses the record that fills it.
+    private long _handedOver;
+    private long _handedDrained;
+    private long _windowTarget = long.MaxValue;
     private SigningKey _key;
     private long _nextIndex;
     private byte[] _head = new byte[RecordHasher.HashSize];
@@ -205,6 +213,11 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         Validate(type, clients, payload);
         if (_queue.Writer.TryWrite(PendingAppend.Observed(type, clients, payload.ToArray(), observer)))
         {
+            if (Interlocked.Increment(ref _handedOver) >= Volatile.Read(ref _windowTarget))
+            {
+                EndWindow();
+            }
+
             return true;
         }
 
@@ -366,12 +379,21 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                 // them. Nothing else waits: an awaited append or a control operation ends the window at
                 // once, and a record that finds the last commit older than the window is committed at
                 // once. The window is real time, not the store's clock: it paces the disk.
-                if (!awaited && control is null && batch.Count is > 0 && batch.Count < _options.MaxBatch && lastCommit != 0)
+                // Enough records waiting end it too (WindowRecords).
+                var full = Math.Min(_options.MaxBatch, _options.WindowRecords);
+                if (!awaited && control is null && batch.Count is > 0 && batch.Count < full && lastCommit != 0)
                 {
                     var wait = _options.BatchWindow - Stopwatch.GetElapsedTime(lastCommit);
                     if (wait > TimeSpan.Zero)
                     {
-                        await Task.WhenAny(windowEnd.Task, Task.Delay(wait, TimeProvider.System)).ConfigureAwait(false);
+                        var target = _handedDrained + (full - batch.Count);
+                        Interlocked.Exchange(ref _windowTarget, target);
+                        if (Interlocked.Read(ref _handedOver) < target)
+                        {
+                            await Task.WhenAny(windowEnd.Task, Task.Delay(wait, TimeProvider.System)).ConfigureAwait(false);
+                        }
+
+                        Interlocked.Exchange(ref _windowTarget, long.MaxValue);
                         Drain(reader, batch, ref control);
                     }
                 }
@@ -441,6 +463,10 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             {
                 batch.Add(append);
                 awaited |= append.Done is not null;
+                if (append.Observer is not null)
+                {
+                    _handedDrained++;
+                }
             }
             else
             {

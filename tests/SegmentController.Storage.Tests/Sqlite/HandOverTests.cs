@@ -111,6 +111,29 @@ public sealed class HandOverTests : IDisposable
     }
 
     [Fact]
+    public async Task HandedOverRecords_WindowRecordsWaiting_CommittedWithoutWaitingForTheWindow()
+    {
+        // However fast records arrive, a caller that bounds what is not yet durable is never held by the
+        // window: once WindowRecords wait, they commit. Repeated so that records land on every side of the
+        // writer opening its window.
+        var observer = new CountingObserver();
+        await using var store = await OpenAsync(_dir.File("full.db"), windowRecords: 8);
+        await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":0}"""), CancellationToken.None);
+        for (var round = 1; round <= 50; round++)
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":{{i}}}"""), observer));
+            }
+
+            await observer.WaitForAsync(8 * round);
+        }
+
+        Assert.Equal(400, observer.CommittedReports.Sum());
+        Assert.All(observer.CommittedReports, count => Assert.InRange(count, 1, 8));
+    }
+
+    [Fact]
     public async Task Checkpoint_WhileRecordsWaitForTheWindow_EndsItAndCoversThem()
     {
         var observer = new CountingObserver();
@@ -128,9 +151,9 @@ public sealed class HandOverTests : IDisposable
     // A guard against a hang (an append held for the whole window), not a measure of speed.
     private static Task<long> Guarded(ValueTask<long> append) => append.AsTask().WaitAsync(TimeSpan.FromMinutes(2));
 
-    private static Task<SqliteEvidenceStore> OpenAsync(string path) =>
+    private static Task<SqliteEvidenceStore> OpenAsync(string path, int windowRecords = 256) =>
         SqliteEvidenceStore.OpenAsync(
-            new StoreOptions { Path = path, CheckpointInterval = TimeSpan.Zero, BatchWindow = LongWindow },
+            new StoreOptions { Path = path, CheckpointInterval = TimeSpan.Zero, BatchWindow = LongWindow, WindowRecords = windowRecords },
             new FakeTimeProvider(Stores.Start),
             CancellationToken.None);
 }
