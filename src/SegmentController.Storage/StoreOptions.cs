@@ -30,6 +30,12 @@ public sealed record StoreOptions
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
+    /// How long the writer waits for more appends when several awaited appends are queued at once (zero:
+    /// commit what is there). A lone awaited append never waits.
+    /// </summary>
+    public TimeSpan AwaitedBatchWindow { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
     /// Handed-over records that end the batch window early: once this many wait, they are committed at
     /// once. Callers that bound what they have not yet seen durable (the proxy: 512 records) are then never
     /// held up by the window itself, whatever the request rate.

@@ -397,6 +397,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                         Drain(reader, batch, ref control);
                     }
                 }
+                else if (awaited && control is null && batch.Count is > 1 && batch.Count < _options.MaxBatch && _options.AwaitedBatchWindow > TimeSpan.Zero)
+                {
+                    // Several awaited appends at once is load: a moment's wait lets one fsync serve more of them.
+                    await Task.Delay(_options.AwaitedBatchWindow, TimeProvider.System).ConfigureAwait(false);
+                    Drain(reader, batch, ref control);
+                }
 
                 Volatile.Write(ref _windowEnd, null);
                 if (batch.Count > 0)
