@@ -102,43 +102,14 @@ internal sealed class StoreReader : IDisposable
     /// The first record sequenced at or after <paramref name="ticks"/>, by bisecting idx (time never
     /// decreases along the chain); null when there is none. O(log n) primary-key lookups.
     /// </summary>
-    public long? FirstIndexAtOrAfter(long ticks)
-    {
-        if (Bounds() is not var (lo, hi))
-        {
-            return null;
-        }
-
-        long? candidate = null;
-        using var probe = Command("SELECT idx, time FROM records WHERE idx >= $at ORDER BY idx LIMIT 1");
-        var at = probe.Parameters.Add(new SqliteParameter { ParameterName = "$at" });
-        while (lo <= hi)
-        {
-            at.Value = lo + ((hi - lo) / 2);
-            var mid = (long)at.Value;
-            using var reader = probe.ExecuteReader();
-            if (!reader.Read())
-            {
-                break;
-            }
-
-            var (index, time) = (reader.GetInt64(0), reader.GetInt64(1));
-            if (time >= ticks)
-            {
-                candidate = index;
-                hi = mid - 1;
-            }
-            else
-            {
-                lo = index + 1;
-            }
-        }
-
-        return candidate;
-    }
+    public long? FirstIndexAtOrAfter(long ticks) => Bisect(ticks, first: true);
 
     /// <summary>The last record sequenced at or before <paramref name="ticks"/> (bisection as above); null when none.</summary>
-    public long? LastIndexAtOrBefore(long ticks)
+    public long? LastIndexAtOrBefore(long ticks) => Bisect(ticks, first: false);
+
+    // Each probe reads the record nearest the midpoint on the search's side of it (idx has gaps where a
+    // purge left none), and narrows towards the first record at or after, or the last at or before, ticks.
+    private long? Bisect(long ticks, bool first)
     {
         if (Bounds() is not var (lo, hi))
         {
@@ -146,12 +117,14 @@ internal sealed class StoreReader : IDisposable
         }
 
         long? candidate = null;
-        using var probe = Command("SELECT idx, time FROM records WHERE idx <= $at ORDER BY idx DESC LIMIT 1");
+        using var probe = Command(first
+            ? "SELECT idx, time FROM records WHERE idx >= $at ORDER BY idx LIMIT 1"
+            : "SELECT idx, time FROM records WHERE idx <= $at ORDER BY idx DESC LIMIT 1");
         var at = probe.Parameters.Add(new SqliteParameter { ParameterName = "$at" });
         while (lo <= hi)
         {
-            at.Value = lo + ((hi - lo) / 2);
-            var mid = (long)at.Value;
+            var mid = lo + ((hi - lo) / 2);
+            at.Value = mid;
             using var reader = probe.ExecuteReader();
             if (!reader.Read())
             {
@@ -159,14 +132,14 @@ internal sealed class StoreReader : IDisposable
             }
 
             var (index, time) = (reader.GetInt64(0), reader.GetInt64(1));
-            if (time <= ticks)
+            if (first ? time >= ticks : time <= ticks)
             {
                 candidate = index;
-                lo = mid + 1;
+                (lo, hi) = first ? (lo, mid - 1) : (mid + 1, hi);
             }
             else
             {
-                hi = index - 1;
+                (lo, hi) = first ? (index + 1, hi) : (lo, index - 1);
             }
         }
 
