@@ -119,6 +119,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         SuspensionRecord record;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Synchronous from here to the acknowledgement, at real-time priority where permitted: a busy
+        // machine must not make the trip wait for a time slice.
+        var priority = TripPriority.Raise();
         try
         {
             var current = _state;
@@ -141,11 +145,16 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var next = current.With(record).WithoutPending(request.Scope);
             _store.Save(next);
             Volatile.Write(ref _state, next);
-            var stages = new List<StageTiming>
+            var stages = new List<StageTiming>(4)
             {
-                new() { Stage = SuspensionStage.Persist, Duration = _time.GetElapsedTime(started), Succeeded = true },
+                new()
+                {
+                    Stage = SuspensionStage.Persist,
+                    Duration = _time.GetElapsedTime(started),
+                    Succeeded = true,
+                    Detail = priority.Raised ? null : $"normal priority: {TripPriority.Problem ?? "the thread runs under another policy"}",
+                },
             };
-
             foreach (var stage in (ReadOnlySpan<SuspensionStage>)[SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool])
             {
                 stages.Add(RunLocalStage(stage, request.Scope));
@@ -157,6 +166,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         finally
         {
             _lock.Release();
+            priority.Dispose();
         }
 
         foreach (var observer in _observers)

@@ -54,7 +54,7 @@ internal static class ApiJson
         writer.WriteEndArray();
     }
 
-    /// <summary>One kill-switch stage: name, seconds, whether it succeeded and why not.</summary>
+    /// <summary>One kill-switch stage: name, seconds, whether it succeeded, and its detail (why not, or how it ran).</summary>
     public static void WriteStage(Utf8JsonWriter writer, StageTiming stage)
     {
         ArgumentNullException.ThrowIfNull(writer);

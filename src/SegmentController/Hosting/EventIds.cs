@@ -34,6 +34,7 @@ internal static class EventIds
     public const int SuspensionNotRecorded = 1409;
     public const int ProxyListening = 1410;
     public const int ProxyNotStarted = 1411;
+    public const int TripPriority = 1412;
     public const int SnmpPollFailed = 1500;
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;

@@ -31,6 +31,15 @@ internal sealed partial class InlineProxyService : IHostedService, IAsyncDisposa
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (TripPriority.Problem is { } problem)
+        {
+            Log.TripsAtNormalPriority(_logger, problem);
+        }
+        else
+        {
+            Log.TripsAtRealTimePriority(_logger, TripPriority.Priority);
+        }
+
         var policy = _services.GetRequiredService<IPolicyProvider>();
         if (policy.Current.Controller.Proxy.Certificate is null)
         {
@@ -81,5 +90,11 @@ internal sealed partial class InlineProxyService : IHostedService, IAsyncDisposa
 
         [LoggerMessage(EventIds.ProxyNotStarted, LogLevel.Warning, "Inline proxy not started: controller.proxy.certificate is not set")]
         public static partial void NotStarted(ILogger logger);
+
+        [LoggerMessage(EventIds.TripPriority, LogLevel.Information, "Trips run at real-time priority (SCHED_FIFO {Priority})")]
+        public static partial void TripsAtRealTimePriority(ILogger logger, int priority);
+
+        [LoggerMessage(EventIds.TripPriority, LogLevel.Warning, "Trips run at normal priority and may wait for a busy CPU: {Problem}")]
+        public static partial void TripsAtNormalPriority(ILogger logger, string problem);
     }
 }

@@ -57,14 +57,30 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
     }
 
     /// <summary>Starts segctl and returns at once.</summary>
-    public static SegctlProcess Start(params string[] args)
+    public static SegctlProcess Start(params string[] args) => StartUnder([], args);
+
+    /// <summary>
+    /// Starts segctl through <paramref name="command"/> (a command and its arguments that then run
+    /// <c>dotnet segctl.dll</c>, such as <c>setpriv</c> or <c>prlimit</c>) and returns at once.
+    /// </summary>
+    public static SegctlProcess StartUnder(IReadOnlyList<string> command, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(command.Count > 0 ? command[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (command.Count > 0)
+        {
+            foreach (var arg in command.Skip(1))
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(DllPath);
         foreach (var arg in args)
         {

@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using SegmentController.Core.Suspension;
+
+namespace SegmentController.Core.Tests.Suspension;
+
+/// <summary>
+/// A trip's durable write and local stages run at real-time priority, and the thread goes back to the
+/// normal policy afterwards. The tests run as root (CI does), where the raise is permitted.
+/// </summary>
+public sealed class TripPriorityTests : IDisposable
+{
+    private const int SchedOther = 0;
+    private const int SchedFifo = 1;
+    private const int SchedBatch = 3;
+
+    private readonly TempDirectory _dir = new();
+    private readonly ConcurrentQueue<string> _policies = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Trip_SaveAndLocalStages_RunAtRealTimePriority_ThenTheThreadIsNormalAgain()
+    {
+        Assert.Equal(0u, NativeTest.Geteuid());
+        Assert.Null(TripPriority.Problem);
+        using var engine = NewEngine();
+        Assert.Equal(SchedOther, TripPriority.CurrentPolicy());
+
+        var trip = engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        // Uncontended, the trip completes on this thread: its policy after the acknowledgement is this thread's.
+        Assert.True(trip.IsCompleted);
+        Assert.Equal(SchedOther, TripPriority.CurrentPolicy());
+        var result = await trip;
+        await result.Completion;
+        Assert.Equal([$"save:{SchedFifo}", $"gate:{SchedFifo}", $"inflight:{SchedFifo}", $"upstream-pool:{SchedFifo}"], _policies.Take(4));
+
+        // Ports and webhooks, after the acknowledgement, run at normal priority (their record is saved again).
+        Assert.All(_policies.Skip(4), p => Assert.Equal($"save:{SchedOther}", p));
+        var persist = result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
+        Assert.Null(persist.Detail);
+        Assert.True(new FileSuspensionStateStore(_dir.File("suspension.state")).Load().State!.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Trip_OnAThreadUnderAnotherPolicy_LeavesItAlone_AndThePersistStageSaysSo()
+    {
+        using var engine = NewEngine();
+        var outcome = new TaskCompletionSource<(TripResult Result, int PolicyAfter)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var parameters = new NativeTest.SchedParam();
+                Assert.Equal(0, NativeTest.SchedSetScheduler(0, SchedBatch, ref parameters));
+                var trip = engine.TripAsync(Trip("acme"), CancellationToken.None);
+                Assert.True(trip.IsCompleted);
+                outcome.SetResult((trip.GetAwaiter().GetResult(), TripPriority.CurrentPolicy()));
+            }
+            catch (Exception e)
+            {
+                outcome.SetException(e);
+            }
+        });
+        thread.Start();
+        var (result, policyAfter) = await outcome.Task;
+        thread.Join();
+        await result.Completion;
+
+        Assert.Equal(SchedBatch, policyAfter);
+        Assert.Equal([$"save:{SchedBatch}", $"gate:{SchedBatch}", $"inflight:{SchedBatch}", $"upstream-pool:{SchedBatch}"], _policies.Take(4));
+        var persist = result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
+        Assert.True(persist.Succeeded);
+        Assert.StartsWith("normal priority:", persist.Detail, StringComparison.Ordinal);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    private SuspensionEngine NewEngine() => new(
+        new PolicyRecordingStore(new FileSuspensionStateStore(_dir.File("suspension.state")), _policies),
+        new StaticPolicyProvider(TestPolicies.TwoClients()),
+        [
+            new PolicyRecordingEnforcer(SuspensionStage.Gate, _policies),
+            new PolicyRecordingEnforcer(SuspensionStage.InFlight, _policies),
+            new PolicyRecordingEnforcer(SuspensionStage.UpstreamPool, _policies),
+        ],
+        [],
+        [],
+        [],
+        TimeProvider.System);
+
+    private static TripRequest Trip(string scope) => new()
+    {
+        Scope = scope,
+        Trigger = SuspensionTrigger.Operator,
+        Actor = "alice",
+        Reason = "drill",
+    };
+
+    // Notes the scheduling policy of the thread that saves, after the load at start-up.
+    private sealed class PolicyRecordingStore(ISuspensionStateStore inner, ConcurrentQueue<string> policies) : ISuspensionStateStore
+    {
+        public SuspensionStateLoad Load() => inner.Load();
+
+        public void Save(SuspensionState state)
+        {
+            inner.Save(state);
+            policies.Enqueue($"save:{TripPriority.CurrentPolicy()}");
+        }
+    }
+
+    private sealed class PolicyRecordingEnforcer(SuspensionStage stage, ConcurrentQueue<string> policies) : ISuspensionEnforcer
+    {
+        public SuspensionStage Stage { get; } = stage;
+
+        public void Enforce(string scope) => policies.Enqueue($"{SuspensionNames.Of(Stage)}:{TripPriority.CurrentPolicy()}");
+    }
+
+    private static class NativeTest
+    {
+        [DllImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int SchedSetScheduler(int pid, int policy, ref SchedParam parameters);
+
+        [DllImport("libc", EntryPoint = "geteuid")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern uint Geteuid();
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct SchedParam
+        {
+            public int Priority;
+        }
+    }
+}
