@@ -165,8 +165,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
         finally
         {
-            _lock.Release();
             priority.Dispose();
+            _lock.Release();
         }
 
         foreach (var observer in _observers)

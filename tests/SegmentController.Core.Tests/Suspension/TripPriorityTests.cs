@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using SegmentController.Core.Suspension;
 
 namespace SegmentController.Core.Tests.Suspension;
@@ -22,7 +21,7 @@ public sealed class TripPriorityTests : IDisposable
     [Fact]
     public async Task Trip_SaveAndLocalStages_RunAtRealTimePriority_ThenTheThreadIsNormalAgain()
     {
-        Assert.Equal(0u, NativeTest.Geteuid());
+        Assert.True(Environment.IsPrivilegedProcess);
         Assert.Null(TripPriority.Problem);
         using var engine = NewEngine();
         Assert.Equal(SchedOther, TripPriority.CurrentPolicy());
@@ -52,8 +51,8 @@ public sealed class TripPriorityTests : IDisposable
         {
             try
             {
-                var parameters = new NativeTest.SchedParam();
-                Assert.Equal(0, NativeTest.SchedSetScheduler(0, SchedBatch, ref parameters));
+                var parameters = new NativeMethods.SchedParam();
+                Assert.Equal(0, NativeMethods.SchedSetScheduler(0, SchedBatch, ref parameters));
                 var trip = engine.TripAsync(Trip("acme"), CancellationToken.None);
                 Assert.True(trip.IsCompleted);
                 outcome.SetResult((trip.GetAwaiter().GetResult(), TripPriority.CurrentPolicy()));
@@ -114,22 +113,5 @@ public sealed class TripPriorityTests : IDisposable
         public SuspensionStage Stage { get; } = stage;
 
         public void Enforce(string scope) => policies.Enqueue($"{SuspensionNames.Of(Stage)}:{TripPriority.CurrentPolicy()}");
-    }
-
-    private static class NativeTest
-    {
-        [DllImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
-        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern int SchedSetScheduler(int pid, int policy, ref SchedParam parameters);
-
-        [DllImport("libc", EntryPoint = "geteuid")]
-        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-        public static extern uint Geteuid();
-
-        [StructLayout(LayoutKind.Sequential)]
-        public struct SchedParam
-        {
-            public int Priority;
-        }
     }
 }
