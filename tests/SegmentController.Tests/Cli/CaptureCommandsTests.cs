@@ -170,9 +170,13 @@ public sealed class CaptureCommandsTests
             var policy = Path.Combine(dir.FullName, "site.yaml");
             File.WriteAllText(policy, File.ReadAllText(Fixture("site.yaml")).Replace(
                 "interfaces: []", $"interfaces: [{{name: {lab.CaptureInterface}, buffer_mib: 1}}]", StringComparison.Ordinal));
-            await using var segctl = SegctlProcess.Start("capture", "live", "--interface", lab.CaptureInterface, "--policy", policy, "--seconds", "6", "--json");
+            // Long enough that the run cannot end while it is stopped, even started cold.
+            await using var segctl = SegctlProcess.Start("capture", "live", "--interface", lab.CaptureInterface, "--policy", policy, "--seconds", "15", "--json");
             await WaitForPacketSocketAsync(lab.CaptureInterface);
 
+            // The socket shows before libpcap has set up its ring and counters on it: stopped in between,
+            // segctl would see none of the frames, received or dropped. A second is ample to finish.
+            await Task.Delay(TimeSpan.FromSeconds(1));
             segctl.Signal(NativeMethods.SigStop);
             try
             {
