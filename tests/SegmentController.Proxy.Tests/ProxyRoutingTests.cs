@@ -76,6 +76,8 @@ public sealed class ProxyRoutingTests : IAsyncLifetime
         Assert.Equal("/orders/new", records[0].GetProperty("path").GetString());
         Assert.DoesNotContain("secret", records[0].ToString(), StringComparison.Ordinal);
         Assert.Equal(10, records[0].GetProperty("bytes_in").GetInt64());
+        Assert.Equal("upstream:acme".Length, records[0].GetProperty("bytes_out").GetInt64());
+        Assert.Equal(0, records[1].GetProperty("bytes_out").GetInt64());
         Assert.Equal("forwarded", records[0].GetProperty("outcome").GetString());
         Assert.Equal(200, records[0].GetProperty("status").GetInt32());
         Assert.Equal("127.0.1.10", records[0].GetProperty("source").GetString());

@@ -23,8 +23,13 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => Counted(inner.Read(buffer, offset, count));
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Counted(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+    // Reads and writes that complete at once (most of them: Kestrel's body streams buffer) are counted
+    // without an async state machine of their own.
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = inner.ReadAsync(buffer, cancellationToken);
+        return read.IsCompletedSuccessfully ? new ValueTask<int>(Counted(read.Result)) : CountedAsync(read);
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -35,10 +40,17 @@ internal sealed class CountingStream(Stream inner) : Stream
         Interlocked.Add(ref _count, count);
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        Interlocked.Add(ref _count, buffer.Length);
+        var write = inner.WriteAsync(buffer, cancellationToken);
+        if (write.IsCompletedSuccessfully)
+        {
+            write.GetAwaiter().GetResult();
+            Interlocked.Add(ref _count, buffer.Length);
+            return ValueTask.CompletedTask;
+        }
+
+        return CountedAsync(write, buffer.Length);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -47,6 +59,14 @@ internal sealed class CountingStream(Stream inner) : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    private async ValueTask<int> CountedAsync(ValueTask<int> read) => Counted(await read.ConfigureAwait(false));
+
+    private async ValueTask CountedAsync(ValueTask write, int length)
+    {
+        await write.ConfigureAwait(false);
+        Interlocked.Add(ref _count, length);
+    }
 
     private int Counted(int read)
     {
