@@ -33,6 +33,10 @@ internal static class NativeMethods
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     public static extern int SchedGetScheduler(int pid);
 
+    [DllImport("libc", EntryPoint = "gettid")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int GetTid();
+
     [StructLayout(LayoutKind.Sequential)]
     public struct SchedParam
     {

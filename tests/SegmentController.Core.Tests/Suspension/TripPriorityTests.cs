@@ -4,8 +4,9 @@ using SegmentController.Core.Suspension;
 namespace SegmentController.Core.Tests.Suspension;
 
 /// <summary>
-/// A trip's durable write and local stages run at real-time priority, and the thread goes back to the
-/// normal policy afterwards. The tests run as root (CI does), where the raise is permitted.
+/// A trip's durable write and local stages run at real-time priority, through the acknowledgement to the
+/// caller, and the thread goes back to the normal policy afterwards: at once off the thread pool, when it
+/// returns to the pool on a pool thread. The tests run as root (CI does), where the raise is permitted.
 /// </summary>
 public sealed class TripPriorityTests : IDisposable
 {
@@ -40,6 +41,70 @@ public sealed class TripPriorityTests : IDisposable
         var persist = result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
         Assert.Null(persist.Detail);
         Assert.True(new FileSuspensionStateStore(_dir.File("suspension.state")).Load().State!.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Trip_OnAPoolThread_StaysRaisedThroughTheAcknowledgement_NormalOnceTheThreadIsBackInThePool()
+    {
+        using var engine = NewEngine();
+
+        var (tid, policies, results) = await Task.Run(() =>
+        {
+            var seen = new List<int>();
+            var first = engine.TripAsync(Trip("acme"), CancellationToken.None);
+            Assert.True(first.IsCompleted);
+            seen.Add(TripPriority.CurrentPolicy());
+
+            // A second trip while the thread is still raised by the first counts as raised.
+            var second = engine.TripAsync(Trip("globex"), CancellationToken.None);
+            Assert.True(second.IsCompleted);
+            seen.Add(TripPriority.CurrentPolicy());
+            return (NativeMethods.GetTid(), seen, new[] { first.Result, second.Result });
+        });
+
+        // The caller's synchronous continuation (its acknowledgement) ran at real-time priority.
+        Assert.Equal([SchedFifo, SchedFifo], policies);
+        Assert.All(results, r => Assert.Null(r.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist).Detail));
+        await Task.WhenAll(results.Select(r => r.Completion));
+
+        // Back in the pool, the thread runs its restore: normal policy again.
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (NativeMethods.SchedGetScheduler(tid) != SchedOther)
+        {
+            await Task.Delay(10, guard.Token);
+        }
+
+        Assert.Equal(SchedOther, NativeMethods.SchedGetScheduler(tid));
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.True(engine.IsSuspended("globex"));
+    }
+
+    [Fact]
+    public async Task Trip_OnAThreadOutsideThePool_NormalAgainBeforeTheTripReturns()
+    {
+        using var engine = NewEngine();
+        var outcome = new TaskCompletionSource<(TripResult Result, int PolicyAfter)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                var trip = engine.TripAsync(Trip("acme"), CancellationToken.None);
+                Assert.True(trip.IsCompleted);
+                outcome.SetResult((trip.GetAwaiter().GetResult(), TripPriority.CurrentPolicy()));
+            }
+            catch (Exception e)
+            {
+                outcome.SetException(e);
+            }
+        });
+        thread.Start();
+        var (result, policyAfter) = await outcome.Task;
+        thread.Join();
+        await result.Completion;
+
+        Assert.Equal(SchedOther, policyAfter);
+        Assert.Equal([$"save:{SchedFifo}", $"gate:{SchedFifo}", $"inflight:{SchedFifo}", $"upstream-pool:{SchedFifo}"], _policies.Take(4));
+        Assert.Null(result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist).Detail);
     }
 
     [Fact]
