@@ -14,9 +14,9 @@ namespace SegmentController.Core.Suspension;
 /// <c>SCHED_FIFO</c>. The section is short and never awaits, so it cannot hold a core for long.
 /// <para>
 /// When the normal policy comes back: leaving <c>SCHED_FIFO</c> makes the kernel reschedule the thread
-/// at once, and on saturated cores it then waited up to 4 ms for a time slice before it could hand the
-/// acknowledgement to its caller (the proxy benchmark, 100 trips: the drop alone 0.5–4.1 ms in the
-/// slowest five). So on a thread-pool thread the policy is restored by a work item queued on that
+/// at once, and on saturated cores it then waited for a time slice before it could hand the
+/// acknowledgement to its caller (the proxy benchmark, instrumented, 100 trips: the drop alone took
+/// 0.06–4.1 ms in the five slowest acknowledgements). So on a thread-pool thread the policy is restored by a work item queued on that
 /// thread's own queue: it runs when the thread goes back to the pool, after the caller's synchronous
 /// continuation (the acknowledgement) — or sooner, on another thread, if an idle one takes it. A thread
 /// of any other kind gets the normal policy back before the trip returns. A trip on a thread still
