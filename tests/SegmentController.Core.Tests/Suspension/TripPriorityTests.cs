@@ -86,24 +86,8 @@ public sealed class TripPriorityTests : IDisposable
     public async Task Trip_OnAThreadOutsideThePool_NormalAgainBeforeTheTripReturns()
     {
         using var engine = NewEngine();
-        var outcome = new TaskCompletionSource<(TripResult Result, int PolicyAfter)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                var trip = engine.TripAsync(Trip("acme"), CancellationToken.None);
-                Assert.True(trip.IsCompleted);
-                outcome.SetResult((trip.GetAwaiter().GetResult(), TripPriority.CurrentPolicy()));
-            }
-            catch (Exception e)
-            {
-                outcome.SetException(e);
-            }
-        });
-        thread.Start();
-        var (result, policyAfter) = await outcome.Task;
-        thread.Join();
-        await result.Completion;
+
+        var (result, policyAfter) = await TripOnOwnThreadAsync(engine, policy: null);
 
         Assert.Equal(SchedOther, policyAfter);
         Assert.Equal([$"save:{SchedFifo}", $"gate:{SchedFifo}", $"inflight:{SchedFifo}", $"upstream-pool:{SchedFifo}"], _policies.Take(4));
@@ -114,13 +98,32 @@ public sealed class TripPriorityTests : IDisposable
     public async Task Trip_OnAThreadUnderAnotherPolicy_LeavesItAlone_AndThePersistStageSaysSo()
     {
         using var engine = NewEngine();
+
+        var (result, policyAfter) = await TripOnOwnThreadAsync(engine, policy: SchedBatch);
+
+        Assert.Equal(SchedBatch, policyAfter);
+        Assert.Equal([$"save:{SchedBatch}", $"gate:{SchedBatch}", $"inflight:{SchedBatch}", $"upstream-pool:{SchedBatch}"], _policies.Take(4));
+        var persist = result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
+        Assert.True(persist.Succeeded);
+        Assert.StartsWith("normal priority:", persist.Detail, StringComparison.Ordinal);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    // Trips acme on a thread of its own (not the pool's), first put under the given policy; returns the
+    // trip (its remote stages done) and the thread's policy right after the trip returned.
+    private static async Task<(TripResult Result, int PolicyAfter)> TripOnOwnThreadAsync(SuspensionEngine engine, int? policy)
+    {
         var outcome = new TaskCompletionSource<(TripResult Result, int PolicyAfter)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                var parameters = new NativeMethods.SchedParam();
-                Assert.Equal(0, NativeMethods.SchedSetScheduler(0, SchedBatch, ref parameters));
+                if (policy is { } p)
+                {
+                    var parameters = new NativeMethods.SchedParam();
+                    Assert.Equal(0, NativeMethods.SchedSetScheduler(0, p, ref parameters));
+                }
+
                 var trip = engine.TripAsync(Trip("acme"), CancellationToken.None);
                 Assert.True(trip.IsCompleted);
                 outcome.SetResult((trip.GetAwaiter().GetResult(), TripPriority.CurrentPolicy()));
@@ -131,16 +134,10 @@ public sealed class TripPriorityTests : IDisposable
             }
         });
         thread.Start();
-        var (result, policyAfter) = await outcome.Task;
+        var done = await outcome.Task;
         thread.Join();
-        await result.Completion;
-
-        Assert.Equal(SchedBatch, policyAfter);
-        Assert.Equal([$"save:{SchedBatch}", $"gate:{SchedBatch}", $"inflight:{SchedBatch}", $"upstream-pool:{SchedBatch}"], _policies.Take(4));
-        var persist = result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
-        Assert.True(persist.Succeeded);
-        Assert.StartsWith("normal priority:", persist.Detail, StringComparison.Ordinal);
-        Assert.True(engine.IsSuspended("acme"));
+        await done.Result.Completion;
+        return done;
     }
 
     private SuspensionEngine NewEngine() => new(
