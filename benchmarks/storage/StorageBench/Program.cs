@@ -6,12 +6,16 @@ using SegmentController.Core.Evidence;
 using SegmentController.Storage;
 using SegmentController.Storage.Sqlite;
 
-// Usage: StorageBench DIR [RECORDS]. Prints append and verify rates of the evidence store and
-// SQLite's own bulk-insert rate (same disk, WAL, synchronous=FULL, same batch size) as the reference,
-// each with the CPU time it took per record (on a shared machine the rates move with the neighbours'
-// load; the CPU time per record moves less). Verification, which reads only, runs three times: the best.
+// Usage: StorageBench DIR [RECORDS] [RATE] [SECONDS]. Prints append and verify rates of the evidence
+// store and SQLite's own bulk-insert rate (same disk, WAL, synchronous=FULL, same batch size) as the
+// reference, each with the CPU time it took per record (on a shared machine the rates move with the
+// neighbours' load; the CPU time per record moves less). Verification, which reads only, runs three
+// times: the best. Then records handed over at a steady RATE a second, as the proxy hands over its
+// access records, with batch windows of 10 and 25 ms: the CPU each record costs the store.
 var dir = args.Length > 0 ? args[0] : Path.GetTempPath();
 var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 400_000;
+var steadyRate = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 22_000;
+var steadySeconds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 8;
 const int BatchSize = 8192;
 var payload = Encoding.UTF8.GetBytes("{\"client\":\"alpha\",\"src\":\"10.1.0.5\",\"route\":\"/crm/api/v2/customers/0000000000\",\"method\":\"GET\",\"status\":200,\"bytes\":18231,\"upstream\":\"crm.alpha.example:443\",\"tls\":\"1.3\",\"ms\":12}".PadRight(200, ' ')[..200]);
 
@@ -133,4 +137,138 @@ foreach (var suffix in new[] { "", "-wal", "-shm", ".key.pem" })
     File.Delete(storePath + suffix);
 }
 
+// Steady hand-over: a producer thread hands records over at the rate, each a fresh access-record-sized
+// payload, holding at most the proxy's bound (twice WindowRecords) not yet durable, as AccessRecords
+// does. The producer alone (the same payloads, no store) is measured too: the store's cost per record is
+// the difference. Alternated, three times each, so that the machine's drift falls on every setting.
+var steadyPayload = "{\"time\":\"2026-11-26T21:00:00.1234567+00:00\",\"client\":\"acme\",\"source\":\"10.20.0.15\",\"method\":\"GET\",\"host\":\"crm.acme.example\",\"path\":\"/api/v2/customers\",\"status\":200,\"bytes_in\":0,\"bytes_out\":18231,\"duration_seconds\":0.000512,\"upstream\":\"crm\",\"route_client\":\"acme\",\"outcome\":\"forwarded\",\"n\":";
+(TimeSpan Window, int Records, string Name)[] settings =
+[
+    (TimeSpan.Zero, 0, "producer alone"),
+    (TimeSpan.FromMilliseconds(10), 256, "10 ms window, 256 records"),
+    (TimeSpan.FromMilliseconds(25), 1024, "25 ms window, 1,024 records (default)"),
+];
+var steady = settings.Select(_ => new List<SteadyResult>()).ToArray();
+for (var round = 0; round < 3; round++)
+{
+    for (var k = 0; k < settings.Length; k++)
+    {
+        var (window, records, _) = settings[k];
+        steady[k].Add(await SteadyAsync(window, records));
+    }
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"steady hand-over, {steadyRate:N0} records/s for {steadySeconds} s, {steadyPayload.Length + 8}-byte payloads (median of 3 by CPU; process CPU per record, the producer's included):"));
+var alone = Median(steady[0]).CpuUs;
+for (var k = 0; k < settings.Length; k++)
+{
+    var m = Median(steady[k]);
+    Console.WriteLine(k == 0
+        ? string.Create(CultureInfo.InvariantCulture, $"  {settings[k].Name,-40} cpu {m.CpuUs,5:F2} µs/record  (runs {string.Join(" ", steady[k].Select(r => r.CpuUs.ToString("F2", CultureInfo.InvariantCulture)))})")
+        : string.Create(CultureInfo.InvariantCulture, $"  {settings[k].Name,-40} cpu {m.CpuUs,5:F2} µs/record, the store's {m.CpuUs - alone:F2}  {m.Commits / steadySeconds,4:F0} commits/s of {m.RecordsPerCommit:F0} records, {m.WrittenPerRecord:F0} bytes written per record  (runs {string.Join(" ", steady[k].Select(r => r.CpuUs.ToString("F2", CultureInfo.InvariantCulture)))})"));
+}
+
 return 0;
+
+static SteadyResult Median(List<SteadyResult> runs) => runs.OrderBy(r => r.CpuUs).ElementAt(runs.Count / 2);
+
+async Task<SteadyResult> SteadyAsync(TimeSpan window, int windowRecords)
+{
+    var path = Fresh("steady");
+    var observer = new CountingObserver();
+    SqliteEvidenceStore? store = window > TimeSpan.Zero
+        ? await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = path, BatchWindow = window, WindowRecords = windowRecords }, TimeProvider.System, CancellationToken.None)
+        : null;
+    var bound = Math.Max(1, windowRecords * 2);
+    var written = WrittenBytes();
+    var cpuBefore = Cpu();
+    var sent = 0L;
+    var producer = new Thread(() =>
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed.TotalSeconds < steadySeconds)
+        {
+            var due = (long)(watch.Elapsed.TotalSeconds * steadyRate);
+            for (; sent < due; sent++)
+            {
+                while (Volatile.Read(ref observer.Outstanding) >= bound)
+                {
+                    Thread.Sleep(0);
+                }
+
+                var record = Encoding.UTF8.GetBytes(steadyPayload + sent.ToString(CultureInfo.InvariantCulture) + "}");
+                Interlocked.Increment(ref observer.Outstanding);
+                if (store is null)
+                {
+                    // The same payloads, and no store: what the store costs includes its caller's side
+                    // of the hand-over (the copy, the payload's digest).
+                    GC.KeepAlive(record);
+                    ((IAppendObserver)observer).Committed(1);
+                }
+                else if (!store.TryHandOver(RecordTypes.Access, "acme", record, observer))
+                {
+                    throw new InvalidOperationException("the store's queue is full");
+                }
+            }
+
+            Thread.Sleep(1);
+        }
+    });
+    producer.Start();
+    producer.Join();
+    while (Volatile.Read(ref observer.Outstanding) > 0)
+    {
+        await Task.Delay(1);
+    }
+
+    var cpu = Cpu() - cpuBefore;
+    var bytes = WrittenBytes() - written;
+    var commits = observer.Commits;
+    if (store is not null)
+    {
+        await store.DisposeAsync();
+    }
+
+    foreach (var suffix in new[] { "", "-wal", "-shm", ".key.pem" })
+    {
+        File.Delete(path + suffix);
+    }
+
+    return new SteadyResult(cpu.TotalMicroseconds / sent, store is null ? 0 : commits, store is null ? 1 : (double)sent / Math.Max(1, commits), (double)bytes / sent);
+}
+
+// Bytes this process caused to be written to disk (/proc/self/io write_bytes; 0 where unavailable).
+static long WrittenBytes()
+{
+    try
+    {
+        foreach (var line in File.ReadLines("/proc/self/io"))
+        {
+            if (line.StartsWith("write_bytes:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan("write_bytes:".Length).Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+    }
+    catch (IOException)
+    {
+    }
+
+    return 0;
+}
+
+internal sealed record SteadyResult(double CpuUs, long Commits, double RecordsPerCommit, double WrittenPerRecord);
+
+internal sealed class CountingObserver : IAppendObserver
+{
+    public int Outstanding;
+    public long Commits;
+
+    void IAppendObserver.Committed(int count)
+    {
+        Interlocked.Add(ref Outstanding, -count);
+        Commits++;
+    }
+
+    void IAppendObserver.Failed(int count, StoreUnavailableException reason) => throw reason;
+}
