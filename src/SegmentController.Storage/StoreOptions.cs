@@ -25,12 +25,11 @@ public sealed record StoreOptions
     /// Least time between the starts of two commits of handed-over records (zero: commit what is queued at
     /// once). Under load each commit — one fsync, one head signature — then serves a window's worth of
     /// records; a record that arrives when the last commit is older than the window is committed at once.
-    /// Awaited appends and control operations never wait for it: they end the window. Each commit costs the
-    /// writer about as much CPU as a few hundred records (fsync, WAL frames, head signature, wake-ups), so
-    /// the window sets how much of the writer's time goes to commits: at 22,000 records a second, 25 ms
-    /// cost 2–3 µs a record less than 10 ms in benchmarks/storage/run.sh, which prints both.
+    /// Awaited appends and control operations never wait for it: they end the window. A longer window
+    /// costs the writer less CPU per record but makes each commit's fsync larger, and a trip's own fsync
+    /// waits for the disk behind it (the store's README has the measurements).
     /// </summary>
-    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(25);
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
     /// How long the writer waits for more appends when several awaited appends are queued at once (zero:
@@ -40,10 +39,10 @@ public sealed record StoreOptions
 
     /// <summary>
     /// Handed-over records that end the batch window early: once this many wait, they are committed at
-    /// once. Callers that bound what they have not yet seen durable (the proxy: 2,048 records, twice this)
-    /// are then never held up by the window itself, whatever the request rate.
+    /// once. Callers that bound what they have not yet seen durable (the proxy: 512 records) are then never
+    /// held up by the window itself, whatever the request rate.
     /// </summary>
-    public int WindowRecords { get; init; } = 1024;
+    public int WindowRecords { get; init; } = 256;
 
     /// <summary>Most appends committed in one transaction.</summary>
     public int MaxBatch { get; init; } = 8192;

@@ -71,7 +71,7 @@ try
     using var components = new ProxyComponents(policy, () => engine!, new NullMetrics());
     engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(dir, "suspension.state")), policy, components.Enforcers, [], [], [], TimeProvider.System);
     // segctl as it runs at a site: every access record handed to the SQLite evidence store (hash chained,
-    // batched fsynced commits) as its request ends, durable with the store's next batch, at most 2,048 not
+    // batched fsynced commits) as its request ends, durable with the store's next batch, at most 512 not
     // yet durable at once (requests wait beyond that); and, to split the cost, the same proxy with records
     // serialized into memory only.
     await using var store = await SqliteEvidenceStore.OpenAsync(
@@ -145,7 +145,7 @@ try
     Console.WriteLine($"segctl, records in memory     : {memoryResult.Rps,10:F0} req/s  p50 {memoryResult.P50Ms:F3} ms  p99 {memoryResult.P99Ms:F3} ms  cpu {memoryResult.CpuUs:F1} us/req");
     Console.WriteLine($"segctl, records to SQLite     : {segctlResult.Rps,10:F0} req/s  p50 {segctlResult.P50Ms:F3} ms  p99 {segctlResult.P99Ms:F3} ms  cpu {segctlResult.CpuUs:F1} us/req  ({recorded} records in the chain, verified)");
     Console.WriteLine($"  (cpu: this process, proxy and upstream, per request; rounds in order: {string.Join(" | ", Enumerable.Range(0, roundCount).Select(r => string.Join(" ", rounds.Select(t => $"{t[r].Rps:F0}/{t[r].CpuUs:F0}"))))} req/s/us for bare, memory, SQLite)");
-    Console.WriteLine("  (each record handed to the store as its request ends, durable with the next batch; <= 2,048 pending)");
+    Console.WriteLine("  (each record handed to the store as its request ends, durable with the next batch; <= 512 pending)");
     Console.WriteLine($"throughput ratio segctl/bare: {segctlResult.Rps / bareResult.Rps:F3} with the SQLite store, {memoryResult.Rps / bareResult.Rps:F3} records in memory (target >= 0.85)");
     Console.WriteLine($"added p50 latency: {(segctlResult.P50Ms - bareResult.P50Ms) * 1000:F0} us with the SQLite store, {(memoryResult.P50Ms - bareResult.P50Ms) * 1000:F0} us records in memory (target <= 100 us)");
     Console.WriteLine($"added cpu per request: {segctlResult.CpuUs - bareResult.CpuUs:F1} us with the SQLite store, {memoryResult.CpuUs - bareResult.CpuUs:F1} us records in memory");

@@ -145,8 +145,8 @@ var steadyPayload = "{\"time\":\"2026-11-26T21:00:00.1234567+00:00\",\"client\":
 (TimeSpan Window, int Records, string Name)[] settings =
 [
     (TimeSpan.Zero, 0, "producer alone"),
-    (TimeSpan.FromMilliseconds(10), 256, "10 ms window, 256 records"),
-    (TimeSpan.FromMilliseconds(25), 1024, "25 ms window, 1,024 records (default)"),
+    (TimeSpan.FromMilliseconds(10), 256, "10 ms window, 256 records (default)"),
+    (TimeSpan.FromMilliseconds(25), 1024, "25 ms window, 1,024 records"),
 ];
 var steady = settings.Select(_ => new List<SteadyResult>()).ToArray();
 for (var round = 0; round < 3; round++)

@@ -30,11 +30,8 @@ namespace SegmentController.Proxy.Access;
 /// </remarks>
 internal sealed partial class AccessRecords : IAppendObserver, IDisposable
 {
-    /// <summary>
-    /// Records handed to the store and not yet durable, at most: twice the store's default
-    /// <c>WindowRecords</c>, one batch window's worth committing while the next fills.
-    /// </summary>
-    public const int Capacity = 2048;
+    /// <summary>Records handed to the store and not yet durable, at most.</summary>
+    public const int Capacity = 512;
 
     private readonly IRecordAppender _store;
     private readonly ILogger _logger;
