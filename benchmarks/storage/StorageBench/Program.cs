@@ -158,7 +158,7 @@ for (var round = 0; round < 3; round++)
     }
 }
 
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"steady hand-over, {steadyRate:N0} records/s for {steadySeconds} s, {steadyPayload.Length + 8}-byte payloads (median of 3 by CPU; process CPU per record, the producer's included):"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"steady hand-over, {steadyRate:N0} records/s for {steadySeconds} s, payloads of about {steadyPayload.Length + 7} bytes (median of 3 by CPU; process CPU per record, the producer's included):"));
 var alone = Median(steady[0]).CpuUs;
 for (var k = 0; k < settings.Length; k++)
 {
