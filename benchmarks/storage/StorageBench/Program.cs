@@ -22,11 +22,7 @@ var payload = Encoding.UTF8.GetBytes("{\"client\":\"alpha\",\"src\":\"10.1.0.5\"
 string Fresh(string name)
 {
     var path = Path.Combine(dir, $"segctl-bench-{name}-{Environment.ProcessId}.db");
-    foreach (var suffix in new[] { "", "-wal", "-shm", ".key.pem" })
-    {
-        File.Delete(path + suffix);
-    }
-
+    DeleteStore(path);
     return path;
 }
 
@@ -131,11 +127,8 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"records: {count}
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sqlite bulk insert (reference): {referenceRate,12:N0} rows/s     {PerRecord(referenceCpu)}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"evidence store append:          {appendRate,12:N0} records/s  {PerRecord(appendCpu)}  ({appendRate / referenceRate:P0} of reference; target 200,000)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"evidence store verify:          {verifyRate,12:N0} records/s  {PerRecord(verifyCpu)}  ({verifyRate / referenceRate:F2}x reference insert rate; target 1,000,000; best of 3)"));
-foreach (var suffix in new[] { "", "-wal", "-shm", ".key.pem" })
-{
-    File.Delete(referencePath + suffix);
-    File.Delete(storePath + suffix);
-}
+DeleteStore(referencePath);
+DeleteStore(storePath);
 
 // Steady hand-over: a producer thread hands records over at the rate, each a fresh access-record-sized
 // payload, holding at most the proxy's bound (twice WindowRecords) not yet durable, as AccessRecords
@@ -229,12 +222,17 @@ async Task<SteadyResult> SteadyAsync(TimeSpan window, int windowRecords)
         await store.DisposeAsync();
     }
 
-    foreach (var suffix in new[] { "", "-wal", "-shm", ".key.pem" })
+    DeleteStore(path);
+    return new SteadyResult(cpu.TotalMicroseconds / sent, store is null ? 0 : commits, store is null ? 1 : (double)sent / Math.Max(1, commits), (double)bytes / sent);
+}
+
+// A store file and what SQLite and the store keep beside it.
+static void DeleteStore(string path)
+{
+    foreach (var suffix in new[] { "", "-wal", "-shm", ".key.pem", ".lock" })
     {
         File.Delete(path + suffix);
     }
-
-    return new SteadyResult(cpu.TotalMicroseconds / sent, store is null ? 0 : commits, store is null ? 1 : (double)sent / Math.Max(1, commits), (double)bytes / sent);
 }
 
 // Bytes this process caused to be written to disk (/proc/self/io write_bytes; 0 where unavailable).
