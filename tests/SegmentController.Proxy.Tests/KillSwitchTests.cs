@@ -212,7 +212,7 @@ public sealed class KillSwitchTests : IAsyncLifetime
 
         await _h.StopAsync();
         var refusals = StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.Access, Client = "acme" })
-            .Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement)
+            .SelectMany(ProxyHarness.Entries)
             .Where(r => r.GetProperty("outcome").GetString() == ProxyOutcomes.RefusedAtGate)
             .ToArray();
         var record = Assert.Single(refusals);

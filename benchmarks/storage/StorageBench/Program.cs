@@ -11,7 +11,8 @@ using SegmentController.Storage.Sqlite;
 // reference, each with the CPU time it took per record (on a shared machine the rates move with the
 // neighbours' load; the CPU time per record moves less). Verification, which reads only, runs three
 // times: the best. Then records handed over at a steady RATE a second, as the proxy hands over its
-// access records, with batch windows of 10 and 25 ms: the CPU each record costs the store.
+// access records, with batch windows of 10 and 25 ms, and with 10 ms for 8 clients in turn (a batch's
+// records of one client key are one row): the CPU each record costs the store.
 var dir = args.Length > 0 ? args[0] : Path.GetTempPath();
 var count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 400_000;
 var steadyRate = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 22_000;
@@ -135,19 +136,20 @@ DeleteStore(storePath);
 // does. The producer alone (the same payloads, no store) is measured too: the store's cost per record is
 // the difference. Alternated, three times each, so that the machine's drift falls on every setting.
 var steadyPayload = "{\"time\":\"2026-11-26T21:00:00.1234567+00:00\",\"client\":\"acme\",\"source\":\"10.20.0.15\",\"method\":\"GET\",\"host\":\"crm.acme.example\",\"path\":\"/api/v2/customers\",\"status\":200,\"bytes_in\":0,\"bytes_out\":18231,\"duration_seconds\":0.000512,\"upstream\":\"crm\",\"route_client\":\"acme\",\"outcome\":\"forwarded\",\"n\":";
-(TimeSpan Window, int Records, string Name)[] settings =
+(TimeSpan Window, int Records, int Clients, string Name)[] settings =
 [
-    (TimeSpan.Zero, 0, "producer alone"),
-    (TimeSpan.FromMilliseconds(10), 256, "10 ms window, 256 records (default)"),
-    (TimeSpan.FromMilliseconds(25), 1024, "25 ms window, 1,024 records"),
+    (TimeSpan.Zero, 0, 1, "producer alone"),
+    (TimeSpan.FromMilliseconds(10), 256, 1, "10 ms window, 256 records (default)"),
+    (TimeSpan.FromMilliseconds(10), 256, 8, "the same, 8 clients in turn"),
+    (TimeSpan.FromMilliseconds(25), 1024, 1, "25 ms window, 1,024 records"),
 ];
 var steady = settings.Select(_ => new List<SteadyResult>()).ToArray();
 for (var round = 0; round < 3; round++)
 {
     for (var k = 0; k < settings.Length; k++)
     {
-        var (window, records, _) = settings[k];
-        steady[k].Add(await SteadyAsync(window, records));
+        var (window, records, clients, _) = settings[k];
+        steady[k].Add(await SteadyAsync(window, records, clients));
     }
 }
 
@@ -165,8 +167,10 @@ return 0;
 
 static SteadyResult Median(List<SteadyResult> runs) => runs.OrderBy(r => r.CpuUs).ElementAt(runs.Count / 2);
 
-async Task<SteadyResult> SteadyAsync(TimeSpan window, int windowRecords)
+async Task<SteadyResult> SteadyAsync(TimeSpan window, int windowRecords, int clients)
 {
+    // A batch's records of one client key are one row: with several clients, a batch makes several.
+    var clientKeys = Enumerable.Range(0, clients).Select(c => c == 0 ? "acme" : $"client{c}").ToArray();
     var path = Fresh("steady");
     var observer = new CountingObserver();
     SqliteEvidenceStore? store = window > TimeSpan.Zero
@@ -198,7 +202,7 @@ async Task<SteadyResult> SteadyAsync(TimeSpan window, int windowRecords)
                     GC.KeepAlive(record);
                     ((IAppendObserver)observer).Committed(1);
                 }
-                else if (!store.TryHandOver(RecordTypes.Access, "acme", record, observer))
+                else if (!store.TryHandOver(RecordTypes.Access, clientKeys[sent % clients], record, observer))
                 {
                     throw new InvalidOperationException("the store's queue is full");
                 }

@@ -494,6 +494,13 @@ internal sealed class ChainVerifier : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// Names a record (already added) whose stored entries count is not what its payload implies: the count,
+    /// outside the chain, was changed — it feeds exposure counts. Always false.
+    /// </summary>
+    public bool RejectEntries(long index, long ticks, long? stored, int? counted) =>
+        Fail(index, TimeOf(ticks), string.Create(CultureInfo.InvariantCulture, $"entries column is {stored?.ToString(CultureInfo.InvariantCulture) ?? "empty"} but the payload holds {counted?.ToString(CultureInfo.InvariantCulture) ?? "no array of entries"} (count edited)"), null);
+
     private bool Fail(long index, DateTimeOffset? time, string reason, long? line)
     {
         _problem ??= new VerificationProblem(index, time, reason, line);

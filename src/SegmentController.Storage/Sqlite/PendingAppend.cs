@@ -5,36 +5,48 @@ using SegmentController.Storage.Chain;
 namespace SegmentController.Storage.Sqlite;
 
 /// <summary>
-/// A record waiting for its batch to commit. Its payload digest is computed by the caller that queued
-/// it, on the caller's thread: the writer task, which every append goes through, only chains and inserts.
-/// Who hears of the commit: an awaited append (<see cref="Done"/>), an observer told per batch
-/// (<see cref="Observer"/>), or nobody (the writer's own records: checkpoints, rotations, purges).
+/// A record waiting for its batch to commit. Who hears of the commit: an awaited append
+/// (<see cref="Done"/>), an observer told per batch (<see cref="Observer"/>), or nobody (the writer's own
+/// records: checkpoints, rotations, purges; and the rows the writer makes of handed-over entries).
 /// </summary>
-/// <remarks>The digest is kept inline: one allocation fewer per record.</remarks>
+/// <remarks>
+/// An awaited append's payload digest is computed by the caller that queued it, on the caller's thread,
+/// so the writer task, which every append goes through, only chains and inserts. A handed-over entry has
+/// no digest of its own: the writer joins a batch's entries into rows (<see cref="Coalesced"/>) and
+/// digests those. The digest is kept inline: one allocation fewer per record.
+/// </remarks>
 internal sealed class PendingAppend : PendingOperation
 {
-    private PendingAppend(string type, string? clients, byte[] payload, TaskCompletionSource<long>? done, IAppendObserver? observer)
+    private PendingAppend(string type, string? clients, ReadOnlyMemory<byte> payload, TaskCompletionSource<long>? done, IAppendObserver? observer)
     {
         Type = type;
         Clients = clients;
         Payload = payload;
         Done = done;
         Observer = observer;
-        RecordHasher.PayloadDigest(payload, _payloadSha256);
+        if (observer is null)
+        {
+            RecordHasher.PayloadDigest(payload.Span, _payloadSha256);
+            Entries = ArrayEntries.Count(payload.Span);
+        }
     }
 
     public string Type { get; }
 
     public string? Clients { get; }
 
-    public byte[] Payload { get; }
+    public ReadOnlyMemory<byte> Payload { get; }
 
+    /// <summary>The payload's digest (not computed for a handed-over entry, which is never a row itself).</summary>
     public ReadOnlySpan<byte> PayloadSha256 => _payloadSha256;
+
+    /// <summary>The row's <c>entries</c> column: the elements of its payload when that is a JSON array (<see cref="ArrayEntries"/>), else null.</summary>
+    public int? Entries { get; }
 
     /// <summary>Completed with the record's index once durable (awaited appends only).</summary>
     public TaskCompletionSource<long>? Done { get; }
 
-    /// <summary>Told per batch (handed-over records only).</summary>
+    /// <summary>Told per batch (handed-over entries only).</summary>
     public IAppendObserver? Observer { get; }
 
     public static PendingAppend Awaited(string type, string? clients, byte[] payload) =>
@@ -44,6 +56,10 @@ internal sealed class PendingAppend : PendingOperation
         new(type, clients, payload, null, observer);
 
     public static PendingAppend Internal(string type, byte[] payload) => new(type, null, payload, null, null);
+
+    /// <summary>A row joining handed-over entries into one JSON array (<paramref name="payload"/>, in a buffer the writer reuses after the commit).</summary>
+    public static PendingAppend Coalesced(string type, string? clients, ReadOnlyMemory<byte> payload) =>
+        new(type, clients, payload, null, null);
 
     public override void Fail(Exception error) => Done?.TrySetException(error);
 

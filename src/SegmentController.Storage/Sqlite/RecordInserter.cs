@@ -16,7 +16,7 @@ internal sealed class RecordInserter : IDisposable
 {
     public const int RowsPerStatement = 32;
 
-    private const int Columns = 8;
+    private const int Columns = 9;
 
     // Client keys are ASCII and at most ClientKey.MaxLength characters.
     private const int ClientKeyBytes = Core.Evidence.ClientKey.MaxLength;
@@ -84,10 +84,11 @@ internal sealed class RecordInserter : IDisposable
         Check(raw.sqlite3_bind_int64(statement, offset + 2, ticks));
         Check(raw.sqlite3_bind_text(statement, offset + 3, type[..typeLength]));
         Check(append.Clients is null ? raw.sqlite3_bind_null(statement, offset + 4) : raw.sqlite3_bind_text(statement, offset + 4, clients[..clientsLength]));
-        Check(raw.sqlite3_bind_blob(statement, offset + 5, append.Payload));
+        Check(raw.sqlite3_bind_blob(statement, offset + 5, append.Payload.Span));
         Check(raw.sqlite3_bind_blob(statement, offset + 6, append.PayloadSha256));
         Check(raw.sqlite3_bind_blob(statement, offset + 7, hashes.Slice(slot * RecordHasher.HashSize, RecordHasher.HashSize)));
         Check(raw.sqlite3_bind_blob(statement, offset + 8, hashes.Slice((slot + 1) * RecordHasher.HashSize, RecordHasher.HashSize)));
+        Check(append.Entries is { } entries ? raw.sqlite3_bind_int64(statement, offset + 9, entries) : raw.sqlite3_bind_null(statement, offset + 9));
     }
 
     private void Step(sqlite3_stmt statement)
@@ -110,8 +111,8 @@ internal sealed class RecordInserter : IDisposable
 
     private sqlite3_stmt Prepare(int rows)
     {
-        var values = string.Join(", ", Enumerable.Repeat("(?, ?, ?, ?, ?, ?, ?, ?)", rows));
-        var rc = raw.sqlite3_prepare_v3(_db, $"INSERT INTO records({Schema.Columns}) VALUES {values}", raw.SQLITE_PREPARE_PERSISTENT, out sqlite3_stmt statement);
+        var values = string.Join(", ", Enumerable.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows));
+        var rc = raw.sqlite3_prepare_v3(_db, $"INSERT INTO records({Schema.Columns}, entries) VALUES {values}", raw.SQLITE_PREPARE_PERSISTENT, out sqlite3_stmt statement);
         if (rc != raw.SQLITE_OK)
         {
             statement.Dispose();

@@ -12,7 +12,8 @@ internal static class Schema
             payload BLOB,
             payload_sha256 BLOB NOT NULL,
             prev_hash BLOB NOT NULL,
-            hash BLOB NOT NULL);
+            hash BLOB NOT NULL,
+            entries INTEGER);
         CREATE TABLE IF NOT EXISTS head(
             id INTEGER PRIMARY KEY CHECK (id = 1),
             idx INTEGER NOT NULL,
@@ -27,6 +28,15 @@ internal static class Schema
         """;
 
     /// <summary>
+    /// Schema 3's column, added by the writer on open to a store made before it (<see cref="Migrate"/> follows):
+    /// <c>entries</c>, the elements of a row's payload when that is a JSON array (as the rows joining
+    /// handed-over entries are), else null. It is not part of the chain: it is derived from the payload,
+    /// which is, and verification derives it again and compares (<see cref="Chain.ArrayEntries"/>); an
+    /// exposure count sums it (a row without it counts once). The migration fills it for older rows.
+    /// </summary>
+    public const string AddEntries = "ALTER TABLE records ADD COLUMN entries INTEGER;";
+
+    /// <summary>
     /// Indexes, created by the writer on open (stores made before them get them then: the migration to
     /// schema 2). Typed reads — an incident's exposure count, audits' evidence windows, incidents and audit
     /// history read back — use (type, time). Time alone needs no index: time never decreases along idx,
@@ -35,11 +45,11 @@ internal static class Schema
     /// </summary>
     public const string Migrate = """
         CREATE INDEX IF NOT EXISTS records_type_time ON records(type, time);
-        INSERT INTO meta(key, value) VALUES ('schema', '2') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+        INSERT INTO meta(key, value) VALUES ('schema', '3') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
         """;
 
     /// <summary>The schema version the writer brings a store to.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const string Columns = "idx, time, type, clients, payload, payload_sha256, prev_hash, hash";
 }

@@ -3,7 +3,7 @@ using SegmentController.Core.Incidents;
 
 namespace SegmentController.Storage.Sqlite;
 
-/// <summary>Counts access records in a store file for an incident's exposure estimate.</summary>
+/// <summary>Counts access records in a store file for an incident's exposure estimate (each request's, where a stored record joins several).</summary>
 public sealed class SqliteAccessRecordCounter(string path) : IAccessRecordCounter
 {
     public Task<long> CountAsync(IReadOnlyList<string> clients, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)

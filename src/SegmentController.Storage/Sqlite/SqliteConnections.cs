@@ -29,6 +29,12 @@ internal static class SqliteConnections
             if (!IsCurrent(connection))
             {
                 Execute(connection, Schema.Create);
+                if (!HasColumn(connection, "records", "entries"))
+                {
+                    Execute(connection, Schema.AddEntries);
+                    FillEntries(connection);
+                }
+
                 Execute(connection, Schema.Migrate);
             }
 
@@ -39,6 +45,51 @@ internal static class SqliteConnections
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Whether <paramref name="table"/> has <paramref name="column"/> (a store made before a schema that added it does not).</summary>
+    public static bool HasColumn(SqliteConnection connection, string table, string column, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM pragma_table_info($table) WHERE name = $column";
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$table", table);
+        command.Parameters.AddWithValue("$column", column);
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0;
+    }
+
+    // Rows written before the entries column: those whose payload is a JSON array get its count.
+    private static void FillEntries(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        var counts = new List<(long Index, int Entries)>();
+        using (var select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT idx, payload FROM records WHERE payload IS NOT NULL AND substr(payload, 1, 1) = X'5B'";
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                if (Chain.ArrayEntries.Count((byte[])reader.GetValue(1)) is { } entries)
+                {
+                    counts.Add((reader.GetInt64(0), entries));
+                }
+            }
+        }
+
+        using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE records SET entries = $entries WHERE idx = $idx";
+        var entriesParameter = update.Parameters.Add("$entries", SqliteType.Integer);
+        var indexParameter = update.Parameters.Add("$idx", SqliteType.Integer);
+        foreach (var (index, entries) in counts)
+        {
+            entriesParameter.Value = entries;
+            indexParameter.Value = index;
+            update.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
     }
 
     private static bool IsCurrent(SqliteConnection connection)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using SegmentController.Core.Evidence;
@@ -35,6 +36,14 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     private readonly SqliteCommand _writeHead;
     private readonly StoreLock _lock;
     private readonly List<(IAppendObserver Observer, int Count)> _tally = [];
+
+    // The writer's scratch for joining a batch's handed-over entries into rows (Coalesce).
+    private readonly List<PendingAppend> _rows = [];
+    private readonly List<EntryGroup> _groups = [];
+    private int[] _entryGroup = new int[256];
+    private byte[] _joined = new byte[64 * 1024];
+
+    private const int MaxKeptJoinBytes = 4 << 20;
 
     private readonly Task _writer;
 
@@ -485,10 +494,11 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
     private void CommitAppends(List<PendingAppend> batch)
     {
+        var rows = Coalesce(batch);
         long first;
         try
         {
-            first = Commit(batch.Count, i => batch[i], null);
+            first = Commit(rows.Count, i => rows[i], null);
         }
         catch (StoreUnavailableException e)
         {
@@ -496,17 +506,17 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             return;
         }
 
-        Interlocked.Add(ref _appendedSinceCheckpoint, batch.Count);
-        for (var i = 0; i < batch.Count; i++)
+        Interlocked.Add(ref _appendedSinceCheckpoint, rows.Count);
+        for (var i = 0; i < rows.Count; i++)
         {
-            var append = batch[i];
+            rows[i].Done?.TrySetResult(first + i);
+        }
+
+        foreach (var append in batch)
+        {
             if (append.Observer is { } observer)
             {
                 Tally(observer);
-            }
-            else
-            {
-                append.Done?.TrySetResult(first + i);
             }
         }
 
@@ -516,6 +526,114 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         }
 
         _tally.Clear();
+    }
+
+    /// <summary>
+    /// The batch's rows: each awaited append is one; the handed-over entries that share a type and client
+    /// key become one row whose payload is the JSON array of theirs, in hand-over order, placed where the
+    /// first of them was (a row stops taking entries at <see cref="StoreOptions.MaxPayloadBytes"/>, and
+    /// the next entry starts another). A batch holds a window's worth of requests from a few clients: a
+    /// row, one digest, one chain link and one index entry each serve hundreds of them.
+    /// </summary>
+    private List<PendingAppend> Coalesce(List<PendingAppend> batch)
+    {
+        _rows.Clear();
+        _groups.Clear();
+        if (_entryGroup.Length < batch.Count)
+        {
+            _entryGroup = new int[Math.Max(batch.Count, _entryGroup.Length * 2)];
+        }
+
+        var total = 0L;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var append = batch[i];
+            if (append.Observer is null)
+            {
+                _entryGroup[i] = -1;
+                _rows.Add(append);
+                continue;
+            }
+
+            var groups = CollectionsMarshal.AsSpan(_groups);
+            var length = append.Payload.Length;
+            var open = -1;
+            for (var g = groups.Length - 1; g >= 0; g--)
+            {
+                if (groups[g].Open && string.Equals(groups[g].Type, append.Type, StringComparison.Ordinal) && string.Equals(groups[g].Clients, append.Clients, StringComparison.Ordinal))
+                {
+                    open = g;
+                    break;
+                }
+            }
+
+            if (open >= 0 && (long)groups[open].Bytes + 1 + length > _options.MaxPayloadBytes)
+            {
+                groups[open].Open = false;
+                open = -1;
+            }
+
+            if (open < 0)
+            {
+                // '[' and ']' around the first entry; the row itself is made once its bytes are known.
+                _groups.Add(new EntryGroup { Type = append.Type, Clients = append.Clients, Row = _rows.Count, Bytes = 2 + length, Open = true });
+                _rows.Add(append);
+                total += 2 + length;
+                open = _groups.Count - 1;
+            }
+            else
+            {
+                groups[open].Bytes += 1 + length;
+                total += 1 + length;
+            }
+
+            _entryGroup[i] = open;
+        }
+
+        if (_groups.Count == 0)
+        {
+            return _rows;
+        }
+
+        // The rows' payloads one after another in a buffer kept for the next batch; a batch of large
+        // entries gives each row a buffer of its own instead (a row is at most MaxPayloadBytes, or one entry).
+        var shared = total <= MaxKeptJoinBytes;
+        if (shared && _joined.Length < total)
+        {
+            _joined = new byte[Math.Min(Math.Max(total, _joined.Length * 2L), MaxKeptJoinBytes)];
+        }
+
+        var all = CollectionsMarshal.AsSpan(_groups);
+        var at = 0;
+        for (var g = 0; g < all.Length; g++)
+        {
+            all[g].Buffer = shared ? _joined : new byte[all[g].Bytes];
+            all[g].Start = shared ? at : 0;
+            all[g].Filled = all[g].Start;
+            at += shared ? all[g].Bytes : 0;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (_entryGroup[i] < 0)
+            {
+                continue;
+            }
+
+            ref var group = ref all[_entryGroup[i]];
+            var payload = batch[i].Payload.Span;
+            group.Buffer![group.Filled] = group.Filled == group.Start ? (byte)'[' : (byte)',';
+            payload.CopyTo(group.Buffer.AsSpan(group.Filled + 1));
+            group.Filled += 1 + payload.Length;
+        }
+
+        foreach (ref var group in all)
+        {
+            group.Buffer![group.Filled] = (byte)']';
+            _rows[group.Row] = PendingAppend.Coalesced(group.Type, group.Clients, group.Buffer.AsMemory(group.Start, group.Bytes));
+        }
+
+        return _rows;
     }
 
     private void FailAppends(List<PendingAppend> appends, StoreUnavailableException error)
@@ -738,5 +856,19 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT payload FROM records WHERE type = 'key-rotation' ORDER BY idx DESC LIMIT 1";
         return command.ExecuteScalar() is byte[] payload ? StorePayloads.ParseKeyRotation(payload)?.KeyId : null;
+    }
+
+    // Handed-over entries of one type and client key on their way into one row: the row's position among
+    // the batch's rows, its payload's length, whether it still takes entries, and where its bytes go.
+    private struct EntryGroup
+    {
+        public string Type;
+        public string? Clients;
+        public int Row;
+        public int Bytes;
+        public bool Open;
+        public byte[]? Buffer;
+        public int Start;
+        public int Filled;
     }
 }

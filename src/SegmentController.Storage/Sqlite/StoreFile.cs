@@ -25,7 +25,8 @@ public static class StoreFile
 
     /// <summary>
     /// Records of <paramref name="type"/> between the bounds (inclusive) that concern any of
-    /// <paramref name="clients"/>, counted per client key from the type index (payloads are not read).
+    /// <paramref name="clients"/>, counted per client key through the type index (payloads are not read): a
+    /// row joining handed-over records counts each of them (its <c>entries</c> column).
     /// </summary>
     public static long CountConcerning(string path, string type, IReadOnlyCollection<string> clients, DateTimeOffset since, DateTimeOffset until)
     {

@@ -20,6 +20,11 @@ internal sealed class StoreReader : IDisposable
         _snapshot = connection.BeginTransaction(deferred: true);
     }
 
+    /// <summary>Whether the records table has the <c>entries</c> column (schema 3; a store no writer has opened since is older).</summary>
+    public bool HasEntries => _hasEntries ??= SqliteConnections.HasColumn(_connection, "records", "entries", _snapshot);
+
+    private bool? _hasEntries;
+
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidOperationException">The file is not a segctl store.</exception>
     public static StoreReader Open(string path)
@@ -158,7 +163,8 @@ internal sealed class StoreReader : IDisposable
     public IReadOnlyList<(string? Clients, long Count)> CountByClients(string type, long fromTicks, long toTicks)
     {
         var counts = new List<(string?, long)>();
-        using var command = Command("SELECT clients, count(*) FROM records WHERE type = $type AND time >= $from AND time <= $to GROUP BY clients");
+        // A row joining handed-over entries counts each of them.
+        using var command = Command($"SELECT clients, {(HasEntries ? "sum(coalesce(entries, 1))" : "count(*)")} FROM records WHERE type = $type AND time >= $from AND time <= $to GROUP BY clients");
         command.Parameters.AddWithValue("$type", type);
         command.Parameters.AddWithValue("$from", fromTicks);
         command.Parameters.AddWithValue("$to", toTicks);
@@ -195,7 +201,8 @@ internal sealed class StoreReader : IDisposable
     public void Feed(ChainVerifier verifier, bool directColumns, CancellationToken cancellationToken)
     {
         var db = _connection.Handle ?? throw new InvalidOperationException("the store connection is closed");
-        var rc = raw.sqlite3_prepare_v2(db, $"SELECT {Schema.Columns} FROM records ORDER BY idx", out sqlite3_stmt statement);
+        var entries = HasEntries;
+        var rc = raw.sqlite3_prepare_v2(db, $"SELECT {Schema.Columns}, {(entries ? "entries" : "NULL")} FROM records ORDER BY idx", out sqlite3_stmt statement);
         if (rc != raw.SQLITE_OK)
         {
             throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
@@ -234,7 +241,7 @@ internal sealed class StoreReader : IDisposable
 
             bool Check(VerifyBatch batch)
             {
-                batch.ComputeDigests();
+                batch.ComputeDigests(entries);
                 for (var row = 0; row < batch.Count; row++)
                 {
                     if (!batch.Feed(verifier, row))

@@ -21,6 +21,10 @@ internal sealed class VerifyBatch
     private readonly bool[] _hasPayload = new bool[Rows];
     private readonly bool[] _computed = new bool[Rows];
 
+    // The entries column as stored (null: none), and whether it matches what the payload implies.
+    private readonly long?[] _entries = new long?[Rows];
+    private readonly bool[] _entriesMatch = new bool[Rows];
+
     // Per row, the payload and the three stored hashes, as (offset, length) into _arena.
     private readonly (int Offset, int Length)[,] _blobs = new (int, int)[Rows, 4];
     private readonly byte[] _digests = new byte[Rows * DigestBytes];
@@ -50,6 +54,7 @@ internal sealed class VerifyBatch
         _type[row] = SqliteColumns.Type(statement, 2) == raw.SQLITE_NULL ? "" : types.Get(SqliteColumns.Blob(statement, 2));
         _clients[row] = SqliteColumns.Type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(SqliteColumns.Blob(statement, 3));
         _hasPayload[row] = SqliteColumns.Type(statement, 4) != raw.SQLITE_NULL;
+        _entries[row] = SqliteColumns.Type(statement, 8) == raw.SQLITE_NULL ? null : SqliteColumns.Int64(statement, 8);
         for (var column = 0; column < 4; column++)
         {
             // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
@@ -66,6 +71,7 @@ internal sealed class VerifyBatch
         _type[row] = raw.sqlite3_column_type(statement, 2) == raw.SQLITE_NULL ? "" : types.Get(raw.sqlite3_column_blob(statement, 2));
         _clients[row] = raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(raw.sqlite3_column_blob(statement, 3));
         _hasPayload[row] = raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL;
+        _entries[row] = raw.sqlite3_column_type(statement, 8) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(statement, 8);
         for (var column = 0; column < 4; column++)
         {
             // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
@@ -85,11 +91,16 @@ internal sealed class VerifyBatch
         _used += blob.Length;
     }
 
-    /// <summary>Computes every row's digests. A row too malformed to hash is left to the verifier.</summary>
-    public void ComputeDigests()
+    /// <summary>
+    /// Computes every row's digests, and (<paramref name="entries"/>: the store has the column) whether its
+    /// entries column is what its payload implies (a purged row's cannot be checked). A row too malformed
+    /// to hash is left to the verifier.
+    /// </summary>
+    public void ComputeDigests(bool entries)
     {
         for (var row = 0; row < Count; row++)
         {
+            _entriesMatch[row] = !entries || !_hasPayload[row] || _entries[row] == ArrayEntries.Count(Blob(row, 0));
             var payloadSha256 = Blob(row, 1);
             var previousHash = Blob(row, 2);
             _computed[row] = payloadSha256.Length == RecordHasher.HashSize && previousHash.Length == RecordHasher.HashSize
@@ -120,7 +131,8 @@ internal sealed class VerifyBatch
                 _digests.AsSpan((row * DigestBytes) + RecordHasher.HashSize, RecordHasher.HashSize),
                 _digests.AsSpan((row * DigestBytes) + (2 * RecordHasher.HashSize), RecordHasher.HashSize))
             : default;
-        return verifier.AddRecord(_index[row], _ticks[row], _type[row], _clients[row], _hasPayload[row], Blob(row, 0), Blob(row, 1), Blob(row, 2), Blob(row, 3), digests);
+        return verifier.AddRecord(_index[row], _ticks[row], _type[row], _clients[row], _hasPayload[row], Blob(row, 0), Blob(row, 1), Blob(row, 2), Blob(row, 3), digests)
+            && (_entriesMatch[row] || verifier.RejectEntries(_index[row], _ticks[row], _entries[row], ArrayEntries.Count(Blob(row, 0))));
     }
 
     private ReadOnlySpan<byte> Blob(int row, int column)

@@ -264,22 +264,31 @@ internal sealed class ProxyHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// The access records in the store once at least <paramref name="count"/> are there (a record is
-    /// durable with the store's next batch after its request ended), as JSON.
+    /// The requests' access records in the store once at least <paramref name="count"/> are there (a
+    /// record is durable with the store's next batch after its request ended), as JSON: a stored record
+    /// that joins a batch's handed-over records (a JSON array) gives each of them.
     /// </summary>
     public async Task<IReadOnlyList<JsonElement>> AccessRecordsAsync(int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var records = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access });
+            var records = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access }).SelectMany(Entries).ToList();
             if (records.Count >= count || DateTime.UtcNow > deadline)
             {
-                return [.. records.Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement.Clone())];
+                return records;
             }
 
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>The access records a stored record holds: each element of a JSON array (a batch's handed-over records joined), or the record itself.</summary>
+    public static IEnumerable<JsonElement> Entries(StoredRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var root = JsonDocument.Parse(record.Payload!.Value).RootElement;
+        return root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().Select(e => e.Clone()).ToArray() : [root.Clone()];
     }
 
     /// <summary>Stops the proxy (its last gate refusals are written) and closes the store; the state file stays.</summary>

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using SegmentController.Core.Evidence;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Storage.Tests.Support;
@@ -37,8 +39,9 @@ public sealed class HandOverTests : IDisposable
                 Assert.True(store.TryHandOver(RecordTypes.Access, null, Stores.Json($$"""{"n":"beta-{{i}}"}"""), beta));
             }
 
-            // The five wait for the window; the awaited append ends it and follows them in the chain.
-            Assert.Equal(7, await Guarded(store.AppendAsync(RecordTypes.Access, "beta", Stores.Json("""{"n":"last"}"""), CancellationToken.None)));
+            // The five wait for the window; the awaited append ends it and follows them in the chain, where
+            // each client key's entries are one row.
+            Assert.Equal(4, await Guarded(store.AppendAsync(RecordTypes.Access, "beta", Stores.Json("""{"n":"last"}"""), CancellationToken.None)));
             await alpha.WaitForAsync(3);
             await beta.WaitForAsync(2);
         }
@@ -48,8 +51,16 @@ public sealed class HandOverTests : IDisposable
         Assert.Empty(alpha.FailedReports);
         Assert.Empty(beta.FailedReports);
         var records = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access });
-        string[] order = ["first", "alpha-0", "alpha-1", "alpha-2", "beta-0", "beta-1", "last"];
-        Assert.Equal(order.Select(n => $$"""{"n":"{{n}}"}"""), records.Select(r => Encoding.UTF8.GetString(r.Payload!.Value.Span)));
+        string[] payloads =
+        [
+            """{"n":"first"}""",
+            """[{"n":"alpha-0"},{"n":"alpha-1"},{"n":"alpha-2"}]""",
+            """[{"n":"beta-0"},{"n":"beta-1"}]""",
+            """{"n":"last"}""",
+        ];
+        Assert.Equal(payloads, records.Select(r => Encoding.UTF8.GetString(r.Payload!.Value.Span)));
+        Assert.Equal(["alpha", "alpha", null, "beta"], records.Select(r => r.Clients));
+        Assert.Equal("3,2", Stores.Query<string>(path, "SELECT group_concat(entries) FROM (SELECT entries FROM records WHERE entries IS NOT NULL ORDER BY idx)"));
         var report = StoreVerifier.Verify(path, CancellationToken.None);
         Assert.True(report.IsIntact, report.Problem?.Reason);
     }
@@ -79,7 +90,7 @@ public sealed class HandOverTests : IDisposable
             Stores.Tamper(path, "DROP TRIGGER refuse_records;");
             Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"again-0"}"""), observer));
             Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"again-1"}"""), observer));
-            Assert.Equal(4, await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited-again"}"""), CancellationToken.None));
+            Assert.Equal(3, await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited-again"}"""), CancellationToken.None));
             await observer.WaitForAsync(2, failed: 4);
             Assert.Equal([2], observer.CommittedReports);
             Assert.True(store.Health.IsWritable);
@@ -142,10 +153,98 @@ public sealed class HandOverTests : IDisposable
         Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":1}"""), observer));
         Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":2}"""), observer));
 
-        // The checkpoint sees every record queued before it: it comes right after them.
-        Assert.Equal(4, await store.CheckpointAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2)));
+        // The checkpoint sees every record queued before it: it comes right after them (one row).
+        Assert.Equal(3, await store.CheckpointAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2)));
         await observer.WaitForAsync(2);
         Assert.Equal([2], observer.CommittedReports);
+    }
+
+    [Fact]
+    public async Task HandedOverEntries_BeyondTheRowLimit_StartAnotherRow_EveryEntryKeptInOrder_CountedOnce()
+    {
+        var path = _dir.File("limit.db");
+        var observer = new CountingObserver();
+        await using (var store = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = path, CheckpointInterval = TimeSpan.Zero, BatchWindow = LongWindow, MaxPayloadBytes = 100 },
+            new FakeTimeProvider(Stores.Start),
+            CancellationToken.None))
+        {
+            // Each entry is 20 bytes: four fit in a row of at most 100 ("[" + 4 x 20 + 3 commas + "]" = 85), a fifth does not.
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":"{{i:D2}}","p":"x,]"}"""), observer));
+            }
+
+            await store.AppendAsync(RecordTypes.Suspension, "alpha", Stores.Json("{}"), CancellationToken.None);
+            await observer.WaitForAsync(10);
+        }
+
+        var rows = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access });
+        Assert.Equal([4, 4, 2], rows.Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement.GetArrayLength()));
+        Assert.All(rows, r => Assert.InRange(r.Payload!.Value.Length, 1, 100));
+        var entries = rows.SelectMany(r => JsonDocument.Parse(r.Payload!.Value).RootElement.EnumerateArray().Select(e => e.GetProperty("n").GetString())).ToArray();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => i.ToString("D2", CultureInfo.InvariantCulture)), entries);
+        Assert.Equal(10, StoreFile.CountConcerning(path, RecordTypes.Access, ["alpha"], DateTimeOffset.MinValue, DateTimeOffset.MaxValue));
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task LargeEntriesOfSeveralClients_EachRowWhole_InHandOverOrder()
+    {
+        // Six entries of about 900 KB, two clients in turn: each row holds one (a second would pass the
+        // 1 MB limit), and the batch (over 5 MB) is joined outside the writer's kept buffer.
+        var path = _dir.File("large.db");
+        var observer = new CountingObserver();
+        var filler = new string('x', 900_000);
+        await using (var store = await OpenAsync(path))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, i % 2 == 0 ? "alpha" : "beta", Stores.Json($$"""{"n":{{i}},"p":"{{filler}}"}"""), observer));
+            }
+
+            await store.AppendAsync(RecordTypes.Suspension, "alpha", Stores.Json("{}"), CancellationToken.None);
+            await observer.WaitForAsync(6);
+        }
+
+        var rows = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access });
+        Assert.Equal(["alpha", "beta", "alpha", "beta", "alpha", "beta"], rows.Select(r => r.Clients));
+        Assert.Equal(Enumerable.Range(0, 6), rows.Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement.EnumerateArray().Single().GetProperty("n").GetInt32()));
+        Assert.All(rows, r => Assert.Equal(filler, JsonDocument.Parse(r.Payload!.Value).RootElement[0].GetProperty("p").GetString()));
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Theory]
+    [InlineData("UPDATE records SET entries = 1 WHERE entries = 3", "entries column is 1 but the payload holds 3")]
+    [InlineData("UPDATE records SET entries = NULL WHERE entries = 3", "entries column is empty but the payload holds 3")]
+    [InlineData("UPDATE records SET entries = 7 WHERE idx = 1", "entries column is 7 but the payload holds no array of entries")]
+    public async Task EntriesCountEdited_VerificationNamesTheRow(string tamper, string reason)
+    {
+        var path = _dir.File("edited.db");
+        var observer = new CountingObserver();
+        await using (var store = await OpenAsync(path))
+        {
+            Assert.Equal(1, await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"first"}"""), CancellationToken.None));
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":{{i}}}"""), observer));
+            }
+
+            await store.AppendAsync(RecordTypes.Suspension, "alpha", Stores.Json("{}"), CancellationToken.None);
+            await observer.WaitForAsync(3);
+        }
+
+        Assert.True(StoreVerifier.Verify(path, CancellationToken.None).IsIntact);
+        Stores.Tamper(path, tamper);
+        foreach (var direct in new[] { true, false })
+        {
+            var report = StoreVerifier.Verify(path, direct, CancellationToken.None);
+            Assert.False(report.IsIntact);
+            Assert.Contains(reason, report.Problem!.Reason, StringComparison.Ordinal);
+            Assert.Equal(tamper.Contains("idx = 1", StringComparison.Ordinal) ? 1 : 2, report.Problem.Index);
+        }
     }
 
     // A guard against a hang (an append held for the whole window), not a measure of speed.

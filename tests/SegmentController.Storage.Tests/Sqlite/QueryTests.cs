@@ -48,7 +48,7 @@ public sealed class QueryTests : IDisposable
             await Stores.FillAsync(store, 3, _time);
         }
 
-        Assert.Equal("2", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal("3", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
         var plan = Plan(path, "SELECT clients, count(*) FROM records WHERE type = 'access' AND time >= 0 AND time <= 1 GROUP BY clients");
         Assert.Contains("records_type_time", plan, StringComparison.Ordinal);
     }
@@ -60,12 +60,18 @@ public sealed class QueryTests : IDisposable
         await using (var store = await Stores.OpenAsync(path, _time))
         {
             await Stores.FillAsync(store, 5, _time);
+            await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""[{"n":1},{"n":"a,b]"},[2,3]]"""), CancellationToken.None);
         }
 
-        // As a store made by the previous schema: no index, no schema row.
+        // As a store made by the first schema: no index, no entries column, no schema row.
         Stores.Tamper(path, "DROP INDEX records_type_time");
+        Stores.Tamper(path, "ALTER TABLE records DROP COLUMN entries");
         Stores.Tamper(path, "DELETE FROM meta WHERE key = 'schema'");
         Assert.DoesNotContain("records_type_time", Plan(path, "SELECT * FROM records WHERE type = 'access' AND time > 0"), StringComparison.Ordinal);
+
+        // Readers take it as it is: it verifies, and its array counts once.
+        Assert.True(StoreVerifier.Verify(path, CancellationToken.None).IsIntact);
+        var before = StoreFile.CountConcerning(path, RecordTypes.Access, ["alpha"], DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
 
         await using (var store = await Stores.OpenAsync(path, _time))
         {
@@ -73,7 +79,11 @@ public sealed class QueryTests : IDisposable
         }
 
         Assert.Contains("records_type_time", Plan(path, "SELECT * FROM records WHERE type = 'access' AND time > 0"), StringComparison.Ordinal);
-        Assert.Equal("2", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal("3", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal(3, Stores.Query<long>(path, "SELECT entries FROM records WHERE entries IS NOT NULL"));
+
+        // The migration gave the older array its count: it now counts three (one before), and the new record one.
+        Assert.Equal(before + 3, StoreFile.CountConcerning(path, RecordTypes.Access, ["alpha"], DateTimeOffset.MinValue, DateTimeOffset.MaxValue));
         Assert.True(StoreVerifier.Verify(path, CancellationToken.None).IsIntact);
     }
 
