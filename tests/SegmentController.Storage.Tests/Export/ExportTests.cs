@@ -1,6 +1,7 @@
 using System.Text;
 using SegmentController.Core.Evidence;
 using SegmentController.Storage.Export;
+using SegmentController.Storage.Sqlite;
 using SegmentController.Storage.Tests.Support;
 
 namespace SegmentController.Storage.Tests.Export;
@@ -39,6 +40,35 @@ public sealed class ExportTests : IDisposable
         Assert.DoesNotContain(lines, l => l.Contains("\"clients\":\"alpha\"", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("\"kind\":\"link\"", StringComparison.Ordinal));
         Assert.True(ExportVerifier.Verify(file, CancellationToken.None).IsIntact);
+    }
+
+    [Fact]
+    public async Task ClientExport_OfHandedOverRecords_CarriesThatClientsJoinedRecordsVerbatim_AndVerifies()
+    {
+        var observer = new CountingObserver();
+        await using (var store = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = _store, CheckpointInterval = TimeSpan.Zero, BatchWindow = TimeSpan.FromHours(1) },
+            _time,
+            CancellationToken.None))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, i % 2 == 0 ? "alpha" : "beta", Stores.Json($$"""{"n":{{i}}}"""), observer));
+            }
+
+            await store.AppendAsync(RecordTypes.Suspension, "beta", Stores.Json("{}"), CancellationToken.None);
+            await observer.WaitForAsync(6);
+        }
+
+        var file = Export(new RecordQuery { Client = "beta" });
+        var lines = File.ReadAllLines(file);
+        var access = Assert.Single(lines, l => l.Contains("\"type\":\"access\"", StringComparison.Ordinal) && l.Contains("\"kind\":\"record\"", StringComparison.Ordinal));
+        Assert.Contains("""
+            "payload":[{"n":1},{"n":3},{"n":5}]
+            """, access, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.Contains("\"clients\":\"alpha\"", StringComparison.Ordinal));
+        var report = ExportVerifier.Verify(file, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
     }
 
     [Fact]
