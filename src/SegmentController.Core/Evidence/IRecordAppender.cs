@@ -21,7 +21,10 @@ public interface IRecordAppender
     /// Hands one record to the writer and returns without waiting for it to be durable;
     /// <paramref name="observer"/> hears, once per batch, how many of its records were committed or
     /// failed. For writers at request rates that need no index back (the proxy's access records): no
-    /// completion per record. A store without a cheaper way appends and reports each record alone.
+    /// completion per record. A store without a cheaper way appends and reports each record alone. A store
+    /// may store the records handed over in one batch that share a type and client key as one record (the
+    /// SQLite store: the JSON array of their payloads, in hand-over order), so a payload handed over is one
+    /// JSON value.
     /// </summary>
     /// <returns>False when the writer's queue is full and nothing was handed over (wait with <see cref="AppendAsync"/>).</returns>
     /// <exception cref="StoreUnavailableException">The store is closed or not open.</exception>

@@ -14,7 +14,8 @@ namespace SegmentController.Storage.Sqlite;
 /// synchronous=FULL), and reports each append only after that transaction committed: an awaited append
 /// gets its index, a handed-over record counts in its observer's one report for the batch. Handed-over
 /// records wait for the batch window (<see cref="StoreOptions.BatchWindow"/>); an awaited append or a
-/// control operation ends it. A batch that cannot commit faults every append in it and marks the store
+/// control operation ends it. A batch's handed-over records of one type and client key are written as one
+/// record, the JSON array of their payloads. A batch that cannot commit faults every append in it and marks the store
 /// unwritable until one commits again.
 /// </summary>
 /// <remarks>
