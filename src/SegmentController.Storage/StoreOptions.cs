@@ -29,7 +29,7 @@ public sealed record StoreOptions
     /// costs the writer less CPU per record but makes each commit's fsync larger, and a trip's own fsync
     /// waits for the disk behind it (the store's README has the measurements).
     /// </summary>
-    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(10);
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// How long the writer waits for more appends when several awaited appends are queued at once (zero:
@@ -42,7 +42,7 @@ public sealed record StoreOptions
     /// once. Callers that bound what they have not yet seen durable (the proxy: 512 records) are then never
     /// held up by the window itself, whatever the request rate.
     /// </summary>
-    public int WindowRecords { get; init; } = 256;
+    public int WindowRecords { get; init; } = 384;
 
     /// <summary>Most appends committed in one transaction.</summary>
     public int MaxBatch { get; init; } = 8192;

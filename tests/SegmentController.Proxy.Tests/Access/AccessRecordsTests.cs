@@ -23,8 +23,8 @@ public sealed class AccessRecordsTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // A window no test outlasts and no count of records ends: handed-over records commit only when an
-        // awaited append ends it (the default WindowRecords, half the proxy's window, would commit the
-        // first half of a full window on its own, whenever the writer gets to it).
+        // awaited append ends it (the default WindowRecords, 384 of the proxy's 512, would commit the
+        // first 384 of a full window on its own, whenever the writer gets to it).
         _store = await SqliteEvidenceStore.OpenAsync(
             new StoreOptions { Path = StorePath, SigningKeyFile = Path.Combine(_dir, "evidence.key.pem"), CheckpointInterval = TimeSpan.Zero, BatchWindow = TimeSpan.FromHours(1), WindowRecords = int.MaxValue },
             TimeProvider.System,
