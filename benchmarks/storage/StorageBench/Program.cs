@@ -143,7 +143,7 @@ const int ProxyBound = 512;
     (TimeSpan.Zero, 0, 1, "producer alone"),
     (TimeSpan.FromMilliseconds(20), 384, 1, "20 ms window, 384 records (default)"),
     (TimeSpan.FromMilliseconds(20), 384, 8, "the same, 8 clients in turn"),
-    (TimeSpan.FromMilliseconds(10), 256, 1, "10 ms window, 256 records (the earlier)"),
+    (TimeSpan.FromMilliseconds(10), 256, 1, "10 ms window, 256 records (earlier default)"),
 ];
 var steady = settings.Select(_ => new List<SteadyResult>()).ToArray();
 for (var round = 0; round < 3; round++)
