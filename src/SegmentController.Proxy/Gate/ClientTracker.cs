@@ -27,7 +27,7 @@ internal sealed class ClientTracker<T>
     public int Count(string client) => _byClient.TryGetValue(client, out var items) ? items.Count : 0;
 
     /// <summary>The live items of a client, or of every client for <see cref="SuspensionNames.AllClients"/>.</summary>
-    public IEnumerable<T> Snapshot(string scope)
+    public T[] Snapshot(string scope)
     {
         if (string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal))
         {

@@ -5,7 +5,7 @@ namespace SegmentController.Proxy.Gate;
 /// <summary>
 /// One request on its way through the proxy, with its own cancellation: the proxy puts
 /// <see cref="Token"/> in place of <see cref="HttpContext.RequestAborted"/>, so forwarding (YARP passes
-/// that token to the upstream request) sees the cut as soon as <see cref="Cut"/> returns — Kestrel would
+/// that token to the upstream request) sees the cut as soon as <see cref="Cancel"/> returns — Kestrel would
 /// signal its own abort token only later, on the thread pool. The forwarder's cancellation callbacks (closing
 /// upstream connections and streams) then run on the thread pool rather than inside the trip: what keeps
 /// anything from leaving for the upstream is the upstream-pool stage, which resets the client's sockets
@@ -28,28 +28,33 @@ internal sealed class InFlightRequest : IDisposable
     /// <summary>Cancelled when the request is cut or the agent goes away.</summary>
     public CancellationToken Token { get; }
 
-    /// <summary>True once <see cref="Cut"/> ran (a trip, or the store stopped taking records).</summary>
+    /// <summary>True once <see cref="Cancel"/> ran (a trip, or the store stopped taking records).</summary>
     public bool WasCut { get; private set; }
 
-    /// <summary>Aborts the agent's side and cancels forwarding (the token is cancelled when this returns).</summary>
-    public void Cut()
+    /// <summary>Cancels forwarding: the token is cancelled when this returns (its callbacks run on the thread pool).</summary>
+    public void Cancel()
     {
         WasCut = true;
-        try
-        {
-            Context.Abort();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The request finished between the snapshot and the cut: nothing left to cut.
-        }
-
         try
         {
             _ = ObserveAsync(_cut.CancelAsync());
         }
         catch (ObjectDisposedException)
         {
+            // The request finished between the snapshot and the cut: nothing left to cut.
+        }
+    }
+
+    /// <summary>Aborts the agent's side: its connection (or HTTP/2 stream) is closed.</summary>
+    public void AbortAgent()
+    {
+        try
+        {
+            Context.Abort();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request finished meanwhile: nothing left to abort.
         }
     }
 

@@ -3,8 +3,10 @@ using SegmentController.Core.Suspension;
 namespace SegmentController.Proxy.Gate;
 
 /// <summary>
-/// Requests in flight per client; a trip cuts them (and with them any upgraded WebSocket): forwarding
-/// is cancelled synchronously, then the agent's side is aborted.
+/// Requests in flight per client; a trip cuts them (and with them any upgraded WebSocket): forwarding's
+/// token is cancelled before the stage returns, and the agents' sides are aborted on the thread pool,
+/// queued and not waited for (an abort closes the socket: see <see cref="ConnectionGate.Enforce"/> for
+/// why a trip does not do that itself).
 /// </summary>
 internal sealed class InFlightRequests : ISuspensionEnforcer
 {
@@ -20,9 +22,23 @@ internal sealed class InFlightRequests : ISuspensionEnforcer
 
     public void Enforce(string scope)
     {
-        foreach (var request in _requests.Snapshot(scope))
+        var requests = _requests.Snapshot(scope);
+        foreach (var request in requests)
         {
-            request.Cut();
+            request.Cancel();
+        }
+
+        if (requests.Length > 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static requests => AbortAgents(requests), requests, preferLocal: false);
+        }
+    }
+
+    private static void AbortAgents(InFlightRequest[] requests)
+    {
+        foreach (var request in requests)
+        {
+            request.AbortAgent();
         }
     }
 }
