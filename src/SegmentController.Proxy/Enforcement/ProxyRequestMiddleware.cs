@@ -128,6 +128,12 @@ internal sealed partial class ProxyRequestMiddleware
             finally
             {
                 _inFlight.Remove(client, request);
+                if (request.WasCut)
+                {
+                    // The trip queued the agent's abort to the thread pool; it must land before the
+                    // response ends here, or a cut chunked response could look complete to the agent.
+                    request.AbortAgent();
+                }
             }
         }
         finally

@@ -14,6 +14,7 @@ namespace SegmentController.Proxy.Gate;
 internal sealed class InFlightRequest : IDisposable
 {
     private readonly CancellationTokenSource _cut;
+    private volatile bool _finished;
 
     public InFlightRequest(HttpContext context)
     {
@@ -45,9 +46,16 @@ internal sealed class InFlightRequest : IDisposable
         }
     }
 
-    /// <summary>Aborts the agent's side: its connection (or HTTP/2 stream) is closed.</summary>
+    /// <summary>Aborts the agent's side: its connection (or HTTP/2 stream) is closed, unless the request has finished.</summary>
     public void AbortAgent()
     {
+        // Queued by a trip, this may run after the request ended, when the connection's context may be
+        // serving its next request already.
+        if (_finished)
+        {
+            return;
+        }
+
         try
         {
             Context.Abort();
@@ -70,5 +78,9 @@ internal sealed class InFlightRequest : IDisposable
         }
     }
 
-    public void Dispose() => _cut.Dispose();
+    public void Dispose()
+    {
+        _finished = true;
+        _cut.Dispose();
+    }
 }

@@ -28,11 +28,7 @@ public sealed class AgentSideCutTests
         var open = components.Gate.OnConnectionAsync(connection, _ => served.Task);
         Assert.Equal(1, components.Gate.ConnectionCount("acme"));
 
-        var stageThread = await Task.Run(() =>
-        {
-            components.Gate.Enforce("acme");
-            return Environment.CurrentManagedThreadId;
-        }).WaitAsync(Patience);
+        var stageThread = await OnThreadOfItsOwn(() => components.Gate.Enforce("acme")).WaitAsync(Patience);
 
         var closeThread = await connection.AbortedOn.Task.WaitAsync(Patience);
         Assert.NotEqual(stageThread, closeThread);
@@ -54,11 +50,7 @@ public sealed class AgentSideCutTests
         inFlight.Add("acme", request);
         inFlight.Add("globex", other);
 
-        var stageThread = await Task.Run(() =>
-        {
-            inFlight.Enforce("acme");
-            return Environment.CurrentManagedThreadId;
-        }).WaitAsync(Patience);
+        var stageThread = await OnThreadOfItsOwn(() => inFlight.Enforce("acme")).WaitAsync(Patience);
 
         Assert.True(request.WasCut);
         Assert.True(request.Token.IsCancellationRequested);
@@ -67,6 +59,21 @@ public sealed class AgentSideCutTests
         var abortThread = await lifetime.AbortedOn.Task.WaitAsync(Patience);
         Assert.NotEqual(stageThread, abortThread);
         lifetime.Release.Set();
+    }
+
+    // The stage runs as a trip runs it, on a thread that is not the pool's: whatever it queues cannot run
+    // on that thread, and a stage that waited for the held close would never finish.
+    private static Task<int> OnThreadOfItsOwn(Action stage)
+    {
+        var done = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            stage();
+            done.SetResult(Environment.CurrentManagedThreadId);
+        })
+        { IsBackground = true };
+        thread.Start();
+        return done.Task;
     }
 
     private static SitePolicy Policy() => new()
