@@ -83,18 +83,7 @@ public sealed class AgentSideCutTests
         Infrastructure = new InfrastructureSettings(),
         Switches = [],
         Restore = new RestoreSettings(),
-        Clients =
-        [
-            new ClientDefinition
-            {
-                Id = "acme",
-                Name = "acme",
-                ContractEnd = new DateOnly(2030, 1, 1),
-                Segments = [new Segment { Name = "agents", Subnets = [IPNetwork.Parse("127.0.1.0/24")] }],
-                Upstreams = [new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [new Uri("https://127.0.0.1:1/")] }],
-                Kill = new KillActions { ShutPorts = false },
-            },
-        ],
+        Clients = [ProxyHarness.Client("acme", "127.0.1.0/24", [new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [new Uri("https://127.0.0.1:1/")] }])],
     };
 
     private sealed class NothingSuspended : ISuspensionView

@@ -164,7 +164,8 @@ internal sealed class ProxyHarness : IAsyncDisposable
     private static SubjectPattern Subject(string text) =>
         SubjectPattern.TryParse(text, out var pattern, out var error) ? pattern! : throw new InvalidOperationException(error);
 
-    private static ClientDefinition Client(string id, string subnet, IReadOnlyList<Upstream> upstreams) => new()
+    /// <summary>A client with one segment of agents and its upstreams (no switch ports to shut).</summary>
+    internal static ClientDefinition Client(string id, string subnet, IReadOnlyList<Upstream> upstreams) => new()
     {
         Id = id,
         Name = id,
