@@ -135,12 +135,13 @@ internal sealed class ProxyServer : IAsyncDisposable
 
         // A record the store cannot take stops forwarding, and what is in flight is cut with it.
         app.Services.GetRequiredService<AccessRecords>().Stopped += _ => components.InFlight.Enforce(SuspensionNames.AllClients);
+        // No WebSockets middleware: YARP forwards upgrades (HTTP/1.1) and extended CONNECT (HTTP/2) itself.
         app.UseMiddleware<ProxyRequestMiddleware>();
-        app.UseWebSockets();
         var enforcement = app.Services.GetRequiredService<RouteEnforcementMiddleware>();
         app.MapReverseProxy(pipeline =>
         {
-            pipeline.Use((context, next) => enforcement.InvokeAsync(context, next));
+            // The RequestDelegate form: nothing is allocated per request to call the next step.
+            pipeline.Use(next => context => enforcement.InvokeAsync(context, next));
             pipeline.UseSessionAffinity();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();

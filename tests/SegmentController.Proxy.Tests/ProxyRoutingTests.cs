@@ -77,6 +77,7 @@ public sealed class ProxyRoutingTests : IAsyncLifetime
         Assert.DoesNotContain("secret", records[0].ToString(), StringComparison.Ordinal);
         Assert.Equal(10, records[0].GetProperty("bytes_in").GetInt64());
         Assert.Equal("upstream:acme".Length, records[0].GetProperty("bytes_out").GetInt64());
+        Assert.Equal(0, records[1].GetProperty("bytes_in").GetInt64());
         Assert.Equal(0, records[1].GetProperty("bytes_out").GetInt64());
         Assert.Equal("forwarded", records[0].GetProperty("outcome").GetString());
         Assert.Equal(200, records[0].GetProperty("status").GetInt32());

@@ -11,7 +11,7 @@ public interface IRecordAppender
     /// </summary>
     /// <param name="type">A <see cref="RecordTypes"/> id (reserved types are refused).</param>
     /// <param name="clients">A <see cref="ClientKey"/> (canonical, comma-joined) or null for site-wide records.</param>
-    /// <param name="payload">The record body, normally compact UTF-8 JSON.</param>
+    /// <param name="payload">The record body, normally compact UTF-8 JSON; copied before the call returns, so the caller may reuse its buffer.</param>
     /// <param name="cancellationToken">Cancels the wait only; a record already handed to the writer may still be written.</param>
     /// <exception cref="StoreUnavailableException">The record could not be made durable.</exception>
     /// <exception cref="ArgumentException">The type, clients or payload are malformed.</exception>
@@ -24,7 +24,7 @@ public interface IRecordAppender
     /// completion per record. A store without a cheaper way appends and reports each record alone. A store
     /// may store the records handed over in one batch that share a type and client key as one record (the
     /// SQLite store: the JSON array of their payloads, in hand-over order), so a payload handed over is one
-    /// JSON value.
+    /// JSON value. Like <see cref="AppendAsync"/>, it copies the payload before it returns.
     /// </summary>
     /// <returns>False when the writer's queue is full and nothing was handed over (wait with <see cref="AppendAsync"/>).</returns>
     /// <exception cref="StoreUnavailableException">The store is closed or not open.</exception>

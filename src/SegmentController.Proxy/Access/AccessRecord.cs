@@ -1,7 +1,7 @@
 namespace SegmentController.Proxy.Access;
 
-/// <summary>One request as written to the tamper-evident store (type <c>access</c>).</summary>
-internal sealed record AccessRecord
+/// <summary>One request as written to the tamper-evident store (type <c>access</c>); a value, serialized where it is built.</summary>
+internal readonly record struct AccessRecord
 {
     public required DateTimeOffset Time { get; init; }
 

@@ -71,11 +71,14 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
         return Volatile.Read(ref _outstanding) < Capacity ? ValueTask.FromResult(true) : WaitForRoomAsync(cancellationToken);
     }
 
-    /// <summary>Hands one record to the store's writer (waiting for room first); a failure stops forwarding.</summary>
-    public ValueTask WriteAsync(string? clients, byte[] payload)
+    /// <summary>
+    /// Hands one record to the store's writer (waiting for room first); a failure stops forwarding.
+    /// <paramref name="payload"/> is read before this returns: the caller may reuse its buffer then.
+    /// </summary>
+    public ValueTask WriteAsync(string? clients, ReadOnlyMemory<byte> payload)
     {
         // No cancellation: a finished request's record is never dropped, it waits for the store.
-        return TryTakeSlot() ? HandOver(clients, payload) : WriteWhenRoomAsync(clients, payload);
+        return TryTakeSlot() ? HandOver(clients, payload) : WriteWhenRoomAsync(clients, payload.ToArray());
     }
 
     /// <summary>Writes a record outside the window (gate refusals: nothing was forwarded, nothing waits for it).</summary>
@@ -137,7 +140,7 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     }
 
     // Holds a slot: the store's writer gives it back with the batch's report.
-    private ValueTask HandOver(string? clients, byte[] payload)
+    private ValueTask HandOver(string? clients, ReadOnlyMemory<byte> payload)
     {
         bool handed;
         try
@@ -195,7 +198,7 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     }
 
     // The store's queue (every writer's records) is full: this record, its slot held, waits for its own commit.
-    private async ValueTask AppendAloneAsync(string? clients, byte[] payload)
+    private async ValueTask AppendAloneAsync(string? clients, ReadOnlyMemory<byte> payload)
     {
         try
         {

@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Suspension;
@@ -64,7 +67,9 @@ internal sealed partial class ProxyRequestMiddleware
             Identity = certificate is null && !certificates.Required ? null : certificates.Identify(certificate),
         };
         context.Features.Set(state);
-        var requestBody = new CountingStream(context.Request.Body);
+
+        // A request that cannot have a body (a GET without one, an upgrade) is not wrapped: its bytes in are 0.
+        var requestBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false ? null : new CountingStream(context.Request.Body);
         var responseBody = new CountingStream(context.Response.Body);
         try
         {
@@ -109,7 +114,11 @@ internal sealed partial class ProxyRequestMiddleware
                     return;
                 }
 
-                context.Request.Body = requestBody;
+                if (requestBody is not null)
+                {
+                    context.Request.Body = requestBody;
+                }
+
                 context.Response.Body = responseBody;
                 await _next(context).ConfigureAwait(false);
                 if (request.Token.IsCancellationRequested)
@@ -141,7 +150,7 @@ internal sealed partial class ProxyRequestMiddleware
             var duration = _time.GetElapsedTime(started);
             var outcome = state.Outcome ?? ProxyOutcomes.Aborted;
             _metrics.RequestCompleted(state.SourceClient ?? ProxyOutcomes.UnknownClient, outcome, duration);
-            await AppendAsync(context, state, at, source, outcome, requestBody.Count, responseBody.Count, duration).ConfigureAwait(false);
+            await AppendAsync(context, state, at, source, outcome, requestBody?.Count ?? 0, responseBody.Count, duration).ConfigureAwait(false);
         }
     }
 
@@ -172,7 +181,7 @@ internal sealed partial class ProxyRequestMiddleware
         return false;
     }
 
-    private async ValueTask AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
+    private ValueTask AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
     {
         // A request cut before its response started got no status at all: say so rather than the default 200.
         var answered = context.Response.HasStarted || outcome is not (ProxyOutcomes.Suspended or ProxyOutcomes.Aborted);
@@ -195,9 +204,37 @@ internal sealed partial class ProxyRequestMiddleware
             RouteClient = state.RouteClient,
             Outcome = outcome,
         };
-        var payload = JsonSerializer.SerializeToUtf8Bytes(record, AccessJsonContext.Default.AccessRecord);
         var clients = state.SourceClient is null ? null : ClientKey.Of(state.SourceClient);
-        await _records.WriteAsync(clients, payload).ConfigureAwait(false);
+
+        // Serialized into this thread's buffer, which the store copies before WriteAsync returns.
+        return _records.WriteAsync(clients, RecordBuffer.Serialize(record));
+    }
+
+    /// <summary>A thread's buffer for serializing access records: one copy per record, the store's.</summary>
+    [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "Lives as long as its thread; the writer writes to managed memory only, so disposing it would only flush.")]
+    private sealed class RecordBuffer
+    {
+        [ThreadStatic]
+        private static RecordBuffer? t_current;
+
+        private readonly ArrayBufferWriter<byte> _output = new(1024);
+        private readonly Utf8JsonWriter _writer;
+
+        private RecordBuffer()
+        {
+            _writer = new Utf8JsonWriter(_output);
+        }
+
+        /// <summary>The record's JSON, valid until this thread serializes the next one.</summary>
+        public static ReadOnlyMemory<byte> Serialize(in AccessRecord record)
+        {
+            var buffer = t_current ??= new RecordBuffer();
+            buffer._output.ResetWrittenCount();
+            buffer._writer.Reset();
+            JsonSerializer.Serialize(buffer._writer, record, AccessJsonContext.Default.AccessRecord);
+            buffer._writer.Flush();
+            return buffer._output.WrittenMemory;
+        }
     }
 
     private static partial class Log

@@ -30,7 +30,7 @@ internal sealed partial class RouteEnforcementMiddleware
         _logger = logger;
     }
 
-    public async Task InvokeAsync(HttpContext context, Func<Task> next)
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
@@ -58,7 +58,7 @@ internal sealed partial class RouteEnforcementMiddleware
             return;
         }
 
-        await next().ConfigureAwait(false);
+        await next(context).ConfigureAwait(false);
 
         state.Upstream = proxy.ProxiedDestination?.Model.Config.Address;
         var error = context.Features.Get<IForwarderErrorFeature>();

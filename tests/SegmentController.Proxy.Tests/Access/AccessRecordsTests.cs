@@ -74,6 +74,38 @@ public sealed class AccessRecordsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OneBufferForEveryRecord_EachStoredAsItWasWhenHandedOver()
+    {
+        // The proxy serializes each record into its thread's buffer and reuses it once WriteAsync returns:
+        // with room (handed straight to the store) and with the window full (the record waits for room).
+        using var records = new AccessRecords(_store, NullLogger<AccessRecords>.Instance);
+        var buffer = new byte[SameLengthPayload(0).Length];
+        for (var i = 0; i < AccessRecords.Capacity; i++)
+        {
+            SameLengthPayload(i).CopyTo(buffer, 0);
+            Assert.True(records.WriteAsync("acme", buffer).AsTask().IsCompletedSuccessfully);
+        }
+
+        SameLengthPayload(AccessRecords.Capacity).CopyTo(buffer, 0);
+        var waiting = records.WriteAsync("acme", buffer).AsTask();
+        Assert.False(waiting.IsCompleted);
+        Array.Fill(buffer, (byte)'x');
+
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-2), CancellationToken.None);
+        await waiting.WaitAsync(TimeSpan.FromMinutes(2));
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-3), CancellationToken.None);
+        await UntilAsync(() => records.Outstanding == 0);
+
+        var entries = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access })
+            .SelectMany(ProxyHarness.Entries)
+            .Select(e => e.GetProperty("n").GetInt32())
+            .Where(n => n >= 100_000)
+            .Select(n => n - 100_000)
+            .ToList();
+        Assert.Equal(Enumerable.Range(0, AccessRecords.Capacity + 1), entries);
+    }
+
+    [Fact]
     public async Task BatchFails_ForwardingStopsAndSlotsComeBack_ResumesWhenARecordCommits()
     {
         using var records = new AccessRecords(_store, NullLogger<AccessRecords>.Instance);
@@ -100,6 +132,9 @@ public sealed class AccessRecordsTests : IAsyncLifetime
     }
 
     private static byte[] Payload(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{n}}}""");
+
+    // Of one length for every n from 0 to 899,999, so one buffer holds each in turn.
+    private static byte[] SameLengthPayload(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{100_000 + n}}}""");
 
     // Polls a condition the store's writer makes true; the guard is against a hang, not a measure.
     private static async Task UntilAsync(Func<bool> condition)
