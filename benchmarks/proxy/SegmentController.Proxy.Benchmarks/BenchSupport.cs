@@ -21,7 +21,10 @@ internal sealed class NullFindings : IFindingSink
     public ValueTask PublishAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
-/// <summary>Serializes and keeps access records in memory: the proxy's side of the cost, without a disk.</summary>
+/// <summary>
+/// Keeps access records in memory: the proxy's side of the cost, without a disk. It holds the last
+/// <see cref="Access.AccessRecords.Capacity"/>, as many as the proxy lets wait for the store.
+/// </summary>
 internal sealed class MemoryAppender : IRecordAppender
 {
     private long _index;
@@ -39,7 +42,7 @@ internal sealed class MemoryAppender : IRecordAppender
     public ValueTask<long> AppendAsync(string type, string? clients, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         Recent.Enqueue(payload.ToArray());
-        while (Recent.Count > 10_000)
+        while (Recent.Count > Access.AccessRecords.Capacity)
         {
             Recent.TryDequeue(out _);
         }

@@ -140,6 +140,7 @@ try
     var measuredJit = System.Runtime.JitInfo.GetCompilationTime() - jitAtStart;
     await memory.DisposeAsync();
     var recorded = (await store.VerifyAsync(CancellationToken.None)).Count;
+    Console.WriteLine($"garbage collector: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode} (segctl ships with workstation, concurrent: Interactive)");
     Console.WriteLine($"warm-up: {passes} passes of 3 s per target until the JIT was quiet (last pass compiled for {passJit.TotalMilliseconds:F0} ms); JIT during the measured rounds: {measuredJit.TotalMilliseconds:F0} ms");
     Console.WriteLine($"bare YARP                     : {bareResult.Rps,10:F0} req/s  p50 {bareResult.P50Ms:F3} ms  p99 {bareResult.P99Ms:F3} ms  cpu {bareResult.CpuUs:F1} us/req");
     Console.WriteLine($"segctl, records in memory     : {memoryResult.Rps,10:F0} req/s  p50 {memoryResult.P50Ms:F3} ms  p99 {memoryResult.P99Ms:F3} ms  cpu {memoryResult.CpuUs:F1} us/req");
