@@ -28,6 +28,35 @@ public sealed class WriterPathTests : IDisposable
     }
 
     [Fact]
+    public async Task SixMegabytesAppended_WriteAheadLogNeverGrowsPastOneCheckpointAndOneCommit()
+    {
+        // A checkpoint copies the log back once it holds WalCheckpointPages pages; the log file is then
+        // reused from its start, so its size is the most the disk was handed between two checkpoints.
+        // With SQLite's default of 1,000 pages it would reach about 4 MB here.
+        var path = _dir.File("wal.db");
+        var pad = new string('x', 20_000);
+        await using (var store = await Stores.OpenAsync(path))
+        {
+            for (var n = 0; n < 300; n++)
+            {
+                await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":{{n}},"pad":"{{pad}}"}"""), CancellationToken.None);
+            }
+
+            var walBytes = new FileInfo(path + "-wal").Length;
+
+            // 256 pages of 4,096 bytes, each framed with a 24-byte header, and room for the last commit: a
+            // 20 kB record rewrites a few dozen pages at most (its overflow pages, the table's and the
+            // index's last pages, the head).
+            Assert.InRange(walBytes, 1, 32 + ((256 + 32) * (4096 + 24)));
+            Assert.Equal(256, SqliteConnections.WalCheckpointPages);
+        }
+
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+        Assert.Equal(300, StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access }).Count);
+    }
+
+    [Fact]
     public async Task ManyAppendsAtOnce_MultiRowInserts_EveryRecordAtItsIndexWithItsPayload()
     {
         var path = _dir.File("burst.db");
