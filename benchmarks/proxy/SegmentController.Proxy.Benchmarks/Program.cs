@@ -27,10 +27,10 @@ using SegmentController.Storage.Sqlite;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
-var duration = args.Length > 0 ? args[0] : "5s";
+var duration = args.Length > 0 ? args[0] : "2s";
 var connections = args.Length > 1 ? args[1] : "32";
 var trips = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
-var roundCount = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 9;
+var roundCount = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 30;
 var dir = Directory.CreateTempSubdirectory("segctl-bench-").FullName;
 try
 {
@@ -108,8 +108,10 @@ try
     while (passJit > TimeSpan.FromMilliseconds(50) && passes < 15);
     var jitAtStart = System.Runtime.JitInfo.GetCompilationTime();
 
-    // The machine's load drifts over minutes: short rounds keep a round's three targets close in time,
-    // and each round starts with a different target, so none always runs right after another.
+    // The machine's load drifts within seconds (bare YARP alone moves by a fifth from one 5 s run to
+    // the next): short rounds keep a round's three targets close in time, many rounds let the median of
+    // the rounds' own ratios settle, and each round starts with a different target, so none always runs
+    // right after another.
     var rounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
     for (var round = 0; round < roundCount; round++)
     {
@@ -129,10 +131,12 @@ try
     var paced = Path.Combine(dir, "paced.lua");
     await File.WriteAllTextAsync(paced, "function delay()\n  return 2\nend\n");
     var pacedRounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
-    for (var round = 0; round < 3; round++)
+    var pacedCount = Math.Max(3, roundCount / 3);
+    for (var round = 0; round < pacedCount; round++)
     {
-        for (var i = 0; i < ports.Length; i++)
+        for (var k = 0; k < ports.Length; k++)
         {
+            var i = (round + k) % ports.Length;
             pacedRounds[i].Add(await WrkAsync(ports[i], duration, "16", paced));
         }
     }
@@ -147,18 +151,26 @@ try
     Console.WriteLine($"segctl, records to SQLite     : {segctlResult.Rps,10:F0} req/s  p50 {segctlResult.P50Ms:F3} ms  p99 {segctlResult.P99Ms:F3} ms  cpu {segctlResult.CpuUs:F1} us/req  ({recorded} records in the chain, verified: a batch's access records are one)");
     Console.WriteLine($"  (cpu: this process, proxy and upstream, per request; rounds in order: {string.Join(" | ", Enumerable.Range(0, roundCount).Select(r => string.Join(" ", rounds.Select(t => $"{t[r].Rps:F0}/{t[r].CpuUs:F0}"))))} req/s/us for bare, memory, SQLite)");
     Console.WriteLine("  (each record handed to the store as its request ends, durable with the next batch; <= 512 pending)");
-    Console.WriteLine($"throughput ratio segctl/bare: {segctlResult.Rps / bareResult.Rps:F3} with the SQLite store, {memoryResult.Rps / bareResult.Rps:F3} records in memory (target >= 0.85)");
-    Console.WriteLine($"added p50 latency: {(segctlResult.P50Ms - bareResult.P50Ms) * 1000:F0} us with the SQLite store, {(memoryResult.P50Ms - bareResult.P50Ms) * 1000:F0} us records in memory (target <= 100 us)");
-    Console.WriteLine($"added cpu per request: {segctlResult.CpuUs - bareResult.CpuUs:F1} us with the SQLite store, {memoryResult.CpuUs - bareResult.CpuUs:F1} us records in memory");
-    double Paired(int target, Func<(double Rps, double P50Ms, double P99Ms, double CpuUs), (double Rps, double P50Ms, double P99Ms, double CpuUs), double> measure) =>
-        Enumerable.Range(0, roundCount).Select(r => measure(rounds[target][r], rounds[0][r])).Order().ElementAt(roundCount / 2);
-    Console.WriteLine($"paired by round (median of {roundCount} rounds' own figures): throughput ratio {Paired(2, (t, b) => t.Rps / b.Rps):F3} with the SQLite store, {Paired(1, (t, b) => t.Rps / b.Rps):F3} records in memory; added p50 {Paired(2, (t, b) => (t.P50Ms - b.P50Ms) * 1000):F0} us / {Paired(1, (t, b) => (t.P50Ms - b.P50Ms) * 1000):F0} us");
+    Console.WriteLine($"each target's median round against bare YARP's: throughput ratio {segctlResult.Rps / bareResult.Rps:F3} with the SQLite store, {memoryResult.Rps / bareResult.Rps:F3} records in memory; added p50 {(segctlResult.P50Ms - bareResult.P50Ms) * 1000:F0} us / {(memoryResult.P50Ms - bareResult.P50Ms) * 1000:F0} us; added cpu {segctlResult.CpuUs - bareResult.CpuUs:F1} us / {memoryResult.CpuUs - bareResult.CpuUs:F1} us per request");
+
+    // The headline figures: each round's own ratio (or difference) to bare YARP in that round, their
+    // median over the rounds, and a 95 % confidence interval for that median read off the order
+    // statistics (no assumption about the distribution of the rounds).
+    string Paired(List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>[] set, int target, Func<(double Rps, double P50Ms, double P99Ms, double CpuUs), (double Rps, double P50Ms, double P99Ms, double CpuUs), double> measure, string format)
+    {
+        var (median, low, high) = MedianWithInterval(Enumerable.Range(0, set[0].Count).Select(r => measure(set[target][r], set[0][r])));
+        return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
+    }
+
+    Console.WriteLine($"paired by round (median of {roundCount} rounds' own figures, with its 95% confidence interval):");
+    Console.WriteLine($"  throughput ratio segctl/bare: {Paired(rounds, 2, (t, b) => t.Rps / b.Rps, "F3")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.Rps / b.Rps, "F3")} records in memory (target >= 0.85)");
+    Console.WriteLine($"  added p50 at saturation (us): {Paired(rounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(rounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory");
+    Console.WriteLine($"  added cpu per request (us): {Paired(rounds, 2, (t, b) => t.CpuUs - b.CpuUs, "F1")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.CpuUs - b.CpuUs, "F1")} records in memory");
 
     var pacedMedian = pacedRounds.Select(r => r.OrderBy(x => x.P50Ms).ElementAt(r.Count / 2)).ToArray();
-    double PacedAdded(int target) => Enumerable.Range(0, 3).Select(r => (pacedRounds[target][r].P50Ms - pacedRounds[0][r].P50Ms) * 1000).Order().ElementAt(1);
-    Console.WriteLine($"fixed moderate load (16 connections, 2 ms pause after each answer; median of 3 rounds):");
+    Console.WriteLine($"fixed moderate load (16 connections, 2 ms pause after each answer; {pacedCount} interleaved rounds, median round):");
     Console.WriteLine($"  bare YARP {pacedMedian[0].Rps:F0} req/s p50 {pacedMedian[0].P50Ms:F3} ms p99 {pacedMedian[0].P99Ms:F3} ms; segctl records in memory {pacedMedian[1].Rps:F0} req/s p50 {pacedMedian[1].P50Ms:F3} p99 {pacedMedian[1].P99Ms:F3}; segctl records to SQLite {pacedMedian[2].Rps:F0} req/s p50 {pacedMedian[2].P50Ms:F3} p99 {pacedMedian[2].P99Ms:F3}");
-    Console.WriteLine($"  added p50 latency at this load (paired by round): {PacedAdded(2):F0} us with the SQLite store, {PacedAdded(1):F0} us records in memory (target <= 100 us)");
+    Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
 
     await KillTimingAsync(engine, segctlPort, pki.CaPath, trips);
     await segctl.DisposeAsync();
@@ -414,6 +426,18 @@ static async Task<(double Rps, double P50Ms, double P99Ms, double CpuUs)> WrkAsy
     var rps = double.Parse(Regex.Match(output, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
     var requests = double.Parse(Regex.Match(output, @"(\d+) requests in").Groups[1].Value, CultureInfo.InvariantCulture);
     return (rps, LatencyMs(output, "50%"), LatencyMs(output, "99%"), cpu.TotalMicroseconds / requests);
+}
+
+// The median of the values and a 95 % confidence interval for it: the order statistics j and n - 1 - j with
+// j = floor(n / 2 - 1.96 sqrt(n) / 2), the normal approximation of the binomial (coverage at least 95 %
+// from about 10 values up).
+static (double Median, double Low, double High) MedianWithInterval(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToArray();
+    var n = sorted.Length;
+    var median = n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+    var j = Math.Clamp((int)Math.Floor((n / 2.0) - (1.96 * Math.Sqrt(n) / 2)), 0, (n - 1) / 2);
+    return (median, sorted[j], sorted[n - 1 - j]);
 }
 
 static (double Rps, double P50Ms, double P99Ms, double CpuUs) Median(List<(double Rps, double P50Ms, double P99Ms, double CpuUs)> runs) =>
