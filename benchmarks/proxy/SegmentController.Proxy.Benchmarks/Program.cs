@@ -273,6 +273,7 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     var pool = new List<double>();
     var admittedAfterAck = 0;
     var notCut = 0;
+    var ticksBefore = CpuTicks();
     for (var i = 0; i < trips; i++)
     {
         // Four downloads in flight, each streaming until cut; their clients note when they see the cut.
@@ -343,6 +344,7 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
         await Task.Delay(30);
     }
 
+    var ticks = CpuTicks();
     await stop.CancelAsync();
     await Task.WhenAll(load);
     foreach (var prober in probers)
@@ -360,6 +362,14 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     Console.WriteLine($"    trips a GC pause fell into: {paused.Count} (pause within the trip max {paused.Select(t => gcPause[t]).DefaultIfEmpty().Max():F3}); acknowledgement of the other {unpaused.Count}: p50 {Percentile(unpaused, 50):F3} p99 {Percentile(unpaused, 99):F3}");
     var inForce = Enumerable.Range(0, persist.Count).Select(t => persist[t] + gate[t] + inflight[t] + pool[t]).ToList();
     Console.WriteLine($"  in force by the engine's own clock (persist through upstream pool, the stages' sum) p50 {Percentile(inForce, 50):F3} p99 {Percentile(inForce, 99):F3}; the rest of the acknowledgement is outside the stages: taking the engine's lock, returning to the caller");
+
+    // The trip runs at real-time priority where permitted, so within this machine only the kernel and the
+    // garbage collector can hold it up; the hypervisor still can (steal: time a virtual CPU was runnable
+    // but not running). The slowest trips, stage by stage, say where a long one waited.
+    var slowest = Enumerable.Range(0, ack.Count).OrderByDescending(t => ack[t]).Take(3);
+    Console.WriteLine($"    slowest trips: {string.Join("; ", slowest.Select(t => $"{ack[t]:F3} (persist {persist[t]:F3}, gate {gate[t]:F3}, in-flight {inflight[t]:F3}, upstream pool {pool[t]:F3})"))}");
+    var stealShare = (ticks.Total - ticksBefore.Total) == 0 ? 0 : 100.0 * (ticks.Steal - ticksBefore.Steal) / (ticks.Total - ticksBefore.Total);
+    Console.WriteLine($"    steal while the trips ran: {stealShare:F1} % of the machine's CPU time");
     Console.WriteLine($"    of which persist {Percentile(persist, 50):F3}/{Percentile(persist, 99):F3}, gate {Percentile(gate, 50):F3}/{Percentile(gate, 99):F3}, in-flight {Percentile(inflight, 50):F3}/{Percentile(inflight, 99):F3}, upstream pool {Percentile(pool, 50):F3}/{Percentile(pool, 99):F3} (p50/p99)");
     Console.WriteLine($"  gate closed, seen from outside (4 probers opening connections back to back; target <= 1 after the acknowledgement):");
     Console.WriteLine($"    connections started after an acknowledgement that got a ServerHello: {admittedAfterAck} (the gate closes before the acknowledgement)");
@@ -367,6 +377,13 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     Console.WriteLine($"    first refusal of any probe since the trip began, relative to the acknowledgement: p50 {Percentile(refusals, 50):F3} p99 {Percentile(refusals, 99):F3} (negative: before it); trips without one: {firstRefusal.Count(double.IsNaN)}");
     Console.WriteLine($"  in-flight aborted, seen by their clients: last of 4 downloads cut after the acknowledgement p50 {Percentile(inflightCut, 50):F3} p99 {Percentile(inflightCut, 99):F3} (target <= 50)");
     Console.WriteLine($"    downloads not cut within 10 s: {notCut}");
+}
+
+// The machine's CPU time so far in clock ticks (/proc/stat): steal, and every state together.
+static (long Steal, long Total) CpuTicks()
+{
+    var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+    return (fields.Length > 7 ? fields[7] : 0, fields.Take(8).Sum());
 }
 
 static double Milliseconds(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
