@@ -362,15 +362,15 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     Console.WriteLine($"    trips a GC pause fell into: {paused.Count} (pause within the trip max {paused.Select(t => gcPause[t]).DefaultIfEmpty().Max():F3}); acknowledgement of the other {unpaused.Count}: p50 {Percentile(unpaused, 50):F3} p99 {Percentile(unpaused, 99):F3}");
     var inForce = Enumerable.Range(0, persist.Count).Select(t => persist[t] + gate[t] + inflight[t] + pool[t]).ToList();
     Console.WriteLine($"  in force by the engine's own clock (persist through upstream pool, the stages' sum) p50 {Percentile(inForce, 50):F3} p99 {Percentile(inForce, 99):F3}; the rest of the acknowledgement is outside the stages: taking the engine's lock, returning to the caller");
+    Console.WriteLine($"    of which persist {Percentile(persist, 50):F3}/{Percentile(persist, 99):F3}, gate {Percentile(gate, 50):F3}/{Percentile(gate, 99):F3}, in-flight {Percentile(inflight, 50):F3}/{Percentile(inflight, 99):F3}, upstream pool {Percentile(pool, 50):F3}/{Percentile(pool, 99):F3} (p50/p99)");
 
-    // The trip runs at real-time priority where permitted, so within this machine only the kernel and the
-    // garbage collector can hold it up; the hypervisor still can (steal: time a virtual CPU was runnable
-    // but not running). The slowest trips, stage by stage, say where a long one waited.
+    // The trip runs at real-time priority where permitted, so within this machine only the kernel, the
+    // disk and the garbage collector can hold it up; the hypervisor still can (steal: time a virtual CPU
+    // was runnable but not running). The slowest trips, stage by stage, say where a long one waited.
     var slowest = Enumerable.Range(0, ack.Count).OrderByDescending(t => ack[t]).Take(3);
-    Console.WriteLine($"    slowest trips: {string.Join("; ", slowest.Select(t => $"{ack[t]:F3} (persist {persist[t]:F3}, gate {gate[t]:F3}, in-flight {inflight[t]:F3}, upstream pool {pool[t]:F3})"))}");
+    Console.WriteLine($"    slowest trips: {string.Join("; ", slowest.Select(t => $"{ack[t]:F3} (persist {persist[t]:F3}, gate {gate[t]:F3}, in-flight {inflight[t]:F3}, upstream pool {pool[t]:F3}{(gcPause[t] > 0 ? $", GC pause {gcPause[t]:F3}" : "")})"))}");
     var stealShare = (ticks.Total - ticksBefore.Total) == 0 ? 0 : 100.0 * (ticks.Steal - ticksBefore.Steal) / (ticks.Total - ticksBefore.Total);
     Console.WriteLine($"    steal while the trips ran: {stealShare:F1} % of the machine's CPU time");
-    Console.WriteLine($"    of which persist {Percentile(persist, 50):F3}/{Percentile(persist, 99):F3}, gate {Percentile(gate, 50):F3}/{Percentile(gate, 99):F3}, in-flight {Percentile(inflight, 50):F3}/{Percentile(inflight, 99):F3}, upstream pool {Percentile(pool, 50):F3}/{Percentile(pool, 99):F3} (p50/p99)");
     Console.WriteLine($"  gate closed, seen from outside (4 probers opening connections back to back; target <= 1 after the acknowledgement):");
     Console.WriteLine($"    connections started after an acknowledgement that got a ServerHello: {admittedAfterAck} (the gate closes before the acknowledgement)");
     Console.WriteLine($"    first connection started after the acknowledgement: refused in {refusedAfterAckSeenAt.Count} of {trips} trips; its refusal seen p50 {Percentile(refusedAfterAckSeenAt, 50):F3} p99 {Percentile(refusedAfterAckSeenAt, 99):F3} after the acknowledgement (includes when a prober happened to start), {Percentile(refusalRoundTrip, 50):F3}/{Percentile(refusalRoundTrip, 99):F3} after the attempt began (p50/p99)");
