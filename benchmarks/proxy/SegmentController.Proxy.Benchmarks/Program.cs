@@ -132,8 +132,7 @@ try
     var paced = Path.Combine(dir, "paced.lua");
     await File.WriteAllTextAsync(paced, "function delay()\n  return 2\nend\n");
     var pacedRounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
-    var pacedCount = roundCount;
-    for (var round = 0; round < pacedCount; round++)
+    for (var round = 0; round < roundCount; round++)
     {
         for (var k = 0; k < ports.Length; k++)
         {
@@ -175,7 +174,7 @@ try
     Console.WriteLine($"  added cpu per request (us): {Paired(rounds, 2, (t, b) => t.CpuUs - b.CpuUs, "F1")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.CpuUs - b.CpuUs, "F1")} records in memory");
 
     var pacedMedian = pacedRounds.Select(r => r.OrderBy(x => x.P50Ms).ElementAt(r.Count / 2)).ToArray();
-    Console.WriteLine($"fixed moderate load (16 connections, 2 ms pause after each answer; {pacedCount} interleaved rounds, median round):");
+    Console.WriteLine($"fixed moderate load (16 connections, 2 ms pause after each answer; {roundCount} interleaved rounds, median round):");
     Console.WriteLine($"  bare YARP {pacedMedian[0].Rps:F0} req/s p50 {pacedMedian[0].P50Ms:F3} ms p99 {pacedMedian[0].P99Ms:F3} ms; segctl records in memory {pacedMedian[1].Rps:F0} req/s p50 {pacedMedian[1].P50Ms:F3} p99 {pacedMedian[1].P99Ms:F3}; segctl records to SQLite {pacedMedian[2].Rps:F0} req/s p50 {pacedMedian[2].P50Ms:F3} p99 {pacedMedian[2].P99Ms:F3}");
     Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
 
