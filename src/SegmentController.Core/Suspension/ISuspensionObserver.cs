@@ -14,6 +14,15 @@ public interface ISuspensionObserver
     {
     }
 
+    /// <summary>
+    /// A trip came for a scope already suspended and changed it (nothing new to enforce): it withdrew the
+    /// restore pending for it (<paramref name="withdrawn"/>), or it was a failed audit, which a restore must
+    /// now be preceded by a passing one (<see cref="SuspensionRecord.FailedAuditAt"/>).
+    /// </summary>
+    void Retripped(SuspensionRecord record, TripRequest request, PendingRestore? withdrawn)
+    {
+    }
+
     /// <summary>One stage of a trip finished.</summary>
     void StageCompleted(SuspensionRecord record, StageTiming timing);
 

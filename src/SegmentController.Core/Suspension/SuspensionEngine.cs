@@ -1,3 +1,4 @@
+using System.Globalization;
 using SegmentController.Core.Policy;
 
 namespace SegmentController.Core.Suspension;
@@ -118,6 +119,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         ValidateScope(request.Scope);
 
         SuspensionRecord record;
+        var created = false;
+        PendingRestore? withdrawn = null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Synchronous from here to the acknowledgement, at real-time priority where permitted: a busy
@@ -128,45 +131,64 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var current = _state;
             if (current.Suspensions.TryGetValue(request.Scope, out var existing))
             {
-                return new TripResult { Record = existing, Created = false, Completion = Task.FromResult(existing) };
-            }
-
-            var started = _time.GetTimestamp();
-            record = new SuspensionRecord
-            {
-                Id = NewId(),
-                Scope = request.Scope,
-                Trigger = request.Trigger,
-                Actor = request.Actor,
-                Reason = request.Reason,
-                Rule = request.Rule,
-                TrippedAt = _time.GetUtcNow(),
-            };
-            var next = current.With(record).WithoutPending(request.Scope);
-            _store.Save(next);
-            Volatile.Write(ref _state, next);
-            var stages = new List<StageTiming>(4)
-            {
-                new()
+                (record, withdrawn, var changed) = Retrip(current, existing, request);
+                if (!changed)
                 {
-                    Stage = SuspensionStage.Persist,
-                    Duration = _time.GetElapsedTime(started),
-                    Succeeded = true,
-                    Detail = priority.Raised ? null : $"normal priority: {TripPriority.Problem ?? "the thread runs under another policy"}",
-                },
-            };
-            foreach (var stage in (ReadOnlySpan<SuspensionStage>)[SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool])
-            {
-                stages.Add(RunLocalStage(stage, request.Scope));
+                    return new TripResult { Record = record, Created = false, Completion = Task.FromResult(record) };
+                }
             }
+            else
+            {
+                var started = _time.GetTimestamp();
+                var now = _time.GetUtcNow();
+                record = new SuspensionRecord
+                {
+                    Id = NewId(),
+                    Scope = request.Scope,
+                    Trigger = request.Trigger,
+                    Actor = request.Actor,
+                    Reason = request.Reason,
+                    Rule = request.Rule,
+                    TrippedAt = now,
+                    FailedAuditAt = request.Trigger == SuspensionTrigger.Audit ? now : null,
+                };
+                var next = current.With(record).WithoutPending(request.Scope);
+                _store.Save(next);
+                Volatile.Write(ref _state, next);
+                var stages = new List<StageTiming>(4)
+                {
+                    new()
+                    {
+                        Stage = SuspensionStage.Persist,
+                        Duration = _time.GetElapsedTime(started),
+                        Succeeded = true,
+                        Detail = priority.Raised ? null : $"normal priority: {TripPriority.Problem ?? "the thread runs under another policy"}",
+                    },
+                };
+                foreach (var stage in (ReadOnlySpan<SuspensionStage>)[SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool])
+                {
+                    stages.Add(RunLocalStage(stage, request.Scope));
+                }
 
-            record = record with { Stages = stages };
-            Volatile.Write(ref _state, _state.With(record));
+                record = record with { Stages = stages };
+                Volatile.Write(ref _state, _state.With(record));
+                created = true;
+            }
         }
         finally
         {
             priority.Dispose();
             _lock.Release();
+        }
+
+        if (!created)
+        {
+            foreach (var observer in _observers)
+            {
+                observer.Retripped(record, request, withdrawn);
+            }
+
+            return new TripResult { Record = record, Created = false, Completion = Task.FromResult(record) };
         }
 
         foreach (var observer in _observers)
@@ -182,6 +204,35 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         _background.TryAdd(completion, 0);
         _ = completion.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return new TripResult { Record = record, Created = true, Completion = completion };
+    }
+
+    /// <summary>
+    /// A trip for a scope already suspended (caller holds the lock). There is nothing new to enforce, but
+    /// it is a new event: approvals given for a restore before it no longer count (the pending restore is
+    /// withdrawn), and a failed audit must be followed by a passing one before any restore. Either change
+    /// is saved before the trip returns; when the save fails the change is in force all the same (a
+    /// stricter state than the file's) and the caller gets the error. Anything else changes nothing.
+    /// </summary>
+    private (SuspensionRecord Record, PendingRestore? Withdrawn, bool Changed) Retrip(SuspensionState current, SuspensionRecord existing, TripRequest request)
+    {
+        var record = request.Trigger == SuspensionTrigger.Audit ? existing with { FailedAuditAt = _time.GetUtcNow() } : existing;
+        current.PendingRestores.TryGetValue(request.Scope, out var withdrawn);
+        if (ReferenceEquals(record, existing) && withdrawn is null)
+        {
+            return (existing, null, false);
+        }
+
+        var next = current.With(record).WithoutPending(request.Scope);
+        try
+        {
+            _store.Save(next);
+        }
+        finally
+        {
+            Volatile.Write(ref _state, next);
+        }
+
+        return (record, withdrawn, true);
     }
 
     /// <summary>
@@ -206,7 +257,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         PendingRestore pending;
         SuspensionRecord suspension;
-        RestoreOutcome? saved;
+        RestoreOutcome? saved = null;
         try
         {
             if (!_state.Suspensions.TryGetValue(scope, out var record))
@@ -228,7 +279,14 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 RequestedAt = _time.GetUtcNow(),
                 Approvers = [requester.Trim()],
             };
-            saved = pending.Approvers.Count < RequiredApprovers ? SavePending(scope, pending) : null;
+            if (pending.Approvers.Count < RequiredApprovers)
+            {
+                saved = SavePending(scope, pending);
+            }
+            else
+            {
+                Lift(scope);
+            }
         }
         finally
         {
@@ -248,7 +306,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return saved;
         }
 
-        return await CompleteRestoreAsync(scope, pending, requested: true, cancellationToken).ConfigureAwait(false);
+        return await CompleteRestoreAsync(scope, suspension, pending, requested: true).ConfigureAwait(false);
     }
 
     /// <summary>Adds an approval to a pending restore; the same person approving twice is refused.</summary>
@@ -262,7 +320,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         PendingRestore pending;
         SuspensionRecord suspension;
-        RestoreOutcome? saved;
+        RestoreOutcome? saved = null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -293,7 +351,14 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
             suspension = record;
             pending = found with { Approvers = [.. found.Approvers, approver.Trim()] };
-            saved = pending.Approvers.Count < RequiredApprovers ? SavePending(scope, pending) : null;
+            if (pending.Approvers.Count < RequiredApprovers)
+            {
+                saved = SavePending(scope, pending);
+            }
+            else
+            {
+                Lift(scope);
+            }
         }
         finally
         {
@@ -313,7 +378,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return saved;
         }
 
-        return await CompleteRestoreAsync(scope, pending, requested: false, cancellationToken).ConfigureAwait(false);
+        return await CompleteRestoreAsync(scope, suspension, pending, requested: false).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -478,48 +543,51 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     private string? AuditMissing(string scope, SuspensionRecord record)
     {
-        // A suspension a failed audit caused lasts until a later audit passes, whatever else the policy
-        // asks of restores; others need one only where restore.require_passing_audit says so.
-        if (!_policy.Current.Restore.RequirePassingAudit && record.Trigger != SuspensionTrigger.Audit)
+        // A failed audit (the one that tripped it, or one while it was in force) lasts until a later audit
+        // passes, whatever else the policy asks of restores; otherwise an audit is needed only where
+        // restore.require_passing_audit says so, one that passed since the trip. A record saved before
+        // FailedAuditAt existed has only its trigger to tell.
+        var failedAt = record.FailedAuditAt ?? (record.Trigger == SuspensionTrigger.Audit ? record.TrippedAt : null);
+        var required = _policy.Current.Restore.RequirePassingAudit;
+        if (!required && failedAt is null)
         {
             return null;
         }
 
+        var since = failedAt is { } failed && (!required || failed > record.TrippedAt) ? failed : record.TrippedAt;
         var clients = string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal)
             ? _policy.Current.Clients.Select(c => c.Id)
             : [scope];
         var missing = clients
-            .Where(c => !_state.LastPassingAudit.TryGetValue(c, out var at) || at < record.TrippedAt)
+            .Where(c => !_state.LastPassingAudit.TryGetValue(c, out var at) || at < since)
             .ToArray();
-        return missing.Length == 0
-            ? null
-            : record.Trigger == SuspensionTrigger.Audit && !_policy.Current.Restore.RequirePassingAudit
-                ? $"suspended by a failed audit: a later audit must pass first; none has for {string.Join(", ", missing)}"
-                : $"the policy requires a passing audit since the trip; none for {string.Join(", ", missing)}";
+        if (missing.Length == 0)
+        {
+            return null;
+        }
+
+        var none = string.Join(", ", missing);
+        return failedAt is null
+            ? $"the policy requires a passing audit since the trip; none for {none}"
+            : record.Trigger == SuspensionTrigger.Audit && failedAt == record.TrippedAt
+                ? $"suspended by a failed audit: a later audit must pass first; none has for {none}"
+                : string.Create(CultureInfo.InvariantCulture, $"an audit failed at {failedAt:O} while suspended: a later audit must pass first; none has for {none}");
     }
 
-    private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, PendingRestore pending, bool requested, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lifts a scope's suspension durably (caller holds the lock, in the same hold in which it checked the
+    /// suspension, its approvals and audits: a trip cannot come between the checks and the lift).
+    /// </summary>
+    /// <exception cref="IOException">The restore could not be saved: nothing changed.</exception>
+    private void Lift(string scope)
     {
-        SuspensionRecord lifted;
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // Someone tripped again (a new record) while approvals were gathered: that one needs its own.
-            if (!_state.Suspensions.TryGetValue(scope, out var record) || !string.Equals(record.Id, pending.SuspensionId, StringComparison.Ordinal))
-            {
-                return Refused($"the suspension of '{scope}' changed while the restore was pending; request it again");
-            }
+        var next = _state.Without(scope).WithLifted(scope, _time.GetUtcNow());
+        _store.Save(next);
+        Volatile.Write(ref _state, next);
+    }
 
-            lifted = record;
-            var next = _state.Without(scope).WithLifted(scope, _time.GetUtcNow());
-            _store.Save(next);
-            Volatile.Write(ref _state, next);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-
+    private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, SuspensionRecord lifted, PendingRestore pending, bool requested)
+    {
         foreach (var observer in _observers)
         {
             if (requested)
@@ -721,6 +789,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
             if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
             {
+                // What changed on the record since the trip (a failed audit, a reassertion) stays.
+                final = inForce with { Stages = stages, Ports = ports };
                 var next = _state.With(final);
                 try
                 {

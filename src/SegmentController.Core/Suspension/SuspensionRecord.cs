@@ -21,6 +21,12 @@ public sealed record SuspensionRecord
     /// <summary>The rule id of the finding that tripped it, if any.</summary>
     public string? Rule { get; init; }
 
+    /// <summary>
+    /// When an audit of its client last failed while it was in force, or the failed audit that tripped it:
+    /// a restore needs an audit that passed since (null when no audit failed).
+    /// </summary>
+    public DateTimeOffset? FailedAuditAt { get; init; }
+
     /// <summary>When the trip was written durably (and so acknowledged).</summary>
     public required DateTimeOffset TrippedAt { get; init; }
 

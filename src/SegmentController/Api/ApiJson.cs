@@ -45,6 +45,11 @@ internal static class ApiJson
         }
 
         writer.WriteString("tripped_at", record.TrippedAt);
+        if (record.FailedAuditAt is { } failedAudit)
+        {
+            writer.WriteString("failed_audit_at", failedAudit);
+        }
+
         writer.WriteStartArray("stages");
         foreach (var stage in record.Stages)
         {

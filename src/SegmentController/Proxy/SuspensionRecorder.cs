@@ -59,6 +59,34 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
     public void Tripped(SuspensionRecord record) =>
         Enqueue(RecordTypes.Suspension, record.Scope, w => WriteSuspension(w, "tripped", record));
 
+    public void Retripped(SuspensionRecord record, TripRequest request, PendingRestore? withdrawn) =>
+        Enqueue(RecordTypes.Suspension, record.Scope, w =>
+        {
+            WriteSuspension(w, "retripped", record, close: false);
+            w.WriteStartObject("retrip");
+            w.WriteString("trigger", SuspensionNames.Of(request.Trigger));
+            w.WriteString("actor", request.Actor);
+            w.WriteString("reason", request.Reason);
+            if (request.Rule is not null)
+            {
+                w.WriteString("rule", request.Rule);
+            }
+
+            w.WriteString("at", _time.GetUtcNow());
+            w.WriteEndObject();
+            if (withdrawn is not null)
+            {
+                w.WriteStartObject("withdrawn_restore");
+                w.WriteString("requested_by", withdrawn.RequestedBy);
+                w.WriteString("reason", withdrawn.Reason);
+                w.WriteString("requested_at", withdrawn.RequestedAt);
+                WriteStrings(w, "approvers", withdrawn.Approvers);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+        });
+
     public void InForceAtStart(SuspensionRecord record) =>
         Enqueue(RecordTypes.Suspension, record.Scope, w => WriteSuspension(w, "in-force-at-start", record));
 

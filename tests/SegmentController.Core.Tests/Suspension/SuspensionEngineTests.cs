@@ -174,7 +174,11 @@ public sealed class SuspensionEngineTests : IDisposable
 
         public List<RestoreRecord> Restored { get; } = [];
 
+        public List<(SuspensionRecord Record, TripRequest Request, PendingRestore? Withdrawn)> Retripped { get; } = [];
+
         void ISuspensionObserver.Tripped(SuspensionRecord record) => Tripped.Add(record.Scope);
+
+        void ISuspensionObserver.Retripped(SuspensionRecord record, TripRequest request, PendingRestore? withdrawn) => Retripped.Add((record, request, withdrawn));
 
         public void InForceAtStart(SuspensionRecord record) => InForce.Add(record.Scope);
 
@@ -416,7 +420,125 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task Restore_RetrippedWhilePending_ApprovalRefused()
+    public async Task Retrip_WhileRestorePending_WithdrawsItDurablyAndTheApprovalIsRefused()
+    {
+        var observer = new CountingObserver();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using (var engine = NewEngine(store: store, observer: observer))
+        {
+            var first = await engine.TripAsync(Trip("acme"), CancellationToken.None);
+            await engine.RequestRestoreAsync("acme", "alice", "false positive", CancellationToken.None);
+
+            // A new incident while the approvals are gathered: approvals given before it do not lift it.
+            var again = await engine.TripAsync(
+                new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Finding, Actor = "capture", Reason = "client-vlan-leak on sw1/Gi1/0/4", Rule = "client-vlan-leak" },
+                CancellationToken.None);
+
+            Assert.False(again.Created);
+            Assert.Equal(first.Record.Id, again.Record.Id);
+            var (record, request, withdrawn) = Assert.Single(observer.Retripped);
+            Assert.Equal(first.Record.Id, record.Id);
+            Assert.Equal("client-vlan-leak", request.Rule);
+            Assert.Equal(["alice"], withdrawn!.Approvers);
+            Assert.Empty(engine.Current.PendingRestores);
+
+            var approval = await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+            Assert.Equal(RestoreStatus.Refused, approval.Status);
+            Assert.True(engine.IsSuspended("acme"));
+            Assert.Empty(observer.Restored);
+        }
+
+        // Withdrawn on disk too: after a restart bob's approval still finds nothing to approve.
+        using var restarted = NewEngine();
+        Assert.Empty(restarted.Current.PendingRestores);
+        Assert.Equal(RestoreStatus.Refused, (await restarted.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
+        Assert.True(restarted.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Retrip_NothingPending_SavesNothingAndTellsNoOne()
+    {
+        var observer = new CountingObserver();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = NewEngine(store: store, observer: observer);
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        // A finding that repeats while the client is suspended and no restore is asked for changes nothing:
+        // no disk write per repeat (a failing disk would show it).
+        store.Failing = true;
+        var again = await engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None);
+
+        Assert.False(again.Created);
+        Assert.Empty(observer.Retripped);
+        Assert.Equal(["acme"], observer.Tripped);
+    }
+
+    [Fact]
+    public async Task Retrip_SaveFails_PendingRestoreWithdrawnInMemoryAndTheTripReportsTheError()
+    {
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = NewEngine(store: store);
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        await engine.RequestRestoreAsync("acme", "alice", "false positive", CancellationToken.None);
+
+        store.Failing = true;
+        await Assert.ThrowsAnyAsync<IOException>(() => engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None));
+        store.Failing = false;
+
+        // The stricter state is the one in force: the approval finds nothing pending.
+        Assert.Equal(RestoreStatus.Refused, (await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_AuditFailedWhileSuspendedByAnOperator_RefusedUntilALaterAuditPassesAcrossARestart()
+    {
+        var policy = TestPolicies.TwoClients(approvers: 1, requireAudit: false);
+        var observer = new CountingObserver();
+        using (var engine = NewEngine(policy, observer: observer))
+        {
+            var trip = await engine.TripAsync(Trip("acme"), CancellationToken.None);
+            _time.Advance(TimeSpan.FromMinutes(10));
+            await engine.RecordAuditAsync("acme", passed: false, "auditor", "VLAN 20 on port 4", CancellationToken.None);
+
+            var (record, request, _) = Assert.Single(observer.Retripped);
+            Assert.Equal(trip.Record.Id, record.Id);
+            Assert.Equal(SuspensionTrigger.Audit, request.Trigger);
+            Assert.Equal(_time.GetUtcNow(), record.FailedAuditAt);
+            Assert.Equal(SuspensionTrigger.Operator, engine.Current.Suspensions["acme"].Trigger);
+
+            var refused = await engine.RequestRestoreAsync("acme", "alice", "operator trip done with", CancellationToken.None);
+            Assert.Equal(RestoreStatus.Refused, refused.Status);
+            Assert.Contains("an audit failed at", refused.Message, StringComparison.Ordinal);
+        }
+
+        using var restarted = NewEngine(policy);
+        Assert.Equal(RestoreStatus.Refused, (await restarted.RequestRestoreAsync("acme", "alice", "after restart", CancellationToken.None)).Status);
+
+        // An audit that passed before the failure does not count; one after it does.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await restarted.RecordAuditAsync("acme", passed: true, "auditor", "re-audit ok", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, (await restarted.RequestRestoreAsync("acme", "alice", "re-audit passed", CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task Restore_PassingAuditBeforeTheFailureWhileSuspended_DoesNotCount()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1, requireAudit: true));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await engine.RecordAuditAsync("acme", passed: true, "auditor", "ok", CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await engine.RecordAuditAsync("acme", passed: false, "auditor", "port 4 moved to VLAN 20", CancellationToken.None);
+
+        var outcome = await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_SiteTrippedAndLiftedWhileAClientRestoreIsPending_ClientRestoreStillCompletes()
     {
         using var engine = NewEngine();
         await engine.TripAsync(Trip("acme"), CancellationToken.None);

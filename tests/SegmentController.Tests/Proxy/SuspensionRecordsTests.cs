@@ -88,6 +88,53 @@ public sealed class SuspensionRecordsTests
     }
 
     [Fact]
+    public async Task SuspendedAgainWhileARestoreIsPending_RestoreWithdrawnOnRecordAndTheApprovalRefused()
+    {
+        await using var site = await OperatorApiSite.StartAsync();
+        using var alice = site.Client("alice");
+        using var bob = site.Client("bob");
+        using var carol = site.Client("carol");
+
+        using (var suspended = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak on the SPAN port")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
+        }
+
+        string restoreId;
+        using (var request = await bob.PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("switch fixed")))
+        using (var pending = JsonDocument.Parse(await request.Content.ReadAsStringAsync()))
+        {
+            restoreId = pending.RootElement.GetProperty("restore_id").GetString()!;
+        }
+
+        // A second incident before the approval: the suspension stands, the restore asked for before it lapses.
+        using (var again = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("second leak, port 7")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, again.StatusCode);
+        }
+
+        using (var approved = await carol.PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("verified the fix")))
+        {
+            Assert.False(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
+        }
+
+        var retripped = await WaitForAsync(site.StorePath, RecordTypes.Suspension, r => Event(r) == "retripped");
+        Assert.Equal("alpha", retripped.Clients);
+        using (var body = Json(retripped))
+        {
+            var retrip = body.RootElement.GetProperty("retrip");
+            Assert.Equal("operator", retrip.GetProperty("trigger").GetString());
+            Assert.Equal("alice", retrip.GetProperty("actor").GetString());
+            Assert.Equal("second leak, port 7", retrip.GetProperty("reason").GetString());
+            var withdrawn = body.RootElement.GetProperty("withdrawn_restore");
+            Assert.Equal("bob", withdrawn.GetProperty("requested_by").GetString());
+            Assert.Equal(["bob"], withdrawn.GetProperty("approvers").EnumerateArray().Select(a => a.GetString()!).ToArray());
+        }
+
+        Assert.DoesNotContain(Records(site.StorePath, RecordTypes.Restoration), r => Event(r) == "restored");
+    }
+
+    [Fact]
     public async Task SuspendedBeforeStart_RecordedAsInForceOnceTheStoreOpens()
     {
         string? suspensionId = null;
