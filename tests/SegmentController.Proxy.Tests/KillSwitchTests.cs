@@ -196,6 +196,56 @@ public sealed class KillSwitchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TripAfterAPolicyReload_UploadStartedBeforeTheReload_NothingReachesUpstreamAfterAck()
+    {
+        // An upload streaming as fast as it can, started under the policy in force before a reload.
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using var content = new EndlessContent(pause: TimeSpan.Zero, chunkBytes: 64 * 1024);
+        var upload = agent.PostAsync(new Uri("https://acme.test/upload"), content);
+        while (!_h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 1024 * 1024))
+        {
+            await Task.Delay(10);
+        }
+
+        // Any reload puts new clusters in force (here globex gains a host): the upload's requests keep
+        // running on the connection pool of the configuration they started under.
+        var policy = _h.Policy.Current;
+        _h.Policy.Set(policy with
+        {
+            Clients = policy.Clients.Select(c => c.Id == "globex"
+                ? c with { Upstreams = [.. c.Upstreams.Select(u => u with { Hosts = [.. u.Hosts, "legacy.test"] })] }
+                : c).ToArray(),
+        });
+        using var globex = _h.Agent(ProxyHarness.GlobexAgent);
+        var status = HttpStatusCode.NotFound;
+        for (var i = 0; i < 200 && status != HttpStatusCode.OK; i++)
+        {
+            status = (await globex.GetAsync(new Uri("https://legacy.test/"))).StatusCode;
+            await Task.Delay(status == HttpStatusCode.OK ? 0 : 25);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.False(upload.IsCompleted);
+
+        var trip = await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
+        var acknowledged = DateTimeOffset.UtcNow;
+
+        Assert.True(trip.Created);
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => upload.WaitAsync(HangGuard));
+        using (var guard = new CancellationTokenSource(HangGuard))
+        {
+            while (_wire!.OpenConnections > 0)
+            {
+                await Task.Delay(20, guard.Token);
+            }
+        }
+
+        // The upstream-pool stage reset the upload's socket, pool or no pool: not one byte after the acknowledgement.
+        var late = _wire!.FromProxy.Where(w => w.Kernel > acknowledged).ToArray();
+        Assert.True(late.Length == 0, $"{late.Sum(l => l.Bytes)} bytes reached acme's upstream after the acknowledgement ({acknowledged:O}), first at {late.FirstOrDefault().Kernel:O}");
+    }
+
+    [Fact]
     public async Task Suspended_NewConnectionRefusedBeforeTls_CountedAndRecordedOncePerWindow()
     {
         await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
@@ -267,16 +317,20 @@ public sealed class KillSwitchTests : IAsyncLifetime
     }
 
     /// <summary>A request body that keeps coming, a kilobyte at a time, until the request is cut.</summary>
-    private sealed class EndlessContent : HttpContent
+    private sealed class EndlessContent(TimeSpan? pause = null, int chunkBytes = 1024) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
         {
-            var chunk = new byte[1024];
+            var chunk = new byte[chunkBytes];
+            var wait = pause ?? TimeSpan.FromMilliseconds(10);
             while (true)
             {
                 await stream.WriteAsync(chunk);
                 await stream.FlushAsync();
-                await Task.Delay(10);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait);
+                }
             }
         }
 

@@ -9,13 +9,19 @@ namespace SegmentController.Proxy.Forwarding;
 /// <summary>
 /// YARP's HTTP client factory: one connection pool per cluster, each owned by exactly one client, with
 /// the outbound TLS rules and the upstream trust of the <see cref="ProxySnapshot"/> whose clusters YARP is
-/// putting in force. On a trip the client's pools are dropped.
+/// putting in force. On a trip the client's pools are dropped, those of earlier configurations that
+/// requests still run on included.
 /// </summary>
 internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEnforcer
 {
     private readonly ProxySnapshots _snapshots;
     private readonly ISuspensionView _suspensions;
     private readonly ConcurrentDictionary<string, ClientUpstreamHandler> _byCluster = new(StringComparer.Ordinal);
+
+    // Handlers a reload replaced. YARP asks for a new client for every cluster at each reload, and the
+    // requests already under way (uploads, downloads, WebSockets) go on over the old one's sockets: a trip
+    // must reset those too. Held weakly: once no request holds a replaced handler, it and its pool go.
+    private readonly ConcurrentDictionary<WeakReference<ClientUpstreamHandler>, byte> _replaced = new();
 
     public UpstreamPools(ProxySnapshots snapshots, ISuspensionView suspensions)
     {
@@ -36,7 +42,18 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         // YARP asks for clients while it applies the configuration of the snapshot just put in force.
         var trust = _snapshots.Current.UpstreamTrust;
         var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c));
-        _byCluster[context.ClusterId] = handler;
+        ClientUpstreamHandler? replaced = null;
+        _byCluster.AddOrUpdate(context.ClusterId, handler, (_, old) =>
+        {
+            replaced = old;
+            return handler;
+        });
+        if (replaced is not null)
+        {
+            _replaced.TryAdd(new WeakReference<ClientUpstreamHandler>(replaced), 0);
+        }
+
+        Prune();
 
         // The old client may still carry requests being forwarded; YARP lets them finish on it.
         return new HttpMessageInvoker(handler, disposeHandler: false);
@@ -50,6 +67,27 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
             if (all || string.Equals(handler.Client, scope, StringComparison.Ordinal))
             {
                 handler.DropPool();
+            }
+        }
+
+        foreach (var reference in _replaced.Keys)
+        {
+            if (reference.TryGetTarget(out var handler) && (all || string.Equals(handler.Client, scope, StringComparison.Ordinal)))
+            {
+                handler.DropPool();
+            }
+        }
+
+        Prune();
+    }
+
+    private void Prune()
+    {
+        foreach (var reference in _replaced.Keys)
+        {
+            if (!reference.TryGetTarget(out _))
+            {
+                _replaced.TryRemove(reference, out _);
             }
         }
     }
