@@ -203,9 +203,11 @@ internal static class FrameDecoder
                     break;
                 default:
                     result.Protocol = next;
+                    // A snap length that cut the chain's last header leaves none of the transport:
+                    // it decodes as an empty (truncated) segment.
                     return next is IpProtocols.NoNextHeader or IpProtocols.Esp
                         ? DecodeError.None
-                        : DecodeTransport(ip[offset..available], frameOffset + offset, payloadLength + 40 - offset, ref result);
+                        : DecodeTransport(ip[Math.Min(offset, available)..available], frameOffset + offset, payloadLength + 40 - offset, ref result);
             }
 
             if (count == MaxIpv6ExtensionHeaders)

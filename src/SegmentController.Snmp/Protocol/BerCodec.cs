@@ -104,7 +104,7 @@ internal static class BerCodec
 
             return new Pdu(type, requestId, errorStatus, errorIndex, varBinds);
         }
-        catch (Exception e) when (e is AsnContentException or FormatException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is AsnContentException or FormatException or InvalidOperationException or ArgumentException or OverflowException)
         {
             throw new SnmpDecodeException($"malformed PDU: {e.Message}", e);
         }

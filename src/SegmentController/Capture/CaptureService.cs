@@ -219,6 +219,13 @@ internal sealed partial class CaptureService : BackgroundService
                 run.Failure = e.Message;
                 Log.CaptureFailed(_logger, settings.Name, e);
             }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // A fault in analysing one frame must not end the interface's monitoring for good: it is
+                // reported like a failed source (verification degraded meanwhile) and capture reopens.
+                run.Failure = $"capture stopped by an unexpected error: {e.Message}";
+                Log.CaptureFailed(_logger, settings.Name, e);
+            }
             finally
             {
                 run.Source = null;

@@ -178,6 +178,24 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public void Ipv6ExtensionHeaderCutBySnapLength_TransportTruncatedNoException()
+    {
+        // A 304-byte destination options header before TCP, captured with the default 256-byte snap length.
+        var frame = Ethernet(Broadcast, Broadcast, [], 0x86DD, Ipv6("2001:db8:10::11", "2001:db8:20::21", 6, Tcp(1234, 443, 0x18, new byte[64]), [(60, new byte[302])]));
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "snap");
+
+        Assert.Equal(DecodeError.TruncatedTcp, DecodeOf(frame[..256], frame.Length));
+        analyzer.ProcessFrame(frame.AsSpan(0, 256), frame.Length, Corpus.Start.Ticks);
+
+        // Every snap length, through the decoder and the analyzer alike.
+        for (var length = 0; length <= frame.Length; length++)
+        {
+            DecodeOf(frame[..length], frame.Length);
+            analyzer.ProcessFrame(frame.AsSpan(0, length), frame.Length, Corpus.Start.Ticks + length);
+        }
+    }
+
+    [Fact]
     public void ExtensionLengthPastPayload_Rejected()
     {
         var frame = Ethernet(Broadcast, Broadcast, [], 0x86DD, Ipv6("2001:db8:10::1", "2001:db8:20::1", 17, [], [(60, new byte[6])]));

@@ -211,6 +211,17 @@ public sealed class HostilePeerTests
         Assert.Equal(values.Select(v => v.Type), decoded.VarBinds.Select(v => v.Value.Type));
     }
 
+    [Theory]
+    [InlineData("301E0201010400A217020101020100020100300C300A06012B02050100000000")]
+    [InlineData("301D0201010400A216020501000000000201000201003007300506012B0500")]
+    public void IntegerWiderThan32Bits_AsDecodeError(string hex)
+    {
+        // A varbind value (first) or a request id (second) of five octets: valid BER, not a valid SNMP INTEGER.
+        Assert.Throws<SnmpDecodeException>(() => CommunityMessage.Decode(Convert.FromHexString(hex)));
+        var pdu = Convert.FromHexString(hex[14..]);
+        Assert.Throws<SnmpDecodeException>(() => V3Message.DecodeScopedPdu((byte[])[0x30, (byte)(4 + pdu.Length), 0x04, 0x00, 0x04, 0x00, .. pdu]));
+    }
+
     [Fact]
     public void AsnLibraryRejectsIndefiniteLengthGarbage_AsDecodeError()
     {
