@@ -12,6 +12,9 @@ public sealed record ClientDefinition
     /// <summary>The last day of the contract.</summary>
     public required DateOnly ContractEnd { get; init; }
 
+    /// <summary>The latest contract end a policy may give (its retention end, six years on, must be a date too).</summary>
+    public static DateOnly LatestContractEnd { get; } = new(9000, 12, 31);
+
     /// <summary>Where the client's agents sit.</summary>
     public required IReadOnlyList<Segment> Segments { get; init; }
 

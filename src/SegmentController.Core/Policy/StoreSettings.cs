@@ -17,4 +17,7 @@ public sealed record StoreSettings
 
     /// <summary>How often the chain head is signed.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The longest <see cref="CheckpointInterval"/> a policy may give (a timer runs on it).</summary>
+    public static TimeSpan MaxCheckpointInterval { get; } = TimeSpan.FromDays(30);
 }

@@ -30,6 +30,9 @@ public sealed record SwitchDefinition
     /// <summary>Per-request timeout.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The longest <see cref="Timeout"/> a policy may give.</summary>
+    public static TimeSpan MaxTimeout { get; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Retries after a timeout.</summary>
     public int Retries { get; init; } = 2;
 

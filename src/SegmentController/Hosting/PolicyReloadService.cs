@@ -76,6 +76,7 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
             return ["this controller's policy cannot be reloaded"];
         }
 
+        var before = _policy.Current;
         try
         {
             var errors = reloadable.Reload();
@@ -101,6 +102,23 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
             Log.PolicyRejectedError(_logger, e.Message);
             RecordRejected([e.Message]);
             return [e.Message];
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A fault, not an error in the file: it must not end the controller (a SIGHUP's handler runs
+            // on a thread of its own). The policy in force is reported as it is.
+            if (ReferenceEquals(_policy.Current, before))
+            {
+                _metrics.PolicyReloadsTotal.WithLabels("rejected").Inc();
+                Log.ReloadFault(_logger, _policy.Current.Sha256, e);
+                RecordRejected([$"the reload failed: {e.Message}"]);
+            }
+            else
+            {
+                Log.ReloadAppliedWithFault(_logger, _policy.Current.Sha256, e);
+            }
+
+            return [$"the reload failed: {e.Message}"];
         }
     }
 
@@ -174,6 +192,12 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
 
         [LoggerMessage(EventIds.PolicyRejectedError, LogLevel.Error, "{Error}")]
         public static partial void PolicyRejectedError(ILogger logger, string error);
+
+        [LoggerMessage(EventIds.PolicyRejected, LogLevel.Critical, "Policy reload failed with an internal error; the policy in force stays (sha256 {Sha256})")]
+        public static partial void ReloadFault(ILogger logger, string sha256, Exception exception);
+
+        [LoggerMessage(EventIds.PolicyApplied, LogLevel.Critical, "Policy (sha256 {Sha256}) is in force, but a component failed while taking it")]
+        public static partial void ReloadAppliedWithFault(ILogger logger, string sha256, Exception exception);
 
         [LoggerMessage(EventIds.PolicyRestartRequired, LogLevel.Warning, "Policy reload: {Key} differs from the value segctl started with and takes effect only after a restart; until then the running process keeps its start-up value")]
         public static partial void RestartRequired(ILogger logger, string key);

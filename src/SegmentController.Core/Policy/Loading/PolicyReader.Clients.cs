@@ -115,6 +115,13 @@ internal sealed partial class PolicyReader
 
         if (DateOnly.TryParseExact(scalar.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
+            // Records are kept until contract end + 6 years: that date must exist too.
+            if (date > ClientDefinition.LatestContractEnd)
+            {
+                Diagnostics.Add(scalar, $"{key} '{YamlMap.Printable(scalar.Value)}' is too far ahead; at most {ClientDefinition.LatestContractEnd:yyyy-MM-dd}");
+                return null;
+            }
+
             return date;
         }
 

@@ -146,7 +146,7 @@ internal sealed partial class PolicyReader
             Path = Path(map, "path") ?? defaults.Path,
             SigningKeyFile = Path(map, "signing_key_file"),
             PreviousSigningKeyFile = Path(map, "previous_signing_key_file"),
-            CheckpointInterval = _values.Duration(map, "checkpoint_interval", TimeSpan.FromSeconds(1)) ?? defaults.CheckpointInterval,
+            CheckpointInterval = _values.Duration(map, "checkpoint_interval", TimeSpan.FromSeconds(1), StoreSettings.MaxCheckpointInterval) ?? defaults.CheckpointInterval,
         };
     }
 

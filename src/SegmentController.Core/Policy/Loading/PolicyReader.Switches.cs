@@ -68,7 +68,7 @@ internal sealed partial class PolicyReader
             Profile = _values.Choice(map, "profile", Profiles) ?? defaults.Profile,
             Snmp = snmpMap is null ? new SnmpSettings() : ReadSnmp(snmpMap),
             MaxRepetitions = _values.Int(map, "max_repetitions", 1, SwitchDefinition.MaxRepetitionsLimit) ?? defaults.MaxRepetitions,
-            Timeout = _values.Duration(map, "timeout", TimeSpan.FromMilliseconds(100)) ?? defaults.Timeout,
+            Timeout = _values.Duration(map, "timeout", TimeSpan.FromMilliseconds(100), SwitchDefinition.MaxTimeout) ?? defaults.Timeout,
             Retries = _values.Int(map, "retries", 0, 10) ?? defaults.Retries,
             PollInterval = _values.Duration(map, "poll_interval", TimeSpan.FromSeconds(1)) ?? defaults.PollInterval,
         };

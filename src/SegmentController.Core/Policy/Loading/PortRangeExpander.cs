@@ -57,7 +57,7 @@ internal static partial class PortRangeExpander
             return false;
         }
 
-        if (last - first + 1 > MaxPortsPerRange)
+        if ((long)last - first + 1 > MaxPortsPerRange)
         {
             error = $"port range '{trimmed}' spans {(long)last - first + 1} ports; at most {MaxPortsPerRange} per range";
             return false;

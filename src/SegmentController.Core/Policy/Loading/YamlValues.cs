@@ -164,7 +164,9 @@ internal sealed partial class YamlValues(PolicyDiagnostics diagnostics)
         return null;
     }
 
-    public TimeSpan? Duration(YamlMap map, string key, TimeSpan min)
+    /// <summary>A duration (<see cref="DurationText"/>) of at least <paramref name="min"/> and at most <paramref name="max"/>
+    /// (less than <see cref="DurationText.Max"/> where a timer runs on it); null when absent or invalid (reported).</summary>
+    public TimeSpan? Duration(YamlMap map, string key, TimeSpan min, TimeSpan? max = null)
     {
         var scalar = Scalar(map, key);
         if (scalar?.Value is null)
@@ -181,6 +183,12 @@ internal sealed partial class YamlValues(PolicyDiagnostics diagnostics)
         if (value < min)
         {
             Diagnostics.Add(scalar, $"'{key}' in {map.Section} must be at least {DurationText.Format(min)}, found '{YamlMap.Printable(scalar.Value)}'");
+            return null;
+        }
+
+        if (max is { } most && value > most)
+        {
+            Diagnostics.Add(scalar, $"'{key}' in {map.Section} must be at most {DurationText.Format(most)}, found '{YamlMap.Printable(scalar.Value)}'");
             return null;
         }
 
