@@ -79,6 +79,9 @@ public static class ClientKey
         }
     }
 
+    /// <summary>Whether <paramref name="id"/> can name a client in the store: 1 to 64 of [A-Za-z0-9._-].</summary>
+    public static bool IsValid(string id) => id is not null && IsValidId(id);
+
     private static bool IsValidId(ReadOnlySpan<char> id)
     {
         if (id.Length is 0 or > 64)

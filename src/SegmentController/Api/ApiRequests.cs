@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SegmentController.Core.Evidence;
 
 namespace SegmentController.Api;
 
@@ -116,7 +117,55 @@ internal static class ApiRequests
             return (null, BadRequest("the body must be a JSON object like {\"reason\": \"…\"}"));
         }
 
+        if (!IsText(document.RootElement))
+        {
+            document.Dispose();
+            return (null, BadRequest("the body holds a string that is not text: invalid UTF-8 or a lone surrogate escape (\\ud800)"));
+        }
+
         return (document, null);
+    }
+
+    // JSON's parser lets through strings that cannot become .NET strings (invalid UTF-8 bytes, a lone
+    // \uD800): every name and string of the body is checked once, so no reader meets one later.
+    private static bool IsText(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return true;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        if (!IsText(property.Value))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (!IsText(item))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -190,6 +239,12 @@ internal static class ApiRequests
             }
 
             var clients = list.EnumerateArray().Select(c => c.GetString()!.Trim()).Distinct(StringComparer.Ordinal).ToArray();
+            if (clients.Sum(c => c.Length + 1) - 1 > ClientKey.MaxLength)
+            {
+                // The incident's records name its clients in one key: checked here, before anything is recorded.
+                return (null, null, null, BadRequest($"the clients named are too many for one record (their ids together exceed {ClientKey.MaxLength} characters): open one incident per group of clients"));
+            }
+
             return (nature, clients, reason, null);
         }
     }

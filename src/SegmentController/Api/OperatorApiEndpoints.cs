@@ -344,6 +344,11 @@ internal static class OperatorApiEndpoints
             return ApiRequests.BadRequest("from and to must be ISO 8601 times, e.g. 2026-03-01T00:00:00Z");
         }
 
+        if (client is not null && !ClientKey.IsValid(client))
+        {
+            return ApiRequests.BadRequest("client must be a client id: 1 to 64 of A-Z a-z 0-9 . _ -");
+        }
+
         var query = new RecordQuery { From = fromTime, To = toTime, Client = client };
         // Who took personal data out of the controller is itself evidence.
         if (await RecordOrProblemAsync(recorder, user, "log-export", client, $"export from={from ?? "-"} to={to ?? "-"}", "requested", null, cancellationToken) is { } unrecorded)

@@ -256,6 +256,9 @@ public sealed class OperatorApiTests : IAsyncLifetime
     [InlineData("api/v1/clients/nobody/suspend", "{\"reason\":\"x\"}", 404)]
     [InlineData("api/v1/clients/alpha/restore", "{\"reason\":\"not suspended\"}", 409)]
     [InlineData("api/v1/restores/0123456789abcdef/approve", "{\"reason\":\"x\"}", 403)]
+    [InlineData("api/v1/clients/alpha/suspend", "{\"reason\":\"\\ud800\"}", 400)]
+    [InlineData("api/v1/clients/alpha/suspend", "{\"reason\":\"ok\",\"\\udc00\":1}", 400)]
+    [InlineData("api/v1/incidents", "{\"nature\":\"x\",\"clients\":[\"\\udc00\"]}", 400)]
     public async Task BadRequest_AnswersProblemDetails(string path, string body, int expected)
     {
         using var alice = _site.Client("alice");
@@ -338,6 +341,25 @@ public sealed class OperatorApiTests : IAsyncLifetime
 
         using var badTime = await auditor.GetAsync("api/v1/log/export?from=yesterday");
         Assert.Equal(HttpStatusCode.BadRequest, badTime.StatusCode);
+        foreach (var client in (string[])["", "a%20b", "a,b", new string('a', 65)])
+        {
+            using var badClient = await auditor.GetAsync($"api/v1/log/export?client={client}");
+            Assert.Equal(HttpStatusCode.BadRequest, badClient.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task BodyOfInvalidUtf8_AnswersBadRequestAndRecordsNothing()
+    {
+        using var alice = _site.Client("alice");
+        using var content = new ByteArrayContent([.. "{\"reason\":\""u8, 0xFF, 0xFE, .. "\"}"u8]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await alice.PostAsync("api/v1/clients/alpha/suspend", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("not text", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.NotEqual("suspended", await StateOfAsync("alpha"));
     }
 
     [Fact]
