@@ -34,11 +34,20 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     private int _slotBytes;
     private ulong _sequence;
 
+    private readonly string? _ranBefore;
+
     /// <summary>Uses the file at <paramref name="path"/>; its directory is created when missing.</summary>
-    public FileSuspensionStateStore(string path)
+    /// <param name="path">The state file.</param>
+    /// <param name="ranBefore">
+    /// Null when a missing file is a first start (laid out empty). Otherwise what shows that a controller
+    /// ran here before (its evidence store already existed): a missing file is then a lost state —
+    /// deleted, or on a volume not mounted — and is reported unreadable, so every client starts suspended.
+    /// </param>
+    public FileSuspensionStateStore(string path, string? ranBefore = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
+        _ranBefore = ranBefore;
     }
 
     /// <summary>The state file.</summary>
@@ -52,6 +61,12 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             try
             {
                 var info = new FileInfo(Path);
+                if (!info.Exists && _ranBefore is not null)
+                {
+                    // Not laid out: an empty state written now would read as valid at the next start.
+                    return new SuspensionStateLoad { Error = $"{Path} does not exist, but {_ranBefore}: the suspension state of the controller that ran before is lost" };
+                }
+
                 if (!info.Exists)
                 {
                     // Laid out now, so that a trip only overwrites a slot in place (one data sync) instead of

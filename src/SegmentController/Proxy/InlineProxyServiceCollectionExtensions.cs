@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
+using SegmentController.Hosting;
 
 namespace SegmentController.Proxy;
 
@@ -24,7 +25,8 @@ internal static class InlineProxyServiceCollectionExtensions
         {
             var store = sp.GetRequiredService<IPolicyProvider>().Current.Controller.Store.Path;
             var directory = Path.GetDirectoryName(Path.GetFullPath(store)) ?? ".";
-            return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"));
+            var ranBefore = sp.GetService<StoreAtStart>() is { Existed: true } atStart ? $"the evidence store {atStart.Path} existed when this controller started" : null;
+            return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"), ranBefore);
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, SuspensionMetricsObserver>());
         services.TryAddSingleton<SuspensionRecorder>();

@@ -29,6 +29,22 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
     }
 
     [Fact]
+    public void MissingAfterAControllerRanHere_Unreadable_NotLaidOutSoTheNextStartSaysSoToo()
+    {
+        var store = new FileSuspensionStateStore(StatePath, ranBefore: "the evidence store /var/lib/segctl/segctl.db existed when this controller started");
+
+        var load = store.Load();
+
+        Assert.Null(load.State);
+        Assert.Contains("does not exist, but the evidence store /var/lib/segctl/segctl.db existed", load.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(StatePath));
+
+        // What the engine saves next (the site-wide suspension lifted, or a trip) makes it a state again.
+        store.Save(StateWith("acme"));
+        Assert.Equal(["acme"], new FileSuspensionStateStore(StatePath, ranBefore: "x").Load().State!.Suspensions.Keys);
+    }
+
+    [Fact]
     public void FirstStart_FileLaidOut_FirstTripWrittenInPlace()
     {
         var store = new FileSuspensionStateStore(StatePath);

@@ -79,6 +79,45 @@ public sealed class KillSwitchCrashTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task StateFileGoneWhileTheStoreStays_RestartedWithEveryClientSuspended()
+    {
+        await using var upstream = await _site.StartUpstreamAsync();
+        var proxyPort = LoopbackProxySite.FreePort();
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["val"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(_site.File("api-keys"), keys, ("val", "viewer"));
+        var policy = _site.WritePolicy("lost-state", new Uri(upstream.Urls.First()).Port, proxyPort);
+        using var alpha = _site.Agent(LoopbackProxySite.AlphaAgent, proxyPort);
+
+        // A first start lays the state out beside the new store, and forwards.
+        await using (var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
+        {
+            await first.WaitForManagementAsync(TimeSpan.FromSeconds(90));
+            await WaitForProxyAsync(alpha, first);
+            first.Signal(NativeMethods.SigKill);
+            await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        // The state is lost (deleted, or its volume not mounted) while the store is still there: a
+        // suspension that was in force is unknown, so every client starts suspended.
+        File.Delete(_site.File("suspension.state"));
+        var hits = _site.UpstreamPaths.Count;
+        await using var second = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var management = await second.WaitForManagementAsync(TimeSpan.FromSeconds(90));
+
+        using var viewer = Api(management, keys["val"]);
+        using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
+        {
+            var clients = status.RootElement.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("state").GetString());
+            Assert.All(clients.Values, state => Assert.Equal("suspended", state));
+        }
+
+        var failure = await Record.ExceptionAsync(async () => (await alpha.GetAsync(new Uri("https://alpha.test/alpha/after"))).Dispose());
+        Assert.True(failure is HttpRequestException or IOException or SocketException, failure?.ToString() ?? "alpha was answered");
+        Assert.Equal(hits, _site.UpstreamPaths.Count);
+        Assert.Contains("suspension.state does not exist", second.StandardOutput + second.StandardError, StringComparison.Ordinal);
+    }
+
     private static async Task WaitForProxyAsync(HttpClient agent, SegctlProcess segctl)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
