@@ -100,6 +100,21 @@ public sealed class StoreFailureTests : IAsyncLifetime
 
         Assert.True(resumed);
         Assert.True(_h.Store.Health.IsWritable);
+
+        // Every request the upstream served is on record, those whose records were in the batch that
+        // failed included: the store kept them and wrote them first once it could.
+        var served = _h.Acme.Hits.Select(h => h.Path).Where(p => p.StartsWith("/during/", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        Assert.NotEmpty(served);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HashSet<string> recorded;
+        do
+        {
+            recorded = (await _h.AccessRecordsAsync(0)).Select(r => r.GetProperty("path").GetString()!).ToHashSet(StringComparer.Ordinal);
+            await Task.Delay(recorded.IsSupersetOf(served) ? 0 : 50);
+        }
+        while (!recorded.IsSupersetOf(served) && DateTime.UtcNow < deadline);
+
+        Assert.Empty(served.Except(recorded));
     }
 
     private static void Fill(string path)

@@ -274,5 +274,7 @@ internal sealed class CountingObserver : IAppendObserver
         Commits++;
     }
 
+    void IAppendObserver.Retrying(int count, StoreUnavailableException reason) => throw reason;
+
     void IAppendObserver.Failed(int count, StoreUnavailableException reason) => throw reason;
 }

@@ -17,11 +17,14 @@ namespace SegmentController.Proxy.Access;
 /// chained, fsynced — with the writer's next batch (within the store's batch window plus one fsync). The
 /// agent does not wait for that fsync, and nothing is completed per record: the store tells this class
 /// once per batch how many of its records committed or failed (<see cref="IAppendObserver"/>).</item>
-/// <item>A failed write stops forwarding at once: the store turns unwritable before it fails the batch's
-/// records, every later request is refused (503, <c>store-unavailable</c>), every request in flight is
-/// cut (<see cref="Stopped"/>), and a critical log line is written (the store's health also drops
-/// <c>segctl_verification_healthy{source="store"}</c>). Forwarding resumes when a record commits again
-/// (the records of refused requests keep trying).</item>
+/// <item>A failed write stops forwarding at once: the store turns unwritable before it reports the
+/// batch's records, every later request is refused (503, <c>store-unavailable</c>), every request in flight
+/// is cut (<see cref="Stopped"/>), and a critical log line is written (the store's health also drops
+/// <c>segctl_verification_healthy{source="store"}</c>). The store keeps the batch's records and writes
+/// them, first, with its next commit (<see cref="IAppendObserver.Retrying"/>; their slots stay held until
+/// then), so the requests served before the failure are on record once it passes. Forwarding resumes
+/// when a record commits again (the store retries on its own, and the records of refused requests keep
+/// trying).</item>
 /// <item>So a crash loses at most the records of <see cref="Capacity"/> finished requests and of the
 /// requests in flight at that moment.</item>
 /// </list>
@@ -99,6 +102,14 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     {
         Interlocked.Add(ref _outstanding, -count);
         Resume();
+        Signal();
+    }
+
+    /// <inheritdoc />
+    void IAppendObserver.Retrying(int count, StoreUnavailableException reason)
+    {
+        // Still held: their slots come back when the store commits them (or gives them up).
+        Fail(reason.Message, reason);
         Signal();
     }
 

@@ -38,6 +38,15 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     private readonly StoreLock _lock;
     private readonly List<(IAppendObserver Observer, int Count)> _tally = [];
 
+    // Handed-over records of batches that could not be committed, in hand-over order: each later batch
+    // starts with them (their requests were served: their records are not dropped while the store may
+    // yet write). The writer tries them again when more operations come, or after RetryPause.
+    private readonly List<PendingAppend> _retained = [];
+    private StoreUnavailableException? _lastFailure;
+
+    /// <summary>How long retained records wait for another attempt when nothing else comes.</summary>
+    internal static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(1);
+
     // The writer's scratch for joining a batch's handed-over entries into rows (Coalesce).
     private readonly List<PendingAppend> _rows = [];
     private readonly List<EntryGroup> _groups = [];
@@ -375,8 +384,41 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             var reader = _queue.Reader;
             var batch = new List<PendingAppend>(_options.MaxBatch);
             var lastCommit = 0L;
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            Task<bool>? waiting = null;
+            while (true)
             {
+                // One wait at a time (a single reader), kept across retries of retained records.
+                waiting ??= reader.WaitToReadAsync().AsTask();
+                if (!waiting.IsCompleted)
+                {
+                    await (_retained.Count > 0 ? Task.WhenAny(waiting, Task.Delay(RetryPause, TimeProvider.System)) : (Task)waiting).ConfigureAwait(false);
+                }
+
+                var open = true;
+                if (waiting.IsCompleted)
+                {
+                    open = await waiting.ConfigureAwait(false);
+                    waiting = null;
+                }
+
+                if (!open)
+                {
+                    // Closed: retained records had their last attempt with the final batch.
+                    if (_retained.Count > 0)
+                    {
+                        var lost = new List<PendingAppend>(_retained);
+                        _retained.Clear();
+                        FailAppends(lost, _lastFailure ?? new StoreUnavailableException("the store closed before these records could be written"));
+                    }
+
+                    break;
+                }
+
+                // Retained records have waited long enough: their batch does not wait for the window.
+                var retrying = _retained.Count > 0;
+                batch.AddRange(_retained);
+                _retained.Clear();
+
                 // Published before draining: an awaited append or a control operation queued after this
                 // point ends the window through it.
                 var windowEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -391,7 +433,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                 // once. The window is real time, not the store's clock: it paces the disk.
                 // Enough records waiting end it too (WindowRecords).
                 var full = Math.Min(_options.MaxBatch, _options.WindowRecords);
-                if (!awaited && control is null && batch.Count is > 0 && batch.Count < full && lastCommit != 0)
+                if (!awaited && !retrying && control is null && batch.Count is > 0 && batch.Count < full && lastCommit != 0)
                 {
                     var wait = _options.BatchWindow - Stopwatch.GetElapsedTime(lastCommit);
                     if (wait > TimeSpan.Zero)
@@ -465,6 +507,8 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             }
         }
 
+        failed.InsertRange(0, _retained);
+        _retained.Clear();
         FailAppends(failed, error);
     }
 
@@ -503,10 +547,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         }
         catch (StoreUnavailableException e)
         {
-            FailAppends(batch, e);
+            _lastFailure = e;
+            RetainOrFail(batch, e);
             return;
         }
 
+        _lastFailure = null;
         Interlocked.Add(ref _appendedSinceCheckpoint, rows.Count);
         for (var i = 0; i < rows.Count; i++)
         {
@@ -635,6 +681,48 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         }
 
         return _rows;
+    }
+
+    /// <summary>
+    /// A batch that could not be committed: awaited appends fail (their callers hear it); handed-over
+    /// records are retained for the next attempt and their observers hear that they wait
+    /// (<see cref="IAppendObserver.Retrying"/>), up to <see cref="StoreOptions.MaxBatch"/> of them: any beyond
+    /// that, the oldest first, are failed.
+    /// </summary>
+    private void RetainOrFail(List<PendingAppend> batch, StoreUnavailableException error)
+    {
+        var failed = new List<PendingAppend>();
+        foreach (var append in batch)
+        {
+            if (append.Observer is null)
+            {
+                failed.Add(append);
+            }
+            else
+            {
+                _retained.Add(append);
+            }
+        }
+
+        var excess = _retained.Count - _options.MaxBatch;
+        if (excess > 0)
+        {
+            failed.AddRange(_retained.GetRange(0, excess));
+            _retained.RemoveRange(0, excess);
+        }
+
+        FailAppends(failed, error);
+        foreach (var append in _retained)
+        {
+            Tally(append.Observer!);
+        }
+
+        foreach (var (observer, count) in _tally)
+        {
+            observer.Retrying(count, error);
+        }
+
+        _tally.Clear();
     }
 
     private void FailAppends(List<PendingAppend> appends, StoreUnavailableException error)

@@ -106,7 +106,7 @@ public sealed class AccessRecordsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task BatchFails_ForwardingStopsAndSlotsComeBack_ResumesWhenARecordCommits()
+    public async Task BatchFails_ForwardingStops_RecordsKeptWithTheirSlots_CommittedFirstAndForwardingResumesWhenTheStoreWrites()
     {
         using var records = new AccessRecords(_store, NullLogger<AccessRecords>.Instance);
         var stopped = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -121,7 +121,9 @@ public sealed class AccessRecordsTests : IAsyncLifetime
         Assert.Contains("records refused", await stopped.Task.WaitAsync(TimeSpan.FromMinutes(2)), StringComparison.Ordinal);
         Assert.False(records.Forwarding);
         Assert.False(await records.ReadyToForwardAsync(CancellationToken.None));
-        await UntilAsync(() => records.Outstanding == 0);
+
+        // The store keeps the three records for its next attempt: not durable yet, their slots stay held.
+        Assert.Equal(3, records.Outstanding);
 
         Tamper("DROP TRIGGER refuse_records;");
         await records.WriteAsync("acme", Payload(3));
@@ -129,6 +131,9 @@ public sealed class AccessRecordsTests : IAsyncLifetime
         await UntilAsync(() => records.Outstanding == 0);
         Assert.True(records.Forwarding);
         Assert.True(await records.ReadyToForwardAsync(CancellationToken.None));
+        var written = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access }).SelectMany(ProxyHarness.Entries).Select(e => e.GetProperty("n").GetInt32()).ToArray();
+        Assert.Equal([0, 1, 2], written.Where(n => n is >= 0 and <= 2).ToArray());
+        Assert.Contains(3, written);
     }
 
     private static byte[] Payload(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{n}}}""");

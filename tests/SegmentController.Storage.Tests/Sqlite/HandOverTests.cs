@@ -66,7 +66,7 @@ public sealed class HandOverTests : IDisposable
     }
 
     [Fact]
-    public async Task BatchCannotCommit_ObserverHearsItsRecordsFailed_StoreUnwritable_NextBatchCommits()
+    public async Task BatchCannotCommit_HandedOverRecordsKeptAndRetried_CommittedFirstOnceTheStoreWrites()
     {
         var path = _dir.File("failing.db");
         var observer = new CountingObserver();
@@ -78,26 +78,51 @@ public sealed class HandOverTests : IDisposable
             Stores.Tamper(path, "CREATE TRIGGER refuse_records BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'records refused'); END;");
             for (var i = 0; i < 4; i++)
             {
-                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":{{i}}}"""), observer));
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":"before-{{i}}"}"""), observer));
             }
 
+            // An awaited append fails to its caller; the handed-over records are kept, not lost, and the
+            // writer tries them again on its own while nothing else comes.
             await Assert.ThrowsAsync<StoreUnavailableException>(async () => await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited"}"""), CancellationToken.None));
-            await observer.WaitForAsync(0, failed: 4);
-            Assert.Equal([4], observer.FailedReports);
+            await observer.WaitForAsync(0, retryingReports: 2);
+            Assert.All(observer.RetryingReports, r => Assert.Equal(4, r));
+            Assert.Empty(observer.FailedReports);
             Assert.Empty(observer.CommittedReports);
             Assert.False(store.Health.IsWritable);
 
             Stores.Tamper(path, "DROP TRIGGER refuse_records;");
             Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"again-0"}"""), observer));
-            Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"again-1"}"""), observer));
-            Assert.Equal(3, await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited-again"}"""), CancellationToken.None));
-            await observer.WaitForAsync(2, failed: 4);
-            Assert.Equal([2], observer.CommittedReports);
+            await observer.WaitForAsync(5);
+            Assert.Equal(5, observer.CommittedReports.Sum());
+            Assert.Empty(observer.FailedReports);
             Assert.True(store.Health.IsWritable);
         }
 
+        // Every handed-over record is on record, in hand-over order, the retained ones first.
+        var entries = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access })
+            .SelectMany(r => JsonDocument.Parse(r.Payload!.Value).RootElement is { ValueKind: JsonValueKind.Array } a ? a.EnumerateArray().Select(e => e.GetProperty("n").ToString()).ToArray() : [JsonDocument.Parse(r.Payload!.Value).RootElement.GetProperty("n").ToString()])
+            .ToArray();
+        Assert.Equal(["0", "before-0", "before-1", "before-2", "before-3", "again-0"], entries);
         var report = StoreVerifier.Verify(path, CancellationToken.None);
         Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task StoreClosesWhileRecordsAreRetained_ObserverHearsThemFailed()
+    {
+        var path = _dir.File("closing.db");
+        var observer = new CountingObserver();
+        var store = await OpenAsync(path);
+        await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":0}"""), CancellationToken.None);
+        Stores.Tamper(path, "CREATE TRIGGER refuse_records BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'records refused'); END;");
+        Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":1}"""), observer));
+        await Assert.ThrowsAsync<StoreUnavailableException>(async () => await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"awaited"}"""), CancellationToken.None));
+        await observer.WaitForAsync(0, retryingReports: 1);
+
+        await store.DisposeAsync();
+
+        Assert.Equal([1], observer.FailedReports);
+        Assert.Empty(observer.CommittedReports);
     }
 
     [Fact]
