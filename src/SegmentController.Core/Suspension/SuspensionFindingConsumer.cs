@@ -30,6 +30,7 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
     {
         ArgumentNullException.ThrowIfNull(findings);
         var policy = _policy.Current;
+        List<Exception>? failures = null;
         foreach (var finding in findings)
         {
             SuspensionTrigger trigger;
@@ -85,17 +86,31 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
 
             foreach (var scope in scopes)
             {
-                await _engine.TripAsync(
-                    new TripRequest
-                    {
-                        Scope = scope,
-                        Trigger = trigger,
-                        Actor = IdentifierNames.Of(finding.Source),
-                        Reason = finding.Summary,
-                        Rule = finding.Rule,
-                    },
-                    cancellationToken).ConfigureAwait(false);
+                // One scope that cannot be tripped (a client a reload just removed, a state that cannot be
+                // written) must not spare the others: each is tried, and the failures are reported after.
+                try
+                {
+                    await _engine.TripAsync(
+                        new TripRequest
+                        {
+                            Scope = scope,
+                            Trigger = trigger,
+                            Actor = IdentifierNames.Of(finding.Source),
+                            Reason = finding.Summary,
+                            Rule = finding.Rule,
+                        },
+                        cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ArgumentException or IOException)
+                {
+                    (failures ??= []).Add(e);
+                }
             }
+        }
+
+        if (failures is not null)
+        {
+            throw failures.Count == 1 ? failures[0] : new AggregateException("some suspensions could not be tripped", failures);
         }
     }
 

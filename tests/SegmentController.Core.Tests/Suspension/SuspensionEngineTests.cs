@@ -631,6 +631,22 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CriticalFindingNamingTwoClients_OneGoneInAReloadMeanwhile_TheOtherStillTripped()
+    {
+        // The consumer read the policy before a reload that removed acme; the engine already has the new one.
+        var before = TestPolicies.TwoClients();
+        using var engine = NewEngine(before with { Clients = [.. before.Clients.Where(c => c.Id != "acme")] });
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(before));
+
+        var thrown = await Record.ExceptionAsync(async () => await consumer.OnFindingsAsync(
+            [Finding.Create(RuleIds.CrossClientFlow, ["acme", "globex"], "acme talks to globex", new Dictionary<string, object?>(), _time.GetUtcNow())],
+            CancellationToken.None));
+
+        Assert.True(engine.IsSuspended("globex"));
+        Assert.IsType<ArgumentException>(thrown);
+    }
+
+    [Fact]
     public async Task UpdateOfACriticalFinding_WhileSuspended_TripsNothingMore()
     {
         using var engine = NewEngine();
