@@ -18,6 +18,13 @@ internal static class TableWalker
     public const int MaxRowsPerColumn = 200_000;
 
     /// <summary>
+    /// Bounds what one walk may hold, all columns together (values' bytes and OIDs' arcs): rows of 60 KB
+    /// strings would otherwise reach gigabytes well within the row count. A real switch's largest tables
+    /// (forwarding databases, port tables) hold a few megabytes.
+    /// </summary>
+    public const long MaxBytesPerWalk = 64L << 20;
+
+    /// <summary>
     /// Walks table columns. A column ends at the first OID outside it or at the first exception value
     /// (endOfMibView, noSuchObject, noSuchInstance), which is never stored as a row — net-snmp's walks stop
     /// at an exception value too.
@@ -41,6 +48,7 @@ internal static class TableWalker
         }
 
         var repetitions = maxRepetitions;
+        var held = 0L;
         while (cursors.Count > 0)
         {
             var request = cursors.Select(c => new VarBind(c.Cursor, SnmpValue.Null)).ToArray();
@@ -82,6 +90,12 @@ internal static class TableWalker
                     throw TooLong(client, column);
                 }
 
+                held += SizeOf(varBind);
+                if (held > MaxBytesPerWalk)
+                {
+                    throw TooLarge(client, column);
+                }
+
                 rows.Add(varBind);
                 next[slot] = (column, varBind.Oid);
             }
@@ -107,6 +121,7 @@ internal static class TableWalker
         var cursor = root;
         var repetitions = maxRepetitions;
         var running = true;
+        var held = 0L;
         while (running)
         {
             var response = await client.SendAsync(PduType.GetBulkRequest, [new VarBind(cursor, SnmpValue.Null)], 0, repetitions, context, cancellationToken).ConfigureAwait(false);
@@ -127,6 +142,12 @@ internal static class TableWalker
                 if (rows.Count >= MaxRowsPerColumn)
                 {
                     throw TooLong(client, root);
+                }
+
+                held += SizeOf(varBind);
+                if (held > MaxBytesPerWalk)
+                {
+                    throw TooLarge(client, root);
                 }
 
                 if (varBind.Value.IsException)
@@ -193,6 +214,11 @@ internal static class TableWalker
 
     private static SnmpException NotIncreasing(ISnmpClient client, Oid column, Oid oid, Oid after) =>
         new(SnmpErrorKind.Protocol, $"{client.Target}: OID not increasing in the walk of {column}: {oid} after {after}");
+
+    private static long SizeOf(VarBind varBind) => varBind.Value.Bytes.Length + (varBind.Oid.Length * sizeof(uint));
+
+    private static SnmpException TooLarge(ISnmpClient client, Oid column) =>
+        new(SnmpErrorKind.Protocol, $"{client.Target}: the walk of {column} holds more than {MaxBytesPerWalk >> 20} MiB; giving up");
 
     private static SnmpException TooLong(ISnmpClient client, Oid column) =>
         new(SnmpErrorKind.Protocol, $"{client.Target}: {column} has more than {MaxRowsPerColumn} rows; giving up");

@@ -95,6 +95,32 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task WalkOfEndlessLargeRows_GivesUpAtTheByteBoundWellBeforeTheRowBound()
+    {
+        // Each answer one row further on, holding a 60,000-byte string: within the row bound, a walk would
+        // hold gigabytes. Both walks stop at the byte bound with a clear error.
+        var root = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
+        var large = SnmpValue.OctetString(new string('x', 60_000));
+        await using var peer = new HostileResponder(request =>
+        {
+            var (community, pdu) = CommunityMessage.Decode(request);
+            var asked = pdu.VarBinds[0].Oid;
+            var next = asked.Length == root.Length ? root.Append(1) : root.Append(asked[asked.Length - 1] + 1);
+            return [CommunityMessage.Encode(community, new Pdu(PduType.Response, pdu.RequestId, 0, 0, [new VarBind(next, large)]))];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Quick);
+
+        var subtree = await Assert.ThrowsAsync<SnmpException>(() => TableWalker.WalkSubtreeAsync(client, root, 10).WaitAsync(Bound));
+        var column = await Assert.ThrowsAsync<SnmpException>(() => TableWalker.WalkAsync(client, [root], 10).WaitAsync(Bound));
+
+        foreach (var e in (SnmpException[])[subtree, column])
+        {
+            Assert.Equal(SnmpErrorKind.Protocol, e.Kind);
+            Assert.Contains($"more than {TableWalker.MaxBytesPerWalk >> 20} MiB", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task WalkAgentRepeatingTheRequestedOid_FailsCleanly()
     {
         var root = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
