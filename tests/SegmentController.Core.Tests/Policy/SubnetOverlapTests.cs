@@ -37,6 +37,18 @@ public sealed class SubnetOverlapTests
     }
 
     [Fact]
+    public void OneClientRepeatingASubnetThousandsOfTimes_Accepted_AndAnotherClientInsideItStillReportedOnce()
+    {
+        var repeated = string.Join(", ", Enumerable.Repeat("10.0.0.0/8", 20_000));
+
+        Assert.True(PolicyLoaderTests.Load(PolicyLoaderTests.WithClientSubnets(repeated, "172.16.0.0/12")).IsValid);
+
+        var result = PolicyLoaderTests.Load(PolicyLoaderTests.WithClientSubnets(repeated, "10.1.0.0/16"));
+        var error = Assert.Single(result.Errors);
+        Assert.Contains("subnet 10.1.0.0/16 overlaps 10.0.0.0/8 of client 'one'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SubnetsOfOneClient_Nested_AreAccepted()
     {
         var result = PolicyLoaderTests.Load(PolicyLoaderTests.WithClientSubnets("10.1.0.0/16, 10.1.2.0/24", "10.2.0.0/16"));

@@ -9,6 +9,9 @@ namespace SegmentController.Core.Policy.Validation;
 /// </summary>
 internal sealed class AgentCertificateRule : IPolicyRule
 {
+    /// <summary>The most agent certificate subjects a policy may list, all clients together.</summary>
+    public const int MaxSubjects = 2000;
+
     public void Check(PolicyFacts facts, PolicyDiagnostics diagnostics)
     {
         var c = facts.ClientCertificates;
@@ -44,6 +47,13 @@ internal sealed class AgentCertificateRule : IPolicyRule
             {
                 diagnostics.Add(claim.At, $"fingerprint {claim.Value[..16]}… already identifies {first.Owner} (line {first.At.Line}); a certificate belongs to one client");
             }
+        }
+
+        // Every pair of subjects of two clients is compared: bounded, so that checking a file stays quick.
+        if (c.Subjects.Count > MaxSubjects)
+        {
+            diagnostics.Add(c.Subjects[MaxSubjects].At, $"{c.Subjects.Count} agent certificate subjects; at most {MaxSubjects} across all clients: name a client's agents by an attribute they share (OU=…), or list certificates by fingerprint");
+            return;
         }
 
         for (var i = 0; i < c.Subjects.Count; i++)

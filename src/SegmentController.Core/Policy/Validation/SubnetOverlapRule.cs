@@ -45,6 +45,14 @@ internal sealed class SubnetOverlapRule : IPolicyRule
                 Report(outer, current.Claim, diagnostics);
             }
 
+            // A block nests only in wider ones (at most 129 deep), but the same block written again can
+            // repeat without end: one of each owner is enough on the stack.
+            var top = enclosing.Count > 0 ? enclosing[^1] : default;
+            if (enclosing.Count > 0 && top.Start == current.Start && top.End == current.End && top.Claim.Client == current.Claim.Client)
+            {
+                continue;
+            }
+
             enclosing.Add(current);
         }
     }
