@@ -9,6 +9,7 @@ public sealed class PolicyProvider : IReloadablePolicyProvider
 {
     private readonly Lock _reloadLock = new();
     private volatile SitePolicy _current;
+    private volatile Func<SitePolicy, IEnumerable<string>>[] _admissions = [];
 
     /// <summary>Wraps a policy already loaded from <paramref name="path"/>.</summary>
     public PolicyProvider(string path, SitePolicy initial)
@@ -28,6 +29,20 @@ public sealed class PolicyProvider : IReloadablePolicyProvider
     /// <inheritdoc />
     public event EventHandler<SitePolicy>? PolicyChanged;
 
+    /// <summary>
+    /// Adds a check a reloaded policy must pass against the running controller's state, beyond the file's
+    /// own validation (the kill switch: no suspended client may leave the policy). It returns the reasons
+    /// to refuse the policy, none to accept it; a refused policy changes nothing.
+    /// </summary>
+    public void AddAdmission(Func<SitePolicy, IEnumerable<string>> check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        lock (_reloadLock)
+        {
+            _admissions = [.. _admissions, check];
+        }
+    }
+
     /// <summary>Loads <paramref name="path"/>; the errors when it does not validate.</summary>
     public static PolicyProvider? TryOpen(string path, out IReadOnlyList<PolicyError> errors)
     {
@@ -46,14 +61,23 @@ public sealed class PolicyProvider : IReloadablePolicyProvider
     public IReadOnlyList<PolicyError> ReloadDetailed()
     {
         SitePolicy? applied = null;
-        PolicyLoadResult result;
+        IReadOnlyList<PolicyError> errors;
         lock (_reloadLock)
         {
-            result = PolicyLoader.LoadFile(Path);
+            var result = PolicyLoader.LoadFile(Path);
+            errors = result.Errors;
             if (result.Policy is { } policy && policy.Sha256 != _current.Sha256)
             {
-                _current = policy;
-                applied = policy;
+                var refused = _admissions.SelectMany(check => check(policy)).Select(m => new PolicyError { File = Path, Message = m }).ToArray();
+                if (refused.Length > 0)
+                {
+                    errors = refused;
+                }
+                else
+                {
+                    _current = policy;
+                    applied = policy;
+                }
             }
         }
 
@@ -63,6 +87,6 @@ public sealed class PolicyProvider : IReloadablePolicyProvider
             PolicyChanged?.Invoke(this, applied);
         }
 
-        return result.Errors;
+        return errors;
     }
 }

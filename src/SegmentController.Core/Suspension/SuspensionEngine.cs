@@ -80,6 +80,16 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
 
+        // A reload must not drop a suspended client: its agents' addresses could then belong to a renamed
+        // or new client that nothing suspends. Lifting it first is the way.
+        if (policy is PolicyProvider reloadable)
+        {
+            reloadable.AddAdmission(candidate => Current.Suspensions.Keys
+                .Where(scope => scope != SuspensionNames.AllClients && candidate.FindClient(scope) is null)
+                .Order(StringComparer.Ordinal)
+                .Select(scope => $"client '{scope}' is suspended and this policy no longer has it; restore it first (a client renamed or replaced while suspended would pass unsuspended)"));
+        }
+
         // The fail-closed suspension made just above is a trip of this start; the others were tripped
         // before it and only resume.
         foreach (var record in _state.Suspensions.Values)
