@@ -23,10 +23,7 @@ public sealed class SuspensionRecordsTests
         using var bob = site.Client("bob");
         using var carol = site.Client("carol");
 
-        using (var suspended = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak on the SPAN port")))
-        {
-            Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
-        }
+        await SuspendAlphaAsync(alice, "leak on the SPAN port");
 
         var enforced = await WaitForAsync(site.StorePath, RecordTypes.Suspension, r => Event(r) == "enforced");
         using (var request = await bob.PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("switch fixed")))
@@ -95,10 +92,7 @@ public sealed class SuspensionRecordsTests
         using var bob = site.Client("bob");
         using var carol = site.Client("carol");
 
-        using (var suspended = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak on the SPAN port")))
-        {
-            Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
-        }
+        await SuspendAlphaAsync(alice, "leak on the SPAN port");
 
         string restoreId;
         using (var request = await bob.PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("switch fixed")))
@@ -153,6 +147,12 @@ public sealed class SuspensionRecordsTests
         using var body = Json(record);
         Assert.Equal(suspensionId, body.RootElement.GetProperty("suspension_id").GetString());
         Assert.Equal("before the restart", body.RootElement.GetProperty("reason").GetString());
+    }
+
+    private static async Task SuspendAlphaAsync(HttpClient operatorClient, string reason)
+    {
+        using var suspended = await operatorClient.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason(reason));
+        Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
     }
 
     private static JsonDocument Json(StoredRecord record) => JsonDocument.Parse(record.Payload!.Value);
