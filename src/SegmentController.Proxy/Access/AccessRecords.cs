@@ -39,6 +39,8 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     private readonly IRecordAppender _store;
     private readonly ILogger _logger;
     private int _outstanding;
+    private long _dropped;
+    private long _droppedReported;
     private TaskCompletionSource? _room;
     private string? _failure;
 
@@ -80,9 +82,26 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     /// </summary>
     public ValueTask WriteAsync(string? clients, ReadOnlyMemory<byte> payload)
     {
-        // No cancellation: a finished request's record is never dropped, it waits for the store.
-        return TryTakeSlot() ? HandOver(clients, payload) : WriteWhenRoomAsync(clients, payload.ToArray());
+        if (TryTakeSlot())
+        {
+            return HandOver(clients, payload);
+        }
+
+        // The window is full of records the store keeps for its next attempt while it cannot write:
+        // nothing is forwarded meanwhile, and a request that ends now (refused, or cut when forwarding
+        // stopped) must not wait for the disk to answer. Its record is dropped, counted and logged.
+        if (!Forwarding)
+        {
+            Dropped();
+            return ValueTask.CompletedTask;
+        }
+
+        // No cancellation: a finished request's record is never dropped while the store writes; it waits for room.
+        return WriteWhenRoomAsync(clients, payload.ToArray());
     }
+
+    /// <summary>Records dropped because the store could not write and the window was full (since start).</summary>
+    public long DroppedRecords => Interlocked.Read(ref _dropped);
 
     /// <summary>Writes a record outside the window (gate refusals: nothing was forwarded, nothing waits for it).</summary>
     public async Task WriteUnboundedAsync(string? clients, byte[] payload)
@@ -250,7 +269,16 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     {
         if (Volatile.Read(ref _failure) is not null && _store.Health.IsWritable && Interlocked.Exchange(ref _failure, null) is not null)
         {
-            Log.ForwardingResumed(_logger);
+            var dropped = Interlocked.Read(ref _dropped);
+            Log.ForwardingResumed(_logger, dropped - Interlocked.Exchange(ref _droppedReported, dropped));
+        }
+    }
+
+    private void Dropped()
+    {
+        if (Interlocked.Increment(ref _dropped) - Interlocked.Read(ref _droppedReported) == 1)
+        {
+            Log.RecordsDropped(_logger, Capacity);
         }
     }
 
@@ -284,7 +312,10 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
         [LoggerMessage(ProxyEventIds.AccessRecordFailed, LogLevel.Critical, "Access records cannot be stored ({Reason}): forwarding stopped, requests in flight cut, every request refused until the store writes again")]
         public static partial void ForwardingStopped(ILogger logger, string reason, Exception? exception);
 
-        [LoggerMessage(ProxyEventIds.ForwardingResumed, LogLevel.Warning, "Access records are stored again: forwarding resumes")]
-        public static partial void ForwardingResumed(ILogger logger);
+        [LoggerMessage(ProxyEventIds.ForwardingResumed, LogLevel.Warning, "Access records are stored again: forwarding resumes ({Dropped} records of requests that ended while the store could not write were dropped)")]
+        public static partial void ForwardingResumed(ILogger logger, long dropped);
+
+        [LoggerMessage(ProxyEventIds.AccessRecordFailed, LogLevel.Critical, "The store cannot write and {Capacity} access records wait for it: the records of requests ending now (refused, or cut) are dropped until it writes again")]
+        public static partial void RecordsDropped(ILogger logger, int capacity);
     }
 }

@@ -387,11 +387,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             Task<bool>? waiting = null;
             while (true)
             {
-                // One wait at a time (a single reader), kept across retries of retained records.
+                // One wait at a time (a single reader), kept across retries of retained records. With
+                // records retained the writer has just paused after a failed attempt: it tries again now.
                 waiting ??= reader.WaitToReadAsync().AsTask();
-                if (!waiting.IsCompleted)
+                if (!waiting.IsCompleted && _retained.Count == 0)
                 {
-                    await (_retained.Count > 0 ? Task.WhenAny(waiting, Task.Delay(RetryPause, TimeProvider.System)) : (Task)waiting).ConfigureAwait(false);
+                    await waiting.ConfigureAwait(false);
                 }
 
                 var open = true;
@@ -474,6 +475,21 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                     {
                         control.Fail(e is StoreUnavailableException ? e : new StoreUnavailableException($"store operation failed: {e.Message}", e));
                     }
+                }
+
+                if (_retained.Count > 0)
+                {
+                    // The attempt failed: pause before the next, whatever handed-over records arrive (they
+                    // join it), so a store that cannot write is not hammered; an awaited append or a
+                    // control operation ends the pause at once (and has its attempt), closing the store too.
+                    var pause = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Volatile.Write(ref _windowEnd, pause);
+                    if (!(reader.TryPeek(out var next) && next is PendingControl or PendingAppend { Done: not null }))
+                    {
+                        await Task.WhenAny(pause.Task, Task.Delay(RetryPause, TimeProvider.System)).ConfigureAwait(false);
+                    }
+
+                    Volatile.Write(ref _windowEnd, null);
                 }
             }
         }
@@ -686,7 +702,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     /// <summary>
     /// A batch that could not be committed: awaited appends fail (their callers hear it); handed-over
     /// records are retained for the next attempt and their observers hear that they wait
-    /// (<see cref="IAppendObserver.Retrying"/>), up to <see cref="StoreOptions.MaxBatch"/> of them: any beyond
+    /// (<see cref="IAppendObserver.Retrying"/>), up to half of <see cref="StoreOptions.MaxBatch"/>: any beyond
     /// that, the oldest first, are failed.
     /// </summary>
     private void RetainOrFail(List<PendingAppend> batch, StoreUnavailableException error)
@@ -704,7 +720,9 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             }
         }
 
-        var excess = _retained.Count - _options.MaxBatch;
+        // Half a batch at most: the next batch always has room for what is queued behind them (an
+        // awaited append, a control operation, the close).
+        var excess = _retained.Count - (_options.MaxBatch / 2);
         if (excess > 0)
         {
             failed.AddRange(_retained.GetRange(0, excess));

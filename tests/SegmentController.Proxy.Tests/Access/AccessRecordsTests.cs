@@ -136,6 +136,33 @@ public sealed class AccessRecordsTests : IAsyncLifetime
         Assert.Contains(3, written);
     }
 
+    [Fact]
+    public async Task StoreCannotWrite_WindowFullOfKeptRecords_ARequestEndingNowIsNotHeldUp_ItsRecordDroppedAndCounted()
+    {
+        using var records = new AccessRecords(_store, NullLogger<AccessRecords>.Instance);
+        Tamper("CREATE TRIGGER refuse_records BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'records refused'); END;");
+        for (var i = 0; i < AccessRecords.Capacity; i++)
+        {
+            await records.WriteAsync("acme", Payload(i));
+        }
+
+        await Assert.ThrowsAsync<StoreUnavailableException>(async () => await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-2), CancellationToken.None));
+        await UntilAsync(() => !records.Forwarding);
+        Assert.Equal(AccessRecords.Capacity, records.Outstanding);
+
+        // The window is full of records the store keeps: the next request's record does not wait for the disk.
+        var late = records.WriteAsync("acme", Payload(AccessRecords.Capacity));
+        Assert.True(late.IsCompleted);
+        Assert.Equal(1, records.DroppedRecords);
+
+        Tamper("DROP TRIGGER refuse_records;");
+        await _store.AppendAsync(RecordTypes.Access, "acme", Payload(-3), CancellationToken.None);
+        await UntilAsync(() => records.Outstanding == 0);
+        Assert.True(records.Forwarding);
+        var written = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access }).SelectMany(ProxyHarness.Entries).Select(e => e.GetProperty("n").GetInt32()).ToHashSet();
+        Assert.True(Enumerable.Range(0, AccessRecords.Capacity).All(written.Contains));
+    }
+
     private static byte[] Payload(int n) => Encoding.UTF8.GetBytes($$"""{"n":{{n}}}""");
 
     // Of one length for every n from 0 to 899,999, so one buffer holds each in turn.
