@@ -81,10 +81,28 @@ public sealed class PolicyProvider : IReloadablePolicyProvider
             }
         }
 
-        // Raised outside the lock: a handler that reloads again must not deadlock.
-        if (applied is not null)
+        // Raised outside the lock: a handler that reloads again must not deadlock. Every handler hears
+        // it even when one throws (each takes its part of the new policy: a proxy left on the old one
+        // while capture runs on the new would be worse than either); the failures come after.
+        if (applied is not null && PolicyChanged is { } changed)
         {
-            PolicyChanged?.Invoke(this, applied);
+            List<Exception>? failures = null;
+            foreach (var handler in changed.GetInvocationList().Cast<EventHandler<SitePolicy>>())
+            {
+                try
+                {
+                    handler(this, applied);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    (failures ??= []).Add(e);
+                }
+            }
+
+            if (failures is not null)
+            {
+                throw failures.Count == 1 ? failures[0] : new AggregateException("components failed to take the new policy", failures);
+            }
         }
 
         return errors;

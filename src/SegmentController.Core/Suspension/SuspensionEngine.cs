@@ -58,16 +58,43 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         _time = time;
 
         var load = store.Load();
-        if (load.State is { } state)
+        var orphans = load.State?.Suspensions.Keys
+            .Where(scope => scope != SuspensionNames.AllClients && policy.Current.FindClient(scope) is null)
+            .Order(StringComparer.Ordinal)
+            .ToArray() ?? [];
+        string? trippedAtStart = null;
+        if (load.State is { } state && (orphans.Length == 0 || state.AllSuspended))
         {
             _state = state;
+        }
+        else if (load.State is { } withOrphans)
+        {
+            // Suspended clients the policy no longer has (edited while the controller was down): their
+            // agents' addresses may now be another client's. The site-wide switch goes on; lifting it
+            // takes the normal restore, after the policy or the suspensions are put right.
+            var why = $"suspended client(s) {string.Join(", ", orphans)} not in the policy: a client renamed or replaced while suspended would pass unsuspended";
+            trippedAtStart = NewId();
+            _state = withOrphans.With(new SuspensionRecord
+            {
+                Id = trippedAtStart,
+                Scope = SuspensionNames.AllClients,
+                Trigger = SuspensionTrigger.StateUnreadable,
+                Actor = "controller",
+                Reason = why,
+                TrippedAt = time.GetUtcNow(),
+            });
+            foreach (var observer in _observers)
+            {
+                observer.StateUnreadable(why);
+            }
         }
         else
         {
             var error = load.Error ?? "suspension state unreadable";
+            trippedAtStart = NewId();
             _state = SuspensionState.Empty.With(new SuspensionRecord
             {
-                Id = NewId(),
+                Id = trippedAtStart,
                 Scope = SuspensionNames.AllClients,
                 Trigger = SuspensionTrigger.StateUnreadable,
                 Actor = "controller",
@@ -90,13 +117,13 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 .Select(scope => $"client '{scope}' is suspended and this policy no longer has it; restore it first (a client renamed or replaced while suspended would pass unsuspended)"));
         }
 
-        // The fail-closed suspension made just above is a trip of this start; the others were tripped
+        // A fail-closed suspension made just above is a trip of this start; the others were tripped
         // before it and only resume.
         foreach (var record in _state.Suspensions.Values)
         {
             foreach (var observer in _observers)
             {
-                if (record.Trigger == SuspensionTrigger.StateUnreadable && load.State is null)
+                if (string.Equals(record.Id, trippedAtStart, StringComparison.Ordinal))
                 {
                     observer.Tripped(record);
                 }
@@ -138,6 +165,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var priority = TripPriority.Raise();
         try
         {
+            // Again under the lock: a reload refuses a policy without a suspended client only if the
+            // trip is in force when it checks; one that came between the first check and here wins.
+            ValidateScope(request.Scope);
             var current = _state;
             if (current.Suspensions.TryGetValue(request.Scope, out var existing))
             {

@@ -48,6 +48,21 @@ public sealed class PolicyProviderTests : IDisposable
     }
 
     [Fact]
+    public void ReloadWhereOneComponentFailsToTakeThePolicy_EveryOtherStillHearsIt_ThenTheFailureIsReported()
+    {
+        var provider = Open();
+        SitePolicy? announced = null;
+        provider.PolicyChanged += (_, _) => throw new InvalidOperationException("proxy snapshot could not be built");
+        provider.PolicyChanged += (_, policy) => announced = policy;
+        File.WriteAllText(_path, File.ReadAllText(_path).Replace("name: Northwind Energy", "name: Northwind Energy plc", StringComparison.Ordinal));
+
+        var failure = Assert.Throws<InvalidOperationException>(() => provider.Reload());
+
+        Assert.Contains("proxy snapshot", failure.Message, StringComparison.Ordinal);
+        Assert.Same(provider.Current, announced);
+    }
+
+    [Fact]
     public void ReloadOfChangedValidFile_PutsItInForceAndRaisesPolicyChanged()
     {
         var provider = Open();

@@ -35,4 +35,26 @@ public sealed class SuspendedClientReloadTests : IDisposable
         Assert.Empty(provider.Reload());
         Assert.NotNull(provider.Current.FindClient("uno"));
     }
+
+    [Fact]
+    public async Task RestartWithAPolicyThatDropsASuspendedClient_EveryClientSuspended_NamingIt()
+    {
+        var path = _dir.File("site.yaml");
+        var original = PolicyLoaderTests.WithClientSubnets("10.1.0.0/24", "10.2.0.0/24");
+        await File.WriteAllTextAsync(path, original);
+        using (var engine = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), PolicyProvider.TryOpen(path, out _)!, [], [], [], [], TimeProvider.System))
+        {
+            await engine.TripAsync(new TripRequest { Scope = "one", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "leak" }, CancellationToken.None);
+        }
+
+        // Edited while the controller was down: the same subnets under a new id.
+        await File.WriteAllTextAsync(path, original.Replace("{id: one, name: One", "{id: uno, name: Uno", StringComparison.Ordinal));
+        using var restarted = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), PolicyProvider.TryOpen(path, out _)!, [], [], [], [], TimeProvider.System);
+
+        Assert.True(restarted.IsSuspended("uno"));
+        Assert.True(restarted.IsSuspended("two"));
+        var site = restarted.Current.Suspensions[SuspensionNames.AllClients];
+        Assert.Equal(SuspensionTrigger.StateUnreadable, site.Trigger);
+        Assert.Contains("suspended client(s) one not in the policy", site.Reason, StringComparison.Ordinal);
+    }
 }

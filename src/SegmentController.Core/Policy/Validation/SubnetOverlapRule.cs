@@ -20,8 +20,10 @@ internal sealed class SubnetOverlapRule : IPolicyRule
 
     private static void Sweep(IEnumerable<Claim<IPNetwork>> subnets, PolicyDiagnostics diagnostics)
     {
+        // The same block written again by the same owner adds nothing (and would stack up without end).
         var ordered = subnets
             .Select(s => (Claim: s, Start: Start(s.Value), End: End(s.Value)))
+            .DistinctBy(s => (s.Start, s.End, s.Claim.Client))
             .OrderBy(s => s.Start).ThenByDescending(s => s.End)
             .ToList();
         var enclosing = new List<(Claim<IPNetwork> Claim, UInt128 Start, UInt128 End)>();
@@ -43,14 +45,6 @@ internal sealed class SubnetOverlapRule : IPolicyRule
                 }
 
                 Report(outer, current.Claim, diagnostics);
-            }
-
-            // A block nests only in wider ones (at most 129 deep), but the same block written again can
-            // repeat without end: one of each owner is enough on the stack.
-            var top = enclosing.Count > 0 ? enclosing[^1] : default;
-            if (enclosing.Count > 0 && top.Start == current.Start && top.End == current.End && top.Claim.Client == current.Claim.Client)
-            {
-                continue;
             }
 
             enclosing.Add(current);
