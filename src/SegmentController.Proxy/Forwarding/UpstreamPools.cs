@@ -70,7 +70,8 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
             }
         }
 
-        foreach (var reference in _replaced.Keys)
+        // Enumerated in place (Keys would take every lock and copy): this runs inside a trip.
+        foreach (var (reference, _) in _replaced)
         {
             if (reference.TryGetTarget(out var handler) && (all || string.Equals(handler.Client, scope, StringComparison.Ordinal)))
             {
@@ -83,7 +84,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
 
     private void Prune()
     {
-        foreach (var reference in _replaced.Keys)
+        foreach (var (reference, _) in _replaced)
         {
             if (!reference.TryGetTarget(out _))
             {
