@@ -62,19 +62,17 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             .Where(scope => scope != SuspensionNames.AllClients && policy.Current.FindClient(scope) is null)
             .Order(StringComparer.Ordinal)
             .ToArray() ?? [];
+        // Fail closed: the site-wide switch goes on, as a trip of this start, with the reason.
         string? trippedAtStart = null;
-        if (load.State is { } state && (orphans.Length == 0 || state.AllSuspended))
+        SuspensionState FailClosed(SuspensionState from, string why)
         {
-            _state = state;
-        }
-        else if (load.State is { } withOrphans)
-        {
-            // Suspended clients the policy no longer has (edited while the controller was down): their
-            // agents' addresses may now be another client's. The site-wide switch goes on; lifting it
-            // takes the normal restore, after the policy or the suspensions are put right.
-            var why = $"suspended client(s) {string.Join(", ", orphans)} not in the policy: a client renamed or replaced while suspended would pass unsuspended";
             trippedAtStart = NewId();
-            _state = withOrphans.With(new SuspensionRecord
+            foreach (var observer in _observers)
+            {
+                observer.StateUnreadable(why);
+            }
+
+            return from.With(new SuspensionRecord
             {
                 Id = trippedAtStart,
                 Scope = SuspensionNames.AllClients,
@@ -83,29 +81,17 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 Reason = why,
                 TrippedAt = time.GetUtcNow(),
             });
-            foreach (var observer in _observers)
-            {
-                observer.StateUnreadable(why);
-            }
         }
-        else
+
+        // Suspended clients the policy no longer has (edited while the controller was down): their
+        // agents' addresses may now be another client's. Lifting the switch takes the normal restore,
+        // after the policy or the suspensions are put right.
+        _state = load.State switch
         {
-            var error = load.Error ?? "suspension state unreadable";
-            trippedAtStart = NewId();
-            _state = SuspensionState.Empty.With(new SuspensionRecord
-            {
-                Id = trippedAtStart,
-                Scope = SuspensionNames.AllClients,
-                Trigger = SuspensionTrigger.StateUnreadable,
-                Actor = "controller",
-                Reason = error,
-                TrippedAt = time.GetUtcNow(),
-            });
-            foreach (var observer in _observers)
-            {
-                observer.StateUnreadable(error);
-            }
-        }
+            { } state when orphans.Length == 0 || state.AllSuspended => state,
+            { } state => FailClosed(state, $"suspended client(s) {string.Join(", ", orphans)} not in the policy: a client renamed or replaced while suspended would pass unsuspended"),
+            null => FailClosed(SuspensionState.Empty, load.Error ?? "suspension state unreadable"),
+        };
 
         // A reload must not drop a suspended client: its agents' addresses could then belong to a renamed
         // or new client that nothing suspends. Lifting it first is the way.
