@@ -40,11 +40,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
     // Handed-over records of batches that could not be committed, in hand-over order: each later batch
     // starts with them (their requests were served: their records are not dropped while the store may
-    // yet write). The writer tries them again when more operations come, or after RetryPause.
+    // yet write). After a failed attempt the writer pauses RetryPause (an awaited append or a control
+    // operation ends the pause), then tries them again with whatever came meanwhile.
     private readonly List<PendingAppend> _retained = [];
     private StoreUnavailableException? _lastFailure;
 
-    /// <summary>How long retained records wait for another attempt when nothing else comes.</summary>
+    /// <summary>The pause between failed attempts at retained records (an awaited append or a control operation ends it).</summary>
     internal static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(1);
 
     // The writer's scratch for joining a batch's handed-over entries into rows (Coalesce).
