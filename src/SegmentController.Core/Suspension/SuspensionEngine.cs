@@ -58,10 +58,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         _time = time;
 
         var load = store.Load();
-        var orphans = load.State?.Suspensions.Keys
-            .Where(scope => scope != SuspensionNames.AllClients && policy.Current.FindClient(scope) is null)
-            .Order(StringComparer.Ordinal)
-            .ToArray() ?? [];
+        var orphans = load.State is null ? [] : Orphans(load.State, policy.Current).ToArray();
         // Fail closed: the site-wide switch goes on, as a trip of this start, with the reason.
         string? trippedAtStart = null;
         SuspensionState FailClosed(SuspensionState from, string why)
@@ -97,9 +94,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         // or new client that nothing suspends. Lifting it first is the way.
         if (policy is PolicyProvider reloadable)
         {
-            reloadable.AddAdmission(candidate => Current.Suspensions.Keys
-                .Where(scope => scope != SuspensionNames.AllClients && candidate.FindClient(scope) is null)
-                .Order(StringComparer.Ordinal)
+            reloadable.AddAdmission(candidate => Orphans(Current, candidate)
                 .Select(scope => $"client '{scope}' is suspended and this policy no longer has it; restore it first (a client renamed or replaced while suspended would pass unsuspended)"));
         }
 
@@ -283,7 +278,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         PendingRestore pending;
         SuspensionRecord suspension;
-        RestoreOutcome? saved = null;
+        RestoreOutcome? saved;
         try
         {
             if (!_state.Suspensions.TryGetValue(scope, out var record))
@@ -305,14 +300,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 RequestedAt = _time.GetUtcNow(),
                 Approvers = [requester.Trim()],
             };
-            if (pending.Approvers.Count < RequiredApprovers)
-            {
-                saved = SavePending(scope, pending);
-            }
-            else
-            {
-                Lift(scope);
-            }
+            saved = SavePendingOrLift(scope, pending);
         }
         finally
         {
@@ -346,7 +334,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         PendingRestore pending;
         SuspensionRecord suspension;
-        RestoreOutcome? saved = null;
+        RestoreOutcome? saved;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -377,14 +365,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
             suspension = record;
             pending = found with { Approvers = [.. found.Approvers, approver.Trim()] };
-            if (pending.Approvers.Count < RequiredApprovers)
-            {
-                saved = SavePending(scope, pending);
-            }
-            else
-            {
-                Lift(scope);
-            }
+            saved = SavePendingOrLift(scope, pending);
         }
         finally
         {
@@ -532,6 +513,26 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private int RequiredApprovers => Math.Max(1, _policy.Current.Restore.Approvers);
 
     private static string NewId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>The suspended clients a policy does not have, in order.</summary>
+    private static IEnumerable<string> Orphans(SuspensionState state, SitePolicy policy) => state.Suspensions.Keys
+        .Where(scope => scope != SuspensionNames.AllClients && policy.FindClient(scope) is null)
+        .Order(StringComparer.Ordinal);
+
+    /// <summary>
+    /// With an approval added (caller holds the lock): saves the pending restore while more people must
+    /// agree (its outcome), or lifts the suspension in this same hold (null).
+    /// </summary>
+    private RestoreOutcome? SavePendingOrLift(string scope, PendingRestore pending)
+    {
+        if (pending.Approvers.Count < RequiredApprovers)
+        {
+            return SavePending(scope, pending);
+        }
+
+        Lift(scope);
+        return null;
+    }
 
     private static RestoreOutcome Refused(string message) => new() { Status = RestoreStatus.Refused, Message = message };
 
