@@ -33,6 +33,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private SuspensionState _state;
     private int _disposed;
 
+    // The policy whose switch ports the suspensions in force have had shut (at their trip, at start-up or
+    // at the last reload): a reload shuts the ports it adds to a suspended client against this one.
+    private SitePolicy _portPolicy;
+
     public SuspensionEngine(
         ISuspensionStateStore store,
         IPolicyProvider policy,
@@ -56,6 +60,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         _notifiers = [.. notifiers];
         _observers = [.. observers];
         _time = time;
+        _portPolicy = policy.Current;
 
         var load = store.Load();
         var orphans = load.State is null ? [] : Orphans(load.State, policy.Current).ToArray();
@@ -98,6 +103,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 .Select(scope => $"client '{scope}' is suspended and this policy no longer has it; restore it first (a client renamed or replaced while suspended would pass unsuspended)"));
         }
 
+        policy.PolicyChanged += OnPolicyChanged;
+
         // A fail-closed suspension made just above is a trip of this start; the others were tripped
         // before it and only resume.
         foreach (var record in _state.Suspensions.Values)
@@ -139,6 +146,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         SuspensionRecord record;
         var created = false;
         PendingRestore? withdrawn = null;
+        IOException? retripNotSaved = null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Synchronous from here to the acknowledgement, at real-time priority where permitted: a busy
@@ -152,7 +160,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var current = _state;
             if (current.Suspensions.TryGetValue(request.Scope, out var existing))
             {
-                (record, withdrawn, var changed) = Retrip(current, existing, request);
+                (record, withdrawn, var changed, retripNotSaved) = Retrip(current, existing, request);
                 if (!changed)
                 {
                     return new TripResult { Record = record, Created = false, Completion = Task.FromResult(record) };
@@ -204,9 +212,15 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         if (!created)
         {
+            // Reported even when it could not be saved: it is in force, and the store's record says so.
             foreach (var observer in _observers)
             {
                 observer.Retripped(record, request, withdrawn);
+            }
+
+            if (retripNotSaved is not null)
+            {
+                throw new IOException($"'{request.Scope}' stays suspended, but this trip's change could not be saved: {retripNotSaved.Message}", retripNotSaved);
             }
 
             return new TripResult { Record = record, Created = false, Completion = Task.FromResult(record) };
@@ -221,9 +235,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
 
-        var completion = Task.Run(() => RunRemoteStagesAsync(record, _stopping.Token), CancellationToken.None);
-        _background.TryAdd(completion, 0);
-        _ = completion.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var completion = Track(Task.Run(() => RunRemoteStagesAsync(record, _stopping.Token), CancellationToken.None));
         return new TripResult { Record = record, Created = true, Completion = completion };
     }
 
@@ -232,28 +244,31 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// it is a new event: approvals given for a restore before it no longer count (the pending restore is
     /// withdrawn), and a failed audit must be followed by a passing one before any restore. Either change
     /// is saved before the trip returns; when the save fails the change is in force all the same (a
-    /// stricter state than the file's) and the caller gets the error. Anything else changes nothing.
+    /// stricter state than the file's), it is reported to the observers, and the caller gets the error.
+    /// Anything else changes nothing.
     /// </summary>
-    private (SuspensionRecord Record, PendingRestore? Withdrawn, bool Changed) Retrip(SuspensionState current, SuspensionRecord existing, TripRequest request)
+    private (SuspensionRecord Record, PendingRestore? Withdrawn, bool Changed, IOException? NotSaved) Retrip(SuspensionState current, SuspensionRecord existing, TripRequest request)
     {
         var record = request.Trigger == SuspensionTrigger.Audit ? existing with { FailedAuditAt = _time.GetUtcNow() } : existing;
         current.PendingRestores.TryGetValue(request.Scope, out var withdrawn);
         if (ReferenceEquals(record, existing) && withdrawn is null)
         {
-            return (existing, null, false);
+            return (existing, null, false, null);
         }
 
         var next = current.With(record).WithoutPending(request.Scope);
+        IOException? notSaved = null;
         try
         {
             _store.Save(next);
         }
-        finally
+        catch (IOException e)
         {
-            Volatile.Write(ref _state, next);
+            notSaved = e;
         }
 
-        return (record, withdrawn, true);
+        Volatile.Write(ref _state, next);
+        return (record, withdrawn, true, notSaved);
     }
 
     /// <summary>
@@ -399,66 +414,172 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var made = new List<PortReassertion>();
         foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
         {
-            var clients = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).ToArray();
-            if (clients.Length == 0)
+            var targets = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, PortsOf(c))).ToArray();
+            if (targets.Length > 0)
             {
-                continue;
-            }
-
-            var started = _time.GetTimestamp();
-            var failures = new List<string>();
-            var verified = true;
-            if (_ports is null)
-            {
-                verified = false;
-                failures.Add("no port shutter configured");
-            }
-            else
-            {
-                var shut = await ShutPortsAsync(clients, cancellationToken).ConfigureAwait(false);
-                verified = shut.Verified;
-                failures.AddRange(shut.Failures);
-            }
-
-            var reassertion = new PortReassertion
-            {
-                At = _time.GetUtcNow(),
-                Duration = _time.GetElapsedTime(started),
-                Verified = verified,
-                Clients = [.. clients.Select(c => c.Id)],
-                Failures = failures,
-            };
-            made.Add(reassertion);
-            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
-                {
-                    var next = _state.With(inForce with { Reassertions = [.. inForce.Reassertions, reassertion] });
-                    try
-                    {
-                        _store.Save(next);
-                    }
-                    catch (IOException)
-                    {
-                        // The suspension itself is durable already; only this note would be lost on a crash.
-                    }
-
-                    Volatile.Write(ref _state, next);
-                }
-            }
-            finally
-            {
-                _lock.Release();
-            }
-
-            foreach (var observer in _observers)
-            {
-                observer.PortsReasserted(record, reassertion);
+                made.Add(await ReassertPortsAsync(record, targets, PortReassertionCause.Start, cancellationToken).ConfigureAwait(false));
             }
         }
 
         return made;
+    }
+
+    /// <summary>
+    /// Shuts a suspension's ports again and reads them back, then notes it on the suspension's record
+    /// (durably, when the suspension is still the one in force) and tells the observers.
+    /// </summary>
+    private async Task<PortReassertion> ReassertPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, PortReassertionCause cause, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var failures = new List<string>();
+        var verified = true;
+        if (_ports is null)
+        {
+            verified = false;
+            failures.Add("no port shutter configured");
+        }
+        else
+        {
+            var shut = await ShutPortsAsync(targets, cancellationToken).ConfigureAwait(false);
+            verified = shut.Verified;
+            failures.AddRange(shut.Failures);
+        }
+
+        var reassertion = new PortReassertion
+        {
+            At = _time.GetUtcNow(),
+            Duration = _time.GetElapsedTime(started),
+            Verified = verified,
+            Cause = cause,
+            Clients = [.. targets.Select(t => t.Client.Id)],
+            Ports = [.. targets.SelectMany(t => t.Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")))],
+            Failures = failures,
+        };
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+            {
+                record = inForce with { Reassertions = [.. inForce.Reassertions, reassertion] };
+                var next = _state.With(record);
+                try
+                {
+                    _store.Save(next);
+                }
+                catch (IOException)
+                {
+                    // The suspension itself is durable already; only this note would be lost on a crash.
+                }
+
+                Volatile.Write(ref _state, next);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        foreach (var observer in _observers)
+        {
+            observer.PortsReasserted(record, reassertion);
+        }
+
+        return reassertion;
+    }
+
+    /// <summary>
+    /// A reload took effect. Ports it gives a suspended client — a new port of its segments or of
+    /// <see cref="KillActions.ForceShutPorts"/>, a port on a switch that moved to another address, every
+    /// port of a client that now asks for its ports shut or that is new under a site-wide suspension —
+    /// were never shut by its trip: they are shut now, in the background, and the suspension's record
+    /// notes it (<see cref="PortReassertionCause.PolicyReload"/>). Ports the reload takes away stay as they
+    /// are: shut, until someone who knows why brings them up.
+    /// </summary>
+    private void OnPolicyChanged(object? sender, SitePolicy policy)
+    {
+        var previous = Interlocked.Exchange(ref _portPolicy, policy);
+        var covered = new HashSet<string>(StringComparer.Ordinal);
+        var work = new List<(SuspensionRecord Record, PortTarget[] Targets)>();
+        foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
+        {
+            var clients = string.Equals(record.Scope, SuspensionNames.AllClients, StringComparison.Ordinal)
+                ? policy.Clients
+                : policy.FindClient(record.Scope) is { } client ? [client] : [];
+            var targets = clients
+                .Where(c => c.Kill.ShutPorts && covered.Add(c.Id))
+                .Select(c => new PortTarget(c, AddedPorts(previous, policy, c)))
+                .Where(t => t.Ports.Length > 0)
+                .ToArray();
+            if (targets.Length > 0)
+            {
+                work.Add((record, targets));
+            }
+        }
+
+        if (work.Count == 0 || Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        CancellationToken stopping;
+        try
+        {
+            stopping = _stopping.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        Track(Task.Run(
+            async () =>
+            {
+                foreach (var (record, targets) in work)
+                {
+                    try
+                    {
+                        await ReassertPortsAsync(record, targets, PortReassertionCause.PolicyReload, stopping).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                }
+            },
+            CancellationToken.None));
+    }
+
+    /// <summary>
+    /// The client's ports under <paramref name="policy"/> that were not its shut ports under
+    /// <paramref name="previous"/>. A port is the same one only on the same switch name at the same agent
+    /// address: a switch replaced at a new address has none of its ports shut yet.
+    /// </summary>
+    private static PortAssignment[] AddedPorts(SitePolicy previous, SitePolicy policy, ClientDefinition client)
+    {
+        var before = previous.FindClient(client.Id) is { Kill.ShutPorts: true } old
+            ? PortsOf(old).SelectMany(p => p.Ports.Select(port => PortKey(previous, p.Switch, port))).ToHashSet(StringComparer.Ordinal)
+            : [];
+        return PortsOf(client)
+            .Select(p => p with { Ports = p.Ports.Where(port => !before.Contains(PortKey(policy, p.Switch, port))).ToArray() })
+            .Where(p => p.Ports.Count > 0)
+            .ToArray();
+    }
+
+    private static string PortKey(SitePolicy policy, string switchName, string port) =>
+        policy.FindSwitch(switchName) is { } sw
+            ? string.Create(CultureInfo.InvariantCulture, $"{switchName}\0{sw.Address}\0{sw.Port}\0{port}")
+            : $"{switchName}\0\0\0{port}";
+
+    private Task<T> Track<T>(Task<T> task)
+    {
+        Track((Task)task);
+        return task;
+    }
+
+    private void Track(Task task)
+    {
+        _background.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Records an audit result: a pass enables restores that need one; a failure trips the client.</summary>
@@ -495,6 +616,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return;
         }
 
+        _policy.PolicyChanged -= OnPolicyChanged;
         _stopping.Cancel();
         try
         {
@@ -764,7 +886,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     {
         var stages = new List<StageTiming>(record.Stages);
         var started = _time.GetTimestamp();
-        var shut = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).ToArray();
+        var shut = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, PortsOf(c))).ToArray();
         StageTiming portStage;
         PortActionResult? ports = null;
         if (_ports is null || shut.Length == 0)
@@ -849,14 +971,14 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// still suspended at that moment (a restore completed in between keeps its ports up). A port counts
     /// as shut only when it was read back down.
     /// </summary>
-    private async Task<PortActionResult> ShutPortsAsync(IReadOnlyList<ClientDefinition> clients, CancellationToken cancellationToken)
+    private async Task<PortActionResult> ShutPortsAsync(IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         var verified = true;
         await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            foreach (var client in clients)
+            foreach (var (client, ports) in targets)
             {
                 if (!Current.IsSuspended(client.Id))
                 {
@@ -865,7 +987,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
                 try
                 {
-                    var result = await _ports!.ShutAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
+                    var result = await _ports!.ShutAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
                     verified &= result.Verified && result.Failures.Count == 0;
                     failures.AddRange(result.Failures);
                     if (!result.Verified && result.Failures.Count == 0)
@@ -900,6 +1022,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal)
             ? _policy.Current.Clients
             : _policy.Current.FindClient(scope) is { } client ? [client] : [];
+
+    /// <summary>Ports of one client to shut.</summary>
+    private readonly record struct PortTarget(ClientDefinition Client, PortAssignment[] Ports);
 
     private static PortAssignment[] PortsOf(ClientDefinition client) =>
         client.Segments.SelectMany(s => s.Ports)

@@ -26,4 +26,11 @@ public static class SuspensionNames
         SuspensionStage.Webhooks => "webhooks",
         _ => throw new ArgumentOutOfRangeException(nameof(stage)),
     };
+
+    public static string Of(PortReassertionCause cause) => cause switch
+    {
+        PortReassertionCause.Start => "start",
+        PortReassertionCause.PolicyReload => "policy-reload",
+        _ => throw new ArgumentOutOfRangeException(nameof(cause)),
+    };
 }

@@ -81,13 +81,15 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(reassertion);
         var clients = string.Join(",", reassertion.Clients);
+        var ports = string.Join(",", reassertion.Ports);
+        var when = reassertion.Cause == PortReassertionCause.PolicyReload ? "given new switch ports by a policy reload" : "in force at start-up";
         if (reassertion.Verified)
         {
-            Log.PortsReasserted(_logger, record.Scope, clients, reassertion.Duration.TotalMilliseconds);
+            Log.PortsReasserted(_logger, record.Scope, when, clients, ports, reassertion.Duration.TotalMilliseconds);
         }
         else
         {
-            Log.PortsNotReasserted(_logger, record.Scope, clients, string.Join("; ", reassertion.Failures));
+            Log.PortsNotReasserted(_logger, record.Scope, when, clients, ports, string.Join("; ", reassertion.Failures));
         }
     }
 
@@ -114,11 +116,11 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         [LoggerMessage(EventIds.SuspensionRestored, LogLevel.Warning, "Restored {Scope}: requested by {Requester}, approved by {Approvers}: {Reason}")]
         public static partial void Restored(ILogger logger, string scope, string requester, string approvers, string reason);
 
-        [LoggerMessage(EventIds.SuspensionPortsReasserted, LogLevel.Warning, "Suspension of {Scope} in force at start-up: switch ports of {Clients} shut again and read back down in {Milliseconds:F1} ms")]
-        public static partial void PortsReasserted(ILogger logger, string scope, string clients, double milliseconds);
+        [LoggerMessage(EventIds.SuspensionPortsReasserted, LogLevel.Warning, "Suspension of {Scope} {When}: switch ports of {Clients} ({Ports}) shut and read back down in {Milliseconds:F1} ms")]
+        public static partial void PortsReasserted(ILogger logger, string scope, string when, string clients, string ports, double milliseconds);
 
-        [LoggerMessage(EventIds.SuspensionPortsNotReasserted, LogLevel.Error, "Suspension of {Scope} in force at start-up: switch ports of {Clients} NOT all shut: {Failures}")]
-        public static partial void PortsNotReasserted(ILogger logger, string scope, string clients, string failures);
+        [LoggerMessage(EventIds.SuspensionPortsNotReasserted, LogLevel.Error, "Suspension of {Scope} {When}: switch ports of {Clients} ({Ports}) NOT all shut: {Failures}")]
+        public static partial void PortsNotReasserted(ILogger logger, string scope, string when, string clients, string ports, string failures);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);

@@ -11,7 +11,8 @@ namespace SegmentController.Proxy;
 /// Writes the kill switch's history to the tamper-evident store: a <c>suspension</c> record for every
 /// trip (when acknowledged, <c>tripped</c>; when its last stage ran, <c>enforced</c>, with every stage's
 /// timing and the switch ports as read back), every suspension found in force at start-up
-/// (<c>in-force-at-start</c>) and every port reassertion (<c>ports-reasserted</c>); a <c>restoration</c>
+/// (<c>in-force-at-start</c>) and every port reassertion (<c>ports-reasserted</c>, at a start or after a
+/// reload that gave a suspended client new ports); a <c>restoration</c>
 /// record for every restore request, approval and completion.
 /// </summary>
 /// <remarks>
@@ -106,7 +107,9 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
             w.WriteString("at", reassertion.At);
             w.WriteNumber("seconds", reassertion.Duration.TotalSeconds);
             w.WriteBoolean("verified", reassertion.Verified);
+            w.WriteString("cause", SuspensionNames.Of(reassertion.Cause));
             WriteStrings(w, "clients", reassertion.Clients);
+            WriteStrings(w, "ports", reassertion.Ports);
             WriteStrings(w, "failures", reassertion.Failures);
             w.WriteEndObject();
             w.WriteEndObject();

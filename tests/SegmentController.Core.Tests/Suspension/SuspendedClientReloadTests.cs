@@ -57,4 +57,110 @@ public sealed class SuspendedClientReloadTests : IDisposable
         Assert.Equal(SuspensionTrigger.StateUnreadable, site.Trigger);
         Assert.Contains("suspended client(s) one not in the policy", site.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ReloadGivingASuspendedClientNewPorts_OnlyTheNewOnesShutAndRecorded_OtherClientUntouched()
+    {
+        var path = _dir.File("site.yaml");
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1]", two: "[Gi1/0/9]"));
+        var provider = PolicyProvider.TryOpen(path, out var errors)!;
+        Assert.Empty(errors);
+        var switchPorts = new PortTableShutter();
+        var observer = new ReassertionObserver();
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), provider, [], [switchPorts], [], [observer], TimeProvider.System);
+        await (await engine.TripAsync(new TripRequest { Scope = "one", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "leak" }, CancellationToken.None)).Completion;
+        Assert.Equal(1, switchPorts.ShutCalls);
+
+        // Someone at the switch brings Gi1/0/1 up: the reload must not touch ports the trip already shut.
+        switchPorts.Up["sw:Gi1/0/1"] = true;
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1-3]", two: "[Gi1/0/9-10]"));
+        Assert.Empty(provider.Reload());
+
+        var reassertion = await observer.Next.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(PortReassertionCause.PolicyReload, reassertion.Cause);
+        Assert.True(reassertion.Verified);
+        Assert.Equal(["one"], reassertion.Clients);
+        Assert.Equal(["sw:Gi1/0/2", "sw:Gi1/0/3"], reassertion.Ports);
+        Assert.False(switchPorts.Up["sw:Gi1/0/2"]);
+        Assert.False(switchPorts.Up["sw:Gi1/0/3"]);
+        Assert.True(switchPorts.Up["sw:Gi1/0/1"]);
+        Assert.False(switchPorts.Up.ContainsKey("sw:Gi1/0/10"));
+
+        var onDisk = new FileSuspensionStateStore(_dir.File("suspension.state")).Load().State!.Suspensions["one"];
+        Assert.Equal(PortReassertionCause.PolicyReload, Assert.Single(onDisk.Reassertions).Cause);
+        Assert.Equal(["sw:Gi1/0/2", "sw:Gi1/0/3"], onDisk.Reassertions[0].Ports);
+    }
+
+    [Fact]
+    public async Task ReloadUnderASiteWideSuspension_NewClientAndSwitchMovedToANewAddress_TheirPortsShut()
+    {
+        var path = _dir.File("site.yaml");
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1]", two: "[Gi1/0/9]"));
+        var provider = PolicyProvider.TryOpen(path, out _)!;
+        var switchPorts = new PortTableShutter();
+        var observer = new ReassertionObserver();
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), provider, [], [switchPorts], [], [observer], TimeProvider.System);
+        await (await engine.TripAsync(new TripRequest { Scope = SuspensionNames.AllClients, Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "site incident" }, CancellationToken.None)).Completion;
+
+        // The switch replaced at a new address (its ports there were never shut) and a third client added.
+        var moved = WithPorts(one: "[Gi1/0/1]", two: "[Gi1/0/9]").Replace("address: 10.0.0.2", "address: 10.0.0.3", StringComparison.Ordinal)
+            + "\n  - {id: three, name: Three, contract_end: 2030-01-01, segments: [{name: s, vlans: [103], subnets: [10.3.0.0/24], ports: [{switch: sw, ports: [Gi1/0/20]}]}]}\n";
+        await File.WriteAllTextAsync(path, moved);
+        Assert.Empty(provider.Reload());
+
+        var reassertion = await observer.Next.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(PortReassertionCause.PolicyReload, reassertion.Cause);
+        Assert.Equal(["one", "two", "three"], reassertion.Clients);
+        Assert.Equal(["sw:Gi1/0/1", "sw:Gi1/0/9", "sw:Gi1/0/20"], reassertion.Ports);
+        Assert.False(switchPorts.Up["sw:Gi1/0/20"]);
+    }
+
+    [Fact]
+    public async Task ReloadThatAddsNoPortToASuspendedClient_NoPortTouched()
+    {
+        var path = _dir.File("site.yaml");
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1-2]", two: "[Gi1/0/9]"));
+        var provider = PolicyProvider.TryOpen(path, out _)!;
+        var switchPorts = new PortTableShutter();
+        var observer = new ReassertionObserver();
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), provider, [], [switchPorts], [], [observer], TimeProvider.System);
+        await (await engine.TripAsync(new TripRequest { Scope = "one", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "leak" }, CancellationToken.None)).Completion;
+
+        // One port fewer for the suspended client, one more for the other: nothing of the suspension's to shut.
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1]", two: "[Gi1/0/9-10]"));
+        Assert.Empty(provider.Reload());
+        engine.Dispose(); // waits for any background port work the reload started
+
+        Assert.Equal(1, switchPorts.ShutCalls);
+        Assert.False(observer.Next.Task.IsCompleted);
+        Assert.False(switchPorts.Up["sw:Gi1/0/2"]);
+    }
+
+    private static string WithPorts(string one, string two) =>
+        PolicyLoaderTests.WithClientSubnets("10.1.0.0/24", "10.2.0.0/24")
+            .Replace("subnets: [10.1.0.0/24]}", $"subnets: [10.1.0.0/24], ports: [{{switch: sw, ports: {one}}}]}}", StringComparison.Ordinal)
+            .Replace("subnets: [10.2.0.0/24]}", $"subnets: [10.2.0.0/24], ports: [{{switch: sw, ports: {two}}}]}}", StringComparison.Ordinal);
+
+    private sealed class ReassertionObserver : ISuspensionObserver
+    {
+        public TaskCompletionSource<PortReassertion> Next { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Next.TrySetResult(reassertion);
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
+        }
+    }
 }

@@ -474,16 +474,23 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task Retrip_SaveFails_PendingRestoreWithdrawnInMemoryAndTheTripReportsTheError()
+    public async Task Retrip_SaveFails_PendingRestoreWithdrawnInMemoryReportedAndTheTripReportsTheError()
     {
+        var observer = new CountingObserver();
         var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
-        using var engine = NewEngine(store: store);
+        using var engine = NewEngine(store: store, observer: observer);
         await engine.TripAsync(Trip("acme"), CancellationToken.None);
         await engine.RequestRestoreAsync("acme", "alice", "false positive", CancellationToken.None);
 
         store.Failing = true;
-        await Assert.ThrowsAnyAsync<IOException>(() => engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None));
+        var error = await Assert.ThrowsAnyAsync<IOException>(() => engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None));
         store.Failing = false;
+        Assert.Contains("No space left on device", error.Message, StringComparison.Ordinal);
+
+        // On record all the same (the evidence store is not the state file): the withdrawal and its trigger.
+        var (_, request, withdrawn) = Assert.Single(observer.Retripped);
+        Assert.Equal(SuspensionTrigger.Finding, request.Trigger);
+        Assert.Equal(["alice"], withdrawn!.Approvers);
 
         // The stricter state is the one in force: the approval finds nothing pending.
         Assert.Equal(RestoreStatus.Refused, (await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
