@@ -172,6 +172,12 @@ public sealed class KillSwitchTests : IAsyncLifetime
         Assert.True(globexFinal > globexAtAck + 10, $"globex continued: {globexAtAck} → {globexFinal}");
         Assert.Equal(0, globexFailures);
         Assert.All(trip.Record.Stages, s => Assert.True(s.Succeeded, $"{s.Stage}: {s.Detail}"));
+
+        // The cut WebSocket is one record, aborted, with the bytes of its echo each way.
+        var wsRecord = Assert.Single(await _h.AccessRecordsAsync(1), r => r.GetProperty("path").GetString() == "/ws");
+        Assert.Equal(ProxyOutcomes.Aborted, wsRecord.GetProperty("outcome").GetString());
+        Assert.True(wsRecord.GetProperty("bytes_in").GetInt64() >= 4, wsRecord.ToString());
+        Assert.True(wsRecord.GetProperty("bytes_out").GetInt64() >= 4, wsRecord.ToString());
     }
 
     [Fact]

@@ -68,9 +68,10 @@ internal sealed partial class ProxyRequestMiddleware
         };
         context.Features.Set(state);
 
-        // A request that cannot have a body (a GET without one, an upgrade) is not wrapped: its bytes in are 0.
+        // A request that cannot have a body (a GET without one, an upgrade) is not wrapped: its body's bytes in are 0.
         var requestBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false ? null : new CountingStream(context.Request.Body);
         var responseBody = new CountingStream(context.Response.Body);
+        CountingUpgradeFeature? upgrade = null;
         try
         {
             if (state.SourceClient is not { } client)
@@ -120,6 +121,9 @@ internal sealed partial class ProxyRequestMiddleware
                 }
 
                 context.Response.Body = responseBody;
+
+                // An upgraded connection's bytes cross the stream the upgrade returns, not the bodies.
+                upgrade = CountingUpgradeFeature.Install(context);
                 await _next(context).ConfigureAwait(false);
                 if (request.Token.IsCancellationRequested)
                 {
@@ -150,7 +154,7 @@ internal sealed partial class ProxyRequestMiddleware
             var duration = _time.GetElapsedTime(started);
             var outcome = state.Outcome ?? ProxyOutcomes.Aborted;
             _metrics.RequestCompleted(state.SourceClient ?? ProxyOutcomes.UnknownClient, outcome, duration);
-            await AppendAsync(context, state, at, source, outcome, requestBody?.Count ?? 0, responseBody.Count, duration).ConfigureAwait(false);
+            await AppendAsync(context, state, at, source, outcome, (requestBody?.Count ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.Count + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
         }
     }
 
