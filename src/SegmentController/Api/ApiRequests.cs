@@ -308,6 +308,23 @@ internal static class ApiRequests
     }
 
     /// <summary>A 400 problem.</summary>
+    /// <summary>
+    /// A <c>limit</c> query parameter: absent is <paramref name="fallback"/>, a number is clamped to 1 to
+    /// <paramref name="max"/>, anything else is a 400 problem (the framework's own binding would answer an
+    /// empty 400).
+    /// </summary>
+    public static (int Take, IResult? Problem) Limit(string? value, int fallback, int max)
+    {
+        if (value is null)
+        {
+            return (fallback, null);
+        }
+
+        return long.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+            ? ((int)Math.Clamp(parsed, 1, max), null)
+            : (0, BadRequest($"\"limit\" must be a whole number from 1 to {max}"));
+    }
+
     public static IResult BadRequest(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: detail);
 }

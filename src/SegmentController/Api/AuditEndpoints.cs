@@ -183,14 +183,19 @@ internal static class AuditEndpoints
         }
     }
 
-    private static IResult ListAudits(HttpContext context, string? client, int? limit)
+    private static IResult ListAudits(HttpContext context, string? client, string? limit)
     {
+        var (take, problem) = ApiRequests.Limit(limit, fallback: 20, max: 100);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         if (context.RequestServices.GetService<AuditService>() is not { } audits)
         {
             return NotRunning();
         }
 
-        var take = Math.Clamp(limit ?? 20, 1, 100);
         var reports = audits.Recent
             .Where(r => client is null || r.Results.Any(x => string.Equals(x.Client, client, StringComparison.Ordinal)))
             .Take(take)

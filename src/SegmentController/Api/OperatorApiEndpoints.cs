@@ -163,9 +163,14 @@ internal static class OperatorApiEndpoints
         w.WriteEndObject();
     }
 
-    private static IResult FindingsList(FindingPipeline findings, string? client, int? limit)
+    private static IResult FindingsList(FindingPipeline findings, string? client, string? limit)
     {
-        var take = Math.Clamp(limit ?? 100, 1, 512);
+        var (take, problem) = ApiRequests.Limit(limit, fallback: 100, max: 512);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
         var selected = findings.Recent
             .Where(f => client is null || f.Clients.Contains(client, StringComparer.Ordinal))
             .TakeLast(take)

@@ -271,6 +271,25 @@ public sealed class OperatorApiTests : IAsyncLifetime
         Assert.True(problem.RootElement.TryGetProperty("detail", out _));
     }
 
+    [Theory]
+    [InlineData("api/v1/findings?limit=abc", "1 to 512")]
+    [InlineData("api/v1/findings?limit=1.5", "1 to 512")]
+    [InlineData("api/v1/audits?limit=", "1 to 100")]
+    [InlineData("api/v1/audits?limit=99999999999999999999", "1 to 100")]
+    public async Task BadLimit_AnswersProblemDetailsNamingTheRange(string path, string range)
+    {
+        using var viewer = _site.Client("val");
+        using var response = await viewer.GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Contains(range, problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // A number out of range is not an error: it is held to the range.
+        using var clamped = await viewer.GetAsync(path.Contains("findings", StringComparison.Ordinal) ? "api/v1/findings?limit=100000" : "api/v1/findings?limit=-3");
+        Assert.Equal(HttpStatusCode.OK, clamped.StatusCode);
+    }
+
     [Fact]
     public async Task ExternalAudit_FailSuspendsAndPassEnablesNothingElse()
     {
