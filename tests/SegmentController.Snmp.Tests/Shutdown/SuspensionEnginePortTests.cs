@@ -72,9 +72,74 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.False(await ns.IsUpAsync("swpa1"));
     }
 
+    [Fact]
+    public async Task ReloadGivesASuspendedClientAPort_ThatPortShutOverSnmpAndReadBackDown_OthersUntouched()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpb1");
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1]"));
+        var policy = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var observer = new Restores();
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy!,
+            [],
+            [new SnmpPortShutter(policy!, TimeProvider.System)],
+            [],
+            [observer],
+            TimeProvider.System);
+        var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.True(enforced.Ports!.Verified);
+        Assert.False(await ns.IsUpAsync("swpa1"));
+        Assert.True(await ns.IsUpAsync("swpa2"));
+
+        // The client's segment gets a second port while it is suspended.
+        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1-2]"));
+        Assert.Empty(policy!.Reload());
+
+        var reassertion = await observer.Reasserted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(PortReassertionCause.PolicyReload, reassertion.Cause);
+        Assert.True(reassertion.Verified);
+        Assert.Equal(["lab-sw:swpa2"], reassertion.Ports);
+        Assert.False(await ns.IsUpAsync("swpa2"));
+        Assert.False(await ns.IsUpAsync("swpa1"));
+        Assert.True(await ns.IsUpAsync("swpb1"));
+    }
+
+    private string PolicyFile(SwitchNamespace ns, string alpha)
+    {
+        var auth = Path.Combine(_dir, "auth");
+        var priv = Path.Combine(_dir, "priv");
+        File.WriteAllText(auth, SnmpdAgent.AuthPass);
+        File.WriteAllText(priv, SnmpdAgent.PrivPass);
+        return $$$"""
+            site: {id: s, name: S}
+            restore: {approvers: 1}
+            switches:
+              - name: lab-sw
+                address: {{{ns.AgentAddress}}}
+                port: {{{ns.Agent.Port}}}
+                snmp:
+                  version: v3
+                  user: sha256
+                  auth: {protocol: SHA-256, pass: {file: {{{auth}}}}}
+                  priv: {protocol: AES, pass: {file: {{{priv}}}}}
+                timeout: 500ms
+                retries: 0
+            clients:
+              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
+              - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
+            """;
+    }
+
     private sealed class Restores : ISuspensionObserver
     {
         public List<RestoreRecord> Restored { get; } = [];
+
+        public TaskCompletionSource<PortReassertion> Reasserted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Reasserted.TrySetResult(reassertion);
 
         public void Tripped(SuspensionRecord record)
         {
