@@ -11,6 +11,7 @@ internal static class LockNative
     public const int OCloexec = 0x80000;
     public const int LockEx = 2;
     public const int LockNb = 4;
+    public const int LockUn = 8;
     public const int EWouldBlock = 11;
 
     /// <summary>rw for the owner only (0600).</summary>

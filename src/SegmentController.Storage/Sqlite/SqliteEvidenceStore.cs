@@ -300,21 +300,36 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             return;
         }
 
-        if (_checkpointTimer is not null)
+        try
         {
-            await _checkpointTimer.DisposeAsync().ConfigureAwait(false);
-        }
+            try
+            {
+                if (_checkpointTimer is not null)
+                {
+                    await _checkpointTimer.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                // The writer ends before anything it uses is closed (it never faults: it stops instead).
+                var final = new PendingControl(() => Interlocked.Read(ref _appendedSinceCheckpoint) > 0 ? WriteCheckpoint() : -1L);
+                _queue.Writer.TryWrite(final);
+                _queue.Writer.TryComplete();
+                EndWindow();
+                await _writer.ConfigureAwait(false);
+            }
 
-        var final = new PendingControl(() => Interlocked.Read(ref _appendedSinceCheckpoint) > 0 ? WriteCheckpoint() : -1L);
-        _queue.Writer.TryWrite(final);
-        _queue.Writer.TryComplete();
-        EndWindow();
-        await _writer.ConfigureAwait(false);
-        _inserter.Dispose();
-        _writeHead.Dispose();
-        await _connection.DisposeAsync().ConfigureAwait(false);
-        _key.Dispose();
-        _lock.Dispose();
+            _inserter.Dispose();
+            _writeHead.Dispose();
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _key.Dispose();
+        }
+        finally
+        {
+            // Released before the close returns, whatever failed above (the writer has ended by then):
+            // the next writer, in this process or another, may open the store at once.
+            _lock.Dispose();
+        }
     }
 
     private void Validate(string type, string? clients, ReadOnlyMemory<byte> payload)

@@ -14,13 +14,24 @@ namespace SegmentController.Storage.Sqlite;
 /// batches with the controller's. The kernel drops the lock with the process, even after SIGKILL.
 /// Readers (verify, export, reports) take no lock: they read a WAL snapshot.
 /// </summary>
+/// <remarks>
+/// A <c>flock</c> belongs to the open file description, not to the descriptor: a child process started
+/// by any thread of this one shares the description from its fork until its exec closes the copy
+/// (close-on-exec). Were the lock file only closed, a child started at that moment would keep the store
+/// locked, under this process's name, after the store's close had returned. So <see cref="Dispose"/>
+/// releases the lock explicitly (<c>LOCK_UN</c> frees it for every descriptor sharing the description)
+/// and then closes the file.
+/// </remarks>
 internal sealed class StoreLock : IDisposable
 {
     private readonly SafeFileHandle _handle;
+    private readonly int _fd;
+    private int _released;
 
-    private StoreLock(SafeFileHandle handle, string path)
+    private StoreLock(SafeFileHandle handle, int fd, string path)
     {
         _handle = handle;
+        _fd = fd;
         Path = path;
     }
 
@@ -71,7 +82,7 @@ internal sealed class StoreLock : IDisposable
             // The lock is what counts; who holds it is a courtesy for the next one.
         }
 
-        return new StoreLock(handle, path);
+        return new StoreLock(handle, fd, path);
     }
 
     /// <summary>Who holds the lock of <paramref name="storePath"/>, as its holder wrote it; null when nobody or unknown.</summary>
@@ -88,7 +99,24 @@ internal sealed class StoreLock : IDisposable
         return ReadHolder(handle);
     }
 
-    public void Dispose() => _handle.Dispose();
+    /// <summary>Releases the lock (for every descriptor sharing it: see the remarks) and closes the file.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // Unlocking cannot block; should it fail, closing the descriptor is what remains.
+            _ = LockNative.Flock(_fd, LockNative.LockUn);
+        }
+        finally
+        {
+            _handle.Dispose();
+        }
+    }
 
     private static string? ReadHolder(SafeFileHandle handle)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using SegmentController.Core.Evidence;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Storage.Tests.Support;
@@ -68,4 +69,96 @@ public sealed class StoreLockTests : IDisposable
         await using var again = await Stores.OpenAsync(path);
         await again.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("{}"), CancellationToken.None);
     }
+
+    // A child process started by any thread of this one holds a copy of every descriptor from its fork
+    // until its exec closes the close-on-exec ones: a second descriptor of the lock file's open file
+    // description, as these tests hold one (a dup) across the close.
+
+    [Fact]
+    public async Task Closed_WhileAnotherDescriptorOfItsLockFileLivesOn_ReopensAtOnce()
+    {
+        var path = _dir.File("shared.db");
+        int copy;
+        await using (var store = await Stores.OpenAsync(path))
+        {
+            await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("{}"), CancellationToken.None);
+            copy = DuplicateLockDescriptor(path);
+        }
+
+        try
+        {
+            // The close returned: the store is free, whoever still shares its lock file.
+            await using var again = await Stores.OpenAsync(path);
+            await again.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("{}"), CancellationToken.None);
+        }
+        finally
+        {
+            _ = Close(copy);
+        }
+
+        Assert.True(StoreVerifier.Verify(path, CancellationToken.None).IsIntact);
+    }
+
+    [Fact]
+    public void LockDisposed_WhileAnotherDescriptorOfItsFileLivesOn_CanBeTakenAgain()
+    {
+        var path = _dir.File("lock-only.db");
+        var held = StoreLock.Acquire(path);
+        var copy = DuplicateLockDescriptor(path);
+        try
+        {
+            Assert.Throws<StoreUnavailableException>(() => StoreLock.Acquire(path).Dispose());
+            held.Dispose();
+            StoreLock.Acquire(path).Dispose();
+        }
+        finally
+        {
+            held.Dispose();
+            _ = Close(copy);
+        }
+    }
+
+    /// <summary>A second descriptor (close-on-exec) of the open file description this process holds the store's writer lock through.</summary>
+    private static int DuplicateLockDescriptor(string storePath)
+    {
+        var lockPath = StoreLock.PathFor(Path.GetFullPath(storePath));
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(entry).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue; // closed while listed
+            }
+
+            // Readers of the holder open the file too, read-only and briefly; the writer holds it read-write.
+            if (string.Equals(target, lockPath, StringComparison.Ordinal)
+                && int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var fd)
+                && Fcntl(fd, FGetFl, 0) is var flags and >= 0 && (flags & OAccMode) == ORdWr)
+            {
+                var copy = Fcntl(fd, FDupFdCloexec, 0);
+                Assert.True(copy >= 0, $"fcntl(F_DUPFD_CLOEXEC) failed: errno {Marshal.GetLastPInvokeError()}");
+                return copy;
+            }
+        }
+
+        Assert.Fail($"this process holds no descriptor of {lockPath}");
+        return -1;
+    }
+
+    private const int FGetFl = 3;
+    private const int FDupFdCloexec = 1030;
+    private const int OAccMode = 3;
+    private const int ORdWr = 2;
+
+    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Fcntl(int fd, int command, int argument);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Close(int fd);
 }
