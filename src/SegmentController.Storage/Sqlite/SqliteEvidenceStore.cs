@@ -395,10 +395,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
     private async Task RunWriterAsync()
     {
+        // Outside the loop: a writer that stops on an unexpected error fails what it held (see Stop).
+        var batch = new List<PendingAppend>(_options.MaxBatch);
+        PendingControl? control = null;
         try
         {
             var reader = _queue.Reader;
-            var batch = new List<PendingAppend>(_options.MaxBatch);
             var lastCommit = 0L;
             Task<bool>? waiting = null;
             while (true)
@@ -440,7 +442,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                 // point ends the window through it.
                 var windowEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 Volatile.Write(ref _windowEnd, windowEnd);
-                PendingControl? control = null;
+                control = null;
                 var awaited = Drain(reader, batch, ref control);
 
                 // Handed-over records wait for the window: under load each commit (one fsync, one head
@@ -478,7 +480,6 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                 {
                     lastCommit = Stopwatch.GetTimestamp();
                     CommitAppends(batch);
-                    batch.Clear();
                 }
 
                 if (control is not null)
@@ -491,6 +492,8 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                     {
                         control.Fail(e is StoreUnavailableException ? e : new StoreUnavailableException($"store operation failed: {e.Message}", e));
                     }
+
+                    control = null;
                 }
 
                 if (_retained.Count > 0)
@@ -513,20 +516,29 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         {
             // Nothing the writer expects (those fail a batch and it goes on): stop taking records rather
             // than leave appends waiting on a dead writer while health says all is well.
-            Stop(e);
+            Stop(e, batch, control);
         }
     }
 
     // Called after an awaited append or a control operation is queued: ends the window, if one is open.
     private void EndWindow() => Volatile.Read(ref _windowEnd)?.TrySetResult();
 
-    private void Stop(Exception e)
+    /// <summary>
+    /// The writer met an error it does not expect: no more records are taken, and everything it held —
+    /// the batch not yet committed, the retained records, the control operation drained, what is queued —
+    /// is failed, so that no caller waits on a dead writer and no observer keeps slots for records that
+    /// will never be written.
+    /// </summary>
+    private void Stop(Exception e, List<PendingAppend> batch, PendingControl? control)
     {
         var error = new StoreUnavailableException($"store {_options.Path} stopped writing: {e.Message}", e);
         _stopped = true;
         _queue.Writer.TryComplete();
         SetHealth(new StoreHealth(false, error.Message, _time.GetUtcNow()));
-        var failed = new List<PendingAppend>();
+        _tally.Clear();
+        control?.Fail(error);
+        var failed = new List<PendingAppend>(batch);
+        batch.Clear();
         while (_queue.Reader.TryRead(out var operation))
         {
             if (operation is PendingAppend append)
@@ -541,7 +553,15 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
         failed.InsertRange(0, _retained);
         _retained.Clear();
-        FailAppends(failed, error);
+        try
+        {
+            FailAppends(failed, error);
+        }
+        catch (Exception again)
+        {
+            // An observer that throws again: the others have heard (NotifyAll); the store is stopped anyway.
+            _ = again;
+        }
     }
 
     /// <summary>Moves queued operations into the batch; true when one of them is an awaited append.</summary>
@@ -569,19 +589,41 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         return awaited;
     }
 
+    /// <summary>
+    /// Commits the batch and settles every record of it — committed, retained for the next attempt, or
+    /// failed — and empties it; an unexpected error is rethrown only once the batch is settled (failed),
+    /// so that the writer's stop does not settle it twice.
+    /// </summary>
     private void CommitAppends(List<PendingAppend> batch)
     {
-        var rows = Coalesce(batch);
         long first;
+        List<PendingAppend> rows;
         try
         {
+            rows = Coalesce(batch);
             first = Commit(rows.Count, i => rows[i], null);
         }
         catch (StoreUnavailableException e)
         {
             _lastFailure = e;
-            RetainOrFail(batch, e);
+            try
+            {
+                RetainOrFail(batch, e);
+            }
+            finally
+            {
+                batch.Clear();
+            }
+
             return;
+        }
+        catch (Exception e)
+        {
+            _tally.Clear();
+            var failed = new List<PendingAppend>(batch);
+            batch.Clear();
+            FailAppends(failed, new StoreUnavailableException($"store {_options.Path} could not write: {e.Message}", e));
+            throw;
         }
 
         _lastFailure = null;
@@ -599,12 +641,34 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             }
         }
 
+        batch.Clear();
+        NotifyAll(static (observer, count, _) => observer.Committed(count), null);
+    }
+
+    /// <summary>
+    /// Tells each tallied observer, then empties the tally. Observers must not throw; one that does still
+    /// lets every other hear, and its error is rethrown after them (the writer then stops).
+    /// </summary>
+    private void NotifyAll(Action<IAppendObserver, int, StoreUnavailableException?> tell, StoreUnavailableException? error)
+    {
+        Exception? thrown = null;
         foreach (var (observer, count) in _tally)
         {
-            observer.Committed(count);
+            try
+            {
+                tell(observer, count, error);
+            }
+            catch (Exception e)
+            {
+                thrown ??= e;
+            }
         }
 
         _tally.Clear();
+        if (thrown is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(thrown);
+        }
     }
 
     /// <summary>
@@ -751,12 +815,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             Tally(append.Observer!);
         }
 
-        foreach (var (observer, count) in _tally)
-        {
-            observer.Retrying(count, error);
-        }
-
-        _tally.Clear();
+        NotifyAll(static (observer, count, reason) => observer.Retrying(count, reason!), error);
     }
 
     private void FailAppends(List<PendingAppend> appends, StoreUnavailableException error)
@@ -773,12 +832,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             }
         }
 
-        foreach (var (observer, count) in _tally)
-        {
-            observer.Failed(count, error);
-        }
-
-        _tally.Clear();
+        NotifyAll(static (observer, count, reason) => observer.Failed(count, reason!), error);
     }
 
     // Observers are few (one per kind of caller): a short list, searched by reference.

@@ -126,6 +126,46 @@ public sealed class HandOverTests : IDisposable
     }
 
     [Fact]
+    public async Task ObserverThrows_WriterStops_OtherObserversHearAndNoCallerWaitsForever()
+    {
+        var path = _dir.File("observer-throws.db");
+        var broken = new ThrowingObserver();
+        var alpha = new CountingObserver();
+        var store = await OpenAsync(path);
+        try
+        {
+            await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":0}"""), CancellationToken.None);
+            Assert.True(store.TryHandOver(RecordTypes.Access, "beta", Stores.Json("""{"n":"beta"}"""), broken));
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json($$"""{"n":"alpha-{{i}}"}"""), alpha));
+            }
+
+            // The checkpoint ends the window and is taken with the batch whose first observer throws when told
+            // it committed: the writer stops; the checkpoint fails to its caller instead of waiting for ever.
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => store.CheckpointAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2)));
+
+            // The records did commit, and the other observer heard so (its slots are free).
+            await alpha.WaitForAsync(3);
+            Assert.Equal([3], alpha.CommittedReports);
+            Assert.Empty(alpha.FailedReports);
+            Assert.False(store.Health.IsWritable);
+            Assert.Contains("stopped writing", store.Health.LastError, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"n":"after"}"""), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromMinutes(2)));
+            Assert.Throws<StoreUnavailableException>(() => store.TryHandOver(RecordTypes.Access, "alpha", Stores.Json("""{"n":"after"}"""), alpha));
+        }
+        finally
+        {
+            await store.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromMinutes(2));
+        }
+
+        var entries = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access }).Select(r => Encoding.UTF8.GetString(r.Payload!.Value.Span)).ToArray();
+        Assert.Equal(["""{"n":0}""", """[{"n":"beta"}]""", """[{"n":"alpha-0"},{"n":"alpha-1"},{"n":"alpha-2"}]"""], entries);
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
     public async Task AwaitedAppends_OneAfterAnother_EachCommittedWithoutWaitingForTheWindow()
     {
         await using var store = await OpenAsync(_dir.File("awaited.db"));
@@ -194,6 +234,10 @@ public sealed class HandOverTests : IDisposable
             new FakeTimeProvider(Stores.Start),
             CancellationToken.None))
         {
+            // A commit first: the entries then wait for the window (an idle writer would commit the first at once,
+            // alone, if it woke before the second was handed over).
+            await store.AppendAsync(RecordTypes.Suspension, "alpha", Stores.Json("{}"), CancellationToken.None);
+
             // Each entry is 20 bytes: four fit in a row of at most 100 ("[" + 4 x 20 + 3 commas + "]" = 85), a fifth does not.
             for (var i = 0; i < 10; i++)
             {
@@ -273,6 +317,20 @@ public sealed class HandOverTests : IDisposable
     }
 
     // A guard against a hang (an append held for the whole window), not a measure of speed.
+    // An observer with a bug: it throws when told its records committed.
+    private sealed class ThrowingObserver : IAppendObserver
+    {
+        public void Committed(int count) => throw new InvalidOperationException("observer bug");
+
+        public void Retrying(int count, StoreUnavailableException reason)
+        {
+        }
+
+        public void Failed(int count, StoreUnavailableException reason)
+        {
+        }
+    }
+
     private static Task<long> Guarded(ValueTask<long> append) => append.AsTask().WaitAsync(TimeSpan.FromMinutes(2));
 
     private static Task<SqliteEvidenceStore> OpenAsync(string path, int windowRecords = 256) =>
