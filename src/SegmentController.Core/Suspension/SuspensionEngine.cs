@@ -455,30 +455,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             Ports = [.. targets.SelectMany(t => t.Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")))],
             Failures = failures,
         };
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
-            {
-                record = inForce with { Reassertions = [.. inForce.Reassertions, reassertion] };
-                var next = _state.With(record);
-                try
-                {
-                    _store.Save(next);
-                }
-                catch (IOException)
-                {
-                    // The suspension itself is durable already; only this note would be lost on a crash.
-                }
-
-                Volatile.Write(ref _state, next);
-            }
-        }
-        finally
-        {
-            _lock.Release();
-        }
-
+        record = await AmendInForceAsync(record, r => r with { Reassertions = [.. r.Reassertions, reassertion] }, cancellationToken).ConfigureAwait(false) ?? record;
         foreach (var observer in _observers)
         {
             observer.PortsReasserted(record, reassertion);
@@ -932,31 +909,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         stages.Add(webhookStage);
         NotifyStage(record, webhookStage);
 
-        var final = record with { Stages = stages, Ports = ports };
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_state.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
-            {
-                // What changed on the record since the trip (a failed audit, a reassertion) stays.
-                final = inForce with { Stages = stages, Ports = ports };
-                var next = _state.With(final);
-                try
-                {
-                    _store.Save(next);
-                }
-                catch (IOException)
-                {
-                    // The trip itself is durable already; only the timings would be lost on a crash.
-                }
-
-                Volatile.Write(ref _state, next);
-            }
-        }
-        finally
-        {
-            _lock.Release();
-        }
+        // What changed on the record since the trip (a failed audit, a reassertion) stays.
+        var final = await AmendInForceAsync(record, r => r with { Stages = stages, Ports = ports }, cancellationToken).ConfigureAwait(false)
+            ?? record with { Stages = stages, Ports = ports };
 
         foreach (var observer in _observers)
         {
@@ -964,6 +919,41 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         return final;
+    }
+
+    /// <summary>
+    /// Changes the record of a suspension while it is still the one in force (same id) and saves the state.
+    /// A save that fails loses only the change, on a crash: the suspension itself is durable already.
+    /// Returns the record as changed, or null when that suspension is no longer in force.
+    /// </summary>
+    private async Task<SuspensionRecord?> AmendInForceAsync(SuspensionRecord record, Func<SuspensionRecord, SuspensionRecord> amend, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_state.Suspensions.TryGetValue(record.Scope, out var inForce) || !string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            var amended = amend(inForce);
+            var next = _state.With(amended);
+            try
+            {
+                _store.Save(next);
+            }
+            catch (IOException)
+            {
+                // In force all the same; the file keeps the record as it was.
+            }
+
+            Volatile.Write(ref _state, next);
+            return amended;
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
     /// <summary>

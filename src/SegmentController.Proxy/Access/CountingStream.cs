@@ -1,11 +1,20 @@
 namespace SegmentController.Proxy.Access;
 
-/// <summary>Passes a body through and counts its bytes (for access records).</summary>
-internal sealed class CountingStream(Stream inner) : Stream
+/// <summary>
+/// Passes a stream through and counts its bytes each way (for access records): a request body is read, a
+/// response body written, an upgraded connection's stream both (what is read came from the agent, what is
+/// written went to it).
+/// </summary>
+/// <param name="inner">The stream passed through.</param>
+/// <param name="ownsInner">True when disposing this disposes <paramref name="inner"/> (an upgraded connection's stream).</param>
+internal sealed class CountingStream(Stream inner, bool ownsInner = false) : Stream
 {
-    private long _count;
+    private long _read;
+    private long _written;
 
-    public long Count => Interlocked.Read(ref _count);
+    public long BytesRead => Interlocked.Read(ref _read);
+
+    public long BytesWritten => Interlocked.Read(ref _written);
 
     public override bool CanRead => inner.CanRead;
 
@@ -37,7 +46,7 @@ internal sealed class CountingStream(Stream inner) : Stream
     public override void Write(byte[] buffer, int offset, int count)
     {
         inner.Write(buffer, offset, count);
-        Interlocked.Add(ref _count, count);
+        Interlocked.Add(ref _written, count);
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
@@ -46,7 +55,7 @@ internal sealed class CountingStream(Stream inner) : Stream
         if (write.IsCompletedSuccessfully)
         {
             write.GetAwaiter().GetResult();
-            Interlocked.Add(ref _count, buffer.Length);
+            Interlocked.Add(ref _written, buffer.Length);
             return ValueTask.CompletedTask;
         }
 
@@ -60,17 +69,27 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && ownsInner)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
     private async ValueTask<int> CountedAsync(ValueTask<int> read) => Counted(await read.ConfigureAwait(false));
 
     private async ValueTask CountedAsync(ValueTask write, int length)
     {
         await write.ConfigureAwait(false);
-        Interlocked.Add(ref _count, length);
+        Interlocked.Add(ref _written, length);
     }
 
     private int Counted(int read)
     {
-        Interlocked.Add(ref _count, read);
+        Interlocked.Add(ref _read, read);
         return read;
     }
 }

@@ -12,7 +12,7 @@ internal sealed class CountingUpgradeFeature : IHttpUpgradeFeature, IHttpExtende
 {
     private readonly IHttpUpgradeFeature? _upgrade;
     private readonly IHttpExtendedConnectFeature? _connect;
-    private CountingDuplexStream? _stream;
+    private CountingStream? _stream;
 
     private CountingUpgradeFeature(IHttpUpgradeFeature? upgrade, IHttpExtendedConnectFeature? connect)
     {
@@ -74,9 +74,9 @@ internal sealed class CountingUpgradeFeature : IHttpUpgradeFeature, IHttpExtende
         return Counted(await connect.AcceptAsync().ConfigureAwait(false));
     }
 
-    private CountingDuplexStream Counted(Stream upgraded)
+    private CountingStream Counted(Stream upgraded)
     {
-        var stream = new CountingDuplexStream(upgraded);
+        var stream = new CountingStream(upgraded, ownsInner: true);
         Volatile.Write(ref _stream, stream);
         return stream;
     }

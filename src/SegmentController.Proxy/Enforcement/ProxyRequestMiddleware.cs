@@ -154,7 +154,7 @@ internal sealed partial class ProxyRequestMiddleware
             var duration = _time.GetElapsedTime(started);
             var outcome = state.Outcome ?? ProxyOutcomes.Aborted;
             _metrics.RequestCompleted(state.SourceClient ?? ProxyOutcomes.UnknownClient, outcome, duration);
-            await AppendAsync(context, state, at, source, outcome, (requestBody?.Count ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.Count + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
+            await AppendAsync(context, state, at, source, outcome, (requestBody?.BytesRead ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.BytesWritten + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
         }
     }
 
