@@ -37,7 +37,7 @@ internal static class CaptureCommands
         {
             Description = "Record the analysis (file, its SHA-256, counts, policy hash) and each finding in this tamper-evident store (created with its signing key if new).",
         };
-        var analyze = new Command("analyze", "Judge every frame of a capture file against the site policy.") { file, policy, json, evidence, store };
+        var analyze = new Command("analyze", "Judge every frame of a capture file against the site policy. Exit 0 clean, 1 violations, 2 error (a file that is not a capture or is cut short, a policy that does not load).") { file, policy, json, evidence, store };
         analyze.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -66,7 +66,8 @@ internal static class CaptureCommands
 
             if (report.Warning is not null)
             {
-                await error.WriteLineAsync($"segctl: warning: {report.Warning}; the frames before it were analysed");
+                // Part of the capture was never judged: what was read is reported, but it is not a clean bill.
+                await error.WriteLineAsync($"segctl: {report.Warning}; the frames before it were analysed, the rest of the file was not");
             }
 
             var evidenceFiles = WriteEvidence(parseResult.GetValue(evidence), [(null, report.Violations)]);
@@ -93,7 +94,9 @@ internal static class CaptureCommands
 
             var summary = new RunSummary(path, report.Packets, report.DecodeErrors, report.Findings, evidenceFiles, [], stored);
             await Print(output, error, summary, parseResult.GetValue(json));
-            return report.Findings.Count > 0 ? CliApplication.ExitViolations : CliApplication.ExitClean;
+            return report.Warning is not null ? CliApplication.ExitError
+                : report.Findings.Count > 0 ? CliApplication.ExitViolations
+                : CliApplication.ExitClean;
         });
 
         return new Command("pcap", "Offline analysis of capture files.") { analyze };

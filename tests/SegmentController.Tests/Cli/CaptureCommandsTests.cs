@@ -100,6 +100,32 @@ public sealed class CaptureCommandsTests
         Assert.Contains("not a readable pcap", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("clean-site.pcap", 19)]
+    [InlineData("leaky-site.pcap", 31)]
+    public async Task PcapAnalyzeCaptureCutShort_Exit2NamingTheCutAndReportsWhatWasRead(string fixture, long framesBeforeTheCut)
+    {
+        var dir = Directory.CreateTempSubdirectory("segctl-cut-");
+        try
+        {
+            var cut = Path.Combine(dir.FullName, "cut.pcap");
+            var bytes = await File.ReadAllBytesAsync(Fixture(fixture));
+            await File.WriteAllBytesAsync(cut, bytes[..^10]);
+
+            var (exit, output, error) = await Segctl("pcap", "analyze", cut, "--policy", Fixture("site.yaml"), "--json");
+
+            Assert.Equal(2, exit);
+            Assert.Contains($"truncated record {framesBeforeTheCut + 1}", error, StringComparison.Ordinal);
+            Assert.Contains("the rest of the file was not", error, StringComparison.Ordinal);
+            using var document = JsonDocument.Parse(output);
+            Assert.Equal(framesBeforeTheCut, document.RootElement.GetProperty("packets").GetInt64());
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task PcapAnalyzeBadPolicy_Exit2()
     {
