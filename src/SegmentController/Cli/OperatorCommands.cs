@@ -454,7 +454,10 @@ internal static class OperatorCommands
             {
                 var title = problem.RootElement.TryGetProperty("title", out var t) ? t.GetString() : null;
                 var detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
-                message = $"{message} {title}: {detail}";
+                if (title is not null || detail is not null)
+                {
+                    message = $"{message} {title}: {detail}";
+                }
             }
         }
         catch (JsonException)
@@ -480,7 +483,17 @@ internal static class OperatorCommands
                 timeout ?? TimeSpan.FromSeconds(60),
                 parseResult.GetValue(options.ClientCertificate),
                 parseResult.GetValue(options.ClientKey));
-            return await action(client, parseResult.InvocationConfiguration.Output);
+            try
+            {
+                return await action(client, parseResult.InvocationConfiguration.Output);
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                // Something answers there, but not segctl's operator API (a wrong port, a proxy's page):
+                // say so, rather than echo a parser's complaint.
+                await error.WriteLineAsync($"segctl: {client.BaseAddress} did not answer as segctl's operator API does ({e.Message})");
+                return CliApplication.ExitError;
+            }
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or JsonException or KeyNotFoundException)
         {
