@@ -51,6 +51,10 @@ internal sealed class PcapFileSource : ICaptureSource
         {
             throw new CaptureSourceException($"{_path}: no such file", e);
         }
+        catch (UnauthorizedAccessException e) when (Directory.Exists(_path))
+        {
+            throw new CaptureSourceException($"{_path}: is a directory, not a capture file", e);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CaptureSourceException($"{_path}: cannot be read ({e.Message})", e);

@@ -43,7 +43,7 @@ public static class PolicyLoader
             return new PolicyLoadResult
             {
                 Unreadable = true,
-                Errors = [new PolicyError { File = path, Message = $"cannot read the policy file: {Describe(e)}" }],
+                Errors = [new PolicyError { File = path, Message = $"cannot read the policy file: {Describe(e, path)}" }],
             };
         }
 
@@ -105,9 +105,10 @@ public static class PolicyLoader
     private static PolicyLoadResult Invalid(string path, string message) =>
         new() { Errors = [new PolicyError { File = path, Message = message }] };
 
-    private static string Describe(Exception e) => e switch
+    private static string Describe(Exception e, string path) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => "no such file",
+        UnauthorizedAccessException when Directory.Exists(path) => "it is a directory",
         UnauthorizedAccessException => "permission denied",
         _ => e.Message,
     };

@@ -178,6 +178,16 @@ public sealed class PcapFileSourceTests
     }
 
     [Fact]
+    public void Directory_CaptureSourceExceptionSaysItIsADirectory()
+    {
+        using var dir = new TempDirectory();
+
+        var e = Assert.Throws<CaptureSourceException>(() => Read(dir.Path));
+
+        Assert.Equal($"{dir.Path}: is a directory, not a capture file", e.Message);
+    }
+
+    [Fact]
     public void PcapVersionNotTwo_CaptureSourceException()
     {
         using var dir = new TempDirectory();

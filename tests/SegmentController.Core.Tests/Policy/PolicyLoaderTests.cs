@@ -191,12 +191,12 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Directory_IsUnreadable()
+    public void Directory_IsUnreadableAndNamedAsADirectory()
     {
         var result = PolicyLoader.LoadFile(_dir);
 
         Assert.True(result.Unreadable);
-        Assert.Single(result.Errors);
+        Assert.Equal($"{_dir}: cannot read the policy file: it is a directory", Assert.Single(result.Errors).ToString());
     }
 
     [Fact]
