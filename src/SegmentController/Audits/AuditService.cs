@@ -14,7 +14,9 @@ namespace SegmentController.Audits;
 /// raises <c>audit-failed</c> and, where <c>audits.suspend_on_failure</c> (default), is suspended with
 /// trigger <c>audit</c>; a passing client is recorded with the suspension engine so that
 /// <c>restore.require_passing_audit</c> can be met. Indeterminate records neither. Exports
-/// <c>segctl_audit_last_result{client}</c> and <c>segctl_audit_last_timestamp_seconds{client}</c>.
+/// <c>segctl_audit_last_result{client}</c> and <c>segctl_audit_last_timestamp_seconds{client}</c> for every
+/// client of the policy: one with no audit on record reads -1 (no conclusive audit) at time 0, so that a
+/// client never audited is as stale as one audited long ago.
 /// </summary>
 /// <remarks>
 /// The evidence window of an audit runs from the end of the previous site-wide audit (or the service's
@@ -43,6 +45,10 @@ internal sealed partial class AuditService : BackgroundService
     private readonly Lock _lock = new();
     private readonly LinkedList<AuditReport> _recent = new();
     private readonly Dictionary<string, ClientAuditStatus> _last = new(StringComparer.Ordinal);
+
+    // Clients whose audit gauges show a result, and every client that has gauges (guarded by _lock).
+    private readonly HashSet<string> _published = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _labelled = new(StringComparer.Ordinal);
     private readonly DateTimeOffset _started;
     private DateTimeOffset _windowStart;
 
@@ -64,6 +70,7 @@ internal sealed partial class AuditService : BackgroundService
         _logger = logger;
         _alerts = alerts;
         _started = _windowStart = time.GetUtcNow();
+        _policy.PolicyChanged += OnPolicyChanged;
     }
 
     /// <summary>How often the scheduler looks at the policy's interval again (a reload may change it).</summary>
@@ -222,6 +229,7 @@ internal sealed partial class AuditService : BackgroundService
 
     public override void Dispose()
     {
+        _policy.PolicyChanged -= OnPolicyChanged;
         _running.Dispose();
         base.Dispose();
     }
@@ -231,6 +239,7 @@ internal sealed partial class AuditService : BackgroundService
         try
         {
             await LoadHistoryAsync(stoppingToken).ConfigureAwait(false);
+            PublishUnaudited(_policy.Current);
             DateTimeOffset? retryAt = null;
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -296,8 +305,7 @@ internal sealed partial class AuditService : BackgroundService
         var actor = $"audit {report.Id}";
         foreach (var result in report.Results)
         {
-            _metrics.AuditLastResult.WithLabels(result.Client).Set(MetricValue(result.Outcome));
-            _metrics.AuditLastTimestamp.WithLabels(result.Client).Set(report.FinishedAt.ToUnixTimeMilliseconds() / 1000.0);
+            Publish(result.Client, result.Outcome, report.FinishedAt);
             try
             {
                 switch (result.Outcome)
@@ -458,10 +466,64 @@ internal sealed partial class AuditService : BackgroundService
 
         if (_policy.Current.FindClient(client) is not null)
         {
-            _metrics.AuditLastResult.WithLabels(client).Set(MetricValue(status.Outcome));
-            _metrics.AuditLastTimestamp.WithLabels(client).Set(status.FinishedAt.ToUnixTimeMilliseconds() / 1000.0);
+            Publish(client, status.Outcome, status.FinishedAt);
         }
     }
+
+    private void Publish(string client, AuditOutcome outcome, DateTimeOffset finishedAt)
+    {
+        // Under the lock: a client's "never audited" (PublishUnaudited) never lands after its first result.
+        lock (_lock)
+        {
+            _published.Add(client);
+            _labelled.Add(client);
+            _metrics.AuditLastResult.WithLabels(client).Set(MetricValue(outcome));
+            _metrics.AuditLastTimestamp.WithLabels(client).Set(finishedAt.ToUnixTimeMilliseconds() / 1000.0);
+        }
+    }
+
+    /// <summary>
+    /// Gives every client of <paramref name="policy"/> without an audit on record its gauges: -1 (no
+    /// conclusive audit) at time 0, which the staleness alert sees as stale; removes the gauges of clients
+    /// the policy no longer has.
+    /// </summary>
+    private void PublishUnaudited(SitePolicy policy)
+    {
+        lock (_lock)
+        {
+            foreach (var client in policy.Clients)
+            {
+                if (_published.Contains(client.Id))
+                {
+                    continue;
+                }
+
+                _labelled.Add(client.Id);
+                if (_last.TryGetValue(client.Id, out var status))
+                {
+                    // Back in the policy after a reload took it out: its audits are still on record.
+                    _published.Add(client.Id);
+                    _metrics.AuditLastResult.WithLabels(client.Id).Set(MetricValue(status.Outcome));
+                    _metrics.AuditLastTimestamp.WithLabels(client.Id).Set(status.FinishedAt.ToUnixTimeMilliseconds() / 1000.0);
+                }
+                else
+                {
+                    _metrics.AuditLastResult.WithLabels(client.Id).Set(-1);
+                    _metrics.AuditLastTimestamp.WithLabels(client.Id).Set(0);
+                }
+            }
+
+            foreach (var gone in _labelled.Where(c => policy.FindClient(c) is null).ToArray())
+            {
+                _metrics.AuditLastResult.RemoveLabelled(gone);
+                _metrics.AuditLastTimestamp.RemoveLabelled(gone);
+                _labelled.Remove(gone);
+                _published.Remove(gone);
+            }
+        }
+    }
+
+    private void OnPolicyChanged(object? sender, SitePolicy policy) => PublishUnaudited(policy);
 
     private static double MetricValue(AuditOutcome outcome) => outcome switch
     {

@@ -66,8 +66,8 @@ internal sealed class ControllerMetrics
                 Buckets = Histogram.ExponentialBuckets(0.0001, 2, 18),
             });
 
-        AuditLastResult = factory.CreateGauge("segctl_audit_last_result", "Last audit per client: 1 pass, 0 fail, -1 indeterminate.", "client");
-        AuditLastTimestamp = factory.CreateGauge("segctl_audit_last_timestamp_seconds", "When the client's last audit finished (Unix time).", "client");
+        AuditLastResult = factory.CreateGauge("segctl_audit_last_result", "Last audit per client: 1 pass, 0 fail, -1 indeterminate or none on record (its timestamp then 0).", "client");
+        AuditLastTimestamp = factory.CreateGauge("segctl_audit_last_timestamp_seconds", "When the client's last audit finished (Unix time; 0 when none is on record).", "client");
         IncidentsOpen = factory.CreateGauge("segctl_incidents_open", "Open incidents per client.", "client");
         IncidentNoticeDueSeconds = factory.CreateGauge(
             "segctl_incident_notice_due_timestamp_seconds",

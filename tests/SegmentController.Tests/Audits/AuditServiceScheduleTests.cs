@@ -96,6 +96,48 @@ public sealed class AuditServiceScheduleTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task NoAuditOnRecord_ClientsReadNoConclusiveAuditAtTimeZero_AndFollowAReload()
+    {
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, PolicyWith("alpha", "bravo"));
+        var provider = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")), provider!, [], [], [], [], _time);
+        var pipeline = new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance);
+        var runner = new AuditRunner([new PolicyHashEvidence(_store), new StoreVerificationEvidence(_store)], _store, pipeline, _time);
+        using var service = new AuditService(runner, provider!, engine, _store, metrics, _time, NullLogger<AuditService>.Instance);
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            // Never audited is no conclusive audit, at time 0: as stale as can be, not absent.
+            await WaitUntilAsync(() => Labels(metrics.AuditLastResult).SequenceEqual(["alpha", "bravo"]));
+            Assert.Equal(-1, metrics.AuditLastResult.WithLabels("alpha").Value);
+            Assert.Equal(0, metrics.AuditLastTimestamp.WithLabels("bravo").Value);
+
+            // A client added by a reload is published at once; one taken out has its series removed.
+            await File.WriteAllTextAsync(path, PolicyWith("alpha", "charlie"));
+            Assert.Empty(provider!.Reload());
+            Assert.Equal(["alpha", "charlie"], Labels(metrics.AuditLastResult));
+            Assert.Equal(["alpha", "charlie"], Labels(metrics.AuditLastTimestamp));
+            Assert.Equal(-1, metrics.AuditLastResult.WithLabels("charlie").Value);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static string[] Labels(Prometheus.Gauge gauge) => [.. gauge.GetAllLabelValues().Select(v => v[0]).Order(StringComparer.Ordinal)];
+
+    private static string PolicyWith(string first, string second) => $$"""
+        site: {id: s, name: S}
+        clients:
+          - {id: {{first}}, name: First, contract_end: 2030-01-01, segments: [{name: s, vlans: [101], subnets: [10.1.0.0/24]}]}
+          - {id: {{second}}, name: Second, contract_end: 2030-01-01, segments: [{name: s, vlans: [102], subnets: [10.2.0.0/24]}]}
+        """;
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
