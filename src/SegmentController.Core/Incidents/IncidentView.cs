@@ -62,7 +62,8 @@ public static partial class IncidentView
                 .Where(id => id != client).ToHashSet(StringComparer.Ordinal);
             var names = policy?.Clients.Where(c => c.Id != client).Select(c => c.Name).Where(n => n.Length > 2) ?? [];
             var words = ids.Concat(names).Distinct(StringComparer.Ordinal).OrderByDescending(w => w.Length).Select(Regex.Escape).ToArray();
-            _names = words.Length == 0 ? null : new Regex($"(?<![A-Za-z0-9._-])(?:{string.Join('|', words)})(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            // People write "Beta's agent" or "BETA TELECOM" as often as the id or name as the policy spells it.
+            _names = words.Length == 0 ? null : new Regex($"(?<![A-Za-z0-9._-])(?:{string.Join('|', words)})(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
             var foreign = policy?.Clients.Where(c => c.Id != client).SelectMany(c => c.Segments).ToArray() ?? [];
             var own = policy?.FindClient(client)?.Segments ?? [];
             _foreignSubnets = foreign.SelectMany(s => s.Subnets).ToArray();
@@ -85,12 +86,14 @@ public static partial class IncidentView
         {
             var named = _names?.Replace(text, AnotherClient) ?? text;
             var addressed = Address().Replace(named, m => IPAddress.TryParse(m.Value, out var ip) && IsForeign(ip) ? AnotherAddress : m.Value);
-            return Vlan().Replace(addressed, m => int.TryParse(m.Groups[2].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var vlan) && _foreignVlans.Contains(vlan) ? m.Groups[1].Value + AnotherVlan : m.Value);
+            // Every VLAN of a list ("VLAN 110, 120", "VLAN 110/120" of a stacked tag, "VLANs [110,120]"), not only the first.
+            return Vlan().Replace(addressed, m => m.Groups[1].Value + VlanId().Replace(m.Groups[2].Value, id =>
+                int.TryParse(id.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var vlan) && _foreignVlans.Contains(vlan) ? AnotherVlan : id.Value));
         }
 
         private bool ConcernsOnlyOthers(string text) =>
             _names is not null && _names.IsMatch(text)
-            && !Regex.IsMatch(text, $"(?<![A-Za-z0-9._-]){Regex.Escape(_client)}(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+            && !Regex.IsMatch(text, $"(?<![A-Za-z0-9._-]){Regex.Escape(_client)}(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
 
         private object? RedactValue(string key, object? value) => value switch
         {
@@ -107,10 +110,13 @@ public static partial class IncidentView
             _foreignSubnets.Any(s => s.Contains(address)) && !_ownSubnets.Any(s => s.Contains(address));
     }
 
-    /// <summary>IPv4 literals (a port may follow) and IPv6 literals; candidates only, each is parsed before use.</summary>
-    [GeneratedRegex(@"(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?![0-9.])|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])", RegexOptions.CultureInvariant)]
+    /// <summary>IPv4 literals (a port or a full stop may follow) and IPv6 literals; candidates only, each is parsed before use.</summary>
+    [GeneratedRegex(@"(?<![0-9])(?<![0-9]\.)\d{1,3}(?:\.\d{1,3}){3}(?![0-9])(?!\.[0-9])|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])", RegexOptions.CultureInvariant)]
     private static partial Regex Address();
 
-    [GeneratedRegex(@"(VLANs? )(\d{1,4})\b", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(\bVLANs? \[?)(\d{1,4}(?:(?: ?[,/→] ?| and )\d{1,4})*)\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex Vlan();
+
+    [GeneratedRegex(@"\d{1,4}", RegexOptions.CultureInvariant)]
+    private static partial Regex VlanId();
 }

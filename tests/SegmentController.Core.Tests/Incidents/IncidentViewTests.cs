@@ -56,6 +56,58 @@ public sealed class IncidentViewTests
         Assert.Equal("alphabet soup at betamax: another client's port", view.Nature);
     }
 
+    [Fact]
+    public void OtherClientNamedWithACapital_IsReplacedToo()
+    {
+        var incident = CrossClientIncident() with
+        {
+            InvestigationNotes = [new TimelineEntry(Detected, "note", "ana: Beta's agent at desk 12 opened alpha's CRM; BETA TELECOM confirmed")],
+        };
+
+        var view = IncidentView.For(incident, "alpha", Policy());
+
+        var note = Assert.Single(view.InvestigationNotes).Text;
+        Assert.DoesNotContain("Beta", note, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("ana: another client's agent at desk 12 opened alpha's CRM; another client confirmed", note);
+    }
+
+    [Fact]
+    public void ListOfVlans_EveryOtherClientsVlanInItIsReplaced()
+    {
+        var finding = Finding.Create(
+            RuleIds.UnassignedPortInClientVlan,
+            ["alpha", "beta"],
+            "sw1 port ge-0/0/9, which the policy gives to no client, is a member of VLAN 110, 120 (alpha, beta)",
+            new Dictionary<string, object?> { ["switch"] = "sw1", ["port"] = "ge-0/0/9" },
+            Detected);
+        var incident = CrossClientIncident() with { Nature = $"{finding.Rule}: {finding.Summary}", Findings = [finding] };
+
+        var view = IncidentView.For(incident, "alpha", Policy());
+
+        Assert.Equal($"{finding.Rule}: sw1 port ge-0/0/9, which the policy gives to no client, is a member of VLAN 110, {IncidentView.AnotherVlan} (alpha, another client)", view.Nature);
+        Assert.DoesNotContain("120", Assert.Single(view.Findings).Summary, StringComparison.Ordinal);
+
+        // A stacked tag as capture describes it: outer/inner.
+        var hopping = incident with { Nature = "vlan-hopping: Stacked VLAN tags (2 deep) where the site runs no QinQ (alpha, beta): tcp 10.1.0.5:49152 → 10.1.0.6:445 on VLAN 110/120" };
+        Assert.EndsWith($"on VLAN 110/{IncidentView.AnotherVlan}", IncidentView.For(hopping, "alpha", Policy()).Nature, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OtherClientsAddressAtTheEndOfASentence_IsReplaced()
+    {
+        var incident = CrossClientIncident() with
+        {
+            InvestigationNotes = [new TimelineEntry(Detected, "note", "ana: the agent's PC reached 10.2.0.9. It then tried 10.2.0.10, 10.2.0.11; and 10.2.0.12!")],
+        };
+
+        var note = Assert.Single(IncidentView.For(incident, "alpha", Policy()).InvestigationNotes).Text;
+
+        foreach (var address in new[] { "10.2.0.9", "10.2.0.10", "10.2.0.11", "10.2.0.12" })
+        {
+            Assert.DoesNotContain(address, note, StringComparison.Ordinal);
+        }
+    }
+
     private static Incident CrossClientIncident() => new()
     {
         Id = "INC-20260301-080000-001",
