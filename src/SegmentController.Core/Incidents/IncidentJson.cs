@@ -170,16 +170,7 @@ public static class IncidentJson
         var evidence = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var property in f.GetProperty("evidence").EnumerateObject())
         {
-            evidence[property.Name] = property.Value.ValueKind switch
-            {
-                JsonValueKind.String => property.Value.GetString(),
-                JsonValueKind.Number when property.Value.TryGetInt64(out var l) => l,
-                JsonValueKind.Number => property.Value.GetDouble(),
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                JsonValueKind.Null => null,
-                _ => property.Value.GetRawText(),
-            };
+            evidence[property.Name] = EvidenceValue(property.Value);
         }
 
         var rule = f.GetProperty("rule").GetString()!;
@@ -195,6 +186,20 @@ public static class IncidentJson
             ObservedAt = Time(f.GetProperty("observed_at"))!.Value,
         };
     }
+
+    // Arrays come back as arrays (a stacked tag's "vlans", a port's VLAN list), as they were written: a
+    // client's notice rebuilt after a restart must be able to replace another client's VLAN in them.
+    private static object? EvidenceValue(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Number when value.TryGetInt64(out var l) => l,
+        JsonValueKind.Number => value.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Null => null,
+        JsonValueKind.Array => value.EnumerateArray().Select(EvidenceValue).ToArray(),
+        _ => value.GetRawText(),
+    };
 
     private static List<TimelineEntry> Entries(JsonElement array) =>
         array.EnumerateArray().Select(e => new TimelineEntry(Time(e.GetProperty("at"))!.Value, e.GetProperty("kind").GetString()!, e.GetProperty("text").GetString() ?? "")).ToList();

@@ -108,6 +108,19 @@ public sealed class IncidentViewTests
         }
     }
 
+    [Fact]
+    public void IncidentReadBackFromTheStore_ItsFindingsVlansAreStillReplaced()
+    {
+        // After a restart the notice is built from the incident as recorded (its JSON), not as first made.
+        var recorded = IncidentJson.Read(IncidentJson.ToUtf8(CrossClientIncident(), "opened"));
+
+        var json = Encoding.UTF8.GetString(IncidentJson.ToUtf8(IncidentView.For(recorded, "alpha", Policy()), "notice"));
+
+        Assert.DoesNotContain("120", json, StringComparison.Ordinal);
+        var finding = Assert.Single(IncidentView.For(recorded, "alpha", Policy()).Findings);
+        Assert.Equal(new object?[] { 110L, IncidentView.AnotherVlan }, (object?[])finding.Evidence["vlans"]!);
+    }
+
     private static Incident CrossClientIncident() => new()
     {
         Id = "INC-20260301-080000-001",
