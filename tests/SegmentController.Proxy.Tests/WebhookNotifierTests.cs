@@ -166,4 +166,51 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
         Assert.False(stage.Succeeded);
         Assert.Contains("403", stage.Detail, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task TripByAFindingConcerningTwoClients_EachClientsHookNamesNothingOfTheOther()
+    {
+        var hook = new Uri($"https://127.0.0.1:{_port}/hook");
+        var secret = new SecretReference { Source = SecretSource.Environment, Name = _secretVariable };
+        var policy = new StaticPolicyProvider(Policy(hook).Current with
+        {
+            Clients =
+            [
+                Client("acme", "Acme Insurance", "10.1.0.0/24", 110, new Webhook { Url = hook, Secret = secret }),
+                Client("globex", "Globex Telecom", "10.2.0.0/24", 120, null),
+            ],
+        });
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s5.state")), policy, [], [], [notifier], [], TimeProvider.System);
+
+        // What the finding consumer trips acme with when capture sees acme's agent reach globex's file server.
+        var final = await (await engine.TripAsync(
+            new TripRequest
+            {
+                Scope = "acme",
+                Trigger = SuspensionTrigger.Finding,
+                Actor = "capture",
+                Reason = "Traffic between clients (acme, globex): tcp 10.1.0.5:49152 → 10.2.0.9:445 on VLAN 110/120",
+                Rule = "cross-client-flow",
+            },
+            CancellationToken.None)).Completion;
+
+        Assert.True(final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks).Succeeded);
+        var (body, _) = Assert.Single(_received);
+        foreach (var other in new[] { "globex", "Globex", "10.2.0.9", "/120" })
+        {
+            Assert.DoesNotContain(other, body, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("10.1.0.5", body, StringComparison.Ordinal);
+        Assert.Contains("\"client\":\"acme\"", body, StringComparison.Ordinal);
+    }
+
+    private static ClientDefinition Client(string id, string name, string subnet, int vlan, Webhook? hook) => new()
+    {
+        Id = id,
+        Name = name,
+        ContractEnd = new DateOnly(2030, 1, 1),
+        Segments = [new Segment { Name = "agents", Vlans = [vlan], Subnets = [System.Net.IPNetwork.Parse(subnet)] }],
+        Kill = new KillActions { ShutPorts = false, Webhooks = hook is null ? [] : [hook] },
+    };
 }

@@ -46,6 +46,17 @@ public static partial class IncidentView
         };
     }
 
+    /// <summary>
+    /// <paramref name="text"/> (a suspension's reason, say) as <paramref name="client"/> may read it: the
+    /// other clients' ids and names, addresses and VLANs replaced as in its view of an incident.
+    /// </summary>
+    public static string Redact(string text, string client, SitePolicy? policy)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentException.ThrowIfNullOrEmpty(client);
+        return new Others([], client, policy).Redact(text);
+    }
+
     /// <summary>Everything that identifies the clients other than the one the view is for.</summary>
     private sealed class Others
     {
@@ -56,9 +67,14 @@ public static partial class IncidentView
         private readonly HashSet<int> _foreignVlans;
 
         public Others(Incident incident, string client, SitePolicy? policy)
+            : this(incident.Clients.Concat(incident.Findings.SelectMany(f => f.Clients)), client, policy)
+        {
+        }
+
+        public Others(IEnumerable<string> concerned, string client, SitePolicy? policy)
         {
             _client = client;
-            var ids = incident.Clients.Concat(incident.Findings.SelectMany(f => f.Clients)).Concat(policy?.Clients.Select(c => c.Id) ?? [])
+            var ids = concerned.Concat(policy?.Clients.Select(c => c.Id) ?? [])
                 .Where(id => id != client).ToHashSet(StringComparer.Ordinal);
             var names = policy?.Clients.Where(c => c.Id != client).Select(c => c.Name).Where(n => n.Length > 2) ?? [];
             var words = ids.Concat(names).Distinct(StringComparer.Ordinal).OrderByDescending(w => w.Length).Select(Regex.Escape).ToArray();

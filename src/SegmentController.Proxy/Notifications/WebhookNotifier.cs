@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using SegmentController.Core.Incidents;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Forwarding;
@@ -107,7 +108,15 @@ internal sealed class WebhookNotifier : ISuspensionNotifier, IDisposable
             throw new InvalidOperationException("webhooks are https:// only");
         }
 
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>(body, StringComparer.Ordinal) { ["client"] = clientId }, WebhookJsonContext.Default.DictionaryStringObject);
+        // A reason is often a finding's summary, which names every client the finding concerns (a flow
+        // from one client's VLAN to another's): each client's SOC reads its own part only.
+        var own = new Dictionary<string, object?>(body, StringComparer.Ordinal) { ["client"] = clientId };
+        if (own.TryGetValue("reason", out var reason) && reason is string text)
+        {
+            own["reason"] = IncidentView.Redact(text, clientId, _policy.Current);
+        }
+
+        var payload = JsonSerializer.SerializeToUtf8Bytes(own, WebhookJsonContext.Default.DictionaryStringObject);
         var signature = webhook.Secret is null
             ? null
             : "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(webhook.Secret.Resolve()), payload));
