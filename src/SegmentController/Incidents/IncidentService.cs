@@ -117,7 +117,9 @@ internal sealed partial class IncidentService : BackgroundService
         {
             var open = incidents.Where(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client.Id, StringComparer.Ordinal)).ToArray();
             _metrics.IncidentsOpen.WithLabels(client.Id).Set(open.Length);
-            var due = open.Select(i => i.NoticeFor(client.Id)).Where(n => n is { GivenAt: null }).Select(n => (DateTimeOffset?)n!.DueAt).Min();
+            // Closing an incident does not discharge its notices (they keep being sent): the deadline stays
+            // until the client has had notice, whatever the incident's status.
+            var due = incidents.Select(i => i.NoticeFor(client.Id)).Where(n => n is { GivenAt: null }).Select(n => (DateTimeOffset?)n!.DueAt).Min();
             _metrics.IncidentNoticeDueSeconds.WithLabels(client.Id).Set(due is { } d ? d.ToUnixTimeMilliseconds() / 1000.0 : 0);
         }
     }

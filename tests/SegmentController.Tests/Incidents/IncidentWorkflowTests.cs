@@ -176,6 +176,34 @@ public sealed class IncidentWorkflowTests
     }
 
     [Fact]
+    public async Task IncidentClosedBeforeItsNoticeReachedTheClient_DeadlineStaysOnTheMetricUntilGiven()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-incident-closed-").FullName);
+        await using var receiver = await NoticeReceiver.StartAsync(site.Directory);
+        receiver.Refusing = true;
+        Configure(site, receiver);
+        await site.StartAsync();
+
+        var (code, output, error) = await CliAsync(site, "alice", "incident", "open", "--client", "alpha", "--nature", "badge cloned at alpha's floor door");
+        Assert.True(code == 0, error);
+        var id = output.Split(' ')[1];
+        var manager = site.Service<IncidentManager>();
+        await EvidenceSite.WaitUntilAsync(() => Task.FromResult(manager.Incidents.Single().Notifications.Count >= 1), "a refused attempt on record");
+        var due = await NoticeDueAsync(site);
+        Assert.True(due > 0);
+
+        // Closed (a false alarm, say) while alpha's SOC still refuses: alpha is owed its notice all the same.
+        (code, _, error) = await CliAsync(site, "alice", "incident", "close", id, "--reason", "badge was the guard's spare");
+        Assert.True(code == 0, error);
+        Assert.Contains("segctl_incidents_open{client=\"alpha\"} 0", await site.MetricsAsync(), StringComparison.Ordinal);
+        Assert.Equal(due, await NoticeDueAsync(site));
+
+        receiver.Refusing = false;
+        await EvidenceSite.WaitUntilAsync(() => Task.FromResult(receiver.Received.Any(r => r.Path == "alpha-soc")), "the notice of the closed incident");
+        await EvidenceSite.WaitUntilAsync(async () => await NoticeDueAsync(site) == 0, "no notice due any more");
+    }
+
+    [Fact]
     public async Task ClientWithoutAWebhook_NoticeGivenByTelephone_RecordedAndItsClockStops()
     {
         await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-incident-phone-").FullName);
