@@ -958,7 +958,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         List<long> victims;
         using (var select = _connection.CreateCommand())
         {
-            victims = PurgeSelection.Victims(select, expired);
+            victims = PurgeSelection.Victims(select, expired, today);
         }
 
         if (victims.Count == 0)

@@ -54,7 +54,7 @@ public static class StoreFile
         {
             using var reader = StoreReader.Open(path);
             using var command = reader.Command("");
-            return (PurgeSelection.Victims(command, expired).Count, expired.Keys.Order(StringComparer.Ordinal).ToArray());
+            return (PurgeSelection.Victims(command, expired, today).Count, expired.Keys.Order(StringComparer.Ordinal).ToArray());
         }
         catch (SqliteException e)
         {

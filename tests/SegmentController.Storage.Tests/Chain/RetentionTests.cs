@@ -67,6 +67,32 @@ public sealed class RetentionTests : IDisposable
     }
 
     [Fact]
+    public async Task PolicysContractEndLongPast_RecordsOfAccessMadeSinceAreKept()
+    {
+        // alpha is still served, but the policy was never updated after its contract was renewed: it says
+        // the contract ended 2019-06-30 (records kept until 2025-06-30). Access recorded today happened
+        // under a contract in force today, so it is kept at least six years from today.
+        ClientDefinition[] clients = [Client("alpha", new DateOnly(2019, 6, 30)), Client("beta", new DateOnly(2030, 12, 31))];
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(clients), PolicyLoadRecord.Start), CancellationToken.None);
+            await Stores.FillAsync(store, 10, _time);
+            _time.Advance(TimeSpan.FromDays(1));
+
+            var result = await Retention.PurgeExpiredAsync(store, clients, _time, CancellationToken.None);
+
+            Assert.Equal(0, result.PurgedCount);
+            Assert.Equal(5, StoreFile.Read(_path, new RecordQuery { Client = "alpha", Type = RecordTypes.Access }).Count(r => r.Payload is not null));
+
+            // Six years on they go (the contract's end, as the policy has it, is long past).
+            _time.SetUtcNow(Stores.Start.AddYears(6).AddDays(2));
+            Assert.Equal(5, (await Retention.PurgeExpiredAsync(store, clients, _time, CancellationToken.None)).PurgedCount);
+        }
+
+        Assert.True(StoreVerifier.Verify(_path, CancellationToken.None).IsIntact);
+    }
+
+    [Fact]
     public async Task PayloadRemovedWithoutPurge_IsEvidenceDestroyed()
     {
         await using (var store = await Stores.OpenAsync(_path, _time))

@@ -4,6 +4,7 @@ using System.Text.Json;
 using SegmentController.Core.Evidence;
 using SegmentController.Storage;
 using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Audits;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Evidence;
@@ -40,7 +41,8 @@ public sealed class StoreCommandsTests
         await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-purge-cli-").FullName);
         site.ExtraClients.Add(("gamma", "2016-05-31"));
         site.WritePolicy();
-        await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = site.StorePath }, TimeProvider.System, CancellationToken.None))
+        // Recorded while gamma's contract ran (a record is kept six years from its making in any case).
+        await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = site.StorePath }, new HandClock(new DateTimeOffset(2015, 6, 1, 9, 0, 0, TimeSpan.Zero)), CancellationToken.None))
         {
             foreach (var clients in new[] { "gamma", "alpha", "gamma", "alpha,gamma", "gamma" })
             {

@@ -6,6 +6,7 @@ using SegmentController.Evidence;
 using SegmentController.Hosting;
 using SegmentController.Storage;
 using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Audits;
 
 namespace SegmentController.Tests.Evidence;
 
@@ -17,9 +18,9 @@ public sealed class StoreMaintenanceTests
     {
         await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-purge-").FullName);
 
-        // gamma's contract ended in 2015: its records were to be kept until 2021.
+        // gamma's contract ended in 2015: its records, made while it ran, were to be kept until 2021.
         site.ExtraClients.Add(("gamma", "2015-01-31"));
-        await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = site.StorePath }, TimeProvider.System, CancellationToken.None))
+        await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = site.StorePath }, new HandClock(new DateTimeOffset(2014, 6, 1, 9, 0, 0, TimeSpan.Zero)), CancellationToken.None))
         {
             for (var i = 0; i < 6; i++)
             {
