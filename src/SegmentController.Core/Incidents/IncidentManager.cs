@@ -327,49 +327,81 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         try
         {
             var backoff = RetryBackoff;
+
+            // An attempt the store refused to record (a full disk): recorded before anything else is tried,
+            // and not made again — a notice the client has is not sent twice because the record failed.
+            NotificationAttempt? unrecorded = null;
             while (true)
             {
-                var incident = Get(id);
-                // Once the client has had notice — through any of its contacts, or by other means on record — it is given.
-                var notice = incident.NoticeFor(client);
-                if (notice is null || notice.GivenAt is not null)
+                if (unrecorded is null)
                 {
-                    return;
-                }
-
-                var now = _time.GetUtcNow();
-                if (now >= notice.DueAt)
-                {
-                    await ChangeAsync(id, "notification", i => i.With(new TimelineEntry(now, "notification",
-                        $"{client}: deadline {IncidentJson.Iso(notice.DueAt)} passed without the notice reaching {contact.Name} <{url}>: notify by other means")), cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
-                var attempt = incident.Notifications.Count(n => n.Client == client && n.Url == url) + 1;
-                var made = await _notifier.SendAsync(IncidentView.For(incident, client, _policy()), client, contact, attempt, cancellationToken).ConfigureAwait(false);
-                await ChangeAsync(id, "notification", i =>
-                {
-                    var next = i with { Notifications = [.. i.Notifications, made] };
-                    if (made.Delivered)
+                    var incident = Get(id);
+                    // Once the client has had notice — through any of its contacts, or by other means on record — it is given.
+                    var notice = incident.NoticeFor(client);
+                    if (notice is null || notice.GivenAt is not null)
                     {
-                        next = next with { Notices = i.Notices.Select(n => n.Client == client && n.GivenAt is null ? n with { GivenAt = made.At } : n).ToArray() };
+                        return;
                     }
 
-                    return next.With(new TimelineEntry(made.At, "notification", $"{client}: {made.Contact} <{made.Url}> attempt {made.Attempt}: {(made.Delivered ? "delivered" : "failed")} ({made.Outcome})"));
-                }, cancellationToken).ConfigureAwait(false);
-                if (made.Delivered)
-                {
-                    return;
+                    var now = _time.GetUtcNow();
+                    if (now >= notice.DueAt)
+                    {
+                        if (await TryChangeAsync(id, "notification", i => i.With(new TimelineEntry(now, "notification",
+                            $"{client}: deadline {IncidentJson.Iso(notice.DueAt)} passed without the notice reaching {contact.Name} <{url}>: notify by other means")), cancellationToken).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+                    }
+                    else
+                    {
+                        var attempt = incident.Notifications.Count(n => n.Client == client && n.Url == url) + 1;
+                        unrecorded = await _notifier.SendAsync(IncidentView.For(incident, client, _policy()), client, contact, attempt, cancellationToken).ConfigureAwait(false);
+                    }
                 }
 
-                var left = notice.DueAt - _time.GetUtcNow();
-                await Task.Delay(left > TimeSpan.Zero && left < backoff ? left : backoff, _time, cancellationToken).ConfigureAwait(false);
+                if (unrecorded is { } made && await TryChangeAsync(id, "notification", i =>
+                    {
+                        var next = i with { Notifications = [.. i.Notifications, made] };
+                        if (made.Delivered)
+                        {
+                            next = next with { Notices = i.Notices.Select(n => n.Client == client && n.GivenAt is null ? n with { GivenAt = made.At } : n).ToArray() };
+                        }
+
+                        return next.With(new TimelineEntry(made.At, "notification", $"{client}: {made.Contact} <{made.Url}> attempt {made.Attempt}: {(made.Delivered ? "delivered" : "failed")} ({made.Outcome})"));
+                    }, cancellationToken).ConfigureAwait(false))
+                {
+                    unrecorded = null;
+                    if (made.Delivered)
+                    {
+                        return;
+                    }
+                }
+
+                var left = (Get(id).NoticeFor(client)?.DueAt ?? _time.GetUtcNow()) - _time.GetUtcNow();
+                await Task.Delay(unrecorded is null && left > TimeSpan.Zero && left < backoff ? left : backoff, _time, cancellationToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxRetryBackoff.Ticks));
             }
         }
         finally
         {
             _delivering.TryRemove((id, client, url), out _);
+        }
+    }
+
+    /// <summary>
+    /// A change for the delivery loop: false when the store refused to record it (the loop waits and tries
+    /// again — a store that is full for a while must not end the notice's retries until the next start).
+    /// </summary>
+    private async Task<bool> TryChangeAsync(string id, string kind, Func<Incident, Incident> change, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ChangeAsync(id, kind, change, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (StoreUnavailableException)
+        {
+            return false;
         }
     }
 

@@ -245,6 +245,57 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task StoreFullWhileANoticeIsRetried_RetriesGoOnOnceItHasRoom_AndEveryAttemptIsRecorded()
+    {
+        // The store on a real, tiny tmpfs that fills up (as a full disk) while alpha's SOC is down.
+        var mount = _dir.File("small");
+        Directory.CreateDirectory(mount);
+        Run("mount", $"-t tmpfs -o size=2m segctl-test {mount}");
+        try
+        {
+            await using var receiver = await WebhookReceiver.StartAsync(failFirst: int.MaxValue);
+            await using var store = await Stores.OpenAsync(Path.Combine(mount, "incidents.db"), _time);
+            using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha");
+            var opened = await manager.RecordOpenedAsync("operator-ana", "badge cloned at alpha's floor door", ["alpha"], null, CancellationToken.None);
+            foreach (var size in new[] { 60 * 1024, 8 * 1024, 1024, 128 })
+            {
+                try
+                {
+                    while (true)
+                    {
+                        await store.AppendAsync(RecordTypes.Access, "beta", new byte[size], CancellationToken.None);
+                    }
+                }
+                catch (StoreUnavailableException)
+                {
+                }
+            }
+
+            var delivering = manager.NotifyAsync(opened.Id, CancellationToken.None);
+            await WaitUntilAsync(() => receiver.Received.Count >= 1);
+            await Task.Delay(500);
+            Assert.False(delivering.IsFaulted, delivering.Exception?.InnerException?.Message);
+
+            // Room again, and the SOC answers: the notice is given, and on record with the refused attempt before it.
+            Run("mount", $"-o remount,size=16m {mount}");
+            receiver.FailNext(0);
+            var incident = await delivering.WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.NotNull(incident.NoticeGivenAt);
+            Assert.Equal([false, true], incident.Notifications.Select(n => n.Delivered));
+            Assert.Equal([1, 2], incident.Notifications.Select(n => n.Attempt));
+            Assert.Equal(2, receiver.Received.Count);
+            var recorded = IncidentJson.Read(StoreFile.Read(store.Path, new RecordQuery { Type = RecordTypes.IncidentEvent })[^1].Payload!.Value);
+            Assert.NotNull(recorded.NoticeGivenAt);
+            Assert.Equal(2, recorded.Notifications.Count);
+        }
+        finally
+        {
+            Run("umount", mount);
+        }
+    }
+
+    [Fact]
     public async Task ReceiverWithOtherCertificate_Refused()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -293,6 +344,16 @@ public sealed class IncidentNotificationTests : IDisposable
         {
             Assert.True(DateTime.UtcNow < deadline, "timed out");
             await Task.Delay(20);
+        }
+    }
+
+    private static void Run(string file, string arguments)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardError = true })!;
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {arguments}: {process.StandardError.ReadToEnd()}");
         }
     }
 
