@@ -13,7 +13,7 @@ internal sealed class LiveInterfaceSource : ICaptureSource
 {
     private readonly CaptureInterface _settings;
     private readonly TimeProvider _time;
-    private LibPcapLiveDevice? _device;
+    private volatile LibPcapLiveDevice? _device;
     private uint _lastReceived;
     private uint _lastDropped;
     private uint _lastInterfaceDropped;
@@ -36,6 +36,9 @@ internal sealed class LiveInterfaceSource : ICaptureSource
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromMilliseconds(200);
 
     public CaptureStatistics Statistics => _statistics;
+
+    /// <summary>True once the interface is open for capture, until the source is disposed. Safe from any thread.</summary>
+    public bool IsOpen => _device is not null;
 
     public void Run(IFrameSink sink, CancellationToken cancellationToken)
     {
@@ -86,13 +89,23 @@ internal sealed class LiveInterfaceSource : ICaptureSource
 
             };
             device.Open(configuration);
-            _device = device;
-            device.NonBlockingMode = true;
-            _descriptor = PcapPoll.Descriptor(device);
-            if (!string.IsNullOrWhiteSpace(_settings.Filter))
+            try
             {
-                device.Filter = _settings.Filter;
+                device.NonBlockingMode = true;
+                _descriptor = PcapPoll.Descriptor(device);
+                if (!string.IsNullOrWhiteSpace(_settings.Filter))
+                {
+                    device.Filter = _settings.Filter;
+                }
             }
+            catch
+            {
+                device.Close();
+                throw;
+            }
+
+            // Open only once it captures as configured: a handle whose filter failed verifies nothing.
+            _device = device;
         }
         catch (Exception e) when (e is PcapException or DllNotFoundException or PlatformNotSupportedException)
         {

@@ -14,8 +14,9 @@ namespace SegmentController.Capture;
 /// updates of them every <see cref="FindingUpdateInterval"/>, writes the evidence pcaps, exports capture
 /// metrics and reports the <c>capture</c> verification source. A policy reload swaps the policy index
 /// under the running capture and reopens an interface whose capture settings changed; reloads apply
-/// one at a time, in order. A source that fails is reported unhealthy and reopened; capture that loses
-/// frames, goes silent or overflows its violation table is unhealthy too.
+/// one at a time, in order. A source that fails is reported unhealthy and reopened (it counts as silent
+/// meanwhile: gone longer than the policy's silence, it is capture-degraded); capture that loses frames,
+/// goes silent or overflows its violation table is unhealthy too.
 /// </summary>
 internal sealed partial class CaptureService : BackgroundService
 {
@@ -23,6 +24,7 @@ internal sealed partial class CaptureService : BackgroundService
 
     private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SilenceCheckInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly IPolicyProvider _policy;
     private readonly IFindingSink _sink;
@@ -210,9 +212,9 @@ internal sealed partial class CaptureService : BackgroundService
             {
                 using var source = new LiveInterfaceSource(settings, _time);
                 run.Source = source;
-                run.Failure = null;
                 Log.CaptureStarted(_logger, settings.Name, settings.SnapLength, settings.BufferMiB, settings.Promiscuous, settings.Filter ?? "");
                 source.Run(run.Analyzer, restart.Token);
+                run.Failure = null;
             }
             catch (CaptureSourceException e)
             {
@@ -242,8 +244,29 @@ internal sealed partial class CaptureService : BackgroundService
             }
 
             // After a failure: retry after a pause, or at once when a reload brings new settings.
-            WaitHandle.WaitAny([stoppingToken.WaitHandle, run.Wake.WaitHandle], RestartDelay);
+            WaitForRetry(run, stoppingToken);
             run.Wake.Reset();
+        }
+    }
+
+    /// <summary>
+    /// The pause before reopening a failed source. No frame is seen meanwhile, so the silence clock runs
+    /// on: an interface that is gone (deleted, never there, failing to open) is capture-degraded once the
+    /// policy's silence has passed, as a quiet one is — verification is lost, not merely unhealthy.
+    /// Runs on the interface's capture thread, which owns the analyzer.
+    /// </summary>
+    private void WaitForRetry(InterfaceRun run, CancellationToken stoppingToken)
+    {
+        var started = _time.GetTimestamp();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            run.Analyzer.CheckSilence(_time.GetUtcNow().UtcTicks, run.Analyzer.StartedTicks);
+            var left = RestartDelay - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero
+                || WaitHandle.WaitAny([stoppingToken.WaitHandle, run.Wake.WaitHandle], left < SilenceCheckInterval ? left : SilenceCheckInterval) != WaitHandle.WaitTimeout)
+            {
+                return;
+            }
         }
     }
 
@@ -270,13 +293,10 @@ internal sealed partial class CaptureService : BackgroundService
             }
 
             findings.AddRange(analyzer.TakeNewFindings(now));
-            if (run.Failure is not null)
+            if (run.Source is not { IsOpen: true })
             {
-                problems.Add(run.Failure);
-            }
-            else if (run.Source is null)
-            {
-                problems.Add($"{name}: not capturing");
+                // Between a failure and a reopen that works, the last failure says why nothing is captured.
+                problems.Add(run.Failure ?? $"{name}: not capturing");
             }
             else if (analyzer.Degraded)
             {

@@ -8,6 +8,8 @@ namespace SegmentController.Capture.Tests.Support;
 /// </summary>
 internal sealed class VethLab : IDisposable
 {
+    private readonly bool _mirror;
+
     public VethLab(bool mirror)
     {
         var id = Guid.NewGuid().ToString("N")[..6];
@@ -20,6 +22,7 @@ internal sealed class VethLab : IDisposable
             Shell.Run("ip", "netns", "exec", Namespace, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
             Shell.Run("ip", "netns", "exec", Namespace, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1");
 
+            _mirror = mirror;
             if (!mirror)
             {
                 CaptureInterface = $"scc{id}";
@@ -61,6 +64,23 @@ internal sealed class VethLab : IDisposable
 
     /// <summary>The interface inside the namespace that tcpreplay sends on.</summary>
     public string Sender { get; }
+
+    /// <summary>Deletes the capture interface (and its peer), as when a mirror port's link is removed.</summary>
+    public void DeleteCaptureInterface() => Shell.Run("ip", "link", "del", CaptureInterface);
+
+    /// <summary>Makes the capture pair again under the same names (a lab without a mirror only).</summary>
+    public void RecreateCaptureInterface()
+    {
+        if (_mirror)
+        {
+            throw new InvalidOperationException("only the pair of a lab without a mirror can be made again");
+        }
+
+        Shell.Run("ip", "link", "add", CaptureInterface, "type", "veth", "peer", "name", Sender, "netns", Namespace);
+        Shell.TryRun("sysctl", "-q", "-w", $"net.ipv6.conf.{CaptureInterface}.disable_ipv6=1");
+        Shell.Run("ip", "link", "set", CaptureInterface, "up");
+        Shell.Run("ip", "netns", "exec", Namespace, "ip", "link", "set", Sender, "up");
+    }
 
     public void Replay(string pcap, params string[] options) =>
         Shell.Run("ip", ["netns", "exec", Namespace, "tcpreplay", "-q", "-i", Sender, .. options, pcap]);

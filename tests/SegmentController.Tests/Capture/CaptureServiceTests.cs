@@ -36,10 +36,11 @@ public sealed class CaptureServiceTests : IDisposable
         Path.Combine(RepositoryPaths.Root, "tests", "SegmentController.Capture.Tests", "Fixtures", name);
 
     /// <summary>The corpus site with the given capture interfaces and its store (so its evidence) in the test's directory.</summary>
-    private string WritePolicy(string interfaces)
+    private string WritePolicy(string interfaces, string silence = "60s")
     {
         var yaml = File.ReadAllText(Fixture("site.yaml"))
             .Replace("    interfaces: []", "    interfaces: " + interfaces, StringComparison.Ordinal)
+            .Replace("    silence: 60s", "    silence: " + silence, StringComparison.Ordinal)
             .Replace("  capture:\n", $"  store:\n    path: {Path.Combine(_dir, "segctl.db")}\n  capture:\n", StringComparison.Ordinal);
         var path = Path.Combine(_dir, "site.yaml");
         File.WriteAllText(path, yaml);
@@ -218,6 +219,93 @@ public sealed class CaptureServiceTests : IDisposable
             await service.StopAsync(CancellationToken.None);
             service.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task InterfaceDeletedWhileCapturing_CaptureDegradedWhileItIsGone_ReopenedWhenItReturns()
+    {
+        using var lab = new VethLab(mirror: false);
+        var provider = PolicyProvider.TryOpen(WritePolicy(Interface(lab.CaptureInterface), silence: "2s"), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var (service, pipeline, metrics, health) = Start(provider);
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            // Frames flow until the link is removed, so what follows is the removal, not a quiet wire.
+            Assert.True(await WhileReplaying(lab, () => Healthy(health) && metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value > 0));
+            var before = Degraded(pipeline).Count;
+            lab.DeleteCaptureInterface();
+
+            // Gone for longer than the policy's silence: verification is lost, and said so by a finding —
+            // published while the interface is still gone, not once it returns.
+            Assert.True(await Eventually(() => Degraded(pipeline).Count > before), "no capture-degraded finding while the interface was gone");
+            var episode = Assert.Single(Degraded(pipeline).Skip(before));
+            Assert.Equal("silence", episode.Evidence["reason"]);
+            Assert.Equal(lab.CaptureInterface, episode.Evidence["interface"]);
+            Assert.Equal(true, episode.Evidence["ongoing"]);
+            Assert.False(Healthy(health));
+            Assert.Contains(lab.CaptureInterface, health.Snapshot()[CaptureService.HealthSource].Detail, StringComparison.Ordinal);
+            Assert.Equal(0, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
+
+            // The interface returns: capture reopens on it, and the one episode ends (one finding, updated).
+            lab.RecreateCaptureInterface();
+            Assert.True(await WhileReplaying(lab, () => Healthy(health)), health.Snapshot()[CaptureService.HealthSource].Detail);
+            Assert.True(await Eventually(() => pipeline.Seen.Any(f => f.Update && f.Key == episode.Key && Equals(f.Evidence["ongoing"], false))));
+            Assert.Equal(before + 1, Degraded(pipeline).Count);
+            Assert.Equal(1, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task InterfaceMissingFromTheStart_OneCaptureDegradedOnceSilencePassed()
+    {
+        var provider = PolicyProvider.TryOpen(WritePolicy(Interface("segsvc-none1"), silence: "1s"), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var (service, pipeline, metrics, _) = Start(provider);
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.True(await Eventually(() => Degraded(pipeline).Count > 0), "no capture-degraded finding for an interface that is not there");
+            var episode = Assert.Single(Degraded(pipeline));
+            Assert.Equal("silence", episode.Evidence["reason"]);
+            Assert.Equal("segsvc-none1", episode.Evidence["interface"]);
+            Assert.Empty(episode.Clients);
+
+            // Reopening fails again and again: still the one episode, not a finding per attempt.
+            await Task.Delay(TimeSpan.FromSeconds(6));
+            Assert.Single(Degraded(pipeline));
+            Assert.Equal(1, metrics.FindingsTotal.WithLabels(RuleIds.CaptureDegraded, "high", FindingPipeline.NoClientLabel).Value);
+            Assert.Equal(0, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
+        }
+    }
+
+    private static bool Healthy(VerificationHealth health) =>
+        health.Snapshot().TryGetValue(CaptureService.HealthSource, out var state) && state.Healthy;
+
+    private static List<Finding> Degraded(RecordingConsumer pipeline) =>
+        New(pipeline).Where(f => f.Rule == RuleIds.CaptureDegraded).ToList();
+
+    /// <summary>Replays the clean capture on the lab's wire until <paramref name="condition"/> holds (or 30 s pass).</summary>
+    private static async Task<bool> WhileReplaying(VethLab lab, Func<bool> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition() && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            lab.Replay(Fixture("clean-site.pcap"));
+            await Task.Delay(100);
+        }
+
+        return condition();
     }
 
     private static List<Finding> New(RecordingConsumer pipeline) => pipeline.Seen.Where(f => !f.Update).ToList();
