@@ -13,7 +13,8 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
     private readonly Core.Policy.IPolicyProvider _policy;
     private readonly ILogger<SuspensionMetricsObserver> _logger;
     private readonly Lock _lock = new();
-    private readonly HashSet<string> _suspendedScopes = new(StringComparer.Ordinal);
+    /// <summary>Scope → id of the suspension in force there, as the events told it.</summary>
+    private readonly Dictionary<string, string> _suspendedScopes = new(StringComparer.Ordinal);
 
     public SuspensionMetricsObserver(ControllerMetrics metrics, Core.Policy.IPolicyProvider policy, ILogger<SuspensionMetricsObserver> logger)
     {
@@ -36,7 +37,7 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         Log.Tripped(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.Actor, record.Reason);
         lock (_lock)
         {
-            _suspendedScopes.Add(record.Scope);
+            _suspendedScopes[record.Scope] = record.Id;
             Publish();
         }
     }
@@ -47,7 +48,7 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         Log.InForceAtStart(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.TrippedAt, record.Reason);
         lock (_lock)
         {
-            _suspendedScopes.Add(record.Scope);
+            _suspendedScopes[record.Scope] = record.Id;
             Publish();
         }
     }
@@ -69,7 +70,13 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         Log.Restored(_logger, record.Suspension.Scope, record.RequestedBy, string.Join(",", record.Approvers), record.Reason);
         lock (_lock)
         {
-            _suspendedScopes.Remove(record.Suspension.Scope);
+            // A restore is reported once its switch ports are up, which can be long after the lift: a trip of
+            // the same scope in between is a new suspension, which this restore does not end.
+            if (_suspendedScopes.TryGetValue(record.Suspension.Scope, out var id) && string.Equals(id, record.Suspension.Id, StringComparison.Ordinal))
+            {
+                _suspendedScopes.Remove(record.Suspension.Scope);
+            }
+
             Publish();
         }
     }
@@ -95,10 +102,10 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
     private void Publish()
     {
-        var all = _suspendedScopes.Contains(SuspensionNames.AllClients);
+        var all = _suspendedScopes.ContainsKey(SuspensionNames.AllClients);
         foreach (var client in _policy.Current.Clients)
         {
-            _metrics.ClientSuspended.WithLabels(client.Id).Set(all || _suspendedScopes.Contains(client.Id) ? 1 : 0);
+            _metrics.ClientSuspended.WithLabels(client.Id).Set(all || _suspendedScopes.ContainsKey(client.Id) ? 1 : 0);
         }
     }
 

@@ -139,6 +139,15 @@ internal sealed class SnmpdAgent : IAsyncDisposable
         throw new TimeoutException("snmpd did not start answering");
     }
 
+    /// <summary>
+    /// Freezes the agent (SIGSTOP): its socket stays bound, so requests go unanswered until they time out,
+    /// without the ICMP port-unreachable a stopped agent draws. <see cref="ResumeAsync"/> thaws it.
+    /// </summary>
+    public Task PauseAsync() => ExternalProcess.CheckedAsync("kill", "-STOP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Thaws an agent <see cref="PauseAsync"/> froze (SIGCONT).</summary>
+    public Task ResumeAsync() => ExternalProcess.CheckedAsync("kill", "-CONT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>Stops the agent (a switch that stops answering); disposing afterwards is still fine.</summary>
     public async Task StopAsync()
     {

@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SegmentController.Capture.Tests.Support;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Tests.Api;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Hosting;
 
 /// <summary>
 /// <c>segctl run</c> with <c>on_verification_lost: suspend</c> when the evidence it verifies isolation
-/// from goes away, as a site engineer meets it: a mirror interface that is not there. Verification lost
-/// suspends; verification that comes back lifts nothing (that takes operators).
+/// from goes away, as a site engineer meets it: a mirror interface that is not there, or a switch whose
+/// snmpd stops answering. Verification lost suspends; verification that comes back lifts nothing.
 /// </summary>
 public sealed class VerificationLostTests : IDisposable
 {
@@ -71,6 +73,134 @@ public sealed class VerificationLostTests : IDisposable
 
         segctl.Signal(NativeMethods.SigTerm);
         Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Run_SuspendedAgainWhileARestoreStillBringsPortsUp_ClientSuspendedStaysOne()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgva1", "sgvb1");
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress, timeout: "2s", retries: 1), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        var metrics = await PollMetricsAsync(management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
+        Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
+
+        // snmpd hangs (no answer, no ICMP): alpha and bravo are suspended, and anything asked of the switch
+        // now waits out its timeouts — bringing alpha's port up at a restore too.
+        await sw.Agent.PauseAsync();
+        metrics = await PollMetricsAsync(management, m => m.Contains(Trips("alpha", 1), StringComparison.Ordinal));
+        Assert.True(metrics.Contains(Trips("alpha", 1), StringComparison.Ordinal), Lines(metrics));
+
+        using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(60) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+        var restoring = api.PostAsync(new Uri("/api/v1/clients/alpha/restore", UriKind.Relative), OperatorApiSite.Reason("lifted in error"));
+
+        // The lift is in force while the restore still waits on the switch to bring alpha's port up; alpha
+        // is suspended again meanwhile. When the restore finishes, alpha is still suspended, and the
+        // metric dashboards alert on must say so.
+        var deadline = Stopwatch.StartNew();
+        while (State(await api.GetStringAsync(new Uri("/api/v1/status", UriKind.Relative)), "alpha") != "active" && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Assert.False(restoring.IsCompleted, "the restore finished before it could be overtaken");
+            await Task.Delay(50);
+        }
+
+        Assert.False(restoring.IsCompleted, "the restore finished before it could be overtaken");
+        using (var suspended = await api.PostAsync(new Uri("/api/v1/clients/alpha/suspend", UriKind.Relative), OperatorApiSite.Reason("the restore was a mistake")))
+        {
+            Assert.True(suspended.IsSuccessStatusCode, $"{(int)suspended.StatusCode}");
+        }
+
+        using (var restored = await restoring)
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, restored.StatusCode);
+        }
+
+        Assert.Equal("suspended", State(await api.GetStringAsync(new Uri("/api/v1/status", UriKind.Relative)), "alpha"));
+        metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
+        Assert.True(metrics.Contains("segctl_client_suspended{client=\"alpha\"} 1", StringComparison.Ordinal), $"alpha is suspended, the metric says otherwise:\n{Lines(metrics)}");
+        Assert.Contains("segctl_client_suspended{client=\"bravo\"} 1", metrics, StringComparison.Ordinal);
+
+        await sw.Agent.ResumeAsync();
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static string? State(string status, string client)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(status);
+        return document.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == client).GetProperty("state").GetString();
+    }
+
+    private static string Trips(string client, int count) =>
+        $"segctl_killswitch_trips_total{{client=\"{client}\",trigger=\"verification-lost\"}} {count}";
+
+    /// <summary>
+    /// Two clients with ports on one switch (snmpd in a namespace, SNMPv3 with authentication and privacy,
+    /// secrets in files), polled every second with the given timeout and retries; one approver lifts a suspension.
+    /// </summary>
+    private string WriteSwitchPolicy(string agentAddress, string timeout = "300ms", int retries = 0)
+    {
+        var auth = Path.Combine(_dir, "snmp.auth");
+        var priv = Path.Combine(_dir, "snmp.priv");
+        File.WriteAllText(auth, SnmpdAgent.AuthPass);
+        File.WriteAllText(priv, SnmpdAgent.PrivPass);
+        var authLine = $"auth: {{protocol: SHA-256, pass: {{file: {auth}}}}}";
+        var privLine = $"priv: {{protocol: AES, pass: {{file: {priv}}}}}";
+        var path = Path.Combine(_dir, "site.yaml");
+        File.WriteAllText(path, $"""
+            site:
+              id: verification-lost
+              name: A switch that stops answering
+            controller:
+              management:
+                listen: ["127.0.0.1:9410"]
+                api_keys_file: {Path.Combine(_dir, "api-keys")}
+              store:
+                path: {Path.Combine(_dir, "segctl.db")}
+              on_verification_lost: suspend
+            infrastructure:
+              management_vlans: [99]
+              subnets: [127.0.0.0/24]
+              proxy_addresses: [127.0.0.1]
+            switches:
+              - name: sw1
+                address: {agentAddress}
+                profile: qbridge
+                timeout: {timeout}
+                retries: {retries}
+                poll_interval: 1s
+                snmp:
+                  version: v3
+                  user: sha256
+                  {authLine}
+                  {privLine}
+            clients:
+              - id: alpha
+                name: Alpha Insurance
+                contract_end: 2029-06-30
+                segments:
+                  - name: agents
+                    vlans: [10]
+                    subnets: [127.0.110.0/24]
+                    ports:
+                      - switch: sw1
+                        ports: [sgva1]
+              - id: bravo
+                name: Bravo Telecom
+                contract_end: 2028-12-31
+                segments:
+                  - name: agents
+                    vlans: [20]
+                    subnets: [127.0.120.0/24]
+                    ports:
+                      - switch: sw1
+                        ports: [sgvb1]
+            restore:
+              approvers: 1
+            """);
+        return path;
     }
 
     private static string Lines(string metrics) =>
