@@ -12,7 +12,9 @@ namespace SegmentController.Snmp;
 /// <summary>
 /// Polls every switch of the policy on its <c>poll_interval</c> (switches in parallel, the columns of one
 /// switch in sequence), judges each inventory, and publishes findings when they first appear (a finding
-/// that persists is not re-published every poll; one that clears and returns is). Exports
+/// that persists is not re-published every poll; one that clears and returns is) — except lost
+/// verification: a switch that stays unreachable is published again at every poll as an update of its
+/// episode, so that a suspension lifted meanwhile is tripped again. Exports
 /// <c>segctl_snmp_poll_duration_seconds</c>, <c>segctl_switch_reachable</c> and the <c>snmp</c>
 /// verification source, which is healthy only while every switch answered its last poll.
 /// </summary>
@@ -138,9 +140,33 @@ internal sealed partial class SnmpInventoryService : BackgroundService
 
         var keys = findings.Select(Key).ToHashSet(StringComparer.Ordinal);
         // Drift is a change between two polls: always new when it happens.
-        var fresh = findings.Where(f => f.Rule == RuleIds.InventoryDrift || !state.Published.Contains(Key(f))).ToArray();
+        var fresh = new List<Finding>(findings.Count);
+        foreach (var finding in findings)
+        {
+            var published = finding.Rule != RuleIds.InventoryDrift && state.Published.Contains(Key(finding));
+            if (finding.Rule == RuleIds.SwitchUnreachable)
+            {
+                // Lost verification that goes on is published again at every poll, as an update of its
+                // episode: a suspension lifted while the switch still cannot be verified is tripped again
+                // (as a capture silence that goes on is), and so is one a reload to `suspend` now asks for.
+                state.UnreachableEpisode = published && state.UnreachableEpisode is not null
+                    ? state.UnreachableEpisode
+                    : string.Create(CultureInfo.InvariantCulture, $"snmp/{definition.Name}/unreachable/{now.UtcTicks}");
+                fresh.Add(finding with { Key = state.UnreachableEpisode, Update = published });
+            }
+            else if (!published)
+            {
+                fresh.Add(finding);
+            }
+        }
+
+        if (judged.Verified)
+        {
+            state.UnreachableEpisode = null;
+        }
+
         state.Published = keys;
-        if (fresh.Length == 0)
+        if (fresh.Count == 0)
         {
             return;
         }
@@ -194,6 +220,9 @@ internal sealed partial class SnmpInventoryService : BackgroundService
         public SwitchInventory? Inventory { get; set; }
 
         public HashSet<string> Published { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>The key of the switch-unreachable episode going on, if any (its updates carry it).</summary>
+        public string? UnreachableEpisode { get; set; }
     }
 
     private static partial class Log

@@ -10,7 +10,8 @@ namespace SegmentController.Tests.Hosting;
 /// <summary>
 /// <c>segctl run</c> with <c>on_verification_lost: suspend</c> when the evidence it verifies isolation
 /// from goes away, as a site engineer meets it: a mirror interface that is not there, or a switch whose
-/// snmpd stops answering. Verification lost suspends; verification that comes back lifts nothing.
+/// snmpd stops answering. Verification lost suspends, and suspends again when operators lift a
+/// suspension while it is still lost; verification that comes back lifts nothing.
 /// </summary>
 public sealed class VerificationLostTests : IDisposable
 {
@@ -70,6 +71,49 @@ public sealed class VerificationLostTests : IDisposable
         Assert.Contains("segctl_client_suspended{client=\"acme\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("segctl_client_suspended{client=\"globex\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains(SiteTrip, metrics, StringComparison.Ordinal);
+
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Run_SwitchStillUnreachableAfterARestore_SuspendedAgainAndNothingLiftedWhenItAnswers()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgva1", "sgvb1");
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        var metrics = await PollMetricsAsync(management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
+        Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
+
+        // snmpd stops answering: the clients with ports on the switch are suspended.
+        await sw.Agent.StopAsync();
+        metrics = await PollMetricsAsync(management, m => m.Contains(Trips("alpha", 1), StringComparison.Ordinal) && m.Contains(Trips("bravo", 1), StringComparison.Ordinal));
+        Assert.True(metrics.Contains(Trips("alpha", 1), StringComparison.Ordinal), Lines(metrics));
+        Assert.Contains("segctl_verification_healthy{source=\"snmp\"} 0", metrics, StringComparison.Ordinal);
+
+        // An operator lifts alpha's suspension while the switch still cannot be verified: the policy says
+        // suspend while verification is lost, so the next poll that still finds it lost trips alpha again.
+        using (var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) })
+        {
+            api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+            using var restored = await api.PostAsync(new Uri("/api/v1/clients/alpha/restore", UriKind.Relative), OperatorApiSite.Reason("switch maintenance"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, restored.StatusCode);
+        }
+
+        metrics = await PollMetricsAsync(management, m => m.Contains(Trips("alpha", 2), StringComparison.Ordinal));
+        Assert.True(metrics.Contains(Trips("alpha", 2), StringComparison.Ordinal), $"alpha not suspended again while sw1 is unreachable:\n{Lines(metrics)}");
+        Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains(Trips("bravo", 1), metrics, StringComparison.Ordinal);
+
+        // The switch answers again — rebooted with another engine id: verified again, nobody lifted.
+        await sw.Agent.RestartAsync(engineId: "segctl-engine-rebooted");
+        metrics = await PollMetricsAsync(management, m => m.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal));
+        Assert.True(metrics.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal), Lines(metrics));
+        Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("segctl_client_suspended{client=\"bravo\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains(Trips("alpha", 2), metrics, StringComparison.Ordinal);
 
         segctl.Signal(NativeMethods.SigTerm);
         Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));

@@ -79,9 +79,15 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         Assert.True(metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count >= 2);
         Assert.Equal(0, metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value);
         Assert.False(health.Snapshot()[SnmpInventoryService.HealthSource].Healthy);
-        // Several polls ran, but a persisting violation is published once.
+        // Several polls ran, but a persisting violation is published once; lost verification that goes on
+        // is published once as new, then as updates of its one episode.
         Assert.Single(sink.Findings, f => f.Rule == RuleIds.PortVlanMismatch);
-        Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
+        var unreachable = Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable && !f.Update);
+        Assert.NotNull(unreachable.Key);
+        var updates = sink.Findings.Where(f => f.Rule == RuleIds.SwitchUnreachable && f.Update).ToArray();
+        Assert.NotEmpty(updates);
+        Assert.All(updates, u => Assert.Equal(unreachable.Key, u.Key));
+        Assert.All(updates, u => Assert.Equal(unreachable.Clients, u.Clients));
     }
 
     [Fact]
@@ -111,7 +117,7 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         // The switch answered, but its bridge ports contradict each other: not verified, never clean.
         Assert.Equal(0, metrics.SwitchReachable.WithLabels("qbridge-sw1").Value);
         Assert.Equal(0, metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value);
-        var unreachable = Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable);
+        var unreachable = Assert.Single(sink.Findings, f => f.Rule == RuleIds.SwitchUnreachable && !f.Update);
         Assert.Contains("bridge ports 3 and 5 both map to ifIndex 1003", unreachable.Summary, StringComparison.Ordinal);
         Assert.Equal(["alpha", "bravo"], unreachable.Clients);
         Assert.DoesNotContain(sink.Findings, f => f.Rule is not (RuleIds.SwitchUnreachable or RuleIds.InsecureSnmp));
