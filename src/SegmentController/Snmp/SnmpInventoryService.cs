@@ -138,12 +138,11 @@ internal sealed partial class SnmpInventoryService : BackgroundService
         state.Error = judged.Poll.Error;
         ReportHealth();
 
-        var keys = findings.Select(Key).ToHashSet(StringComparer.Ordinal);
-        // Drift is a change between two polls: always new when it happens.
+        var keys = findings.Select(PublicationKey).ToHashSet(StringComparer.Ordinal);
         var fresh = new List<Finding>(findings.Count);
         foreach (var finding in findings)
         {
-            var published = finding.Rule != RuleIds.InventoryDrift && state.Published.Contains(Key(finding));
+            var published = state.Published.Contains(PublicationKey(finding));
             if (finding.Rule == RuleIds.SwitchUnreachable)
             {
                 // Lost verification that goes on is published again at every poll, as an update of its
@@ -197,6 +196,15 @@ internal sealed partial class SnmpInventoryService : BackgroundService
             ? string.Create(CultureInfo.InvariantCulture, $"{states.Length} switch(es) answered their last poll")
             : $"not verified: {string.Join(", ", down)}");
     }
+
+    /// <summary>
+    /// What makes a finding the same as one the previous poll published. Drift is a change between two
+    /// polls, so its summary (what changed) is part of it: the same drift at two polls in a row is no
+    /// change — the state would have had to go back in between — but a standing fact (a policy port the
+    /// switch lacks), published once until it clears, not once per poll.
+    /// </summary>
+    private static string PublicationKey(Finding finding) =>
+        finding.Rule == RuleIds.InventoryDrift ? Key(finding) + "|" + finding.Summary : Key(finding);
 
     private static string Key(Finding finding) =>
         finding.Rule + "|" + string.Join(",", finding.Clients) + "|" + string.Join("|", finding.Evidence.Where(e => e.Key != "count").Select(e => $"{e.Key}={FormatEvidence(e.Value)}"));

@@ -91,6 +91,43 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
     }
 
     [Fact]
+    public async Task PolicyPortTheSwitchLacks_DriftPublishedOnceNotAtEveryPoll()
+    {
+        var site = TestPolicies.Site(
+            TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) });
+        var alpha = site.Clients[0];
+        var segment = alpha.Segments[0];
+        var policy = site with
+        {
+            Clients = [alpha with { Segments = [segment with { Ports = [.. segment.Ports, new PortAssignment { Switch = "qbridge-sw1", Ports = ["ge-0/0/99"] }] }] }, site.Clients[1]],
+        };
+        var provider = new PolicyProvider("inline", policy);
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
+        var sink = new RecordingSink();
+        using var service = new SnmpInventoryService(provider, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
+        {
+            Tick = TimeSpan.FromMilliseconds(50),
+        };
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitUntilAsync(() => metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count >= 5);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        // The port is missing at every poll: that is one fact, not a change between polls. One finding
+        // (and one store record) until it clears, not one more at every poll.
+        var missing = sink.Findings.Where(f => f.Rule == RuleIds.InventoryDrift && Equals(f.Evidence.GetValueOrDefault("port"), "ge-0/0/99")).ToArray();
+        Assert.Single(missing);
+        Assert.Equal(["alpha"], missing[0].Clients);
+    }
+
+    [Fact]
     public async Task SwitchWithInconsistentTables_NotReachable_UnhealthyAndFindingPublished()
     {
         var policy = TestPolicies.Site(
