@@ -40,10 +40,14 @@ internal sealed class LiveInterfaceSource : ICaptureSource
     /// <summary>True once the interface is open for capture, until the source is disposed. Safe from any thread.</summary>
     public bool IsOpen => _device is not null;
 
+    /// <summary>True once the interface was opened for capture, even after the source is disposed.</summary>
+    public bool HasOpened { get; private set; }
+
     public void Run(IFrameSink sink, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sink);
         Open();
+        HasOpened = true;
         sink.OnSourceOpened(_time.GetUtcNow().UtcTicks);
         var device = _device!;
         var nanoseconds = PcapFrameReader.UsesNanoseconds(device);

@@ -208,9 +208,11 @@ internal sealed partial class CaptureService : BackgroundService
             }
 
             bool changed;
+            LiveInterfaceSource? attempt = null;
             try
             {
                 using var source = new LiveInterfaceSource(settings, _time);
+                attempt = source;
                 run.Source = source;
                 Log.CaptureStarted(_logger, settings.Name, settings.SnapLength, settings.BufferMiB, settings.Promiscuous, settings.Filter ?? "");
                 source.Run(run.Analyzer, restart.Token);
@@ -218,8 +220,19 @@ internal sealed partial class CaptureService : BackgroundService
             }
             catch (CaptureSourceException e)
             {
+                // A source that fails (an interface gone, down, not yet there) says why in one line; retried
+                // every few seconds, the same reason again without having opened in between is logged at
+                // debug level only.
+                var repeated = attempt is not { HasOpened: true } && string.Equals(run.Failure, e.Message, StringComparison.Ordinal);
                 run.Failure = e.Message;
-                Log.CaptureFailed(_logger, settings.Name, e);
+                if (repeated)
+                {
+                    Log.CaptureSourceStillFailing(_logger, settings.Name, e.Message);
+                }
+                else
+                {
+                    Log.CaptureSourceFailed(_logger, settings.Name, e.Message);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -503,6 +516,12 @@ internal sealed partial class CaptureService : BackgroundService
     {
         [LoggerMessage(EventIds.CaptureStarted, LogLevel.Information, "Capturing on {Interface} (snap length {SnapLength}, buffer {BufferMiB} MiB, promiscuous {Promiscuous}, filter '{Filter}')")]
         public static partial void CaptureStarted(ILogger logger, string @interface, int snapLength, int bufferMiB, bool promiscuous, string filter);
+
+        [LoggerMessage(EventIds.CaptureSourceFailed, LogLevel.Error, "Capture on {Interface} failed: {Reason}; retrying")]
+        public static partial void CaptureSourceFailed(ILogger logger, string @interface, string reason);
+
+        [LoggerMessage(EventIds.CaptureSourceStillFailing, LogLevel.Debug, "Capture on {Interface} still failing: {Reason}; retrying")]
+        public static partial void CaptureSourceStillFailing(ILogger logger, string @interface, string reason);
 
         [LoggerMessage(EventIds.CaptureFailed, LogLevel.Error, "Capture on {Interface} failed; retrying")]
         public static partial void CaptureFailed(ILogger logger, string @interface, Exception exception);

@@ -22,6 +22,8 @@ internal static class EventIds
     public const int CaptureRestarting = 1306;
     public const int CaptureEvidenceNotWritten = 1307;
     public const int CaptureEvidenceFull = 1308;
+    public const int CaptureSourceFailed = 1309;
+    public const int CaptureSourceStillFailing = 1310;
     public const int SuspensionTripped = 1400;
     public const int SuspensionStageFailed = 1401;
     public const int SuspensionRestored = 1402;

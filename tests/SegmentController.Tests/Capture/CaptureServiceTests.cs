@@ -265,7 +265,8 @@ public sealed class CaptureServiceTests : IDisposable
     public async Task InterfaceMissingFromTheStart_OneCaptureDegradedOnceSilencePassed()
     {
         var provider = PolicyProvider.TryOpen(WritePolicy(Interface("segsvc-none1"), silence: "1s"), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
-        var (service, pipeline, metrics, _) = Start(provider);
+        var logger = new RecordingLogger<CaptureService>();
+        var (service, pipeline, metrics, _) = Start(provider, logger);
 
         await service.StartAsync(CancellationToken.None);
         try
@@ -281,6 +282,11 @@ public sealed class CaptureServiceTests : IDisposable
             Assert.Single(Degraded(pipeline));
             Assert.Equal(1, metrics.FindingsTotal.WithLabels(RuleIds.CaptureDegraded, "high", FindingPipeline.NoClientLabel).Value);
             Assert.Equal(0, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
+
+            // One error line naming why, not one (with a stack trace) per attempt.
+            var failed = Assert.Single(logger.Messages, m => m.StartsWith("Capture on segsvc-none1 failed:", StringComparison.Ordinal));
+            Assert.Contains("segsvc-none1", failed[("Capture on segsvc-none1 failed:".Length)..], StringComparison.Ordinal);
+            Assert.Contains(logger.Messages, m => m.StartsWith("Capture on segsvc-none1 still failing:", StringComparison.Ordinal));
         }
         finally
         {
