@@ -131,17 +131,25 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         lock (_writeLock)
         {
             var sequence = _sequence + 1;
-            if (_slotBytes == 0 || HeaderBytes + payload.Length > _slotBytes || !File.Exists(Path))
+            try
             {
-                Replace(payload, sequence);
+                if (_slotBytes == 0 || HeaderBytes + payload.Length > _slotBytes || !File.Exists(Path))
+                {
+                    Replace(payload, sequence);
+                }
+                else
+                {
+                    var slot = new byte[HeaderBytes + payload.Length];
+                    WriteSlot(slot, _slotBytes, sequence, payload);
+                    using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+                    RandomAccess.Write(handle, slot, (long)(sequence & 1) * _slotBytes);
+                    SyncData(handle);
+                }
             }
-            else
+            catch (UnauthorizedAccessException e)
             {
-                var slot = new byte[HeaderBytes + payload.Length];
-                WriteSlot(slot, _slotBytes, sequence, payload);
-                using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-                RandomAccess.Write(handle, slot, (long)(sequence & 1) * _slotBytes);
-                SyncData(handle);
+                // Permissions changed under the controller (EACCES, EPERM): as much a failed write as a full disk.
+                throw new IOException($"{Path}: {e.Message}", e);
             }
 
             _sequence = sequence;

@@ -36,6 +36,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     // The policy whose switch ports the suspensions in force have had shut (at their trip, at start-up or
     // at the last reload): a reload shuts the ports it adds to a suspended client against this one.
     private SitePolicy _portPolicy;
+    private readonly Lock _reloadPorts = new();
+    private Task _portWork = Task.CompletedTask;
 
     public SuspensionEngine(
         ISuspensionStateStore store,
@@ -262,9 +264,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
             _store.Save(next);
         }
-        catch (IOException e)
+        catch (Exception e)
         {
-            notSaved = e;
+            // Whatever failed, the stricter state is the one in force (a withdrawn approval must not count).
+            notSaved = e as IOException ?? new IOException(e.Message, e);
         }
 
         Volatile.Write(ref _state, next);
@@ -440,9 +443,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
         else
         {
-            var shut = await ShutPortsAsync(targets, cancellationToken).ConfigureAwait(false);
-            verified = shut.Verified;
-            failures.AddRange(shut.Failures);
+            // Only the clients still suspended when their turn came are named: a restore meanwhile keeps its ports up.
+            (var result, var shut) = await ShutPortsAsync(targets, cancellationToken).ConfigureAwait(false);
+            verified = result.Verified;
+            failures.AddRange(result.Failures);
+            targets = shut;
         }
 
         var reassertion = new PortReassertion
@@ -455,6 +460,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             Ports = [.. targets.SelectMany(t => t.Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")))],
             Failures = failures,
         };
+        if (targets.Count == 0)
+        {
+            // Every client was restored before its turn: nothing was shut, nothing to note.
+            return reassertion;
+        }
+
         record = await AmendInForceAsync(record, r => r with { Reassertions = [.. r.Reassertions, reassertion] }, cancellationToken).ConfigureAwait(false) ?? record;
         foreach (var observer in _observers)
         {
@@ -472,58 +483,63 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// notes it (<see cref="PortReassertionCause.PolicyReload"/>). Ports the reload takes away stay as they
     /// are: shut, until someone who knows why brings them up.
     /// </summary>
-    private void OnPolicyChanged(object? sender, SitePolicy policy)
+    private void OnPolicyChanged(object? sender, SitePolicy changed)
     {
-        var previous = Interlocked.Exchange(ref _portPolicy, policy);
-        var covered = new HashSet<string>(StringComparer.Ordinal);
-        var work = new List<(SuspensionRecord Record, PortTarget[] Targets)>();
-        foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
+        lock (_reloadPorts)
         {
-            var clients = string.Equals(record.Scope, SuspensionNames.AllClients, StringComparison.Ordinal)
-                ? policy.Clients
-                : policy.FindClient(record.Scope) is { } client ? [client] : [];
-            var targets = clients
-                .Where(c => c.Kill.ShutPorts && covered.Add(c.Id))
-                .Select(c => new PortTarget(c, AddedPorts(previous, policy, c)))
-                .Where(t => t.Ports.Length > 0)
-                .ToArray();
-            if (targets.Length > 0)
+            // The policy in force, not the event's: two reloads at once may raise their events out of order.
+            var policy = _policy.Current;
+            var previous = _portPolicy;
+            if (ReferenceEquals(policy, previous) || Volatile.Read(ref _disposed) != 0)
             {
-                work.Add((record, targets));
+                return;
+            }
+
+            _portPolicy = policy;
+            var covered = new HashSet<string>(StringComparer.Ordinal);
+            var work = new List<(SuspensionRecord Record, PortTarget[] Targets)>();
+            foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
+            {
+                var clients = string.Equals(record.Scope, SuspensionNames.AllClients, StringComparison.Ordinal)
+                    ? policy.Clients
+                    : policy.FindClient(record.Scope) is { } client ? [client] : [];
+                var targets = clients
+                    .Where(c => c.Kill.ShutPorts && covered.Add(c.Id))
+                    .Select(c => new PortTarget(c, AddedPorts(previous, policy, c)))
+                    .Where(t => t.Ports.Length > 0)
+                    .ToArray();
+                if (targets.Length > 0)
+                {
+                    work.Add((record, targets));
+                }
+            }
+
+            if (work.Count == 0)
+            {
+                return;
+            }
+
+            var stopping = _stopping.Token;
+
+            // One reload's ports after another's, in the order the reloads took effect.
+            _portWork = Track(_portWork.ContinueWith(_ => ShutAddedPortsAsync(work, stopping), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap());
+        }
+    }
+
+    private async Task ShutAddedPortsAsync(List<(SuspensionRecord Record, PortTarget[] Targets)> work, CancellationToken stopping)
+    {
+        foreach (var (record, targets) in work)
+        {
+            try
+            {
+                await ReassertPortsAsync(record, targets, PortReassertionCause.PolicyReload, stopping).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+            {
+                // The controller is stopping: the next start shuts every suspended client's ports again.
+                return;
             }
         }
-
-        if (work.Count == 0 || Volatile.Read(ref _disposed) != 0)
-        {
-            return;
-        }
-
-        CancellationToken stopping;
-        try
-        {
-            stopping = _stopping.Token;
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
-
-        Track(Task.Run(
-            async () =>
-            {
-                foreach (var (record, targets) in work)
-                {
-                    try
-                    {
-                        await ReassertPortsAsync(record, targets, PortReassertionCause.PolicyReload, stopping).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-                    {
-                        return;
-                    }
-                }
-            },
-            CancellationToken.None));
     }
 
     /// <summary>
@@ -553,10 +569,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         return task;
     }
 
-    private void Track(Task task)
+    private Task Track(Task task)
     {
         _background.TryAdd(task, 0);
         _ = task.ContinueWith(t => _background.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     /// <summary>Records an audit result: a pass enables restores that need one; a failure trips the client.</summary>
@@ -594,6 +611,13 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         _policy.PolicyChanged -= OnPolicyChanged;
+
+        // A reload's handler still running has tracked its work by the time this lock is free; any later
+        // one sees the engine disposed.
+        lock (_reloadPorts)
+        {
+        }
+
         _stopping.Cancel();
         try
         {
@@ -872,7 +896,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
         else
         {
-            ports = await ShutPortsAsync(shut, cancellationToken).ConfigureAwait(false);
+            (ports, _) = await ShutPortsAsync(shut, cancellationToken).ConfigureAwait(false);
             portStage = new()
             {
                 Stage = SuspensionStage.SwitchPorts,
@@ -942,7 +966,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             {
                 _store.Save(next);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // In force all the same; the file keeps the record as it was.
             }
@@ -961,20 +985,23 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// still suspended at that moment (a restore completed in between keeps its ports up). A port counts
     /// as shut only when it was read back down.
     /// </summary>
-    private async Task<PortActionResult> ShutPortsAsync(IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
+    private async Task<(PortActionResult Result, List<PortTarget> Shut)> ShutPortsAsync(IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         var verified = true;
+        var shut = new List<PortTarget>(targets.Count);
         await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            foreach (var (client, ports) in targets)
+            foreach (var target in targets)
             {
+                var (client, ports) = target;
                 if (!Current.IsSuspended(client.Id))
                 {
                     continue;
                 }
 
+                shut.Add(target);
                 try
                 {
                     var result = await _ports!.ShutAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
@@ -997,7 +1024,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             _portLock.Release();
         }
 
-        return new PortActionResult { Verified = verified, Failures = failures };
+        return (new PortActionResult { Verified = verified, Failures = failures }, shut);
     }
 
     private void NotifyStage(SuspensionRecord record, StageTiming timing)

@@ -534,7 +534,6 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         var error = new StoreUnavailableException($"store {_options.Path} stopped writing: {e.Message}", e);
         _stopped = true;
         _queue.Writer.TryComplete();
-        SetHealth(new StoreHealth(false, error.Message, _time.GetUtcNow()));
         _tally.Clear();
         control?.Fail(error);
         var failed = new List<PendingAppend>(batch);
@@ -560,6 +559,16 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         catch (Exception again)
         {
             // An observer that throws again: the others have heard (NotifyAll); the store is stopped anyway.
+            _ = again;
+        }
+
+        // Last, and guarded: a health handler that throws must not leave anything above unsettled.
+        try
+        {
+            SetHealth(new StoreHealth(false, error.Message, _time.GetUtcNow()));
+        }
+        catch (Exception again)
+        {
             _ = again;
         }
     }

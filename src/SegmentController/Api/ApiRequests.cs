@@ -307,7 +307,6 @@ internal static class ApiRequests
             : (text, null);
     }
 
-    /// <summary>A 400 problem.</summary>
     /// <summary>
     /// A <c>limit</c> query parameter: absent is <paramref name="fallback"/>, a number is clamped to 1 to
     /// <paramref name="max"/>, anything else is a 400 problem (the framework's own binding would answer an
@@ -325,6 +324,7 @@ internal static class ApiRequests
             : (0, BadRequest($"\"limit\" must be a whole number from 1 to {max}"));
     }
 
+    /// <summary>A 400 problem.</summary>
     public static IResult BadRequest(string detail) =>
         Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad request", detail: detail);
 }

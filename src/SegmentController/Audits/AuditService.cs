@@ -464,10 +464,7 @@ internal sealed partial class AuditService : BackgroundService
             _last[client] = status;
         }
 
-        if (_policy.Current.FindClient(client) is not null)
-        {
-            Publish(client, status.Outcome, status.FinishedAt);
-        }
+        Publish(client, status.Outcome, status.FinishedAt);
     }
 
     private void Publish(string client, AuditOutcome outcome, DateTimeOffset finishedAt)
@@ -475,6 +472,12 @@ internal sealed partial class AuditService : BackgroundService
         // Under the lock: a client's "never audited" (PublishUnaudited) never lands after its first result.
         lock (_lock)
         {
+            if (_policy.Current.FindClient(client) is null)
+            {
+                // A report that finished after a reload took the client out: no series for it again.
+                return;
+            }
+
             _published.Add(client);
             _labelled.Add(client);
             _metrics.AuditLastResult.WithLabels(client).Set(MetricValue(outcome));

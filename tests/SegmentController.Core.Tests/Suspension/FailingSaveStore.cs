@@ -7,13 +7,16 @@ internal sealed class FailingSaveStore(ISuspensionStateStore inner) : ISuspensio
 {
     public bool Failing { get; set; }
 
+    /// <summary>What a failing save throws.</summary>
+    public Func<Exception> Error { get; set; } = () => new IOException("No space left on device");
+
     public SuspensionStateLoad Load() => inner.Load();
 
     public void Save(SuspensionState state)
     {
         if (Failing)
         {
-            throw new IOException("No space left on device");
+            throw Error();
         }
 
         inner.Save(state);

@@ -498,6 +498,23 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Retrip_SaveThrowsSomethingElse_PendingRestoreStillWithdrawnAndTheTripReportsAnIOException()
+    {
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath)) { Error = () => new UnauthorizedAccessException("Access to the path is denied.") };
+        using var engine = NewEngine(store: store);
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        await engine.RequestRestoreAsync("acme", "alice", "false positive", CancellationToken.None);
+
+        store.Failing = true;
+        await Assert.ThrowsAsync<IOException>(() => engine.TripAsync(Trip("acme", SuspensionTrigger.Finding), CancellationToken.None));
+        store.Failing = false;
+
+        // Approvals given before the new incident do not lift it, whatever kind of error the save met.
+        Assert.Equal(RestoreStatus.Refused, (await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
     public async Task Restore_AuditFailedWhileSuspendedByAnOperator_RefusedUntilALaterAuditPassesAcrossARestart()
     {
         var policy = TestPolicies.TwoClients(approvers: 1, requireAudit: false);
