@@ -54,14 +54,7 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         var policy = TestPolicies.Site(
             TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) },
             TestPolicies.V2cSwitch("cisco-sw2", silentPort, "cisco", SwitchProfile.Cisco) with { Timeout = TimeSpan.FromMilliseconds(200), Retries = 0, PollInterval = TimeSpan.FromMilliseconds(300) });
-        var provider = new PolicyProvider("inline", policy);
-        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
-        var sink = new RecordingSink();
-        using var service = new SnmpInventoryService(provider, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
-        {
-            Tick = TimeSpan.FromMilliseconds(50),
-        };
+        using var service = Create(policy, out var sink, out var metrics, out var health);
 
         await service.StartAsync(CancellationToken.None);
         try
@@ -101,14 +94,7 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         {
             Clients = [alpha with { Segments = [segment with { Ports = [.. segment.Ports, new PortAssignment { Switch = "qbridge-sw1", Ports = ["ge-0/0/99"] }] }] }, site.Clients[1]],
         };
-        var provider = new PolicyProvider("inline", policy);
-        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
-        var sink = new RecordingSink();
-        using var service = new SnmpInventoryService(provider, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
-        {
-            Tick = TimeSpan.FromMilliseconds(50),
-        };
+        using var service = Create(policy, out var sink, out var metrics, out _);
 
         await service.StartAsync(CancellationToken.None);
         try
@@ -132,14 +118,7 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
     {
         var policy = TestPolicies.Site(
             TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge-dup", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) });
-        var provider = new PolicyProvider("inline", policy);
-        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
-        var sink = new RecordingSink();
-        using var service = new SnmpInventoryService(provider, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
-        {
-            Tick = TimeSpan.FromMilliseconds(50),
-        };
+        using var service = Create(policy, out var sink, out var metrics, out _);
 
         await service.StartAsync(CancellationToken.None);
         try
@@ -158,5 +137,17 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         Assert.Contains("bridge ports 3 and 5 both map to ifIndex 1003", unreachable.Summary, StringComparison.Ordinal);
         Assert.Equal(["alpha", "bravo"], unreachable.Clients);
         Assert.DoesNotContain(sink.Findings, f => f.Rule is not (RuleIds.SwitchUnreachable or RuleIds.InsecureSnmp));
+    }
+
+    /// <summary>The polling service over <paramref name="policy"/>, ticking every 50 ms, with what it reports to.</summary>
+    private static SnmpInventoryService Create(SitePolicy policy, out RecordingSink sink, out ControllerMetrics metrics, out VerificationHealth health)
+    {
+        metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
+        sink = new RecordingSink();
+        return new SnmpInventoryService(new PolicyProvider("inline", policy), sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
+        {
+            Tick = TimeSpan.FromMilliseconds(50),
+        };
     }
 }
