@@ -52,6 +52,12 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
             checks.Add(new AuditCheck(Name, "capture running", [], AuditOutcome.Pass, state.Detail));
         }
 
+        if (state?.EvidenceLostAt is { } lost && lost >= scope.WindowStart)
+        {
+            // What capture found then is not in the store: the window's findings cannot be judged from it.
+            checks.Add(new AuditCheck(Name, "capture findings recorded", [], AuditOutcome.Indeterminate, string.Create(CultureInfo.InvariantCulture, $"findings of capture could not be recorded at {lost:yyyy-MM-ddTHH:mm:ssZ}, inside the audit window: the window's evidence is incomplete")));
+        }
+
         checks.Add(LossCheck(settings.Interfaces.Select(i => i.Name).ToArray(), settings.LossThreshold));
         checks.AddRange(await FindingChecksAsync(scope, cancellationToken).ConfigureAwait(false));
         return checks;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using SegmentController.Capture.Classification;
 using SegmentController.Capture.Rules;
@@ -37,6 +38,9 @@ internal sealed partial class CaptureService : BackgroundService
     private readonly SemaphoreSlim _violationSignal = new(0, 1);
     private readonly Channel<SitePolicy> _reloads = Channel.CreateUnbounded<SitePolicy>(new UnboundedChannelOptions { SingleReader = true });
     private DateTimeOffset _nextUpdate;
+
+    // Why capture is not healthy since findings could not be recorded, until a later publication is.
+    private string? _unrecorded;
 
     public CaptureService(IPolicyProvider policy, IFindingSink sink, ControllerMetrics metrics, VerificationHealth health, TimeProvider time, ILogger<CaptureService> logger)
     {
@@ -317,6 +321,11 @@ internal sealed partial class CaptureService : BackgroundService
             }
         }
 
+        if (_unrecorded is { } unrecorded)
+        {
+            problems.Add(unrecorded);
+        }
+
         _health.Report(HealthSource, problems.Count == 0, problems.Count == 0 ? $"{_runs.Count} interface(s) capturing" : string.Join("; ", problems));
 
         // New findings first, on their own: a trip must not wait for anything else.
@@ -383,10 +392,15 @@ internal sealed partial class CaptureService : BackgroundService
         }
         catch (AggregateException e)
         {
-            // The pipeline logged each consumer's failure; capture goes on, but not as healthy.
+            // The pipeline logged each consumer's failure; capture goes on, but not as healthy: not until
+            // a later publication is recorded, and an audit whose window holds this time is incomplete.
             Log.PublishFailed(_logger, e);
-            _health.Report(HealthSource, false, "findings could not be recorded");
+            _unrecorded = string.Create(CultureInfo.InvariantCulture, $"findings could not be recorded at {_time.GetUtcNow():yyyy-MM-ddTHH:mm:ssZ}");
+            _health.ReportEvidenceLost(HealthSource, _unrecorded);
+            return;
         }
+
+        _unrecorded = null;
     }
 
     private static void Advance(Prometheus.Counter.Child counter, long total, ref long published)

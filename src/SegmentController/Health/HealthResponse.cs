@@ -36,6 +36,11 @@ internal static class HealthResponse
                     writer.WriteBoolean("healthy", state.Healthy);
                     writer.WriteString("detail", state.Detail);
                     writer.WriteString("since", state.Since);
+                    if (state.EvidenceLostAt is { } lost)
+                    {
+                        writer.WriteString("evidence_lost_at", lost);
+                    }
+
                     writer.WriteEndObject();
                 }
             }

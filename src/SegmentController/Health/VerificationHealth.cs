@@ -33,11 +33,40 @@ internal sealed partial class VerificationHealth
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         var changed = !_sources.TryGetValue(source, out var previous) || previous.Healthy != healthy || previous.Detail != detail;
-        _sources[source] = new SourceState(healthy, detail, changed || previous is null ? _time.GetUtcNow() : previous.Since);
+        _sources[source] = new SourceState(healthy, detail, changed || previous is null ? _time.GetUtcNow() : previous.Since)
+        {
+            EvidenceLostAt = previous?.EvidenceLostAt,
+        };
         _metrics.VerificationHealthy.WithLabels(source).Set(healthy ? 1 : 0);
         if (changed)
         {
             Log.VerificationChanged(_logger, source, healthy, detail);
+        }
+    }
+
+    /// <summary>
+    /// The source found something it could not put on record: it is unhealthy (<paramref name="detail"/>
+    /// says why), and the time stays on its state (<see cref="SourceState.EvidenceLostAt"/>) after it
+    /// recovers, so that an audit whose window holds that time knows its evidence is incomplete.
+    /// </summary>
+    public void ReportEvidenceLost(string source, string detail)
+    {
+        Report(source, healthy: false, detail);
+        var now = _time.GetUtcNow();
+        _sources.AddOrUpdate(
+            source,
+            _ => new SourceState(false, detail, now) { EvidenceLostAt = now },
+            (_, state) => state with { EvidenceLostAt = now });
+    }
+
+    /// <summary>Forgets a source the controller no longer runs (a reload took away what it verified).</summary>
+    public void Withdraw(string source)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        if (_sources.TryRemove(source, out _))
+        {
+            _metrics.VerificationHealthy.RemoveLabelled(source);
+            Log.VerificationWithdrawn(_logger, source);
         }
     }
 
@@ -46,11 +75,18 @@ internal sealed partial class VerificationHealth
         new SortedDictionary<string, SourceState>(_sources, StringComparer.Ordinal);
 
     /// <summary>One source's state.</summary>
-    public sealed record SourceState(bool Healthy, string Detail, DateTimeOffset Since);
+    public sealed record SourceState(bool Healthy, string Detail, DateTimeOffset Since)
+    {
+        /// <summary>When the source last found something it could not put on record (null: never).</summary>
+        public DateTimeOffset? EvidenceLostAt { get; init; }
+    }
 
     private static partial class Log
     {
         [LoggerMessage(EventIds.VerificationChanged, LogLevel.Information, "Verification source {Source}: healthy={Healthy} ({Detail})")]
         public static partial void VerificationChanged(ILogger logger, string source, bool healthy, string detail);
+
+        [LoggerMessage(EventIds.VerificationWithdrawn, LogLevel.Information, "Verification source {Source} withdrawn: the policy no longer gives it anything to verify")]
+        public static partial void VerificationWithdrawn(ILogger logger, string source);
     }
 }

@@ -13,6 +13,7 @@ internal static class EventIds
     public const int FindingConsumerFailed = 1101;
     public const int FindingUpdated = 1102;
     public const int VerificationChanged = 1200;
+    public const int VerificationWithdrawn = 1201;
     public const int CaptureStarted = 1300;
     public const int CaptureFailed = 1301;
     public const int CapturePolicyWarning = 1302;

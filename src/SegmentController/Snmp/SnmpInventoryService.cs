@@ -86,10 +86,27 @@ internal sealed partial class SnmpInventoryService : BackgroundService
                     }
                 }
 
+                var removed = false;
                 foreach (var gone in _switches.Keys.Where(name => policy.FindSwitch(name) is null).ToArray())
                 {
                     _switches.TryRemove(gone, out _);
                     _metrics.SwitchReachable.RemoveLabelled(gone);
+                    _metrics.SnmpPollDuration.RemoveLabelled(gone);
+                    removed = true;
+                }
+
+                if (removed)
+                {
+                    // A switch a reload took away no longer decides whether SNMP verification holds; with
+                    // none left, there is no SNMP verifier to report on.
+                    if (policy.Switches.Count == 0)
+                    {
+                        _health.Withdraw(HealthSource);
+                    }
+                    else
+                    {
+                        ReportHealth();
+                    }
                 }
 
                 await Task.Delay(Tick, _time, stoppingToken).ConfigureAwait(false);
@@ -167,6 +184,13 @@ internal sealed partial class SnmpInventoryService : BackgroundService
         state.Published = keys;
         if (fresh.Count == 0)
         {
+            if (state.PublishFailure is not null && findings.Count == 0)
+            {
+                // What could not be recorded has cleared: nothing is owed any more.
+                state.PublishFailure = null;
+                ReportHealth();
+            }
+
             return;
         }
 
@@ -176,10 +200,19 @@ internal sealed partial class SnmpInventoryService : BackgroundService
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A poller that cannot record its findings is not a healthy verifier.
+            // A poller that cannot record its findings is not a healthy verifier, and stays so until its
+            // findings are recorded (they are all published again at the next poll).
             Log.PublishFailed(_logger, definition.Name, e);
-            _health.Report(HealthSource, healthy: false, $"findings of {definition.Name} could not be published: {e.Message}");
+            state.PublishFailure = $"findings of {definition.Name} could not be published: {e.Message}";
             state.Published = [];
+            ReportHealth();
+            return;
+        }
+
+        if (state.PublishFailure is not null)
+        {
+            state.PublishFailure = null;
+            ReportHealth();
         }
     }
 
@@ -192,9 +225,17 @@ internal sealed partial class SnmpInventoryService : BackgroundService
         }
 
         var down = states.Where(s => s.Value.Reachable != true).Select(s => s.Key).Order(StringComparer.Ordinal).ToArray();
-        _health.Report(HealthSource, down.Length == 0, down.Length == 0
+        var unrecorded = states.Select(s => s.Value.PublishFailure).Where(f => f is not null).Order(StringComparer.Ordinal).ToArray();
+        var problems = new List<string>(2);
+        if (down.Length > 0)
+        {
+            problems.Add($"not verified: {string.Join(", ", down)}");
+        }
+
+        problems.AddRange(unrecorded!);
+        _health.Report(HealthSource, problems.Count == 0, problems.Count == 0
             ? string.Create(CultureInfo.InvariantCulture, $"{states.Length} switch(es) answered their last poll")
-            : $"not verified: {string.Join(", ", down)}");
+            : string.Join("; ", problems));
     }
 
     /// <summary>
@@ -231,6 +272,9 @@ internal sealed partial class SnmpInventoryService : BackgroundService
 
         /// <summary>The key of the switch-unreachable episode going on, if any (its updates carry it).</summary>
         public string? UnreachableEpisode { get; set; }
+
+        /// <summary>Why the findings of the last poll could not be recorded, until a later poll's are.</summary>
+        public string? PublishFailure { get; set; }
     }
 
     private static partial class Log

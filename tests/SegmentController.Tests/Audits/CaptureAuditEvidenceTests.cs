@@ -126,6 +126,30 @@ public sealed class CaptureAuditEvidenceTests : IAsyncLifetime
         Assert.All(results, r => Assert.Equal(AuditOutcome.Indeterminate, r.Outcome));
     }
 
+    [Fact]
+    public async Task FindingsLostInsideTheWindow_Indeterminate_LostBeforeIt_NotAsked()
+    {
+        _health.ReportEvidenceLost(CaptureService.HealthSource, "findings could not be recorded");
+        var lostAt = _time.GetUtcNow();
+        _time.Advance(TimeSpan.FromMinutes(1));
+        _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        // Capture runs again, but what it found at lostAt is not in the store the audit reads.
+        var checks = await Evidence().CollectAsync(Scope(lostAt), new Progress<string>(), CancellationToken.None);
+        var results = AuditReport.Judge(["alpha", "bravo"], checks, [CaptureAuditEvidence.SourceName]);
+        Assert.Equal(AuditOutcome.Pass, Assert.Single(checks, c => c.Name == "capture running").Outcome);
+        var recorded = Assert.Single(checks, c => c.Name == "capture findings recorded");
+        Assert.Equal(AuditOutcome.Indeterminate, recorded.Outcome);
+        Assert.Contains("inside the audit window", recorded.Detail, StringComparison.Ordinal);
+        Assert.All(results, r => Assert.Equal(AuditOutcome.Indeterminate, r.Outcome));
+
+        // The next audit's window starts after the loss: nothing missing from it.
+        var later = await Evidence().CollectAsync(Scope(lostAt + TimeSpan.FromSeconds(1)), new Progress<string>(), CancellationToken.None);
+        Assert.DoesNotContain(later, c => c.Name == "capture findings recorded");
+        Assert.All(AuditReport.Judge(["alpha", "bravo"], later, [CaptureAuditEvidence.SourceName]), r => Assert.Equal(AuditOutcome.Pass, r.Outcome));
+    }
+
     private CaptureAuditEvidence Evidence() => new(_store, _health, _metrics);
 
     private AuditScope Scope(DateTimeOffset windowStart) => new(_policy, ["alpha", "bravo"], windowStart, _time.GetUtcNow());

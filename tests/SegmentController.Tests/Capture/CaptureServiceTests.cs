@@ -295,6 +295,43 @@ public sealed class CaptureServiceTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task FindingsCannotBeRecorded_UnhealthyUntilALaterPublicationIs_TheLossStaysOnTheSource()
+    {
+        using var lab = new VethLab(mirror: false);
+        var provider = PolicyProvider.TryOpen(WritePolicy(Interface(lab.CaptureInterface)), out var errors) ?? throw new InvalidOperationException(string.Join('\n', errors));
+        var (service, pipeline, _, health) = Start(provider);
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.True(await Eventually(() => Healthy(health)));
+            pipeline.Failing = true;
+            lab.Replay(Fixture("leaky-site.pcap"));
+            Assert.True(await Eventually(() => pipeline.Refused > 0));
+            Assert.True(await Eventually(() => !Healthy(health)));
+            var lost = health.Snapshot()[CaptureService.HealthSource];
+            Assert.StartsWith("findings could not be recorded at ", lost.Detail, StringComparison.Ordinal);
+            Assert.NotNull(lost.EvidenceLostAt);
+
+            // Publication after publication finds nothing new to record: capture is still not healthy —
+            // what it found is not on record — rather than healthy again one interval later.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.False(Healthy(health), health.Snapshot()[CaptureService.HealthSource].Detail);
+
+            // The same violations again: their updates are recorded, and capture is healthy again; the
+            // time of the loss stays for audits whose window holds it.
+            pipeline.Failing = false;
+            Assert.True(await WhileReplaying(lab, () => Healthy(health), "leaky-site.pcap"), health.Snapshot()[CaptureService.HealthSource].Detail);
+            Assert.True(health.Snapshot()[CaptureService.HealthSource].EvidenceLostAt >= lost.EvidenceLostAt);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            service.Dispose();
+        }
+    }
+
     private static bool Healthy(VerificationHealth health) =>
         health.Snapshot().TryGetValue(CaptureService.HealthSource, out var state) && state.Healthy;
 
@@ -302,12 +339,12 @@ public sealed class CaptureServiceTests : IDisposable
         New(pipeline).Where(f => f.Rule == RuleIds.CaptureDegraded).ToList();
 
     /// <summary>Replays the clean capture on the lab's wire until <paramref name="condition"/> holds (or 30 s pass).</summary>
-    private static async Task<bool> WhileReplaying(VethLab lab, Func<bool> condition)
+    private static async Task<bool> WhileReplaying(VethLab lab, Func<bool> condition, string capture = "clean-site.pcap")
     {
         var deadline = Stopwatch.StartNew();
         while (!condition() && deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
-            lab.Replay(Fixture("clean-site.pcap"));
+            lab.Replay(Fixture(capture));
             await Task.Delay(100);
         }
 
@@ -356,10 +393,21 @@ public sealed class CaptureServiceTests : IDisposable
             }
         }
 
+        /// <summary>While set, findings are refused (as by a store that cannot write).</summary>
+        public bool Failing { get; set; }
+
+        public int Refused { get; private set; }
+
         public ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
         {
             lock (_lock)
             {
+                if (Failing)
+                {
+                    Refused++;
+                    throw new InvalidOperationException("store refused");
+                }
+
                 _seen.AddRange(findings);
             }
 

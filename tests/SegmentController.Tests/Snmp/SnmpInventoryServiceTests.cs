@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
@@ -139,15 +140,179 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         Assert.DoesNotContain(sink.Findings, f => f.Rule is not (RuleIds.SwitchUnreachable or RuleIds.InsecureSnmp));
     }
 
+    [Fact]
+    public async Task ReloadTakesAwayTheSwitchThatFailed_HealthFollowsAtOnce_NoSwitchLeft_SourceWithdrawn()
+    {
+        var silentPort = FreePort.Udp();
+        var good = TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromHours(1) };
+        var failing = TestPolicies.V2cSwitch("cisco-sw2", silentPort, "cisco", SwitchProfile.Cisco) with { Timeout = TimeSpan.FromMilliseconds(200), Retries = 0, PollInterval = TimeSpan.FromMilliseconds(300) };
+        var site = TestPolicies.Site(good, failing);
+        var provider = new SettablePolicyProvider(site);
+        using var service = Create(provider, out _, out var metrics, out var health);
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitUntilAsync(() => metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count == 1 && metrics.SnmpPollDuration.WithLabels("cisco-sw2").Count >= 1);
+            Assert.Equal("not verified: cisco-sw2", health.Snapshot()[SnmpInventoryService.HealthSource].Detail);
+
+            // The one switch still in the policy answered its last poll, an hour ago as it were: verified.
+            provider.Set(site with { Switches = [good] });
+            await WaitUntilAsync(() => health.Snapshot()[SnmpInventoryService.HealthSource].Healthy);
+            Assert.Equal(1, metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value);
+            Assert.DoesNotContain(metrics.SwitchReachable.GetAllLabelValues(), l => l[0] == "cisco-sw2");
+
+            // No switch left: there is no SNMP verifier, neither healthy nor failing.
+            provider.Set(site with { Switches = [] });
+            await WaitUntilAsync(() => !health.Snapshot().ContainsKey(SnmpInventoryService.HealthSource));
+            Assert.DoesNotContain(metrics.VerificationHealthy.GetAllLabelValues(), l => l[0] == SnmpInventoryService.HealthSource);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task FindingsCannotBePublished_UnhealthyUntilAPollsFindingsAre_NotBackAndForth()
+    {
+        var policy = TestPolicies.Site(
+            TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) });
+        var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+        var log = new ListLogger<VerificationHealth>();
+        var health = new VerificationHealth(metrics, TimeProvider.System, log);
+        var sink = new FailingSink { Failing = true };
+        using var service = new SnmpInventoryService(new SettablePolicyProvider(policy), sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
+        {
+            Tick = TimeSpan.FromMilliseconds(50),
+        };
+
+        await service.StartAsync(CancellationToken.None);
+        try
+        {
+            await WaitUntilAsync(() => sink.Attempts >= 4);
+            var state = health.Snapshot()[SnmpInventoryService.HealthSource];
+            Assert.False(state.Healthy);
+            Assert.Contains("findings of qbridge-sw1 could not be published: store refused", state.Detail, StringComparison.Ordinal);
+
+            // Every poll answered, but none of its findings was recorded: never healthy again in between.
+            var messages = log.Messages;
+            var firstFailure = messages.ToList().FindIndex(m => m.Contains("could not be published", StringComparison.Ordinal));
+            Assert.True(firstFailure >= 0);
+            Assert.DoesNotContain(messages.Skip(firstFailure), m => m.Contains("healthy=True", StringComparison.Ordinal));
+
+            sink.Failing = false;
+            await WaitUntilAsync(() => health.Snapshot()[SnmpInventoryService.HealthSource].Healthy);
+            Assert.Contains(sink.Published, f => f.Rule == RuleIds.PortVlanMismatch);
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+    }
+
     /// <summary>The polling service over <paramref name="policy"/>, ticking every 50 ms, with what it reports to.</summary>
-    private static SnmpInventoryService Create(SitePolicy policy, out RecordingSink sink, out ControllerMetrics metrics, out VerificationHealth health)
+    private static SnmpInventoryService Create(SitePolicy policy, out RecordingSink sink, out ControllerMetrics metrics, out VerificationHealth health) =>
+        Create(new PolicyProvider("inline", policy), out sink, out metrics, out health);
+
+    private static SnmpInventoryService Create(IPolicyProvider policy, out RecordingSink sink, out ControllerMetrics metrics, out VerificationHealth health)
     {
         metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
         health = new VerificationHealth(metrics, TimeProvider.System, NullLogger<VerificationHealth>.Instance);
         sink = new RecordingSink();
-        return new SnmpInventoryService(new PolicyProvider("inline", policy), sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
+        return new SnmpInventoryService(policy, sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
         {
             Tick = TimeSpan.FromMilliseconds(50),
         };
+    }
+
+    /// <summary>A policy a test puts in force as a reload would.</summary>
+    private sealed class SettablePolicyProvider(SitePolicy policy) : IPolicyProvider
+    {
+        private SitePolicy _current = policy;
+
+        public event EventHandler<SitePolicy>? PolicyChanged;
+
+        public SitePolicy Current => Volatile.Read(ref _current);
+
+        public void Set(SitePolicy policy)
+        {
+            Volatile.Write(ref _current, policy);
+            PolicyChanged?.Invoke(this, policy);
+        }
+    }
+
+    /// <summary>A sink that refuses findings while <see cref="Failing"/>, as a store that cannot write does.</summary>
+    private sealed class FailingSink : IFindingSink
+    {
+        private readonly Lock _lock = new();
+        private readonly List<Finding> _published = [];
+        private int _attempts;
+        private volatile bool _failing;
+
+        public bool Failing
+        {
+            get => _failing;
+            set => _failing = value;
+        }
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public IReadOnlyList<Finding> Published
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _published];
+                }
+            }
+        }
+
+        public ValueTask PublishAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _attempts);
+            if (_failing)
+            {
+                throw new InvalidOperationException("store refused");
+            }
+
+            lock (_lock)
+            {
+                _published.AddRange(findings);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class ListLogger<T> : ILogger<T>
+    {
+        private readonly Lock _lock = new();
+        private readonly List<string> _messages = [];
+
+        public IReadOnlyList<string> Messages
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _messages];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lock)
+            {
+                _messages.Add(formatter(state, exception));
+            }
+        }
     }
 }
