@@ -179,6 +179,34 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         return Incidents.Where(i => i.Notices.Any(n => n.GivenAt is null && n.DueAt > now)).ToArray();
     }
 
+    /// <summary>
+    /// Puts on record, after a restart, each client's notice whose deadline passed while the controller was
+    /// not running and that no record yet says passed: the incident's timeline then says so, as it does for a
+    /// deadline that passes while notices are being retried. Returns how many were recorded.
+    /// </summary>
+    public async Task<int> RecordLapsedNoticesAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var recorded = 0;
+        foreach (var incident in Incidents)
+        {
+            foreach (var notice in incident.Notices.Where(n => n.GivenAt is null && n.DueAt <= now))
+            {
+                var passed = $"{notice.Client}: deadline {IncidentJson.Iso(notice.DueAt)} passed";
+                if (incident.Timeline.Any(e => e.Kind == "notification" && e.Text.StartsWith(passed, StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                await ChangeAsync(incident.Id, "notification", i => i.With(new TimelineEntry(now, "notification",
+                    $"{passed} while the controller was not running, without notice reaching the client: notify by other means")), cancellationToken).ConfigureAwait(false);
+                recorded++;
+            }
+        }
+
+        return recorded;
+    }
+
     /// <summary>Opens an incident on an operator's word (the clock starts now) and notifies at once.</summary>
     /// <exception cref="ArgumentException">No client, or a client the policy does not have.</exception>
     public async Task<Incident> OpenAsync(string operatorName, string nature, IReadOnlyList<string> clients, CancellationToken cancellationToken)

@@ -48,4 +48,5 @@ internal static class EventIds
     public const int IncidentsNotRestored = 1703;
     public const int IncidentNoticeFailed = 1704;
     public const int IncidentNoticeResumed = 1705;
+    public const int IncidentNoticeLapsed = 1706;
 }

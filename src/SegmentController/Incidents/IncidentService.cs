@@ -50,6 +50,20 @@ internal sealed partial class IncidentService : BackgroundService
         await RestoreAsync(stoppingToken).ConfigureAwait(false);
         Publish();
 
+        // Deadlines that passed while the controller was down are put on record as such.
+        try
+        {
+            var lapsed = await _incidents.RecordLapsedNoticesAsync(stoppingToken).ConfigureAwait(false);
+            if (lapsed > 0)
+            {
+                Log.NoticesLapsed(_logger, lapsed);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            Log.WorkFailed(_logger, e.Message, e);
+        }
+
         // Notices owed before the restart (not given, deadline not passed) are taken up again.
         foreach (var pending in _incidents.PendingNotices())
         {
@@ -137,5 +151,8 @@ internal sealed partial class IncidentService : BackgroundService
 
         [LoggerMessage(EventIds.IncidentNoticeResumed, LogLevel.Information, "Notice of incident {Id} not given before the restart: resumed")]
         public static partial void NoticeResumed(ILogger logger, string id);
+
+        [LoggerMessage(EventIds.IncidentNoticeLapsed, LogLevel.Error, "{Count} incident notice(s) reached their 8-hour deadline while the controller was not running, not given: notify by other means")]
+        public static partial void NoticesLapsed(ILogger logger, int count);
     }
 }

@@ -245,6 +245,42 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task DeadlinePassedWhileTheControllerWasDown_PutOnRecordOnceAtTheNextStart()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(failFirst: int.MaxValue);
+        await using var store = await Stores.OpenAsync(_path, _time);
+        string id;
+        using (var before = Manager(store, receiver.Url, receiver.Certificate, "alpha"))
+        {
+            id = (await before.RecordOpenedAsync("operator-ana", "laptop of an alpha agent lost", ["alpha", "beta"], null, CancellationToken.None)).Id;
+            await before.RecordNoticeGivenAsync(id, "beta", "operator-ana", "telephone", CancellationToken.None);
+            using var stop = new CancellationTokenSource();
+            var delivering = before.NotifyAsync(id, stop.Token);
+            await WaitUntilAsync(() => before.Incidents.Single().Notifications.Count >= 1);
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => delivering);
+        }
+
+        // Down for nine hours: alpha's deadline passed meanwhile, beta had notice.
+        _time.Advance(TimeSpan.FromHours(9));
+        using var after = Manager(store, receiver.Url, receiver.Certificate, "alpha");
+        after.Restore(StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent }).Select(r => IncidentJson.Read(r.Payload!.Value)).GroupBy(i => i.Id).Select(g => g.Last()));
+        Assert.Empty(after.PendingNotices());
+
+        Assert.Equal(1, await after.RecordLapsedNoticesAsync(CancellationToken.None));
+        var lapsed = Assert.Single(after.Incidents.Single().Timeline, e => e.Text.Contains("passed while the controller was not running", StringComparison.Ordinal));
+        Assert.StartsWith("alpha: deadline ", lapsed.Text, StringComparison.Ordinal);
+        Assert.Equal(_time.GetUtcNow(), lapsed.At);
+        var recorded = IncidentJson.Read(StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent })[^1].Payload!.Value);
+        Assert.Contains(recorded.Timeline, e => e.Text == lapsed.Text);
+
+        // A later start finds it on record: not said twice.
+        using var third = Manager(store, receiver.Url, receiver.Certificate, "alpha");
+        third.Restore(StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent }).Select(r => IncidentJson.Read(r.Payload!.Value)).GroupBy(i => i.Id).Select(g => g.Last()));
+        Assert.Equal(0, await third.RecordLapsedNoticesAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task StoreFullWhileANoticeIsRetried_RetriesGoOnOnceItHasRoom_AndEveryAttemptIsRecorded()
     {
         // The store on a real, tiny tmpfs that fills up (as a full disk) while alpha's SOC is down.
