@@ -124,21 +124,29 @@ try
 
     var (bareResult, memoryResult, segctlResult) = (Median(rounds[0]), Median(rounds[1]), Median(rounds[2]));
 
-    // Latency at a fixed, moderate load: at saturation a closed-loop generator's mean latency is its
-    // connections divided by the throughput, so there the added latency restates the throughput ratio.
-    // Here each of 16 connections pauses 2 ms after every answer (wrk's delay(); the latency counts from
-    // the request's write), the same offered load for every target, well below what any of them can
-    // serve. As many rounds as at saturation: a round's p50 moves by tens of microseconds on this machine.
-    var paced = Path.Combine(dir, "paced.lua");
-    await File.WriteAllTextAsync(paced, "function delay()\n  return 2\nend\n");
-    var pacedRounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
-    for (var round = 0; round < roundCount; round++)
+    // Latency at fixed loads: at saturation a closed-loop generator's mean latency is its connections
+    // divided by the throughput, so there the added latency restates the throughput ratio. Here each
+    // connection pauses after every answer (wrk's delay(); the latency counts from the request's write),
+    // the same offered load for every target: a moderate one (16 connections, 2 ms) and a heavy one (32
+    // connections, 1 ms: well over half of what segctl serves at saturation). As many rounds as at
+    // saturation: a round's p50 moves by tens of microseconds on this machine.
+    (string Connections, int PauseMs)[] pacedLoads = [("16", 2), ("32", 1)];
+    var pacedByLoad = new List<List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>[]>();
+    foreach (var (pacedConnections, pauseMs) in pacedLoads)
     {
-        for (var k = 0; k < ports.Length; k++)
+        var paced = Path.Combine(dir, $"paced-{pauseMs}.lua");
+        await File.WriteAllTextAsync(paced, $"function delay()\n  return {pauseMs}\nend\n");
+        var pacedRounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
+        for (var round = 0; round < roundCount; round++)
         {
-            var i = (round + k) % ports.Length;
-            pacedRounds[i].Add(await WrkAsync(ports[i], duration, "16", paced));
+            for (var k = 0; k < ports.Length; k++)
+            {
+                var i = (round + k) % ports.Length;
+                pacedRounds[i].Add(await WrkAsync(ports[i], duration, pacedConnections, paced));
+            }
         }
+
+        pacedByLoad.Add(pacedRounds);
     }
 
     var measuredJit = System.Runtime.JitInfo.GetCompilationTime() - jitAtStart;
@@ -173,10 +181,15 @@ try
     Console.WriteLine($"  mean added at saturation, fixed by the throughput ({open:F0} connections / throughput, us): {Paired(rounds, 2, (t, b) => (open / t.Rps - open / b.Rps) * 1e6, "F0")} with the SQLite store, {Paired(rounds, 1, (t, b) => (open / t.Rps - open / b.Rps) * 1e6, "F0")} records in memory");
     Console.WriteLine($"  added cpu per request (us): {Paired(rounds, 2, (t, b) => t.CpuUs - b.CpuUs, "F1")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.CpuUs - b.CpuUs, "F1")} records in memory");
 
-    var pacedMedian = pacedRounds.Select(r => r.OrderBy(x => x.P50Ms).ElementAt(r.Count / 2)).ToArray();
-    Console.WriteLine($"fixed moderate load (16 connections, 2 ms pause after each answer; {roundCount} interleaved rounds, median round):");
-    Console.WriteLine($"  bare YARP {pacedMedian[0].Rps:F0} req/s p50 {pacedMedian[0].P50Ms:F3} ms p99 {pacedMedian[0].P99Ms:F3} ms; segctl records in memory {pacedMedian[1].Rps:F0} req/s p50 {pacedMedian[1].P50Ms:F3} p99 {pacedMedian[1].P99Ms:F3}; segctl records to SQLite {pacedMedian[2].Rps:F0} req/s p50 {pacedMedian[2].P50Ms:F3} p99 {pacedMedian[2].P99Ms:F3}");
-    Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
+    for (var load = 0; load < pacedLoads.Length; load++)
+    {
+        var pacedRounds = pacedByLoad[load];
+        var pacedMedian = pacedRounds.Select(r => r.OrderBy(x => x.P50Ms).ElementAt(r.Count / 2)).ToArray();
+        Console.WriteLine($"fixed load ({pacedLoads[load].Connections} connections, {pacedLoads[load].PauseMs} ms pause after each answer; {roundCount} interleaved rounds, median round):");
+        Console.WriteLine($"  bare YARP {pacedMedian[0].Rps:F0} req/s p50 {pacedMedian[0].P50Ms:F3} ms p99 {pacedMedian[0].P99Ms:F3} ms; segctl records in memory {pacedMedian[1].Rps:F0} req/s p50 {pacedMedian[1].P50Ms:F3} p99 {pacedMedian[1].P99Ms:F3}; segctl records to SQLite {pacedMedian[2].Rps:F0} req/s p50 {pacedMedian[2].P50Ms:F3} p99 {pacedMedian[2].P99Ms:F3}");
+        Console.WriteLine($"  offered load as a share of segctl's (SQLite) median throughput at saturation: {pacedMedian[2].Rps / segctlResult.Rps:P0}");
+        Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
+    }
 
     await KillTimingAsync(engine, segctlPort, pki.CaPath, trips);
     await segctl.DisposeAsync();
