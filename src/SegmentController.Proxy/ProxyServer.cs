@@ -72,12 +72,20 @@ internal sealed class ProxyServer : IAsyncDisposable
             throw new InvalidOperationException($"{caError}; agents cannot be identified");
         }
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        // The empty builder reads no configuration at all: who an agent is comes from the socket's address
+        // alone, and the listeners from the policy alone. The slim and default builders read the process's
+        // environment, where ASPNETCORE_FORWARDEDHEADERS_ENABLED (common in container images) turns on the
+        // forwarded-headers middleware with every proxy trusted — the agent's own X-Forwarded-For would then
+        // become the source address — and Kestrel__Endpoints__… or ASPNETCORE_URLS-style settings add
+        // listeners without the gate or TLS.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             ApplicationName = "segctl-proxy",
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.Logging.ClearProviders();
         builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
         builder.Services.AddSingleton(policy);

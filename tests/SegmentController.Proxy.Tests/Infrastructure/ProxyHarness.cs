@@ -75,20 +75,24 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// </param>
     /// <param name="storeDirectory">Where the evidence store lives (default: <paramref name="directory"/>).</param>
     /// <param name="acmeDestination">Where acme's route sends requests, given acme's upstream (default: the upstream itself).</param>
+    /// <param name="listen">The proxy's listen endpoint (<c>[::]:0</c> for a dual-stack listener).</param>
+    /// <param name="proxyEnvironment">Environment variables set while the proxy server (and it alone) is built and started.</param>
     public static async Task<ProxyHarness> StartAsync(
         string? directory = null,
         Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null,
         int approvers = 2,
         bool agentCertificates = false,
         string? storeDirectory = null,
-        Func<UpstreamServer, Task<Uri>>? acmeDestination = null)
+        Func<UpstreamServer, Task<Uri>>? acmeDestination = null,
+        string listen = "127.0.0.1:0",
+        IReadOnlyDictionary<string, string>? proxyEnvironment = null)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
         try
         {
-            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination);
+            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment);
         }
         catch
         {
@@ -102,7 +106,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination)
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate);
@@ -118,7 +122,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
             {
                 Proxy = new ProxySettings
                 {
-                    Listen = ["127.0.0.1:0"],
+                    Listen = [listen],
                     Certificate = new CertificateReference { File = proxyCert.CertPath, KeyFile = proxyCert.KeyPath },
                     UpstreamCaFile = Pki.CaPemPath,
                     RequireClientCertificate = agentCertificates,
@@ -156,8 +160,24 @@ internal sealed class ProxyHarness : IAsyncDisposable
             TimeProvider.System,
             CancellationToken.None);
         _loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
-        _server = ProxyServer.Create(_components, Policy, Engine, Findings, Store, Metrics, TimeProvider.System, _loggers);
-        await _server.StartAsync(CancellationToken.None);
+        foreach (var (name, value) in proxyEnvironment ?? new Dictionary<string, string>())
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        try
+        {
+            _server = ProxyServer.Create(_components, Policy, Engine, Findings, Store, Metrics, TimeProvider.System, _loggers);
+            await _server.StartAsync(CancellationToken.None);
+        }
+        finally
+        {
+            foreach (var name in proxyEnvironment?.Keys ?? [])
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+
         ProxyPort = new Uri(_server.Addresses[0]).Port;
     }
 
@@ -188,11 +208,12 @@ internal sealed class ProxyHarness : IAsyncDisposable
     {
         ConnectCallback = async (context, cancellationToken) =>
         {
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var from = IPAddress.Parse(source);
+            var socket = new Socket(from.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
-                await socket.ConnectAsync(IPAddress.Loopback, ProxyPort, cancellationToken);
+                socket.Bind(new IPEndPoint(from, 0));
+                await socket.ConnectAsync(ProxyAddressFor(from), ProxyPort, cancellationToken);
                 return new NetworkStream(socket, ownsSocket: true);
             }
             catch
@@ -210,6 +231,10 @@ internal sealed class ProxyHarness : IAsyncDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
     };
 
+    /// <summary>The loopback address of the source's family: an IPv6 source (<c>::1</c>) needs a dual-stack or IPv6 listener.</summary>
+    private static IPAddress ProxyAddressFor(IPAddress source) =>
+        source.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
+
     /// <summary>
     /// Asserts the proxy answered nothing: the connection was dropped (however the agent's stack words
     /// it — a failed request, a reset socket), never a status.
@@ -225,9 +250,10 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>Sends raw bytes over TLS from a source address and returns what came back until the proxy closed or went quiet.</summary>
     public async Task<string> RawAsync(string source, string sni, string request)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
-        await socket.ConnectAsync(IPAddress.Loopback, ProxyPort);
+        var from = IPAddress.Parse(source);
+        using var socket = new Socket(from.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(from, 0));
+        await socket.ConnectAsync(ProxyAddressFor(from), ProxyPort);
         await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
