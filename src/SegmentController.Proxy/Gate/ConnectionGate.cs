@@ -42,6 +42,14 @@ internal sealed class ConnectionGate : ISuspensionEnforcer
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(next);
+        if (connection.RemoteEndPoint is IPEndPoint { Address.IsIPv4MappedToIPv6: true } mapped)
+        {
+            // A dual-stack listener sees an IPv4 agent as ::ffff:a.b.c.d. Everything after the gate (the
+            // request's RemoteIpAddress, access records, findings, X-Forwarded-For to the upstream) names
+            // it as the policy, the capture and an IPv4 listener do.
+            connection.RemoteEndPoint = new IPEndPoint(mapped.Address.MapToIPv4(), mapped.Port);
+        }
+
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
         var client = _directory.Resolve(address);
         var key = client ?? NoClient;
