@@ -27,6 +27,15 @@ internal sealed class ProxyComponents : IDisposable
         Gate = new ConnectionGate(Directory, view, Refusals);
         InFlight = new InFlightRequests();
         Pools = new UpstreamPools(Snapshots, view);
+
+        // What was admitted under the replaced policy is judged again under the new one: connections and
+        // requests whose agent, or whose upstream, the reload gave another client are cut.
+        Snapshots.Applied += (replaced, current) =>
+        {
+            Gate.Reattribute(current);
+            InFlight.Reattribute(replaced, current);
+            Pools.Reattribute(replaced, current);
+        };
     }
 
     /// <summary>What the proxy takes from the policy in force (routes, address and certificate maps, upstream trust), swapped whole.</summary>

@@ -30,6 +30,59 @@ internal sealed class ProxySnapshot : IDisposable
     /// <summary>The routes and clusters YARP serves from this policy.</summary>
     public PolicyProxyConfig Config { get; }
 
+    /// <summary>The cluster of this policy with that id, or null when it has none.</summary>
+    public Yarp.ReverseProxy.Configuration.ClusterConfig? Cluster(string clusterId)
+    {
+        foreach (var cluster in Config.Clusters)
+        {
+            if (string.Equals(cluster.ClusterId, clusterId, StringComparison.Ordinal))
+            {
+                return cluster;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// True when a request of <paramref name="client"/> from <paramref name="source"/> admitted under
+    /// <paramref name="admitted"/> (on cluster <paramref name="clusterId"/>, null before a route matched)
+    /// may go on under this policy: the source is still that client's, and the cluster still exists,
+    /// still belongs to that client and still sends to the same destinations.
+    /// </summary>
+    public bool StillAdmits(ProxySnapshot admitted, string client, System.Net.IPAddress? source, string? clusterId)
+    {
+        ArgumentNullException.ThrowIfNull(admitted);
+        if (!string.Equals(Addresses.Resolve(source), client, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (clusterId is null)
+        {
+            return true;
+        }
+
+        var before = admitted.Cluster(clusterId);
+        var now = Cluster(clusterId);
+        return before is not null && now is not null
+            && string.Equals(ClientOf(before), client, StringComparison.Ordinal)
+            && string.Equals(ClientOf(now), client, StringComparison.Ordinal)
+            && SameDestinations(before, now);
+    }
+
+    /// <summary>The client a cluster belongs to (its metadata), or null.</summary>
+    internal static string? ClientOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
+        cluster.Metadata is not null && cluster.Metadata.TryGetValue(ProxyMetadata.Client, out var client) ? client : null;
+
+    /// <summary>The cluster's destination addresses, in order, joined: equal when the cluster sends to the same places.</summary>
+    internal static string DestinationsOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
+        string.Join(' ', (cluster.Destinations ?? new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig>())
+            .Select(d => d.Value.Address).Order(StringComparer.Ordinal));
+
+    private static bool SameDestinations(Yarp.ReverseProxy.Configuration.ClusterConfig a, Yarp.ReverseProxy.Configuration.ClusterConfig b) =>
+        string.Equals(DestinationsOf(a), DestinationsOf(b), StringComparison.Ordinal);
+
     /// <summary>Trust for upstream certificates: the policy's CA bundle alone, or null for the system store.</summary>
     public X509ChainPolicy? UpstreamTrust { get; }
 

@@ -29,6 +29,13 @@ internal sealed class ProxySnapshots : IDisposable
 
     public ProxySnapshot Current => Volatile.Read(ref _current);
 
+    /// <summary>
+    /// Raised with the replaced snapshot and the new one after a new snapshot is in force and YARP was told
+    /// (so its routes are the new ones), under the lock that orders reloads: what was admitted under the
+    /// old policy is judged again under the new one here. Handlers only look and queue work.
+    /// </summary>
+    public event Action<ProxySnapshot, ProxySnapshot>? Applied;
+
     /// <summary>Why the last policy offered was refused; empty when it was put in force.</summary>
     public IReadOnlyList<string> LastErrors { get; private set; } = [];
 
@@ -50,6 +57,7 @@ internal sealed class ProxySnapshots : IDisposable
 
             // YARP reloads its routes when the configuration it holds says it changed.
             old.Config.SignalChanged();
+            Applied?.Invoke(old, snapshot);
             return [];
         }
     }

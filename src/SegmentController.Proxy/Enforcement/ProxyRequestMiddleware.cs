@@ -8,6 +8,7 @@ using SegmentController.Core.Evidence;
 using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Access;
 using SegmentController.Proxy.Gate;
+using Yarp.ReverseProxy.Model;
 
 namespace SegmentController.Proxy.Enforcement;
 
@@ -91,7 +92,8 @@ internal sealed partial class ProxyRequestMiddleware
             }
 
             // Track before checking: a trip publishes its state before it enumerates the tracked requests.
-            using var request = new InFlightRequest(context);
+            var clusterId = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.ClusterId;
+            using var request = new InFlightRequest(context) { Source = sourceAddress, ClusterId = clusterId };
             context.RequestAborted = request.Token;
             _inFlight.Add(client, request);
             try
@@ -99,6 +101,15 @@ internal sealed partial class ProxyRequestMiddleware
                 if (_suspensions.Current.IsSuspended(client))
                 {
                     state.Outcome = ProxyOutcomes.Suspended;
+                    context.Abort();
+                    return;
+                }
+
+                // Likewise a reload puts its snapshot in force before it judges the tracked requests again:
+                // one that came meanwhile is judged here, under the policy now in force.
+                if (_directory.Current is var current && !ReferenceEquals(current, snapshot) && !current.StillAdmits(snapshot, client, sourceAddress, clusterId))
+                {
+                    state.Outcome = ProxyOutcomes.Aborted;
                     context.Abort();
                     return;
                 }

@@ -23,17 +23,21 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new(ReferenceEqualityComparer.Instance);
     private HttpMessageInvoker _current;
 
-    public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended)
+    public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended, string? clusterId = null)
     {
         ArgumentNullException.ThrowIfNull(create);
         ArgumentNullException.ThrowIfNull(suspended);
         Client = client;
+        ClusterId = clusterId;
         _create = create;
         _suspended = suspended;
         _current = new HttpMessageInvoker(Create(), disposeHandler: true);
     }
 
     public string Client { get; }
+
+    /// <summary>The cluster whose requests this handler forwards.</summary>
+    public string? ClusterId { get; }
 
     /// <summary>Upstream sockets open now (for tests and status).</summary>
     public int OpenSockets => _sockets.Count;

@@ -41,7 +41,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
             : throw new InvalidOperationException($"cluster {context.ClusterId} has no client");
         // YARP asks for clients while it applies the configuration of the snapshot just put in force.
         var trust = _snapshots.Current.UpstreamTrust;
-        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c));
+        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c), context.ClusterId);
         ClientUpstreamHandler? replaced = null;
         _byCluster.AddOrUpdate(context.ClusterId, handler, (_, old) =>
         {
@@ -80,6 +80,56 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         }
 
         Prune();
+    }
+
+    /// <summary>
+    /// A reload replaced <paramref name="replaced"/> with <paramref name="current"/>: the pools of every
+    /// cluster that is gone, belongs to another client now or sends elsewhere are reset (the requests on
+    /// them are cut by the in-flight stage), those of earlier configurations included. What a request
+    /// admitted under the old policy had open to an upstream the new one gives another client is closed
+    /// now, not left for the old owner's trip — the new owner's would not see it.
+    /// </summary>
+    public void Reattribute(ProxySnapshot replaced, ProxySnapshot current)
+    {
+        ArgumentNullException.ThrowIfNull(replaced);
+        ArgumentNullException.ThrowIfNull(current);
+        foreach (var (clusterId, handler) in _byCluster)
+        {
+            if (current.Cluster(clusterId) is null && _byCluster.TryRemove(new KeyValuePair<string, ClientUpstreamHandler>(clusterId, handler)))
+            {
+                // Gone from the policy: kept (weakly) for trips while a request still holds it.
+                _replaced.TryAdd(new WeakReference<ClientUpstreamHandler>(handler), 0);
+            }
+
+            if (Moved(handler, replaced, current))
+            {
+                handler.DropPool();
+            }
+        }
+
+        foreach (var (reference, _) in _replaced)
+        {
+            if (reference.TryGetTarget(out var handler) && Moved(handler, replaced, current))
+            {
+                handler.DropPool();
+            }
+        }
+
+        Prune();
+    }
+
+    private static bool Moved(ClientUpstreamHandler handler, ProxySnapshot replaced, ProxySnapshot current)
+    {
+        if (handler.ClusterId is not { } clusterId)
+        {
+            return false;
+        }
+
+        var before = replaced.Cluster(clusterId);
+        var now = current.Cluster(clusterId);
+        return before is null || now is null
+            || !string.Equals(ProxySnapshot.ClientOf(now), handler.Client, StringComparison.Ordinal)
+            || !string.Equals(ProxySnapshot.DestinationsOf(before), ProxySnapshot.DestinationsOf(now), StringComparison.Ordinal);
     }
 
     private void Prune()

@@ -26,6 +26,10 @@ internal sealed class ClientTracker<T>
 
     public int Count(string client) => _byClient.TryGetValue(client, out var items) ? items.Count : 0;
 
+    /// <summary>Every live item with the client it is tracked under.</summary>
+    public (string Client, T Item)[] All() =>
+        [.. _byClient.SelectMany(pair => pair.Value.Keys.Select(item => (pair.Key, item)))];
+
     /// <summary>The live items of a client, or of every client for <see cref="SuspensionNames.AllClients"/>.</summary>
     public T[] Snapshot(string scope)
     {

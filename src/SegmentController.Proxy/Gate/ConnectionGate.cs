@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Configuration;
 using SegmentController.Proxy.Enforcement;
 
 namespace SegmentController.Proxy.Gate;
@@ -51,11 +52,26 @@ internal sealed class ConnectionGate : ISuspensionEnforcer
         }
 
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
-        var client = _directory.Resolve(address);
-        var key = client ?? NoClient;
+        string? client;
+        string key;
+        while (true)
+        {
+            var snapshot = _directory.Current;
+            client = snapshot.Addresses.Resolve(address);
+            key = client ?? NoClient;
 
-        // Track before checking: a trip publishes its state before it enumerates the tracked connections.
-        _connections.Add(key, connection);
+            // Track before checking: a trip publishes its state before it enumerates the tracked connections,
+            // and a reload puts its snapshot in force before it judges them again (Reattribute): tracked
+            // under the policy still in force after it is tracked, or tracked again under the new one.
+            _connections.Add(key, connection);
+            if (ReferenceEquals(snapshot, _directory.Current))
+            {
+                break;
+            }
+
+            _connections.Remove(key, connection);
+        }
+
         try
         {
             var state = _suspensions.Current;
@@ -98,13 +114,40 @@ internal sealed class ConnectionGate : ISuspensionEnforcer
         }
     }
 
-    private static void Close(ConnectionContext[] connections)
+    /// <summary>
+    /// A reload put <paramref name="current"/> in force: a connection whose source now belongs to another
+    /// client (or to none, or newly to one) is closed, on the thread pool like a trip's. The agent's next
+    /// connection is gated as what the new policy says it is — refused if that client is suspended — and
+    /// nothing stays open under a client the agent no longer belongs to, for that client's trip to miss.
+    /// </summary>
+    public void Reattribute(ProxySnapshot current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        List<ConnectionContext>? moved = null;
+        foreach (var (key, connection) in _connections.All())
+        {
+            var address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+            if (!string.Equals(current.Addresses.Resolve(address) ?? NoClient, key, StringComparison.Ordinal))
+            {
+                (moved ??= []).Add(connection);
+            }
+        }
+
+        if (moved is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static connections => Close(connections, "the policy moved its source to another client"), moved.ToArray(), preferLocal: false);
+        }
+    }
+
+    private static void Close(ConnectionContext[] connections) => Close(connections, "client suspended");
+
+    private static void Close(ConnectionContext[] connections, string reason)
     {
         foreach (var connection in connections)
         {
             try
             {
-                connection.Abort(new ConnectionAbortedException("client suspended"));
+                connection.Abort(new ConnectionAbortedException(reason));
             }
             catch (ObjectDisposedException)
             {

@@ -26,6 +26,12 @@ internal sealed class InFlightRequest : IDisposable
 
     public HttpContext Context { get; }
 
+    /// <summary>The agent's address, as the request's client was resolved from it.</summary>
+    public System.Net.IPAddress? Source { get; init; }
+
+    /// <summary>The cluster of the route the request matched; null when none matched.</summary>
+    public string? ClusterId { get; init; }
+
     /// <summary>Cancelled when the request is cut or the agent goes away.</summary>
     public CancellationToken Token { get; }
 

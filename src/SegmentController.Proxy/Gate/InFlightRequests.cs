@@ -1,4 +1,5 @@
 using SegmentController.Core.Suspension;
+using SegmentController.Proxy.Configuration;
 
 namespace SegmentController.Proxy.Gate;
 
@@ -31,6 +32,32 @@ internal sealed class InFlightRequests : ISuspensionEnforcer
         if (requests.Length > 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static requests => AbortAgents(requests), requests, preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// A reload replaced <paramref name="replaced"/> with <paramref name="current"/>: a request whose source
+    /// now belongs to another client (or none), or whose cluster is gone, belongs to another client or
+    /// sends elsewhere, is cut as a trip cuts it — a WebSocket opened under the old policy does not go on
+    /// as the wrong client's traffic, nor escape the trip of the client its agent belongs to now.
+    /// </summary>
+    public void Reattribute(ProxySnapshot replaced, ProxySnapshot current)
+    {
+        ArgumentNullException.ThrowIfNull(replaced);
+        ArgumentNullException.ThrowIfNull(current);
+        List<InFlightRequest>? cut = null;
+        foreach (var (client, request) in _requests.All())
+        {
+            if (!current.StillAdmits(replaced, client, request.Source, request.ClusterId))
+            {
+                request.Cancel();
+                (cut ??= []).Add(request);
+            }
+        }
+
+        if (cut is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static requests => AbortAgents(requests), cut.ToArray(), preferLocal: false);
         }
     }
 
