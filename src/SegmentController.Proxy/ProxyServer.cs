@@ -21,6 +21,7 @@ using SegmentController.Proxy.Enforcement;
 using SegmentController.Proxy.Gate;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
 
 namespace SegmentController.Proxy;
 
@@ -33,6 +34,10 @@ internal sealed class ProxyServer : IAsyncDisposable
 {
     /// <summary>The TLS versions the proxy's listeners accept.</summary>
     public const SslProtocols ListenerProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    /// <summary>Request headers that claim the agent's address, removed before forwarding.</summary>
+    internal static readonly string[] SpoofableSourceHeaders =
+        ["X-Real-IP", "True-Client-IP", "X-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Original-Forwarded-For"];
 
     private readonly WebApplication _app;
 
@@ -104,7 +109,16 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton<Forwarding.UpstreamTlsProbe>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
         builder.Services.AddSingleton<IProxyConfigProvider>(new PolicyProxyConfigProvider(components.Snapshots));
-        builder.Services.AddReverseProxy();
+        builder.Services.AddReverseProxy().AddTransforms(transforms =>
+        {
+            // YARP sets X-Forwarded-* from the connection and drops Forwarded; these single-hop claims of
+            // the agent's address it passes on as the agent wrote them. An agent must not tell its
+            // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
+            foreach (var header in SpoofableSourceHeaders)
+            {
+                transforms.AddRequestHeaderRemove(header);
+            }
+        });
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

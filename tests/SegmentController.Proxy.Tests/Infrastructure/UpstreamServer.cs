@@ -89,7 +89,10 @@ internal sealed class UpstreamServer : IAsyncDisposable
             context.Request.Host.Value ?? "",
             context.Request.Path.Value ?? "",
             context.Request.Headers["X-Forwarded-For"].ToString(),
-            DateTimeOffset.UtcNow);
+            DateTimeOffset.UtcNow)
+        {
+            Headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+        };
         Hits.Enqueue(hit);
 
         if (context.WebSockets.IsWebSocketRequest)
