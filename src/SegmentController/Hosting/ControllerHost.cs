@@ -38,14 +38,25 @@ internal static class ControllerHost
     public static WebApplication Build(IPolicyProvider policy, IReadOnlyList<string>? managementOverride = null, Action<IServiceCollection>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        // The empty builder reads no configuration: the listeners come from the policy alone. The slim and
+        // default builders read the process's environment, where ASPNETCORE_FORWARDEDHEADERS_ENABLED (set in
+        // some container images) would make a caller's own X-Forwarded-For its address — the address the
+        // failed-authentication limit counts by — and Kestrel__Endpoints__… would add a listener the
+        // "no plain HTTP off loopback" check never sees.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
             ApplicationName = "segctl",
             ContentRootPath = AppContext.BaseDirectory,
             Args = [],
         });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
 
         builder.Logging.ClearProviders();
+
+        // Log levels alone may still come from the environment (Logging__LogLevel__Default=Debug, as with
+        // any .NET service): nothing else of it is read.
+        builder.Logging.AddConfiguration(new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection("Logging"));
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
