@@ -18,6 +18,12 @@ public sealed record VerificationReport
     /// <summary>Index of the last record covered by a valid signature (checkpoint or head), or -1.</summary>
     public long SignedThrough { get; init; } = -1;
 
+    /// <summary>
+    /// In an export for one client: the records concerning it that the export withholds (chain links marked
+    /// withheld) because they concern other clients too. Only their place in the chain is verified.
+    /// </summary>
+    public long Withheld { get; init; }
+
     /// <summary>Hex of the hash of the last record verified.</summary>
     public string HeadHash { get; init; } = "";
 

@@ -444,7 +444,7 @@ internal sealed class ChainVerifier : IDisposable
         string? early = null;
         foreach (var (purge, problem) in _purges)
         {
-            if (purge.HeadIndex >= index && purge.RecordIndex > index && ids.All(purge.RetainUntil.ContainsKey))
+            if (purge.Covers(index, ids))
             {
                 if (problem is null)
                 {

@@ -13,4 +13,8 @@ internal sealed record PurgeBody(long RecordIndex, long RecordTicks, long HeadIn
 {
     /// <summary>The clients whose records it purged.</summary>
     public IEnumerable<string> Clients => RetainUntil.Keys;
+
+    /// <summary>Whether it vouches for the removal of the payload of record <paramref name="index"/>, which concerns <paramref name="clients"/>.</summary>
+    public bool Covers(long index, IReadOnlyList<string> clients) =>
+        HeadIndex >= index && RecordIndex > index && clients.All(RetainUntil.ContainsKey);
 }

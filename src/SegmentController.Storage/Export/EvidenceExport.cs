@@ -18,6 +18,11 @@ namespace SegmentController.Storage.Export;
 /// Lines: <c>{"kind":"header",…}</c>, then <c>{"kind":"record",…}</c> or <c>{"kind":"link",…}</c> per
 /// index, then <c>{"kind":"head",…}</c>. A payload that is single-line JSON is embedded verbatim as
 /// <c>payload</c> (its bytes are what was hashed); any other payload is <c>payload_b64</c>.
+/// An export for one client carries nothing of another: a record that concerns other clients too (an
+/// incident or finding shared by two clients) is withheld — a link marked <c>"withheld":true</c> with its
+/// type, never its client key — and the header counts them (<c>"withheld":N</c>) so the auditor knows they
+/// exist. A purge record names every client whose retention it applied: such an export shows one in full
+/// only when it vouches for a purged record the export shows, which its verification needs.
 /// An export of a time window carries only the stretch of chain that proves it: it starts at the last
 /// signed checkpoint before the window (preceded by the <c>{"kind":"key",…}</c> records that introduced the
 /// keys in force there) and ends at the first checkpoint after it — or at the ends of the chain where
@@ -40,6 +45,7 @@ public static class EvidenceExport
         var start = query.From is { } from ? reader.LastCheckpointBefore(from.UtcTicks) ?? 0 : 0;
         var lastInWindow = query.To is { } to ? reader.LastIndexAtOrBefore(to.UtcTicks) ?? -1 : head.HeadIndex;
         var purges = reader.ReadPurges();
+        var client = query.Client;
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         WriteLine(writer, output, w =>
         {
@@ -50,19 +56,20 @@ public static class EvidenceExport
             w.WriteString("store", Path.GetFileName(storePath));
             WriteOptional(w, "from", query.From);
             WriteOptional(w, "to", query.To);
-            if (query.Client is null)
+            if (client is null)
             {
                 w.WriteNull("client");
             }
             else
             {
-                w.WriteString("client", query.Client);
+                w.WriteString("client", client);
+                w.WriteNumber("withheld", CountWithheld(reader, query, client, Math.Min(lastInWindow, head.HeadIndex)));
             }
 
             w.WriteNumber("first_index", start);
         });
 
-        long records = 0, matching = 0, links = 0, rows = 0;
+        long records = 0, matching = 0, links = 0, withheld = 0, rows = 0;
         if (start > 0)
         {
             foreach (var key in reader.ReadRecords(0, $"type = '{RecordTypes.KeyRotation}' AND idx < {start.ToString(CultureInfo.InvariantCulture)}"))
@@ -75,6 +82,7 @@ public static class EvidenceExport
         // The end must lie past the window and past every purge record vouching for a purged record shown.
         var mustReach = lastInWindow;
         var endedAtCheckpoint = false;
+        List<(long Index, IReadOnlyList<string> Clients)>? purgedShown = null;
         Span<byte> content = stackalloc byte[RecordHasher.HashSize];
         foreach (var record in reader.ReadRecords(start))
         {
@@ -89,15 +97,20 @@ public static class EvidenceExport
             }
 
             var matches = query.Matches(record);
-            if (matches || RecordTypes.IsReserved(record.Type))
+            var withhold = matches && client is not null && ConcernsOthersToo(record.Clients, client);
+            if ((matches && !withhold) || (RecordTypes.IsReserved(record.Type) && (client is null || record.Type != RecordTypes.Purge || VouchesForShown(purges, record.Index, purgedShown))))
             {
                 WriteLine(writer, output, w => WriteRecord(w, record, "record"));
                 records++;
                 matching += matches ? 1 : 0;
-                if (matches && record.Payload is null
-                    && purges.FirstOrDefault(p => p.HeadIndex >= record.Index && p.RecordIndex > record.Index && ClientKey.Split(record.Clients).All(p.RetainUntil.ContainsKey)) is { } purge)
+                if (matches && record.Payload is null)
                 {
-                    mustReach = Math.Max(mustReach, purge.RecordIndex);
+                    var ids = ClientKey.Split(record.Clients);
+                    (purgedShown ??= []).Add((record.Index, ids));
+                    if (purges.FirstOrDefault(p => p.Covers(record.Index, ids)) is { } purge)
+                    {
+                        mustReach = Math.Max(mustReach, purge.RecordIndex);
+                    }
                 }
 
                 if (query.To is { } until && record.Type == RecordTypes.Checkpoint && record.Time > until && record.Index > mustReach)
@@ -115,11 +128,19 @@ public static class EvidenceExport
                     w.WriteString("kind", "link");
                     w.WriteNumber("index", record.Index);
                     w.WriteString("time", Iso(record.Time));
+                    if (withhold)
+                    {
+                        // What the auditor may know of it: that it exists, concerns this client, and its type.
+                        w.WriteString("type", record.Type);
+                        w.WriteBoolean("withheld", true);
+                    }
+
                     w.WriteString("content_sha256", contentHex);
                     w.WriteString("prev_hash", Convert.ToHexStringLower(record.PreviousHash.Span));
                     w.WriteString("hash", Convert.ToHexStringLower(record.Hash.Span));
                 });
                 links++;
+                withheld += withhold ? 1 : 0;
             }
         }
 
@@ -135,8 +156,30 @@ public static class EvidenceExport
             });
         }
 
-        return new ExportSummary(records, matching, links);
+        return new ExportSummary(records, matching, links, withheld);
     }
+
+    /// <summary>Whether a record whose client key is <paramref name="clients"/> concerns <paramref name="client"/> and other clients besides.</summary>
+    private static bool ConcernsOthersToo(string? clients, string client) =>
+        clients is not null && !string.Equals(clients, client, StringComparison.Ordinal) && ClientKey.Split(clients).Contains(client, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The records of the window the export withholds, counted ahead (the header comes first) from the
+    /// client keys alone: the window's records of the query's type whose key names the client and others.
+    /// </summary>
+    private static long CountWithheld(StoreReader reader, RecordQuery query, string client, long last)
+    {
+        var first = query.From is { } from ? reader.FirstIndexAtOrAfter(from.UtcTicks) : 0;
+        return first is { } lo && lo <= last
+            ? reader.CountByClients(lo, last, query.Type).Where(c => ConcernsOthersToo(c.Clients, client)).Sum(c => c.Count)
+            : 0;
+    }
+
+    /// <summary>Whether the purge record at <paramref name="index"/> vouches for a purged record the export has shown.</summary>
+    private static bool VouchesForShown(IReadOnlyList<PurgeBody> purges, long index, List<(long Index, IReadOnlyList<string> Clients)>? purgedShown) =>
+        purgedShown is not null
+        && purges.FirstOrDefault(p => p.RecordIndex == index) is { } purge
+        && purgedShown.Exists(r => purge.Covers(r.Index, r.Clients));
 
     private static void WriteRecord(Utf8JsonWriter w, StoredRecord record, string kind)
     {

@@ -8,7 +8,8 @@ namespace SegmentController.Storage.Export;
 /// <summary>
 /// Verifies an export on its own: every disclosed record is recomputed, every link is chained, the
 /// checkpoints and the head are checked against the keys the export's key-rotation records introduce.
-/// The first problem names its line.
+/// The first problem names its line. The links an export for one client marks withheld (records that
+/// concern other clients too) are counted, and the count must be the one its header gives.
 /// </summary>
 public static class ExportVerifier
 {
@@ -23,7 +24,10 @@ public static class ExportVerifier
         using var verifier = new ChainVerifier(head, purges, policyLoads, window);
         using var stream = File.OpenRead(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
-        long number = 0;
+        long number = 0, withheld = 0;
+        long? announced = null;
+        long firstIndex = 0;
+        var forOneClient = false;
         var sawHead = false;
         while (!verifier.IsBroken)
         {
@@ -68,6 +72,9 @@ public static class ExportVerifier
                             verifier.Fail($"line {number}: not a {EvidenceExport.FormatName} file", number);
                         }
 
+                        forOneClient = root.TryGetProperty("client", out var client) && client.ValueKind == JsonValueKind.String;
+                        announced = root.TryGetProperty("withheld", out var count) ? count.GetInt64() : null;
+                        firstIndex = root.TryGetProperty("first_index", out var first) ? first.GetInt64() : 0;
                         break;
                     case "record" when number > 1:
                         AddRecord(verifier, root, number);
@@ -76,6 +83,23 @@ public static class ExportVerifier
                         AddKey(verifier, root, number);
                         break;
                     case "link" when number > 1:
+                        if (root.TryGetProperty("withheld", out var mark))
+                        {
+                            if (!IsWithheldMark(root, mark))
+                            {
+                                verifier.Fail($"line {number}: malformed (a withheld link carries \"withheld\":true and its record type)", number);
+                                break;
+                            }
+
+                            if (!forOneClient)
+                            {
+                                verifier.Fail($"line {number}: record {root.GetProperty("index").GetInt64()} is marked withheld in an export that is not for one client", number);
+                                break;
+                            }
+
+                            withheld++;
+                        }
+
                         verifier.AddLink(
                             root.GetProperty("index").GetInt64(),
                             ParseTime(root.GetProperty("time")),
@@ -98,11 +122,21 @@ public static class ExportVerifier
             }
         }
 
-        var report = verifier.Finish();
-        return report.Problem is { Line: null } problem
-            ? report with { Problem = problem with { Line = number } }
+        var report = verifier.Finish() with { Withheld = withheld };
+        if (report.Problem is { Line: null } problem)
+        {
+            return report with { Problem = problem with { Line = number } };
+        }
+
+        // The chain holds either way: a mark taken off (or added) changes no hash, only what the auditor is told.
+        return report.IsIntact && announced is { } header && header != withheld
+            ? report with { Problem = new VerificationProblem(firstIndex, null, string.Create(CultureInfo.InvariantCulture, $"the header counts {header} withheld records, the export marks {withheld} (marks removed or added)"), 1) }
             : report;
     }
+
+    private static bool IsWithheldMark(JsonElement root, JsonElement mark) =>
+        mark.ValueKind == JsonValueKind.True
+        && root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && RecordTypes.IsWellFormed(type.GetString());
 
     private static void AddKey(ChainVerifier verifier, JsonElement root, long number)
     {

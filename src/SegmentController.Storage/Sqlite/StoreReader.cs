@@ -177,6 +177,27 @@ internal sealed class StoreReader : IDisposable
         return counts;
     }
 
+    /// <summary>Record count per client key among the records <paramref name="fromIndex"/>..<paramref name="toIndex"/> (of a type, when given); no payloads read.</summary>
+    public IReadOnlyList<(string? Clients, long Count)> CountByClients(long fromIndex, long toIndex, string? type)
+    {
+        var counts = new List<(string?, long)>();
+        using var command = Command($"SELECT clients, count(*) FROM records WHERE idx >= $from AND idx <= $to {(type is null ? "" : "AND type = $type")} GROUP BY clients");
+        command.Parameters.AddWithValue("$from", fromIndex);
+        command.Parameters.AddWithValue("$to", toIndex);
+        if (type is not null)
+        {
+            command.Parameters.AddWithValue("$type", type);
+        }
+
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            counts.Add((reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return counts;
+    }
+
     /// <summary>Every record in index order, optionally starting at an index.</summary>
     public IEnumerable<StoredRecord> ReadRecords(long fromIndex = 0, string? where = null, Action<SqliteCommand>? bind = null)
     {

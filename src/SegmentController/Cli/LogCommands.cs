@@ -217,7 +217,7 @@ internal static class LogCommands
         var export = new Option<string?>("--export") { Description = "Verify this export file (JSON Lines) on its own instead of a store." };
         var api = new OperatorCommands.ConnectionOptions();
         var progressOption = CliProgress.CreateOption();
-        var command = new Command("verify", $"Recompute the hash chain, checkpoints and signed head: of a local store (--store), of an export (--export), or of the running controller's store through its API (--url, or {OperatorCommands.UrlVariable} when no --store is given; needs the auditor role). Exit 0 intact (with the count), 1 tampered (naming the first bad record and time, or line of an export), 2 unreadable.")
+        var command = new Command("verify", $"Recompute the hash chain, checkpoints and signed head: of a local store (--store), of an export (--export), or of the running controller's store through its API (--url, or {OperatorCommands.UrlVariable} when no --store is given; needs the auditor role). Exit 0 intact (with the count, and for one client's export how many records it withheld because they concern other clients too), 1 tampered (naming the first bad record and time, or line of an export), 2 unreadable.")
         {
             store,
             export,
@@ -308,7 +308,7 @@ internal static class LogCommands
         var store = StoreOption();
         var from = new Option<string?>("--from") { Description = "Records at or after this time (ISO 8601, e.g. 2026-03-01T00:00:00Z)." };
         var to = new Option<string?>("--to") { Description = "Records at or before this time (ISO 8601)." };
-        var client = new Option<string?>("--client") { Description = "Only records concerning this client id." };
+        var client = new Option<string?>("--client") { Description = "Only records concerning this client id. A record that concerns other clients too (a shared incident or finding) is withheld: written as a chain link marked withheld, with its type, and counted in the header, so the export carries nothing of another client." };
         var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output." };
         var command = new Command("export", "Export records as JSON Lines with the chain links, checkpoints and signed head needed to verify them alone (segctl log verify --export FILE).")
         {
@@ -367,6 +367,11 @@ internal static class LogCommands
 
         output.WriteLine($"{subject}: intact: {report.Count} records, signed through record {report.SignedThrough}, head {report.HeadHash}");
         output.WriteLine($"signing keys: {string.Join(", ", report.KeyIds)}");
+        if (report.Withheld > 0)
+        {
+            output.WriteLine($"withheld: {report.Withheld} records concerning the export's client that concern other clients too (their place in the chain verified, not their contents)");
+        }
+
         return CliApplication.ExitClean;
     }
 
@@ -399,6 +404,11 @@ internal static class LogCommands
             }
 
             error.WriteLine($"exported {summary.Matching} matching records ({summary.Records} in full, {summary.Links} as chain links){(file is null ? "" : " to " + file)}");
+            if (client is not null)
+            {
+                error.WriteLine($"{summary.Withheld} records concerning {client} withheld: they concern other clients too (chain links marked withheld)");
+            }
+
             return CliApplication.ExitClean;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)

@@ -187,6 +187,74 @@ public sealed class RetentionTests : IDisposable
         Assert.True(report.IsIntact, report.Problem?.Reason);
     }
 
+    [Fact]
+    public async Task ClientExport_CarriesInFullOnlyThePurgesVouchingForItsOwnPurgedRecords_AndVerifies()
+    {
+        ClientDefinition[] clients = [Client("alpha", new DateOnly(2026, 6, 30)), Client("beta", new DateOnly(2030, 12, 31)), Client("gamma", new DateOnly(2026, 3, 31))];
+        string beforeAlphasPurge;
+        long gammasPurge, alphasPurge;
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(clients), PolicyLoadRecord.Start), CancellationToken.None);
+            await Stores.FillAsync(store, 6, _time, ["alpha", "gamma", "beta"]);
+
+            // gamma's retention ends first: its purge names gamma alone.
+            _time.SetUtcNow(new DateTimeOffset(2032, 4, 15, 0, 0, 0, TimeSpan.Zero));
+            var first = await Retention.PurgeExpiredAsync(store, clients, _time, CancellationToken.None);
+            Assert.Equal(2, first.PurgedCount);
+            gammasPurge = first.PurgeRecordIndex;
+            beforeAlphasPurge = ExportFor("alpha", "before.jsonl");
+
+            // Then alpha's: this purge names every client whose retention had ended, gamma too.
+            _time.SetUtcNow(new DateTimeOffset(2032, 7, 15, 0, 0, 0, TimeSpan.Zero));
+            var second = await Retention.PurgeExpiredAsync(store, clients, _time, CancellationToken.None);
+            Assert.Equal(2, second.PurgedCount);
+            alphasPurge = second.PurgeRecordIndex;
+        }
+
+        // None of alpha's records purged yet: no purge is needed to verify its export, none is shown.
+        var lines = File.ReadAllLines(beforeAlphasPurge);
+        Assert.DoesNotContain("gamma", File.ReadAllText(beforeAlphasPurge), StringComparison.Ordinal);
+        Assert.Equal("link", KindOf(lines, gammasPurge));
+        var report = ExportVerifier.Verify(beforeAlphasPurge, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+
+        // alpha's records purged: the purge vouching for them is shown in full (verification needs its
+        // body), gamma's earlier purge, which vouches for nothing shown, still is not.
+        var after = ExportFor("alpha", "after.jsonl");
+        lines = File.ReadAllLines(after);
+        Assert.Equal(2, lines.Count(l => l.Contains("\"purged\":true", StringComparison.Ordinal)));
+        Assert.Equal("record", KindOf(lines, alphasPurge));
+        Assert.Equal("link", KindOf(lines, gammasPurge));
+        report = ExportVerifier.Verify(after, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    /// <summary>How the export represents record <paramref name="index"/> (the head line names an index too).</summary>
+    private static string? KindOf(IEnumerable<string> lines, long index)
+    {
+        var kinds = new List<string?>();
+        foreach (var line in lines)
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (root.GetProperty("kind").GetString() is "record" or "link" && root.GetProperty("index").GetInt64() == index)
+            {
+                kinds.Add(root.GetProperty("kind").GetString());
+            }
+        }
+
+        return Assert.Single(kinds);
+    }
+
+    private string ExportFor(string client, string name)
+    {
+        var export = _dir.File(name);
+        using var stream = File.Create(export);
+        EvidenceExport.Write(_path, new RecordQuery { Client = client }, stream, _time.GetUtcNow(), CancellationToken.None);
+        return export;
+    }
+
     private async Task FillAsync(SqliteEvidenceStore store)
     {
         await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(_clients), PolicyLoadRecord.Start), CancellationToken.None);

@@ -249,6 +249,124 @@ public sealed class ExportTests : IDisposable
         Assert.Contains("not a signed checkpoint", ExportVerifier.Verify(headless, CancellationToken.None).Problem!.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ClientExport_RecordAlsoConcerningOtherClients_IsWithheld_NothingOfThemLeaks_CountsReported_AndVerifies()
+    {
+        long incident, finding;
+        await using (var store = await Stores.OpenAsync(_store, _time))
+        {
+            await Stores.FillAsync(store, 4, _time);
+            incident = await store.AppendAsync(RecordTypes.IncidentEvent, "alpha,beta", CrossClientIncident, CancellationToken.None);
+            finding = await store.AppendAsync(RecordTypes.Finding, "alpha,beta", Stores.Json("""{"rule":"cross-client-flow","clients":["alpha","beta"],"summary":"Traffic between clients (alpha, beta): TCP 10.10.0.5:40000 → 10.20.0.7:443 on VLAN 110"}"""), CancellationToken.None);
+            await Stores.FillAsync(store, 2, _time);
+        }
+
+        var file = _dir.File("alpha.jsonl");
+        ExportSummary summary;
+        using (var stream = File.Create(file))
+        {
+            summary = EvidenceExport.Write(_store, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        // Nothing of beta: not its id, name, webhook, addresses or VLANs, in any line.
+        var text = File.ReadAllText(file);
+        Assert.DoesNotContain("beta", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("10.20.0.7", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("VLAN 120", text, StringComparison.Ordinal);
+
+        // Each shared record stands as a link marked withheld, with its type and without its client key.
+        var lines = File.ReadAllLines(file);
+        foreach (var (index, type) in new[] { (incident, RecordTypes.IncidentEvent), (finding, RecordTypes.Finding) })
+        {
+            using var line = System.Text.Json.JsonDocument.Parse(Assert.Single(lines, l => l.Contains($",\"index\":{index},", StringComparison.Ordinal)));
+            var root = line.RootElement;
+            Assert.Equal("link", root.GetProperty("kind").GetString());
+            Assert.True(root.GetProperty("withheld").GetBoolean());
+            Assert.Equal(type, root.GetProperty("type").GetString());
+            Assert.False(root.TryGetProperty("clients", out _));
+            Assert.False(root.TryGetProperty("payload", out _));
+        }
+
+        using (var header = System.Text.Json.JsonDocument.Parse(lines[0]))
+        {
+            Assert.Equal(2, header.RootElement.GetProperty("withheld").GetInt64());
+        }
+
+        Assert.Equal(2, summary.Withheld);
+        Assert.Equal(3, summary.Matching);
+        var report = ExportVerifier.Verify(file, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+        Assert.Equal(2, report.Withheld);
+        Assert.Equal(10, report.Count);
+
+        // The site-wide export still carries them in full.
+        var site = Export(new RecordQuery());
+        Assert.Contains("Beta Telecom", File.ReadAllText(site), StringComparison.Ordinal);
+        Assert.DoesNotContain("withheld", File.ReadAllText(site), StringComparison.Ordinal);
+        Assert.Equal(0, ExportVerifier.Verify(site, CancellationToken.None).Withheld);
+    }
+
+    [Fact]
+    public async Task ClientExport_WithheldMarksThatDisagreeWithTheHeader_Fail()
+    {
+        await using (var store = await Stores.OpenAsync(_store, _time))
+        {
+            await Stores.FillAsync(store, 2, _time);
+            await store.AppendAsync(RecordTypes.IncidentEvent, "alpha,beta", CrossClientIncident, CancellationToken.None);
+            await Stores.FillAsync(store, 2, _time);
+        }
+
+        // A withheld record passed off as an ordinary link: the header still counts it.
+        var unmarked = Export(new RecordQuery { Client = "alpha" });
+        var lines = File.ReadAllLines(unmarked);
+        var target = Array.FindIndex(lines, l => l.Contains("\"withheld\":true", StringComparison.Ordinal));
+        Assert.True(target > 0);
+        lines[target] = lines[target].Replace("\"withheld\":true,", "", StringComparison.Ordinal);
+        File.WriteAllLines(unmarked, lines);
+        var report = ExportVerifier.Verify(unmarked, CancellationToken.None);
+        Assert.False(report.IsIntact);
+        Assert.Contains("the header counts 1 withheld records, the export marks 0", report.Problem!.Reason, StringComparison.Ordinal);
+
+        // A site-wide export withholds nothing: a mark there is not the exporter's.
+        var siteWide = Export(new RecordQuery { Client = "alpha" });
+        lines = File.ReadAllLines(siteWide);
+        lines[0] = lines[0].Replace("\"client\":\"alpha\"", "\"client\":null", StringComparison.Ordinal);
+        File.WriteAllLines(siteWide, lines);
+        report = ExportVerifier.Verify(siteWide, CancellationToken.None);
+        Assert.Equal(target + 1, report.Problem!.Line);
+        Assert.Contains("withheld in an export that is not for one client", report.Problem.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WindowClientExport_CountsTheWithheldRecordsOfItsWindowOnly()
+    {
+        await using (var store = await Stores.OpenAsync(_store, _time))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                _time.Advance(TimeSpan.FromSeconds(10));
+                await store.AppendAsync(RecordTypes.Finding, i % 2 == 0 ? "alpha,beta" : "alpha", Stores.Json($$"""{"n":{{i}}}"""), CancellationToken.None);
+                await store.CheckpointAsync(CancellationToken.None);
+            }
+        }
+
+        // Findings at 10–60 s, every other one shared with beta (10, 30, 50 s): the window 25–45 s holds
+        // those at 30 s (shared) and 40 s (alpha's alone); the stretch it carries, from the checkpoint at
+        // 20 s to the one at 50 s, holds the shared one at 50 s too, outside the window: not counted.
+        var file = Export(new RecordQuery { Client = "alpha", From = Stores.Start.AddSeconds(25), To = Stores.Start.AddSeconds(45) });
+        var lines = File.ReadAllLines(file);
+        using (var header = System.Text.Json.JsonDocument.Parse(lines[0]))
+        {
+            Assert.Equal(1, header.RootElement.GetProperty("withheld").GetInt64());
+        }
+
+        Assert.Single(lines, l => l.Contains("\"withheld\":true", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.Contains("\"type\":\"finding\"", StringComparison.Ordinal) && l.Contains("\"kind\":\"record\"", StringComparison.Ordinal));
+        var report = ExportVerifier.Verify(file, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+        Assert.Equal(1, report.Withheld);
+    }
+
     /// <summary>
     /// Records: 0 key; 1–5 access (t 1–5 s); 6 key rotation; 7–11 access (6–10 s); 12 checkpoint; 13–22 access
     /// (11–20 s); 23 checkpoint; 24–33 access (21–30 s); 34 checkpoint; 35–44 access (31–40 s); 45 checkpoint at close.
@@ -265,6 +383,9 @@ public sealed class ExportTests : IDisposable
             await Stores.FillAsync(store, 10, _time);
         }
     }
+
+    /// <summary>An incident-event of a flow from alpha into beta, as the full record has it: beta's name, webhook, address and VLAN.</summary>
+    private static readonly byte[] CrossClientIncident = Stores.Json("""{"event":"opened","id":"INC-20260301-080000-001","nature":"Traffic from Alpha Retail into Beta Telecom's VLAN 120 (10.20.0.7)","clients":["alpha","beta"],"notifications":[{"client":"beta","contact":"Beta SOC","url":"https://soc.beta-telecom.example/hooks/incident"}]}""");
 
     private static long[] Indexes(IEnumerable<string> lines, string kind) =>
         lines.Where(l => l.Contains($"\"kind\":\"{kind}\"", StringComparison.Ordinal))

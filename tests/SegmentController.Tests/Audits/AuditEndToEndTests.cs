@@ -124,11 +124,13 @@ public sealed class AuditEndToEndTests(AuditSwitchAgent agent) : IClassFixture<A
 
         Assert.Contains(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.Finding, Client = "alpha" }),
             r => Encoding.UTF8.GetString(r.Payload!.Value.Span).Contains("\"audit-failed\"", StringComparison.Ordinal));
-        // Exportable for the client's auditor with the rest of its records.
+        // Exportable for the client's auditor with the rest of its records: the finding its failure raised in
+        // full; the report, which covers bravo too, withheld (counted, its type given).
         using (var auditor = site.Client("audra"))
         {
-            var export = await auditor.GetStringAsync(new Uri("api/v1/log/export?client=alpha", UriKind.Relative));
-            Assert.Contains(export.Split('\n'), l => l.Contains("audit-result", StringComparison.Ordinal) && l.Contains(id, StringComparison.Ordinal));
+            var export = (await auditor.GetStringAsync(new Uri("api/v1/log/export?client=alpha", UriKind.Relative))).Split('\n');
+            Assert.Contains(export, l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"audit-failed\"", StringComparison.Ordinal) && l.Contains(id, StringComparison.Ordinal));
+            Assert.Contains(export, l => l.Contains("\"type\":\"audit-result\",\"withheld\":true", StringComparison.Ordinal));
         }
 
         var metrics = await site.MetricsAsync();

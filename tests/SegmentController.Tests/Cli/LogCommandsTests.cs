@@ -49,6 +49,33 @@ public sealed class LogCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task ExportForOneClient_WithholdsRecordsConcerningOthersToo_SaysHowMany_AndVerifyCountsThem()
+    {
+        var store = Path.Combine(_dir, "shared.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"path":"/orders/1"}""")).Exit);
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "incident-event", "--client", "alpha", "--client", "beta", "--payload",
+            """{"event":"opened","nature":"Traffic from Alpha Retail into Beta Telecom's VLAN 120 (10.20.0.7)","clients":["alpha","beta"],"notifications":[{"client":"beta","url":"https://soc.beta-telecom.example/hook"}]}""")).Exit);
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "beta", "--payload", """{"path":"/beta/1"}""")).Exit);
+
+        var export = Path.Combine(_dir, "alpha.jsonl");
+        var (exported, _, said) = await RunAsync("log", "export", "--store", store, "--client", "alpha", "--out", export);
+        Assert.Equal(0, exported);
+        Assert.Contains("1 records concerning alpha withheld: they concern other clients too", said, StringComparison.Ordinal);
+        Assert.DoesNotContain("beta", await File.ReadAllTextAsync(export), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("10.20.0.7", await File.ReadAllTextAsync(export), StringComparison.Ordinal);
+
+        var (verified, report, _) = await RunAsync("log", "verify", "--export", export);
+        Assert.Equal(0, verified);
+        Assert.Contains("withheld: 1 records", report, StringComparison.Ordinal);
+
+        // To standard output, the same export and the same count.
+        var (toStdout, lines, stdoutSaid) = await RunAsync("log", "export", "--store", store, "--client", "alpha");
+        Assert.Equal(0, toStdout);
+        Assert.DoesNotContain("beta", lines, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("1 records concerning alpha withheld", stdoutSaid, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MissingStore_Exit2()
     {
         Assert.Equal(2, (await RunAsync("log", "verify", "--store", Path.Combine(_dir, "absent.db"))).Exit);

@@ -58,7 +58,7 @@ public sealed class PcapAnalyzeStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task CleanCaptureWithStoreJson_Exit0AnalysisRecordedAndInEachClientsExport()
+    public async Task CleanCaptureWithStoreJson_Exit0AnalysisRecorded_WithheldFromEachClientsExport()
     {
         var store = Path.Combine(_dir, "nested", "evidence.db");
 
@@ -71,12 +71,22 @@ public sealed class PcapAnalyzeStoreTests : IDisposable
         var index = recorded.GetProperty("analysis_record").GetInt64();
 
         Assert.Equal(0, (await Segctl("log", "verify", "--store", store)).Exit);
-        var acme = await ExportAsync(store, "--client", "acme");
-        var analysis = Assert.Single(acme, r => r.GetProperty("type").GetString() == "analysis");
+        var analysis = Assert.Single(await ExportAsync(store), r => r.GetProperty("type").GetString() == "analysis");
         Assert.Equal(index, analysis.GetProperty("index").GetInt64());
         Assert.Equal(20, analysis.GetProperty("payload").GetProperty("packets").GetInt64());
         Assert.Equal(0, analysis.GetProperty("payload").GetProperty("findings").GetInt32());
-        Assert.Single(await ExportAsync(store, "--client", "globex"), r => r.GetProperty("type").GetString() == "analysis");
+
+        // The analysis concerns every client of the site: a client's export withholds it (its findings
+        // count and records are the site's), and says so.
+        foreach (var client in new[] { "acme", "globex" })
+        {
+            var (exported, lines, _) = await Segctl("log", "export", "--store", store, "--client", client);
+            Assert.Equal(0, exported);
+            var withheld = Assert.Single(lines.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("\"withheld\":true", StringComparison.Ordinal));
+            using var line = JsonDocument.Parse(withheld);
+            Assert.Equal(index, line.RootElement.GetProperty("index").GetInt64());
+            Assert.Equal("analysis", line.RootElement.GetProperty("type").GetString());
+        }
     }
 
     [Fact]
