@@ -24,6 +24,13 @@ public static class RecordTypes
     /// <summary>An incident was opened, changed, notified or closed.</summary>
     public const string IncidentEvent = "incident-event";
 
+    /// <summary>
+    /// Beside the <see cref="IncidentEvent"/> of an incident that concerns several clients: one client's own
+    /// view of it (what its notice carries), under that client's key alone — what an export for that client
+    /// shows of an incident whose full record it withholds.
+    /// </summary>
+    public const string IncidentView = "incident-view";
+
     /// <summary>The report of an audit run.</summary>
     public const string AuditResult = "audit-result";
 

@@ -9,7 +9,8 @@ namespace SegmentController.Core.Incidents;
 /// <summary>
 /// Opens incidents from findings (joining a finding to an open incident that shares a client and
 /// changed within the grouping window) or on an operator's word; records every change in the chain as an
-/// <c>incident-event</c> snapshot; starts each client's 8-hour clock when it is first concerned (the
+/// <c>incident-event</c> snapshot (for an incident of several clients, with each client's own view beside it
+/// as <c>incident-view</c>); starts each client's 8-hour clock when it is first concerned (the
 /// finding's observation, or the operator's word) and notifies that client's contacts with its own view
 /// of the incident (<see cref="IncidentView"/>), retrying with backoff until a contact has it or the
 /// client's deadline passes, recording each attempt.
@@ -492,8 +493,27 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
 
     public void Dispose() => _gate.Dispose();
 
-    private async Task RecordAsync(Incident incident, string kind, CancellationToken cancellationToken) =>
-        await _store.AppendAsync(RecordTypes.IncidentEvent, ClientKey.Of(incident.Clients), IncidentJson.ToUtf8(incident, kind), cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Records the incident as it now stands; one that concerns several clients also as each client's own
+    /// view, under its key alone: an export for one client withholds the shared record, and shows this.
+    /// </summary>
+    private async Task RecordAsync(Incident incident, string kind, CancellationToken cancellationToken)
+    {
+        var full = _store.AppendAsync(RecordTypes.IncidentEvent, ClientKey.Of(incident.Clients), IncidentJson.ToUtf8(incident, kind), cancellationToken).AsTask();
+        if (incident.Clients.Count < 2)
+        {
+            await full.ConfigureAwait(false);
+            return;
+        }
+
+        // Queued together behind the full record, so one commit serves them all.
+        var policy = _policy();
+        await Task.WhenAll(incident.Clients.Select(client => _store.AppendAsync(
+            RecordTypes.IncidentView,
+            ClientKey.Of(client),
+            IncidentJson.ToUtf8(IncidentView.For(incident, client, policy), kind),
+            cancellationToken).AsTask()).Prepend(full)).ConfigureAwait(false);
+    }
 
     /// <summary>Keeps a recorded snapshot (called under the gate; readers use the lock-free copy).</summary>
     private void Keep(Incident incident)

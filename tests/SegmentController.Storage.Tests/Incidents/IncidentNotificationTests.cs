@@ -6,6 +6,7 @@ using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Incidents;
 using SegmentController.Core.Policy;
+using SegmentController.Storage.Export;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Storage.Tests.Support;
 
@@ -87,6 +88,49 @@ public sealed class IncidentNotificationTests : IDisposable
         Assert.Contains("Notice due at:** " + incident.NoticeDueAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture), markdown, StringComparison.Ordinal);
         Assert.Contains("on time", markdown, StringComparison.Ordinal);
         Assert.Contains("about 6", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CrossClientIncident_EachClientsOwnViewRecorded_ItsExportShowsThatAndNothingOfTheOther()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        Incident incident;
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha", "beta");
+            await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
+            incident = Assert.Single(manager.Incidents);
+        }
+
+        // Every recorded change of the shared incident has each client's view beside it, under its key alone.
+        var events = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent });
+        var views = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentView });
+        Assert.Equal(events.Count * 2, views.Count);
+        foreach (var (client, other) in new[] { ("alpha", "beta"), ("beta", "alpha") })
+        {
+            var own = views.Where(v => v.Clients == client).ToArray();
+            Assert.Equal(events.Count, own.Length);
+            Assert.All(own, v => Assert.DoesNotContain(other, Encoding.UTF8.GetString(v.Payload!.Value.Span), StringComparison.Ordinal));
+            var last = IncidentJson.Read(own[^1].Payload!.Value);
+            Assert.Equal(incident.Id, last.Id);
+            Assert.Equal([client], last.Clients);
+            Assert.NotNull(last.NoticeFor(client)!.GivenAt);
+            Assert.Contains("another client", last.Nature, StringComparison.Ordinal);
+        }
+
+        // alpha's auditor reads alpha's part of the incident, and nothing of beta; the shared records are withheld.
+        var export = _dir.File("alpha.jsonl");
+        using (var stream = File.Create(export))
+        {
+            EvidenceExport.Write(_path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var lines = File.ReadAllLines(export);
+        Assert.DoesNotContain("beta", File.ReadAllText(export), StringComparison.Ordinal);
+        Assert.Equal(events.Count, lines.Count(l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"type\":\"incident-view\"", StringComparison.Ordinal) && l.Contains(incident.Id, StringComparison.Ordinal)));
+        Assert.Equal(events.Count, lines.Count(l => l.Contains("\"type\":\"incident-event\",\"withheld\":true", StringComparison.Ordinal)));
+        var report = ExportVerifier.Verify(export, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
     }
 
     [Fact]
