@@ -18,8 +18,10 @@ public static class ExportVerifier
 
     /// <summary>Verifies the export at <paramref name="path"/>.</summary>
     /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="InvalidOperationException">The file is not an export: its first line is not an export's header.</exception>
     public static VerificationReport Verify(string path, CancellationToken cancellationToken)
     {
+        RequireHeader(path);
         var (head, purges, policyLoads, window) = ReadAhead(path, cancellationToken);
         using var verifier = new ChainVerifier(head, purges, policyLoads, window);
         using var stream = File.OpenRead(path);
@@ -191,6 +193,48 @@ public static class ExportVerifier
             Hex(root, "prev_hash"),
             Hex(root, "hash"),
             number);
+    }
+
+    /// <summary>
+    /// Refuses a file that is not an export at all (another file given by mistake: a store, a report, an
+    /// empty file), so that it is said to be unreadable as an export rather than an export tampered with.
+    /// Anything past the header's kind and format is judged by verification.
+    /// </summary>
+    private static void RequireHeader(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var lines = new BoundedLineReader(stream, MaxLineBytes);
+        ReadOnlyMemory<byte>? first;
+        try
+        {
+            first = lines.ReadLine();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidOperationException($"{path} is not a {EvidenceExport.FormatName} file: its first line cannot be read ({e.Message})", e);
+        }
+
+        if (first is not { } bytes)
+        {
+            throw new InvalidOperationException($"{path} is not a {EvidenceExport.FormatName} file: it is empty");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String && kind.GetString() == "header"
+                && root.TryGetProperty("format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() == EvidenceExport.FormatName)
+            {
+                return;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new InvalidOperationException($"{path} is not a {EvidenceExport.FormatName} file: its first line is not the export's header");
     }
 
     private static (CheckpointBody? Head, List<PurgeBody> Purges, List<PolicyLoadBody> PolicyLoads, ExportWindow? Window) ReadAhead(string path, CancellationToken cancellationToken)

@@ -51,6 +51,9 @@ public sealed class ExportTests : IDisposable
             _time,
             CancellationToken.None))
         {
+            // A first commit, so that the handed-over records wait for the window (the writer commits
+            // at once what it finds before its first commit) and the awaited append below ends it: one batch.
+            await store.AppendAsync(RecordTypes.Suspension, "beta", Stores.Json("{}"), CancellationToken.None);
             for (var i = 0; i < 6; i++)
             {
                 Assert.True(store.TryHandOver(RecordTypes.Access, i % 2 == 0 ? "alpha" : "beta", Stores.Json($$"""{"n":{{i}}}"""), observer));

@@ -49,6 +49,26 @@ public sealed class LogCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task VerifyExport_OfAFileThatIsNoExport_Unreadable_Exit2_NotTampered()
+    {
+        var store = Path.Combine(_dir, "n.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        var empty = Path.Combine(_dir, "empty.jsonl");
+        await File.WriteAllTextAsync(empty, "");
+        var other = Path.Combine(_dir, "report.json");
+        await File.WriteAllTextAsync(other, """{"client":"alpha","status":"suspended"}""" + "\n");
+
+        // The store itself, an empty file, a JSON document of something else: none is an export.
+        foreach (var (file, why) in new[] { (store, "its first line"), (empty, "it is empty"), (other, "its first line is not the export's header") })
+        {
+            var (exit, output, error) = await RunAsync("log", "verify", "--export", file);
+            Assert.Equal(2, exit);
+            Assert.DoesNotContain("TAMPERED", output, StringComparison.Ordinal);
+            Assert.Contains($"export {file} cannot be read: {file} is not a segctl-evidence-export file: {why}", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task ExportForOneClient_WithholdsRecordsConcerningOthersToo_SaysHowMany_AndVerifyCountsThem()
     {
         var store = Path.Combine(_dir, "shared.db");
