@@ -277,10 +277,18 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// <summary>
     /// Asks for a suspension to be lifted. The requester counts as the first approver; when the policy
     /// wants more (<see cref="RestoreSettings.Approvers"/>), different people must
-    /// <see cref="ApproveRestoreAsync">approve</see>. Authorization of the operator is the caller's
+    /// <see cref="ApproveRestoreAsync(string, string, CancellationToken)">approve</see>. Authorization of the operator is the caller's
     /// (the operator API's) job; the engine insists on a name and a reason.
     /// </summary>
-    public async Task<RestoreOutcome> RequestRestoreAsync(string scope, string requester, string reason, CancellationToken cancellationToken)
+    public Task<RestoreOutcome> RequestRestoreAsync(string scope, string requester, string reason, CancellationToken cancellationToken) =>
+        RequestRestoreAsync(scope, restoreId: null, requester, reason, cancellationToken);
+
+    /// <summary>
+    /// Asks for the suspension with id <paramref name="restoreId"/> to be lifted: refused when the
+    /// suspension of <paramref name="scope"/> in force is another one (lifted and tripped again since the
+    /// caller looked), so a request never lands on a suspension its requester did not name.
+    /// </summary>
+    public async Task<RestoreOutcome> RequestRestoreAsync(string scope, string? restoreId, string requester, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scope);
         if (string.IsNullOrWhiteSpace(requester))
@@ -302,6 +310,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             if (!_state.Suspensions.TryGetValue(scope, out var record))
             {
                 return Refused($"'{scope}' is not suspended");
+            }
+
+            if (SuspensionChanged(scope, record, restoreId) is { } changed)
+            {
+                return changed;
             }
 
             if (AuditMissing(scope, record) is { } auditMessage)
@@ -341,8 +354,23 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         return await CompleteRestoreAsync(scope, suspension, pending, requested: true).ConfigureAwait(false);
     }
 
-    /// <summary>Adds an approval to a pending restore; the same person approving twice is refused.</summary>
-    public async Task<RestoreOutcome> ApproveRestoreAsync(string scope, string approver, CancellationToken cancellationToken)
+    /// <summary>Adds an approval to the restore pending for a scope; the same person approving twice is refused.</summary>
+    public Task<RestoreOutcome> ApproveRestoreAsync(string scope, string approver, CancellationToken cancellationToken) =>
+        ApproveAsync(scope, approver, expected: null, cancellationToken);
+
+    /// <summary>
+    /// Adds an approval to one restore request: the one the approver saw (<paramref name="seen"/>, null when
+    /// none was pending) for the suspension with id <paramref name="restoreId"/>. Refused when the suspension
+    /// in force is another one, or the request pending now is not the one seen (a re-trip withdrew it and a
+    /// new one was made, or none was pending): an approval counts only for what the approver agreed to.
+    /// </summary>
+    public Task<RestoreOutcome> ApproveRestoreAsync(string scope, string restoreId, PendingRestore? seen, string approver, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(restoreId);
+        return ApproveAsync(scope, approver, (restoreId, seen), cancellationToken);
+    }
+
+    private async Task<RestoreOutcome> ApproveAsync(string scope, string approver, (string RestoreId, PendingRestore? Seen)? expected, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scope);
         if (string.IsNullOrWhiteSpace(approver))
@@ -361,9 +389,21 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return Refused($"'{scope}' is not suspended");
             }
 
+            if (expected is { } named && SuspensionChanged(scope, record, named.RestoreId) is { } changed)
+            {
+                return changed;
+            }
+
             if (!_state.PendingRestores.TryGetValue(scope, out var found) || !string.Equals(found.SuspensionId, record.Id, StringComparison.Ordinal))
             {
                 return Refused($"no restore of '{scope}' has been requested");
+            }
+
+            if (expected is { } approved && !SameRequest(found, approved.Seen))
+            {
+                return Refused(approved.Seen is null
+                    ? $"no restore of '{scope}' had been requested when this approval was made; look at the restore pending now and approve it if you agree"
+                    : $"the restore of '{scope}' asked for by {approved.Seen.RequestedBy} is no longer pending (a new trip withdrew it, or a restore was asked for again); look at the one pending now (asked for by {found.RequestedBy}) and approve it if you agree");
             }
 
             // Names compare without case: "alice" and "Alice" are one person, not two approvers.
@@ -658,6 +698,20 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     private static RestoreOutcome Refused(string message) => new() { Status = RestoreStatus.Refused, Message = message };
+
+    /// <summary>A refusal when the suspension in force is not the one the caller named (null: it is, or none was named).</summary>
+    private static RestoreOutcome? SuspensionChanged(string scope, SuspensionRecord inForce, string? restoreId) =>
+        restoreId is null || string.Equals(inForce.Id, restoreId, StringComparison.Ordinal)
+            ? null
+            : Refused($"the suspension changed: restore id '{restoreId}' was lifted and '{scope}' is suspended again under '{inForce.Id}'; look at it before asking to lift it");
+
+    /// <summary>True when <paramref name="pending"/> is the request <paramref name="seen"/> was (approvals added since aside).</summary>
+    private static bool SameRequest(PendingRestore pending, PendingRestore? seen) =>
+        seen is not null
+        && string.Equals(pending.SuspensionId, seen.SuspensionId, StringComparison.Ordinal)
+        && string.Equals(pending.RequestedBy, seen.RequestedBy, StringComparison.Ordinal)
+        && string.Equals(pending.Reason, seen.Reason, StringComparison.Ordinal)
+        && pending.RequestedAt == seen.RequestedAt;
 
     /// <summary>Saves a pending restore with the state (caller holds the lock); one that cannot be saved is refused.</summary>
     private RestoreOutcome SavePending(string scope, PendingRestore pending)

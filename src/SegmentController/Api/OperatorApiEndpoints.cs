@@ -266,7 +266,9 @@ internal static class OperatorApiEndpoints
             return unrecorded;
         }
 
-        var outcome = await engine.RequestRestoreAsync(scope, OperatorActionRecorder.ActorOf(user), reason!, cancellationToken);
+        // Bound to the suspension looked at (and recorded) above: one lifted and tripped again while the
+        // record was written is a new event, not the one this request is about.
+        var outcome = await engine.RequestRestoreAsync(scope, suspension.Id, OperatorActionRecorder.ActorOf(user), reason!, cancellationToken);
         var recorded = await recorder.TryRecordAsync(user, "restore-request", scope, reason!, ApiJson.Name(outcome.Status),
             new Dictionary<string, string?> { ["restore_id"] = suspension.Id, ["message"] = outcome.Message }, cancellationToken);
         return RestoreResult(scope, suspension.Id, outcome, recorded);
@@ -281,18 +283,23 @@ internal static class OperatorApiEndpoints
         }
 
         // A restore is identified by the suspension it would lift: one pending restore per suspension.
-        var scope = engine.Current.Suspensions.Values.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.Ordinal))?.Scope;
+        var state = engine.Current;
+        var scope = state.Suspensions.Values.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.Ordinal))?.Scope;
         if (scope is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown restore", detail: $"no suspension in force has restore id '{id}'");
         }
+
+        // The approval is for this suspension and the request pending for it now; whatever replaces either
+        // while the approval is recorded (a lift and a new trip, a re-trip and a new request) is not approved.
+        var seen = state.PendingRestores.TryGetValue(scope, out var pending) && string.Equals(pending.SuspensionId, id, StringComparison.Ordinal) ? pending : null;
 
         if (await RecordOrProblemAsync(recorder, user, "restore-approve", scope, reason!, "requested", id, cancellationToken) is { } unrecorded)
         {
             return unrecorded;
         }
 
-        var outcome = await engine.ApproveRestoreAsync(scope, OperatorActionRecorder.ActorOf(user), cancellationToken);
+        var outcome = await engine.ApproveRestoreAsync(scope, id, seen, OperatorActionRecorder.ActorOf(user), cancellationToken);
         var recorded = await recorder.TryRecordAsync(user, "restore-approve", scope, reason!, ApiJson.Name(outcome.Status),
             new Dictionary<string, string?> { ["restore_id"] = id, ["message"] = outcome.Message }, cancellationToken);
         return RestoreResult(scope, id, outcome, recorded);

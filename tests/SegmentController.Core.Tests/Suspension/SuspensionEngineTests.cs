@@ -385,6 +385,63 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Approve_NamingASuspensionLiftedAndTrippedAgain_RefusedAndTheNewOneStays()
+    {
+        using var engine = NewEngine();
+        var first = (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Record.Id;
+        await engine.RequestRestoreAsync("acme", "alice", "first incident resolved", CancellationToken.None);
+        var seen = engine.Current.PendingRestores["acme"];
+        Assert.Equal(RestoreStatus.Restored, (await engine.ApproveRestoreAsync("acme", first, seen, "bob", CancellationToken.None)).Status);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        await engine.RequestRestoreAsync("acme", "alice", "second incident resolved?", CancellationToken.None);
+
+        var outcome = await engine.ApproveRestoreAsync("acme", first, seen, "carol", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+        Assert.Contains("suspension changed", outcome.Message, StringComparison.Ordinal);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Equal(["alice"], engine.Current.PendingRestores["acme"].Approvers);
+    }
+
+    [Fact]
+    public async Task Approve_OfARequestAReTripWithdrew_RefusedEvenWhenAskedForAgain()
+    {
+        using var engine = NewEngine();
+        var id = (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Record.Id;
+        await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        var seen = engine.Current.PendingRestores["acme"];
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await engine.RequestRestoreAsync("acme", "alice", "fixed, the new incident too", CancellationToken.None);
+
+        var stale = await engine.ApproveRestoreAsync("acme", id, seen, "bob", CancellationToken.None);
+        var none = await engine.ApproveRestoreAsync("acme", id, null, "bob", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, stale.Status);
+        Assert.Equal(RestoreStatus.Refused, none.Status);
+        Assert.True(engine.IsSuspended("acme"));
+        var current = engine.Current.PendingRestores["acme"];
+        Assert.Equal(RestoreStatus.Restored, (await engine.ApproveRestoreAsync("acme", id, current, "bob", CancellationToken.None)).Status);
+    }
+
+    [Fact]
+    public async Task Request_NamingASuspensionLiftedAndTrippedAgain_RefusedAndNothingPending()
+    {
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1));
+        var first = (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Record.Id;
+        Assert.Equal(RestoreStatus.Restored, (await engine.RequestRestoreAsync("acme", first, "bob", "false alarm", CancellationToken.None)).Status);
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+
+        var outcome = await engine.RequestRestoreAsync("acme", first, "alice", "false alarm", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Refused, outcome.Status);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Empty(engine.Current.PendingRestores);
+    }
+
+    [Fact]
     public async Task Restore_WithoutReason_Refused()
     {
         using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1));

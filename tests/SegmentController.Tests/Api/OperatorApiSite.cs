@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Cli;
 using SegmentController.Hosting;
 using SegmentController.Tests.Infrastructure;
@@ -37,7 +38,8 @@ internal sealed class OperatorApiSite : IAsyncDisposable
 
     /// <param name="prepare">Called with the site's directory before the policy is written.</param>
     /// <param name="map">Called with the built application before it starts (extra endpoints).</param>
-    public static async Task<OperatorApiSite> StartAsync(Action<string>? prepare = null, Action<WebApplication>? map = null)
+    /// <param name="configure">Last changes to the services (a store that holds some records back, say).</param>
+    public static async Task<OperatorApiSite> StartAsync(Action<string>? prepare = null, Action<WebApplication>? map = null, Action<IServiceCollection>? configure = null)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("segctl-api-").FullName;
         prepare?.Invoke(directory);
@@ -53,7 +55,7 @@ internal sealed class OperatorApiSite : IAsyncDisposable
         WriteKeys(keysFile, keys, ("alice", "operator"), ("bob", "approver"), ("carol", "approver,viewer"), ("val", "viewer"), ("audra", "auditor"));
         var opened = PolicyFile.Open(TestSite.WritePolicy(directory, apiKeysFile: keysFile));
         Assert.NotNull(opened.Provider);
-        var app = ControllerHost.Build(opened.Provider, ["127.0.0.1:0"]);
+        var app = ControllerHost.Build(opened.Provider, ["127.0.0.1:0"], configure);
         map?.Invoke(app);
         await app.StartAsync();
         return new OperatorApiSite(directory, app, new Uri(app.BoundAddresses()[0]), keys);
