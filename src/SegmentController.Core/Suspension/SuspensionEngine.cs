@@ -616,8 +616,17 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         return task;
     }
 
-    /// <summary>Records an audit result: a pass enables restores that need one; a failure trips the client.</summary>
-    public async Task RecordAuditAsync(string clientId, bool passed, string auditor, string summary, CancellationToken cancellationToken)
+    /// <summary>Records an audit result as of now: a pass enables restores that need one; a failure trips the client.</summary>
+    public Task RecordAuditAsync(string clientId, bool passed, string auditor, string summary, CancellationToken cancellationToken) =>
+        RecordAuditAsync(clientId, passed, evidenceAt: null, auditor, summary, cancellationToken);
+
+    /// <summary>
+    /// Records an audit result: a pass enables restores that need one, a failure trips the client. A pass
+    /// counts as of <paramref name="evidenceAt"/>, when its evidence was taken (an audit run: its start; null:
+    /// now), never later than now: an audit that began before a trip or a failed audit is not one "since"
+    /// it, however late it finishes.
+    /// </summary>
+    public async Task RecordAuditAsync(string clientId, bool passed, DateTimeOffset? evidenceAt, string auditor, string summary, CancellationToken cancellationToken)
     {
         ValidateScope(clientId);
         if (!passed)
@@ -631,7 +640,15 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var next = _state.WithPassingAudit(clientId, _time.GetUtcNow());
+            var now = _time.GetUtcNow();
+            var at = evidenceAt is { } taken && taken < now ? taken : now;
+            if (_state.LastPassingAudit.TryGetValue(clientId, out var later) && later > at)
+            {
+                // A later audit's pass is on record already (an external one while a run went on): keep it.
+                return;
+            }
+
+            var next = _state.WithPassingAudit(clientId, at);
             _store.Save(next);
             Volatile.Write(ref _state, next);
         }

@@ -172,7 +172,8 @@ internal sealed partial class AuditService : BackgroundService
 
             // Consequences first (passes recorded, failures suspended), then the report is listed: whoever
             // sees it among the recent audits also sees what it did.
-            await ApplyAsync(policy, report, progress, cancellationToken).ConfigureAwait(false);
+            // A pass speaks for the evidence as it stood when the audit began, not when it was recorded.
+            await ApplyAsync(policy, report, scope.WindowEnd, progress, cancellationToken).ConfigureAwait(false);
             Remember(report);
             Log.Completed(_logger, report.Id, trigger, AuditRunner.Name(AuditReportJson.Overall(report)), report.RecordIndex);
             return report;
@@ -221,7 +222,7 @@ internal sealed partial class AuditService : BackgroundService
                 Results = AuditReport.Judge([client], checks, [ExternalSource]),
             },
             cancellationToken).ConfigureAwait(false);
-        await ApplyAsync(policy, report, NoProgress.Instance, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(policy, report, now, NoProgress.Instance, cancellationToken).ConfigureAwait(false);
         Remember(report);
         Log.Completed(_logger, report.Id, ExternalTrigger, AuditRunner.Name(AuditReportJson.Overall(report)), report.RecordIndex);
         return report;
@@ -300,7 +301,7 @@ internal sealed partial class AuditService : BackgroundService
         }
     }
 
-    private async Task ApplyAsync(SitePolicy policy, AuditReport report, IProgress<string> progress, CancellationToken cancellationToken)
+    private async Task ApplyAsync(SitePolicy policy, AuditReport report, DateTimeOffset evidenceAt, IProgress<string> progress, CancellationToken cancellationToken)
     {
         var actor = $"audit {report.Id}";
         foreach (var result in report.Results)
@@ -311,7 +312,7 @@ internal sealed partial class AuditService : BackgroundService
                 switch (result.Outcome)
                 {
                     case AuditOutcome.Pass:
-                        await _engine.RecordAuditAsync(result.Client, passed: true, actor, $"audit {report.Id} passed (record {report.RecordIndex})", cancellationToken).ConfigureAwait(false);
+                        await _engine.RecordAuditAsync(result.Client, passed: true, evidenceAt, actor, $"audit {report.Id} passed (record {report.RecordIndex})", cancellationToken).ConfigureAwait(false);
                         break;
                     case AuditOutcome.Fail:
                         Log.ClientFailed(_logger, report.Id, result.Client, string.Join("; ", result.FailingChecks.Select(c => c.Name)));
