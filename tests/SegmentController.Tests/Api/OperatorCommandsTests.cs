@@ -71,6 +71,25 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status_AReasonWithLineBreaksAndEscapes_StaysInItsCellAndForgesNoRow()
+    {
+        // A suspension reason is anyone's text (an operator's, a finding's summary): the table shows it, it
+        // does not let it start lines or drive the approver's terminal.
+        var (code, _, _) = await RunAsync("alice", "suspend", "alpha", "--reason", "x\nbeta    active\u001b[1A\u001b[2K\u202e");
+        Assert.Equal(CliApplication.ExitClean, code);
+
+        (code, var output, _) = await RunAsync("val", "status");
+
+        Assert.Equal(CliApplication.ExitViolations, code);
+        Assert.DoesNotContain('\u001b', output);
+        Assert.DoesNotContain('\u202e', output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        Assert.Single(lines, l => l.StartsWith("beta", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("alpha", StringComparison.Ordinal) && l.Contains("x\\nbeta", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task SuspendAll_StatusJsonShowsEveryClientSuspended()
     {
         var (code, _, _) = await RunAsync("alice", "suspend", "--all", "--reason", "site-wide incident");
