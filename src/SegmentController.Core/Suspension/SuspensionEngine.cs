@@ -710,7 +710,16 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return SavePending(scope, pending);
         }
 
-        Lift(scope);
+        try
+        {
+            Lift(scope);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not lifted: still suspended, the last approval not kept either (the caller is told to try again).
+            return Refused($"the restore could not be recorded durably ({e.Message}); nothing changed, still suspended, try again");
+        }
+
         return null;
     }
 

@@ -513,6 +513,29 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_LiftCannotBeSaved_RefusedStillSuspendedNothingLifted_ThenLiftedWhenTheDiskHasRoom()
+    {
+        var observer = new CountingObserver();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = NewEngine(store: store, observer: observer);
+        await engine.TripAsync(Trip("acme"), CancellationToken.None);
+        Assert.Equal(RestoreStatus.PendingApproval, (await engine.RequestRestoreAsync("acme", "alice", "false positive", CancellationToken.None)).Status);
+
+        // The second approval would lift it, but the lift cannot be made durable: an answer, not an error.
+        store.Failing = true;
+        var refused = await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Refused, refused.Status);
+        Assert.Contains("could not be recorded durably (No space left on device)", refused.Message, StringComparison.Ordinal);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Empty(observer.Restored);
+        Assert.Equal(["alice"], engine.Current.PendingRestores["acme"].Approvers);
+
+        store.Failing = false;
+        Assert.Equal(RestoreStatus.Restored, (await engine.ApproveRestoreAsync("acme", "bob", CancellationToken.None)).Status);
+        Assert.False(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
     public async Task Retrip_NothingPending_SavesNothingAndTellsNoOne()
     {
         var observer = new CountingObserver();
