@@ -126,9 +126,11 @@ internal sealed partial class ApiKeyFile
                 continue;
             }
 
-            if (!names.Add(name))
+            // A person may hold a key and a client certificate, one line each, under one name: approvals
+            // count names, so two credentials never make two approvers.
+            if (!names.Add((isCertificate ? "cert:" : "key:") + name))
             {
-                errors.Add($"{source}:{lineNumber}: '{name}' appears twice; one line per operator and credential kind");
+                errors.Add($"{source}:{lineNumber}: '{name}' has a {(isCertificate ? "certificate" : "key")} line already; one line per operator and credential kind");
                 continue;
             }
 

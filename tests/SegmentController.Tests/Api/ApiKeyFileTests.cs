@@ -9,6 +9,7 @@ namespace SegmentController.Tests.Api;
 public sealed class ApiKeyFileTests
 {
     private static readonly string Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("k")));
+    private static readonly string OtherHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("a certificate")));
 
     [Fact]
     public void MixedFile_ValidLinesInForceAndEveryBadLineReported()
@@ -29,7 +30,20 @@ public sealed class ApiKeyFileTests
         Assert.Equal(5, errors.Count);
         Assert.Contains(errors, e => e.StartsWith("keys:3:", StringComparison.Ordinal) && e.Contains("wizard", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("keys:4:", StringComparison.Ordinal));
-        Assert.Contains(errors, e => e.StartsWith("keys:8:", StringComparison.Ordinal) && e.Contains("twice", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("keys:8:", StringComparison.Ordinal) && e.Contains("has a key line already", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void OnePersonWithAKeyAndACertificate_BothInForceUnderOneName_ASecondOfEitherKindRefused()
+    {
+        var text = $"""
+            alice operator sha256:{Hash}
+            alice approver cert-sha256:{OtherHash}
+            Alice viewer cert-sha256:{Hash}
+            """;
+        var (credentials, errors) = ApiKeyFile.Parse(text, "keys");
+        Assert.Equal([("alice", false), ("alice", true)], credentials.Select(c => (c.Name, c.IsCertificate)).ToArray());
+        Assert.Contains(errors, e => e.StartsWith("keys:3:", StringComparison.Ordinal) && e.Contains("has a certificate line already", StringComparison.Ordinal));
     }
 
     [Fact]
