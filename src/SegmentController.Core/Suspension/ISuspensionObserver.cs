@@ -50,8 +50,22 @@ public interface ISuspensionObserver
     /// <summary>The state was unreadable at start-up and every client is suspended.</summary>
     void StateUnreadable(string message);
 
-    /// <summary>A suspension in force at start-up had its switch ports shut again (and read back).</summary>
+    /// <summary>
+    /// A suspension's switch ports were shut again and read back (<see cref="PortReassertion.Cause"/>: at
+    /// start-up, after a policy reload, or a retry that read at least one port back down).
+    /// </summary>
     void PortsReasserted(SuspensionRecord record, PortReassertion reassertion)
+    {
+    }
+
+    /// <summary>
+    /// A retry of ports that did not read back down read none of them back down this time either;
+    /// <paramref name="attempt"/> lists what was tried and why it failed. The engine tries again after
+    /// <paramref name="retryIn"/> (the delay doubles up to <see cref="SuspensionEngine.PortRetryCap"/>). Not a
+    /// measure to record: a switch down for hours would flood the store. The recovery is recorded, as
+    /// <see cref="PortsReasserted"/> with <see cref="PortReassertionCause.Retry"/>.
+    /// </summary>
+    void PortRetryFailed(SuspensionRecord record, PortReassertion attempt, TimeSpan retryIn)
     {
     }
 }

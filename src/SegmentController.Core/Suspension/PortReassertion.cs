@@ -2,8 +2,9 @@ namespace SegmentController.Core.Suspension;
 
 /// <summary>
 /// A suspension's switch ports shut again after its trip: at a controller start (someone may have brought
-/// a port up while no controller was watching), or when a policy reload gave the suspended client ports
-/// its trip never shut. Kept in the suspension's record.
+/// a port up while no controller was watching), when a policy reload gave the suspended client ports its
+/// trip never shut, or on a retry of ports an earlier shut did not read back down (recorded only when the
+/// retry read at least one of them back down). Kept in the suspension's record.
 /// </summary>
 public sealed record PortReassertion
 {

@@ -12,6 +12,9 @@ namespace SegmentController.Core.Suspension;
 /// proxy's gates read it lock-free. Trips and restores are serialized by one semaphore; a trip is saved
 /// durably before the new state is published and before <see cref="TripAsync"/> returns (the
 /// acknowledgement). Fail closed: state that cannot be read puts the site-wide switch on.
+/// Switch ports that a shut did not read back down are tried again while their suspension is in force
+/// (<see cref="FirstPortRetry"/>, doubling up to <see cref="PortRetryCap"/>), under the same port lock as
+/// every shut and bring-up; a restore stops them.
 /// </remarks>
 public sealed class SuspensionEngine : ISuspensionView, IDisposable
 {
@@ -38,6 +41,13 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private SitePolicy _portPolicy;
     private readonly Lock _reloadPorts = new();
     private Task _portWork = Task.CompletedTask;
+
+    // Ports the last shut of them did not read back down, by the id of the suspension (in force) that wants
+    // them shut. Changed under _retryLock, and by shuts only while they hold the port lock: the set follows
+    // the shuts in the order they ran. Each entry has one loop trying its ports again until none is left,
+    // the suspension is lifted or the engine is disposed.
+    private readonly Dictionary<string, PortRetry> _retries = new(StringComparer.Ordinal);
+    private readonly Lock _retryLock = new();
 
     public SuspensionEngine(
         ISuspensionStateStore store,
@@ -124,6 +134,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
     }
+
+    /// <summary>The wait before switch ports that did not read back down are first tried again; it doubles after each try that fails.</summary>
+    public static TimeSpan FirstPortRetry { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between tries of switch ports that still do not read back down.</summary>
+    public static TimeSpan PortRetryCap { get; } = TimeSpan.FromSeconds(60);
 
     /// <inheritdoc />
     public SuspensionState Current => Volatile.Read(ref _state);
@@ -474,45 +490,281 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private async Task<PortReassertion> ReassertPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, PortReassertionCause cause, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var failures = new List<string>();
-        var verified = true;
         if (_ports is null)
         {
-            verified = false;
-            failures.Add("no port shutter configured");
-        }
-        else
-        {
-            // Only the clients still suspended when their turn came are named: a restore meanwhile keeps its ports up.
-            (var result, var shut) = await ShutPortsAsync(targets, cancellationToken).ConfigureAwait(false);
-            verified = result.Verified;
-            failures.AddRange(result.Failures);
-            targets = shut;
-        }
-
-        var reassertion = new PortReassertion
-        {
-            At = _time.GetUtcNow(),
-            Duration = _time.GetElapsedTime(started),
-            Verified = verified,
-            Cause = cause,
-            Clients = [.. targets.Select(t => t.Client.Id)],
-            Ports = [.. targets.SelectMany(t => t.Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")))],
-            Failures = failures,
-        };
-        if (targets.Count == 0)
-        {
-            // Every client was restored before its turn: nothing was shut, nothing to note.
+            var none = new PortShut(new PortActionResult { Verified = false, Failures = ["no port shutter configured"] }, [.. targets], 0);
+            var reassertion = Reassertion(started, none, cause);
+            await NoteReassertionAsync(record, reassertion, cancellationToken).ConfigureAwait(false);
             return reassertion;
         }
 
+        // Only the clients still suspended when their turn came are named: a restore meanwhile keeps its ports up.
+        var shut = await ShutPortsAsync(record, targets, cancellationToken).ConfigureAwait(false);
+        var made = Reassertion(started, shut, cause);
+        if (shut.Shut.Count > 0)
+        {
+            await NoteReassertionAsync(record, made, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Otherwise every client was restored before its turn: nothing was shut, nothing to note.
+        return made;
+    }
+
+    private PortReassertion Reassertion(long started, PortShut shut, PortReassertionCause cause) => new()
+    {
+        At = _time.GetUtcNow(),
+        Duration = _time.GetElapsedTime(started),
+        Verified = shut.Result.Verified,
+        Cause = cause,
+        Clients = [.. shut.Shut.Select(t => t.Client.Id)],
+        Ports = [.. shut.Shut.SelectMany(t => t.Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")))],
+        Failures = shut.Result.Failures,
+    };
+
+    /// <summary>
+    /// Puts a reassertion on the suspension's record (durably, when the suspension is still the one in
+    /// force) and tells the observers.
+    /// </summary>
+    private async Task NoteReassertionAsync(SuspensionRecord record, PortReassertion reassertion, CancellationToken cancellationToken)
+    {
         record = await AmendInForceAsync(record, r => r with { Reassertions = [.. r.Reassertions, reassertion] }, cancellationToken).ConfigureAwait(false) ?? record;
         foreach (var observer in _observers)
         {
             observer.PortsReasserted(record, reassertion);
         }
+    }
 
-        return reassertion;
+    /// <summary>
+    /// Tries a suspension's ports that did not read back down again, after <see cref="FirstPortRetry"/> and
+    /// then twice as long each time (at most <see cref="PortRetryCap"/>), until every one reads back down,
+    /// the suspension is lifted (<see cref="Lift"/> cancels it) or the engine is disposed. Each try is a
+    /// shut like any other: under the port lock, only for clients still suspended at that moment. A try that
+    /// reads at least one port back down goes on the record (<see cref="PortReassertionCause.Retry"/>); one
+    /// that reads none is only reported (<see cref="ISuspensionObserver.PortRetryFailed"/>), not recorded.
+    /// </summary>
+    private async Task RetryPortsAsync(PortRetry retry)
+    {
+        var cancellation = retry.Cancellation.Token;
+        var delay = FirstPortRetry;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, _time, cancellation).ConfigureAwait(false);
+                if (PendingTargets(retry) is not { } targets)
+                {
+                    return;
+                }
+
+                var next = delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
+                try
+                {
+                    await TryPortsAgainAsync(retry, targets, next, cancellation).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not (OperationCanceledException or ObjectDisposedException))
+                {
+                    // An observer or the state file failed after the shut: the ports are as the shut left them
+                    // (and so is what is left to try); the retry goes on.
+                    _ = e;
+                }
+
+                if (Settled(retry))
+                {
+                    return;
+                }
+
+                delay = next;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && cancellation.IsCancellationRequested)
+        {
+            // Lifted (a restore brings the ports up) or the engine stopped (the next start shuts them again).
+        }
+        finally
+        {
+            lock (_retryLock)
+            {
+                if (_retries.TryGetValue(retry.Record.Id, out var current) && ReferenceEquals(current, retry))
+                {
+                    _retries.Remove(retry.Record.Id);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One try of a retry: shuts the ports and reads them back; puts the try on the record when it read at
+    /// least one of them down, otherwise only tells the observers when the next try comes.
+    /// </summary>
+    private async Task TryPortsAgainAsync(PortRetry retry, PortTarget[] targets, TimeSpan next, CancellationToken cancellation)
+    {
+        var started = _time.GetTimestamp();
+        var shut = await ShutPortsAsync(retry.Record, targets, cancellation).ConfigureAwait(false);
+        if (shut.Shut.Count == 0)
+        {
+            // Lifted before its turn: the next wake-up finds it no longer in force.
+            return;
+        }
+
+        var attempt = Reassertion(started, shut, PortReassertionCause.Retry);
+        if (shut.Unverified < attempt.Ports.Count)
+        {
+            await NoteReassertionAsync(retry.Record, attempt, cancellation).ConfigureAwait(false);
+            return;
+        }
+
+        var record = Current.Suspensions.TryGetValue(retry.Record.Scope, out var inForce) && string.Equals(inForce.Id, retry.Record.Id, StringComparison.Ordinal) ? inForce : retry.Record;
+        foreach (var observer in _observers)
+        {
+            observer.PortRetryFailed(record, attempt, next);
+        }
+    }
+
+    /// <summary>
+    /// The ports a retry is to try now: those still not read back down that the policy in force still gives
+    /// a client that has its ports shut (a port a reload took away stays as it is). Null when there are none
+    /// or the suspension is no longer in force; the retry then ends.
+    /// </summary>
+    private PortTarget[]? PendingTargets(PortRetry retry)
+    {
+        lock (_retryLock)
+        {
+            if (!_retries.TryGetValue(retry.Record.Id, out var current) || !ReferenceEquals(current, retry))
+            {
+                return null;
+            }
+
+            var targets = new List<PortTarget>();
+            if (Current.Suspensions.TryGetValue(retry.Record.Scope, out var inForce) && string.Equals(inForce.Id, retry.Record.Id, StringComparison.Ordinal))
+            {
+                foreach (var client in _policy.Current.Clients)
+                {
+                    if (!retry.Ports.TryGetValue(client.Id, out var pending) || pending.Count == 0 || !client.Kill.ShutPorts)
+                    {
+                        continue;
+                    }
+
+                    var ports = PortsOf(client)
+                        .Select(p => p with { Ports = p.Ports.Where(port => pending.Contains(new SwitchPort(p.Switch, port))).ToArray() })
+                        .Where(p => p.Ports.Count > 0)
+                        .ToArray();
+                    pending.IntersectWith(ports.SelectMany(p => p.Ports.Select(port => new SwitchPort(p.Switch, port))));
+                    if (ports.Length > 0)
+                    {
+                        targets.Add(new PortTarget(client, ports));
+                    }
+                }
+            }
+
+            if (targets.Count == 0)
+            {
+                _retries.Remove(retry.Record.Id);
+                return null;
+            }
+
+            return [.. targets];
+        }
+    }
+
+    /// <summary>True (and the retry removed) when none of its ports is left to try.</summary>
+    private bool Settled(PortRetry retry)
+    {
+        lock (_retryLock)
+        {
+            if (!_retries.TryGetValue(retry.Record.Id, out var current) || !ReferenceEquals(current, retry))
+            {
+                return true;
+            }
+
+            if (retry.Ports.Values.Any(p => p.Count > 0))
+            {
+                return false;
+            }
+
+            _retries.Remove(retry.Record.Id);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A shut of a client's ports, as read back (the caller holds the port lock, so these come in the order
+    /// the shuts ran): the ports read back down are no longer any suspension's to retry; those that were not
+    /// are <paramref name="record"/>'s, while it is in force.
+    /// </summary>
+    private void NoteShut(SuspensionRecord record, string clientId, PortAssignment[] asked, HashSet<SwitchPort> unverified)
+    {
+        lock (_retryLock)
+        {
+            var down = asked.SelectMany(p => p.Ports.Select(port => new SwitchPort(p.Switch, port))).Where(p => !unverified.Contains(p)).ToHashSet();
+            foreach (var retry in _retries.Values)
+            {
+                if (retry.Ports.TryGetValue(clientId, out var pending))
+                {
+                    pending.ExceptWith(down);
+                }
+            }
+
+            if (unverified.Count > 0 && Current.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+            {
+                RetryLater(inForce, clientId, unverified);
+            }
+        }
+    }
+
+    /// <summary>Adds ports to a suspension's retry, starting it when it has none (caller holds the retry lock).</summary>
+    private void RetryLater(SuspensionRecord record, string clientId, IEnumerable<SwitchPort> ports)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        if (!_retries.TryGetValue(record.Id, out var retry))
+        {
+            retry = new PortRetry(record);
+            _retries.Add(record.Id, retry);
+            Track(Task.Run(() => RetryPortsAsync(retry), CancellationToken.None));
+        }
+
+        if (!retry.Ports.TryGetValue(clientId, out var pending))
+        {
+            retry.Ports[clientId] = pending = [];
+        }
+
+        pending.UnionWith(ports);
+    }
+
+    /// <summary>
+    /// Ends the retry of a suspension just lifted (caller holds the engine's lock, the lifted state is
+    /// published). Ports of its clients that another suspension still holds become that one's to retry;
+    /// the others are the restore's to bring up, which it does under the port lock after any try still
+    /// running, and no try starts for a client no longer suspended.
+    /// </summary>
+    private void StopRetrying(SuspensionRecord lifted)
+    {
+        PortRetry? retry;
+        lock (_retryLock)
+        {
+            if (!_retries.Remove(lifted.Id, out retry))
+            {
+                return;
+            }
+
+            var state = Current;
+            foreach (var (clientId, ports) in retry.Ports)
+            {
+                var holder = state.Suspensions.TryGetValue(clientId, out var own) ? own
+                    : state.Suspensions.TryGetValue(SuspensionNames.AllClients, out var site) ? site
+                    : null;
+                if (holder is not null && ports.Count > 0)
+                {
+                    RetryLater(holder, clientId, ports);
+                }
+            }
+        }
+
+        // Its callbacks run on the thread pool, not here under the engine's lock.
+        _ = retry.Cancellation.CancelAsync();
     }
 
     /// <summary>
@@ -675,6 +927,19 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
         }
 
+        // No retry starts once the engine is disposed; those running stop at their next await.
+        PortRetry[] retries;
+        lock (_retryLock)
+        {
+            retries = [.. _retries.Values];
+            _retries.Clear();
+        }
+
+        foreach (var retry in retries)
+        {
+            retry.Cancellation.Cancel();
+        }
+
         _stopping.Cancel();
         try
         {
@@ -811,9 +1076,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// <exception cref="IOException">The restore could not be saved: nothing changed.</exception>
     private void Lift(string scope)
     {
+        var lifted = _state.Suspensions[scope];
         var next = _state.Without(scope).WithLifted(scope, _time.GetUtcNow());
         _store.Save(next);
         Volatile.Write(ref _state, next);
+        StopRetrying(lifted);
     }
 
     private async Task<RestoreOutcome> CompleteRestoreAsync(string scope, SuspensionRecord lifted, PendingRestore pending, bool requested)
@@ -976,7 +1243,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
         else
         {
-            (ports, _) = await ShutPortsAsync(shut, cancellationToken).ConfigureAwait(false);
+            ports = (await ShutPortsAsync(record, shut, cancellationToken).ConfigureAwait(false)).Result;
             portStage = new()
             {
                 Stage = SuspensionStage.SwitchPorts,
@@ -1061,14 +1328,16 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Shuts the ports of the clients a trip covers, under the port lock, each only while the client is
+    /// Shuts the ports of the clients a suspension covers, under the port lock, each only while the client is
     /// still suspended at that moment (a restore completed in between keeps its ports up). A port counts
-    /// as shut only when it was read back down.
+    /// as shut only when it was read back down; one that was not is tried again while
+    /// <paramref name="record"/> is in force (<see cref="RetryPortsAsync"/>).
     /// </summary>
-    private async Task<(PortActionResult Result, List<PortTarget> Shut)> ShutPortsAsync(IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
+    private async Task<PortShut> ShutPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
     {
         var failures = new List<string>();
         var verified = true;
+        var unverified = 0;
         var shut = new List<PortTarget>(targets.Count);
         await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -1082,9 +1351,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 }
 
                 shut.Add(target);
+                PortActionResult? result = null;
                 try
                 {
-                    var result = await _ports!.ShutAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
+                    result = await _ports!.ShutAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
                     verified &= result.Verified && result.Failures.Count == 0;
                     failures.AddRange(result.Failures);
                     if (!result.Verified && result.Failures.Count == 0)
@@ -1097,6 +1367,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                     verified = false;
                     failures.Add($"{client.Id}: {e.Message}");
                 }
+
+                var notDown = NotReadBackDown(ports, result);
+                unverified += notDown.Count;
+                NoteShut(record, client.Id, ports, notDown);
             }
         }
         finally
@@ -1104,7 +1378,29 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             _portLock.Release();
         }
 
-        return (new PortActionResult { Verified = verified, Failures = failures }, shut);
+        return new PortShut(new PortActionResult { Verified = verified, Failures = failures }, shut, unverified);
+    }
+
+    /// <summary>
+    /// The ports a shut did not read back down: those its failures name (<c>switch:port: reason</c>, as
+    /// <see cref="PortActionResult.Failures"/> spells them), or every port asked for when it failed without
+    /// naming one of them (it threw, or could not read back).
+    /// </summary>
+    private static HashSet<SwitchPort> NotReadBackDown(PortAssignment[] asked, PortActionResult? result)
+    {
+        var all = asked.SelectMany(p => p.Ports.Select(port => new SwitchPort(p.Switch, port))).ToHashSet();
+        if (result is { Verified: true, Failures.Count: 0 })
+        {
+            return [];
+        }
+
+        if (result is null)
+        {
+            return all;
+        }
+
+        var named = all.Where(p => result.Failures.Any(f => f.StartsWith($"{p.Switch}:{p.Port}:", StringComparison.OrdinalIgnoreCase))).ToHashSet();
+        return named.Count > 0 ? named : all;
     }
 
     private void NotifyStage(SuspensionRecord record, StageTiming timing)
@@ -1122,6 +1418,26 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     /// <summary>Ports of one client to shut.</summary>
     private readonly record struct PortTarget(ClientDefinition Client, PortAssignment[] Ports);
+
+    /// <summary>One port of one switch, by the names the policy gives them.</summary>
+    private readonly record struct SwitchPort(string Switch, string Port);
+
+    /// <summary>
+    /// A shut as read back: the clients it shut (those still suspended when their turn came) and how many of
+    /// their ports were not read back down.
+    /// </summary>
+    private readonly record struct PortShut(PortActionResult Result, List<PortTarget> Shut, int Unverified);
+
+    /// <summary>A suspension's ports that did not read back down, and the cancellation of the loop that tries them again.</summary>
+    private sealed class PortRetry(SuspensionRecord record)
+    {
+        public SuspensionRecord Record { get; } = record;
+
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        /// <summary>Client id → its ports not read back down (under the engine's retry lock).</summary>
+        public Dictionary<string, HashSet<SwitchPort>> Ports { get; } = new(StringComparer.Ordinal);
+    }
 
     private static PortAssignment[] PortsOf(ClientDefinition client) =>
         client.Segments.SelectMany(s => s.Ports)

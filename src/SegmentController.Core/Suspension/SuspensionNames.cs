@@ -31,6 +31,7 @@ public static class SuspensionNames
     {
         PortReassertionCause.Start => "start",
         PortReassertionCause.PolicyReload => "policy-reload",
+        PortReassertionCause.Retry => "retry",
         _ => throw new ArgumentOutOfRangeException(nameof(cause)),
     };
 }

@@ -38,6 +38,8 @@ internal static class EventIds
     public const int ProxyListening = 1410;
     public const int ProxyNotStarted = 1411;
     public const int TripPriority = 1412;
+    public const int SuspensionPortRetryFailed = 1413;
+    public const int SuspensionPortsStillNotShut = 1414;
     public const int SnmpPollFailed = 1500;
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;

@@ -73,9 +73,12 @@ internal sealed partial class IncidentQueue : IFindingConsumer, ISuspensionObser
         ArgumentNullException.ThrowIfNull(reassertion);
         var outcome = reassertion.Verified ? "shut again and read back down" : "NOT all shut again";
         var failures = reassertion.Failures.Count > 0 ? ": " + string.Join("; ", reassertion.Failures) : "";
-        var cause = reassertion.Cause == PortReassertionCause.PolicyReload
-            ? $"policy reload gave it switch ports {string.Join(", ", reassertion.Ports)}"
-            : "controller restarted";
+        var cause = reassertion.Cause switch
+        {
+            PortReassertionCause.PolicyReload => $"policy reload gave it switch ports {string.Join(", ", reassertion.Ports)}",
+            PortReassertionCause.Retry => $"switch ports {string.Join(", ", reassertion.Ports)} that had not read back down tried again",
+            _ => "controller restarted",
+        };
         Enqueue(record.Scope, string.Create(
             CultureInfo.InvariantCulture,
             $"{cause}: switch ports of {Describe(record.Scope)} {outcome} in {reassertion.Duration.TotalMilliseconds:F1} ms{failures} [suspension {record.Id}]"));

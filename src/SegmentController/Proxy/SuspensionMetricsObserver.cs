@@ -89,7 +89,7 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         ArgumentNullException.ThrowIfNull(reassertion);
         var clients = string.Join(",", reassertion.Clients);
         var ports = string.Join(",", reassertion.Ports);
-        var when = reassertion.Cause == PortReassertionCause.PolicyReload ? "given new switch ports by a policy reload" : "in force at start-up";
+        var when = When(reassertion.Cause);
         if (reassertion.Verified)
         {
             Log.PortsReasserted(_logger, record.Scope, when, clients, ports, reassertion.Duration.TotalMilliseconds);
@@ -99,6 +99,33 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
             Log.PortsNotReasserted(_logger, record.Scope, when, clients, ports, string.Join("; ", reassertion.Failures));
         }
     }
+
+    public void PortRetryFailed(SuspensionRecord record, PortReassertion attempt, TimeSpan retryIn)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(attempt);
+
+        // The first failure was logged as an error (the trip's stage, or the reassertion); while the switch
+        // stays unreachable each later try is logged at debug level until the tries are a cap apart: then
+        // once per cap (a minute), as an error, for as long as the ports are not shut.
+        var ports = string.Join(",", attempt.Ports);
+        var failures = string.Join("; ", attempt.Failures);
+        if (retryIn >= SuspensionEngine.PortRetryCap)
+        {
+            Log.PortsStillNotShut(_logger, record.Scope, ports, retryIn.TotalSeconds, failures);
+        }
+        else
+        {
+            Log.PortRetryFailed(_logger, record.Scope, ports, retryIn.TotalSeconds, failures);
+        }
+    }
+
+    private static string When(PortReassertionCause cause) => cause switch
+    {
+        PortReassertionCause.PolicyReload => "given new switch ports by a policy reload",
+        PortReassertionCause.Retry => "retried after its switch ports did not read back down",
+        _ => "in force at start-up",
+    };
 
     private void Publish()
     {
@@ -128,6 +155,12 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
         [LoggerMessage(EventIds.SuspensionPortsNotReasserted, LogLevel.Error, "Suspension of {Scope} {When}: switch ports of {Clients} ({Ports}) NOT all shut: {Failures}")]
         public static partial void PortsNotReasserted(ILogger logger, string scope, string when, string clients, string ports, string failures);
+
+        [LoggerMessage(EventIds.SuspensionPortRetryFailed, LogLevel.Debug, "Suspension of {Scope}: switch ports {Ports} still not shut; trying again in {Seconds:F0} s: {Failures}")]
+        public static partial void PortRetryFailed(ILogger logger, string scope, string ports, double seconds, string failures);
+
+        [LoggerMessage(EventIds.SuspensionPortsStillNotShut, LogLevel.Error, "Suspension of {Scope}: switch ports {Ports} still NOT shut; trying again every {Seconds:F0} s until they are or the suspension is lifted: {Failures}")]
+        public static partial void PortsStillNotShut(ILogger logger, string scope, string ports, double seconds, string failures);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);

@@ -11,8 +11,9 @@ namespace SegmentController.Proxy;
 /// Writes the kill switch's history to the tamper-evident store: a <c>suspension</c> record for every
 /// trip (when acknowledged, <c>tripped</c>; when its last stage ran, <c>enforced</c>, with every stage's
 /// timing and the switch ports as read back), every suspension found in force at start-up
-/// (<c>in-force-at-start</c>) and every port reassertion (<c>ports-reasserted</c>, at a start or after a
-/// reload that gave a suspended client new ports); a <c>restoration</c>
+/// (<c>in-force-at-start</c>) and every port reassertion (<c>ports-reasserted</c>, at a start, after a
+/// reload that gave a suspended client new ports, or a retry that read ports back down which an earlier shut
+/// had not; a retry that fails is not recorded); a <c>restoration</c>
 /// record for every restore request, approval and completion.
 /// </summary>
 /// <remarks>

@@ -15,6 +15,26 @@ internal sealed class PortTableShutter : IPortShutter
 
     public int ShutCalls;
 
+    /// <summary>Each shut asked for, as <c>client:switch:port,…</c>, in order.</summary>
+    public ConcurrentQueue<string> Shuts { get; } = new();
+
+    /// <summary>The next this many shuts answer "no response" for every port and leave the ports as they are (a switch that cannot be reached).</summary>
+    public int UnreachableShuts;
+
+    /// <summary>
+    /// When set, a shut signals <see cref="ShutStarted"/> and waits for this before it sets the ports; it
+    /// ignores the cancellation (an SNMP SET already sent cannot be called back), unless
+    /// <see cref="HoldShutObservesCancellation"/>.
+    /// </summary>
+    public TaskCompletionSource? HoldShut { get; set; }
+
+    public bool HoldShutObservesCancellation { get; set; }
+
+    public TaskCompletionSource ShutStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set when a held shut that observes the cancellation was cancelled.</summary>
+    public TaskCompletionSource ShutCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>When false, every answer says "not verified" without naming a port (a read-back that could not be made).</summary>
     public bool ConfirmsReadBack { get; set; } = true;
 
@@ -26,10 +46,38 @@ internal sealed class PortTableShutter : IPortShutter
 
     public TaskCompletionSource BringUpStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ValueTask<PortActionResult> ShutAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    public async ValueTask<PortActionResult> ShutAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref ShutCalls);
-        return ValueTask.FromResult(Set(ports, up: false));
+        Shuts.Enqueue($"{clientId}:{string.Join(',', Names(ports))}");
+        if (HoldShut is { } hold)
+        {
+            ShutStarted.TrySetResult();
+            if (!HoldShutObservesCancellation)
+            {
+                await hold.Task;
+            }
+            else
+            {
+                try
+                {
+                    await hold.Task.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    ShutCancelled.TrySetResult();
+                    throw;
+                }
+            }
+        }
+
+        if (Interlocked.Decrement(ref UnreachableShuts) >= 0)
+        {
+            return new PortActionResult { Verified = false, Failures = [.. Names(ports).Select(n => $"{n}: failed: no response")] };
+        }
+
+        Interlocked.Increment(ref UnreachableShuts);
+        return Set(ports, up: false);
     }
 
     public async ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
@@ -51,7 +99,7 @@ internal sealed class PortTableShutter : IPortShutter
     private PortActionResult Set(IReadOnlyList<PortAssignment> ports, bool up)
     {
         var failures = new List<string>();
-        foreach (var name in ports.SelectMany(p => p.Ports.Select(n => $"{p.Switch}:{n}")))
+        foreach (var name in Names(ports))
         {
             if (Broken.Contains(name))
             {
@@ -66,4 +114,6 @@ internal sealed class PortTableShutter : IPortShutter
             ? new PortActionResult { Verified = failures.Count == 0, Failures = failures }
             : new PortActionResult { Verified = false, Failures = failures };
     }
+
+    private static IEnumerable<string> Names(IReadOnlyList<PortAssignment> ports) => ports.SelectMany(p => p.Ports.Select(n => $"{p.Switch}:{n}"));
 }

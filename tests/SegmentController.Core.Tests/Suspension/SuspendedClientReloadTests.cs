@@ -92,6 +92,37 @@ public sealed class SuspendedClientReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ReloadGivingASuspendedClientNewPorts_SwitchUnreachableThen_TheNewPortsRetriedUntilShut()
+    {
+        var path = _dir.File("site.yaml");
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1]", two: "[Gi1/0/9]"));
+        var provider = PolicyProvider.TryOpen(path, out var errors)!;
+        Assert.Empty(errors);
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), provider, [], [switchPorts], [], [events], TimeProvider.System);
+        await (await engine.TripAsync(new TripRequest { Scope = "one", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "leak" }, CancellationToken.None)).Completion;
+
+        // The switch does not answer the reload's shut; it does answer the retry.
+        Interlocked.Exchange(ref switchPorts.UnreachableShuts, 1);
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1-3]", two: "[Gi1/0/9]"));
+        Assert.Empty(provider.Reload());
+
+        var (_, reload) = await events.NextReassertionAsync();
+        Assert.Equal(PortReassertionCause.PolicyReload, reload.Cause);
+        Assert.False(reload.Verified);
+        var (_, retried) = await events.NextReassertionAsync();
+
+        Assert.Equal(PortReassertionCause.Retry, retried.Cause);
+        Assert.True(retried.Verified);
+        Assert.Equal(["sw:Gi1/0/2", "sw:Gi1/0/3"], retried.Ports);
+        Assert.False(switchPorts.Up["sw:Gi1/0/2"]);
+        Assert.False(switchPorts.Up["sw:Gi1/0/3"]);
+        var onDisk = new FileSuspensionStateStore(_dir.File("suspension.state")).Load().State!.Suspensions["one"];
+        Assert.Equal([PortReassertionCause.PolicyReload, PortReassertionCause.Retry], onDisk.Reassertions.Select(r => r.Cause));
+    }
+
+    [Fact]
     public async Task ReloadUnderASiteWideSuspension_NewClientAndSwitchMovedToANewAddress_TheirPortsShut()
     {
         var path = _dir.File("site.yaml");

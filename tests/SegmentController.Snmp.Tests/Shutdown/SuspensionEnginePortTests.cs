@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 using SegmentController.Snmp.Shutdown;
@@ -107,6 +108,95 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.True(await ns.IsUpAsync("swpb1"));
     }
 
+    [Fact]
+    public async Task Trip_SnmpdFrozenAtTheTrip_PortShutOverSnmpByARetryOnceItAnswers_RecordedAsARetry()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
+        var policy = new PolicyProvider("inline", Policy(ns));
+        var events = new PortEvents();
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy,
+            [],
+            [new SnmpPortShutter(policy, TimeProvider.System)],
+            [],
+            [events],
+            TimeProvider.System);
+
+        // The switch hangs (SIGSTOP: its socket stays bound, nothing answers) as the trip comes.
+        await ns.Agent.PauseAsync();
+        try
+        {
+            var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+            Assert.False(Assert.Single(enforced.Stages, s => s.Stage == SuspensionStage.SwitchPorts).Succeeded);
+            Assert.False(enforced.Ports!.Verified);
+
+            // Tried again while it still hangs: nothing shut, nothing on record yet.
+            var failed = await events.RetryFailed.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(["lab-sw:swpa1"], failed.Ports);
+            Assert.Empty(new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!.Suspensions["alpha"].Reassertions);
+            Assert.True(await ns.IsUpAsync("swpa1"));
+        }
+        finally
+        {
+            await ns.Agent.ResumeAsync();
+        }
+
+        var reassertion = await events.Reasserted.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(PortReassertionCause.Retry, reassertion.Cause);
+        Assert.True(reassertion.Verified);
+        Assert.Equal(["alpha"], reassertion.Clients);
+        Assert.Equal(["lab-sw:swpa1"], reassertion.Ports);
+        Assert.False(await ns.IsUpAsync("swpa1"));
+        Assert.True(await ns.IsUpAsync("swpb1"));
+        var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!.Suspensions["alpha"];
+        Assert.Equal(PortReassertionCause.Retry, Assert.Single(onDisk.Reassertions).Cause);
+        Assert.True(onDisk.Reassertions[0].Verified);
+    }
+
+    [Fact]
+    public async Task Restore_WhileRetriesWaitForAFrozenSnmpd_PortBroughtUpOverSnmpAndStaysUpPastTheNextTry()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
+        var policy = new PolicyProvider("inline", Policy(ns));
+        var events = new PortEvents();
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy,
+            [],
+            [new SnmpPortShutter(policy, TimeProvider.System)],
+            [],
+            [events],
+            TimeProvider.System);
+
+        await ns.Agent.PauseAsync();
+        PortReassertion failed;
+        TimeSpan retryIn;
+        try
+        {
+            await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+            (failed, retryIn) = await events.RetryFailedWithDelay.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await ns.Agent.ResumeAsync();
+        }
+
+        Assert.Equal(["lab-sw:swpa1"], failed.Ports);
+        var outcome = await engine.RequestRestoreAsync("alpha", "alice", "drill over", CancellationToken.None);
+
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.True(outcome.Record!.Ports!.Verified);
+        Assert.True(await ns.IsUpAsync("swpa1"));
+
+        // Past the time the next try was due (and the one after it): nothing shuts the port again.
+        await Task.Delay(retryIn * 3 + TimeSpan.FromSeconds(1));
+        Assert.True(await ns.IsUpAsync("swpa1"));
+        Assert.True(await ns.IsUpAsync("swpb1"));
+        Assert.False(engine.IsSuspended("alpha"));
+    }
+
     private string PolicyFile(SwitchNamespace ns, string alpha)
     {
         var auth = Path.Combine(_dir, "auth");
@@ -131,6 +221,39 @@ public sealed class SuspensionEnginePortTests : IDisposable
               - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
             """;
+    }
+
+    private sealed class PortEvents : ISuspensionObserver
+    {
+        public Channel<PortReassertion> Reasserted { get; } = Channel.CreateUnbounded<PortReassertion>();
+
+        public Channel<PortReassertion> RetryFailed { get; } = Channel.CreateUnbounded<PortReassertion>();
+
+        public Channel<(PortReassertion Attempt, TimeSpan RetryIn)> RetryFailedWithDelay { get; } = Channel.CreateUnbounded<(PortReassertion, TimeSpan)>();
+
+        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Reasserted.Writer.TryWrite(reassertion);
+
+        public void PortRetryFailed(SuspensionRecord record, PortReassertion attempt, TimeSpan retryIn)
+        {
+            RetryFailed.Writer.TryWrite(attempt);
+            RetryFailedWithDelay.Writer.TryWrite((attempt, retryIn));
+        }
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
+        }
     }
 
     private sealed class Restores : ISuspensionObserver

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Snmp.Tests.Infrastructure;
+using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Api;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Hosting;
+
+/// <summary>
+/// <c>segctl run</c> suspending a client while its switch (snmpd in a namespace, controlling real links)
+/// hangs: the trip's port shut fails, and the port is shut by a retry once the switch answers, with the
+/// retry in the store and the log.
+/// </summary>
+public sealed class SwitchPortRetryTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-port-retry-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Run_SuspendedWhileTheSwitchHangs_PortShutByARetryOnceItAnswers_StoreAndLogSaySo()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+
+        await sw.Agent.PauseAsync();
+        try
+        {
+            using (var suspended = await api.PostAsync(new Uri("/api/v1/clients/alpha/suspend", UriKind.Relative), OperatorApiSite.Reason("leak on the SPAN port")))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
+            }
+
+            await WaitForOutputAsync(segctl, "Suspension stage switch-ports for alpha failed");
+            Assert.True(await sw.IsUpAsync("sgra1"));
+        }
+        finally
+        {
+            await sw.Agent.ResumeAsync();
+        }
+
+        await WaitForOutputAsync(segctl, "Suspension of alpha retried after its switch ports did not read back down: switch ports of alpha (sw1:sgra1) shut and read back down");
+        Assert.False(await sw.IsUpAsync("sgra1"));
+        Assert.True(await sw.IsUpAsync("sgrb1"));
+
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        var reasserted = StoreFile.Read(Path.Combine(_dir, "segctl.db"), new RecordQuery { Type = RecordTypes.Suspension })
+            .Select(r => JsonDocument.Parse(r.Payload!.Value))
+            .Where(d => d.RootElement.GetProperty("event").GetString() == "ports-reasserted")
+            .ToArray();
+        var reassertion = Assert.Single(reasserted).RootElement.GetProperty("reassertion");
+        Assert.Equal("retry", reassertion.GetProperty("cause").GetString());
+        Assert.True(reassertion.GetProperty("verified").GetBoolean());
+        Assert.Equal(["sw1:sgra1"], reassertion.GetProperty("ports").EnumerateArray().Select(p => p.GetString()!).ToArray());
+        Assert.Equal("alpha", reasserted[0].RootElement.GetProperty("scope").GetString());
+    }
+
+    private static async Task WaitForOutputAsync(SegctlProcess segctl, string text)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!segctl.StandardOutput.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"segctl did not log \"{text}\"; stdout:\n{segctl.StandardOutput}\nstderr:\n{segctl.StandardError}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Two clients with ports on one switch (snmpd in a namespace, SNMPv3 with authentication and privacy,
+    /// secrets in files); a switch that does not answer only alerts, so only the operator suspends.
+    /// </summary>
+    private string WritePolicy(string agentAddress)
+    {
+        var auth = Path.Combine(_dir, "snmp.auth");
+        var priv = Path.Combine(_dir, "snmp.priv");
+        File.WriteAllText(auth, SnmpdAgent.AuthPass);
+        File.WriteAllText(priv, SnmpdAgent.PrivPass);
+        var path = Path.Combine(_dir, "site.yaml");
+        File.WriteAllText(path, $$$"""
+            site:
+              id: port-retry
+              name: A switch that hangs at the trip
+            controller:
+              management:
+                listen: ["127.0.0.1:9410"]
+                api_keys_file: {{{Path.Combine(_dir, "api-keys")}}}
+              store:
+                path: {{{Path.Combine(_dir, "segctl.db")}}}
+              on_verification_lost: alert
+            infrastructure:
+              management_vlans: [99]
+              subnets: [127.0.0.0/24]
+              proxy_addresses: [127.0.0.1]
+            switches:
+              - name: sw1
+                address: {{{agentAddress}}}
+                profile: qbridge
+                timeout: 300ms
+                retries: 0
+                poll_interval: 1h
+                snmp:
+                  version: v3
+                  user: sha256
+                  auth: {protocol: SHA-256, pass: {file: {{{auth}}}}}
+                  priv: {protocol: AES, pass: {file: {{{priv}}}}}
+            clients:
+              - id: alpha
+                name: Alpha Insurance
+                contract_end: 2029-06-30
+                segments:
+                  - name: agents
+                    vlans: [10]
+                    subnets: [127.0.110.0/24]
+                    ports:
+                      - switch: sw1
+                        ports: [sgra1]
+              - id: bravo
+                name: Bravo Telecom
+                contract_end: 2028-12-31
+                segments:
+                  - name: agents
+                    vlans: [20]
+                    subnets: [127.0.120.0/24]
+                    ports:
+                      - switch: sw1
+                        ports: [sgrb1]
+            restore:
+              approvers: 1
+            """);
+        return path;
+    }
+}

@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Logging;
+using SegmentController.Cli;
+using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Incidents;
+using SegmentController.Metrics;
+using SegmentController.Proxy;
+using SegmentController.Tests.Infrastructure;
+
+namespace SegmentController.Tests.Proxy;
+
+/// <summary>
+/// How <c>segctl run</c> reports switch ports tried again after a shut that did not read back down: the
+/// recovery like any reassertion (log line, incident timeline), failed tries at a bounded rate.
+/// </summary>
+public sealed class PortRetryReportingTests : IDisposable
+{
+    private static readonly SuspensionRecord Alpha = new()
+    {
+        Id = "s1",
+        Scope = "alpha",
+        Trigger = SuspensionTrigger.Operator,
+        Actor = "alice",
+        Reason = "leak",
+        TrippedAt = DateTimeOffset.UnixEpoch,
+    };
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("segctl-port-retry-log-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static PortReassertion Try(bool verified) => new()
+    {
+        At = DateTimeOffset.UnixEpoch,
+        Duration = TimeSpan.FromMilliseconds(12),
+        Verified = verified,
+        Cause = PortReassertionCause.Retry,
+        Clients = ["alpha"],
+        Ports = ["sw1:Gi1/0/1"],
+        Failures = verified ? [] : ["sw1:Gi1/0/1: failed: timeout"],
+    };
+
+    [Fact]
+    public void FailedTries_DebugUntilTheyAreAMinuteApart_ThenAnErrorEachTry()
+    {
+        var logger = new ListLogger<SuspensionMetricsObserver>();
+        ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
+
+        foreach (var seconds in (int[])[2, 4, 8, 16, 32, 60, 60])
+        {
+            observer.PortRetryFailed(Alpha, Try(verified: false), TimeSpan.FromSeconds(seconds));
+        }
+
+        Assert.Equal(5, logger.Entries.Count(e => e.Level == LogLevel.Debug));
+        var errors = logger.Entries.Where(e => e.Level >= LogLevel.Warning).ToArray();
+        Assert.Equal(2, errors.Length);
+        Assert.All(errors, e => Assert.Equal(LogLevel.Error, e.Level));
+        Assert.All(errors, e => Assert.Equal("Suspension of alpha: switch ports sw1:Gi1/0/1 still NOT shut; trying again every 60 s until they are or the suspension is lifted: sw1:Gi1/0/1: failed: timeout", e.Message));
+    }
+
+    [Fact]
+    public void RetryThatShutThePorts_LoggedAsAReassertionNamingTheRetry()
+    {
+        var logger = new ListLogger<SuspensionMetricsObserver>();
+        ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
+
+        observer.PortsReasserted(Alpha, Try(verified: true));
+
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.Equal("Suspension of alpha retried after its switch ports did not read back down: switch ports of alpha (sw1:Gi1/0/1) shut and read back down in 12.0 ms", entry.Message);
+    }
+
+    [Fact]
+    public void RetryThatShutThePorts_OnTheIncidentTimelineAsARetry()
+    {
+        var queue = new IncidentQueue(new ListLogger<IncidentQueue>());
+
+        ((ISuspensionObserver)queue).PortsReasserted(Alpha, Try(verified: true));
+
+        Assert.True(queue.Reader.TryRead(out var work));
+        Assert.Equal("alpha", work.Scope);
+        Assert.Equal("switch ports sw1:Gi1/0/1 that had not read back down tried again: switch ports of alpha shut again and read back down in 12.0 ms [suspension s1]", work.Measure);
+    }
+
+    private IPolicyProvider Policy() => PolicyFile.Open(TestSite.WritePolicy(_dir)).Provider!;
+
+    private sealed class ListLogger<T> : ILogger<T>
+    {
+        private readonly List<(LogLevel Level, string Message)> _entries = [];
+
+        public IReadOnlyList<(LogLevel Level, string Message)> Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_entries)
+            {
+                _entries.Add((logLevel, formatter(state, exception)));
+            }
+        }
+    }
+}
