@@ -233,9 +233,15 @@ lab_scenario() {
       || lab_die "the second approval of $id's restore failed"
     restore_ids+="$rid "
   done
+  # The restore brings the ports up one after another: wait for every one of them, not the first alone.
   deadline=$((SECONDS + 20))
-  until [ "$(lab_port_oper_status "$(lab_ports_of $victim | cut -d' ' -f1)")" = up ]; do
-    [ $SECONDS -lt $deadline ] || break
+  local port all_up
+  while :; do
+    all_up=1
+    for port in $(lab_ports_of $victim); do
+      [ "$(lab_port_oper_status "$port")" = up ] || { all_up=0; break; }
+    done
+    if [ $all_up = 1 ] || [ $SECONDS -ge $deadline ]; then break; fi
     sleep 0.2
   done
   local restored_ports="" restored_agents=""
