@@ -6,4 +6,8 @@ namespace SegmentController.Core.Audits;
 /// <param name="Clients">The clients it concerns; empty means every client in scope.</param>
 /// <param name="Outcome">Pass, fail or indeterminate.</param>
 /// <param name="Detail">Why, for people.</param>
-public sealed record AuditCheck(string Source, string Name, IReadOnlyList<string> Clients, AuditOutcome Outcome, string Detail);
+public sealed record AuditCheck(string Source, string Name, IReadOnlyList<string> Clients, AuditOutcome Outcome, string Detail)
+{
+    /// <summary>Whether the check counts for <paramref name="client"/>: it names it, or it is site-wide.</summary>
+    public bool Concerns(string client) => Clients.Count == 0 || Clients.Contains(client, StringComparer.Ordinal);
+}

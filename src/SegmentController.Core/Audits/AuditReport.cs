@@ -24,6 +24,12 @@ public sealed record AuditReport
     /// <summary>Why the <c>audit-failed</c> findings were not all handled (null when they were, or none were due).</summary>
     public string? FindingsError { get; init; }
 
+    /// <summary>
+    /// Why the clients' own views (<c>audit-view</c>) were not all recorded beside the <c>audit-result</c>
+    /// (null when they were, or none were due). The result counts all the same: it is on record.
+    /// </summary>
+    public string? ViewsError { get; init; }
+
     /// <summary>Per client: fail if any check fails; indeterminate if evidence is missing; pass only with every source heard and clean.</summary>
     public static IReadOnlyList<ClientAuditResult> Judge(IReadOnlyList<string> clients, IReadOnlyList<AuditCheck> checks, IReadOnlyCollection<string> requiredSources)
     {
@@ -33,7 +39,7 @@ public sealed record AuditReport
         var results = new List<ClientAuditResult>();
         foreach (var client in clients)
         {
-            var relevant = checks.Where(c => c.Clients.Count == 0 || c.Clients.Contains(client, StringComparer.Ordinal)).ToArray();
+            var relevant = checks.Where(c => c.Concerns(client)).ToArray();
             var failing = relevant.Where(c => c.Outcome == AuditOutcome.Fail).ToList();
             var missing = relevant.Where(c => c.Outcome == AuditOutcome.Indeterminate).ToList();
             foreach (var source in requiredSources.Where(s => !relevant.Any(c => c.Source == s)))

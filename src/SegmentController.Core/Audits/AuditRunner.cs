@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Core.Audits;
 
@@ -50,7 +51,7 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
             Checks = checks,
             Results = AuditReport.Judge(scope.Clients, checks, names),
         };
-        return await RecordAsync(report, cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(report, scope.Policy, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A new audit id, e.g. <c>AUD-20260301-080000-1a2b</c>.</summary>
@@ -58,34 +59,46 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         string.Create(CultureInfo.InvariantCulture, $"AUD-{started.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..4]}");
 
     /// <summary>
-    /// Puts a report on record: the audit-result record in the chain (it does not count until durable),
-    /// then <c>audit-failed</c> for every client that failed. How every audit ends — run here or done by an
-    /// external auditor and recorded through the API.
+    /// Puts a report on record: the audit-result record in the chain (it does not count until durable) —
+    /// for an audit of several clients with each client's own view beside it (<c>audit-view</c>, under its
+    /// key alone: an export for one client withholds the shared record, and shows this) — then
+    /// <c>audit-failed</c> for every client that failed, naming that client alone. How every audit ends — run
+    /// here or done by an external auditor and recorded through the API.
     /// </summary>
+    /// <param name="report">The report.</param>
+    /// <param name="policy">The policy it was judged against: what each client's view and finding must not name of the others.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
     /// <exception cref="StoreUnavailableException">The report could not be recorded.</exception>
-    public async Task<AuditReport> RecordAsync(AuditReport report, CancellationToken cancellationToken)
+    public async Task<AuditReport> RecordAsync(AuditReport report, SitePolicy? policy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
         var clients = report.Results.Select(r => r.Client).ToArray();
-        var index = await store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(clients), ToJson(report), cancellationToken).ConfigureAwait(false);
+        var concerned = AuditView.Concerned(report);
+        var views = clients.Length < 2 ? [] : clients.Select(client => (Client: client, Payload: ToJson(AuditView.For(report, client, policy)))).ToArray();
+        var full = store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(clients), ToJson(report), cancellationToken).AsTask();
+
+        // Queued together behind the full record, so one commit serves them all; one refused lands in ViewsError.
+        var viewed = Task.WhenAll(views.Select(async v => await store.AppendAsync(RecordTypes.AuditView, ClientKey.Of(v.Client), v.Payload, cancellationToken).ConfigureAwait(false)));
+        long index;
+        try
+        {
+            index = await full.ConfigureAwait(false);
+        }
+        catch
+        {
+            _ = viewed.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
+        }
+
         report = report with { RecordIndex = index };
 
+        // Acted on once the full record is durable, as ever; the views are the clients' copies of it.
         // Raised whatever audits.suspend_on_failure says: the finding is evidence and opens an incident;
         // whether it suspends is the suspension consumer's decision.
         var failed = report.Results.Where(r => r.Outcome == AuditOutcome.Fail).ToArray();
         if (failed.Length > 0)
         {
-            var raised = failed.Select(r => Finding.Create(
-                RuleIds.AuditFailed,
-                [r.Client],
-                $"audit {report.Id} failed for {r.Client}: {string.Join("; ", r.FailingChecks.Select(c => c.Name))}",
-                new Dictionary<string, object?>(StringComparer.Ordinal)
-                {
-                    ["audit"] = report.Id,
-                    ["record_index"] = index,
-                    ["failing_checks"] = r.FailingChecks.Select(c => $"{c.Source}: {c.Name}: {c.Detail}").ToArray(),
-                },
-                report.FinishedAt)).ToArray();
+            var raised = failed.Select(r => AuditFailed(report, r, new ClientRedactor(r.Client, concerned, policy))).ToArray();
             try
             {
                 await findings.PublishAsync(raised, cancellationToken).ConfigureAwait(false);
@@ -95,6 +108,16 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
                 // The report is on record already; the caller learns that the findings did not all land.
                 report = report with { FindingsError = e.Message };
             }
+        }
+
+        try
+        {
+            await viewed.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The report is on record and counts; the caller learns that a client's export lacks its view.
+            report = report with { ViewsError = e.Message };
         }
 
         return report;
@@ -152,6 +175,23 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         w.WriteString("detail", check.Detail);
         w.WriteEndObject();
     }
+
+    /// <summary>
+    /// The <c>audit-failed</c> finding of a client: it names that client alone and is recorded under its key,
+    /// so what it says of its failing checks is redacted for it (another client's VLAN or route is "another
+    /// client's"); the audit's full record, which the finding names, keeps every word.
+    /// </summary>
+    private static Finding AuditFailed(AuditReport report, ClientAuditResult result, ClientRedactor others) => Finding.Create(
+        RuleIds.AuditFailed,
+        [result.Client],
+        others.Redact($"audit {report.Id} failed for {result.Client}: {string.Join("; ", result.FailingChecks.Select(c => c.Name))}"),
+        new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["audit"] = report.Id,
+            ["record_index"] = report.RecordIndex,
+            ["failing_checks"] = result.FailingChecks.Select(c => others.Redact($"{c.Source}: {c.Name}: {c.Detail}")).ToArray(),
+        },
+        report.FinishedAt);
 
     /// <summary>Stable spelling: pass, fail, indeterminate.</summary>
     public static string Name(AuditOutcome outcome) => outcome switch

@@ -34,6 +34,14 @@ public static class RecordTypes
     /// <summary>The report of an audit run.</summary>
     public const string AuditResult = "audit-result";
 
+    /// <summary>
+    /// Beside the <see cref="AuditResult"/> of an audit that concerns several clients: one client's own
+    /// view of it (its result and the checks that count for it, redacted), under that client's key alone —
+    /// what an export for that client shows of an audit whose full record it withholds. Readers that rebuild
+    /// audit state read <see cref="AuditResult"/> only.
+    /// </summary>
+    public const string AuditView = "audit-view";
+
     /// <summary>A policy was loaded (its hash and source).</summary>
     public const string PolicyLoad = "policy-load";
 

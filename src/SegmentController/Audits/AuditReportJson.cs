@@ -37,6 +37,11 @@ internal static class AuditReportJson
             w.WriteString("findings_error", report.FindingsError);
         }
 
+        if (report.ViewsError is not null)
+        {
+            w.WriteString("views_error", report.ViewsError);
+        }
+
         w.WriteStartArray("clients");
         foreach (var result in report.Results)
         {
@@ -111,7 +116,7 @@ internal static class AuditReportJson
                 c.GetProperty("detail").GetString()!)).ToArray();
             var results = root.GetProperty("results").EnumerateObject().Select(r =>
             {
-                var relevant = checks.Where(c => c.Clients.Count == 0 || c.Clients.Contains(r.Name, StringComparer.Ordinal)).ToArray();
+                var relevant = checks.Where(c => c.Concerns(r.Name)).ToArray();
                 var outcome = Parse(r.Value.GetString());
                 var missing = relevant.Where(c => c.Outcome == AuditOutcome.Indeterminate).ToList();
                 if (outcome == AuditOutcome.Indeterminate && missing.Count == 0)

@@ -221,6 +221,7 @@ internal sealed partial class AuditService : BackgroundService
                 Checks = checks,
                 Results = AuditReport.Judge([client], checks, [ExternalSource]),
             },
+            policy,
             cancellationToken).ConfigureAwait(false);
         await ApplyAsync(policy, report, now, NoProgress.Instance, cancellationToken).ConfigureAwait(false);
         Remember(report);
@@ -320,8 +321,10 @@ internal sealed partial class AuditService : BackgroundService
                         {
                             // The audit-failed finding has tripped it already (and linked the incident); this
                             // makes sure even when a finding consumer failed. A trip in force is left as it is.
+                            // Its reason is on record under the client's key: redacted as its finding is.
                             await _engine.RecordAuditAsync(result.Client, passed: false, actor,
-                                $"audit {report.Id} failed: {string.Join("; ", result.FailingChecks.Select(c => c.Name))}", cancellationToken).ConfigureAwait(false);
+                                new ClientRedactor(result.Client, AuditView.Concerned(report), policy).Redact($"audit {report.Id} failed: {string.Join("; ", result.FailingChecks.Select(c => c.Name))}"),
+                                cancellationToken).ConfigureAwait(false);
                             progress.Report($"{result.Client}: suspended (audit failed)");
                         }
 
@@ -346,6 +349,11 @@ internal sealed partial class AuditService : BackgroundService
         if (report.FindingsError is { } error)
         {
             progress.Report($"warning: the audit-failed findings were not all handled: {error}");
+        }
+
+        if (report.ViewsError is { } unviewed)
+        {
+            progress.Report($"warning: the clients' own views of the audit were not all recorded (their exports show it withheld): {unviewed}");
         }
     }
 

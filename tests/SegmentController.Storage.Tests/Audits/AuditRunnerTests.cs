@@ -1,6 +1,11 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
 using SegmentController.Core.Audits;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Storage.Export;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Storage.Tests.Support;
 
@@ -137,8 +142,140 @@ public sealed class AuditRunnerTests : IDisposable
         Assert.Equal(AuditOutcome.Fail, report.Results.Single().Outcome);
     }
 
+    [Fact]
+    public async Task SiteWideAudit_BravoFails_AlphasExportShowsAlphasOwnView_NothingOfBravo_AndVerifies()
+    {
+        var path = _dir.File("audit-views.db");
+        var scope = new AuditScope(TwoClientSite(), ["alpha", "bravo"], _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());
+        AuditReport report;
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            await RecordLoadAsync(store, scope);
+            var snmp = new FixedSource("snmp",
+            [
+                new AuditCheck("snmp", "switch sw1 port ge-0/0/7 port-vlan-mismatch", ["bravo"], AuditOutcome.Fail, "sw1 port ge-0/0/7 of bravo (Bravo Telecom) is an access member of VLAN 21, which is no client's; 10.2.0.9 learned on it"),
+                new AuditCheck("snmp", "switch sw1 trunk ge-0/0/24", ["alpha", "bravo"], AuditOutcome.Pass, "carries VLAN 10, 20 for alpha and Bravo Telecom, as the policy says"),
+            ]);
+            var capture = new FixedSource("capture", [new AuditCheck("capture", "capture findings", [], AuditOutcome.Pass, "VLAN 10 and VLAN 20 (alpha, BRAVO) watched; 10.2.0.9 and 10.1.0.5 quiet")]);
+            var runner = new AuditRunner([new PolicyHashEvidence(store), new StoreVerificationEvidence(store), snmp, capture], store, new StoringSink(store), _time);
+
+            report = await runner.RunAsync(scope, "on-demand", new Progress<string>(), CancellationToken.None);
+        }
+
+        Assert.Equal(AuditOutcome.Pass, report.Results.Single(r => r.Client == "alpha").Outcome);
+        Assert.Equal(AuditOutcome.Fail, report.Results.Single(r => r.Client == "bravo").Outcome);
+        Assert.Null(report.ViewsError);
+
+        // One full record (what rebuilds audit state), and each client's own view beside it under its key alone.
+        var full = Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditResult }));
+        Assert.Equal(report.RecordIndex, full.Index);
+        Assert.Equal("alpha,bravo", full.Clients);
+        var views = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditView });
+        Assert.Equal(["alpha", "bravo"], views.Select(v => v.Clients).Order(StringComparer.Ordinal));
+        var bravoView = Encoding.UTF8.GetString(views.Single(v => v.Clients == "bravo").Payload!.Value.Span);
+        Assert.Contains("ge-0/0/7", bravoView, StringComparison.Ordinal);
+        foreach (var secret in new[] { "alpha", "10.1.0.5", "VLAN 10" })
+        {
+            Assert.DoesNotContain(secret, bravoView, StringComparison.OrdinalIgnoreCase);
+        }
+
+        // alpha's auditor: alpha's outcome and the checks that count for alpha, and nothing of bravo.
+        var file = _dir.File("alpha.jsonl");
+        using (var stream = File.Create(file))
+        {
+            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var text = File.ReadAllText(file);
+        foreach (var secret in new[] { "bravo", "10.2.0.9", "10.2.0.0", "VLAN 20", "VLAN 21", "ge-0/0/7" })
+        {
+            Assert.DoesNotContain(secret, text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var lines = File.ReadAllLines(file);
+        Assert.Contains(lines, l => l.Contains("\"type\":\"audit-result\",\"withheld\":true", StringComparison.Ordinal));
+        using (var line = JsonDocument.Parse(Assert.Single(lines, l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"type\":\"audit-view\"", StringComparison.Ordinal))))
+        {
+            var view = line.RootElement.GetProperty("payload");
+            Assert.Equal(report.Id, view.GetProperty("id").GetString());
+            Assert.Equal("pass", Assert.Single(view.GetProperty("results").EnumerateObject(), r => r.Name == "alpha").Value.GetString());
+            var checks = view.GetProperty("checks").EnumerateArray().ToArray();
+            Assert.DoesNotContain(checks, c => c.GetProperty("outcome").GetString() == "fail");
+            var trunk = Assert.Single(checks, c => c.GetProperty("name").GetString() == "switch sw1 trunk ge-0/0/24");
+            Assert.Equal(["alpha"], trunk.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+            Assert.Equal("carries VLAN 10, [another client's VLAN] for alpha and another client, as the policy says", trunk.GetProperty("detail").GetString());
+            var capture = Assert.Single(checks, c => c.GetProperty("source").GetString() == "capture");
+            Assert.Equal("VLAN 10 and VLAN [another client's VLAN] (alpha, another client) watched; [another client's address] and 10.1.0.5 quiet", capture.GetProperty("detail").GetString());
+        }
+
+        var verified = ExportVerifier.Verify(file, CancellationToken.None);
+        Assert.True(verified.IsIntact, verified.Problem?.Reason);
+
+        // The site-wide export still has the full report, bravo's failure and all.
+        var site = _dir.File("site.jsonl");
+        using (var stream = File.Create(site))
+        {
+            EvidenceExport.Write(path, new RecordQuery(), stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var fullLine = Assert.Single(File.ReadAllLines(site), l => l.Contains("\"type\":\"audit-result\"", StringComparison.Ordinal));
+        Assert.Contains("\"bravo\":\"fail\"", fullLine, StringComparison.Ordinal);
+        Assert.Contains("of bravo (Bravo Telecom) is an access member of VLAN 21", fullLine, StringComparison.Ordinal);
+        Assert.True(ExportVerifier.Verify(site, CancellationToken.None).IsIntact);
+    }
+
+    [Fact]
+    public async Task PortInAnotherClientsVlan_AuditFailedFindingOfEach_NamesNothingOfTheOther()
+    {
+        var path = _dir.File("audit-failed-redacted.db");
+        var scope = new AuditScope(TwoClientSite(), ["alpha", "bravo"], _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());
+        StoringSink sink;
+        AuditReport report;
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            await RecordLoadAsync(store, scope);
+            // What SnmpAuditEvidence makes of a port-vlan-mismatch: the port's owner and the VLAN's, both failed.
+            var snmp = new FixedSource("snmp",
+            [
+                new AuditCheck("snmp", "switch sw1 port ge-0/0/3 port-vlan-mismatch", ["alpha", "bravo"], AuditOutcome.Fail, "sw1 port ge-0/0/3 of alpha is an access member of VLAN 20, which is bravo's"),
+            ]);
+            sink = new StoringSink(store);
+            var runner = new AuditRunner([new PolicyHashEvidence(store), new StoreVerificationEvidence(store), snmp], store, sink, _time);
+
+            report = await runner.RunAsync(scope, "on-demand", new Progress<string>(), CancellationToken.None);
+        }
+
+        Assert.All(report.Results, r => Assert.Equal(AuditOutcome.Fail, r.Outcome));
+        var alpha = sink.Findings.Single(f => f.Clients.SequenceEqual(["alpha"]));
+        Assert.Equal(RuleIds.AuditFailed, alpha.Rule);
+        Assert.Contains(report.Id, alpha.Summary, StringComparison.Ordinal);
+        Assert.Equal(report.RecordIndex, alpha.Evidence["record_index"]);
+        Assert.Equal(["snmp: switch sw1 port ge-0/0/3 port-vlan-mismatch: sw1 port ge-0/0/3 of alpha is an access member of VLAN [another client's VLAN], which is another client's"], (string[])alpha.Evidence["failing_checks"]!);
+        var bravo = sink.Findings.Single(f => f.Clients.SequenceEqual(["bravo"]));
+        Assert.Equal(["snmp: switch sw1 port ge-0/0/3 port-vlan-mismatch: sw1 port ge-0/0/3 of another client is an access member of VLAN 20, which is bravo's"], (string[])bravo.Evidence["failing_checks"]!);
+
+        // alpha's export carries alpha's finding in full and nothing of bravo; the full report keeps every word.
+        var file = _dir.File("alpha.jsonl");
+        using (var stream = File.Create(file))
+        {
+            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var text = File.ReadAllText(file);
+        Assert.DoesNotContain("bravo", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("VLAN 20", text, StringComparison.Ordinal);
+        Assert.Contains(File.ReadAllLines(file), l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"audit-failed\"", StringComparison.Ordinal) && l.Contains(report.Id, StringComparison.Ordinal));
+        Assert.True(ExportVerifier.Verify(file, CancellationToken.None).IsIntact);
+        var full = Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditResult }));
+        Assert.Contains("is an access member of VLAN 20, which is bravo", Encoding.UTF8.GetString(full.Payload!.Value.Span), StringComparison.Ordinal);
+    }
+
     private static Task<long> RecordLoadAsync(SegmentController.Storage.Sqlite.SqliteEvidenceStore store, AuditScope scope) =>
         store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(scope.Policy, PolicyLoadRecord.Start), CancellationToken.None).AsTask();
+
+    private static SitePolicy TwoClientSite() => Policies.Site(
+        Policies.Client("alpha") with { Name = "Alpha Insurance", Segments = [new Segment { Name = "agents", Vlans = [10], Subnets = [IPNetwork.Parse("10.1.0.0/24")] }] },
+        Policies.Client("bravo") with { Name = "Bravo Telecom", Segments = [new Segment { Name = "agents", Vlans = [20, 21], Subnets = [IPNetwork.Parse("10.2.0.0/24")] }] });
 
     private AuditScope Scope(params string[] clients) =>
         new(Policies.Site(clients.Select(c => Policies.Client(c)).ToArray()), clients, _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());

@@ -125,12 +125,26 @@ public sealed class AuditEndToEndTests(AuditSwitchAgent agent) : IClassFixture<A
         Assert.Contains(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.Finding, Client = "alpha" }),
             r => Encoding.UTF8.GetString(r.Payload!.Value.Span).Contains("\"audit-failed\"", StringComparison.Ordinal));
         // Exportable for the client's auditor with the rest of its records: the finding its failure raised in
-        // full; the report, which covers bravo too, withheld (counted, its type given).
+        // full; the report, which covers bravo too, withheld (counted, its type given), and alpha's own view of
+        // it in full — alpha's outcome and failing check, bravo's VLAN and name redacted.
         using (var auditor = site.Client("audra"))
         {
-            var export = (await auditor.GetStringAsync(new Uri("api/v1/log/export?client=alpha", UriKind.Relative))).Split('\n');
+            var text = await auditor.GetStringAsync(new Uri("api/v1/log/export?client=alpha", UriKind.Relative));
+            var export = text.Split('\n');
             Assert.Contains(export, l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"audit-failed\"", StringComparison.Ordinal) && l.Contains(id, StringComparison.Ordinal));
             Assert.Contains(export, l => l.Contains("\"type\":\"audit-result\",\"withheld\":true", StringComparison.Ordinal));
+            using (var line = JsonDocument.Parse(Assert.Single(export, l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"type\":\"audit-view\"", StringComparison.Ordinal) && l.Contains(id, StringComparison.Ordinal))))
+            {
+                var view = line.RootElement.GetProperty("payload");
+                Assert.Equal("fail", Assert.Single(view.GetProperty("results").EnumerateObject()).Value.GetString());
+                var check = Assert.Single(view.GetProperty("checks").EnumerateArray(), c => c.GetProperty("outcome").GetString() == "fail");
+                Assert.Equal("switch qbridge-sw1 port ge-0/0/4 port-vlan-mismatch", check.GetProperty("name").GetString());
+                Assert.Contains("another client", check.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.DoesNotContain("bravo", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("VLAN 20", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("127.0.120.", text, StringComparison.Ordinal);
         }
 
         var metrics = await site.MetricsAsync();

@@ -1,0 +1,48 @@
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
+
+namespace SegmentController.Core.Audits;
+
+/// <summary>
+/// One client's view of an audit that concerns several — what its <c>audit-view</c> record holds, beside
+/// the shared <c>audit-result</c> an export for that client withholds: its own result and the checks that
+/// count for it (those naming it, and the site-wide ones), naming it alone, with every other client's
+/// ids, names, addresses and VLANs replaced as in its view of an incident (<see cref="ClientRedactor"/>).
+/// </summary>
+public static class AuditView
+{
+    /// <summary><paramref name="report"/> as <paramref name="client"/> may see it.</summary>
+    public static AuditReport For(AuditReport report, string client, SitePolicy? policy)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentException.ThrowIfNullOrEmpty(client);
+        var others = new ClientRedactor(client, Concerned(report), policy);
+        return report with
+        {
+            Trigger = others.Redact(report.Trigger),
+            Checks = Own(others, report.Checks),
+            Results = report.Results.Where(r => r.Client == client).Select(r => r with
+            {
+                FailingChecks = Own(others, r.FailingChecks),
+                MissingEvidence = Own(others, r.MissingEvidence),
+            }).ToArray(),
+        };
+    }
+
+    /// <summary>Every client the report names: those it judged and those its checks concern.</summary>
+    public static IReadOnlyList<string> Concerned(AuditReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.Results.Select(r => r.Client).Concat(report.Checks.SelectMany(c => c.Clients))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>The checks that count for the client, naming it alone, redacted.</summary>
+    private static AuditCheck[] Own(ClientRedactor others, IEnumerable<AuditCheck> checks) =>
+        checks.Where(c => c.Concerns(others.Client)).Select(c => c with
+        {
+            Clients = c.Clients.Count == 0 ? [] : [others.Client],
+            Name = others.Redact(c.Name),
+            Detail = others.Redact(c.Detail),
+        }).ToArray();
+}
