@@ -59,9 +59,10 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         string.Create(CultureInfo.InvariantCulture, $"AUD-{started.UtcDateTime:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..4]}");
 
     /// <summary>
-    /// Puts a report on record: the audit-result record in the chain (it does not count until durable) —
-    /// for an audit of several clients with each client's own view beside it (<c>audit-view</c>, under its
-    /// key alone: an export for one client withholds the shared record, and shows this) — then
+    /// Puts a report on record: the audit-result record in the chain (it does not count until durable), under
+    /// the key of every client it names (those judged and those its checks concern) — for one that names
+    /// several, with each judged client's own view beside it (<c>audit-view</c>, under its key alone: an
+    /// export for one client withholds the shared record, and shows this) — then
     /// <c>audit-failed</c> for every client that failed, naming that client alone. How every audit ends — run
     /// here or done by an external auditor and recorded through the API.
     /// </summary>
@@ -72,10 +73,14 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
     public async Task<AuditReport> RecordAsync(AuditReport report, SitePolicy? policy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
-        var clients = report.Results.Select(r => r.Client).ToArray();
-        var concerned = AuditView.Concerned(report);
-        var views = clients.Length < 2 ? [] : clients.Select(client => (Client: client, Payload: ToJson(AuditView.For(report, client, policy)))).ToArray();
-        var full = store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(clients), ToJson(report), cancellationToken).AsTask();
+        // Keyed to every client it names: an audit of alpha alone whose check found alpha's port in bravo's
+        // VLAN speaks of bravo too, and is no more alpha's alone to export than a site-wide one.
+        // (A check's client that could never be a key is named in the payload only; it must not cost the record.)
+        var concerned = report.Results.Select(r => r.Client)
+            .Concat(report.Checks.SelectMany(c => c.Clients).Where(c => ClientKey.IsCanonical(c)))
+            .Distinct(StringComparer.Ordinal).ToArray();
+        var views = concerned.Length < 2 ? [] : report.Results.Select(r => (r.Client, Payload: ToJson(AuditView.For(report, r.Client, policy)))).ToArray();
+        var full = store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(concerned), ToJson(report), cancellationToken).AsTask();
 
         // Queued together behind the full record, so one commit serves them all; one refused lands in ViewsError.
         var viewed = Task.WhenAll(views.Select(async v => await store.AppendAsync(RecordTypes.AuditView, ClientKey.Of(v.Client), v.Payload, cancellationToken).ConfigureAwait(false)));

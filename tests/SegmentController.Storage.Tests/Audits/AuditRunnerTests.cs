@@ -270,6 +270,41 @@ public sealed class AuditRunnerTests : IDisposable
         Assert.Contains("is an access member of VLAN 20, which is bravo", Encoding.UTF8.GetString(full.Payload!.Value.Span), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AuditOfAlphaAlone_CheckNamingBravo_RecordKeyedToBoth_AlphasExportShowsItsViewAndNothingOfBravo()
+    {
+        var path = _dir.File("audit-one-client.db");
+        var scope = new AuditScope(TwoClientSite(), ["alpha"], _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());
+        AuditReport report;
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            await RecordLoadAsync(store, scope);
+            var snmp = new FixedSource("snmp",
+            [
+                new AuditCheck("snmp", "switch sw1 port ge-0/0/3 port-vlan-mismatch", ["alpha", "bravo"], AuditOutcome.Fail, "sw1 port ge-0/0/3 of alpha is an access member of VLAN 20, which is bravo's"),
+            ]);
+            var runner = new AuditRunner([new PolicyHashEvidence(store), new StoreVerificationEvidence(store), snmp], store, new StoringSink(store), _time);
+
+            report = await runner.RunAsync(scope, "on-demand", new Progress<string>(), CancellationToken.None);
+        }
+
+        Assert.Equal("alpha", Assert.Single(report.Results).Client);
+        Assert.Equal("alpha,bravo", Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditResult })).Clients);
+        Assert.Equal("alpha", Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditView })).Clients);
+
+        var file = _dir.File("alpha.jsonl");
+        using (var stream = File.Create(file))
+        {
+            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        Assert.DoesNotContain("bravo", File.ReadAllText(file), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("VLAN 20", File.ReadAllText(file), StringComparison.Ordinal);
+        var line = Assert.Single(File.ReadAllLines(file), l => l.Contains("\"kind\":\"record\"", StringComparison.Ordinal) && l.Contains("\"type\":\"audit-view\"", StringComparison.Ordinal));
+        Assert.Contains("\"results\":{\"alpha\":\"fail\"}", line, StringComparison.Ordinal);
+        Assert.True(ExportVerifier.Verify(file, CancellationToken.None).IsIntact);
+    }
+
     private static Task<long> RecordLoadAsync(SegmentController.Storage.Sqlite.SqliteEvidenceStore store, AuditScope scope) =>
         store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(scope.Policy, PolicyLoadRecord.Start), CancellationToken.None).AsTask();
 
