@@ -1,3 +1,4 @@
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 
@@ -96,7 +97,7 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
                             Scope = scope,
                             Trigger = trigger,
                             Actor = IdentifierNames.Of(finding.Source),
-                            Reason = finding.Summary,
+                            Reason = ReasonFor(scope, finding, policy),
                             Rule = finding.Rule,
                         },
                         cancellationToken).ConfigureAwait(false);
@@ -113,6 +114,16 @@ public sealed class SuspensionFindingConsumer : IFindingConsumer
             throw failures.Count == 1 ? failures[0] : new AggregateException("some suspensions could not be tripped", failures);
         }
     }
+
+    /// <summary>
+    /// A client's suspension is on record under that client's key alone (and in its evidence export): its
+    /// reason names nothing of another client, as the client's notice does not. The finding itself, in the
+    /// store and the incident, keeps every word; a site-wide suspension keeps the summary as it is.
+    /// </summary>
+    private static string ReasonFor(string scope, Finding finding, SitePolicy policy) =>
+        scope == SuspensionNames.AllClients
+            ? finding.Summary
+            : new ClientRedactor(scope, finding.Clients, policy).Redact(finding.Summary);
 
     // Capture findings carry the wire time of the flow's last frame; others were seen when observed.
     private static DateTimeOffset LastSeen(Finding finding) =>

@@ -735,6 +735,21 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task CriticalFindingNamingTwoClients_EachSuspensionsReasonNamesNothingOfTheOther()
+    {
+        using var engine = NewEngine();
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(TestPolicies.TwoClients()));
+
+        await consumer.OnFindingsAsync(
+            [Finding.Create(RuleIds.CrossClientFlow, ["acme", "globex"], "Traffic between clients (acme, globex): tcp 10.1.0.5:49152 → 10.2.0.9:445 on VLAN 10", new Dictionary<string, object?>(), _time.GetUtcNow())],
+            CancellationToken.None);
+
+        // Each record is under its client's key alone (and in its auditor's export).
+        Assert.Equal("Traffic between clients (acme, another client): tcp 10.1.0.5:49152 → [another client's address]:445 on VLAN 10", engine.Current.Suspensions["acme"].Reason);
+        Assert.Equal("Traffic between clients (another client, globex): tcp [another client's address]:49152 → 10.2.0.9:445 on VLAN 10", engine.Current.Suspensions["globex"].Reason);
+    }
+
+    [Fact]
     public async Task CriticalFindingNamingTwoClients_OneGoneInAReloadMeanwhile_TheOtherStillTripped()
     {
         // The consumer read the policy before a reload that removed acme; the engine already has the new one.
