@@ -414,35 +414,4 @@ public sealed class CaptureServiceTests : IDisposable
             return ValueTask.CompletedTask;
         }
     }
-
-    /// <summary>Keeps every formatted log message, for asserting what the service said it did.</summary>
-    private sealed class RecordingLogger<T> : ILogger<T>
-    {
-        private readonly Lock _lock = new();
-        private readonly List<string> _messages = [];
-
-        public IReadOnlyList<string> Messages
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return [.. _messages];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lock)
-            {
-                _messages.Add(formatter(state, exception));
-            }
-        }
-    }
 }

@@ -43,7 +43,7 @@ public sealed class PortRetryReportingTests : IDisposable
     [Fact]
     public void FailedTries_DebugUntilTheyAreAMinuteApart_ThenAnErrorEachTry()
     {
-        var logger = new ListLogger<SuspensionMetricsObserver>();
+        var logger = new RecordingLogger<SuspensionMetricsObserver>();
         ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
 
         foreach (var seconds in (int[])[2, 4, 8, 16, 32, 60, 60])
@@ -61,7 +61,7 @@ public sealed class PortRetryReportingTests : IDisposable
     [Fact]
     public void RetryThatShutThePorts_LoggedAsAReassertionNamingTheRetry()
     {
-        var logger = new ListLogger<SuspensionMetricsObserver>();
+        var logger = new RecordingLogger<SuspensionMetricsObserver>();
         ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
 
         observer.PortsReasserted(Alpha, Try(verified: true));
@@ -74,7 +74,7 @@ public sealed class PortRetryReportingTests : IDisposable
     [Fact]
     public void RetryThatShutThePorts_OnTheIncidentTimelineAsARetry()
     {
-        var queue = new IncidentQueue(new ListLogger<IncidentQueue>());
+        var queue = new IncidentQueue(new RecordingLogger<IncidentQueue>());
 
         ((ISuspensionObserver)queue).PortsReasserted(Alpha, Try(verified: true));
 
@@ -84,33 +84,4 @@ public sealed class PortRetryReportingTests : IDisposable
     }
 
     private IPolicyProvider Policy() => PolicyFile.Open(TestSite.WritePolicy(_dir)).Provider!;
-
-    private sealed class ListLogger<T> : ILogger<T>
-    {
-        private readonly List<(LogLevel Level, string Message)> _entries = [];
-
-        public IReadOnlyList<(LogLevel Level, string Message)> Entries
-        {
-            get
-            {
-                lock (_entries)
-                {
-                    return [.. _entries];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_entries)
-            {
-                _entries.Add((logLevel, formatter(state, exception)));
-            }
-        }
-    }
 }

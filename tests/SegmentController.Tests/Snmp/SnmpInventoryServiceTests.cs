@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
@@ -7,6 +6,7 @@ using SegmentController.Metrics;
 using SegmentController.Snmp;
 using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Tests.Cli;
+using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Snmp;
 
@@ -179,7 +179,7 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         var policy = TestPolicies.Site(
             TestPolicies.V2cSwitch("qbridge-sw1", agents.Sim.Port, "qbridge", SwitchProfile.QBridge) with { PollInterval = TimeSpan.FromMilliseconds(300) });
         var metrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var log = new ListLogger<VerificationHealth>();
+        var log = new RecordingLogger<VerificationHealth>();
         var health = new VerificationHealth(metrics, TimeProvider.System, log);
         var sink = new FailingSink { Failing = true };
         using var service = new SnmpInventoryService(new SettablePolicyProvider(policy), sink, metrics, health, TimeProvider.System, NullLogger<SnmpInventoryService>.Instance)
@@ -283,36 +283,6 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
             }
 
             return ValueTask.CompletedTask;
-        }
-    }
-
-    private sealed class ListLogger<T> : ILogger<T>
-    {
-        private readonly Lock _lock = new();
-        private readonly List<string> _messages = [];
-
-        public IReadOnlyList<string> Messages
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return [.. _messages];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lock)
-            {
-                _messages.Add(formatter(state, exception));
-            }
         }
     }
 }
