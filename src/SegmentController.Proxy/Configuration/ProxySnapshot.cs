@@ -58,30 +58,33 @@ internal sealed class ProxySnapshot : IDisposable
             return false;
         }
 
-        if (clusterId is null)
-        {
-            return true;
-        }
+        return clusterId is null || KeepsCluster(admitted, clusterId, client);
+    }
 
+    /// <summary>
+    /// True when cluster <paramref name="clusterId"/> of <paramref name="admitted"/> is still, under this
+    /// policy, <paramref name="client"/>'s and sends to the same destinations: it exists in both, belongs to
+    /// that client in both, and its destinations did not change.
+    /// </summary>
+    public bool KeepsCluster(ProxySnapshot admitted, string clusterId, string client)
+    {
+        ArgumentNullException.ThrowIfNull(admitted);
         var before = admitted.Cluster(clusterId);
         var now = Cluster(clusterId);
         return before is not null && now is not null
             && string.Equals(ClientOf(before), client, StringComparison.Ordinal)
             && string.Equals(ClientOf(now), client, StringComparison.Ordinal)
-            && SameDestinations(before, now);
+            && string.Equals(DestinationsOf(before), DestinationsOf(now), StringComparison.Ordinal);
     }
 
     /// <summary>The client a cluster belongs to (its metadata), or null.</summary>
-    internal static string? ClientOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
+    private static string? ClientOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
         cluster.Metadata is not null && cluster.Metadata.TryGetValue(ProxyMetadata.Client, out var client) ? client : null;
 
     /// <summary>The cluster's destination addresses, in order, joined: equal when the cluster sends to the same places.</summary>
-    internal static string DestinationsOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
+    private static string DestinationsOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
         string.Join(' ', (cluster.Destinations ?? new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig>())
             .Select(d => d.Value.Address).Order(StringComparer.Ordinal));
-
-    private static bool SameDestinations(Yarp.ReverseProxy.Configuration.ClusterConfig a, Yarp.ReverseProxy.Configuration.ClusterConfig b) =>
-        string.Equals(DestinationsOf(a), DestinationsOf(b), StringComparison.Ordinal);
 
     /// <summary>Trust for upstream certificates: the policy's CA bundle alone, or null for the system store.</summary>
     public X509ChainPolicy? UpstreamTrust { get; }

@@ -118,19 +118,8 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         Prune();
     }
 
-    private static bool Moved(ClientUpstreamHandler handler, ProxySnapshot replaced, ProxySnapshot current)
-    {
-        if (handler.ClusterId is not { } clusterId)
-        {
-            return false;
-        }
-
-        var before = replaced.Cluster(clusterId);
-        var now = current.Cluster(clusterId);
-        return before is null || now is null
-            || !string.Equals(ProxySnapshot.ClientOf(now), handler.Client, StringComparison.Ordinal)
-            || !string.Equals(ProxySnapshot.DestinationsOf(before), ProxySnapshot.DestinationsOf(now), StringComparison.Ordinal);
-    }
+    private static bool Moved(ClientUpstreamHandler handler, ProxySnapshot replaced, ProxySnapshot current) =>
+        handler.ClusterId is { } clusterId && !current.KeepsCluster(replaced, clusterId, handler.Client);
 
     private void Prune()
     {
