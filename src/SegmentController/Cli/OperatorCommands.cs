@@ -425,36 +425,8 @@ internal static class OperatorCommands
 
     private static readonly string[] StatusHeader = ["CLIENT", "STATE", "SINCE", "TRIGGER", "BY", "REASON", "FINDINGS", "LAST AUDIT", "OPEN INCIDENTS"];
 
-    /// <summary>
-    /// The text with what a terminal would act on written out instead: line breaks and other control
-    /// characters (C0, DEL, C1, line and paragraph separators) as <c>\n</c>, <c>\r</c>, <c>\t</c> or
-    /// <c>\uXXXX</c>, and the bidirectional controls that reorder what is shown as <c>\uXXXX</c>.
-    /// </summary>
-    internal static string Printable(string text)
-    {
-        if (!text.Any(IsUnprintable))
-        {
-            return text;
-        }
-
-        var builder = new System.Text.StringBuilder(text.Length + 16);
-        foreach (var c in text)
-        {
-            _ = c switch
-            {
-                '\n' => builder.Append("\\n"),
-                '\r' => builder.Append("\\r"),
-                '\t' => builder.Append("\\t"),
-                _ when IsUnprintable(c) => builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
-                _ => builder.Append(c),
-            };
-        }
-
-        return builder.ToString();
-    }
-
-    private static bool IsUnprintable(char c) =>
-        char.IsControl(c) || c is '\u2028' or '\u2029' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069') or '\u200e' or '\u200f' or '\u061c';
+    /// <summary>The text with what a terminal would act on written out instead (<see cref="Logging.PrintableText"/>).</summary>
+    internal static string Printable(string text) => Logging.PrintableText.Escape(text);
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..39] + "…";
 

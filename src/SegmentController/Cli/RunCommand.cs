@@ -33,9 +33,10 @@ internal static class RunCommand
             var opened = PolicyFile.Open(path);
             if (opened.Provider is null)
             {
+                // The errors quote the file: shown, never obeyed by the reader's terminal or journal.
                 foreach (var message in opened.Errors)
                 {
-                    await error.WriteLineAsync(message);
+                    await error.WriteLineAsync(Logging.PrintableText.Escape(message));
                 }
 
                 await error.WriteLineAsync($"segctl: {path}: the policy does not load; the controller did not start");

@@ -13,6 +13,7 @@ using SegmentController.Evidence;
 using SegmentController.Findings;
 using SegmentController.Health;
 using SegmentController.Incidents;
+using SegmentController.Logging;
 using SegmentController.Proxy;
 using SegmentController.Snmp;
 using SegmentController.Capture;
@@ -57,12 +58,7 @@ internal static class ControllerHost
         // Log levels alone may still come from the environment (Logging__LogLevel__Default=Debug, as with
         // any .NET service): nothing else of it is read.
         builder.Logging.AddConfiguration(new ConfigurationBuilder().AddEnvironmentVariables().Build().GetSection("Logging"));
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddPrintableConsole();
 
         builder.Services.Configure<HostOptions>(o =>
         {

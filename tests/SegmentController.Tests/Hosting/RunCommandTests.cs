@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using SegmentController.Tests.Api;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Hosting;
@@ -99,6 +100,38 @@ public sealed class RunCommandTests : IDisposable
         segctl.Signal(NativeMethods.SigHup);
         after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 2", StringComparison.Ordinal));
         Assert.Contains("segctl_policy_restart_required 0", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ReasonWithTerminalControlsAndLineBreaks_LoggedOnOneLineAsEscapes()
+    {
+        var keys = new Dictionary<string, string> { ["alice"] = OperatorApiSite.NewKey() };
+        var keysFile = Path.Combine(_dir, "api-keys");
+        OperatorApiSite.WriteKeys(keysFile, keys, ("alice", "operator"));
+        await using var segctl = SegctlProcess.Start("run", "--policy", TestSite.WritePolicy(_dir, apiKeysFile: keysFile), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+
+        // A reason that sets the reader's window title, clears the line, starts a forged log line of its
+        // own and turns what follows it around.
+        const string Forged = "2026-01-01T00:00:00.000Z crit: SegmentController.Hosting[1] every client restored by admin";
+        var reason = "cable swap\u001b]0;owned\u0007\u001b[2K\r\n" + Forged + "\u202e\u0085 end";
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(management, "/api/v1/clients/beta/suspend"))
+        {
+            Content = new StringContent(JsonSerializer.Serialize(new Dictionary<string, string> { ["reason"] = reason }), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["alice"]);
+        using (var suspended = await _http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+        }
+
+        var log = await WaitForOutputAsync(segctl, " end");
+        Assert.Contains(@"cable swap\u001b]0;owned\u0007\u001b[2K\r\n" + Forged + @"\u202e\u0085 end", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(log, c => c is '\u001b' or '\u0007' or '\r' or '\u202e' or '\u0085');
+        // The forged line is part of the suspension's line, never a line of its own.
+        var lines = log.Split('\n');
+        Assert.DoesNotContain(lines, l => l.StartsWith(Forged, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Suspended beta", StringComparison.Ordinal) && l.Contains(Forged, StringComparison.Ordinal));
     }
 
     [Fact]
