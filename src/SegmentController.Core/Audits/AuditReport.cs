@@ -5,7 +5,7 @@ public sealed record AuditReport
 {
     public required string Id { get; init; }
 
-    /// <summary>scheduled, on-demand, or the external auditor's name.</summary>
+    /// <summary>scheduled, on-demand, or external (recorded through the API).</summary>
     public required string Trigger { get; init; }
 
     public required DateTimeOffset StartedAt { get; init; }
@@ -17,6 +17,15 @@ public sealed record AuditReport
     public required IReadOnlyList<AuditCheck> Checks { get; init; }
 
     public required IReadOnlyList<ClientAuditResult> Results { get; init; }
+
+    /// <summary>An external audit's recorder, from the credential they authenticated with (null for an audit the controller ran).</summary>
+    public AuditRecorder? RecordedBy { get; init; }
+
+    /// <summary>
+    /// The external auditor (an organisation or a person) as whoever recorded the audit named them: their
+    /// statement, not an identity the controller checked. Null when none was named.
+    /// </summary>
+    public string? ExternalAuditor { get; init; }
 
     /// <summary>Index of the audit-result record in the chain.</summary>
     public long RecordIndex { get; init; } = -1;

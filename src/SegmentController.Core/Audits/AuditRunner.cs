@@ -141,6 +141,7 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
             w.WriteString("started_at", report.StartedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             w.WriteString("finished_at", report.FinishedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
             w.WriteString("policy_sha256", report.PolicySha256);
+            WriteAttribution(w, report);
             w.WriteStartObject("results");
             foreach (var r in report.Results)
             {
@@ -159,6 +160,29 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// An external audit's attribution (the record's and the API's shape): <c>recorded_by</c> (<c>name</c>,
+    /// <c>auth</c>: the authenticated credential) and <c>external_auditor</c> (as stated, when one was named).
+    /// Nothing for an audit the controller ran.
+    /// </summary>
+    public static void WriteAttribution(Utf8JsonWriter w, AuditReport report)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(report);
+        if (report.RecordedBy is { } recorder)
+        {
+            w.WriteStartObject("recorded_by");
+            w.WriteString("name", recorder.Name);
+            w.WriteString("auth", recorder.Auth);
+            w.WriteEndObject();
+        }
+
+        if (report.ExternalAuditor is { } auditor)
+        {
+            w.WriteString("external_auditor", auditor);
+        }
     }
 
     /// <summary>One check as JSON: source, name, clients, outcome, detail (the record's and the API's shape).</summary>

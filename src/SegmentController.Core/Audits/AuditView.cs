@@ -20,6 +20,7 @@ public static class AuditView
         return report with
         {
             Trigger = others.Redact(report.Trigger),
+            ExternalAuditor = report.ExternalAuditor is null ? null : others.Redact(report.ExternalAuditor),
             Checks = Own(others, report.Checks),
             Results = report.Results.Where(r => r.Client == client).Select(r => r with
             {

@@ -26,8 +26,9 @@ internal static class ApiRequests
     public const int MaxAuditorLength = 200;
 
     /// <summary>
-    /// Reads an external audit: <c>{"client": "…", "result": "pass"|"fail", "auditor": "…", "summary": "…"}</c>
-    /// (also the earlier <c>{"client", "passed": true|false, "reason"}</c>). The auditor defaults to the caller.
+    /// Reads an external audit: <c>{"client": "…", "result": "pass"|"fail", "external_auditor": "…", "summary": "…"}</c>
+    /// (also the earlier <c>"auditor"</c> for <c>"external_auditor"</c>, and <c>{"client", "passed": true|false, "reason"}</c>).
+    /// The external auditor is optional: who recorded the audit is the caller's credential, whatever the body says.
     /// </summary>
     public static async Task<(ExternalAuditRequest? Audit, IResult? Problem)> ReadExternalAuditAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -70,12 +71,24 @@ internal static class ApiRequests
                 return (null, summaryProblem);
             }
 
+            // The external auditor is what the caller says of whom they audited with: kept apart from who
+            // recorded it (the credential), never in its place. "auditor" is its earlier name.
             string? auditor = null;
-            if (root.TryGetProperty("auditor", out var named) && named.ValueKind != JsonValueKind.Null)
+            foreach (var name in (ReadOnlySpan<string>)["external_auditor", "auditor"])
             {
+                if (!root.TryGetProperty(name, out var named) || named.ValueKind == JsonValueKind.Null)
+                {
+                    continue;
+                }
+
                 if (named.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(named.GetString()) || named.GetString()!.Trim().Length > MaxAuditorLength)
                 {
-                    return (null, BadRequest($"\"auditor\" must be the auditor's name (at most {MaxAuditorLength} characters)"));
+                    return (null, BadRequest($"\"{name}\" must be the external auditor's organisation or name (at most {MaxAuditorLength} characters)"));
+                }
+
+                if (auditor is not null && !string.Equals(auditor, named.GetString()!.Trim(), StringComparison.Ordinal))
+                {
+                    return (null, BadRequest("\"external_auditor\" and \"auditor\" name different auditors; give one"));
                 }
 
                 auditor = named.GetString()!.Trim();

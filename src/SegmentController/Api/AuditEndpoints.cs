@@ -132,12 +132,15 @@ internal static class AuditEndpoints
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown client", detail: $"'{audit.Client}' is not a client of this site");
         }
 
-        var actor = OperatorActionRecorder.ActorOf(user);
-        var auditor = audit.Auditor ?? actor;
+        // Attributed to the credential that records it; the auditor the body names is that caller's
+        // statement, kept apart and labelled as such, never who recorded it.
+        var recordedBy = OperatorActionRecorder.RecorderOf(user);
+        var actor = recordedBy.Name;
         var outcome = audit.Passed ? "pass" : "fail";
         try
         {
-            await recorder.RecordAsync(user, "audit-record", audit.Client, audit.Summary, outcome, new Dictionary<string, string?> { ["auditor"] = auditor }, cancellationToken);
+            var details = audit.ExternalAuditor is null ? null : new Dictionary<string, string?> { ["external_auditor"] = audit.ExternalAuditor };
+            await recorder.RecordAsync(user, "audit-record", audit.Client, audit.Summary, outcome, details, cancellationToken);
         }
         catch (StoreUnavailableException e)
         {
@@ -146,7 +149,7 @@ internal static class AuditEndpoints
 
         try
         {
-            var report = await audits.RecordExternalAsync(audit.Client, audit.Passed ? AuditOutcome.Pass : AuditOutcome.Fail, auditor, audit.Summary, actor, cancellationToken);
+            var report = await audits.RecordExternalAsync(audit.Client, audit.Passed ? AuditOutcome.Pass : AuditOutcome.Fail, recordedBy, audit.ExternalAuditor, audit.Summary, cancellationToken);
             return ApiJson.Response(w => AuditReportJson.Write(w, report), StatusCodes.Status201Created);
         }
         catch (ArgumentException e)
@@ -167,7 +170,7 @@ internal static class AuditEndpoints
             {
                 try
                 {
-                    await engine.RecordAuditAsync(audit.Client, passed: false, actor, $"external audit by {auditor} failed (not recorded: evidence store unavailable): {audit.Summary}", CancellationToken.None);
+                    await engine.RecordAuditAsync(audit.Client, passed: false, actor, $"{AuditService.ExternalCheckName(recordedBy)} failed (not recorded: evidence store unavailable): {AuditService.ExternalCheckDetail(audit.Summary, audit.ExternalAuditor)}", CancellationToken.None);
                     suspended = true;
                 }
                 catch (IOException)

@@ -1,4 +1,7 @@
 namespace SegmentController.Api;
 
-/// <summary>An external audit to record: the client, pass or fail, who audited (null: the caller) and what they found.</summary>
-internal sealed record ExternalAuditRequest(string Client, bool Passed, string? Auditor, string Summary);
+/// <summary>
+/// An external audit to record: the client, pass or fail, the external auditor as the caller names them
+/// (null: none named; who recorded it is the caller's credential, not this) and what they found.
+/// </summary>
+internal sealed record ExternalAuditRequest(string Client, bool Passed, string? ExternalAuditor, string Summary);

@@ -26,7 +26,7 @@ internal sealed partial class OperatorActionRecorder(IEvidenceStore store, TimeP
             writer.WriteStartObject();
             writer.WriteString("action", action);
             writer.WriteString("actor", actor);
-            writer.WriteString("auth", user.FindFirst("segctl:auth-method")?.Value ?? "unknown");
+            writer.WriteString("auth", AuthOf(user));
             writer.WriteString("at", time.GetUtcNow());
             writer.WriteString("scope", scope);
             writer.WriteString("reason", reason);
@@ -58,6 +58,20 @@ internal sealed partial class OperatorActionRecorder(IEvidenceStore store, TimeP
             Log.NotRecorded(logger, action, ActorOf(user), e);
             return null;
         }
+    }
+
+    /// <summary>The operator as authenticated: the credential's name and how it was presented.</summary>
+    public static Core.Audits.AuditRecorder RecorderOf(ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return new Core.Audits.AuditRecorder(ActorOf(user), AuthOf(user));
+    }
+
+    /// <summary>How the operator authenticated: <c>api-key</c> or <c>client-certificate</c>.</summary>
+    public static string AuthOf(ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return user.FindFirst("segctl:auth-method")?.Value ?? "unknown";
     }
 
     /// <summary>The operator's name as recorded.</summary>

@@ -30,6 +30,7 @@ internal static class AuditReportJson
         w.WriteString("started_at", report.StartedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
         w.WriteString("finished_at", report.FinishedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
         w.WriteString("policy_sha256", report.PolicySha256);
+        AuditRunner.WriteAttribution(w, report);
         w.WriteNumber("record_index", report.RecordIndex);
         w.WriteString("result", AuditRunner.Name(Overall(report)));
         if (report.FindingsError is not null)
@@ -86,6 +87,7 @@ internal static class AuditReportJson
         w.WriteString("trigger", report.Trigger);
         w.WriteString("finished_at", report.FinishedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
         w.WriteString("result", AuditRunner.Name(Overall(report)));
+        AuditRunner.WriteAttribution(w, report);
         w.WriteStartObject("clients");
         foreach (var result in report.Results)
         {
@@ -136,6 +138,10 @@ internal static class AuditReportJson
                 Checks = checks,
                 Results = results,
                 RecordIndex = recordIndex,
+                RecordedBy = root.TryGetProperty("recorded_by", out var recorder)
+                    ? new AuditRecorder(recorder.GetProperty("name").GetString()!, recorder.GetProperty("auth").GetString()!)
+                    : null,
+                ExternalAuditor = root.TryGetProperty("external_auditor", out var auditor) ? auditor.GetString() : null,
             };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentNullException)

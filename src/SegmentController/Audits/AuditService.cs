@@ -187,15 +187,17 @@ internal sealed partial class AuditService : BackgroundService
     /// <summary>
     /// Records an audit an external auditor did: an audit result like any other (the same record type,
     /// the same <c>audit-failed</c> finding on failure and, where <c>audits.suspend_on_failure</c>, the same
-    /// suspension; a pass counts for <c>restore.require_passing_audit</c>), with one check naming the
-    /// auditor, their summary and who recorded it. Does not move the scheduled audits' window.
+    /// suspension; a pass counts for <c>restore.require_passing_audit</c>), with one check carrying the
+    /// summary. It is attributed to <paramref name="recordedBy"/>, the credential that recorded it; the
+    /// external auditor, when named, is that person's statement and is kept apart as such. Does not move
+    /// the scheduled audits' window.
     /// </summary>
     /// <exception cref="ArgumentException">The client is not in the policy, or the outcome is not pass or fail.</exception>
     /// <exception cref="StoreUnavailableException">The result could not be recorded: it does not count.</exception>
-    public async Task<AuditReport> RecordExternalAsync(string client, AuditOutcome outcome, string auditor, string summary, string recordedBy, CancellationToken cancellationToken)
+    public async Task<AuditReport> RecordExternalAsync(string client, AuditOutcome outcome, AuditRecorder recordedBy, string? externalAuditor, string summary, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(client);
-        ArgumentException.ThrowIfNullOrWhiteSpace(auditor);
+        ArgumentNullException.ThrowIfNull(recordedBy);
         ArgumentException.ThrowIfNullOrWhiteSpace(summary);
         var policy = _policy.Current;
         if (policy.FindClient(client) is null)
@@ -209,7 +211,7 @@ internal sealed partial class AuditService : BackgroundService
         }
 
         var now = _time.GetUtcNow();
-        AuditCheck[] checks = [new AuditCheck(ExternalSource, $"external audit by {auditor}", [client], outcome, $"{summary} (recorded by {recordedBy})")];
+        AuditCheck[] checks = [new AuditCheck(ExternalSource, ExternalCheckName(recordedBy), [client], outcome, ExternalCheckDetail(summary, externalAuditor))];
         var report = await _runner.RecordAsync(
             new AuditReport
             {
@@ -220,6 +222,8 @@ internal sealed partial class AuditService : BackgroundService
                 PolicySha256 = policy.Sha256,
                 Checks = checks,
                 Results = AuditReport.Judge([client], checks, [ExternalSource]),
+                RecordedBy = recordedBy,
+                ExternalAuditor = externalAuditor,
             },
             policy,
             cancellationToken).ConfigureAwait(false);
@@ -228,6 +232,17 @@ internal sealed partial class AuditService : BackgroundService
         Log.Completed(_logger, report.Id, ExternalTrigger, AuditRunner.Name(AuditReportJson.Overall(report)), report.RecordIndex);
         return report;
     }
+
+    /// <summary>The external audit's check, named after the credential that recorded it.</summary>
+    public static string ExternalCheckName(AuditRecorder recordedBy)
+    {
+        ArgumentNullException.ThrowIfNull(recordedBy);
+        return $"external audit recorded by {recordedBy.Name}";
+    }
+
+    /// <summary>The external audit's summary, followed by the auditor its recorder named, labelled as their statement.</summary>
+    public static string ExternalCheckDetail(string summary, string? externalAuditor) =>
+        externalAuditor is null ? summary : $"{summary} (external auditor, as stated by the recorder: {externalAuditor})";
 
     public override void Dispose()
     {

@@ -7,7 +7,7 @@ namespace SegmentController.Cli;
 
 /// <summary>
 /// <c>segctl audit run [--client ID] [--json]</c>, <c>segctl audit show ID [--json]</c>,
-/// <c>segctl audit list</c> and <c>segctl audit record CLIENT --result pass|fail --auditor NAME --summary TEXT</c>
+/// <c>segctl audit list</c> and <c>segctl audit record CLIENT --result pass|fail [--auditor NAME] --summary TEXT</c>
 /// over the operator API. <c>run</c> shows the evidence being gathered on
 /// standard error while it waits, then prints the report. Exit 0 every client passed, 1 any client
 /// failed or lacks evidence (indeterminate is never a pass), 2 error.
@@ -33,7 +33,7 @@ internal static class AuditCommands
         var client = new Argument<string>("client") { Description = "The audited client's id." };
         var result = new Option<string>("--result") { Description = "pass or fail.", Required = true };
         result.AcceptOnlyFromAmong("pass", "fail");
-        var auditor = new Option<string?>("--auditor") { Description = "Who audited (default: you, as the API knows you)." };
+        var auditor = new Option<string?>("--auditor") { Description = "The external auditor (organisation or name), as you state it; recorded apart from who recorded the audit, which is you as the API knows you." };
         var summary = new Option<string>("--summary") { Description = "What the auditor found (recorded with the result).", Required = true };
         var command = new Command("record", "Record an audit done outside the controller: an audit result in the evidence chain like a run one (a failure raises audit-failed and, where audits.suspend_on_failure, suspends the client; a pass counts for restores). Needs the auditor or admin role. Prints the report. Exit 0 pass, 1 fail, 2 error.")
         {
@@ -61,7 +61,7 @@ internal static class AuditCommands
             };
             if (parseResult.GetValue(auditor) is { } name)
             {
-                fields["auditor"] = name;
+                fields["external_auditor"] = name;
             }
 
             var (status, body) = await api.SendJsonAsync(HttpMethod.Post, "api/v1/audits/external", fields, cancellationToken);
@@ -226,6 +226,12 @@ internal static class AuditCommands
         var policy = root.GetProperty("policy_sha256").GetString() ?? "";
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"audit {root.GetProperty("id").GetString()} ({root.GetProperty("trigger").GetString()}) finished {finished}: {root.GetProperty("result").GetString()!.ToUpperInvariant()} — policy {policy[..Math.Min(12, policy.Length)]}, evidence record {root.GetProperty("record_index").GetInt64()}"));
+        if (root.TryGetProperty("recorded_by", out var recorder))
+        {
+            var auditor = root.TryGetProperty("external_auditor", out var named) ? $"; external auditor (as stated by the recorder): {named.GetString()}" : "";
+            await output.WriteLineAsync(OperatorCommands.Printable($"recorded by {recorder.GetProperty("name").GetString()} ({recorder.GetProperty("auth").GetString()}){auditor}"));
+        }
+
         var rows = new List<string[]> { ClientHeader };
         foreach (var client in clients)
         {
