@@ -77,6 +77,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <param name="acmeDestination">Where acme's route sends requests, given acme's upstream (default: the upstream itself).</param>
     /// <param name="listen">The proxy's listen endpoint (<c>[::]:0</c> for a dual-stack listener).</param>
     /// <param name="proxyEnvironment">Environment variables set while the proxy server (and it alone) is built and started.</param>
+    /// <param name="upstreamProtocols">What the upstreams speak (HTTP/1.1 alone: each request on a connection of its own at a time, kept alive between them).</param>
     public static async Task<ProxyHarness> StartAsync(
         string? directory = null,
         Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null,
@@ -85,14 +86,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
         string? storeDirectory = null,
         Func<UpstreamServer, Task<Uri>>? acmeDestination = null,
         string listen = "127.0.0.1:0",
-        IReadOnlyDictionary<string, string>? proxyEnvironment = null)
+        IReadOnlyDictionary<string, string>? proxyEnvironment = null,
+        Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
         try
         {
-            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment);
+            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols);
         }
         catch
         {
@@ -106,11 +108,11 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment)
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
-        Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate);
-        Globex = await UpstreamServer.StartAsync("globex", upstreamCert.Certificate);
+        Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate, upstreamProtocols);
+        Globex = await UpstreamServer.StartAsync("globex", upstreamCert.Certificate, upstreamProtocols);
         var acmeAddress = acmeDestination is null ? Acme.Address : await acmeDestination(Acme);
         var proxyCert = Pki.IssueServer("proxy", "acme.test", "globex.test", "legacy.test", "unknown.test", "localhost");
 

@@ -5,6 +5,12 @@ internal sealed record UpstreamHit(string Method, string Host, string Path, stri
 {
     public long BodyBytes { get; set; }
 
+    /// <summary>The connection it came on (a key of <see cref="UpstreamServer.Connections"/>).</summary>
+    public string ConnectionId { get; init; } = "";
+
+    /// <summary>HTTP/1.1 or HTTP/2.</summary>
+    public string Protocol { get; init; } = "";
+
     /// <summary>Every request header as the upstream received it (name → values joined with ", ").</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 }

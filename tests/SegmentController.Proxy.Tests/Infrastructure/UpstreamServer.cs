@@ -17,7 +17,8 @@ namespace SegmentController.Proxy.Tests.Infrastructure;
 /// <summary>
 /// A real HTTPS upstream on loopback that logs every request it receives (and the body bytes it read).
 /// <c>/stream</c> streams until cut (it never ends by itself), <c>/ws</c> echoes WebSocket messages,
-/// anything else reads the body and answers with the upstream's name.
+/// anything else reads the body and answers with the upstream's name. Each connection it accepted is
+/// kept with the moment its peer closed or reset it (<see cref="Connections"/>).
 /// </summary>
 internal sealed class UpstreamServer : IAsyncDisposable
 {
@@ -39,18 +40,37 @@ internal sealed class UpstreamServer : IAsyncDisposable
 
     public long BodyBytes => Hits.Sum(h => h.BodyBytes);
 
+    /// <summary>Every connection accepted, by Kestrel's connection id (the id each <see cref="UpstreamHit"/> names).</summary>
+    public ConcurrentDictionary<string, UpstreamConnection> Connections { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Requests being handled now.</summary>
     public int InProgress => Volatile.Read(ref _inProgress);
 
     private int _inProgress;
 
-    public static async Task<UpstreamServer> StartAsync(string name, X509Certificate2 certificate)
+    public static async Task<UpstreamServer> StartAsync(string name, X509Certificate2 certificate, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        UpstreamServer? server = null;
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
         {
-            o.Protocols = HttpProtocols.Http1AndHttp2;
+            o.Protocols = protocols;
+
+            // Outermost: sees the TCP connection from accept until the peer's FIN or RST ends it.
+            o.Use(next => async connection =>
+            {
+                var tracked = new UpstreamConnection(connection.ConnectionId);
+                server!.Connections[connection.ConnectionId] = tracked;
+                try
+                {
+                    await next(connection);
+                }
+                finally
+                {
+                    tracked.Closed.TrySetResult();
+                }
+            });
             o.UseHttps(h =>
             {
                 h.ServerCertificate = certificate;
@@ -58,7 +78,7 @@ internal sealed class UpstreamServer : IAsyncDisposable
             });
         }));
         var app = builder.Build();
-        var server = new UpstreamServer(name, app);
+        server = new UpstreamServer(name, app);
         app.UseWebSockets();
         app.Run(server.HandleAsync);
         await app.StartAsync();
@@ -91,6 +111,8 @@ internal sealed class UpstreamServer : IAsyncDisposable
             context.Request.Headers["X-Forwarded-For"].ToString(),
             DateTimeOffset.UtcNow)
         {
+            ConnectionId = context.Connection.Id,
+            Protocol = context.Request.Protocol,
             Headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
         };
         Hits.Enqueue(hit);

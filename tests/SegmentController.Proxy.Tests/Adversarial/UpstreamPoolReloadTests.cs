@@ -1,0 +1,98 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using SegmentController.Core.Policy;
+using SegmentController.Proxy.Tests.Infrastructure;
+
+namespace SegmentController.Proxy.Tests.Adversarial;
+
+/// <summary>
+/// The proxy's pooled upstream connections across a reload: an idle HTTP/1.1 keep-alive connection to an
+/// upstream the reload gives another client is closed then (the old client's pool must not keep a way
+/// into the new client's system open, and the new client's trip would not see it); one to an upstream
+/// the reload leaves alone is not.
+/// </summary>
+public sealed class UpstreamPoolReloadTests : IAsyncLifetime
+{
+    // Well inside the pool's idle timeout (a minute): a connection closed by then was closed by the reload.
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(30);
+
+    private ProxyHarness _h = null!;
+
+    public async Task InitializeAsync() => _h = await ProxyHarness.StartAsync(upstreamProtocols: HttpProtocols.Http1);
+
+    public async Task DisposeAsync() => await _h.DisposeAsync();
+
+    /// <summary>Sends one request for acme's upstream and returns the upstream connection it came on, left idle in the pool.</summary>
+    private async Task<UpstreamConnection> IdleAcmeConnectionAsync(string path)
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using (var response = await agent.GetAsync(new Uri("https://acme.test" + path)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("upstream:acme", await response.Content.ReadAsStringAsync());
+        }
+
+        var hit = Assert.Single(_h.Acme.Hits, h => h.Path == path);
+        Assert.Equal("HTTP/1.1", hit.Protocol);
+        var connection = _h.Acme.Connections[hit.ConnectionId];
+        Assert.False(connection.IsClosed);
+        return connection;
+    }
+
+    [Fact]
+    public async Task UpstreamMovedToAnotherClient_IdleKeepAliveConnection_ClosedByTheReload()
+    {
+        var pooled = await IdleAcmeConnectionAsync("/before");
+
+        // acme's upstream (host and server) is globex's now; acme's crm route sends elsewhere.
+        var policy = _h.Policy.Current;
+        var moved = policy.Clients.Single(c => c.Id == "acme").Upstreams[0];
+        _h.Policy.Set(policy with
+        {
+            Clients = policy.Clients.Select(c => c.Id switch
+            {
+                "acme" => c with { Upstreams = [new Upstream { Name = "crm", Hosts = ["legacy.test"], Destinations = [_h.Globex.Address] }] },
+                "globex" => c with { Upstreams = [.. c.Upstreams, moved with { Name = "moved" }] },
+                _ => c,
+            }).ToArray(),
+        });
+
+        // The upstream sees the proxy close (FIN) or reset the connection acme's pool held.
+        await pooled.Closed.Task.WaitAsync(CloseWait);
+
+        // The upstream is globex's now: globex's agents reach it, over a connection of globex's pool.
+        using var globex = _h.Agent(ProxyHarness.GlobexAgent);
+        using var response = await globex.GetAsync(new Uri("https://acme.test/after"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEqual(pooled.Id, Assert.Single(_h.Acme.Hits, h => h.Path == "/after").ConnectionId);
+    }
+
+    [Fact]
+    public async Task UnrelatedReload_IdleKeepAliveConnection_Kept()
+    {
+        var pooled = await IdleAcmeConnectionAsync("/before");
+
+        // globex gains a host and a segment; nothing of acme's changes.
+        var policy = _h.Policy.Current;
+        _h.Policy.Set(policy with
+        {
+            Clients = policy.Clients.Select(c => c.Id == "globex"
+                ? c with
+                {
+                    Segments = [c.Segments[0] with { Subnets = [.. c.Segments[0].Subnets, IPNetwork.Parse("127.0.4.0/24")] }],
+                    Upstreams = [.. c.Upstreams.Select(u => u with { Hosts = [.. u.Hosts, "legacy.test"] })],
+                }
+                : c).ToArray(),
+        });
+
+        // A reset would have been sent while the reload was applied; by the time acme's next request went
+        // through both legs (new TLS handshakes included), the upstream would have seen it.
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using (var response = await agent.GetAsync(new Uri("https://acme.test/after")))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.False(pooled.IsClosed, "an unrelated reload closed acme's pooled upstream connection");
+    }
+}
