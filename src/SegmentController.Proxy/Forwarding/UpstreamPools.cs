@@ -18,6 +18,10 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
     private readonly ISuspensionView _suspensions;
     private readonly ConcurrentDictionary<string, ClientUpstreamHandler> _byCluster = new(StringComparer.Ordinal);
 
+    // What each cluster's client was made with: a reload that changes none of it keeps the client, and its
+    // warm connections, as YARP's own factory does.
+    private readonly ConcurrentDictionary<string, Made> _made = new(StringComparer.Ordinal);
+
     // Handlers a reload replaced. YARP asks for a new client for every cluster at each reload, and the
     // requests already under way (uploads, downloads, WebSockets) go on over the old one's sockets: a trip
     // must reset those too. Held weakly: once no request holds a replaced handler, it and its pool go.
@@ -41,6 +45,11 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
             : throw new InvalidOperationException($"cluster {context.ClusterId} has no client");
         // YARP asks for clients while it applies the configuration of the snapshot just put in force.
         var trust = _snapshots.Current.UpstreamTrust;
+        if (Reusable(context, client, trust) is { } kept)
+        {
+            return kept;
+        }
+
         var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c), context.ClusterId);
         ClientUpstreamHandler? replaced = null;
         _byCluster.AddOrUpdate(context.ClusterId, handler, (_, old) =>
@@ -56,8 +65,49 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         Prune();
 
         // The old client may still carry requests being forwarded; YARP lets them finish on it.
-        return new HttpMessageInvoker(handler, disposeHandler: false);
+        var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
+        _made[context.ClusterId] = new Made(invoker, handler, trust);
+        return invoker;
     }
+
+    /// <summary>
+    /// The cluster's client in force, when a reload changed nothing it was made with: the same handler is
+    /// still the cluster's, for the same client, with the same HTTP client settings and the same upstream
+    /// trust. Null when a new one must be made. A cluster whose destinations changed keeps its client here
+    /// and has its pool reset by <see cref="Reattribute"/>.
+    /// </summary>
+    private HttpMessageInvoker? Reusable(ForwarderHttpClientContext context, string client, X509ChainPolicy? trust)
+    {
+        if (context.OldClient is null
+            || !_made.TryGetValue(context.ClusterId, out var made)
+            || !ReferenceEquals(made.Invoker, context.OldClient)
+            || !_byCluster.TryGetValue(context.ClusterId, out var current)
+            || !ReferenceEquals(current, made.Handler)
+            || !string.Equals(current.Client, client, StringComparison.Ordinal)
+            || context.OldConfig != context.NewConfig
+            || !SameTrust(made.Trust, trust))
+        {
+            return null;
+        }
+
+        return made.Invoker;
+    }
+
+    /// <summary>True when both trust the same certificates the same way (both the system store, or the same bundle).</summary>
+    private static bool SameTrust(X509ChainPolicy? a, X509ChainPolicy? b)
+    {
+        if (a is null || b is null)
+        {
+            return a is null && b is null;
+        }
+
+        return a.TrustMode == b.TrustMode
+            && a.RevocationMode == b.RevocationMode
+            && a.CustomTrustStore.Select(c => c.Thumbprint).Order(StringComparer.Ordinal)
+                .SequenceEqual(b.CustomTrustStore.Select(c => c.Thumbprint).Order(StringComparer.Ordinal), StringComparer.Ordinal);
+    }
+
+    private sealed record Made(HttpMessageInvoker Invoker, ClientUpstreamHandler Handler, X509ChainPolicy? Trust);
 
     public void Enforce(string scope)
     {
@@ -97,6 +147,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
         {
             if (current.Cluster(clusterId) is null && _byCluster.TryRemove(new KeyValuePair<string, ClientUpstreamHandler>(clusterId, handler)))
             {
+                _made.TryRemove(clusterId, out _);
                 // Gone from the policy: kept (weakly) for trips while a request still holds it.
                 _replaced.TryAdd(new WeakReference<ClientUpstreamHandler>(handler), 0);
             }

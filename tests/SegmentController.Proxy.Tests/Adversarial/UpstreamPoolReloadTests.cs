@@ -9,7 +9,7 @@ namespace SegmentController.Proxy.Tests.Adversarial;
 /// The proxy's pooled upstream connections across a reload: an idle HTTP/1.1 keep-alive connection to an
 /// upstream the reload gives another client is closed then (the old client's pool must not keep a way
 /// into the new client's system open, and the new client's trip would not see it); one to an upstream
-/// the reload leaves alone is not.
+/// the reload leaves alone is not, and stays in use.
 /// </summary>
 public sealed class UpstreamPoolReloadTests : IAsyncLifetime
 {
@@ -94,5 +94,31 @@ public sealed class UpstreamPoolReloadTests : IAsyncLifetime
         }
 
         Assert.False(pooled.IsClosed, "an unrelated reload closed acme's pooled upstream connection");
+
+        // And kept in use: the request after the reload went over the same warm connection, not a new pool's.
+        Assert.Equal(pooled.Id, Assert.Single(_h.Acme.Hits, h => h.Path == "/after").ConnectionId);
+    }
+
+    [Fact]
+    public async Task ReloadTrustingAnotherCa_WarmConnectionNotUsedAgain()
+    {
+        var pooled = await IdleAcmeConnectionAsync("/before");
+
+        // Upstream certificates must now chain to another CA: acme's upstream no longer passes, and the
+        // connection it was trusted on before must not carry the next request.
+        using var other = new TestPki(_h.Directory, "another upstream CA");
+        var policy = _h.Policy.Current;
+        _h.Policy.Set(policy with
+        {
+            Controller = policy.Controller with { Proxy = policy.Controller.Proxy with { UpstreamCaFile = other.CaPemPath } },
+        });
+
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using (var response = await agent.GetAsync(new Uri("https://acme.test/after")))
+        {
+            Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.DoesNotContain(_h.Acme.Hits, h => h.Path == "/after");
     }
 }
