@@ -44,6 +44,12 @@ public sealed record Incident
     /// <summary>Whether every client was given notice within its 8 hours (null while one still waits).</summary>
     public bool? NoticeOnTime => NoticeGivenAt is null ? null : Notices.All(n => n.OnTime == true);
 
+    /// <summary>
+    /// The clients still owed their notice (not given, whether the deadline passed or not), in the order the
+    /// clients were concerned: owed whatever the incident's state, a closed incident included.
+    /// </summary>
+    public IReadOnlyList<ClientNotice> NoticesOwed => Notices.Where(n => n.GivenAt is null).ToArray();
+
     /// <summary>A client's notice clock, or null when the client is not concerned.</summary>
     public ClientNotice? NoticeFor(string client) => Notices.FirstOrDefault(n => string.Equals(n.Client, client, StringComparison.Ordinal));
 

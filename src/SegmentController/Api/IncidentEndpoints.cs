@@ -7,7 +7,8 @@ using SegmentController.Incidents;
 namespace SegmentController.Api;
 
 /// <summary>
-/// Incidents in the operator API. Anyone reads them (<c>GET /incidents</c>, <c>GET /incidents/{id}</c>);
+/// Incidents in the operator API. Anyone reads them (<c>GET /incidents</c>, by state or with a notice still
+/// owed, and <c>GET /incidents/{id}</c>);
 /// everyone but viewers adds investigation notes; operators and admins open one on their own word (its
 /// clients' 8-hour clocks start then, their notices go out at once), set the likely consequences and close
 /// it, and record a notice given by other means (a client no webhook reached). Each change is recorded twice: who did it and why (<c>operator-action</c>, before the change), and
@@ -31,10 +32,26 @@ internal static class IncidentEndpoints
         return api;
     }
 
-    private static IResult List(IncidentManager incidents, string? status)
+    /// <summary>
+    /// Every incident, or those in one state (<c>status=open|closed</c>), or those whose notice is still owed
+    /// to a client (<c>notice=owed</c>: not given, whether its deadline passed or not, whatever the incident's
+    /// state); both filters together select incidents that pass both.
+    /// </summary>
+    private static IResult List(IncidentManager incidents, string? status, string? notice)
     {
+        if (status is not (null or "open" or "closed"))
+        {
+            return ApiRequests.BadRequest("status must be 'open' or 'closed'");
+        }
+
+        if (notice is not (null or "owed"))
+        {
+            return ApiRequests.BadRequest("notice must be 'owed'");
+        }
+
         var selected = incidents.Incidents
             .Where(i => status is null || string.Equals(Name(i.Status), status, StringComparison.Ordinal))
+            .Where(i => notice is null || i.NoticesOwed.Count > 0)
             .ToArray();
         return ApiJson.Response(w =>
         {

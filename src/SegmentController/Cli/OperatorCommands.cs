@@ -8,7 +8,8 @@ namespace SegmentController.Cli;
 /// <summary>
 /// The operator commands over the operator API: <c>segctl status</c>, <c>segctl suspend CLIENT|--all</c>,
 /// <c>segctl restore CLIENT|--all</c>, <c>segctl approve RESTORE_ID</c>, <c>segctl incidents</c>. Exit 0 done (status: nothing
-/// suspended; incidents: none open), 1 status with a client suspended or incidents open, 2 error (bad input, unreachable, 401/403, refused).
+/// suspended; incidents: none open and no notice owed), 1 status with a client suspended or incidents open, or incidents open or
+/// owing a notice, 2 error (bad input, unreachable, 401/403, refused).
 /// </summary>
 internal static class OperatorCommands
 {
@@ -240,50 +241,119 @@ internal static class OperatorCommands
     {
         var options = new ConnectionOptions();
         var all = new Option<bool>("--all") { Description = "Closed incidents too." };
-        var command = new Command("incidents", "List the controller's security incidents with their 8-hour notice deadline. Exit 0 none open, 1 any open, 2 error. Full notice: segctl incident report ID.")
+        var command = new Command("incidents", "List the controller's security incidents that are open or owe a client its notice (closed ones included), with each 8-hour notice deadline and the clients still owed theirs. Exit 0 none open and no notice owed, 1 any open or any notice owed, 2 error. Full notice: segctl incident report ID.")
         {
             all,
         };
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (api, output) =>
         {
-            var (status, body) = await api.SendAsync(HttpMethod.Get, parseResult.GetValue(all) ? "api/v1/incidents" : "api/v1/incidents?status=open", null, cancellationToken);
-            if (status == HttpStatusCode.NotFound)
+            var error = parseResult.InvocationConfiguration.Error;
+            // A notice owed is a breach of the 8-hour rule whatever the incident's state: the open ones, and
+            // the closed ones still owing a client its notice. A controller that knows no notice filter
+            // answers every incident; the selection below keeps what is asked for either way.
+            string[] paths = parseResult.GetValue(all) ? ["api/v1/incidents"] : ["api/v1/incidents?status=open", "api/v1/incidents?notice=owed"];
+            var selected = new List<JsonElement>();
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var documents = new List<JsonDocument>();
+            try
             {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync("segctl: this controller does not serve incidents (no incident manager runs in it)");
-                return CliApplication.ExitError;
-            }
-
-            if (status != HttpStatusCode.OK)
-            {
-                return Failed(status, body, parseResult.InvocationConfiguration.Error);
-            }
-
-            using var document = JsonDocument.Parse(body);
-            var incidents = document.RootElement.GetProperty("incidents").EnumerateArray().ToArray();
-            if (parseResult.GetValue(options.Json))
-            {
-                await output.WriteLineAsync(body);
-            }
-            else
-            {
-                var rows = new List<string[]> { IncidentsHeader };
-                rows.AddRange(incidents.Select(i => new[]
+                foreach (var path in paths)
                 {
-                    i.GetProperty("id").GetString()!,
-                    i.GetProperty("status").GetString()!,
-                    string.Join(",", i.GetProperty("clients").EnumerateArray().Select(c => c.GetString())),
-                    i.GetProperty("detected_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                    i.GetProperty("notice_due_at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-                    Shorten(i.GetProperty("nature").GetString()!),
-                }));
-                WriteTable(rows, output);
-            }
+                    var (status, body) = await api.SendAsync(HttpMethod.Get, path, null, cancellationToken);
+                    if (status == HttpStatusCode.NotFound)
+                    {
+                        await error.WriteLineAsync("segctl: this controller does not serve incidents (no incident manager runs in it)");
+                        return CliApplication.ExitError;
+                    }
 
-            return incidents.Any(i => i.GetProperty("status").GetString() == "open") ? CliApplication.ExitViolations : CliApplication.ExitClean;
+                    if (status != HttpStatusCode.OK)
+                    {
+                        return Failed(status, body, error);
+                    }
+
+                    var document = JsonDocument.Parse(body);
+                    documents.Add(document);
+                    foreach (var incident in document.RootElement.GetProperty("incidents").EnumerateArray())
+                    {
+                        if ((parseResult.GetValue(all) || IsOpen(incident) || NoticesOwed(incident).Length > 0)
+                            && seen.Add(incident.GetProperty("id").GetString()!))
+                        {
+                            selected.Add(incident);
+                        }
+                    }
+                }
+
+                selected.Sort((a, b) => a.GetProperty("detected_at").GetDateTimeOffset().CompareTo(b.GetProperty("detected_at").GetDateTimeOffset()));
+                if (parseResult.GetValue(options.Json))
+                {
+                    await output.WriteLineAsync(IncidentsJson(selected));
+                }
+                else
+                {
+                    var now = TimeProvider.System.GetUtcNow();
+                    var rows = new List<string[]> { IncidentsHeader };
+                    rows.AddRange(selected.Select(i => new[]
+                    {
+                        i.GetProperty("id").GetString()!,
+                        i.GetProperty("status").GetString()!,
+                        string.Join(",", i.GetProperty("clients").EnumerateArray().Select(c => c.GetString())),
+                        Iso(i.GetProperty("detected_at").GetDateTimeOffset()),
+                        Iso(i.GetProperty("notice_due_at").GetDateTimeOffset()),
+                        Owed(i, now),
+                        Shorten(i.GetProperty("nature").GetString()!),
+                    }));
+                    WriteTable(rows, output);
+                }
+
+                return selected.Any(i => IsOpen(i) || NoticesOwed(i).Length > 0) ? CliApplication.ExitViolations : CliApplication.ExitClean;
+            }
+            finally
+            {
+                documents.ForEach(d => d.Dispose());
+            }
         }));
         return command;
     }
+
+    private static bool IsOpen(JsonElement incident) => incident.GetProperty("status").GetString() == "open";
+
+    /// <summary>The notices of an incident not yet given (each a client owed its notice).</summary>
+    private static JsonElement[] NoticesOwed(JsonElement incident) =>
+        incident.GetProperty("notices").EnumerateArray().Where(n => n.GetProperty("given_at").ValueKind != JsonValueKind.String).ToArray();
+
+    /// <summary>"-" none owed; otherwise each client owed its notice: "beta OVERDUE since …" or "beta due …".</summary>
+    private static string Owed(JsonElement incident, DateTimeOffset now)
+    {
+        var owed = NoticesOwed(incident).Select(n =>
+        {
+            var due = n.GetProperty("due_at").GetDateTimeOffset();
+            return $"{n.GetProperty("client").GetString()} {(due <= now ? "OVERDUE since" : "due")} {Iso(due)}";
+        }).ToArray();
+        return owed.Length == 0 ? "-" : string.Join(", ", owed);
+    }
+
+    /// <summary>The API's answer, of the incidents selected: <c>{"incidents": [Incident]}</c>.</summary>
+    private static string IncidentsJson(List<JsonElement> incidents)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("incidents");
+            foreach (var incident in incidents)
+            {
+                incident.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     private const string RestoreWork = "waiting for the controller (recording, lifting, switch ports, webhooks)";
 
@@ -421,7 +491,7 @@ internal static class OperatorCommands
         }
     }
 
-    private static readonly string[] IncidentsHeader = ["ID", "STATUS", "CLIENTS", "DETECTED", "NOTICE DUE", "NATURE"];
+    private static readonly string[] IncidentsHeader = ["ID", "STATUS", "CLIENTS", "DETECTED", "NOTICE DUE", "NOTICE OWED", "NATURE"];
 
     private static readonly string[] StatusHeader = ["CLIENT", "STATE", "SINCE", "TRIGGER", "BY", "REASON", "FINDINGS", "LAST AUDIT", "OPEN INCIDENTS"];
 

@@ -13,6 +13,7 @@ using SegmentController.Core.Incidents;
 using SegmentController.Evidence;
 using SegmentController.Hosting;
 using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Audits;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Api;
@@ -26,6 +27,7 @@ public sealed class OperatorApiIncidentsTests : IAsyncLifetime, IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("segctl-api-inc-").FullName;
     private readonly Dictionary<string, string> _keys = new() { ["alice"] = OperatorApiSite.NewKey(), ["val"] = OperatorApiSite.NewKey() };
     private readonly HttpClient _webhooks = new();
+    private readonly HandClock _clock = new(DateTimeOffset.UtcNow);
     private WebApplication _app = null!;
     private Uri _url = null!;
 
@@ -43,7 +45,7 @@ public sealed class OperatorApiIncidentsTests : IAsyncLifetime, IDisposable
             new SqliteAccessRecordCounter(provider.Current.Controller.Store.Path),
             new WebhookNotifier(_webhooks, TimeProvider.System, new WebhookNotifierOptions()),
             () => provider.Current,
-            TimeProvider.System));
+            _clock));
         builder.Services.AddOperatorApi();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         _app = builder.Build();
@@ -115,6 +117,75 @@ public sealed class OperatorApiIncidentsTests : IAsyncLifetime, IDisposable
         // Nothing is suspended, but an incident is open: status needs attention too.
         (code, _, _) = await InvokeAsync("status", "--url", _url.ToString(), "--api-key", _keys["val"]);
         Assert.Equal(CliApplication.ExitViolations, code);
+    }
+
+    [Fact]
+    public async Task IncidentsCommand_ClosedIncidentStillOwingANotice_ListedWithTheClientOwedAndExitsOne()
+    {
+        var manager = _app.Services.GetRequiredService<IncidentManager>();
+        var settled = await manager.OpenAsync("alice", "door propped open", ["alpha"], CancellationToken.None);
+        await manager.RecordNoticeGivenAsync(settled.Id, "alpha", "alice", "phoned alpha's SOC", CancellationToken.None);
+        await manager.CloseAsync(settled.Id, "alice", "door closed, nobody entered", CancellationToken.None);
+        var (code, output, error) = await InvokeAsync("incidents", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.True(code == CliApplication.ExitClean, output + error);
+        Assert.DoesNotContain(settled.Id, output, StringComparison.Ordinal);
+
+        // Detected nine hours ago and closed without alpha ever being told: its deadline passed.
+        _clock.Advance(TimeSpan.FromHours(-9));
+        var overdue = await manager.OpenAsync("alice", "recordings copied to a USB stick", ["alpha"], CancellationToken.None);
+        _clock.Advance(TimeSpan.FromHours(9));
+        await manager.CloseAsync(overdue.Id, "alice", "stick recovered", CancellationToken.None);
+        (code, output, _) = await InvokeAsync("incidents", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.Equal(CliApplication.ExitViolations, code);
+        var row = Assert.Single(output.Split('\n'), l => l.Contains(overdue.Id, StringComparison.Ordinal));
+        Assert.Contains("closed", row, StringComparison.Ordinal);
+        Assert.Contains("alpha OVERDUE since", row, StringComparison.Ordinal);
+        Assert.DoesNotContain(settled.Id, output, StringComparison.Ordinal);
+
+        // Closed just now with beta's notice not yet given: owed, its deadline still ahead.
+        var pending = await manager.OpenAsync("alice", "visitor badge not returned", ["beta"], CancellationToken.None);
+        await manager.CloseAsync(pending.Id, "alice", "badge returned", CancellationToken.None);
+        (code, output, _) = await InvokeAsync("incidents", "--url", _url.ToString(), "--api-key", _keys["val"], "--json");
+        Assert.Equal(CliApplication.ExitViolations, code);
+        using (var listed = JsonDocument.Parse(output))
+        {
+            Assert.Equal([overdue.Id, pending.Id], listed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        }
+
+        (_, output, _) = await InvokeAsync("incidents", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.Contains("beta due ", Assert.Single(output.Split('\n'), l => l.Contains(pending.Id, StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        // The API's own selection: owed notices whatever the state; a filter it does not know is refused.
+        using var viewer = Client("val");
+        foreach (var query in new[] { "notice=owed", "status=closed&notice=owed" })
+        {
+            using var owed = JsonDocument.Parse(await viewer.GetStringAsync($"api/v1/incidents?{query}"));
+            Assert.Equal([overdue.Id, pending.Id], owed.RootElement.GetProperty("incidents").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        }
+
+        using (var none = JsonDocument.Parse(await viewer.GetStringAsync("api/v1/incidents?status=open&notice=owed")))
+        {
+            Assert.Equal(0, none.RootElement.GetProperty("incidents").GetArrayLength());
+        }
+
+        foreach (var query in new[] { "notice=late", "status=shut" })
+        {
+            using var refused = await viewer.GetAsync($"api/v1/incidents?{query}");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        // Notice given (late, for alpha): nothing owed, nothing open.
+        await manager.RecordNoticeGivenAsync(overdue.Id, "alpha", "alice", "phoned alpha's SOC", CancellationToken.None);
+        await manager.RecordNoticeGivenAsync(pending.Id, "beta", "alice", "phoned beta's SOC", CancellationToken.None);
+        (code, output, _) = await InvokeAsync("incidents", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.DoesNotContain(overdue.Id, output, StringComparison.Ordinal);
+        (code, output, _) = await InvokeAsync("incidents", "--url", _url.ToString(), "--api-key", _keys["val"], "--all");
+        Assert.Equal(CliApplication.ExitClean, code);
+        foreach (var id in new[] { settled.Id, overdue.Id, pending.Id })
+        {
+            Assert.Contains(id, output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
