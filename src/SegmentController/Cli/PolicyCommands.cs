@@ -1,9 +1,12 @@
 using System.CommandLine;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using SegmentController.Core.Policy;
 
 namespace SegmentController.Cli;
 
-/// <summary><c>segctl policy check FILE…</c> and <c>segctl policy show FILE [--json]</c>.</summary>
+/// <summary><c>segctl policy check FILE… [--json]</c> and <c>segctl policy show FILE [--json]</c>.</summary>
 internal static class PolicyCommands
 {
     public static Command Create()
@@ -21,12 +24,15 @@ internal static class PolicyCommands
             Description = "Policy files (YAML) to check.",
             Arity = ArgumentArity.OneOrMore,
         };
-        var command = new Command("check", "Validate policy files: prints 'FILE: ok' or every error as FILE:LINE:COL: message. Exit 0 all valid, 1 any invalid, 2 any unreadable.")
+        var json = new Option<bool>("--json") { Description = "Print one JSON object on standard output: per file, whether it is valid and every error with its file, line and column." };
+        var command = new Command("check", "Validate policy files: prints 'FILE: ok' or every error as FILE:LINE:COL: message (or, with --json, one JSON object). Exit 0 all valid, 1 any invalid, 2 any unreadable.")
         {
             files,
+            json,
         };
         command.SetAction(parseResult => Check(
             parseResult.GetRequiredValue(files),
+            parseResult.GetValue(json),
             parseResult.InvocationConfiguration.Output,
             parseResult.InvocationConfiguration.Error));
         return command;
@@ -49,30 +55,93 @@ internal static class PolicyCommands
         return command;
     }
 
-    internal static int Check(IReadOnlyList<string> files, TextWriter output, TextWriter error)
+    internal static int Check(IReadOnlyList<string> files, bool json, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var exit = CliApplication.ExitClean;
+        var checkedFiles = new List<(string File, PolicyLoadResult Result)>(files.Count);
         foreach (var file in files)
         {
             var result = PolicyLoader.LoadFile(file);
+            checkedFiles.Add((file, result));
             if (result.Policy is not null)
             {
-                output.WriteLine($"{file}: ok");
+                if (!json)
+                {
+                    output.WriteLine($"{file}: ok");
+                }
+
                 continue;
             }
 
-            foreach (var e in result.Errors)
+            if (!json)
             {
-                error.WriteLine(e.ToString());
+                foreach (var e in result.Errors)
+                {
+                    error.WriteLine(e.ToString());
+                }
             }
 
             exit = Math.Max(exit, result.Unreadable ? CliApplication.ExitError : CliApplication.ExitViolations);
         }
 
+        if (json)
+        {
+            output.WriteLine(CheckJson(checkedFiles));
+        }
+
         return exit;
+    }
+
+    /// <summary>
+    /// <c>{"valid": bool, "files": [{"file", "status": "valid"|"invalid"|"unreadable", "valid", "errors": [{"file", "line", "column", "message"}]}]}</c>;
+    /// <c>line</c> and <c>column</c> are null for a problem with the file as a whole.
+    /// </summary>
+    private static string CheckJson(List<(string File, PolicyLoadResult Result)> checkedFiles)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("valid", checkedFiles.TrueForAll(f => f.Result.Policy is not null));
+            w.WriteStartArray("files");
+            foreach (var (file, result) in checkedFiles)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", file);
+                w.WriteString("status", result.Policy is not null ? "valid" : result.Unreadable ? "unreadable" : "invalid");
+                w.WriteBoolean("valid", result.Policy is not null);
+                w.WriteStartArray("errors");
+                foreach (var e in result.Errors)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("file", e.File);
+                    if (e.Line > 0)
+                    {
+                        w.WriteNumber("line", e.Line);
+                        w.WriteNumber("column", e.Column);
+                    }
+                    else
+                    {
+                        w.WriteNull("line");
+                        w.WriteNull("column");
+                    }
+
+                    w.WriteString("message", e.Message);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     internal static int Show(string file, bool json, TextWriter output, TextWriter error)

@@ -58,6 +58,65 @@ public sealed class PolicyCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task CheckJson_ValidAndInvalid_OneObjectWithEachFilesErrorsAsObjects_ExitsOne()
+    {
+        var example = RepositoryPaths.Policy("example-site.yaml");
+        var broken = Write("broken.yaml", File.ReadAllText(example)
+            .Replace("vlans: [130]", "vlans: [130, 5000]", StringComparison.Ordinal)
+            .Replace("pass: {env: SEGCTL_SNMP_AUTH}", "pass: Sup3rS3cret", StringComparison.Ordinal));
+        var (_, _, text) = await Run("policy", "check", broken);
+
+        var (exit, stdout, stderr) = await Run("policy", "check", example, broken, "--json");
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stderr);
+        Assert.DoesNotContain("Sup3rS3cret", stdout, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(stdout);
+        var root = document.RootElement;
+        Assert.False(root.GetProperty("valid").GetBoolean());
+        var files = root.GetProperty("files").EnumerateArray().ToArray();
+        Assert.Equal([example, broken], files.Select(f => f.GetProperty("file").GetString()));
+        Assert.Equal(["valid", "invalid"], files.Select(f => f.GetProperty("status").GetString()));
+        Assert.Equal([true, false], files.Select(f => f.GetProperty("valid").GetBoolean()));
+        Assert.Equal(0, files[0].GetProperty("errors").GetArrayLength());
+
+        // The same errors as the text, one object each, in the same order.
+        var errors = files[1].GetProperty("errors").EnumerateArray().ToArray();
+        Assert.Equal(2, errors.Length);
+        Assert.Equal(
+            text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries),
+            errors.Select(e => $"{e.GetProperty("file").GetString()}:{e.GetProperty("line").GetInt32()}:{e.GetProperty("column").GetInt32()}: {e.GetProperty("message").GetString()}"));
+        Assert.All(errors, e => Assert.True(e.GetProperty("line").GetInt32() > 0 && e.GetProperty("column").GetInt32() > 0));
+        Assert.Equal("VLAN 5000 is outside 1-4094", errors[1].GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task CheckJson_Unreadable_StatusUnreadableWithoutPosition_ExitsTwo()
+    {
+        var missing = Path.Combine(_dir, "missing.yaml");
+        var example = RepositoryPaths.Policy("example-site.yaml");
+
+        var (exit, stdout, stderr) = await Run("policy", "check", "--json", missing, example);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(stderr);
+        using var document = JsonDocument.Parse(stdout);
+        Assert.False(document.RootElement.GetProperty("valid").GetBoolean());
+        var files = document.RootElement.GetProperty("files").EnumerateArray().ToArray();
+        Assert.Equal(["unreadable", "valid"], files.Select(f => f.GetProperty("status").GetString()));
+        var error = Assert.Single(files[0].GetProperty("errors").EnumerateArray());
+        Assert.Equal(missing, error.GetProperty("file").GetString());
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("line").ValueKind);
+        Assert.Equal(JsonValueKind.Null, error.GetProperty("column").ValueKind);
+        Assert.StartsWith("cannot read the policy file: no such file", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        (exit, stdout, _) = await Run("policy", "check", "--json", example);
+        Assert.Equal(0, exit);
+        using var valid = JsonDocument.Parse(stdout);
+        Assert.True(valid.RootElement.GetProperty("valid").GetBoolean());
+    }
+
+    [Fact]
     public async Task Check_WithoutFile_IsAUsageErrorExitingTwo()
     {
         var (exit, _, stderr) = await Run("policy", "check");
