@@ -130,16 +130,7 @@ internal static class SnmpCommands
             var result = await new SiteAudit(TimeProvider.System).RunAsync(site, null, cancellationToken);
             if (parseResult.GetValue(json))
             {
-                await WriteJsonAsync(output, writer =>
-                {
-                    writer.WriteStartArray();
-                    foreach (var finding in result.Findings)
-                    {
-                        FindingJson.Write(writer, finding);
-                    }
-
-                    writer.WriteEndArray();
-                });
+                await WriteJsonAsync(output, writer => WriteCheck(writer, parseResult.GetRequiredValue(policy).FullName, site, result));
             }
             else
             {
@@ -168,6 +159,55 @@ internal static class SnmpCommands
                 : CliApplication.ExitClean;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The check as one object, as <c>pcap analyze --json</c> prints its run: the policy, each switch checked
+    /// (<c>switch</c>, <c>address</c>, <c>port</c>, <c>profile</c>, <c>reachable</c>, <c>seconds</c>, and its <c>ports</c>,
+    /// <c>vlans</c> and <c>macs</c> counted when reachable, the <c>error</c> otherwise), then the findings.
+    /// </summary>
+    private static void WriteCheck(Utf8JsonWriter writer, string policyPath, SitePolicy site, SiteAuditResult result)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("policy", policyPath);
+        writer.WriteStartArray("switches");
+        foreach (var poll in result.Switches)
+        {
+            var definition = site.Switches.First(s => string.Equals(s.Name, poll.Switch, StringComparison.Ordinal));
+            writer.WriteStartObject();
+            writer.WriteString("switch", poll.Switch);
+            writer.WriteString("address", definition.Address);
+            writer.WriteNumber("port", definition.Port);
+            writer.WriteString("profile", definition.Profile == SwitchProfile.Cisco ? "cisco" : "qbridge");
+            writer.WriteBoolean("reachable", poll.Reachable);
+            writer.WriteNumber("seconds", Math.Round(poll.Elapsed.TotalSeconds, 4));
+            if (poll.Inventory is { } inventory)
+            {
+                writer.WriteNumber("ports", inventory.Ports.Count);
+                writer.WriteNumber("vlans", inventory.Vlans.Count);
+                writer.WriteNumber("macs", inventory.Fdb.Count);
+                writer.WriteNull("error");
+            }
+            else
+            {
+                writer.WriteNull("ports");
+                writer.WriteNull("vlans");
+                writer.WriteNull("macs");
+                writer.WriteString("error", poll.Error);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("findings");
+        foreach (var finding in result.Findings)
+        {
+            FindingJson.Write(writer, finding);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
     }
 
     private static Command CreatePortAction(string name, string description, bool up)

@@ -110,12 +110,19 @@ public sealed class SnmpCommandsTests(SnmpCliAgents agents) : IClassFixture<Snmp
         var (exit, output, error) = await RunAsync("snmp", "check", "--policy", policy, "--json");
         Assert.Equal(2, exit);
         using var json = JsonDocument.Parse(output);
-        var unreachable = Assert.Single(json.RootElement.EnumerateArray(), f => f.GetProperty("rule").GetString() == "switch-unreachable");
+        var findings = json.RootElement.GetProperty("findings");
+        var unreachable = Assert.Single(findings.EnumerateArray(), f => f.GetProperty("rule").GetString() == "switch-unreachable");
         Assert.Equal("qbridge-sw1", unreachable.GetProperty("evidence").GetProperty("switch").GetString());
         Assert.Equal(["alpha", "bravo"], unreachable.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
         Assert.Contains("segctl: switch qbridge-sw1: switch qbridge-sw1 reports inconsistent data", error, StringComparison.Ordinal);
-        // The Cisco switch beside it is still judged.
-        Assert.Contains(json.RootElement.EnumerateArray(), f => f.GetProperty("rule").GetString() == "port-vlan-mismatch" && f.GetProperty("evidence").GetProperty("switch").GetString() == "cisco-sw2");
+        // The Cisco switch beside it is still judged; each switch says whether it could be read, and why not.
+        Assert.Contains(findings.EnumerateArray(), f => f.GetProperty("rule").GetString() == "port-vlan-mismatch" && f.GetProperty("evidence").GetProperty("switch").GetString() == "cisco-sw2");
+        var switches = json.RootElement.GetProperty("switches").EnumerateArray().ToArray();
+        Assert.Equal(["qbridge-sw1", "cisco-sw2"], switches.Select(s => s.GetProperty("switch").GetString()));
+        Assert.Equal([false, true], switches.Select(s => s.GetProperty("reachable").GetBoolean()));
+        Assert.Contains("reports inconsistent data", switches[0].GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Null, switches[0].GetProperty("ports").ValueKind);
+        Assert.Equal(JsonValueKind.Null, switches[1].GetProperty("error").ValueKind);
     }
 
     [Theory]
@@ -180,13 +187,34 @@ public sealed class SnmpCommandsTests(SnmpCliAgents agents) : IClassFixture<Snmp
         var (exit, output, error) = await RunAsync("snmp", "check", "--policy", policy, "--json");
         Assert.True(exit == 1, error);
         using var json = JsonDocument.Parse(output);
-        var rules = json.RootElement.EnumerateArray().Select(f => f.GetProperty("rule").GetString()).ToArray();
+        var root = json.RootElement;
+        Assert.Equal(JsonValueKind.Object, root.ValueKind);
+        Assert.Equal(policy, root.GetProperty("policy").GetString());
+        var findings = root.GetProperty("findings");
+        var rules = findings.EnumerateArray().Select(f => f.GetProperty("rule").GetString()).ToArray();
         Assert.Contains("port-vlan-mismatch", rules);
         Assert.Contains("foreign-mac", rules);
         Assert.Contains("unassigned-port-in-client-vlan", rules);
-        Assert.All(json.RootElement.EnumerateArray(), f => Assert.Equal("snmp", f.GetProperty("source").GetString()));
-        var mismatch = json.RootElement.EnumerateArray().First(f => f.GetProperty("rule").GetString() == "port-vlan-mismatch");
+        Assert.All(findings.EnumerateArray(), f => Assert.Equal("snmp", f.GetProperty("source").GetString()));
+        var mismatch = findings.EnumerateArray().First(f => f.GetProperty("rule").GetString() == "port-vlan-mismatch");
         Assert.Equal("qbridge-sw1", mismatch.GetProperty("evidence").GetProperty("switch").GetString());
+
+        // The switches checked, as the text output counts them.
+        var switches = root.GetProperty("switches").EnumerateArray().ToArray();
+        Assert.Equal(["qbridge-sw1", "cisco-sw2"], switches.Select(s => s.GetProperty("switch").GetString()));
+        Assert.Equal(["qbridge", "cisco"], switches.Select(s => s.GetProperty("profile").GetString()));
+        Assert.All(switches, s => Assert.Equal("127.0.0.1", s.GetProperty("address").GetString()));
+        Assert.All(switches, s => Assert.Equal(_sim.Port, s.GetProperty("port").GetInt32()));
+        Assert.All(switches, s => Assert.True(s.GetProperty("reachable").GetBoolean()));
+        Assert.All(switches, s => Assert.Equal(JsonValueKind.Null, s.GetProperty("error").ValueKind));
+        Assert.Equal(8, switches[0].GetProperty("ports").GetInt32());
+        Assert.Equal(6, switches[1].GetProperty("ports").GetInt32());
+        Assert.Equal(4, switches[1].GetProperty("macs").GetInt32());
+        (_, var text, _) = await RunAsync("snmp", "check", "--policy", policy);
+        foreach (var s in switches)
+        {
+            Assert.Contains($"switch {s.GetProperty("switch").GetString()}: {s.GetProperty("ports").GetInt32()} ports, {s.GetProperty("vlans").GetInt32()} VLANs, {s.GetProperty("macs").GetInt32()} MACs", text, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
