@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using SegmentController.Core.Evidence;
+using SegmentController.Storage.Sqlite;
 
 namespace SegmentController.Storage.Chain;
 
@@ -103,7 +104,7 @@ internal sealed class ChainVerifier : IDisposable
                 return Fail(index, time, "payload does not match its digest (edited)", line);
             }
         }
-        else if (!IsLawfullyPurged(index, type, clients, out var why))
+        else if (!IsLawfullyPurged(index, ticks, type, clients, out var why))
         {
             return Fail(index, time, why, line);
         }
@@ -432,7 +433,14 @@ internal sealed class ChainVerifier : IDisposable
         return true;
     }
 
-    private bool IsLawfullyPurged(long index, string type, string? clients, out string why)
+    /// <summary>
+    /// Whether the payload of record <paramref name="index"/>, made at <paramref name="ticks"/>, was removed by a
+    /// lawful purge: the purge that emptied it (<see cref="PurgeBody.Emptied"/>) was lawful (<see cref="Judge"/>)
+    /// and the record was old enough on its date — made more than six years before, as every version of the
+    /// store should have kept it, whatever contract end the purge applied. A later purge that covers the record
+    /// too does not excuse an early one: the record was gone before it ran.
+    /// </summary>
+    private bool IsLawfullyPurged(long index, long ticks, string type, string? clients, out string why)
     {
         if (RecordTypes.IsReserved(type) || clients is null)
         {
@@ -441,23 +449,27 @@ internal sealed class ChainVerifier : IDisposable
         }
 
         var ids = ClientKey.Split(clients);
-        string? early = null;
-        foreach (var (purge, problem) in _purges)
+        if (PurgeBody.Emptied(_purges.Select(p => p.Purge), index, ids) is not { } purge)
         {
-            if (purge.Covers(index, ids))
-            {
-                if (problem is null)
-                {
-                    why = "";
-                    return true;
-                }
-
-                early ??= string.Create(CultureInfo.InvariantCulture, $"payload was removed by purge record {purge.RecordIndex} before its retention ended: {problem}");
-            }
+            why = "payload was removed without a purge record covering it (evidence destroyed)";
+            return false;
         }
 
-        why = early ?? "payload was removed without a purge record covering it (evidence destroyed)";
-        return false;
+        if (_purges.First(p => ReferenceEquals(p.Purge, purge)).Problem is { } problem)
+        {
+            why = string.Create(CultureInfo.InvariantCulture, $"payload was removed by purge record {purge.RecordIndex} before its retention ended: {problem}");
+            return false;
+        }
+
+        if (ticks >= PurgeSelection.MadeBefore(purge.Today))
+        {
+            var made = DateOnly.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
+            why = string.Create(CultureInfo.InvariantCulture, $"payload was removed by purge record {purge.RecordIndex} before its retention ended: the record was made on {made:yyyy-MM-dd} and is kept at least {PurgeSelection.MinimumYears} years from then (until {made.AddYears(PurgeSelection.MinimumYears):yyyy-MM-dd}), whatever the contract end; the purge ran on {purge.Today:yyyy-MM-dd}");
+            return false;
+        }
+
+        why = "";
+        return true;
     }
 
     /// <summary>

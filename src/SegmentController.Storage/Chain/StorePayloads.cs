@@ -117,7 +117,7 @@ internal static class StorePayloads
                 clients[property.Name] = Date(property.Value);
             }
 
-            return new PurgeBody(index, ticks, root.GetProperty("head_index").GetInt64(), Date(root.GetProperty("today")), clients);
+            return new PurgeBody(index, ticks, root.GetProperty("head_index").GetInt64(), Date(root.GetProperty("today")), clients, root.GetProperty("first_index").GetInt64(), root.GetProperty("last_index").GetInt64());
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

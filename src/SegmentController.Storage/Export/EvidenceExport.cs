@@ -107,7 +107,7 @@ public static class EvidenceExport
                 {
                     var ids = ClientKey.Split(record.Clients);
                     (purgedShown ??= []).Add((record.Index, ids));
-                    if (purges.FirstOrDefault(p => p.Covers(record.Index, ids)) is { } purge)
+                    if (PurgeBody.Emptied(purges, record.Index, ids) is { } purge)
                     {
                         mustReach = Math.Max(mustReach, purge.RecordIndex);
                     }
@@ -179,7 +179,7 @@ public static class EvidenceExport
     private static bool VouchesForShown(IReadOnlyList<PurgeBody> purges, long index, List<(long Index, IReadOnlyList<string> Clients)>? purgedShown) =>
         purgedShown is not null
         && purges.FirstOrDefault(p => p.RecordIndex == index) is { } purge
-        && purgedShown.Exists(r => purge.Covers(r.Index, r.Clients));
+        && purgedShown.Exists(r => ReferenceEquals(PurgeBody.Emptied(purges, r.Index, r.Clients), purge));
 
     private static void WriteRecord(Utf8JsonWriter w, StoredRecord record, string kind)
     {

@@ -145,6 +145,65 @@ public sealed class RetentionTests : IDisposable
     }
 
     [Fact]
+    public void PurgeByAnEarlierVersionOfRecordsYoungerThanSixYears_FailsVerificationAtTheFirstOfThem()
+    {
+        // Written by the store before purges kept what was made less than six years ago (Data/README.md):
+        // its purge of 2026-03-02 applied alpha's retention as the policy had it (2025-06-30) and emptied
+        // alpha's records of 2020 (lawful) and of 2026-03-01 (a day old); a lawful purge in 2032 came after.
+        var store = _dir.File("early-purge.db");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Data", "early-purge-of-young-records.db"), store);
+        Assert.Equal(7, Stores.Query<long>(store, "SELECT count(*) FROM records WHERE payload IS NULL AND type = 'access'"));
+
+        var report = StoreVerifier.Verify(store, CancellationToken.None);
+
+        Assert.False(report.IsIntact);
+        Assert.Equal(5, report.Problem!.Index);
+        Assert.Equal(
+            "payload was removed by purge record 10 before its retention ended: the record was made on 2026-03-01 and is kept at least 6 years from then (until 2032-03-01), whatever the contract end; the purge ran on 2026-03-02",
+            report.Problem.Reason);
+
+        // An export carrying those records fails the same way; beta's, which shows none of them, verifies.
+        var export = _dir.File("early-purge.jsonl");
+        using (var stream = File.Create(export))
+        {
+            EvidenceExport.Write(store, new RecordQuery(), stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var exported = ExportVerifier.Verify(export, CancellationToken.None);
+        Assert.Equal(5, exported.Problem?.Index);
+        Assert.Contains("purge record 10 before its retention ended", exported.Problem!.Reason, StringComparison.Ordinal);
+        var alpha = ExportFrom(store, "alpha", "early-purge-alpha.jsonl");
+        Assert.Equal(5, ExportVerifier.Verify(alpha, CancellationToken.None).Problem?.Index);
+        var beta = ExportFrom(store, "beta", "early-purge-beta.jsonl");
+        var betaReport = ExportVerifier.Verify(beta, CancellationToken.None);
+        Assert.True(betaReport.IsIntact, betaReport.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task YoungRecordAPurgeKept_EmptiedBehindTheStoresBack_IsEvidenceDestroyed()
+    {
+        long young;
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await FillAsync(store);
+
+            // Made the day before alpha's purge: the purge covers it (its head is past it, alpha's retention
+            // ended) but keeps it, being less than six years old.
+            _time.SetUtcNow(new DateTimeOffset(2032, 6, 30, 12, 0, 0, TimeSpan.Zero));
+            young = await store.AppendAsync(RecordTypes.Access, "alpha", Stores.Json("""{"made":"the day before"}"""), CancellationToken.None);
+            _time.SetUtcNow(new DateTimeOffset(2032, 7, 1, 0, 0, 1, TimeSpan.Zero));
+            Assert.Equal(5, (await Retention.PurgeExpiredAsync(store, _clients, _time, CancellationToken.None)).PurgedCount);
+        }
+
+        Assert.True(StoreVerifier.Verify(_path, CancellationToken.None).IsIntact);
+        Stores.Tamper(_path, "UPDATE records SET payload = NULL WHERE idx = $idx", ("$idx", young));
+
+        var report = StoreVerifier.Verify(_path, CancellationToken.None);
+        Assert.Equal(young, report.Problem?.Index);
+        Assert.Contains("evidence destroyed", report.Problem!.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PurgeDatedAfterItWasRecorded_FailsVerification()
     {
         await using (var store = await Stores.OpenAsync(_path, _time))
@@ -247,11 +306,13 @@ public sealed class RetentionTests : IDisposable
         return Assert.Single(kinds);
     }
 
-    private string ExportFor(string client, string name)
+    private string ExportFor(string client, string name) => ExportFrom(_path, client, name);
+
+    private string ExportFrom(string store, string client, string name)
     {
         var export = _dir.File(name);
         using var stream = File.Create(export);
-        EvidenceExport.Write(_path, new RecordQuery { Client = client }, stream, _time.GetUtcNow(), CancellationToken.None);
+        EvidenceExport.Write(store, new RecordQuery { Client = client }, stream, _time.GetUtcNow(), CancellationToken.None);
         return export;
     }
 

@@ -96,6 +96,21 @@ public sealed class LogCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_StoreWithAnEarlierVersionsPurgeOfRecordsYoungerThanSixYears_ExitsOneNamingThePurge()
+    {
+        // Written by the store before purges kept records made less than six years ago
+        // (tests/SegmentController.Storage.Tests/Data/README.md).
+        var store = Path.Combine(_dir, "early-purge.db");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "StoreData", "early-purge-of-young-records.db"), store);
+
+        var (exit, output, _) = await RunAsync("log", "verify", "--store", store);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"store {store}: TAMPERED: first bad record 5 (time 2026-03-01T08:00:01", output, StringComparison.Ordinal);
+        Assert.Contains("payload was removed by purge record 10 before its retention ended: the record was made on 2026-03-01", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MissingStore_Exit2()
     {
         Assert.Equal(2, (await RunAsync("log", "verify", "--store", Path.Combine(_dir, "absent.db"))).Exit);
