@@ -114,10 +114,7 @@ internal sealed class ProxyServer : IAsyncDisposable
             // YARP sets X-Forwarded-* from the connection and drops Forwarded; these single-hop claims of
             // the agent's address it passes on as the agent wrote them. An agent must not tell its
             // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
-            foreach (var header in SpoofableSourceHeaders)
-            {
-                transforms.AddRequestHeaderRemove(header);
-            }
+            transforms.RequestTransforms.Add(new Forwarding.SourceClaimsTransform());
         });
 
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -41,4 +41,27 @@ public sealed class SourceHeaderTests : IAsyncLifetime
         Assert.Equal(ProxyHarness.AcmeAgent, record.GetProperty("source").GetString());
         Assert.Equal("acme", record.GetProperty("client").GetString());
     }
+
+    [Theory]
+    [InlineData("x-real-ip")]
+    [InlineData("TRUE-CLIENT-IP")]
+    [InlineData("X-Client-Ip")]
+    [InlineData("x-cluster-client-ip")]
+    [InlineData("Cf-Connecting-Ip")]
+    [InlineData("fastly-client-ip")]
+    [InlineData("X-ORIGINAL-FORWARDED-FOR")]
+    public async Task ClaimedAddressHeader_AloneInAnyCase_NotPassedOn(string header)
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("https://acme.test/claim-alone"));
+        request.Headers.Add(header, ProxyHarness.GlobexAgent);
+        request.Headers.Add("X-Agent-Note", "kept");
+
+        using var response = await agent.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var hit = Assert.Single(_h.Acme.Hits, h => h.Path == "/claim-alone");
+        Assert.DoesNotContain(hit.Headers, h => h.Value.Contains(ProxyHarness.GlobexAgent, StringComparison.Ordinal));
+        Assert.Equal("kept", hit.Headers["X-Agent-Note"]);
+    }
 }
