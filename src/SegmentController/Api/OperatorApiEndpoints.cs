@@ -121,6 +121,21 @@ internal static class OperatorApiEndpoints
                     }
 
                     w.WriteEndArray();
+
+                    // The incidents, open or closed, that still owe this client its notice (the 8-hour rule).
+                    w.WriteStartArray("notices_owed");
+                    foreach (var incident in incidents)
+                    {
+                        if (incident.NoticeFor(client.Id) is { GivenAt: null } notice)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("incident", incident.Id);
+                            w.WriteString("due_at", notice.DueAt);
+                            w.WriteEndObject();
+                        }
+                    }
+
+                    w.WriteEndArray();
                 }
 
                 w.WriteStartArray("recent_findings");

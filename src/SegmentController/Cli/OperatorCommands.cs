@@ -22,7 +22,7 @@ internal static class OperatorCommands
     public static Command CreateStatus()
     {
         var options = new ConnectionOptions();
-        var command = new Command("status", "Show every client's state, suspension, recent findings, last audit and open incidents from the controller. Exit 0 none suspended, 1 any client suspended or with an open incident, 2 error.");
+        var command = new Command("status", "Show every client's state, suspension, recent findings, last audit and open incidents from the controller. Exit 0 none suspended, 1 any client suspended, with an open incident or owed an incident notice, 2 error.");
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (client, output) =>
         {
@@ -34,10 +34,12 @@ internal static class OperatorCommands
 
             using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
-            // Attention needed: a client cut off, or an incident open (where the controller runs incidents).
+            // Attention needed: a client cut off, an incident open, or a notice owed by an incident open or
+            // closed (where the controller runs incidents).
             var suspended = root.GetProperty("clients").EnumerateArray().Any(c =>
                 c.GetProperty("state").GetString() == "suspended"
-                || (c.TryGetProperty("open_incidents", out var open) && open.GetArrayLength() > 0));
+                || (c.TryGetProperty("open_incidents", out var open) && open.GetArrayLength() > 0)
+                || (c.TryGetProperty("notices_owed", out var owed) && owed.GetArrayLength() > 0));
             if (parseResult.GetValue(options.Json))
             {
                 await output.WriteLineAsync(body);
@@ -457,7 +459,10 @@ internal static class OperatorCommands
             : "-";
     }
 
-    /// <summary>"-" none open; "INC-…" one; "INC-… +2" several (the oldest first); "n/a" where the controller runs no incidents.</summary>
+    /// <summary>
+    /// "-" none open; "INC-…" one; "INC-… +2" several (the oldest first); "n/a" where the controller runs no
+    /// incidents; followed by " (notice owed: N)" when N incidents, open or closed, still owe the client its notice.
+    /// </summary>
     private static string OpenIncidents(JsonElement client)
     {
         if (!client.TryGetProperty("open_incidents", out var open))
@@ -466,12 +471,16 @@ internal static class OperatorCommands
         }
 
         var ids = open.EnumerateArray().Select(i => i.GetString()!).ToArray();
-        return ids.Length switch
+        var shown = ids.Length switch
         {
             0 => "-",
             1 => ids[0],
             _ => string.Create(CultureInfo.InvariantCulture, $"{ids[0]} +{ids.Length - 1}"),
         };
+
+        // Notices owed by closed incidents too: the client is owed them whatever the incident's state.
+        var owed = client.TryGetProperty("notices_owed", out var notices) ? notices.GetArrayLength() : 0;
+        return owed == 0 ? shown : string.Create(CultureInfo.InvariantCulture, $"{shown} (notice owed: {owed})");
     }
 
     /// <summary>" (restore 1/2 approved)" when a restore waits for approvers; otherwise nothing.</summary>

@@ -189,6 +189,39 @@ public sealed class OperatorApiIncidentsTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task StatusCommand_ClosedIncidentStillOwingANotice_ShownForThatClientAndExitsOne()
+    {
+        var manager = _app.Services.GetRequiredService<IncidentManager>();
+        var (code, output, error) = await InvokeAsync("status", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.True(code == CliApplication.ExitClean, output + error);
+
+        // Closed without alpha ever being told: nothing is open, but alpha is owed its notice.
+        var owing = await manager.OpenAsync("alice", "recordings copied to a USB stick", ["alpha"], CancellationToken.None);
+        await manager.CloseAsync(owing.Id, "alice", "stick recovered", CancellationToken.None);
+        (code, output, _) = await InvokeAsync("status", "--url", _url.ToString(), "--api-key", _keys["val"], "--json");
+        Assert.Equal(CliApplication.ExitViolations, code);
+        using (var status = JsonDocument.Parse(output))
+        {
+            var clients = status.RootElement.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!);
+            Assert.Equal(0, clients["alpha"].GetProperty("open_incidents").GetArrayLength());
+            var owed = Assert.Single(clients["alpha"].GetProperty("notices_owed").EnumerateArray());
+            Assert.Equal(owing.Id, owed.GetProperty("incident").GetString());
+            Assert.Equal(owing.DetectedAt + Incident.NoticeWindow, owed.GetProperty("due_at").GetDateTimeOffset());
+            Assert.Equal(0, clients["beta"].GetProperty("notices_owed").GetArrayLength());
+        }
+
+        (code, output, _) = await InvokeAsync("status", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.Equal(CliApplication.ExitViolations, code);
+        Assert.Contains("(notice owed: 1)", Assert.Single(output.Split('\n'), l => l.StartsWith("alpha", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        // Given: nothing owed, nothing open.
+        await manager.RecordNoticeGivenAsync(owing.Id, "alpha", "alice", "phoned alpha's SOC", CancellationToken.None);
+        (code, output, error) = await InvokeAsync("status", "--url", _url.ToString(), "--api-key", _keys["val"]);
+        Assert.True(code == CliApplication.ExitClean, output + error);
+        Assert.DoesNotContain("notice owed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OpenApiDocument_DescribesEveryRouteIncludingIncidents()
     {
         using var document = JsonDocument.Parse(OperatorApiDocument.Json);
