@@ -13,8 +13,8 @@ namespace SegmentController.Core.Suspension;
 /// durably before the new state is published and before <see cref="TripAsync"/> returns (the
 /// acknowledgement). Fail closed: state that cannot be read puts the site-wide switch on.
 /// Switch ports that a shut did not read back down are tried again while their suspension is in force
-/// (<see cref="FirstPortRetry"/>, doubling up to <see cref="PortRetryCap"/>), under the same port lock as
-/// every shut and bring-up; a restore stops them.
+/// (<see cref="FirstPortRetry"/>, doubling up to <see cref="PortRetryCap"/>), owning those ports like every
+/// shut and bring-up does (and no others); a restore stops them.
 /// </remarks>
 public sealed class SuspensionEngine : ISuspensionView, IDisposable
 {
@@ -27,10 +27,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    // Switch port work (shut, bring up, reassert) runs one at a time, and each reads the state in force
-    // when it starts on a client: whichever of a trip and a restore runs second sees the other's state,
-    // so the ports always end as the last state says.
-    private readonly SemaphoreSlim _portLock = new(1, 1);
+    // Switch port work (shut, bring up, reassert, retry) owns the ports it touches while it runs, one piece
+    // of work per port at a time, and reads the state in force once it owns a client's ports: whichever of a
+    // trip and a restore runs second on a port sees the other's state, so the port ends as the last state
+    // says. Work on other ports (another client, another switch) never waits for it: a retry held up in the
+    // SNMP timeouts of a switch that hangs delays no trip, restore or reassertion of other ports.
+    private readonly PortLocks _portLocks = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _background = new();
     private SuspensionState _state;
@@ -43,9 +45,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private Task _portWork = Task.CompletedTask;
 
     // Ports the last shut of them did not read back down, by the id of the suspension (in force) that wants
-    // them shut. Changed under _retryLock, and by shuts only while they hold the port lock: the set follows
-    // the shuts in the order they ran. Each entry has one loop trying its ports again until none is left,
-    // the suspension is lifted or the engine is disposed.
+    // them shut. Changed under _retryLock, and by shuts only while they own the ports: a port's entry
+    // follows the shuts of that port in the order they ran. Each entry has one loop trying its ports again
+    // until none is left, the suspension is lifted or the engine is disposed.
     private readonly Dictionary<string, PortRetry> _retries = new(StringComparer.Ordinal);
     private readonly Lock _retryLock = new();
 
@@ -538,7 +540,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// Tries a suspension's ports that did not read back down again, after <see cref="FirstPortRetry"/> and
     /// then twice as long each time (at most <see cref="PortRetryCap"/>), until every one reads back down,
     /// the suspension is lifted (<see cref="Lift"/> cancels it) or the engine is disposed. Each try is a
-    /// shut like any other: under the port lock, only for clients still suspended at that moment. A try that
+    /// shut like any other: owning its ports, only for clients still suspended at that moment. A try that
     /// reads at least one port back down goes on the record (<see cref="PortReassertionCause.Retry"/>); one
     /// that reads none is only reported (<see cref="ISuspensionObserver.PortRetryFailed"/>), not recorded.
     /// </summary>
@@ -687,8 +689,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// A shut of a client's ports, as read back (the caller holds the port lock, so these come in the order
-    /// the shuts ran): the ports read back down are no longer any suspension's to retry; those that were not
+    /// A shut of a client's ports, as read back (the caller owns the client's ports, so for each port these come
+    /// in the order its shuts ran): the ports read back down are no longer any suspension's to retry; those that were not
     /// are <paramref name="record"/>'s, while it is in force.
     /// </summary>
     private void NoteShut(SuspensionRecord record, string clientId, PortAssignment[] asked, HashSet<SwitchPort> unverified)
@@ -737,7 +739,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// <summary>
     /// Ends the retry of a suspension just lifted (caller holds the engine's lock, the lifted state is
     /// published). Ports of its clients that another suspension still holds become that one's to retry;
-    /// the others are the restore's to bring up, which it does under the port lock after any try still
+    /// the others are the restore's to bring up, which it does once it owns them, after any try still
     /// running, and no try starts for a client no longer suspended.
     /// </summary>
     private void StopRetrying(SuspensionRecord lifted)
@@ -952,7 +954,6 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         _stopping.Dispose();
         _lock.Dispose();
-        _portLock.Dispose();
     }
 
     private int RequiredApprovers => Math.Max(1, _policy.Current.Restore.Approvers);
@@ -1148,8 +1149,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Brings up the ports of the clients a restore lifted, one client at a time under the port lock and
-    /// only while nothing keeps the client suspended at that moment (a trip that comes in meanwhile wins).
+    /// Brings up the ports of the clients a restore lifted, each client once it owns its ports (after any
+    /// shut or retry of them still running) and only while nothing keeps the client suspended at that moment
+    /// (a trip that comes in meanwhile wins). Clients whose ports are free do not wait for the others.
     /// Null when no port had to come up.
     /// </summary>
     private async Task<PortActionResult?> BringPortsUpAsync(string scope, CancellationToken cancellationToken)
@@ -1160,43 +1162,40 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return null;
         }
 
-        var failures = new List<string>();
-        var verified = true;
-        var touched = false;
-        await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var results = await Task.WhenAll(clients.Select(c => BringClientUpAsync(c, cancellationToken))).ConfigureAwait(false);
+        if (results.All(r => r is null))
+        {
+            return null;
+        }
+
+        return new PortActionResult
+        {
+            Verified = results.All(r => r is null || (r.Verified && r.Failures.Count == 0)),
+            Failures = [.. results.SelectMany(r => r?.Failures ?? [])],
+        };
+    }
+
+    /// <summary>One client's bring-up, owning its ports; null when it is suspended again by then (nothing done).</summary>
+    private async Task<PortActionResult?> BringClientUpAsync(ClientDefinition client, CancellationToken cancellationToken)
+    {
+        var ports = PortsOf(client);
+        using var held = await _portLocks.AcquireAsync(PortKeys(client.Id, ports), cancellationToken).ConfigureAwait(false);
+        if (Current.IsSuspended(client.Id))
+        {
+            return null;
+        }
+
         try
         {
-            foreach (var client in clients)
-            {
-                if (Current.IsSuspended(client.Id))
-                {
-                    continue;
-                }
-
-                touched = true;
-                try
-                {
-                    var result = await _ports.BringUpAsync(client.Id, PortsOf(client), cancellationToken).ConfigureAwait(false);
-                    verified &= result.Verified && result.Failures.Count == 0;
-                    failures.AddRange(result.Failures);
-                    if (!result.Verified && result.Failures.Count == 0)
-                    {
-                        failures.Add($"{client.Id}: ports not read back up");
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    verified = false;
-                    failures.Add($"{client.Id}: {e.Message}");
-                }
-            }
+            var result = await _ports!.BringUpAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
+            return !result.Verified && result.Failures.Count == 0
+                ? result with { Failures = [$"{client.Id}: ports not read back up"] }
+                : result;
         }
-        finally
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _portLock.Release();
+            return new PortActionResult { Verified = false, Failures = [$"{client.Id}: {e.Message}"] };
         }
-
-        return touched ? new PortActionResult { Verified = verified, Failures = failures } : null;
     }
 
     private StageTiming RunLocalStage(SuspensionStage stage, string scope)
@@ -1328,58 +1327,80 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Shuts the ports of the clients a suspension covers, under the port lock, each only while the client is
-    /// still suspended at that moment (a restore completed in between keeps its ports up). A port counts
-    /// as shut only when it was read back down; one that was not is tried again while
+    /// Shuts the ports of the clients a suspension covers, each client once it owns its ports (clients whose
+    /// ports are free do not wait for one whose ports another shut or retry holds), and each only while the
+    /// client is still suspended at that moment (a restore completed in between keeps its ports up). A port
+    /// counts as shut only when it was read back down; one that was not is tried again while
     /// <paramref name="record"/> is in force (<see cref="RetryPortsAsync"/>).
     /// </summary>
     private async Task<PortShut> ShutPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
     {
+        var outcomes = await Task.WhenAll(targets.Select(t => ShutClientAsync(record, t, cancellationToken))).ConfigureAwait(false);
         var failures = new List<string>();
         var verified = true;
         var unverified = 0;
         var shut = new List<PortTarget>(targets.Count);
-        await _portLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (var i = 0; i < targets.Count; i++)
         {
-            foreach (var target in targets)
+            if (outcomes[i] is not { } outcome)
             {
-                var (client, ports) = target;
-                if (!Current.IsSuspended(client.Id))
-                {
-                    continue;
-                }
-
-                shut.Add(target);
-                PortActionResult? result = null;
-                try
-                {
-                    result = await _ports!.ShutAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
-                    verified &= result.Verified && result.Failures.Count == 0;
-                    failures.AddRange(result.Failures);
-                    if (!result.Verified && result.Failures.Count == 0)
-                    {
-                        failures.Add($"{client.Id}: ports not read back down");
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    verified = false;
-                    failures.Add($"{client.Id}: {e.Message}");
-                }
-
-                var notDown = NotReadBackDown(ports, result);
-                unverified += notDown.Count;
-                NoteShut(record, client.Id, ports, notDown);
+                continue;
             }
-        }
-        finally
-        {
-            _portLock.Release();
+
+            shut.Add(targets[i]);
+            verified &= outcome.Verified;
+            failures.AddRange(outcome.Failures);
+            unverified += outcome.Unverified;
         }
 
         return new PortShut(new PortActionResult { Verified = verified, Failures = failures }, shut, unverified);
     }
+
+    /// <summary>
+    /// One client's shut, owning its ports: null when the client is no longer suspended by then (nothing
+    /// done), otherwise whether its ports read back down, the failures, and how many did not.
+    /// </summary>
+    private async Task<ClientShut?> ShutClientAsync(SuspensionRecord record, PortTarget target, CancellationToken cancellationToken)
+    {
+        var (client, ports) = target;
+        using var held = await _portLocks.AcquireAsync(PortKeys(client.Id, ports), cancellationToken).ConfigureAwait(false);
+        if (!Current.IsSuspended(client.Id))
+        {
+            return null;
+        }
+
+        var failures = new List<string>();
+        bool verified;
+        PortActionResult? result = null;
+        try
+        {
+            result = await _ports!.ShutAsync(client.Id, ports, cancellationToken).ConfigureAwait(false);
+            verified = result.Verified && result.Failures.Count == 0;
+            failures.AddRange(result.Failures);
+            if (!result.Verified && result.Failures.Count == 0)
+            {
+                failures.Add($"{client.Id}: ports not read back down");
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            verified = false;
+            failures.Add($"{client.Id}: {e.Message}");
+        }
+
+        var notDown = NotReadBackDown(ports, result);
+        NoteShut(record, client.Id, ports, notDown);
+        return new ClientShut(verified, failures, notDown.Count);
+    }
+
+    /// <summary>
+    /// The ports a piece of work on a client owns: those asked for and every port the policy in force gives
+    /// the client (a shutter may act on the client's ports as a whole).
+    /// </summary>
+    private IEnumerable<string> PortKeys(string clientId, PortAssignment[] asked) =>
+        (_policy.Current.FindClient(clientId) is { } client ? PortsOf(client) : [])
+            .Concat(asked)
+            .SelectMany(p => p.Ports.Select(port => PortLocks.Key(p.Switch, port)));
 
     /// <summary>
     /// The ports a shut did not read back down: those its failures name (<c>switch:port: reason</c>, as
@@ -1427,6 +1448,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// their ports were not read back down.
     /// </summary>
     private readonly record struct PortShut(PortActionResult Result, List<PortTarget> Shut, int Unverified);
+
+    /// <summary>One client's shut as read back: all its ports down, the failures, how many ports were not read back down.</summary>
+    private sealed record ClientShut(bool Verified, List<string> Failures, int Unverified);
 
     /// <summary>A suspension's ports that did not read back down, and the cancellation of the loop that tries them again.</summary>
     private sealed class PortRetry(SuspensionRecord record)

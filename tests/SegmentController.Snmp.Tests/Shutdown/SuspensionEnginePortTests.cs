@@ -197,6 +197,82 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.False(engine.IsSuspended("alpha"));
     }
 
+    [Fact]
+    public async Task RetryWaitingOutAFrozenSwitch_TripAndRestoreOfAClientOnAnotherSwitch_ShutAndBringUpItsPortWithoutWaitingForIt()
+    {
+        await using var hung = await SwitchNamespace.CreateAsync("swpa1");
+        await using var live = await SwitchNamespace.CreateAsync("swpb1");
+
+        // The switch that hangs waits long for an answer: a shut that queued behind its retry would wait as long.
+        var policy = new PolicyProvider("inline", TestPolicies.Site(V3Switch("sw-a", hung, TimeSpan.FromSeconds(30)), V3Switch("sw-b", live, TimeSpan.FromSeconds(2))) with
+        {
+            Restore = new RestoreSettings { Approvers = 1 },
+            Clients =
+            [
+                TestPolicies.Client("alpha", 10, new PortAssignment { Switch = "sw-a", Ports = ["swpa1", "swpa9"] }),
+                TestPolicies.Client("bravo", 20, new PortAssignment { Switch = "sw-b", Ports = ["swpb1"] }),
+            ],
+            Infrastructure = new InfrastructureSettings(),
+        });
+        var shutter = new WatchedShutter(new SnmpPortShutter(policy, TimeProvider.System));
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy,
+            [],
+            [shutter],
+            [],
+            [],
+            TimeProvider.System);
+
+        // swpa9 is not on the switch (yet): alpha's trip leaves it to retries.
+        var alpha = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.False(alpha.Ports!.Verified);
+        Assert.False(await hung.IsUpAsync("swpa1"));
+
+        await hung.Agent.PauseAsync();
+        try
+        {
+            var retry = await shutter.NextShutAfterArmingAsync("alpha");
+
+            var bravo = await engine.TripAsync(new TripRequest { Scope = "bravo", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None);
+            var enforced = await bravo.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.True(Assert.Single(enforced.Stages, s => s.Stage == SuspensionStage.SwitchPorts).Succeeded);
+            Assert.False(await live.IsUpAsync("swpb1"));
+            Assert.False(retry.IsCompleted, "bravo's shut waited for alpha's retry on the switch that hangs");
+
+            var restored = await engine.RequestRestoreAsync("bravo", "alice", "drill over", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.Equal(RestoreStatus.Restored, restored.Status);
+            Assert.True(restored.Record!.Ports!.Verified);
+            Assert.True(await live.IsUpAsync("swpb1"));
+            Assert.False(retry.IsCompleted, "bravo's bring-up waited for alpha's retry on the switch that hangs");
+            Assert.True(engine.IsSuspended("alpha"));
+        }
+        finally
+        {
+            await hung.Agent.ResumeAsync();
+        }
+    }
+
+    private static SwitchDefinition V3Switch(string name, SwitchNamespace ns, TimeSpan timeout) => new()
+    {
+        Name = name,
+        Address = ns.AgentAddress,
+        Port = ns.Agent.Port,
+        Snmp = new SnmpSettings
+        {
+            Version = SnmpVersion.V3,
+            User = "sha256",
+            AuthProtocol = SnmpAuthProtocol.Sha256,
+            AuthPassphrase = TestPolicies.Secret(SnmpdAgent.AuthPass),
+            PrivProtocol = SnmpPrivProtocol.Aes128,
+            PrivPassphrase = TestPolicies.Secret(SnmpdAgent.PrivPass),
+        },
+        Timeout = timeout,
+        Retries = 0,
+    };
+
     private string PolicyFile(SwitchNamespace ns, string alpha)
     {
         var auth = Path.Combine(_dir, "auth");
@@ -221,6 +297,49 @@ public sealed class SuspensionEnginePortTests : IDisposable
               - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
             """;
+    }
+
+    /// <summary>
+    /// The SNMP shutter, watched: once armed, the next shut of a client is handed out as a task that ends
+    /// when the shut returns.
+    /// </summary>
+    private sealed class WatchedShutter(IPortShutter inner) : IPortShutter
+    {
+        private readonly Lock _gate = new();
+        private (string Client, TaskCompletionSource<Task> Started)? _armed;
+
+        /// <summary>Arms the watch now: the shut of <paramref name="clientId"/> that starts next is the one returned (it ends when that shut returns).</summary>
+        public async Task<Task> NextShutAfterArmingAsync(string clientId)
+        {
+            var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                _armed = (clientId, started);
+            }
+
+            return await started.Task.WaitAsync(TimeSpan.FromSeconds(120));
+        }
+
+        public ValueTask<Core.Suspension.PortActionResult> ShutAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+        {
+            // Taken before the shut starts: the one handed out started after the watch was armed.
+            TaskCompletionSource<Task>? watched = null;
+            lock (_gate)
+            {
+                if (_armed is { } armed && armed.Client == clientId)
+                {
+                    _armed = null;
+                    watched = armed.Started;
+                }
+            }
+
+            var shut = inner.ShutAsync(clientId, ports, cancellationToken).AsTask();
+            watched?.TrySetResult(shut);
+            return new ValueTask<Core.Suspension.PortActionResult>(shut);
+        }
+
+        public ValueTask<Core.Suspension.PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
+            inner.BringUpAsync(clientId, ports, cancellationToken);
     }
 
     private sealed class PortEvents : ISuspensionObserver
