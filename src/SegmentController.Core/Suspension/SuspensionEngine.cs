@@ -51,6 +51,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly Dictionary<string, PortRetry> _retries = new(StringComparer.Ordinal);
     private readonly Lock _retryLock = new();
 
+    // Trips whose last stages (switch ports, webhooks) still run, by suspension id: ended once the observers
+    // have the trip's enforced record. A retry of the trip's ports reports what it shut only after that, so
+    // the records read in the order trip, enforced, retries.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _enforcing = new(StringComparer.Ordinal);
+
     public SuspensionEngine(
         ISuspensionStateStore store,
         IPolicyProvider policy,
@@ -255,7 +260,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
 
-        var completion = Track(Task.Run(() => RunRemoteStagesAsync(record, _stopping.Token), CancellationToken.None));
+        var enforced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _enforcing[record.Id] = enforced.Task;
+        var completion = Track(Task.Run(() => RunRemoteStagesAsync(record, enforced, _stopping.Token), CancellationToken.None));
         return new TripResult { Record = record, Created = true, Completion = completion };
     }
 
@@ -611,7 +618,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var attempt = Reassertion(started, shut, PortReassertionCause.Retry);
         if (shut.Unverified < attempt.Ports.Count)
         {
-            await NoteReassertionAsync(retry.Record, attempt, cancellation).ConfigureAwait(false);
+            NoteInTurn(retry, attempt);
             return;
         }
 
@@ -619,6 +626,34 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         foreach (var observer in _observers)
         {
             observer.PortRetryFailed(record, attempt, next);
+        }
+    }
+
+    /// <summary>
+    /// Puts a try that shut ports on the record after everything the retry was to report before it: the
+    /// enforced record of the trip whose ports it tries (its webhooks may still run) and the tries before it.
+    /// The next try does not wait for it; the ports are shut already.
+    /// </summary>
+    private void NoteInTurn(PortRetry retry, PortReassertion attempt)
+    {
+        var stopping = _stopping.Token;
+        lock (_retryLock)
+        {
+            retry.Reported = Track(retry.Reported.ContinueWith(
+                async _ =>
+                {
+                    try
+                    {
+                        await NoteReassertionAsync(retry.Record, attempt, stopping).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+                    {
+                        // Stopping: the next start shuts the ports again, on record.
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default).Unwrap());
         }
     }
 
@@ -723,7 +758,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         if (!_retries.TryGetValue(record.Id, out var retry))
         {
-            retry = new PortRetry(record);
+            retry = new PortRetry(record) { Reported = _enforcing.TryGetValue(record.Id, out var enforcing) ? enforcing : Task.CompletedTask };
             _retries.Add(record.Id, retry);
             Track(Task.Run(() => RetryPortsAsync(retry), CancellationToken.None));
         }
@@ -1229,7 +1264,21 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         };
     }
 
-    private async Task<SuspensionRecord> RunRemoteStagesAsync(SuspensionRecord record, CancellationToken cancellationToken)
+    private async Task<SuspensionRecord> RunRemoteStagesAsync(SuspensionRecord record, TaskCompletionSource enforced, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunRemoteStagesCoreAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Reported (or given up on): retries of its ports may report theirs.
+            _enforcing.TryRemove(record.Id, out _);
+            enforced.TrySetResult();
+        }
+    }
+
+    private async Task<SuspensionRecord> RunRemoteStagesCoreAsync(SuspensionRecord record, CancellationToken cancellationToken)
     {
         var stages = new List<StageTiming>(record.Stages);
         var started = _time.GetTimestamp();
@@ -1458,6 +1507,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         public SuspensionRecord Record { get; } = record;
 
         public CancellationTokenSource Cancellation { get; } = new();
+
+        /// <summary>
+        /// Done when what the retry is to report before its next try that shut ports is out (under the engine's
+        /// retry lock): the trip's enforced record, then each such try in turn.
+        /// </summary>
+        public Task Reported { get; set; } = Task.CompletedTask;
 
         /// <summary>Client id → its ports not read back down (under the engine's retry lock).</summary>
         public Dictionary<string, HashSet<SwitchPort>> Ports { get; } = new(StringComparer.Ordinal);

@@ -255,6 +255,53 @@ public sealed class SuspensionEnginePortTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Trip_SnmpdFrozenAtTheTrip_RetryShutsThePortWhileWebhooksStillRun_RetryReportedAfterTheTripsEnforcedRecord()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
+        var policy = new PolicyProvider("inline", Policy(ns));
+        var webhooks = new HeldWebhooks();
+        var order = new RecordOrder();
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy,
+            [],
+            [new SnmpPortShutter(policy, TimeProvider.System)],
+            [webhooks],
+            [order],
+            TimeProvider.System);
+
+        await ns.Agent.PauseAsync();
+        try
+        {
+            await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None);
+            await webhooks.Called.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(await ns.IsUpAsync("swpa1"));
+        }
+        finally
+        {
+            await ns.Agent.ResumeAsync();
+        }
+
+        // A retry reads the port down once the switch answers, while the trip's webhooks still run; what it
+        // reports comes after the trip's enforced record whenever that is (given a while to come early).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (await ns.IsUpAsync("swpa1"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no retry shut the port");
+            await Task.Delay(100);
+        }
+
+        await Task.WhenAny(order.Reasserted.Task, Task.Delay(TimeSpan.FromSeconds(3)));
+        webhooks.Release.TrySetResult();
+
+        await order.Reasserted.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(["enforced", "ports-reasserted:retry"], order.Events);
+        var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!.Suspensions["alpha"];
+        Assert.Equal(PortReassertionCause.Retry, Assert.Single(onDisk.Reassertions).Cause);
+        Assert.Contains(onDisk.Stages, s => s.Stage == SuspensionStage.Webhooks);
+    }
+
     private static SwitchDefinition V3Switch(string name, SwitchNamespace ns, TimeSpan timeout) => new()
     {
         Name = name,
@@ -340,6 +387,74 @@ public sealed class SuspensionEnginePortTests : IDisposable
 
         public ValueTask<Core.Suspension.PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
             inner.BringUpAsync(clientId, ports, cancellationToken);
+    }
+
+    /// <summary>Webhooks whose receiver answers only when the test says so.</summary>
+    private sealed class HeldWebhooks : ISuspensionNotifier
+    {
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask TrippedAsync(SuspensionRecord record, CancellationToken cancellationToken)
+        {
+            Called.TrySetResult();
+            await Release.Task.WaitAsync(cancellationToken);
+        }
+
+        public ValueTask RestoredAsync(RestoreRecord record, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
+    /// <summary>The records the engine hands the store's recorder, in the order it hands them.</summary>
+    private sealed class RecordOrder : ISuspensionObserver
+    {
+        private readonly Lock _gate = new();
+        private readonly List<string> _events = [];
+
+        public TaskCompletionSource Reasserted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string[] Events
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _events];
+                }
+            }
+        }
+
+        public void Enforced(SuspensionRecord record) => Add("enforced");
+
+        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion)
+        {
+            Add($"ports-reasserted:{SuspensionNames.Of(reassertion.Cause)}");
+            Reasserted.TrySetResult();
+        }
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
+        }
+
+        private void Add(string name)
+        {
+            lock (_gate)
+            {
+                _events.Add(name);
+            }
+        }
     }
 
     private sealed class PortEvents : ISuspensionObserver
