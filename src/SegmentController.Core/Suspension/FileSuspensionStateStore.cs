@@ -40,7 +40,7 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     /// <param name="path">The state file.</param>
     /// <param name="ranBefore">
     /// Null when a missing file is a first start (laid out empty). Otherwise what shows that a controller
-    /// ran here before (its evidence store already existed): a missing file is then a lost state —
+    /// ran here before (its evidence store holds its records): a missing file is then a lost state —
     /// deleted, or on a volume not mounted — and is reported unreadable, so every client starts suspended.
     /// </param>
     public FileSuspensionStateStore(string path, string? ranBefore = null)

@@ -25,8 +25,7 @@ internal static class InlineProxyServiceCollectionExtensions
         {
             var store = sp.GetRequiredService<IPolicyProvider>().Current.Controller.Store.Path;
             var directory = Path.GetDirectoryName(Path.GetFullPath(store)) ?? ".";
-            var ranBefore = sp.GetService<StoreAtStart>() is { Existed: true } atStart ? $"the evidence store {atStart.Path} existed when this controller started" : null;
-            return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"), ranBefore);
+            return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"), sp.GetService<StoreAtStart>()?.RanBefore);
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, SuspensionMetricsObserver>());
         services.TryAddSingleton<SuspensionRecorder>();

@@ -118,6 +118,46 @@ public sealed class KillSwitchCrashTests : IDisposable
         Assert.Contains("suspension.state does not exist", second.StandardOutput + second.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("log-append")]
+    [InlineData("empty-file")]
+    public async Task FirstRun_OnAStoreNoControllerWrote_StartsWithNoClientSuspended_AndLaysTheStateOut(string made)
+    {
+        await using var upstream = await _site.StartUpstreamAsync();
+        var proxyPort = LoopbackProxySite.FreePort();
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["val"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(_site.File("api-keys"), keys, ("val", "viewer"));
+        var policy = _site.WritePolicy("first-run", new Uri(upstream.Urls.First()).Port, proxyPort);
+        using var alpha = _site.Agent(LoopbackProxySite.AlphaAgent, proxyPort);
+
+        // The store is there before the first run: an operator's record appended to it, or an empty file.
+        if (made == "log-append")
+        {
+            var (code, _, error) = await SegctlProcess.RunAsync("log", "append", "--store", _site.File("segctl.db"), "--type", "operator-action", "--payload", """{"note":"installed"}""");
+            Assert.True(code == 0, error);
+        }
+        else
+        {
+            await File.WriteAllBytesAsync(_site.File("segctl.db"), []);
+        }
+
+        Assert.False(File.Exists(_site.File("suspension.state")));
+        await using var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var management = await first.WaitForManagementAsync(TimeSpan.FromSeconds(90));
+
+        using var viewer = Api(management, keys["val"]);
+        using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
+        {
+            var clients = status.RootElement.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("state").GetString());
+            Assert.NotEmpty(clients);
+            Assert.All(clients.Values, state => Assert.Equal("active", state));
+        }
+
+        await WaitForProxyAsync(alpha, first);
+        Assert.True(File.Exists(_site.File("suspension.state")));
+        Assert.DoesNotContain("does not exist", first.StandardOutput + first.StandardError, StringComparison.Ordinal);
+    }
+
     private static async Task WaitForProxyAsync(HttpClient agent, SegctlProcess segctl)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
