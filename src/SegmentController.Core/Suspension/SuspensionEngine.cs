@@ -155,6 +155,25 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     public bool IsSuspended(string clientId) => Current.IsSuspended(clientId);
 
     /// <summary>
+    /// The client's switch ports that the last shut of them did not read back down and that are being tried
+    /// again (<see cref="FirstPortRetry"/>, backing off to <see cref="PortRetryCap"/>), as <c>switch:port</c>,
+    /// in order; empty when none is.
+    /// </summary>
+    public IReadOnlyList<string> PortsPendingRetry(string clientId)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        lock (_retryLock)
+        {
+            return _retries.Values
+                .SelectMany(r => r.Ports.TryGetValue(clientId, out var pending) ? pending : [])
+                .Select(p => $"{p.Switch}:{p.Port}")
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+        }
+    }
+
+    /// <summary>
     /// Suspends a client or the site. Returns (acknowledges) once the trip is durable and the gate,
     /// in-flight and upstream-pool stages have run; switch ports and webhooks follow in
     /// <see cref="TripResult.Completion"/>.

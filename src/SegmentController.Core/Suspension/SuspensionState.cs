@@ -75,6 +75,33 @@ public sealed record SuspensionState
         return own > site || site is null ? own : site;
     }
 
+    /// <summary>
+    /// The latest reassertion of this client's switch ports (at a start, a reload or a retry) by a suspension
+    /// in force that covers it (its own, or <see cref="SuspensionNames.AllClients"/>), with that suspension;
+    /// null when none has reasserted them.
+    /// </summary>
+    public (SuspensionRecord Suspension, PortReassertion Reassertion)? LastReassertion(string clientId)
+    {
+        (SuspensionRecord Suspension, PortReassertion Reassertion)? last = null;
+        foreach (var scope in (string[])[clientId, SuspensionNames.AllClients])
+        {
+            if (!Suspensions.TryGetValue(scope, out var record))
+            {
+                continue;
+            }
+
+            foreach (var reassertion in record.Reassertions)
+            {
+                if (reassertion.Clients.Contains(clientId, StringComparer.Ordinal) && (last is null || reassertion.At > last.Value.Reassertion.At))
+                {
+                    last = (record, reassertion);
+                }
+            }
+        }
+
+        return last;
+    }
+
     internal SuspensionState WithLifted(string scope, DateTimeOffset at)
     {
         var copy = new Dictionary<string, DateTimeOffset>(LastLifted, StringComparer.Ordinal) { [scope] = at };

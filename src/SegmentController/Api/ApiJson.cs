@@ -76,6 +76,20 @@ internal static class ApiJson
         writer.WriteEndObject();
     }
 
+    /// <summary>An array of strings under <paramref name="name"/>.</summary>
+    public static void WriteStrings(Utf8JsonWriter writer, string name, IEnumerable<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(values);
+        writer.WriteStartArray(name);
+        foreach (var value in values)
+        {
+            writer.WriteStringValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
+
     /// <summary>The lower-case name of a restore status.</summary>
     public static string Name(RestoreStatus status) => status switch
     {

@@ -39,6 +39,37 @@ internal static class OperatorApiEndpoints
         return app;
     }
 
+    /// <summary>
+    /// The latest reassertion of a client's switch ports by a suspension in force (null when none): when,
+    /// why, whether every port read back down, and the client's own ports and failures in it (a site-wide
+    /// reassertion names every client's).
+    /// </summary>
+    private static void WriteLastReassertion(Utf8JsonWriter w, SuspensionState state, ClientDefinition client)
+    {
+        if (state.LastReassertion(client.Id) is not { } last)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        var (suspension, reassertion) = last;
+        var own = client.Segments.SelectMany(s => s.Ports).Concat(client.Kill.ForceShutPorts)
+            .SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}"))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var alone = reassertion.Clients.Count == 1;
+        w.WriteStartObject();
+        w.WriteString("at", reassertion.At);
+        w.WriteString("cause", SuspensionNames.Of(reassertion.Cause));
+        w.WriteBoolean("verified", reassertion.Verified);
+        w.WriteString("suspension_id", suspension.Id);
+        w.WriteString("suspension_scope", suspension.Scope);
+        ApiJson.WriteStrings(w, "ports", reassertion.Ports.Where(p => alone || own.Contains(p)));
+        ApiJson.WriteStrings(w, "failures", reassertion.Failures.Where(f => alone
+            || f.StartsWith($"{client.Id}:", StringComparison.Ordinal)
+            || own.Any(p => f.StartsWith($"{p}:", StringComparison.OrdinalIgnoreCase))));
+        w.WriteEndObject();
+    }
+
     private static IResult Status(SuspensionEngine engine, IPolicyProvider policy, FindingPipeline findings, IServiceProvider services)
     {
         var incidents = services.GetService<IncidentManager>()?.Incidents;
@@ -84,6 +115,10 @@ internal static class OperatorApiEndpoints
 
                 w.WritePropertyName("pending_restore");
                 WritePendingRestore(w, state, client.Id, site.Restore.Approvers);
+
+                w.WritePropertyName("last_reassertion");
+                WriteLastReassertion(w, state, client);
+                ApiJson.WriteStrings(w, "ports_pending_retry", engine.PortsPendingRetry(client.Id));
 
                 w.WritePropertyName("last_passing_audit");
                 if (state.LastPassingAudit.TryGetValue(client.Id, out var audit))

@@ -22,7 +22,7 @@ internal static class OperatorCommands
     public static Command CreateStatus()
     {
         var options = new ConnectionOptions();
-        var command = new Command("status", "Show every client's state, suspension, recent findings, last audit and open incidents from the controller. Exit 0 none suspended, 1 any client suspended, with an open incident or owed an incident notice, 2 error.");
+        var command = new Command("status", "Show every client's state, suspension, recent findings, last audit and open incidents from the controller, and switch ports shut again or still being tried. Exit 0 none suspended, 1 any client suspended, with an open incident or owed an incident notice, 2 error.");
         options.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, options, async (client, output) =>
         {
@@ -444,6 +444,31 @@ internal static class OperatorCommands
         }
 
         WriteTable(rows, output);
+        foreach (var client in root.GetProperty("clients").EnumerateArray())
+        {
+            WritePortNotes(client, output);
+        }
+    }
+
+    /// <summary>
+    /// Under the table, per client: switch ports still NOT shut and being tried again, and when its ports
+    /// were last shut again (at a start, a reload or a retry), whether they all read back down.
+    /// </summary>
+    private static void WritePortNotes(JsonElement client, TextWriter output)
+    {
+        var id = client.GetProperty("id").GetString()!;
+        if (client.TryGetProperty("ports_pending_retry", out var pending) && pending.GetArrayLength() > 0)
+        {
+            output.WriteLine(Printable($"{id}: switch ports NOT shut, being tried again: {string.Join(", ", pending.EnumerateArray().Select(p => p.GetString()))}"));
+        }
+
+        if (client.TryGetProperty("last_reassertion", out var last) && last.ValueKind == JsonValueKind.Object)
+        {
+            var at = last.GetProperty("at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            var ports = string.Join(", ", last.GetProperty("ports").EnumerateArray().Select(p => p.GetString()));
+            var outcome = last.GetProperty("verified").GetBoolean() ? "read back down" : "NOT all read back down";
+            output.WriteLine(Printable($"{id}: switch ports shut again {at} ({last.GetProperty("cause").GetString()}): {(ports.Length == 0 ? "none" : ports)}, {outcome}"));
+        }
     }
 
     /// <summary>"pass 2026-03-01T09:00:00Z" (the outcome and when it finished); "-" never audited; "n/a" where the controller runs no audits.</summary>

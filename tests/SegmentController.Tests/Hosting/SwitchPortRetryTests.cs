@@ -64,6 +64,79 @@ public sealed class SwitchPortRetryTests : IDisposable
         Assert.Equal("alpha", reasserted[0].RootElement.GetProperty("scope").GetString());
     }
 
+    [Fact]
+    public async Task Status_WhileTheSwitchHangs_ShowsThePortBeingTriedAgain_OnceShut_ShowsTheRetryAsTheLastReassertion()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+
+        using (var before = await StatusAsync(api))
+        {
+            Assert.Equal(JsonValueKind.Null, Client(before, "alpha").GetProperty("last_reassertion").ValueKind);
+            Assert.Empty(Client(before, "alpha").GetProperty("ports_pending_retry").EnumerateArray());
+        }
+
+        string suspensionId;
+        await sw.Agent.PauseAsync();
+        try
+        {
+            using (var suspended = await api.PostAsync(new Uri("/api/v1/clients/alpha/suspend", UriKind.Relative), OperatorApiSite.Reason("leak on the SPAN port")))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
+            }
+
+            await WaitForOutputAsync(segctl, "Suspension stage switch-ports for alpha failed");
+            using var hanging = await StatusAsync(api);
+            var alpha = Client(hanging, "alpha");
+            suspensionId = alpha.GetProperty("suspension").GetProperty("id").GetString()!;
+            Assert.Equal(["sw1:sgra1"], alpha.GetProperty("ports_pending_retry").EnumerateArray().Select(p => p.GetString()!).ToArray());
+            Assert.Equal(JsonValueKind.Null, alpha.GetProperty("last_reassertion").ValueKind);
+            Assert.Empty(Client(hanging, "bravo").GetProperty("ports_pending_retry").EnumerateArray());
+
+            var (code, output, error) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", keys["olga"]);
+            Assert.True(code == 1, error);
+            Assert.Contains("alpha: switch ports NOT shut, being tried again: sw1:sgra1", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await sw.Agent.ResumeAsync();
+        }
+
+        await WaitForOutputAsync(segctl, "Suspension of alpha retried after its switch ports did not read back down");
+        using (var shut = await StatusAsync(api))
+        {
+            var alpha = Client(shut, "alpha");
+            Assert.Empty(alpha.GetProperty("ports_pending_retry").EnumerateArray());
+            var last = alpha.GetProperty("last_reassertion");
+            Assert.Equal("retry", last.GetProperty("cause").GetString());
+            Assert.True(last.GetProperty("verified").GetBoolean());
+            Assert.Equal(suspensionId, last.GetProperty("suspension_id").GetString());
+            Assert.Equal("alpha", last.GetProperty("suspension_scope").GetString());
+            Assert.Equal(["sw1:sgra1"], last.GetProperty("ports").EnumerateArray().Select(p => p.GetString()!).ToArray());
+            Assert.Equal(JsonValueKind.Null, Client(shut, "bravo").GetProperty("last_reassertion").ValueKind);
+        }
+
+        var (after, said, complaint) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", keys["olga"]);
+        Assert.True(after == 1, complaint);
+        Assert.Matches(@"alpha: switch ports shut again \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(retry\): sw1:sgra1, read back down", said);
+        Assert.DoesNotContain("being tried again", said, StringComparison.Ordinal);
+        Assert.False(await sw.IsUpAsync("sgra1"));
+
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private static async Task<JsonDocument> StatusAsync(HttpClient api) =>
+        JsonDocument.Parse(await api.GetStringAsync(new Uri("/api/v1/status", UriKind.Relative)));
+
+    private static JsonElement Client(JsonDocument status, string id) =>
+        status.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == id);
+
     private static async Task WaitForOutputAsync(SegctlProcess segctl, string text)
     {
         var deadline = Stopwatch.StartNew();
