@@ -59,6 +59,15 @@ public interface ISuspensionObserver
     }
 
     /// <summary>
+    /// A policy reload took switch ports away from a client <paramref name="record"/> suspends: those it gave
+    /// a client that is not suspended were brought up, those it gave no client were left shut
+    /// (<see cref="PortRelease"/>).
+    /// </summary>
+    void PortsReleased(SuspensionRecord record, PortRelease release)
+    {
+    }
+
+    /// <summary>
     /// A retry of ports that did not read back down read none of them back down this time either;
     /// <paramref name="attempt"/> lists what was tried and why it failed. The engine tries again after
     /// <paramref name="retryIn"/> (the delay doubles up to <see cref="SuspensionEngine.PortRetryCap"/>). Not a

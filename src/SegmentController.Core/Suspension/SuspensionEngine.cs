@@ -828,8 +828,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// <see cref="KillActions.ForceShutPorts"/>, a port on a switch that moved to another address, every
     /// port of a client that now asks for its ports shut or that is new under a site-wide suspension —
     /// were never shut by its trip: they are shut now, in the background, and the suspension's record
-    /// notes it (<see cref="PortReassertionCause.PolicyReload"/>). Ports the reload takes away stay as they
-    /// are: shut, until someone who knows why brings them up.
+    /// notes it (<see cref="PortReassertionCause.PolicyReload"/>). Ports the reload takes away from a suspended
+    /// client follow their new owner: brought up for a client not suspended, kept shut under another suspended
+    /// client's suspension, left shut when no client has them; the suspension that had shut them notes it
+    /// (<see cref="PortRelease"/>).
     /// </summary>
     private void OnPolicyChanged(object? sender, SitePolicy changed)
     {
@@ -862,7 +864,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 }
             }
 
-            if (work.Count == 0)
+            var released = TakenAway(previous, policy);
+            if (work.Count == 0 && released.Count == 0)
             {
                 return;
             }
@@ -870,23 +873,168 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var stopping = _stopping.Token;
 
             // One reload's ports after another's, in the order the reloads took effect.
-            _portWork = Track(_portWork.ContinueWith(_ => ShutAddedPortsAsync(work, stopping), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap());
+            _portWork = Track(_portWork.ContinueWith(_ => ReloadPortsAsync(work, released, stopping), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap());
         }
     }
 
-    private async Task ShutAddedPortsAsync(List<(SuspensionRecord Record, PortTarget[] Targets)> work, CancellationToken stopping)
+    private async Task ReloadPortsAsync(List<(SuspensionRecord Record, PortTarget[] Targets)> work, List<TakenPorts> released, CancellationToken stopping)
     {
-        foreach (var (record, targets) in work)
+        try
         {
-            try
+            foreach (var (record, targets) in work)
             {
                 await ReassertPortsAsync(record, targets, PortReassertionCause.PolicyReload, stopping).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+
+            foreach (var taken in released)
             {
-                // The controller is stopping: the next start shuts every suspended client's ports again.
-                return;
+                await ReleasePortsAsync(taken, stopping).ConfigureAwait(false);
             }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+        {
+            // The controller is stopping: the next start shuts every suspended client's ports again, and a
+            // port given to a client not suspended stays as it is until its next restore or reload.
+        }
+    }
+
+    /// <summary>
+    /// The ports each suspension in force had shut (a client it covers, that has its ports shut, under
+    /// <paramref name="previous"/>) that <paramref name="policy"/> no longer gives that client, with whom
+    /// they go to: a client not suspended gets them up; no client (or a suspended client whose ports are not
+    /// to be shut), they are left shut; another suspended client that has its ports shut keeps them shut
+    /// under its own suspension (<see cref="AddedPorts"/>) and they are not listed. A port is named by switch and port
+    /// alone here: a switch that moved to another address is the same switch.
+    /// </summary>
+    private List<TakenPorts> TakenAway(SitePolicy previous, SitePolicy policy)
+    {
+        var state = Current;
+        var owners = new Dictionary<string, ClientDefinition>(StringComparer.Ordinal);
+        foreach (var client in policy.Clients)
+        {
+            foreach (var p in PortsOf(client))
+            {
+                foreach (var port in p.Ports)
+                {
+                    owners.TryAdd(PortLocks.Key(p.Switch, port), client);
+                }
+            }
+        }
+
+        var taken = new List<TakenPorts>();
+        foreach (var record in state.Suspensions.Values.OrderBy(r => r.TrippedAt))
+        {
+            var clients = string.Equals(record.Scope, SuspensionNames.AllClients, StringComparison.Ordinal)
+                ? previous.Clients
+                : previous.FindClient(record.Scope) is { } client ? [client] : [];
+            foreach (var old in clients.Where(c => c.Kill.ShutPorts))
+            {
+                var kept = policy.FindClient(old.Id) is { Kill.ShutPorts: true } now
+                    ? PortsOf(now).SelectMany(p => p.Ports.Select(port => PortLocks.Key(p.Switch, port))).ToHashSet(StringComparer.Ordinal)
+                    : [];
+                var up = new Dictionary<string, (ClientDefinition To, List<(string Switch, string Port)> Ports)>(StringComparer.Ordinal);
+                var leftShut = new List<string>();
+                foreach (var p in PortsOf(old))
+                {
+                    foreach (var port in p.Ports)
+                    {
+                        var key = PortLocks.Key(p.Switch, port);
+                        if (kept.Contains(key))
+                        {
+                            continue;
+                        }
+
+                        if (!owners.TryGetValue(key, out var owner) || (state.IsSuspended(owner.Id) && !owner.Kill.ShutPorts))
+                        {
+                            // No client's, or a suspended client's that has its ports left up: not brought up.
+                            leftShut.Add($"{p.Switch}:{port}");
+                        }
+                        else if (!state.IsSuspended(owner.Id))
+                        {
+                            if (!up.TryGetValue(owner.Id, out var to))
+                            {
+                                up[owner.Id] = to = (owner, []);
+                            }
+
+                            to.Ports.Add((p.Switch, port));
+                        }
+                    }
+                }
+
+                if (up.Count > 0 || leftShut.Count > 0)
+                {
+                    var targets = up.Values
+                        .Select(u => new PortTarget(u.To, [.. u.Ports.GroupBy(x => x.Switch, StringComparer.Ordinal).Select(g => new PortAssignment { Switch = g.Key, Ports = [.. g.Select(x => x.Port)] })]))
+                        .ToArray();
+                    taken.Add(new TakenPorts(record, old.Id, targets, leftShut));
+                }
+            }
+        }
+
+        return taken;
+    }
+
+    /// <summary>
+    /// Brings up the ports a reload gave a client that is not suspended (each owning its ports, only while
+    /// that client is still not suspended: a trip meanwhile keeps them shut), and puts what was done — and
+    /// the ports left shut for want of a client — on the record of the suspension that had shut them.
+    /// </summary>
+    private async Task ReleasePortsAsync(TakenPorts taken, CancellationToken stopping)
+    {
+        var broughtUp = new List<string>();
+        var failures = new List<string>();
+        var verified = true;
+        foreach (var (client, ports) in taken.Up)
+        {
+            if (_ports is null)
+            {
+                verified = false;
+                failures.Add("no port shutter configured");
+                break;
+            }
+
+            using var held = await _portLocks.AcquireAsync(PortKeys(client.Id, ports), stopping).ConfigureAwait(false);
+            if (Current.IsSuspended(client.Id))
+            {
+                continue;
+            }
+
+            broughtUp.AddRange(ports.SelectMany(p => p.Ports.Select(port => $"{client.Id}={p.Switch}:{port}")));
+            try
+            {
+                var result = await _ports.BringUpAsync(client.Id, ports, stopping).ConfigureAwait(false);
+                verified &= result.Verified && result.Failures.Count == 0;
+                failures.AddRange(result.Failures);
+                if (!result.Verified && result.Failures.Count == 0)
+                {
+                    failures.Add($"{client.Id}: ports not read back up");
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                verified = false;
+                failures.Add($"{client.Id}: {e.Message}");
+            }
+        }
+
+        if (broughtUp.Count == 0 && taken.LeftShut.Count == 0)
+        {
+            return;
+        }
+
+        var release = new PortRelease
+        {
+            At = _time.GetUtcNow(),
+            From = taken.From,
+            BroughtUp = broughtUp,
+            LeftShut = taken.LeftShut,
+            Verified = verified,
+            Failures = failures,
+        };
+        var record = await AmendInForceAsync(taken.Record, r => r with { Releases = [.. r.Releases, release] }, stopping).ConfigureAwait(false) ?? taken.Record;
+        foreach (var observer in _observers)
+        {
+            observer.PortsReleased(record, release);
         }
     }
 
@@ -1504,6 +1652,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal)
             ? _policy.Current.Clients
             : _policy.Current.FindClient(scope) is { } client ? [client] : [];
+
+    /// <summary>
+    /// Ports a reload took away from a client a suspension in force covers: to bring up for the clients not
+    /// suspended that now have them, and those now no client's, left shut.
+    /// </summary>
+    private sealed record TakenPorts(SuspensionRecord Record, string From, PortTarget[] Up, List<string> LeftShut);
 
     /// <summary>Ports of one client to shut.</summary>
     private readonly record struct PortTarget(ClientDefinition Client, PortAssignment[] Ports);

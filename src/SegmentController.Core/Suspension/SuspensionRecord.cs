@@ -38,4 +38,7 @@ public sealed record SuspensionRecord
 
     /// <summary>Switch ports shut again at controller starts while this suspension was in force.</summary>
     public IReadOnlyList<PortReassertion> Reassertions { get; init; } = [];
+
+    /// <summary>Switch ports reloads took away from the suspended client: brought up for the client now owning them, or left shut.</summary>
+    public IReadOnlyList<PortRelease> Releases { get; init; } = [];
 }

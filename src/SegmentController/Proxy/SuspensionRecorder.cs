@@ -13,7 +13,8 @@ namespace SegmentController.Proxy;
 /// timing and the switch ports as read back), every suspension found in force at start-up
 /// (<c>in-force-at-start</c>) and every port reassertion (<c>ports-reasserted</c>, at a start, after a
 /// reload that gave a suspended client new ports, or a retry that read ports back down which an earlier shut
-/// had not; a retry that fails is not recorded); a <c>restoration</c>
+/// had not; a retry that fails is not recorded), and every release of ports a reload took away from a
+/// suspended client (<c>ports-released</c>: brought up for a client not suspended, or left shut); a <c>restoration</c>
 /// record for every restore request, approval and completion.
 /// </summary>
 /// <remarks>
@@ -112,6 +113,22 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
             WriteStrings(w, "clients", reassertion.Clients);
             WriteStrings(w, "ports", reassertion.Ports);
             WriteStrings(w, "failures", reassertion.Failures);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+
+    public void PortsReleased(SuspensionRecord record, PortRelease release) =>
+        Enqueue(RecordTypes.Suspension, record.Scope, w =>
+        {
+            WriteSuspension(w, "ports-released", record, close: false);
+            w.WriteStartObject("release");
+            w.WriteString("at", release.At);
+            w.WriteString("cause", "policy-reload");
+            w.WriteString("from", release.From);
+            WriteStrings(w, "brought_up", release.BroughtUp);
+            WriteStrings(w, "left_shut", release.LeftShut);
+            w.WriteBoolean("verified", release.Verified);
+            WriteStrings(w, "failures", release.Failures);
             w.WriteEndObject();
             w.WriteEndObject();
         });

@@ -302,6 +302,86 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.Contains(onDisk.Stages, s => s.Stage == SuspensionStage.Webhooks);
     }
 
+    [Fact]
+    public async Task ReloadTakesPortsFromASuspendedClient_PortOfAClientNotSuspendedBroughtUp_OfAnotherSuspendedClientStaysShut_OfNoClientLeftShut_OnRecord()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpa4", "swpb1", "swpc1");
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, ThreeClients(ns, alpha: "[swpa1, swpa2, swpa3, swpa4]", bravo: "[swpb1]", charlie: "[swpc1]"));
+        var policy = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new Releases(released);
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy!,
+            [],
+            [new SnmpPortShutter(policy!, TimeProvider.System)],
+            [],
+            [observer],
+            TimeProvider.System);
+        foreach (var client in (string[])["alpha", "charlie"])
+        {
+            var enforced = await (await engine.TripAsync(new TripRequest { Scope = client, Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+            Assert.True(enforced.Ports!.Verified);
+        }
+
+        foreach (var port in (string[])["swpa1", "swpa2", "swpa3", "swpa4", "swpc1"])
+        {
+            Assert.False(await ns.IsUpAsync(port));
+        }
+
+        // swpa2 goes to bravo (not suspended), swpa3 to charlie (suspended), swpa4 to no client.
+        await File.WriteAllTextAsync(path, ThreeClients(ns, alpha: "[swpa1]", bravo: "[swpb1, swpa2]", charlie: "[swpc1, swpa3]"));
+        Assert.Empty(policy!.Reload());
+
+        var (record, release) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("alpha", record.Scope);
+        Assert.Equal("alpha", release.From);
+        Assert.Equal(["bravo=lab-sw:swpa2"], release.BroughtUp);
+        Assert.Equal(["lab-sw:swpa4"], release.LeftShut);
+        Assert.True(release.Verified);
+        Assert.Empty(release.Failures);
+        Assert.True(await ns.IsUpAsync("swpa2"));
+        Assert.False(await ns.IsUpAsync("swpa3"));
+        Assert.False(await ns.IsUpAsync("swpa4"));
+        Assert.False(await ns.IsUpAsync("swpa1"));
+        Assert.False(await ns.IsUpAsync("swpc1"));
+        Assert.True(await ns.IsUpAsync("swpb1"));
+        Assert.False(engine.IsSuspended("bravo"));
+
+        var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!;
+        Assert.Equal(["bravo=lab-sw:swpa2"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
+        Assert.Empty(onDisk.Suspensions["charlie"].Releases);
+    }
+
+    private string ThreeClients(SwitchNamespace ns, string alpha, string bravo, string charlie)
+    {
+        var auth = Path.Combine(_dir, "auth");
+        var priv = Path.Combine(_dir, "priv");
+        File.WriteAllText(auth, SnmpdAgent.AuthPass);
+        File.WriteAllText(priv, SnmpdAgent.PrivPass);
+        return $$$"""
+            site: {id: s, name: S}
+            restore: {approvers: 1}
+            switches:
+              - name: lab-sw
+                address: {{{ns.AgentAddress}}}
+                port: {{{ns.Agent.Port}}}
+                snmp:
+                  version: v3
+                  user: sha256
+                  auth: {protocol: SHA-256, pass: {file: {{{auth}}}}}
+                  priv: {protocol: AES, pass: {file: {{{priv}}}}}
+                timeout: 2s
+                retries: 1
+            clients:
+              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
+              - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: {{{bravo}}}}]}]}
+              - {id: charlie, name: Charlie, contract_end: 2030-01-01, segments: [{name: s, vlans: [30], subnets: [10.3.0.0/24], ports: [{switch: lab-sw, ports: {{{charlie}}}}]}]}
+            """;
+    }
+
     private static SwitchDefinition V3Switch(string name, SwitchNamespace ns, TimeSpan timeout) => new()
     {
         Name = name,
@@ -454,6 +534,27 @@ public sealed class SuspensionEnginePortTests : IDisposable
             {
                 _events.Add(name);
             }
+        }
+    }
+
+    private sealed class Releases(TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)> released) : ISuspensionObserver
+    {
+        public void PortsReleased(SuspensionRecord record, PortRelease release) => released.TrySetResult((record, release));
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
         }
     }
 
