@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Net;
+using System.Net.NetworkInformation;
 using System.Text.RegularExpressions;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
@@ -9,9 +10,18 @@ namespace SegmentController.Core.Evidence;
 
 /// <summary>
 /// What one client may read of evidence that concerns other clients too (its notice of an incident, its
-/// view of an audit, its <c>audit-failed</c> finding): the other clients' ids and names, addresses and
-/// VLANs replaced by "another client" / "[another client's address]" / "[another client's VLAN]".
+/// view of an audit or of a finding, its <c>audit-failed</c> finding): the other clients' ids and names,
+/// addresses, VLANs, switch ports and listed MACs replaced by "another client" / "[another client's
+/// address]" / "[another client's VLAN]" / "[another client's port]" / "[another client's MAC]".
 /// </summary>
+/// <remarks>
+/// A port name is another client's when the policy gives it to another client on the switch the text or
+/// evidence names beside it ("sw1 port Gi1/0/3", "sw1:Gi1/0/3", "port Gi1/0/3 on sw1", or the finding's
+/// <c>switch</c>); a name with no switch beside it is replaced when it is another client's port on some
+/// switch and none of this client's (a name made of digits alone only after "port" or "trunk"). A MAC is
+/// another client's when another client's segments list it and this client's do not; in a finding whose
+/// VLANs include another client's, its <c>mac</c> (learned in those VLANs) is, unless this client lists it.
+/// </remarks>
 public sealed partial class ClientRedactor
 {
     /// <summary>What replaces another client's id or name.</summary>
@@ -23,16 +33,31 @@ public sealed partial class ClientRedactor
     /// <summary>What replaces another client's VLAN.</summary>
     public const string AnotherVlan = "[another client's VLAN]";
 
+    /// <summary>What replaces another client's switch port (its name, and its ifIndex in evidence).</summary>
+    public const string AnotherPort = "[another client's port]";
+
+    /// <summary>What replaces another client's MAC.</summary>
+    public const string AnotherMac = "[another client's MAC]";
+
     private readonly Regex? _names;
     private readonly Regex _own;
     private readonly IReadOnlyList<IPNetwork> _foreignSubnets;
     private readonly IReadOnlyList<IPNetwork> _ownSubnets;
     private readonly HashSet<int> _foreignVlans;
+    private readonly HashSet<string> _foreignPorts;
+    private readonly HashSet<string> _ownPorts;
+    private readonly HashSet<string> _foreignPortNames;
+    private readonly HashSet<string> _ownPortNames;
+    private readonly Regex? _ports;
+    private readonly Regex? _switchBefore;
+    private readonly Regex? _switchAfter;
+    private readonly HashSet<string> _foreignMacs;
+    private readonly HashSet<string> _ownMacs;
 
     /// <summary>A redactor for <paramref name="client"/>.</summary>
     /// <param name="client">Whom the text is for.</param>
     /// <param name="concerned">Clients the evidence names (besides those of the policy), the client itself among them or not.</param>
-    /// <param name="policy">The policy in force: every other client's id, name, subnets and VLANs (null: the ids of <paramref name="concerned"/> only).</param>
+    /// <param name="policy">The policy in force: every other client's id, name, subnets, VLANs, switch ports and MACs (null: the ids of <paramref name="concerned"/> only).</param>
     public ClientRedactor(string client, IEnumerable<string> concerned, SitePolicy? policy)
     {
         ArgumentException.ThrowIfNullOrEmpty(client);
@@ -50,31 +75,68 @@ public sealed partial class ClientRedactor
         _foreignSubnets = foreign.SelectMany(s => s.Subnets).ToArray();
         _ownSubnets = own.SelectMany(s => s.Subnets).ToArray();
         _foreignVlans = foreign.SelectMany(s => s.Vlans).Except(own.SelectMany(s => s.Vlans)).ToHashSet();
+        _foreignPorts = foreign.SelectMany(s => s.Ports).SelectMany(a => a.Ports.Select(p => PortKey(a.Switch, p))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        _ownPorts = own.SelectMany(s => s.Ports).SelectMany(a => a.Ports.Select(p => PortKey(a.Switch, p))).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        _foreignPorts.ExceptWith(_ownPorts);
+        _foreignPortNames = foreign.SelectMany(s => s.Ports).SelectMany(a => a.Ports).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        _ownPortNames = own.SelectMany(s => s.Ports).SelectMany(a => a.Ports).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var portWords = _foreignPortNames.OrderByDescending(n => n.Length).Select(Regex.Escape).ToArray();
+        if (portWords.Length > 0)
+        {
+            // Port names carry '/', '.' and '-' ("Gi1/0/3", "ge-0/0/4", "swp1.10"); a full stop may end the sentence,
+            // a colon may join the switch's name to it ("sw1:Gi1/0/3") or end it ("sw1:Gi1/0/3: down").
+            _ports = new Regex($"(?<![A-Za-z0-9/._-])(?:{string.Join('|', portWords)})(?![A-Za-z0-9/_-])(?!\\.[A-Za-z0-9])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
+            var switches = (policy?.Switches.Select(w => w.Name) ?? []).Concat(foreign.Concat(own).SelectMany(s => s.Ports).Select(a => a.Switch))
+                .Distinct(StringComparer.OrdinalIgnoreCase).OrderByDescending(n => n.Length).Select(Regex.Escape).ToArray();
+            var switchNames = string.Join('|', switches);
+            _switchBefore = new Regex($"(?<![A-Za-z0-9._-])(?<switch>{switchNames})(?::| port | trunk | ports? [^;]*?(?:, | and ))$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
+            _switchAfter = new Regex($"^ on (?:switch )?(?<switch>{switchNames})(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
+        }
+
+        _foreignMacs = foreign.SelectMany(s => s.Macs).Select(m => m.ToString()).ToHashSet(StringComparer.Ordinal);
+        _ownMacs = own.SelectMany(s => s.Macs).Select(m => m.ToString()).ToHashSet(StringComparer.Ordinal);
+        _foreignMacs.ExceptWith(_ownMacs);
     }
 
     /// <summary>Whom the text is for.</summary>
     public string Client { get; }
 
-    /// <summary><paramref name="text"/> with every other client's id, name, address and VLAN replaced.</summary>
+    /// <summary><paramref name="text"/> with every other client's id, name, address, VLAN, switch port and listed MAC replaced.</summary>
     public string Redact(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var named = _names?.Replace(text, AnotherClient) ?? text;
+        // Ports first: whose a port is depends on the switch named beside it, as the text spells it.
+        var ported = _ports?.Replace(text, m => IsForeignPortIn(text, m) ? AnotherPort : m.Value) ?? text;
+        var unmac = _foreignMacs.Count == 0 ? ported : Mac().Replace(ported, m => _foreignMacs.Contains(NormalMac(m.Value) ?? "") ? AnotherMac : m.Value);
+        var named = _names?.Replace(unmac, AnotherClient) ?? unmac;
         var addressed = Address().Replace(named, m => IPAddress.TryParse(m.Value, out var ip) && IsForeign(ip) ? AnotherAddress : m.Value);
         // Every VLAN of a list ("VLAN 110, 120", "VLAN 110/120" of a stacked tag, "VLANs [110,120]"), not only the first.
         return Vlan().Replace(addressed, m => m.Groups[1].Value + VlanId().Replace(m.Groups[2].Value, id =>
             int.TryParse(id.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var vlan) && _foreignVlans.Contains(vlan) ? AnotherVlan : id.Value));
     }
 
-    /// <summary>The finding as the client's own: only the client named, its summary and evidence redacted.</summary>
+    /// <summary>
+    /// The finding as the client's own: only the client named, its summary and evidence redacted; its
+    /// <c>port</c> (and <c>if_index</c>) judged on its <c>switch</c>, its <c>mac</c> on its VLANs too.
+    /// </summary>
     public Finding Redact(Finding finding)
     {
         ArgumentNullException.ThrowIfNull(finding);
+        var evidence = finding.Evidence;
+        var switchName = evidence.TryGetValue("switch", out var named) ? named as string : null;
+        var foreignPort = evidence.TryGetValue("port", out var port) && port is string portName && IsForeignPort(switchName, portName);
+        var foreignVlans = evidence.Any(p => p.Key.Contains("vlan", StringComparison.OrdinalIgnoreCase) && HasForeignVlan(p.Value));
         return finding with
         {
             Clients = [Client],
             Summary = Redact(finding.Summary),
-            Evidence = finding.Evidence.ToDictionary(p => p.Key, p => RedactValue(p.Key, p.Value), StringComparer.Ordinal),
+            Evidence = evidence.ToDictionary(p => p.Key, p => p.Key switch
+            {
+                "port" when port is string => foreignPort ? AnotherPort : p.Value,
+                "if_index" when foreignPort => AnotherPort,
+                "mac" when p.Value is string mac && NormalMac(mac) is { } normal => _foreignMacs.Contains(normal) || (foreignVlans && !_ownMacs.Contains(normal)) ? AnotherMac : mac,
+                _ => RedactValue(p.Key, p.Value),
+            }, StringComparer.Ordinal),
         };
     }
 
@@ -88,12 +150,52 @@ public sealed partial class ClientRedactor
     private object? RedactValue(string key, object? value) => value switch
     {
         string s when IPAddress.TryParse(s, out var ip) => IsForeign(ip) ? AnotherAddress : s,
+        string s when NormalMac(s) is { } mac => _foreignMacs.Contains(mac) ? AnotherMac : s,
         string s => Redact(s),
         int vlan when key.Contains("vlan", StringComparison.OrdinalIgnoreCase) && _foreignVlans.Contains(vlan) => AnotherVlan,
         long vlan when key.Contains("vlan", StringComparison.OrdinalIgnoreCase) && vlan is > 0 and < 4096 && _foreignVlans.Contains((int)vlan) => AnotherVlan,
         IEnumerable items and not string => items.Cast<object?>().Select(item => RedactValue(key, item)).ToArray(),
         _ => value,
     };
+
+    private bool HasForeignVlan(object? value) => value switch
+    {
+        int vlan => _foreignVlans.Contains(vlan),
+        long vlan => vlan is > 0 and < 4096 && _foreignVlans.Contains((int)vlan),
+        IEnumerable items and not string => items.Cast<object?>().Any(HasForeignVlan),
+        _ => false,
+    };
+
+    /// <summary>Another client's port on <paramref name="switchName"/> (on some switch, and none of this client's, when null).</summary>
+    private bool IsForeignPort(string? switchName, string port) => switchName is null
+        ? _foreignPortNames.Contains(port) && !_ownPortNames.Contains(port)
+        : _foreignPorts.Contains(PortKey(switchName, port));
+
+    /// <summary>Whether the port name <paramref name="match"/> found in <paramref name="text"/> is another client's there.</summary>
+    private bool IsForeignPortIn(string text, Match match)
+    {
+        var before = _switchBefore!.Match(text[..match.Index]);
+        if (before.Success)
+        {
+            return IsForeignPort(before.Groups["switch"].Value, match.Value);
+        }
+
+        var after = _switchAfter!.Match(text[(match.Index + match.Length)..]);
+        if (after.Success)
+        {
+            return IsForeignPort(after.Groups["switch"].Value, match.Value);
+        }
+
+        // A bare number is a port only where the text says so.
+        return IsForeignPort(null, match.Value)
+            && (!match.Value.All(char.IsAsciiDigit) || PortWord().IsMatch(text[..match.Index]));
+    }
+
+    private static string PortKey(string switchName, string port) => switchName + "\0" + port;
+
+    /// <summary>A MAC in its canonical spelling (upper-case hex, no separators), or null when the text is none.</summary>
+    private static string? NormalMac(string text) =>
+        text.Length is 14 or 17 && Mac().IsMatch(text) && PhysicalAddress.TryParse(text.Replace(':', '-').ToUpperInvariant(), out var mac) ? mac.ToString() : null;
 
     /// <summary>In another client's subnets and not in this one's.</summary>
     private bool IsForeign(IPAddress address) =>
@@ -108,4 +210,11 @@ public sealed partial class ClientRedactor
 
     [GeneratedRegex(@"\d{1,4}", RegexOptions.CultureInvariant)]
     private static partial Regex VlanId();
+
+    /// <summary>MACs as switches and captures spell them: 02:00:00:00:10:01, 02-00-…, 0200.0000.1001.</summary>
+    [GeneratedRegex(@"(?<![0-9A-Fa-f:.-])(?:[0-9A-Fa-f]{2}(?:([:-])[0-9A-Fa-f]{2})(?:\1[0-9A-Fa-f]{2}){4}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![0-9A-Fa-f:-])(?!\.[0-9A-Fa-f])", RegexOptions.CultureInvariant)]
+    private static partial Regex Mac();
+
+    [GeneratedRegex(@"\b(?:ports?|trunk) $", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex PortWord();
 }
