@@ -100,7 +100,9 @@ internal static class IsolationChecker
             var clients = view.OwnersOfVlans(vlans);
             var evidence = Evidence(inventory.Switch, port, vlans.Length == 1 ? vlans[0] : vlans, entries[0].Mac);
             evidence["count"] = entries.Length;
-            yield return Finding.Create(RuleIds.ForeignMac, clients,
+            // The port's owner is concerned too (its port carries another client's stations), and the record
+            // names the port: keyed to the VLANs' owners alone, it would go in full into their exports.
+            yield return Finding.Create(RuleIds.ForeignMac, clients.Union(view.OwnersOf(port)),
                 $"{inventory.Switch} port {port.Name} has {entries.Length} MAC{(entries.Length > 1 ? "s" : "")} learned in VLAN {string.Join(", ", vlans)} ({string.Join(", ", clients)}) on a port that is neither theirs nor a trunk",
                 evidence, now);
         }

@@ -42,6 +42,9 @@ public sealed class IsolationCheckTests(SnmpsimFixture fixture) : IClassFixture<
         var foreignMac = result.Findings.Single(f => f.Rule == RuleIds.ForeignMac && Equals(f.Evidence["port"], "ge-0/0/5"));
         Assert.Equal("00:00:5e:00:53:02", foreignMac.Evidence["mac"]);
         Assert.Equal(["alpha"], foreignMac.Clients);
+        // On a client's port, its owner is concerned as well as the VLAN's.
+        var onAlphasPort = result.Findings.Single(f => f.Rule == RuleIds.ForeignMac && Equals(f.Evidence["switch"], "qbridge-sw1") && Equals(f.Evidence["port"], "ge-0/0/4"));
+        Assert.Equal(["alpha", "bravo"], onAlphasPort.Clients);
         var foreignVlan = result.Findings.Single(f => f.Rule == RuleIds.TrunkCarriesForeignVlan && Equals(f.Evidence["port"], "ge-0/0/6"));
         Assert.Equal(30, foreignVlan.Evidence["vlan"]);
     }
