@@ -15,6 +15,15 @@ public static class RecordTypes
     /// <summary>A finding, in the JSON shape of <c>FindingJson</c>.</summary>
     public const string Finding = "finding";
 
+    /// <summary>
+    /// Beside the <see cref="Finding"/> record of a finding that concerns several clients (a flow from one
+    /// client's segment into another's, a port carrying two clients' VLANs): one client's own view of it, in
+    /// the same JSON shape, naming that client alone, other clients redacted (<c>ClientRedactor</c>), under
+    /// that client's key alone — what an export for that client shows of a finding whose full record it
+    /// withholds. Readers that count or judge findings read <see cref="Finding"/> only.
+    /// </summary>
+    public const string FindingView = "finding-view";
+
     /// <summary>A client was suspended.</summary>
     public const string Suspension = "suspension";
 
@@ -47,6 +56,14 @@ public static class RecordTypes
 
     /// <summary>An offline analysis (e.g. <c>segctl pcap analyze --store</c>) and its outcome.</summary>
     public const string Analysis = "analysis";
+
+    /// <summary>
+    /// Beside the <see cref="Analysis"/> record of an analysis that concerns several clients (an offline
+    /// analysis concerns every client of the policy): one client's own view of it — the file, its hash and
+    /// counts, and only the findings that concern that client, by the records its export shows of them —
+    /// under that client's key alone.
+    /// </summary>
+    public const string AnalysisView = "analysis-view";
 
     /// <summary>A signed checkpoint of the chain head (written by the store itself).</summary>
     public const string Checkpoint = "checkpoint";

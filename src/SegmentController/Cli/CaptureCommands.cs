@@ -85,7 +85,7 @@ internal static class CaptureCommands
                     site.Sha256,
                     site.Site.Id,
                     site.Clients.Select(c => c.Id).ToArray());
-                stored = await RecordAsync(storePath, analysis, report, error, cancellationToken);
+                stored = await RecordAsync(storePath, analysis, report, site, error, cancellationToken);
                 if (stored is null)
                 {
                     return CliApplication.ExitError;
@@ -234,7 +234,7 @@ internal static class CaptureCommands
     /// Records the analysis and its findings in the store; null (after saying why) when the store
     /// cannot take them — evidence that was asked for and not kept is an error, not a warning.
     /// </summary>
-    private static async Task<StoredAnalysis?> RecordAsync(string storePath, OfflineAnalysisRecord analysis, CaptureReport report, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<StoredAnalysis?> RecordAsync(string storePath, OfflineAnalysisRecord analysis, CaptureReport report, SitePolicy policy, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
@@ -245,7 +245,7 @@ internal static class CaptureCommands
             }
 
             await using var opened = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = storePath }, TimeProvider.System, cancellationToken);
-            var (index, findings) = await OfflineAnalysisRecorder.RecordAsync(opened, analysis, report.Findings, DateTimeOffset.UtcNow, cancellationToken);
+            var (index, findings) = await OfflineAnalysisRecorder.RecordAsync(opened, analysis, report.Findings, policy, DateTimeOffset.UtcNow, cancellationToken);
             return new StoredAnalysis(storePath, index, findings);
         }
         catch (Exception e) when (e is StoreUnavailableException or IOException or UnauthorizedAccessException or ArgumentException)

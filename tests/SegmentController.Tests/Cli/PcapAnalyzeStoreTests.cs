@@ -58,6 +58,69 @@ public sealed class PcapAnalyzeStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task LeakyCaptureWithStore_EachClientsExportShowsItsViewOfSharedFindingsAndOfTheAnalysis_NothingOfTheOther()
+    {
+        var store = Path.Combine(_dir, "evidence.db");
+        Assert.Equal(1, (await Segctl("pcap", "analyze", Fixture("leaky-site.pcap"), "--policy", Fixture("site.yaml"), "--store", store)).Exit);
+        var all = await ExportAsync(store);
+        var shared = all.Where(r => r.GetProperty("type").GetString() == "finding" && r.GetProperty("clients").GetString() == "acme,globex").ToArray();
+        Assert.Contains(shared, f => f.GetProperty("payload").GetProperty("rule").GetString() == "cross-client-flow");
+        Assert.Contains(shared, f => f.GetProperty("payload").GetProperty("rule").GetString() == "vlan-subnet-mismatch");
+
+        foreach (var (client, other, otherName, otherAddresses, otherVlan) in new[]
+        {
+            ("acme", "globex", "Globex", new[] { "10.20.", "2001:db8:20:" }, 20),
+            ("globex", "acme", "Acme", new[] { "10.10.", "2001:db8:10:", "02:00:00:00:10:0" }, 10),
+        })
+        {
+            var file = Path.Combine(_dir, client + ".jsonl");
+            Assert.Equal(0, (await Segctl("log", "export", "--store", store, "--client", client, "--out", file)).Exit);
+            var text = await File.ReadAllTextAsync(file);
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray();
+            var records = lines.Where(l => l.GetProperty("kind").GetString() == "record").ToArray();
+
+            // One view of each shared finding, the client's own: same rule, counts and time, naming it alone.
+            var views = records.Where(r => r.GetProperty("type").GetString() == "finding-view").ToArray();
+            Assert.Equal(shared.Length, views.Length);
+            foreach (var finding in shared.Select(f => f.GetProperty("payload")))
+            {
+                var view = Assert.Single(views, v => v.GetProperty("payload").GetProperty("rule").GetString() == finding.GetProperty("rule").GetString()
+                    && v.GetProperty("payload").GetProperty("evidence").GetProperty("src_port").GetInt32() == finding.GetProperty("evidence").GetProperty("src_port").GetInt32()
+                    && v.GetProperty("payload").GetProperty("evidence").GetProperty("dst_port").GetInt32() == finding.GetProperty("evidence").GetProperty("dst_port").GetInt32());
+                Assert.Equal(client, view.GetProperty("clients").GetString());
+                Assert.Equal([client], view.GetProperty("payload").GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+                Assert.Equal(finding.GetProperty("evidence").GetProperty("packets").GetInt64(), view.GetProperty("payload").GetProperty("evidence").GetProperty("packets").GetInt64());
+                Assert.Equal(finding.GetProperty("observed_at").GetString(), view.GetProperty("payload").GetProperty("observed_at").GetString());
+                Assert.Contains("another client", view.GetProperty("payload").GetProperty("summary").GetString(), StringComparison.Ordinal);
+            }
+
+            // Its view of the analysis: the file and counts, and the findings that concern it, by the records it has of them.
+            var analysis = Assert.Single(records, r => r.GetProperty("type").GetString() == "analysis-view").GetProperty("payload");
+            Assert.Equal("leaky-site.pcap", analysis.GetProperty("file").GetString());
+            Assert.Equal(client, analysis.GetProperty("client").GetString());
+            var shown = records.Where(r => r.GetProperty("type").GetString() is "finding" or "finding-view").Select(r => r.GetProperty("index").GetInt64()).Order().ToArray();
+            Assert.Equal(shown, analysis.GetProperty("finding_records").EnumerateArray().Select(i => i.GetInt64()).Order());
+            Assert.Equal(shown.Length, analysis.GetProperty("findings").GetInt32());
+            Assert.Contains(lines, l => l.GetProperty("kind").GetString() == "link" && l.TryGetProperty("withheld", out _) && l.GetProperty("type").GetString() == "analysis");
+
+            // Nothing of the other client anywhere: id, name, addresses, MACs, VLAN.
+            Assert.DoesNotContain(other, text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(otherName, text, StringComparison.OrdinalIgnoreCase);
+            foreach (var address in otherAddresses)
+            {
+                Assert.DoesNotContain(address, text, StringComparison.OrdinalIgnoreCase);
+            }
+
+            Assert.All(views, v => Assert.DoesNotContain(v.GetProperty("payload").GetProperty("evidence").GetProperty("vlans").EnumerateArray(), e => e.ValueKind == JsonValueKind.Number && e.GetInt32() == otherVlan));
+            Assert.DoesNotMatch($"VLANs? \\[?(?:[0-9]+(?:, ?|/))*{otherVlan}(?![0-9])", text);
+
+            var (verified, report, _) = await Segctl("log", "verify", "--export", file);
+            Assert.Equal(0, verified);
+            Assert.Contains("intact", report, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task CleanCaptureWithStoreJson_Exit0AnalysisRecorded_WithheldFromEachClientsExport()
     {
         var store = Path.Combine(_dir, "nested", "evidence.db");
