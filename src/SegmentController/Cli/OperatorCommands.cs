@@ -486,7 +486,7 @@ internal static class OperatorCommands
 
     /// <summary>
     /// "-" none open; "INC-…" one; "INC-… +2" several (the oldest first); "n/a" where the controller runs no
-    /// incidents; followed by " (notice owed: N)" when N incidents, open or closed, still owe the client its notice.
+    /// incidents; followed by " (closed, notice owed: N)" when N closed incidents still owe the client its notice.
     /// </summary>
     private static string OpenIncidents(JsonElement client)
     {
@@ -503,9 +503,12 @@ internal static class OperatorCommands
             _ => string.Create(CultureInfo.InvariantCulture, $"{ids[0]} +{ids.Length - 1}"),
         };
 
-        // Notices owed by closed incidents too: the client is owed them whatever the incident's state.
-        var owed = client.TryGetProperty("notices_owed", out var notices) ? notices.GetArrayLength() : 0;
-        return owed == 0 ? shown : string.Create(CultureInfo.InvariantCulture, $"{shown} (notice owed: {owed})");
+        // Notices owed by closed incidents too: the client is owed them whatever the incident's state (an open
+        // one's is `segctl incidents`' to show; here it is already named as open).
+        var owed = client.TryGetProperty("notices_owed", out var notices)
+            ? notices.EnumerateArray().Count(n => !ids.Contains(n.GetProperty("incident").GetString(), StringComparer.Ordinal))
+            : 0;
+        return owed == 0 ? shown : string.Create(CultureInfo.InvariantCulture, $"{shown} (closed, notice owed: {owed})");
     }
 
     /// <summary>" (restore 1/2 approved)" when a restore waits for approvers; otherwise nothing.</summary>

@@ -212,7 +212,7 @@ public sealed class OperatorApiIncidentsTests : IAsyncLifetime, IDisposable
 
         (code, output, _) = await InvokeAsync("status", "--url", _url.ToString(), "--api-key", _keys["val"]);
         Assert.Equal(CliApplication.ExitViolations, code);
-        Assert.Contains("(notice owed: 1)", Assert.Single(output.Split('\n'), l => l.StartsWith("alpha", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Contains("- (closed, notice owed: 1)", Assert.Single(output.Split('\n'), l => l.StartsWith("alpha", StringComparison.Ordinal)), StringComparison.Ordinal);
 
         // Given: nothing owed, nothing open.
         await manager.RecordNoticeGivenAsync(owing.Id, "alpha", "alice", "phoned alpha's SOC", CancellationToken.None);
