@@ -355,32 +355,12 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.Empty(onDisk.Suspensions["charlie"].Releases);
     }
 
-    private string ThreeClients(SwitchNamespace ns, string alpha, string bravo, string charlie)
-    {
-        var auth = Path.Combine(_dir, "auth");
-        var priv = Path.Combine(_dir, "priv");
-        File.WriteAllText(auth, SnmpdAgent.AuthPass);
-        File.WriteAllText(priv, SnmpdAgent.PrivPass);
-        return $$$"""
-            site: {id: s, name: S}
-            restore: {approvers: 1}
-            switches:
-              - name: lab-sw
-                address: {{{ns.AgentAddress}}}
-                port: {{{ns.Agent.Port}}}
-                snmp:
-                  version: v3
-                  user: sha256
-                  auth: {protocol: SHA-256, pass: {file: {{{auth}}}}}
-                  priv: {protocol: AES, pass: {file: {{{priv}}}}}
-                timeout: 2s
-                retries: 1
-            clients:
+    private string ThreeClients(SwitchNamespace ns, string alpha, string bravo, string charlie) =>
+        SiteYaml(ns, "2s", 1, $$$"""
               - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: {{{bravo}}}}]}]}
               - {id: charlie, name: Charlie, contract_end: 2030-01-01, segments: [{name: s, vlans: [30], subnets: [10.3.0.0/24], ports: [{switch: lab-sw, ports: {{{charlie}}}}]}]}
-            """;
-    }
+            """);
 
     private static SwitchDefinition V3Switch(string name, SwitchNamespace ns, TimeSpan timeout) => new()
     {
@@ -400,7 +380,14 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Retries = 0,
     };
 
-    private string PolicyFile(SwitchNamespace ns, string alpha)
+    private string PolicyFile(SwitchNamespace ns, string alpha) =>
+        SiteYaml(ns, "500ms", 0, $$$"""
+              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
+              - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
+            """);
+
+    /// <summary>A site of one SNMPv3 switch (the namespace's snmpd) and the given client lines.</summary>
+    private string SiteYaml(SwitchNamespace ns, string timeout, int retries, string clients)
     {
         var auth = Path.Combine(_dir, "auth");
         var priv = Path.Combine(_dir, "priv");
@@ -418,12 +405,11 @@ public sealed class SuspensionEnginePortTests : IDisposable
                   user: sha256
                   auth: {protocol: SHA-256, pass: {file: {{{auth}}}}}
                   priv: {protocol: AES, pass: {file: {{{priv}}}}}
-                timeout: 500ms
-                retries: 0
+                timeout: {{{timeout}}}
+                retries: {{{retries}}}
             clients:
-              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
-              - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
-            """;
+
+            """ + clients;
     }
 
     /// <summary>
