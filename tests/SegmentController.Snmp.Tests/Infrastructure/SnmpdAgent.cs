@@ -39,11 +39,29 @@ internal sealed class SnmpdAgent : IAsyncDisposable
     public static async Task<SnmpdAgent> StartAsync(string address = "127.0.0.1", string? networkNamespace = null, string? engineId = null)
     {
         var directory = Directory.CreateTempSubdirectory("segctl-snmpd-").FullName;
-        var port = networkNamespace is null ? FreePort.Udp() : 161;
-        var process = await LaunchAsync(directory, address, port, networkNamespace, engineId);
-        var agent = new SnmpdAgent(process, directory, address, port, networkNamespace);
-        await agent.WaitReadyAsync();
-        return agent;
+        SnmpdAgent? agent = null;
+        try
+        {
+            var port = networkNamespace is null ? FreePort.Udp() : 161;
+            var process = await LaunchAsync(directory, address, port, networkNamespace, engineId);
+            agent = new SnmpdAgent(process, directory, address, port, networkNamespace);
+            await agent.WaitReadyAsync();
+            return agent;
+        }
+        catch
+        {
+            // An agent that never came up leaves neither its process nor its directory behind.
+            if (agent is not null)
+            {
+                await agent.DisposeAsync();
+            }
+            else
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>

@@ -57,53 +57,71 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
     private static async Task<SnmpsimAgent> StartAsync(IReadOnlyList<(string RelativePath, string Source)> files, IReadOnlyList<string> extraArguments, string probeCommunity)
     {
         var directory = Directory.CreateTempSubdirectory("segctl-snmpsim-").FullName;
-        var data = Path.Combine(directory, "data");
-        var cache = Path.Combine(directory, "cache");
-        Directory.CreateDirectory(data);
-        Directory.CreateDirectory(cache);
-        var directories = new HashSet<string> { directory, data, cache };
-        foreach (var (relative, source) in files)
+        SnmpsimAgent? agent = null;
+        try
         {
-            var destination = Path.Combine(data, relative);
-            var parent = Path.GetDirectoryName(destination)!;
-            Directory.CreateDirectory(parent);
-            directories.Add(parent);
-            File.Copy(source, destination);
-        }
-
-        // snmpsimd refuses to run as root; it drops to nobody, who must be able to read and write here.
-        if (!OperatingSystem.IsWindows())
-        {
-            foreach (var path in directories)
+            var data = Path.Combine(directory, "data");
+            var cache = Path.Combine(directory, "cache");
+            Directory.CreateDirectory(data);
+            Directory.CreateDirectory(cache);
+            var directories = new HashSet<string> { directory, data, cache };
+            foreach (var (relative, source) in files)
             {
-                File.SetUnixFileMode(path, (UnixFileMode)0x1FF);
+                var destination = Path.Combine(data, relative);
+                var parent = Path.GetDirectoryName(destination)!;
+                Directory.CreateDirectory(parent);
+                directories.Add(parent);
+                File.Copy(source, destination);
             }
-        }
 
-        var port = FreePort.Udp();
-        var info = new ProcessStartInfo("snmpsimd")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-        {
-            $"--data-dir={data}", $"--cache-dir={cache}", $"--agent-udpv4-endpoint=127.0.0.1:{port}",
-            "--process-user=nobody", "--process-group=nogroup", "--logging-method=null",
-        }.Concat(extraArguments))
-        {
-            info.ArgumentList.Add(argument);
-        }
+            // snmpsimd refuses to run as root; it drops to nobody, who must be able to read and write here.
+            if (!OperatingSystem.IsWindows())
+            {
+                foreach (var path in directories)
+                {
+                    File.SetUnixFileMode(path, (UnixFileMode)0x1FF);
+                }
+            }
 
-        var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start snmpsimd");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var agent = new SnmpsimAgent(process, directory, port);
-        await agent.WaitReadyAsync(probeCommunity);
-        return agent;
+            var port = FreePort.Udp();
+            var info = new ProcessStartInfo("snmpsimd")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var argument in new[]
+            {
+                $"--data-dir={data}", $"--cache-dir={cache}", $"--agent-udpv4-endpoint=127.0.0.1:{port}",
+                "--process-user=nobody", "--process-group=nogroup", "--logging-method=null",
+            }.Concat(extraArguments))
+            {
+                info.ArgumentList.Add(argument);
+            }
+
+            var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start snmpsimd");
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            agent = new SnmpsimAgent(process, directory, port);
+            await agent.WaitReadyAsync(probeCommunity);
+            return agent;
+        }
+        catch
+        {
+            // An agent that never came up leaves neither its process nor its directory behind.
+            if (agent is not null)
+            {
+                await agent.DisposeAsync();
+            }
+            else
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+
+            throw;
+        }
     }
 
     private async Task WaitReadyAsync(string community)

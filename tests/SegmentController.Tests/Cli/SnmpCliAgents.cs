@@ -16,8 +16,27 @@ public sealed class SnmpCliAgents : IAsyncLifetime
         Directory = System.IO.Directory.CreateTempSubdirectory("segctl-snmp-cli-").FullName;
         var sim = SnmpsimAgent.StartAsync();
         var snmpd = SnmpdAgent.StartAsync();
-        Sim = await sim;
-        Snmpd = await snmpd;
+        try
+        {
+            await Task.WhenAll(sim, snmpd);
+        }
+        catch
+        {
+            // One that came up is stopped when the other did not: nothing is left behind.
+            foreach (var started in new IAsyncDisposable?[] { sim.IsCompletedSuccessfully ? sim.Result : null, snmpd.IsCompletedSuccessfully ? snmpd.Result : null })
+            {
+                if (started is not null)
+                {
+                    await started.DisposeAsync();
+                }
+            }
+
+            System.IO.Directory.Delete(Directory, recursive: true);
+            throw;
+        }
+
+        Sim = sim.Result;
+        Snmpd = snmpd.Result;
     }
 
     public async Task DisposeAsync()
