@@ -107,6 +107,10 @@ internal sealed class PortShutdown(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Why a port of <paramref name="client"/> is not set, or null. The reason goes on that client's suspension
+    /// record, in full into its evidence export: it names no other client, nor another client's VLANs.
+    /// </summary>
     private static string? RefusalReason(SwitchPolicyView view, ClientDefinition client, SwitchPort? port, string name)
     {
         if (view.TrunkPorts.Any(t => string.Equals(t, name, StringComparison.OrdinalIgnoreCase) || (port is not null && port.Matches(t))))
@@ -118,7 +122,7 @@ internal sealed class PortShutdown(TimeProvider time)
             && (string.Equals(c.Port, name, StringComparison.OrdinalIgnoreCase) || (port is not null && port.Matches(c.Port)))).Select(c => c.Client).Distinct().ToArray();
         if (others.Length > 0)
         {
-            return $"{name} is shared with client {string.Join(", ", others)}";
+            return $"{name} is shared with another client";
         }
 
         if (port is null)
@@ -128,13 +132,13 @@ internal sealed class PortShutdown(TimeProvider time)
 
         if (port.Mode == PortMode.Trunk)
         {
-            return $"{name} is a trunk (VLANs {string.Join(", ", port.AllVlans.Order())})";
+            return $"{name} is a trunk ({port.AllVlans.Count()} VLANs)";
         }
 
         var foreignOwners = view.OwnersOfVlans(port.AllVlans).Where(o => !string.Equals(o, client.Id, StringComparison.Ordinal)).ToArray();
         if (foreignOwners.Length > 0)
         {
-            return $"{name} carries VLANs of client {string.Join(", ", foreignOwners)}";
+            return $"{name} carries another client's VLANs";
         }
 
         var management = port.AllVlans.Where(view.ManagementVlans.Contains).ToArray();

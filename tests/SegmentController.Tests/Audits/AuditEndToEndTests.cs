@@ -128,6 +128,11 @@ public sealed class AuditEndToEndTests(AuditSwitchAgent agent) : IClassFixture<A
 
         Assert.Contains(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.Finding, Client = "alpha" }),
             r => Encoding.UTF8.GetString(r.Payload!.Value.Span).Contains("\"audit-failed\"", StringComparison.Ordinal));
+        // Once alpha's suspension is enforced (its port stage's results, refusals included, on record), the
+        // export holds every record of the trip.
+        await WaitUntilAsync(() => Task.FromResult(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.Suspension, Client = "alpha" })
+            .Any(r => Encoding.UTF8.GetString(r.Payload!.Value.Span).Contains("\"enforced\"", StringComparison.Ordinal))));
+
         // Exportable for the client's auditor with the rest of its records: the finding its failure raised in
         // full; the report, which covers bravo too, withheld (counted, its type given), and alpha's own view of
         // it in full — alpha's outcome and failing check, bravo's VLAN and name redacted.
