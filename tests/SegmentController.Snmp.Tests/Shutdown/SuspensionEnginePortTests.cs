@@ -46,14 +46,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
         var policy = new PolicyProvider("inline", Policy(ns));
         var observer = new Restores();
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy,
-            [],
-            [new SnmpPortShutter(policy, TimeProvider.System)],
-            [],
-            [observer],
-            TimeProvider.System);
+        using var engine = Engine(policy, observer: observer);
 
         var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
 
@@ -82,14 +75,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         var policy = PolicyProvider.TryOpen(path, out var errors);
         Assert.Empty(errors);
         var observer = new Restores();
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy!,
-            [],
-            [new SnmpPortShutter(policy!, TimeProvider.System)],
-            [],
-            [observer],
-            TimeProvider.System);
+        using var engine = Engine(policy!, observer: observer);
         var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
         Assert.True(enforced.Ports!.Verified);
         Assert.False(await ns.IsUpAsync("swpa1"));
@@ -114,14 +100,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
         var policy = new PolicyProvider("inline", Policy(ns));
         var events = new PortEvents();
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy,
-            [],
-            [new SnmpPortShutter(policy, TimeProvider.System)],
-            [],
-            [events],
-            TimeProvider.System);
+        using var engine = Engine(policy, observer: events);
 
         // The switch hangs (SIGSTOP: its socket stays bound, nothing answers) as the trip comes.
         await ns.Agent.PauseAsync();
@@ -161,14 +140,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
         var policy = new PolicyProvider("inline", Policy(ns));
         var events = new PortEvents();
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy,
-            [],
-            [new SnmpPortShutter(policy, TimeProvider.System)],
-            [],
-            [events],
-            TimeProvider.System);
+        using var engine = Engine(policy, observer: events);
 
         await ns.Agent.PauseAsync();
         PortReassertion failed;
@@ -215,14 +187,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
             Infrastructure = new InfrastructureSettings(),
         });
         var shutter = new WatchedShutter(new SnmpPortShutter(policy, TimeProvider.System));
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy,
-            [],
-            [shutter],
-            [],
-            [],
-            TimeProvider.System);
+        using var engine = Engine(policy, shutter: shutter);
 
         // swpa9 is not on the switch (yet): alpha's trip leaves it to retries.
         var alpha = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
@@ -262,14 +227,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         var policy = new PolicyProvider("inline", Policy(ns));
         var webhooks = new HeldWebhooks();
         var order = new RecordOrder();
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy,
-            [],
-            [new SnmpPortShutter(policy, TimeProvider.System)],
-            [webhooks],
-            [order],
-            TimeProvider.System);
+        using var engine = Engine(policy, observer: order, notifier: webhooks);
 
         await ns.Agent.PauseAsync();
         try
@@ -312,14 +270,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.Empty(errors);
         var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observer = new Releases(released);
-        using var engine = new SuspensionEngine(
-            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
-            policy!,
-            [],
-            [new SnmpPortShutter(policy!, TimeProvider.System)],
-            [],
-            [observer],
-            TimeProvider.System);
+        using var engine = Engine(policy!, observer: observer);
         foreach (var client in (string[])["alpha", "charlie"])
         {
             var enforced = await (await engine.TripAsync(new TripRequest { Scope = client, Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
@@ -354,6 +305,20 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.Equal(["bravo=lab-sw:swpa2"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
         Assert.Empty(onDisk.Suspensions["charlie"].Releases);
     }
+
+    /// <summary>
+    /// An engine keeping its state in this test's directory, shutting ports over SNMP (the real shutter, or
+    /// <paramref name="shutter"/>), with no enforcer of its own.
+    /// </summary>
+    private SuspensionEngine Engine(IPolicyProvider policy, ISuspensionObserver? observer = null, IPortShutter? shutter = null, ISuspensionNotifier? notifier = null) =>
+        new(
+            new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")),
+            policy,
+            [],
+            [shutter ?? new SnmpPortShutter(policy, TimeProvider.System)],
+            notifier is null ? [] : [notifier],
+            observer is null ? [] : [observer],
+            TimeProvider.System);
 
     private string ThreeClients(SwitchNamespace ns, string alpha, string bravo, string charlie) =>
         SiteYaml(ns, "2s", 1, $$$"""
