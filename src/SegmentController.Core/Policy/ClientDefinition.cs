@@ -32,4 +32,15 @@ public sealed record ClientDefinition
 
     /// <summary>Records concerning this client are kept until this day: contract end plus six years.</summary>
     public DateOnly RetainUntil => ContractEnd.AddYears(6);
+
+    /// <summary>
+    /// The switch ports a suspension of this client shuts: its segments' ports and its
+    /// <c>kill.force_shut_ports</c>, one assignment per switch, each port once.
+    /// </summary>
+    public PortAssignment[] PortsToShut() =>
+        Segments.SelectMany(s => s.Ports)
+            .Concat(Kill.ForceShutPorts)
+            .GroupBy(p => p.Switch, StringComparer.Ordinal)
+            .Select(g => new PortAssignment { Switch = g.Key, Ports = g.SelectMany(p => p.Ports).Distinct(StringComparer.Ordinal).ToArray() })
+            .ToArray();
 }

@@ -501,7 +501,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var made = new List<PortReassertion>();
         foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
         {
-            var targets = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, PortsOf(c))).ToArray();
+            var targets = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, c.PortsToShut())).ToArray();
             if (targets.Length > 0)
             {
                 made.Add(await ReassertPortsAsync(record, targets, PortReassertionCause.Start, cancellationToken).ConfigureAwait(false));
@@ -700,7 +700,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                         continue;
                     }
 
-                    var ports = PortsOf(client)
+                    var ports = client.PortsToShut()
                         .Select(p => p with { Ports = p.Ports.Where(port => pending.Contains(new SwitchPort(p.Switch, port))).ToArray() })
                         .Where(p => p.Ports.Count > 0)
                         .ToArray();
@@ -912,7 +912,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var owners = new Dictionary<string, ClientDefinition>(StringComparer.Ordinal);
         foreach (var client in policy.Clients)
         {
-            foreach (var p in PortsOf(client))
+            foreach (var p in client.PortsToShut())
             {
                 foreach (var port in p.Ports)
                 {
@@ -930,11 +930,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             foreach (var old in clients.Where(c => c.Kill.ShutPorts))
             {
                 var kept = policy.FindClient(old.Id) is { Kill.ShutPorts: true } now
-                    ? PortsOf(now).SelectMany(p => p.Ports.Select(port => PortLocks.Key(p.Switch, port))).ToHashSet(StringComparer.Ordinal)
+                    ? now.PortsToShut().SelectMany(p => p.Ports.Select(port => PortLocks.Key(p.Switch, port))).ToHashSet(StringComparer.Ordinal)
                     : [];
                 var up = new Dictionary<string, (ClientDefinition To, List<(string Switch, string Port)> Ports)>(StringComparer.Ordinal);
                 var leftShut = new List<string>();
-                foreach (var p in PortsOf(old))
+                foreach (var p in old.PortsToShut())
                 {
                     foreach (var port in p.Ports)
                     {
@@ -1046,9 +1046,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private static PortAssignment[] AddedPorts(SitePolicy previous, SitePolicy policy, ClientDefinition client)
     {
         var before = previous.FindClient(client.Id) is { Kill.ShutPorts: true } old
-            ? PortsOf(old).SelectMany(p => p.Ports.Select(port => PortKey(previous, p.Switch, port))).ToHashSet(StringComparer.Ordinal)
+            ? old.PortsToShut().SelectMany(p => p.Ports.Select(port => PortKey(previous, p.Switch, port))).ToHashSet(StringComparer.Ordinal)
             : [];
-        return PortsOf(client)
+        return client.PortsToShut()
             .Select(p => p with { Ports = p.Ports.Where(port => !before.Contains(PortKey(policy, p.Switch, port))).ToArray() })
             .Where(p => p.Ports.Count > 0)
             .ToArray();
@@ -1380,7 +1380,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// <summary>One client's bring-up, owning its ports; null when it is suspended again by then (nothing done).</summary>
     private async Task<PortActionResult?> BringClientUpAsync(ClientDefinition client, CancellationToken cancellationToken)
     {
-        var ports = PortsOf(client);
+        var ports = client.PortsToShut();
         using var held = await _portLocks.AcquireAsync(PortKeys(client.Id, ports), cancellationToken).ConfigureAwait(false);
         if (Current.IsSuspended(client.Id))
         {
@@ -1449,7 +1449,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     {
         var stages = new List<StageTiming>(record.Stages);
         var started = _time.GetTimestamp();
-        var shut = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, PortsOf(c))).ToArray();
+        var shut = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, c.PortsToShut())).ToArray();
         StageTiming portStage;
         PortActionResult? ports = null;
         if (_ports is null || shut.Length == 0)
@@ -1614,7 +1614,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// the client (a shutter may act on the client's ports as a whole).
     /// </summary>
     private IEnumerable<string> PortKeys(string clientId, PortAssignment[] asked) =>
-        (_policy.Current.FindClient(clientId) is { } client ? PortsOf(client) : [])
+        (_policy.Current.FindClient(clientId) is { } client ? client.PortsToShut() : [])
             .Concat(asked)
             .SelectMany(p => p.Ports.Select(port => PortLocks.Key(p.Switch, port)));
 
@@ -1690,12 +1690,4 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         /// <summary>Client id → its ports not read back down (under the engine's retry lock).</summary>
         public Dictionary<string, HashSet<SwitchPort>> Ports { get; } = new(StringComparer.Ordinal);
     }
-
-    private static PortAssignment[] PortsOf(ClientDefinition client) =>
-        client.Segments.SelectMany(s => s.Ports)
-            .Concat(client.Kill.ForceShutPorts)
-            .GroupBy(p => p.Switch, StringComparer.Ordinal)
-            .Select(g => new PortAssignment { Switch = g.Key, Ports = g.SelectMany(p => p.Ports).Distinct(StringComparer.Ordinal).ToArray() })
-            .ToArray();
-
 }

@@ -53,7 +53,7 @@ internal static class OperatorApiEndpoints
         }
 
         var (suspension, reassertion) = last;
-        var own = client.Segments.SelectMany(s => s.Ports).Concat(client.Kill.ForceShutPorts)
+        var own = client.PortsToShut()
             .SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}"))
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
         var alone = reassertion.Clients.Count == 1;
