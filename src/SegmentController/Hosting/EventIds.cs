@@ -40,6 +40,8 @@ internal static class EventIds
     public const int TripPriority = 1412;
     public const int SuspensionPortRetryFailed = 1413;
     public const int SuspensionPortsStillNotShut = 1414;
+    public const int SuspensionPortsReleased = 1415;
+    public const int SuspensionPortsNotReleased = 1416;
     public const int SnmpPollFailed = 1500;
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;

@@ -7,7 +7,7 @@ namespace SegmentController.Incidents;
 
 /// <summary>
 /// Feeds the incident service in the order things happened: findings as the pipeline publishes them, and
-/// the kill switch's measures (trip, switch ports, restore) as the engine takes them. Registered as a
+/// the kill switch's measures (trip, switch ports shut, reasserted or released, restore) as the engine takes them. Registered as a
 /// finding consumer before the suspension consumer, so a finding's incident exists before the trip it
 /// causes is linked to it. Never blocks the trip: the engine's events are queued, not handled inline.
 /// </summary>
@@ -82,6 +82,27 @@ internal sealed partial class IncidentQueue : IFindingConsumer, ISuspensionObser
         Enqueue(record.Scope, string.Create(
             CultureInfo.InvariantCulture,
             $"{cause}: switch ports of {Describe(record.Scope)} {outcome} in {reassertion.Duration.TotalMilliseconds:F1} ms{failures} [suspension {record.Id}]"));
+    }
+
+    public void PortsReleased(SuspensionRecord record, PortRelease release)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(release);
+        var parts = new List<string>(2);
+        if (release.BroughtUp.Count > 0)
+        {
+            parts.Add($"{string.Join(", ", release.BroughtUp)} brought up and {(release.Verified ? "read back up" : "NOT all read back up")}");
+        }
+
+        if (release.LeftShut.Count > 0)
+        {
+            parts.Add($"{string.Join(", ", release.LeftShut)} left shut (no client has them)");
+        }
+
+        var failures = release.Failures.Count > 0 ? ": " + string.Join("; ", release.Failures) : "";
+        Enqueue(record.Scope, string.Create(
+            CultureInfo.InvariantCulture,
+            $"policy reload took switch ports from {release.From}: {string.Join("; ", parts)}{failures} [suspension {record.Id}]"));
     }
 
     public void StateUnreadable(string message) => Enqueue(SuspensionNames.AllClients, $"every client suspended at start-up: suspension state unreadable ({message})");

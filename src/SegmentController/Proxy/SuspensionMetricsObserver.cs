@@ -120,6 +120,22 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         }
     }
 
+    public void PortsReleased(SuspensionRecord record, PortRelease release)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(release);
+        var broughtUp = release.BroughtUp.Count == 0 ? "none" : string.Join(",", release.BroughtUp);
+        var leftShut = release.LeftShut.Count == 0 ? "none" : string.Join(",", release.LeftShut);
+        if (release.Verified)
+        {
+            Log.PortsReleased(_logger, record.Scope, release.From, broughtUp, leftShut);
+        }
+        else
+        {
+            Log.PortsNotReleased(_logger, record.Scope, release.From, broughtUp, leftShut, string.Join("; ", release.Failures));
+        }
+    }
+
     private static string When(PortReassertionCause cause) => cause switch
     {
         PortReassertionCause.PolicyReload => "given new switch ports by a policy reload",
@@ -161,6 +177,12 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
         [LoggerMessage(EventIds.SuspensionPortsStillNotShut, LogLevel.Error, "Suspension of {Scope}: switch ports {Ports} still NOT shut; trying again every {Seconds:F0} s until they are or the suspension is lifted: {Failures}")]
         public static partial void PortsStillNotShut(ILogger logger, string scope, string ports, double seconds, string failures);
+
+        [LoggerMessage(EventIds.SuspensionPortsReleased, LogLevel.Warning, "Suspension of {Scope}: switch ports a policy reload took from {From}: brought up and read back up: {BroughtUp}; left shut (no client has them): {LeftShut}")]
+        public static partial void PortsReleased(ILogger logger, string scope, string from, string broughtUp, string leftShut);
+
+        [LoggerMessage(EventIds.SuspensionPortsNotReleased, LogLevel.Error, "Suspension of {Scope}: switch ports a policy reload took from {From}: NOT all brought up: {Failures} (to bring up: {BroughtUp}; left shut (no client has them): {LeftShut})")]
+        public static partial void PortsNotReleased(ILogger logger, string scope, string from, string broughtUp, string leftShut, string failures);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);
