@@ -60,7 +60,8 @@ public interface ISuspensionObserver
 
     /// <summary>
     /// A policy reload took switch ports away from a client <paramref name="record"/> suspends: those it gave
-    /// a client that is not suspended were brought up, those it gave no client were left shut
+    /// a client that is not suspended, or whose ports are not to be shut, were brought up, those it gave no
+    /// client were left shut
     /// (<see cref="PortRelease"/>).
     /// </summary>
     void PortsReleased(SuspensionRecord record, PortRelease release)

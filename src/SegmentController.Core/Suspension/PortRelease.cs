@@ -2,8 +2,9 @@ namespace SegmentController.Core.Suspension;
 
 /// <summary>
 /// Switch ports a policy reload took away from a suspended client: those it gave a client that is not
-/// suspended were brought up (they are that client's now, and nothing suspends it); those it gave no client
-/// were left shut (whatever is plugged into a port no client owns stays off until someone who knows gives
+/// suspended, or whose ports are not to be shut (<c>kill.shut_ports</c> off, suspended or not, the client
+/// itself when the reload turned it off), were brought up and read back, those ports alone (the controller
+/// undoes its own shut; nothing needs them shut); those it gave no client were left shut (whatever is plugged into a port no client owns stays off until someone who knows gives
 /// it one). A port it gave another suspended client is not here: it stays shut under that client's
 /// suspension (a <see cref="PortReassertion"/> with <see cref="PortReassertionCause.PolicyReload"/>).
 /// Kept in the record of the suspension that had shut the ports.
@@ -16,7 +17,7 @@ public sealed record PortRelease
     /// <summary>The client the ports were taken away from.</summary>
     public required string From { get; init; }
 
-    /// <summary>Ports brought up, as <c>client=switch:port</c> (the client the reload gave them to).</summary>
+    /// <summary>Ports brought up, as <c>client=switch:port</c> (the client that has them now).</summary>
     public IReadOnlyList<string> BroughtUp { get; init; } = [];
 
     /// <summary>Ports left shut because the reload gave them to no client, as <c>switch:port</c>.</summary>

@@ -829,8 +829,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// port of a client that now asks for its ports shut or that is new under a site-wide suspension —
     /// were never shut by its trip: they are shut now, in the background, and the suspension's record
     /// notes it (<see cref="PortReassertionCause.PolicyReload"/>). Ports the reload takes away from a suspended
-    /// client follow their new owner: brought up for a client not suspended, kept shut under another suspended
-    /// client's suspension, left shut when no client has them; the suspension that had shut them notes it
+    /// client follow their new owner: brought up for a client not suspended or whose ports are not to be shut
+    /// (kill.shut_ports off: the controller never keeps such a client's port shut), kept shut under another
+    /// suspended client's suspension, left shut when no client has them; the suspension that had shut them notes it
     /// (<see cref="PortRelease"/>).
     /// </summary>
     private void OnPolicyChanged(object? sender, SitePolicy changed)
@@ -900,11 +901,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     /// <summary>
     /// The ports each suspension in force had shut (a client it covers, that has its ports shut, under
-    /// <paramref name="previous"/>) that <paramref name="policy"/> no longer gives that client, with whom
-    /// they go to: a client not suspended gets them up; no client (or a suspended client whose ports are not
-    /// to be shut), they are left shut; another suspended client that has its ports shut keeps them shut
-    /// under its own suspension (<see cref="AddedPorts"/>) and they are not listed. A port is named by switch and port
-    /// alone here: a switch that moved to another address is the same switch.
+    /// <paramref name="previous"/>) that <paramref name="policy"/> no longer gives that client to shut, with
+    /// whom they go to: a client not suspended, or one whose ports are not to be shut (kill.shut_ports off,
+    /// suspended or not, the client itself included), gets them up; no client, they are left shut; another
+    /// suspended client that has its ports shut keeps them shut under its own suspension
+    /// (<see cref="AddedPorts"/>) and they are not listed. A port is named by switch and port alone here: a
+    /// switch that moved to another address is the same switch.
     /// </summary>
     private List<TakenPorts> TakenAway(SitePolicy previous, SitePolicy policy)
     {
@@ -944,13 +946,16 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                             continue;
                         }
 
-                        if (!owners.TryGetValue(key, out var owner) || (state.IsSuspended(owner.Id) && !owner.Kill.ShutPorts))
+                        if (!owners.TryGetValue(key, out var owner))
                         {
-                            // No client's, or a suspended client's that has its ports left up: not brought up.
+                            // No client's: whatever is plugged in stays off until the policy gives it one.
                             leftShut.Add($"{p.Switch}:{port}");
                         }
-                        else if (!state.IsSuspended(owner.Id))
+                        else if (!state.IsSuspended(owner.Id) || !owner.Kill.ShutPorts)
                         {
+                            // Nothing needs it shut: the controller undoes its own shut. A client that has its
+                            // ports left alone (kill.shut_ports off) never has one shut by the controller,
+                            // suspended or not.
                             if (!up.TryGetValue(owner.Id, out var to))
                             {
                                 up[owner.Id] = to = (owner, []);
@@ -975,9 +980,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Brings up the ports a reload gave a client that is not suspended (each owning its ports, only while
-    /// that client is still not suspended: a trip meanwhile keeps them shut), and puts what was done — and
-    /// the ports left shut for want of a client — on the record of the suspension that had shut them.
+    /// Brings up the ports a reload gave a client that is not suspended or whose ports are not to be shut
+    /// (only those ports, each client owning its ports, and only while nothing needs them shut: a trip of a
+    /// client that has its ports shut keeps them shut), and puts what was done — and the ports left shut for
+    /// want of a client — on the record of the suspension that had shut them.
     /// </summary>
     private async Task ReleasePortsAsync(TakenPorts taken, CancellationToken stopping)
     {
@@ -994,7 +1000,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             using var held = await _portLocks.AcquireAsync(PortKeys(client.Id, ports), stopping).ConfigureAwait(false);
-            if (Current.IsSuspended(client.Id))
+            if (Current.IsSuspended(client.Id) && (_policy.Current.FindClient(client.Id) ?? client).Kill.ShutPorts)
             {
                 continue;
             }
@@ -1002,7 +1008,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             broughtUp.AddRange(ports.SelectMany(p => p.Ports.Select(port => $"{client.Id}={p.Switch}:{port}")));
             try
             {
-                var result = await _ports.BringUpAsync(client.Id, ports, stopping).ConfigureAwait(false);
+                var result = await _ports.ReleaseAsync(client.Id, ports, stopping).ConfigureAwait(false);
                 verified &= result.Verified && result.Failures.Count == 0;
                 failures.AddRange(result.Failures);
                 if (!result.Verified && result.Failures.Count == 0)
@@ -1654,8 +1660,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             : _policy.Current.FindClient(scope) is { } client ? [client] : [];
 
     /// <summary>
-    /// Ports a reload took away from a client a suspension in force covers: to bring up for the clients not
-    /// suspended that now have them, and those now no client's, left shut.
+    /// Ports a reload took away from a client a suspension in force covers: to bring up for the clients that now
+    /// have them and need them not shut (not suspended, or kill.shut_ports off), and those now no client's, left shut.
     /// </summary>
     private sealed record TakenPorts(SuspensionRecord Record, string From, PortTarget[] Up, List<string> LeftShut);
 

@@ -39,6 +39,6 @@ public sealed record SuspensionRecord
     /// <summary>Switch ports shut again at controller starts while this suspension was in force.</summary>
     public IReadOnlyList<PortReassertion> Reassertions { get; init; } = [];
 
-    /// <summary>Switch ports reloads took away from the suspended client: brought up for the client now owning them, or left shut.</summary>
+    /// <summary>Switch ports reloads took away from the suspended client: brought up for the client now owning them (not suspended, or with its ports not to be shut), or left shut.</summary>
     public IReadOnlyList<PortRelease> Releases { get; init; } = [];
 }

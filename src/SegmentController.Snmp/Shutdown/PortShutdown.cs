@@ -20,12 +20,24 @@ internal sealed class PortShutdown(TimeProvider time)
     private const int AdminDown = 2;
 
     public Task<IReadOnlyList<PortActionResult>> ShutAsync(SitePolicy policy, string clientId, CancellationToken cancellationToken) =>
-        RunAsync(policy, clientId, up: false, cancellationToken);
+        RunAsync(policy, clientId, up: false, only: null, cancellationToken);
 
     public Task<IReadOnlyList<PortActionResult>> RestoreAsync(SitePolicy policy, string clientId, CancellationToken cancellationToken) =>
-        RunAsync(policy, clientId, up: true, cancellationToken);
+        RunAsync(policy, clientId, up: true, only: null, cancellationToken);
 
-    private async Task<IReadOnlyList<PortActionResult>> RunAsync(SitePolicy policy, string clientId, bool up, CancellationToken cancellationToken)
+    /// <summary>
+    /// Brings up only <paramref name="ports"/> of the client (ports this controller shut that nothing needs shut
+    /// any more), whatever its kill.shut_ports: a client that has its ports left alone must not find a port
+    /// given to it left shut by the controller. The same refusals as a restore apply; a port the client does
+    /// not have is refused.
+    /// </summary>
+    public Task<IReadOnlyList<PortActionResult>> ReleaseAsync(SitePolicy policy, string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ports);
+        return RunAsync(policy, clientId, up: true, only: ports, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<PortActionResult>> RunAsync(SitePolicy policy, string clientId, bool up, IReadOnlyList<PortAssignment>? only, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var client = policy.FindClient(clientId) ?? throw new ArgumentException($"the policy has no client '{clientId}'", nameof(clientId));
@@ -36,6 +48,19 @@ internal sealed class PortShutdown(TimeProvider time)
             .GroupBy(x => (x.Switch, x.Name.ToUpperInvariant()))
             .Select(g => (g.First().Switch, g.First().Name, Forced: g.Any(x => x.Forced)))
             .ToArray();
+        if (only is not null)
+        {
+            var asked = only.SelectMany(p => p.Ports.Select(name => (p.Switch, Name: name))).ToArray();
+            var notTheClients = asked
+                .Where(a => !wanted.Any(w => string.Equals(w.Switch, a.Switch, StringComparison.Ordinal) && string.Equals(w.Name, a.Name, StringComparison.OrdinalIgnoreCase)))
+                .Select(a => new PortActionResult(a.Switch, a.Name, null, action, PortActionOutcome.Refused, $"{a.Name} is not a port of client {client.Id}", TimeSpan.Zero))
+                .ToArray();
+            wanted = [.. wanted.Where(w => asked.Any(a => string.Equals(w.Switch, a.Switch, StringComparison.Ordinal) && string.Equals(w.Name, a.Name, StringComparison.OrdinalIgnoreCase)))];
+            var released = await Task.WhenAll(wanted.GroupBy(w => w.Switch, StringComparer.Ordinal)
+                .Select(group => RunOnSwitchAsync(policy, client, group.Key, group.Select(g => (g.Name, g.Forced)).ToArray(), up, cancellationToken))).ConfigureAwait(false);
+            return [.. notTheClients, .. released.SelectMany(r => r)];
+        }
+
         if (!client.Kill.ShutPorts)
         {
             return wanted.Select(w => new PortActionResult(w.Switch, w.Name, null, action, PortActionOutcome.Refused, $"the policy turns port shutdown off for client {client.Id} (kill.shut_ports: false)", TimeSpan.Zero)).ToArray();

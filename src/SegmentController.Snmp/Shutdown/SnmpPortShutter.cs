@@ -17,6 +17,9 @@ internal sealed class SnmpPortShutter(IPolicyProvider policy, TimeProvider time)
     public async ValueTask<Core.Suspension.PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
         Summarize(await _shutdown.RestoreAsync(policy.Current, clientId, cancellationToken).ConfigureAwait(false), ports);
 
+    public async ValueTask<Core.Suspension.PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
+        Summarize(await _shutdown.ReleaseAsync(policy.Current, clientId, ports, cancellationToken).ConfigureAwait(false), ports);
+
     private static Core.Suspension.PortActionResult Summarize(IReadOnlyList<PortActionResult> results, IReadOnlyList<PortAssignment> asked)
     {
         ArgumentNullException.ThrowIfNull(asked);

@@ -14,7 +14,7 @@ namespace SegmentController.Proxy;
 /// (<c>in-force-at-start</c>) and every port reassertion (<c>ports-reasserted</c>, at a start, after a
 /// reload that gave a suspended client new ports, or a retry that read ports back down which an earlier shut
 /// had not; a retry that fails is not recorded), and every release of ports a reload took away from a
-/// suspended client (<c>ports-released</c>: brought up for a client not suspended, or left shut); a <c>restoration</c>
+/// suspended client (<c>ports-released</c>: brought up for a client not suspended or whose ports are not to be shut, or left shut); a <c>restoration</c>
 /// record for every restore request, approval and completion.
 /// </summary>
 /// <remarks>

@@ -96,6 +96,9 @@ internal sealed class PortTableShutter : IPortShutter
         return Set(ports, up: true);
     }
 
+    public ValueTask<PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Set(ports, up: true));
+
     private PortActionResult Set(IReadOnlyList<PortAssignment> ports, bool up)
     {
         var failures = new List<string>();

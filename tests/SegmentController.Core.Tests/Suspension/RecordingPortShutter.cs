@@ -18,4 +18,10 @@ internal sealed class RecordingPortShutter(ConcurrentQueue<string> log) : IPortS
         log.Enqueue($"up:{clientId}");
         return ValueTask.FromResult(new PortActionResult { Verified = true });
     }
+
+    public ValueTask<PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    {
+        log.Enqueue($"release:{clientId}:{string.Join(',', ports.SelectMany(p => p.Ports.Select(n => $"{p.Switch}/{n}")))}");
+        return ValueTask.FromResult(new PortActionResult { Verified = true });
+    }
 }

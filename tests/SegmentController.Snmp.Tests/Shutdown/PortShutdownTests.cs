@@ -107,6 +107,25 @@ public sealed class PortShutdownTests
     }
 
     [Fact]
+    public async Task Release_ClientWithShutPortsOff_AskedPortBroughtUpAndReadBack_PortNotTheClientsRefusedAndLeftAlone()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpb1", "swup");
+        var shutdown = new PortShutdown(TimeProvider.System);
+        Assert.Contains(await shutdown.ShutAsync(Policy(ns), "alpha", CancellationToken.None), r => r.Port == "swpa1" && r.Outcome == PortActionOutcome.Done);
+        Assert.Contains(await shutdown.ShutAsync(Policy(ns), "bravo", CancellationToken.None), r => r.Port == "swpb1" && r.Outcome == PortActionOutcome.Done);
+        var policy = Policy(ns, new KillActions { ShutPorts = false });
+        var shutter = new SnmpPortShutter(new PolicyProvider("inline", policy), TimeProvider.System);
+
+        var released = await shutter.ReleaseAsync("alpha", [new PortAssignment { Switch = "lab-sw", Ports = ["swpa1", "swpb1"] }], CancellationToken.None);
+
+        Assert.False(released.Verified);
+        Assert.Equal(["lab-sw:swpb1: refused: swpb1 is not a port of client alpha"], released.Failures);
+        Assert.True(await ns.IsUpAsync("swpa1"));
+        Assert.False(await ns.IsUpAsync("swpb1"));
+        Assert.True((await shutter.ReleaseAsync("alpha", [new PortAssignment { Switch = "lab-sw", Ports = ["SWPA1"] }], CancellationToken.None)).Verified);
+    }
+
+    [Fact]
     public async Task Shut_PortMissingOnSwitch_FailsWithReason()
     {
         await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swup");

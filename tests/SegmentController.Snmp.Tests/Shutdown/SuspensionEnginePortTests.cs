@@ -306,6 +306,73 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.Empty(onDisk.Suspensions["charlie"].Releases);
     }
 
+    [Fact]
+    public async Task ReloadGivesPortsOfASuspendedClientToClientsWithShutPortsOff_SuspendedOrNot_BroughtUpOverSnmpAndReadBackUp_OnRecord()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpb1", "swpc1");
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, PortsLeftAlone(ns, alpha: "[swpa1, swpa2, swpa3]", bravo: "[swpb1]", charlie: "[swpc1]"));
+        var policy = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var engine = Engine(policy!, observer: new Releases(released));
+        var alpha = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.True(alpha.Ports!.Verified);
+        var charlie = await (await engine.TripAsync(new TripRequest { Scope = "charlie", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.Null(charlie.Ports);
+        Assert.True(await ns.IsUpAsync("swpc1"));
+        foreach (var port in (string[])["swpa1", "swpa2", "swpa3"])
+        {
+            Assert.False(await ns.IsUpAsync(port));
+        }
+
+        // swpa2 goes to bravo (not suspended), swpa3 to charlie (suspended): neither has its ports shut by the controller.
+        await File.WriteAllTextAsync(path, PortsLeftAlone(ns, alpha: "[swpa1]", bravo: "[swpb1, swpa2]", charlie: "[swpc1, swpa3]"));
+        Assert.Empty(policy!.Reload());
+
+        var (record, release) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("alpha", record.Scope);
+        Assert.Equal("alpha", release.From);
+        Assert.Equal(["bravo=lab-sw:swpa2", "charlie=lab-sw:swpa3"], release.BroughtUp);
+        Assert.Empty(release.LeftShut);
+        Assert.True(release.Verified);
+        Assert.Empty(release.Failures);
+        Assert.True(await ns.IsUpAsync("swpa2"));
+        Assert.True(await ns.IsUpAsync("swpa3"));
+        Assert.False(await ns.IsUpAsync("swpa1"));
+        Assert.True(await ns.IsUpAsync("swpb1"));
+        Assert.True(await ns.IsUpAsync("swpc1"));
+        Assert.True(engine.IsSuspended("charlie"));
+        var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!;
+        Assert.Equal(["bravo=lab-sw:swpa2", "charlie=lab-sw:swpa3"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
+        Assert.Empty(onDisk.Suspensions["charlie"].Reassertions);
+    }
+
+    [Fact]
+    public async Task ReloadTurnsShutPortsOffForASuspendedClient_ItsPortsBroughtUpOverSnmpAndReadBackUp_StillSuspended_OnRecord()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpb1");
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1]"));
+        var policy = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var engine = Engine(policy!, observer: new Releases(released));
+        var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.True(enforced.Ports!.Verified);
+        Assert.False(await ns.IsUpAsync("swpa1"));
+
+        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1]", alphaKill: "kill: {shut_ports: false}, "));
+        Assert.Empty(policy!.Reload());
+
+        var (record, release) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal("alpha", record.Scope);
+        Assert.Equal(["alpha=lab-sw:swpa1"], release.BroughtUp);
+        Assert.True(release.Verified);
+        Assert.True(await ns.IsUpAsync("swpa1"));
+        Assert.True(engine.IsSuspended("alpha"));
+    }
+
     /// <summary>
     /// An engine keeping its state in this test's directory, shutting ports over SNMP (the real shutter, or
     /// <paramref name="shutter"/>), with no enforcer of its own.
@@ -327,6 +394,14 @@ public sealed class SuspensionEnginePortTests : IDisposable
               - {id: charlie, name: Charlie, contract_end: 2030-01-01, segments: [{name: s, vlans: [30], subnets: [10.3.0.0/24], ports: [{switch: lab-sw, ports: {{{charlie}}}}]}]}
             """);
 
+    /// <summary>Alpha with its ports shut at a suspension; bravo and charlie with theirs left alone (kill.shut_ports off).</summary>
+    private string PortsLeftAlone(SwitchNamespace ns, string alpha, string bravo, string charlie) =>
+        SiteYaml(ns, "2s", 1, $$$"""
+              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
+              - {id: bravo, name: Bravo, contract_end: 2030-01-01, kill: {shut_ports: false}, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: {{{bravo}}}}]}]}
+              - {id: charlie, name: Charlie, contract_end: 2030-01-01, kill: {shut_ports: false}, segments: [{name: s, vlans: [30], subnets: [10.3.0.0/24], ports: [{switch: lab-sw, ports: {{{charlie}}}}]}]}
+            """);
+
     private static SwitchDefinition V3Switch(string name, SwitchNamespace ns, TimeSpan timeout) => new()
     {
         Name = name,
@@ -345,9 +420,9 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Retries = 0,
     };
 
-    private string PolicyFile(SwitchNamespace ns, string alpha) =>
+    private string PolicyFile(SwitchNamespace ns, string alpha, string alphaKill = "") =>
         SiteYaml(ns, "500ms", 0, $$$"""
-              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
+              - {id: alpha, name: Alpha, contract_end: 2030-01-01, {{{alphaKill}}}segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
             """);
 
@@ -418,6 +493,9 @@ public sealed class SuspensionEnginePortTests : IDisposable
 
         public ValueTask<Core.Suspension.PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
             inner.BringUpAsync(clientId, ports, cancellationToken);
+
+        public ValueTask<Core.Suspension.PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
+            inner.ReleaseAsync(clientId, ports, cancellationToken);
     }
 
     /// <summary>Webhooks whose receiver answers only when the test says so.</summary>
