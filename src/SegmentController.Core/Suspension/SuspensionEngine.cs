@@ -52,9 +52,13 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly Lock _retryLock = new();
 
     // Trips whose last stages (switch ports, webhooks) still run, by suspension id: ended once the observers
-    // have the trip's enforced record. A retry of the trip's ports reports what it shut only after that, so
-    // the records read in the order trip, enforced, retries.
+    // have the trip's enforced record. Later port work of the suspension reports what it shut only after
+    // that, so the records read in the order trip, enforced, reassertions and retries.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _enforcing = new(StringComparer.Ordinal);
+
+    // A suspension's port work after its trip's own shut (reassertions at a start or a reload, tries of its
+    // retry), by suspension id, under _retryLock: one piece at a time, each reported in the order it ran.
+    private readonly Dictionary<string, SuspensionPortWork> _suspensionWork = new(StringComparer.Ordinal);
 
     public SuspensionEngine(
         ISuspensionStateStore store,
@@ -191,6 +195,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var created = false;
         PendingRestore? withdrawn = null;
         IOException? retripNotSaved = null;
+        var enforced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Synchronous from here to the acknowledgement, at real-time priority where permitted: a busy
@@ -227,6 +232,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 };
                 var next = current.With(record).WithoutPending(request.Scope);
                 _store.Save(next);
+
+                // Before it is in force: port work of this suspension that a reload starts at once reports
+                // after the trip's enforced record.
+                _enforcing[record.Id] = enforced.Task;
                 Volatile.Write(ref _state, next);
                 var stages = new List<StageTiming>(4)
                 {
@@ -279,8 +288,6 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
 
-        var enforced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _enforcing[record.Id] = enforced.Task;
         var completion = Track(Task.Run(() => RunRemoteStagesAsync(record, enforced, _stopping.Token), CancellationToken.None));
         return new TripResult { Record = record, Created = true, Completion = completion };
     }
@@ -504,7 +511,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var targets = ClientsIn(record.Scope).Where(c => c.Kill.ShutPorts).Select(c => new PortTarget(c, c.PortsToShut())).ToArray();
             if (targets.Length > 0)
             {
-                made.Add(await ReassertPortsAsync(record, targets, PortReassertionCause.Start, cancellationToken).ConfigureAwait(false));
+                var (reassertion, reported) = await ReassertPortsAsync(record, targets, PortReassertionCause.Start, cancellationToken).ConfigureAwait(false);
+                await reported.ConfigureAwait(false);
+                made.Add(reassertion);
             }
         }
 
@@ -512,30 +521,59 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Shuts a suspension's ports again and reads them back, then notes it on the suspension's record
-    /// (durably, when the suspension is still the one in force) and tells the observers.
+    /// Shuts a suspension's ports again and reads them back, in the suspension's turn (after a try of its retry
+    /// still running, before the next), then notes it on the suspension's record (durably, when the suspension
+    /// is still the one in force) and tells the observers, in the order its port work ran. Returns the
+    /// reassertion and the report of it, which comes after the trip's enforced record and what ran before it.
     /// </summary>
-    private async Task<PortReassertion> ReassertPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, PortReassertionCause cause, CancellationToken cancellationToken)
+    private async Task<(PortReassertion Reassertion, Task Reported)> ReassertPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, PortReassertionCause cause, CancellationToken cancellationToken)
     {
-        var started = _time.GetTimestamp();
-        if (_ports is null)
+        var work = WorkOf(record);
+        await work.Turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var none = new PortShut(new PortActionResult { Verified = false, Failures = ["no port shutter configured"] }, [.. targets], 0);
-            var reassertion = Reassertion(started, none, cause);
-            await NoteReassertionAsync(record, reassertion, cancellationToken).ConfigureAwait(false);
-            return reassertion;
-        }
+            var started = _time.GetTimestamp();
+            if (_ports is null)
+            {
+                var none = new PortShut(new PortActionResult { Verified = false, Failures = ["no port shutter configured"] }, [.. targets], 0);
+                var reassertion = Reassertion(started, none, cause);
+                return (reassertion, NoteInTurn(work, record, reassertion));
+            }
 
-        // Only the clients still suspended when their turn came are named: a restore meanwhile keeps its ports up.
-        var shut = await ShutPortsAsync(record, targets, cancellationToken).ConfigureAwait(false);
-        var made = Reassertion(started, shut, cause);
-        if (shut.Shut.Count > 0)
+            // Only the clients still suspended when their turn came are named: a restore meanwhile keeps its ports up.
+            var shut = await ShutPortsAsync(record, targets, cancellationToken).ConfigureAwait(false);
+            var made = Reassertion(started, shut, cause);
+
+            // Otherwise every client was restored before its turn: nothing was shut, nothing to note.
+            return (made, shut.Shut.Count > 0 ? NoteInTurn(work, record, made) : Task.CompletedTask);
+        }
+        finally
         {
-            await NoteReassertionAsync(record, made, cancellationToken).ConfigureAwait(false);
+            work.Turn.Release();
         }
+    }
 
-        // Otherwise every client was restored before its turn: nothing was shut, nothing to note.
-        return made;
+    /// <summary>
+    /// The port work of a suspension in force (made on first use, its reports after the trip's enforced record
+    /// while that is still to come); for one no longer in force, work of its own that nothing else shares.
+    /// </summary>
+    private SuspensionPortWork WorkOf(SuspensionRecord record)
+    {
+        lock (_retryLock)
+        {
+            if (_suspensionWork.TryGetValue(record.Id, out var work))
+            {
+                return work;
+            }
+
+            work = new SuspensionPortWork { Reported = _enforcing.TryGetValue(record.Id, out var enforcing) ? enforcing : Task.CompletedTask };
+            if (Current.Suspensions.TryGetValue(record.Scope, out var inForce) && string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+            {
+                _suspensionWork[record.Id] = work;
+            }
+
+            return work;
+        }
     }
 
     private PortReassertion Reassertion(long started, PortShut shut, PortReassertionCause cause) => new()
@@ -579,21 +617,30 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             while (true)
             {
                 await Task.Delay(delay, _time, cancellation).ConfigureAwait(false);
-                if (PendingTargets(retry) is not { } targets)
-                {
-                    return;
-                }
-
                 var next = delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
+
+                // In the suspension's turn: a reassertion of its ports still running ends first, and what it
+                // read back down is no longer to try (it superseded this try); one coming later waits for it.
+                var work = WorkOf(retry.Record);
+                await work.Turn.WaitAsync(cancellation).ConfigureAwait(false);
                 try
                 {
-                    await TryPortsAgainAsync(retry, targets, next, cancellation).ConfigureAwait(false);
+                    if (PendingTargets(retry) is not { } targets)
+                    {
+                        return;
+                    }
+
+                    await TryPortsAgainAsync(retry, work, targets, next, cancellation).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not (OperationCanceledException or ObjectDisposedException))
                 {
-                    // An observer or the state file failed after the shut: the ports are as the shut left them
-                    // (and so is what is left to try); the retry goes on.
+                    // An observer failed after the shut: the ports are as the shut left them (and so is what is
+                    // left to try); the retry goes on.
                     _ = e;
+                }
+                finally
+                {
+                    work.Turn.Release();
                 }
 
                 if (Settled(retry))
@@ -624,20 +671,22 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// One try of a retry: shuts the ports and reads them back; puts the try on the record when it read at
     /// least one of them down, otherwise only tells the observers when the next try comes.
     /// </summary>
-    private async Task TryPortsAgainAsync(PortRetry retry, PortTarget[] targets, TimeSpan next, CancellationToken cancellation)
+    private async Task TryPortsAgainAsync(PortRetry retry, SuspensionPortWork work, PortTarget[] targets, TimeSpan next, CancellationToken cancellation)
     {
         var started = _time.GetTimestamp();
-        var shut = await ShutPortsAsync(retry.Record, targets, cancellation).ConfigureAwait(false);
+        var shut = await ShutPortsAsync(retry.Record, targets, cancellation, retry).ConfigureAwait(false);
         if (shut.Shut.Count == 0)
         {
-            // Lifted before its turn: the next wake-up finds it no longer in force.
+            // Lifted before its turn (the next wake-up finds it no longer in force), or another shut read its
+            // ports down while it waited for them: nothing was done.
             return;
         }
 
         var attempt = Reassertion(started, shut, PortReassertionCause.Retry);
         if (shut.Unverified < attempt.Ports.Count)
         {
-            NoteInTurn(retry, attempt);
+            // Reported in turn; the next try does not wait for the report.
+            _ = NoteInTurn(work, retry.Record, attempt);
             return;
         }
 
@@ -649,21 +698,22 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Puts a try that shut ports on the record after everything the retry was to report before it: the
-    /// enforced record of the trip whose ports it tries (its webhooks may still run) and the tries before it.
-    /// The next try does not wait for it; the ports are shut already.
+    /// Puts port work that shut ports (a reassertion, a try of a retry) on the suspension's record after
+    /// everything its work was to report before it: the enforced record of the trip (its webhooks may still
+    /// run) and the work that ran before it. Called in the suspension's turn, so the reports follow the order
+    /// the work ran; the next piece of work does not wait for the report, the ports are shut already.
     /// </summary>
-    private void NoteInTurn(PortRetry retry, PortReassertion attempt)
+    private Task NoteInTurn(SuspensionPortWork work, SuspensionRecord record, PortReassertion reassertion)
     {
         var stopping = _stopping.Token;
         lock (_retryLock)
         {
-            retry.Reported = Track(retry.Reported.ContinueWith(
+            work.Reported = Track(work.Reported.ContinueWith(
                 async _ =>
                 {
                     try
                     {
-                        await NoteReassertionAsync(retry.Record, attempt, stopping).ConfigureAwait(false);
+                        await NoteReassertionAsync(record, reassertion, stopping).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
                     {
@@ -673,6 +723,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 CancellationToken.None,
                 TaskContinuationOptions.None,
                 TaskScheduler.Default).Unwrap());
+            return work.Reported;
         }
     }
 
@@ -777,7 +828,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         if (!_retries.TryGetValue(record.Id, out var retry))
         {
-            retry = new PortRetry(record) { Reported = _enforcing.TryGetValue(record.Id, out var enforcing) ? enforcing : Task.CompletedTask };
+            retry = new PortRetry(record);
             _retries.Add(record.Id, retry);
             Track(Task.Run(() => RetryPortsAsync(retry), CancellationToken.None));
         }
@@ -884,7 +935,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
             foreach (var (record, targets) in work)
             {
-                await ReassertPortsAsync(record, targets, PortReassertionCause.PolicyReload, stopping).ConfigureAwait(false);
+                // Its report follows the suspension's earlier port work (and the trip's enforced record); the
+                // reload's next port work need not wait for it.
+                _ = await ReassertPortsAsync(record, targets, PortReassertionCause.PolicyReload, stopping).ConfigureAwait(false);
             }
 
             foreach (var taken in released)
@@ -1289,6 +1342,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var next = _state.Without(scope).WithLifted(scope, _time.GetUtcNow());
         _store.Save(next);
         Volatile.Write(ref _state, next);
+        lock (_retryLock)
+        {
+            _suspensionWork.Remove(lifted.Id);
+        }
+
         StopRetrying(lifted);
     }
 
@@ -1553,11 +1611,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// ports are free do not wait for one whose ports another shut or retry holds), and each only while the
     /// client is still suspended at that moment (a restore completed in between keeps its ports up). A port
     /// counts as shut only when it was read back down; one that was not is tried again while
-    /// <paramref name="record"/> is in force (<see cref="RetryPortsAsync"/>).
+    /// <paramref name="record"/> is in force (<see cref="RetryPortsAsync"/>). A try of <paramref name="retry"/>
+    /// shuts only the ports still to try once it owns them (another shut may have read them down meanwhile).
     /// </summary>
-    private async Task<PortShut> ShutPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken)
+    private async Task<PortShut> ShutPortsAsync(SuspensionRecord record, IReadOnlyList<PortTarget> targets, CancellationToken cancellationToken, PortRetry? retry = null)
     {
-        var outcomes = await Task.WhenAll(targets.Select(t => ShutClientAsync(record, t, cancellationToken))).ConfigureAwait(false);
+        var outcomes = await Task.WhenAll(targets.Select(t => ShutClientAsync(record, t, retry, cancellationToken))).ConfigureAwait(false);
         var failures = new List<string>();
         var verified = true;
         var unverified = 0;
@@ -1569,7 +1628,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 continue;
             }
 
-            shut.Add(targets[i]);
+            shut.Add(targets[i] with { Ports = outcome.Ports });
             verified &= outcome.Verified;
             failures.AddRange(outcome.Failures);
             unverified += outcome.Unverified;
@@ -1579,14 +1638,20 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// One client's shut, owning its ports: null when the client is no longer suspended by then (nothing
-    /// done), otherwise whether its ports read back down, the failures, and how many did not.
+    /// One client's shut, owning its ports: null when the client is no longer suspended by then, or (a try of
+    /// <paramref name="retry"/>) none of its ports is still to try (nothing done); otherwise the ports shut,
+    /// whether they read back down, the failures, and how many did not.
     /// </summary>
-    private async Task<ClientShut?> ShutClientAsync(SuspensionRecord record, PortTarget target, CancellationToken cancellationToken)
+    private async Task<ClientShut?> ShutClientAsync(SuspensionRecord record, PortTarget target, PortRetry? retry, CancellationToken cancellationToken)
     {
         var (client, ports) = target;
         using var held = await _portLocks.AcquireAsync(PortKeys(client.Id, ports), cancellationToken).ConfigureAwait(false);
         if (!Current.IsSuspended(client.Id))
+        {
+            return null;
+        }
+
+        if (retry is not null && (ports = StillToTry(retry, client.Id, ports)).Length == 0)
         {
             return null;
         }
@@ -1612,7 +1677,23 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         var notDown = NotReadBackDown(ports, result);
         NoteShut(record, client.Id, ports, notDown);
-        return new ClientShut(verified, failures, notDown.Count);
+        return new ClientShut(ports, verified, failures, notDown.Count);
+    }
+
+    /// <summary>The ports of <paramref name="asked"/> a retry still has to try for the client (those no shut has read down since).</summary>
+    private PortAssignment[] StillToTry(PortRetry retry, string clientId, PortAssignment[] asked)
+    {
+        lock (_retryLock)
+        {
+            if (!retry.Ports.TryGetValue(clientId, out var pending))
+            {
+                return [];
+            }
+
+            return [.. asked
+                .Select(p => p with { Ports = p.Ports.Where(port => pending.Contains(new SwitchPort(p.Switch, port))).ToArray() })
+                .Where(p => p.Ports.Count > 0)];
+        }
     }
 
     /// <summary>
@@ -1677,8 +1758,23 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// </summary>
     private readonly record struct PortShut(PortActionResult Result, List<PortTarget> Shut, int Unverified);
 
-    /// <summary>One client's shut as read back: all its ports down, the failures, how many ports were not read back down.</summary>
-    private sealed record ClientShut(bool Verified, List<string> Failures, int Unverified);
+    /// <summary>One client's shut as read back: the ports shut, all of them down, the failures, how many ports were not read back down.</summary>
+    private sealed record ClientShut(PortAssignment[] Ports, bool Verified, List<string> Failures, int Unverified);
+
+    /// <summary>
+    /// A suspension's port work after its trip's own shut: whose turn it is (one piece at a time), and the
+    /// report of the last piece that shut ports, which the next one's report follows.
+    /// </summary>
+    private sealed class SuspensionPortWork
+    {
+        public SemaphoreSlim Turn { get; } = new(1, 1);
+
+        /// <summary>
+        /// Done when what the suspension's port work is to report so far is out (under the engine's retry lock):
+        /// the trip's enforced record, then each piece of work that shut ports, in turn.
+        /// </summary>
+        public required Task Reported { get; set; }
+    }
 
     /// <summary>A suspension's ports that did not read back down, and the cancellation of the loop that tries them again.</summary>
     private sealed class PortRetry(SuspensionRecord record)
@@ -1686,12 +1782,6 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         public SuspensionRecord Record { get; } = record;
 
         public CancellationTokenSource Cancellation { get; } = new();
-
-        /// <summary>
-        /// Done when what the retry is to report before its next try that shut ports is out (under the engine's
-        /// retry lock): the trip's enforced record, then each such try in turn.
-        /// </summary>
-        public Task Reported { get; set; } = Task.CompletedTask;
 
         /// <summary>Client id → its ports not read back down (under the engine's retry lock).</summary>
         public Dictionary<string, HashSet<SwitchPort>> Ports { get; } = new(StringComparer.Ordinal);

@@ -316,6 +316,40 @@ public sealed class PortRetryTests : IDisposable
         Assert.Equal([PortReassertionCause.Start, PortReassertionCause.Retry], OnDisk("acme").Reassertions.Select(r => r.Cause));
     }
 
+    [Fact]
+    public async Task ReassertionRunningWhenARetryComesDue_RetryWaitsForIt_PortItReadDownNotTriedAgain_RecordsAsTheWorkRan()
+    {
+        var switchPorts = new PortTableShutter { UnreachableShuts = 1 };
+        switchPorts.Up["sw1:Gi1/0/1"] = true;
+        var events = new PortEvents();
+        using var engine = NewEngine(switchPorts, events);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        Assert.Equal(["sw1:Gi1/0/1"], engine.PortsPendingRetry("acme"));
+
+        // A reassertion of the suspension's ports is on its way to the switch when the retry comes due.
+        switchPorts.HoldShut = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reasserted = engine.ReassertAsync(CancellationToken.None);
+        await switchPorts.ShutStarted.Task.WaitAsync(Patience);
+        Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+
+        // The reassertion reads the port down; the retry, once its turn comes, has nothing left to try.
+        switchPorts.HoldShut.SetResult();
+        switchPorts.HoldShut = null;
+        Assert.True(Assert.Single(await reasserted.WaitAsync(Patience)).Verified);
+
+        // Work after it waits for whatever the retry did: a second reassertion's shut and record come after.
+        Assert.True(Assert.Single(await engine.ReassertAsync(CancellationToken.None).WaitAsync(Patience)).Verified);
+
+        Assert.Equal(["acme:sw1:Gi1/0/1", "acme:sw1:Gi1/0/1", "acme:sw1:Gi1/0/1"], switchPorts.Shuts);
+        Assert.Equal(PortReassertionCause.Start, (await events.NextReassertionAsync()).Reassertion.Cause);
+        Assert.Equal(PortReassertionCause.Start, (await events.NextReassertionAsync()).Reassertion.Cause);
+        Assert.Equal(2, events.ReassertedCount);
+        Assert.Equal(0, events.RetryFailedCount);
+        Assert.Equal([PortReassertionCause.Start, PortReassertionCause.Start], OnDisk("acme").Reassertions.Select(r => r.Cause));
+        Assert.Empty(engine.PortsPendingRetry("acme"));
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition, string message)
     {
         var deadline = DateTime.UtcNow + Patience;

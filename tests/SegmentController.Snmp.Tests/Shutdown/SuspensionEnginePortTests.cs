@@ -307,6 +307,62 @@ public sealed class SuspensionEnginePortTests : IDisposable
     }
 
     [Fact]
+    public async Task RetryShutThePortsWhileTheTripsWebhooksRun_ThenAReloadGivesTheClientAPort_ReassertionReportedAfterTheRetry_AsTheyRan()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpb1");
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1, swpa3]"));
+        var policy = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var webhooks = new HeldWebhooks();
+        var events = new PortWorkOrder();
+        using var engine = Engine(policy!, observer: events, notifier: webhooks);
+
+        // The switch hangs as the trip comes: its port stage fails, its webhooks are held, a retry takes over.
+        await ns.Agent.PauseAsync();
+        try
+        {
+            await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None);
+            await webhooks.Called.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(await ns.IsUpAsync("swpa1"));
+        }
+        finally
+        {
+            await ns.Agent.ResumeAsync();
+        }
+
+        // A retry shuts both ports once the switch answers; its report waits for the trip's enforced record.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (await ns.IsUpAsync("swpa1") || await ns.IsUpAsync("swpa3"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no retry shut the ports");
+            await Task.Delay(100);
+        }
+
+        // Then a reload gives alpha swpa2 (shut by a reassertion, after the retry) and takes swpa3 (no client's:
+        // left shut, reported at once, after the reload's reassertion ran).
+        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1, swpa2]"));
+        Assert.Empty(policy!.Reload());
+        await events.WaitForAsync("ports-released");
+        Assert.False(await ns.IsUpAsync("swpa2"));
+        webhooks.Release.TrySetResult();
+
+        await events.WaitForAsync("ports-reasserted:policy-reload");
+        Assert.Equal(["ports-released", "enforced", "ports-reasserted:retry", "ports-reasserted:policy-reload"], events.Events);
+        var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!.Suspensions["alpha"];
+        Assert.Equal([PortReassertionCause.Retry, PortReassertionCause.PolicyReload], onDisk.Reassertions.Select(r => r.Cause).ToArray());
+        Assert.Equal(["lab-sw:swpa1", "lab-sw:swpa3"], onDisk.Reassertions[0].Ports);
+        Assert.Equal(["lab-sw:swpa2"], onDisk.Reassertions[1].Ports);
+        Assert.Empty(engine.PortsPendingRetry("alpha"));
+        foreach (var port in (string[])["swpa1", "swpa2", "swpa3"])
+        {
+            Assert.False(await ns.IsUpAsync(port));
+        }
+
+        Assert.True(await ns.IsUpAsync("swpb1"));
+    }
+
+    [Fact]
     public async Task ReloadGivesPortsOfASuspendedClientToClientsWithShutPortsOff_SuspendedOrNot_BroughtUpOverSnmpAndReadBackUp_OnRecord()
     {
         await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpb1", "swpc1");
@@ -562,6 +618,80 @@ public sealed class SuspensionEnginePortTests : IDisposable
             lock (_gate)
             {
                 _events.Add(name);
+            }
+        }
+    }
+
+    /// <summary>The trip's enforced record and the port records the engine hands the store's recorder, in the order it hands them.</summary>
+    private sealed class PortWorkOrder : ISuspensionObserver
+    {
+        private readonly Lock _gate = new();
+        private readonly List<string> _events = [];
+        private readonly List<(string Name, TaskCompletionSource Seen)> _waiting = [];
+
+        public string[] Events
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return [.. _events];
+                }
+            }
+        }
+
+        /// <summary>Waits (at most a minute) until the engine has reported <paramref name="name"/>.</summary>
+        public Task WaitForAsync(string name)
+        {
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                if (_events.Contains(name))
+                {
+                    return Task.CompletedTask;
+                }
+
+                _waiting.Add((name, seen));
+            }
+
+            return seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        public void Enforced(SuspensionRecord record) => Add("enforced");
+
+        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Add($"ports-reasserted:{SuspensionNames.Of(reassertion.Cause)}");
+
+        public void PortsReleased(SuspensionRecord record, PortRelease release) => Add("ports-released");
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
+        }
+
+        private void Add(string name)
+        {
+            TaskCompletionSource[] seen;
+            lock (_gate)
+            {
+                _events.Add(name);
+                seen = [.. _waiting.Where(w => w.Name == name).Select(w => w.Seen)];
+                _waiting.RemoveAll(w => w.Name == name);
+            }
+
+            foreach (var waiter in seen)
+            {
+                waiter.TrySetResult();
             }
         }
     }
