@@ -57,7 +57,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _enforcing = new(StringComparer.Ordinal);
 
     // A suspension's port work after its trip's own shut (reassertions at a start or a reload, tries of its
-    // retry), by suspension id, under _retryLock: one piece at a time, each reported in the order it ran.
+    // retry), by suspension id, under _retryLock: one piece at a time, each reported in the order it ran (and
+    // a reload's release of ports taken from it, in the order it was done).
     private readonly Dictionary<string, SuspensionPortWork> _suspensionWork = new(StringComparer.Ordinal);
 
     public SuspensionEngine(
@@ -703,7 +704,14 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// run) and the work that ran before it. Called in the suspension's turn, so the reports follow the order
     /// the work ran; the next piece of work does not wait for the report, the ports are shut already.
     /// </summary>
-    private Task NoteInTurn(SuspensionPortWork work, SuspensionRecord record, PortReassertion reassertion)
+    private Task NoteInTurn(SuspensionPortWork work, SuspensionRecord record, PortReassertion reassertion) =>
+        ReportInTurn(work, cancellation => NoteReassertionAsync(record, reassertion, cancellation));
+
+    /// <summary>
+    /// Runs <paramref name="report"/> (a change to the suspension's record and what the observers hear of it)
+    /// after every report of the suspension's port work handed over before it, the trip's enforced record first.
+    /// </summary>
+    private Task ReportInTurn(SuspensionPortWork work, Func<CancellationToken, Task> report)
     {
         var stopping = _stopping.Token;
         lock (_retryLock)
@@ -713,7 +721,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 {
                     try
                     {
-                        await NoteReassertionAsync(record, reassertion, stopping).ConfigureAwait(false);
+                        await report(stopping).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
                     {
@@ -1036,7 +1044,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// Brings up the ports a reload gave a client that is not suspended or whose ports are not to be shut
     /// (only those ports, each client owning its ports, and only while nothing needs them shut: a trip of a
     /// client that has its ports shut keeps them shut), and puts what was done — and the ports left shut for
-    /// want of a client — on the record of the suspension that had shut them.
+    /// want of a client — on the record of the suspension that had shut them, after what its port work
+    /// reported before (the trip's enforced record first).
     /// </summary>
     private async Task ReleasePortsAsync(TakenPorts taken, CancellationToken stopping)
     {
@@ -1090,11 +1099,17 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             Verified = verified,
             Failures = failures,
         };
-        var record = await AmendInForceAsync(taken.Record, r => r with { Releases = [.. r.Releases, release] }, stopping).ConfigureAwait(false) ?? taken.Record;
-        foreach (var observer in _observers)
+
+        // On the suspension's record after what its port work reported before (the trip's enforced record
+        // first); the reload's next port work need not wait for it.
+        _ = ReportInTurn(WorkOf(taken.Record), async cancellation =>
         {
-            observer.PortsReleased(record, release);
-        }
+            var record = await AmendInForceAsync(taken.Record, r => r with { Releases = [.. r.Releases, release] }, cancellation).ConfigureAwait(false) ?? taken.Record;
+            foreach (var observer in _observers)
+            {
+                observer.PortsReleased(record, release);
+            }
+        });
     }
 
     /// <summary>

@@ -309,16 +309,18 @@ public sealed class SuspensionEnginePortTests : IDisposable
     [Fact]
     public async Task RetryShutThePortsWhileTheTripsWebhooksRun_ThenAReloadGivesTheClientAPort_ReassertionReportedAfterTheRetry_AsTheyRan()
     {
-        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpb1");
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpb1", "swpb2");
         var path = Path.Combine(_dir, "site.yaml");
-        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1, swpa3]"));
+        await File.WriteAllTextAsync(path, TwoClients(ns, alpha: "[swpa1, swpa3]", bravo: "[swpb1, swpb2]"));
         var policy = PolicyProvider.TryOpen(path, out var errors);
         Assert.Empty(errors);
-        var webhooks = new HeldWebhooks();
+        var webhooks = new HeldWebhooks(scope: "alpha");
         var events = new PortWorkOrder();
         using var engine = Engine(policy!, observer: events, notifier: webhooks);
+        var bravo = await (await engine.TripAsync(new TripRequest { Scope = "bravo", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.True(bravo.Ports!.Verified);
 
-        // The switch hangs as the trip comes: its port stage fails, its webhooks are held, a retry takes over.
+        // The switch hangs as alpha's trip comes: its port stage fails, its webhooks are held, a retry takes over.
         await ns.Agent.PauseAsync();
         try
         {
@@ -339,27 +341,61 @@ public sealed class SuspensionEnginePortTests : IDisposable
             await Task.Delay(100);
         }
 
-        // Then a reload gives alpha swpa2 (shut by a reassertion, after the retry) and takes swpa3 (no client's:
-        // left shut, reported at once, after the reload's reassertion ran).
-        await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1, swpa2]"));
+        // Then a reload gives alpha swpa2 (shut by a reassertion, after the retry) and takes swpb2 from bravo
+        // (no client's: left shut, reported on bravo's record once the reload's reassertion of alpha's ran).
+        await File.WriteAllTextAsync(path, TwoClients(ns, alpha: "[swpa1, swpa2, swpa3]", bravo: "[swpb1]"));
         Assert.Empty(policy!.Reload());
-        await events.WaitForAsync("ports-released");
+        await events.WaitForAsync("ports-released:bravo");
         Assert.False(await ns.IsUpAsync("swpa2"));
         webhooks.Release.TrySetResult();
 
-        await events.WaitForAsync("ports-reasserted:policy-reload");
-        Assert.Equal(["ports-released", "enforced", "ports-reasserted:retry", "ports-reasserted:policy-reload"], events.Events);
+        await events.WaitForAsync("ports-reasserted:policy-reload:alpha");
+        Assert.Equal(["enforced:bravo", "ports-released:bravo", "enforced:alpha", "ports-reasserted:retry:alpha", "ports-reasserted:policy-reload:alpha"], events.Events);
         var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!.Suspensions["alpha"];
         Assert.Equal([PortReassertionCause.Retry, PortReassertionCause.PolicyReload], onDisk.Reassertions.Select(r => r.Cause).ToArray());
         Assert.Equal(["lab-sw:swpa1", "lab-sw:swpa3"], onDisk.Reassertions[0].Ports);
         Assert.Equal(["lab-sw:swpa2"], onDisk.Reassertions[1].Ports);
         Assert.Empty(engine.PortsPendingRetry("alpha"));
-        foreach (var port in (string[])["swpa1", "swpa2", "swpa3"])
+        foreach (var port in (string[])["swpa1", "swpa2", "swpa3", "swpb1", "swpb2"])
         {
             Assert.False(await ns.IsUpAsync(port));
         }
+    }
 
-        Assert.True(await ns.IsUpAsync("swpb1"));
+    [Fact]
+    public async Task ReloadAddsAndTakesAwayPortsOfAClientWhileItsTripsWebhooksRun_ReassertionThenRelease_AfterTheEnforcedRecord()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpa3", "swpb1", "swpb2");
+        var path = Path.Combine(_dir, "site.yaml");
+        await File.WriteAllTextAsync(path, TwoClients(ns, alpha: "[swpa1, swpa3]", bravo: "[swpb1, swpb2]"));
+        var policy = PolicyProvider.TryOpen(path, out var errors);
+        Assert.Empty(errors);
+        var webhooks = new HeldWebhooks(scope: "alpha");
+        var events = new PortWorkOrder();
+        using var engine = Engine(policy!, observer: events, notifier: webhooks);
+        var bravo = await (await engine.TripAsync(new TripRequest { Scope = "bravo", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
+        Assert.True(bravo.Ports!.Verified);
+        await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None);
+        await webhooks.Called.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        // While alpha's webhooks run: swpa2 given to alpha (shut), swpa3 and bravo's swpb2 to no client (left
+        // shut; bravo's reported at once, after the reload's work on alpha's ports ran).
+        await File.WriteAllTextAsync(path, TwoClients(ns, alpha: "[swpa1, swpa2]", bravo: "[swpb1]"));
+        Assert.Empty(policy!.Reload());
+        await events.WaitForAsync("ports-released:bravo");
+        Assert.False(await ns.IsUpAsync("swpa2"));
+        webhooks.Release.TrySetResult();
+
+        await events.WaitForAsync("ports-released:alpha");
+        Assert.Equal(["enforced:bravo", "ports-released:bravo", "enforced:alpha", "ports-reasserted:policy-reload:alpha", "ports-released:alpha"], events.Events);
+        var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!.Suspensions["alpha"];
+        Assert.Contains(onDisk.Stages, s => s.Stage == SuspensionStage.Webhooks);
+        Assert.Equal(["lab-sw:swpa2"], Assert.Single(onDisk.Reassertions).Ports);
+        Assert.Equal(["lab-sw:swpa3"], Assert.Single(onDisk.Releases).LeftShut);
+        foreach (var port in (string[])["swpa1", "swpa2", "swpa3", "swpb1", "swpb2"])
+        {
+            Assert.False(await ns.IsUpAsync(port));
+        }
     }
 
     [Fact]
@@ -448,6 +484,12 @@ public sealed class SuspensionEnginePortTests : IDisposable
               - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: {{{bravo}}}}]}]}
               - {id: charlie, name: Charlie, contract_end: 2030-01-01, segments: [{name: s, vlans: [30], subnets: [10.3.0.0/24], ports: [{switch: lab-sw, ports: {{{charlie}}}}]}]}
+            """);
+
+    private string TwoClients(SwitchNamespace ns, string alpha, string bravo) =>
+        SiteYaml(ns, "500ms", 0, $$$"""
+              - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
+              - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: {{{bravo}}}}]}]}
             """);
 
     /// <summary>Alpha with its ports shut at a suspension; bravo and charlie with theirs left alone (kill.shut_ports off).</summary>
@@ -554,8 +596,8 @@ public sealed class SuspensionEnginePortTests : IDisposable
             inner.ReleaseAsync(clientId, ports, cancellationToken);
     }
 
-    /// <summary>Webhooks whose receiver answers only when the test says so.</summary>
-    private sealed class HeldWebhooks : ISuspensionNotifier
+    /// <summary>Webhooks whose receiver answers (a trip of <paramref name="scope"/>, or of any scope when null) only when the test says so.</summary>
+    private sealed class HeldWebhooks(string? scope = null) : ISuspensionNotifier
     {
         public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -563,6 +605,11 @@ public sealed class SuspensionEnginePortTests : IDisposable
 
         public async ValueTask TrippedAsync(SuspensionRecord record, CancellationToken cancellationToken)
         {
+            if (scope is not null && record.Scope != scope)
+            {
+                return;
+            }
+
             Called.TrySetResult();
             await Release.Task.WaitAsync(cancellationToken);
         }
@@ -622,7 +669,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         }
     }
 
-    /// <summary>The trip's enforced record and the port records the engine hands the store's recorder, in the order it hands them.</summary>
+    /// <summary>The trips' enforced records and the port records the engine hands the store's recorder (each with its scope), in the order it hands them.</summary>
     private sealed class PortWorkOrder : ISuspensionObserver
     {
         private readonly Lock _gate = new();
@@ -657,11 +704,11 @@ public sealed class SuspensionEnginePortTests : IDisposable
             return seen.Task.WaitAsync(TimeSpan.FromSeconds(60));
         }
 
-        public void Enforced(SuspensionRecord record) => Add("enforced");
+        public void Enforced(SuspensionRecord record) => Add($"enforced:{record.Scope}");
 
-        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Add($"ports-reasserted:{SuspensionNames.Of(reassertion.Cause)}");
+        public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Add($"ports-reasserted:{SuspensionNames.Of(reassertion.Cause)}:{record.Scope}");
 
-        public void PortsReleased(SuspensionRecord record, PortRelease release) => Add("ports-released");
+        public void PortsReleased(SuspensionRecord record, PortRelease release) => Add($"ports-released:{record.Scope}");
 
         public void Tripped(SuspensionRecord record)
         {
