@@ -276,7 +276,10 @@ internal static class LogCommands
         if (!intact)
         {
             var problem = root.GetProperty("problem");
-            var time = problem.TryGetProperty("time", out var at) ? at.GetString() : "unknown time";
+            // The time as a local verify prints it ("O": 7 fraction digits), not as the API's JSON wrote it.
+            var time = !problem.TryGetProperty("time", out var at) ? "unknown time"
+                : at.TryGetDateTimeOffset(out var when) ? when.ToString("O", CultureInfo.InvariantCulture)
+                : at.GetString();
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"controller store {client.BaseAddress}: TAMPERED: first bad record {problem.GetProperty("index").GetInt64()} (time {time}): {problem.GetProperty("reason").GetString()}"));
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{records} records verified before it."));
             return CliApplication.ExitViolations;
