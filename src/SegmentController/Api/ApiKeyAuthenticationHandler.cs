@@ -9,7 +9,10 @@ namespace SegmentController.Api;
 /// <summary>
 /// Authenticates operators by API key (<c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>) or by
 /// a client certificate pinned in the keys file. Failures are counted per source address; an address
-/// over the limit is answered 429 whatever it presents.
+/// over the limit is answered 429 for anything but a credential no guessing finds: a pinned client
+/// certificate (the TLS handshake proved its private key) or an API key of at least
+/// <see cref="UnguessableKeyLength"/> characters that is in the keys file. Operators sharing an address
+/// (a NAT, a jump host) with someone failing keep working; guesses, and short keys, still wait.
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -22,18 +25,26 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     /// <summary>The scheme name.</summary>
     public const string SchemeName = "segctl-api-key";
 
+    /// <summary>
+    /// The shortest API key still checked from an address over the failure limit. Even as hex that is 128
+    /// bits when the key is random (the keys file's recipe makes 64 hex characters): no rate an address
+    /// can send finds one, so the limit, which slows guessing, protects nothing for it. A shorter key may
+    /// be guessable, and from such an address it waits like a guess.
+    /// </summary>
+    public const int UnguessableKeyLength = 32;
+
     private const string RateLimitedItem = "segctl.auth.rate-limited";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var remote = Context.Connection.RemoteIpAddress;
-        if (limiter.RetryAfter(remote) is { } wait)
+        var presented = PresentedKey();
+        var limited = limiter.RetryAfter(remote);
+        if (limited is { } wait && !(presented is { Length: >= UnguessableKeyLength } || (presented is null && Context.Connection.ClientCertificate is not null)))
         {
-            Context.Items[RateLimitedItem] = wait;
-            return Task.FromResult(AuthenticateResult.Fail("too many failed authentications from this address"));
+            return RateLimited(wait);
         }
 
-        var presented = PresentedKey();
         ApiCredential? credential;
         string method;
         if (presented is not null)
@@ -53,6 +64,12 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
         if (credential is null)
         {
+            // Over the limit, a wrong credential is a guess like any other: it waits (and is not counted again).
+            if (limited is { } stillWait)
+            {
+                return RateLimited(stillWait);
+            }
+
             Log.Rejected(Logger, method, remote?.ToString() ?? "unknown");
             return Task.FromResult(AuthenticateResult.Fail($"unknown {method}"));
         }
@@ -61,6 +78,12 @@ internal sealed partial class ApiKeyAuthenticationHandler(
         claims.AddRange(credential.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, ClaimTypes.Role);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    private Task<AuthenticateResult> RateLimited(TimeSpan wait)
+    {
+        Context.Items[RateLimitedItem] = wait;
+        return Task.FromResult(AuthenticateResult.Fail("too many failed authentications from this address"));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

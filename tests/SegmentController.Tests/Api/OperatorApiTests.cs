@@ -146,10 +146,76 @@ public sealed class OperatorApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.True(limited.Headers.RetryAfter is not null);
 
-        // The address is blocked, not the key: a valid key from it waits too.
-        using var valid = _site.Client("val");
-        using var blocked = await valid.GetAsync("api/v1/status");
-        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);
+        // Guesses keep waiting, and so does a request without a credential.
+        using (var again = await wrong.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, again.StatusCode);
+        }
+
+        using var anonymous = new HttpClient { BaseAddress = _site.Url };
+        using var bare = await anonymous.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.TooManyRequests, bare.StatusCode);
+    }
+
+    [Fact]
+    public async Task FailedAuthenticationsFromASharedAddress_ValidLongKeyStillServed_GuessesAndShortKeysWait()
+    {
+        // Someone else at the operators' address (a NAT, a jump host) fails ten times.
+        const string ShortKey = "hunter2-hunter2";
+        _site.Keys["sam"] = ShortKey;
+        OperatorApiSite.WriteKeys(_site.KeysFile, _site.Keys, ("alice", "operator"), ("val", "viewer"), ("audra", "auditor"), ("sam", "viewer"));
+        using var shortKeyClient = _site.Client("sam");
+        using (var before = await shortKeyClient.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        using var wrong = new HttpClient { BaseAddress = _site.Url };
+        wrong.DefaultRequestHeaders.Authorization = new("Bearer", OperatorApiSite.NewKey());
+        for (var i = 0; i < 10; i++)
+        {
+            using var attempt = await wrong.GetAsync("api/v1/status");
+            Assert.Equal(HttpStatusCode.Unauthorized, attempt.StatusCode);
+        }
+
+        using (var limited = await wrong.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        }
+
+        // Valid keys of the recipe's length from the same address work, reads and changes alike.
+        using var val = _site.Client("val");
+        using (var status = await val.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        }
+
+        using var alice = _site.Client("alice");
+        using (var suspended = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak seen from the SOC")))
+        {
+            Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+        }
+
+        // Over the limit a wrong key still waits, however long, and a key short enough to guess is not even
+        // checked: it waits though it is valid.
+        using var wrongLong = new HttpClient { BaseAddress = _site.Url };
+        wrongLong.DefaultRequestHeaders.Authorization = new("Bearer", OperatorApiSite.NewKey() + OperatorApiSite.NewKey());
+        using (var guess = await wrongLong.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, guess.StatusCode);
+        }
+
+        using (var shortKey = await shortKeyClient.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, shortKey.StatusCode);
+            Assert.True(shortKey.Headers.RetryAfter is not null);
+        }
+
+        // A valid key's success does not lift the limit for the guesser.
+        using (var stillLimited = await wrong.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, stillLimited.StatusCode);
+        }
     }
 
     [Fact]

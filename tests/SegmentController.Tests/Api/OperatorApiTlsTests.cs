@@ -109,6 +109,32 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FailedAuthenticationsFromTheAddress_PinnedClientCertificateStillServed_UnknownOneWaits()
+    {
+        using var stranger = Https(_stranger);
+        for (var i = 0; i < 10; i++)
+        {
+            using var attempt = await stranger.GetAsync("api/v1/status");
+            Assert.Equal(HttpStatusCode.Unauthorized, attempt.StatusCode);
+        }
+
+        using (var limited = await stranger.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        }
+
+        // The handshake proved the pinned certificate's key: no guess, so no wait.
+        using var ops = Https(_client);
+        using (var status = await ops.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        }
+
+        using var again = await stranger.GetAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.TooManyRequests, again.StatusCode);
+    }
+
+    [Fact]
     public async Task UnknownClientCertificate_Returns401()
     {
         using var http = Https(_stranger);
