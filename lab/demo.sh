@@ -16,8 +16,15 @@
 #
 # Running it again first takes the previous lab down. segctl is built only when its build output is
 # older than a source file. The host-side management port is 9410, or the next free one when something
-# else holds 9410. Environment (none needed): LAB_NS_PREFIX, LAB_STATE, LAB_OUT, LAB_MANAGEMENT_PORT
-# for a second lab beside the first; SEGCTL=PATH another segctl executable (no build).
+# else holds 9410. Environment (none needed):
+#   LAB_NS_PREFIX=segl        the namespaces' prefix (letters and digits): PREFIX-sw, PREFIX-ctl, …
+#   LAB_MANAGEMENT_PORT=9410  the API's port on the host's loopback; one given must be free
+#   LAB_STATE=lab/.state      the lab's state (keys, logs, store); LAB_OUT=lab/out its results
+#   SEGCTL=PATH               another segctl executable (no build)
+# A second lab beside the first (another checkout's, say) takes its own prefix and port, and lab/down.sh
+# with the same environment takes down that lab alone:
+#   sudo LAB_NS_PREFIX=segl2 LAB_MANAGEMENT_PORT=9420 ./lab/demo.sh
+# A prefix whose namespaces another lab made is refused, not taken over.
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for lib in common topology pki snmp upstreams scenario; do
@@ -25,6 +32,10 @@ for lib in common topology pki snmp upstreams scenario; do
   . "$LAB_DIR/lib/$lib.sh"
 done
 lab_require_root
+lab_check_names
+if other=$(lab_namespaces_of_another_lab); then
+  lab_die "the $LAB_NS_PREFIX-* network namespaces are the lab of $other (its lab/down.sh takes them down); for a lab beside it give this one its own prefix and port, e.g. sudo LAB_NS_PREFIX=segl2 LAB_MANAGEMENT_PORT=9420 $0"
+fi
 
 lab_say "Preparing: Debian packages and the segctl build"
 lab_install_packages
@@ -56,6 +67,7 @@ mkdir -p "$LAB_STATE" "$LAB_OUT"
 chmod 755 "$LAB_STATE"
 
 lab_say "Bringing up the site ($LAB_NS_PREFIX-* network namespaces)"
+lab_claim_namespaces
 lab_pki_create
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$LAB_STATE/pki/store-signing.pem"
 chmod 600 "$LAB_STATE/pki/store-signing.pem"
@@ -84,5 +96,5 @@ cat <<EOF
                     --resolve crm.assistring.lab:$LAB_PROXY_PORT:$LAB_PROXY_ADDRESS https://crm.assistring.lab:$LAB_PROXY_PORT/
    Logs           $LAB_STATE/segctl.log, evidence store $LAB_STATE/segctl.db
    Outcome        $LAB_OUT/scenario.json
-   Take it down   sudo ./lab/down.sh
+   Take it down   sudo $(lab_env_prefix)./lab/down.sh
 EOF

@@ -1,17 +1,21 @@
 # shellcheck shell=bash
 # Shared names, addresses and helpers for the lab scripts (sourced; never run directly).
-# Every name the lab creates starts with "segl-" (namespaces) or lives in a namespace that does, so
-# lab/down.sh can find and remove all of it. Addresses are 10.99.0.0/16 only, inside those namespaces.
+# Every name the lab creates starts with "$LAB_NS_PREFIX-" ("segl-" unless told otherwise: namespaces)
+# or lives in a namespace that does, so lab/down.sh can find and remove all of it. Addresses are
+# 10.99.0.0/16 only, inside those namespaces.
 
 LAB_DIR=${LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 REPO_DIR=${REPO_DIR:-$(cd "$LAB_DIR/.." && pwd)}
-LAB_STATE=${LAB_STATE:-$LAB_DIR/.state}
+# Absolute: the state directory names the lab that owns a set of namespaces (lab_owner).
+LAB_STATE=$(realpath -m "${LAB_STATE:-$LAB_DIR/.state}")
 LAB_OUT=${LAB_OUT:-$LAB_DIR/out}
 LAB_POLICY=${LAB_POLICY:-$REPO_DIR/policies/lab.yaml}
 LAB_PYTHON=${LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 
-# Several labs can run side by side (the tests run one while a newcomer's may be up): each has its own
-# namespace prefix, state directory and host-side management port.
+# Several labs can run side by side (two checkouts, or the tests beside a newcomer's): each has its own
+# namespace prefix (LAB_NS_PREFIX), host-side management port (LAB_MANAGEMENT_PORT) and, being in a
+# checkout of its own or told so, state directory (LAB_STATE) and results (LAB_OUT). Without them, the
+# defaults: segl-* namespaces, 127.0.0.1:9410, lab/.state and lab/out.
 LAB_NS_PREFIX=${LAB_NS_PREFIX:-segl}
 LAB_NS_SWITCH=$LAB_NS_PREFIX-sw
 LAB_NS_CONTROLLER=$LAB_NS_PREFIX-ctl
@@ -78,11 +82,53 @@ lab_segctl_stale() {
 # lab_port_busy PORT: something listens on 127.0.0.1:PORT.
 lab_port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# lab_choose_management_port: keep LAB_MANAGEMENT_PORT when it was given or is free; otherwise the next
-# free port after it (another service may hold 9410), so the demo does not fail on a busy machine.
+# lab_check_names: LAB_NS_PREFIX and LAB_MANAGEMENT_PORT are usable (lab/demo.sh and lab/down.sh).
+# The prefix has no "-", so "PREFIX-" begins the names of this lab's namespaces and of no other lab's
+# (a lab "segl" and a lab "segl-b" would share "segl-b-sw" as far as "segl-*" goes).
+lab_check_names() {
+  [[ $LAB_NS_PREFIX =~ ^[a-z][a-z0-9]{0,11}$ ]] \
+    || lab_die "LAB_NS_PREFIX='$LAB_NS_PREFIX' is not a namespace prefix: 1 to 12 lower-case letters and digits, a letter first (the lab's namespaces are PREFIX-sw, PREFIX-ctl, ...)"
+  [[ $LAB_MANAGEMENT_PORT =~ ^[1-9][0-9]{0,4}$ ]] && [ "$LAB_MANAGEMENT_PORT" -le 65535 ] \
+    || lab_die "LAB_MANAGEMENT_PORT='$LAB_MANAGEMENT_PORT' is not a TCP port (1 to 65535)"
+}
+
+# The lab that owns the namespaces of a prefix: its state directory, written in
+# $LAB_OWNERS/PREFIX when it makes them (under /run, which goes with them at a reboot). A lab whose
+# prefix is another checkout's leaves that lab alone: lab/demo.sh refuses, lab/down.sh skips them.
+LAB_OWNERS=${LAB_OWNERS:-/run/segctl-lab}
+lab_owner() { cat "$LAB_OWNERS/$LAB_NS_PREFIX" 2>/dev/null || true; }
+lab_claim_namespaces() { mkdir -p "$LAB_OWNERS" && printf '%s\n' "$LAB_STATE" >"$LAB_OWNERS/$LAB_NS_PREFIX"; }
+lab_release_namespaces() { rm -f "$LAB_OWNERS/$LAB_NS_PREFIX"; }
+# lab_namespaces_of_another_lab: succeeds, printing its state directory, when this prefix's namespaces
+# exist and another lab (another state directory) made them. Namespaces no lab claimed (made before
+# labs recorded their owner) count as this lab's.
+lab_namespaces_of_another_lab() {
+  local owner
+  owner=$(lab_owner)
+  [ -n "$owner" ] && [ "$owner" != "$LAB_STATE" ] && [ -n "$(lab_all_namespaces)" ] || return 1
+  printf '%s' "$owner"
+}
+
+# lab_env_prefix: the environment that names this lab to lab/down.sh, as typed before the command
+# ("" for the default lab).
+lab_env_prefix() {
+  local env=""
+  [ "$LAB_NS_PREFIX" = segl ] || env+="LAB_NS_PREFIX=$LAB_NS_PREFIX "
+  [ "$LAB_STATE" = "$(realpath -m "$LAB_DIR/.state")" ] || env+="LAB_STATE=$LAB_STATE "
+  printf '%s' "$env"
+}
+
+# lab_choose_management_port: keep LAB_MANAGEMENT_PORT when it is free; when it was given and is taken,
+# stop (the demo must not talk to whatever holds it, another lab's API perhaps); when it was not given,
+# the next free port after it (another service may hold 9410), so the demo does not fail on a busy machine.
 lab_choose_management_port() {
   local port=$LAB_MANAGEMENT_PORT
-  [ -z "${LAB_MANAGEMENT_PORT_GIVEN:-}" ] || return 0
+  if [ -n "${LAB_MANAGEMENT_PORT_GIVEN:-}" ]; then
+    if lab_port_busy "$port"; then
+      lab_die "LAB_MANAGEMENT_PORT=$port: something already listens on 127.0.0.1:$port (another lab's API?); give a free port"
+    fi
+    return 0
+  fi
   while lab_port_busy "$port"; do
     port=$((port + 1))
     [ "$port" -lt $((LAB_MANAGEMENT_PORT + 100)) ] || lab_die "no free port from $LAB_MANAGEMENT_PORT to $port on 127.0.0.1 for the management forwarder"

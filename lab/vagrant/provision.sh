@@ -147,7 +147,7 @@ controller)
   lab_start_daemon host-forward "$LAB_STATE/host-forward.log" socat \
     "TCP-LISTEN:9410,bind=$(ip -o -4 addr show "$nat" | awk '{print $4}' | cut -d/ -f1),reuseaddr,fork" "TCP:$LAB_MANAGEMENT_INNER"
   lab_info "segctl run: proxy https://$LAB_PROXY_ADDRESS:$LAB_PROXY_PORT, capture on $LAB_SPAN_CONTROLLER_SIDE;"
-  lab_info "from the host: http://127.0.0.1:9410/metrics, API keys in lab/.vagrant-state/api-keys.env"
+  lab_info "from the host: http://127.0.0.1:${LAB_HOST_MANAGEMENT_PORT:-9410}/metrics, API keys in lab/.vagrant-state/api-keys.env"
   ;;
 *)
   lab_die "unknown role $ROLE (switch, upstreams, agent, controller)"

@@ -6,15 +6,41 @@ using SegmentController.Tests.Infrastructure;
 namespace SegmentController.Tests.Lab;
 
 /// <summary>
-/// The README's first command exactly as a newcomer types it (as root, from the repository root, with no
-/// environment of its own), twice in a row — the second run takes the first lab down and plays the
-/// story again — then <c>./lab/down.sh</c>, after which nothing of the lab remains: no namespaces, no
-/// veths, no processes, no state. Each run's outcome (lab/out/scenario.json) is checked.
+/// The README's first command as root types it from the repository root, with the environment a lab
+/// beside another takes (a namespace prefix, a host port, a state and an output directory of its own,
+/// so that it neither meets nor takes down a newcomer's lab or another checkout's), twice in a row — the
+/// second run takes the first lab down and plays the story again — then <c>./lab/down.sh</c>, after which
+/// nothing of the lab remains: no namespaces, no veths, no processes, no state. Each run's outcome
+/// (scenario.json) is checked.
 /// </summary>
 public sealed partial class LabDemoTests : IDisposable
 {
-    private static readonly string LabState = Path.Combine(RepositoryPaths.Root, "lab", ".state");
-    private static readonly string Scenario = Path.Combine(RepositoryPaths.Root, "lab", "out", "scenario.json");
+    private readonly string _root;
+    private readonly string _labState;
+    private readonly string _scenario;
+    private readonly string _prefix = "segt" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3));
+    private readonly Dictionary<string, string> _environment;
+
+    public LabDemoTests()
+    {
+        // snmpsimd runs as nobody and reads its data under the state directory: the path must be open to it.
+        _root = Path.Combine(Path.GetTempPath(), "segctl-lab-" + _prefix);
+        Directory.CreateDirectory(_root);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
+        _labState = Path.Combine(_root, "state");
+        _scenario = Path.Combine(_root, "out", "scenario.json");
+        _environment = new Dictionary<string, string>
+        {
+            ["LAB_NS_PREFIX"] = _prefix,
+            ["LAB_MANAGEMENT_PORT"] = ExternalTool.FreeLoopbackPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["LAB_STATE"] = _labState,
+            ["LAB_OUT"] = Path.Combine(_root, "out"),
+        };
+    }
 
     [Fact]
     public async Task Demo_AsTheReadmeWritesIt_RunsTwiceInARow_AndDownRemovesEverything()
@@ -24,26 +50,18 @@ public sealed partial class LabDemoTests : IDisposable
         Assert.Contains("sudo ./lab/down.sh", readme, StringComparison.Ordinal);
         Assert.Equal("0", (await ExternalTool.RunAsync("id", RepositoryPaths.Root, "-u")).Output.Trim());
 
-        if (File.Exists(Scenario))
-        {
-            File.Delete(Scenario);
-        }
-
         var first = await RunAsync("./lab/demo.sh", TimeSpan.FromMinutes(8));
         await CheckRunAsync(first, "first run");
-        var firstIncident = IncidentOf(await File.ReadAllTextAsync(Scenario));
+        var firstIncident = IncidentOf(await File.ReadAllTextAsync(_scenario));
 
-        if (File.Exists(Scenario))
-        {
-            File.Delete(Scenario);
-        }
+        File.Delete(_scenario);
 
         var second = await RunAsync("./lab/demo.sh", TimeSpan.FromMinutes(8));
         Assert.Contains("a lab is up already: taking it down first", second.Output, StringComparison.Ordinal);
         // The first run built segctl if it had to; the second finds the build up to date.
         Assert.Contains("segctl build up to date with the sources", second.Output, StringComparison.Ordinal);
         await CheckRunAsync(second, "second run");
-        Assert.NotEqual(firstIncident, IncidentOf(await File.ReadAllTextAsync(Scenario)));
+        Assert.NotEqual(firstIncident, IncidentOf(await File.ReadAllTextAsync(_scenario)));
 
         var processes = LabProcesses();
         Assert.NotEmpty(processes);
@@ -53,24 +71,27 @@ public sealed partial class LabDemoTests : IDisposable
         Assert.Empty(await LabNamespacesAsync());
         Assert.Empty(await LabLinksInRootNamespaceAsync());
         Assert.Empty(processes.Where(p => IsAlive(p.Pid, p.CommandLine)).Select(p => $"{p.Pid} {p.CommandLine}"));
-        Assert.Empty(ProcessesMentioning(LabState));
-        Assert.False(Directory.Exists(LabState));
+        Assert.Empty(ProcessesMentioning(_labState));
+        Assert.False(Directory.Exists(_labState));
         // The outcome of the last run stays for whoever wants to read it.
-        Assert.True(File.Exists(Scenario));
+        Assert.True(File.Exists(_scenario));
     }
 
     public void Dispose()
     {
         // Whatever the test's outcome, nothing of the lab stays up.
         RunAsync("./lab/down.sh", TimeSpan.FromMinutes(2)).GetAwaiter().GetResult();
+        Directory.Delete(_root, recursive: true);
     }
 
-    private static async Task CheckRunAsync((int ExitCode, string Output) run, string which)
+    private async Task CheckRunAsync((int ExitCode, string Output) run, string which)
     {
         Assert.True(run.ExitCode == 0, $"{which}: {run.Output}");
         Assert.Contains("segctl's answer", run.Output, StringComparison.Ordinal);
         var metricsUrl = MetricsLine().Match(run.Output);
         Assert.True(metricsUrl.Success, $"{which} printed no metrics URL: {run.Output}");
+        Assert.Equal($"http://127.0.0.1:{_environment["LAB_MANAGEMENT_PORT"]}/metrics", metricsUrl.Groups[1].Value);
+        Assert.Contains($"sudo LAB_NS_PREFIX={_prefix} LAB_STATE={_labState} ./lab/down.sh", run.Output, StringComparison.Ordinal);
 
         // The site stays up after the demo: its metrics answer on the printed URL.
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
@@ -80,7 +101,7 @@ public sealed partial class LabDemoTests : IDisposable
             Assert.Contains("segctl_client_suspended{client=\"assistring\"} 0", metrics, StringComparison.Ordinal);
         }
 
-        var text = await File.ReadAllTextAsync(Scenario);
+        var text = await File.ReadAllTextAsync(_scenario);
         using var scenario = JsonDocument.Parse(text);
         var root = scenario.RootElement;
         Assert.Equal("assistring", root.GetProperty("client").GetString());
@@ -120,7 +141,7 @@ public sealed partial class LabDemoTests : IDisposable
         Assert.True(root.GetProperty("state_after_restore").EnumerateObject().All(c => c.Value.GetString() == "active"), text + run.Output);
 
         // The evidence store the lab's segctl wrote verifies.
-        var (verifyCode, verifyOutput) = await ExternalTool.RunAsync(Path.Combine(AppContext.BaseDirectory, "segctl"), RepositoryPaths.Root, "log", "verify", "--store", Path.Combine(LabState, "segctl.db"));
+        var (verifyCode, verifyOutput) = await ExternalTool.RunAsync(Path.Combine(AppContext.BaseDirectory, "segctl"), RepositoryPaths.Root, "log", "verify", "--store", Path.Combine(_labState, "segctl.db"));
         Assert.True(verifyCode == 0, verifyOutput);
     }
 
@@ -131,10 +152,10 @@ public sealed partial class LabDemoTests : IDisposable
     }
 
     /// <summary>Every process the lab recorded or runs inside its namespaces, with its command line then.</summary>
-    private static List<(int Pid, string CommandLine)> LabProcesses()
+    private List<(int Pid, string CommandLine)> LabProcesses()
     {
         var pids = new HashSet<int>();
-        var pidDirectory = Path.Combine(LabState, "pids");
+        var pidDirectory = Path.Combine(_labState, "pids");
         foreach (var file in Directory.Exists(pidDirectory) ? Directory.GetFiles(pidDirectory, "*.pid") : [])
         {
             if (int.TryParse(File.ReadAllText(file).Trim(), out var pid))
@@ -188,10 +209,10 @@ public sealed partial class LabDemoTests : IDisposable
         return found;
     }
 
-    private static async Task<string[]> LabNamespacesAsync()
+    private async Task<string[]> LabNamespacesAsync()
     {
         var (_, output) = await ExternalTool.RunAsync("ip", RepositoryPaths.Root, "netns", "list");
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("segl-", StringComparison.Ordinal)).ToArray();
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith(_prefix + "-", StringComparison.Ordinal)).ToArray();
     }
 
     /// <summary>Interfaces with the lab's names left in the host's own namespace (the lab makes none there).</summary>
@@ -204,8 +225,8 @@ public sealed partial class LabDemoTests : IDisposable
             .ToArray();
     }
 
-    /// <summary>Runs a README command line with bash from the repository root, as root typed it.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAsync(string commandLine, TimeSpan timeout)
+    /// <summary>Runs a README command line with bash from the repository root, as root typed it with this lab's environment.</summary>
+    private async Task<(int ExitCode, string Output)> RunAsync(string commandLine, TimeSpan timeout)
     {
         var info = new ProcessStartInfo("bash")
         {
@@ -216,10 +237,15 @@ public sealed partial class LabDemoTests : IDisposable
         };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(commandLine);
-        // Nothing of the test's own environment tells the lab what to do.
+        // Nothing of the test's own environment tells the lab what to do; only the names of a lab of its own.
         foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("LAB_", StringComparison.Ordinal) || k == "SEGCTL").ToList())
         {
             info.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in _environment)
+        {
+            info.Environment[name] = value;
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("bash did not start");
