@@ -20,6 +20,7 @@
 #   LAB_NS_PREFIX=segl        the namespaces' prefix (letters and digits): PREFIX-sw, PREFIX-ctl, …
 #   LAB_MANAGEMENT_PORT=9410  the API's port on the host's loopback; one given must be free
 #   LAB_STATE=lab/.state      the lab's state (keys, logs, store); LAB_OUT=lab/out its results
+#                             (lab/.state-PREFIX and lab/out-PREFIX for a prefix not segl)
 #   SEGCTL=PATH               another segctl executable (no build)
 # A second lab beside the first (another checkout's, say) takes its own prefix and port, and lab/down.sh
 # with the same environment takes down that lab alone:

@@ -6,17 +6,19 @@
 
 LAB_DIR=${LAB_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 REPO_DIR=${REPO_DIR:-$(cd "$LAB_DIR/.." && pwd)}
-# Absolute: the state directory names the lab that owns a set of namespaces (lab_owner).
-LAB_STATE=$(realpath -m "${LAB_STATE:-$LAB_DIR/.state}")
-LAB_OUT=${LAB_OUT:-$LAB_DIR/out}
 LAB_POLICY=${LAB_POLICY:-$REPO_DIR/policies/lab.yaml}
 LAB_PYTHON=${LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 
 # Several labs can run side by side (two checkouts, or the tests beside a newcomer's): each has its own
-# namespace prefix (LAB_NS_PREFIX), host-side management port (LAB_MANAGEMENT_PORT) and, being in a
-# checkout of its own or told so, state directory (LAB_STATE) and results (LAB_OUT). Without them, the
-# defaults: segl-* namespaces, 127.0.0.1:9410, lab/.state and lab/out.
+# namespace prefix (LAB_NS_PREFIX), host-side management port (LAB_MANAGEMENT_PORT), state directory
+# (LAB_STATE) and results (LAB_OUT). Without them, the defaults: segl-* namespaces, 127.0.0.1:9410,
+# lab/.state and lab/out; a lab of another prefix keeps its state in lab/.state-PREFIX and its results in
+# lab/out-PREFIX, so two labs of one checkout never share them.
 LAB_NS_PREFIX=${LAB_NS_PREFIX:-segl}
+lab_default_suffix() { [ "$LAB_NS_PREFIX" = segl ] || printf -- '-%s' "$LAB_NS_PREFIX"; }
+# Absolute: the state directory names the lab that owns a set of namespaces (lab_owner).
+LAB_STATE=$(realpath -m "${LAB_STATE:-$LAB_DIR/.state$(lab_default_suffix)}")
+LAB_OUT=${LAB_OUT:-$LAB_DIR/out$(lab_default_suffix)}
 LAB_NS_SWITCH=$LAB_NS_PREFIX-sw
 LAB_NS_CONTROLLER=$LAB_NS_PREFIX-ctl
 
@@ -114,7 +116,7 @@ lab_namespaces_of_another_lab() {
 lab_env_prefix() {
   local env=""
   [ "$LAB_NS_PREFIX" = segl ] || env+="LAB_NS_PREFIX=$LAB_NS_PREFIX "
-  [ "$LAB_STATE" = "$(realpath -m "$LAB_DIR/.state")" ] || env+="LAB_STATE=$LAB_STATE "
+  [ "$LAB_STATE" = "$(realpath -m "$LAB_DIR/.state$(lab_default_suffix)")" ] || env+="LAB_STATE=$LAB_STATE "
   printf '%s' "$env"
 }
 

@@ -64,6 +64,44 @@ public sealed class LabOwnershipTests : IDisposable
         Assert.False(Directory.Exists(_ourState));
     }
 
+    [Fact]
+    public async Task Down_SecondLabOfTheCheckout_KeepsItsStateApartAndLeavesTheDefaultLabsAlone()
+    {
+        // The default lab's state in this checkout, as a lab that is up would have it (made here if none is).
+        var defaultState = Path.Combine(RepositoryPaths.Root, "lab", ".state");
+        var made = !Directory.Exists(defaultState);
+        var marker = Path.Combine(defaultState, "segctl.log");
+        var ownState = Path.Combine(RepositoryPaths.Root, "lab", ".state-" + _prefix);
+        try
+        {
+            Directory.CreateDirectory(defaultState);
+            if (made)
+            {
+                await File.WriteAllTextAsync(marker, "the default lab's log\n");
+            }
+
+            Directory.CreateDirectory(ownState);
+            var (code, output) = await RunAsync(["LAB_NS_PREFIX=" + _prefix, "LAB_OWNERS=" + _owners, "./lab/down.sh"]);
+
+            Assert.True(code == 0, output);
+            Assert.Contains($"no {_prefix}-* namespaces, no lab processes, {ownState} removed", output, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(ownState));
+            Assert.True(Directory.Exists(defaultState));
+        }
+        finally
+        {
+            if (made && Directory.Exists(defaultState))
+            {
+                Directory.Delete(defaultState, recursive: true);
+            }
+
+            if (Directory.Exists(ownState))
+            {
+                Directory.Delete(ownState, recursive: true);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("segl-b")]
     [InlineData("Segl")]
