@@ -10,17 +10,22 @@ namespace SegmentController.Core.Evidence;
 
 /// <summary>
 /// What one client may read of evidence that concerns other clients too (its notice of an incident, its
-/// view of an audit or of a finding, its <c>audit-failed</c> finding): the other clients' ids and names,
-/// addresses, VLANs, switch ports and listed MACs replaced by "another client" / "[another client's
-/// address]" / "[another client's VLAN]" / "[another client's port]" / "[another client's MAC]".
+/// view of an audit, of a finding or of a request, its <c>audit-failed</c> finding): the other clients' ids
+/// and names, addresses, upstream host names, VLANs, switch ports and MACs replaced by "another client" /
+/// "[another client's address]" / "[another client's host]" / "[another client's VLAN]" / "[another
+/// client's port]" / "[another client's MAC]" / "[a MAC not listed for this client]".
 /// </summary>
 /// <remarks>
 /// A port name is another client's when the policy gives it to another client on the switch the text or
 /// evidence names beside it ("sw1 port Gi1/0/3", "sw1:Gi1/0/3", "port Gi1/0/3 on sw1", or the finding's
 /// <c>switch</c>); a name with no switch beside it is replaced when it is another client's port on some
-/// switch and none of this client's (a name made of digits alone only after "port" or "trunk"). A MAC is
-/// another client's when another client's segments list it and this client's do not; in a finding whose
-/// VLANs include another client's, its <c>mac</c> (learned in those VLANs) is, unless this client lists it.
+/// switch and none of this client's (a name made of digits alone only after "port" or "trunk"). A host name
+/// is another client's when it is, or holds as whole labels ("api.crm.globex.example", a wildcard's
+/// domain), a host name of another client's upstreams (its <c>hosts</c>, its destinations) and none of this
+/// client's. Where the evidence concerns others too (or the caller does not say), a MAC is kept only when
+/// this client's segments list it: a MAC another client lists is "[another client's MAC]", any other (a
+/// non-IP flow's stations, a MAC learned on a switch) "[a MAC not listed for this client]" — whose it is
+/// cannot be told. Evidence of this client alone keeps the MACs no other client lists.
 /// </remarks>
 public sealed partial class ClientRedactor
 {
@@ -39,6 +44,12 @@ public sealed partial class ClientRedactor
     /// <summary>What replaces another client's MAC.</summary>
     public const string AnotherMac = "[another client's MAC]";
 
+    /// <summary>What replaces, in evidence that concerns others too, a MAC no client lists (whose it is cannot be told).</summary>
+    public const string UnlistedMac = "[a MAC not listed for this client]";
+
+    /// <summary>What replaces another client's host name (of its upstreams).</summary>
+    public const string AnotherHost = "[another client's host]";
+
     private readonly Regex? _names;
     private readonly Regex _own;
     private readonly IReadOnlyList<IPNetwork> _foreignSubnets;
@@ -53,6 +64,9 @@ public sealed partial class ClientRedactor
     private readonly Regex? _switchAfter;
     private readonly HashSet<string> _foreignMacs;
     private readonly HashSet<string> _ownMacs;
+    private readonly bool _sharedEvidence;
+    private readonly string[] _foreignHosts;
+    private readonly string[] _ownHosts;
 
     /// <summary>A redactor for <paramref name="client"/>.</summary>
     /// <param name="client">Whom the text is for.</param>
@@ -63,7 +77,9 @@ public sealed partial class ClientRedactor
         ArgumentException.ThrowIfNullOrEmpty(client);
         ArgumentNullException.ThrowIfNull(concerned);
         Client = client;
-        var ids = concerned.Concat(policy?.Clients.Select(c => c.Id) ?? [])
+        var named = concerned.ToArray();
+        _sharedEvidence = named.Length == 0 || named.Any(id => id != client);
+        var ids = named.Concat(policy?.Clients.Select(c => c.Id) ?? [])
             .Where(id => id != client).ToHashSet(StringComparer.Ordinal);
         var names = policy?.Clients.Where(c => c.Id != client).Select(c => c.Name).Where(n => n.Length > 2) ?? [];
         var words = ids.Concat(names).Distinct(StringComparer.Ordinal).OrderByDescending(w => w.Length).Select(Regex.Escape).ToArray();
@@ -96,6 +112,9 @@ public sealed partial class ClientRedactor
         _foreignMacs = foreign.SelectMany(s => s.Macs).Select(m => m.ToString()).ToHashSet(StringComparer.Ordinal);
         _ownMacs = own.SelectMany(s => s.Macs).Select(m => m.ToString()).ToHashSet(StringComparer.Ordinal);
         _foreignMacs.ExceptWith(_ownMacs);
+        _ownHosts = HostNames(policy?.FindClient(client));
+        _foreignHosts = (policy?.Clients.Where(c => c.Id != client).SelectMany(HostNames) ?? [])
+            .Except(_ownHosts, StringComparer.OrdinalIgnoreCase).ToArray();
     }
 
     /// <summary>Whom the text is for.</summary>
@@ -107,8 +126,10 @@ public sealed partial class ClientRedactor
         ArgumentNullException.ThrowIfNull(text);
         // Ports first: whose a port is depends on the switch named beside it, as the text spells it.
         var ported = _ports?.Replace(text, m => IsForeignPortIn(text, m) ? AnotherPort : m.Value) ?? text;
-        var unmac = _foreignMacs.Count == 0 ? ported : Mac().Replace(ported, m => _foreignMacs.Contains(NormalMac(m.Value) ?? "") ? AnotherMac : m.Value);
-        var named = _names?.Replace(unmac, AnotherClient) ?? unmac;
+        var unmac = _foreignMacs.Count == 0 && !_sharedEvidence ? ported : Mac().Replace(ported, m => MacFor(NormalMac(m.Value)) ?? m.Value);
+        // Host names before names: a client's id is often a label of its host names ("crm.globex.example").
+        var unhosted = _foreignHosts.Length == 0 ? unmac : HostName().Replace(unmac, m => IsForeignHost(m.Value) ? AnotherHost : m.Value);
+        var named = _names?.Replace(unhosted, AnotherClient) ?? unhosted;
         var addressed = Address().Replace(named, m => IPAddress.TryParse(m.Value, out var ip) && IsForeign(ip) ? AnotherAddress : m.Value);
         // Every VLAN of a list ("VLAN 110, 120", "VLAN 110/120" of a stacked tag, "VLANs [110,120]"), not only the first.
         return Vlan().Replace(addressed, m => m.Groups[1].Value + VlanId().Replace(m.Groups[2].Value, id =>
@@ -134,7 +155,7 @@ public sealed partial class ClientRedactor
             {
                 "port" when port is string => foreignPort ? AnotherPort : p.Value,
                 "if_index" when foreignPort => AnotherPort,
-                "mac" when p.Value is string mac && NormalMac(mac) is { } normal => _foreignMacs.Contains(normal) || (foreignVlans && !_ownMacs.Contains(normal)) ? AnotherMac : mac,
+                "mac" when p.Value is string mac && NormalMac(mac) is { } normal => foreignVlans && !_ownMacs.Contains(normal) ? AnotherMac : MacFor(normal) ?? mac,
                 _ => RedactValue(p.Key, p.Value),
             }, StringComparer.Ordinal),
         };
@@ -149,8 +170,9 @@ public sealed partial class ClientRedactor
 
     private object? RedactValue(string key, object? value) => value switch
     {
+        // A MAC first: IPAddress.TryParse takes "0200.0000.1001" (a switch's spelling of a MAC) for an IPv4 address.
+        string s when NormalMac(s) is { } mac => MacFor(mac) ?? s,
         string s when IPAddress.TryParse(s, out var ip) => IsForeign(ip) ? AnotherAddress : s,
-        string s when NormalMac(s) is { } mac => _foreignMacs.Contains(mac) ? AnotherMac : s,
         string s => Redact(s),
         int vlan when key.Contains("vlan", StringComparison.OrdinalIgnoreCase) && _foreignVlans.Contains(vlan) => AnotherVlan,
         long vlan when key.Contains("vlan", StringComparison.OrdinalIgnoreCase) && vlan is > 0 and < 4096 && _foreignVlans.Contains((int)vlan) => AnotherVlan,
@@ -193,6 +215,46 @@ public sealed partial class ClientRedactor
 
     private static string PortKey(string switchName, string port) => switchName + "\0" + port;
 
+    /// <summary>What replaces the MAC <paramref name="normal"/> (canonical spelling), or null when it stays.</summary>
+    private string? MacFor(string? normal) =>
+        normal is null || _ownMacs.Contains(normal) ? null
+        : _foreignMacs.Contains(normal) ? AnotherMac
+        : _sharedEvidence ? UnlistedMac
+        : null;
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is, or holds as whole labels, another client's host name — the most
+    /// specific host name it holds being another client's rather than this client's.
+    /// </summary>
+    private bool IsForeignHost(string name)
+    {
+        var labels = "." + name + ".";
+        return Longest(_foreignHosts, labels) > Longest(_ownHosts, labels);
+
+        static int Longest(string[] hosts, string labels)
+        {
+            var longest = 0;
+            foreach (var host in hosts)
+            {
+                if (host.Length > longest && labels.Contains("." + host + ".", StringComparison.OrdinalIgnoreCase))
+                {
+                    longest = host.Length;
+                }
+            }
+
+            return longest;
+        }
+    }
+
+    /// <summary>A client's upstream host names (a wildcard's domain for <c>*.domain</c>) and its destinations' names; none for no client.</summary>
+    private static string[] HostNames(ClientDefinition? client) => client is null ? [] : client.Upstreams
+        .SelectMany(u => u.Hosts.Select(h => h.StartsWith("*.", StringComparison.Ordinal) ? h[2..] : h)
+            .Concat(u.Destinations.Where(d => d.HostNameType == UriHostNameType.Dns).Select(d => d.IdnHost)))
+        .Select(h => h.TrimEnd('.').ToLowerInvariant())
+        .Where(h => h.Contains('.', StringComparison.Ordinal))
+        .Distinct(StringComparer.Ordinal)
+        .ToArray();
+
     /// <summary>A MAC in its canonical spelling (upper-case hex, no separators), or null when the text is none.</summary>
     private static string? NormalMac(string text) =>
         text.Length is 14 or 17 && Mac().IsMatch(text) && PhysicalAddress.TryParse(text.Replace(':', '-').ToUpperInvariant(), out var mac) ? mac.ToString() : null;
@@ -214,6 +276,10 @@ public sealed partial class ClientRedactor
     /// <summary>MACs as switches and captures spell them: 02:00:00:00:10:01, 02-00-…, 0200.0000.1001.</summary>
     [GeneratedRegex(@"(?<![0-9A-Fa-f:.-])(?:[0-9A-Fa-f]{2}(?:([:-])[0-9A-Fa-f]{2})(?:\1[0-9A-Fa-f]{2}){4}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?![0-9A-Fa-f:-])(?!\.[0-9A-Fa-f])", RegexOptions.CultureInvariant)]
     private static partial Regex Mac();
+
+    /// <summary>Dotted names (host names, and anything spelled like one: each is judged before it is replaced); a full stop may end the sentence.</summary>
+    [GeneratedRegex(@"(?<![A-Za-z0-9._-])[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+(?![A-Za-z0-9_-])(?!\.[A-Za-z0-9])", RegexOptions.CultureInvariant)]
+    private static partial Regex HostName();
 
     [GeneratedRegex(@"\b(?:ports?|trunk) $", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex PortWord();

@@ -124,10 +124,64 @@ public sealed class ClientRedactorTests
         Assert.Equal("Gi1/0/9", view.Evidence["port"]);
         Assert.Equal(new object?[] { 110, ClientRedactor.AnotherVlan }, (object?[])view.Evidence["vlan"]!);
 
-        // alpha's own listed MAC, and one learned in alpha's VLAN alone, are alpha's to read.
+        // alpha's own listed MAC is alpha's to read; one learned in alpha's VLAN alone, on a port of a finding
+        // shared with beta, may be either's: it is not known to be alpha's.
         Assert.Equal("02:00:00:00:01:01", redactor.Redact(foreignMac with { Evidence = new Dictionary<string, object?> { ["vlan"] = new object?[] { 110, 120 }, ["mac"] = "02:00:00:00:01:01" } }).Evidence["mac"]);
-        Assert.Equal("02:00:00:00:0a:0b", redactor.Redact(foreignMac with { Evidence = new Dictionary<string, object?> { ["vlan"] = 110, ["mac"] = "02:00:00:00:0a:0b" } }).Evidence["mac"]);
+        Assert.Equal(ClientRedactor.UnlistedMac, redactor.Redact(foreignMac with { Evidence = new Dictionary<string, object?> { ["vlan"] = 110, ["mac"] = "02:00:00:00:0a:0b" } }).Evidence["mac"]);
         Assert.Equal(ClientRedactor.AnotherMac, redactor.Redact(foreignMac with { Evidence = new Dictionary<string, object?> { ["src"] = "02:00:00:00:02:02" } }).Evidence["src"]);
+    }
+
+    [Fact]
+    public void NonIpFlowOfTwoClients_EveryMacNotListedForTheReader_Replaced_ListedOwnKept()
+    {
+        // A non-IP flow's stations are named by MAC alone, in the summary and as src/dst; none of them listed.
+        var hopping = Finding.Create(
+            RuleIds.VlanHopping,
+            ["alpha", "beta"],
+            "Stacked VLAN tags (alpha, beta): 02:00:00:00:0a:0b → 02:00:00:00:0c:0d, then 0200.0000.0c0e and 02:00:00:00:01:01 and 02:00:00:00:02:02",
+            new Dictionary<string, object?>(StringComparer.Ordinal) { ["vlans"] = new object?[] { 110, 120 }, ["src"] = "02:00:00:00:0a:0b", ["dst"] = "0200.0000.0c0d", ["protocol"] = "0x88b5", ["packets"] = 3 },
+            Detected);
+
+        var alpha = new ClientRedactor("alpha", hopping.Clients, Policy()).Redact(hopping);
+        Assert.Equal($"Stacked VLAN tags (alpha, another client): {ClientRedactor.UnlistedMac} → {ClientRedactor.UnlistedMac}, then {ClientRedactor.UnlistedMac} and 02:00:00:00:01:01 and {ClientRedactor.AnotherMac}", alpha.Summary);
+        Assert.Equal(ClientRedactor.UnlistedMac, alpha.Evidence["src"]);
+        Assert.Equal(ClientRedactor.UnlistedMac, alpha.Evidence["dst"]);
+        Assert.Equal("0x88b5", alpha.Evidence["protocol"]);
+
+        var beta = new ClientRedactor("beta", hopping.Clients, Policy()).Redact(hopping);
+        Assert.EndsWith($"and {ClientRedactor.AnotherMac} and 02:00:00:00:02:02", beta.Summary, StringComparison.Ordinal);
+
+        // Evidence of the reader alone (its own finding in its own notice) keeps what no other client lists.
+        var own = new ClientRedactor("alpha", ["alpha"], Policy());
+        Assert.Equal($"02:00:00:00:0a:0b and {ClientRedactor.AnotherMac}", own.Redact("02:00:00:00:0a:0b and 02:00:00:00:02:02"));
+    }
+
+    [Fact]
+    public void OtherClientsUpstreamHostNames_ReplacedExactAndWhereANameHoldsThem_OwnKept()
+    {
+        var policy = PolicyWithUpstreams();
+        var alpha = new ClientRedactor("alpha", ["alpha", "globex"], policy);
+
+        Assert.Equal(
+            $"10.1.0.5 asked for {ClientRedactor.AnotherHost}/customers, {ClientRedactor.AnotherHost}:8443, {ClientRedactor.AnotherHost} and https://{ClientRedactor.AnotherHost}/x; its own crm.alpha.example and reports.alpha.example. Not example.org or crm.globex.examples.",
+            alpha.Redact("10.1.0.5 asked for crm.globex.example/customers, api.crm.globex.example:8443, eu.apps.globex.net and https://backend.globex.internal/x; its own crm.alpha.example and reports.alpha.example. Not example.org or crm.globex.examples."));
+        Assert.Equal(ClientRedactor.AnotherHost + ".", alpha.Redact("CRM.Globex.Example."));
+
+        var request = Finding.Create(
+            RuleIds.CrossClientRequest,
+            ["alpha"],
+            "10.1.0.5 in alpha's segment requested crm.globex.example/customers, which belongs to globex",
+            new Dictionary<string, object?>(StringComparer.Ordinal) { ["src"] = "10.1.0.5", ["host"] = "crm.globex.example", ["sni"] = "api.crm.globex.example", ["path"] = "/customers", ["target_client"] = "globex" },
+            Detected);
+        var view = alpha.Redact(request);
+        Assert.Equal($"10.1.0.5 in alpha's segment requested {ClientRedactor.AnotherHost}/customers, which belongs to another client", view.Summary);
+        Assert.Equal(ClientRedactor.AnotherHost, view.Evidence["host"]);
+        Assert.Equal(ClientRedactor.AnotherHost, view.Evidence["sni"]);
+        Assert.Equal(ClientRedactor.AnotherClient, view.Evidence["target_client"]);
+
+        // globex reads its own host names; alpha's are another client's to it.
+        var globex = new ClientRedactor("globex", ["alpha", "globex"], policy);
+        Assert.Equal($"crm.globex.example and {ClientRedactor.AnotherHost}", globex.Redact("crm.globex.example and crm.alpha.example"));
     }
 
     [Fact]
@@ -160,6 +214,30 @@ public sealed class ClientRedactorTests
             Client("alpha", "Alpha Insurance", "10.1.0.0/24", 110, "02:00:00:00:01:01", ("sw1", ["Gi1/0/1", "Gi1/0/2", "Gi1/0/130"]), ("sw2", ["Gi1/0/2"])),
             Client("beta", "Beta Telecom", "10.2.0.0/24", 120, "02:00:00:00:02:02", ("sw1", ["Gi1/0/13", "Gi1/0/14"]), ("sw2", ["Gi1/0/1"]), ("sw3", ["7"])),
         ],
+    };
+
+    /// <summary>alpha with its CRM, globex with a CRM, a wildcard and a destination named apart from its hosts.</summary>
+    private static SitePolicy PolicyWithUpstreams()
+    {
+        var policy = Policy();
+        return policy with
+        {
+            Clients =
+            [
+                policy.Clients[0] with { Upstreams = [Upstream("crm", ["crm.alpha.example", "*.alpha.example"], "https://10.9.0.1:8443")] },
+                Client("globex", "Globex", "10.3.0.0/24", 130, "02:00:00:00:03:03", ("sw1", ["Gi1/0/30"])) with
+                {
+                    Upstreams = [Upstream("crm", ["crm.globex.example"], "https://backend.globex.internal"), Upstream("apps", ["*.apps.globex.net"], "https://10.9.0.2")],
+                },
+            ],
+        };
+    }
+
+    private static Upstream Upstream(string name, string[] hosts, string destination) => new()
+    {
+        Name = name,
+        Hosts = hosts,
+        Destinations = [new Uri(destination)],
     };
 
     private static ClientDefinition Client(string id, string name, string subnet, int vlan, string mac, params (string Switch, string[] Ports)[] ports) => new()

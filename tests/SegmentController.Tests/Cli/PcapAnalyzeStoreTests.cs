@@ -121,6 +121,83 @@ public sealed class PcapAnalyzeStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task NonIpFlowAcrossTwoClientsVlans_EachClientsViewKeepsOnlyTheMacsListedForIt()
+    {
+        // Stacked tags of acme's VLAN 10 and globex's VLAN 20 on a non-IP frame: the stations are named by
+        // MAC alone. acme lists the source; nobody lists the destination.
+        var pcap = Path.Combine(_dir, "non-ip.pcap");
+        File.WriteAllBytes(pcap, NonIpPcap("02:00:00:00:10:01", "02:00:00:00:bb:02", [10, 20], frames: 3));
+        var store = Path.Combine(_dir, "evidence.db");
+        Assert.Equal(1, (await Segctl("pcap", "analyze", pcap, "--policy", Fixture("site.yaml"), "--store", store)).Exit);
+        var full = Assert.Single(await ExportAsync(store), r => r.GetProperty("type").GetString() == "finding");
+        Assert.Equal("acme,globex", full.GetProperty("clients").GetString());
+        Assert.Equal("vlan-hopping", full.GetProperty("payload").GetProperty("rule").GetString());
+        Assert.Equal("02:00:00:00:bb:02", full.GetProperty("payload").GetProperty("evidence").GetProperty("dst").GetString());
+
+        foreach (var (client, kept, hidden) in new[]
+        {
+            ("acme", new[] { "02:00:00:00:10:01" }, new[] { "02:00:00:00:bb:02" }),
+            ("globex", Array.Empty<string>(), new[] { "02:00:00:00:10:01", "02:00:00:00:bb:02" }),
+        })
+        {
+            var file = Path.Combine(_dir, client + ".jsonl");
+            Assert.Equal(0, (await Segctl("log", "export", "--store", store, "--client", client, "--out", file)).Exit);
+            var text = await File.ReadAllTextAsync(file);
+            var view = Assert.Single(
+                text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()),
+                l => l.GetProperty("kind").GetString() == "record" && l.GetProperty("type").GetString() == "finding-view").GetProperty("payload");
+            Assert.Equal(kept.FirstOrDefault() ?? "[another client's MAC]", view.GetProperty("evidence").GetProperty("src").GetString());
+            Assert.Equal("[a MAC not listed for this client]", view.GetProperty("evidence").GetProperty("dst").GetString());
+            foreach (var mac in kept)
+            {
+                Assert.Contains(mac, view.GetProperty("summary").GetString(), StringComparison.Ordinal);
+            }
+
+            foreach (var mac in hidden)
+            {
+                Assert.DoesNotContain(mac, text, StringComparison.OrdinalIgnoreCase);
+            }
+
+            Assert.Equal(0, (await Segctl("log", "verify", "--export", file)).Exit);
+        }
+    }
+
+    /// <summary>A classic pcap of <paramref name="frames"/> identical Ethernet frames, tagged with <paramref name="vlans"/> (outer first), of an experimental EtherType.</summary>
+    private static byte[] NonIpPcap(string source, string destination, int[] vlans, int frames)
+    {
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write(0xa1b2c3d4u);
+        writer.Write((ushort)2);
+        writer.Write((ushort)4);
+        writer.Write(0);
+        writer.Write(0u);
+        writer.Write(65535u);
+        writer.Write(1u);
+        var frame = new List<byte>();
+        frame.AddRange(Convert.FromHexString(destination.Replace(":", "", StringComparison.Ordinal)));
+        frame.AddRange(Convert.FromHexString(source.Replace(":", "", StringComparison.Ordinal)));
+        foreach (var vlan in vlans)
+        {
+            frame.AddRange([0x81, 0x00, (byte)(vlan >> 8), (byte)vlan]);
+        }
+
+        frame.AddRange([0x88, 0xb5]);
+        frame.AddRange(Enumerable.Repeat((byte)'x', 46));
+        for (var i = 0; i < frames; i++)
+        {
+            writer.Write(1767225600u + (uint)i);
+            writer.Write(0u);
+            writer.Write((uint)frame.Count);
+            writer.Write((uint)frame.Count);
+            writer.Write(frame.ToArray());
+        }
+
+        writer.Flush();
+        return stream.ToArray();
+    }
+
+    [Fact]
     public async Task CleanCaptureWithStoreJson_Exit0AnalysisRecorded_WithheldFromEachClientsExport()
     {
         var store = Path.Combine(_dir, "nested", "evidence.db");
