@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Proxy.Tests.Infrastructure;
@@ -85,8 +86,17 @@ public sealed class ProxyRoutingTests : IAsyncLifetime
         Assert.StartsWith("https://127.0.0.1:", records[0].GetProperty("upstream").GetString(), StringComparison.Ordinal);
         Assert.Equal("cross-client", records[1].GetProperty("outcome").GetString());
         Assert.Equal(403, records[1].GetProperty("status").GetInt32());
-        Assert.All(StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.Access }), r => Assert.Equal("acme", r.Clients));
+
+        // The request for globex's system concerns globex too: kept under both keys, with each client's view beside it.
+        Assert.Equal(["acme", "acme,globex"], StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.Access }).Select(r => r.Clients).Order(StringComparer.Ordinal));
+        var views = StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.AccessView }).ToDictionary(r => r.Clients!, r => JsonDocument.Parse(r.Payload!.Value).RootElement.Clone());
+        Assert.Equal(["acme", "globex"], views.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("another client", Single(views["acme"]).GetProperty("route_client").GetString());
+        Assert.Equal("another client", Single(views["globex"]).GetProperty("client").GetString());
+        Assert.Equal("globex.test", Single(views["globex"]).GetProperty("host").GetString());
     }
+
+    private static JsonElement Single(JsonElement payload) => payload.ValueKind == JsonValueKind.Array ? Assert.Single(payload.EnumerateArray()) : payload;
 
     [Fact]
     public async Task UnroutedHost_404NothingForwarded()

@@ -9,6 +9,15 @@ public static class RecordTypes
     /// <summary>A request the proxy forwarded or refused.</summary>
     public const string Access = "access";
 
+    /// <summary>
+    /// Beside the <see cref="Access"/> record of a request that concerns two clients (an agent of one asked
+    /// for another's system, or presented another's certificate; the full record is kept under both keys):
+    /// each client's own view of it, in the same JSON shape, under that client's key alone — the requester's
+    /// naming nothing of the client asked of, the latter's (a request for its systems, refused) nothing of
+    /// the requester (<c>ClientRedactor</c>). An incident's exposure count reads <see cref="Access"/> only.
+    /// </summary>
+    public const string AccessView = "access-view";
+
     /// <summary>Something an operator did (suspend, restore, approve, acknowledge).</summary>
     public const string OperatorAction = "operator-action";
 

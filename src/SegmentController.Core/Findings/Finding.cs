@@ -47,6 +47,19 @@ public sealed record Finding
     /// </summary>
     public string? Key { get; init; }
 
+    /// <summary>
+    /// Clients the finding names without being theirs: the client whose system an agent of another asked
+    /// for (evidence <c>target_client</c> of a <c>cross-client-request</c>). The finding is not theirs — it neither
+    /// suspends them, nor opens them an incident, nor fails them an audit — but its records concern them: they are
+    /// kept under their keys too, with a view for each (<see cref="FindingRecords"/>), so the requester's
+    /// export names nothing of them and theirs shows the attempt on their systems.
+    /// </summary>
+    public IReadOnlyList<string> Targets =>
+        Evidence.TryGetValue("target_client", out var target) && target is string id && id.Length > 0 && !Clients.Contains(id, StringComparer.Ordinal) ? [id] : [];
+
+    /// <summary>Every client the finding's records concern: <see cref="Clients"/> and <see cref="Targets"/>, sorted.</summary>
+    public IReadOnlyList<string> Concerned => Targets.Count == 0 ? Clients : Clients.Concat(Targets).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
     /// <summary>Builds a finding whose severity and source come from the rule catalog.</summary>
     public static Finding Create(string rule, IEnumerable<string> clients, string summary, IReadOnlyDictionary<string, object?> evidence, DateTimeOffset observedAt)
     {

@@ -7,7 +7,8 @@ namespace SegmentController.Core.Findings;
 
 /// <summary>
 /// Puts a finding on record the one way every source shares: the finding in full as <c>finding</c>, under
-/// the key of every client it concerns; a finding of several clients also as each client's own view
+/// the key of every client it concerns (<see cref="Finding.Concerned"/>: its clients, and the client whose
+/// system a cross-client request asked for); a finding of several clients also as each client's own view
 /// (<c>finding-view</c>, <see cref="FindingView"/>), under that client's key alone, so that an export for one
 /// client — which withholds the shared record — still shows that the finding was made and its part in it.
 /// </summary>
@@ -26,10 +27,11 @@ public static class FindingRecords
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(finding);
-        var full = store.AppendAsync(RecordTypes.Finding, ClientKey.Of(finding.Clients), ToUtf8(finding), cancellationToken).AsTask();
-        var views = finding.Clients.Count < 2
+        var concerned = finding.Concerned;
+        var full = store.AppendAsync(RecordTypes.Finding, ClientKey.Of(concerned), ToUtf8(finding), cancellationToken).AsTask();
+        var views = concerned.Count < 2
             ? []
-            : finding.Clients.Select(client => (Client: client, Index: store.AppendAsync(RecordTypes.FindingView, ClientKey.Of(client), ToUtf8(FindingView.For(finding, client, policy)), cancellationToken).AsTask())).ToArray();
+            : concerned.Select(client => (Client: client, Index: store.AppendAsync(RecordTypes.FindingView, ClientKey.Of(client), ToUtf8(FindingView.For(finding, client, policy)), cancellationToken).AsTask())).ToArray();
         return CompleteAsync(full, views);
     }
 

@@ -7,7 +7,9 @@ namespace SegmentController.Core.Findings;
 /// One client's view of a finding that concerns several — what its <c>finding-view</c> record holds, beside
 /// the shared <c>finding</c> an export for that client withholds: the same rule, severity, source, time and
 /// counts, naming that client alone, with every other client's ids, names, addresses, VLANs, switch ports
-/// and MACs replaced as in its view of an incident (<see cref="ClientRedactor"/>).
+/// and MACs replaced as in its view of an incident (<see cref="ClientRedactor"/>). A client the finding
+/// only targets (<see cref="Finding.Targets"/>: the owner of the system a cross-client request asked for)
+/// reads it with <c>clients</c> empty: it was asked of, it did nothing.
 /// </summary>
 public static class FindingView
 {
@@ -16,6 +18,9 @@ public static class FindingView
     {
         ArgumentNullException.ThrowIfNull(finding);
         ArgumentException.ThrowIfNullOrEmpty(client);
-        return new ClientRedactor(client, finding.Clients, policy).Redact(finding);
+        var view = new ClientRedactor(client, finding.Concerned, policy).Redact(finding);
+
+        // The client whose system was asked for is told of the attempt; the finding is not its own.
+        return finding.Clients.Contains(client, StringComparer.Ordinal) ? view : view with { Clients = [] };
     }
 }

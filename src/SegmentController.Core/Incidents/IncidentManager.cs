@@ -494,13 +494,18 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     public void Dispose() => _gate.Dispose();
 
     /// <summary>
-    /// Records the incident as it now stands; one that concerns several clients also as each client's own
-    /// view, under its key alone: an export for one client withholds the shared record, and shows this.
+    /// Records the incident as it now stands; one that concerns several clients (or whose findings name
+    /// another client, the target of a cross-client request) also as each of its clients' own view, under
+    /// its key alone: an export for one client withholds the shared record, and shows this. A target gets
+    /// no view: the incident is not its own (its export shows the attempt by the finding's view).
     /// </summary>
     private async Task RecordAsync(Incident incident, string kind, CancellationToken cancellationToken)
     {
-        var full = _store.AppendAsync(RecordTypes.IncidentEvent, ClientKey.Of(incident.Clients), IncidentJson.ToUtf8(incident, kind), cancellationToken).AsTask();
-        if (incident.Clients.Count < 2)
+        // A finding may name a client that is not the incident's (the target of a cross-client request):
+        // the full record is kept under its key too, so the incident's clients' exports withhold it.
+        var concerned = incident.Clients.Concat(incident.Findings.SelectMany(f => f.Targets)).Distinct(StringComparer.Ordinal).ToArray();
+        var full = _store.AppendAsync(RecordTypes.IncidentEvent, ClientKey.Of(concerned), IncidentJson.ToUtf8(incident, kind), cancellationToken).AsTask();
+        if (concerned.Length < 2)
         {
             await full.ConfigureAwait(false);
             return;

@@ -26,7 +26,7 @@ public static class IncidentView
     {
         ArgumentNullException.ThrowIfNull(incident);
         ArgumentException.ThrowIfNullOrEmpty(client);
-        var others = new ClientRedactor(client, incident.Clients.Concat(incident.Findings.SelectMany(f => f.Clients)), policy);
+        var others = new ClientRedactor(client, incident.Clients.Concat(incident.Findings.SelectMany(f => f.Concerned)), policy);
         return incident with
         {
             Nature = others.Redact(incident.Nature),

@@ -80,11 +80,17 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     /// Hands one record to the store's writer (waiting for room first); a failure stops forwarding.
     /// <paramref name="payload"/> is read before this returns: the caller may reuse its buffer then.
     /// </summary>
-    public ValueTask WriteAsync(string? clients, ReadOnlyMemory<byte> payload)
+    public ValueTask WriteAsync(string? clients, ReadOnlyMemory<byte> payload) => WriteAsync(RecordTypes.Access, clients, payload);
+
+    /// <summary>
+    /// Hands one record of <paramref name="type"/> (<c>access</c>, or a client's <c>access-view</c>) to the
+    /// store's writer, as <see cref="WriteAsync(string?, ReadOnlyMemory{byte})"/> does.
+    /// </summary>
+    public ValueTask WriteAsync(string type, string? clients, ReadOnlyMemory<byte> payload)
     {
         if (TryTakeSlot())
         {
-            return HandOver(clients, payload);
+            return HandOver(type, clients, payload);
         }
 
         // The window is full of records the store keeps for its next attempt while it cannot write:
@@ -97,7 +103,7 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
         }
 
         // No cancellation: a finished request's record is never dropped while the store writes; it waits for room.
-        return WriteWhenRoomAsync(clients, payload.ToArray());
+        return WriteWhenRoomAsync(type, clients, payload.ToArray());
     }
 
     /// <summary>Records dropped because the store could not write and the window was full (since start).</summary>
@@ -170,12 +176,12 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     }
 
     // Holds a slot: the store's writer gives it back with the batch's report.
-    private ValueTask HandOver(string? clients, ReadOnlyMemory<byte> payload)
+    private ValueTask HandOver(string type, string? clients, ReadOnlyMemory<byte> payload)
     {
         bool handed;
         try
         {
-            handed = _store.TryHandOver(RecordTypes.Access, clients, payload, this);
+            handed = _store.TryHandOver(type, clients, payload, this);
         }
         catch (StoreUnavailableException e)
         {
@@ -189,10 +195,10 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
             throw;
         }
 
-        return handed ? ValueTask.CompletedTask : AppendAloneAsync(clients, payload);
+        return handed ? ValueTask.CompletedTask : AppendAloneAsync(type, clients, payload);
     }
 
-    private async ValueTask WriteWhenRoomAsync(string? clients, byte[] payload)
+    private async ValueTask WriteWhenRoomAsync(string type, string? clients, byte[] payload)
     {
         while (true)
         {
@@ -200,7 +206,7 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
             var room = Room();
             if (TryTakeSlot())
             {
-                await HandOver(clients, payload).ConfigureAwait(false);
+                await HandOver(type, clients, payload).ConfigureAwait(false);
                 return;
             }
 
@@ -228,11 +234,11 @@ internal sealed partial class AccessRecords : IAppendObserver, IDisposable
     }
 
     // The store's queue (every writer's records) is full: this record, its slot held, waits for its own commit.
-    private async ValueTask AppendAloneAsync(string? clients, ReadOnlyMemory<byte> payload)
+    private async ValueTask AppendAloneAsync(string type, string? clients, ReadOnlyMemory<byte> payload)
     {
         try
         {
-            await _store.AppendAsync(RecordTypes.Access, clients, payload, CancellationToken.None).ConfigureAwait(false);
+            await _store.AppendAsync(type, clients, payload, CancellationToken.None).ConfigureAwait(false);
             Resume();
         }
         catch (StoreUnavailableException e)

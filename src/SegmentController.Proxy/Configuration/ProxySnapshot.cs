@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Proxy.Enforcement;
 using SegmentController.Proxy.Forwarding;
@@ -12,6 +14,8 @@ namespace SegmentController.Proxy.Configuration;
 /// </summary>
 internal sealed class ProxySnapshot : IDisposable
 {
+    private readonly ConcurrentDictionary<string, ClientRedactor> _redactors = new(StringComparer.Ordinal);
+
     private ProxySnapshot(SitePolicy policy, ClientAddressMap addresses, ClientCertificateMap certificates, PolicyProxyConfig config, X509ChainPolicy? upstreamTrust)
     {
         Policy = policy;
@@ -26,6 +30,9 @@ internal sealed class ProxySnapshot : IDisposable
     public ClientAddressMap Addresses { get; }
 
     public ClientCertificateMap Certificates { get; }
+
+    /// <summary>What <paramref name="client"/> may read of a record that names other clients too, under this policy (built once per client).</summary>
+    public ClientRedactor RedactorFor(string client) => _redactors.GetOrAdd(client, static (id, policy) => new ClientRedactor(id, [], policy), Policy);
 
     /// <summary>The routes and clusters YARP serves from this policy.</summary>
     public PolicyProxyConfig Config { get; }

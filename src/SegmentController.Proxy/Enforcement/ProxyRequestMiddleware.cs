@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Access;
+using SegmentController.Proxy.Configuration;
 using SegmentController.Proxy.Gate;
 using Yarp.ReverseProxy.Model;
 
@@ -165,7 +166,7 @@ internal sealed partial class ProxyRequestMiddleware
             var duration = _time.GetElapsedTime(started);
             var outcome = state.Outcome ?? ProxyOutcomes.Aborted;
             _metrics.RequestCompleted(state.SourceClient ?? ProxyOutcomes.UnknownClient, outcome, duration);
-            await AppendAsync(context, state, at, source, outcome, (requestBody?.BytesRead ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.BytesWritten + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
+            await AppendAsync(context, snapshot, state, at, source, outcome, (requestBody?.BytesRead ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.BytesWritten + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
         }
     }
 
@@ -196,7 +197,7 @@ internal sealed partial class ProxyRequestMiddleware
         return false;
     }
 
-    private ValueTask AppendAsync(HttpContext context, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
+    private async ValueTask AppendAsync(HttpContext context, ProxySnapshot snapshot, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
     {
         // A request cut before its response started got no status at all: say so rather than the default 200.
         var answered = context.Response.HasStarted || outcome is not (ProxyOutcomes.Suspended or ProxyOutcomes.Aborted);
@@ -219,10 +220,53 @@ internal sealed partial class ProxyRequestMiddleware
             RouteClient = state.RouteClient,
             Outcome = outcome,
         };
-        var clients = state.SourceClient is null ? null : ClientKey.Of(state.SourceClient);
+        if (state.SourceClient is not { } client)
+        {
+            // Serialized into this thread's buffer, which the store copies before WriteAsync returns.
+            await _records.WriteAsync(null, RecordBuffer.Serialize(record)).ConfigureAwait(false);
+            return;
+        }
 
-        // Serialized into this thread's buffer, which the store copies before WriteAsync returns.
-        return _records.WriteAsync(clients, RecordBuffer.Serialize(record));
+        // An agent that asked for another client's system, or presented another client's certificate: the
+        // request concerns that client too. The full record is kept under both keys (withheld from each
+        // one's export), and each reads its own view of it, naming nothing of the other.
+        var asked = OtherClient(client, state.RouteClient) ?? OtherClient(client, state.Identity?.Client);
+        if (asked is null)
+        {
+            await _records.WriteAsync(ClientKey.Of(client), RecordBuffer.Serialize(record)).ConfigureAwait(false);
+            return;
+        }
+
+        await _records.WriteAsync(ClientKey.Of([client, asked]), RecordBuffer.Serialize(record)).ConfigureAwait(false);
+        await _records.WriteAsync(RecordTypes.AccessView, ClientKey.Of(client), RecordBuffer.Serialize(View(record, client, snapshot.RedactorFor(client)))).ConfigureAwait(false);
+        await _records.WriteAsync(RecordTypes.AccessView, ClientKey.Of(asked), RecordBuffer.Serialize(View(record, asked, snapshot.RedactorFor(asked)))).ConfigureAwait(false);
+    }
+
+    private static string? OtherClient(string client, string? other) =>
+        other is not null && !string.Equals(other, client, StringComparison.Ordinal) ? other : null;
+
+    /// <summary>
+    /// <paramref name="record"/> as <paramref name="reader"/> may read it: the other client's id replaced,
+    /// its addresses and host names redacted, and a certificate that is not the reader's not described.
+    /// </summary>
+    internal static AccessRecord View(in AccessRecord record, string reader, ClientRedactor redactor)
+    {
+        var own = record.IdentityClient is null ? string.Equals(record.Client, reader, StringComparison.Ordinal) : string.Equals(record.IdentityClient, reader, StringComparison.Ordinal);
+        return record with
+        {
+            Client = Named(record.Client, reader),
+            Source = redactor.Redact(record.Source),
+            Identity = own && record.Identity is { } subject ? redactor.Redact(subject) : null,
+            IdentitySha256 = own ? record.IdentitySha256 : null,
+            IdentityClient = Named(record.IdentityClient, reader),
+            Host = redactor.Redact(record.Host),
+            Path = redactor.Redact(record.Path),
+            Upstream = record.Upstream is { } upstream ? redactor.Redact(upstream) : null,
+            RouteClient = Named(record.RouteClient, reader),
+        };
+
+        static string? Named(string? client, string reader) =>
+            client is null || string.Equals(client, reader, StringComparison.Ordinal) ? client : ClientRedactor.AnotherClient;
     }
 
     /// <summary>A thread's buffer for serializing access records: one copy per record, the store's.</summary>

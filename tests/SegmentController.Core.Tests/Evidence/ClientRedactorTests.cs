@@ -185,6 +185,34 @@ public sealed class ClientRedactorTests
     }
 
     [Fact]
+    public void FindingView_OfACrossClientRequest_RequesterNamesNothingOfTheTarget_TargetNothingOfTheRequester()
+    {
+        var policy = PolicyWithUpstreams();
+        var request = Finding.Create(
+            RuleIds.CrossClientRequest,
+            ["alpha"],
+            "10.1.0.5 in alpha's segment requested crm.globex.example/customers, which belongs to globex",
+            new Dictionary<string, object?>(StringComparer.Ordinal) { ["src"] = "10.1.0.5", ["method"] = "GET", ["host"] = "crm.globex.example", ["path"] = "/customers", ["target_client"] = "globex" },
+            Detected);
+        Assert.Equal(["globex"], request.Targets);
+        Assert.Equal(["alpha", "globex"], request.Concerned);
+
+        var alpha = Encoding.UTF8.GetString(FindingRecords.ToUtf8(FindingView.For(request, "alpha", policy)).Span);
+        Assert.DoesNotContain("globex", alpha, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("\"clients\":[\"alpha\"]", alpha, StringComparison.Ordinal);
+
+        // The client asked of is told of the attempt on its system, naming nothing of the requester, and the finding is not its own.
+        var globex = FindingView.For(request, "globex", policy);
+        var globexJson = Encoding.UTF8.GetString(FindingRecords.ToUtf8(globex).Span);
+        Assert.Empty(globex.Clients);
+        Assert.Equal("globex", globex.Evidence["target_client"]);
+        Assert.Equal("crm.globex.example", globex.Evidence["host"]);
+        Assert.Equal(ClientRedactor.AnotherAddress, globex.Evidence["src"]);
+        Assert.DoesNotContain("alpha", globexJson, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("10.1.0.", globexJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FindingReadBackFromItsRecord_IfIndexAsLong_StillReplaced()
     {
         // An incident rebuilt from the store holds findings read back from JSON: numbers are longs there.
