@@ -24,11 +24,11 @@ internal static class PurgeSelection
     public static long MadeBefore(DateOnly today) =>
         today.AddYears(-MinimumYears).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).Ticks;
 
-    /// <summary>The indexes of the records to empty on <paramref name="today"/>, in chain order; <paramref name="command"/> is a fresh command on the store's connection.</summary>
-    public static List<long> Victims(SqliteCommand command, IReadOnlyDictionary<string, DateOnly> expired, DateOnly today)
+    /// <summary>The records to empty on <paramref name="today"/> (index and client key), in chain order; <paramref name="command"/> is a fresh command on the store's connection.</summary>
+    public static List<(long Index, string Clients)> Victims(SqliteCommand command, IReadOnlyDictionary<string, DateOnly> expired, DateOnly today)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var victims = new List<long>();
+        var victims = new List<(long Index, string Clients)>();
         if (expired.Count == 0)
         {
             return victims;
@@ -39,12 +39,48 @@ internal static class PurgeSelection
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            if (ClientKey.Split(reader.GetString(1)).All(expired.ContainsKey))
+            var clients = reader.GetString(1);
+            if (ClientKey.Split(clients).All(expired.ContainsKey))
             {
-                victims.Add(reader.GetInt64(0));
+                victims.Add((reader.GetInt64(0), clients));
             }
         }
 
         return victims;
+    }
+
+    /// <summary>
+    /// The victims as the purge records that vouch for them: one per client for the records of that client
+    /// alone, naming that client alone — what an export for one client shows of a purge names nothing of
+    /// another — then one for the records of several clients, naming those clients. That one comes last: a
+    /// record is vouched for by the first purge after it that covers it, and it covers one client's records too.
+    /// </summary>
+    public static IReadOnlyList<(string[] Clients, List<long> Indexes)> Groups(IEnumerable<(long Index, string Clients)> victims)
+    {
+        ArgumentNullException.ThrowIfNull(victims);
+        var single = new SortedDictionary<string, List<long>>(StringComparer.Ordinal);
+        var shared = new List<long>();
+        var sharedClients = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (index, clients) in victims)
+        {
+            var ids = ClientKey.Split(clients);
+            if (ids.Count == 1)
+            {
+                (single.TryGetValue(clients, out var list) ? list : single[clients] = []).Add(index);
+            }
+            else
+            {
+                shared.Add(index);
+                sharedClients.UnionWith(ids);
+            }
+        }
+
+        var groups = single.Select(p => (Clients: new[] { p.Key }, Indexes: p.Value)).ToList();
+        if (shared.Count > 0)
+        {
+            groups.Add((sharedClients.ToArray(), shared));
+        }
+
+        return groups;
     }
 }

@@ -964,7 +964,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             return new PurgeResult(0, -1, []);
         }
 
-        List<long> victims;
+        List<(long Index, string Clients)> victims;
         using (var select = _connection.CreateCommand())
         {
             victims = PurgeSelection.Victims(select, expired, today);
@@ -975,21 +975,29 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             return new PurgeResult(0, -1, expired.Keys.Order(StringComparer.Ordinal).ToArray());
         }
 
-        var headIndex = _nextIndex - 1;
-        var payload = StorePayloads.Purge(today, expired, victims.Count, victims[0], victims[^1], headIndex, _head);
-        var record = PendingAppend.Internal(RecordTypes.Purge, payload);
-        var index = Commit(1, _ => record, transaction =>
+        // One purge record per client (and one for records of several), each naming only the clients whose
+        // records it emptied: an export for one client shows the purge that vouches for its records, and
+        // that names no other client nor another client's retention.
+        var index = -1L;
+        foreach (var (clients, indexes) in PurgeSelection.Groups(victims))
         {
-            using var update = _connection.CreateCommand();
-            update.Transaction = transaction;
-            update.CommandText = "UPDATE records SET payload = NULL WHERE idx = $idx";
-            var parameter = update.Parameters.Add(new SqliteParameter { ParameterName = "$idx" });
-            foreach (var victim in victims)
+            var named = clients.ToDictionary(c => c, c => expired[c], StringComparer.Ordinal);
+            var payload = StorePayloads.Purge(today, named, indexes.Count, indexes[0], indexes[^1], _nextIndex - 1, _head);
+            var record = PendingAppend.Internal(RecordTypes.Purge, payload);
+            index = Commit(1, _ => record, transaction =>
             {
-                parameter.Value = victim;
-                update.ExecuteNonQuery();
-            }
-        });
+                using var update = _connection.CreateCommand();
+                update.Transaction = transaction;
+                update.CommandText = "UPDATE records SET payload = NULL WHERE idx = $idx";
+                var parameter = update.Parameters.Add(new SqliteParameter { ParameterName = "$idx" });
+                foreach (var victim in indexes)
+                {
+                    parameter.Value = victim;
+                    update.ExecuteNonQuery();
+                }
+            });
+        }
+
         return new PurgeResult(victims.Count, index, expired.Keys.Order(StringComparer.Ordinal).ToArray());
     }
 

@@ -285,8 +285,56 @@ public sealed class RetentionTests : IDisposable
         Assert.Equal(2, lines.Count(l => l.Contains("\"purged\":true", StringComparison.Ordinal)));
         Assert.Equal("record", KindOf(lines, alphasPurge));
         Assert.Equal("link", KindOf(lines, gammasPurge));
+        Assert.DoesNotContain("gamma", File.ReadAllText(after), StringComparison.Ordinal);
         report = ExportVerifier.Verify(after, CancellationToken.None);
         Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
+    public async Task TwoClientsPurgedAtOnce_EachClientsExportShowsAPurgeNamingItAlone_SharedRecordsPurgeWithheld_AllVerify()
+    {
+        ClientDefinition[] clients = [Client("alpha", new DateOnly(2026, 6, 30)), Client("beta", new DateOnly(2030, 12, 31)), Client("gamma", new DateOnly(2026, 3, 31))];
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(clients), PolicyLoadRecord.Start), CancellationToken.None);
+            await Stores.FillAsync(store, 6, _time, ["alpha", "gamma", "beta"]);
+            await store.AppendAsync(RecordTypes.Finding, "alpha,gamma", Stores.Json("""{"rule":"cross-client-flow"}"""), CancellationToken.None);
+            await Stores.FillAsync(store, 3, _time, ["gamma", "alpha", "beta"]);
+
+            // Both alpha's and gamma's retention have ended by the purge's date.
+            _time.SetUtcNow(new DateTimeOffset(2032, 7, 15, 0, 0, 0, TimeSpan.Zero));
+            var purge = await Retention.PurgeExpiredAsync(store, clients, _time, CancellationToken.None);
+            Assert.Equal(7, purge.PurgedCount);
+            Assert.Equal(["alpha", "gamma"], purge.Clients);
+        }
+
+        // One purge record per client, and one for the record of both, after theirs.
+        var purges = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.Purge })
+            .Select(r => System.Text.Json.JsonDocument.Parse(r.Payload!.Value).RootElement.GetProperty("clients").EnumerateObject().Select(p => p.Name).ToArray())
+            .ToArray();
+        Assert.Equal([["alpha"], ["gamma"], ["alpha", "gamma"]], purges);
+        var stored = StoreVerifier.Verify(_path, CancellationToken.None);
+        Assert.True(stored.IsIntact, stored.Problem?.Reason);
+
+        foreach (var (client, other) in new[] { ("alpha", "gamma"), ("gamma", "alpha") })
+        {
+            var export = ExportFor(client, client + ".jsonl");
+            var text = File.ReadAllText(export);
+            Assert.Equal(3, File.ReadAllLines(export).Count(l => l.Contains("\"purged\":true", StringComparison.Ordinal)));
+            Assert.Contains($"\"type\":\"purge\"", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(other, text, StringComparison.Ordinal);
+            var report = ExportVerifier.Verify(export, CancellationToken.None);
+            Assert.True(report.IsIntact, report.Problem?.Reason);
+        }
+
+        var site = _dir.File("site.jsonl");
+        using (var stream = File.Create(site))
+        {
+            EvidenceExport.Write(_path, new RecordQuery(), stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var siteReport = ExportVerifier.Verify(site, CancellationToken.None);
+        Assert.True(siteReport.IsIntact, siteReport.Problem?.Reason);
     }
 
     /// <summary>How the export represents record <paramref name="index"/> (the head line names an index too).</summary>

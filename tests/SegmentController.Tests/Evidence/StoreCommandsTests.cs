@@ -83,4 +83,41 @@ public sealed class StoreCommandsTests
         Assert.Equal(2, code);
         Assert.Contains("is not valid", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task LogPurge_OfTwoClients_EachClientsExportShowsThePurgeOfItsRecordsNamingNoOtherClient_AndVerifies()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-purge-export-").FullName);
+        site.ExtraClients.Add(("gamma", "2016-05-31"));
+        site.ExtraClients.Add(("delta", "2016-02-29"));
+        site.WritePolicy();
+        await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = site.StorePath }, new HandClock(new DateTimeOffset(2015, 6, 1, 9, 0, 0, TimeSpan.Zero)), CancellationToken.None))
+        {
+            foreach (var clients in new[] { "gamma", "delta", "delta,gamma", "gamma", "alpha", "delta" })
+            {
+                await store.AppendAsync(RecordTypes.Access, clients, Encoding.UTF8.GetBytes("""{"path":"/x"}"""), CancellationToken.None);
+            }
+        }
+
+        var (code, output, error) = await KeyRotationTests.CliAsync("log", "purge", "--policy", site.PolicyPath);
+        Assert.True(code == 0, error);
+        Assert.Contains("purged 5 records", output, StringComparison.Ordinal);
+
+        foreach (var (client, other, purged) in new[] { ("gamma", "delta", 2), ("delta", "gamma", 2) })
+        {
+            var file = Path.Combine(site.Directory, client + ".jsonl");
+            (code, _, error) = await KeyRotationTests.CliAsync("log", "export", "--store", site.StorePath, "--client", client, "--out", file);
+            Assert.True(code == 0, error);
+            var lines = await File.ReadAllLinesAsync(file);
+            Assert.Equal(purged, lines.Count(l => l.Contains("\"purged\":true", StringComparison.Ordinal)));
+            var purge = Assert.Single(lines, l => l.Contains("\"type\":\"purge\"", StringComparison.Ordinal) && l.Contains("\"kind\":\"record\"", StringComparison.Ordinal));
+            Assert.Contains($"\"clients\":{{\"{client}\":", purge, StringComparison.Ordinal);
+            Assert.DoesNotContain(other, string.Join('\n', lines), StringComparison.Ordinal);
+            (code, output, error) = await KeyRotationTests.CliAsync("log", "verify", "--export", file);
+            Assert.True(code == 0, output + error);
+        }
+
+        var report = StoreVerifier.Verify(site.StorePath, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
 }
