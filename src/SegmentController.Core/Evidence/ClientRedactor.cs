@@ -50,6 +50,9 @@ public sealed partial class ClientRedactor
     /// <summary>What replaces another client's host name (of its upstreams).</summary>
     public const string AnotherHost = "[another client's host]";
 
+    /// <summary>What replaces the subject and fingerprint of another client's certificate (one an agent presented as its own).</summary>
+    public const string AnotherCertificate = "[another client's certificate]";
+
     private readonly Regex? _names;
     private readonly Regex _own;
     private readonly IReadOnlyList<IPNetwork> _foreignSubnets;
@@ -147,12 +150,20 @@ public sealed partial class ClientRedactor
         var switchName = evidence.TryGetValue("switch", out var named) ? named as string : null;
         var foreignPort = evidence.TryGetValue("port", out var port) && port is string portName && IsForeignPort(switchName, portName);
         var foreignVlans = evidence.Any(p => p.Key.Contains("vlan", StringComparison.OrdinalIgnoreCase) && HasForeignVlan(p.Value));
+
+        // A certificate in a finding's evidence is the target client's (an agent presented it as its own): its
+        // subject need name no client to be that client's, so it is replaced whole, in the summary too.
+        var foreignCertificate = evidence.TryGetValue("target_client", out var target) && target is string owner && !string.Equals(owner, Client, StringComparison.Ordinal);
+        var summary = foreignCertificate && evidence.TryGetValue("certificate_subject", out var subject) && subject is string { Length: > 0 } subjectText
+            ? finding.Summary.Replace(subjectText, AnotherCertificate, StringComparison.Ordinal)
+            : finding.Summary;
         return finding with
         {
             Clients = [Client],
-            Summary = Redact(finding.Summary),
+            Summary = Redact(summary),
             Evidence = evidence.ToDictionary(p => p.Key, p => p.Key switch
             {
+                "certificate_subject" or "certificate_sha256" when foreignCertificate && p.Value is not null => AnotherCertificate,
                 "port" when port is string => foreignPort ? AnotherPort : p.Value,
                 "if_index" when foreignPort => AnotherPort,
                 "mac" when p.Value is string mac && NormalMac(mac) is { } normal => foreignVlans && !_ownMacs.Contains(normal) ? AnotherMac : MacFor(normal) ?? mac,

@@ -213,6 +213,38 @@ public sealed class ClientRedactorTests
     }
 
     [Fact]
+    public void FindingView_OfAnotherClientsCertificatePresented_RequesterReadsNeitherItsSubjectNorItsFingerprint_OwnerReadsBoth()
+    {
+        // The subject names no client: only whose certificate it is (the target's) tells it is not the requester's to read.
+        var policy = PolicyWithUpstreams();
+        var presented = Finding.Create(
+            RuleIds.CrossClientRequest,
+            ["alpha"],
+            "10.1.0.5 in alpha's segment presented the client certificate of globex (CN=agent-17, O=Contact Centre) and asked for crm.alpha.example/",
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["src"] = "10.1.0.5",
+                ["host"] = "crm.alpha.example",
+                ["target_client"] = "globex",
+                ["certificate_subject"] = "CN=agent-17, O=Contact Centre",
+                ["certificate_sha256"] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            },
+            Detected);
+
+        var alpha = FindingView.For(presented, "alpha", policy);
+        var alphaJson = Encoding.UTF8.GetString(FindingRecords.ToUtf8(alpha).Span);
+        Assert.Equal(ClientRedactor.AnotherCertificate, alpha.Evidence["certificate_subject"]);
+        Assert.Equal(ClientRedactor.AnotherCertificate, alpha.Evidence["certificate_sha256"]);
+        Assert.DoesNotContain("agent-17", alphaJson, StringComparison.Ordinal);
+        Assert.DoesNotContain("9f86d081", alphaJson, StringComparison.Ordinal);
+        Assert.DoesNotContain("globex", alphaJson, StringComparison.OrdinalIgnoreCase);
+
+        var globex = FindingView.For(presented, "globex", policy);
+        Assert.Equal("CN=agent-17, O=Contact Centre", globex.Evidence["certificate_subject"]);
+        Assert.Equal("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", globex.Evidence["certificate_sha256"]);
+    }
+
+    [Fact]
     public void FindingReadBackFromItsRecord_IfIndexAsLong_StillReplaced()
     {
         // An incident rebuilt from the store holds findings read back from JSON: numbers are longs there.
