@@ -62,9 +62,12 @@ public interface ISuspensionObserver
     /// A policy reload took switch ports away from a client <paramref name="record"/> suspends: those it gave
     /// a client that is not suspended, or whose ports are not to be shut, were brought up, those it gave no
     /// client were left shut
-    /// (<see cref="PortRelease"/>).
+    /// (<see cref="PortRelease"/>). <paramref name="owners"/> gives, for each port brought up
+    /// (<c>switch:port</c>), the client that has it now: for the site's own log alone. The release goes on the
+    /// suspension's record, under its client's key and into that client's evidence export, which names no
+    /// other client; so neither the release nor anything recorded from it names the owners.
     /// </summary>
-    void PortsReleased(SuspensionRecord record, PortRelease release)
+    void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners)
     {
     }
 

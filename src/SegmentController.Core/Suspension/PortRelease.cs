@@ -17,7 +17,11 @@ public sealed record PortRelease
     /// <summary>The client the ports were taken away from.</summary>
     public required string From { get; init; }
 
-    /// <summary>Ports brought up, as <c>client=switch:port</c> (the client that has them now).</summary>
+    /// <summary>
+    /// Ports brought up, as <c>switch:port</c>. Not who has them now: the release is on the record of the
+    /// suspension that had shut them, under its client's key and in full into that client's evidence export,
+    /// which names no other client (the policy in force says who has them; the site's log line names it).
+    /// </summary>
     public IReadOnlyList<string> BroughtUp { get; init; } = [];
 
     /// <summary>Ports left shut because the reload gave them to no client, as <c>switch:port</c>.</summary>
@@ -26,6 +30,9 @@ public sealed record PortRelease
     /// <summary>True when every port brought up read back up.</summary>
     public required bool Verified { get; init; }
 
-    /// <summary>Ports that failed to come up, as <c>switch:port: reason</c>.</summary>
+    /// <summary>
+    /// Ports that failed to come up, as <c>switch:port: reason</c> (ports joined by ", " when the failure is
+    /// theirs together); the reason names no client but the one the ports were taken from.
+    /// </summary>
     public IReadOnlyList<string> Failures { get; init; } = [];
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 
 namespace SegmentController.Core.Suspension;
@@ -1050,6 +1051,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private async Task ReleasePortsAsync(TakenPorts taken, CancellationToken stopping)
     {
         var broughtUp = new List<string>();
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         var failures = new List<string>();
         var verified = true;
         foreach (var (client, ports) in taken.Up)
@@ -1067,21 +1069,31 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 continue;
             }
 
-            broughtUp.AddRange(ports.SelectMany(p => p.Ports.Select(port => $"{client.Id}={p.Switch}:{port}")));
+            // The release goes on the record of the suspension that had shut the ports, under its client's key and
+            // in full into that client's evidence export: it names the ports, never the client that has them now
+            // (that is for the site's own log, and the policy in force says it).
+            var named = ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")).ToArray();
+            broughtUp.AddRange(named);
+            foreach (var port in named)
+            {
+                owners[port] = client.Id;
+            }
+
+            var withoutOwner = new ClientRedactor(taken.From, [client.Id], null);
             try
             {
                 var result = await _ports.ReleaseAsync(client.Id, ports, stopping).ConfigureAwait(false);
                 verified &= result.Verified && result.Failures.Count == 0;
-                failures.AddRange(result.Failures);
+                failures.AddRange(result.Failures.Select(withoutOwner.Redact));
                 if (!result.Verified && result.Failures.Count == 0)
                 {
-                    failures.Add($"{client.Id}: ports not read back up");
+                    failures.Add($"{string.Join(", ", named)}: not read back up");
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
             {
                 verified = false;
-                failures.Add($"{client.Id}: {e.Message}");
+                failures.Add($"{string.Join(", ", named)}: {withoutOwner.Redact(e.Message)}");
             }
         }
 
@@ -1107,7 +1119,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var record = await AmendInForceAsync(taken.Record, r => r with { Releases = [.. r.Releases, release] }, cancellation).ConfigureAwait(false) ?? taken.Record;
             foreach (var observer in _observers)
             {
-                observer.PortsReleased(record, release);
+                observer.PortsReleased(record, release, owners);
             }
         });
     }

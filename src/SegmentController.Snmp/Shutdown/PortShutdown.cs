@@ -53,7 +53,7 @@ internal sealed class PortShutdown(TimeProvider time)
             var asked = only.SelectMany(p => p.Ports.Select(name => (p.Switch, Name: name))).ToArray();
             var notTheClients = asked
                 .Where(a => !wanted.Any(w => string.Equals(w.Switch, a.Switch, StringComparison.Ordinal) && string.Equals(w.Name, a.Name, StringComparison.OrdinalIgnoreCase)))
-                .Select(a => new PortActionResult(a.Switch, a.Name, null, action, PortActionOutcome.Refused, $"{a.Name} is not a port of client {client.Id}", TimeSpan.Zero))
+                .Select(a => new PortActionResult(a.Switch, a.Name, null, action, PortActionOutcome.Refused, $"{a.Name} is not, in the policy in force, a port of the client it was released to", TimeSpan.Zero))
                 .ToArray();
             wanted = [.. wanted.Where(w => asked.Any(a => string.Equals(w.Switch, a.Switch, StringComparison.Ordinal) && string.Equals(w.Name, a.Name, StringComparison.OrdinalIgnoreCase)))];
             var released = await Task.WhenAll(wanted.GroupBy(w => w.Switch, StringComparer.Ordinal)

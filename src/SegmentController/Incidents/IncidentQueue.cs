@@ -84,14 +84,18 @@ internal sealed partial class IncidentQueue : IFindingConsumer, ISuspensionObser
             $"{cause}: switch ports of {Describe(record.Scope)} {outcome} in {reassertion.Duration.TotalMilliseconds:F1} ms{failures} [suspension {record.Id}]"));
     }
 
-    public void PortsReleased(SuspensionRecord record, PortRelease release)
+    /// <summary>
+    /// Not the ports' owners: an incident of the suspended client alone is recorded in full under its key and
+    /// so goes into its evidence export, which names no other client.
+    /// </summary>
+    public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(release);
         var parts = new List<string>(2);
         if (release.BroughtUp.Count > 0)
         {
-            parts.Add($"{string.Join(", ", release.BroughtUp)} brought up and {(release.Verified ? "read back up" : "NOT all read back up")}");
+            parts.Add($"{string.Join(", ", release.BroughtUp)} brought up for the client the policy now gives them and {(release.Verified ? "read back up" : "NOT all read back up")}");
         }
 
         if (release.LeftShut.Count > 0)

@@ -120,11 +120,15 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         }
     }
 
-    public void PortsReleased(SuspensionRecord record, PortRelease release)
+    public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(release);
-        var broughtUp = release.BroughtUp.Count == 0 ? "none" : string.Join(",", release.BroughtUp);
+        ArgumentNullException.ThrowIfNull(owners);
+        // The site's own log: each port brought up with the client that has it now (client=switch:port).
+        var broughtUp = release.BroughtUp.Count == 0
+            ? "none"
+            : string.Join(",", release.BroughtUp.Select(port => owners.TryGetValue(port, out var owner) ? $"{owner}={port}" : port));
         var leftShut = release.LeftShut.Count == 0 ? "none" : string.Join(",", release.LeftShut);
         if (release.Verified)
         {

@@ -117,7 +117,8 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
             w.WriteEndObject();
         });
 
-    public void PortsReleased(SuspensionRecord record, PortRelease release) =>
+    // Not the owners: this record is under the suspended client's key and goes into its evidence export.
+    public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners) =>
         Enqueue(RecordTypes.Suspension, record.Scope, w =>
         {
             WriteSuspension(w, "ports-released", record, close: false);

@@ -173,10 +173,85 @@ public sealed class SuspendedClientReloadTests : IDisposable
         Assert.False(switchPorts.Up.ContainsKey("sw:Gi1/0/10"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ReloadGivesASuspendedClientsPortToAnother_BringUpFailsNamingTheOwner_ReleaseOnRecordNamesThePortNotTheOwner(bool throws)
+    {
+        var path = _dir.File("site.yaml");
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1, Gi1/0/2]", two: "[Gi1/0/9]"));
+        var provider = PolicyProvider.TryOpen(path, out var errors)!;
+        Assert.Empty(errors);
+        var switchPorts = new OwnerNamingShutter(throws);
+        var observer = new ReleaseObserver();
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(_dir.File("suspension.state")), provider, [], [switchPorts], [], [observer], TimeProvider.System);
+        await (await engine.TripAsync(new TripRequest { Scope = "one", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "leak" }, CancellationToken.None)).Completion;
+
+        await File.WriteAllTextAsync(path, WithPorts(one: "[Gi1/0/1]", two: "[Gi1/0/9, Gi1/0/2]"));
+        Assert.Empty(provider.Reload());
+
+        var (release, owners) = await observer.Next.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("two", Assert.Single(switchPorts.Released));
+        Assert.Equal(["sw:Gi1/0/2"], release.BroughtUp);
+        Assert.Equal(new Dictionary<string, string>(StringComparer.Ordinal) { ["sw:Gi1/0/2"] = "two" }, owners);
+        Assert.False(release.Verified);
+        Assert.Equal([throws ? "sw:Gi1/0/2: the policy has no client 'another client'" : "sw:Gi1/0/2: refused: Gi1/0/2 is not a port of client another client"], release.Failures);
+        var onDisk = Assert.Single(new FileSuspensionStateStore(_dir.File("suspension.state")).Load().State!.Suspensions["one"].Releases);
+        Assert.Equal(release.BroughtUp, onDisk.BroughtUp);
+        Assert.Equal(release.Failures, onDisk.Failures);
+    }
+
     private static string WithPorts(string one, string two) =>
         PolicyLoaderTests.WithClientSubnets("10.1.0.0/24", "10.2.0.0/24")
             .Replace("subnets: [10.1.0.0/24]}", $"subnets: [10.1.0.0/24], ports: [{{switch: sw, ports: {one}}}]}}", StringComparison.Ordinal)
             .Replace("subnets: [10.2.0.0/24]}", $"subnets: [10.2.0.0/24], ports: [{{switch: sw, ports: {two}}}]}}", StringComparison.Ordinal);
+
+    /// <summary>Shuts as asked; a release fails with a reason that names the client the port was given to, as a switch layer may.</summary>
+    private sealed class OwnerNamingShutter(bool throws) : IPortShutter
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Released { get; } = new();
+
+        public ValueTask<PortActionResult> ShutAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new PortActionResult { Verified = true });
+
+        public ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(new PortActionResult { Verified = true });
+
+        public ValueTask<PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+        {
+            Released.Enqueue(clientId);
+            return throws
+                ? throw new InvalidOperationException($"the policy has no client '{clientId}'")
+                : ValueTask.FromResult(new PortActionResult
+                {
+                    Verified = false,
+                    Failures = [.. ports.SelectMany(p => p.Ports.Select(n => $"{p.Switch}:{n}: refused: {n} is not a port of client {clientId}"))],
+                });
+        }
+    }
+
+    private sealed class ReleaseObserver : ISuspensionObserver
+    {
+        public TaskCompletionSource<(PortRelease Release, IReadOnlyDictionary<string, string> Owners)> Next { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners) => Next.TrySetResult((release, owners));
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
+        }
+    }
 
     private sealed class ReassertionObserver : ISuspensionObserver
     {

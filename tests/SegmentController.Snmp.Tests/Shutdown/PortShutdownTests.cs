@@ -119,7 +119,7 @@ public sealed class PortShutdownTests
         var released = await shutter.ReleaseAsync("alpha", [new PortAssignment { Switch = "lab-sw", Ports = ["swpa1", "swpb1"] }], CancellationToken.None);
 
         Assert.False(released.Verified);
-        Assert.Equal(["lab-sw:swpb1: refused: swpb1 is not a port of client alpha"], released.Failures);
+        Assert.Equal(["lab-sw:swpb1: refused: swpb1 is not, in the policy in force, a port of the client it was released to"], released.Failures);
         Assert.True(await ns.IsUpAsync("swpa1"));
         Assert.False(await ns.IsUpAsync("swpb1"));
         Assert.True((await shutter.ReleaseAsync("alpha", [new PortAssignment { Switch = "lab-sw", Ports = ["SWPA1"] }], CancellationToken.None)).Verified);

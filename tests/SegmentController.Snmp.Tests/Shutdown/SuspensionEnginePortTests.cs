@@ -268,7 +268,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await File.WriteAllTextAsync(path, ThreeClients(ns, alpha: "[swpa1, swpa2, swpa3, swpa4]", bravo: "[swpb1]", charlie: "[swpc1]"));
         var policy = PolicyProvider.TryOpen(path, out var errors);
         Assert.Empty(errors);
-        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release, IReadOnlyDictionary<string, string> Owners)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var observer = new Releases(released);
         using var engine = Engine(policy!, observer: observer);
         foreach (var client in (string[])["alpha", "charlie"])
@@ -286,10 +286,11 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await File.WriteAllTextAsync(path, ThreeClients(ns, alpha: "[swpa1]", bravo: "[swpb1, swpa2]", charlie: "[swpc1, swpa3]"));
         Assert.Empty(policy!.Reload());
 
-        var (record, release) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var (record, release, owners) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("alpha", record.Scope);
         Assert.Equal("alpha", release.From);
-        Assert.Equal(["bravo=lab-sw:swpa2"], release.BroughtUp);
+        Assert.Equal(["lab-sw:swpa2"], release.BroughtUp);
+        Assert.Equal(new Dictionary<string, string> { ["lab-sw:swpa2"] = "bravo" }, owners);
         Assert.Equal(["lab-sw:swpa4"], release.LeftShut);
         Assert.True(release.Verified);
         Assert.Empty(release.Failures);
@@ -302,7 +303,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.False(engine.IsSuspended("bravo"));
 
         var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!;
-        Assert.Equal(["bravo=lab-sw:swpa2"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
+        Assert.Equal(["lab-sw:swpa2"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
         Assert.Empty(onDisk.Suspensions["charlie"].Releases);
     }
 
@@ -406,7 +407,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await File.WriteAllTextAsync(path, PortsLeftAlone(ns, alpha: "[swpa1, swpa2, swpa3]", bravo: "[swpb1]", charlie: "[swpc1]"));
         var policy = PolicyProvider.TryOpen(path, out var errors);
         Assert.Empty(errors);
-        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release, IReadOnlyDictionary<string, string> Owners)>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var engine = Engine(policy!, observer: new Releases(released));
         var alpha = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
         Assert.True(alpha.Ports!.Verified);
@@ -422,10 +423,11 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await File.WriteAllTextAsync(path, PortsLeftAlone(ns, alpha: "[swpa1]", bravo: "[swpb1, swpa2]", charlie: "[swpc1, swpa3]"));
         Assert.Empty(policy!.Reload());
 
-        var (record, release) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var (record, release, owners) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("alpha", record.Scope);
         Assert.Equal("alpha", release.From);
-        Assert.Equal(["bravo=lab-sw:swpa2", "charlie=lab-sw:swpa3"], release.BroughtUp);
+        Assert.Equal(["lab-sw:swpa2", "lab-sw:swpa3"], release.BroughtUp);
+        Assert.Equal(new Dictionary<string, string> { ["lab-sw:swpa2"] = "bravo", ["lab-sw:swpa3"] = "charlie" }, owners);
         Assert.Empty(release.LeftShut);
         Assert.True(release.Verified);
         Assert.Empty(release.Failures);
@@ -436,7 +438,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         Assert.True(await ns.IsUpAsync("swpc1"));
         Assert.True(engine.IsSuspended("charlie"));
         var onDisk = new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")).Load().State!;
-        Assert.Equal(["bravo=lab-sw:swpa2", "charlie=lab-sw:swpa3"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
+        Assert.Equal(["lab-sw:swpa2", "lab-sw:swpa3"], Assert.Single(onDisk.Suspensions["alpha"].Releases).BroughtUp);
         Assert.Empty(onDisk.Suspensions["charlie"].Reassertions);
     }
 
@@ -448,7 +450,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1]"));
         var policy = PolicyProvider.TryOpen(path, out var errors);
         Assert.Empty(errors);
-        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource<(SuspensionRecord Record, PortRelease Release, IReadOnlyDictionary<string, string> Owners)>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var engine = Engine(policy!, observer: new Releases(released));
         var enforced = await (await engine.TripAsync(new TripRequest { Scope = "alpha", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "drill" }, CancellationToken.None)).Completion;
         Assert.True(enforced.Ports!.Verified);
@@ -457,9 +459,10 @@ public sealed class SuspensionEnginePortTests : IDisposable
         await File.WriteAllTextAsync(path, PolicyFile(ns, alpha: "[swpa1]", alphaKill: "kill: {shut_ports: false}, "));
         Assert.Empty(policy!.Reload());
 
-        var (record, release) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var (record, release, owners) = await released.Task.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("alpha", record.Scope);
-        Assert.Equal(["alpha=lab-sw:swpa1"], release.BroughtUp);
+        Assert.Equal(["lab-sw:swpa1"], release.BroughtUp);
+        Assert.Equal(new Dictionary<string, string> { ["lab-sw:swpa1"] = "alpha" }, owners);
         Assert.True(release.Verified);
         Assert.True(await ns.IsUpAsync("swpa1"));
         Assert.True(engine.IsSuspended("alpha"));
@@ -708,7 +711,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
 
         public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) => Add($"ports-reasserted:{SuspensionNames.Of(reassertion.Cause)}:{record.Scope}");
 
-        public void PortsReleased(SuspensionRecord record, PortRelease release) => Add($"ports-released:{record.Scope}");
+        public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners) => Add($"ports-released:{record.Scope}");
 
         public void Tripped(SuspensionRecord record)
         {
@@ -743,9 +746,9 @@ public sealed class SuspensionEnginePortTests : IDisposable
         }
     }
 
-    private sealed class Releases(TaskCompletionSource<(SuspensionRecord Record, PortRelease Release)> released) : ISuspensionObserver
+    private sealed class Releases(TaskCompletionSource<(SuspensionRecord Record, PortRelease Release, IReadOnlyDictionary<string, string> Owners)> released) : ISuspensionObserver
     {
-        public void PortsReleased(SuspensionRecord record, PortRelease release) => released.TrySetResult((record, release));
+        public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners) => released.TrySetResult((record, release, owners));
 
         public void Tripped(SuspensionRecord record)
         {

@@ -33,10 +33,12 @@ public sealed class PortReleaseReportingTests : IDisposable
     {
         At = new DateTimeOffset(2026, 11, 27, 9, 0, 0, TimeSpan.Zero),
         From = "alpha",
-        BroughtUp = ["bravo=sw1:Gi1/0/2"],
+        BroughtUp = ["sw1:Gi1/0/2"],
         LeftShut = ["sw1:Gi1/0/4"],
         Verified = true,
     };
+
+    private static readonly Dictionary<string, string> Owners = new(StringComparer.Ordinal) { ["sw1:Gi1/0/2"] = "bravo" };
 
     private static readonly PortRelease NotUp = Released with
     {
@@ -55,8 +57,8 @@ public sealed class PortReleaseReportingTests : IDisposable
         await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = path }, TimeProvider.System, CancellationToken.None))
         {
             var recorder = new SuspensionRecorder(store, TimeProvider.System, new RecordingLogger<SuspensionRecorder>());
-            ((ISuspensionObserver)recorder).PortsReleased(Alpha, Released);
-            ((ISuspensionObserver)recorder).PortsReleased(Alpha with { Id = "s2", Scope = SuspensionNames.AllClients }, NotUp);
+            ((ISuspensionObserver)recorder).PortsReleased(Alpha, Released, Owners);
+            ((ISuspensionObserver)recorder).PortsReleased(Alpha with { Id = "s2", Scope = SuspensionNames.AllClients }, NotUp, Owners);
             await recorder.StopAsync(CancellationToken.None);
             await recorder.DisposeAsync();
         }
@@ -76,10 +78,11 @@ public sealed class PortReleaseReportingTests : IDisposable
             Assert.Equal(Released.At, release.GetProperty("at").GetDateTimeOffset());
             Assert.Equal("policy-reload", release.GetProperty("cause").GetString());
             Assert.Equal("alpha", release.GetProperty("from").GetString());
-            Assert.Equal(["bravo=sw1:Gi1/0/2"], Strings(release, "brought_up"));
+            Assert.Equal(["sw1:Gi1/0/2"], Strings(release, "brought_up"));
             Assert.Equal(["sw1:Gi1/0/4"], Strings(release, "left_shut"));
             Assert.True(release.GetProperty("verified").GetBoolean());
             Assert.Empty(Strings(release, "failures"));
+            Assert.DoesNotContain("bravo", body.RootElement.GetRawText(), StringComparison.OrdinalIgnoreCase);
         }
 
         using (var body = JsonDocument.Parse(records[1].Payload!.Value))
@@ -97,7 +100,7 @@ public sealed class PortReleaseReportingTests : IDisposable
         var logger = new RecordingLogger<SuspensionMetricsObserver>();
         ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
 
-        observer.PortsReleased(Alpha, Released);
+        observer.PortsReleased(Alpha, Released, Owners);
 
         var entry = Assert.Single(logger.Entries);
         Assert.Equal(LogLevel.Warning, entry.Level);
@@ -110,7 +113,7 @@ public sealed class PortReleaseReportingTests : IDisposable
         var logger = new RecordingLogger<SuspensionMetricsObserver>();
         ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
 
-        observer.PortsReleased(Alpha, NotUp with { LeftShut = [] });
+        observer.PortsReleased(Alpha, NotUp with { LeftShut = [] }, Owners);
 
         var entry = Assert.Single(logger.Entries);
         Assert.Equal(LogLevel.Error, entry.Level);
@@ -118,18 +121,18 @@ public sealed class PortReleaseReportingTests : IDisposable
     }
 
     [Fact]
-    public void PortsReleased_OnTheIncidentTimelineOfTheSuspendedScope()
+    public void PortsReleased_OnTheIncidentTimelineOfTheSuspendedScope_NamingNotWhoHasThePortsNow()
     {
         var queue = new IncidentQueue(new RecordingLogger<IncidentQueue>());
 
-        ((ISuspensionObserver)queue).PortsReleased(Alpha, Released);
-        ((ISuspensionObserver)queue).PortsReleased(Alpha, NotUp with { LeftShut = [] });
+        ((ISuspensionObserver)queue).PortsReleased(Alpha, Released, Owners);
+        ((ISuspensionObserver)queue).PortsReleased(Alpha, NotUp with { LeftShut = [] }, Owners);
 
         Assert.True(queue.Reader.TryRead(out var work));
         Assert.Equal("alpha", work.Scope);
-        Assert.Equal("policy reload took switch ports from alpha: bravo=sw1:Gi1/0/2 brought up and read back up; sw1:Gi1/0/4 left shut (no client has them) [suspension s1]", work.Measure);
+        Assert.Equal("policy reload took switch ports from alpha: sw1:Gi1/0/2 brought up for the client the policy now gives them and read back up; sw1:Gi1/0/4 left shut (no client has them) [suspension s1]", work.Measure);
         Assert.True(queue.Reader.TryRead(out work));
-        Assert.Equal("policy reload took switch ports from alpha: bravo=sw1:Gi1/0/2 brought up and NOT all read back up: sw1:Gi1/0/2: failed: timeout [suspension s1]", work.Measure);
+        Assert.Equal("policy reload took switch ports from alpha: sw1:Gi1/0/2 brought up for the client the policy now gives them and NOT all read back up: sw1:Gi1/0/2: failed: timeout [suspension s1]", work.Measure);
     }
 
     private static string[] Strings(JsonElement element, string name) =>
