@@ -84,10 +84,24 @@ internal sealed partial class IncidentService : BackgroundService
                 }
                 else if (work is { Scope: { } scope, Measure: { } measure })
                 {
-                    var clients = scope == SuspensionNames.AllClients ? _policy.Current.Clients.Select(c => c.Id).ToArray() : [scope];
-                    foreach (var client in clients)
+                    if (scope != SuspensionNames.AllClients)
                     {
-                        await _incidents.AddMeasureForClientAsync(client, measure, stoppingToken).ConfigureAwait(false);
+                        await _incidents.AddMeasureForClientAsync(scope, measure, stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // A site-wide suspension's measure goes on every client's incidents, and an incident of one
+                    // client alone is recorded in full under its key, into its evidence export: each client gets
+                    // the measure as its view of an incident would show it — left out when it concerns only
+                    // other clients (a release of another client's ports), other clients redacted otherwise.
+                    var policy = _policy.Current;
+                    foreach (var client in policy.Clients.Select(c => c.Id))
+                    {
+                        var own = new ClientRedactor(client, [], policy);
+                        if (!own.ConcernsOnlyOthers(measure))
+                        {
+                            await _incidents.AddMeasureForClientAsync(client, own.Redact(measure), stoppingToken).ConfigureAwait(false);
+                        }
                     }
                 }
             }

@@ -82,6 +82,63 @@ public sealed class PortReleaseExportTests : IDisposable
         Assert.True(verified == 0, said + verifyError);
     }
 
+    [Fact]
+    public async Task Run_SiteWideSuspension_ReloadReleasesAnotherClientsPort_ClientsOwnIncidentHasNothingOfIt_ExportNamesNothingOfIt_AndVerifies()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgfa1", "sgfb1", "sgfb2");
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        var policyPath = WritePolicy(sw.AgentAddress, alpha: "[sgfa1]", bravo: "[sgfb1, sgfb2]");
+        await using var segctl = SegctlProcess.Start("run", "--policy", policyPath, "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+
+        // Each client has an incident of its own, recorded in full under its key alone.
+        var incidents = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var client in (string[])["alpha", "bravo"])
+        {
+            using var body = new StringContent(JsonSerializer.Serialize(new { nature = "leak seen on the SPAN port", clients = new[] { client } }), System.Text.Encoding.UTF8, "application/json");
+            using var opened = await api.PostAsync(new Uri("/api/v1/incidents", UriKind.Relative), body);
+            Assert.Equal(System.Net.HttpStatusCode.Created, opened.StatusCode);
+            using var incident = JsonDocument.Parse(await opened.Content.ReadAsStringAsync());
+            incidents[client] = incident.RootElement.GetProperty("id").GetString()!;
+        }
+
+        using (var suspended = await api.PostAsync(new Uri("/api/v1/suspend-all", UriKind.Relative), OperatorApiSite.Reason("leak on the SPAN port")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
+        }
+
+        await WaitUntilAsync(segctl, async () => !await sw.IsUpAsync("sgfa1") && !await sw.IsUpAsync("sgfb1") && !await sw.IsUpAsync("sgfb2"));
+
+        // sgfb2 goes to no client: left shut, and the site-wide suspension's record says it was taken from bravo.
+        WritePolicy(sw.AgentAddress, alpha: "[sgfa1]", bravo: "[sgfb1]");
+        segctl.Signal(NativeMethods.SigHup);
+        await WaitUntilAsync(segctl, async () => (await api.GetStringAsync(new Uri($"/api/v1/incidents/{incidents["bravo"]}", UriKind.Relative)))
+            .Contains("policy reload took switch ports from bravo: sw1:sgfb2 left shut", StringComparison.Ordinal));
+        Assert.False(await sw.IsUpAsync("sgfb2"));
+        var alphas = await api.GetStringAsync(new Uri($"/api/v1/incidents/{incidents["alpha"]}", UriKind.Relative));
+        Assert.Contains("suspended all clients", alphas, StringComparison.Ordinal);
+        Assert.DoesNotContain("bravo", alphas, StringComparison.OrdinalIgnoreCase);
+
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        var exportPath = Path.Combine(_dir, "alpha.jsonl");
+        var (exported, _, exportError) = await Segctl("log", "export", "--store", Path.Combine(_dir, "segctl.db"), "--client", "alpha", "--out", exportPath);
+        Assert.True(exported == 0, exportError);
+        var export = await File.ReadAllTextAsync(exportPath);
+        Assert.Contains(incidents["alpha"], export, StringComparison.Ordinal);
+        Assert.DoesNotContain("bravo", export, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("127.0.120.", export, StringComparison.Ordinal);
+        Assert.DoesNotMatch("(?<![A-Za-z0-9/-])sgfb[0-9]", export);
+        Assert.DoesNotMatch("VLANs? \\[?(?:[0-9]+, ?)*20(?![0-9])", export);
+
+        var (verified, said, verifyError) = await Segctl("log", "verify", "--export", exportPath);
+        Assert.True(verified == 0, said + verifyError);
+    }
+
     private static async Task<(int Exit, string Output, string Error)> Segctl(params string[] args)
     {
         using var output = new StringWriter();
