@@ -163,8 +163,16 @@ internal sealed class SnmpdAgent : IAsyncDisposable
     /// </summary>
     public Task PauseAsync() => ExternalProcess.CheckedAsync("kill", "-STOP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    /// <summary>Thaws an agent <see cref="PauseAsync"/> froze (SIGCONT).</summary>
-    public Task ResumeAsync() => ExternalProcess.CheckedAsync("kill", "-CONT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>
+    /// Thaws an agent <see cref="PauseAsync"/> froze (SIGCONT) and returns once it answers again: a thawed
+    /// snmpd first works through the requests queued while it was frozen, and a request the test sends
+    /// right away (with the short timeouts these tests use for a frozen switch) could time out behind them.
+    /// </summary>
+    public async Task ResumeAsync()
+    {
+        await ExternalProcess.CheckedAsync("kill", "-CONT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await WaitReadyAsync();
+    }
 
     /// <summary>Stops the agent (a switch that stops answering); disposing afterwards is still fine.</summary>
     public async Task StopAsync()
