@@ -117,6 +117,29 @@ public sealed class LogCommandsTests : IDisposable
         Assert.Equal(2, (await RunAsync("incident", "report", "INC-1", "--store", Path.Combine(_dir, "absent.db"))).Exit);
     }
 
+    [Fact]
+    public async Task ExportThatFails_EarlierExportOfTheSameNameKeptAsItWas_NoPartialFileLeft()
+    {
+        var store = Path.Combine(_dir, "e.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        var exports = Directory.CreateDirectory(Path.Combine(_dir, "exports")).FullName;
+        var export = Path.Combine(exports, "alpha.jsonl");
+        Assert.Equal(0, (await RunAsync("log", "export", "--store", store, "--client", "alpha", "--out", export)).Exit);
+        var earlier = await File.ReadAllBytesAsync(export);
+
+        var (failed, _, error) = await RunAsync("log", "export", "--store", Path.Combine(_dir, "absent.db"), "--client", "alpha", "--out", export);
+
+        Assert.Equal(2, failed);
+        Assert.Contains("cannot be exported", error, StringComparison.Ordinal);
+        Assert.Equal(earlier, await File.ReadAllBytesAsync(export));
+        Assert.Equal([export], Directory.GetFiles(exports));
+        Assert.Equal(0, (await RunAsync("log", "verify", "--export", export)).Exit);
+
+        // A failed export to a new name leaves nothing behind.
+        Assert.Equal(2, (await RunAsync("log", "export", "--store", Path.Combine(_dir, "absent.db"), "--out", Path.Combine(exports, "new.jsonl"))).Exit);
+        Assert.Equal([export], Directory.GetFiles(exports));
+    }
+
     private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();
