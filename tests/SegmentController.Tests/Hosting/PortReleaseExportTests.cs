@@ -157,65 +157,6 @@ public sealed class PortReleaseExportTests : IDisposable
         }
     }
 
-    /// <summary>Two clients with ports on one switch (SNMPv3, secrets in files); a switch that does not answer only alerts.</summary>
-    private string WritePolicy(string agentAddress, string alpha, string bravo)
-    {
-        var auth = Path.Combine(_dir, "snmp.auth");
-        var priv = Path.Combine(_dir, "snmp.priv");
-        File.WriteAllText(auth, SnmpdAgent.AuthPass);
-        File.WriteAllText(priv, SnmpdAgent.PrivPass);
-        var path = Path.Combine(_dir, "site.yaml");
-        File.WriteAllText(path, $$$"""
-            site:
-              id: port-release
-              name: A reload gives a suspended client's port to another
-            controller:
-              management:
-                listen: ["127.0.0.1:9410"]
-                api_keys_file: {{{Path.Combine(_dir, "api-keys")}}}
-              store:
-                path: {{{Path.Combine(_dir, "segctl.db")}}}
-              on_verification_lost: alert
-            infrastructure:
-              management_vlans: [99]
-              subnets: [127.0.0.0/24]
-              proxy_addresses: [127.0.0.1]
-            switches:
-              - name: sw1
-                address: {{{agentAddress}}}
-                profile: qbridge
-                timeout: 300ms
-                retries: 0
-                poll_interval: 1h
-                snmp:
-                  version: v3
-                  user: sha256
-                  auth: {protocol: SHA-256, pass: {file: {{{auth}}}}}
-                  priv: {protocol: AES, pass: {file: {{{priv}}}}}
-            clients:
-              - id: alpha
-                name: Alpha Insurance
-                contract_end: 2029-06-30
-                segments:
-                  - name: agents
-                    vlans: [10]
-                    subnets: [127.0.110.0/24]
-                    ports:
-                      - switch: sw1
-                        ports: {{{alpha}}}
-              - id: bravo
-                name: Bravo Telecom
-                contract_end: 2028-12-31
-                segments:
-                  - name: agents
-                    vlans: [20]
-                    subnets: [127.0.120.0/24]
-                    ports:
-                      - switch: sw1
-                        ports: {{{bravo}}}
-            restore:
-              approvers: 1
-            """);
-        return path;
-    }
+    private string WritePolicy(string agentAddress, string alpha, string bravo) =>
+        TwoClientSwitchSite.WritePolicy(_dir, "port-release", "A reload gives a suspended client's port to another", agentAddress, alpha, bravo);
 }
