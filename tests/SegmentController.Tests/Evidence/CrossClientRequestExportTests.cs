@@ -72,10 +72,10 @@ public sealed class CrossClientRequestExportTests : IDisposable
         var store = _site.File("segctl.db");
 
         // The full records keep every word, under both clients' keys.
-        var finding = Assert.Single(StoreFile.Read(store, new RecordQuery { Type = RecordTypes.Finding }), r => Payload(r).GetProperty("rule").GetString() == "cross-client-request");
+        var finding = Assert.Single(StoreFile.Read(store, new RecordQuery { Type = RecordTypes.Finding }), r => ClientExportFile.Payload(r).GetProperty("rule").GetString() == "cross-client-request");
         Assert.Equal("alpha,beta", finding.Clients);
-        Assert.Equal("beta", Payload(finding).GetProperty("evidence").GetProperty("target_client").GetString());
-        Assert.Equal(["alpha"], Payload(finding).GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("beta", ClientExportFile.Payload(finding).GetProperty("evidence").GetProperty("target_client").GetString());
+        Assert.Equal(["alpha"], ClientExportFile.Payload(finding).GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
         var refused = Assert.Single(StoreFile.Read(store, new RecordQuery { Type = RecordTypes.Access }).SelectMany(Entries), a => a.Record.GetProperty("route_client").GetString() == "beta");
         Assert.Equal("alpha,beta", refused.Clients);
         Assert.Equal("beta.test", refused.Record.GetProperty("host").GetString());
@@ -115,7 +115,7 @@ public sealed class CrossClientRequestExportTests : IDisposable
         {
             Assert.Contains(export.Lines, l => l.GetProperty("kind").GetString() == "link" && l.TryGetProperty("withheld", out _)
                 && l.GetProperty("type").GetString() == "finding" && l.GetProperty("index").GetInt64() == finding.Index);
-            var (verified, report, error) = await Segctl("log", "verify", "--export", export.Path);
+            var (verified, report, error) = await ClientExportFile.SegctlAsync("log", "verify", "--export", export.Path);
             Assert.True(verified == 0, report + error);
         }
     }
@@ -127,11 +127,11 @@ public sealed class CrossClientRequestExportTests : IDisposable
         Assert.DoesNotContain(subnet, export, StringComparison.Ordinal);
     }
 
-    private static JsonElement Record(Export export, string type) =>
+    private static JsonElement Record(ClientExportFile export, string type) =>
         Assert.Single(export.Lines, l => l.GetProperty("kind").GetString() == "record" && l.GetProperty("type").GetString() == type);
 
     /// <summary>The client's view of the refused request (a view may be one record or, joined in a batch, an array of them).</summary>
-    private static JsonElement AccessView(Export export)
+    private static JsonElement AccessView(ClientExportFile export)
     {
         var record = Record(export, "access-view");
         var payload = record.GetProperty("payload");
@@ -140,34 +140,12 @@ public sealed class CrossClientRequestExportTests : IDisposable
 
     private static IEnumerable<(string? Clients, JsonElement Record)> Entries(StoredRecord record)
     {
-        var payload = Payload(record);
+        var payload = ClientExportFile.Payload(record);
         return payload.ValueKind == JsonValueKind.Array
             ? payload.EnumerateArray().Select(e => (record.Clients, e)).ToArray()
             : [(record.Clients, payload)];
     }
 
-    private async Task<Export> ExportAsync(string client)
-    {
-        var path = _site.File(client + ".jsonl");
-        var (exit, _, error) = await Segctl("log", "export", "--store", _site.File("segctl.db"), "--client", client, "--out", path);
-        Assert.True(exit == 0, error);
-        var text = await File.ReadAllTextAsync(path);
-        return new Export(path, text, text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray());
-    }
-
-    private static JsonElement Payload(StoredRecord record)
-    {
-        using var document = JsonDocument.Parse(record.Payload!.Value);
-        return document.RootElement.Clone();
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> Segctl(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
-        return (exit, output.ToString(), error.ToString());
-    }
-
-    private sealed record Export(string Path, string Text, JsonElement[] Lines);
+    private Task<ClientExportFile> ExportAsync(string client) =>
+        ClientExportFile.WriteAsync(_site.File("segctl.db"), client, _site.File(client + ".jsonl"));
 }

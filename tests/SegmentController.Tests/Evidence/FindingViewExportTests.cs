@@ -20,13 +20,13 @@ public sealed class FindingViewExportTests(AuditSwitchAgent agent) : IClassFixtu
         // alpha is given ge-0/0/4, which the switch has as an access port of bravo's VLAN 20.
         await using var site = await AuditSite.StartAsync(agent.Sim.Port, new AuditSiteOptions { CleanPorts = false });
         await WaitUntilAsync(() => StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.FindingView })
-            .Any(r => Payload(r).GetProperty("rule").GetString() == "port-vlan-mismatch"));
+            .Any(r => ClientExportFile.Payload(r).GetProperty("rule").GetString() == "port-vlan-mismatch"));
 
         // The full record is kept under both clients' keys, every word of it, for the site-wide export.
         var full = StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.Finding })
-            .Single(r => Payload(r).GetProperty("rule").GetString() == "port-vlan-mismatch");
+            .Single(r => ClientExportFile.Payload(r).GetProperty("rule").GetString() == "port-vlan-mismatch");
         Assert.Equal("alpha,bravo", full.Clients);
-        Assert.Equal("qbridge-sw1 port ge-0/0/4 of alpha is an access member of VLAN 20, which is bravo's", Payload(full).GetProperty("summary").GetString());
+        Assert.Equal("qbridge-sw1 port ge-0/0/4 of alpha is an access member of VLAN 20, which is bravo's", ClientExportFile.Payload(full).GetProperty("summary").GetString());
 
         var alpha = await ExportAsync(site, "alpha");
         var alphaView = View(alpha, "port-vlan-mismatch");
@@ -52,7 +52,7 @@ public sealed class FindingViewExportTests(AuditSwitchAgent agent) : IClassFixtu
         {
             Assert.Contains(export.Lines, l => l.GetProperty("kind").GetString() == "link" && l.TryGetProperty("withheld", out _)
                 && l.GetProperty("type").GetString() == "finding" && l.GetProperty("index").GetInt64() == full.Index);
-            var (verified, report, _) = await Segctl("log", "verify", "--export", export.Path);
+            var (verified, report, _) = await ClientExportFile.SegctlAsync("log", "verify", "--export", export.Path);
             Assert.Equal(0, verified);
             Assert.Contains("intact", report, StringComparison.Ordinal);
         }
@@ -73,32 +73,12 @@ public sealed class FindingViewExportTests(AuditSwitchAgent agent) : IClassFixtu
         Assert.DoesNotMatch($"\"vlans?\":\\[?(?:[0-9]+,)*{vlan}(?![0-9])", export);
     }
 
-    private static JsonElement View(Export export, string rule) =>
+    private static JsonElement View(ClientExportFile export, string rule) =>
         Assert.Single(export.Lines, l => l.GetProperty("kind").GetString() == "record" && l.GetProperty("type").GetString() == "finding-view"
             && l.GetProperty("payload").GetProperty("rule").GetString() == rule);
 
-    private static async Task<Export> ExportAsync(AuditSite site, string client)
-    {
-        var path = Path.Combine(site.Directory, client + ".jsonl");
-        var (exit, _, error) = await Segctl("log", "export", "--store", site.StorePath, "--client", client, "--out", path);
-        Assert.True(exit == 0, error);
-        var text = await File.ReadAllTextAsync(path);
-        return new Export(path, text, text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToArray());
-    }
-
-    private static JsonElement Payload(StoredRecord record)
-    {
-        using var document = JsonDocument.Parse(record.Payload!.Value);
-        return document.RootElement.Clone();
-    }
-
-    private static async Task<(int Exit, string Output, string Error)> Segctl(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await CliApplication.InvokeAsync(args, output, error, CancellationToken.None);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<ClientExportFile> ExportAsync(AuditSite site, string client) =>
+        ClientExportFile.WriteAsync(site.StorePath, client, Path.Combine(site.Directory, client + ".jsonl"));
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
@@ -109,6 +89,4 @@ public sealed class FindingViewExportTests(AuditSwitchAgent agent) : IClassFixtu
             await Task.Delay(200);
         }
     }
-
-    private sealed record Export(string Path, string Text, JsonElement[] Lines);
 }
