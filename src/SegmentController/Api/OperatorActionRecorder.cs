@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 
 namespace SegmentController.Api;
@@ -9,7 +10,13 @@ namespace SegmentController.Api;
 /// Writes every operator action to the tamper-evident store as an <see cref="RecordTypes.OperatorAction"/>
 /// record: action, actor, how they authenticated, reason, scope, outcome and the controller's time.
 /// </summary>
-internal sealed partial class OperatorActionRecorder(IEvidenceStore store, TimeProvider time, ILogger<OperatorActionRecorder> logger)
+/// <remarks>
+/// An action on one client is recorded under its key and goes in full into its evidence export: the
+/// operator's text on it (the reason, the details: an incident's nature, an external auditor) is that
+/// client's view of it, other clients' ids, names, addresses, hosts, VLANs, ports and MACs replaced
+/// (<see cref="ClientRedactor"/>, under the policy in force). A site-wide action keeps the text as written.
+/// </remarks>
+internal sealed partial class OperatorActionRecorder(IEvidenceStore store, IPolicyProvider policy, TimeProvider time, ILogger<OperatorActionRecorder> logger)
 {
     /// <summary>The store the actions go to.</summary>
     public IEvidenceStore Store => store;
@@ -20,6 +27,9 @@ internal sealed partial class OperatorActionRecorder(IEvidenceStore store, TimeP
     {
         ArgumentNullException.ThrowIfNull(user);
         var actor = ActorOf(user);
+        var siteWide = scope is null || scope == SuspensionNames.AllClients;
+        var redactor = siteWide ? null : new ClientRedactor(scope!, [], policy.Current);
+        string? own(string? text) => text is null || redactor is null ? text : redactor.Redact(text);
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -29,18 +39,18 @@ internal sealed partial class OperatorActionRecorder(IEvidenceStore store, TimeP
             writer.WriteString("auth", AuthOf(user));
             writer.WriteString("at", time.GetUtcNow());
             writer.WriteString("scope", scope);
-            writer.WriteString("reason", reason);
+            writer.WriteString("reason", own(reason));
             writer.WriteString("outcome", outcome);
             foreach (var (key, value) in details ?? new Dictionary<string, string?>())
             {
-                writer.WriteString(key, value);
+                writer.WriteString(key, own(value));
             }
 
             writer.WriteEndObject();
         }
 
         // A site-wide action ("*") is a site-wide record: kept regardless of any client's retention.
-        var clients = scope is null || scope == SuspensionNames.AllClients ? null : ClientKey.Of([scope]);
+        var clients = siteWide ? null : ClientKey.Of([scope!]);
         var index = await store.AppendAsync(RecordTypes.OperatorAction, clients, buffer.ToArray(), cancellationToken);
         Log.Recorded(logger, action, actor, scope ?? "-", outcome, index);
         return index;

@@ -86,7 +86,10 @@ internal sealed partial class IncidentService : BackgroundService
                 {
                     if (scope != SuspensionNames.AllClients)
                     {
-                        await _incidents.AddMeasureForClientAsync(scope, measure, stoppingToken).ConfigureAwait(false);
+                        // A client's measure carries what an operator wrote (a suspension's, a restore's reason) onto
+                        // its incidents, one of that client alone recorded in full under its key: as its view.
+                        var own = new ClientRedactor(scope, [], _policy.Current);
+                        await _incidents.AddMeasureForClientAsync(scope, own.Redact(measure), stoppingToken).ConfigureAwait(false);
                         continue;
                     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using SegmentController.Api;
 using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 
 namespace SegmentController.Proxy;
@@ -18,6 +19,12 @@ namespace SegmentController.Proxy;
 /// record for every restore request, approval and completion.
 /// </summary>
 /// <remarks>
+/// A client's records are kept under its key and go in full into its evidence export: what an operator
+/// wrote on them (a trip's or retrip's reason, a restore's reason) is that client's view of the text,
+/// other clients' ids, names, addresses, hosts, VLANs, ports and MACs replaced (<see cref="ClientRedactor"/>,
+/// under the policy in force when written). The suspension state file, the API and the log keep the
+/// operator's words as written. A site-wide suspension's records concern every client and keep them too.
+/// <para>
 /// Order and durability: the trip's acknowledgement is the state file's fsync (the engine), and it never
 /// waits for the store. The records are queued in the order the engine reports them and one writer
 /// appends them one after another, each durable (committed and chained) before the next is handed over;
@@ -25,6 +32,7 @@ namespace SegmentController.Proxy;
 /// that is not open yet or cannot write keeps the records queued (at most <see cref="Capacity"/>) and the
 /// writer retries them, in order, once it can. A crash in between loses at most the queued records; the
 /// next start writes <c>in-force-at-start</c> from the state file for every suspension still in force.
+/// </para>
 /// </remarks>
 internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedService, IAsyncDisposable
 {
@@ -37,6 +45,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
     private static readonly TimeSpan StopPatience = TimeSpan.FromSeconds(5);
 
     private readonly IRecordAppender _store;
+    private readonly IPolicyProvider _policy;
     private readonly TimeProvider _time;
     private readonly ILogger<SuspensionRecorder> _logger;
     private readonly Channel<PendingRecord> _queue = Channel.CreateBounded<PendingRecord>(
@@ -47,12 +56,14 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
     private TaskCompletionSource _writable = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
-    public SuspensionRecorder(IRecordAppender store, TimeProvider time, ILogger<SuspensionRecorder> logger)
+    public SuspensionRecorder(IRecordAppender store, IPolicyProvider policy, TimeProvider time, ILogger<SuspensionRecorder> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _store = store;
+        _policy = policy;
         _time = time;
         _logger = logger;
         _store.HealthChanged += OnHealthChanged;
@@ -60,16 +71,16 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
     }
 
     public void Tripped(SuspensionRecord record) =>
-        Enqueue(RecordTypes.Suspension, record.Scope, w => WriteSuspension(w, "tripped", record));
+        Enqueue(RecordTypes.Suspension, record.Scope, (w, own) => WriteSuspension(w, "tripped", record, own));
 
     public void Retripped(SuspensionRecord record, TripRequest request, PendingRestore? withdrawn) =>
-        Enqueue(RecordTypes.Suspension, record.Scope, w =>
+        Enqueue(RecordTypes.Suspension, record.Scope, (w, own) =>
         {
-            WriteSuspension(w, "retripped", record, close: false);
+            WriteSuspension(w, "retripped", record, own, close: false);
             w.WriteStartObject("retrip");
             w.WriteString("trigger", SuspensionNames.Of(request.Trigger));
             w.WriteString("actor", request.Actor);
-            w.WriteString("reason", request.Reason);
+            w.WriteString("reason", own(request.Reason));
             if (request.Rule is not null)
             {
                 w.WriteString("rule", request.Rule);
@@ -81,7 +92,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
             {
                 w.WriteStartObject("withdrawn_restore");
                 w.WriteString("requested_by", withdrawn.RequestedBy);
-                w.WriteString("reason", withdrawn.Reason);
+                w.WriteString("reason", own(withdrawn.Reason));
                 w.WriteString("requested_at", withdrawn.RequestedAt);
                 WriteStrings(w, "approvers", withdrawn.Approvers);
                 w.WriteEndObject();
@@ -91,7 +102,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
         });
 
     public void InForceAtStart(SuspensionRecord record) =>
-        Enqueue(RecordTypes.Suspension, record.Scope, w => WriteSuspension(w, "in-force-at-start", record));
+        Enqueue(RecordTypes.Suspension, record.Scope, (w, own) => WriteSuspension(w, "in-force-at-start", record, own));
 
     public void StageCompleted(SuspensionRecord record, StageTiming timing)
     {
@@ -99,12 +110,12 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
     }
 
     public void Enforced(SuspensionRecord record) =>
-        Enqueue(RecordTypes.Suspension, record.Scope, w => WriteSuspension(w, "enforced", record));
+        Enqueue(RecordTypes.Suspension, record.Scope, (w, own) => WriteSuspension(w, "enforced", record, own));
 
     public void PortsReasserted(SuspensionRecord record, PortReassertion reassertion) =>
-        Enqueue(RecordTypes.Suspension, record.Scope, w =>
+        Enqueue(RecordTypes.Suspension, record.Scope, (w, own) =>
         {
-            WriteSuspension(w, "ports-reasserted", record, close: false);
+            WriteSuspension(w, "ports-reasserted", record, own, close: false);
             w.WriteStartObject("reassertion");
             w.WriteString("at", reassertion.At);
             w.WriteNumber("seconds", reassertion.Duration.TotalSeconds);
@@ -119,9 +130,9 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
 
     // Not the owners: this record is under the suspended client's key and goes into its evidence export.
     public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners) =>
-        Enqueue(RecordTypes.Suspension, record.Scope, w =>
+        Enqueue(RecordTypes.Suspension, record.Scope, (w, own) =>
         {
-            WriteSuspension(w, "ports-released", record, close: false);
+            WriteSuspension(w, "ports-released", record, own, close: false);
             w.WriteStartObject("release");
             w.WriteString("at", release.At);
             w.WriteString("cause", "policy-reload");
@@ -135,26 +146,26 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
         });
 
     public void RestoreRequested(SuspensionRecord suspension, PendingRestore pending) =>
-        Enqueue(RecordTypes.Restoration, suspension.Scope, w =>
+        Enqueue(RecordTypes.Restoration, suspension.Scope, (w, own) =>
         {
-            WriteRestoration(w, "requested", suspension, pending.RequestedBy, pending.Reason, pending.Approvers);
+            WriteRestoration(w, "requested", suspension, pending.RequestedBy, own(pending.Reason), pending.Approvers);
             w.WriteString("requested_at", pending.RequestedAt);
             w.WriteEndObject();
         });
 
     public void RestoreApproved(SuspensionRecord suspension, PendingRestore pending, string approver) =>
-        Enqueue(RecordTypes.Restoration, suspension.Scope, w =>
+        Enqueue(RecordTypes.Restoration, suspension.Scope, (w, own) =>
         {
-            WriteRestoration(w, "approved", suspension, pending.RequestedBy, pending.Reason, pending.Approvers);
+            WriteRestoration(w, "approved", suspension, pending.RequestedBy, own(pending.Reason), pending.Approvers);
             w.WriteString("approver", approver);
             w.WriteString("at", _time.GetUtcNow());
             w.WriteEndObject();
         });
 
     public void Restored(RestoreRecord record) =>
-        Enqueue(RecordTypes.Restoration, record.Suspension.Scope, w =>
+        Enqueue(RecordTypes.Restoration, record.Suspension.Scope, (w, own) =>
         {
-            WriteRestoration(w, "restored", record.Suspension, record.RequestedBy, record.Reason, record.Approvers);
+            WriteRestoration(w, "restored", record.Suspension, record.RequestedBy, own(record.Reason), record.Approvers);
             w.WriteString("restored_at", record.RestoredAt);
             WritePorts(w, record.Ports);
             w.WriteEndObject();
@@ -206,12 +217,12 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
         _stopping.Dispose();
     }
 
-    private static void WriteSuspension(Utf8JsonWriter w, string @event, SuspensionRecord record, bool close = true)
+    private static void WriteSuspension(Utf8JsonWriter w, string @event, SuspensionRecord record, Func<string, string> own, bool close = true)
     {
         w.WriteStartObject();
         w.WriteString("event", @event);
         w.WriteString("suspension_id", record.Id);
-        ApiJson.WriteSuspensionProperties(w, record);
+        ApiJson.WriteSuspensionProperties(w, record with { Reason = own(record.Reason) });
         WritePorts(w, record.Ports);
         if (close)
         {
@@ -256,15 +267,24 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
         w.WriteEndArray();
     }
 
-    private void Enqueue(string type, string scope, Action<Utf8JsonWriter> write)
+    private void Enqueue(string type, string scope, Action<Utf8JsonWriter, Func<string, string>> write)
     {
+        var siteWide = string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal);
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            write(writer);
+            if (siteWide)
+            {
+                write(writer, static text => text);
+            }
+            else
+            {
+                var own = new ClientRedactor(scope, [], _policy.Current);
+                write(writer, own.Redact);
+            }
         }
 
-        var clients = string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal) ? null : ClientKey.Of([scope]);
+        var clients = siteWide ? null : ClientKey.Of([scope]);
         if (!_queue.Writer.TryWrite(new PendingRecord(type, clients, buffer.WrittenMemory.ToArray())))
         {
             Log.NotRecorded(_logger, type, scope, "the queue of unwritten records is full or the controller is stopping");

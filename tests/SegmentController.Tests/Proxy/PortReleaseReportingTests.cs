@@ -56,7 +56,7 @@ public sealed class PortReleaseReportingTests : IDisposable
         var path = Path.Combine(_dir, "segctl.db");
         await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = path }, TimeProvider.System, CancellationToken.None))
         {
-            var recorder = new SuspensionRecorder(store, TimeProvider.System, new RecordingLogger<SuspensionRecorder>());
+            var recorder = new SuspensionRecorder(store, PolicyFile.Open(TestSite.WritePolicy(_dir)).Provider!, TimeProvider.System, new RecordingLogger<SuspensionRecorder>());
             ((ISuspensionObserver)recorder).PortsReleased(Alpha, Released, Owners);
             ((ISuspensionObserver)recorder).PortsReleased(Alpha with { Id = "s2", Scope = SuspensionNames.AllClients }, NotUp, Owners);
             await recorder.StopAsync(CancellationToken.None);
