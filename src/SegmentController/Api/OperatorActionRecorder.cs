@@ -29,7 +29,7 @@ internal sealed partial class OperatorActionRecorder(IEvidenceStore store, IPoli
         var actor = ActorOf(user);
         var siteWide = scope is null || scope == SuspensionNames.AllClients;
         var redactor = siteWide ? null : new ClientRedactor(scope!, [], policy.Current);
-        string? own(string? text) => text is null || redactor is null ? text : redactor.Redact(text);
+        string? OwnView(string? text) => text is null || redactor is null ? text : redactor.Redact(text);
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -39,11 +39,11 @@ internal sealed partial class OperatorActionRecorder(IEvidenceStore store, IPoli
             writer.WriteString("auth", AuthOf(user));
             writer.WriteString("at", time.GetUtcNow());
             writer.WriteString("scope", scope);
-            writer.WriteString("reason", own(reason));
+            writer.WriteString("reason", OwnView(reason));
             writer.WriteString("outcome", outcome);
             foreach (var (key, value) in details ?? new Dictionary<string, string?>())
             {
-                writer.WriteString(key, own(value));
+                writer.WriteString(key, OwnView(value));
             }
 
             writer.WriteEndObject();
