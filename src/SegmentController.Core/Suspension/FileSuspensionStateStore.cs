@@ -35,19 +35,28 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     private ulong _sequence;
 
     private readonly string? _ranBefore;
+    private readonly bool _inService;
 
     /// <summary>Uses the file at <paramref name="path"/>; its directory is created when missing.</summary>
     /// <param name="path">The state file.</param>
     /// <param name="ranBefore">
-    /// Null when a missing file is a first start (laid out empty). Otherwise what shows that a controller
-    /// ran here before (its evidence store holds its records): a missing file is then a lost state —
-    /// deleted, or on a volume not mounted — and is reported unreadable, so every client starts suspended.
+    /// Null when nothing shows that a controller ran here before. Otherwise what shows one did (its evidence
+    /// store holds its records): a missing file is then a lost state — deleted, or on a volume not mounted —
+    /// and is reported unreadable, so every client starts suspended.
     /// </param>
-    public FileSuspensionStateStore(string path, string? ranBefore = null)
+    /// <param name="inService">
+    /// The policy says this site's controller is in service (<c>controller.in_service</c>): its state must
+    /// exist, and a missing file is reported unreadable (every client starts suspended) whatever the store
+    /// shows — an empty data directory is a lost one. Its state is laid out before the first start
+    /// (<see cref="LayOut"/>). Off, and with nothing that shows a controller ran here, a missing file is a
+    /// first start: laid out empty.
+    /// </param>
+    public FileSuspensionStateStore(string path, string? ranBefore = null, bool inService = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
         _ranBefore = ranBefore;
+        _inService = inService;
     }
 
     /// <summary>The state file.</summary>
@@ -65,6 +74,18 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                 {
                     // Not laid out: an empty state written now would read as valid at the next start.
                     return new SuspensionStateLoad { Error = $"{Path} does not exist, but {_ranBefore}: the suspension state of the controller that ran before is lost" };
+                }
+
+                if (!info.Exists && _inService)
+                {
+                    // Nothing laid out here either: every start says so until the state is put back or a restore saves one.
+                    return new SuspensionStateLoad
+                    {
+                        Error = $"{Path} does not exist, and the policy says this site's controller is in service (controller.in_service: true): "
+                            + "its suspension state is lost (the data volume not mounted, the directory wiped or restored from an older backup). "
+                            + "Put the state file back and restart, or lift the suspension with the restore; "
+                            + "a new site's state is laid out before its first start with 'segctl state init --policy FILE'",
+                    };
                 }
 
                 if (!info.Exists)
@@ -123,6 +144,34 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         }
     }
 
+    /// <summary>
+    /// Lays out the empty state in a file that does not exist yet: a site's first start, where the policy
+    /// says the controller is in service. Run by root, the file takes the owner and group of its directory,
+    /// so the service user the data directory belongs to can write it.
+    /// </summary>
+    /// <exception cref="IOException">The file exists, or cannot be written.</exception>
+    public void LayOut()
+    {
+        lock (_writeLock)
+        {
+            if (System.IO.Path.Exists(Path))
+            {
+                throw new IOException($"{Path} already exists");
+            }
+
+            try
+            {
+                Replace(Serialize(SuspensionState.Empty), 1, layingOut: true);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new IOException($"{Path}: {e.Message}", e);
+            }
+
+            _sequence = 1;
+        }
+    }
+
     /// <inheritdoc />
     public void Save(SuspensionState state)
     {
@@ -160,7 +209,8 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         JsonSerializer.SerializeToUtf8Bytes(state, SuspensionJsonContext.Default.SuspensionState);
 
     // A new file sized for the state, slot 0 written, synced, renamed over the old one, directory synced.
-    private void Replace(byte[] payload, ulong sequence)
+    // Laying out, it is never renamed over a file that appeared meanwhile, and takes its directory's owner.
+    private void Replace(byte[] payload, ulong sequence, bool layingOut = false)
     {
         var slotBytes = MinSlotBytes;
         while (slotBytes < 2 * (HeaderBytes + payload.Length))
@@ -184,7 +234,21 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             stream.Flush(flushToDisk: true);
         }
 
-        File.Move(temporary, Path, overwrite: true);
+        try
+        {
+            if (layingOut)
+            {
+                OwnLikeDirectory(temporary, directory);
+            }
+
+            File.Move(temporary, Path, overwrite: !layingOut);
+        }
+        catch (Exception) when (layingOut)
+        {
+            File.Delete(temporary);
+            throw;
+        }
+
         SyncDirectory(directory);
         _slotBytes = slotBytes;
     }
@@ -294,6 +358,29 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
         {
             return new SuspensionStateLoad { Error = $"{Path}: {e.Message}" };
+        }
+    }
+
+    // Root lays the state out for a service that runs as the data directory's owner (systemd's
+    // StateDirectory=): a file left root's would read at start and fail the first trip's write.
+    private static void OwnLikeDirectory(string file, string directory)
+    {
+        if (!OperatingSystem.IsLinux() || NativeMethods.GetEuid() != 0)
+        {
+            return;
+        }
+
+        var buffer = new byte[NativeMethods.StatxBytes];
+        if (NativeMethods.Statx(NativeMethods.AtFdCwd, directory, 0, NativeMethods.StatxUid | NativeMethods.StatxGid, buffer) != 0)
+        {
+            throw new IOException($"cannot read the owner of directory {directory} (errno {Marshal.GetLastPInvokeError()})");
+        }
+
+        var owner = BitConverter.ToUInt32(buffer, NativeMethods.StatxUidOffset);
+        var group = BitConverter.ToUInt32(buffer, NativeMethods.StatxGidOffset);
+        if ((owner != 0 || group != 0) && NativeMethods.Chown(file, owner, group) != 0)
+        {
+            throw new IOException($"cannot give {file} the owner of {directory} ({owner}:{group}) (errno {Marshal.GetLastPInvokeError()})");
         }
     }
 

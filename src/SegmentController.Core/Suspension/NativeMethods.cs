@@ -25,6 +25,27 @@ internal static class NativeMethods
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     public static extern int Close(int fd);
 
+    public const int AtFdCwd = -100;
+    public const uint StatxUid = 0x8;
+    public const uint StatxGid = 0x10;
+
+    // struct statx is the same on every Linux architecture: 256 bytes, stx_uid at 20, stx_gid at 24 (host byte order).
+    public const int StatxBytes = 256;
+    public const int StatxUidOffset = 20;
+    public const int StatxGidOffset = 24;
+
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, [Out] byte[] buffer);
+
+    [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int Chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+
+    [DllImport("libc", EntryPoint = "geteuid")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern uint GetEuid();
+
     [DllImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     public static extern int SchedSetScheduler(int pid, int policy, ref SchedParam parameters);

@@ -33,6 +33,7 @@ internal static class CliApplication
     private static readonly Func<Command>[] CommandFactories =
     [
         RunCommand.Create,
+        StateCommands.Create,
         PolicyCommands.Create,
         CaptureCommands.CreatePcap, CaptureCommands.CreateCapture,
         LogCommands.Create,

@@ -76,6 +76,9 @@ internal static class PolicySummary
 
         text.AppendLine();
         text.AppendLine(Invariant($"on verification lost: {(policy.Controller.OnVerificationLost == VerificationLostAction.Suspend ? "suspend" : "alert")}; restore needs {policy.Restore.Approvers} person(s){(policy.Restore.RequirePassingAudit ? " and a passing audit" : "")}"));
+        text.AppendLine(policy.Controller.InService
+            ? "in service: a start that finds no suspension state suspends every client (a new site's is laid out with 'segctl state init')"
+            : "not in service: a start that finds no suspension state, and no records of a controller in the store, is a first start (no client suspended)");
         return text.ToString();
     }
 
@@ -92,6 +95,7 @@ internal static class PolicySummary
             json.WriteEndObject();
             json.WriteString("source", policy.SourcePath);
             json.WriteString("sha256", policy.Sha256);
+            json.WriteBoolean("in_service", policy.Controller.InService);
             json.WriteStartArray("clients");
             foreach (var client in policy.Clients)
             {

@@ -10,7 +10,8 @@ namespace SegmentController.Proxy;
 internal static class InlineProxyServiceCollectionExtensions
 {
     /// <summary>
-    /// The suspension engine (durable state next to the store: <c>dirname(controller.store.path)/suspension.state</c>),
+    /// The suspension engine (durable state next to the store: <c>dirname(controller.store.path)/suspension.state</c>;
+    /// with <c>controller.in_service</c>, a start that finds none suspends every client),
     /// its metrics, its records in the evidence store (<see cref="SuspensionRecorder"/>), and the finding consumer
     /// that trips it. Needs <see cref="IPolicyProvider"/>, an <c>IRecordAppender</c> (<c>AddEvidence</c>),
     /// <see cref="TimeProvider"/> and <c>ControllerMetrics</c> (all from <c>AddControllerCore</c>). Port shutdown
@@ -23,9 +24,8 @@ internal static class InlineProxyServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton<ISuspensionStateStore>(sp =>
         {
-            var store = sp.GetRequiredService<IPolicyProvider>().Current.Controller.Store.Path;
-            var directory = Path.GetDirectoryName(Path.GetFullPath(store)) ?? ".";
-            return new FileSuspensionStateStore(statePath ?? Path.Combine(directory, "suspension.state"), sp.GetService<StoreAtStart>()?.RanBefore);
+            var policy = sp.GetRequiredService<IPolicyProvider>().Current;
+            return new FileSuspensionStateStore(statePath ?? SuspensionStateFile.For(policy), sp.GetService<StoreAtStart>()?.RanBefore, policy.Controller.InService);
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, SuspensionMetricsObserver>());
         services.TryAddSingleton<SuspensionRecorder>();

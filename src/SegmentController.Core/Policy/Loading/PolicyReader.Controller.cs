@@ -5,7 +5,7 @@ namespace SegmentController.Core.Policy.Loading;
 
 internal sealed partial class PolicyReader
 {
-    private static readonly string[] ControllerKeys = ["proxy", "management", "capture", "store", "on_verification_lost"];
+    private static readonly string[] ControllerKeys = ["proxy", "management", "capture", "store", "on_verification_lost", "in_service"];
     private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate", "client_ca"];
     private static readonly string[] ManagementKeys = ["listen", "certificate", "api_keys_file"];
     private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
@@ -29,6 +29,7 @@ internal sealed partial class PolicyReader
             Capture = _values.Section(map, "capture", "capture", CaptureKeys) is { } capture ? ReadCapture(capture) : defaults.Capture,
             Store = _values.Section(map, "store", "store", StoreKeys) is { } store ? ReadStore(store) : defaults.Store,
             OnVerificationLost = _values.Choice(map, "on_verification_lost", VerificationLostActions) ?? defaults.OnVerificationLost,
+            InService = _values.Bool(map, "in_service") ?? defaults.InService,
         };
     }
 
