@@ -53,6 +53,7 @@ public sealed class PolicyLoaderTests : IDisposable
 
         Assert.Equal(new StoreSettings { Path = "/srv/segctl/store.db", SigningKeyFile = "/etc/segctl/sign.pem", CheckpointInterval = TimeSpan.FromSeconds(90) }, p.Controller.Store);
         Assert.Equal(VerificationLostAction.Alert, p.Controller.OnVerificationLost);
+        Assert.True(p.Controller.InService);
 
         var infrastructure = p.Infrastructure;
         Assert.Equal([10, 11], infrastructure.ManagementVlans);
@@ -163,6 +164,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Empty(p.Controller.Capture.Interfaces);
         Assert.Equal(new StoreSettings(), p.Controller.Store);
         Assert.Equal(VerificationLostAction.Suspend, p.Controller.OnVerificationLost);
+        Assert.False(p.Controller.InService);
         Assert.Equal(["0.0.0.0:8443"], p.Controller.Proxy.Listen);
         Assert.Equal(["127.0.0.1:9410"], p.Controller.Management.Listen);
         Assert.Equal(RuleSet.Default.BySeverity, p.Rules.BySeverity);

@@ -45,6 +45,53 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
     }
 
     [Fact]
+    public void MissingWhereTheSiteIsInService_Unreadable_NotLaidOut_NamesTheFileAndWhatToDo()
+    {
+        var store = new FileSuspensionStateStore(StatePath, inService: true);
+
+        var load = store.Load();
+
+        Assert.Null(load.State);
+        Assert.StartsWith($"{StatePath} does not exist, and the policy says this site's controller is in service (controller.in_service: true)", load.Error, StringComparison.Ordinal);
+        Assert.Contains("lift the suspension with the restore", load.Error, StringComparison.Ordinal);
+        Assert.Contains("'segctl state init --policy FILE'", load.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(StatePath));
+        Assert.Null(new FileSuspensionStateStore(StatePath, inService: true).Load().State);
+    }
+
+    [Fact]
+    public void LaidOutWhereTheSiteIsInService_EmptyStateRead_FirstTripWrittenInPlace()
+    {
+        new FileSuspensionStateStore(StatePath).LayOut();
+        var size = new FileInfo(StatePath).Length;
+        Assert.False(File.Exists(StatePath + ".tmp"));
+
+        var store = new FileSuspensionStateStore(StatePath, inService: true);
+        var load = store.Load();
+        Assert.Null(load.Error);
+        Assert.Empty(load.State!.Suspensions);
+
+        store.Save(StateWith("acme"));
+        Assert.Equal(size, new FileInfo(StatePath).Length);
+        Assert.Equal(["acme"], new FileSuspensionStateStore(StatePath, inService: true).Load().State!.Suspensions.Keys);
+    }
+
+    [Fact]
+    public void LayOut_StateThere_Refused_StateUnchanged()
+    {
+        var store = new FileSuspensionStateStore(StatePath);
+        store.Load();
+        store.Save(StateWith("acme"));
+        var bytes = File.ReadAllBytes(StatePath);
+
+        var refused = Assert.Throws<IOException>(() => new FileSuspensionStateStore(StatePath).LayOut());
+
+        Assert.Equal($"{StatePath} already exists", refused.Message);
+        Assert.Equal(bytes, File.ReadAllBytes(StatePath));
+        Assert.Equal(["acme"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys);
+    }
+
+    [Fact]
     public void FirstStart_FileLaidOut_FirstTripWrittenInPlace()
     {
         var store = new FileSuspensionStateStore(StatePath);

@@ -144,6 +144,7 @@ public sealed class PolicyCommandsTests : IDisposable
         Assert.DoesNotContain("/etc/segctl/snmp", stdout, StringComparison.Ordinal);
         Assert.Contains("call https://soc.assistring.example/…", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("/hooks/", stdout, StringComparison.Ordinal);
+        Assert.Contains("in service: a start that finds no suspension state suspends every client", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -172,6 +173,7 @@ public sealed class PolicyCommandsTests : IDisposable
         Assert.Equal("authPriv", snmp.GetProperty("security_level").GetString());
         Assert.Equal("SHA-256", snmp.GetProperty("auth_protocol").GetString());
         Assert.DoesNotContain("SEGCTL_LAB_SNMP", stdout, StringComparison.Ordinal);
+        Assert.False(root.GetProperty("in_service").GetBoolean());
     }
 
     [Fact]
