@@ -60,8 +60,8 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
 
     /// <summary>
     /// Puts a report on record: the audit-result record in the chain (it does not count until durable), under
-    /// the key of every client it names (those judged and those its checks concern) — for one that names
-    /// several, with each judged client's own view beside it (<c>audit-view</c>, under its key alone: an
+    /// the key of every client it names (those judged and those its checks concern, and for an audit of one
+    /// client those its words name) — for one that names several, with each judged client's own view beside it (<c>audit-view</c>, under its key alone: an
     /// export for one client withholds the shared record, and shows this) — then
     /// <c>audit-failed</c> for every client that failed, naming that client alone. How every audit ends — run
     /// here or done by an external auditor and recorded through the API.
@@ -79,8 +79,16 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         var concerned = report.Results.Select(r => r.Client)
             .Concat(report.Checks.SelectMany(c => c.Clients).Where(c => ClientKey.IsCanonical(c)))
             .Distinct(StringComparer.Ordinal).ToArray();
-        var views = concerned.Length < 2 ? [] : report.Results.Select(r => (r.Client, Payload: ToJson(AuditView.For(report, r.Client, policy)))).ToArray();
-        var full = store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(concerned), ToJson(report), cancellationToken).AsTask();
+
+        // An audit of one client whose words name another (an external auditor's summary: "beta's VLAN on
+        // alpha's port") is kept as written — it is read back at the next start — under the key of every
+        // client they name too, so that the one client's export shows its view instead. Words that name no
+        // other client leave the record as it always was.
+        var keyed = concerned.Length == 1 && report.Results.Count == 1 && report.Results[0].Client == concerned[0]
+            ? [.. concerned, .. AuditView.OthersNamed(report, concerned[0], policy)]
+            : concerned;
+        var views = keyed.Length < 2 ? [] : report.Results.Select(r => (r.Client, Payload: ToJson(AuditView.For(report, r.Client, policy)))).ToArray();
+        var full = store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(keyed), ToJson(report), cancellationToken).AsTask();
 
         // Queued together behind the full record, so one commit serves them all; one refused lands in ViewsError.
         var viewed = Task.WhenAll(views.Select(async v => await store.AppendAsync(RecordTypes.AuditView, ClientKey.Of(v.Client), v.Payload, cancellationToken).ConfigureAwait(false)));

@@ -70,26 +70,36 @@ public sealed partial class ClientRedactor
     private readonly bool _sharedEvidence;
     private readonly string[] _foreignHosts;
     private readonly string[] _ownHosts;
+    private readonly SitePolicy? _policy;
 
     /// <summary>A redactor for <paramref name="client"/>.</summary>
     /// <param name="client">Whom the text is for.</param>
     /// <param name="concerned">Clients the evidence names (besides those of the policy), the client itself among them or not.</param>
     /// <param name="policy">The policy in force: every other client's id, name, subnets, VLANs, switch ports and MACs (null: the ids of <paramref name="concerned"/> only).</param>
     public ClientRedactor(string client, IEnumerable<string> concerned, SitePolicy? policy)
+        : this(client, concerned, policy, null)
+    {
+    }
+
+    /// <summary>A redactor for <paramref name="client"/> that replaces what is of <paramref name="only"/> alone (every other client when null).</summary>
+    private ClientRedactor(string client, IEnumerable<string> concerned, SitePolicy? policy, IReadOnlySet<string>? only)
     {
         ArgumentException.ThrowIfNullOrEmpty(client);
         ArgumentNullException.ThrowIfNull(concerned);
         Client = client;
+        _policy = policy;
         var named = concerned.ToArray();
-        _sharedEvidence = named.Length == 0 || named.Any(id => id != client);
-        var ids = named.Concat(policy?.Clients.Select(c => c.Id) ?? [])
-            .Where(id => id != client).ToHashSet(StringComparer.Ordinal);
-        var names = policy?.Clients.Where(c => c.Id != client).Select(c => c.Name).Where(n => n.Length > 2) ?? [];
-        var words = ids.Concat(names).Distinct(StringComparer.Ordinal).OrderByDescending(w => w.Length).Select(Regex.Escape).ToArray();
+        // Narrowed to some clients, a MAC no client lists is nobody's: it names none of them.
+        _sharedEvidence = only is null && (named.Length == 0 || named.Any(id => id != client));
+        bool IsOther(string id) => id != client && (only is null || only.Contains(id));
+        Others = named.Concat(policy?.Clients.Select(c => c.Id) ?? [])
+            .Where(IsOther).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var names = policy?.Clients.Where(c => IsOther(c.Id)).Select(c => c.Name).Where(n => n.Length > 2) ?? [];
+        var words = Others.Concat(names).Distinct(StringComparer.Ordinal).OrderByDescending(w => w.Length).Select(Regex.Escape).ToArray();
         // People write "Beta's agent" or "BETA TELECOM" as often as the id or name as the policy spells it.
         _names = words.Length == 0 ? null : new Regex($"(?<![A-Za-z0-9._-])(?:{string.Join('|', words)})(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
         _own = new Regex($"(?<![A-Za-z0-9._-]){Regex.Escape(client)}(?![A-Za-z0-9_-])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
-        var foreign = policy?.Clients.Where(c => c.Id != client).SelectMany(c => c.Segments).ToArray() ?? [];
+        var foreign = policy?.Clients.Where(c => IsOther(c.Id)).SelectMany(c => c.Segments).ToArray() ?? [];
         var own = policy?.FindClient(client)?.Segments ?? [];
         _foreignSubnets = foreign.SelectMany(s => s.Subnets).ToArray();
         _ownSubnets = own.SelectMany(s => s.Subnets).ToArray();
@@ -116,12 +126,26 @@ public sealed partial class ClientRedactor
         _ownMacs = own.SelectMany(s => s.Macs).Select(m => m.ToString()).ToHashSet(StringComparer.Ordinal);
         _foreignMacs.ExceptWith(_ownMacs);
         _ownHosts = HostNames(policy?.FindClient(client));
-        _foreignHosts = (policy?.Clients.Where(c => c.Id != client).SelectMany(HostNames) ?? [])
+        _foreignHosts = (policy?.Clients.Where(c => IsOther(c.Id)).SelectMany(HostNames) ?? [])
             .Except(_ownHosts, StringComparer.OrdinalIgnoreCase).ToArray();
     }
 
     /// <summary>Whom the text is for.</summary>
     public string Client { get; }
+
+    /// <summary>The other clients whose ids, names, addresses, hosts, VLANs, ports and MACs this redactor replaces, sorted.</summary>
+    public IReadOnlyList<string> Others { get; }
+
+    /// <summary>
+    /// A redactor for the same client that replaces only what is of <paramref name="others"/> (none: it
+    /// changes nothing): with it, what in a text or a record is of which other client can be told.
+    /// </summary>
+    public ClientRedactor Only(IEnumerable<string> others)
+    {
+        ArgumentNullException.ThrowIfNull(others);
+        var set = others.Where(Others.Contains).ToHashSet(StringComparer.Ordinal);
+        return new ClientRedactor(Client, [Client, .. set], _policy, set);
+    }
 
     /// <summary><paramref name="text"/> with every other client's id, name, address, VLAN, switch port and listed MAC replaced.</summary>
     public string Redact(string text)

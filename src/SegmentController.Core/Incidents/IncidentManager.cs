@@ -9,8 +9,8 @@ namespace SegmentController.Core.Incidents;
 /// <summary>
 /// Opens incidents from findings (joining a finding to an open incident that shares a client and
 /// changed within the grouping window) or on an operator's word; records every change in the chain as an
-/// <c>incident-event</c> snapshot (for an incident of several clients, with each client's own view beside it
-/// as <c>incident-view</c>); starts each client's 8-hour clock when it is first concerned (the
+/// <c>incident-event</c> snapshot (for an incident of several clients, or of one whose text names another,
+/// with each client's own view beside it as <c>incident-view</c>); starts each client's 8-hour clock when it is first concerned (the
 /// finding's observation, or the operator's word) and notifies that client's contacts with its own view
 /// of the incident (<see cref="IncidentView"/>), retrying with backoff until a contact has it or the
 /// client's deadline passes, recording each attempt.
@@ -495,15 +495,27 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
 
     /// <summary>
     /// Records the incident as it now stands; one that concerns several clients (or whose findings name
-    /// another client, the target of a cross-client request) also as each of its clients' own view, under
-    /// its key alone: an export for one client withholds the shared record, and shows this. A target gets
-    /// no view: the incident is not its own (its export shows the attempt by the finding's view).
+    /// another client, the target of a cross-client request), or one of a client alone whose text names
+    /// another client (what an operator wrote on it: its view replaces something), also as each of its
+    /// clients' own view, under its key alone: an export for one client withholds the shared record, and
+    /// shows this. A target, or a client the text names, gets no view: the incident is not its own (a
+    /// target's export shows the attempt by the finding's view).
     /// </summary>
     private async Task RecordAsync(Incident incident, string kind, CancellationToken cancellationToken)
     {
         // A finding may name a client that is not the incident's (the target of a cross-client request):
         // the full record is kept under its key too, so the incident's clients' exports withhold it.
         var concerned = incident.Clients.Concat(incident.Findings.SelectMany(f => f.Targets)).Distinct(StringComparer.Ordinal).ToArray();
+        var policy = _policy();
+        if (concerned.Length == 1)
+        {
+            // An operator's words on an incident of one client ("traffic from beta reached alpha") are kept as
+            // written — the controller reads them back at its next start — under the key of every client they
+            // name, so that the one client's export shows its view of them instead. Words that name no other
+            // client leave the record as it always was.
+            concerned = [.. concerned, .. IncidentView.OthersNamed(incident, concerned[0], policy)];
+        }
+
         var full = _store.AppendAsync(RecordTypes.IncidentEvent, ClientKey.Of(concerned), IncidentJson.ToUtf8(incident, kind), cancellationToken).AsTask();
         if (concerned.Length < 2)
         {
@@ -512,7 +524,6 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         }
 
         // Queued together behind the full record, so one commit serves them all.
-        var policy = _policy();
         await Task.WhenAll(incident.Clients.Select(client => _store.AppendAsync(
             RecordTypes.IncidentView,
             ClientKey.Of(client),
