@@ -255,6 +255,27 @@ public sealed class ClientRedactorTests
         Assert.Equal(ClientRedactor.AnotherPort, view.Evidence["if_index"]);
     }
 
+    [Fact]
+    public void NarrowedToOneOtherClient_ReplacesWhatIsThatClientsAlone_NarrowedToNoneChangesNothing()
+    {
+        var policy = Policy() with { Clients = [.. Policy().Clients, Client("gamma", "Gamma Bank", "10.3.0.0/24", 130, "02:00:00:00:03:03", ("sw1", ["Gi1/0/30"]))] };
+        var redactor = new ClientRedactor("alpha", ["alpha"], policy);
+        const string Text = "Beta Telecom's 10.2.0.9 on VLAN 120 and sw1 port Gi1/0/13, 02:00:00:00:02:02; gamma's 10.3.0.4 on VLAN 130; alpha's 10.1.0.5";
+
+        Assert.Equal(["beta", "gamma"], redactor.Others);
+        Assert.Equal(
+            $"another client's {ClientRedactor.AnotherAddress} on VLAN {ClientRedactor.AnotherVlan} and sw1 port {ClientRedactor.AnotherPort}, {ClientRedactor.AnotherMac}; gamma's 10.3.0.4 on VLAN 130; alpha's 10.1.0.5",
+            redactor.Only(["beta"]).Redact(Text));
+        Assert.Equal(
+            $"Beta Telecom's 10.2.0.9 on VLAN 120 and sw1 port Gi1/0/13, 02:00:00:00:02:02; another client's {ClientRedactor.AnotherAddress} on VLAN {ClientRedactor.AnotherVlan}; alpha's 10.1.0.5",
+            redactor.Only(["gamma"]).Redact(Text));
+        Assert.Equal(Text, redactor.Only([]).Redact(Text));
+        Assert.Empty(redactor.Only([]).Others);
+
+        // A client the redactor does not know of is not made another by narrowing to it.
+        Assert.Equal(Text, redactor.Only(["alpha", "delta"]).Redact(Text));
+    }
+
     private static Finding PortVlanMismatch() => Finding.Create(
         RuleIds.PortVlanMismatch,
         ["alpha", "beta"],

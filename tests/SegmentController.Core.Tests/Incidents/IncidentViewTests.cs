@@ -121,6 +121,72 @@ public sealed class IncidentViewTests
         Assert.Equal(new object?[] { 110L, IncidentView.AnotherVlan }, (object?[])finding.Evidence["vlans"]!);
     }
 
+    [Fact]
+    public void OneClientIncident_OperatorsWordsNameAnotherClient_ViewRedactsThemAllKeepsEveryEntry_OthersNamedIsThatClientAlone()
+    {
+        var policy = ThreeClientPolicy();
+        var incident = OneClientIncident() with
+        {
+            Nature = "traffic from beta (Beta Telecom) 10.2.0.9 reached alpha on VLAN 120",
+            LikelyConsequences = "alpha's CRM records read from Beta's 10.2.0.9",
+            InvestigationNotes = [new TimelineEntry(Detected, "note", "ana: Beta Telecom confirmed the flow")],
+            Timeline =
+            [
+                new TimelineEntry(Detected, "opened", "opened by ana"),
+                new TimelineEntry(Detected, "note", "ana: Beta Telecom confirmed the flow"),
+                new TimelineEntry(Detected, "notification", "alpha: notice given by other means, recorded by ana: phoned alpha about beta"),
+                new TimelineEntry(Detected, "closed", "closed by ana: beta re-patched 10.2.0.9"),
+            ],
+        };
+
+        var view = IncidentView.For(incident, "alpha", policy);
+
+        Assert.Equal($"traffic from another client (another client) {IncidentView.AnotherAddress} reached alpha on VLAN {IncidentView.AnotherVlan}", view.Nature);
+        Assert.Equal($"alpha's CRM records read from another client's {IncidentView.AnotherAddress}", view.LikelyConsequences);
+
+        // On the client's own incident a note that speaks of the other client alone is still the client's: kept, redacted.
+        Assert.Equal("ana: another client confirmed the flow", Assert.Single(view.InvestigationNotes).Text);
+        Assert.Equal(
+            ["opened by ana", "ana: another client confirmed the flow", "alpha: notice given by other means, recorded by ana: phoned alpha about another client", $"closed by ana: another client re-patched {IncidentView.AnotherAddress}"],
+            view.Timeline.Select(e => e.Text));
+        var json = Encoding.UTF8.GetString(IncidentJson.ToUtf8(view, "notice"));
+        foreach (var secret in new[] { "beta", "Telecom", "10.2.0.9", "120" })
+        {
+            Assert.DoesNotContain(secret, json, StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.Equal(["beta"], IncidentView.OthersNamed(incident, "alpha", policy));
+        Assert.Equal(["beta", "gamma"], IncidentView.OthersNamed(incident with { LikelyConsequences = "gamma's 10.3.0.7 too" }, "alpha", policy));
+    }
+
+    [Fact]
+    public void OneClientIncident_WordsNameNoOtherClient_ViewIsTheIncidentAsRecorded_OthersNamedNone()
+    {
+        var incident = OneClientIncident();
+
+        Assert.Empty(IncidentView.OthersNamed(incident, "alpha", ThreeClientPolicy()));
+        Assert.Equal(IncidentJson.ToUtf8(incident, "opened"), IncidentJson.ToUtf8(IncidentView.For(incident, "alpha", ThreeClientPolicy()), "opened"));
+    }
+
+    private static Incident OneClientIncident() => new()
+    {
+        Id = "INC-20260301-080000-002",
+        Nature = "laptop with alpha's call recordings stolen from the floor",
+        Clients = ["alpha"],
+        OpenedBy = "ana",
+        DetectedAt = Detected,
+        UpdatedAt = Detected,
+        Notices = [new ClientNotice("alpha", Detected, null)],
+        ApproximateRecordsConcerned = 7,
+        RecordsConcernedByClient = new Dictionary<string, long> { ["alpha"] = 7 },
+        LikelyConsequences = "names and call audio of up to 40 customers",
+        InvestigationNotes = [new TimelineEntry(Detected, "note", "ana: disk encrypted, 10.1.0.5 logged out")],
+        MeasuresTaken = [new TimelineEntry(Detected, "measure", "suspended alpha (operator) by ana")],
+        Timeline = [new TimelineEntry(Detected, "opened", "opened by ana"), new TimelineEntry(Detected, "closed", "closed by ana: laptop recovered")],
+    };
+
+    private static SitePolicy ThreeClientPolicy() => Policy() with { Clients = [.. Policy().Clients, Client("gamma", "Gamma Bank", "10.3.0.0/24", 130)] };
+
     private static Incident CrossClientIncident() => new()
     {
         Id = "INC-20260301-080000-001",

@@ -305,6 +305,66 @@ public sealed class AuditRunnerTests : IDisposable
         Assert.True(ExportVerifier.Verify(file, CancellationToken.None).IsIntact);
     }
 
+    [Fact]
+    public async Task RecordedAuditOfAlphaAlone_SummaryNamesBravo_RecordKeptAsWrittenKeyedToBoth_AlphasExportShowsItsView_WordsNamingNoneKeyedToAlphaAlone()
+    {
+        var path = _dir.File("audit-summary.db");
+        var policy = TwoClientSite();
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            await RecordLoadAsync(store, new AuditScope(policy, ["alpha"], _time.GetUtcNow(), _time.GetUtcNow()));
+            var runner = new AuditRunner([], store, new StoringSink(store), _time);
+            await runner.RecordAsync(External("AUD-20260301-080000-0001", "Bravo Telecom's 10.2.0.9 unreachable from alpha's VLAN 10", "bravo's assessors"), policy, CancellationToken.None);
+            await runner.RecordAsync(External("AUD-20260301-080000-0002", "badge reader log of alpha's floor complete", "Ext Audit Co"), policy, CancellationToken.None);
+        }
+
+        var results = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditResult });
+        Assert.Equal(["alpha,bravo", "alpha"], results.Select(r => r.Clients));
+        using (var full = JsonDocument.Parse(results[0].Payload!.Value))
+        {
+            Assert.Equal("Bravo Telecom's 10.2.0.9 unreachable from alpha's VLAN 10", full.RootElement.GetProperty("checks")[0].GetProperty("detail").GetString());
+            Assert.Equal("bravo's assessors", full.RootElement.GetProperty("external_auditor").GetString());
+        }
+
+        var view = Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditView }));
+        Assert.Equal("alpha", view.Clients);
+        using (var body = JsonDocument.Parse(view.Payload!.Value))
+        {
+            Assert.Equal("AUD-20260301-080000-0001", body.RootElement.GetProperty("id").GetString());
+            Assert.Equal("another client's [another client's address] unreachable from alpha's VLAN 10", body.RootElement.GetProperty("checks")[0].GetProperty("detail").GetString());
+            Assert.Equal("another client's assessors", body.RootElement.GetProperty("external_auditor").GetString());
+        }
+
+        var file = _dir.File("alpha.jsonl");
+        using (var stream = File.Create(file))
+        {
+            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        var text = File.ReadAllText(file);
+        Assert.DoesNotContain("bravo", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("10.2.0.9", text, StringComparison.Ordinal);
+        Assert.Contains("badge reader log of alpha", text, StringComparison.Ordinal);
+        Assert.True(ExportVerifier.Verify(file, CancellationToken.None).IsIntact);
+
+        AuditReport External(string id, string summary, string auditor)
+        {
+            AuditCheck[] checks = [new AuditCheck("external", "external audit recorded by audra", ["alpha"], AuditOutcome.Pass, summary)];
+            return new AuditReport
+            {
+                Id = id,
+                Trigger = "external",
+                StartedAt = _time.GetUtcNow(),
+                FinishedAt = _time.GetUtcNow(),
+                PolicySha256 = policy.Sha256,
+                Checks = checks,
+                Results = AuditReport.Judge(["alpha"], checks, ["external"]),
+                RecordedBy = new AuditRecorder("audra", "api-key"),
+                ExternalAuditor = auditor,
+            };
+        }
+    }
+
     private static Task<long> RecordLoadAsync(SegmentController.Storage.Sqlite.SqliteEvidenceStore store, AuditScope scope) =>
         store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(scope.Policy, PolicyLoadRecord.Start), CancellationToken.None).AsTask();
 

@@ -134,6 +134,62 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task OneClientIncident_OperatorsWordsNameAnotherClient_KeptAsWrittenKeyedToBoth_NoticeAndExportAreTheClientsView()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        string named, plain;
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha");
+            named = (await manager.OpenAsync("operator-ana", "beta's agent reached alpha's CRM", ["alpha"], CancellationToken.None)).Id;
+            await manager.AddNoteAsync(named, "operator-ana", "beta confirmed the flow", CancellationToken.None);
+            await manager.SetConsequencesAsync(named, "operator-ana", "alpha's records read by beta", CancellationToken.None);
+            await manager.CloseAsync(named, "operator-ana", "beta re-patched the desk", CancellationToken.None);
+            plain = (await manager.OpenAsync("operator-ana", "badge cloned at alpha's door", ["alpha"], CancellationToken.None)).Id;
+        }
+
+        // The notice alpha received is its view.
+        var notice = Assert.Single(receiver.Received, r => r.Incident == named).Body;
+        Assert.DoesNotContain("beta", Encoding.UTF8.GetString(notice), StringComparison.Ordinal);
+        Assert.Equal("another client's agent reached alpha's CRM", IncidentJson.Read(notice).Nature);
+
+        // The words as written are on record under both keys; each snapshot has alpha's view beside it. The
+        // incident whose words name no other client is recorded as it always was.
+        var events = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent });
+        var namedEvents = events.Where(e => IncidentJson.Read(e.Payload!.Value).Id == named).ToArray();
+        Assert.All(namedEvents, e => Assert.Equal("alpha,beta", e.Clients));
+        Assert.All(events.Except(namedEvents), e => Assert.Equal("alpha", e.Clients));
+        var recorded = IncidentJson.Read(namedEvents[^1].Payload!.Value);
+        Assert.Equal("beta's agent reached alpha's CRM", recorded.Nature);
+        Assert.Equal("alpha's records read by beta", recorded.LikelyConsequences);
+        Assert.Contains(recorded.Timeline, e => e.Text == "closed by operator-ana: beta re-patched the desk");
+        var views = StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentView });
+        Assert.Equal(namedEvents.Length, views.Count);
+        Assert.All(views, v => Assert.Equal("alpha", v.Clients));
+        var view = IncidentJson.Read(views[^1].Payload!.Value);
+        Assert.Equal(named, view.Id);
+        Assert.Equal("alpha's records read by another client", view.LikelyConsequences);
+        Assert.Equal("operator-ana: another client confirmed the flow", Assert.Single(view.InvestigationNotes).Text);
+
+        foreach (var client in new[] { "alpha", "beta" })
+        {
+            var export = _dir.File($"{client}.jsonl");
+            using (var stream = File.Create(export))
+            {
+                EvidenceExport.Write(_path, new RecordQuery { Client = client }, stream, _time.GetUtcNow(), CancellationToken.None);
+            }
+
+            var text = File.ReadAllText(export);
+            Assert.DoesNotContain(client == "alpha" ? "beta" : "re-patched", text, StringComparison.Ordinal);
+            Assert.Equal(namedEvents.Length, File.ReadAllLines(export).Count(l => l.Contains("\"type\":\"incident-event\",\"withheld\":true", StringComparison.Ordinal)));
+            var report = ExportVerifier.Verify(export, CancellationToken.None);
+            Assert.True(report.IsIntact, report.Problem?.Reason);
+        }
+
+        Assert.True(StoreVerifier.Verify(_path, CancellationToken.None).IsIntact);
+    }
+
+    [Fact]
     public async Task FindingJoinsAndBringsANewClient_ThatClientNotified_ItsClockFromThatFinding()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

@@ -22,8 +22,16 @@ public sealed class ExternalAuditTests
         Assert.Contains("recorded by audra (api-key); external auditor (as stated by the recorder): Ext Audit Co", output, StringComparison.Ordinal);
         Assert.Contains("external audit recorded by audra", output, StringComparison.Ordinal);
 
+        // The summary names alpha: kept as written under both keys, beta's export showing its own view of it.
         var record = Assert.Single(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.AuditResult }));
-        Assert.Equal("beta", record.Clients);
+        Assert.Equal("alpha,beta", record.Clients);
+        var view = Assert.Single(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.AuditView }));
+        Assert.Equal("beta", view.Clients);
+        using (var own = JsonDocument.Parse(view.Payload!.Value))
+        {
+            Assert.Equal("port 7 carries another client's VLAN (external auditor, as stated by the recorder: Ext Audit Co)", own.RootElement.GetProperty("checks")[0].GetProperty("detail").GetString());
+        }
+
         using (var body = JsonDocument.Parse(record.Payload!.Value))
         {
             Assert.Equal("external", body.RootElement.GetProperty("trigger").GetString());
