@@ -43,9 +43,10 @@ public static class RecordTypes
     public const string IncidentEvent = "incident-event";
 
     /// <summary>
-    /// Beside the <see cref="IncidentEvent"/> of an incident that concerns several clients: one client's own
-    /// view of it (what its notice carries), under that client's key alone — what an export for that client
-    /// shows of an incident whose full record it withholds.
+    /// Beside the <see cref="IncidentEvent"/> of an incident that concerns several clients, or of one client
+    /// whose operator's words name another (that record is then keyed to both): one client's own view of it
+    /// (what its notice carries), under that client's key alone — what an export for that client shows of an
+    /// incident whose full record it withholds. Readers that rebuild incidents read <see cref="IncidentEvent"/> only.
     /// </summary>
     public const string IncidentView = "incident-view";
 
@@ -53,8 +54,8 @@ public static class RecordTypes
     public const string AuditResult = "audit-result";
 
     /// <summary>
-    /// Beside the <see cref="AuditResult"/> of an audit that concerns several clients: one client's own
-    /// view of it (its result and the checks that count for it, redacted), under that client's key alone —
+    /// Beside the <see cref="AuditResult"/> of an audit that concerns several clients, or of one client whose
+    /// words (an external audit's summary, its auditor) name another: one client's own view of it (its result and the checks that count for it, redacted), under that client's key alone —
     /// what an export for that client shows of an audit whose full record it withholds. Readers that rebuild
     /// audit state read <see cref="AuditResult"/> only.
     /// </summary>

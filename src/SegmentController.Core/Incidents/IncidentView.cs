@@ -8,7 +8,9 @@ namespace SegmentController.Core.Incidents;
 /// (a flow from one client's VLAN into another's); each is told about its own part and nothing of the
 /// others: not their ids or names, not their findings, not their addresses or VLANs, not the measures
 /// taken against them, not their notification attempts or record counts. What another client's part was
-/// is replaced by "another client" / "[another client's address]" (<see cref="ClientRedactor"/>).
+/// is replaced by "another client" / "[another client's address]" (<see cref="ClientRedactor"/>). An
+/// incident of one client alone is all its own, but what an operator wrote on it may name another client
+/// ("traffic from beta reached alpha"): its view has those words redacted as well.
 /// </summary>
 public static class IncidentView
 {
