@@ -85,7 +85,7 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
         // client they name too, so that the one client's export shows its view instead. Words that name no
         // other client leave the record as it always was.
         var keyed = concerned.Length == 1 && report.Results.Count == 1 && report.Results[0].Client == concerned[0]
-            ? [.. concerned, .. AuditView.OthersNamed(report, concerned[0], policy)]
+            ? [.. concerned, .. AuditView.OthersNamed(report, concerned[0], policy).Where(c => ClientKey.IsCanonical(c))]
             : concerned;
         var views = keyed.Length < 2 ? [] : report.Results.Select(r => (r.Client, Payload: ToJson(AuditView.For(report, r.Client, policy)))).ToArray();
         var full = store.AppendAsync(RecordTypes.AuditResult, ClientKey.Of(keyed), ToJson(report), cancellationToken).AsTask();

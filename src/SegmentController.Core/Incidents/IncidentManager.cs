@@ -513,7 +513,7 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             // written — the controller reads them back at its next start — under the key of every client they
             // name, so that the one client's export shows its view of them instead. Words that name no other
             // client leave the record as it always was.
-            concerned = [.. concerned, .. IncidentView.OthersNamed(incident, concerned[0], policy)];
+            concerned = [.. concerned, .. IncidentView.OthersNamed(incident, concerned[0], policy).Where(c => ClientKey.IsCanonical(c))];
         }
 
         var full = _store.AppendAsync(RecordTypes.IncidentEvent, ClientKey.Of(concerned), IncidentJson.ToUtf8(incident, kind), cancellationToken).AsTask();

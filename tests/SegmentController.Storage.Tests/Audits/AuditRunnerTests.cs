@@ -365,6 +365,34 @@ public sealed class AuditRunnerTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task AuditOfAlphaAlone_CheckNamesAClientThatCannotBeAKey_StillRecordedUnderAlphasKey()
+    {
+        var path = _dir.File("audit-odd-client.db");
+        var policy = TwoClientSite();
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            AuditCheck[] checks = [new AuditCheck("snmp", "switch sw1 port ge-0/0/3", ["alpha", "team b!"], AuditOutcome.Pass, "team b! has left ge-0/0/3")];
+            var runner = new AuditRunner([], store, new StoringSink(store), _time);
+            var report = await runner.RecordAsync(
+                new AuditReport
+                {
+                    Id = "AUD-20260301-080000-0003",
+                    Trigger = "on-demand",
+                    StartedAt = _time.GetUtcNow(),
+                    FinishedAt = _time.GetUtcNow(),
+                    PolicySha256 = policy.Sha256,
+                    Checks = checks,
+                    Results = AuditReport.Judge(["alpha"], checks, ["snmp"]),
+                },
+                policy,
+                CancellationToken.None);
+            Assert.True(report.RecordIndex > 0);
+        }
+
+        Assert.Equal("alpha", Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditResult })).Clients);
+    }
+
     private static Task<long> RecordLoadAsync(SegmentController.Storage.Sqlite.SqliteEvidenceStore store, AuditScope scope) =>
         store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(scope.Policy, PolicyLoadRecord.Start), CancellationToken.None).AsTask();
 
