@@ -181,6 +181,115 @@ public sealed class KillSwitchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TripOnASharedHttp2Connection_EveryStreamCut_NothingReachesUpstreamAfterAck()
+    {
+        // One HTTP/2 connection of one agent carries four downloads and a WebSocket (extended CONNECT).
+        var connections = 0;
+        using var handler = _h.AgentHandler(ProxyHarness.AcmeAgent);
+        var connect = handler.ConnectCallback!;
+        handler.ConnectCallback = (context, token) =>
+        {
+            Interlocked.Increment(ref connections);
+            return connect(context, token);
+        };
+        using var agent = new HttpClient(handler, disposeHandler: false)
+        {
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        var downloads = new List<Task<string>>();
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 4; i++)
+        {
+            var response = await agent.GetAsync(new Uri($"https://acme.test/stream/{i}"), HttpCompletionOption.ResponseHeadersRead);
+            responses.Add(response);
+            Assert.Equal(HttpVersion.Version20, response.Version);
+            var stream = await response.Content.ReadAsStreamAsync();
+            var buffer = new byte[4096];
+            Assert.True(await stream.ReadAsync(buffer) > 0);
+            downloads.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    while (await stream.ReadAsync(buffer) > 0)
+                    {
+                    }
+
+                    return "completed";
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException)
+                {
+                    return "aborted";
+                }
+            }));
+        }
+
+        using var wsInvoker = new HttpMessageInvoker(handler, disposeHandler: false);
+        using var ws = new ClientWebSocket();
+        ws.Options.HttpVersion = HttpVersion.Version20;
+        ws.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        await ws.ConnectAsync(new Uri("wss://acme.test/ws"), wsInvoker, CancellationToken.None);
+        await ws.SendAsync("ping"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        var echo = new byte[16];
+        Assert.Equal(4, (await ws.ReceiveAsync(echo, CancellationToken.None)).Count);
+        var wsEnded = Task.Run(async () =>
+        {
+            try
+            {
+                while ((await ws.ReceiveAsync(echo, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+                {
+                }
+
+                return "closed";
+            }
+            catch (WebSocketException)
+            {
+                return "aborted";
+            }
+        });
+        Assert.Equal(1, Volatile.Read(ref connections));
+
+        var trip = await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
+        var acknowledged = DateTimeOffset.UtcNow;
+
+        Assert.True(trip.Created);
+        Assert.All(trip.Record.Stages, s => Assert.True(s.Succeeded, $"{s.Stage}: {s.Detail}"));
+        Assert.Equal(["aborted", "aborted", "aborted", "aborted"], await Task.WhenAll(downloads).WaitAsync(HangGuard));
+        Assert.Equal("aborted", await wsEnded.WaitAsync(HangGuard));
+
+        using (var guard = new CancellationTokenSource(HangGuard))
+        {
+            while (_h.Acme.InProgress > 0 || _wire!.OpenConnections > 0)
+            {
+                await Task.Delay(20, guard.Token);
+            }
+        }
+
+        // The agent keeps trying (a new connection, the old one gone): dropped, and the upstream hears nothing more.
+        var settled = _h.Acme.Hits.Count;
+        await ProxyHarness.AssertDroppedAsync(() => agent.GetAsync(new Uri("https://acme.test/after")));
+        await Task.Delay(300);
+        Assert.Equal(settled, _h.Acme.Hits.Count);
+
+        var wire = _wire!.FromProxy.ToArray();
+        Assert.NotEmpty(wire);
+        Assert.All(wire, w => Assert.NotNull(w.Kernel));
+        var late = wire.Where(w => w.Kernel > acknowledged).ToArray();
+        Assert.True(late.Length == 0, $"{late.Sum(l => l.Bytes)} bytes reached acme's upstream after the acknowledgement ({acknowledged:O}), first at {late.FirstOrDefault().Kernel:O}");
+
+        // Each stream is its own request, cut: four downloads and the WebSocket, every one recorded aborted.
+        var records = await _h.AccessRecordsAsync(5);
+        var cut = records.Where(r => r.GetProperty("path").GetString() is { } path && (path.StartsWith("/stream/", StringComparison.Ordinal) || path == "/ws")).ToArray();
+        Assert.Equal(5, cut.Length);
+        Assert.All(cut, r => Assert.Equal(ProxyOutcomes.Aborted, r.GetProperty("outcome").GetString()));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task TripCutsUploadInFlight_RecordedAbortedWithoutStatus()
     {
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
