@@ -1,11 +1,14 @@
 using System.Collections.Concurrent;
 using SegmentController.Core.Findings;
+using SegmentController.Core.Suspension;
 
 namespace SegmentController.Proxy.Enforcement;
 
 /// <summary>
 /// Publishes the proxy's findings, one per rule, source and target per window — an agent hammering the
-/// wrong host makes one finding, not thousands.
+/// wrong host makes one finding, not thousands. A suspension of a client the finding names that was lifted
+/// since the last one ends the window: a restored requester that tries again is judged again, not let off
+/// for the rest of the minute.
 /// </summary>
 internal sealed class ProxyFindings
 {
@@ -13,14 +16,17 @@ internal sealed class ProxyFindings
     private const int MaxKeys = 10_000;
 
     private readonly IFindingSink _sink;
+    private readonly ISuspensionView _suspensions;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastPublished = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Published> _lastPublished = new(StringComparer.Ordinal);
 
-    public ProxyFindings(IFindingSink sink, TimeProvider time)
+    public ProxyFindings(IFindingSink sink, ISuspensionView suspensions, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(suspensions);
         ArgumentNullException.ThrowIfNull(time);
         _sink = sink;
+        _suspensions = suspensions;
         _time = time;
     }
 
@@ -108,7 +114,8 @@ internal sealed class ProxyFindings
     {
         var now = _time.GetUtcNow();
         var dedupeKey = rule + "|" + key;
-        if (_lastPublished.TryGetValue(dedupeKey, out var last) && now - last < Window)
+        var lifted = LastLifted(clients);
+        if (_lastPublished.TryGetValue(dedupeKey, out var last) && now - last.At < Window && last.Lifted == lifted)
         {
             return;
         }
@@ -118,7 +125,31 @@ internal sealed class ProxyFindings
             _lastPublished.Clear();
         }
 
-        _lastPublished[dedupeKey] = now;
+        _lastPublished[dedupeKey] = new Published(now, lifted);
         await _sink.PublishAsync([Finding.Create(rule, clients, summary, evidence, now)], cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The latest lift of a suspension covering any of these clients, as the engine stamped it.</summary>
+    private DateTimeOffset? LastLifted(string[] clients)
+    {
+        if (clients.Length == 0)
+        {
+            return null;
+        }
+
+        var state = _suspensions.Current;
+        DateTimeOffset? latest = null;
+        foreach (var client in clients)
+        {
+            if (state.LiftedAt(client) is { } at && (latest is null || at > latest))
+            {
+                latest = at;
+            }
+        }
+
+        return latest;
+    }
+
+    /// <summary>When a finding was last published for a key, and the latest lift of its clients' suspensions then.</summary>
+    private readonly record struct Published(DateTimeOffset At, DateTimeOffset? Lifted);
 }

@@ -3,7 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Cli;
+using SegmentController.Core.Suspension;
 using SegmentController.Hosting;
 using SegmentController.Tests.Api;
 using SegmentController.Tests.Infrastructure;
@@ -103,6 +105,61 @@ public sealed class ControllerEndToEndTests : IDisposable
             using var ok = await beta.GetAsync(new Uri("https://beta.test/work"));
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
             await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task CrossClientRequestAgainWithinTheMinuteAfterARestore_SuspendsTheRequesterAgain()
+    {
+        await using var upstream = await _site.StartUpstreamAsync();
+        var upstreamPort = new Uri(upstream.Urls.First()).Port;
+        var proxyPort = LoopbackProxySite.FreePort();
+        OperatorApiSite.WriteKeys(_site.File("api-keys"), new Dictionary<string, string>(StringComparer.Ordinal) { ["val"] = OperatorApiSite.NewKey() }, ("val", "viewer"));
+        var policyPath = _site.WritePolicy("repeat", upstreamPort, proxyPort);
+
+        await using var app = await StartControllerAsync(policyPath);
+        var engine = app.Services.GetRequiredService<SuspensionEngine>();
+
+        await AskForBetaAsync(proxyPort, "/customers");
+        await WaitUntilAsync(() => engine.IsSuspended("alpha"), "the first cross-client request did not suspend alpha");
+
+        Assert.Equal(RestoreStatus.PendingApproval, (await engine.RequestRestoreAsync("alpha", "alice", "agent reimaged", CancellationToken.None)).Status);
+        Assert.Equal(RestoreStatus.Restored, (await engine.ApproveRestoreAsync("alpha", "bob", CancellationToken.None)).Status);
+        using (var alpha = _site.Agent(LoopbackProxySite.AlphaAgent, proxyPort))
+        {
+            using var ok = await alpha.GetAsync(new Uri("https://alpha.test/back"));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        // The same source asks for the same client's system again, well within the minute of the first finding.
+        await AskForBetaAsync(proxyPort, "/customers");
+        await WaitUntilAsync(() => engine.IsSuspended("alpha"), "alpha, restored, asked for beta's system again and was not suspended again");
+        await AssertRefusedAsync(proxyPort, "/after-second-trip");
+        Assert.DoesNotContain("/customers", _site.UpstreamPaths);
+        await app.StopAsync();
+    }
+
+    /// <summary>Alpha's agent asks for beta's system: a 403, or a dropped connection if the trip it causes comes first.</summary>
+    private async Task AskForBetaAsync(int proxyPort, string path)
+    {
+        using var alpha = _site.Agent(LoopbackProxySite.AlphaAgent, proxyPort);
+        try
+        {
+            using var cross = await alpha.GetAsync(new Uri("https://beta.test" + path));
+            Assert.Equal(HttpStatusCode.Forbidden, cross.StatusCode);
+        }
+        catch (HttpRequestException)
+        {
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(50);
         }
     }
 
