@@ -88,7 +88,7 @@ internal sealed partial class ProxyRequestMiddleware
 
                 state.Outcome = ProxyOutcomes.UnknownSource;
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                await _findings.UnknownSourceAsync(source, context.Request.Method, context.Request.Host.Value ?? "", context.Request.Path.Value ?? "", context.RequestAborted).ConfigureAwait(false);
+                await _findings.UnknownSourceAsync(source, context.Request.Method, context.Request.Host.Value ?? "", context.Request.Path.Value ?? "", CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 

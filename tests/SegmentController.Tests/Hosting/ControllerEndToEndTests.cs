@@ -5,8 +5,11 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Cli;
+using SegmentController.Core.Evidence;
+using SegmentController.Core.Findings;
 using SegmentController.Core.Suspension;
 using SegmentController.Hosting;
+using SegmentController.Storage.Sqlite;
 using SegmentController.Tests.Api;
 using SegmentController.Tests.Infrastructure;
 
@@ -137,6 +140,78 @@ public sealed class ControllerEndToEndTests : IDisposable
         await AssertRefusedAsync(proxyPort, "/after-second-trip");
         Assert.DoesNotContain("/customers", _site.UpstreamPaths);
         await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task UnknownSourcesThatCloseAtOnce_EachStillRecordedAsAnUnknownSourceFinding()
+    {
+        await using var upstream = await _site.StartUpstreamAsync();
+        var upstreamPort = new Uri(upstream.Urls.First()).Port;
+        var proxyPort = LoopbackProxySite.FreePort();
+        OperatorApiSite.WriteKeys(_site.File("api-keys"), new Dictionary<string, string>(StringComparer.Ordinal) { ["val"] = OperatorApiSite.NewKey() }, ("val", "viewer"));
+        var policyPath = _site.WritePolicy("strangers", upstreamPort, proxyPort);
+
+        await using var app = await StartControllerAsync(policyPath);
+
+        // Sources in no client segment, each sending one request and closing its side straight after:
+        // the proxy sees the agent gone while it is still making the finding.
+        var sources = Enumerable.Range(1, 50).Select(i => $"127.0.99.{i}").ToArray();
+        foreach (var source in sources)
+        {
+            await SendAndResetAsync(source, proxyPort, "beta.test", "/customers");
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string[] missing;
+        while (true)
+        {
+            var recorded = StoreFile.Read(_site.File("segctl.db"), new RecordQuery { Type = RecordTypes.Finding })
+                .Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement)
+                .Where(f => f.GetProperty("rule").GetString() == RuleIds.UnknownSource)
+                .Select(f => f.GetProperty("evidence").GetProperty("src").GetString())
+                .ToHashSet(StringComparer.Ordinal);
+            missing = [.. sources.Where(s => !recorded.Contains(s))];
+            if (missing.Length == 0 || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.True(missing.Length == 0, $"{missing.Length} of {sources.Length} unknown sources have no unknown-source finding in the store: {string.Join(", ", missing)}");
+        Assert.DoesNotContain("/customers", _site.UpstreamPaths);
+        await app.StopAsync();
+    }
+
+    /// <summary>One request over TLS from <paramref name="source"/>, its end of the stream straight after, the answer never read.</summary>
+    private async Task SendAndResetAsync(string source, int proxyPort, string host, string path)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+        await socket.ConnectAsync(IPAddress.Loopback, proxyPort);
+        await using (var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: true))
+        {
+            await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = host, CertificateChainPolicy = _site.ChainPolicy() });
+            await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"));
+            await tls.FlushAsync();
+
+            // Gone at once: the end of the stream follows the request. Whatever the proxy sends back is taken
+            // from the socket unread, so the agent's kernel answers nothing with a reset (a reset would make
+            // the proxy's kernel drop the request before the proxy read it).
+            socket.Shutdown(SocketShutdown.Send);
+            var drain = new byte[4096];
+            using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                while (await socket.ReceiveAsync(drain, SocketFlags.None, quiet.Token) > 0)
+                {
+                }
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+            }
+        }
     }
 
     /// <summary>Alpha's agent asks for beta's system: a 403, or a dropped connection if the trip it causes comes first.</summary>

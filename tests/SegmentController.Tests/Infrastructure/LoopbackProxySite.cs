@@ -167,8 +167,7 @@ internal sealed class LoopbackProxySite : IDisposable
     /// </summary>
     public HttpClient Agent(string source, int proxyPort)
     {
-        var trust = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-        trust.CustomTrustStore.Add(_certificate);
+        var trust = ChainPolicy();
         var host = source == AlphaAgent ? "alpha" : "beta";
         return new HttpClient(new SocketsHttpHandler
         {
@@ -194,6 +193,14 @@ internal sealed class LoopbackProxySite : IDisposable
             BaseAddress = new Uri($"https://{host}.test/{host}/"),
             Timeout = TimeSpan.FromSeconds(30),
         };
+    }
+
+    /// <summary>Trust in the site's one certificate, which the proxy serves, and nothing else.</summary>
+    public X509ChainPolicy ChainPolicy()
+    {
+        var trust = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        trust.CustomTrustStore.Add(_certificate);
+        return trust;
     }
 
     public static int FreePort()
