@@ -54,7 +54,7 @@ lab_controller_start() {
 lab_segctl_start() {
   local policy log=${1:-$LAB_STATE/segctl.log}
   policy=$(lab_policy_file)
-  "$SEGCTL" policy check "$policy" >/dev/null || lab_die "$policy does not validate"
+  (cd "$REPO_DIR" && "$SEGCTL" policy check "$policy" >/dev/null) || lab_die "$policy does not validate"
   (cd "$REPO_DIR" && lab_start_daemon segctl "$log" \
     "$LAB_DIR/tools/in-ns" "$LAB_NS_CONTROLLER" "$SEGCTL" run --policy "$policy")
   lab_wait_for 60 "segctl's management listener" lab_in "$LAB_NS_CONTROLLER" \

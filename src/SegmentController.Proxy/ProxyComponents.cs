@@ -14,13 +14,13 @@ namespace SegmentController.Proxy;
 /// </summary>
 internal sealed class ProxyComponents : IDisposable
 {
-    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions, IProxyMetrics metrics, TimeProvider? time = null)
+    public ProxyComponents(IPolicyProvider policy, Func<ISuspensionView> suspensions, IProxyMetrics metrics, TimeProvider? time = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(suspensions);
         ArgumentNullException.ThrowIfNull(metrics);
         time ??= TimeProvider.System;
-        Snapshots = new ProxySnapshots(policy, time);
+        Snapshots = new ProxySnapshots(policy, time, logger);
         Directory = new ClientDirectory(Snapshots);
         Refusals = new GateRefusals(metrics, time);
         var view = new LazyView(suspensions);

@@ -109,13 +109,7 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton<Forwarding.UpstreamTlsProbe>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
         builder.Services.AddSingleton<IProxyConfigProvider>(new PolicyProxyConfigProvider(components.Snapshots));
-        builder.Services.AddReverseProxy().AddTransforms(transforms =>
-        {
-            // YARP sets X-Forwarded-* from the connection and drops Forwarded; these single-hop claims of
-            // the agent's address it passes on as the agent wrote them. An agent must not tell its
-            // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
-            transforms.RequestTransforms.Add(new Forwarding.SourceClaimsTransform());
-        });
+        AddReverseProxyServices(builder.Services);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -167,6 +161,16 @@ internal sealed class ProxyServer : IAsyncDisposable
         });
         return new ProxyServer(app);
     }
+
+    /// <summary>YARP and the proxy's transforms; the configuration's validation before a reload uses the same (<see cref="ProxyConfigValidation"/>).</summary>
+    internal static void AddReverseProxyServices(IServiceCollection services) =>
+        services.AddReverseProxy().AddTransforms(transforms =>
+        {
+            // YARP sets X-Forwarded-* from the connection and drops Forwarded; these single-hop claims of
+            // the agent's address it passes on as the agent wrote them. An agent must not tell its
+            // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
+            transforms.RequestTransforms.Add(new Forwarding.SourceClaimsTransform());
+        });
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

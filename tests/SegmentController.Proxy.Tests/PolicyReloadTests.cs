@@ -86,4 +86,38 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await acmeAgent.GetAsync(new Uri("https://acme.test/trust-kept"))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await acmeAgent.GetAsync(new Uri("https://legacy.test/"))).StatusCode);
     }
+
+    [Theory]
+    [InlineData("/x//y")]
+    [InlineData("/ws?x")]
+    [InlineData("/a{id")]
+    public async Task PolicyWithARouteYarpRefuses_ChangesNothing_MovedHostStaysItsClientsAndTheRefusalIsLogged(string prefix)
+    {
+        // A policy that did not pass the policy reader (built in code, or read by an older reader): legacy.test
+        // moves from acme to globex, with a path prefix that makes no route.
+        using var acmeAgent = _h.Agent(ProxyHarness.AcmeAgent);
+        _h.Policy.Set(WithAcmeUpstream(new Upstream { Name = "crm", Hosts = ["acme.test", "legacy.test"], Destinations = [_h.Acme.Address] }));
+        Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(acmeAgent, "https://legacy.test/before", HttpStatusCode.OK));
+        var current = _h.Policy.Current;
+        var moved = current with
+        {
+            Clients = current.Clients.Select(c => c.Id switch
+            {
+                "acme" => c with { Upstreams = [c.Upstreams[0] with { Hosts = ["acme.test"] }] },
+                "globex" => c with { Upstreams = [c.Upstreams[0] with { Hosts = ["globex.test", "legacy.test"], PathPrefixes = ["/", prefix] }] },
+                _ => c,
+            }).ToArray(),
+        };
+
+        _h.Policy.Set(moved);
+
+        Assert.Same(current, _h.Components.Snapshots.Current.Policy);
+        Assert.Contains(_h.Components.Snapshots.LastErrors, e => e.Contains(prefix, StringComparison.Ordinal));
+        Assert.Contains(_h.Logs.Entries, e => e.Event.Id == ProxyEventIds.ConfigRejected && e.Message.Contains(prefix, StringComparison.Ordinal));
+        await Task.Delay(300);
+        Assert.Equal(HttpStatusCode.OK, (await acmeAgent.GetAsync(new Uri("https://legacy.test/kept"))).StatusCode);
+        Assert.Contains(_h.Acme.Hits, h => h.Path == "/kept");
+        Assert.DoesNotContain(_h.Globex.Hits, h => h.Path == "/kept");
+        Assert.DoesNotContain(_h.Findings.Findings, f => f.Rule == "cross-client-request");
+    }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using SegmentController.Core.Policy.Loading;
 using SegmentController.Core.Policy.Validation;
@@ -15,7 +16,14 @@ public static class PolicyLoader
     public const int MaxFileBytes = 4 * 1024 * 1024;
 
     /// <summary>Reads and validates the policy file at <paramref name="path"/>.</summary>
-    public static PolicyLoadResult LoadFile(string path)
+    public static PolicyLoadResult LoadFile(string path) => LoadFile(path, readReferencedFiles: false);
+
+    /// <summary>
+    /// Reads and validates the policy file at <paramref name="path"/>; with <paramref name="readReferencedFiles"/>
+    /// also reads the CA bundles it names (<c>controller.proxy.upstream_ca</c>, <c>client_ca</c>): one that
+    /// cannot be read or holds no PEM certificate is an error at its key, as the proxy could not serve the policy.
+    /// </summary>
+    public static PolicyLoadResult LoadFile(string path, bool readReferencedFiles)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes;
@@ -47,11 +55,13 @@ public static class PolicyLoader
             };
         }
 
-        return Load(bytes, path);
+        return Load(bytes, path, readReferencedFiles);
     }
 
     /// <summary>Validates policy text already in memory; <paramref name="sourcePath"/> names it in errors.</summary>
-    public static PolicyLoadResult Load(ReadOnlySpan<byte> bytes, string sourcePath)
+    public static PolicyLoadResult Load(ReadOnlySpan<byte> bytes, string sourcePath) => Load(bytes, sourcePath, readReferencedFiles: false);
+
+    private static PolicyLoadResult Load(ReadOnlySpan<byte> bytes, string sourcePath, bool readReferencedFiles)
     {
         ArgumentNullException.ThrowIfNull(sourcePath);
         if (bytes.Length > MaxFileBytes)
@@ -84,6 +94,10 @@ public static class PolicyLoader
             if (policy is not null)
             {
                 PolicyValidator.Validate(reader.Facts, diagnostics);
+                if (readReferencedFiles)
+                {
+                    CheckCaBundles(reader.Facts, diagnostics);
+                }
             }
         }
 
@@ -100,6 +114,33 @@ public static class PolicyLoader
                 Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
             },
         };
+    }
+
+    private static void CheckCaBundles(PolicyFacts facts, PolicyDiagnostics diagnostics)
+    {
+        foreach (var bundle in facts.CaBundles)
+        {
+            var certificates = new X509Certificate2Collection();
+            try
+            {
+                certificates.ImportFromPemFile(bundle.Value);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException or NotSupportedException)
+            {
+                diagnostics.Add(bundle.At, $"{bundle.Client} '{YamlMap.Printable(bundle.Value)}' cannot be read as a PEM bundle of CA certificates: {Describe(e, bundle.Value)}");
+                continue;
+            }
+
+            if (certificates.Count == 0)
+            {
+                diagnostics.Add(bundle.At, $"{bundle.Client} '{YamlMap.Printable(bundle.Value)}' holds no PEM certificate");
+            }
+
+            foreach (var certificate in certificates)
+            {
+                certificate.Dispose();
+            }
+        }
     }
 
     private static PolicyLoadResult Invalid(string path, string message) =>

@@ -96,13 +96,22 @@ internal sealed class ProxySnapshot : IDisposable
     /// <summary>Trust for upstream certificates: the policy's CA bundle alone, or null for the system store.</summary>
     public X509ChainPolicy? UpstreamTrust { get; }
 
-    /// <summary>Builds a snapshot, or reports every reason it cannot be built (then nothing of it may be used).</summary>
-    public static (ProxySnapshot? Snapshot, IReadOnlyList<string> Errors) Build(SitePolicy policy, TimeProvider time)
+    /// <summary>
+    /// Builds a snapshot, or reports every reason it cannot be built (then nothing of it may be used): routes
+    /// or clusters that cannot be made from the policy or that YARP's own validation refuses
+    /// (<paramref name="validation"/>), an upstream CA bundle that cannot be read.
+    /// </summary>
+    public static (ProxySnapshot? Snapshot, IReadOnlyList<string> Errors) Build(SitePolicy policy, TimeProvider time, ProxyConfigValidation? validation = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(time);
         var (routes, clusters, routeErrors) = ProxyConfigBuilder.Build(policy);
         var errors = new List<string>(routeErrors);
+        if (validation is not null)
+        {
+            errors.AddRange(validation.Validate(routes, clusters));
+        }
+
         X509ChainPolicy? trust = null;
         if (policy.Controller.Proxy.UpstreamCaFile is { } caFile)
         {

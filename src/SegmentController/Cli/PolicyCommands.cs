@@ -25,16 +25,19 @@ internal static class PolicyCommands
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on standard output: per file, whether it is valid and every error with its file, line and column." };
-        var command = new Command("check", "Validate policy files: prints 'FILE: ok' or every error as FILE:LINE:COL: message (or, with --json, one JSON object). Exit 0 all valid, 1 any invalid, 2 any unreadable.")
+        var syntaxOnly = new Option<bool>("--syntax-only") { Description = "Check the policy text alone: do not read the CA bundles it names (upstream_ca, client_ca), e.g. on a machine other than the controller." };
+        var command = new Command("check", "Validate policy files, and read the CA bundles they name: prints 'FILE: ok' or every error as FILE:LINE:COL: message (or, with --json, one JSON object). Exit 0 all valid, 1 any invalid, 2 any unreadable.")
         {
             files,
             json,
+            syntaxOnly,
         };
         command.SetAction(parseResult => Check(
             parseResult.GetRequiredValue(files),
             parseResult.GetValue(json),
             parseResult.InvocationConfiguration.Output,
-            parseResult.InvocationConfiguration.Error));
+            parseResult.InvocationConfiguration.Error,
+            readReferencedFiles: !parseResult.GetValue(syntaxOnly)));
         return command;
     }
 
@@ -55,7 +58,7 @@ internal static class PolicyCommands
         return command;
     }
 
-    internal static int Check(IReadOnlyList<string> files, bool json, TextWriter output, TextWriter error)
+    internal static int Check(IReadOnlyList<string> files, bool json, TextWriter output, TextWriter error, bool readReferencedFiles = true)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(output);
@@ -64,7 +67,7 @@ internal static class PolicyCommands
         var checkedFiles = new List<(string File, PolicyLoadResult Result)>(files.Count);
         foreach (var file in files)
         {
-            var result = PolicyLoader.LoadFile(file);
+            var result = PolicyLoader.LoadFile(file, readReferencedFiles);
             checkedFiles.Add((file, result));
             if (result.Policy is not null)
             {

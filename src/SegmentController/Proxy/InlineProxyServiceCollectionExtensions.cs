@@ -50,7 +50,8 @@ internal static class InlineProxyServiceCollectionExtensions
             sp.GetRequiredService<IPolicyProvider>(),
             () => sp.GetRequiredService<ISuspensionView>(),
             sp.GetRequiredService<IProxyMetrics>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("SegmentController.Proxy")));
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Gate);
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().InFlight);
         services.AddSingleton<ISuspensionEnforcer>(sp => sp.GetRequiredService<ProxyComponents>().Pools);

@@ -51,6 +51,9 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
     public RecordingFindingSink Findings { get; } = new();
 
+    /// <summary>The proxy's long-lived parts, the snapshots of the policy in force among them.</summary>
+    public ProxyComponents Components => _components ?? throw new InvalidOperationException("not started");
+
     /// <summary>The evidence store the proxy writes its access records to.</summary>
     public SqliteEvidenceStore Store { get; private set; } = null!;
 
@@ -154,14 +157,14 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
         Policy = new StaticPolicyProvider(policy);
 
-        _components = new ProxyComponents(Policy, () => Engine, Metrics);
+        _loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
+        _components = new ProxyComponents(Policy, () => Engine, Metrics, logger: _loggers.CreateLogger("SegmentController.Proxy"));
         Engine = new SuspensionEngine(new FileSuspensionStateStore(StatePath), Policy, _components.Enforcers, [], [], [], TimeProvider.System);
         StorePath = Path.Combine(storeDirectory, "evidence.db");
         Store = await SqliteEvidenceStore.OpenAsync(
             new StoreOptions { Path = StorePath, SigningKeyFile = Path.Combine(Directory, "evidence.key.pem") },
             TimeProvider.System,
             CancellationToken.None);
-        _loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
         foreach (var (name, value) in proxyEnvironment ?? new Dictionary<string, string>())
         {
             Environment.SetEnvironmentVariable(name, value);

@@ -16,7 +16,7 @@ public sealed class PolicyCommandsTests : IDisposable
         var example = RepositoryPaths.Policy("example-site.yaml");
         var lab = RepositoryPaths.Policy("lab.yaml");
 
-        var (exit, stdout, stderr) = await Run("policy", "check", example, lab);
+        var (exit, stdout, stderr) = await Run("policy", "check", "--syntax-only", example, lab);
 
         Assert.Equal(0, exit);
         Assert.Equal($"{example}: ok{Environment.NewLine}{lab}: ok{Environment.NewLine}", stdout);
@@ -30,7 +30,7 @@ public sealed class PolicyCommandsTests : IDisposable
             .Replace("vlans: [130]", "vlans: [130, 5000]", StringComparison.Ordinal)
             .Replace("pass: {env: SEGCTL_SNMP_AUTH}", "pass: Sup3rS3cret", StringComparison.Ordinal));
 
-        var (exit, stdout, stderr) = await Run("policy", "check", broken);
+        var (exit, stdout, stderr) = await Run("policy", "check", "--syntax-only", broken);
 
         Assert.Equal(1, exit);
         Assert.Empty(stdout);
@@ -48,7 +48,7 @@ public sealed class PolicyCommandsTests : IDisposable
         var broken = Write("broken.yaml", "site: {id: x}\n");
         var example = RepositoryPaths.Policy("example-site.yaml");
 
-        var (exit, stdout, stderr) = await Run("policy", "check", missing, broken, example);
+        var (exit, stdout, stderr) = await Run("policy", "check", "--syntax-only", missing, broken, example);
 
         Assert.Equal(2, exit);
         Assert.Equal($"{example}: ok{Environment.NewLine}", stdout);
@@ -64,9 +64,9 @@ public sealed class PolicyCommandsTests : IDisposable
         var broken = Write("broken.yaml", File.ReadAllText(example)
             .Replace("vlans: [130]", "vlans: [130, 5000]", StringComparison.Ordinal)
             .Replace("pass: {env: SEGCTL_SNMP_AUTH}", "pass: Sup3rS3cret", StringComparison.Ordinal));
-        var (_, _, text) = await Run("policy", "check", broken);
+        var (_, _, text) = await Run("policy", "check", "--syntax-only", broken);
 
-        var (exit, stdout, stderr) = await Run("policy", "check", example, broken, "--json");
+        var (exit, stdout, stderr) = await Run("policy", "check", "--syntax-only", example, broken, "--json");
 
         Assert.Equal(1, exit);
         Assert.Empty(stderr);
@@ -96,7 +96,7 @@ public sealed class PolicyCommandsTests : IDisposable
         var missing = Path.Combine(_dir, "missing.yaml");
         var example = RepositoryPaths.Policy("example-site.yaml");
 
-        var (exit, stdout, stderr) = await Run("policy", "check", "--json", missing, example);
+        var (exit, stdout, stderr) = await Run("policy", "check", "--syntax-only", "--json", missing, example);
 
         Assert.Equal(2, exit);
         Assert.Empty(stderr);
@@ -110,10 +110,67 @@ public sealed class PolicyCommandsTests : IDisposable
         Assert.Equal(JsonValueKind.Null, error.GetProperty("column").ValueKind);
         Assert.StartsWith("cannot read the policy file: no such file", error.GetProperty("message").GetString(), StringComparison.Ordinal);
 
-        (exit, stdout, _) = await Run("policy", "check", "--json", example);
+        (exit, stdout, _) = await Run("policy", "check", "--syntax-only", "--json", example);
         Assert.Equal(0, exit);
         using var valid = JsonDocument.Parse(stdout);
         Assert.True(valid.RootElement.GetProperty("valid").GetBoolean());
+    }
+
+    [Theory]
+    [InlineData("missing", "cannot be read as a PEM bundle of CA certificates: no such file")]
+    [InlineData("directory", "cannot be read as a PEM bundle of CA certificates: it is a directory")]
+    [InlineData("not-pem", "holds no PEM certificate")]
+    public async Task Check_UpstreamCaBundleUnusable_ExitsOneAtTheKeysPosition_SyntaxOnlyDoesNotReadIt(string kind, string message)
+    {
+        var bundle = Path.Combine(_dir, "upstream-ca.pem");
+        if (kind == "directory")
+        {
+            Directory.CreateDirectory(bundle);
+        }
+        else if (kind == "not-pem")
+        {
+            File.WriteAllText(bundle, "not a certificate\n");
+        }
+
+        var policy = Write("site.yaml", File.ReadAllText(RepositoryPaths.Policy("example-site.yaml"))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {bundle}", StringComparison.Ordinal));
+
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.Equal($"{policy}:13:18: upstream_ca '{bundle}' {message}{Environment.NewLine}", stderr);
+
+        (exit, stdout, _) = await Run("policy", "check", "--syntax-only", policy);
+        Assert.Equal(0, exit);
+        Assert.Equal($"{policy}: ok{Environment.NewLine}", stdout);
+    }
+
+    [Fact]
+    public async Task Check_CaBundlesReadable_ExitsZero_ClientCaUnreadable_ExitsOneAtItsKey()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        using var ca = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=upstream CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var bundle = Write("ca.pem", ca.ExportCertificatePem());
+        var text = File.ReadAllText(RepositoryPaths.Policy("example-site.yaml"))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {bundle}", StringComparison.Ordinal);
+        var policy = Write("site.yaml", text);
+
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
+
+        Assert.Equal(0, exit);
+        Assert.Equal($"{policy}: ok{Environment.NewLine}", stdout);
+        Assert.Empty(stderr);
+
+        // Agent certificates required, their CA bundle missing: the error is at client_ca.
+        var missing = Path.Combine(_dir, "agent-ca.pem");
+        var withAgents = Write("agents.yaml", text
+            .Replace("require_client_certificate: false", $"require_client_certificate: true\n    client_ca: {missing}", StringComparison.Ordinal));
+        (exit, _, stderr) = await Run("policy", "check", withAgents);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"{withAgents}:15:16: client_ca '{missing}' cannot be read as a PEM bundle of CA certificates: no such file", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,6 +38,7 @@ internal sealed class LoopbackProxySite : IDisposable
         var san = new SubjectAlternativeNameBuilder();
         san.AddDnsName("alpha.test");
         san.AddDnsName("beta.test");
+        san.AddDnsName("legacy.test");
         san.AddIpAddress(IPAddress.Loopback);
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));

@@ -27,6 +27,9 @@ internal sealed class PolicyFacts
     /// <summary>Agent client certificates: the switch, the CA bundle and what maps a certificate to a client.</summary>
     public ClientCertificateFacts ClientCertificates { get; } = new();
 
+    /// <summary>The CA bundles the policy names (<c>upstream_ca</c>, <c>client_ca</c>): the key as <see cref="Claim{T}.Client"/>, the path as the value.</summary>
+    public List<Claim<string>> CaBundles { get; } = [];
+
     /// <summary>Host names the proxy routes, per client.</summary>
     public List<Claim<string>> UpstreamHosts { get; } = [];
 }

@@ -219,13 +219,13 @@ internal sealed partial class PolicyReader
         var paths = new List<string>();
         foreach (var item in _values.ScalarItems(map, "paths"))
         {
-            if (!item.Value!.StartsWith('/') || item.Value.Length > 1024 || item.Value.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+            if (PathPrefix.Problem(item.Value!) is { } problem)
             {
-                Diagnostics.Add(item, $"path '{YamlMap.Printable(item.Value)}' must start with '/' (a path prefix, e.g. /api)");
+                Diagnostics.Add(item, $"path '{YamlMap.Printable(item.Value!)}' is not a path prefix: {problem} (e.g. /api or /api/v1/)");
                 continue;
             }
 
-            paths.Add(item.Value);
+            paths.Add(item.Value!);
         }
 
         var destinations = new List<Uri>();

@@ -40,7 +40,7 @@ internal sealed partial class PolicyReader
         {
             Listen = ReadEndpoints(map, "listen", defaults.Listen),
             Certificate = ReadCertificate(map),
-            UpstreamCaFile = Path(map, "upstream_ca"),
+            UpstreamCaFile = CaBundle(map, "upstream_ca"),
             RequireClientCertificate = ReadRequireClientCertificate(map) ?? defaults.RequireClientCertificate,
             ClientCaFile = ReadClientCa(map),
         };
@@ -55,8 +55,20 @@ internal sealed partial class PolicyReader
 
     private string? ReadClientCa(YamlMap map)
     {
-        var path = Path(map, "client_ca");
+        var path = CaBundle(map, "client_ca");
         Facts.ClientCertificates.ClientCa = path is null ? null : Position.Of(map["client_ca"]!.Start);
+        return path;
+    }
+
+    /// <summary>The path of a PEM bundle of CA certificates, noted for the check that it can be read.</summary>
+    private string? CaBundle(YamlMap map, string key)
+    {
+        var path = Path(map, key);
+        if (path is not null)
+        {
+            Facts.CaBundles.Add(new Claim<string>(key, path, Position.Of(map[key]!.Start)));
+        }
+
         return path;
     }
 
