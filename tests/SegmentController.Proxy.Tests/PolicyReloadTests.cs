@@ -111,7 +111,9 @@ public sealed class PolicyReloadTests : IAsyncLifetime
 
         _h.Policy.Set(moved);
 
-        Assert.Same(current, _h.Components.Snapshots.Current.Policy);
+        Assert.True(
+            ReferenceEquals(current, _h.Components.Snapshots.Current.Policy),
+            "the proxy put in force the agent addresses, certificates and trust of a policy whose routes YARP refuses");
         Assert.Contains(_h.Components.Snapshots.LastErrors, e => e.Contains(prefix, StringComparison.Ordinal));
         Assert.Contains(_h.Logs.Entries, e => e.Event.Id == ProxyEventIds.ConfigRejected && e.Message.Contains(prefix, StringComparison.Ordinal));
         await Task.Delay(300);
@@ -119,5 +121,23 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.Contains(_h.Acme.Hits, h => h.Path == "/kept");
         Assert.DoesNotContain(_h.Globex.Hits, h => h.Path == "/kept");
         Assert.DoesNotContain(_h.Findings.Findings, f => f.Rule == "cross-client-request");
+    }
+
+    [Fact]
+    public async Task AgentCertificatesRequired_ClientCaBundleUnreadable_PolicyRefused_AgentsStillIdentified()
+    {
+        await using var h = await ProxyHarness.StartAsync(agentCertificates: true);
+        var current = h.Policy.Current;
+        var unreadable = current with
+        {
+            Controller = current.Controller with { Proxy = current.Controller.Proxy with { ClientCaFile = Path.Combine(h.Directory, "no-such-agent-ca.pem") } },
+        };
+
+        h.Policy.Set(unreadable);
+
+        Assert.True(ReferenceEquals(current, h.Components.Snapshots.Current.Policy), "the proxy put in force a policy whose client CA bundle it cannot read");
+        Assert.Contains(h.Components.Snapshots.LastErrors, e => e.Contains("no-such-agent-ca.pem cannot be read", StringComparison.Ordinal));
+        Assert.Null(h.Components.Directory.ClientCaError);
+        Assert.Contains(h.Logs.Entries, e => e.Event.Id == ProxyEventIds.ConfigRejected && e.Message.Contains("no-such-agent-ca.pem", StringComparison.Ordinal));
     }
 }

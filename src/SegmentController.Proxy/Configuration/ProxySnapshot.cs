@@ -99,7 +99,8 @@ internal sealed class ProxySnapshot : IDisposable
     /// <summary>
     /// Builds a snapshot, or reports every reason it cannot be built (then nothing of it may be used): routes
     /// or clusters that cannot be made from the policy or that YARP's own validation refuses
-    /// (<paramref name="validation"/>), an upstream CA bundle that cannot be read.
+    /// (<paramref name="validation"/>), an upstream CA bundle that cannot be read, or agent certificates
+    /// required with a client CA bundle that cannot be read.
     /// </summary>
     public static (ProxySnapshot? Snapshot, IReadOnlyList<string> Errors) Build(SitePolicy policy, TimeProvider time, ProxyConfigValidation? validation = null)
     {
@@ -125,6 +126,13 @@ internal sealed class ProxySnapshot : IDisposable
             }
         }
 
+        // Agents' certificates required and their CA bundle unusable: every agent would be refused.
+        var certificates = new ClientCertificateMap(policy, time);
+        if (certificates.Required && certificates.LoadError is { } caError)
+        {
+            errors.Add(caError);
+        }
+
         if (errors.Count > 0)
         {
             return (null, errors);
@@ -133,7 +141,7 @@ internal sealed class ProxySnapshot : IDisposable
         var snapshot = new ProxySnapshot(
             policy,
             new ClientAddressMap(policy),
-            new ClientCertificateMap(policy, time),
+            certificates,
             new PolicyProxyConfig(routes, clusters, policy.Sha256),
             trust);
         return (snapshot, []);

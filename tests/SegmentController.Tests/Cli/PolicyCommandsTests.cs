@@ -139,7 +139,7 @@ public sealed class PolicyCommandsTests : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Empty(stdout);
-        Assert.Equal($"{policy}:13:18: upstream_ca '{bundle}' {message}{Environment.NewLine}", stderr);
+        Assert.Equal($"{policy}:14:18: upstream_ca '{bundle}' {message}{Environment.NewLine}", stderr);
 
         (exit, stdout, _) = await Run("policy", "check", "--syntax-only", policy);
         Assert.Equal(0, exit);
@@ -170,7 +170,7 @@ public sealed class PolicyCommandsTests : IDisposable
         (exit, _, stderr) = await Run("policy", "check", withAgents);
 
         Assert.Equal(1, exit);
-        Assert.Contains($"{withAgents}:15:16: client_ca '{missing}' cannot be read as a PEM bundle of CA certificates: no such file", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{withAgents}:16:16: client_ca '{missing}' cannot be read as a PEM bundle of CA certificates: no such file", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -69,11 +69,11 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
             segctl.Signal(NativeMethods.SigHup);
             var metrics = await PollMetricsAsync(management, m => m.Contains($"segctl_policy_reloads_total{{outcome=\"rejected\"}} {i + 1}", StringComparison.Ordinal));
 
-            Assert.True(metrics.Contains($"segctl_policy_reloads_total{{outcome=\"rejected\"}} {i + 1}", StringComparison.Ordinal), $"{name}: the reload was not refused; stdout: {segctl.StandardOutput}");
+            Assert.True(metrics.Contains($"segctl_policy_reloads_total{{outcome=\"rejected\"}} {i + 1}", StringComparison.Ordinal), $"{name}: the reload was not refused; policy log lines: {PolicyLines(segctl)}");
             Assert.DoesNotContain("segctl_policy_reloads_total{outcome=\"applied\"}", metrics, StringComparison.Ordinal);
             Assert.Equal(sha, PolicySha(metrics));
             await WaitForOutputAsync(segctl, reason);
-            Assert.True(Regex.IsMatch(segctl.StandardOutput + segctl.StandardError, reason), $"{name}: no log line matching {reason}; stdout: {segctl.StandardOutput} stderr: {segctl.StandardError}");
+            Assert.True(Regex.IsMatch(segctl.StandardOutput + segctl.StandardError, reason), $"{name}: no log line matching {reason}; policy log lines: {PolicyLines(segctl)}");
 
             // The proxy still serves the policy in force: legacy.test is alpha's, and alpha reaches it.
             using var kept = await alpha.GetAsync(new Uri($"https://legacy.test/kept-{i}"));
@@ -151,6 +151,10 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
             stderr);
         Assert.DoesNotContain("Unable to load or apply the proxy configuration", stderr, StringComparison.Ordinal);
     }
+
+    private static string PolicyLines(SegctlProcess segctl) => string.Join(
+        Environment.NewLine,
+        (segctl.StandardOutput + segctl.StandardError).Split('\n').Where(l => l.Contains("olicy", StringComparison.Ordinal) || l.Contains("proxy", StringComparison.Ordinal)).TakeLast(20));
 
     private static string PolicySha(string metrics) =>
         Regex.Match(metrics, @"segctl_policy_info\{site=""[^""]+"",sha256=""([0-9a-f]{64})""\} 1").Groups[1].Value;
