@@ -535,6 +535,18 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         _stopped = true;
         _queue.Writer.TryComplete();
         _tally.Clear();
+
+        // First, and guarded: whoever hears below that the store stopped finds its health saying so, and a
+        // health handler that throws must not leave anything below unsettled.
+        try
+        {
+            SetHealth(new StoreHealth(false, error.Message, _time.GetUtcNow()));
+        }
+        catch (Exception again)
+        {
+            _ = again;
+        }
+
         control?.Fail(error);
         var failed = new List<PendingAppend>(batch);
         batch.Clear();
@@ -559,16 +571,6 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         catch (Exception again)
         {
             // An observer that throws again: the others have heard (NotifyAll); the store is stopped anyway.
-            _ = again;
-        }
-
-        // Last, and guarded: a health handler that throws must not leave anything above unsettled.
-        try
-        {
-            SetHealth(new StoreHealth(false, error.Message, _time.GetUtcNow()));
-        }
-        catch (Exception again)
-        {
             _ = again;
         }
     }
