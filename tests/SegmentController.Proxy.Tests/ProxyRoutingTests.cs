@@ -89,7 +89,7 @@ public sealed class ProxyRoutingTests : IAsyncLifetime
 
         // The request for globex's system concerns globex too: kept under both keys, with each client's view beside it.
         Assert.Equal(["acme", "acme,globex"], StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.Access }).Select(r => r.Clients).Order(StringComparer.Ordinal));
-        var views = StoreFile.Read(_h.StorePath, new RecordQuery { Type = RecordTypes.AccessView }).ToDictionary(r => r.Clients!, r => JsonDocument.Parse(r.Payload!.Value).RootElement.Clone());
+        var views = (await _h.RecordsAsync(RecordTypes.AccessView, 2)).ToDictionary(r => r.Clients!, r => JsonDocument.Parse(r.Payload!.Value).RootElement.Clone());
         Assert.Equal(["acme", "globex"], views.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("another client", Single(views["acme"]).GetProperty("route_client").GetString());
         Assert.Equal("another client", Single(views["globex"]).GetProperty("client").GetString());

@@ -315,6 +315,25 @@ internal sealed class ProxyHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The stored records of one type once at least <paramref name="count"/> are on disk (or 30 s have
+    /// passed): records handed over one after another may commit in different batches.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredRecord>> RecordsAsync(string type, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var records = StoreFile.Read(StorePath, new RecordQuery { Type = type }).ToList();
+            if (records.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return records;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>The access records a stored record holds: each element of a JSON array (a batch's handed-over records joined), or the record itself.</summary>
     public static IEnumerable<JsonElement> Entries(StoredRecord record)
     {
