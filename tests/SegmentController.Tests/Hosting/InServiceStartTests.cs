@@ -47,7 +47,7 @@ public sealed class InServiceStartTests : IDisposable
         await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(90));
 
-        using (var viewer = Api(management, key))
+        using (var viewer = SegctlProcess.Api(management, key))
         using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
         {
             var clients = ClientStates(status.RootElement);
@@ -103,7 +103,7 @@ public sealed class InServiceStartTests : IDisposable
         await using (var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
         {
             var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(90));
-            using (var viewer = Api(management, key))
+            using (var viewer = SegctlProcess.Api(management, key))
             using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
             {
                 var clients = ClientStates(status.RootElement);
@@ -111,7 +111,7 @@ public sealed class InServiceStartTests : IDisposable
                 Assert.All(clients.Values, state => Assert.Equal("active", state));
             }
 
-            await WaitForProxyAsync(alpha, segctl);
+            await segctl.WaitForProxyAsync(alpha);
             Assert.Contains("/alpha/before", _site.UpstreamPaths);
             Assert.DoesNotContain("does not exist", segctl.StandardOutput + segctl.StandardError, StringComparison.Ordinal);
             segctl.Signal(NativeMethods.SigKill);
@@ -148,7 +148,7 @@ public sealed class InServiceStartTests : IDisposable
         await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(90));
 
-        using (var viewer = Api(management, key))
+        using (var viewer = SegctlProcess.Api(management, key))
         using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
         {
             var clients = ClientStates(status.RootElement);
@@ -156,7 +156,7 @@ public sealed class InServiceStartTests : IDisposable
             Assert.All(clients.Values, state => Assert.Equal("active", state));
         }
 
-        await WaitForProxyAsync(alpha, segctl);
+        await segctl.WaitForProxyAsync(alpha);
         Assert.True(File.Exists(StatePath));
     }
 
@@ -205,33 +205,4 @@ public sealed class InServiceStartTests : IDisposable
 
     private static Dictionary<string, string?> ClientStates(JsonElement status) =>
         status.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("state").GetString());
-
-    private static async Task WaitForProxyAsync(HttpClient agent, SegctlProcess segctl)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var response = await agent.GetAsync(new Uri(agent.BaseAddress!, "before"));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the proxy never answered; segctl said: {segctl.StandardOutput} {segctl.StandardError}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static HttpClient Api(Uri management, string key)
-    {
-        var client = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
 }

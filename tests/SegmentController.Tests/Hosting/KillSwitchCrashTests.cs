@@ -33,10 +33,10 @@ public sealed class KillSwitchCrashTests : IDisposable
         await using (var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
         {
             var management = await first.WaitForManagementAsync(TimeSpan.FromSeconds(90));
-            await WaitForProxyAsync(alpha, first);
+            await first.WaitForProxyAsync(alpha);
             Assert.Contains("/alpha/before", _site.UpstreamPaths);
 
-            using var operatorApi = Api(management, keys["alice"]);
+            using var operatorApi = SegctlProcess.Api(management, keys["alice"]);
             using var suspended = await operatorApi.PostAsync(new Uri("api/v1/clients/alpha/suspend", UriKind.Relative), OperatorApiSite.Reason("crash drill"));
 
             // The acknowledgement, and at once the crash: no graceful stop, no flush of anything.
@@ -48,9 +48,9 @@ public sealed class KillSwitchCrashTests : IDisposable
         var hitsAtCrash = _site.UpstreamPaths.Count;
         await using var second = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var restarted = await second.WaitForManagementAsync(TimeSpan.FromSeconds(90));
-        await WaitForProxyAsync(beta, second);
+        await second.WaitForProxyAsync(beta);
 
-        using var viewer = Api(restarted, keys["val"]);
+        using var viewer = SegctlProcess.Api(restarted, keys["val"]);
         using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
         {
             var clients = status.RootElement.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("state").GetString());
@@ -93,7 +93,7 @@ public sealed class KillSwitchCrashTests : IDisposable
         await using (var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
         {
             await first.WaitForManagementAsync(TimeSpan.FromSeconds(90));
-            await WaitForProxyAsync(alpha, first);
+            await first.WaitForProxyAsync(alpha);
             first.Signal(NativeMethods.SigKill);
             await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }
@@ -105,7 +105,7 @@ public sealed class KillSwitchCrashTests : IDisposable
         await using var second = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await second.WaitForManagementAsync(TimeSpan.FromSeconds(90));
 
-        using var viewer = Api(management, keys["val"]);
+        using var viewer = SegctlProcess.Api(management, keys["val"]);
         using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
         {
             var clients = status.RootElement.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("state").GetString());
@@ -145,7 +145,7 @@ public sealed class KillSwitchCrashTests : IDisposable
         await using var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await first.WaitForManagementAsync(TimeSpan.FromSeconds(90));
 
-        using var viewer = Api(management, keys["val"]);
+        using var viewer = SegctlProcess.Api(management, keys["val"]);
         using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
         {
             var clients = status.RootElement.GetProperty("clients").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("state").GetString());
@@ -153,37 +153,8 @@ public sealed class KillSwitchCrashTests : IDisposable
             Assert.All(clients.Values, state => Assert.Equal("active", state));
         }
 
-        await WaitForProxyAsync(alpha, first);
+        await first.WaitForProxyAsync(alpha);
         Assert.True(File.Exists(_site.File("suspension.state")));
         Assert.DoesNotContain("does not exist", first.StandardOutput + first.StandardError, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitForProxyAsync(HttpClient agent, SegctlProcess segctl)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                using var response = await agent.GetAsync(new Uri(agent.BaseAddress!, "before"));
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"the proxy never answered; segctl said: {segctl.StandardOutput} {segctl.StandardError}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static HttpClient Api(Uri management, string key)
-    {
-        var client = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
     }
 }

@@ -120,6 +120,41 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
         throw new TimeoutException($"segctl printed no management listener; stdout: {StandardOutput} stderr: {StandardError}");
     }
 
+    /// <summary>
+    /// Waits (60 s at most) until <paramref name="agent"/> gets a 200 for <c>before</c> through this
+    /// controller's proxy.
+    /// </summary>
+    public async Task WaitForProxyAsync(HttpClient agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                using var response = await agent.GetAsync(new Uri(agent.BaseAddress!, "before"));
+                if (response.StatusCode == System.Net.HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            Xunit.Assert.True(DateTime.UtcNow < deadline, $"the proxy never answered; segctl said: {StandardOutput} {StandardError}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A client of the management API at <paramref name="management"/> with a bearer key.</summary>
+    public static HttpClient Api(Uri management, string key)
+    {
+        var client = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
     /// <summary>Sends a POSIX signal (SIGHUP, SIGTERM, SIGKILL) to the process.</summary>
     public void Signal(int signal)
     {
