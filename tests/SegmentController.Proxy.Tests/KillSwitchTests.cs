@@ -115,21 +115,7 @@ public sealed class KillSwitchTests : IAsyncLifetime
                 return "aborted";
             }
         });
-        var wsEnded = Task.Run(async () =>
-        {
-            try
-            {
-                while ((await ws.ReceiveAsync(echo, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
-                {
-                }
-
-                return "closed";
-            }
-            catch (WebSocketException)
-            {
-                return "aborted";
-            }
-        });
+        var wsEnded = EndOf(ws);
 
         while (Volatile.Read(ref acmeOk) < 200 || Volatile.Read(ref globexOk) < 100)
         {
@@ -233,21 +219,7 @@ public sealed class KillSwitchTests : IAsyncLifetime
         await ws.SendAsync("ping"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
         var echo = new byte[16];
         Assert.Equal(4, (await ws.ReceiveAsync(echo, CancellationToken.None)).Count);
-        var wsEnded = Task.Run(async () =>
-        {
-            try
-            {
-                while ((await ws.ReceiveAsync(echo, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
-                {
-                }
-
-                return "closed";
-            }
-            catch (WebSocketException)
-            {
-                return "aborted";
-            }
-        });
+        var wsEnded = EndOf(ws);
         Assert.Equal(1, Volatile.Read(ref connections));
 
         var trip = await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
@@ -455,4 +427,22 @@ public sealed class KillSwitchTests : IAsyncLifetime
             return false;
         }
     }
+
+    /// <summary>How a WebSocket in flight ends: "closed" by a close frame, "aborted" when cut.</summary>
+    private static Task<string> EndOf(ClientWebSocket ws) => Task.Run(async () =>
+    {
+        var buffer = new byte[16];
+        try
+        {
+            while ((await ws.ReceiveAsync(buffer, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+
+            return "closed";
+        }
+        catch (WebSocketException)
+        {
+            return "aborted";
+        }
+    });
 }
