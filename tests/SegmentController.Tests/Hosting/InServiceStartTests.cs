@@ -47,13 +47,7 @@ public sealed class InServiceStartTests : IDisposable
         await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(90));
 
-        using (var viewer = SegctlProcess.Api(management, key))
-        using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
-        {
-            var clients = ClientStates(status.RootElement);
-            Assert.Equal(["alpha", "beta"], clients.Keys.Order(StringComparer.Ordinal));
-            Assert.All(clients.Values, state => Assert.Equal("suspended", state));
-        }
+        Assert.All((await ApiStatesAsync(management, key)).Values, state => Assert.Equal("suspended", state));
 
         var (exit, stdout, stderr) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", key, "--json");
         Assert.True(exit == 1, $"segctl status exited {exit}: {stdout} {stderr}");
@@ -103,13 +97,7 @@ public sealed class InServiceStartTests : IDisposable
         await using (var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
         {
             var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(90));
-            using (var viewer = SegctlProcess.Api(management, key))
-            using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
-            {
-                var clients = ClientStates(status.RootElement);
-                Assert.Equal(2, clients.Count);
-                Assert.All(clients.Values, state => Assert.Equal("active", state));
-            }
+            Assert.All((await ApiStatesAsync(management, key)).Values, state => Assert.Equal("active", state));
 
             await segctl.WaitForProxyAsync(alpha);
             Assert.Contains("/alpha/before", _site.UpstreamPaths);
@@ -148,13 +136,7 @@ public sealed class InServiceStartTests : IDisposable
         await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(90));
 
-        using (var viewer = SegctlProcess.Api(management, key))
-        using (var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative))))
-        {
-            var clients = ClientStates(status.RootElement);
-            Assert.Equal(2, clients.Count);
-            Assert.All(clients.Values, state => Assert.Equal("active", state));
-        }
+        Assert.All((await ApiStatesAsync(management, key)).Values, state => Assert.Equal("active", state));
 
         await segctl.WaitForProxyAsync(alpha);
         Assert.True(File.Exists(StatePath));
@@ -201,6 +183,15 @@ public sealed class InServiceStartTests : IDisposable
         text = text.Replace(store, $"  store:\n    path: {StorePath}\n" + (controllerLine.Length > 0 ? $"  {controllerLine}\n" : ""), StringComparison.Ordinal);
         File.WriteAllText(path, text);
         return path;
+    }
+
+    private static async Task<Dictionary<string, string?>> ApiStatesAsync(Uri management, string key)
+    {
+        using var viewer = SegctlProcess.Api(management, key);
+        using var status = JsonDocument.Parse(await viewer.GetStringAsync(new Uri("api/v1/status", UriKind.Relative)));
+        var clients = ClientStates(status.RootElement);
+        Assert.Equal(["alpha", "beta"], clients.Keys.Order(StringComparer.Ordinal));
+        return clients;
     }
 
     private static Dictionary<string, string?> ClientStates(JsonElement status) =>
