@@ -67,7 +67,7 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
             var (name, policy, reason) = refused[i];
             File.WriteAllText(policyPath, policy);
             segctl.Signal(NativeMethods.SigHup);
-            var metrics = await PollMetricsAsync(management, m => m.Contains($"segctl_policy_reloads_total{{outcome=\"rejected\"}} {i + 1}", StringComparison.Ordinal));
+            var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains($"segctl_policy_reloads_total{{outcome=\"rejected\"}} {i + 1}", StringComparison.Ordinal));
 
             Assert.True(metrics.Contains($"segctl_policy_reloads_total{{outcome=\"rejected\"}} {i + 1}", StringComparison.Ordinal), $"{name}: the reload was not refused; policy log lines: {PolicyLines(segctl)}");
             Assert.DoesNotContain("segctl_policy_reloads_total{outcome=\"applied\"}", metrics, StringComparison.Ordinal);
@@ -89,7 +89,7 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
         // The same move without the fault is applied: beta now reaches legacy.test.
         File.WriteAllText(policyPath, moved);
         segctl.Signal(NativeMethods.SigHup);
-        after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
+        after = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
         Assert.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", after, StringComparison.Ordinal);
         using (var beta = _site.Agent(LoopbackProxySite.BetaAgent, proxyPort))
         {
@@ -167,23 +167,5 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
         {
             await Task.Delay(50);
         }
-    }
-
-    private async Task<string> PollMetricsAsync(Uri management, Func<string, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string metrics;
-        do
-        {
-            metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
-            if (done(metrics))
-            {
-                return metrics;
-            }
-
-            await Task.Delay(50);
-        }
-        while (DateTime.UtcNow < deadline);
-        return metrics;
     }
 }

@@ -43,7 +43,7 @@ public sealed class RunCommandTests : IDisposable
 
         await File.AppendAllTextAsync(policy, "\nclients: [ this is not a policy\n");
         segctl.Signal(NativeMethods.SigHup);
-        var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"rejected\"} 1", StringComparison.Ordinal));
+        var after = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_policy_reloads_total{outcome=\"rejected\"} 1", StringComparison.Ordinal));
 
         Assert.Contains($"sha256=\"{sha}\"}} 1", after, StringComparison.Ordinal);
         // The console logger writes on its own thread: the rejection's log line may trail the metric.
@@ -68,7 +68,7 @@ public sealed class RunCommandTests : IDisposable
         await File.AppendAllTextAsync(policy, "\n# reviewed by the site engineer\n");
         var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(policy)));
         segctl.Signal(NativeMethods.SigHup);
-        var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
+        var after = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
 
         Assert.Contains($"sha256=\"{expected}\"}} 1", after, StringComparison.Ordinal);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(after, "^segctl_policy_info", System.Text.RegularExpressions.RegexOptions.Multiline));
@@ -88,7 +88,7 @@ public sealed class RunCommandTests : IDisposable
             .Replace("127.0.0.1:9410", "127.0.0.1:9411", StringComparison.Ordinal)
             .Replace(Path.Combine(_dir, "segctl.db"), movedStore, StringComparison.Ordinal));
         segctl.Signal(NativeMethods.SigHup);
-        var after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
+        var after = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
 
         Assert.Contains("segctl_policy_restart_required 1", after, StringComparison.Ordinal);
         var log = await WaitForOutputAsync(segctl, "controller.store.path differs");
@@ -98,7 +98,7 @@ public sealed class RunCommandTests : IDisposable
         // Back to what the process runs with: nothing waits for a restart any more.
         await File.WriteAllTextAsync(policy, original + "\n# reverted\n");
         segctl.Signal(NativeMethods.SigHup);
-        after = await PollMetricsAsync(management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 2", StringComparison.Ordinal));
+        after = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 2", StringComparison.Ordinal));
         Assert.Contains("segctl_policy_restart_required 0", after, StringComparison.Ordinal);
     }
 
@@ -209,23 +209,5 @@ public sealed class RunCommandTests : IDisposable
         }
 
         return segctl.StandardOutput + segctl.StandardError;
-    }
-
-    private async Task<string> PollMetricsAsync(Uri management, Func<string, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string metrics;
-        do
-        {
-            metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
-            if (done(metrics))
-            {
-                return metrics;
-            }
-
-            await Task.Delay(50);
-        }
-        while (DateTime.UtcNow < deadline);
-        return metrics;
     }
 }

@@ -51,7 +51,7 @@ public sealed class VerificationLostTests : IDisposable
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
 
         // Nothing can be captured: once the silence has passed, isolation is unverified and every client is cut.
-        var metrics = await PollMetricsAsync(management, m => m.Contains(SiteTrip, StringComparison.Ordinal));
+        var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains(SiteTrip, StringComparison.Ordinal));
         Assert.True(metrics.Contains(SiteTrip, StringComparison.Ordinal), $"no verification-lost trip while {lab.CaptureInterface} is missing:\n{Lines(metrics)}");
         Assert.Contains("segctl_client_suspended{client=\"acme\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("segctl_client_suspended{client=\"globex\"} 1", metrics, StringComparison.Ordinal);
@@ -84,12 +84,12 @@ public sealed class VerificationLostTests : IDisposable
         OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
         await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        var metrics = await PollMetricsAsync(management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
+        var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
         Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
 
         // snmpd stops answering: the clients with ports on the switch are suspended.
         await sw.Agent.StopAsync();
-        metrics = await PollMetricsAsync(management, m => m.Contains(Trips("alpha", 1), StringComparison.Ordinal) && m.Contains(Trips("bravo", 1), StringComparison.Ordinal));
+        metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains(Trips("alpha", 1), StringComparison.Ordinal) && m.Contains(Trips("bravo", 1), StringComparison.Ordinal));
         Assert.True(metrics.Contains(Trips("alpha", 1), StringComparison.Ordinal), Lines(metrics));
         Assert.Contains("segctl_verification_healthy{source=\"snmp\"} 0", metrics, StringComparison.Ordinal);
 
@@ -102,14 +102,14 @@ public sealed class VerificationLostTests : IDisposable
             Assert.Equal(System.Net.HttpStatusCode.OK, restored.StatusCode);
         }
 
-        metrics = await PollMetricsAsync(management, m => m.Contains(Trips("alpha", 2), StringComparison.Ordinal));
+        metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains(Trips("alpha", 2), StringComparison.Ordinal));
         Assert.True(metrics.Contains(Trips("alpha", 2), StringComparison.Ordinal), $"alpha not suspended again while sw1 is unreachable:\n{Lines(metrics)}");
         Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains(Trips("bravo", 1), metrics, StringComparison.Ordinal);
 
         // The switch answers again — rebooted with another engine id: verified again, nobody lifted.
         await sw.Agent.RestartAsync(engineId: "segctl-engine-rebooted");
-        metrics = await PollMetricsAsync(management, m => m.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal));
+        metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal));
         Assert.True(metrics.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal), Lines(metrics));
         Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("segctl_client_suspended{client=\"bravo\"} 1", metrics, StringComparison.Ordinal);
@@ -127,13 +127,13 @@ public sealed class VerificationLostTests : IDisposable
         OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
         await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress, timeout: "2s", retries: 1), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        var metrics = await PollMetricsAsync(management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
+        var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
         Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
 
         // snmpd hangs (no answer, no ICMP): alpha and bravo are suspended, and anything asked of the switch
         // now waits out its timeouts — bringing alpha's port up at a restore too.
         await sw.Agent.PauseAsync();
-        metrics = await PollMetricsAsync(management, m => m.Contains(Trips("alpha", 1), StringComparison.Ordinal));
+        metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains(Trips("alpha", 1), StringComparison.Ordinal));
         Assert.True(metrics.Contains(Trips("alpha", 1), StringComparison.Ordinal), Lines(metrics));
 
         using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(60) };
@@ -252,22 +252,4 @@ public sealed class VerificationLostTests : IDisposable
             || l.StartsWith("segctl_killswitch_trips_total", StringComparison.Ordinal)
             || l.StartsWith("segctl_verification_healthy", StringComparison.Ordinal)
             || l.StartsWith("segctl_findings_total", StringComparison.Ordinal)));
-
-    private async Task<string> PollMetricsAsync(Uri management, Func<string, bool> done)
-    {
-        var deadline = Stopwatch.StartNew();
-        string metrics;
-        do
-        {
-            metrics = await _http.GetStringAsync(new Uri(management, "/metrics"));
-            if (done(metrics))
-            {
-                return metrics;
-            }
-
-            await Task.Delay(100);
-        }
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30));
-        return metrics;
-    }
 }

@@ -147,6 +147,30 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the controller's <c>/metrics</c> at <paramref name="management"/> until <paramref name="done"/>
+    /// holds for it (30 s at most); returns the last text read.
+    /// </summary>
+    public static async Task<string> PollMetricsAsync(HttpClient http, Uri management, Func<string, bool> done)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(done);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string metrics;
+        do
+        {
+            metrics = await http.GetStringAsync(new Uri(management, "/metrics"));
+            if (done(metrics))
+            {
+                return metrics;
+            }
+
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline);
+        return metrics;
+    }
+
     /// <summary>A client of the management API at <paramref name="management"/> with a bearer key.</summary>
     public static HttpClient Api(Uri management, string key)
     {
