@@ -208,14 +208,9 @@ internal static class CaptureCommands
     /// <summary>The one place a capture command turns a policy file into a policy index.</summary>
     private static async Task<(PolicyIndex Index, SitePolicy Policy)?> LoadIndexAsync(string path, TextWriter error, CancellationToken cancellationToken)
     {
-        var opened = PolicyFile.Open(path);
+        var opened = await PolicyFile.OpenReportingAsync(path, error);
         if (opened.Provider is null)
         {
-            foreach (var message in opened.Errors)
-            {
-                await error.WriteLineAsync(message);
-            }
-
             await error.WriteLineAsync($"segctl: {path}: the policy does not load");
             return null;
         }

@@ -55,14 +55,9 @@ internal static class LogCommands
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         ArgumentNullException.ThrowIfNull(time);
-        var opened = PolicyFile.Open(policyPath);
+        var opened = await PolicyFile.OpenReportingAsync(policyPath, error);
         if (opened.Provider is not { } provider)
         {
-            foreach (var problem in opened.Errors)
-            {
-                await error.WriteLineAsync(problem);
-            }
-
             await error.WriteLineAsync($"segctl: policy {policyPath} {(opened.Unreadable ? "cannot be read" : "is not valid")}: nothing purged");
             return CliApplication.ExitError;
         }

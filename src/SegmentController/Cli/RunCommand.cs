@@ -30,15 +30,9 @@ internal static class RunCommand
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var path = parseResult.GetRequiredValue(policyOption).FullName;
-            var opened = PolicyFile.Open(path);
+            var opened = await PolicyFile.OpenReportingAsync(path, error);
             if (opened.Provider is null)
             {
-                // The errors quote the file: shown, never obeyed by the reader's terminal or journal.
-                foreach (var message in opened.Errors)
-                {
-                    await error.WriteLineAsync(Logging.PrintableText.Escape(message));
-                }
-
                 await error.WriteLineAsync($"segctl: {path}: the policy does not load; the controller did not start");
                 return CliApplication.ExitError;
             }

@@ -328,14 +328,9 @@ internal static class SnmpCommands
 
     private static async Task<SitePolicy?> LoadPolicyAsync(string path, TextWriter error)
     {
-        var opened = PolicyFile.Open(path);
+        var opened = await PolicyFile.OpenReportingAsync(path, error);
         if (opened.Provider is null)
         {
-            foreach (var message in opened.Errors)
-            {
-                await error.WriteLineAsync(message);
-            }
-
             await error.WriteLineAsync($"segctl: {path}: the policy does not load");
             return null;
         }

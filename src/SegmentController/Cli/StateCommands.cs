@@ -35,14 +35,9 @@ internal static class StateCommands
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             var path = parseResult.GetRequiredValue(policyOption).FullName;
-            var opened = PolicyFile.Open(path);
+            var opened = await PolicyFile.OpenReportingAsync(path, error);
             if (opened.Provider is null)
             {
-                foreach (var message in opened.Errors)
-                {
-                    await error.WriteLineAsync(PrintableText.Escape(message));
-                }
-
                 await error.WriteLineAsync(PrintableText.Escape($"segctl: {path}: the policy does not load; nothing laid out"));
                 return CliApplication.ExitError;
             }
