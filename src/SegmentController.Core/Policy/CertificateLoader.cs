@@ -32,7 +32,7 @@ public static class CertificateLoader
 
             return certificate;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or SecretUnavailableException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or SecretUnavailableException or ArgumentException)
         {
             throw new InvalidOperationException($"certificate {reference.File} cannot be loaded: {e.Message}", e);
         }

@@ -22,6 +22,9 @@ public static class PolicyLoader
     /// Reads and validates the policy file at <paramref name="path"/>; with <paramref name="readReferencedFiles"/>
     /// also reads the CA bundles it names (<c>controller.proxy.upstream_ca</c>, <c>client_ca</c>): one that
     /// cannot be read or holds no PEM certificate is an error at its key, as the proxy could not serve the policy.
+    /// The certificates it serves (<c>controller.proxy.certificate</c>, <c>controller.management.certificate</c>)
+    /// are loaded as <c>segctl run</c> loads them, with their private keys; a PKCS#12 file whose password
+    /// reference does not resolve here (a variable only the service's environment sets) is only read.
     /// </summary>
     public static PolicyLoadResult LoadFile(string path, bool readReferencedFiles)
     {
@@ -97,6 +100,7 @@ public static class PolicyLoader
                 if (readReferencedFiles)
                 {
                     CheckCaBundles(reader.Facts, diagnostics);
+                    CheckCertificates(reader.Facts, diagnostics);
                 }
             }
         }
@@ -140,6 +144,67 @@ public static class PolicyLoader
             {
                 certificate.Dispose();
             }
+        }
+    }
+
+    private static void CheckCertificates(PolicyFacts facts, PolicyDiagnostics diagnostics)
+    {
+        foreach (var claim in facts.Certificates)
+        {
+            var (reference, keyFileAt) = claim.Value;
+            if (Unreadable(reference.File) is { } fileProblem)
+            {
+                diagnostics.Add(claim.At, $"{claim.Client} certificate file '{YamlMap.Printable(reference.File)}' cannot be read: {fileProblem}");
+                continue;
+            }
+
+            if (reference.KeyFile is { } keyFile && keyFileAt is { } at && Unreadable(keyFile) is { } keyProblem)
+            {
+                diagnostics.Add(at, $"{claim.Client} certificate key file '{YamlMap.Printable(keyFile)}' cannot be read: {keyProblem}");
+                continue;
+            }
+
+            if (reference.Password is { } password && !Resolves(password))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var certificate = CertificateLoader.Load(reference);
+            }
+            catch (InvalidOperationException e)
+            {
+                var reason = e.InnerException is CryptographicException or ArgumentException ? e.InnerException.Message : e.Message;
+                diagnostics.Add(claim.At, $"{claim.Client} certificate '{YamlMap.Printable(reference.File)}' cannot be loaded: {YamlMap.Printable(reason)}");
+            }
+        }
+    }
+
+    /// <summary>Null when the file can be opened for reading, else why not.</summary>
+    private static string? Unreadable(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return Describe(e, path);
+        }
+    }
+
+    private static bool Resolves(SecretReference secret)
+    {
+        try
+        {
+            _ = secret.Resolve();
+            return true;
+        }
+        catch (SecretUnavailableException)
+        {
+            return false;
         }
     }
 

@@ -25,8 +25,8 @@ internal static class PolicyCommands
             Arity = ArgumentArity.OneOrMore,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on standard output: per file, whether it is valid and every error with its file, line and column." };
-        var syntaxOnly = new Option<bool>("--syntax-only") { Description = "Check the policy text alone: do not read the CA bundles it names (upstream_ca, client_ca), e.g. on a machine other than the controller." };
-        var command = new Command("check", "Validate policy files, and read the CA bundles they name: prints 'FILE: ok' or every error as FILE:LINE:COL: message (or, with --json, one JSON object). Exit 0 all valid, 1 any invalid, 2 any unreadable.")
+        var syntaxOnly = new Option<bool>("--syntax-only") { Description = "Check the policy text alone: do not read the CA bundles (upstream_ca, client_ca) and certificates it names, e.g. on a machine other than the controller." };
+        var command = new Command("check", "Validate policy files, and read the CA bundles and load the certificates they name: prints 'FILE: ok' or every error as FILE:LINE:COL: message (or, with --json, one JSON object). Exit 0 all valid, 1 any invalid, 2 any unreadable.")
         {
             files,
             json,

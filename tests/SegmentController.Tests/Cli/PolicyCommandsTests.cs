@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using SegmentController.Cli;
 using SegmentController.Tests.Infrastructure;
@@ -132,7 +134,7 @@ public sealed class PolicyCommandsTests : IDisposable
             File.WriteAllText(bundle, "not a certificate\n");
         }
 
-        var policy = Write("site.yaml", File.ReadAllText(RepositoryPaths.Policy("example-site.yaml"))
+        var policy = Write("site.yaml", WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
             .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {bundle}", StringComparison.Ordinal));
 
         var (exit, stdout, stderr) = await Run("policy", "check", policy);
@@ -153,7 +155,7 @@ public sealed class PolicyCommandsTests : IDisposable
         using var ca = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=upstream CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256)
             .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         var bundle = Write("ca.pem", ca.ExportCertificatePem());
-        var text = File.ReadAllText(RepositoryPaths.Policy("example-site.yaml"))
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
             .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {bundle}", StringComparison.Ordinal);
         var policy = Write("site.yaml", text);
 
@@ -171,6 +173,94 @@ public sealed class PolicyCommandsTests : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Contains($"{withAgents}:16:16: client_ca '{missing}' cannot be read as a PEM bundle of CA certificates: no such file", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("proxy-missing", "12:13", "proxy certificate file '{proxy}' cannot be read: no such file")]
+    [InlineData("proxy-directory", "12:13", "proxy certificate file '{proxy}' cannot be read: it is a directory")]
+    [InlineData("proxy-wrong-password", "12:13", "proxy certificate '{proxy}' cannot be loaded: ")]
+    [InlineData("proxy-not-pkcs12", "12:13", "proxy certificate '{proxy}' cannot be loaded: ")]
+    [InlineData("management-key-missing", "20:17", "management certificate key file '{key}' cannot be read: no such file")]
+    [InlineData("management-key-of-another-certificate", "19:13", "management certificate '{management}' cannot be loaded: ")]
+    [InlineData("management-without-key", "19:13", "management certificate '{management}' cannot be loaded: ")]
+    public async Task Check_ServedCertificateUnusable_ExitsOneAtItsKey_SyntaxOnlyDoesNotReadIt(string kind, string at, string message)
+    {
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal);
+        var proxy = Path.Combine(_dir, "proxy.pfx");
+        var management = Path.Combine(_dir, "management.crt");
+        var key = Path.Combine(_dir, "management.key");
+        switch (kind)
+        {
+            case "proxy-missing":
+                File.Delete(proxy);
+                break;
+            case "proxy-directory":
+                File.Delete(proxy);
+                Directory.CreateDirectory(proxy);
+                break;
+            case "proxy-wrong-password":
+                File.WriteAllText(Path.Combine(_dir, "proxy-password"), "not the password\n");
+                break;
+            case "proxy-not-pkcs12":
+                File.WriteAllText(proxy, "not a certificate\n");
+                break;
+            case "management-key-missing":
+                File.Delete(key);
+                break;
+            case "management-key-of-another-certificate":
+                using (var other = ECDsa.Create())
+                {
+                    File.WriteAllText(key, other.ExportPkcs8PrivateKeyPem());
+                }
+
+                break;
+            case "management-without-key":
+                text = text.Replace($"      key_file: {key}\n", "", StringComparison.Ordinal);
+                break;
+        }
+
+        var policy = Write("site.yaml", text);
+
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        var expected = $"{policy}:{at}: " + message.Replace("{proxy}", proxy, StringComparison.Ordinal)
+            .Replace("{management}", management, StringComparison.Ordinal)
+            .Replace("{key}", key, StringComparison.Ordinal);
+        Assert.StartsWith(expected, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("not the password", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(ProxyPassword, stderr, StringComparison.Ordinal);
+
+        (exit, stdout, _) = await Run("policy", "check", "--syntax-only", policy);
+        Assert.Equal(0, exit);
+        Assert.Equal($"{policy}: ok{Environment.NewLine}", stdout);
+    }
+
+    [Fact]
+    public async Task Check_Pkcs12PasswordOnlyTheServiceHas_ReadsTheFileWithoutOpeningIt()
+    {
+        // The example's own reference: a variable the service's unit sets, not the checking shell.
+        var variable = "SEGCTL_TEST_UNSET_" + Guid.NewGuid().ToString("N");
+        Assert.Null(Environment.GetEnvironmentVariable(variable));
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal)
+            .Replace($"password: {{file: {Path.Combine(_dir, "proxy-password")}}}", $"password: {{env: {variable}}}", StringComparison.Ordinal);
+        var policy = Write("site.yaml", text);
+
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
+
+        Assert.Equal(0, exit);
+        Assert.Equal($"{policy}: ok{Environment.NewLine}", stdout);
+        Assert.Empty(stderr);
+
+        // The file itself is still read.
+        File.Delete(Path.Combine(_dir, "proxy.pfx"));
+        (exit, _, stderr) = await Run("policy", "check", policy);
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"{policy}:12:13: proxy certificate file '{Path.Combine(_dir, "proxy.pfx")}' cannot be read: no such file", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -252,6 +342,47 @@ public sealed class PolicyCommandsTests : IDisposable
 
         Assert.Equal(2, exit);
         Assert.Contains("no such file", stderr, StringComparison.Ordinal);
+    }
+
+    private const string ProxyPassword = "proxy-pfx-password-5d1c";
+
+    /// <summary>
+    /// The example policy with its served certificates made here: the proxy's PKCS#12 file with its password in
+    /// a secret file, and the management certificate as PEM with its key file.
+    /// </summary>
+    private string WithServedCertificates(string exampleText)
+    {
+        var proxy = Path.Combine(_dir, "proxy.pfx");
+        var password = Path.Combine(_dir, "proxy-password");
+        using (var proxyCertificate = SelfSigned("CN=proxy.example"))
+        {
+            File.WriteAllBytes(proxy, proxyCertificate.Export(X509ContentType.Pkcs12, ProxyPassword));
+        }
+
+        File.WriteAllText(password, ProxyPassword + "\n");
+        var management = Path.Combine(_dir, "management.crt");
+        var key = Path.Combine(_dir, "management.key");
+        using (var managementCertificate = SelfSigned("CN=management.example"))
+        {
+            File.WriteAllText(management, managementCertificate.ExportCertificatePem());
+            File.WriteAllText(key, managementCertificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        }
+
+        var replaced = exampleText
+            .Replace("file: /etc/segctl/proxy.pfx", $"file: {proxy}", StringComparison.Ordinal)
+            .Replace("password: {env: SEGCTL_PROXY_CERT_PASSWORD}", $"password: {{file: {password}}}", StringComparison.Ordinal)
+            .Replace("file: /etc/segctl/management.crt", $"file: {management}", StringComparison.Ordinal)
+            .Replace("key_file: /etc/segctl/management.key", $"key_file: {key}", StringComparison.Ordinal);
+        Assert.DoesNotContain("/etc/segctl/proxy.pfx", replaced, StringComparison.Ordinal);
+        Assert.DoesNotContain("/etc/segctl/management.", replaced, StringComparison.Ordinal);
+        return replaced;
+    }
+
+    private static X509Certificate2 SelfSigned(string subject)
+    {
+        using var key = ECDsa.Create();
+        return new CertificateRequest(subject, key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
     }
 
     private string Write(string name, string text)

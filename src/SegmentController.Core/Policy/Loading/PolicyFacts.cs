@@ -30,6 +30,15 @@ internal sealed class PolicyFacts
     /// <summary>The CA bundles the policy names (<c>upstream_ca</c>, <c>client_ca</c>): the key as <see cref="Claim{T}.Client"/>, the path as the value.</summary>
     public List<Claim<string>> CaBundles { get; } = [];
 
+    /// <summary>
+    /// The certificates the controller serves (<c>controller.proxy.certificate</c>, <c>controller.management.certificate</c>):
+    /// the section as <see cref="Claim{T}.Client"/>; positions of the certificate file, and of the key file if any.
+    /// </summary>
+    public List<Claim<CertificateFact>> Certificates { get; } = [];
+
     /// <summary>Host names the proxy routes, per client.</summary>
     public List<Claim<string>> UpstreamHosts { get; } = [];
 }
+
+/// <summary>A certificate reference with the positions of its file keys.</summary>
+internal sealed record CertificateFact(CertificateReference Reference, Position? KeyFileAt);

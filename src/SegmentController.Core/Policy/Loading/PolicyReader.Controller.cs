@@ -39,7 +39,7 @@ internal sealed partial class PolicyReader
         return new ProxySettings
         {
             Listen = ReadEndpoints(map, "listen", defaults.Listen),
-            Certificate = ReadCertificate(map),
+            Certificate = ReadCertificate(map, "proxy"),
             UpstreamCaFile = CaBundle(map, "upstream_ca"),
             RequireClientCertificate = ReadRequireClientCertificate(map) ?? defaults.RequireClientCertificate,
             ClientCaFile = ReadClientCa(map),
@@ -78,12 +78,13 @@ internal sealed partial class PolicyReader
         return new ManagementSettings
         {
             Listen = ReadEndpoints(map, "listen", defaults.Listen),
-            Certificate = ReadCertificate(map),
+            Certificate = ReadCertificate(map, "management"),
             ApiKeysFile = Path(map, "api_keys_file"),
         };
     }
 
-    private CertificateReference? ReadCertificate(YamlMap parent)
+    /// <summary>A served certificate, noted (with <paramref name="section"/>) for the check that its files load.</summary>
+    private CertificateReference? ReadCertificate(YamlMap parent, string section)
     {
         var map = _values.Section(parent, "certificate", "certificate", CertificateKeys);
         if (map is null)
@@ -91,12 +92,19 @@ internal sealed partial class PolicyReader
             return null;
         }
 
-        return new CertificateReference
+        var reference = new CertificateReference
         {
             File = Path(map, "file", required: true) ?? "",
             KeyFile = Path(map, "key_file"),
             Password = _values.Secret(map, "password"),
         };
+        if (reference.File.Length > 0)
+        {
+            var keyFileAt = reference.KeyFile is null ? (Position?)null : Position.Of(map["key_file"]!.Start);
+            Facts.Certificates.Add(new Claim<CertificateFact>(section, new CertificateFact(reference, keyFileAt), Position.Of(map["file"]!.Start)));
+        }
+
+        return reference;
     }
 
     private CaptureSettings ReadCapture(YamlMap map)
