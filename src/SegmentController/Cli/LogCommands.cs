@@ -383,6 +383,13 @@ internal static class LogCommands
             return CliApplication.ExitError;
         }
 
+        if (client is not null && !ClientKey.IsValid(client))
+        {
+            // As the API's export: a name no record can carry would export the site's own records alone.
+            error.WriteLine(Logging.PrintableText.Escape($"segctl: --client '{client}' is not a client id: 1 to 64 of A-Z a-z 0-9 . _ -"));
+            return CliApplication.ExitError;
+        }
+
         var query = new RecordQuery { From = fromTime, To = toTime, Client = client };
         try
         {

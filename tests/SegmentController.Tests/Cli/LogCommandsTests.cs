@@ -48,6 +48,28 @@ public sealed class LogCommandsTests : IDisposable
         Assert.Contains("line ", exportReport, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("../alpha")]
+    [InlineData("alpha,beta")]
+    [InlineData("alpha beta")]
+    [InlineData("")]
+    public async Task Export_ClientThatIsNoClientId_Exit2_NothingWritten(string client)
+    {
+        var store = Path.Combine(_dir, "c.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        var export = Path.Combine(_dir, "out.jsonl");
+
+        var (exit, output, error) = await RunAsync("log", "export", "--store", store, "--client", client, "--out", export);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        Assert.Equal($"segctl: --client '{client}' is not a client id: 1 to 64 of A-Z a-z 0-9 . _ -{Environment.NewLine}", error);
+        Assert.False(File.Exists(export));
+        (exit, output, _) = await RunAsync("log", "export", "--store", store, "--client", client);
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+    }
+
     [Fact]
     public async Task VerifyExport_OfAFileThatIsNoExport_Unreadable_Exit2_NotTampered()
     {
