@@ -118,7 +118,7 @@ internal static class SqliteConnections
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"store {path} does not exist", path);
+            throw new FileNotFoundException(Directory.Exists(path) ? $"store {path} is a directory, not a store file" : $"store {path} does not exist", path);
         }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder

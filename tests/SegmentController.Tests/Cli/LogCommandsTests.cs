@@ -71,6 +71,19 @@ public sealed class LogCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task VerifyAndExport_StoreThatIsADirectory_Exit2_SaysSo()
+    {
+        foreach (var args in new[] { new[] { "log", "verify", "--store", _dir }, ["log", "export", "--store", _dir] })
+        {
+            var (exit, output, error) = await RunAsync(args);
+
+            Assert.Equal(2, exit);
+            Assert.DoesNotContain("TAMPERED", output, StringComparison.Ordinal);
+            Assert.Contains($"store {_dir} is a directory, not a store file", error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task VerifyExport_OfAFileThatIsNoExport_Unreadable_Exit2_NotTampered()
     {
         var store = Path.Combine(_dir, "n.db");
