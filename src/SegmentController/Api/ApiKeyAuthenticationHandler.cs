@@ -10,9 +10,12 @@ namespace SegmentController.Api;
 /// Authenticates operators by API key (<c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>) or by
 /// a client certificate pinned in the keys file. Failures are counted per source address; an address
 /// over the limit is answered 429 for anything but a credential no guessing finds: a pinned client
-/// certificate (the TLS handshake proved its private key) or an API key of at least
-/// <see cref="UnguessableKeyLength"/> characters that is in the keys file. Operators sharing an address
-/// (a NAT, a jump host) with someone failing keep working; guesses, and short keys, still wait.
+/// certificate (the TLS handshake proved its private key) or an API key in the keys file that has the
+/// shape of the recipe's keys (<see cref="RecipeKeyShape"/>: random hex of 256 bits, which no rate an
+/// address can send finds). Operators sharing an address (a NAT, a jump host) with someone failing keep
+/// working; guesses, and keys that may have been chosen (short ones, passphrases however long), still
+/// wait: a chosen key is what a dictionary attack finds, and were it served while wrong guesses wait, a
+/// right guess would still be told apart at full speed.
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -25,22 +28,15 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     /// <summary>The scheme name.</summary>
     public const string SchemeName = "segctl-api-key";
 
-    /// <summary>
-    /// The shortest API key still checked from an address over the failure limit. Even as hex that is 128
-    /// bits when the key is random (the keys file's recipe makes 64 hex characters): no rate an address
-    /// can send finds one, so the limit, which slows guessing, protects nothing for it. A shorter key may
-    /// be guessable, and from such an address it waits like a guess.
-    /// </summary>
-    public const int UnguessableKeyLength = 32;
-
     private const string RateLimitedItem = "segctl.auth.rate-limited";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var remote = Context.Connection.RemoteIpAddress;
         var presented = PresentedKey();
+        var recipeShaped = presented is not null && RecipeKeyShape.Matches(presented);
         var limited = limiter.RetryAfter(remote);
-        if (limited is { } wait && !(presented is { Length: >= UnguessableKeyLength } || (presented is null && Context.Connection.ClientCertificate is not null)))
+        if (limited is { } wait && !(recipeShaped || (presented is null && Context.Connection.ClientCertificate is not null)))
         {
             return RateLimited(wait);
         }

@@ -183,7 +183,7 @@ public sealed class OperatorApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         }
 
-        // Valid keys of the recipe's length from the same address work, reads and changes alike.
+        // Valid keys of the recipe's shape from the same address work, reads and changes alike.
         using var val = _site.Client("val");
         using (var status = await val.GetAsync("api/v1/status"))
         {
