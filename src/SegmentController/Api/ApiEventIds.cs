@@ -7,4 +7,5 @@ internal static class ApiEventIds
     public const int KeysFileProblem = 7002;
     public const int ActionNotRecorded = 7003;
     public const int OperatorAction = 7004;
+    public const int KeyWithoutLockoutPass = 7005;
 }

@@ -15,14 +15,17 @@ namespace SegmentController.Api;
 /// address can send finds). Operators sharing an address (a NAT, a jump host) with someone failing keep
 /// working; guesses, and keys that may have been chosen (short ones, passphrases however long), still
 /// wait: a chosen key is what a dictionary attack finds, and were it served while wrong guesses wait, a
-/// right guess would still be told apart at full speed.
+/// right guess would still be told apart at full speed. A valid key without the recipe's shape is served
+/// as usual from any other address, and the first use of each name's such key in a run is logged
+/// (<see cref="ApiEventIds.KeyWithoutLockoutPass"/>) so that the operator replaces it.
 /// </summary>
 internal sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     ApiKeyFile keys,
-    FailedAuthLimiter limiter)
+    FailedAuthLimiter limiter,
+    RecipeKeyWarnings warnings)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     /// <summary>The scheme name.</summary>
@@ -68,6 +71,11 @@ internal sealed partial class ApiKeyAuthenticationHandler(
 
             Log.Rejected(Logger, method, remote?.ToString() ?? "unknown");
             return Task.FromResult(AuthenticateResult.Fail($"unknown {method}"));
+        }
+
+        if (presented is not null && !recipeShaped && warnings.First(credential.Name))
+        {
+            Log.KeyWithoutLockoutPass(Logger, credential.Name);
         }
 
         var claims = new List<Claim> { new(ClaimTypes.Name, credential.Name), new("segctl:auth-method", method) };
@@ -124,5 +132,8 @@ internal sealed partial class ApiKeyAuthenticationHandler(
     {
         [LoggerMessage(ApiEventIds.AuthenticationRejected, LogLevel.Warning, "Operator API: {Method} rejected from {Remote}")]
         public static partial void Rejected(ILogger logger, string method, string remote);
+
+        [LoggerMessage(ApiEventIds.KeyWithoutLockoutPass, LogLevel.Warning, "Operator API: the key of {Name} is not one the keys file's recipe makes (openssl rand -hex 32: 64 random hex digits), so from an address locked out for failed authentications it waits like a guess; replace it with a key made by the recipe")]
+        public static partial void KeyWithoutLockoutPass(ILogger logger, string name);
     }
 }

@@ -26,6 +26,7 @@ internal static class OperatorApiServiceCollectionExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<ApiKeyFile>(),
             sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<FailedAuthLimiter>();
+        services.TryAddSingleton<RecipeKeyWarnings>();
         services.TryAddSingleton<OperatorActionRecorder>();
         services.TryAddSingleton<TripProgress>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, TripProgress>(sp => sp.GetRequiredService<TripProgress>()));

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Api;
 using SegmentController.Tests.Audits;
@@ -19,7 +20,7 @@ public sealed class FailedAuthLockoutTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("segctl-lockout-").FullName;
 
     [Fact]
-    public async Task Run_LockedOutAddress_RecipeKeyServed_PassphraseWaits()
+    public async Task Run_LockedOutAddress_RecipeKeyServed_PassphraseWaits_EachChosenKeyWarnedOnce()
     {
         var keys = new Dictionary<string, string> { ["ops"] = OperatorApiSite.NewKey(), ["pat"] = Passphrase, ["sam"] = ShortKey };
         var keysFile = Path.Combine(_dir, "api-keys");
@@ -31,7 +32,7 @@ public sealed class FailedAuthLockoutTests : IDisposable
         using var shortKey = SegctlProcess.Api(management, ShortKey);
         using var wrong = SegctlProcess.Api(management, OperatorApiSite.NewKey());
 
-        // Not locked out: every valid key is served.
+        // Not locked out: every valid key is served, the chosen ones as often as they are used.
         await AssertStatusAsync(HttpStatusCode.OK, recipe);
         await AssertStatusAsync(HttpStatusCode.OK, chosen);
         await AssertStatusAsync(HttpStatusCode.OK, chosen);
@@ -53,6 +54,16 @@ public sealed class FailedAuthLockoutTests : IDisposable
 
         await AssertStatusAsync(HttpStatusCode.TooManyRequests, shortKey);
         await AssertStatusAsync(HttpStatusCode.OK, recipe);
+
+        // Each failure is logged after the uses of the chosen keys: once the tenth is out, so is any
+        // warning those uses made.
+        var log = await WaitForOutputAsync(segctl, l => Regex.Count(l, @"\[7001\]") >= FailedAuthLimiter.MaxFailures);
+        var warnings = log.Split('\n').Where(l => l.Contains("[7005]", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, warnings.Length);
+        Assert.Single(warnings, w => w.Contains("warn: ", StringComparison.Ordinal) && w.Contains("the key of pat is not one the keys file's recipe makes", StringComparison.Ordinal));
+        Assert.Single(warnings, w => w.Contains("the key of sam is not one", StringComparison.Ordinal));
+        Assert.DoesNotContain(Passphrase, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(ShortKey, log, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,5 +99,17 @@ public sealed class FailedAuthLockoutTests : IDisposable
     {
         using var response = await client.GetAsync("api/v1/status");
         Assert.Equal(expected, response.StatusCode);
+    }
+
+    /// <summary>The process's output once <paramref name="done"/> holds for it (the console logger writes on its own thread).</summary>
+    private static async Task<string> WaitForOutputAsync(SegctlProcess segctl, Func<string, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!done(segctl.StandardOutput + segctl.StandardError) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return segctl.StandardOutput + segctl.StandardError;
     }
 }
