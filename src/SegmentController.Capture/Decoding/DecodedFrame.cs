@@ -29,6 +29,12 @@ internal struct DecodedFrame
 
     public NetworkLayer Layer;
 
+    /// <summary>
+    /// True once the IP addresses (and protocol) were read. They are kept when a later part of the packet
+    /// does not decode, so the frame is still judged by where it went.
+    /// </summary>
+    public bool HasAddresses;
+
     public IpKey Source;
     public IpKey Destination;
 

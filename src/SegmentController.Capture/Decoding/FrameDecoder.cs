@@ -134,8 +134,16 @@ internal static class FrameDecoder
         }
 
         var versionIhl = ip[0];
+        if (versionIhl >> 4 != 4)
+        {
+            return DecodeError.BadIpv4Header;
+        }
+
+        // The addresses are read as soon as the fixed header is there: a packet whose later fields do
+        // not add up still went from its source to its destination (a raw socket sends and receives it).
+        ReadIpv4Addresses(ip, ref result);
         var headerLength = (versionIhl & 0x0F) * 4;
-        if (versionIhl >> 4 != 4 || headerLength < 20)
+        if (headerLength < 20)
         {
             return DecodeError.BadIpv4Header;
         }
@@ -151,9 +159,6 @@ internal static class FrameDecoder
             return DecodeError.TruncatedIpv4;
         }
 
-        result.Source = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]));
-        result.Destination = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(ip[16..]));
-        result.Protocol = ip[9];
         var flagsFragment = BinaryPrimitives.ReadUInt16BigEndian(ip[6..]);
         var fragmentOffset = flagsFragment & 0x1FFF;
         result.IsFragment = fragmentOffset != 0 || (flagsFragment & 0x2000) != 0;
@@ -182,14 +187,15 @@ internal static class FrameDecoder
             return DecodeError.BadIpv6Header;
         }
 
+        result.Source = IpKey.FromV6(ip[8..]);
+        result.Destination = IpKey.FromV6(ip[24..]);
+        result.HasAddresses = true;
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
         if (payloadLength + 40 > wireRemaining)
         {
             return DecodeError.Ipv6LengthLies;
         }
 
-        result.Source = IpKey.FromV6(ip[8..]);
-        result.Destination = IpKey.FromV6(ip[24..]);
         var available = Math.Min(ip.Length, payloadLength + 40);
         var next = ip[6];
         var offset = 40;
@@ -212,6 +218,7 @@ internal static class FrameDecoder
 
             if (count == MaxIpv6ExtensionHeaders)
             {
+                result.Protocol = next;
                 return DecodeError.Ipv6ExtensionChain;
             }
 
@@ -248,9 +255,19 @@ internal static class FrameDecoder
             offset += length;
             if (offset > payloadLength + 40)
             {
+                result.Protocol = next;
                 return DecodeError.Ipv6ExtensionChain;
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReadIpv4Addresses(ReadOnlySpan<byte> ip, ref DecodedFrame result)
+    {
+        result.Source = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]));
+        result.Destination = IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(ip[16..]));
+        result.Protocol = ip[9];
+        result.HasAddresses = true;
     }
 
     /// <param name="segment">The transport bytes captured (possibly cut by the snap length).</param>

@@ -162,7 +162,14 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         {
             DecodeErrors++;
             DecodeErrorsByKind[(int)error]++;
-            return;
+
+            // A packet that does not add up past its addresses (a cut or lying length, an extension
+            // chain too long to follow, a malformed transport header) still crossed the wire from its
+            // source to its destination: it is judged by them, as a flow without ports.
+            if (!decoded.HasAddresses)
+            {
+                return;
+            }
         }
 
         var key = FlowKey.From(decoded);

@@ -118,6 +118,49 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public void Ipv4TotalLengthBeyondFrame_AddressesKeptWithTheError()
+    {
+        var frame = Ethernet(Broadcast, Broadcast, [], 0x0800, Ipv4("10.10.0.11", "10.20.0.21", 17, Udp(1, 2, []), totalLengthOverride: 1400));
+        var decoded = default(DecodedFrame);
+
+        var error = FrameDecoder.Decode(frame, frame.Length, ref decoded);
+
+        Assert.Equal(DecodeError.Ipv4LengthLies, error);
+        Assert.True(decoded.HasAddresses);
+        Assert.Equal("10.10.0.11", decoded.Source.ToString());
+        Assert.Equal("10.20.0.21", decoded.Destination.ToString());
+        Assert.Equal(17, decoded.Protocol);
+        Assert.False(decoded.HasTransport);
+        Assert.Equal(0, decoded.SourcePort);
+    }
+
+    [Fact]
+    public void NineExtensionHeaders_ChainErrorAddressesKept()
+    {
+        var frame = Ethernet(Broadcast, Broadcast, [], 0x86DD, Ipv6("2001:db8:10::11", "2001:db8:20::21", 17, Udp(1, 2, []), Enumerable.Repeat(((byte)60, new byte[] { 1, 4, 0, 0, 0, 0 }), 9).ToArray()));
+        var decoded = default(DecodedFrame);
+
+        var error = FrameDecoder.Decode(frame, frame.Length, ref decoded);
+
+        Assert.Equal(DecodeError.Ipv6ExtensionChain, error);
+        Assert.True(decoded.HasAddresses);
+        Assert.Equal("2001:db8:20::21", decoded.Destination.ToString());
+        Assert.False(decoded.HasTransport);
+    }
+
+    [Fact]
+    public void Ipv4CutInsideItsFixedHeader_NoAddresses()
+    {
+        var frame = Ethernet(Broadcast, Broadcast, [], 0x0800, Ipv4("10.10.0.11", "10.20.0.21", 17, Udp(1, 2, [])));
+        var decoded = default(DecodedFrame);
+
+        var error = FrameDecoder.Decode(frame.AsSpan(0, 14 + 19), frame.Length, ref decoded);
+
+        Assert.Equal(DecodeError.TruncatedIpv4, error);
+        Assert.False(decoded.HasAddresses);
+    }
+
+    [Fact]
     public void ShortStackCutOnTheWire_TruncatedVlanTag()
     {
         var frame = Ethernet(Broadcast, Broadcast, [10, 20, 30], 0x0800, []);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SegmentController.Capture.Evidence;
 using SegmentController.Capture.Tests.Support;
 using SegmentController.Cli;
 using SegmentController.Tests.Infrastructure;
@@ -84,6 +85,56 @@ public sealed class CaptureCommandsTests
             var files = dir.GetFiles("*.pcap");
             Assert.Equal(9, files.Length);
             Assert.All(files, f => Assert.True(f.Length > 24));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeCrossClientPacketsThatDoNotDecode_Exit1CrossClientFlowPerPacket()
+    {
+        // Two IPv6 packets from acme to globex that Linux delivers to an ordinary socket: one behind nine
+        // destination options headers, one whose TCP header a 232-byte option pushes past the capture's
+        // 256-byte snap length. Neither decodes to its transport; both went from one client to the other.
+        var agent = Frames.Mac("02:00:00:00:10:01");
+        var peer = Frames.Mac("02:00:00:00:20:01");
+        var nineHeaders = Enumerable.Repeat(((byte)60, new byte[] { 1, 4, 0, 0, 0, 0 }), 9).ToArray();
+        var longChain = Frames.Ethernet(peer, agent, [10], 0x86DD, Frames.Ipv6("2001:db8:10::11", "2001:db8:20::21", 17, Frames.Udp(5000, 6000, new byte[32]), nineHeaders));
+        var option = new byte[232];
+        option[0] = 0x1E;
+        option[1] = 230;
+        var pastSnap = Frames.Ethernet(peer, agent, [10], 0x86DD, Frames.Ipv6("2001:db8:10::12", "2001:db8:20::21", 6, Frames.Tcp(50100, 445, 0x02, []), [(60, option)]));
+        var dir = Directory.CreateTempSubdirectory("segctl-undecoded-");
+        try
+        {
+            var capture = Path.Combine(dir.FullName, "undecoded.pcap");
+            var start = new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc).Ticks;
+            await using (var stream = File.Create(capture))
+            {
+                PcapWriter.Write(stream, [new EvidenceFrame(start, longChain.Length, longChain), new EvidenceFrame(start + 10_000, pastSnap.Length, pastSnap)], snapLength: 256);
+            }
+
+            var (exit, output, error) = await SegctlProcess.RunAsync("pcap", "analyze", capture, "--policy", Fixture("site.yaml"), "--json");
+
+            Assert.True(exit == 1, $"exit {exit}: {error}");
+            using var document = JsonDocument.Parse(output);
+            var root = document.RootElement;
+            Assert.Equal(2, root.GetProperty("packets").GetInt64());
+            Assert.Equal(2, root.GetProperty("decode_errors").GetInt64());
+            var findings = root.GetProperty("findings").EnumerateArray().ToArray();
+            Assert.Equal(2, findings.Length);
+            Assert.All(findings, finding =>
+            {
+                Assert.Equal("cross-client-flow", finding.GetProperty("rule").GetString());
+                Assert.Equal("critical", finding.GetProperty("severity").GetString());
+                Assert.Equal(["acme", "globex"], finding.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+                Assert.Equal("2001:db8:20::21", finding.GetProperty("evidence").GetProperty("dst").GetString());
+            });
+            Assert.Equal(
+                ["2001:db8:10::11", "2001:db8:10::12"],
+                findings.Select(f => f.GetProperty("evidence").GetProperty("src").GetString()).Order(StringComparer.Ordinal));
         }
         finally
         {
