@@ -5,7 +5,7 @@ namespace SegmentController.Capture.Flows;
 
 /// <summary>
 /// A unidirectional flow: the whole VLAN stack (up to <see cref="FrameDecoder.MaxVlanTags"/> tags, outer
-/// first, and whether it was deeper) and the 5-tuple. Packed into seven 64-bit words so the flow table
+/// first, whether it was deeper and whether priority tags made it a stack) and the 5-tuple. Packed into seven 64-bit words so the flow table
 /// compares and hashes it in a handful of instructions — the lookup is the one thing every frame pays for.
 /// Two stacks that differ in any kept tag, middle ones included, are different flows.
 /// </summary>
@@ -14,7 +14,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     private const int TagBits = 12;
     private const int TagsInFirstWord = 5;
 
-    /// <summary>Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1).</summary>
+    /// <summary>Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1).</summary>
     private readonly ulong _meta;
 
     /// <summary>Tags 0–4, 12 bits each, outer first.</summary>
@@ -23,7 +23,11 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// <summary>Tags 5–7.</summary>
     private readonly ulong _tags1;
 
-    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort)
+    /// <summary>
+    /// The key of a flow; <c>vlanHeaders</c> is the count of tag headers walked, priority tags (VID 0)
+    /// included (when left -1, as many as the VLAN ids given).
+    /// </summary>
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
         ulong tags0 = 0;
@@ -48,7 +52,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             | ((ulong)sourcePort << 36)
             | ((ulong)destinationPort << 20)
             | ((ulong)vlans.Length << 16)
-            | (vlanOverflow ? 1UL << 15 : 0);
+            | (vlanOverflow ? 1UL << 15 : 0)
+            | (Math.Max(vlanHeaders, vlans.Length) > 1 ? 1UL << 14 : 0);
         Source = source;
         Destination = destination;
     }
@@ -58,6 +63,12 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     /// <summary>True when the stack was deeper than the tags kept.</summary>
     public bool VlanOverflow => (_meta & (1UL << 15)) != 0;
+
+    /// <summary>
+    /// True when the frame carried more than one tag header, priority tags (VID 0) included: a priority tag
+    /// before or after a VLAN tag is a stack even though only one VLAN id is kept.
+    /// </summary>
+    public bool Stacked => (_meta & (1UL << 14)) != 0;
 
     /// <summary>The outermost VLAN id, or 0 when untagged.</summary>
     public ushort OuterVlan => VlanDepth == 0 ? (ushort)0 : Vlan(0);
@@ -87,7 +98,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.Source,
             frame.Destination,
             frame.SourcePort,
-            frame.DestinationPort);
+            frame.DestinationPort,
+            frame.VlanHeaders);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord

@@ -250,8 +250,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         var tagged = frame.VlanCount > 0;
         var vlanOwner = tagged ? index.VlanOwner(frame.InnerVlan) : Owners.Unknown;
 
-        // A stack deeper than any real QinQ is a hopping attempt even where the site runs QinQ.
-        if ((frame.VlanCount > 1 && !index.Capture.QinQ) || frame.VlanOverflow)
+        // A stack deeper than any real QinQ is a hopping attempt even where the site runs QinQ. Priority
+        // tags count: a switch takes an outer VID 0 tag for its port's VLAN and may forward the frame
+        // with the inner tag exposed, the classic double-tagging hop.
+        if ((frame.VlanHeaders > 1 && !index.Capture.QinQ) || frame.VlanOverflow)
         {
             rules |= CaptureRules.VlanHopping;
         }
@@ -417,7 +419,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             Id = NextId(),
             SourceMac = frame.SourceMac,
             DestinationMac = frame.DestinationMac,
-            VlanHeaders = frame.VlanOverflow ? frame.VlanHeaders : 0,
+            VlanHeaders = frame.VlanHeaders != frame.VlanCount ? frame.VlanHeaders : 0,
             Sni = ServerNameOf(in key),
         };
         lock (_reportLock)

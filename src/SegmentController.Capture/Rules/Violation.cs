@@ -44,7 +44,10 @@ internal sealed class Violation
 
     public ulong DestinationMac { get; init; }
 
-    /// <summary>Tag headers of the first frame when its stack was deeper than the tags kept; else 0.</summary>
+    /// <summary>
+    /// Tag headers of the first frame when they were more than the VLAN ids kept (priority tags, or a stack
+    /// deeper than the tags kept); else 0.
+    /// </summary>
     public int VlanHeaders { get; init; }
 
     public long FirstTicks { get; }
