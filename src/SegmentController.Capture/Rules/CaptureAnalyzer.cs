@@ -281,7 +281,11 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
 
             if (frame.Layer != NetworkLayer.Arp)
             {
-                if (sourceClient >= 0 && destinationClient >= 0 && sourceClient != destinationClient)
+                // A source no client's subnets hold (forged, link-local, outside the address plan) on a
+                // client's VLAN is still that client's segment sending: one-way traffic needs no true
+                // source address to reach another client.
+                var sendingClient = sourceClient >= 0 ? sourceClient : vlanClient;
+                if (sendingClient >= 0 && destinationClient >= 0 && sendingClient != destinationClient)
                 {
                     rules |= CaptureRules.CrossClientFlow;
                 }
@@ -292,9 +296,9 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
 
                 // A segment reaching its own client's upstream without the proxy bypasses it; reaching
                 // another client's upstream is traffic between clients.
-                if (sourceClient >= 0 && upstreamOfDestination.Length > 0 && !index.IsProxy(frame.Source))
+                if (sendingClient >= 0 && upstreamOfDestination.Length > 0 && !index.IsProxy(frame.Source))
                 {
-                    rules |= upstreamOfDestination.Contains(sourceClient) ? CaptureRules.ProxyBypass : CaptureRules.CrossClientFlow;
+                    rules |= upstreamOfDestination.Contains(sendingClient) ? CaptureRules.ProxyBypass : CaptureRules.CrossClientFlow;
                 }
 
                 if (destinationClient >= 0 && upstreamOfSource.Length > 0 && !index.IsProxy(frame.Destination))
@@ -516,7 +520,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             var upstreamOfSource = index.UpstreamClients(frame.Source);
             var upstreamOfDestination = index.UpstreamClients(frame.Destination);
             AddUpstream(upstreamOfSource, destinationClient);
-            AddUpstream(upstreamOfDestination, sourceClient);
+            AddUpstream(upstreamOfDestination, sourceClient >= 0 || frame.VlanCount == 0 ? sourceClient : index.ClientOf(index.VlanOwner(frame.InnerVlan)));
             viaUpstream = upstreamOfSource.Length > 0 || upstreamOfDestination.Length > 0;
         }
 
