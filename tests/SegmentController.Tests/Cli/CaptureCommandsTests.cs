@@ -143,6 +143,31 @@ public sealed class CaptureCommandsTests
     }
 
     [Fact]
+    public async Task PcapAnalyzeForgedSourceOnAcmeVlanToGlobex_Exit1CrossClientFlow()
+    {
+        // One-way UDP from acme's VLAN to a globex agent under a source address no client holds.
+        var frame = Frames.Ethernet(Frames.Mac("02:00:00:00:20:01"), Frames.Mac("02:00:00:00:10:01"), [10], 0x0800, Frames.Ipv4("172.16.0.5", "10.20.0.21", 17, Frames.Udp(5000, 6000, new byte[64])));
+        var dir = Directory.CreateTempSubdirectory("segctl-forged-");
+        try
+        {
+            var capture = Path.Combine(dir.FullName, "forged.pcap");
+            PcapWriter.WriteFile(capture, [new EvidenceFrame(new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc).Ticks, frame.Length, frame)]);
+
+            var (exit, output, error) = await SegctlProcess.RunAsync("pcap", "analyze", capture, "--policy", Fixture("site.yaml"));
+
+            Assert.True(exit == 1, $"exit {exit}: {error}");
+            var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("critical cross-client-flow", line, StringComparison.Ordinal);
+            Assert.Contains("clients=acme,globex", line, StringComparison.Ordinal);
+            Assert.Contains("172.16.0.5:5000 → 10.20.0.21:6000 on VLAN 10", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task PcapAnalyzeNotACapture_Exit2()
     {
         var (exit, _, error) = await Segctl("pcap", "analyze", Fixture("site.yaml"), "--policy", Fixture("site.yaml"));
