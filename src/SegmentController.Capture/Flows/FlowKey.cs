@@ -5,8 +5,9 @@ namespace SegmentController.Capture.Flows;
 
 /// <summary>
 /// A unidirectional flow: the whole VLAN stack (up to <see cref="FrameDecoder.MaxVlanTags"/> tags, outer
-/// first, whether it was deeper and whether priority tags made it a stack) and the 5-tuple. Packed into seven 64-bit words so the flow table
-/// compares and hashes it in a handful of instructions — the lookup is the one thing every frame pays for.
+/// first, whether it was deeper and whether priority tags made it a stack) and the 5-tuple. Packed into
+/// seven 64-bit words so the flow table compares and hashes it in a handful of instructions — the lookup
+/// is the one thing every frame pays for.
 /// Two stacks that differ in any kept tag, middle ones included, are different flows.
 /// </summary>
 internal readonly struct FlowKey : IEquatable<FlowKey>
