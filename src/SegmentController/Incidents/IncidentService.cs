@@ -47,6 +47,19 @@ internal sealed partial class IncidentService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping. The host also cancels a service it started when a later one fails to start (a proxy
+            // certificate that cannot be loaded, say): that start failed for its own reason, not this service.
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
         await RestoreAsync(stoppingToken).ConfigureAwait(false);
         Publish();
 

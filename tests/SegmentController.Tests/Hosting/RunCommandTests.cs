@@ -176,6 +176,28 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_ProxyCertificatePasswordNotInTheEnvironment_ExitsWithTheReasonAndNoServiceFailure()
+    {
+        // A site's first start without the environment file that holds the proxy certificate's password: the
+        // start fails for that reason alone, said once, and the services started before it stop quietly. The
+        // certificate is loaded before the listener binds, so port 1 is never bound.
+        var variable = "SEGCTL_TEST_UNSET_" + Guid.NewGuid().ToString("N");
+        var policy = TestSite.WritePolicy(_dir);
+        await File.WriteAllTextAsync(policy, (await File.ReadAllTextAsync(policy)).Replace(
+            "controller:\n",
+            $"controller:\n  proxy:\n    listen: [\"127.0.0.1:1\"]\n    certificate:\n      file: {Path.Combine(_dir, "proxy.pfx")}\n      password: {{env: {variable}}}\n",
+            StringComparison.Ordinal));
+
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("management listener:", stdout, StringComparison.Ordinal);
+        Assert.EndsWith($"segctl: error: certificate {Path.Combine(_dir, "proxy.pfx")} cannot be loaded: environment variable {variable} is not set", stderr.TrimEnd(), StringComparison.Ordinal);
+        Assert.False(stdout.Contains("BackgroundService failed", StringComparison.Ordinal), stdout);
+        Assert.False(stdout.Contains("BackgroundService has thrown an unhandled exception", StringComparison.Ordinal), stdout);
+    }
+
+    [Fact]
     public async Task Version_PrintsTheBuildVersion()
     {
         var (code, stdout, _) = await SegctlProcess.RunAsync("--version");
