@@ -131,7 +131,7 @@ internal sealed class OperatorApiClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new IOException($"{_http.BaseAddress} unreachable: {Innermost(e).Message}", e);
+            throw Unreachable(e);
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -207,7 +207,7 @@ internal sealed class OperatorApiClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new IOException($"{_http.BaseAddress} unreachable: {Innermost(e).Message}", e);
+            throw Unreachable(e);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -247,6 +247,35 @@ internal sealed class OperatorApiClient : IDisposable
 
         using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         return custom.Build(leaf);
+    }
+
+    /// <summary>
+    /// Why a request got no answer, with what to do where the cause is the client's settings: a plain
+    /// http:// URL to a listener that serves only TLS (the default URL, at a site whose management listener
+    /// has a certificate), or a certificate the client does not trust (no or the wrong --ca-file).
+    /// </summary>
+    private IOException Unreachable(HttpRequestException e)
+    {
+        var address = _http.BaseAddress!;
+        var cause = Innermost(e).Message;
+        if (address.Scheme == Uri.UriSchemeHttp && e.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse)
+        {
+            var https = new UriBuilder(address) { Scheme = Uri.UriSchemeHttps, Port = address.Port }.Uri;
+            return new IOException(
+                $"{address} did not answer plain HTTP ({cause}): a management listener with a certificate (controller.management.certificate) "
+                + $"serves TLS only, on loopback too; use --url {https} (or SEGCTL_URL), with --ca-file naming the CA that issued its certificate", e);
+        }
+
+        if (e.HttpRequestError == HttpRequestError.SecureConnectionError && e.InnerException is AuthenticationException)
+        {
+            return new IOException(
+                _roots is null
+                    ? $"{address} presented a TLS certificate this machine does not trust ({cause}); pass --ca-file with the CA that issued the management listener's certificate"
+                    : $"{address} presented a TLS certificate not issued under the CA certificates of --ca-file, or not for this host name ({cause})",
+                e);
+        }
+
+        return new IOException($"{address} unreachable: {cause}", e);
     }
 
     private static bool IsLoopback(Uri uri) =>

@@ -161,6 +161,31 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cli_PlainHttpUrlToTheTlsListener_SaysToUseItsHttpsUrl()
+    {
+        // The operator commands' default URL is http://127.0.0.1:9410; a site whose management listener has a
+        // certificate serves TLS on loopback too, and the listener closes a plain HTTP request unanswered.
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var plain = new UriBuilder(_url) { Scheme = Uri.UriSchemeHttp, Port = _url.Port }.Uri;
+        Assert.Equal(CliApplication.ExitError, await CliApplication.InvokeAsync(
+            ["status", "--url", plain.ToString(), "--api-key", _keys["val"], "--ca-file", CaFile], output, error, CancellationToken.None));
+        Assert.Contains($"serves TLS only, on loopback too; use --url {_url}", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal("", output.ToString());
+    }
+
+    [Fact]
+    public async Task Cli_CertificateNotTrusted_SaysToPassTheCaWithCaFile()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(CliApplication.ExitError, await CliApplication.InvokeAsync(
+            ["status", "--url", _url.ToString(), "--api-key", _keys["val"]], output, error, CancellationToken.None));
+        Assert.Contains("presented a TLS certificate this machine does not trust", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("pass --ca-file with the CA that issued the management listener's certificate", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cli_AuthenticatesWithClientCertificate()
     {
         var certFile = Path.Combine(_dir, "ops.pem");
