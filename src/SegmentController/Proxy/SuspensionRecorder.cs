@@ -56,6 +56,10 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
     private TaskCompletionSource _writable = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
+    // At start the engine reports the suspensions in force before the store has opened: until the store says
+    // whether it opened, a record waiting for it is the ordinary order of a start, not a delay to report.
+    private volatile bool _storeOpening;
+
     public SuspensionRecorder(IRecordAppender store, IPolicyProvider policy, TimeProvider time, ILogger<SuspensionRecorder> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -66,6 +70,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
         _policy = policy;
         _time = time;
         _logger = logger;
+        _storeOpening = !store.Health.IsWritable;
         _store.HealthChanged += OnHealthChanged;
         _writer = Task.Run(WriteAsync);
     }
@@ -314,7 +319,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
                     }
                     catch (StoreUnavailableException e)
                     {
-                        if (!reported)
+                        if (!reported && !_storeOpening)
                         {
                             Log.Delayed(_logger, record.Type, record.Clients ?? SuspensionNames.AllClients, e.Message);
                             reported = true;
@@ -343,6 +348,7 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
 
     private void OnHealthChanged(object? sender, StoreHealth health)
     {
+        _storeOpening = false;
         if (health.IsWritable)
         {
             Interlocked.Exchange(ref _writable, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();

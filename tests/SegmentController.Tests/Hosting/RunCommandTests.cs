@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using SegmentController.Core.Evidence;
+using SegmentController.Storage.Sqlite;
 using SegmentController.Tests.Api;
 using SegmentController.Tests.Infrastructure;
 
@@ -132,6 +134,41 @@ public sealed class RunCommandTests : IDisposable
         var lines = log.Split('\n');
         Assert.DoesNotContain(lines, l => l.StartsWith(Forged, StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Suspended beta", StringComparison.Ordinal) && l.Contains(Forged, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Restart_WhileAClientIsSuspended_RecordsItInForceWithoutAnErrorOfAWaitingRecord()
+    {
+        // The restart of a site with a client suspended, as systemd makes it: SIGTERM, then a new start. The
+        // engine reports the suspension in force a moment before the store has opened; its record is written
+        // once the store opens, the ordinary order of a start, and nothing says it was kept waiting.
+        var keys = new Dictionary<string, string> { ["alice"] = OperatorApiSite.NewKey() };
+        var keysFile = Path.Combine(_dir, "api-keys");
+        OperatorApiSite.WriteKeys(keysFile, keys, ("alice", "operator"));
+        var policy = TestSite.WritePolicy(_dir, apiKeysFile: keysFile);
+        await using (var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
+        {
+            using var alice = SegctlProcess.Api(await first.WaitForManagementAsync(TimeSpan.FromSeconds(60)), keys["alice"]);
+            using var suspended = await alice.PostAsync(new Uri("api/v1/clients/beta/suspend", UriKind.Relative), OperatorApiSite.Reason("cable swap"));
+            Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+            first.Signal(NativeMethods.SigTerm);
+            Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        await using var second = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        await second.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!StoreFile.Read(Path.Combine(_dir, "segctl.db"), new RecordQuery { Type = RecordTypes.Suspension, Client = "beta" })
+            .Any(r => JsonDocument.Parse(r.Payload!.Value).RootElement.GetProperty("event").GetString() == "in-force-at-start"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no in-force-at-start record of beta's suspension");
+            await Task.Delay(100);
+        }
+
+        var log = second.StandardOutput + second.StandardError;
+        Assert.Contains("Suspension of beta (operator, since ", log, StringComparison.Ordinal);
+        Assert.False(log.Contains("waits for the evidence store", StringComparison.Ordinal), log);
+        Assert.False(log.Contains("written to the evidence store after a delay", StringComparison.Ordinal), log);
     }
 
     [Fact]
