@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -10,7 +11,9 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
@@ -163,7 +166,8 @@ internal sealed class ProxyServer : IAsyncDisposable
     }
 
     /// <summary>YARP and the proxy's transforms; the configuration's validation before a reload uses the same (<see cref="ProxyConfigValidation"/>).</summary>
-    internal static void AddReverseProxyServices(IServiceCollection services) =>
+    internal static void AddReverseProxyServices(IServiceCollection services)
+    {
         services.AddReverseProxy().AddTransforms(transforms =>
         {
             // YARP sets X-Forwarded-* from the connection and drops Forwarded; these single-hop claims of
@@ -171,6 +175,18 @@ internal sealed class ProxyServer : IAsyncDisposable
             // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
             transforms.RequestTransforms.Add(new Forwarding.SourceClaimsTransform());
         });
+
+        // YARP brings ASP.NET Core data protection for session affinity cookies, which no route here sets. As
+        // registered, its hosted service makes a key ring at start, unencrypted, in the home directory of the
+        // process's user (under the systemd unit, the state directory beside the evidence), with a warning in
+        // the log. Kept in memory and never warmed up, it writes nothing (and has nothing to log).
+        services.AddDataProtection();
+        services.Replace(ServiceDescriptor.Singleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider(NullLoggerFactory.Instance)));
+        foreach (var warmUp in services.Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType?.Assembly == typeof(EphemeralDataProtectionProvider).Assembly).ToArray())
+        {
+            services.Remove(warmUp);
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
