@@ -19,7 +19,7 @@ internal static class RestartRequiredSettings
         ("controller.proxy.certificate", p => Describe(p.Controller.Proxy.Certificate)),
         // The TLS handshake asks agents for a certificate or not from the start; the CA bundle itself reloads.
         ("controller.proxy.require_client_certificate", p => p.Controller.Proxy.RequireClientCertificate ? "true" : "false"),
-        ("controller.proxy.upstream_ca_file", p => p.Controller.Proxy.UpstreamCaFile ?? ""),
+        ("controller.proxy.upstream_ca", p => p.Controller.Proxy.UpstreamCaFile ?? ""),
         ("controller.capture.interfaces", p => string.Join(";", p.Controller.Capture.Interfaces)),
         ("controller.store.path", p => p.Controller.Store.Path),
         ("controller.store.signing_key_file", p => p.Controller.Store.SigningKeyFile ?? ""),

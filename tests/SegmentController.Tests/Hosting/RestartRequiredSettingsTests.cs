@@ -17,7 +17,7 @@ public sealed class RestartRequiredSettingsTests
         ["controller.proxy.listen"] = p => p with { Controller = p.Controller with { Proxy = p.Controller.Proxy with { Listen = ["10.0.0.9:443"] } } },
         ["controller.proxy.certificate"] = p => p with { Controller = p.Controller with { Proxy = p.Controller.Proxy with { Certificate = p.Controller.Proxy.Certificate! with { KeyFile = "/etc/segctl/renewed.key" } } } },
         ["controller.proxy.require_client_certificate"] = p => p with { Controller = p.Controller with { Proxy = p.Controller.Proxy with { RequireClientCertificate = !p.Controller.Proxy.RequireClientCertificate } } },
-        ["controller.proxy.upstream_ca_file"] = p => p with { Controller = p.Controller with { Proxy = p.Controller.Proxy with { UpstreamCaFile = "/etc/segctl/other-ca.pem" } } },
+        ["controller.proxy.upstream_ca"] = p => p with { Controller = p.Controller with { Proxy = p.Controller.Proxy with { UpstreamCaFile = "/etc/segctl/other-ca.pem" } } },
         ["controller.capture.interfaces"] = p => p with { Controller = p.Controller with { Capture = p.Controller.Capture with { Interfaces = [.. p.Controller.Capture.Interfaces.Select(i => i with { SnapLength = i.SnapLength + 1 })] } } },
         ["controller.store.path"] = p => p with { Controller = p.Controller with { Store = p.Controller.Store with { Path = "/var/lib/segctl/other.db" } } },
         ["controller.store.signing_key_file"] = p => p with { Controller = p.Controller with { Store = p.Controller.Store with { SigningKeyFile = "/etc/segctl/other.key" } } },
@@ -40,6 +40,18 @@ public sealed class RestartRequiredSettingsTests
     public void EveryEdit_IsAWatchedKey()
     {
         Assert.Equal(Edits.Keys.Order(StringComparer.Ordinal), RestartRequiredSettings.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void UpstreamCaPathChangedInThePolicyFile_NamedByItsKeyInThePolicy()
+    {
+        // The warning a reload logs names the key as the engineer wrote it, so it can be found in the file.
+        var text = File.ReadAllText(RepositoryPaths.Policy("example-site.yaml"));
+        Assert.Contains("    upstream_ca: /etc/segctl/upstream-ca.pem\n", text, StringComparison.Ordinal);
+        var edited = PolicyLoader.Load(System.Text.Encoding.UTF8.GetBytes(text.Replace("upstream-ca.pem", "upstream-ca-2026.pem", StringComparison.Ordinal)), "site.yaml");
+        Assert.Empty(edited.Errors);
+
+        Assert.Equal(["controller.proxy.upstream_ca"], RestartRequiredSettings.Changed(Example, edited.Policy!));
     }
 
     [Fact]
