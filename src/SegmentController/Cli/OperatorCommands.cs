@@ -19,6 +19,9 @@ internal static class OperatorCommands
     /// <summary>Environment variable for <c>--api-key</c> (preferred: a flag shows in the process list).</summary>
     public const string KeyVariable = "SEGCTL_API_KEY";
 
+    /// <summary>Environment variable for <c>--ca-file</c>: a site whose management listener serves TLS names its CA once.</summary>
+    public const string CaFileVariable = "SEGCTL_CA_FILE";
+
     public static Command CreateStatus()
     {
         var options = new ConnectionOptions();
@@ -591,7 +594,7 @@ internal static class OperatorCommands
             using var client = OperatorApiClient.Create(
                 parseResult.GetValue(options.Url) ?? Environment.GetEnvironmentVariable(UrlVariable),
                 parseResult.GetValue(options.ApiKey) ?? Environment.GetEnvironmentVariable(KeyVariable),
-                parseResult.GetValue(options.CaFile),
+                parseResult.GetValue(options.CaFile) ?? NonEmpty(Environment.GetEnvironmentVariable(CaFileVariable)),
                 timeout ?? TimeSpan.FromSeconds(60),
                 parseResult.GetValue(options.ClientCertificate),
                 parseResult.GetValue(options.ClientKey));
@@ -614,13 +617,15 @@ internal static class OperatorCommands
         }
     }
 
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
     internal sealed class ConnectionOptions
     {
         public Option<string?> Url { get; } = new("--url") { Description = $"The operator API (env {UrlVariable}; default {OperatorApiClient.DefaultUrl})." };
 
         public Option<string?> ApiKey { get; } = new("--api-key") { Description = $"The API key (env {KeyVariable}, preferred: a flag shows in the process list). Never printed." };
 
-        public Option<string?> CaFile { get; } = new("--ca-file") { Description = "Trust only the CA certificates in this PEM file for the API's TLS certificate." };
+        public Option<string?> CaFile { get; } = new("--ca-file") { Description = $"Trust only the CA certificates in this PEM file for the API's TLS certificate (env {CaFileVariable})." };
 
         public Option<string?> ClientCertificate { get; } = new("--client-cert") { Description = "Authenticate with this client certificate (PEM) instead of a key; its fingerprint must be in the API keys file." };
 

@@ -161,6 +161,26 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cli_CaFileFromTheEnvironment_TrustsTheServer_FlagWinsOverIt()
+    {
+        // A real segctl process: the variable is read from its own environment, as a script's shell sets it.
+        var (exit, stdout, stderr) = await SegctlProcess.RunWithEnvironmentAsync(
+            new Dictionary<string, string> { ["SEGCTL_CA_FILE"] = CaFile, ["SEGCTL_API_KEY"] = _keys["val"] },
+            "status", "--url", _url.ToString());
+        Assert.True(exit == CliApplication.ExitClean, stderr);
+        Assert.Contains("alpha", stdout, StringComparison.Ordinal);
+
+        // --ca-file names another CA: the flag is used, and the server is not trusted.
+        var otherCa = Path.Combine(_dir, "other-ca-env.pem");
+        File.WriteAllText(otherCa, _stranger.ExportCertificatePem());
+        (exit, _, stderr) = await SegctlProcess.RunWithEnvironmentAsync(
+            new Dictionary<string, string> { ["SEGCTL_CA_FILE"] = CaFile, ["SEGCTL_API_KEY"] = _keys["val"] },
+            "status", "--url", _url.ToString(), "--ca-file", otherCa);
+        Assert.Equal(CliApplication.ExitError, exit);
+        Assert.Contains("not issued under the CA certificates of --ca-file", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cli_PlainHttpUrlToTheTlsListener_SaysToUseItsHttpsUrl()
     {
         // The operator commands' default URL is http://127.0.0.1:9410; a site whose management listener has a

@@ -56,6 +56,16 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
         return (process._process.ExitCode, process.StandardOutput, process.StandardError);
     }
 
+    /// <summary>Runs segctl to completion with <paramref name="environment"/> added to its environment.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        await using var process = StartUnder([], args, environment);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process._process.WaitForExitAsync(timeout.Token);
+        process._process.WaitForExit();
+        return (process._process.ExitCode, process.StandardOutput, process.StandardError);
+    }
+
     /// <summary>Starts segctl and returns at once.</summary>
     public static SegctlProcess Start(params string[] args) => StartUnder([], args);
 
@@ -63,7 +73,9 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
     /// Starts segctl through <paramref name="command"/> (a command and its arguments that then run
     /// <c>dotnet segctl.dll</c>, such as <c>setpriv</c> or <c>prlimit</c>) and returns at once.
     /// </summary>
-    public static SegctlProcess StartUnder(IReadOnlyList<string> command, params string[] args)
+    public static SegctlProcess StartUnder(IReadOnlyList<string> command, params string[] args) => StartUnder(command, args, null);
+
+    private static SegctlProcess StartUnder(IReadOnlyList<string> command, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo(command.Count > 0 ? command[0] : "dotnet")
         {
@@ -71,6 +83,10 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         if (command.Count > 0)
         {
             foreach (var arg in command.Skip(1))
