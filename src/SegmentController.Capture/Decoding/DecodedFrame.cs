@@ -19,6 +19,13 @@ internal struct DecodedFrame
     public int VlanHeaders;
 
     /// <summary>
+    /// Tag headers walked up to and including the innermost that carries a VLAN id: priority tags outside a
+    /// VLAN tag count, priority tags inside the innermost one do not (once the outer tag is taken off, a priority
+    /// tag means the VLAN the frame is already in, so it hops nowhere). 0 when no tag carries a VLAN id.
+    /// </summary>
+    public int TaggedHeaders;
+
+    /// <summary>
     /// True when the stack held more than <see cref="FrameDecoder.MaxVlanTags"/> tag headers: only the
     /// outer ones are in <see cref="Vlans"/>.
     /// </summary>

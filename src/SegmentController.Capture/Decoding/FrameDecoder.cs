@@ -73,9 +73,13 @@ internal static class FrameDecoder
 
             headers++;
             var vid = (ushort)(BinaryPrimitives.ReadUInt16BigEndian(frame[(offset + 2)..]) & 0x0FFF);
-            if (vid != 0 && result.VlanCount < MaxVlanTags)
+            if (vid != 0)
             {
-                result.Vlans[result.VlanCount++] = vid;
+                result.TaggedHeaders = headers;
+                if (result.VlanCount < MaxVlanTags)
+                {
+                    result.Vlans[result.VlanCount++] = vid;
+                }
             }
 
             offset += 4;

@@ -25,8 +25,9 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     private readonly ulong _tags1;
 
     /// <summary>
-    /// The key of a flow; <c>vlanHeaders</c> is the count of tag headers walked, priority tags (VID 0)
-    /// included (when left -1, as many as the VLAN ids given).
+    /// The key of a flow; <c>vlanHeaders</c> is the count of tag headers walked up to the innermost VLAN tag,
+    /// priority tags (VID 0) outside it included (<see cref="DecodedFrame.TaggedHeaders"/>; when left -1, as
+    /// many as the VLAN ids given).
     /// </summary>
     public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1)
     {
@@ -66,8 +67,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     public bool VlanOverflow => (_meta & (1UL << 15)) != 0;
 
     /// <summary>
-    /// True when the frame carried more than one tag header, priority tags (VID 0) included: a priority tag
-    /// before or after a VLAN tag is a stack even though only one VLAN id is kept.
+    /// True when the frame carried more than one tag header up to its innermost VLAN tag, priority tags (VID 0)
+    /// included: a priority tag outside a VLAN tag is a stack even though only one VLAN id is kept.
     /// </summary>
     public bool Stacked => (_meta & (1UL << 14)) != 0;
 
@@ -100,7 +101,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.Destination,
             frame.SourcePort,
             frame.DestinationPort,
-            frame.VlanHeaders);
+            frame.TaggedHeaders);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord

@@ -241,7 +241,7 @@ internal sealed partial class CaptureAnalyzer
             CaptureRules.VlanSubnetMismatch => "a client's VLAN carries another client's address",
             // A stack still going where the capture (or the walk) ended is longer than what was seen.
             CaptureRules.VlanHopping when frame.VlanOverflow => string.Create(CultureInfo.InvariantCulture, $"a stack of {(frame.EtherType is FrameDecoder.TpidCustomer or FrameDecoder.TpidService or FrameDecoder.TpidLegacyService ? "at least " : "")}{frame.VlanHeaders} VLAN tags, deeper than any QinQ"),
-            CaptureRules.VlanHopping when frame.VlanHeaders > frame.VlanCount => string.Create(CultureInfo.InvariantCulture, $"stacked VLAN tags ({frame.VlanHeaders} deep, priority tags included) where the site runs no QinQ"),
+            CaptureRules.VlanHopping when frame.TaggedHeaders > frame.VlanCount => string.Create(CultureInfo.InvariantCulture, $"stacked VLAN tags ({frame.VlanHeaders} deep, priority tags included) where the site runs no QinQ"),
             CaptureRules.VlanHopping => $"stacked VLAN tags ({key.VlanDepth} deep) where the site runs no QinQ",
             CaptureRules.ProxyBypass => "a client segment reaches its client's upstream without the proxy",
             CaptureRules.CleartextToClient => "non-TLS payload to or from a client upstream",

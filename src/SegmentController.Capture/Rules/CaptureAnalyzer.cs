@@ -251,9 +251,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         var vlanOwner = tagged ? index.VlanOwner(frame.InnerVlan) : Owners.Unknown;
 
         // A stack deeper than any real QinQ is a hopping attempt even where the site runs QinQ. Priority
-        // tags count: a switch takes an outer VID 0 tag for its port's VLAN and may forward the frame
-        // with the inner tag exposed, the classic double-tagging hop.
-        if ((frame.VlanHeaders > 1 && !index.Capture.QinQ) || frame.VlanOverflow)
+        // tags outside a VLAN tag count: a switch takes an outer VID 0 tag for its port's VLAN and may forward
+        // the frame with the inner tag exposed, the classic double-tagging hop. A priority tag inside the
+        // innermost VLAN tag does not: with the outer tag taken off it means the VLAN the frame is in.
+        if ((frame.TaggedHeaders > 1 && !index.Capture.QinQ) || frame.VlanOverflow)
         {
             rules |= CaptureRules.VlanHopping;
         }

@@ -5,8 +5,9 @@ using static SegmentController.Capture.Tests.Support.Frames;
 namespace SegmentController.Capture.Tests.Rules;
 
 /// <summary>
-/// A priority tag (VID 0) stacked with a VLAN tag keeps one VLAN id, but it is two tag headers: the
-/// double-tagging hop with the outer tag a priority tag, taken by the switch for its port's VLAN.
+/// A priority tag (VID 0) outside a VLAN tag keeps one VLAN id, but it is two tag headers: the
+/// double-tagging hop with the outer tag a priority tag, taken by the switch for its port's VLAN. A
+/// priority tag inside the innermost VLAN tag, or priority tags alone, hop nowhere.
 /// </summary>
 public sealed class PriorityTagStackTests
 {
@@ -19,7 +20,6 @@ public sealed class PriorityTagStackTests
         { [0, 20], [0x8100, 0x8100] },
         { [0, 20], [0x88A8, 0x8100] },
         { [0, 20], [0x9100, 0x8100] },
-        { [20, 0], [0x8100, 0x8100] },
         { [0, 0, 20], [0x8100, 0x8100, 0x8100] },
     };
 
@@ -40,14 +40,25 @@ public sealed class PriorityTagStackTests
         Assert.Contains($"{vlans.Length} deep, priority tags included", finding.Summary, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void TwoPriorityTags_VlanHoppingWithNoVlanListed()
+    [Theory]
+    [InlineData(new[] { 20, 0 })]
+    [InlineData(new[] { 20, 0, 0 })]
+    [InlineData(new[] { 0, 0 })]
+    public void PriorityTagsInsideTheInnermostVlanTagOrAlone_NoFinding(int[] vlans)
     {
-        var finding = Assert.Single(Analysis.Of([GlobexSpoofed([0, 0])]).Findings);
+        // A device's priority-tagged frame tagged again by the switch (20/0), or priority tags alone: once the
+        // outer tag is taken off, a priority tag means the VLAN the frame is already in.
+        Assert.Empty(Analysis.Of([GlobexSpoofed(vlans)]).Findings);
+    }
+
+    [Fact]
+    public void PriorityTagInsideAStackOfTwoVlans_StillVlanHopping()
+    {
+        var finding = Assert.Single(Analysis.Of([GlobexSpoofed([10, 0, 20])]).Findings);
 
         Assert.Equal(RuleIds.VlanHopping, finding.Rule);
-        Assert.Equal(Array.Empty<int>(), finding.Evidence["vlans"]);
-        Assert.Equal(2, finding.Evidence["vlan_depth"]);
+        Assert.Equal(new[] { 10, 20 }, finding.Evidence["vlans"]);
+        Assert.Equal(3, finding.Evidence["vlan_depth"]);
     }
 
     [Fact]
