@@ -1,11 +1,18 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 
 namespace SegmentController.Core.Policy;
 
 /// <summary>Loads the certificate a <see cref="CertificateReference"/> points at.</summary>
 public static class CertificateLoader
 {
+    /// <summary>
+    /// The largest certificate or key file read. A certificate with its chain is a few kilobytes; the cap keeps a
+    /// path that names something else (a device such as <c>/dev/zero</c>, a log) from being read without end.
+    /// </summary>
+    public const int MaxFileBytes = 1024 * 1024;
+
     /// <summary>Loads a PKCS#12 file (with its password, if any) or a PEM certificate and key.</summary>
     /// <exception cref="InvalidOperationException">The files are unreadable or not a certificate with a private key.</exception>
     public static X509Certificate2 Load(CertificateReference reference)
@@ -17,11 +24,13 @@ public static class CertificateLoader
             X509Certificate2 certificate;
             if (extension.Equals(".pfx", StringComparison.OrdinalIgnoreCase) || extension.Equals(".p12", StringComparison.OrdinalIgnoreCase))
             {
-                certificate = X509CertificateLoader.LoadPkcs12FromFile(reference.File, reference.Password?.Resolve());
+                certificate = X509CertificateLoader.LoadPkcs12(ReadBounded(reference.File, "certificate file"), reference.Password?.Resolve());
             }
             else
             {
-                certificate = X509Certificate2.CreateFromPemFile(reference.File, reference.KeyFile);
+                var certificatePem = Encoding.UTF8.GetString(ReadBounded(reference.File, "certificate file"));
+                var keyPem = reference.KeyFile is { } keyFile ? Encoding.UTF8.GetString(ReadBounded(keyFile, "key file")) : certificatePem;
+                certificate = X509Certificate2.CreateFromPem(certificatePem, keyPem);
             }
 
             if (!certificate.HasPrivateKey)
@@ -36,5 +45,25 @@ public static class CertificateLoader
         {
             throw new InvalidOperationException($"certificate {reference.File} cannot be loaded: {e.Message}", e);
         }
+    }
+
+    /// <summary>The file's bytes, read at most one byte past <see cref="MaxFileBytes"/>; <paramref name="role"/> names it in the error.</summary>
+    private static byte[] ReadBounded(string path, string role)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var buffer = new byte[MaxFileBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += read;
+        }
+
+        if (total > MaxFileBytes)
+        {
+            throw new IOException($"the {role} is larger than {MaxFileBytes / (1024 * 1024)} MiB");
+        }
+
+        return buffer.AsSpan(0, total).ToArray();
     }
 }

@@ -175,7 +175,7 @@ public static class PolicyLoader
             }
             catch (InvalidOperationException e)
             {
-                var reason = e.InnerException is CryptographicException or ArgumentException ? e.InnerException.Message : e.Message;
+                var reason = e.InnerException is CryptographicException or ArgumentException or IOException ? e.InnerException.Message : e.Message;
                 diagnostics.Add(claim.At, $"{claim.Client} certificate '{YamlMap.Printable(reference.File)}' cannot be loaded: {YamlMap.Printable(reason)}");
             }
         }

@@ -239,6 +239,27 @@ public sealed class PolicyCommandsTests : IDisposable
         Assert.Equal($"{policy}: ok{Environment.NewLine}", stdout);
     }
 
+    [Theory]
+    [InlineData("certificate")]
+    [InlineData("key")]
+    public async Task Check_ServedCertificateOrKeyFileWithoutEnd_ExitsOneSayingItIsTooLarge(string which)
+    {
+        var management = Path.Combine(_dir, "management.crt");
+        var key = Path.Combine(_dir, "management.key");
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal)
+            .Replace(which == "certificate" ? $"file: {management}" : $"key_file: {key}", which == "certificate" ? "file: /dev/zero" : "key_file: /dev/zero", StringComparison.Ordinal);
+        var policy = Write("site.yaml", text);
+
+        // A bounded heap: reading the device whole fails within seconds instead of taking the machine's memory.
+        var (exit, stdout, stderr) = await SegctlProcess.RunUnderAsync(["env", "DOTNET_GCHeapHardLimit=0x20000000"], "policy", "check", policy);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        var certificate = which == "certificate" ? "/dev/zero" : management;
+        Assert.Equal($"{policy}:19:13: management certificate '{certificate}' cannot be loaded: the {which} file is larger than 1 MiB{Environment.NewLine}", stderr);
+    }
+
     [Fact]
     public async Task Check_Pkcs12PasswordOnlyTheServiceHas_ReadsTheFileWithoutOpeningIt()
     {

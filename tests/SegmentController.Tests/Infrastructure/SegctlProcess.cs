@@ -47,19 +47,19 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
     }
 
     /// <summary>Runs segctl to completion and returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
-    {
-        await using var process = Start(args);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process._process.WaitForExitAsync(timeout.Token);
-        process._process.WaitForExit();
-        return (process._process.ExitCode, process.StandardOutput, process.StandardError);
-    }
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunToEndAsync(Start(args));
 
     /// <summary>Runs segctl to completion with <paramref name="environment"/> added to its environment.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunToEndAsync(StartUnder([], args, environment));
+
+    /// <summary>Runs segctl through <paramref name="command"/> (see <see cref="StartUnder(IReadOnlyList{string}, string[])"/>) to completion.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunUnderAsync(IReadOnlyList<string> command, params string[] args) =>
+        RunToEndAsync(StartUnder(command, args));
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToEndAsync(SegctlProcess started)
     {
-        await using var process = StartUnder([], args, environment);
+        await using var process = started;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process._process.WaitForExitAsync(timeout.Token);
         process._process.WaitForExit();
