@@ -24,7 +24,8 @@ public static class PolicyLoader
     /// cannot be read or holds no PEM certificate is an error at its key, as the proxy could not serve the policy.
     /// The certificates it serves (<c>controller.proxy.certificate</c>, <c>controller.management.certificate</c>)
     /// are loaded as <c>segctl run</c> loads them, with their private keys; a PKCS#12 file whose password
-    /// reference does not resolve here (a variable only the service's environment sets) is only read.
+    /// variable is not set here (one only the service's environment sets) is only read, while a password file
+    /// that cannot be read is an error at its key.
     /// </summary>
     public static PolicyLoadResult LoadFile(string path, bool readReferencedFiles)
     {
@@ -151,7 +152,7 @@ public static class PolicyLoader
     {
         foreach (var claim in facts.Certificates)
         {
-            var (reference, keyFileAt) = claim.Value;
+            var (reference, keyFileAt, passwordAt) = claim.Value;
             if (Unreadable(reference.File) is { } fileProblem)
             {
                 diagnostics.Add(claim.At, $"{claim.Client} certificate file '{YamlMap.Printable(reference.File)}' cannot be read: {fileProblem}");
@@ -161,6 +162,15 @@ public static class PolicyLoader
             if (reference.KeyFile is { } keyFile && keyFileAt is { } at && Unreadable(keyFile) is { } keyProblem)
             {
                 diagnostics.Add(at, $"{claim.Client} certificate key file '{YamlMap.Printable(keyFile)}' cannot be read: {keyProblem}");
+                continue;
+            }
+
+            // A password file is on this machine as the certificate is; only a variable may be one the
+            // service's environment alone sets.
+            if (reference.Password is { Source: SecretSource.File } passwordFile && passwordAt is { } passwordPosition
+                && Unreadable(passwordFile.Name) is { } passwordProblem)
+            {
+                diagnostics.Add(passwordPosition, $"{claim.Client} certificate password file '{YamlMap.Printable(passwordFile.Name)}' cannot be read: {passwordProblem}");
                 continue;
             }
 

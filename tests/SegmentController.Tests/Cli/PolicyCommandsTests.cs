@@ -240,6 +240,30 @@ public sealed class PolicyCommandsTests : IDisposable
     }
 
     [Theory]
+    [InlineData("missing", "no such file")]
+    [InlineData("directory", "it is a directory")]
+    public async Task Check_Pkcs12PasswordFileUnreadable_ExitsOneAtThePassword(string kind, string reason)
+    {
+        var password = Path.Combine(_dir, "proxy-password");
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal);
+        File.Delete(password);
+        if (kind == "directory")
+        {
+            Directory.CreateDirectory(password);
+        }
+
+        var policy = Write("site.yaml", text);
+
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
+
+        // segctl run could not open the certificate: the check says so instead of 'ok'.
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.Equal($"{policy}:13:17: proxy certificate password file '{password}' cannot be read: {reason}{Environment.NewLine}", stderr);
+    }
+
+    [Theory]
     [InlineData("certificate")]
     [InlineData("key")]
     public async Task Check_ServedCertificateOrKeyFileWithoutEnd_ExitsOneSayingItIsTooLarge(string which)

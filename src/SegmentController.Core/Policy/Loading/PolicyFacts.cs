@@ -32,7 +32,7 @@ internal sealed class PolicyFacts
 
     /// <summary>
     /// The certificates the controller serves (<c>controller.proxy.certificate</c>, <c>controller.management.certificate</c>):
-    /// the section as <see cref="Claim{T}.Client"/>; positions of the certificate file, and of the key file if any.
+    /// the section as <see cref="Claim{T}.Client"/>; positions of the certificate file, and of the key file and password if any.
     /// </summary>
     public List<Claim<CertificateFact>> Certificates { get; } = [];
 
@@ -40,5 +40,5 @@ internal sealed class PolicyFacts
     public List<Claim<string>> UpstreamHosts { get; } = [];
 }
 
-/// <summary>A certificate reference with the positions of its file keys.</summary>
-internal sealed record CertificateFact(CertificateReference Reference, Position? KeyFileAt);
+/// <summary>A certificate reference with the positions of its key file and password keys.</summary>
+internal sealed record CertificateFact(CertificateReference Reference, Position? KeyFileAt, Position? PasswordAt);

@@ -101,7 +101,8 @@ internal sealed partial class PolicyReader
         if (reference.File.Length > 0)
         {
             var keyFileAt = reference.KeyFile is null ? (Position?)null : Position.Of(map["key_file"]!.Start);
-            Facts.Certificates.Add(new Claim<CertificateFact>(section, new CertificateFact(reference, keyFileAt), Position.Of(map["file"]!.Start)));
+            var passwordAt = reference.Password is null ? (Position?)null : Position.Of(map["password"]!.Start);
+            Facts.Certificates.Add(new Claim<CertificateFact>(section, new CertificateFact(reference, keyFileAt, passwordAt), Position.Of(map["file"]!.Start)));
         }
 
         return reference;
