@@ -168,7 +168,7 @@ public static class PolicyLoader
             // A password file is on this machine as the certificate is; only a variable may be one the
             // service's environment alone sets.
             if (reference.Password is { Source: SecretSource.File } passwordFile && passwordAt is { } passwordPosition
-                && Unreadable(passwordFile.Name) is { } passwordProblem)
+                && (Unreadable(passwordFile.Name) ?? Unresolved(passwordFile)) is { } passwordProblem)
             {
                 diagnostics.Add(passwordPosition, $"{claim.Client} certificate password file '{YamlMap.Printable(passwordFile.Name)}' cannot be read: {passwordProblem}");
                 continue;
@@ -202,6 +202,20 @@ public static class PolicyLoader
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return Describe(e, path);
+        }
+    }
+
+    /// <summary>Null when the secret resolves, else why not (for a file, the reading's own reason).</summary>
+    private static string? Unresolved(SecretReference secret)
+    {
+        try
+        {
+            _ = secret.Resolve();
+            return null;
+        }
+        catch (SecretUnavailableException e)
+        {
+            return e.InnerException?.Message ?? e.Message;
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace SegmentController.Core.Policy;
 
 /// <summary>
@@ -25,7 +27,7 @@ public sealed record SecretReference
             case SecretSource.File:
                 try
                 {
-                    return System.IO.File.ReadAllText(Name).TrimEnd('\r', '\n');
+                    return ReadBounded(Name).TrimEnd('\r', '\n');
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -34,6 +36,34 @@ public sealed record SecretReference
             default:
                 throw new SecretUnavailableException($"unknown secret source {Source}");
         }
+    }
+
+    /// <summary>
+    /// The largest secret file read. A secret is a passphrase or a key of a few hundred bytes; the cap keeps a path
+    /// that names something else (a device such as <c>/dev/zero</c>, a log) from being read without end.
+    /// </summary>
+    public const int MaxFileBytes = 64 * 1024;
+
+    /// <summary>The file's text, read at most one byte past <see cref="MaxFileBytes"/>.</summary>
+    private static string ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var buffer = new byte[MaxFileBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += read;
+        }
+
+        if (total > MaxFileBytes)
+        {
+            throw new IOException($"it is larger than {MaxFileBytes / 1024} KiB");
+        }
+
+        // As File.ReadAllText: UTF-8 unless a byte order mark says otherwise.
+        using var reader = new StreamReader(new MemoryStream(buffer, 0, total), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd();
     }
 
     /// <summary>A description safe to print (never the value).</summary>

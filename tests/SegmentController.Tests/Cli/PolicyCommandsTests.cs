@@ -242,9 +242,10 @@ public sealed class PolicyCommandsTests : IDisposable
     [Theory]
     [InlineData("missing", "no such file")]
     [InlineData("directory", "it is a directory")]
+    [InlineData("endless", "it is larger than 64 KiB")]
     public async Task Check_Pkcs12PasswordFileUnreadable_ExitsOneAtThePassword(string kind, string reason)
     {
-        var password = Path.Combine(_dir, "proxy-password");
+        var password = kind == "endless" ? Path.Combine(_dir, "endless-password") : Path.Combine(_dir, "proxy-password");
         var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
             .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal);
         File.Delete(password);
@@ -252,10 +253,16 @@ public sealed class PolicyCommandsTests : IDisposable
         {
             Directory.CreateDirectory(password);
         }
+        else if (kind == "endless")
+        {
+            File.CreateSymbolicLink(password, "/dev/zero");
+            text = text.Replace($"password: {{file: {Path.Combine(_dir, "proxy-password")}}}", $"password: {{file: {password}}}", StringComparison.Ordinal);
+        }
 
         var policy = Write("site.yaml", text);
 
-        var (exit, stdout, stderr) = await Run("policy", "check", policy);
+        // As its own process with a bounded heap: reading a device whole fails within seconds.
+        var (exit, stdout, stderr) = await SegctlProcess.RunUnderAsync(["env", "DOTNET_GCHeapHardLimit=0x20000000"], "policy", "check", policy);
 
         // segctl run could not open the certificate: the check says so instead of 'ok'.
         Assert.Equal(1, exit);
