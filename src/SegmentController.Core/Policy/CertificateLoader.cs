@@ -47,6 +47,17 @@ public static class CertificateLoader
         }
     }
 
+    /// <summary>
+    /// The text of a PEM file (a CA bundle), read at most <see cref="MaxFileBytes"/>; <paramref name="role"/> names
+    /// it in the error.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be read, or is larger than <see cref="MaxFileBytes"/>.</exception>
+    public static string ReadPem(string path, string role)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Encoding.UTF8.GetString(ReadBounded(path, role));
+    }
+
     /// <summary>The file's bytes, read at most one byte past <see cref="MaxFileBytes"/>; <paramref name="role"/> names it in the error.</summary>
     private static byte[] ReadBounded(string path, string role)
     {

@@ -128,7 +128,7 @@ public static class PolicyLoader
             var certificates = new X509Certificate2Collection();
             try
             {
-                certificates.ImportFromPemFile(bundle.Value);
+                certificates.ImportFromPem(CertificateLoader.ReadPem(bundle.Value, "bundle"));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException or NotSupportedException)
             {

@@ -239,6 +239,21 @@ public sealed class PolicyCommandsTests : IDisposable
         Assert.Equal($"{policy}: ok{Environment.NewLine}", stdout);
     }
 
+    [Fact]
+    public async Task Check_CaBundleWithoutEnd_ExitsOneSayingItIsTooLarge()
+    {
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", "upstream_ca: /dev/zero", StringComparison.Ordinal);
+        var policy = Write("site.yaml", text);
+
+        // As its own process with a bounded heap: reading the device whole fails within seconds.
+        var (exit, stdout, stderr) = await SegctlProcess.RunUnderAsync(["env", "DOTNET_GCHeapHardLimit=0x20000000"], "policy", "check", policy);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.Equal($"{policy}:14:18: upstream_ca '/dev/zero' cannot be read as a PEM bundle of CA certificates: the bundle is larger than 1 MiB{Environment.NewLine}", stderr);
+    }
+
     [Theory]
     [InlineData("missing", "no such file")]
     [InlineData("directory", "it is a directory")]
