@@ -58,23 +58,7 @@ public static class CertificateLoader
         return Encoding.UTF8.GetString(ReadBounded(path, role));
     }
 
-    /// <summary>The file's bytes, read at most one byte past <see cref="MaxFileBytes"/>; <paramref name="role"/> names it in the error.</summary>
-    private static byte[] ReadBounded(string path, string role)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var buffer = new byte[MaxFileBytes + 1];
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
-        {
-            total += read;
-        }
-
-        if (total > MaxFileBytes)
-        {
-            throw new IOException($"the {role} is larger than {MaxFileBytes / (1024 * 1024)} MiB");
-        }
-
-        return buffer.AsSpan(0, total).ToArray();
-    }
+    /// <summary>The file's bytes, at most <see cref="MaxFileBytes"/>; <paramref name="role"/> names it in the error.</summary>
+    private static byte[] ReadBounded(string path, string role) =>
+        BoundedFile.Read(path, MaxFileBytes) ?? throw new IOException($"the {role} is larger than {MaxFileBytes / (1024 * 1024)} MiB");
 }

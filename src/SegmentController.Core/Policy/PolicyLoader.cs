@@ -33,22 +33,13 @@ public static class PolicyLoader
         byte[] bytes;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            // Read at most one byte past the cap so a growing or enormous file is never read whole.
-            var buffer = new byte[MaxFileBytes + 1];
-            var total = 0;
-            int read;
-            while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
-            {
-                total += read;
-            }
-
-            if (total > MaxFileBytes)
+            var read = BoundedFile.Read(path, MaxFileBytes);
+            if (read is null)
             {
                 return Invalid(path, $"the policy file is larger than {MaxFileBytes / (1024 * 1024)} MiB; a site policy is a few kilobytes");
             }
 
-            bytes = buffer.AsSpan(0, total).ToArray();
+            bytes = read;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or System.Security.SecurityException)
         {

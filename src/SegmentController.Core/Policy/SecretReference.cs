@@ -44,25 +44,13 @@ public sealed record SecretReference
     /// </summary>
     public const int MaxFileBytes = 64 * 1024;
 
-    /// <summary>The file's text, read at most one byte past <see cref="MaxFileBytes"/>.</summary>
+    /// <summary>The file's text, at most <see cref="MaxFileBytes"/>.</summary>
     private static string ReadBounded(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var buffer = new byte[MaxFileBytes + 1];
-        var total = 0;
-        int read;
-        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
-        {
-            total += read;
-        }
-
-        if (total > MaxFileBytes)
-        {
-            throw new IOException($"it is larger than {MaxFileBytes / 1024} KiB");
-        }
+        var bytes = BoundedFile.Read(path, MaxFileBytes) ?? throw new IOException($"it is larger than {MaxFileBytes / 1024} KiB");
 
         // As File.ReadAllText: UTF-8 unless a byte order mark says otherwise.
-        using var reader = new StreamReader(new MemoryStream(buffer, 0, total), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         return reader.ReadToEnd();
     }
 
