@@ -24,7 +24,9 @@ public static class CertificateLoader
             X509Certificate2 certificate;
             if (extension.Equals(".pfx", StringComparison.OrdinalIgnoreCase) || extension.Equals(".p12", StringComparison.OrdinalIgnoreCase))
             {
-                certificate = X509CertificateLoader.LoadPkcs12(ReadBounded(reference.File, "certificate file"), reference.Password?.Resolve());
+                // The password first: a start without the environment that holds it says so, whatever the file.
+                var password = reference.Password?.Resolve();
+                certificate = X509CertificateLoader.LoadPkcs12(ReadBounded(reference.File, "certificate file"), password);
             }
             else
             {
