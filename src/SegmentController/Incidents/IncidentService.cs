@@ -51,10 +51,11 @@ internal sealed partial class IncidentService : BackgroundService
         {
             await RunAsync(stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stoppingToken.IsCancellationRequested)
         {
             // Stopping. The host also cancels a service it started when a later one fails to start (a proxy
-            // certificate that cannot be loaded, say): that start failed for its own reason, not this service.
+            // certificate that cannot be loaded, say), and may dispose what it holds (the incident manager)
+            // while its restore is still reading: that start failed for its own reason, not this service.
         }
     }
 
