@@ -165,7 +165,7 @@ public static class PolicyLoader
                 continue;
             }
 
-            if (reference.Password is { } password && !Resolves(password))
+            if (reference.Password is { } password && Unresolved(password) is not null)
             {
                 continue;
             }
@@ -207,19 +207,6 @@ public static class PolicyLoader
         catch (SecretUnavailableException e)
         {
             return e.InnerException?.Message ?? e.Message;
-        }
-    }
-
-    private static bool Resolves(SecretReference secret)
-    {
-        try
-        {
-            _ = secret.Resolve();
-            return true;
-        }
-        catch (SecretUnavailableException)
-        {
-            return false;
         }
     }
 

@@ -180,11 +180,7 @@ public sealed class AuditRunnerTests : IDisposable
         }
 
         // alpha's auditor: alpha's outcome and the checks that count for alpha, and nothing of bravo.
-        var file = _dir.File("alpha.jsonl");
-        using (var stream = File.Create(file))
-        {
-            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
-        }
+        var file = ExportOf(path, "alpha");
 
         var text = File.ReadAllText(file);
         foreach (var secret in new[] { "bravo", "10.2.0.9", "10.2.0.0", "VLAN 20", "VLAN 21", "ge-0/0/7" })
@@ -255,11 +251,7 @@ public sealed class AuditRunnerTests : IDisposable
         Assert.Equal(["snmp: switch sw1 port ge-0/0/3 port-vlan-mismatch: sw1 port ge-0/0/3 of another client is an access member of VLAN 20, which is bravo's"], (string[])bravo.Evidence["failing_checks"]!);
 
         // alpha's export carries alpha's finding in full and nothing of bravo; the full report keeps every word.
-        var file = _dir.File("alpha.jsonl");
-        using (var stream = File.Create(file))
-        {
-            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
-        }
+        var file = ExportOf(path, "alpha");
 
         var text = File.ReadAllText(file);
         Assert.DoesNotContain("bravo", text, StringComparison.OrdinalIgnoreCase);
@@ -292,11 +284,7 @@ public sealed class AuditRunnerTests : IDisposable
         Assert.Equal("alpha,bravo", Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditResult })).Clients);
         Assert.Equal("alpha", Assert.Single(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.AuditView })).Clients);
 
-        var file = _dir.File("alpha.jsonl");
-        using (var stream = File.Create(file))
-        {
-            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
-        }
+        var file = ExportOf(path, "alpha");
 
         Assert.DoesNotContain("bravo", File.ReadAllText(file), StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("VLAN 20", File.ReadAllText(file), StringComparison.Ordinal);
@@ -335,11 +323,7 @@ public sealed class AuditRunnerTests : IDisposable
             Assert.Equal("another client's assessors", body.RootElement.GetProperty("external_auditor").GetString());
         }
 
-        var file = _dir.File("alpha.jsonl");
-        using (var stream = File.Create(file))
-        {
-            EvidenceExport.Write(path, new RecordQuery { Client = "alpha" }, stream, _time.GetUtcNow(), CancellationToken.None);
-        }
+        var file = ExportOf(path, "alpha");
 
         var text = File.ReadAllText(file);
         Assert.DoesNotContain("bravo", text, StringComparison.OrdinalIgnoreCase);
@@ -402,6 +386,15 @@ public sealed class AuditRunnerTests : IDisposable
 
     private AuditScope Scope(params string[] clients) =>
         new(Policies.Site(clients.Select(c => Policies.Client(c)).ToArray()), clients, _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());
+
+    /// <summary>The store's export for <paramref name="client"/>, written to a file of its own; returns its path.</summary>
+    private string ExportOf(string path, string client)
+    {
+        var file = _dir.File(client + ".jsonl");
+        using var stream = File.Create(file);
+        EvidenceExport.Write(path, new RecordQuery { Client = client }, stream, _time.GetUtcNow(), CancellationToken.None);
+        return file;
+    }
 
     private sealed class FixedSource(string name, IReadOnlyList<AuditCheck> checks) : IAuditEvidenceSource
     {
