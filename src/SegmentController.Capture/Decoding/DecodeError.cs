@@ -19,4 +19,10 @@ internal enum DecodeError : byte
     UdpLengthLies,
     TruncatedIcmp,
     TruncatedArp,
+
+    /// <summary>A GRE or GENEVE header longer than the packet that carries it declares.</summary>
+    BadTunnelHeader,
+
+    /// <summary>A GRE or GENEVE header cut by the snap length.</summary>
+    TruncatedTunnelHeader,
 }

@@ -84,6 +84,28 @@ internal struct DecodedFrame
     public int SniOffset;
     public int SniLength;
 
+    /// <summary>
+    /// The tunnel this packet's payload is (<see cref="Encapsulation.None"/> when it is none): the packet it
+    /// carries starts at <see cref="TunnelOffset"/> and is <see cref="TunnelLength"/> bytes long on the wire,
+    /// an Ethernet frame, IPv4 or IPv6 packet as <see cref="TunnelPayload"/> says (an EtherType).
+    /// <see cref="FrameDecoder.DecodeEncapsulated"/> decodes it.
+    /// </summary>
+    public Encapsulation Tunnel;
+
+    public ushort TunnelPayload;
+    public int TunnelOffset;
+    public int TunnelLength;
+
+    /// <summary>
+    /// For a packet decoded out of tunnels: the tunnels it came through, four bits each
+    /// (<see cref="Encapsulation"/>), the outermost in the highest nibble used; 0 for a packet on the wire.
+    /// </summary>
+    public ushort TunnelPath;
+
+    /// <summary>For a packet decoded out of tunnels: the addresses of the outermost packet, the one on the wire.</summary>
+    public IpKey TunnelSource;
+    public IpKey TunnelDestination;
+
     /// <summary>The innermost VLAN id, or 0 when untagged.</summary>
     public readonly int InnerVlan => VlanCount == 0 ? 0 : Vlans[VlanCount - 1];
 

@@ -6,7 +6,8 @@ namespace SegmentController.Capture.Decoding;
 /// <summary>
 /// Decodes Ethernet II frames on a span, allocating nothing: VLAN tag stacks, IPv4 (options,
 /// fragments), IPv6 (extension headers), TCP, UDP, ICMP/ICMPv6, ARP and the first TLS handshake
-/// message. Every length is checked against both the captured bytes and the wire length; a frame that
+/// message; tunnels (IP in IP, IPv6 in IP, GRE, VXLAN, GENEVE) are recognised on the way and the packet
+/// they carry is decoded on request (<see cref="DecodeEncapsulated"/>), so only tunnelled frames pay for it. Every length is checked against both the captured bytes and the wire length; a frame that
 /// does not add up is reported as a <see cref="DecodeError"/>, never an exception.
 /// </summary>
 internal static class FrameDecoder
@@ -32,6 +33,18 @@ internal static class FrameDecoder
     public const ushort TpidCustomer = 0x8100;
     public const ushort TpidService = 0x88A8;
     public const ushort TpidLegacyService = 0x9100;
+
+    /// <summary>Transparent Ethernet bridging: the payload is an Ethernet frame (GRE, GENEVE).</summary>
+    public const ushort EtherTypeBridging = 0x6558;
+
+    public const ushort VxlanPort = 4789;
+    public const ushort GenevePort = 6081;
+
+    /// <summary>
+    /// Tunnels opened per frame at most. Real deployments nest one or two (an overlay in GRE); the bound
+    /// caps the work a frame of tunnels within tunnels can cause, and fits <see cref="DecodedFrame.TunnelPath"/>.
+    /// </summary>
+    public const int MaxTunnelDepth = 3;
 
     /// <summary>Decodes <paramref name="frame"/> (the captured bytes) of a frame <paramref name="wireLength"/> long.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -334,8 +347,19 @@ internal static class FrameDecoder
                     result.HasTransport = true;
                     result.PayloadOffset = frameOffset + 8;
                     result.PayloadLength = Math.Min(segment.Length, udpLength) - 8;
-                    return DecodeError.None;
+                    return result.DestinationPort is VxlanPort or GenevePort && result.PayloadLength >= 8
+                        ? DecodeUdpTunnel(segment[8..(8 + result.PayloadLength)], result.PayloadOffset, udpLength - 8, ref result)
+                        : DecodeError.None;
                 }
+
+            case IpProtocols.IpInIp:
+                return Carry(Encapsulation.IpInIp, EtherTypeIpv4, frameOffset, declaredLength, ref result);
+
+            case IpProtocols.Ipv6InIp:
+                return Carry(Encapsulation.Ipv6InIp, EtherTypeIpv6, frameOffset, declaredLength, ref result);
+
+            case IpProtocols.Gre:
+                return DecodeGre(segment, frameOffset, declaredLength, ref result);
 
             case IpProtocols.Icmp or IpProtocols.Icmpv6:
                 if (segment.Length < 4)
@@ -353,5 +377,165 @@ internal static class FrameDecoder
             default:
                 return DecodeError.None;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static DecodeError Carry(Encapsulation encapsulation, ushort payload, int frameOffset, int length, ref DecodedFrame result)
+    {
+        result.Tunnel = encapsulation;
+        result.TunnelPayload = payload;
+        result.TunnelOffset = frameOffset;
+        result.TunnelLength = length;
+        return DecodeError.None;
+    }
+
+    /// <summary>
+    /// GRE (RFC 2784, with RFC 2890's key and sequence number). Versions other than 0 (PPTP's enhanced GRE)
+    /// and the RFC 1701 routing field are not opened — Linux drops both — nor are payloads other than IPv4,
+    /// IPv6 and Ethernet: such packets are judged as the GRE packets they are.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeError DecodeGre(ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        if (segment.Length < 4)
+        {
+            return declaredLength < 4 ? DecodeError.BadTunnelHeader : DecodeError.TruncatedTunnelHeader;
+        }
+
+        var flags = BinaryPrimitives.ReadUInt16BigEndian(segment);
+        if ((flags & 0x4007) != 0)
+        {
+            return DecodeError.None;
+        }
+
+        // Checksum (C), key (K) and sequence number (S) each add four bytes.
+        var headerLength = 4 + ((flags >> 15) * 4) + (((flags >> 13) & 1) * 4) + (((flags >> 12) & 1) * 4);
+        if (headerLength > declaredLength)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        if (headerLength > segment.Length)
+        {
+            return DecodeError.TruncatedTunnelHeader;
+        }
+
+        var payload = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
+        return payload is EtherTypeIpv4 or EtherTypeIpv6 or EtherTypeBridging
+            ? Carry(Encapsulation.Gre, payload, frameOffset + headerLength, declaredLength - headerLength, ref result)
+            : DecodeError.None;
+    }
+
+    /// <summary>
+    /// VXLAN (RFC 7348) on UDP port 4789 and GENEVE (RFC 8926) on 6081. A datagram to those ports that does
+    /// not parse as the protocol (VXLAN without its VNI flag, GENEVE of another version or payload type) is
+    /// the plain UDP it is; a GENEVE header whose options run past the datagram is malformed.
+    /// </summary>
+    /// <param name="payload">The UDP payload captured (at least 8 bytes).</param>
+    /// <param name="frameOffset">Where <paramref name="payload"/> starts in the frame.</param>
+    /// <param name="declaredLength">The UDP payload length the UDP header declares.</param>
+    /// <param name="result">Where the tunnel goes.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeError DecodeUdpTunnel(ReadOnlySpan<byte> payload, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        if (result.DestinationPort == VxlanPort)
+        {
+            // The I flag says the VNI is valid; the reserved bits are ignored on receipt (RFC 7348).
+            return (payload[0] & 0x08) == 0
+                ? DecodeError.None
+                : Carry(Encapsulation.Vxlan, EtherTypeBridging, frameOffset + 8, declaredLength - 8, ref result);
+        }
+
+        if (payload[0] >> 6 != 0)
+        {
+            return DecodeError.None;
+        }
+
+        var type = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
+        if (type is not (EtherTypeIpv4 or EtherTypeIpv6 or EtherTypeBridging))
+        {
+            return DecodeError.None;
+        }
+
+        var headerLength = 8 + ((payload[0] & 0x3F) * 4);
+        if (headerLength > declaredLength)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        return headerLength > payload.Length
+            ? DecodeError.TruncatedTunnelHeader
+            : Carry(Encapsulation.Geneve, type, frameOffset + headerLength, declaredLength - headerLength, ref result);
+    }
+
+    /// <summary>
+    /// Decodes the packet <paramref name="carrier"/> tunnels (<see cref="DecodedFrame.Tunnel"/> set) into
+    /// <paramref name="inner"/>, offsets still into <paramref name="frame"/>. The inner packet keeps the
+    /// carrier's VLAN stack — it crossed the site's switches inside the carrier, on its VLAN — and, when it is
+    /// an IP packet, the carrier's MACs. An Ethernet payload's own tags are walked past, not kept: no switch
+    /// of the site saw them. Errors are those of any packet: the addresses, once read, are kept.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static DecodeError DecodeEncapsulated(ReadOnlySpan<byte> frame, in DecodedFrame carrier, ref DecodedFrame inner)
+    {
+        inner = default;
+        inner.SourceMac = carrier.SourceMac;
+        inner.DestinationMac = carrier.DestinationMac;
+        inner.Vlans = carrier.Vlans;
+        inner.VlanCount = carrier.VlanCount;
+        inner.VlanHeaders = carrier.VlanHeaders;
+        inner.TaggedHeaders = carrier.TaggedHeaders;
+        inner.VlanOverflow = carrier.VlanOverflow;
+        inner.EtherType = carrier.TunnelPayload;
+        inner.TunnelPath = (ushort)((carrier.TunnelPath << 4) | (byte)carrier.Tunnel);
+        inner.TunnelSource = carrier.TunnelPath == 0 ? carrier.Source : carrier.TunnelSource;
+        inner.TunnelDestination = carrier.TunnelPath == 0 ? carrier.Destination : carrier.TunnelDestination;
+
+        var start = Math.Clamp(carrier.TunnelOffset, 0, frame.Length);
+        var end = Math.Clamp(start + Math.Max(carrier.TunnelLength, 0), start, frame.Length);
+        var bytes = frame[start..end];
+
+        // A first fragment carries the start of the inner packet and the rest follows in later fragments:
+        // what it holds is judged as if the snap length had cut it, not as lengths that lie.
+        var wireRemaining = carrier.IsFragment ? int.MaxValue : carrier.TunnelLength;
+        return carrier.TunnelPayload switch
+        {
+            EtherTypeIpv4 => DecodeIpv4(bytes, start, wireRemaining, ref inner),
+            EtherTypeIpv6 => DecodeIpv6(bytes, start, wireRemaining, ref inner),
+            _ => DecodeBridged(bytes, start, wireRemaining, ref inner),
+        };
+    }
+
+    /// <summary>An Ethernet frame inside a tunnel: its MACs, its tags walked past (bounded), then IPv4 or IPv6.</summary>
+    private static DecodeError DecodeBridged(ReadOnlySpan<byte> ethernet, int frameOffset, int wireRemaining, ref DecodedFrame result)
+    {
+        if (ethernet.Length < 14)
+        {
+            return DecodeError.TruncatedEthernet;
+        }
+
+        result.DestinationMac = ReadMac(ethernet);
+        result.SourceMac = ReadMac(ethernet[6..]);
+        var offset = 12;
+        var etherType = BinaryPrimitives.ReadUInt16BigEndian(ethernet[offset..]);
+        for (var headers = 0; etherType is TpidCustomer or TpidService or TpidLegacyService; headers++)
+        {
+            if (ethernet.Length < offset + 6 || headers == MaxWalkedVlanTags)
+            {
+                return DecodeError.TruncatedVlanTag;
+            }
+
+            offset += 4;
+            etherType = BinaryPrimitives.ReadUInt16BigEndian(ethernet[offset..]);
+        }
+
+        offset += 2;
+        result.EtherType = etherType;
+        return etherType switch
+        {
+            EtherTypeIpv4 => DecodeIpv4(ethernet[offset..], frameOffset + offset, wireRemaining - offset, ref result),
+            EtherTypeIpv6 => DecodeIpv6(ethernet[offset..], frameOffset + offset, wireRemaining - offset, ref result),
+            _ => DecodeError.None,
+        };
     }
 }

@@ -5,10 +5,13 @@ internal static class IpProtocols
 {
     public const byte HopByHop = 0;
     public const byte Icmp = 1;
+    public const byte IpInIp = 4;
     public const byte Tcp = 6;
     public const byte Udp = 17;
+    public const byte Ipv6InIp = 41;
     public const byte Routing = 43;
     public const byte Fragment = 44;
+    public const byte Gre = 47;
     public const byte Esp = 50;
     public const byte Ah = 51;
     public const byte Icmpv6 = 58;
@@ -30,5 +33,16 @@ internal static class IpProtocols
             Esp => "esp",
             _ => protocol.ToString(System.Globalization.CultureInfo.InvariantCulture),
         },
+    };
+
+    /// <summary>The name of a tunnel in finding evidence.</summary>
+    public static string Name(Encapsulation encapsulation) => encapsulation switch
+    {
+        Encapsulation.IpInIp => "ip-in-ip",
+        Encapsulation.Ipv6InIp => "ipv6-in-ip",
+        Encapsulation.Gre => "gre",
+        Encapsulation.Vxlan => "vxlan",
+        Encapsulation.Geneve => "geneve",
+        _ => "none",
     };
 }

@@ -5,7 +5,8 @@ namespace SegmentController.Capture.Flows;
 
 /// <summary>
 /// A unidirectional flow: the whole VLAN stack (up to <see cref="FrameDecoder.MaxVlanTags"/> tags, outer
-/// first, whether it was deeper and whether priority tags made it a stack) and the 5-tuple. Packed into
+/// first, whether it was deeper and whether priority tags made it a stack), the 5-tuple and, for a packet
+/// decoded out of tunnels, the tunnels it came through (so it is never the same flow as the packet sent bare). Packed into
 /// seven 64-bit words so the flow table compares and hashes it in a handful of instructions — the lookup
 /// is the one thing every frame pays for.
 /// Two stacks that differ in any kept tag, middle ones included, are different flows.
@@ -14,8 +15,12 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 {
     private const int TagBits = 12;
     private const int TagsInFirstWord = 5;
+    private const int TunnelPathMask = 0xFFF;
 
-    /// <summary>Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1).</summary>
+    /// <summary>
+    /// Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
+    /// tunnel path (12).
+    /// </summary>
     private readonly ulong _meta;
 
     /// <summary>Tags 0–4, 12 bits each, outer first.</summary>
@@ -29,7 +34,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// priority tags (VID 0) outside it included (<see cref="DecodedFrame.TaggedHeaders"/>; when left -1, as
     /// many as the VLAN ids given).
     /// </summary>
-    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1)
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
         ulong tags0 = 0;
@@ -55,7 +60,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             | ((ulong)destinationPort << 20)
             | ((ulong)vlans.Length << 16)
             | (vlanOverflow ? 1UL << 15 : 0)
-            | (Math.Max(vlanHeaders, vlans.Length) > 1 ? 1UL << 14 : 0);
+            | (Math.Max(vlanHeaders, vlans.Length) > 1 ? 1UL << 14 : 0)
+            | (tunnelPath & (ulong)TunnelPathMask);
         Source = source;
         Destination = destination;
     }
@@ -86,6 +92,9 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     public ushort DestinationPort => (ushort)(_meta >> 20);
 
+    /// <summary>The tunnels the packet came through (<see cref="DecodedFrame.TunnelPath"/>); 0 for a packet on the wire.</summary>
+    public ushort TunnelPath => (ushort)(_meta & TunnelPathMask);
+
     public IpKey Source { get; }
 
     public IpKey Destination { get; }
@@ -101,12 +110,29 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.Destination,
             frame.SourcePort,
             frame.DestinationPort,
-            frame.TaggedHeaders);
+            frame.TaggedHeaders,
+            frame.TunnelPath);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord
         ? (ushort)((_tags0 >> (position * TagBits)) & 0xFFF)
         : (ushort)((_tags1 >> ((position - TagsInFirstWord) * TagBits)) & 0xFFF);
+
+    /// <summary>The tunnels the packet came through, outermost first, as evidence names them ("gre/vxlan").</summary>
+    public string TunnelList()
+    {
+        var names = new List<string>(FrameDecoder.MaxTunnelDepth);
+        for (var shift = 4 * (FrameDecoder.MaxTunnelDepth - 1); shift >= 0; shift -= 4)
+        {
+            var encapsulation = (Encapsulation)((TunnelPath >> shift) & 0xF);
+            if (encapsulation != Encapsulation.None)
+            {
+                names.Add(IpProtocols.Name(encapsulation));
+            }
+        }
+
+        return string.Join('/', names);
+    }
 
     /// <summary>The VLAN ids outer → inner as evidence shows them (every kept tag).</summary>
     public int[] VlanList()

@@ -251,7 +251,7 @@ internal sealed partial class CaptureAnalyzer
             CaptureRules.ArpSpoofing => $"ARP claim of {key.Source} by {FormatMac(frame.ArpSenderMac)} conflicts with an earlier binding or the frame's sender",
             _ => "violation",
         };
-        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac)}";
+        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination)}";
     }
 
     private string SummarizeAggregate(Violation aggregate)
@@ -259,10 +259,10 @@ internal sealed partial class CaptureAnalyzer
         var who = aggregate.Clients.Count == 0 ? "no client" : string.Join(", ", aggregate.Clients);
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac)}");
+            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination)}");
     }
 
-    private static string DescribeFlow(in FlowKey key, ulong sourceMac, ulong destinationMac)
+    private static string DescribeFlow(in FlowKey key, ulong sourceMac, ulong destinationMac, IpKey tunnelSource, IpKey tunnelDestination)
     {
         var vlans = key.VlanDepth == 0 ? "untagged" : "VLAN " + string.Join('/', key.VlanList()) + (key.VlanOverflow ? "/…" : "");
         var flow = key.Layer switch
@@ -273,7 +273,9 @@ internal sealed partial class CaptureAnalyzer
                 $"{IpProtocols.Name(key.Layer, key.Protocol)} {Endpoint(key.Source, key.SourcePort)} → {Endpoint(key.Destination, key.DestinationPort)}",
             _ => $"{IpProtocols.Name(key.Layer, key.Protocol)} {key.Source} → {key.Destination}",
         };
-        return $"{flow} on {vlans}";
+        return key.TunnelPath == 0
+            ? $"{flow} on {vlans}"
+            : $"{flow} on {vlans}, tunnelled in {key.TunnelList()} {tunnelSource} → {tunnelDestination}";
     }
 
     private static string Endpoint(IpKey address, ushort port) =>
@@ -318,6 +320,13 @@ internal sealed partial class CaptureAnalyzer
         if (key.VlanOverflow)
         {
             evidence["vlans_truncated"] = true;
+        }
+
+        if (key.TunnelPath != 0)
+        {
+            evidence["tunnel"] = key.TunnelList();
+            evidence["tunnel_src"] = violation.TunnelSource.ToString();
+            evidence["tunnel_dst"] = violation.TunnelDestination.ToString();
         }
 
         if (violation.Sni is { } sni)

@@ -172,6 +172,20 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             }
         }
 
+        Judge(in decoded, frame, wireLength, timestampTicks, countClients: true);
+        if (decoded.Tunnel != Encapsulation.None)
+        {
+            JudgeEncapsulated(in decoded, frame, wireLength, timestampTicks);
+        }
+    }
+
+    /// <summary>
+    /// Finds (or adds and classifies) the packet's flow, counts the packet (and, with
+    /// <paramref name="countClients"/>, the frame for the flow's clients) and applies the rules.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Judge(in DecodedFrame decoded, ReadOnlySpan<byte> frame, int wireLength, long timestampTicks, bool countClients)
+    {
         var key = FlowKey.From(decoded);
         ref var flow = ref _flows.GetOrAdd(key, timestampTicks, out var created);
         if (created || flow.Generation != _generation)
@@ -182,13 +196,57 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         flow.Packets++;
         flow.Bytes += wireLength;
         flow.LastTicks = timestampTicks;
-        CountClients(flow.SourceClient, flow.DestinationClient);
+        if (countClients)
+        {
+            CountClients(flow.SourceClient, flow.DestinationClient);
+        }
+
         JudgeContent(ref flow, in decoded, frame);
 
         var rules = flow.StaticRules | flow.ContentRules;
         if (rules != 0)
         {
             Record(ref flow, (CaptureRules)rules, in key, in decoded, frame, wireLength, timestampTicks);
+        }
+    }
+
+    /// <summary>
+    /// Judges the packets a tunnel carries, each as a flow of its own, down to
+    /// <see cref="FrameDecoder.MaxTunnelDepth"/> tunnels: a host can reach another client through a tunnel
+    /// endpoint that is no client's, and once decapsulated the inner packet goes where its own header says.
+    /// A malformed inner packet is a decode error, judged by its addresses when they were read. Only an IP
+    /// packet is judged: an ARP or other non-IP frame inside an Ethernet tunnel has nothing the rules look at
+    /// that a switch of the site carried. Frames per client count the frame once, by its outer packet.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void JudgeEncapsulated(in DecodedFrame outer, ReadOnlySpan<byte> frame, int wireLength, long timestampTicks)
+    {
+        var carrier = outer;
+        var inner = default(DecodedFrame);
+        for (var depth = 1; ; depth++)
+        {
+            var error = FrameDecoder.DecodeEncapsulated(frame, in carrier, ref inner);
+            if (error != DecodeError.None)
+            {
+                DecodeErrors++;
+                DecodeErrorsByKind[(int)error]++;
+                if (!inner.HasAddresses)
+                {
+                    return;
+                }
+            }
+            else if (inner.Layer is not (NetworkLayer.Ipv4 or NetworkLayer.Ipv6))
+            {
+                return;
+            }
+
+            Judge(in inner, frame, wireLength, timestampTicks, countClients: false);
+            if (inner.Tunnel == Encapsulation.None || depth == FrameDecoder.MaxTunnelDepth)
+            {
+                return;
+            }
+
+            carrier = inner;
         }
     }
 
@@ -254,12 +312,15 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         // tags outside a VLAN tag count: a switch takes an outer VID 0 tag for its port's VLAN and may forward
         // the frame with the inner tag exposed, the classic double-tagging hop. A priority tag inside the
         // innermost VLAN tag does not: with the outer tag taken off it means the VLAN the frame is in.
-        if ((frame.TaggedHeaders > 1 && !index.Capture.QinQ) || frame.VlanOverflow)
+        // A tunnelled packet's tags are its carrier's, judged with the carrier's flow: judged again here they
+        // would raise the same findings twice. They still say whose segment sent it.
+        var tunnelled = frame.TunnelPath != 0;
+        if (!tunnelled && ((frame.TaggedHeaders > 1 && !index.Capture.QinQ) || frame.VlanOverflow))
         {
             rules |= CaptureRules.VlanHopping;
         }
 
-        if (tagged && vlanOwner == Owners.Unknown)
+        if (!tunnelled && tagged && vlanOwner == Owners.Unknown)
         {
             rules |= CaptureRules.UnknownVlan;
         }
@@ -309,12 +370,14 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             }
         }
 
+        // Listed MACs are the stations on a segment's wire; a tunnelled packet's MACs are its carrier's
+        // (judged with the carrier's flow) or those of an Ethernet frame inside the tunnel, on no wire of the site.
         flow.MacSegment = -1;
-        if (vlanOwner >= 0 && index.Segments[vlanOwner].Macs is not null)
+        if (!tunnelled && vlanOwner >= 0 && index.Segments[vlanOwner].Macs is not null)
         {
             flow.MacSegment = vlanOwner;
         }
-        else if (!tagged && sourceOwner >= 0 && index.Segments[sourceOwner].Macs is not null)
+        else if (!tunnelled && !tagged && sourceOwner >= 0 && index.Segments[sourceOwner].Macs is not null)
         {
             flow.MacSegment = sourceOwner;
         }
@@ -426,6 +489,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             DestinationMac = frame.DestinationMac,
             VlanHeaders = frame.VlanHeaders != frame.VlanCount ? frame.VlanHeaders : 0,
             Sni = ServerNameOf(in key),
+            TunnelSource = frame.TunnelSource,
+            TunnelDestination = frame.TunnelDestination,
         };
         lock (_reportLock)
         {
@@ -452,6 +517,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 IsAggregate = true,
                 SourceMac = frame.SourceMac,
                 DestinationMac = frame.DestinationMac,
+                TunnelSource = frame.TunnelSource,
+                TunnelDestination = frame.TunnelDestination,
             };
             if (aggregate.Flows == 0 || !clients.IsSubsetOf(aggregate.Clients))
             {

@@ -1,3 +1,4 @@
+using SegmentController.Capture.Decoding;
 using SegmentController.Capture.Evidence;
 using SegmentController.Capture.Flows;
 
@@ -49,6 +50,11 @@ internal sealed class Violation
     /// deeper than the tags kept); else 0.
     /// </summary>
     public int VlanHeaders { get; init; }
+
+    /// <summary>For a flow decoded out of tunnels: the addresses of the outermost packet, the one on the wire.</summary>
+    public IpKey TunnelSource { get; init; }
+
+    public IpKey TunnelDestination { get; init; }
 
     public long FirstTicks { get; }
 

@@ -1,0 +1,25 @@
+namespace SegmentController.Capture.Decoding;
+
+/// <summary>
+/// A tunnel the decoder opens: the packet it carries is judged as a packet of its own. The values fit
+/// in four bits, so the chain of tunnels a packet came through packs into <see cref="DecodedFrame.TunnelPath"/>.
+/// </summary>
+internal enum Encapsulation : byte
+{
+    None,
+
+    /// <summary>IPv4 in IPv4 or IPv6 (IP protocol 4).</summary>
+    IpInIp,
+
+    /// <summary>IPv6 in IPv4 or IPv6 (IP protocol 41).</summary>
+    Ipv6InIp,
+
+    /// <summary>GRE (IP protocol 47) carrying IPv4, IPv6 or Ethernet.</summary>
+    Gre,
+
+    /// <summary>VXLAN (UDP port 4789) carrying Ethernet.</summary>
+    Vxlan,
+
+    /// <summary>GENEVE (UDP port 6081) carrying Ethernet, IPv4 or IPv6.</summary>
+    Geneve,
+}

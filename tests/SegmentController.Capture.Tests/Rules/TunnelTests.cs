@@ -1,0 +1,428 @@
+using SegmentController.Capture.Decoding;
+using SegmentController.Capture.Evidence;
+using SegmentController.Capture.Rules;
+using SegmentController.Capture.Tests.Support;
+using SegmentController.Core.Findings;
+using static SegmentController.Capture.Tests.Support.Frames;
+using static SegmentController.Capture.Tests.Support.TunnelFrames;
+
+namespace SegmentController.Capture.Tests.Rules;
+
+/// <summary>
+/// A host in acme's segment wraps packets to globex in a tunnel whose other end is infrastructure: the outer
+/// packet goes from acme to infrastructure, the inner one, once decapsulated, from acme to globex. The inner
+/// packet is judged as a flow of its own.
+/// </summary>
+public sealed class TunnelTests
+{
+    private const string Acme = "10.10.0.11";
+    private const string Acme2 = "10.10.0.12";
+    private const string Globex = "10.20.0.21";
+    private const string Endpoint = "10.99.0.50";
+    private const string Acme6 = "2001:db8:10::11";
+    private const string Globex6 = "2001:db8:20::21";
+    private const string Endpoint6 = "2001:db8:99::50";
+
+    private static readonly byte[] AgentMac = Mac(TestPolicy.AcmeAgentMac);
+    private static readonly byte[] GatewayMac = Mac(TestPolicy.AcmeGatewayMac);
+    private static readonly byte[] InnerSourceMac = Mac("02:00:00:aa:00:01");
+    private static readonly byte[] InnerDestinationMac = Mac("02:00:00:aa:00:02");
+
+    private static byte[] Syn4(string source, string destination, ushort port = 445) => Ipv4(source, destination, 6, Tcp(50100, port, 0x02, []));
+
+    private static byte[] Syn6(string source, string destination) => Ipv6(source, destination, 6, Tcp(50100, 445, 0x02, []));
+
+    private static byte[] Bridged(ushort etherType, byte[] packet, int[]? vlans = null) =>
+        Ethernet(InnerDestinationMac, InnerSourceMac, vlans ?? [], etherType, packet);
+
+    /// <summary>An IPv4 packet from <paramref name="source"/> on acme's VLAN.</summary>
+    private static byte[] Outer4(byte protocol, byte[] payload, string source = Acme, string destination = Endpoint, ushort flagsFragment = 0x4000) =>
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4(source, destination, protocol, payload, flagsFragment: flagsFragment));
+
+    private static byte[] Outer6(byte protocol, byte[] payload) =>
+        Ethernet(GatewayMac, AgentMac, [10], 0x86DD, Ipv6(Acme6, Endpoint6, protocol, payload));
+
+    private static byte[] Udp4(ushort port, byte[] payload, string source = Acme, string destination = Endpoint) =>
+        Outer4(17, Udp(49152, port, payload), source, destination);
+
+    /// <summary>Name → (frame, tunnel evidence, inner source, inner destination, outer source, outer destination).</summary>
+    private static readonly Dictionary<string, (Func<byte[]> Frame, string Tunnel, string Src, string Dst, string OuterSrc, string OuterDst)> CrossClient =
+        new(StringComparer.Ordinal)
+        {
+            ["ipv4-in-ipv4"] = (() => Outer4(4, Syn4(Acme, Globex)), "ip-in-ip", Acme, Globex, Acme, Endpoint),
+            ["ipv6-in-ipv4"] = (() => Outer4(41, Syn6(Acme6, Globex6)), "ipv6-in-ip", Acme6, Globex6, Acme, Endpoint),
+            ["ipv4-in-ipv6"] = (() => Outer6(4, Syn4(Acme, Globex)), "ip-in-ip", Acme, Globex, Acme6, Endpoint6),
+            ["ipv6-in-ipv6"] = (() => Outer6(41, Syn6(Acme6, Globex6)), "ipv6-in-ip", Acme6, Globex6, Acme6, Endpoint6),
+            ["gre-ipv4"] = (() => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex))), "gre", Acme, Globex, Acme, Endpoint),
+            ["gre-ipv6-checksum-key-sequence"] = (() => Outer4(47, Gre(EtherTypeIpv6, Syn6(Acme6, Globex6), flags: 0xB000)), "gre", Acme6, Globex6, Acme, Endpoint),
+            ["gre-ethernet"] = (() => Outer4(47, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)))), "gre", Acme, Globex, Acme, Endpoint),
+            ["gre-ethernet-vlan-tagged"] = (() => Outer4(47, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex), [10]), flags: 0x2000)), "gre", Acme, Globex, Acme, Endpoint),
+            ["gre-over-ipv6"] = (() => Outer6(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex))), "gre", Acme, Globex, Acme6, Endpoint6),
+            ["vxlan-ipv4"] = (() => Udp4(4789, Vxlan(5010, Bridged(0x0800, Syn4(Acme, Globex)))), "vxlan", Acme, Globex, Acme, Endpoint),
+            ["vxlan-ipv6-vlan-tagged"] = (() => Udp4(4789, Vxlan(5010, Bridged(0x86DD, Syn6(Acme6, Globex6), [10]))), "vxlan", Acme6, Globex6, Acme, Endpoint),
+            ["geneve-ethernet-with-options"] = (() => Udp4(6081, Geneve(5010, EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)), optionWords: 3)), "geneve", Acme, Globex, Acme, Endpoint),
+            ["geneve-ipv6"] = (() => Udp4(6081, Geneve(5010, EtherTypeIpv6, Syn6(Acme6, Globex6))), "geneve", Acme6, Globex6, Acme, Endpoint),
+        };
+
+    public static TheoryData<string> CrossClientCases() => new(CrossClient.Keys);
+
+    [Theory]
+    [MemberData(nameof(CrossClientCases))]
+    public void AcmeHostTunnelsToInfrastructurePacketForGlobex_CrossClientFlowOfTheInnerPacket(string name)
+    {
+        var (frame, tunnel, src, dst, outerSrc, outerDst) = CrossClient[name];
+
+        var report = Analysis.Of([frame()]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(Severity.Critical, finding.Severity);
+        Assert.Equal(FindingSource.Capture, finding.Source);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal(src, finding.Evidence["src"]);
+        Assert.Equal(dst, finding.Evidence["dst"]);
+        Assert.Equal("tcp", finding.Evidence["protocol"]);
+        Assert.Equal(50100, finding.Evidence["src_port"]);
+        Assert.Equal(445, finding.Evidence["dst_port"]);
+        Assert.Equal(new[] { 10 }, finding.Evidence["vlans"]);
+        Assert.Equal(tunnel, finding.Evidence["tunnel"]);
+        Assert.Equal(outerSrc, finding.Evidence["tunnel_src"]);
+        Assert.Equal(outerDst, finding.Evidence["tunnel_dst"]);
+        Assert.Contains($"tunnelled in {tunnel} {outerSrc} → {outerDst}", finding.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ManyPacketsOfOneTunnelledFlow_OneFindingWithCountsAndEvidenceFrames()
+    {
+        var frame = CrossClient["vxlan-ipv4"].Frame();
+
+        var report = Analysis.Of(Enumerable.Repeat(frame, 20));
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(20L, finding.Evidence["packets"]);
+        Assert.Equal(frame, Assert.Single(report.Violations).Frames[0].Data);
+    }
+
+    [Fact]
+    public void TunnelsWithinTunnels_JudgedDownToTheThirdAndNamedOuterFirst()
+    {
+        // acme → infrastructure in GRE, holding acme → infrastructure in VXLAN, holding acme → infrastructure
+        // in IP-in-IP, holding acme → globex.
+        var ipip = Ipv4(Acme2, Endpoint, 4, Syn4(Acme, Globex));
+        var vxlan = Ipv4(Acme2, Endpoint, 17, Udp(49152, 4789, Vxlan(1, Bridged(0x0800, ipip))));
+        var frame = Outer4(47, Gre(EtherTypeIpv4, vxlan));
+
+        var report = Analysis.Of([frame]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(Globex, finding.Evidence["dst"]);
+        Assert.Equal("gre/vxlan/ip-in-ip", finding.Evidence["tunnel"]);
+        Assert.Equal(Acme, finding.Evidence["tunnel_src"]);
+        Assert.Equal(Endpoint, finding.Evidence["tunnel_dst"]);
+    }
+
+    [Fact]
+    public void FourthTunnelDeep_NotOpenedNoFindingNoError()
+    {
+        // The decoder opens three tunnels; the packet in a fourth is not decoded, and the three it opened stay
+        // within acme and infrastructure.
+        var packet = Syn4(Acme, Globex);
+        for (var level = 0; level < 3; level++)
+        {
+            packet = Ipv4(Acme2, Endpoint, 4, packet);
+        }
+
+        var report = Analysis.Of([Outer4(4, packet)]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Empty(report.Findings);
+    }
+
+    [Fact]
+    public void TunnelledAndBareCopiesOfOneFlow_TwoFindingsOnlyTheTunnelledNamesTheTunnel()
+    {
+        var bare = Outer4(6, Tcp(50100, 445, 0x02, []), Acme, Globex);
+
+        var findings = Analysis.Of([bare, CrossClient["gre-ipv4"].Frame()]).Findings;
+
+        Assert.Equal(2, findings.Count);
+        Assert.All(findings, f => Assert.Equal(RuleIds.CrossClientFlow, f.Rule));
+        Assert.Single(findings, f => f.Evidence.ContainsKey("tunnel"));
+    }
+
+    [Fact]
+    public void AcmeHostTunnelsToItsOwnUpstream_ProxyBypassOfAcme()
+    {
+        var frame = Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, "192.0.2.10", 443)));
+
+        var finding = Assert.Single(Analysis.Of([frame]).Findings);
+
+        Assert.Equal(RuleIds.ProxyBypass, finding.Rule);
+        Assert.Equal(Severity.High, finding.Severity);
+        Assert.Equal(["acme"], finding.Clients);
+        Assert.Equal("gre", finding.Evidence["tunnel"]);
+    }
+
+    [Fact]
+    public void ForgedInnerSourceOnAcmeVlanToGlobex_CrossClientFlowByTheCarriersVlan()
+    {
+        var frame = Udp4(4789, Vxlan(7, Bridged(0x0800, Ipv4("172.16.0.5", Globex, 17, Udp(5000, 6000, new byte[16])))));
+
+        var finding = Assert.Single(Analysis.Of([frame]).Findings);
+
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal("172.16.0.5", finding.Evidence["src"]);
+    }
+
+    [Fact]
+    public void GlobexSourceTunnelledOnAcmeVlan_VlanSubnetMismatchOfTheInnerPacket()
+    {
+        var frame = Outer4(47, Gre(EtherTypeIpv4, Ipv4(Globex, "10.99.0.53", 17, Udp(53001, 53, new byte[30]))));
+
+        var finding = Assert.Single(Analysis.Of([frame]).Findings);
+
+        Assert.Equal(RuleIds.VlanSubnetMismatch, finding.Rule);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal(Globex, finding.Evidence["src"]);
+        Assert.Equal("gre", finding.Evidence["tunnel"]);
+    }
+
+    [Fact]
+    public void TunnelOnStackedUnknownVlans_TagFindingsOnceForTheCarrierInnerJudgedByAddresses()
+    {
+        var frame = Ethernet(GatewayMac, Mac("02:00:00:00:66:66"), [300, 301], 0x0800, Ipv4(Acme, Endpoint, 4, Syn4(Acme, Acme2)));
+
+        var findings = Analysis.Of([frame]).Findings;
+
+        Assert.Equal([RuleIds.UnknownVlan, RuleIds.VlanHopping], findings.Select(f => f.Rule).Order(StringComparer.Ordinal));
+        Assert.All(findings, f => Assert.False(f.Evidence.ContainsKey("tunnel")));
+    }
+
+    [Fact]
+    public void TunnelsWithinOneClientOrBetweenClientAndInfrastructure_NoFinding()
+    {
+        var frames = Corpus.CleanMix();
+        frames.AddRange(
+        [
+            // acme host to acme host, each tunnel: inner within acme.
+            Outer4(4, Syn4(Acme, Acme2), Acme, Acme2),
+            Outer4(47, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Acme2), [10]), flags: 0x2000), Acme, Acme2),
+            Udp4(4789, Vxlan(10, Bridged(0x0800, Syn4(Acme, Acme2))), Acme, Acme2),
+            Outer6(41, Syn6(Acme6, "2001:db8:10::12")),
+
+            // acme to infrastructure through an infrastructure endpoint: DNS and the proxy.
+            Outer4(47, Gre(EtherTypeIpv4, Ipv4(Acme, "10.99.0.53", 17, Udp(53001, 53, new byte[30])))),
+            Udp4(6081, Geneve(10, EtherTypeBridging, Bridged(0x0800, Ipv4(Acme, "10.99.0.5", 6, Tcp(50000, 8443, 0x02, []))), optionWords: 2)),
+            Outer6(4, Ipv4("10.99.0.53", Acme, 17, Udp(53, 53001, new byte[60]))),
+
+            // Infrastructure tunnels on the management VLAN carrying infrastructure traffic.
+            Ethernet(Mac(TestPolicy.InfraMac), Mac(TestPolicy.InfraMac), [99], 0x0800, Ipv4("10.99.0.2", Endpoint, 17, Udp(49152, 4789, Vxlan(99, Bridged(0x0800, Ipv4("10.99.0.2", "10.99.0.3", 17, Udp(40161, 161, new byte[40]))))))),
+
+            // A first fragment of a tunnelled packet within acme, and ARP inside VXLAN.
+            Outer4(4, Ipv4(Acme, Acme2, 17, Udp(5000, 6000, new byte[64])).AsSpan(0, 40).ToArray(), Acme, Acme2, flagsFragment: 0x2000),
+            Udp4(4789, Vxlan(10, Bridged(0x0806, Arp(1, InnerSourceMac, "10.20.0.21", new byte[6], "10.10.0.1")))),
+        ]);
+
+        var report = Analysis.Of(frames);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Empty(report.Findings);
+    }
+
+    [Fact]
+    public void FirstFragmentOfTunnelledCrossClientPacket_CrossClientFlowNoDecodeError()
+    {
+        var inner = Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[64]));
+        var frame = Outer4(4, inner.AsSpan(0, 40).ToArray(), flagsFragment: 0x2000);
+
+        var report = Analysis.Of([frame]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(6000, finding.Evidence["dst_port"]);
+    }
+
+    public static TheoryData<string> NotTunnels() => new(NotTunnelFrames.Keys);
+
+    private static readonly Dictionary<string, Func<byte[]>> NotTunnelFrames = new(StringComparer.Ordinal)
+    {
+        // Traffic that merely uses the tunnel ports, or GRE the decoder does not open, carrying bytes that
+        // would be acme → globex if they were decoded as a packet.
+        ["udp-4789-text"] = () => Udp4(4789, "GET / HTTP/1.1\r\nHost: 10.20.0.21\r\n\r\n"u8.ToArray()),
+        ["udp-4789-without-vni-flag"] = () => Udp4(4789, Vxlan(1, Bridged(0x0800, Syn4(Acme, Globex)), flags: 0x00)),
+        ["udp-4789-source-port-only"] = () => Outer4(17, Udp(4789, 49152, Vxlan(1, Bridged(0x0800, Syn4(Acme, Globex))))),
+        ["udp-4789-shorter-than-vxlan-header"] = () => Udp4(4789, [0x08, 0, 0, 0]),
+        ["udp-6081-geneve-version-1"] = () => Udp4(6081, Geneve(1, EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)), version: 1)),
+        ["udp-6081-geneve-unknown-payload"] = () => Udp4(6081, Geneve(1, 0x8847, Bridged(0x0800, Syn4(Acme, Globex)))),
+        ["gre-version-1-pptp"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x0001)),
+        ["gre-routing-present"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x4000)),
+        ["gre-mpls"] = () => Outer4(47, Gre(0x8847, Syn4(Acme, Globex))),
+        ["vxlan-carrying-non-ip"] = () => Udp4(4789, Vxlan(1, Bridged(0x88CC, Syn4(Acme, Globex)))),
+    };
+
+    [Theory]
+    [MemberData(nameof(NotTunnels))]
+    public void PacketThatDoesNotParseAsAnOpenedTunnel_JudgedAsItselfNoFindingNoError(string name)
+    {
+        var report = Analysis.Of([NotTunnelFrames[name]()]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Empty(report.Findings);
+    }
+
+    [Fact]
+    public void UdpToVxlanPortBetweenClientsThatIsNoVxlan_OneCrossClientFindingWithoutTunnel()
+    {
+        var report = Analysis.Of([Udp4(4789, "not a vxlan header, just text"u8.ToArray(), Acme, Globex)]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(4789, finding.Evidence["dst_port"]);
+        Assert.False(finding.Evidence.ContainsKey("tunnel"));
+    }
+
+    private static readonly Dictionary<string, (Func<byte[]> Frame, DecodeError Error, bool Finding)> Malformed = new(StringComparer.Ordinal)
+    {
+        // The inner header is cut or lies; once its addresses are read it is judged by them.
+        ["ipip-inner-shorter-than-ipv4-header"] = (() => Outer4(4, Syn4(Acme, Globex).AsSpan(0, 12).ToArray()), DecodeError.TruncatedIpv4, false),
+        ["ipip-inner-not-ipv4"] = (() => Outer4(4, Syn6(Acme6, Globex6)), DecodeError.BadIpv4Header, false),
+        ["ipip-inner-total-length-lies"] = (() => Outer4(4, Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[8]), totalLengthOverride: 400)), DecodeError.Ipv4LengthLies, true),
+        ["gre-inner-ipv6-payload-length-lies"] = (() => Outer4(47, Gre(EtherTypeIpv6, Ipv6(Acme6, Globex6, 17, Udp(5000, 6000, new byte[8]), payloadLengthOverride: 900))), DecodeError.Ipv6LengthLies, true),
+        ["vxlan-inner-udp-length-lies"] = (() => Udp4(4789, Vxlan(1, Bridged(0x0800, Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[8], lengthOverride: 300))))), DecodeError.UdpLengthLies, true),
+        ["vxlan-inner-ethernet-cut"] = (() => Udp4(4789, Vxlan(1, new byte[10])), DecodeError.TruncatedEthernet, false),
+        ["geneve-inner-tag-stack-cut"] = (() => Udp4(6081, Geneve(1, EtherTypeBridging, Bridged(0x8100, [0, 10]))), DecodeError.TruncatedVlanTag, false),
+        ["gre-header-longer-than-packet"] = (() => Outer4(47, [0xB0, 0x00, 0x08, 0x00, 0, 0]), DecodeError.BadTunnelHeader, false),
+        ["geneve-options-past-datagram"] = (() => Udp4(6081, Geneve(1, EtherTypeIpv4, new byte[8], optionWords: 0).Select((b, i) => i == 0 ? (byte)0x3F : b).ToArray()), DecodeError.BadTunnelHeader, false),
+    };
+
+    public static TheoryData<string> MalformedCases() => new(Malformed.Keys);
+
+    [Theory]
+    [MemberData(nameof(MalformedCases))]
+    public void MalformedInnerOrTunnelHeader_DecodeErrorOfItsKindJudgedByAddressesWhenRead(string name)
+    {
+        var (frame, error, crossClient) = Malformed[name];
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "malformed");
+        var bytes = frame();
+
+        analyzer.ProcessFrame(bytes, bytes.Length, Corpus.Start.Ticks);
+
+        Assert.Equal(1, analyzer.DecodeErrors);
+        Assert.Equal(1, analyzer.DecodeErrorsByKind[(int)error]);
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        if (crossClient)
+        {
+            var finding = Assert.Single(findings);
+            Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+            Assert.Equal(["acme", "globex"], finding.Clients);
+            Assert.Equal(0, finding.Evidence["dst_port"]);
+            Assert.True(finding.Evidence.ContainsKey("tunnel"));
+        }
+        else
+        {
+            Assert.Empty(findings);
+        }
+    }
+
+    [Fact]
+    public void EveryTruncationOfEveryTunnelFrame_NoExceptionAtMostOneErrorPerFrame()
+    {
+        var frames = CrossClient.Values.Select(c => c.Frame()).Concat(Malformed.Values.Select(m => m.Frame())).Concat(NotTunnelFrames.Values.Select(f => f())).ToArray();
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "truncation");
+        var ticks = Corpus.Start.Ticks;
+        long cases = 0;
+        foreach (var frame in frames)
+        {
+            for (var length = 0; length <= frame.Length; length++)
+            {
+                // Cut by a snap length (wire length intact) and cut on the wire (lengths then lie).
+                foreach (var wire in (int[])[frame.Length, length])
+                {
+                    var before = analyzer.DecodeErrors;
+                    analyzer.ProcessFrame(frame.AsSpan(0, length), wire, ticks += 10);
+                    Assert.InRange(analyzer.DecodeErrors - before, 0, 1);
+                    cases++;
+                }
+            }
+        }
+
+        Assert.Equal(cases, analyzer.Packets);
+        Assert.Equal(analyzer.DecodeErrors, analyzer.DecodeErrorsByKind.Sum());
+        Assert.True(analyzer.DecodeErrorsByKind[(int)DecodeError.TruncatedTunnelHeader] > 0);
+        Assert.All(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => Assert.Equal(RuleIds.CrossClientFlow, f.Rule));
+    }
+
+    [Fact]
+    public void WarmTunnelTraffic_DecodeClassifyAndJudgeAllocateNothingPerFrame()
+    {
+        var frames = CrossClient.Values.Select(c => c.Frame()).Concat(NotTunnelFrames.Values.Select(f => f())).ToArray();
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "alloc");
+        var ticks = Corpus.Start.Ticks;
+        for (var pass = 0; pass < 10; pass++)
+        {
+            foreach (var frame in frames)
+            {
+                analyzer.ProcessFrame(frame, frame.Length, ticks += TimeSpan.TicksPerMillisecond);
+            }
+        }
+
+        var least = long.MaxValue;
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var pass = 0; pass < 40; pass++)
+            {
+                foreach (var frame in frames)
+                {
+                    analyzer.ProcessFrame(frame, frame.Length, ticks += TimeSpan.TicksPerMillisecond);
+                }
+            }
+
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.Equal(0, least);
+
+        // A flow is the inner packet's and the tunnels it came through, not the tunnel's endpoints: the GRE
+        // cases carrying the same inner packet are one flow.
+        Assert.Equal(CrossClient.Values.DistinctBy(c => (c.Tunnel, c.Src)).Count(), analyzer.AllFindings(DateTimeOffset.UnixEpoch).Count);
+    }
+
+    [Fact]
+    public void DecodeEncapsulated_InnerKeepsCarriersVlansAndNamesTheOutermostEndpoints()
+    {
+        var frame = Outer4(47, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex), [30, 40])));
+        var outer = default(DecodedFrame);
+        var inner = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref outer));
+        Assert.Equal(Encapsulation.Gre, outer.Tunnel);
+        Assert.Equal(DecodeError.None, FrameDecoder.DecodeEncapsulated(frame, in outer, ref inner));
+
+        Assert.Equal(NetworkLayer.Ipv4, inner.Layer);
+        Assert.Equal(10, inner.InnerVlan);
+        Assert.Equal(1, inner.VlanCount);
+        Assert.Equal((ushort)Encapsulation.Gre, inner.TunnelPath);
+        Assert.Equal(outer.Source, inner.TunnelSource);
+        Assert.Equal(outer.Destination, inner.TunnelDestination);
+        Assert.Equal(Mac("02:00:00:aa:00:01").Aggregate(0UL, (m, b) => (m << 8) | b), inner.SourceMac);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+        Assert.True(inner.HasTransport);
+        Assert.Equal(Encapsulation.None, inner.Tunnel);
+    }
+
+    [Fact]
+    public void TunnelFrameWrittenAndReadBack_ViolationKeepsTheWholeFrameAsEvidence()
+    {
+        var frame = CrossClient["geneve-ethernet-with-options"].Frame();
+
+        var report = Analysis.OfFrames([new EvidenceFrame(Corpus.Start.Ticks, frame.Length, frame)]);
+
+        Assert.Equal(frame, Assert.Single(report.Violations).Frames.Single().Data);
+    }
+}
