@@ -168,6 +168,64 @@ public sealed class CaptureCommandsTests
     }
 
     [Fact]
+    public async Task PcapAnalyzeTunnelledCrossClientTraffic_Exit1FindingsNameTheTunnel()
+    {
+        // An acme agent reaches a globex host through tunnel endpoints that are infrastructure: GRE to
+        // 10.99.0.50 and VXLAN to 10.99.0.51. Beside them, a VXLAN tunnel that stays within acme.
+        var agent = Frames.Mac("02:00:00:00:10:01");
+        var gateway = Frames.Mac("00:00:5e:00:01:0a");
+        var innerMac = Frames.Mac("02:00:00:aa:00:01");
+        var syn = Frames.Ipv4("10.10.0.11", "10.20.0.21", 6, Frames.Tcp(50100, 445, 0x02, []));
+        var gre = Frames.Ethernet(gateway, agent, [10], 0x0800, Frames.Ipv4("10.10.0.11", "10.99.0.50", 47, TunnelFrames.Gre(TunnelFrames.EtherTypeIpv4, syn)));
+        var bridged = Frames.Ethernet(innerMac, innerMac, [], 0x0800, Frames.Ipv4("10.10.0.11", "10.20.0.21", 17, Frames.Udp(5000, 6000, new byte[32])));
+        var vxlan = Frames.Ethernet(gateway, agent, [10], 0x0800, Frames.Ipv4("10.10.0.11", "10.99.0.51", 17, Frames.Udp(49152, 4789, TunnelFrames.Vxlan(5010, bridged))));
+        var withinAcme = Frames.Ethernet(innerMac, innerMac, [], 0x0800, Frames.Ipv4("10.10.0.11", "10.10.0.12", 17, Frames.Udp(5000, 6000, new byte[32])));
+        var clean = Frames.Ethernet(gateway, agent, [10], 0x0800, Frames.Ipv4("10.10.0.11", "10.10.0.12", 17, Frames.Udp(49152, 4789, TunnelFrames.Vxlan(5010, withinAcme))));
+        var dir = Directory.CreateTempSubdirectory("segctl-tunnels-");
+        try
+        {
+            var capture = Path.Combine(dir.FullName, "tunnels.pcap");
+            var start = new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc).Ticks;
+            PcapWriter.WriteFile(capture, [new EvidenceFrame(start, gre.Length, gre), new EvidenceFrame(start + 10_000, vxlan.Length, vxlan), new EvidenceFrame(start + 20_000, clean.Length, clean)]);
+
+            var (exit, output, error) = await SegctlProcess.RunAsync("pcap", "analyze", capture, "--policy", Fixture("site.yaml"), "--json");
+            var (textExit, text, _) = await SegctlProcess.RunAsync("pcap", "analyze", capture, "--policy", Fixture("site.yaml"));
+
+            Assert.True(exit == 1, $"exit {exit}: {error}");
+            using var document = JsonDocument.Parse(output);
+            var root = document.RootElement;
+            Assert.Equal(3, root.GetProperty("packets").GetInt64());
+            Assert.Equal(0, root.GetProperty("decode_errors").GetInt64());
+            var findings = root.GetProperty("findings").EnumerateArray().ToArray();
+            Assert.Equal(2, findings.Length);
+            Assert.All(findings, finding =>
+            {
+                Assert.Equal("cross-client-flow", finding.GetProperty("rule").GetString());
+                Assert.Equal("critical", finding.GetProperty("severity").GetString());
+                Assert.Equal(["acme", "globex"], finding.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+                var evidence = finding.GetProperty("evidence");
+                Assert.Equal("10.10.0.11", evidence.GetProperty("src").GetString());
+                Assert.Equal("10.20.0.21", evidence.GetProperty("dst").GetString());
+                Assert.Equal("10.10.0.11", evidence.GetProperty("tunnel_src").GetString());
+            });
+            Assert.Equal(
+                ["gre 10.99.0.50 tcp 445", "vxlan 10.99.0.51 udp 6000"],
+                findings.Select(f => f.GetProperty("evidence")).Select(e =>
+                    $"{e.GetProperty("tunnel").GetString()} {e.GetProperty("tunnel_dst").GetString()} {e.GetProperty("protocol").GetString()} {e.GetProperty("dst_port").GetInt32()}").Order(StringComparer.Ordinal));
+
+            Assert.Equal(1, textExit);
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            Assert.All(lines, l => Assert.StartsWith("critical cross-client-flow", l, StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains("10.10.0.11:50100 → 10.20.0.21:445 on VLAN 10, tunnelled in gre 10.10.0.11 → 10.99.0.50", StringComparison.Ordinal));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task PcapAnalyzeNotACapture_Exit2()
     {
         var (exit, _, error) = await Segctl("pcap", "analyze", Fixture("site.yaml"), "--policy", Fixture("site.yaml"));
