@@ -394,29 +394,6 @@ public sealed class TunnelTests
     }
 
     [Fact]
-    public void DecodeEncapsulated_InnerKeepsCarriersVlansAndNamesTheOutermostEndpoints()
-    {
-        var frame = Outer4(47, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex), [30, 40])));
-        var outer = default(DecodedFrame);
-        var inner = default(DecodedFrame);
-
-        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref outer));
-        Assert.Equal(Encapsulation.Gre, outer.Tunnel);
-        Assert.Equal(DecodeError.None, FrameDecoder.DecodeEncapsulated(frame, in outer, ref inner));
-
-        Assert.Equal(NetworkLayer.Ipv4, inner.Layer);
-        Assert.Equal(10, inner.InnerVlan);
-        Assert.Equal(1, inner.VlanCount);
-        Assert.Equal((ushort)Encapsulation.Gre, inner.TunnelPath);
-        Assert.Equal(outer.Source, inner.TunnelSource);
-        Assert.Equal(outer.Destination, inner.TunnelDestination);
-        Assert.Equal(Mac("02:00:00:aa:00:01").Aggregate(0UL, (m, b) => (m << 8) | b), inner.SourceMac);
-        Assert.Equal((ushort)445, inner.DestinationPort);
-        Assert.True(inner.HasTransport);
-        Assert.Equal(Encapsulation.None, inner.Tunnel);
-    }
-
-    [Fact]
     public void TunnelFrameWrittenAndReadBack_ViolationKeepsTheWholeFrameAsEvidence()
     {
         var frame = CrossClient["geneve-ethernet-with-options"].Frame();

@@ -1,0 +1,116 @@
+using SegmentController.Capture.Decoding;
+using SegmentController.Capture.Tests.Support;
+using static SegmentController.Capture.Tests.Support.Frames;
+using static SegmentController.Capture.Tests.Support.TunnelFrames;
+
+namespace SegmentController.Capture.Tests.Decoding;
+
+public sealed class TunnelDecodingTests
+{
+    private static readonly byte[] AgentMac = Mac(TestPolicy.AcmeAgentMac);
+    private static readonly byte[] GatewayMac = Mac(TestPolicy.AcmeGatewayMac);
+    private static readonly byte[] InnerMac = Mac("02:00:00:aa:00:01");
+
+    private static byte[] Syn(string source, string destination) => Ipv4(source, destination, 6, Tcp(50100, 445, 0x02, []));
+
+    private static byte[] OnVlan10(byte protocol, byte[] payload) =>
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.99.0.50", protocol, payload));
+
+    private static (DecodedFrame Outer, DecodedFrame Inner, DecodeError Error) Open(byte[] frame)
+    {
+        var outer = default(DecodedFrame);
+        var inner = default(DecodedFrame);
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref outer));
+        var error = FrameDecoder.DecodeEncapsulated(frame, in outer, ref inner);
+        return (outer, inner, error);
+    }
+
+    private static ulong MacValue(byte[] mac) => mac.Aggregate(0UL, (value, b) => (value << 8) | b);
+
+    [Theory]
+    [InlineData((ushort)0x0000, 4)]
+    [InlineData((ushort)0x2000, 8)]
+    [InlineData((ushort)0xB000, 16)]
+    public void GreWithOptionalFields_InnerStartsAfterThemAndKeepsTheCarriersVlanAndMacs(ushort flags, int headerLength)
+    {
+        var frame = OnVlan10(47, Gre(EtherTypeIpv4, Syn("10.10.0.11", "10.20.0.21"), flags));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.Gre, outer.Tunnel);
+        Assert.Equal(18 + 20 + headerLength, outer.TunnelOffset);
+        Assert.Equal(NetworkLayer.Ipv4, inner.Layer);
+        Assert.Equal(IpKey.From(System.Net.IPAddress.Parse("10.20.0.21")), inner.Destination);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+        Assert.Equal(10, inner.InnerVlan);
+        Assert.Equal(1, inner.VlanCount);
+        Assert.Equal(MacValue(AgentMac), inner.SourceMac);
+        Assert.Equal((ushort)Encapsulation.Gre, inner.TunnelPath);
+        Assert.Equal(outer.Source, inner.TunnelSource);
+        Assert.Equal(outer.Destination, inner.TunnelDestination);
+        Assert.Equal(Encapsulation.None, inner.Tunnel);
+    }
+
+    [Fact]
+    public void VxlanCarryingTaggedFrame_InnerMacsAreTheInnerFramesItsTagsAreWalkedPast()
+    {
+        var bridged = Ethernet(InnerMac, InnerMac, [30, 40], 0x0800, Syn("10.10.0.11", "10.20.0.21"));
+        var frame = OnVlan10(17, Udp(49152, 4789, Vxlan(5010, bridged)));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.Vxlan, outer.Tunnel);
+        Assert.Equal(FrameDecoder.EtherTypeBridging, outer.TunnelPayload);
+        Assert.Equal(MacValue(InnerMac), inner.SourceMac);
+        Assert.Equal([10], ((ReadOnlySpan<ushort>)inner.Vlans)[..inner.VlanCount].ToArray());
+        Assert.True(inner.HasTransport);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Fact]
+    public void GeneveWithOptions_InnerStartsAfterTheOptions()
+    {
+        var frame = OnVlan10(17, Udp(49152, 6081, Geneve(5010, EtherTypeIpv4, Syn("10.10.0.11", "10.20.0.21"), optionWords: 5)));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.Geneve, outer.Tunnel);
+        Assert.Equal(18 + 20 + 8 + 8 + 20, outer.TunnelOffset);
+        Assert.Equal(NetworkLayer.Ipv4, inner.Layer);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Fact]
+    public void TunnelInTunnel_PathHoldsBothOuterFirstEndpointsStayTheOutermost()
+    {
+        var ipip = Ipv4("10.10.0.12", "10.99.0.51", 4, Syn("10.10.0.11", "10.20.0.21"));
+        var frame = OnVlan10(47, Gre(EtherTypeIpv4, ipip));
+
+        var (outer, middle, error) = Open(frame);
+        var inner = default(DecodedFrame);
+        var innerError = FrameDecoder.DecodeEncapsulated(frame, in middle, ref inner);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.IpInIp, middle.Tunnel);
+        Assert.Equal(DecodeError.None, innerError);
+        Assert.Equal(((int)Encapsulation.Gre << 4) | (int)Encapsulation.IpInIp, inner.TunnelPath);
+        Assert.Equal(outer.Source, inner.TunnelSource);
+        Assert.Equal(outer.Destination, inner.TunnelDestination);
+        Assert.Equal(IpKey.From(System.Net.IPAddress.Parse("10.20.0.21")), inner.Destination);
+    }
+
+    [Fact]
+    public void FrameThatIsNoTunnel_DecodesAsBeforeWithNoTunnel()
+    {
+        var frame = OnVlan10(17, Udp(49152, 4790, Vxlan(1, Ethernet(InnerMac, InnerMac, [], 0x0800, Syn("10.10.0.11", "10.20.0.21")))));
+        var decoded = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref decoded));
+
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+        Assert.Equal((ushort)4790, decoded.DestinationPort);
+    }
+}
