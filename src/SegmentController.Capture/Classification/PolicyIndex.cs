@@ -17,6 +17,7 @@ internal sealed class PolicyIndex
     private readonly PrefixTable _subnets;
     private readonly Dictionary<IpKey, int[]> _upstreamClients;
     private readonly HashSet<IpKey> _proxies;
+    private readonly bool _clientsHaveIpv4;
 
     private PolicyIndex(
         SitePolicy policy,
@@ -35,6 +36,7 @@ internal sealed class PolicyIndex
         _subnets = subnets;
         _upstreamClients = upstreamClients;
         _proxies = proxies;
+        _clientsHaveIpv4 = segments.Length > 0 && policy.Clients.Any(c => c.Segments.Any(s => s.Subnets.Any(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork)));
         Warnings = warnings;
         Capture = policy.Controller.Capture;
     }
@@ -53,8 +55,21 @@ internal sealed class PolicyIndex
     /// <summary>The segment carried on <paramref name="vlan"/>, <see cref="Owners.Infrastructure"/> or <see cref="Owners.Unknown"/>.</summary>
     public int VlanOwner(int vlan) => (uint)vlan < (uint)_vlanOwner.Length ? _vlanOwner[vlan] : Owners.Unknown;
 
-    /// <summary>The segment whose subnet holds <paramref name="address"/> (longest prefix), or a special owner.</summary>
-    public int AddressOwner(IpKey address) => _subnets.Lookup(address, Owners.Unknown);
+    /// <summary>
+    /// The segment whose subnet holds <paramref name="address"/> (longest prefix), or a special owner. An
+    /// IPv6 address no subnet of the policy holds but that embeds an IPv4 address of a client segment
+    /// (<see cref="EmbeddedIpv4"/>: IPv4-compatible, NAT64, 6to4, ISATAP, Teredo) is that segment's: the
+    /// mechanism delivers it to that IPv4 host. The policy's own IPv6 subnets win over what an address
+    /// embeds, and an embedded address no client segment holds leaves the address unknown.
+    /// </summary>
+    public int AddressOwner(IpKey address)
+    {
+        var owner = _subnets.Lookup(address, Owners.Unknown);
+        return owner != Owners.Unknown || !_clientsHaveIpv4 || address.IsV4 ? owner : EmbeddedOwner(address);
+    }
+
+    /// <summary>The owner of <paramref name="address"/> by the policy's subnets alone, embedded forms not read.</summary>
+    public int DirectAddressOwner(IpKey address) => _subnets.Lookup(address, Owners.Unknown);
 
     /// <summary>The client index of a segment owner, or -1 when the owner is not a client segment.</summary>
     public int ClientOf(int owner) => owner >= 0 ? Segments[owner].ClientIndex : -1;
@@ -159,6 +174,22 @@ internal sealed class PolicyIndex
 
         var proxies = policy.Infrastructure.ProxyAddresses.Select(IpKey.From).ToHashSet();
         return new PolicyIndex(policy, clientIds, segments.ToArray(), vlanOwner, subnets.Build(), upstreams, proxies, warnings);
+    }
+
+    private int EmbeddedOwner(IpKey address)
+    {
+        Span<uint> readings = stackalloc uint[EmbeddedIpv4.MaxReadings];
+        var count = EmbeddedIpv4.Read(address, readings);
+        for (var i = 0; i < count; i++)
+        {
+            var owner = _subnets.Lookup(IpKey.FromV4(readings[i]), Owners.Unknown);
+            if (owner >= 0)
+            {
+                return owner;
+            }
+        }
+
+        return Owners.Unknown;
     }
 
     /// <summary>48-bit MAC as a number, the form the decoder produces.</summary>

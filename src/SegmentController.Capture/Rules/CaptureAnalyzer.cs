@@ -377,8 +377,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         {
             flow.MacSegment = vlanOwner;
         }
-        else if (!tunnelled && !tagged && sourceOwner >= 0 && index.Segments[sourceOwner].Macs is not null)
+        else if (!tunnelled && !tagged && sourceOwner >= 0 && index.Segments[sourceOwner].Macs is not null && index.DirectAddressOwner(frame.Source) == sourceOwner)
         {
+            // Only a source the segment's subnets hold: an address that merely embeds the segment's IPv4
+            // address (6to4, Teredo, NAT64) comes through a relay or translator, with that box's MAC.
             flow.MacSegment = sourceOwner;
         }
 
