@@ -341,7 +341,17 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 rules |= CaptureRules.VlanSubnetMismatch;
             }
 
-            if (frame.Layer != NetworkLayer.Arp)
+            if (frame.Layer == NetworkLayer.Arp)
+            {
+                // A host resolving another client's address (or answering for its own to another client's
+                // host) shares a broadcast domain with it and is reaching it directly. A gratuitous ARP
+                // (sender = target) and a probe (sender 0.0.0.0, which no subnet holds) resolve nobody.
+                if (sourceClient >= 0 && destinationClient >= 0 && sourceClient != destinationClient)
+                {
+                    rules |= CaptureRules.CrossClientFlow;
+                }
+            }
+            else
             {
                 // A source no client's subnets hold (forged, link-local, outside the address plan) on a
                 // client's VLAN is still that client's segment sending: one-way traffic needs no true
