@@ -4,9 +4,10 @@ namespace SegmentController.Capture.Rules;
 
 /// <remarks>
 /// Capture health: loss (from the source's counters), silence (no frame for the policy's period, live
-/// only: a quiet stretch inside a capture file loses nothing of what the file holds) and overflow (more
-/// violations than are tracked one by one). Each episode is one <c>capture-degraded</c> finding whose
-/// counts and end are updated while it lasts.
+/// only: a quiet stretch inside a capture file loses nothing of what the file holds), overflow (more
+/// violations than are tracked one by one) and ARP overflow (ARP claims the binding table has no room
+/// for). Each episode is one <c>capture-degraded</c> finding whose counts and end are updated while it
+/// lasts.
 /// </remarks>
 internal sealed partial class CaptureAnalyzer
 {
@@ -17,12 +18,21 @@ internal sealed partial class CaptureAnalyzer
     private volatile bool _silent;
     private volatile bool _lossy;
     private volatile bool _overflowing;
+    private DegradedEvent? _arpOverflow;
+    private volatile bool _arpFull;
+    private long _arpClaimsUnchecked;
     private CaptureStatistics _statistics;
     private CaptureStatistics _sourceStatistics;
     private long _lastStatisticsTicks;
 
-    /// <summary>True while capture on this interface is not trustworthy.</summary>
-    public bool Degraded => _silent || _lossy || _overflowing;
+    /// <summary>
+    /// True while capture on this interface is not trustworthy: frames lost, silence, violations beyond
+    /// those tracked one by one, or ARP claims not remembered (spoofing of those addresses goes unseen).
+    /// </summary>
+    public bool Degraded => _silent || _lossy || _overflowing || _arpFull;
+
+    /// <summary>ARP claims of new addresses not remembered because the binding table had no room.</summary>
+    public long ArpClaimsUnchecked => Volatile.Read(ref _arpClaimsUnchecked);
 
     /// <summary>
     /// Capture counters summed over every source instance this analyzer was fed by (a live source that
@@ -190,6 +200,62 @@ internal sealed partial class CaptureAnalyzer
             _overflow.LastTicks = Math.Max(_overflow.LastTicks, nowTicks);
             _overflow.Open = false;
             _overflow.Version++;
+        }
+    }
+
+    /// <summary>
+    /// An ARP claim of a new address found the binding table full of bindings that may not make room:
+    /// starts or extends the ARP overflow episode.
+    /// </summary>
+    private void NoteArpOverflow(long nowTicks)
+    {
+        var signal = false;
+        lock (_reportLock)
+        {
+            _arpClaimsUnchecked++;
+            if (!_arpFull || _arpOverflow is null)
+            {
+                _arpOverflow = new DegradedEvent(InterfaceName, DegradedEvent.ArpOverflow, nowTicks) { Id = NextId(), Suppressed = 1 };
+                AddDegraded(_arpOverflow);
+                _arpFull = true;
+                signal = true;
+            }
+            else
+            {
+                _arpOverflow.Suppressed++;
+                _arpOverflow.LastTicks = nowTicks;
+                _arpOverflow.Version++;
+            }
+        }
+
+        if (signal)
+        {
+            ViolationRecorded?.Invoke();
+        }
+    }
+
+    /// <summary>
+    /// Ends the ARP overflow episode once no claim has gone unremembered for the flow idle timeout. Ending
+    /// it at the first claim remembered again would make a new finding of every refusal under sustained
+    /// pressure (a binding that makes room now and then); one episode spans the pressure instead.
+    /// </summary>
+    private void EndQuietArpOverflow(long nowTicks)
+    {
+        if (!_arpFull)
+        {
+            return;
+        }
+
+        lock (_reportLock)
+        {
+            if (_arpOverflow is null || nowTicks - _arpOverflow.LastTicks <= _options.FlowIdleTimeout.Ticks)
+            {
+                return;
+            }
+
+            _arpFull = false;
+            _arpOverflow.Open = false;
+            _arpOverflow.Version++;
         }
     }
 

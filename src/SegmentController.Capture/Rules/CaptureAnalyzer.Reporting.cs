@@ -364,6 +364,7 @@ internal sealed partial class CaptureAnalyzer
         var summary = degraded.Reason switch
         {
             DegradedEvent.Loss => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} lost {degraded.LossFraction:P2} of frames (dropped {degraded.Dropped} of {degraded.Received})"),
+            DegradedEvent.ArpOverflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings: {degraded.Suppressed} claim(s) of new addresses not remembered, so not checked for spoofing later (bindings already held are kept)"),
             DegradedEvent.Overflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} tracks no more violations one by one: {degraded.Suppressed} violating flow(s) folded into per-rule aggregates"),
             _ => degraded.Open
                 ? string.Create(CultureInfo.InvariantCulture, $"No frames on {degraded.Interface} for {seconds:0} s")
@@ -381,7 +382,7 @@ internal sealed partial class CaptureAnalyzer
             ["seconds"] = seconds,
             ["ongoing"] = degraded.Open,
         };
-        if (degraded.Reason == DegradedEvent.Overflow)
+        if (degraded.Reason is DegradedEvent.Overflow or DegradedEvent.ArpOverflow)
         {
             evidence["suppressed"] = degraded.Suppressed;
         }

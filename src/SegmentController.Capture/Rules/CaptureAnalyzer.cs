@@ -27,7 +27,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
     private readonly Queue<Violation> _evidencePending = new();
     private readonly Violation?[] _aggregates = new Violation?[32];
     private readonly Lock _reportLock = new();
-    private readonly Dictionary<(int Vlan, uint Address), ulong> _arpBindings = [];
+    private readonly ArpBindings _arpBindings;
     private readonly Dictionary<string, int> _clientSlots = new(StringComparer.Ordinal);
     private long[] _clientPackets = new long[16];
     private int[] _clientSlotOfIndex = [];
@@ -47,6 +47,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         ArgumentNullException.ThrowIfNull(interfaceName);
         _options = options ?? new CaptureAnalyzerOptions();
         _flows = new FlowTable(_options.FlowCapacity);
+        _arpBindings = new ArpBindings(_options.ArpBindingCapacity, _options.ArpBindingIdleTimeout);
         InterfaceName = interfaceName;
         _index = index;
         MapClients(index);
@@ -119,6 +120,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         {
             _lastExpiryTicks = nowTicks;
             SweepViolations(nowTicks);
+            EndQuietArpOverflow(nowTicks);
         }
     }
 
@@ -154,6 +156,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             _lastExpiryTicks = timestampTicks;
             _flows.Expire(timestampTicks - _options.FlowIdleTimeout.Ticks);
             SweepViolations(timestampTicks);
+            EndQuietArpOverflow(timestampTicks);
         }
 
         var decoded = default(DecodedFrame);
@@ -416,18 +419,20 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             return false;
         }
 
-        var key = (frame.InnerVlan, address);
-        if (_arpBindings.TryGetValue(key, out var mac))
+        if (_arpBindings.Conflicts(frame.InnerVlan, address, frame.ArpSenderMac, _lastFrameTicks, out var known))
         {
-            return mac != frame.ArpSenderMac;
+            return true;
         }
 
-        if (_arpBindings.Count >= _options.ArpBindingCapacity)
+        if (!known)
         {
-            _arpBindings.Clear();
+            var named = _index.DirectAddressOwner(frame.Source) != Owners.Unknown;
+            if (!_arpBindings.TryBind(frame.InnerVlan, address, frame.ArpSenderMac, named, _lastFrameTicks))
+            {
+                NoteArpOverflow(_lastFrameTicks);
+            }
         }
 
-        _arpBindings.Add(key, frame.ArpSenderMac);
         return false;
     }
 

@@ -26,8 +26,16 @@ internal sealed record CaptureAnalyzerOptions
     /// <summary>Total evidence bytes kept; frames beyond are not copied.</summary>
     public long EvidenceByteBudget { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>IP→MAC bindings remembered for ARP spoofing.</summary>
+    /// <summary>
+    /// IP→MAC bindings remembered for ARP spoofing. Beyond this, bindings of addresses the policy does
+    /// not name make room oldest first, then bindings of named addresses idle for
+    /// <see cref="ArpBindingIdleTimeout"/>; when none may, new claims are not remembered and capture is
+    /// reported degraded (<see cref="ArpBindings"/>).
+    /// </summary>
     public int ArpBindingCapacity { get; init; } = 65_536;
+
+    /// <summary>How long a binding of an address the policy names must go unclaimed before it may make room.</summary>
+    public TimeSpan ArpBindingIdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>TLS server names (SNI) remembered per connection, for the evidence of TLS findings.</summary>
     public int ServerNameCapacity { get; init; } = 65_536;

@@ -317,7 +317,7 @@ internal sealed partial class CaptureService : BackgroundService
             }
             else if (analyzer.Degraded)
             {
-                problems.Add($"{name}: degraded (loss above threshold, silence, or more violations than are tracked one by one)");
+                problems.Add($"{name}: degraded (loss above threshold, silence, more violations than are tracked one by one, or more ARP claims than are remembered)");
             }
         }
 
