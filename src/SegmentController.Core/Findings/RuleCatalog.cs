@@ -8,7 +8,7 @@ public static class RuleCatalog
     /// <summary>All rules, by id.</summary>
     public static FrozenDictionary<string, RuleDescriptor> All { get; } = new RuleDescriptor[]
     {
-        new(RuleIds.CrossClientFlow, Severity.Critical, FindingSource.Capture, "source in one client's subnets, destination in another's"),
+        new(RuleIds.CrossClientFlow, Severity.Critical, FindingSource.Capture, "source in one client's subnets (or on its VLAN), destination in another's: bare, tunnelled, in an IPv6 form of an IPv4 address, or an ARP exchange"),
         new(RuleIds.VlanSubnetMismatch, Severity.Critical, FindingSource.Capture, "a client's VLAN carries another client's source address"),
         new(RuleIds.VlanHopping, Severity.Critical, FindingSource.Capture, "stacked 802.1Q/802.1ad tags where the site runs no QinQ"),
         new(RuleIds.ProxyBypass, Severity.High, FindingSource.Capture, "a client segment talks to its upstream addresses without the proxy"),
@@ -17,7 +17,7 @@ public static class RuleCatalog
         new(RuleIds.UnknownVlan, Severity.Medium, FindingSource.Capture, "a VLAN the policy does not name"),
         new(RuleIds.UnknownMac, Severity.Medium, FindingSource.Capture, "a station MAC not listed for its segment"),
         new(RuleIds.ArpSpoofing, Severity.High, FindingSource.Capture, "an address claimed by more than one MAC, or a gratuitous claim of another's address"),
-        new(RuleIds.CaptureDegraded, Severity.High, FindingSource.Capture, "capture loss above threshold, or silence"),
+        new(RuleIds.CaptureDegraded, Severity.High, FindingSource.Capture, "capture loss above threshold, silence, or more flows or ARP claims than are tracked"),
         new(RuleIds.PortVlanMismatch, Severity.Critical, FindingSource.Snmp, "a client's port is an access member of a VLAN that is not the client's"),
         new(RuleIds.PortSharedByClients, Severity.Critical, FindingSource.Snmp, "one port carries VLANs of more than one client"),
         new(RuleIds.UnassignedPortInClientVlan, Severity.High, FindingSource.Snmp, "a port the policy gives to no client is a member of a client's VLAN"),
