@@ -182,12 +182,12 @@ public static class PolicyLoader
         }
     }
 
-    /// <summary>Null when the file can be opened for reading, else why not.</summary>
+    /// <summary>Null when the file is a regular file that can be opened for reading, else why not.</summary>
     private static string? Unreadable(string path)
     {
         try
         {
-            using var stream = File.OpenRead(path);
+            using var stream = BoundedFile.OpenRegular(path);
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -240,27 +240,91 @@ public sealed class PolicyCommandsTests : IDisposable
     }
 
     [Fact]
-    public async Task Check_CaBundleWithoutEnd_ExitsOneSayingItIsTooLarge()
+    public async Task Check_CaBundleLargerThanTheCap_ExitsOneSayingItIsTooLarge()
     {
+        var bundle = Sparse("huge-ca.pem", 2 * 1024 * 1024);
         var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
-            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", "upstream_ca: /dev/zero", StringComparison.Ordinal);
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {bundle}", StringComparison.Ordinal);
         var policy = Write("site.yaml", text);
 
-        // As its own process with a bounded heap: reading the device whole fails within seconds.
-        var (exit, stdout, stderr) = await SegctlProcess.RunUnderAsync(["env", "DOTNET_GCHeapHardLimit=0x20000000"], "policy", "check", policy);
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
 
         Assert.Equal(1, exit);
         Assert.Empty(stdout);
-        Assert.Equal($"{policy}:14:18: upstream_ca '/dev/zero' cannot be read as a PEM bundle of CA certificates: the bundle is larger than 1 MiB{Environment.NewLine}", stderr);
+        Assert.Equal($"{policy}:14:18: upstream_ca '{bundle}' cannot be read as a PEM bundle of CA certificates: the bundle is larger than 1 MiB{Environment.NewLine}", stderr);
+    }
+
+    [Fact]
+    public async Task Check_PolicyFileIsNamedPipe_ExitsTwoWithoutWaitingForAWriter()
+    {
+        var policy = Fifo("site.yaml");
+
+        // A process of its own with a deadline: a check that waits for the pipe's writer fails here instead of hanging.
+        var (exit, stdout, stderr) = await RunProcess("policy", "check", policy);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(stdout);
+        Assert.Equal($"{policy}: cannot read the policy file: it is a named pipe (FIFO), not a regular file{Environment.NewLine}", stderr);
+    }
+
+    [Theory]
+    [InlineData("upstream-ca", "fifo", "14:18", "upstream_ca '{path}' cannot be read as a PEM bundle of CA certificates: it is a named pipe (FIFO), not a regular file")]
+    [InlineData("upstream-ca", "socket", "14:18", "upstream_ca '{path}' cannot be read as a PEM bundle of CA certificates: it is a socket, not a regular file")]
+    [InlineData("upstream-ca", "device", "14:18", "upstream_ca '{path}' cannot be read as a PEM bundle of CA certificates: it is a character device, not a regular file")]
+    [InlineData("upstream-ca", "link-to-fifo", "14:18", "upstream_ca '{path}' cannot be read as a PEM bundle of CA certificates: it is a named pipe (FIFO), not a regular file")]
+    [InlineData("proxy-certificate", "fifo", "12:13", "proxy certificate file '{path}' cannot be read: it is a named pipe (FIFO), not a regular file")]
+    [InlineData("proxy-password", "fifo", "13:17", "proxy certificate password file '{path}' cannot be read: it is a named pipe (FIFO), not a regular file")]
+    [InlineData("management-certificate", "device", "19:13", "management certificate file '{path}' cannot be read: it is a character device, not a regular file")]
+    [InlineData("management-key", "fifo", "20:17", "management certificate key file '{path}' cannot be read: it is a named pipe (FIFO), not a regular file")]
+    public async Task Check_FileThePolicyNamesIsNotRegular_ExitsOneAtItsKeyWithoutWaiting(string key, string kind, string at, string message)
+    {
+        var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
+            .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal);
+        var named = key switch
+        {
+            "upstream-ca" => Path.Combine(_dir, "ca.pem"),
+            "proxy-certificate" => Path.Combine(_dir, "proxy.pfx"),
+            "proxy-password" => Path.Combine(_dir, "proxy-password"),
+            "management-certificate" => Path.Combine(_dir, "management.crt"),
+            _ => Path.Combine(_dir, "management.key"),
+        };
+        File.Delete(named);
+        using var socket = kind == "socket" ? new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified) : null;
+        var path = named;
+        switch (kind)
+        {
+            case "fifo":
+                Fifo(Path.GetFileName(named));
+                break;
+            case "link-to-fifo":
+                File.CreateSymbolicLink(named, Fifo("pipe"));
+                break;
+            case "socket":
+                socket!.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(named));
+                break;
+            case "device":
+                path = "/dev/zero";
+                text = text.Replace(named, path, StringComparison.Ordinal);
+                break;
+        }
+
+        var policy = Write("site.yaml", text);
+
+        // A process of its own with a deadline: a check that waits for a pipe's writer fails here instead of hanging.
+        var (exit, stdout, stderr) = await RunProcess("policy", "check", policy);
+
+        Assert.Equal(1, exit);
+        Assert.Empty(stdout);
+        Assert.Equal($"{policy}:{at}: {message.Replace("{path}", path, StringComparison.Ordinal)}{Environment.NewLine}", stderr);
     }
 
     [Theory]
     [InlineData("missing", "no such file")]
     [InlineData("directory", "it is a directory")]
-    [InlineData("endless", "it is larger than 64 KiB")]
+    [InlineData("oversized", "it is larger than 64 KiB")]
     public async Task Check_Pkcs12PasswordFileUnreadable_ExitsOneAtThePassword(string kind, string reason)
     {
-        var password = kind == "endless" ? Path.Combine(_dir, "endless-password") : Path.Combine(_dir, "proxy-password");
+        var password = kind == "oversized" ? Path.Combine(_dir, "oversized-password") : Path.Combine(_dir, "proxy-password");
         var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
             .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal);
         File.Delete(password);
@@ -268,16 +332,15 @@ public sealed class PolicyCommandsTests : IDisposable
         {
             Directory.CreateDirectory(password);
         }
-        else if (kind == "endless")
+        else if (kind == "oversized")
         {
-            File.CreateSymbolicLink(password, "/dev/zero");
+            Sparse(Path.GetFileName(password), 1024 * 1024);
             text = text.Replace($"password: {{file: {Path.Combine(_dir, "proxy-password")}}}", $"password: {{file: {password}}}", StringComparison.Ordinal);
         }
 
         var policy = Write("site.yaml", text);
 
-        // As its own process with a bounded heap: reading a device whole fails within seconds.
-        var (exit, stdout, stderr) = await SegctlProcess.RunUnderAsync(["env", "DOTNET_GCHeapHardLimit=0x20000000"], "policy", "check", policy);
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
 
         // segctl run could not open the certificate: the check says so instead of 'ok'.
         Assert.Equal(1, exit);
@@ -288,21 +351,21 @@ public sealed class PolicyCommandsTests : IDisposable
     [Theory]
     [InlineData("certificate")]
     [InlineData("key")]
-    public async Task Check_ServedCertificateOrKeyFileWithoutEnd_ExitsOneSayingItIsTooLarge(string which)
+    public async Task Check_ServedCertificateOrKeyFileLargerThanTheCap_ExitsOneSayingItIsTooLarge(string which)
     {
         var management = Path.Combine(_dir, "management.crt");
         var key = Path.Combine(_dir, "management.key");
+        var huge = Sparse("huge.pem", 2 * 1024 * 1024);
         var text = WithServedCertificates(File.ReadAllText(RepositoryPaths.Policy("example-site.yaml")))
             .Replace("upstream_ca: /etc/segctl/upstream-ca.pem", $"upstream_ca: {Write("ca.pem", SelfSigned("CN=upstream CA").ExportCertificatePem())}", StringComparison.Ordinal)
-            .Replace(which == "certificate" ? $"file: {management}" : $"key_file: {key}", which == "certificate" ? "file: /dev/zero" : "key_file: /dev/zero", StringComparison.Ordinal);
+            .Replace(which == "certificate" ? $"file: {management}" : $"key_file: {key}", which == "certificate" ? $"file: {huge}" : $"key_file: {huge}", StringComparison.Ordinal);
         var policy = Write("site.yaml", text);
 
-        // A bounded heap: reading the device whole fails within seconds instead of taking the machine's memory.
-        var (exit, stdout, stderr) = await SegctlProcess.RunUnderAsync(["env", "DOTNET_GCHeapHardLimit=0x20000000"], "policy", "check", policy);
+        var (exit, stdout, stderr) = await Run("policy", "check", policy);
 
         Assert.Equal(1, exit);
         Assert.Empty(stdout);
-        var certificate = which == "certificate" ? "/dev/zero" : management;
+        var certificate = which == "certificate" ? huge : management;
         Assert.Equal($"{policy}:19:13: management certificate '{certificate}' cannot be loaded: the {which} file is larger than 1 MiB{Environment.NewLine}", stderr);
     }
 
@@ -457,6 +520,31 @@ public sealed class PolicyCommandsTests : IDisposable
         var path = Path.Combine(_dir, name);
         File.WriteAllText(path, text);
         return path;
+    }
+
+    /// <summary>A file of <paramref name="bytes"/> zero bytes that takes no room on disk.</summary>
+    private string Sparse(string name, long bytes)
+    {
+        var path = Path.Combine(_dir, name);
+        using var file = File.Create(path);
+        file.SetLength(bytes);
+        return path;
+    }
+
+    /// <summary>A named pipe that nobody writes to.</summary>
+    private string Fifo(string name)
+    {
+        var path = Path.Combine(_dir, name);
+        Assert.Equal(0, NativeMethods.MkFifo(path, Convert.ToUInt32("600", 8)));
+        return path;
+    }
+
+    /// <summary>Runs segctl as a process of its own; one still running after a minute fails the test, and is killed.</summary>
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunProcess(params string[] args)
+    {
+        await using var segctl = SegctlProcess.Start(args);
+        var exit = await segctl.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        return (exit, segctl.StandardOutput, segctl.StandardError);
     }
 
     private static string Regex(string text) => System.Text.RegularExpressions.Regex.Escape(text);

@@ -34,6 +34,22 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_PolicyFileIsNamedPipe_ExitsTwoWithoutWaitingForAWriter()
+    {
+        var policy = Path.Combine(_dir, "site.yaml");
+        Assert.Equal(0, NativeMethods.MkFifo(policy, Convert.ToUInt32("600", 8)));
+
+        // A deadline of its own: a start that waits for the pipe's writer fails here instead of hanging.
+        await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var exit = await segctl.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, exit);
+        Assert.Equal(
+            $"{policy}: cannot read the policy file: it is a named pipe (FIFO), not a regular file{Environment.NewLine}segctl: {policy}: the policy does not load; the controller did not start{Environment.NewLine}",
+            segctl.StandardError);
+    }
+
+    [Fact]
     public async Task Sighup_BrokenPolicy_KeepsLastGoodPolicyAndCountsRejection()
     {
         var policy = TestSite.WritePolicy(_dir);

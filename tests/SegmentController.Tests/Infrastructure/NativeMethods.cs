@@ -12,4 +12,8 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
+
+    /// <summary>Makes a named pipe (a FIFO) at <paramref name="path"/>.</summary>
+    [LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MkFifo(string path, uint mode);
 }
