@@ -136,7 +136,7 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         h.Policy.Set(unreadable);
 
         Assert.True(ReferenceEquals(current, h.Components.Snapshots.Current.Policy), "the proxy put in force a policy whose client CA bundle it cannot read");
-        Assert.Contains(h.Components.Snapshots.LastErrors, e => e.Contains("no-such-agent-ca.pem cannot be read", StringComparison.Ordinal));
+        Assert.Contains(h.Components.Snapshots.LastErrors, e => e.Contains("no-such-agent-ca.pem (controller.proxy.client_ca) cannot be read: no such file", StringComparison.Ordinal));
         Assert.Null(h.Components.Directory.ClientCaError);
         Assert.Contains(h.Logs.Entries, e => e.Event.Id == ProxyEventIds.ConfigRejected && e.Message.Contains("no-such-agent-ca.pem", StringComparison.Ordinal));
     }

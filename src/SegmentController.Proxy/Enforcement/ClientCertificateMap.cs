@@ -43,16 +43,17 @@ internal sealed class ClientCertificateMap
 
         try
         {
-            _trust.ImportFromPemFile(path);
+            // Read as every file the policy names: a regular file of at most 1 MiB, never a pipe or a device waited on.
+            _trust.ImportFromPem(CertificateLoader.ReadPem(path, "bundle"));
             if (_trust.Count == 0)
             {
-                LoadError = $"client CA bundle {path} holds no certificate";
+                LoadError = $"client CA bundle {path} (controller.proxy.client_ca) holds no certificate";
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
             _trust.Clear();
-            LoadError = $"client CA bundle {path} cannot be read: {e.Message}";
+            LoadError = $"client CA bundle {path} (controller.proxy.client_ca) cannot be read: {e.Message}";
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Proxy.Forwarding;
 
@@ -37,22 +38,26 @@ internal static class UpstreamTls
         return options;
     }
 
-    /// <summary>A chain policy trusting exactly the certificates in a PEM bundle.</summary>
+    /// <summary>
+    /// A chain policy trusting exactly the certificates in a PEM bundle, read as every file the policy names is
+    /// (<see cref="CertificateLoader.ReadPem"/>: a regular file of at most 1 MiB, never a pipe or a device waited on).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The bundle cannot be read or holds no certificate; the message names the file and its key.</exception>
     public static X509ChainPolicy CreateChainPolicy(string caFile)
     {
         var trusted = new X509Certificate2Collection();
         try
         {
-            trusted.ImportFromPemFile(caFile);
+            trusted.ImportFromPem(CertificateLoader.ReadPem(caFile, "bundle"));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {
-            throw new InvalidOperationException($"upstream CA file {caFile} cannot be read: {e.Message}", e);
+            throw new InvalidOperationException($"upstream CA file {caFile} (controller.proxy.upstream_ca) cannot be read: {e.Message}", e);
         }
 
         if (trusted.Count == 0)
         {
-            throw new InvalidOperationException($"upstream CA file {caFile} holds no certificate");
+            throw new InvalidOperationException($"upstream CA file {caFile} (controller.proxy.upstream_ca) holds no certificate");
         }
 
         var policy = new X509ChainPolicy

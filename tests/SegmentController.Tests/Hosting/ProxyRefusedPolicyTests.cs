@@ -44,13 +44,15 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
             .Replace("hosts: [beta.test]", "hosts: [beta.test, legacy.test]", StringComparison.Ordinal);
         var certificateLine = Regex.Match(moved, "upstream_ca: (.*)").Groups[1].Value;
         File.WriteAllText(_site.File("not-a-ca.pem"), "not a certificate\n");
+        Assert.Equal(0, NativeMethods.MkFifo(_site.File("ca-pipe.pem"), Convert.ToUInt32("600", 8)));
         var refused = new (string Name, string Policy, string Reason)[]
         {
             ("a path prefix with '//'", moved.Replace("hosts: [beta.test, legacy.test]", "hosts: [beta.test, legacy.test]\n        paths: [\"/\", \"/x//y\"]", StringComparison.Ordinal), $@"{Regex.Escape(policyPath)}:\d+:\d+: path '/x//y' is not a path prefix"),
             ("a path prefix with '?'", moved.Replace("hosts: [beta.test, legacy.test]", "hosts: [beta.test, legacy.test]\n        paths: [\"/ws?x\"]", StringComparison.Ordinal), $@"{Regex.Escape(policyPath)}:\d+:\d+: path '/ws\?x' is not a path prefix"),
             ("a path prefix with '{'", moved.Replace("hosts: [beta.test, legacy.test]", "hosts: [beta.test, legacy.test]\n        paths: [\"/a{id\"]", StringComparison.Ordinal), $@"{Regex.Escape(policyPath)}:\d+:\d+: path '/a\{{id' is not a path prefix"),
-            ("an upstream CA bundle that does not exist", moved.Replace($"upstream_ca: {certificateLine}", $"upstream_ca: {_site.File("no-such-ca.pem")}", StringComparison.Ordinal), "the proxy cannot serve this policy: upstream CA file .*no-such-ca.pem cannot be read"),
-            ("an upstream CA bundle with no certificate", moved.Replace($"upstream_ca: {certificateLine}", $"upstream_ca: {_site.File("not-a-ca.pem")}", StringComparison.Ordinal), "the proxy cannot serve this policy: upstream CA file .*not-a-ca.pem holds no certificate"),
+            ("an upstream CA bundle that does not exist", moved.Replace($"upstream_ca: {certificateLine}", $"upstream_ca: {_site.File("no-such-ca.pem")}", StringComparison.Ordinal), @"the proxy cannot serve this policy: upstream CA file .*no-such-ca\.pem \(controller\.proxy\.upstream_ca\) cannot be read"),
+            ("an upstream CA bundle with no certificate", moved.Replace($"upstream_ca: {certificateLine}", $"upstream_ca: {_site.File("not-a-ca.pem")}", StringComparison.Ordinal), @"the proxy cannot serve this policy: upstream CA file .*not-a-ca\.pem \(controller\.proxy\.upstream_ca\) holds no certificate"),
+            ("an upstream CA bundle that is a named pipe", moved.Replace($"upstream_ca: {certificateLine}", $"upstream_ca: {_site.File("ca-pipe.pem")}", StringComparison.Ordinal), @"the proxy cannot serve this policy: upstream CA file .*ca-pipe\.pem \(controller\.proxy\.upstream_ca\) cannot be read: it is a named pipe \(FIFO\), not a regular file"),
         };
 
         await using var segctl = SegctlProcess.Start("run", "--policy", policyPath, "--management-listen", "127.0.0.1:0");
@@ -147,9 +149,41 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
         Assert.Matches(
             fault == "path"
                 ? $@"{Regex.Escape(policyPath)}:\d+:\d+: path '/x//y' is not a path prefix: it has an empty segment"
-                : "the proxy cannot serve the policy .*: upstream CA file .*no-such-ca.pem cannot be read",
+                : @"the proxy cannot serve the policy .*: upstream CA file .*no-such-ca\.pem \(controller\.proxy\.upstream_ca\) cannot be read: no such file",
             stderr);
         Assert.DoesNotContain("Unable to load or apply the proxy configuration", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("oversized", @"cannot be read: the bundle is larger than 1 MiB")]
+    [InlineData("fifo", @"cannot be read: it is a named pipe \(FIFO\), not a regular file")]
+    public async Task Run_UpstreamCaBundleNotAReadableBundle_ExitsTwoNamingTheFileAndItsKey(string kind, string reason)
+    {
+        var policyPath = _site.WritePolicy("bad-ca-at-start", LoopbackProxySite.FreePort(), LoopbackProxySite.FreePort());
+        var site = File.ReadAllText(policyPath);
+        var certificateLine = Regex.Match(site, "upstream_ca: (.*)").Groups[1].Value;
+        var bundle = _site.File($"{kind}-ca.pem");
+        if (kind == "oversized")
+        {
+            // A real bundle with 2 MiB of zeros after it: nothing of it may be read past the cap.
+            File.Copy(certificateLine, bundle);
+            using var file = new FileStream(bundle, FileMode.Open, FileAccess.Write);
+            file.SetLength(file.Length + 2 * 1024 * 1024);
+        }
+        else
+        {
+            Assert.Equal(0, NativeMethods.MkFifo(bundle, Convert.ToUInt32("600", 8)));
+        }
+
+        File.WriteAllText(policyPath, site.Replace($"upstream_ca: {certificateLine}", $"upstream_ca: {bundle}", StringComparison.Ordinal));
+
+        // A deadline of its own: a start that waits for a pipe's writer fails here instead of hanging.
+        await using var segctl = SegctlProcess.Start("run", "--policy", policyPath, "--management-listen", "127.0.0.1:0");
+        var exit = await segctl.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, exit);
+        Assert.Matches($@"upstream CA file {Regex.Escape(bundle)} \(controller\.proxy\.upstream_ca\) {reason}", segctl.StandardError);
+        Assert.DoesNotContain("management listener:", segctl.StandardOutput, StringComparison.Ordinal);
     }
 
     private static string PolicyLines(SegctlProcess segctl) => string.Join(
