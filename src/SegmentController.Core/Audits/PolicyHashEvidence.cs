@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Core.Audits;
 
@@ -69,7 +70,14 @@ public sealed class PolicyHashEvidence(IEvidenceStore store) : IAuditEvidenceSou
         string onDisk;
         try
         {
-            onDisk = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false)));
+            // Read as the policy is loaded: a regular file within the policy's cap, never a pipe waited on.
+            var bytes = await Task.Run(() => BoundedFile.Read(path, PolicyLoader.MaxFileBytes), cancellationToken).ConfigureAwait(false);
+            if (bytes is null)
+            {
+                return new AuditCheck(Name, check, [], AuditOutcome.Fail, $"{path} is larger than {PolicyLoader.MaxFileBytes / (1024 * 1024)} MiB: it is not the policy in force");
+            }
+
+            onDisk = Convert.ToHexStringLower(SHA256.HashData(bytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

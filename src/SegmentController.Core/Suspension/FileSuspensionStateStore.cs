@@ -103,7 +103,14 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                     return new SuspensionStateLoad { Error = $"{Path}: {info.Length} bytes, larger than any suspension state" };
                 }
 
-                var bytes = File.ReadAllBytes(Path);
+                // Never a pipe or a device waited on: a start that cannot read its state says so (every client
+                // suspended) instead of hanging; and never past the cap if the file grew since it was looked at.
+                var bytes = Policy.BoundedFile.Read(Path, (int)MaxFileBytes);
+                if (bytes is null)
+                {
+                    return new SuspensionStateLoad { Error = $"{Path}: larger than any suspension state" };
+                }
+
                 if (bytes.Length > 0 && bytes[0] == (byte)'{')
                 {
                     _slotBytes = 0;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Storage.Chain;
 
@@ -27,7 +28,8 @@ internal sealed class SigningKey : IDisposable
         string pem;
         try
         {
-            pem = File.ReadAllText(path);
+            // Read as the certificates' keys are: a regular file of at most 1 MiB, never a pipe or a device waited on.
+            pem = CertificateLoader.ReadPem(path, "key file");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Api;
 
@@ -188,7 +189,13 @@ internal sealed partial class ApiKeyFile
                 }
                 else if (length >= 0)
                 {
-                    content = File.ReadAllBytes(_path);
+                    // Read as every file the policy names: a regular file, never a pipe or a device waited on
+                    // (the check runs on a request's path), and no further than the cap if it grew meanwhile.
+                    content = BoundedFile.Read(_path, (int)MaxFileBytes);
+                    if (content is null)
+                    {
+                        problem = $"{_path}: larger than any keys file";
+                    }
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -14,6 +14,23 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
+    public async Task StateFileIsNamedPipe_LoadFailsSayingSo_WithoutWaitingForAWriter()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [StatePath]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        // A start reads its state before anything else: one that waits for the pipe's writer fails here instead of hanging.
+        var loaded = await Task.Run(() => new FileSuspensionStateStore(StatePath).Load()).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Null(loaded.State);
+        Assert.Equal($"{StatePath}: it is a named pipe (FIFO), not a regular file", loaded.Error);
+    }
+
+    [Fact]
     public void SaveThenLoad_FreshStore_ReadsTheLatestState()
     {
         var store = new FileSuspensionStateStore(StatePath);

@@ -143,6 +143,28 @@ public sealed class AuditRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task PolicyHash_FileOnDiskReplacedByNamedPipe_IndeterminateSayingSo_WithoutWaitingForAWriter()
+    {
+        await using var store = await Stores.OpenAsync(_dir.File("audit-policy-pipe.db"), _time);
+        var file = _dir.File("site-pipe.yaml");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [file]))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var policy = Policies.Site(Policies.Client("alpha")) with { Sha256 = "0badc0de", SourcePath = file };
+        var scope = new AuditScope(policy, ["alpha"], _time.GetUtcNow().AddHours(-1), _time.GetUtcNow());
+
+        // An audit that waits for the pipe's writer fails here instead of hanging.
+        var checks = await new PolicyHashEvidence(store).CollectAsync(scope, new Progress<string>(), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var onDisk = checks.Single(c => c.Name == "policy file on disk");
+        Assert.Equal(AuditOutcome.Indeterminate, onDisk.Outcome);
+        Assert.Equal($"{file} cannot be read: it is a named pipe (FIFO), not a regular file", onDisk.Detail);
+    }
+
+    [Fact]
     public async Task SiteWideAudit_BravoFails_AlphasExportShowsAlphasOwnView_NothingOfBravo_AndVerifies()
     {
         var path = _dir.File("audit-views.db");

@@ -55,6 +55,28 @@ public sealed class ApiKeyFileTests
     }
 
     [Fact]
+    public async Task KeysFileIsNamedPipe_NobodyAuthenticates_WithoutWaitingForAWriter()
+    {
+        var dir = Directory.CreateTempSubdirectory("segctl-keys-pipe-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "api-keys");
+            Assert.Equal(0, SegmentController.Tests.Infrastructure.NativeMethods.MkFifo(path, Convert.ToUInt32("600", 8)));
+            var keys = new ApiKeyFile(path);
+
+            // The check runs on a request's path: a read that waits for the pipe's writer fails here instead of hanging.
+            var found = await Task.Run(() => keys.FindByKey("k")).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Null(found);
+            Assert.Contains($"{path}: it is a named pipe (FIFO), not a regular file", keys.Errors);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void NoFileConfigured_NobodyAuthenticates()
     {
         Assert.Null(new ApiKeyFile(null).FindByKey("k"));
