@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Cli;
 
@@ -28,6 +29,19 @@ internal sealed class OperatorApiClient : IDisposable
     /// <summary>Default URL: the policy's default management listener.</summary>
     public const string DefaultUrl = "http://127.0.0.1:9410";
 
+    /// <summary>The text of the PEM file an option names; an error that names the option when it cannot be read.</summary>
+    private static string ReadPemOption(string option, string path)
+    {
+        try
+        {
+            return CertificateLoader.ReadPem(path, "file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new InvalidOperationException($"{option} {path}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Builds a client; throws <see cref="InvalidOperationException"/> with a plain message for unusable settings.</summary>
     public static OperatorApiClient Create(string? url, string? apiKey, string? caFile, TimeSpan timeout, string? clientCertificateFile = null, string? clientKeyFile = null)
     {
@@ -48,9 +62,10 @@ internal sealed class OperatorApiClient : IDisposable
             roots = [];
             try
             {
-                roots.ImportFromPemFile(caFile);
+                // Read as the controller reads its CA bundles: a regular file of at most 1 MiB, never a pipe waited on.
+                roots.ImportFromPem(CertificateLoader.ReadPem(caFile, "CA file"));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
             {
                 throw new InvalidOperationException($"--ca-file {caFile}: {e.Message}", e);
             }
@@ -69,9 +84,12 @@ internal sealed class OperatorApiClient : IDisposable
                 throw new InvalidOperationException("--client-cert needs an https:// --url");
             }
 
+            // Both read as the controller reads its certificates: regular files of at most 1 MiB, never a pipe waited on.
+            var keyPem = clientKeyFile is null ? null : ReadPemOption("--client-key", clientKeyFile);
             try
             {
-                clientCertificate = X509Certificate2.CreateFromPemFile(clientCertificateFile, clientKeyFile);
+                var certificatePem = CertificateLoader.ReadPem(clientCertificateFile, "certificate file");
+                clientCertificate = X509Certificate2.CreateFromPem(certificatePem, keyPem ?? certificatePem);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
             {

@@ -180,6 +180,38 @@ public sealed class OperatorApiTlsTests : IAsyncLifetime
         Assert.Contains("not issued under the CA certificates of --ca-file", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("SEGCTL_CA_FILE")]
+    [InlineData("--ca-file")]
+    [InlineData("--client-cert")]
+    [InlineData("--client-key")]
+    public async Task Cli_PemFileIsNamedPipe_ExitsTwoNamingTheOptionWithoutWaitingForAWriter(string option)
+    {
+        var pipe = Path.Combine(_dir, $"pipe{option}.pem");
+        Assert.Equal(0, NativeMethods.MkFifo(pipe, Convert.ToUInt32("600", 8)));
+        var environment = new Dictionary<string, string> { ["SEGCTL_API_KEY"] = _keys["val"] };
+        List<string> args = ["status", "--url", _url.ToString()];
+        switch (option)
+        {
+            case "SEGCTL_CA_FILE":
+                environment["SEGCTL_CA_FILE"] = pipe;
+                break;
+            case "--client-key":
+                args.AddRange(["--ca-file", CaFile, "--client-cert", CaFile, "--client-key", pipe]);
+                break;
+            default:
+                args.AddRange([option, pipe]);
+                break;
+        }
+
+        // A real process under the helper's deadline: a command that waits for the pipe's writer fails instead of hanging.
+        var (exit, stdout, stderr) = await SegctlProcess.RunWithEnvironmentAsync(environment, [.. args]);
+
+        Assert.Equal(CliApplication.ExitError, exit);
+        Assert.Empty(stdout);
+        Assert.Contains($"{(option == "SEGCTL_CA_FILE" ? "--ca-file" : option)} {pipe}: it is a named pipe (FIFO), not a regular file", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Cli_PlainHttpUrlToTheTlsListener_SaysToUseItsHttpsUrl()
     {
