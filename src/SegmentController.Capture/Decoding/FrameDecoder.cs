@@ -336,8 +336,11 @@ internal static class FrameDecoder
                         return declaredLength < 8 ? DecodeError.UdpLengthLies : DecodeError.TruncatedUdp;
                     }
 
+                    // A first fragment's UDP header declares the whole datagram, longer than the fragment:
+                    // the rest is in later fragments, not a lie (a fragmented VXLAN or GENEVE carrier still
+                    // holds the inner packet's headers).
                     int udpLength = BinaryPrimitives.ReadUInt16BigEndian(segment[4..]);
-                    if (udpLength < 8 || udpLength > declaredLength)
+                    if (udpLength < 8 || (udpLength > declaredLength && !result.IsFragment))
                     {
                         return DecodeError.UdpLengthLies;
                     }

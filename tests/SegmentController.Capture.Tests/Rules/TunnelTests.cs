@@ -247,6 +247,28 @@ public sealed class TunnelTests
         Assert.Equal(6000, finding.Evidence["dst_port"]);
     }
 
+    [Fact]
+    public void FirstFragmentOfVxlanAndGeneveCarriers_InnerPacketJudgedNoDecodeError()
+    {
+        // The UDP header of a first fragment declares the whole datagram, longer than the fragment: an
+        // overlay carrier fragmented on the way (or on purpose) still holds the inner packet's headers.
+        var vxlan = Udp(49152, 4789, Vxlan(5010, Bridged(0x0800, Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[1200])))));
+        var geneve = Udp(49152, 6081, Geneve(5010, EtherTypeIpv6, Ipv6(Acme6, Globex6, 17, Udp(5000, 6001, new byte[1200]))));
+        var frames = new[]
+        {
+            Outer4(17, vxlan.AsSpan(0, 200).ToArray(), flagsFragment: 0x2000),
+            Ethernet(GatewayMac, AgentMac, [10], 0x86DD, Ipv6(Acme6, Endpoint6, 17, geneve.AsSpan(0, 200).ToArray(), [(44, [0, 1, 0, 0, 0, 7])])),
+        };
+
+        var report = Analysis.Of(frames);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Equal(2, report.Findings.Count);
+        Assert.All(report.Findings, f => Assert.Equal(RuleIds.CrossClientFlow, f.Rule));
+        Assert.Contains(report.Findings, f => f.Evidence["tunnel"] is "vxlan" && f.Evidence["dst_port"] is 6000 && f.Evidence["dst"] is Globex);
+        Assert.Contains(report.Findings, f => f.Evidence["tunnel"] is "geneve" && f.Evidence["dst_port"] is 6001 && f.Evidence["dst"] is Globex6);
+    }
+
     public static TheoryData<string> NotTunnels() => new(NotTunnelFrames.Keys);
 
     private static readonly Dictionary<string, Func<byte[]>> NotTunnelFrames = new(StringComparer.Ordinal)
