@@ -106,6 +106,15 @@ internal struct DecodedFrame
     public IpKey TunnelSource;
     public IpKey TunnelDestination;
 
+    /// <summary>
+    /// For a packet decoded out of tunnels: its source (<see cref="SourceOffSite"/>) or destination
+    /// (<see cref="DestinationOffSite"/>) is on the far side of a tunnel end that no subnet of the policy holds.
+    /// The address is then the far network's, routed there, not a host of the site: the analyzer sets these
+    /// (the decoder knows no policy) and they are part of the flow key.
+    /// </summary>
+    public bool SourceOffSite;
+    public bool DestinationOffSite;
+
     /// <summary>The innermost VLAN id, or 0 when untagged.</summary>
     public readonly int InnerVlan => VlanCount == 0 ? 0 : Vlans[VlanCount - 1];
 

@@ -19,7 +19,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     /// <summary>
     /// Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
-    /// tunnel path (12).
+    /// destination off-site (1), source off-site (1), tunnel path (12).
     /// </summary>
     private readonly ulong _meta;
 
@@ -34,7 +34,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// priority tags (VID 0) outside it included (<see cref="DecodedFrame.TaggedHeaders"/>; when left -1, as
     /// many as the VLAN ids given).
     /// </summary>
-    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0)
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOffSite = false, bool destinationOffSite = false)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
         ulong tags0 = 0;
@@ -61,6 +61,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             | ((ulong)vlans.Length << 16)
             | (vlanOverflow ? 1UL << 15 : 0)
             | (Math.Max(vlanHeaders, vlans.Length) > 1 ? 1UL << 14 : 0)
+            | (destinationOffSite ? 1UL << 13 : 0)
+            | (sourceOffSite ? 1UL << 12 : 0)
             | (tunnelPath & (ulong)TunnelPathMask);
         Source = source;
         Destination = destination;
@@ -95,6 +97,12 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// <summary>The tunnels the packet came through (<see cref="DecodedFrame.TunnelPath"/>); 0 for a packet on the wire.</summary>
     public ushort TunnelPath => (ushort)(_meta & TunnelPathMask);
 
+    /// <summary>The source is beyond a tunnel end outside the policy (<see cref="DecodedFrame.SourceOffSite"/>).</summary>
+    public bool SourceOffSite => (_meta & (1UL << 12)) != 0;
+
+    /// <summary>The destination is beyond a tunnel end outside the policy (<see cref="DecodedFrame.DestinationOffSite"/>).</summary>
+    public bool DestinationOffSite => (_meta & (1UL << 13)) != 0;
+
     public IpKey Source { get; }
 
     public IpKey Destination { get; }
@@ -111,7 +119,9 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.SourcePort,
             frame.DestinationPort,
             frame.TaggedHeaders,
-            frame.TunnelPath);
+            frame.TunnelPath,
+            frame.SourceOffSite,
+            frame.DestinationOffSite);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord

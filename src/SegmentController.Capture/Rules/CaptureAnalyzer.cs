@@ -220,6 +220,9 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
     /// A malformed inner packet is a decode error, judged by its addresses when they were read. Only an IP
     /// packet is judged: an ARP or other non-IP frame inside an Ethernet tunnel has nothing the rules look at
     /// that a switch of the site carried. Frames per client count the frame once, by its outer packet.
+    /// A tunnel end no subnet of the policy holds is off-site: the inner packet's address on that side is
+    /// the far network's (a client's own tunnel to its office or cloud, whose private ranges may be any), so
+    /// it names no segment of the site; once off-site, every packet further in stays so on that side.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void JudgeEncapsulated(in DecodedFrame outer, ReadOnlySpan<byte> frame, int wireLength, long timestampTicks)
@@ -229,6 +232,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         for (var depth = 1; ; depth++)
         {
             var error = FrameDecoder.DecodeEncapsulated(frame, in carrier, ref inner);
+            inner.SourceOffSite = carrier.SourceOffSite || _index.AddressOwner(carrier.Source) == Owners.Unknown;
+            inner.DestinationOffSite = carrier.DestinationOffSite || _index.AddressOwner(carrier.Destination) == Owners.Unknown;
             if (error != DecodeError.None)
             {
                 DecodeErrors++;
@@ -332,8 +337,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         flow.TouchesUpstream = false;
         if (frame.Layer is NetworkLayer.Ipv4 or NetworkLayer.Ipv6 or NetworkLayer.Arp)
         {
-            sourceOwner = index.AddressOwner(frame.Source);
-            var destinationOwner = index.AddressOwner(frame.Destination);
+            sourceOwner = frame.SourceOffSite ? Owners.Unknown : index.AddressOwner(frame.Source);
+            var destinationOwner = frame.DestinationOffSite ? Owners.Unknown : index.AddressOwner(frame.Destination);
             var sourceClient = index.ClientOf(sourceOwner);
             var destinationClient = index.ClientOf(destinationOwner);
             flow.SourceClient = sourceClient;
@@ -598,8 +603,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         viaUpstream = false;
         if (frame.Layer != NetworkLayer.Other)
         {
-            var sourceClient = index.ClientOf(index.AddressOwner(frame.Source));
-            var destinationClient = index.ClientOf(index.AddressOwner(frame.Destination));
+            var sourceClient = frame.SourceOffSite ? -1 : index.ClientOf(index.AddressOwner(frame.Source));
+            var destinationClient = frame.DestinationOffSite ? -1 : index.ClientOf(index.AddressOwner(frame.Destination));
             Add(sourceClient);
             Add(destinationClient);
             var upstreamOfSource = index.UpstreamClients(frame.Source);

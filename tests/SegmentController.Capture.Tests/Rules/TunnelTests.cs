@@ -269,6 +269,47 @@ public sealed class TunnelTests
         Assert.Contains(report.Findings, f => f.Evidence["tunnel"] is "geneve" && f.Evidence["dst_port"] is 6001 && f.Evidence["dst"] is Globex6);
     }
 
+    [Fact]
+    public void ClientsOwnTunnelToAnOffSiteNetworkWhoseRangeOverlapsAnotherClient_NoFinding()
+    {
+        // acme's host keeps GRE and VXLAN tunnels to acme's office (198.51.100.7, no subnet of the policy), whose
+        // private range happens to be globex's 10.20.0.0/16 at this site: the far end routes the inner packets
+        // there, and they reach no host of the site.
+        const string OffSite = "198.51.100.7";
+        const string Office = "10.20.1.5";
+        var frames = new[]
+        {
+            Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Office)), Acme, OffSite),
+            Udp4(4789, Vxlan(77, Bridged(0x0800, Syn4(Acme, Office))), Acme, OffSite),
+            Ethernet(AgentMac, GatewayMac, [10], 0x0800, Ipv4(OffSite, Acme, 47, Gre(EtherTypeIpv4, Ipv4(Office, Acme, 6, Tcp(445, 50100, 0x12, []))))),
+        };
+
+        var report = Analysis.Of(frames);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Empty(report.Findings);
+    }
+
+    [Fact]
+    public void SameInnerPacketOffSiteThenThroughAnOnSiteEnd_TheOnSiteOneIsCrossClient()
+    {
+        // Seen first through a tunnel to an off-site end, the inner packet must not have classified the flow
+        // it takes through an end of the site.
+        var inner = Syn4(Acme, Globex);
+        var frames = new[]
+        {
+            Outer4(47, Gre(EtherTypeIpv4, inner), Acme, "198.51.100.7"),
+            Outer4(47, Gre(EtherTypeIpv4, inner), Acme, Endpoint),
+        };
+
+        var report = Analysis.Of(frames);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal(Endpoint, finding.Evidence["tunnel_dst"]);
+    }
+
     public static TheoryData<string> NotTunnels() => new(NotTunnelFrames.Keys);
 
     private static readonly Dictionary<string, Func<byte[]>> NotTunnelFrames = new(StringComparer.Ordinal)
