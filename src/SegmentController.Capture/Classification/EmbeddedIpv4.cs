@@ -20,8 +20,12 @@ namespace SegmentController.Capture.Classification;
 /// fits the same bits only when its IPv4 address ends in a zero octet, a network address rather than a
 /// host.</item>
 /// <item>6to4, 2002:AABB:CCDD::/48 (RFC 3056): the address of the 6to4 router whose site the /48 is.</item>
-/// <item>ISATAP interface ids ::0:5efe:a.b.c.d and ::200:5efe:a.b.c.d in any /64 (RFC 5214): the host's
-/// own address, tried before a 6to4 prefix around it (that names the site's router).</item>
+/// <item>ISATAP interface ids ::0:5efe:a.b.c.d and ::200:5efe:a.b.c.d (RFC 5214): the host's own address,
+/// in the IPv4 plan of the site the prefix belongs to — ISATAP is intra-site, its addresses mostly private.
+/// Read only where that site is this one: under the link-local prefix, and under a 6to4 prefix, tried
+/// before the router the prefix names (<see cref="PolicyIndex"/> takes it only when that router is a
+/// client's). Under any other prefix the policy does not hold it names another site's host, whose private
+/// address says nothing of this site's clients.</item>
 /// <item>Teredo, 2001:0::/32 (RFC 4380): the client's mapped address, stored inverted (the "obfuscation" is a
 /// bitwise NOT, no secret). A relay delivers to that address, so a client subnet that holds it names
 /// the host the packet reaches; the server address (bits 32–63) is not an end of the packet and is not
@@ -32,12 +36,13 @@ namespace SegmentController.Capture.Classification;
 /// </remarks>
 internal static class EmbeddedIpv4
 {
-    /// <summary>The most readings one address yields (an ISATAP id under a 6to4 prefix).</summary>
+    /// <summary>The most readings one address yields (an ISATAP id under a 6to4 prefix, then the 6to4 router).</summary>
     public const int MaxReadings = 2;
 
     private const ulong NatWellKnown = 0x0064_FF9B_0000_0000UL;
     private const ulong NatLocalUse48 = 0x0064_FF9B_0001UL;
     private const ulong SixToFour16 = 0x2002UL;
+    private const ulong LinkLocal10 = 0x3FAUL;
     private const ulong Teredo32 = 0x2001_0000UL;
     private const ulong IsatapLocal = 0x0000_5EFEUL;
     private const ulong IsatapGlobal = 0x0200_5EFEUL;
@@ -91,15 +96,13 @@ internal static class EmbeddedIpv4
             return count;
         }
 
-        if (interfaceIdHigh is IsatapLocal or IsatapGlobal)
+        var sixToFourRouter = hi >> 48 == SixToFour16 ? (uint)(hi >> 16) : 0;
+        if (interfaceIdHigh is IsatapLocal or IsatapGlobal && (hi >> 54 == LinkLocal10 || sixToFourRouter >> 24 != 0))
         {
             Add(readings, ref count, (uint)lo);
         }
 
-        if (hi >> 48 == SixToFour16)
-        {
-            Add(readings, ref count, (uint)(hi >> 16));
-        }
+        Add(readings, ref count, sixToFourRouter);
 
         return count;
     }

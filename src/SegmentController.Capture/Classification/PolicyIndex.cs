@@ -180,6 +180,13 @@ internal sealed class PolicyIndex
     {
         Span<uint> readings = stackalloc uint[EmbeddedIpv4.MaxReadings];
         var count = EmbeddedIpv4.Read(address, readings);
+        if (count == EmbeddedIpv4.MaxReadings && _subnets.Lookup(IpKey.FromV4(readings[1]), Owners.Unknown) < 0)
+        {
+            // An ISATAP id under a 6to4 prefix is in the IPv4 plan of the router's site: of this site only
+            // when a client segment holds the router.
+            return Owners.Unknown;
+        }
+
         for (var i = 0; i < count; i++)
         {
             var owner = _subnets.Lookup(IpKey.FromV4(readings[i]), Owners.Unknown);

@@ -30,8 +30,8 @@ public sealed class EmbeddedIpv4Tests
     [InlineData("64:ff9b:1:a14:0:1500::", "local-use, /48 translation prefix (bits 48-63, 72-87)")]
     [InlineData("2002:a14:15::1", "6to4 2002:AABB:CCDD::/48")]
     [InlineData("2002:a14:15:9:1234::1", "6to4, another subnet and host of the site")]
-    [InlineData("2001:db8:77:1:0:5efe:a14:15", "ISATAP ::0:5efe:a.b.c.d in a /64 of no client")]
     [InlineData("fe80::200:5efe:a14:15", "ISATAP ::200:5efe:a.b.c.d, link-local")]
+    [InlineData("fe80::5efe:a14:15", "ISATAP ::0:5efe:a.b.c.d, link-local")]
     [InlineData("2001:0:cb00:7101:8000:f227:f5eb:ffea", "Teredo, client address stored inverted")]
     public void AddressEmbedsGlobexIpv4_OwnedByGlobex(string address, string form)
     {
@@ -54,6 +54,8 @@ public sealed class EmbeddedIpv4Tests
     [InlineData("64:ff9b:1:0:ff0a:1400:1500:0", "local-use with bits 64-71 set: no RFC 6052 layout")]
     [InlineData("64:ff9b:1::a14:15:0", "local-use /96 reading 0.21.0.0 is no host")]
     [InlineData("2001:db8:77:1:0:5eff:a14:15", "not an ISATAP interface id")]
+    [InlineData("2001:db8:77:1:0:5efe:a14:15", "ISATAP id under a /64 the policy does not hold: another site's, whose private IPv4 plan is its own")]
+    [InlineData("2002:808:808:1:0:5efe:a14:15", "ISATAP id under the 6to4 prefix of an Internet router: that site's host")]
     [InlineData("fe80::a14:15", "link-local: the low 32 bits alone embed nothing")]
     [InlineData("64:ff9b:0:0:1::a14:15", "inside 64:ff9b::/32 but outside the /96 well-known prefix")]
     public void EmbeddedAddressNoClientHolds_Unknown(string address, string form)

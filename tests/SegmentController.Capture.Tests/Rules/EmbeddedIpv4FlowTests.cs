@@ -26,7 +26,7 @@ public sealed class EmbeddedIpv4FlowTests
         "64:ff9b:1:7::a14:15",
         "64:ff9b:1:7:a:1400:1500:0",
         "2002:a14:15::1",
-        "2001:db8:77:1:0:5efe:a14:15",
+        "2002:a0a:b:1:0:5efe:a14:15",
         "2001:0:cb00:7101:8000:f227:f5eb:ffea",
     };
 
@@ -82,6 +82,8 @@ public sealed class EmbeddedIpv4FlowTests
     [InlineData("64:ff9b::a0a:c")]
     [InlineData("2002:a0a:c::1")]
     [InlineData("::1")]
+    [InlineData("2001:db8:77:1:0:5efe:a14:15")]
+    [InlineData("2002:808:808:1:0:5efe:a14:15")]
     public void AcmeToEmbeddedFormOfNoOtherClient_NoFinding(string destination)
     {
         Assert.Empty(Analysis.Of([Udp6(AgentMac, [], "2001:db8:10::11", destination)]).Findings);
