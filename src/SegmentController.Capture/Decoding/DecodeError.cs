@@ -25,4 +25,7 @@ internal enum DecodeError : byte
 
     /// <summary>A GRE or GENEVE header cut by the snap length.</summary>
     TruncatedTunnelHeader,
+
+    /// <summary>Tunnels nested deeper than <see cref="FrameDecoder.MaxWalkedTunnels"/>: the packet inside is not decoded.</summary>
+    TunnelChainTooDeep,
 }

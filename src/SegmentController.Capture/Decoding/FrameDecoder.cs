@@ -41,10 +41,18 @@ internal static class FrameDecoder
     public const ushort GenevePort = 6081;
 
     /// <summary>
-    /// Tunnels opened per frame at most. Real deployments nest one or two (an overlay in GRE); the bound
-    /// caps the work a frame of tunnels within tunnels can cause, and fits <see cref="DecodedFrame.TunnelPath"/>.
+    /// Tunnels named in <see cref="DecodedFrame.TunnelPath"/>, and tunnelled packets judged one by one per
+    /// frame. Real deployments nest one or two (an overlay in GRE); a packet deeper in is judged too, as the
+    /// innermost reached, under the path of the outer ones (<see cref="MaxWalkedTunnels"/>).
     /// </summary>
     public const int MaxTunnelDepth = 3;
+
+    /// <summary>
+    /// Tunnels opened per frame at most (at least 20 bytes of header each): an endpoint decapsulates a packet
+    /// addressed to itself again, so deeper nesting must not hide the innermost packet, and the bound caps the
+    /// work a frame of tunnels within tunnels can cause. A chain longer than this is a decode error.
+    /// </summary>
+    public const int MaxWalkedTunnels = 16;
 
     /// <summary>Decodes <paramref name="frame"/> (the captured bytes) of a frame <paramref name="wireLength"/> long.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -490,7 +498,10 @@ internal static class FrameDecoder
         inner.TaggedHeaders = carrier.TaggedHeaders;
         inner.VlanOverflow = carrier.VlanOverflow;
         inner.EtherType = carrier.TunnelPayload;
-        inner.TunnelPath = (ushort)((carrier.TunnelPath << 4) | (byte)carrier.Tunnel);
+        // Past the tunnels the path names, a packet keeps the path of the outer ones.
+        inner.TunnelPath = carrier.TunnelPath >= 1 << (4 * (MaxTunnelDepth - 1))
+            ? carrier.TunnelPath
+            : (ushort)((carrier.TunnelPath << 4) | (byte)carrier.Tunnel);
         inner.TunnelSource = carrier.TunnelPath == 0 ? carrier.Source : carrier.TunnelSource;
         inner.TunnelDestination = carrier.TunnelPath == 0 ? carrier.Destination : carrier.TunnelDestination;
 

@@ -215,7 +215,9 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
 
     /// <summary>
     /// Judges the packets a tunnel carries, each as a flow of its own, down to
-    /// <see cref="FrameDecoder.MaxTunnelDepth"/> tunnels: a host can reach another client through a tunnel
+    /// <see cref="FrameDecoder.MaxTunnelDepth"/> tunnels, and beyond that the innermost packet reached within
+    /// <see cref="FrameDecoder.MaxWalkedTunnels"/> (the carriers between are opened, not judged; a longer
+    /// chain is a decode error): a host can reach another client through a tunnel
     /// endpoint that is no client's, and once decapsulated the inner packet goes where its own header says.
     /// A malformed inner packet is a decode error, judged by its addresses when they were read. Only an IP
     /// packet is judged: an ARP or other non-IP frame inside an Ethernet tunnel has nothing the rules look at
@@ -248,9 +250,20 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 return;
             }
 
-            Judge(in inner, frame, wireLength, timestampTicks, countClients: false);
-            if (inner.Tunnel == Encapsulation.None || depth == FrameDecoder.MaxTunnelDepth)
+            var innermost = inner.Tunnel == Encapsulation.None || depth == FrameDecoder.MaxWalkedTunnels;
+            if (depth <= FrameDecoder.MaxTunnelDepth || innermost)
             {
+                Judge(in inner, frame, wireLength, timestampTicks, countClients: false);
+            }
+
+            if (innermost)
+            {
+                if (inner.Tunnel != Encapsulation.None)
+                {
+                    DecodeErrors++;
+                    DecodeErrorsByKind[(int)DecodeError.TunnelChainTooDeep]++;
+                }
+
                 return;
             }
 

@@ -124,13 +124,15 @@ public sealed class TunnelTests
         Assert.Equal(Endpoint, finding.Evidence["tunnel_dst"]);
     }
 
-    [Fact]
-    public void FourthTunnelDeep_NotOpenedNoFindingNoError()
+    [Theory]
+    [InlineData(4)]
+    [InlineData(FrameDecoder.MaxWalkedTunnels)]
+    public void PacketDeeperThanThreeTunnels_InnermostJudgedNamedByTheOuterThree(int tunnels)
     {
-        // The decoder opens three tunnels; the packet in a fourth is not decoded, and the three it opened stay
-        // within acme and infrastructure.
+        // An endpoint that decapsulates a packet addressed to itself decapsulates again: nesting deeper than the
+        // tunnels judged one by one must not hide the innermost packet.
         var packet = Syn4(Acme, Globex);
-        for (var level = 0; level < 3; level++)
+        for (var level = 1; level < tunnels; level++)
         {
             packet = Ipv4(Acme2, Endpoint, 4, packet);
         }
@@ -138,7 +140,30 @@ public sealed class TunnelTests
         var report = Analysis.Of([Outer4(4, packet)]);
 
         Assert.Equal(0, report.DecodeErrors);
-        Assert.Empty(report.Findings);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal(Globex, finding.Evidence["dst"]);
+        Assert.Equal("ip-in-ip/ip-in-ip/ip-in-ip", finding.Evidence["tunnel"]);
+        Assert.Equal(Endpoint, finding.Evidence["tunnel_dst"]);
+    }
+
+    [Fact]
+    public void TunnelChainLongerThanTheWalkingBound_DecodeErrorDeepestReachedJudged()
+    {
+        var packet = Syn4(Acme, Globex);
+        for (var level = 0; level < FrameDecoder.MaxWalkedTunnels; level++)
+        {
+            packet = Ipv4(Acme2, Endpoint, 4, packet);
+        }
+
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "deep");
+        var frame = Outer4(4, packet);
+        analyzer.ProcessFrame(frame, frame.Length, Corpus.Start.Ticks);
+
+        Assert.Equal(1, analyzer.DecodeErrors);
+        Assert.Equal(1, analyzer.DecodeErrorsByKind[(int)DecodeError.TunnelChainTooDeep]);
+        Assert.Empty(analyzer.AllFindings(DateTimeOffset.UnixEpoch));
     }
 
     [Fact]
