@@ -107,13 +107,14 @@ internal struct DecodedFrame
     public IpKey TunnelDestination;
 
     /// <summary>
-    /// For a packet decoded out of tunnels: its source (<see cref="SourceOffSite"/>) or destination
-    /// (<see cref="DestinationOffSite"/>) is on the far side of a tunnel end that no subnet of the policy holds.
-    /// The address is then the far network's, routed there, not a host of the site: the analyzer sets these
-    /// (the decoder knows no policy) and they are part of the flow key.
+    /// For a packet decoded out of tunnels: its source (<see cref="SourceOutsidePlan"/>) or destination
+    /// (<see cref="DestinationOutsidePlan"/>) is outside the site's address plan — on the far side of a tunnel
+    /// end that no subnet of the policy holds, or inside a tunnel between two hosts of one client (its own
+    /// overlay). The address then names no segment of the site: the analyzer sets these (the decoder knows
+    /// no policy) and they are part of the flow key.
     /// </summary>
-    public bool SourceOffSite;
-    public bool DestinationOffSite;
+    public bool SourceOutsidePlan;
+    public bool DestinationOutsidePlan;
 
     /// <summary>The innermost VLAN id, or 0 when untagged.</summary>
     public readonly int InnerVlan => VlanCount == 0 ? 0 : Vlans[VlanCount - 1];

@@ -19,7 +19,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
     /// <summary>
     /// Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
-    /// destination off-site (1), source off-site (1), tunnel path (12).
+    /// destination outside the plan (1), source outside the plan (1), tunnel path (12).
     /// </summary>
     private readonly ulong _meta;
 
@@ -34,7 +34,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// priority tags (VID 0) outside it included (<see cref="DecodedFrame.TaggedHeaders"/>; when left -1, as
     /// many as the VLAN ids given).
     /// </summary>
-    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOffSite = false, bool destinationOffSite = false)
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOutsidePlan = false, bool destinationOutsidePlan = false)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
         ulong tags0 = 0;
@@ -61,8 +61,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             | ((ulong)vlans.Length << 16)
             | (vlanOverflow ? 1UL << 15 : 0)
             | (Math.Max(vlanHeaders, vlans.Length) > 1 ? 1UL << 14 : 0)
-            | (destinationOffSite ? 1UL << 13 : 0)
-            | (sourceOffSite ? 1UL << 12 : 0)
+            | (destinationOutsidePlan ? 1UL << 13 : 0)
+            | (sourceOutsidePlan ? 1UL << 12 : 0)
             | (tunnelPath & (ulong)TunnelPathMask);
         Source = source;
         Destination = destination;
@@ -97,11 +97,11 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// <summary>The tunnels the packet came through (<see cref="DecodedFrame.TunnelPath"/>); 0 for a packet on the wire.</summary>
     public ushort TunnelPath => (ushort)(_meta & TunnelPathMask);
 
-    /// <summary>The source is beyond a tunnel end outside the policy (<see cref="DecodedFrame.SourceOffSite"/>).</summary>
-    public bool SourceOffSite => (_meta & (1UL << 12)) != 0;
+    /// <summary>The source is outside the site's address plan (<see cref="DecodedFrame.SourceOutsidePlan"/>).</summary>
+    public bool SourceOutsidePlan => (_meta & (1UL << 12)) != 0;
 
-    /// <summary>The destination is beyond a tunnel end outside the policy (<see cref="DecodedFrame.DestinationOffSite"/>).</summary>
-    public bool DestinationOffSite => (_meta & (1UL << 13)) != 0;
+    /// <summary>The destination is outside the site's address plan (<see cref="DecodedFrame.DestinationOutsidePlan"/>).</summary>
+    public bool DestinationOutsidePlan => (_meta & (1UL << 13)) != 0;
 
     public IpKey Source { get; }
 
@@ -120,8 +120,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.DestinationPort,
             frame.TaggedHeaders,
             frame.TunnelPath,
-            frame.SourceOffSite,
-            frame.DestinationOffSite);
+            frame.SourceOutsidePlan,
+            frame.DestinationOutsidePlan);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord

@@ -224,7 +224,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
     /// that a switch of the site carried. Frames per client count the frame once, by its outer packet.
     /// A tunnel end no subnet of the policy holds is off-site: the inner packet's address on that side is
     /// the far network's (a client's own tunnel to its office or cloud, whose private ranges may be any), so
-    /// it names no segment of the site; once off-site, every packet further in stays so on that side.
+    /// it names no segment of the site. A tunnel between two hosts of one client is that client's overlay
+    /// (container networks): the addresses inside are its own plan, routed by its hosts, and name no segment
+    /// either — a packet one of them forwards onto the site's network is on the wire again and judged there.
+    /// Once outside the plan, every packet further in stays so on that side.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void JudgeEncapsulated(in DecodedFrame outer, ReadOnlySpan<byte> frame, int wireLength, long timestampTicks)
@@ -234,8 +237,11 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         for (var depth = 1; ; depth++)
         {
             var error = FrameDecoder.DecodeEncapsulated(frame, in carrier, ref inner);
-            inner.SourceOffSite = carrier.SourceOffSite || _index.AddressOwner(carrier.Source) == Owners.Unknown;
-            inner.DestinationOffSite = carrier.DestinationOffSite || _index.AddressOwner(carrier.Destination) == Owners.Unknown;
+            var sourceEnd = _index.AddressOwner(carrier.Source);
+            var destinationEnd = _index.AddressOwner(carrier.Destination);
+            var oneClient = _index.ClientOf(sourceEnd) >= 0 && _index.ClientOf(sourceEnd) == _index.ClientOf(destinationEnd);
+            inner.SourceOutsidePlan = carrier.SourceOutsidePlan || sourceEnd == Owners.Unknown || oneClient;
+            inner.DestinationOutsidePlan = carrier.DestinationOutsidePlan || destinationEnd == Owners.Unknown || oneClient;
             if (error != DecodeError.None)
             {
                 DecodeErrors++;
@@ -350,8 +356,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         flow.TouchesUpstream = false;
         if (frame.Layer is NetworkLayer.Ipv4 or NetworkLayer.Ipv6 or NetworkLayer.Arp)
         {
-            sourceOwner = frame.SourceOffSite ? Owners.Unknown : index.AddressOwner(frame.Source);
-            var destinationOwner = frame.DestinationOffSite ? Owners.Unknown : index.AddressOwner(frame.Destination);
+            sourceOwner = frame.SourceOutsidePlan ? Owners.Unknown : index.AddressOwner(frame.Source);
+            var destinationOwner = frame.DestinationOutsidePlan ? Owners.Unknown : index.AddressOwner(frame.Destination);
             var sourceClient = index.ClientOf(sourceOwner);
             var destinationClient = index.ClientOf(destinationOwner);
             flow.SourceClient = sourceClient;
@@ -616,8 +622,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         viaUpstream = false;
         if (frame.Layer != NetworkLayer.Other)
         {
-            var sourceClient = frame.SourceOffSite ? -1 : index.ClientOf(index.AddressOwner(frame.Source));
-            var destinationClient = frame.DestinationOffSite ? -1 : index.ClientOf(index.AddressOwner(frame.Destination));
+            var sourceClient = frame.SourceOutsidePlan ? -1 : index.ClientOf(index.AddressOwner(frame.Source));
+            var destinationClient = frame.DestinationOutsidePlan ? -1 : index.ClientOf(index.AddressOwner(frame.Destination));
             Add(sourceClient);
             Add(destinationClient);
             var upstreamOfSource = index.UpstreamClients(frame.Source);

@@ -316,6 +316,33 @@ public sealed class TunnelTests
     }
 
     [Fact]
+    public void OverlayBetweenTwoHostsOfOneClientWhosePlanOverlapsAnotherClient_NoFinding()
+    {
+        // acme's container hosts run an overlay between them (VXLAN as Docker swarm does, IP-in-IP as Calico
+        // does) whose addresses fall in globex's 10.20.0.0/16: they are acme's overlay's, routed by acme's hosts.
+        var vxlanTagged = Udp4(4789, Vxlan(4097, Bridged(0x0800, Syn4("10.20.0.3", "10.20.0.4"))), Acme, Acme2);
+        var vxlanUntagged = Ethernet(GatewayMac, AgentMac, [], 0x0800, Ipv4(Acme, Acme2, 17, Udp(49152, 4789, Vxlan(4097, Bridged(0x0800, Syn4("10.20.0.4", "10.20.0.3"))))));
+        var ipip = Outer4(4, Syn4("10.20.7.1", "10.20.9.1"), Acme2, Acme);
+
+        var report = Analysis.Of([vxlanTagged, vxlanUntagged, ipip]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Empty(report.Findings);
+    }
+
+    [Fact]
+    public void TunnelFromAClientHostToInfrastructureUntagged_InnerSourceStillThatClients()
+    {
+        // Untagged (an access port's mirror): no VLAN names the sender, the inner source does.
+        var frame = Ethernet(GatewayMac, AgentMac, [], 0x0800, Ipv4(Acme, Endpoint, 47, Gre(EtherTypeIpv4, Syn4(Acme, Globex))));
+
+        var finding = Assert.Single(Analysis.Of([frame]).Findings);
+
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+    }
+
+    [Fact]
     public void SameInnerPacketOffSiteThenThroughAnOnSiteEnd_TheOnSiteOneIsCrossClient()
     {
         // Seen first through a tunnel to an off-site end, the inner packet must not have classified the flow
