@@ -17,7 +17,7 @@ internal enum Encapsulation : byte
     /// <summary>GRE (IP protocol 47) carrying IPv4, IPv6 or Ethernet.</summary>
     Gre,
 
-    /// <summary>VXLAN (UDP port 4789) carrying Ethernet.</summary>
+    /// <summary>VXLAN (UDP port 4789, or Linux's default 8472) carrying Ethernet.</summary>
     Vxlan,
 
     /// <summary>GENEVE (UDP port 6081) carrying Ethernet, IPv4 or IPv6.</summary>

@@ -38,6 +38,12 @@ internal static class FrameDecoder
     public const ushort EtherTypeBridging = 0x6558;
 
     public const ushort VxlanPort = 4789;
+
+    /// <summary>
+    /// The port Linux's VXLAN driver uses when none is given (flannel and Cilium too): a tunnel set up with
+    /// the defaults uses it, so it is opened as VXLAN as well.
+    /// </summary>
+    public const ushort VxlanLinuxPort = 8472;
     public const ushort GenevePort = 6081;
 
     /// <summary>
@@ -358,7 +364,7 @@ internal static class FrameDecoder
                     result.HasTransport = true;
                     result.PayloadOffset = frameOffset + 8;
                     result.PayloadLength = Math.Min(segment.Length, udpLength) - 8;
-                    return result.DestinationPort is VxlanPort or GenevePort && result.PayloadLength >= 8
+                    return result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort && result.PayloadLength >= 8
                         ? DecodeUdpTunnel(segment[8..(8 + result.PayloadLength)], result.PayloadOffset, udpLength - 8, ref result)
                         : DecodeError.None;
                 }
@@ -438,7 +444,7 @@ internal static class FrameDecoder
     }
 
     /// <summary>
-    /// VXLAN (RFC 7348) on UDP port 4789 and GENEVE (RFC 8926) on 6081. A datagram to those ports that does
+    /// VXLAN (RFC 7348) on UDP port 4789 or Linux's default 8472, and GENEVE (RFC 8926) on 6081. A datagram to those ports that does
     /// not parse as the protocol (VXLAN without its VNI flag, GENEVE of another version or payload type) is
     /// the plain UDP it is; a GENEVE header whose options run past the datagram is malformed.
     /// </summary>
@@ -449,7 +455,7 @@ internal static class FrameDecoder
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static DecodeError DecodeUdpTunnel(ReadOnlySpan<byte> payload, int frameOffset, int declaredLength, ref DecodedFrame result)
     {
-        if (result.DestinationPort == VxlanPort)
+        if (result.DestinationPort is VxlanPort or VxlanLinuxPort)
         {
             // The I flag says the VNI is valid; the reserved bits are ignored on receipt (RFC 7348).
             return (payload[0] & 0x08) == 0

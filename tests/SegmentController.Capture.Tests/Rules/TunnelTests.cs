@@ -59,6 +59,7 @@ public sealed class TunnelTests
             ["gre-ethernet-vlan-tagged"] = (() => Outer4(47, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex), [10]), flags: 0x2000)), "gre", Acme, Globex, Acme, Endpoint),
             ["gre-over-ipv6"] = (() => Outer6(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex))), "gre", Acme, Globex, Acme6, Endpoint6),
             ["vxlan-ipv4"] = (() => Udp4(4789, Vxlan(5010, Bridged(0x0800, Syn4(Acme, Globex)))), "vxlan", Acme, Globex, Acme, Endpoint),
+            ["vxlan-linux-default-port"] = (() => Udp4(8472, Vxlan(5010, Bridged(0x0800, Syn4(Acme, Globex)))), "vxlan", Acme, Globex, Acme, Endpoint),
             ["vxlan-ipv6-vlan-tagged"] = (() => Udp4(4789, Vxlan(5010, Bridged(0x86DD, Syn6(Acme6, Globex6), [10]))), "vxlan", Acme6, Globex6, Acme, Endpoint),
             ["geneve-ethernet-with-options"] = (() => Udp4(6081, Geneve(5010, EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)), optionWords: 3)), "geneve", Acme, Globex, Acme, Endpoint),
             ["geneve-ipv6"] = (() => Udp4(6081, Geneve(5010, EtherTypeIpv6, Syn6(Acme6, Globex6))), "geneve", Acme6, Globex6, Acme, Endpoint),
