@@ -23,8 +23,8 @@ namespace SegmentController.Capture.Classification;
 /// <item>ISATAP interface ids ::0:5efe:a.b.c.d and ::200:5efe:a.b.c.d (RFC 5214): the host's own address,
 /// in the IPv4 plan of the site the prefix belongs to — ISATAP is intra-site, its addresses mostly private.
 /// Read only where that site is this one: under the link-local prefix, and under a 6to4 prefix, tried
-/// before the router the prefix names (<see cref="PolicyIndex"/> takes it only when that router is a
-/// client's). Under any other prefix the policy does not hold it names another site's host, whose private
+/// before the router the prefix names (<see cref="PolicyIndex"/> takes it only when the policy holds that
+/// router: a client's or the site's infrastructure). Under any other prefix the policy does not hold it names another site's host, whose private
 /// address says nothing of this site's clients.</item>
 /// <item>Teredo, 2001:0::/32 (RFC 4380): the client's mapped address, stored inverted (the "obfuscation" is a
 /// bitwise NOT, no secret). A relay delivers to that address, so a client subnet that holds it names

@@ -180,10 +180,10 @@ internal sealed class PolicyIndex
     {
         Span<uint> readings = stackalloc uint[EmbeddedIpv4.MaxReadings];
         var count = EmbeddedIpv4.Read(address, readings);
-        if (count == EmbeddedIpv4.MaxReadings && _subnets.Lookup(IpKey.FromV4(readings[1]), Owners.Unknown) < 0)
+        if (count == EmbeddedIpv4.MaxReadings && _subnets.Lookup(IpKey.FromV4(readings[1]), Owners.Unknown) == Owners.Unknown)
         {
             // An ISATAP id under a 6to4 prefix is in the IPv4 plan of the router's site: of this site only
-            // when a client segment holds the router.
+            // when the policy holds the router (a client segment's or the site's infrastructure).
             return Owners.Unknown;
         }
 

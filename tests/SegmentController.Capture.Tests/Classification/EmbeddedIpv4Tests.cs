@@ -45,6 +45,13 @@ public sealed class EmbeddedIpv4Tests
         Assert.Equal("globex", ClientOf(TestPolicy.Index(), "2002:a0a:b:1:0:5efe:a14:15"));
     }
 
+    [Fact]
+    public void IsatapIdUnderTheSixToFourPrefixOfTheSitesInfrastructureRouter_TheHostsClient()
+    {
+        // The site's own 6to4 router (10.99.0.1, infrastructure) serves ISATAP hosts of the site.
+        Assert.Equal("globex", ClientOf(TestPolicy.Index(), "2002:a63:1:1:0:5efe:a14:15"));
+    }
+
     [Theory]
     [InlineData("64:ff9b::808:808", "NAT64 of an Internet host")]
     [InlineData("2002:808:808::1", "6to4 of an Internet router")]
