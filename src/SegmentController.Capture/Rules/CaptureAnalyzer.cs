@@ -237,11 +237,12 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         for (var depth = 1; ; depth++)
         {
             var error = FrameDecoder.DecodeEncapsulated(frame, in carrier, ref inner);
-            var sourceEnd = _index.AddressOwner(carrier.Source);
-            var destinationEnd = _index.AddressOwner(carrier.Destination);
-            var oneClient = _index.ClientOf(sourceEnd) >= 0 && _index.ClientOf(sourceEnd) == _index.ClientOf(destinationEnd);
-            inner.SourceOutsidePlan = carrier.SourceOutsidePlan || sourceEnd == Owners.Unknown || oneClient;
-            inner.DestinationOutsidePlan = carrier.DestinationOutsidePlan || destinationEnd == Owners.Unknown || oneClient;
+            var sourceEnd = carrier.SourceOutsidePlan ? Owners.Unknown : _index.AddressOwner(carrier.Source);
+            var destinationEnd = carrier.DestinationOutsidePlan ? Owners.Unknown : _index.AddressOwner(carrier.Destination);
+            var endClient = _index.ClientOf(sourceEnd);
+            var oneClient = endClient >= 0 && endClient == _index.ClientOf(destinationEnd);
+            inner.SourceOutsidePlan = sourceEnd == Owners.Unknown || oneClient;
+            inner.DestinationOutsidePlan = destinationEnd == Owners.Unknown || oneClient;
             if (error != DecodeError.None)
             {
                 DecodeErrors++;

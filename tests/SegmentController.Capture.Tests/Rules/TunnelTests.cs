@@ -332,6 +332,23 @@ public sealed class TunnelTests
     }
 
     [Fact]
+    public void TunnelFromOffSiteRelayedToAnAcmeHostCarryingPacketForGlobex_CrossClientFlow()
+    {
+        // The office sends to the site's endpoint, which relays to acme's host 10.10.0.12 from an office address
+        // that merely looks like acme's; acme's host then delivers the innermost packet to globex. The relayed
+        // tunnel's source is the office's, so it is no tunnel between two acme hosts.
+        var innermost = Syn4("10.20.0.21", "10.20.0.22");
+        var relayed = Ipv4("10.10.0.99", Acme2, 4, innermost);
+        var frame = Outer4(4, relayed, "198.51.100.7", Endpoint);
+
+        var finding = Assert.Single(Analysis.Of([frame]).Findings);
+
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal("10.20.0.22", finding.Evidence["dst"]);
+    }
+
+    [Fact]
     public void TunnelFromAClientHostToInfrastructureUntagged_InnerSourceStillThatClients()
     {
         // Untagged (an access port's mirror): no VLAN names the sender, the inner source does.
