@@ -18,6 +18,7 @@ internal sealed class PolicyIndex
     private readonly Dictionary<IpKey, int[]> _upstreamClients;
     private readonly HashSet<IpKey> _proxies;
     private readonly bool _clientsHaveIpv4;
+    private readonly bool _upstreamsHaveIpv4;
 
     private PolicyIndex(
         SitePolicy policy,
@@ -36,6 +37,7 @@ internal sealed class PolicyIndex
         _subnets = subnets;
         _upstreamClients = upstreamClients;
         _proxies = proxies;
+        _upstreamsHaveIpv4 = upstreamClients.Keys.Any(a => a.IsV4);
         _clientsHaveIpv4 = segments.Length > 0 && policy.Clients.Any(c => c.Segments.Any(s => s.Subnets.Any(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork)));
         Warnings = warnings;
         Capture = policy.Controller.Capture;
@@ -77,9 +79,18 @@ internal sealed class PolicyIndex
     /// <summary>
     /// The clients (indexes, ascending) whose upstreams live at <paramref name="address"/>; empty when
     /// none. Several clients may share an upstream address (a hosted service).
+    /// An IPv6 address no subnet of the policy holds but that embeds an upstream's IPv4 address (NAT64, 6to4,
+    /// Teredo, IPv4-compatible: <see cref="EmbeddedIpv4"/>) reaches that upstream as well, and is its clients'.
     /// </summary>
-    public ReadOnlySpan<int> UpstreamClients(IpKey address) =>
-        _upstreamClients.TryGetValue(address, out var clients) ? clients : ReadOnlySpan<int>.Empty;
+    public ReadOnlySpan<int> UpstreamClients(IpKey address)
+    {
+        if (_upstreamClients.TryGetValue(address, out var clients))
+        {
+            return clients;
+        }
+
+        return address.IsV4 || !_upstreamsHaveIpv4 ? ReadOnlySpan<int>.Empty : EmbeddedUpstreamClients(address);
+    }
 
     public bool IsProxy(IpKey address) => _proxies.Contains(address);
 
@@ -179,14 +190,7 @@ internal sealed class PolicyIndex
     private int EmbeddedOwner(IpKey address)
     {
         Span<uint> readings = stackalloc uint[EmbeddedIpv4.MaxReadings];
-        var count = EmbeddedIpv4.Read(address, readings);
-        if (count == EmbeddedIpv4.MaxReadings && _subnets.Lookup(IpKey.FromV4(readings[1]), Owners.Unknown) == Owners.Unknown)
-        {
-            // An ISATAP id under a 6to4 prefix is in the IPv4 plan of the router's site: of this site only
-            // when the policy holds the router (a client segment's or the site's infrastructure).
-            return Owners.Unknown;
-        }
-
+        var count = SiteReadings(address, readings);
         for (var i = 0; i < count; i++)
         {
             var owner = _subnets.Lookup(IpKey.FromV4(readings[i]), Owners.Unknown);
@@ -197,6 +201,41 @@ internal sealed class PolicyIndex
         }
 
         return Owners.Unknown;
+    }
+
+    private int[] EmbeddedUpstreamClients(IpKey address)
+    {
+        if (_subnets.Lookup(address, Owners.Unknown) != Owners.Unknown)
+        {
+            // The policy's own IPv6 plan wins over what an address embeds, as for address owners.
+            return [];
+        }
+
+        Span<uint> readings = stackalloc uint[EmbeddedIpv4.MaxReadings];
+        var count = SiteReadings(address, readings);
+        for (var i = 0; i < count; i++)
+        {
+            if (_upstreamClients.TryGetValue(IpKey.FromV4(readings[i]), out var clients))
+            {
+                return clients;
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>The IPv4 addresses <paramref name="address"/> embeds that name hosts of this site's IPv4 plan.</summary>
+    private int SiteReadings(IpKey address, Span<uint> readings)
+    {
+        var count = EmbeddedIpv4.Read(address, readings);
+        if (count == EmbeddedIpv4.MaxReadings && _subnets.Lookup(IpKey.FromV4(readings[1]), Owners.Unknown) == Owners.Unknown)
+        {
+            // An ISATAP id under a 6to4 prefix is in the IPv4 plan of the router's site: of this site only
+            // when the policy holds the router (a client segment's or the site's infrastructure).
+            return 0;
+        }
+
+        return count;
     }
 
     /// <summary>48-bit MAC as a number, the form the decoder produces.</summary>

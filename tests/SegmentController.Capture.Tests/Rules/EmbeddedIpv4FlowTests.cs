@@ -106,4 +106,37 @@ public sealed class EmbeddedIpv4FlowTests
         Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
         Assert.Equal(["acme", "globex"], finding.Clients);
     }
+
+    // acme's upstream is 192.0.2.10 (an IPv4 literal); these forms deliver to it.
+    [Theory]
+    [InlineData("64:ff9b::c000:20a")]
+    [InlineData("2002:c000:20a::1")]
+    [InlineData("::c000:20a")]
+    public void AcmeToItsUpstreamInIpv6Form_ProxyBypass(string destination)
+    {
+        var findings = Analysis.Of([Udp6(AgentMac, [], "2001:db8:10::11", destination)]).Findings;
+
+        // The datagram is no TLS either, as it would not be to 192.0.2.10 itself.
+        Assert.Equal([RuleIds.CleartextToClient, RuleIds.ProxyBypass], findings.Select(f => f.Rule).Order(StringComparer.Ordinal));
+        Assert.All(findings, f => Assert.Equal(["acme"], f.Clients));
+    }
+
+    [Fact]
+    public void GlobexToAcmesUpstreamViaNat64_CrossClientFlow()
+    {
+        var findings = Analysis.Of([Udp6(GlobexMac, [20], "2001:db8:20::21", "64:ff9b::c000:20a")]).Findings;
+
+        var finding = Assert.Single(findings, f => f.Rule == RuleIds.CrossClientFlow);
+        Assert.Equal(Severity.Critical, finding.Severity);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+    }
+
+    [Fact]
+    public void ProxyToAcmesUpstreamViaNat64_NoBypass()
+    {
+        var findings = Analysis.Of([Udp6(AgentMac, [], "2001:db8:99::5", "64:ff9b::c000:20a")]).Findings;
+
+        // The proxy's own traffic is no bypass; a datagram that is no TLS is still cleartext to the upstream.
+        Assert.Equal([RuleIds.CleartextToClient], findings.Select(f => f.Rule));
+    }
 }
