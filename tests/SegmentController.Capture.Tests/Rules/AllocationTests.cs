@@ -54,30 +54,10 @@ public sealed class AllocationTests
 
         // Warm: every flow classified, every violation holding all its evidence frames, every binding
         // and server name remembered.
-        for (var pass = 0; pass < 10; pass++)
-        {
-            foreach (var frame in frames)
-            {
-                analyzer.ProcessFrame(frame, frame.Length, ticks += TimeSpan.TicksPerMillisecond);
-            }
-        }
+        Analysis.Feed(analyzer, frames, ref ticks, passes: 10);
 
         var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch).Count;
-        var least = long.MaxValue;
-        for (var attempt = 0; attempt < Attempts; attempt++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var pass = 0; pass < 40; pass++)
-            {
-                foreach (var frame in frames)
-                {
-                    // Milliseconds apart: the once-a-second flow expiry and violation sweep run too.
-                    analyzer.ProcessFrame(frame, frame.Length, ticks += TimeSpan.TicksPerMillisecond);
-                }
-            }
-
-            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
+        var least = Analysis.LeastAllocated(analyzer, frames, ref ticks, attempts: Attempts);
 
         Assert.Equal(0, least);
         Assert.Equal((10L + (Attempts * 40)) * frames.Length, analyzer.Packets);

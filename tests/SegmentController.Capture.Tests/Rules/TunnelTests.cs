@@ -496,28 +496,9 @@ public sealed class TunnelTests
         var frames = CrossClient.Values.Select(c => c.Frame()).Concat(NotTunnelFrames.Values.Select(f => f())).ToArray();
         var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "alloc");
         var ticks = Corpus.Start.Ticks;
-        for (var pass = 0; pass < 10; pass++)
-        {
-            foreach (var frame in frames)
-            {
-                analyzer.ProcessFrame(frame, frame.Length, ticks += TimeSpan.TicksPerMillisecond);
-            }
-        }
+        Analysis.Feed(analyzer, frames, ref ticks, passes: 10);
 
-        var least = long.MaxValue;
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var pass = 0; pass < 40; pass++)
-            {
-                foreach (var frame in frames)
-                {
-                    analyzer.ProcessFrame(frame, frame.Length, ticks += TimeSpan.TicksPerMillisecond);
-                }
-            }
-
-            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
+        var least = Analysis.LeastAllocated(analyzer, frames, ref ticks, attempts: 5);
 
         Assert.Equal(0, least);
 
