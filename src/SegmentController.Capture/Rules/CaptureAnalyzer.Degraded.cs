@@ -177,17 +177,27 @@ internal sealed partial class CaptureAnalyzer
     /// <summary>A flow was folded into an aggregate: starts or extends the overflow episode. Under the report lock.</summary>
     private bool NoteOverflow(long nowTicks)
     {
-        if (!_overflowing || _overflow is null)
+        var started = CountSuppressed(ref _overflow, _overflowing, DegradedEvent.Overflow, nowTicks);
+        _overflowing = true;
+        return started;
+    }
+
+    /// <summary>
+    /// Counts one more suppressed item in the episode of <paramref name="reason"/>, starting it when none is
+    /// <paramref name="open"/>; true when it started. Under the report lock.
+    /// </summary>
+    private bool CountSuppressed(ref DegradedEvent? episode, bool open, string reason, long nowTicks)
+    {
+        if (!open || episode is null)
         {
-            _overflow = new DegradedEvent(InterfaceName, DegradedEvent.Overflow, nowTicks) { Id = NextId(), Suppressed = 1 };
-            AddDegraded(_overflow);
-            _overflowing = true;
+            episode = new DegradedEvent(InterfaceName, reason, nowTicks) { Id = NextId(), Suppressed = 1 };
+            AddDegraded(episode);
             return true;
         }
 
-        _overflow.Suppressed++;
-        _overflow.LastTicks = nowTicks;
-        _overflow.Version++;
+        episode.Suppressed++;
+        episode.LastTicks = nowTicks;
+        episode.Version++;
         return false;
     }
 
@@ -209,23 +219,12 @@ internal sealed partial class CaptureAnalyzer
     /// </summary>
     private void NoteArpOverflow(long nowTicks)
     {
-        var signal = false;
+        bool signal;
         lock (_reportLock)
         {
             _arpClaimsUnchecked++;
-            if (!_arpFull || _arpOverflow is null)
-            {
-                _arpOverflow = new DegradedEvent(InterfaceName, DegradedEvent.ArpOverflow, nowTicks) { Id = NextId(), Suppressed = 1 };
-                AddDegraded(_arpOverflow);
-                _arpFull = true;
-                signal = true;
-            }
-            else
-            {
-                _arpOverflow.Suppressed++;
-                _arpOverflow.LastTicks = nowTicks;
-                _arpOverflow.Version++;
-            }
+            signal = CountSuppressed(ref _arpOverflow, _arpFull, DegradedEvent.ArpOverflow, nowTicks);
+            _arpFull = true;
         }
 
         if (signal)

@@ -237,8 +237,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         for (var depth = 1; ; depth++)
         {
             var error = FrameDecoder.DecodeEncapsulated(frame, in carrier, ref inner);
-            var sourceEnd = carrier.SourceOutsidePlan ? Owners.Unknown : _index.AddressOwner(carrier.Source);
-            var destinationEnd = carrier.DestinationOutsidePlan ? Owners.Unknown : _index.AddressOwner(carrier.Destination);
+            var sourceEnd = SourceOwner(_index, in carrier);
+            var destinationEnd = DestinationOwner(_index, in carrier);
             var endClient = _index.ClientOf(sourceEnd);
             var oneClient = endClient >= 0 && endClient == _index.ClientOf(destinationEnd);
             inner.SourceOutsidePlan = sourceEnd == Owners.Unknown || oneClient;
@@ -277,6 +277,14 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             carrier = inner;
         }
     }
+
+    /// <summary>The owner of the packet's source: none for an address outside the site's plan (<see cref="DecodedFrame.SourceOutsidePlan"/>).</summary>
+    private static int SourceOwner(PolicyIndex index, in DecodedFrame frame) =>
+        frame.SourceOutsidePlan ? Owners.Unknown : index.AddressOwner(frame.Source);
+
+    /// <summary>The owner of the packet's destination: none for an address outside the site's plan.</summary>
+    private static int DestinationOwner(PolicyIndex index, in DecodedFrame frame) =>
+        frame.DestinationOutsidePlan ? Owners.Unknown : index.AddressOwner(frame.Destination);
 
     private void ApplyPolicy(PolicyIndex index)
     {
@@ -357,8 +365,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         flow.TouchesUpstream = false;
         if (frame.Layer is NetworkLayer.Ipv4 or NetworkLayer.Ipv6 or NetworkLayer.Arp)
         {
-            sourceOwner = frame.SourceOutsidePlan ? Owners.Unknown : index.AddressOwner(frame.Source);
-            var destinationOwner = frame.DestinationOutsidePlan ? Owners.Unknown : index.AddressOwner(frame.Destination);
+            sourceOwner = SourceOwner(index, in frame);
+            var destinationOwner = DestinationOwner(index, in frame);
             var sourceClient = index.ClientOf(sourceOwner);
             var destinationClient = index.ClientOf(destinationOwner);
             flow.SourceClient = sourceClient;
@@ -623,8 +631,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         viaUpstream = false;
         if (frame.Layer != NetworkLayer.Other)
         {
-            var sourceClient = frame.SourceOutsidePlan ? -1 : index.ClientOf(index.AddressOwner(frame.Source));
-            var destinationClient = frame.DestinationOutsidePlan ? -1 : index.ClientOf(index.AddressOwner(frame.Destination));
+            var sourceClient = index.ClientOf(SourceOwner(index, in frame));
+            var destinationClient = index.ClientOf(DestinationOwner(index, in frame));
             Add(sourceClient);
             Add(destinationClient);
             var upstreamOfSource = index.UpstreamClients(frame.Source);

@@ -29,12 +29,15 @@ internal sealed class OperatorApiClient : IDisposable
     /// <summary>Default URL: the policy's default management listener.</summary>
     public const string DefaultUrl = "http://127.0.0.1:9410";
 
-    /// <summary>The text of the PEM file an option names; an error that names the option when it cannot be read.</summary>
-    private static string ReadPemOption(string option, string path)
+    /// <summary>
+    /// The text of the PEM file an option names, read as the controller reads its certificates (a regular file of
+    /// at most 1 MiB, never a pipe waited on); an error that names the option when it cannot be read.
+    /// </summary>
+    private static string ReadPemOption(string option, string path, string role)
     {
         try
         {
-            return CertificateLoader.ReadPem(path, "file");
+            return CertificateLoader.ReadPem(path, role);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -59,13 +62,13 @@ internal sealed class OperatorApiClient : IDisposable
         X509Certificate2Collection? roots = null;
         if (caFile is not null)
         {
+            var caPem = ReadPemOption("--ca-file", caFile, "CA file");
             roots = [];
             try
             {
-                // Read as the controller reads its CA bundles: a regular file of at most 1 MiB, never a pipe waited on.
-                roots.ImportFromPem(CertificateLoader.ReadPem(caFile, "CA file"));
+                roots.ImportFromPem(caPem);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
             {
                 throw new InvalidOperationException($"--ca-file {caFile}: {e.Message}", e);
             }
@@ -84,14 +87,13 @@ internal sealed class OperatorApiClient : IDisposable
                 throw new InvalidOperationException("--client-cert needs an https:// --url");
             }
 
-            // Both read as the controller reads its certificates: regular files of at most 1 MiB, never a pipe waited on.
-            var keyPem = clientKeyFile is null ? null : ReadPemOption("--client-key", clientKeyFile);
+            var keyPem = clientKeyFile is null ? null : ReadPemOption("--client-key", clientKeyFile, "file");
+            var certificatePem = ReadPemOption("--client-cert", clientCertificateFile, "certificate file");
             try
             {
-                var certificatePem = CertificateLoader.ReadPem(clientCertificateFile, "certificate file");
                 clientCertificate = X509Certificate2.CreateFromPem(certificatePem, keyPem ?? certificatePem);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
             {
                 throw new InvalidOperationException($"--client-cert {clientCertificateFile}: {e.Message}", e);
             }
