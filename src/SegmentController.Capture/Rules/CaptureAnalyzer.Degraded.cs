@@ -5,8 +5,8 @@ namespace SegmentController.Capture.Rules;
 /// <remarks>
 /// Capture health: loss (from the source's counters), silence (no frame for the policy's period, live
 /// only: a quiet stretch inside a capture file loses nothing of what the file holds), overflow (more
-/// violations than are tracked one by one) and ARP overflow (ARP claims the binding table has no room
-/// for). Each episode is one <c>capture-degraded</c> finding whose counts and end are updated while it
+/// violations than are tracked one by one) and ARP overflow (ARP claims a share of the binding table has
+/// no room for). Each episode is one <c>capture-degraded</c> finding whose counts and end are updated while it
 /// lasts.
 /// </remarks>
 internal sealed partial class CaptureAnalyzer
@@ -18,7 +18,8 @@ internal sealed partial class CaptureAnalyzer
     private volatile bool _silent;
     private volatile bool _lossy;
     private volatile bool _overflowing;
-    private DegradedEvent? _arpOverflow;
+    private readonly DegradedEvent?[] _arpOverflows = new DegradedEvent?[ArpBindings.VlanIds];
+    private readonly List<int> _arpOverflowingShares = [];
     private volatile bool _arpFull;
     private long _arpClaimsUnchecked;
     private CaptureStatistics _statistics;
@@ -214,17 +215,55 @@ internal sealed partial class CaptureAnalyzer
     }
 
     /// <summary>
-    /// An ARP claim of a new address found the binding table full of bindings that may not make room:
-    /// starts or extends the ARP overflow episode.
+    /// An ARP claim of a new address found its share of the binding table (<paramref name="share"/>, a client
+    /// VLAN or the shared remainder) full of bindings that may not make room: starts or extends that share's
+    /// ARP overflow episode. A client VLAN's episode names the client whose segment the policy puts on that
+    /// VLAN, so only that client's verification is reported lost; the remainder's names none, as the VLANs
+    /// it serves are no client's and their loss concerns the whole site. Open episodes are at most one per
+    /// share, bounded by the policy's VLANs.
     /// </summary>
-    private void NoteArpOverflow(long nowTicks)
+    private void NoteArpOverflow(int share, int vlan, long nowTicks)
     {
+        var index = _index;
+        var client = share == ArpBindings.SharedRemainder ? -1 : index.ClientOf(index.VlanOwner(share));
         bool signal;
         lock (_reportLock)
         {
             _arpClaimsUnchecked++;
-            signal = CountSuppressed(ref _arpOverflow, _arpFull, DegradedEvent.ArpOverflow, nowTicks);
+            ref var episode = ref _arpOverflows[share];
+            var open = episode is { Open: true };
+            if (open && !NamesOnly(episode!, index, client))
+            {
+                // A reload gave the VLAN to another client: the episode so far concerns the one it named.
+                CloseArpOverflow(episode!, nowTicks);
+                open = false;
+            }
+
+            if (!open)
+            {
+                episode = new DegradedEvent(InterfaceName, DegradedEvent.ArpOverflow, nowTicks)
+                {
+                    Id = NextId(),
+                    Suppressed = 1,
+                    Vlan = vlan,
+                    SharedRemainder = share == ArpBindings.SharedRemainder,
+                    Clients = client >= 0 ? [index.ClientIds[client]] : [],
+                };
+                AddDegraded(episode);
+                if (!_arpOverflowingShares.Contains(share))
+                {
+                    _arpOverflowingShares.Add(share);
+                }
+            }
+            else
+            {
+                episode!.Suppressed++;
+                episode.LastTicks = nowTicks;
+                episode.Version++;
+            }
+
             _arpFull = true;
+            signal = !open;
         }
 
         if (signal)
@@ -233,10 +272,23 @@ internal sealed partial class CaptureAnalyzer
         }
     }
 
+    private static bool NamesOnly(DegradedEvent episode, Classification.PolicyIndex index, int client) =>
+        client < 0
+            ? episode.Clients.Count == 0
+            : episode.Clients.Count == 1 && string.Equals(episode.Clients[0], index.ClientIds[client], StringComparison.Ordinal);
+
+    private static void CloseArpOverflow(DegradedEvent episode, long nowTicks)
+    {
+        episode.LastTicks = Math.Max(episode.LastTicks, nowTicks);
+        episode.Open = false;
+        episode.Version++;
+    }
+
     /// <summary>
-    /// Ends the ARP overflow episode once no claim has gone unremembered for the flow idle timeout. Ending
-    /// it at the first claim remembered again would make a new finding of every refusal under sustained
-    /// pressure (a binding that makes room now and then); one episode spans the pressure instead.
+    /// Ends each share's ARP overflow episode once no claim of that share has gone unremembered for the flow
+    /// idle timeout. Ending it at the first claim remembered again would make a new finding of every refusal
+    /// under sustained pressure (a binding that makes room now and then); one episode spans the pressure
+    /// instead.
     /// </summary>
     private void EndQuietArpOverflow(long nowTicks)
     {
@@ -247,14 +299,26 @@ internal sealed partial class CaptureAnalyzer
 
         lock (_reportLock)
         {
-            if (_arpOverflow is null || nowTicks - _arpOverflow.LastTicks <= _options.FlowIdleTimeout.Ticks)
+            for (var i = _arpOverflowingShares.Count - 1; i >= 0; i--)
             {
-                return;
+                var share = _arpOverflowingShares[i];
+                var episode = _arpOverflows[share];
+                if (episode is { Open: true } && nowTicks - episode.LastTicks <= _options.FlowIdleTimeout.Ticks)
+                {
+                    continue;
+                }
+
+                if (episode is { Open: true })
+                {
+                    episode.Open = false;
+                    episode.Version++;
+                }
+
+                _arpOverflowingShares[i] = _arpOverflowingShares[^1];
+                _arpOverflowingShares.RemoveAt(_arpOverflowingShares.Count - 1);
             }
 
-            _arpFull = false;
-            _arpOverflow.Open = false;
-            _arpOverflow.Version++;
+            _arpFull = _arpOverflowingShares.Count > 0;
         }
     }
 
@@ -263,10 +327,16 @@ internal sealed partial class CaptureAnalyzer
     {
         if (_degraded.Count >= _options.MaxDegradedEvents)
         {
-            // Only a publisher that stopped taking findings leaves nothing finished and published.
+            // Only a publisher that stopped taking findings leaves nothing finished and published. An open
+            // episode is never dropped: it may not have been handed out yet, and the clients it names would
+            // then never learn their verification is lost. Open episodes are bounded on their own (one each
+            // for loss, silence and overflow, one per ARP share), so the list stays bounded.
             var oldest = _degraded.FindIndex(d => !d.Open && d.Published && d.PublishedVersion == d.Version);
             oldest = oldest >= 0 ? oldest : _degraded.FindIndex(d => !d.Open);
-            _degraded.RemoveAt(Math.Max(oldest, 0));
+            if (oldest >= 0)
+            {
+                _degraded.RemoveAt(oldest);
+            }
         }
 
         _degraded.Add(degraded);

@@ -57,11 +57,14 @@ internal sealed partial class CaptureAnalyzer
 
             foreach (var degraded in _degraded)
             {
-                if (!degraded.Published)
+                // An episode whose scope changed (an overflow that folded flows of another client, or one
+                // naming no client) is a new finding for the clients it now concerns.
+                if (!degraded.Published || !ReferenceEquals(degraded.Clients, degraded.PublishedClients))
                 {
                     findings.Add(ToFinding(degraded, observedAt, update: false));
                     degraded.Published = true;
                     degraded.PublishedVersion = degraded.Version;
+                    degraded.PublishedClients = degraded.Clients;
                 }
             }
 
@@ -279,6 +282,9 @@ internal sealed partial class CaptureAnalyzer
             : $"{flow} on {vlans}, tunnelled in {key.TunnelList()} {tunnelSource} → {tunnelDestination}";
     }
 
+    private static string VlanName(int vlan) =>
+        vlan == 0 ? "untagged frames" : string.Create(CultureInfo.InvariantCulture, $"VLAN {vlan}");
+
     private static string Endpoint(IpKey address, ushort port) =>
         address.IsV4
             ? string.Create(CultureInfo.InvariantCulture, $"{address}:{port}")
@@ -364,7 +370,8 @@ internal sealed partial class CaptureAnalyzer
         var summary = degraded.Reason switch
         {
             DegradedEvent.Loss => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} lost {degraded.LossFraction:P2} of frames (dropped {degraded.Dropped} of {degraded.Received})"),
-            DegradedEvent.ArpOverflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings: {degraded.Suppressed} claim(s) of new addresses not remembered, so not checked for spoofing later (bindings already held are kept)"),
+            DegradedEvent.ArpOverflow when degraded.SharedRemainder => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings of VLANs no client segment names (first refused on {VlanName(degraded.Vlan)}): {degraded.Suppressed} claim(s) of new addresses not remembered, so not checked for spoofing later (bindings already held are kept)"),
+            DegradedEvent.ArpOverflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings in the share of VLAN {degraded.Vlan} ({string.Join(", ", degraded.Clients)}): {degraded.Suppressed} claim(s) of new addresses not remembered, so not checked for spoofing later (bindings already held are kept; other VLANs keep their own room)"),
             DegradedEvent.Overflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} tracks no more violations one by one: {degraded.Suppressed} violating flow(s) folded into per-rule aggregates"),
             _ => degraded.Open
                 ? string.Create(CultureInfo.InvariantCulture, $"No frames on {degraded.Interface} for {seconds:0} s")
@@ -387,7 +394,13 @@ internal sealed partial class CaptureAnalyzer
             evidence["suppressed"] = degraded.Suppressed;
         }
 
-        return Finding.Create(RuleIds.CaptureDegraded, [], summary, evidence, observedAt) with
+        if (degraded.Reason is DegradedEvent.ArpOverflow)
+        {
+            evidence["vlan"] = degraded.Vlan;
+            evidence["shared"] = degraded.SharedRemainder;
+        }
+
+        return Finding.Create(RuleIds.CaptureDegraded, degraded.Clients, summary, evidence, observedAt) with
         {
             Update = update,
             Key = string.Create(CultureInfo.InvariantCulture, $"capture/{InterfaceName}/degraded/{degraded.Id}"),

@@ -51,6 +51,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         InterfaceName = interfaceName;
         _index = index;
         MapClients(index);
+        _arpBindings.Configure(ClientVlans(index));
     }
 
     public string InterfaceName { get; }
@@ -292,6 +293,19 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         Volatile.Write(ref _index, index);
         _generation++;
         MapClients(index);
+        _arpBindings.Configure(ClientVlans(index));
+    }
+
+    /// <summary>The VLANs client segments of the policy name: each has its own share of the ARP bindings.</summary>
+    private static IEnumerable<int> ClientVlans(PolicyIndex index)
+    {
+        for (var vlan = 1; vlan < ArpBindings.VlanIds; vlan++)
+        {
+            if (index.VlanOwner(vlan) >= 0)
+            {
+                yield return vlan;
+            }
+        }
     }
 
     private void MapClients(PolicyIndex index)
@@ -460,9 +474,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         if (!known)
         {
             var named = _index.DirectAddressOwner(frame.Source) != Owners.Unknown;
-            if (!_arpBindings.TryBind(frame.InnerVlan, address, frame.ArpSenderMac, named, _lastFrameTicks))
+            var share = _arpBindings.ShareOf(in frame);
+            if (!_arpBindings.TryBind(frame.InnerVlan, address, frame.ArpSenderMac, named, share, _lastFrameTicks))
             {
-                NoteArpOverflow(_lastFrameTicks);
+                NoteArpOverflow(share, share == ArpBindings.SharedRemainder ? frame.InnerVlan : share, _lastFrameTicks);
             }
         }
 

@@ -27,10 +27,11 @@ internal sealed record CaptureAnalyzerOptions
     public long EvidenceByteBudget { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// IP→MAC bindings remembered for ARP spoofing. Beyond this, bindings of addresses the policy does
-    /// not name make room oldest first, then bindings of named addresses idle for
+    /// IP→MAC bindings remembered for ARP spoofing, split into one share per client VLAN of the policy and a
+    /// shared remainder for every other VLAN. Beyond a share's size, its bindings of addresses the policy
+    /// does not name make room oldest first, then its bindings of named addresses idle for
     /// <see cref="ArpBindingIdleTimeout"/>; when none may, new claims are not remembered and capture is
-    /// reported degraded (<see cref="ArpBindings"/>).
+    /// reported degraded for that share's clients (<see cref="ArpBindings"/>).
     /// </summary>
     public int ArpBindingCapacity { get; init; } = 65_536;
 

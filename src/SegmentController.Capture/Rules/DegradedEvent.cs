@@ -39,6 +39,22 @@ internal sealed class DegradedEvent(string @interface, string reason, long first
     /// </summary>
     public long Suppressed { get; set; }
 
+    /// <summary>
+    /// The clients whose verification the episode concerns; empty when it concerns the whole site (loss,
+    /// silence, an ARP overflow of the shared remainder, a violation overflow that folded a flow naming no
+    /// client).
+    /// </summary>
+    public IReadOnlyList<string> Clients { get; set; } = [];
+
+    /// <summary>
+    /// ARP overflow: the VLAN whose share overflowed, or for the shared remainder the VLAN of the first claim
+    /// it refused (0: untagged).
+    /// </summary>
+    public int Vlan { get; init; }
+
+    /// <summary>ARP overflow: the shared remainder (VLANs no client segment names) overflowed.</summary>
+    public bool SharedRemainder { get; init; }
+
     /// <summary>True while the episode lasts.</summary>
     public bool Open { get; set; } = true;
 
@@ -48,4 +64,7 @@ internal sealed class DegradedEvent(string @interface, string reason, long first
     public bool Published { get; set; }
 
     public int PublishedVersion { get; set; }
+
+    /// <summary>The clients named when last handed out as a new finding (a wider scope is handed out as new again).</summary>
+    public IReadOnlyList<string>? PublishedClients { get; set; }
 }

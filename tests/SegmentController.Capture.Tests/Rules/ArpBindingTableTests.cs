@@ -44,7 +44,8 @@ public sealed class ArpBindingTableTests
     [Fact]
     public void FloodOfClaimsOutsideThePolicy_OldestOutsideBindingsMakeRoom()
     {
-        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "eth-test", new CaptureAnalyzerOptions { ArpBindingCapacity = 4 });
+        // VLAN 20 has a third of the capacity (acme's VLAN 10 and the shared remainder the rest): 4 bindings.
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "eth-test", new CaptureAnalyzerOptions { ArpBindingCapacity = 12 });
         var t = Corpus.Start.Ticks;
         Feed(analyzer, Claim(StationMac(1), "172.16.0.1"), t);
         Feed(analyzer, Claim(StationMac(2), "172.16.0.2"), t += 10);
@@ -65,7 +66,8 @@ public sealed class ArpBindingTableTests
     [Fact]
     public void TableFullOfClientBindings_NewClaimNotRememberedReportedHeldBindingsKept()
     {
-        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "eth-test", new CaptureAnalyzerOptions { ArpBindingCapacity = 16 });
+        // VLAN 20's share is a third of the capacity: 16 bindings.
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "eth-test", new CaptureAnalyzerOptions { ArpBindingCapacity = 48 });
         var t = Corpus.Start.Ticks;
         for (var i = 1; i <= 16; i++)
         {
@@ -82,6 +84,8 @@ public sealed class ArpBindingTableTests
         var degraded = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
         Assert.Equal(Severity.High, degraded.Severity);
         Assert.Equal("arp-overflow", degraded.Evidence["reason"]);
+        Assert.Equal(["globex"], degraded.Clients);
+        Assert.Equal(20, degraded.Evidence["vlan"]);
         Assert.Equal(2L, degraded.Evidence["suppressed"]);
         Assert.Equal(true, degraded.Evidence["ongoing"]);
         Assert.Equal(2, analyzer.ArpClaimsUnchecked);
@@ -96,7 +100,8 @@ public sealed class ArpBindingTableTests
     {
         var options = new CaptureAnalyzerOptions
         {
-            ArpBindingCapacity = 4,
+            // VLAN 20's share: 4 bindings.
+            ArpBindingCapacity = 12,
             ArpBindingIdleTimeout = TimeSpan.FromMinutes(1),
             FlowIdleTimeout = TimeSpan.FromMinutes(5),
         };
@@ -138,12 +143,13 @@ public sealed class ArpBindingTableTests
     [Fact]
     public void RefusalsUnderSustainedPressure_OneEpisode()
     {
-        var options = new CaptureAnalyzerOptions { ArpBindingCapacity = 2, ArpBindingIdleTimeout = TimeSpan.FromMinutes(1) };
+        // VLAN 20's share: 2 bindings.
+        var options = new CaptureAnalyzerOptions { ArpBindingCapacity = 6, ArpBindingIdleTimeout = TimeSpan.FromMinutes(1) };
         var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "eth-test", options);
         var t = Corpus.Start.Ticks;
         var second = TimeSpan.TicksPerSecond;
 
-        // Every 20 s a new client address is claimed while the table holds two: two are refused, then two
+        // Every 20 s a new client address is claimed while the share holds two: two are refused, then two
         // find an idle binding to replace, and so on.
         for (var i = 1; i <= 12; i++)
         {
@@ -163,7 +169,7 @@ public sealed class ArpBindingTableTests
         {
             Assert.False(bindings.Conflicts(20, 0xAC10_0000 + i, i, i, out var known));
             Assert.False(known);
-            Assert.True(bindings.TryBind(20, 0xAC10_0000 + i, i, named: false, i));
+            Assert.True(bindings.TryBind(20, 0xAC10_0000 + i, i, named: false, ArpBindings.SharedRemainder, i));
         }
 
         Assert.Equal(1024, bindings.Count);

@@ -842,6 +842,24 @@ public sealed class SuspensionEngineTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task VerificationLostForOneClientsVlan_SuspendsThatClientOnly()
+    {
+        var policy = TestPolicies.TwoClients(onLost: VerificationLostAction.Suspend);
+        using var engine = NewEngine(policy);
+        var consumer = new SuspensionFindingConsumer(engine, new StaticPolicyProvider(policy));
+        var evidence = new Dictionary<string, object?>(StringComparer.Ordinal) { ["interface"] = "eth1", ["reason"] = "arp-overflow", ["vlan"] = 10, ["shared"] = false };
+
+        await consumer.OnFindingsAsync(
+            [Finding.Create(RuleIds.CaptureDegraded, ["acme"], "Capture on eth1 has no room for more ARP bindings in the share of VLAN 10 (acme)", evidence, _time.GetUtcNow())],
+            CancellationToken.None);
+
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.Equal(SuspensionTrigger.VerificationLost, engine.Current.Suspensions["acme"].Trigger);
+        Assert.False(engine.IsSuspended("globex"));
+        Assert.False(engine.Current.AllSuspended);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -1,0 +1,251 @@
+using System.Net;
+using SegmentController.Capture.Classification;
+using SegmentController.Capture.Decoding;
+using SegmentController.Capture.Rules;
+using SegmentController.Capture.Tests.Support;
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using static SegmentController.Capture.Tests.Support.Frames;
+
+namespace SegmentController.Capture.Tests.Rules;
+
+/// <summary>
+/// Each client VLAN has its own share of the ARP binding table, and every other VLAN draws on the shared
+/// remainder: a flood of claims in one VLAN fills only its share, and the overflow it causes names the
+/// clients of that VLAN alone. With a capacity of 30 and the corpus site's two client VLANs (acme's 10,
+/// globex's 20), each share and the remainder hold 10 bindings.
+/// </summary>
+public sealed class ArpBindingShareTests
+{
+    private const int Capacity = 30;
+    private static readonly byte[] GlobexMac = Mac(TestPolicy.GlobexAgentMac);
+    private static readonly byte[] SpooferMac = Mac("02:00:00:00:66:66");
+
+    private static byte[] Claim(byte[] mac, string address, params int[] vlans) =>
+        Ethernet(Broadcast, mac, vlans, 0x0806, Arp(2, mac, address, Broadcast, address));
+
+    private static byte[] StationMac(int i) => [0x02, 0x00, 0x00, 0x01, (byte)(i >> 8), (byte)i];
+
+    private static void Feed(CaptureAnalyzer analyzer, byte[] frame, long ticks) => analyzer.ProcessFrame(frame, frame.Length, ticks);
+
+    private static CaptureAnalyzer NewAnalyzer(PolicyIndex? index = null, int maxDegraded = 256) =>
+        new(index ?? TestPolicy.Index(), "eth-test", new CaptureAnalyzerOptions { ArpBindingCapacity = Capacity, MaxDegradedEvents = maxDegraded });
+
+    /// <summary>Claims of acme's own addresses (named by the policy, so never pushed out while live) on <paramref name="vlans"/>.</summary>
+    private static long Flood(CaptureAnalyzer analyzer, long t, int count, string prefix, params int[] vlans)
+    {
+        for (var i = 1; i <= count; i++)
+        {
+            Feed(analyzer, Claim(StationMac(i), $"{prefix}.{i / 250}.{(i % 250) + 1}", vlans), t += 10);
+        }
+
+        return t;
+    }
+
+    private static PolicyIndex IndexOf(SitePolicy policy) =>
+        PolicyIndex.BuildAsync(policy, null, TimeSpan.FromSeconds(2), CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>The corpus site with a third client, initech, on VLAN 30 (10.30.0.0/16).</summary>
+    private static SitePolicy WithInitech()
+    {
+        var site = TestPolicy.Create();
+        return site with
+        {
+            Clients =
+            [
+                .. site.Clients,
+                new ClientDefinition
+                {
+                    Id = "initech",
+                    Name = "Initech",
+                    ContractEnd = new DateOnly(2030, 1, 1),
+                    Segments = [new Segment { Name = "agents", Vlans = [30], Subnets = [IPNetwork.Parse("10.30.0.0/16")] }],
+                },
+            ],
+        };
+    }
+
+    [Fact]
+    public void FloodInOneClientVlan_FillsOnlyItsShare_OverflowNamesThatClientAlone()
+    {
+        var analyzer = NewAnalyzer();
+        var t = Flood(analyzer, Corpus.Start.Ticks, 200, "10.10", 10);
+
+        // Globex's new host is still remembered: a later conflicting claim of its address is spoofing.
+        Feed(analyzer, Claim(GlobexMac, "10.20.0.21", 20), t += 10);
+        Feed(analyzer, Claim(SpooferMac, "10.20.0.21", 20), t += 10);
+
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        var spoof = Assert.Single(findings, f => f.Rule == RuleIds.ArpSpoofing);
+        Assert.Equal("10.20.0.21", spoof.Evidence["src"]);
+        Assert.Equal(["globex"], spoof.Clients);
+
+        var degraded = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["acme"], degraded.Clients);
+        Assert.Equal("arp-overflow", degraded.Evidence["reason"]);
+        Assert.Equal(10, degraded.Evidence["vlan"]);
+        Assert.Equal(false, degraded.Evidence["shared"]);
+        Assert.Equal(190L, degraded.Evidence["suppressed"]);
+        Assert.Equal("eth-test", degraded.Evidence["interface"]);
+        Assert.Contains("VLAN 10 (acme)", degraded.Summary, StringComparison.Ordinal);
+        Assert.Equal(190, analyzer.ArpClaimsUnchecked);
+        Assert.True(analyzer.Degraded);
+    }
+
+    [Fact]
+    public void FloodInAVlanNoClientNames_FillsTheRemainder_OverflowStaysSiteWide()
+    {
+        var analyzer = NewAnalyzer();
+
+        // A host on an unknown VLAN claims acme's addresses: bindings the policy names, so none makes room.
+        var t = Flood(analyzer, Corpus.Start.Ticks, 50, "10.10", 555);
+        Feed(analyzer, Claim(GlobexMac, "10.20.0.21", 20), t += 10);
+        Feed(analyzer, Claim(SpooferMac, "10.20.0.21", 20), t += 10);
+
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        Assert.Single(findings, f => f.Rule == RuleIds.ArpSpoofing && (string?)f.Evidence["src"] == "10.20.0.21");
+        var degraded = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Empty(degraded.Clients);
+        Assert.Equal(555, degraded.Evidence["vlan"]);
+        Assert.Equal(true, degraded.Evidence["shared"]);
+        Assert.Equal(40L, degraded.Evidence["suppressed"]);
+    }
+
+    [Fact]
+    public void StackedTagsFromAClientVlan_CountInTheOutermostClientVlansShare()
+    {
+        var analyzer = NewAnalyzer();
+
+        // A host on acme's VLAN 10 puts globex's VLAN 20 inside its own: the outer tag is the switch's.
+        var t = Flood(analyzer, Corpus.Start.Ticks, 40, "10.20", 10, 20);
+        Feed(analyzer, Claim(GlobexMac, "10.20.7.21", 20), t += 10);
+        Feed(analyzer, Claim(SpooferMac, "10.20.7.21", 20), t += 10);
+
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        Assert.Single(findings, f => f.Rule == RuleIds.ArpSpoofing && (string?)f.Evidence["src"] == "10.20.7.21");
+        var degraded = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["acme"], degraded.Clients);
+        Assert.Equal(10, degraded.Evidence["vlan"]);
+    }
+
+    [Fact]
+    public void EveryShareOverflowing_OneOpenEpisodeEach_NoneDroppedBeyondTheEpisodeCap()
+    {
+        var analyzer = NewAnalyzer(maxDegraded: 2);
+        var t = Flood(analyzer, Corpus.Start.Ticks, 11, "10.10", 10);
+        t = Flood(analyzer, t, 11, "10.20", 20);
+        Flood(analyzer, t, 11, "10.99", 99);
+
+        var degraded = analyzer.AllFindings(DateTimeOffset.UnixEpoch).Where(f => f.Rule == RuleIds.CaptureDegraded).ToArray();
+        Assert.Equal(3, degraded.Length);
+        Assert.Equal(["acme"], degraded.Single(d => (int)d.Evidence["vlan"]! == 10).Clients);
+        Assert.Equal(["globex"], degraded.Single(d => (int)d.Evidence["vlan"]! == 20).Clients);
+        Assert.Empty(degraded.Single(d => (int)d.Evidence["vlan"]! == 99).Clients);
+        Assert.All(degraded, d => Assert.Equal(1L, d.Evidence["suppressed"]));
+    }
+
+    [Fact]
+    public void ThousandsOfVlanIdsAndStacks_MemoryStaysWithinCapacityAndEachShareWithinItsSize()
+    {
+        var bindings = new ArpBindings(64, TimeSpan.FromHours(1));
+        bindings.Configure([10, 20]);
+        var frame = default(DecodedFrame);
+        var random = new Random(7);
+        long ticks = 1;
+        for (var round = 0; round < 3; round++)
+        {
+            for (var vlan = 1; vlan < ArpBindings.VlanIds; vlan++)
+            {
+                // Single tags of every id, then QinQ stacks of up to 8 tags in any order.
+                frame.VlanCount = round == 0 ? 1 : random.Next(1, FrameDecoder.MaxVlanTags + 1);
+                frame.Vlans[0] = (ushort)vlan;
+                for (var i = 1; i < frame.VlanCount; i++)
+                {
+                    frame.Vlans[i] = (ushort)random.Next(1, ArpBindings.VlanIds);
+                }
+
+                var share = bindings.ShareOf(in frame);
+                var address = 0x0A0A_0000u + (uint)((round * ArpBindings.VlanIds) + vlan);
+                if (!bindings.Conflicts(frame.InnerVlan, address, (ulong)vlan, ticks, out var known) && !known)
+                {
+                    bindings.TryBind(frame.InnerVlan, address, (ulong)vlan, named: vlan % 2 == 0, share, ticks++);
+                }
+
+                Assert.InRange(bindings.Count, 0, 64);
+            }
+        }
+
+        Assert.Equal(21, bindings.VlanShareSize);
+        Assert.Equal(22, bindings.SizeOf(ArpBindings.SharedRemainder));
+        Assert.InRange(bindings.CountIn(10), 1, 21);
+        Assert.InRange(bindings.CountIn(20), 1, 21);
+        Assert.InRange(bindings.CountIn(ArpBindings.SharedRemainder), 1, 22);
+        Assert.Equal(bindings.Count, bindings.CountIn(10) + bindings.CountIn(20) + bindings.CountIn(ArpBindings.SharedRemainder));
+        Assert.Equal(0, bindings.SizeOf(555));
+    }
+
+    [Fact]
+    public void ReloadAddsAClientVlan_NewVlanGetsItsRoomFromTheExcessHeldBindingsStillChecked()
+    {
+        var analyzer = NewAnalyzer();
+        var t = Corpus.Start.Ticks;
+
+        // Every share full of live bindings the policy names: 10 of acme's, 10 of globex's, 10 on VLAN 30,
+        // which no client segment names yet (the remainder).
+        t = Flood(analyzer, t, 10, "10.10", 10);
+        t = Flood(analyzer, t, 10, "10.20", 20);
+        t = Flood(analyzer, t, 10, "10.30", 30);
+        Assert.DoesNotContain(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+
+        // Initech's VLAN 30 gets a share of its own (7 of 30; the remainder 9): bindings already held stay
+        // where they were made, and the shares now larger than their size give room back as it is needed.
+        analyzer.UpdatePolicy(IndexOf(WithInitech()));
+        Feed(analyzer, Claim(StationMac(500), "10.30.9.1", 30), t += 10);
+        Feed(analyzer, Claim(SpooferMac, "10.30.9.1", 30), t += 10);
+
+        // A binding held before the reload (the newest of acme's, so not yet given back) is still checked.
+        Feed(analyzer, Claim(SpooferMac, "10.10.0.11", 10), t += 10);
+
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        Assert.Equal(
+            ["10.10.0.11", "10.30.9.1"],
+            findings.Where(f => f.Rule == RuleIds.ArpSpoofing).Select(f => (string)f.Evidence["src"]!).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(findings, f => f.Rule == RuleIds.CaptureDegraded);
+
+        // Initech's share fills at 7 and its overflow names initech alone.
+        for (var i = 2; i <= 8; i++)
+        {
+            Feed(analyzer, Claim(StationMac(500 + i), $"10.30.9.{i}", 30), t += 10);
+        }
+
+        var degraded = Assert.Single(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["initech"], degraded.Clients);
+        Assert.Equal(30, degraded.Evidence["vlan"]);
+        Assert.Equal(1L, degraded.Evidence["suppressed"]);
+    }
+
+    [Fact]
+    public void ReloadTakesAVlanFromItsClient_LaterOverflowThereIsSiteWide()
+    {
+        var analyzer = NewAnalyzer();
+        var t = Flood(analyzer, Corpus.Start.Ticks, 11, "10.20", 20);
+        var before = Assert.Single(analyzer.TakeNewFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["globex"], before.Clients);
+
+        // Globex's segment no longer names VLAN 20: its claims now draw on the shared remainder (15 of 30, as
+        // acme's VLAN 10 is the only client VLAN left), and an overflow there concerns the whole site. The
+        // episode that named globex stays as it was, to end once quiet.
+        var site = TestPolicy.Create();
+        var globex = site.Clients[1];
+        analyzer.UpdatePolicy(IndexOf(site with { Clients = [site.Clients[0], globex with { Segments = [globex.Segments[0] with { Vlans = [] }] }] }));
+        Flood(analyzer, t, 30, "10.10", 20);
+
+        var degraded = analyzer.AllFindings(DateTimeOffset.UnixEpoch).Where(f => f.Rule == RuleIds.CaptureDegraded).ToArray();
+        Assert.Equal(2, degraded.Length);
+        var after = Assert.Single(degraded, d => d.Key != before.Key);
+        Assert.Empty(after.Clients);
+        Assert.Equal(true, after.Evidence["shared"]);
+        Assert.Equal(20, after.Evidence["vlan"]);
+        Assert.Equal(15L, after.Evidence["suppressed"]);
+    }
+}
