@@ -175,11 +175,38 @@ internal sealed partial class CaptureAnalyzer
         }
     }
 
-    /// <summary>A flow was folded into an aggregate: starts or extends the overflow episode. Under the report lock.</summary>
-    private bool NoteOverflow(long nowTicks)
+    /// <summary>
+    /// A flow concerning <paramref name="clients"/> was folded into an aggregate: starts or extends the
+    /// overflow episode, and widens the clients it names. The aggregate still reports the flow under those
+    /// clients, so only their per-flow detail is lost: the episode names them, and a suspension on lost
+    /// verification reaches them alone. A flow naming no client could be any client's traffic (an untagged
+    /// frame, addresses outside every segment) and its aggregate suspends nobody, so folding one makes the
+    /// episode name no client: the whole site's verification is lost. True when the episode started or its
+    /// scope widened (a new finding for the clients it now concerns). Under the report lock.
+    /// </summary>
+    private bool NoteOverflow(SortedSet<string> clients, long nowTicks)
     {
         var started = CountSuppressed(ref _overflow, _overflowing, DegradedEvent.Overflow, nowTicks);
         _overflowing = true;
+        var episode = _overflow!;
+        if (episode.SiteWide)
+        {
+            return started;
+        }
+
+        if (clients.Count == 0)
+        {
+            episode.SiteWide = true;
+            episode.Clients = Array.Empty<string>();
+            return true;
+        }
+
+        if (!clients.IsSubsetOf(episode.Clients))
+        {
+            episode.Clients = [.. clients.Union(episode.Clients, StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            return true;
+        }
+
         return started;
     }
 

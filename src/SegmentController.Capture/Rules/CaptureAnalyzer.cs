@@ -585,6 +585,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 TunnelSource = frame.TunnelSource,
                 TunnelDestination = frame.TunnelDestination,
             };
+            // The episode is scoped by this flow's own clients, before they are merged with the aggregate's.
+            signal |= NoteOverflow(clients, timestampTicks);
             if (aggregate.Flows == 0 || !clients.IsSubsetOf(aggregate.Clients))
             {
                 // New clients make the aggregate a new finding for them: it may trip their suspension.
@@ -595,7 +597,6 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
 
             aggregate.Flows++;
             _suppressed++;
-            signal |= NoteOverflow(timestampTicks);
         }
 
         if (signal)

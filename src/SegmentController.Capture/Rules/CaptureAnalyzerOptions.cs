@@ -13,7 +13,7 @@ internal sealed record CaptureAnalyzerOptions
     /// Distinct violations (rule × flow) tracked one by one. Violations already published, with their
     /// evidence written and their flow idle for <see cref="FlowIdleTimeout"/>, are forgotten to make
     /// room; when none can be, further violating flows are folded into one aggregate per rule (still
-    /// reported, counted and named by client) and a capture-degraded episode says so.
+    /// reported, counted and named by client) and a capture-degraded episode naming their clients says so.
     /// </summary>
     public int MaxViolations { get; init; } = 10_000;
 

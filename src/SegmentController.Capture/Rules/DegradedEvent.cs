@@ -55,6 +55,12 @@ internal sealed class DegradedEvent(string @interface, string reason, long first
     /// <summary>ARP overflow: the shared remainder (VLANs no client segment names) overflowed.</summary>
     public bool SharedRemainder { get; init; }
 
+    /// <summary>
+    /// Overflow: a folded flow named no client, so the episode concerns the whole site (<see cref="Clients"/>
+    /// stays empty from then on).
+    /// </summary>
+    public bool SiteWide { get; set; }
+
     /// <summary>True while the episode lasts.</summary>
     public bool Open { get; set; } = true;
 

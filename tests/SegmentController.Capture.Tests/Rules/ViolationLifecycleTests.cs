@@ -81,10 +81,71 @@ public sealed class ViolationLifecycleTests
         Feed(analyzer, Leak(99, "10.30.0.31"), t += 10);
         var findings = analyzer.TakeNewFindings(Now);
 
-        var aggregate = Assert.Single(findings);
+        // The overflow episode, which now concerns initech too, is handed out again beside it.
+        var aggregate = Assert.Single(findings, f => f.Rule == RuleIds.CrossClientFlow);
         Assert.False(aggregate.Update);
         Assert.Equal(Severity.Critical, aggregate.Severity);
         Assert.Equal(["acme", "globex", "initech"], aggregate.Clients);
+        Assert.Equal(2, findings.Count);
+    }
+
+    [Fact]
+    public void BeyondTheCap_OverflowNamesTheClientsOfTheFoldedFlowsAndWidensAsNew()
+    {
+        var analyzer = new CaptureAnalyzer(ThreeClients(), "t", new CaptureAnalyzerOptions { MaxViolations = 5 });
+        var t = Corpus.Start.Ticks;
+        for (ushort port = 1; port <= 10; port++)
+        {
+            Feed(analyzer, Leak(port), t += 10);
+        }
+
+        // Only acme's and globex's flows were folded: initech's verification is intact.
+        var overflow = Assert.Single(analyzer.TakeNewFindings(Now), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal("overflow", overflow.Evidence["reason"]);
+        Assert.Equal(["acme", "globex"], overflow.Clients);
+        Assert.Equal(5L, overflow.Evidence["suppressed"]);
+        Assert.EndsWith("(acme, globex)", overflow.Summary, StringComparison.Ordinal);
+
+        // A folded flow of acme's that names no one new widens nothing; one reaching initech does, and the
+        // same episode is handed out again as new so that initech's suspension can follow.
+        Feed(analyzer, Leak(11), t += 10);
+        Assert.DoesNotContain(analyzer.TakeNewFindings(Now), f => f.Rule == RuleIds.CaptureDegraded);
+        Feed(analyzer, Leak(99, "10.30.0.31"), t += 10);
+        var widened = Assert.Single(analyzer.TakeNewFindings(Now), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.False(widened.Update);
+        Assert.Equal(overflow.Key, widened.Key);
+        Assert.Equal(["acme", "globex", "initech"], widened.Clients);
+        Assert.Equal(7L, widened.Evidence["suppressed"]);
+    }
+
+    [Fact]
+    public void BeyondTheCap_FoldedFlowNamingNoClient_OverflowConcernsTheWholeSite()
+    {
+        var analyzer = new CaptureAnalyzer(TestPolicy.Index(), "t", new CaptureAnalyzerOptions { MaxViolations = 5 });
+        var t = Corpus.Start.Ticks;
+        for (ushort port = 1; port <= 6; port++)
+        {
+            Feed(analyzer, Leak(port), t += 10);
+        }
+
+        Assert.Equal(["acme", "globex"], Assert.Single(analyzer.TakeNewFindings(Now), f => f.Rule == RuleIds.CaptureDegraded).Clients);
+
+        // Traffic on a VLAN the policy does not name between addresses no segment holds: whose it is, no
+        // one can tell, and its aggregate suspends nobody. The episode now names no client.
+        var stray = Ethernet(Mac("02:00:00:00:55:02"), Mac("02:00:00:00:55:01"), [555], 0x0800, Ipv4("172.16.0.1", "172.16.0.2", 17, Udp(5000, 5001, new byte[8])));
+        Feed(analyzer, stray, t += 10);
+
+        var findings = analyzer.TakeNewFindings(Now);
+        Assert.Empty(Assert.Single(findings, f => f.Rule == RuleIds.UnknownVlan).Clients);
+        var overflow = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.False(overflow.Update);
+        Assert.Empty(overflow.Clients);
+        Assert.Contains("the whole site", overflow.Summary, StringComparison.Ordinal);
+
+        // Flows of named clients folded later do not narrow it again.
+        Feed(analyzer, Leak(40), t += 10);
+        Assert.DoesNotContain(analyzer.TakeNewFindings(Now), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Empty(Assert.Single(analyzer.AllFindings(Now), f => f.Rule == RuleIds.CaptureDegraded).Clients);
     }
 
     [Fact]
