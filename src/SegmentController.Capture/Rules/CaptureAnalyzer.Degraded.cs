@@ -1,3 +1,4 @@
+using SegmentController.Capture.Classification;
 using SegmentController.Capture.Sources;
 
 namespace SegmentController.Capture.Rules;
@@ -299,7 +300,7 @@ internal sealed partial class CaptureAnalyzer
         }
     }
 
-    private static bool NamesOnly(DegradedEvent episode, Classification.PolicyIndex index, int client) =>
+    private static bool NamesOnly(DegradedEvent episode, PolicyIndex index, int client) =>
         client < 0
             ? episode.Clients.Count == 0
             : episode.Clients.Count == 1 && string.Equals(episode.Clients[0], index.ClientIds[client], StringComparison.Ordinal);
