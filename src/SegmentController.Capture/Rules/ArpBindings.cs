@@ -10,7 +10,8 @@ namespace SegmentController.Capture.Rules;
 /// without letting one VLAN's claims take the room another VLAN's claims need:
 /// <list type="bullet">
 /// <item>The capacity is split into shares. Each VLAN a client segment of the policy names has a share of
-/// its own, <c>capacity / (client VLANs + 1)</c>; every other VLAN (untagged, infrastructure, VLANs the policy
+/// its own, sized by the IPv4 addresses its segments' subnets hold (<see cref="Configure(IEnumerable{ValueTuple{int, long}})"/>);
+/// every other VLAN (untagged, infrastructure, VLANs the policy
 /// does not name) draws on the shared remainder, the rest of the capacity. A claim is counted in the share
 /// of the outermost tag of its frame that a client segment names (the tag an access switch put on; an inner
 /// tag is the sender's own choice), else in the remainder. A share never grows past its size, so a flood in
@@ -25,7 +26,7 @@ namespace SegmentController.Capture.Rules;
 /// returns false; the analyzer counts it and reports degraded capture for that share alone): an address
 /// never seen before is a first claim either way, and what was bound stays bound.</item>
 /// </list>
-/// Policy reload (<see cref="Configure"/>) sizes the shares anew; bindings already held are not moved. A
+/// Policy reload (<see cref="Configure(IEnumerable{ValueTuple{int, long}})"/>) sizes the shares anew; bindings already held are not moved. A
 /// binding stays counted in the share it was made in and keeps being checked, whatever its VLAN has become;
 /// a VLAN that became a client's starts an empty share of its own (its older bindings stay in the
 /// remainder), and a share that is now larger than its size (its VLAN left the policy, or more VLANs now
@@ -69,7 +70,7 @@ internal sealed class ArpBindings
             _shares[i] = new Share { UnnamedHead = None, UnnamedTail = None, NamedHead = None, NamedTail = None };
         }
 
-        Configure([]);
+        Configure(Array.Empty<int>());
     }
 
     public int Capacity { get; }
@@ -82,7 +83,7 @@ internal sealed class ArpBindings
     /// <summary>Bindings dropped to make room.</summary>
     public long Evicted { get; private set; }
 
-    /// <summary>The size of each client VLAN's own share under the current policy.</summary>
+    /// <summary>The mean size of the client VLANs' own shares under the current policy.</summary>
     public int VlanShareSize { get; private set; }
 
     /// <summary>Bindings counted in <paramref name="share"/> (a client VLAN id, or <see cref="SharedRemainder"/>).</summary>
@@ -93,29 +94,85 @@ internal sealed class ArpBindings
 
     /// <summary>
     /// Sizes the shares for the VLANs client segments of the policy name (<paramref name="clientVlans"/>;
-    /// ids outside 1–4095 are ignored). Bindings held are not moved: a share now larger than its size gives
-    /// its excess back as other shares need it.
+    /// ids outside 1–4095 are ignored), each as if its subnets held the same number of addresses.
     /// </summary>
     public void Configure(IEnumerable<int> clientVlans)
     {
         ArgumentNullException.ThrowIfNull(clientVlans);
+        Configure(clientVlans.Select(static vlan => (vlan, 1L)));
+    }
+
+    /// <summary>
+    /// Sizes the shares for the VLANs client segments of the policy name, each with the number of IPv4
+    /// addresses its segments' subnets hold (<paramref name="clientVlans"/>; ids outside 1–4095 are
+    /// ignored, a VLAN listed twice adds up). The shared remainder keeps at least
+    /// <c>capacity / (client VLANs + 1)</c>; the rest is split among the client VLANs max-min fairly: each
+    /// VLAN whose addresses need no more than an even split of what is left gets all they need, the VLANs
+    /// needing more share what remains evenly, and room no VLAN needs is split evenly among them all. A VLAN
+    /// of a /16 beside a few /24s then has room for most of its hosts, where an even split would give it no
+    /// more than each /24, and a VLAN of a /24 keeps room for all of its hosts whatever the /16 holds.
+    /// Bindings held are not moved: a share now larger than its size gives its excess back as other shares
+    /// need it.
+    /// </summary>
+    public void Configure(IEnumerable<(int Vlan, long Addresses)> clientVlans)
+    {
+        ArgumentNullException.ThrowIfNull(clientVlans);
         Array.Clear(_ownShare);
+        var need = new long[VlanIds];
         var count = 0;
-        foreach (var vlan in clientVlans)
+        foreach (var (vlan, addresses) in clientVlans)
         {
-            if (vlan is > SharedRemainder and < VlanIds && !_ownShare[vlan])
+            if (vlan is not (> SharedRemainder and < VlanIds))
+            {
+                continue;
+            }
+
+            if (!_ownShare[vlan])
             {
                 _ownShare[vlan] = true;
                 count++;
             }
+
+            need[vlan] = Math.Min(need[vlan] + Math.Max(addresses, 0), Capacity);
         }
 
-        VlanShareSize = Capacity / (count + 1);
+        // Max-min fair: the VLANs needing least are given all they need first while that is no more than
+        // an even split of what is left, and the biggest share what remains; room nobody needs is then
+        // split evenly among them.
+        var sizes = new int[VlanIds];
+        var available = Capacity - (Capacity / (count + 1));
+        var order = new List<(long Need, int Vlan)>(count);
+        for (var vlan = 1; vlan < VlanIds; vlan++)
+        {
+            if (_ownShare[vlan])
+            {
+                order.Add((Math.Max(need[vlan], 1), vlan));
+            }
+        }
+
+        order.Sort();
+        var left = (long)available;
+        for (var i = 0; i < order.Count; i++)
+        {
+            var give = Math.Min(order[i].Need, left / (order.Count - i));
+            sizes[order[i].Vlan] = (int)give;
+            left -= give;
+        }
+
+        var given = 0L;
+        foreach (var (_, vlan) in order)
+        {
+            sizes[vlan] += (int)(left / order.Count);
+            given += sizes[vlan];
+        }
+
+        sizes[SharedRemainder] = (int)(Capacity - given);
+        VlanShareSize = count == 0 ? 0 : (int)(given / count);
         var overSize = new List<int>();
         for (var share = 0; share < _shares.Length; share++)
         {
             ref var s = ref _shares[share];
-            s.Size = share == SharedRemainder ? Capacity - (count * VlanShareSize) : _ownShare[share] ? VlanShareSize : 0;
+            s.Size = sizes[share];
             if (s.Count > s.Size)
             {
                 overSize.Add(share);

@@ -296,16 +296,38 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         _arpBindings.Configure(ClientVlans(index));
     }
 
-    /// <summary>The VLANs client segments of the policy name: each has its own share of the ARP bindings.</summary>
-    private static IEnumerable<int> ClientVlans(PolicyIndex index)
+    /// <summary>
+    /// The VLANs client segments of the policy name, each with the IPv4 addresses the subnets of its
+    /// segments hold (a segment on several VLANs counts its subnets on each): each VLAN has its own share of
+    /// the ARP bindings, sized by them.
+    /// </summary>
+    private static IEnumerable<(int Vlan, long Addresses)> ClientVlans(PolicyIndex index)
     {
-        for (var vlan = 1; vlan < ArpBindings.VlanIds; vlan++)
+        var addresses = new Dictionary<int, long>();
+        foreach (var client in index.Policy.Clients)
         {
-            if (index.VlanOwner(vlan) >= 0)
+            foreach (var segment in client.Segments)
             {
-                yield return vlan;
+                var held = 0L;
+                foreach (var subnet in segment.Subnets)
+                {
+                    if (subnet.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    {
+                        held += 1L << (32 - subnet.PrefixLength);
+                    }
+                }
+
+                foreach (var vlan in segment.Vlans)
+                {
+                    if (index.VlanOwner(vlan) >= 0)
+                    {
+                        addresses[vlan] = addresses.GetValueOrDefault(vlan) + held;
+                    }
+                }
             }
         }
+
+        return addresses.Select(static pair => (pair.Key, pair.Value));
     }
 
     private void MapClients(PolicyIndex index)

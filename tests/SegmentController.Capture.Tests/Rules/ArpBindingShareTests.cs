@@ -197,7 +197,8 @@ public sealed class ArpBindingShareTests
         t = Flood(analyzer, t, 10, "10.30", 30);
         Assert.DoesNotContain(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
 
-        // Initech's VLAN 30 gets a share of its own (7 of 30; the remainder 9): bindings already held stay
+        // Initech's VLAN 30 gets a share of its own (the three client VLANs' subnets are alike, /16s: 7, 8 and 8
+        // of 30 for VLANs 10, 20 and 30, the remainder keeping its least, 7): bindings already held stay
         // where they were made, and the shares now larger than their size give room back as it is needed.
         analyzer.UpdatePolicy(IndexOf(WithInitech()));
         Feed(analyzer, Claim(StationMac(500), "10.30.9.1", 30), t += 10);
@@ -212,8 +213,8 @@ public sealed class ArpBindingShareTests
             findings.Where(f => f.Rule == RuleIds.ArpSpoofing).Select(f => (string)f.Evidence["src"]!).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(findings, f => f.Rule == RuleIds.CaptureDegraded);
 
-        // Initech's share fills at 7 and its overflow names initech alone.
-        for (var i = 2; i <= 8; i++)
+        // Initech's share fills at 8 and its overflow names initech alone.
+        for (var i = 2; i <= 9; i++)
         {
             Feed(analyzer, Claim(StationMac(500 + i), $"10.30.9.{i}", 30), t += 10);
         }
@@ -247,5 +248,58 @@ public sealed class ArpBindingShareTests
         Assert.Equal(true, after.Evidence["shared"]);
         Assert.Equal(20, after.Evidence["vlan"]);
         Assert.Equal(15L, after.Evidence["suppressed"]);
+    }
+
+    [Fact]
+    public void SharesFollowTheAddressesOfEachVlansSubnets_ASmallVlanKeepsAllItNeeds()
+    {
+        // A /16 beside two /24s: the /24s get all 256 addresses each, the /16 what is left after the
+        // remainder's least (a quarter with three client VLANs).
+        var bindings = new ArpBindings(65_536, TimeSpan.FromHours(1));
+        bindings.Configure([(10, 65_536L), (20, 256L), (30, 256L)]);
+        Assert.Equal(48_640, bindings.SizeOf(10));
+        Assert.Equal(256, bindings.SizeOf(20));
+        Assert.Equal(256, bindings.SizeOf(30));
+        Assert.Equal(16_384, bindings.SizeOf(ArpBindings.SharedRemainder));
+
+        // Room no VLAN needs is split evenly among them; the sizes always add up to the capacity.
+        bindings.Configure([(10, 256L), (20, 256L), (30, 256L)]);
+        Assert.Equal([16_384, 16_384, 16_384, 16_384], new[] { 10, 20, 30, ArpBindings.SharedRemainder }.Select(bindings.SizeOf));
+
+        // A VLAN listed by two segments adds their addresses up; one whose segments hold no IPv4 address
+        // still gets a share of its own.
+        bindings.Configure([(10, 40_000L), (10, 40_000L), (20, 0L)]);
+        Assert.Equal(65_536, bindings.SizeOf(10) + bindings.SizeOf(20) + bindings.SizeOf(ArpBindings.SharedRemainder));
+        Assert.InRange(bindings.SizeOf(20), 1, 21_845);
+        Assert.Equal(21_845, bindings.SizeOf(ArpBindings.SharedRemainder));
+    }
+
+    [Fact]
+    public void ClientVlanOfALargerSubnet_HoldsMoreHostsThanAnEvenSplit_WhileTheSmallVlanKeepsItsRoom()
+    {
+        // Acme's VLAN 10 holds a /16, globex's VLAN 20 a /24; a capacity of 1,024 keeps 341 for the remainder,
+        // gives globex its 256 and acme the other 427 (an even split would give each 341).
+        var site = TestPolicy.Create();
+        var globex = site.Clients[1];
+        var index = IndexOf(site with { Clients = [site.Clients[0], globex with { Segments = [globex.Segments[0] with { Subnets = [IPNetwork.Parse("10.20.0.0/24")] }] }] });
+        var analyzer = new CaptureAnalyzer(index, "eth-test", new CaptureAnalyzerOptions { ArpBindingCapacity = 1024 });
+
+        // 400 live hosts of acme, then globex's 250: all remembered, no overflow.
+        var t = Flood(analyzer, Corpus.Start.Ticks, 400, "10.10", 10);
+        for (var i = 1; i <= 250; i++)
+        {
+            Feed(analyzer, Claim(StationMac(1000 + i), $"10.20.0.{i}", 20), t += 10);
+        }
+
+        Assert.DoesNotContain(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+
+        // Acme's 428th host is one too many for its share; globex's hosts are still checked.
+        t = Flood(analyzer, t, 428, "10.10", 10);
+        Feed(analyzer, Claim(SpooferMac, "10.20.0.7", 20), t += 10);
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        var degraded = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["acme"], degraded.Clients);
+        Assert.Equal(1L, degraded.Evidence["suppressed"]);
+        Assert.Single(findings, f => f.Rule == RuleIds.ArpSpoofing && (string?)f.Evidence["src"] == "10.20.0.7");
     }
 }
