@@ -20,10 +20,13 @@ internal enum DecodeError : byte
     TruncatedIcmp,
     TruncatedArp,
 
-    /// <summary>A GRE or GENEVE header longer than the packet that carries it declares.</summary>
+    /// <summary>
+    /// A GRE, GENEVE or ERSPAN header longer than the packet that carries it declares, or an ERSPAN header of
+    /// the wrong version for its GRE protocol type.
+    /// </summary>
     BadTunnelHeader,
 
-    /// <summary>A GRE or GENEVE header cut by the snap length.</summary>
+    /// <summary>A GRE, GENEVE or ERSPAN header cut by the snap length.</summary>
     TruncatedTunnelHeader,
 
     /// <summary>Tunnels nested deeper than <see cref="FrameDecoder.MaxWalkedTunnels"/>: the packet inside is not decoded.</summary>

@@ -97,6 +97,27 @@ internal struct DecodedFrame
     public int TunnelLength;
 
     /// <summary>
+    /// For an ERSPAN carrier (<see cref="Tunnel"/> is <see cref="Encapsulation.Erspan"/>) and for the frame it
+    /// mirrors: the session id (0 for type I, which has no ERSPAN header).
+    /// </summary>
+    public ushort ErspanSession;
+
+    /// <summary>For an ERSPAN carrier: the VLAN the switch saw the mirrored frame on, from the ERSPAN header (0 when none is given).</summary>
+    public ushort ErspanVlan;
+
+    /// <summary>For an ERSPAN carrier: the switch cut the mirrored frame (the T bit), so its own lengths may exceed what it holds.</summary>
+    public bool ErspanTruncated;
+
+    /// <summary>
+    /// True for a frame a switch of the site mirrored to the capture by ERSPAN (<see cref="FrameDecoder.DecodeMirrored"/>),
+    /// and for every packet decoded out of tunnels within it: judged as if captured on the wire. Part of the flow key.
+    /// </summary>
+    public bool Mirrored;
+
+    /// <summary>For a mirrored frame: the address of the switch that mirrored it (the ERSPAN carrier's source).</summary>
+    public IpKey MirrorSource;
+
+    /// <summary>
     /// For a packet decoded out of tunnels: the tunnels it came through, four bits each
     /// (<see cref="Encapsulation"/>), the outermost in the highest nibble used; 0 for a packet on the wire.
     /// </summary>

@@ -22,4 +22,10 @@ internal enum Encapsulation : byte
 
     /// <summary>GENEVE (UDP port 6081) carrying Ethernet, IPv4 or IPv6.</summary>
     Geneve,
+
+    /// <summary>
+    /// ERSPAN types I, II (GRE protocol 0x88BE) and III (0x22EB) carrying an Ethernet frame. From a switch of
+    /// the site it is a mirror, whose frame is judged as on the wire; from anywhere else, a tunnel like GRE.
+    /// </summary>
+    Erspan,
 }

@@ -6,8 +6,9 @@ namespace SegmentController.Capture.Decoding;
 /// <summary>
 /// Decodes Ethernet II frames on a span, allocating nothing: VLAN tag stacks, IPv4 (options,
 /// fragments), IPv6 (extension headers), TCP, UDP, ICMP/ICMPv6, ARP and the first TLS handshake
-/// message; tunnels (IP in IP, IPv6 in IP, GRE, VXLAN, GENEVE) are recognised on the way and the packet
-/// they carry is decoded on request (<see cref="DecodeEncapsulated"/>), so only tunnelled frames pay for it. Every length is checked against both the captured bytes and the wire length; a frame that
+/// message; tunnels (IP in IP, IPv6 in IP, GRE, VXLAN, GENEVE, ERSPAN) are recognised on the way and the packet
+/// they carry is decoded on request (<see cref="DecodeEncapsulated"/>, or <see cref="DecodeMirrored"/> for a
+/// switch's ERSPAN mirror), so only tunnelled frames pay for it. Every length is checked against both the captured bytes and the wire length; a frame that
 /// does not add up is reported as a <see cref="DecodeError"/>, never an exception.
 /// </summary>
 internal static class FrameDecoder
@@ -45,6 +46,12 @@ internal static class FrameDecoder
     /// </summary>
     public const ushort VxlanLinuxPort = 8472;
     public const ushort GenevePort = 6081;
+
+    /// <summary>GRE protocol type of ERSPAN types I and II (type II has a GRE sequence number and an ERSPAN header).</summary>
+    public const ushort GreProtocolErspan = 0x88BE;
+
+    /// <summary>GRE protocol type of ERSPAN type III.</summary>
+    public const ushort GreProtocolErspanIii = 0x22EB;
 
     /// <summary>
     /// Tunnels named in <see cref="DecodedFrame.TunnelPath"/>, and tunnelled packets judged one by one per
@@ -409,7 +416,7 @@ internal static class FrameDecoder
     /// <summary>
     /// GRE (RFC 2784, with RFC 2890's key and sequence number). Versions other than 0 (PPTP's enhanced GRE)
     /// and the RFC 1701 routing field are not opened — Linux drops both — nor are payloads other than IPv4,
-    /// IPv6 and Ethernet: such packets are judged as the GRE packets they are.
+    /// IPv6, Ethernet and ERSPAN: such packets are judged as the GRE packets they are.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static DecodeError DecodeGre(ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
@@ -438,9 +445,81 @@ internal static class FrameDecoder
         }
 
         var payload = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
-        return payload is EtherTypeIpv4 or EtherTypeIpv6 or EtherTypeBridging
-            ? Carry(Encapsulation.Gre, payload, frameOffset + headerLength, declaredLength - headerLength, ref result)
-            : DecodeError.None;
+        return payload switch
+        {
+            EtherTypeIpv4 or EtherTypeIpv6 or EtherTypeBridging =>
+                Carry(Encapsulation.Gre, payload, frameOffset + headerLength, declaredLength - headerLength, ref result),
+            GreProtocolErspan or GreProtocolErspanIii =>
+                DecodeErspan(payload, (flags & 0x1000) != 0, segment[headerLength..], frameOffset + headerLength, declaredLength - headerLength, ref result),
+            _ => DecodeError.None,
+        };
+    }
+
+    /// <summary>
+    /// ERSPAN (draft-foschiano-erspan; Linux's include/net/erspan.h). Type I is protocol 0x88BE without a GRE
+    /// sequence number and no ERSPAN header; type II is 0x88BE with one and an 8-byte header of version 1 (VLAN,
+    /// COS, encapsulation, truncated flag, session id, index); type III is 0x22EB with a 12-byte header of
+    /// version 2 (the same first word, a timestamp, SGT, frame type, hardware id, direction, granularity and the
+    /// O flag, which adds an 8-byte platform-specific subheader). A type III frame type other than Ethernet (0)
+    /// is not opened: the packet is judged as the GRE packet it is. A header of the wrong version, or longer than
+    /// the packet declares, is malformed.
+    /// </summary>
+    /// <param name="protocol">The GRE protocol type.</param>
+    /// <param name="sequenced">The GRE header carries a sequence number.</param>
+    /// <param name="header">The bytes after the GRE header, as captured.</param>
+    /// <param name="frameOffset">Where <paramref name="header"/> starts in the frame.</param>
+    /// <param name="declaredLength">The length the GRE packet declares after its header.</param>
+    /// <param name="result">Where the tunnel goes.</param>
+    private static DecodeError DecodeErspan(ushort protocol, bool sequenced, ReadOnlySpan<byte> header, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        if (protocol == GreProtocolErspan && !sequenced)
+        {
+            return Carry(Encapsulation.Erspan, EtherTypeBridging, frameOffset, declaredLength, ref result);
+        }
+
+        var version = protocol == GreProtocolErspan ? 1 : 2;
+        var fixedLength = version == 1 ? 8 : 12;
+        if (fixedLength > declaredLength)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        if (fixedLength > header.Length)
+        {
+            return DecodeError.TruncatedTunnelHeader;
+        }
+
+        var first = BinaryPrimitives.ReadUInt16BigEndian(header);
+        if (first >> 12 != version)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        var headerLength = fixedLength;
+        if (version == 2)
+        {
+            if (((header[10] >> 2) & 0x1F) != 0)
+            {
+                return DecodeError.None;
+            }
+
+            headerLength += (header[11] & 0x01) * 8;
+            if (headerLength > declaredLength)
+            {
+                return DecodeError.BadTunnelHeader;
+            }
+
+            if (headerLength > header.Length)
+            {
+                return DecodeError.TruncatedTunnelHeader;
+            }
+        }
+
+        var second = BinaryPrimitives.ReadUInt16BigEndian(header[2..]);
+        result.ErspanVlan = (ushort)(first & 0x0FFF);
+        result.ErspanSession = (ushort)(second & 0x03FF);
+        result.ErspanTruncated = (second & 0x0400) != 0;
+        return Carry(Encapsulation.Erspan, EtherTypeBridging, frameOffset + headerLength, declaredLength - headerLength, ref result);
     }
 
     /// <summary>
@@ -510,10 +589,11 @@ internal static class FrameDecoder
             : (ushort)((carrier.TunnelPath << 4) | (byte)carrier.Tunnel);
         inner.TunnelSource = carrier.TunnelPath == 0 ? carrier.Source : carrier.TunnelSource;
         inner.TunnelDestination = carrier.TunnelPath == 0 ? carrier.Destination : carrier.TunnelDestination;
+        inner.Mirrored = carrier.Mirrored;
+        inner.MirrorSource = carrier.MirrorSource;
+        inner.ErspanSession = carrier.Mirrored ? carrier.ErspanSession : (ushort)0;
 
-        var start = Math.Clamp(carrier.TunnelOffset, 0, frame.Length);
-        var end = Math.Clamp(start + Math.Max(carrier.TunnelLength, 0), start, frame.Length);
-        var bytes = frame[start..end];
+        var bytes = TunnelPayload(frame, in carrier, out var start);
 
         // A first fragment carries the start of the inner packet and the rest follows in later fragments:
         // what it holds is judged as if the snap length had cut it, not as lengths that lie.
@@ -524,6 +604,39 @@ internal static class FrameDecoder
             EtherTypeIpv6 => DecodeIpv6(bytes, start, wireRemaining, ref inner),
             _ => DecodeBridged(bytes, start, wireRemaining, ref inner),
         };
+    }
+
+    /// <summary>The bytes of the packet <paramref name="carrier"/> tunnels, as captured, and where they start in <paramref name="frame"/>.</summary>
+    public static ReadOnlySpan<byte> TunnelPayload(ReadOnlySpan<byte> frame, scoped in DecodedFrame carrier, out int start)
+    {
+        start = Math.Clamp(carrier.TunnelOffset, 0, frame.Length);
+        var end = Math.Clamp(start + Math.Max(carrier.TunnelLength, 0), start, frame.Length);
+        return frame[start..end];
+    }
+
+    /// <summary>
+    /// Decodes the frame an ERSPAN <paramref name="carrier"/> mirrors (<paramref name="mirrored"/>, its bytes from
+    /// <see cref="TunnelPayload"/>; offsets then point into them) as if it had been captured on the wire: its own
+    /// MACs, tags and packet. Untagged, it takes the VLAN the ERSPAN header names, the port's VLAN the switch saw
+    /// it on. A frame the switch cut (the T bit) is judged as if the snap length had cut it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static DecodeError DecodeMirrored(ReadOnlySpan<byte> mirrored, in DecodedFrame carrier, ref DecodedFrame result)
+    {
+        var wireLength = carrier.ErspanTruncated || carrier.IsFragment ? int.MaxValue : carrier.TunnelLength;
+        var error = Decode(mirrored, wireLength, ref result);
+        if (result.VlanCount == 0 && carrier.ErspanVlan != 0 && !result.VlanOverflow)
+        {
+            result.Vlans[0] = carrier.ErspanVlan;
+            result.VlanCount = 1;
+            result.VlanHeaders++;
+            result.TaggedHeaders = 1;
+        }
+
+        result.Mirrored = true;
+        result.MirrorSource = carrier.TunnelPath == 0 ? carrier.Source : carrier.TunnelSource;
+        result.ErspanSession = carrier.ErspanSession;
+        return error;
     }
 
     /// <summary>An Ethernet frame inside a tunnel: its MACs, its tags walked past (bounded), then IPv4 or IPv6.</summary>

@@ -43,6 +43,7 @@ internal static class IpProtocols
         Encapsulation.Gre => "gre",
         Encapsulation.Vxlan => "vxlan",
         Encapsulation.Geneve => "geneve",
+        Encapsulation.Erspan => "erspan",
         _ => "none",
     };
 }

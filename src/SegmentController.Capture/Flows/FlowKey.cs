@@ -6,7 +6,8 @@ namespace SegmentController.Capture.Flows;
 /// <summary>
 /// A unidirectional flow: the whole VLAN stack (up to <see cref="FrameDecoder.MaxVlanTags"/> tags, outer
 /// first, whether it was deeper and whether priority tags made it a stack), the 5-tuple and, for a packet
-/// decoded out of tunnels, the tunnels it came through (so it is never the same flow as the packet sent bare). Packed into
+/// decoded out of tunnels, the tunnels it came through (so it is never the same flow as the packet sent bare), and whether
+/// a switch mirrored it by ERSPAN (so a mirrored flow keeps the mirror's evidence). Packed into
 /// seven 64-bit words so the flow table compares and hashes it in a handful of instructions — the lookup
 /// is the one thing every frame pays for.
 /// Two stacks that differ in any kept tag, middle ones included, are different flows.
@@ -18,7 +19,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     private const int TunnelPathMask = 0xFFF;
 
     /// <summary>
-    /// Layer (4 bits), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
+    /// Mirrored (1 bit), unused (1), layer (2), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
     /// destination outside the plan (1), source outside the plan (1), tunnel path (12).
     /// </summary>
     private readonly ulong _meta;
@@ -34,7 +35,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// priority tags (VID 0) outside it included (<see cref="DecodedFrame.TaggedHeaders"/>; when left -1, as
     /// many as the VLAN ids given).
     /// </summary>
-    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOutsidePlan = false, bool destinationOutsidePlan = false)
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOutsidePlan = false, bool destinationOutsidePlan = false, bool mirrored = false)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
         ulong tags0 = 0;
@@ -54,7 +55,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
 
         _tags0 = tags0;
         _tags1 = tags1;
-        _meta = ((ulong)layer << 60)
+        _meta = (mirrored ? 1UL << 63 : 0)
+            | (((ulong)layer & 0x3) << 60)
             | ((ulong)protocol << 52)
             | ((ulong)sourcePort << 36)
             | ((ulong)destinationPort << 20)
@@ -86,7 +88,10 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// <summary>The innermost kept VLAN id, or 0 when untagged.</summary>
     public ushort InnerVlan => VlanDepth == 0 ? (ushort)0 : Vlan(VlanDepth - 1);
 
-    public NetworkLayer Layer => (NetworkLayer)(_meta >> 60);
+    public NetworkLayer Layer => (NetworkLayer)((_meta >> 60) & 0x3);
+
+    /// <summary>A switch of the site mirrored the frame by ERSPAN (<see cref="DecodedFrame.Mirrored"/>).</summary>
+    public bool Mirrored => (_meta & (1UL << 63)) != 0;
 
     public byte Protocol => (byte)(_meta >> 52);
 
@@ -121,7 +126,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.TaggedHeaders,
             frame.TunnelPath,
             frame.SourceOutsidePlan,
-            frame.DestinationOutsidePlan);
+            frame.DestinationOutsidePlan,
+            frame.Mirrored);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord

@@ -255,7 +255,7 @@ internal sealed partial class CaptureAnalyzer
             CaptureRules.ArpSpoofing => $"ARP claim of {key.Source} by {FormatMac(frame.ArpSenderMac)} conflicts with an earlier binding or the frame's sender",
             _ => "violation",
         };
-        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination)}";
+        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination)}{DescribeMirror(in key, frame.MirrorSource, frame.ErspanSession)}";
     }
 
     private string SummarizeAggregate(Violation aggregate)
@@ -263,8 +263,11 @@ internal sealed partial class CaptureAnalyzer
         var who = aggregate.Clients.Count == 0 ? "no client" : string.Join(", ", aggregate.Clients);
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination)}");
+            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination)}{DescribeMirror(aggregate.Flow, aggregate.MirrorSource, aggregate.ErspanSession)}");
     }
+
+    private static string DescribeMirror(in FlowKey key, IpKey mirrorSource, ushort session) =>
+        key.Mirrored ? string.Create(CultureInfo.InvariantCulture, $", mirrored by {mirrorSource} (ERSPAN session {session})") : "";
 
     private static string DescribeFlow(in FlowKey key, ulong sourceMac, ulong destinationMac, IpKey tunnelSource, IpKey tunnelDestination)
     {
@@ -334,6 +337,13 @@ internal sealed partial class CaptureAnalyzer
             evidence["tunnel"] = key.TunnelList();
             evidence["tunnel_src"] = violation.TunnelSource.ToString();
             evidence["tunnel_dst"] = violation.TunnelDestination.ToString();
+        }
+
+        if (key.Mirrored)
+        {
+            evidence["mirror"] = "erspan";
+            evidence["mirror_src"] = violation.MirrorSource.ToString();
+            evidence["erspan_session"] = (int)violation.ErspanSession;
         }
 
         if (violation.Sni is { } sni)

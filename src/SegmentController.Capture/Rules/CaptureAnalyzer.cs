@@ -177,9 +177,74 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         }
 
         Judge(in decoded, frame, wireLength, timestampTicks, countClients: true);
-        if (decoded.Tunnel != Encapsulation.None)
+        if (decoded.Tunnel == Encapsulation.Erspan && IsMirror(in decoded))
+        {
+            JudgeMirrored(in decoded, frame, timestampTicks);
+        }
+        else if (decoded.Tunnel != Encapsulation.None)
         {
             JudgeEncapsulated(in decoded, frame, wireLength, timestampTicks);
+        }
+    }
+
+    /// <summary>
+    /// True when an ERSPAN carrier on the wire comes from a switch of the site: its source is in the policy's
+    /// infrastructure subnets and, when tagged, it travels on a management VLAN. A host can forge ERSPAN (and its
+    /// source address) to inject mirrored frames that would get another client suspended; on a client's VLAN,
+    /// or from any other address, the carrier is that host's tunnel and judged as one.
+    /// </summary>
+    private bool IsMirror(in DecodedFrame carrier) =>
+        _index.DirectAddressOwner(carrier.Source) == Owners.Infrastructure
+        && (carrier.VlanCount == 0 || _index.VlanOwner(carrier.InnerVlan) == Owners.Infrastructure);
+
+    /// <summary>
+    /// Judges the frame a switch of the site mirrored by ERSPAN as if it had been captured on the wire: every
+    /// rule applies to it, tag, MAC and ARP rules included, and its frames count for its clients. A mirrored
+    /// frame is itself judged as on the wire: one carrying a switch's ERSPAN is a mirror again (within
+    /// <see cref="FrameDecoder.MaxWalkedTunnels"/>; deeper is a decode error), one carrying a tunnel has its
+    /// tunnelled packets judged. The evidence kept is the mirrored frame, as the switch saw it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void JudgeMirrored(in DecodedFrame outer, ReadOnlySpan<byte> frame, long timestampTicks)
+    {
+        var carrier = outer;
+        var bytes = frame;
+        var mirrored = default(DecodedFrame);
+        for (var depth = 1; ; depth++)
+        {
+            bytes = FrameDecoder.TunnelPayload(bytes, in carrier, out _);
+            var wireLength = Math.Max(carrier.TunnelLength, bytes.Length);
+            var error = FrameDecoder.DecodeMirrored(bytes, in carrier, ref mirrored);
+            if (error != DecodeError.None)
+            {
+                DecodeErrors++;
+                DecodeErrorsByKind[(int)error]++;
+                if (!mirrored.HasAddresses)
+                {
+                    return;
+                }
+            }
+
+            Judge(in mirrored, bytes, wireLength, timestampTicks, countClients: true);
+            if (mirrored.Tunnel == Encapsulation.Erspan && IsMirror(in mirrored))
+            {
+                if (depth == FrameDecoder.MaxWalkedTunnels)
+                {
+                    DecodeErrors++;
+                    DecodeErrorsByKind[(int)DecodeError.TunnelChainTooDeep]++;
+                    return;
+                }
+
+                carrier = mirrored;
+                continue;
+            }
+
+            if (mirrored.Tunnel != Encapsulation.None)
+            {
+                JudgeEncapsulated(in mirrored, bytes, wireLength, timestampTicks);
+            }
+
+            return;
         }
     }
 
@@ -578,6 +643,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             Sni = ServerNameOf(in key),
             TunnelSource = frame.TunnelSource,
             TunnelDestination = frame.TunnelDestination,
+            MirrorSource = frame.MirrorSource,
+            ErspanSession = frame.ErspanSession,
         };
         lock (_reportLock)
         {
@@ -606,6 +673,8 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 DestinationMac = frame.DestinationMac,
                 TunnelSource = frame.TunnelSource,
                 TunnelDestination = frame.TunnelDestination,
+                MirrorSource = frame.MirrorSource,
+                ErspanSession = frame.ErspanSession,
             };
             // The episode is scoped by this flow's own clients, before they are merged with the aggregate's.
             signal |= NoteOverflow(clients, timestampTicks);

@@ -56,6 +56,11 @@ internal sealed class Violation
 
     public IpKey TunnelDestination { get; init; }
 
+    /// <summary>For a mirrored flow: the switch that mirrored its first frame, and the ERSPAN session.</summary>
+    public IpKey MirrorSource { get; init; }
+
+    public ushort ErspanSession { get; init; }
+
     public long FirstTicks { get; }
 
     public long LastTicks { get; set; }

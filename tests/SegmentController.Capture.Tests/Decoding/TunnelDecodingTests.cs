@@ -113,4 +113,98 @@ public sealed class TunnelDecodingTests
         Assert.Equal(Encapsulation.None, decoded.Tunnel);
         Assert.Equal((ushort)4790, decoded.DestinationPort);
     }
+
+    private static byte[] FromSwitch(byte[] erspan) =>
+        Ethernet(GatewayMac, AgentMac, [99], 0x0800, Ipv4("10.99.0.2", "10.99.0.60", 47, erspan));
+
+    [Theory]
+    [InlineData(1, 4 + 4 + 8)]
+    [InlineData(2, 4 + 4 + 12)]
+    [InlineData(3, 4 + 4 + 12 + 8)]
+    [InlineData(0, 4)]
+    public void Erspan_HeaderReadAndMirroredFrameDecodedAsOnTheWireOnTheHeadersVlan(int type, int headerLength)
+    {
+        var mirrored = Ethernet(GatewayMac, InnerMac, [], 0x0800, Syn("10.10.0.11", "10.20.0.21"));
+        var erspan = type switch
+        {
+            0 => ErspanI(mirrored),
+            1 => ErspanII(300, 10, mirrored, truncated: true),
+            2 => ErspanIii(300, 10, mirrored),
+            _ => ErspanIii(300, 10, mirrored, platform: true),
+        };
+        var frame = FromSwitch(erspan);
+
+        var outer = default(DecodedFrame);
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref outer));
+        var bytes = FrameDecoder.TunnelPayload(frame, in outer, out var start);
+        var inner = default(DecodedFrame);
+        var error = FrameDecoder.DecodeMirrored(bytes, in outer, ref inner);
+
+        Assert.Equal(Encapsulation.Erspan, outer.Tunnel);
+        Assert.Equal(18 + 20 + headerLength, start);
+        Assert.Equal(mirrored, bytes.ToArray());
+        Assert.Equal(type == 0 ? 0 : 300, outer.ErspanSession);
+        Assert.Equal(type == 1, outer.ErspanTruncated);
+        Assert.Equal(DecodeError.None, error);
+        Assert.True(inner.Mirrored);
+        Assert.Equal(outer.Source, inner.MirrorSource);
+        Assert.Equal(MacValue(InnerMac), inner.SourceMac);
+        Assert.Equal(type == 0 ? [] : new ushort[] { 10 }, ((ReadOnlySpan<ushort>)inner.Vlans)[..inner.VlanCount].ToArray());
+        Assert.Equal(0, inner.TunnelPath);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Fact]
+    public void MirroredFrameWithItsOwnTag_KeepsItsTagOverTheHeadersVlan()
+    {
+        var mirrored = Ethernet(GatewayMac, InnerMac, [20], 0x0800, Syn("10.10.0.11", "10.20.0.21"));
+        var frame = FromSwitch(ErspanII(1, 10, mirrored, encapsulation: 3));
+
+        var outer = default(DecodedFrame);
+        FrameDecoder.Decode(frame, frame.Length, ref outer);
+        var inner = default(DecodedFrame);
+        FrameDecoder.DecodeMirrored(FrameDecoder.TunnelPayload(frame, in outer, out _), in outer, ref inner);
+
+        Assert.Equal(1, inner.VlanCount);
+        Assert.Equal(20, inner.InnerVlan);
+    }
+
+    [Fact]
+    public void ErspanIiiOfAnotherFrameType_NotOpened()
+    {
+        var frame = FromSwitch(ErspanIii(1, 10, Syn("10.10.0.11", "10.20.0.21"), frameType: 2));
+        var decoded = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref decoded));
+
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+        Assert.Equal(IpProtocols.Gre, decoded.Protocol);
+    }
+
+    [Theory]
+    [InlineData("type-ii-version-2", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("type-iii-version-1", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("type-ii-cut", (int)DecodeError.TruncatedTunnelHeader)]
+    [InlineData("type-iii-subheader-cut", (int)DecodeError.TruncatedTunnelHeader)]
+    [InlineData("type-ii-declared-short", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("type-iii-subheader-declared-short", (int)DecodeError.BadTunnelHeader)]
+    public void MalformedErspanHeader_DecodeErrorOfItsKind(string shape, int expected)
+    {
+        var mirrored = Ethernet(GatewayMac, InnerMac, [], 0x0800, Syn("10.10.0.11", "10.20.0.21"));
+        var frame = shape switch
+        {
+            "type-ii-version-2" => FromSwitch(ErspanII(1, 0, mirrored, version: 2)),
+            "type-iii-version-1" => FromSwitch(ErspanIii(1, 0, mirrored, version: 1)),
+            "type-ii-cut" => FromSwitch(ErspanII(1, 0, mirrored))[..(18 + 20 + 8 + 6)],
+            "type-iii-subheader-cut" => FromSwitch(ErspanIii(1, 0, mirrored, platform: true))[..(18 + 20 + 8 + 16)],
+            "type-ii-declared-short" => Ethernet(GatewayMac, AgentMac, [99], 0x0800, Ipv4("10.99.0.2", "10.99.0.60", 47, ErspanII(1, 0, []).AsSpan(0, 14))),
+            _ => Ethernet(GatewayMac, AgentMac, [99], 0x0800, Ipv4("10.99.0.2", "10.99.0.60", 47, ErspanIii(1, 0, [], platform: true).AsSpan(0, 22))),
+        };
+        var decoded = default(DecodedFrame);
+
+        // Cut frames keep their wire length: the snap length cut them.
+        var wire = shape.EndsWith("-cut", StringComparison.Ordinal) ? frame.Length + 200 : frame.Length;
+        Assert.Equal((DecodeError)expected, FrameDecoder.Decode(frame, wire, ref decoded));
+        Assert.True(decoded.HasAddresses);
+    }
 }

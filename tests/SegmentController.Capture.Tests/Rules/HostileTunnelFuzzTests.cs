@@ -16,6 +16,8 @@ public sealed class HostileTunnelFuzzTests
     private const string Acme = "10.10.0.11";
     private const string Globex = "10.20.0.21";
     private const string Endpoint = "10.99.0.50";
+    private const string Switch = "10.99.0.2";
+    private const string Collector = "10.99.0.60";
     private const string Acme6 = "2001:db8:10::11";
     private const string Globex6 = "2001:db8:20::21";
     private const string Endpoint6 = "2001:db8:99::50";
@@ -32,7 +34,7 @@ public sealed class HostileTunnelFuzzTests
 
     private static byte[] On10(ushort etherType, byte[] packet) => Ethernet(GatewayMac, HostMac, [10], etherType, packet);
 
-    /// <summary>The shapes the mutations start from: every tunnel, nested ones, options, tags, extension headers, fragments, ARP.</summary>
+    /// <summary>The shapes the mutations start from: every tunnel, ERSPAN mirrors, nested ones, options, tags, extension headers, fragments, ARP.</summary>
     private static IEnumerable<byte[]> Seeds()
     {
         foreach (ushort flags in (ushort[])[0x0000, 0x8000, 0x2000, 0x1000, 0xA000, 0x9000, 0x3000, 0xB000, 0x4000, 0x0001, 0xB007])
@@ -68,6 +70,19 @@ public sealed class HostileTunnelFuzzTests
         mixed = Ipv4(Acme, Endpoint, 17, Udp(49152, 4789, Vxlan(1, Inner(0x0800, mixed, [10]))));
         mixed = Ipv4(Acme, Endpoint, 17, Udp(49152, 6081, Geneve(1, EtherTypeIpv4, mixed, 2)));
         yield return On10(0x0800, Ipv4(Acme, Endpoint, 47, Gre(EtherTypeIpv4, mixed, 0xB000)));
+
+        // ERSPAN from a switch (a mirror, on management VLAN 99) and from a client host (a tunnel): types I–III,
+        // the platform-specific subheader, a truncated mirror, a mirror carrying a tunnel and a mirror of a mirror.
+        var mirrored = Inner(0x0800, Syn4(), [10]);
+        var mirroredTunnel = Inner(0x0800, Ipv4(Acme, Endpoint, 47, Gre(EtherTypeIpv4, Syn4())), [10]);
+        foreach (var erspan in (byte[][])[ErspanI(mirrored), ErspanII(7, 10, mirrored), ErspanII(7, 0, mirrored.AsSpan(0, 40), truncated: true), ErspanIii(7, 10, mirrored), ErspanIii(7, 0, mirroredTunnel, platform: true)])
+        {
+            yield return Ethernet(GatewayMac, HostMac, [99], 0x0800, Ipv4(Switch, Collector, 47, erspan));
+            yield return On10(0x0800, Ipv4(Acme, Collector, 47, erspan));
+        }
+
+        var mirrorOfMirror = Ethernet(GatewayMac, HostMac, [99], 0x0800, Ipv4(Switch, Collector, 47, ErspanII(1, 0, mirrored)));
+        yield return Ethernet(GatewayMac, HostMac, [], 0x0800, Ipv4(Switch, Collector, 47, ErspanIii(2, 99, mirrorOfMirror)));
 
         yield return On10(0x0806, Arp(1, HostMac, Acme, new byte[6], Globex));
         yield return On10(0x0806, Arp(2, HostMac, Acme, HostMac, Acme));
@@ -147,6 +162,11 @@ public sealed class HostileTunnelFuzzTests
                 for (var depth = 0; carrier.Tunnel != Encapsulation.None; depth++)
                 {
                     Assert.True(depth < FrameDecoder.MaxTunnelDepth + 1, "tunnel chain longer than the bound");
+                    if (carrier.Tunnel == Encapsulation.Erspan)
+                    {
+                        FrameDecoder.DecodeMirrored(FrameDecoder.TunnelPayload(bytes, in carrier, out _), in carrier, ref inner);
+                    }
+
                     FrameDecoder.DecodeEncapsulated(bytes, in carrier, ref inner);
                     Assert.InRange(inner.TunnelOffset, 0, bytes.Length);
                     carrier = inner;

@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace SegmentController.Capture.Tests.Support;
 
 /// <summary>
-/// Tunnel headers for hand-built frames: GRE (with optional checksum, key and sequence number), VXLAN and
-/// GENEVE. Like <see cref="Frames"/>, they write exactly what they are told.
+/// Tunnel headers for hand-built frames: GRE (with optional checksum, key and sequence number), VXLAN,
+/// VXLAN-GPE, GENEVE, ERSPAN types I–III and MPLS label stacks. Like <see cref="Frames"/>, they write exactly what they are told.
 /// </summary>
 internal static class TunnelFrames
 {
@@ -52,6 +52,72 @@ internal static class TunnelFrames
         }
 
         payload.CopyTo(packet.AsSpan(header));
+        return packet;
+    }
+
+    public const ushort GreProtocolErspan = 0x88BE;
+    public const ushort GreProtocolErspanIii = 0x22EB;
+    public const ushort EtherTypeMpls = 0x8847;
+
+    /// <summary>ERSPAN type I: GRE protocol 0x88BE without a sequence number, then the mirrored frame.</summary>
+    public static byte[] ErspanI(ReadOnlySpan<byte> mirrored) => Gre(GreProtocolErspan, mirrored);
+
+    /// <summary>ERSPAN type II: GRE with a sequence number, the 8-byte header (version 1 unless told otherwise), the mirrored frame.</summary>
+    public static byte[] ErspanII(int session, int vlan, ReadOnlySpan<byte> mirrored, bool truncated = false, int version = 1, int encapsulation = 0)
+    {
+        var header = new byte[8 + mirrored.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(header, (ushort)((version << 12) | (vlan & 0xFFF)));
+        BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(2), (ushort)((5 << 13) | ((encapsulation & 3) << 11) | (truncated ? 0x0400 : 0) | (session & 0x3FF)));
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), 0x000ABCDE);
+        mirrored.CopyTo(header.AsSpan(8));
+        return Gre(GreProtocolErspan, header, flags: 0x1000);
+    }
+
+    /// <summary>
+    /// ERSPAN type III: GRE with a sequence number, the 12-byte header (version 2 unless told otherwise; frame type
+    /// <paramref name="frameType"/>), the 8-byte platform-specific subheader when <paramref name="platform"/>, the mirrored frame.
+    /// </summary>
+    public static byte[] ErspanIii(int session, int vlan, ReadOnlySpan<byte> mirrored, bool platform = false, int frameType = 0, int version = 2)
+    {
+        var length = 12 + (platform ? 8 : 0);
+        var header = new byte[length + mirrored.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(header, (ushort)((version << 12) | (vlan & 0xFFF)));
+        BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(2), (ushort)(session & 0x3FF));
+        BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(4), 0x12345678);
+        BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(8), 0x0042);
+        header[10] = (byte)((frameType & 0x1F) << 2);
+        header[11] = (byte)(0x10 | (platform ? 1 : 0));
+        for (var i = 12; i < length; i++)
+        {
+            header[i] = 0xC3;
+        }
+
+        mirrored.CopyTo(header.AsSpan(length));
+        return Gre(GreProtocolErspanIii, header, flags: 0x1000);
+    }
+
+    /// <summary>A VXLAN-GPE header: flags (I and P set unless told otherwise), next protocol, VNI, then the payload.</summary>
+    public static byte[] VxlanGpe(int vni, byte nextProtocol, ReadOnlySpan<byte> payload, byte flags = 0x0C)
+    {
+        var packet = new byte[8 + payload.Length];
+        packet[0] = flags;
+        packet[3] = nextProtocol;
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), (uint)vni << 8);
+        payload.CopyTo(packet.AsSpan(8));
+        return packet;
+    }
+
+    /// <summary>An MPLS label stack (bottom of stack set on the last label), then the payload.</summary>
+    public static byte[] Mpls(int[] labels, ReadOnlySpan<byte> payload)
+    {
+        var packet = new byte[(labels.Length * 4) + payload.Length];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var bottom = i == labels.Length - 1 ? 1u << 8 : 0;
+            BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(i * 4), ((uint)labels[i] << 12) | bottom | 64);
+        }
+
+        payload.CopyTo(packet.AsSpan(labels.Length * 4));
         return packet;
     }
 }

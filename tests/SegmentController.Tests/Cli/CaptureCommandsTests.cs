@@ -226,6 +226,64 @@ public sealed class CaptureCommandsTests
     }
 
     [Fact]
+    public async Task PcapAnalyzeErspanMirrorFromTheSwitch_Exit1FindingsAsOnTheWireNamingTheMirror()
+    {
+        // The site's switch (10.99.0.2) mirrors acme's port to a collector by ERSPAN type II: an acme agent's SYN
+        // to a globex host, and an ordinary frame within acme. Beside them, ERSPAN forged by an acme host.
+        var agent = Frames.Mac("02:00:00:00:10:01");
+        var gateway = Frames.Mac("00:00:5e:00:01:0a");
+        var switchMac = Frames.Mac("02:00:00:00:99:02");
+        var collector = Frames.Mac("02:00:00:00:99:60");
+        var leak = Frames.Ethernet(gateway, agent, [10], 0x0800, Frames.Ipv4("10.10.0.11", "10.20.0.21", 6, Frames.Tcp(50100, 445, 0x02, [])));
+        var within = Frames.Ethernet(gateway, agent, [10], 0x0800, Frames.Ipv4("10.10.0.11", "10.10.0.12", 6, Frames.Tcp(50101, 445, 0x02, [])));
+        byte[] Mirror(byte[] mirrored) =>
+            Frames.Ethernet(collector, switchMac, [99], 0x0800, Frames.Ipv4("10.99.0.2", "10.99.0.60", 47, TunnelFrames.ErspanII(42, 0, mirrored)));
+        var forged = Frames.Ethernet(gateway, agent, [10], 0x0800, Frames.Ipv4("10.10.0.11", "10.99.0.60", 47, TunnelFrames.ErspanII(42, 0, leak)));
+        var dir = Directory.CreateTempSubdirectory("segctl-erspan-");
+        try
+        {
+            var capture = Path.Combine(dir.FullName, "erspan.pcap");
+            var start = new DateTime(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc).Ticks;
+            var frames = new[] { Mirror(leak), Mirror(within), forged };
+            PcapWriter.WriteFile(capture, frames.Select((f, i) => new EvidenceFrame(start + (i * 10_000), f.Length, f)).ToArray());
+
+            var (exit, output, error) = await SegctlProcess.RunAsync("pcap", "analyze", capture, "--policy", Fixture("site.yaml"), "--json");
+            var (textExit, text, _) = await SegctlProcess.RunAsync("pcap", "analyze", capture, "--policy", Fixture("site.yaml"));
+
+            Assert.True(exit == 1, $"exit {exit}: {error}");
+            using var document = JsonDocument.Parse(output);
+            var root = document.RootElement;
+            Assert.Equal(3, root.GetProperty("packets").GetInt64());
+            Assert.Equal(0, root.GetProperty("decode_errors").GetInt64());
+            var findings = root.GetProperty("findings").EnumerateArray().ToArray();
+            Assert.Equal(2, findings.Length);
+            Assert.All(findings, finding =>
+            {
+                Assert.Equal("cross-client-flow", finding.GetProperty("rule").GetString());
+                Assert.Equal(["acme", "globex"], finding.GetProperty("clients").EnumerateArray().Select(c => c.GetString()));
+                Assert.Equal("10.20.0.21", finding.GetProperty("evidence").GetProperty("dst").GetString());
+            });
+            var mirrored = Assert.Single(findings, f => f.GetProperty("evidence").TryGetProperty("mirror", out _)).GetProperty("evidence");
+            Assert.Equal("erspan", mirrored.GetProperty("mirror").GetString());
+            Assert.Equal("10.99.0.2", mirrored.GetProperty("mirror_src").GetString());
+            Assert.Equal(42, mirrored.GetProperty("erspan_session").GetInt32());
+            Assert.False(mirrored.TryGetProperty("tunnel", out _));
+            var tunnelled = Assert.Single(findings, f => f.GetProperty("evidence").TryGetProperty("tunnel", out _)).GetProperty("evidence");
+            Assert.Equal("erspan", tunnelled.GetProperty("tunnel").GetString());
+            Assert.Equal("10.10.0.11", tunnelled.GetProperty("tunnel_src").GetString());
+
+            Assert.Equal(1, textExit);
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            Assert.Contains(lines, l => l.Contains("10.10.0.11:50100 → 10.20.0.21:445 on VLAN 10, mirrored by 10.99.0.2 (ERSPAN session 42)", StringComparison.Ordinal));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task PcapAnalyzeNotACapture_Exit2()
     {
         var (exit, _, error) = await Segctl("pcap", "analyze", Fixture("site.yaml"), "--policy", Fixture("site.yaml"));
