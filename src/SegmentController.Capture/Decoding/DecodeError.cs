@@ -31,4 +31,10 @@ internal enum DecodeError : byte
 
     /// <summary>Tunnels nested deeper than <see cref="FrameDecoder.MaxWalkedTunnels"/>: the packet inside is not decoded.</summary>
     TunnelChainTooDeep,
+
+    /// <summary>An MPLS label stack that ends (on the wire or in the capture) before its bottom-of-stack label.</summary>
+    TruncatedMplsLabelStack,
+
+    /// <summary>An MPLS label stack deeper than <see cref="FrameDecoder.MaxMplsLabels"/>: the packet under it is not decoded.</summary>
+    MplsLabelStackTooDeep,
 }

@@ -28,4 +28,13 @@ internal enum Encapsulation : byte
     /// the site it is a mirror, whose frame is judged as on the wire; from anywhere else, a tunnel like GRE.
     /// </summary>
     Erspan,
+
+    /// <summary>VXLAN-GPE (UDP port 4790) carrying IPv4, IPv6 or Ethernet.</summary>
+    VxlanGpe,
+
+    /// <summary>GRE in UDP (RFC 8086, UDP port 4754): a GRE header and what it carries.</summary>
+    GreInUdp,
+
+    /// <summary>MPLS in UDP (RFC 7510, UDP port 6635): a label stack, then IPv4 or IPv6.</summary>
+    MplsInUdp,
 }

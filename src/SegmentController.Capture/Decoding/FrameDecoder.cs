@@ -6,7 +6,8 @@ namespace SegmentController.Capture.Decoding;
 /// <summary>
 /// Decodes Ethernet II frames on a span, allocating nothing: VLAN tag stacks, IPv4 (options,
 /// fragments), IPv6 (extension headers), TCP, UDP, ICMP/ICMPv6, ARP and the first TLS handshake
-/// message; tunnels (IP in IP, IPv6 in IP, GRE, VXLAN, GENEVE, ERSPAN) are recognised on the way and the packet
+/// message; MPLS label stacks are walked to the IP packet under them; tunnels (IP in IP, IPv6 in IP, GRE,
+/// VXLAN, VXLAN-GPE, GENEVE, GRE in UDP, MPLS in UDP, ERSPAN) are recognised on the way and the packet
 /// they carry is decoded on request (<see cref="DecodeEncapsulated"/>, or <see cref="DecodeMirrored"/> for a
 /// switch's ERSPAN mirror), so only tunnelled frames pay for it. Every length is checked against both the captured bytes and the wire length; a frame that
 /// does not add up is reported as a <see cref="DecodeError"/>, never an exception.
@@ -46,12 +47,24 @@ internal static class FrameDecoder
     /// </summary>
     public const ushort VxlanLinuxPort = 8472;
     public const ushort GenevePort = 6081;
+    public const ushort VxlanGpePort = 4790;
+    public const ushort GreInUdpPort = 4754;
+    public const ushort MplsInUdpPort = 6635;
+
+    public const ushort EtherTypeMplsUnicast = 0x8847;
+    public const ushort EtherTypeMplsMulticast = 0x8848;
 
     /// <summary>GRE protocol type of ERSPAN types I and II (type II has a GRE sequence number and an ERSPAN header).</summary>
     public const ushort GreProtocolErspan = 0x88BE;
 
     /// <summary>GRE protocol type of ERSPAN type III.</summary>
     public const ushort GreProtocolErspanIii = 0x22EB;
+
+    /// <summary>
+    /// Labels walked at most in an MPLS stack: real stacks hold a few (segment routing a dozen); a longer one
+    /// is a decode error, which bounds the work a hostile stack can cause.
+    /// </summary>
+    public const int MaxMplsLabels = 16;
 
     /// <summary>
     /// Tunnels named in <see cref="DecodedFrame.TunnelPath"/>, and tunnelled packets judged one by one per
@@ -130,6 +143,7 @@ internal static class FrameDecoder
             EtherTypeIpv4 => DecodeIpv4(frame[offset..], offset, wireRemaining, ref result),
             EtherTypeIpv6 => DecodeIpv6(frame[offset..], offset, wireRemaining, ref result),
             EtherTypeArp => DecodeArp(frame[offset..], ref result),
+            EtherTypeMplsUnicast or EtherTypeMplsMulticast => DecodeMpls(frame[offset..], offset, wireRemaining, insideTunnel: false, ref result),
             _ => DecodeError.None,
         };
     }
@@ -371,7 +385,7 @@ internal static class FrameDecoder
                     result.HasTransport = true;
                     result.PayloadOffset = frameOffset + 8;
                     result.PayloadLength = Math.Min(segment.Length, udpLength) - 8;
-                    return result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort && result.PayloadLength >= 8
+                    return result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort or VxlanGpePort or GreInUdpPort or MplsInUdpPort && result.PayloadLength >= 8
                         ? DecodeUdpTunnel(segment[8..(8 + result.PayloadLength)], result.PayloadOffset, udpLength - 8, ref result)
                         : DecodeError.None;
                 }
@@ -383,7 +397,7 @@ internal static class FrameDecoder
                 return Carry(Encapsulation.Ipv6InIp, EtherTypeIpv6, frameOffset, declaredLength, ref result);
 
             case IpProtocols.Gre:
-                return DecodeGre(segment, frameOffset, declaredLength, ref result);
+                return DecodeGre(Encapsulation.Gre, segment, frameOffset, declaredLength, ref result);
 
             case IpProtocols.Icmp or IpProtocols.Icmpv6:
                 if (segment.Length < 4)
@@ -414,12 +428,13 @@ internal static class FrameDecoder
     }
 
     /// <summary>
-    /// GRE (RFC 2784, with RFC 2890's key and sequence number). Versions other than 0 (PPTP's enhanced GRE)
-    /// and the RFC 1701 routing field are not opened — Linux drops both — nor are payloads other than IPv4,
-    /// IPv6, Ethernet and ERSPAN: such packets are judged as the GRE packets they are.
+    /// GRE (RFC 2784, with RFC 2890's key and sequence number), over IP or in UDP (<paramref name="kind"/>).
+    /// Versions other than 0 (PPTP's enhanced GRE) and the RFC 1701 routing field are not opened — Linux drops
+    /// both — nor are payloads other than IPv4, IPv6, Ethernet, MPLS and ERSPAN: such packets are judged as the
+    /// GRE packets they are.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static DecodeError DecodeGre(ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
+    private static DecodeError DecodeGre(Encapsulation kind, ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
     {
         if (segment.Length < 4)
         {
@@ -447,8 +462,8 @@ internal static class FrameDecoder
         var payload = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
         return payload switch
         {
-            EtherTypeIpv4 or EtherTypeIpv6 or EtherTypeBridging =>
-                Carry(Encapsulation.Gre, payload, frameOffset + headerLength, declaredLength - headerLength, ref result),
+            EtherTypeIpv4 or EtherTypeIpv6 or EtherTypeBridging or EtherTypeMplsUnicast or EtherTypeMplsMulticast =>
+                Carry(kind, payload, frameOffset + headerLength, declaredLength - headerLength, ref result),
             GreProtocolErspan or GreProtocolErspanIii =>
                 DecodeErspan(payload, (flags & 0x1000) != 0, segment[headerLength..], frameOffset + headerLength, declaredLength - headerLength, ref result),
             _ => DecodeError.None,
@@ -523,6 +538,65 @@ internal static class FrameDecoder
     }
 
     /// <summary>
+    /// An MPLS label stack walked to its bottom-of-stack label (at most <see cref="MaxMplsLabels"/>), then the
+    /// packet under it by its first nibble: 4 IPv4, 6 IPv6. A first nibble of 0 is a pseudowire control word
+    /// with an Ethernet frame after it: inside a tunnel (<paramref name="insideTunnel"/>) that frame is decoded
+    /// as a tunnel's Ethernet payload, placed by the tunnel's ends; on the wire it is not opened — no address
+    /// says where the pseudowire's far end is, so the frame inside could name no segment of the site — and the
+    /// frame is judged by its tags and MACs. Anything else under the stack is not opened either.
+    /// </summary>
+    /// <param name="stack">The label stack and what follows, as captured.</param>
+    /// <param name="frameOffset">Where <paramref name="stack"/> starts in the frame.</param>
+    /// <param name="wireRemaining">The bytes the packet holds from the stack on, on the wire.</param>
+    /// <param name="insideTunnel">The stack is a tunnel's payload (GRE, GRE in UDP, MPLS in UDP).</param>
+    /// <param name="result">Where the packet under the stack goes.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeError DecodeMpls(ReadOnlySpan<byte> stack, int frameOffset, int wireRemaining, bool insideTunnel, ref DecodedFrame result)
+    {
+        var offset = 0;
+        for (var labels = 0; ; labels++)
+        {
+            if (labels == MaxMplsLabels)
+            {
+                return DecodeError.MplsLabelStackTooDeep;
+            }
+
+            if (stack.Length < offset + 4)
+            {
+                return DecodeError.TruncatedMplsLabelStack;
+            }
+
+            var bottom = (stack[offset + 2] & 0x01) != 0;
+            offset += 4;
+            if (bottom)
+            {
+                break;
+            }
+        }
+
+        if (stack.Length == offset)
+        {
+            return DecodeError.None;
+        }
+
+        switch (stack[offset] >> 4)
+        {
+            case 4:
+                return DecodeIpv4(stack[offset..], frameOffset + offset, wireRemaining - offset, ref result);
+            case 6:
+                return DecodeIpv6(stack[offset..], frameOffset + offset, wireRemaining - offset, ref result);
+            case 0 when insideTunnel:
+                // The control word (four bytes) precedes the emulated Ethernet frame.
+                offset += 4;
+                return stack.Length < offset
+                    ? DecodeError.TruncatedMplsLabelStack
+                    : DecodeBridged(stack[offset..], frameOffset + offset, wireRemaining - offset, ref result);
+            default:
+                return DecodeError.None;
+        }
+    }
+
+    /// <summary>
     /// VXLAN (RFC 7348) on UDP port 4789 or Linux's default 8472, and GENEVE (RFC 8926) on 6081. A datagram to those ports that does
     /// not parse as the protocol (VXLAN without its VNI flag, GENEVE of another version or payload type) is
     /// the plain UDP it is; a GENEVE header whose options run past the datagram is malformed.
@@ -534,12 +608,19 @@ internal static class FrameDecoder
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static DecodeError DecodeUdpTunnel(ReadOnlySpan<byte> payload, int frameOffset, int declaredLength, ref DecodedFrame result)
     {
-        if (result.DestinationPort is VxlanPort or VxlanLinuxPort)
+        switch (result.DestinationPort)
         {
-            // The I flag says the VNI is valid; the reserved bits are ignored on receipt (RFC 7348).
-            return (payload[0] & 0x08) == 0
-                ? DecodeError.None
-                : Carry(Encapsulation.Vxlan, EtherTypeBridging, frameOffset + 8, declaredLength - 8, ref result);
+            case VxlanPort or VxlanLinuxPort:
+                // The I flag says the VNI is valid; the reserved bits are ignored on receipt (RFC 7348).
+                return (payload[0] & 0x08) == 0
+                    ? DecodeError.None
+                    : Carry(Encapsulation.Vxlan, EtherTypeBridging, frameOffset + 8, declaredLength - 8, ref result);
+            case VxlanGpePort:
+                return DecodeVxlanGpe(payload, frameOffset, declaredLength, ref result);
+            case GreInUdpPort:
+                return DecodeGre(Encapsulation.GreInUdp, payload, frameOffset, declaredLength, ref result);
+            case MplsInUdpPort:
+                return Carry(Encapsulation.MplsInUdp, EtherTypeMplsUnicast, frameOffset, declaredLength, ref result);
         }
 
         if (payload[0] >> 6 != 0)
@@ -562,6 +643,30 @@ internal static class FrameDecoder
         return headerLength > payload.Length
             ? DecodeError.TruncatedTunnelHeader
             : Carry(Encapsulation.Geneve, type, frameOffset + headerLength, declaredLength - headerLength, ref result);
+    }
+
+    /// <summary>
+    /// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe): version 0 with the VNI (I) and next protocol (P) flags set, as
+    /// Linux requires; next protocol 1 IPv4, 2 IPv6, 3 Ethernet. NSH (4) and other payloads are not opened, nor is
+    /// a header of another version or without those flags: the datagram is judged as the UDP it is.
+    /// </summary>
+    private static DecodeError DecodeVxlanGpe(ReadOnlySpan<byte> payload, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        if ((payload[0] & 0x3C) != 0x0C)
+        {
+            return DecodeError.None;
+        }
+
+        ushort type = payload[3] switch
+        {
+            1 => EtherTypeIpv4,
+            2 => EtherTypeIpv6,
+            3 => EtherTypeBridging,
+            _ => 0,
+        };
+        return type == 0
+            ? DecodeError.None
+            : Carry(Encapsulation.VxlanGpe, type, frameOffset + 8, declaredLength - 8, ref result);
     }
 
     /// <summary>
@@ -602,6 +707,7 @@ internal static class FrameDecoder
         {
             EtherTypeIpv4 => DecodeIpv4(bytes, start, wireRemaining, ref inner),
             EtherTypeIpv6 => DecodeIpv6(bytes, start, wireRemaining, ref inner),
+            EtherTypeMplsUnicast or EtherTypeMplsMulticast => DecodeMpls(bytes, start, wireRemaining, insideTunnel: true, ref inner),
             _ => DecodeBridged(bytes, start, wireRemaining, ref inner),
         };
     }

@@ -44,6 +44,9 @@ internal static class IpProtocols
         Encapsulation.Vxlan => "vxlan",
         Encapsulation.Geneve => "geneve",
         Encapsulation.Erspan => "erspan",
+        Encapsulation.VxlanGpe => "vxlan-gpe",
+        Encapsulation.GreInUdp => "gre-in-udp",
+        Encapsulation.MplsInUdp => "mpls-in-udp",
         _ => "none",
     };
 }

@@ -207,4 +207,85 @@ public sealed class TunnelDecodingTests
         Assert.Equal((DecodeError)expected, FrameDecoder.Decode(frame, wire, ref decoded));
         Assert.True(decoded.HasAddresses);
     }
+
+    [Theory]
+    [InlineData(1, 0x0800)]
+    [InlineData(2, 0x86DD)]
+    [InlineData(3, 0x6558)]
+    public void VxlanGpe_NextProtocolSaysWhatIsCarried(byte nextProtocol, int payload)
+    {
+        var packet = nextProtocol switch
+        {
+            1 => Syn("10.10.0.11", "10.20.0.21"),
+            2 => Ipv6("2001:db8:10::11", "2001:db8:20::21", 6, Tcp(50100, 445, 0x02, [])),
+            _ => Ethernet(InnerMac, InnerMac, [], 0x0800, Syn("10.10.0.11", "10.20.0.21")),
+        };
+        var frame = OnVlan10(17, Udp(49152, 4790, VxlanGpe(5010, nextProtocol, packet)));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.VxlanGpe, outer.Tunnel);
+        Assert.Equal(payload, outer.TunnelPayload);
+        Assert.Equal(18 + 20 + 8 + 8, outer.TunnelOffset);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+        Assert.Equal((ushort)Encapsulation.VxlanGpe, inner.TunnelPath);
+    }
+
+    [Fact]
+    public void GreInUdp_GreHeaderAfterTheUdpHeader()
+    {
+        var frame = OnVlan10(17, Udp(49152, 4754, Gre(EtherTypeIpv4, Syn("10.10.0.11", "10.20.0.21"), flags: 0x2000)));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.GreInUdp, outer.Tunnel);
+        Assert.Equal(18 + 20 + 8 + 8, outer.TunnelOffset);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Fact]
+    public void MplsInUdp_LabelStackWalkedToTheInnerPacket()
+    {
+        var frame = OnVlan10(17, Udp(49152, 6635, Mpls([16, 17], Syn("10.10.0.11", "10.20.0.21"))));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.MplsInUdp, outer.Tunnel);
+        Assert.Equal(18 + 20 + 8, outer.TunnelOffset);
+        Assert.Equal(NetworkLayer.Ipv4, inner.Layer);
+        Assert.Equal(IpKey.From(System.Net.IPAddress.Parse("10.20.0.21")), inner.Destination);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Fact]
+    public void PseudowireInGre_ControlWordSkippedEmulatedFramesMacs()
+    {
+        var emulated = Ethernet(InnerMac, InnerMac, [30], 0x0800, Syn("10.10.0.11", "10.20.0.21"));
+        var frame = OnVlan10(47, Gre(EtherTypeMpls, Mpls([100], [0, 0, 0, 9, .. emulated])));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.Gre, outer.Tunnel);
+        Assert.Equal(MacValue(InnerMac), inner.SourceMac);
+        Assert.Equal(10, inner.InnerVlan);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(0x7F)]
+    public void VxlanGpeCarryingNshOrAnUnknownProtocol_NotOpened(byte nextProtocol)
+    {
+        var frame = OnVlan10(17, Udp(49152, 4790, VxlanGpe(5010, nextProtocol, Syn("10.10.0.11", "10.20.0.21"))));
+        var decoded = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref decoded));
+
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+        Assert.Equal((ushort)4790, decoded.DestinationPort);
+    }
 }

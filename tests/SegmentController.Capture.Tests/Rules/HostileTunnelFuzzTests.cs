@@ -34,7 +34,7 @@ public sealed class HostileTunnelFuzzTests
 
     private static byte[] On10(ushort etherType, byte[] packet) => Ethernet(GatewayMac, HostMac, [10], etherType, packet);
 
-    /// <summary>The shapes the mutations start from: every tunnel, ERSPAN mirrors, nested ones, options, tags, extension headers, fragments, ARP.</summary>
+    /// <summary>The shapes the mutations start from: every tunnel, ERSPAN mirrors, MPLS, nested ones, options, tags, extension headers, fragments, ARP.</summary>
     private static IEnumerable<byte[]> Seeds()
     {
         foreach (ushort flags in (ushort[])[0x0000, 0x8000, 0x2000, 0x1000, 0xA000, 0x9000, 0x3000, 0xB000, 0x4000, 0x0001, 0xB007])
@@ -80,6 +80,20 @@ public sealed class HostileTunnelFuzzTests
             yield return Ethernet(GatewayMac, HostMac, [99], 0x0800, Ipv4(Switch, Collector, 47, erspan));
             yield return On10(0x0800, Ipv4(Acme, Collector, 47, erspan));
         }
+
+        // VXLAN-GPE, GRE in UDP and MPLS (in UDP, in GRE, on the wire, a pseudowire in GRE).
+        foreach (byte next in (byte[])[1, 2, 3, 4])
+        {
+            var payload = next switch { 1 => Syn4(), 2 => Syn6(), _ => Inner(0x0800, Syn4(), [10]) };
+            yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(49152, 4790, VxlanGpe(5, next, payload))));
+        }
+
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(49152, 4754, Gre(EtherTypeBridging, Inner(0x0800, Syn4(), []), 0xB000))));
+        yield return On10(0x86DD, Ipv6(Acme6, Endpoint6, 17, Udp(49152, 6635, Mpls([16, 17, 18], Syn6()))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 47, Gre(EtherTypeMpls, Mpls([16], [0, 0, 0, 0, .. Inner(0x0800, Syn4(), [10])]))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(49152, 4754, Gre(EtherTypeMpls, Mpls([.. Enumerable.Range(16, 20)], Syn4())))));
+        yield return On10(EtherTypeMpls, Mpls([16, 17], Syn4()));
+        yield return On10(0x8848, Mpls([16], Ipv4(Acme, Endpoint, 17, Udp(49152, 6635, Mpls([20], Syn4())))));
 
         var mirrorOfMirror = Ethernet(GatewayMac, HostMac, [99], 0x0800, Ipv4(Switch, Collector, 47, ErspanII(1, 0, mirrored)));
         yield return Ethernet(GatewayMac, HostMac, [], 0x0800, Ipv4(Switch, Collector, 47, ErspanIii(2, 99, mirrorOfMirror)));

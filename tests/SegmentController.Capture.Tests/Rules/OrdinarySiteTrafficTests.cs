@@ -60,9 +60,18 @@ public sealed class OrdinarySiteTrafficTests
         Fabric(Bridged(Broadcast, GlobexMac, 0x0806, Arp(1, GlobexMac, "10.20.0.21", new byte[6], "10.20.0.22"))),
         Fabric(Bridged(Mac("33:33:00:00:00:01"), GlobexMac, 0x86DD, Ipv6("fe80::21", "ff02::1", 58, Icmp(136, 0, 20)))),
 
+        // The provider's MPLS core (labelled between its routers) and its VXLAN-GPE fabric carrying acme's own packets.
+        Ethernet(InfraMac, VtepMac, [99], 0x8847, Mpls([16, 17], Ipv4("10.99.0.1", "10.99.0.2", 17, Udp(646, 646, new byte[30])))),
+        Ethernet(InfraMac, VtepMac, [99], 0x0800, Ipv4("10.99.0.21", "10.99.0.22", 17, Udp(51234, 4790, VxlanGpe(10010, 1, Ipv4("10.10.0.11", "10.10.0.12", 6, Tcp(50100, 445, 0x02, [])))))),
+
+        // A switch mirroring acme's port to the collector by ERSPAN.
+        Ethernet(InfraMac, VtepMac, [99], 0x0800, Ipv4("10.99.0.2", "10.99.0.60", 47, ErspanII(3, 0, Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.99.0.53", 17, Udp(50000, 53, new byte[30])))))),
+
         // acme's own tunnels: GRE between two acme hosts, and IPv6 in IPv4 to its office off-site.
         Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 47, Gre(EtherTypeIpv4, Ipv4("172.16.0.1", "172.16.0.2", 1, Icmp(8, 0))))),
         Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "198.51.100.7", 41, Ipv6("2001:db8:10::11", "2001:db8:20::99", 6, Tcp(50200, 22, 0x02, [])))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 17, Udp(49152, 6635, Mpls([16], Ipv4("172.16.0.1", "172.16.0.2", 1, Icmp(8, 0)))))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "198.51.100.7", 17, Udp(49152, 4754, Gre(EtherTypeIpv4, Ipv4("10.10.0.11", "10.20.0.99", 6, Tcp(50300, 443, 0x02, [])))))),
     ];
 
     [Fact]

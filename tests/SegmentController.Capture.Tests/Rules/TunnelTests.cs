@@ -63,6 +63,17 @@ public sealed class TunnelTests
             ["vxlan-ipv6-vlan-tagged"] = (() => Udp4(4789, Vxlan(5010, Bridged(0x86DD, Syn6(Acme6, Globex6), [10]))), "vxlan", Acme6, Globex6, Acme, Endpoint),
             ["geneve-ethernet-with-options"] = (() => Udp4(6081, Geneve(5010, EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)), optionWords: 3)), "geneve", Acme, Globex, Acme, Endpoint),
             ["geneve-ipv6"] = (() => Udp4(6081, Geneve(5010, EtherTypeIpv6, Syn6(Acme6, Globex6))), "geneve", Acme6, Globex6, Acme, Endpoint),
+            ["vxlan-gpe-ipv4"] = (() => Udp4(4790, VxlanGpe(5010, 1, Syn4(Acme, Globex))), "vxlan-gpe", Acme, Globex, Acme, Endpoint),
+            ["vxlan-gpe-ipv6"] = (() => Udp4(4790, VxlanGpe(5010, 2, Syn6(Acme6, Globex6))), "vxlan-gpe", Acme6, Globex6, Acme, Endpoint),
+            ["vxlan-gpe-ethernet"] = (() => Udp4(4790, VxlanGpe(5010, 3, Bridged(0x0800, Syn4(Acme, Globex), [10]))), "vxlan-gpe", Acme, Globex, Acme, Endpoint),
+            ["gre-in-udp-ipv4"] = (() => Udp4(4754, Gre(EtherTypeIpv4, Syn4(Acme, Globex))), "gre-in-udp", Acme, Globex, Acme, Endpoint),
+            ["gre-in-udp-ethernet-with-key"] = (() => Udp4(4754, Gre(EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)), flags: 0x2000)), "gre-in-udp", Acme, Globex, Acme, Endpoint),
+            ["gre-in-udp-mpls-ipv6"] = (() => Udp4(4754, Gre(EtherTypeMpls, Mpls([300], Syn6(Acme6, Globex6)))), "gre-in-udp", Acme6, Globex6, Acme, Endpoint),
+            ["gre-mpls-ipv4"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([100, 200], Syn4(Acme, Globex)))), "gre", Acme, Globex, Acme, Endpoint),
+            ["gre-mpls-multicast-ipv4"] = (() => Outer4(47, Gre(0x8848, Mpls([100], Syn4(Acme, Globex)))), "gre", Acme, Globex, Acme, Endpoint),
+            ["gre-mpls-pseudowire-ethernet"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([100, 200], [0, 0, 0, 1, .. Bridged(0x0800, Syn4(Acme, Globex))]))), "gre", Acme, Globex, Acme, Endpoint),
+            ["mpls-in-udp-ipv4"] = (() => Udp4(6635, Mpls([16], Syn4(Acme, Globex))), "mpls-in-udp", Acme, Globex, Acme, Endpoint),
+            ["mpls-in-udp-ipv6-three-labels"] = (() => Udp4(6635, Mpls([16, 17, 18], Syn6(Acme6, Globex6))), "mpls-in-udp", Acme6, Globex6, Acme, Endpoint),
         };
 
     public static TheoryData<string> CrossClientCases() => new(CrossClient.Keys);
@@ -394,7 +405,13 @@ public sealed class TunnelTests
         ["udp-6081-geneve-unknown-payload"] = () => Udp4(6081, Geneve(1, 0x8847, Bridged(0x0800, Syn4(Acme, Globex)))),
         ["gre-version-1-pptp"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x0001)),
         ["gre-routing-present"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x4000)),
-        ["gre-mpls"] = () => Outer4(47, Gre(0x8847, Syn4(Acme, Globex))),
+        ["gre-ppp"] = () => Outer4(47, Gre(0x880B, Syn4(Acme, Globex))),
+        ["udp-4790-vxlan-gpe-nsh"] = () => Udp4(4790, VxlanGpe(1, 4, Syn4(Acme, Globex))),
+        ["udp-4790-vxlan-gpe-unknown-next-protocol"] = () => Udp4(4790, VxlanGpe(1, 0x7F, Syn4(Acme, Globex))),
+        ["udp-4790-vxlan-gpe-without-next-protocol-flag"] = () => Udp4(4790, VxlanGpe(1, 1, Syn4(Acme, Globex), flags: 0x08)),
+        ["udp-4790-vxlan-gpe-version-1"] = () => Udp4(4790, VxlanGpe(1, 1, Syn4(Acme, Globex), flags: 0x1C)),
+        ["udp-4754-gre-version-1"] = () => Udp4(4754, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x0001)),
+        ["mpls-in-udp-neither-ip-nor-pseudowire"] = () => Udp4(6635, Mpls([16], [0x10, .. Syn4(Acme, Globex)])),
         ["vxlan-carrying-non-ip"] = () => Udp4(4789, Vxlan(1, Bridged(0x88CC, Syn4(Acme, Globex)))),
     };
 
@@ -430,6 +447,10 @@ public sealed class TunnelTests
         ["vxlan-inner-ethernet-cut"] = (() => Udp4(4789, Vxlan(1, new byte[10])), DecodeError.TruncatedEthernet, false),
         ["geneve-inner-tag-stack-cut"] = (() => Udp4(6081, Geneve(1, EtherTypeBridging, Bridged(0x8100, [0, 10]))), DecodeError.TruncatedVlanTag, false),
         ["gre-header-longer-than-packet"] = (() => Outer4(47, [0xB0, 0x00, 0x08, 0x00, 0, 0]), DecodeError.BadTunnelHeader, false),
+        ["mpls-in-udp-stack-without-bottom"] = (() => Udp4(6635, Enumerable.Repeat<byte>(0, 12).ToArray()), DecodeError.TruncatedMplsLabelStack, false),
+        ["gre-mpls-stack-deeper-than-bound"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([.. Enumerable.Range(16, FrameDecoder.MaxMplsLabels + 1)], Syn4(Acme, Globex)))), DecodeError.MplsLabelStackTooDeep, false),
+        ["gre-mpls-pseudowire-control-word-cut"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([100], [0, 0]))), DecodeError.TruncatedMplsLabelStack, false),
+        ["mpls-in-udp-inner-ipv4-length-lies"] = (() => Udp4(6635, Mpls([16], Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[8]), totalLengthOverride: 400))), DecodeError.Ipv4LengthLies, true),
         ["geneve-options-past-datagram"] = (() => Udp4(6081, Geneve(1, EtherTypeIpv4, new byte[8], optionWords: 0).Select((b, i) => i == 0 ? (byte)0x3F : b).ToArray()), DecodeError.BadTunnelHeader, false),
     };
 
