@@ -96,10 +96,7 @@ internal struct DecodedFrame
     public int TunnelOffset;
     public int TunnelLength;
 
-    /// <summary>
-    /// For an ERSPAN carrier (<see cref="Tunnel"/> is <see cref="Encapsulation.Erspan"/>) and for the frame it
-    /// mirrors: the session id (0 for type I, which has no ERSPAN header).
-    /// </summary>
+    /// <summary>For an ERSPAN carrier (<see cref="Tunnel"/> is <see cref="Encapsulation.Erspan"/>): the session id (0 for type I, which has no ERSPAN header).</summary>
     public ushort ErspanSession;
 
     /// <summary>For an ERSPAN carrier: the VLAN the switch saw the mirrored frame on, from the ERSPAN header (0 when none is given).</summary>
@@ -114,8 +111,9 @@ internal struct DecodedFrame
     /// </summary>
     public bool Mirrored;
 
-    /// <summary>For a mirrored frame: the address of the switch that mirrored it (the ERSPAN carrier's source).</summary>
+    /// <summary>For a mirrored frame: the address of the switch that mirrored it (the ERSPAN carrier's source) and its session id.</summary>
     public IpKey MirrorSource;
+    public ushort MirrorSession;
 
     /// <summary>
     /// For a packet decoded out of tunnels: the tunnels it came through, four bits each

@@ -696,7 +696,7 @@ internal static class FrameDecoder
         inner.TunnelDestination = carrier.TunnelPath == 0 ? carrier.Destination : carrier.TunnelDestination;
         inner.Mirrored = carrier.Mirrored;
         inner.MirrorSource = carrier.MirrorSource;
-        inner.ErspanSession = carrier.Mirrored ? carrier.ErspanSession : (ushort)0;
+        inner.MirrorSession = carrier.MirrorSession;
 
         var bytes = TunnelPayload(frame, in carrier, out var start);
 
@@ -741,7 +741,7 @@ internal static class FrameDecoder
 
         result.Mirrored = true;
         result.MirrorSource = carrier.TunnelPath == 0 ? carrier.Source : carrier.TunnelSource;
-        result.ErspanSession = carrier.ErspanSession;
+        result.MirrorSession = carrier.ErspanSession;
         return error;
     }
 

@@ -255,7 +255,7 @@ internal sealed partial class CaptureAnalyzer
             CaptureRules.ArpSpoofing => $"ARP claim of {key.Source} by {FormatMac(frame.ArpSenderMac)} conflicts with an earlier binding or the frame's sender",
             _ => "violation",
         };
-        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination)}{DescribeMirror(in key, frame.MirrorSource, frame.ErspanSession)}";
+        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination)}{DescribeMirror(in key, frame.MirrorSource, frame.MirrorSession)}";
     }
 
     private string SummarizeAggregate(Violation aggregate)
@@ -263,7 +263,7 @@ internal sealed partial class CaptureAnalyzer
         var who = aggregate.Clients.Count == 0 ? "no client" : string.Join(", ", aggregate.Clients);
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination)}{DescribeMirror(aggregate.Flow, aggregate.MirrorSource, aggregate.ErspanSession)}");
+            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination)}{DescribeMirror(aggregate.Flow, aggregate.MirrorSource, aggregate.MirrorSession)}");
     }
 
     private static string DescribeMirror(in FlowKey key, IpKey mirrorSource, ushort session) =>
@@ -343,7 +343,7 @@ internal sealed partial class CaptureAnalyzer
         {
             evidence["mirror"] = "erspan";
             evidence["mirror_src"] = violation.MirrorSource.ToString();
-            evidence["erspan_session"] = (int)violation.ErspanSession;
+            evidence["erspan_session"] = (int)violation.MirrorSession;
         }
 
         if (violation.Sni is { } sni)

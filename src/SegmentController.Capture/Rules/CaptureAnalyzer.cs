@@ -644,7 +644,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             TunnelSource = frame.TunnelSource,
             TunnelDestination = frame.TunnelDestination,
             MirrorSource = frame.MirrorSource,
-            ErspanSession = frame.ErspanSession,
+            MirrorSession = frame.MirrorSession,
         };
         lock (_reportLock)
         {
@@ -674,7 +674,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 TunnelSource = frame.TunnelSource,
                 TunnelDestination = frame.TunnelDestination,
                 MirrorSource = frame.MirrorSource,
-                ErspanSession = frame.ErspanSession,
+                MirrorSession = frame.MirrorSession,
             };
             // The episode is scoped by this flow's own clients, before they are merged with the aggregate's.
             signal |= NoteOverflow(clients, timestampTicks);

@@ -59,7 +59,7 @@ internal sealed class Violation
     /// <summary>For a mirrored flow: the switch that mirrored its first frame, and the ERSPAN session.</summary>
     public IpKey MirrorSource { get; init; }
 
-    public ushort ErspanSession { get; init; }
+    public ushort MirrorSession { get; init; }
 
     public long FirstTicks { get; }
 

@@ -148,6 +148,7 @@ public sealed class TunnelDecodingTests
         Assert.Equal(DecodeError.None, error);
         Assert.True(inner.Mirrored);
         Assert.Equal(outer.Source, inner.MirrorSource);
+        Assert.Equal(outer.ErspanSession, inner.MirrorSession);
         Assert.Equal(MacValue(InnerMac), inner.SourceMac);
         Assert.Equal(type == 0 ? [] : new ushort[] { 10 }, ((ReadOnlySpan<ushort>)inner.Vlans)[..inner.VlanCount].ToArray());
         Assert.Equal(0, inner.TunnelPath);

@@ -160,6 +160,34 @@ public sealed class ErspanMirrorTests
     }
 
     [Fact]
+    public void MirrorOfAnotherSwitchsMirror_JudgedWithTheSwitchAndSessionThatSawTheFrame()
+    {
+        // Switch 10.99.0.2 (session 1) mirrors its uplink, which carries switch 10.99.0.3's session 2.
+        var inner = Ethernet(CollectorMac, SwitchMac, [99], 0x0800, Ipv4("10.99.0.3", Collector, 47, ErspanII(2, 0, LeakOnVlan10())));
+
+        var report = Analysis.Of([Carrier(ErspanIii(1, 0, inner))]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal("10.99.0.3", finding.Evidence["mirror_src"]);
+        Assert.Equal(2, finding.Evidence["erspan_session"]);
+    }
+
+    [Fact]
+    public void MirroredHostSendingErspan_TunnelledPacketNamesTheMirrorsSession()
+    {
+        // Switch 10.99.0.2 (session 7) mirrors an acme host that sends ERSPAN (session 300) of its own.
+        var hostErspan = Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4(Acme, Collector, 47, ErspanII(300, 0, LeakOnVlan10())));
+
+        var report = Analysis.Of([Carrier(ErspanII(7, 0, hostErspan))]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal("erspan", finding.Evidence["tunnel"]);
+        Assert.Equal(Switch, finding.Evidence["mirror_src"]);
+        Assert.Equal(7, finding.Evidence["erspan_session"]);
+    }
+
+    [Fact]
     public void OrdinaryMirroredTraffic_NothingRaisedAndFramesCountForTheirClients()
     {
         var frames = new[]
