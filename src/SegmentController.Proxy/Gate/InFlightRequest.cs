@@ -14,7 +14,12 @@ namespace SegmentController.Proxy.Gate;
 internal sealed class InFlightRequest : IDisposable
 {
     private readonly CancellationTokenSource _cut;
-    private volatile bool _finished;
+
+    // Held while the agent's side is aborted, and by the request's end: the server recycles the context as
+    // soon as the request ends, and an abort made on a recycled context throws (on the thread pool, where a
+    // trip queued it, that ends the process).
+    private readonly Lock _gate = new();
+    private bool _finished;
 
     public InFlightRequest(HttpContext context)
     {
@@ -56,19 +61,24 @@ internal sealed class InFlightRequest : IDisposable
     public void AbortAgent()
     {
         // Queued by a trip, this may run after the request ended, when the connection's context may be
-        // serving its next request already.
-        if (_finished)
+        // serving its next request already, or be ending while it runs: the request's end waits for an abort
+        // under way, and no abort starts once it has ended. An abort only signals the server (its own
+        // callbacks run on the thread pool), so the request's end is held for no longer than that.
+        lock (_gate)
         {
-            return;
-        }
+            if (_finished)
+            {
+                return;
+            }
 
-        try
-        {
-            Context.Abort();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The request finished meanwhile: nothing left to abort.
+            try
+            {
+                Context.Abort();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection went away meanwhile: nothing left to abort.
+            }
         }
     }
 
@@ -84,9 +94,14 @@ internal sealed class InFlightRequest : IDisposable
         }
     }
 
+    /// <summary>The request ended: waits for an abort of the agent's side under way, and lets none start after.</summary>
     public void Dispose()
     {
-        _finished = true;
+        lock (_gate)
+        {
+            _finished = true;
+        }
+
         _cut.Dispose();
     }
 }

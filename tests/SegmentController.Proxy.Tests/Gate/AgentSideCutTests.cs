@@ -61,6 +61,41 @@ public sealed class AgentSideCutTests
         lifetime.Release.Set();
     }
 
+    [Fact]
+    public async Task AgentAbortUnderWay_RequestEnds_TheEndWaitsForTheAbortAndNoneStartsAfter()
+    {
+        // The server recycles a request's context as soon as the request ends (here, Uninitialize as Kestrel
+        // does): an abort a trip queued that reaches the context after that throws on the thread pool, which
+        // ends the process. So the request's end must wait for an abort under way.
+        var lifetime = new HeldLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(lifetime);
+        var request = new InFlightRequest(context);
+        request.Cancel();
+        var aborting = Task.Factory.StartNew(request.AbortAgent, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await lifetime.AbortedOn.Task.WaitAsync(Patience);
+
+        var ending = Task.Factory.StartNew(
+            () =>
+            {
+                request.Dispose();
+                context.Uninitialize();
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+        Assert.NotSame(ending, await Task.WhenAny(ending, Task.Delay(TimeSpan.FromMilliseconds(500))));
+
+        lifetime.Release.Set();
+        await aborting.WaitAsync(Patience);
+        await ending.WaitAsync(Patience);
+
+        // Ended: a later abort (another queued one, or the request's own) leaves the recycled context alone;
+        // aborting it would throw, as the context no longer has features.
+        Assert.Null(Record.Exception(request.AbortAgent));
+        Assert.ThrowsAny<Exception>(context.Abort);
+    }
+
     // The stage runs as a trip runs it, on a thread that is not the pool's: whatever it queues cannot run
     // on that thread, and a stage that waited for the held close would never finish.
     private static Task<int> OnThreadOfItsOwn(Action stage)
