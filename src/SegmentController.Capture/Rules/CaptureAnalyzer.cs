@@ -164,8 +164,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         var error = FrameDecoder.Decode(frame, wireLength, ref decoded);
         if (error != DecodeError.None)
         {
-            DecodeErrors++;
-            DecodeErrorsByKind[(int)error]++;
+            CountDecodeError(error);
 
             // A packet that does not add up past its addresses (a cut or lying length, an extension
             // chain too long to follow, a malformed transport header) still crossed the wire from its
@@ -185,6 +184,12 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         {
             JudgeEncapsulated(in decoded, frame, wireLength, timestampTicks);
         }
+    }
+
+    private void CountDecodeError(DecodeError error)
+    {
+        DecodeErrors++;
+        DecodeErrorsByKind[(int)error]++;
     }
 
     /// <summary>
@@ -217,8 +222,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             var error = FrameDecoder.DecodeMirrored(bytes, in carrier, ref mirrored);
             if (error != DecodeError.None)
             {
-                DecodeErrors++;
-                DecodeErrorsByKind[(int)error]++;
+                CountDecodeError(error);
                 if (!mirrored.HasAddresses)
                 {
                     return;
@@ -230,8 +234,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             {
                 if (depth == FrameDecoder.MaxWalkedTunnels)
                 {
-                    DecodeErrors++;
-                    DecodeErrorsByKind[(int)DecodeError.TunnelChainTooDeep]++;
+                    CountDecodeError(DecodeError.TunnelChainTooDeep);
                     return;
                 }
 
@@ -311,8 +314,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             inner.DestinationOutsidePlan = destinationEnd == Owners.Unknown || oneClient;
             if (error != DecodeError.None)
             {
-                DecodeErrors++;
-                DecodeErrorsByKind[(int)error]++;
+                CountDecodeError(error);
                 if (!inner.HasAddresses)
                 {
                     return;
@@ -333,8 +335,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             {
                 if (inner.Tunnel != Encapsulation.None)
                 {
-                    DecodeErrors++;
-                    DecodeErrorsByKind[(int)DecodeError.TunnelChainTooDeep]++;
+                    CountDecodeError(DecodeError.TunnelChainTooDeep);
                 }
 
                 return;
