@@ -27,6 +27,8 @@ public sealed class SuspensionEnginePortTests : IDisposable
             PrivProtocol = SnmpPrivProtocol.Aes128,
             PrivPassphrase = TestPolicies.Secret(SnmpdAgent.PrivPass),
         },
+        // Short, for the tests that freeze the switch; a second send gives a thawed switch's answer, on a
+        // loaded machine, a second window (a late answer to the first send counts).
         Timeout = TimeSpan.FromMilliseconds(500),
         Retries = 0,
     }) with
