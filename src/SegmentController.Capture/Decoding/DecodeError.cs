@@ -21,12 +21,13 @@ internal enum DecodeError : byte
     TruncatedArp,
 
     /// <summary>
-    /// A GRE, GENEVE or ERSPAN header longer than the packet that carries it declares, or an ERSPAN header of
-    /// the wrong version for its GRE protocol type.
+    /// A GRE (PPTP's enhanced GRE included), L2TP, GENEVE or ERSPAN header longer than the packet that carries it
+    /// declares, a PPTP payload or L2TPv2 message length longer than the packet, an L2TPv2 length shorter than
+    /// its header, or an ERSPAN header of the wrong version for its GRE protocol type.
     /// </summary>
     BadTunnelHeader,
 
-    /// <summary>A GRE, GENEVE or ERSPAN header cut by the snap length.</summary>
+    /// <summary>A GRE (PPTP's enhanced GRE included), L2TP, GENEVE or ERSPAN header cut by the snap length.</summary>
     TruncatedTunnelHeader,
 
     /// <summary>Tunnels nested deeper than <see cref="FrameDecoder.MaxWalkedTunnels"/>: the packet inside is not decoded.</summary>
@@ -37,4 +38,14 @@ internal enum DecodeError : byte
 
     /// <summary>An MPLS label stack deeper than <see cref="FrameDecoder.MaxMplsLabels"/>: the packet under it is not decoded.</summary>
     MplsLabelStackTooDeep,
+
+    /// <summary>
+    /// A malformed PPP frame in a PPTP or L2TPv2 data message: its address and control fields or its protocol
+    /// field run past the payload the tunnel declares, the address field 0xFF is not followed by the control
+    /// field 0x03, or a two-octet protocol field is even (RFC 1661 makes every protocol odd).
+    /// </summary>
+    BadPppHeader,
+
+    /// <summary>The PPP frame a PPTP or L2TPv2 data message carries is cut by the snap length before its protocol field ends.</summary>
+    TruncatedPppHeader,
 }

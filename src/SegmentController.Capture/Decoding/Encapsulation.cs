@@ -37,4 +37,20 @@ internal enum Encapsulation : byte
 
     /// <summary>MPLS in UDP (RFC 7510, UDP port 6635): a label stack, then IPv4 or IPv6.</summary>
     MplsInUdp,
+
+    /// <summary>
+    /// PPTP's data channel (RFC 2637): enhanced GRE (version 1, protocol 0x880B) carrying a PPP frame whose
+    /// protocol is IPv4 or IPv6.
+    /// </summary>
+    Pptp,
+
+    /// <summary>L2TPv2 (RFC 2661, UDP port 1701): a data message carrying a PPP frame whose protocol is IPv4 or IPv6.</summary>
+    L2tp,
+
+    /// <summary>
+    /// L2TPv3 (RFC 3931) over UDP port 1701 or IP protocol 115: a data message carrying an Ethernet frame
+    /// (the default pseudowire), opened only without a cookie, with or without the default sublayer, and only
+    /// when what follows is a sane Ethernet frame carrying IP.
+    /// </summary>
+    L2tpv3,
 }

@@ -7,7 +7,7 @@ namespace SegmentController.Capture.Decoding;
 /// Decodes Ethernet II frames on a span, allocating nothing: VLAN tag stacks, IPv4 (options,
 /// fragments), IPv6 (extension headers), TCP, UDP, ICMP/ICMPv6, ARP and the first TLS handshake
 /// message; MPLS label stacks are walked to the IP packet under them; tunnels (IP in IP, IPv6 in IP, GRE,
-/// VXLAN, VXLAN-GPE, GENEVE, GRE in UDP, MPLS in UDP, ERSPAN) are recognised on the way and the packet
+/// VXLAN, VXLAN-GPE, GENEVE, GRE in UDP, MPLS in UDP, ERSPAN, PPTP, L2TPv2, L2TPv3) are recognised on the way and the packet
 /// they carry is decoded on request (<see cref="DecodeEncapsulated"/>, or <see cref="DecodeMirrored"/> for a
 /// switch's ERSPAN mirror), so only tunnelled frames pay for it. Every length is checked against both the captured bytes and the wire length; a frame that
 /// does not add up is reported as a <see cref="DecodeError"/>, never an exception.
@@ -50,6 +50,18 @@ internal static class FrameDecoder
     public const ushort VxlanGpePort = 4790;
     public const ushort GreInUdpPort = 4754;
     public const ushort MplsInUdpPort = 6635;
+
+    /// <summary>L2TP (versions 2 and 3) over UDP, on either end: an LAC may send from another port, and its peer answers to that port from 1701.</summary>
+    public const ushort L2tpPort = 1701;
+
+    /// <summary>GRE protocol type of PPP, as PPTP's enhanced GRE (version 1) carries it.</summary>
+    public const ushort GreProtocolPpp = 0x880B;
+
+    /// <summary>PPP protocol numbers (RFC 1661) of the packets a PPP frame carries that are opened.</summary>
+    public const ushort PppProtocolIpv4 = 0x0021;
+
+    /// <inheritdoc cref="PppProtocolIpv4"/>
+    public const ushort PppProtocolIpv6 = 0x0057;
 
     public const ushort EtherTypeMplsUnicast = 0x8847;
     public const ushort EtherTypeMplsMulticast = 0x8848;
@@ -385,7 +397,7 @@ internal static class FrameDecoder
                     result.HasTransport = true;
                     result.PayloadOffset = frameOffset + 8;
                     result.PayloadLength = Math.Min(segment.Length, udpLength) - 8;
-                    return result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort or VxlanGpePort or GreInUdpPort or MplsInUdpPort && result.PayloadLength >= 8
+                    return (result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort or VxlanGpePort or GreInUdpPort or MplsInUdpPort or L2tpPort || result.SourcePort == L2tpPort) && result.PayloadLength >= 8
                         ? DecodeUdpTunnel(segment[8..(8 + result.PayloadLength)], result.PayloadOffset, udpLength - 8, ref result)
                         : DecodeError.None;
                 }
@@ -398,6 +410,9 @@ internal static class FrameDecoder
 
             case IpProtocols.Gre:
                 return DecodeGre(Encapsulation.Gre, segment, frameOffset, declaredLength, ref result);
+
+            case IpProtocols.L2tp:
+                return DecodeL2tpv3(segment, 0, frameOffset, declaredLength, ref result);
 
             case IpProtocols.Icmp or IpProtocols.Icmpv6:
                 if (segment.Length < 4)
@@ -429,9 +444,9 @@ internal static class FrameDecoder
 
     /// <summary>
     /// GRE (RFC 2784, with RFC 2890's key and sequence number), over IP or in UDP (<paramref name="kind"/>).
-    /// Versions other than 0 (PPTP's enhanced GRE) and the RFC 1701 routing field are not opened — Linux drops
-    /// both — nor are payloads other than IPv4, IPv6, Ethernet, MPLS and ERSPAN: such packets are judged as the
-    /// GRE packets they are.
+    /// Version 1 over IP is PPTP's enhanced GRE (<see cref="DecodePptp"/>). Other versions, version 1 in UDP and
+    /// the RFC 1701 routing field are not opened — Linux drops them — nor are payloads other than IPv4, IPv6,
+    /// Ethernet, MPLS and ERSPAN: such packets are judged as the GRE packets they are.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static DecodeError DecodeGre(Encapsulation kind, ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
@@ -442,6 +457,11 @@ internal static class FrameDecoder
         }
 
         var flags = BinaryPrimitives.ReadUInt16BigEndian(segment);
+        if ((flags & 0x0007) == 1 && kind == Encapsulation.Gre)
+        {
+            return DecodePptp(flags, segment, frameOffset, declaredLength, ref result);
+        }
+
         if ((flags & 0x4007) != 0)
         {
             return DecodeError.None;
@@ -468,6 +488,296 @@ internal static class FrameDecoder
                 DecodeErspan(payload, (flags & 0x1000) != 0, segment[headerLength..], frameOffset + headerLength, declaredLength - headerLength, ref result),
             _ => DecodeError.None,
         };
+    }
+
+    /// <summary>
+    /// PPTP's data channel (RFC 2637): enhanced GRE of version 1 and protocol 0x880B, the key present (its high
+    /// half the payload length, its low half the call id), an optional sequence number (present when the packet
+    /// holds data) and acknowledgement number; no checksum, routing, strict source route or recursion. A packet
+    /// without a sequence number carries no data, whatever its payload length says (an acknowledgement alone).
+    /// The payload is a PPP frame (<see cref="DecodePpp"/>). Enhanced GRE
+    /// that does not fit this is not opened and judged as the GRE packet it is.
+    /// </summary>
+    /// <param name="flags">The first word of the GRE header.</param>
+    /// <param name="segment">The GRE header and what follows, as captured (at least 4 bytes).</param>
+    /// <param name="frameOffset">Where <paramref name="segment"/> starts in the frame.</param>
+    /// <param name="declaredLength">The length the IP header declares for the GRE packet.</param>
+    /// <param name="result">Where the tunnel goes.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeError DecodePptp(ushort flags, ReadOnlySpan<byte> segment, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        if ((flags & 0xEF00) != 0x2000 || BinaryPrimitives.ReadUInt16BigEndian(segment[2..]) != GreProtocolPpp)
+        {
+            return DecodeError.None;
+        }
+
+        var sequenced = (flags & 0x1000) != 0;
+        var headerLength = 8 + (sequenced ? 4 : 0) + ((flags & 0x0080) != 0 ? 4 : 0);
+        if (headerLength > declaredLength)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        if (headerLength > segment.Length)
+        {
+            return DecodeError.TruncatedTunnelHeader;
+        }
+
+        if (!sequenced)
+        {
+            return DecodeError.None;
+        }
+
+        // A first fragment holds the start of the payload; the rest follows in later fragments, no lie.
+        int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(segment[4..]);
+        if (headerLength + payloadLength > declaredLength && !result.IsFragment)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        var end = Math.Min(segment.Length, headerLength + payloadLength);
+        return DecodePpp(Encapsulation.Pptp, segment[headerLength..end], frameOffset + headerLength, payloadLength, ref result);
+    }
+
+    /// <summary>
+    /// L2TP over UDP (port 1701 at either end; <see cref="L2tpPort"/>), by the version in its first word: 2
+    /// (RFC 2661) or 3 (RFC 3931, <see cref="DecodeL2tpv3"/>); any other version is not L2TP and the datagram is
+    /// judged as the UDP it is. An L2TPv2 control message (T set) is no data and is not opened. A data message
+    /// has the optional length (L), sequence numbers (S) and offset (O, an offset size and that many bytes of
+    /// padding) before its PPP frame (<see cref="DecodePpp"/>); the priority bit and the reserved bits are ignored,
+    /// as RFC 2661 asks of a receiver.
+    /// </summary>
+    /// <param name="payload">The UDP payload captured (at least 8 bytes).</param>
+    /// <param name="frameOffset">Where <paramref name="payload"/> starts in the frame.</param>
+    /// <param name="declaredLength">The UDP payload length the UDP header declares.</param>
+    /// <param name="result">Where the tunnel goes.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeError DecodeL2tp(ReadOnlySpan<byte> payload, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        var flags = BinaryPrimitives.ReadUInt16BigEndian(payload);
+        switch (flags & 0x000F)
+        {
+            case 3:
+                return (flags & 0x8000) != 0 ? DecodeError.None : DecodeL2tpv3(payload, 4, frameOffset, declaredLength, ref result);
+            case not 2:
+                return DecodeError.None;
+        }
+
+        if ((flags & 0x8000) != 0)
+        {
+            return DecodeError.None;
+        }
+
+        var hasLength = (flags & 0x4000) != 0;
+        var hasOffset = (flags & 0x0200) != 0;
+        var headerLength = 6 + (hasLength ? 2 : 0) + ((flags & 0x0800) != 0 ? 4 : 0) + (hasOffset ? 2 : 0);
+        if (headerLength > declaredLength)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        if (headerLength > payload.Length)
+        {
+            return DecodeError.TruncatedTunnelHeader;
+        }
+
+        var messageLength = declaredLength;
+        if (hasLength)
+        {
+            messageLength = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
+            if (messageLength < headerLength || messageLength > declaredLength)
+            {
+                return DecodeError.BadTunnelHeader;
+            }
+        }
+
+        if (hasOffset)
+        {
+            headerLength += BinaryPrimitives.ReadUInt16BigEndian(payload[(headerLength - 2)..]);
+            if (headerLength > messageLength)
+            {
+                return DecodeError.BadTunnelHeader;
+            }
+
+            if (headerLength > payload.Length)
+            {
+                return DecodeError.TruncatedTunnelHeader;
+            }
+        }
+
+        var end = Math.Min(payload.Length, messageLength);
+        return DecodePpp(Encapsulation.L2tp, payload[headerLength..end], frameOffset + headerLength, messageLength - headerLength, ref result);
+    }
+
+    /// <summary>
+    /// An L2TPv3 data message (RFC 3931) over IP (protocol 115; <paramref name="sessionAt"/> 0) or UDP (after
+    /// the 4-byte flags, version and reserved word; 4): a session id of 0 is a control message over IP and is
+    /// not opened. What follows the session id depends on the session's configuration, which only the control
+    /// channel (or an operator) sets: a cookie of 0, 4 or 8 bytes and an optional sublayer, then the
+    /// pseudowire's payload. The two common layouts of an Ethernet pseudowire without a cookie are tried: the
+    /// frame right after the session id (Cisco's default, and Linux's with <c>l2spec_type none</c>), then after
+    /// RFC 3931's default sublayer (its reserved bits zero, then a sequence number; what Linux's <c>ip l2tp</c>
+    /// sets up by default), each only when the bytes parse as a sane Ethernet frame carrying IP
+    /// (<see cref="IsPlainEthernetCarryingIp"/>). Anything else (a cookie, another pseudowire type, a frame the
+    /// snap length cut short) is not opened, and the packet is judged as the IP or UDP packet it is, with no
+    /// error counted: a guessed layout must not invent findings.
+    /// </summary>
+    /// <param name="header">The L2TPv3 header and what follows, as captured.</param>
+    /// <param name="sessionAt">Where the session id starts in <paramref name="header"/>.</param>
+    /// <param name="frameOffset">Where <paramref name="header"/> starts in the frame.</param>
+    /// <param name="declaredLength">The length the carrier declares for <paramref name="header"/> and what follows.</param>
+    /// <param name="result">Where the tunnel goes.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodeError DecodeL2tpv3(ReadOnlySpan<byte> header, int sessionAt, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        var start = sessionAt + 4;
+        if (start > declaredLength)
+        {
+            return DecodeError.BadTunnelHeader;
+        }
+
+        if (start > header.Length)
+        {
+            return DecodeError.TruncatedTunnelHeader;
+        }
+
+        if (BinaryPrimitives.ReadUInt32BigEndian(header[sessionAt..]) == 0)
+        {
+            return DecodeError.None;
+        }
+
+        if (IsPlainEthernetCarryingIp(header[start..]))
+        {
+            return Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + start, declaredLength - start, ref result);
+        }
+
+        var afterSublayer = start + 4;
+        return header.Length > afterSublayer && (header[start] & 0xBF) == 0 && IsPlainEthernetCarryingIp(header[afterSublayer..])
+            ? Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + afterSublayer, declaredLength - afterSublayer, ref result)
+            : DecodeError.None;
+    }
+
+    /// <summary>
+    /// True when <paramref name="ethernet"/> starts as an Ethernet frame a host sent: a unicast source MAC (no
+    /// station sends from a group address), at most two tags, an IPv4 or IPv6 EtherType and an IP header of
+    /// that version (an IPv4 header length of at least 20 bytes). Bytes of a cookie or sublayer read as MACs
+    /// shift the frame, putting a word of the MACs where the EtherType would be, which this rejects.
+    /// </summary>
+    private static bool IsPlainEthernetCarryingIp(ReadOnlySpan<byte> ethernet)
+    {
+        if (ethernet.Length < 15 || (ethernet[6] & 0x01) != 0)
+        {
+            return false;
+        }
+
+        var offset = 12;
+        var etherType = BinaryPrimitives.ReadUInt16BigEndian(ethernet[offset..]);
+        for (var tags = 0; etherType is TpidCustomer or TpidService or TpidLegacyService; tags++)
+        {
+            offset += 4;
+            if (tags == 2 || ethernet.Length < offset + 3)
+            {
+                return false;
+            }
+
+            etherType = BinaryPrimitives.ReadUInt16BigEndian(ethernet[offset..]);
+        }
+
+        var first = ethernet[offset + 2];
+        return etherType switch
+        {
+            EtherTypeIpv4 => first >> 4 == 4 && (first & 0x0F) >= 5,
+            EtherTypeIpv6 => first >> 4 == 6,
+            _ => false,
+        };
+    }
+
+    /// <summary>
+    /// The PPP frame (RFC 1661) a PPTP or L2TPv2 data message carries: the address and control fields (0xFF
+    /// 0x03) when not compressed away, then the protocol field, one octet when compressed (an odd first octet),
+    /// else two. IPv4 (0x0021) and IPv6 (0x0057) are opened; every other protocol — LCP, IPCP, CCP, and the
+    /// compressed or MPPE-encrypted datagrams (0x00FD), which cannot be read — is not IP and is left alone. A
+    /// first octet of 0xFF is always the address field: 0x00FF is reserved so that no compressed protocol can
+    /// be taken for it. An empty payload carries nothing.
+    /// </summary>
+    /// <param name="kind">The tunnel carrying the frame.</param>
+    /// <param name="ppp">The frame as captured, within the payload the tunnel declares.</param>
+    /// <param name="frameOffset">Where <paramref name="ppp"/> starts in the frame.</param>
+    /// <param name="declaredLength">The frame's length as the tunnel declares it.</param>
+    /// <param name="result">Where the tunnel goes.</param>
+    private static DecodeError DecodePpp(Encapsulation kind, ReadOnlySpan<byte> ppp, int frameOffset, int declaredLength, ref DecodedFrame result)
+    {
+        if (declaredLength <= 0)
+        {
+            return DecodeError.None;
+        }
+
+        var offset = 0;
+        if (ppp.Length > 0 && ppp[0] == 0xFF)
+        {
+            if (declaredLength < 2)
+            {
+                return DecodeError.BadPppHeader;
+            }
+
+            if (ppp.Length < 2)
+            {
+                return DecodeError.TruncatedPppHeader;
+            }
+
+            if (ppp[1] != 0x03)
+            {
+                return DecodeError.BadPppHeader;
+            }
+
+            offset = 2;
+        }
+
+        if (declaredLength <= offset)
+        {
+            return DecodeError.BadPppHeader;
+        }
+
+        if (ppp.Length <= offset)
+        {
+            return DecodeError.TruncatedPppHeader;
+        }
+
+        int protocol = ppp[offset];
+        if ((protocol & 0x01) != 0)
+        {
+            offset++;
+        }
+        else
+        {
+            if (declaredLength < offset + 2)
+            {
+                return DecodeError.BadPppHeader;
+            }
+
+            if (ppp.Length < offset + 2)
+            {
+                return DecodeError.TruncatedPppHeader;
+            }
+
+            protocol = (protocol << 8) | ppp[offset + 1];
+            if ((protocol & 0x01) == 0)
+            {
+                return DecodeError.BadPppHeader;
+            }
+
+            offset += 2;
+        }
+
+        ushort payload = protocol switch
+        {
+            PppProtocolIpv4 => EtherTypeIpv4,
+            PppProtocolIpv6 => EtherTypeIpv6,
+            _ => 0,
+        };
+        return payload == 0
+            ? DecodeError.None
+            : Carry(kind, payload, frameOffset + offset, declaredLength - offset, ref result);
     }
 
     /// <summary>
@@ -597,9 +907,11 @@ internal static class FrameDecoder
     }
 
     /// <summary>
-    /// VXLAN (RFC 7348) on UDP port 4789 or Linux's default 8472, and GENEVE (RFC 8926) on 6081. A datagram to those ports that does
-    /// not parse as the protocol (VXLAN without its VNI flag, GENEVE of another version or payload type) is
-    /// the plain UDP it is; a GENEVE header whose options run past the datagram is malformed.
+    /// VXLAN (RFC 7348) on UDP port 4789 or Linux's default 8472, GENEVE (RFC 8926) on 6081, VXLAN-GPE, GRE in
+    /// UDP, MPLS in UDP, and L2TP from or to port 1701 (a datagram to a port of another tunnel is that tunnel's). A
+    /// datagram to those ports that does not parse as the protocol (VXLAN without its VNI flag, GENEVE of another
+    /// version or payload type, L2TP of another version) is the plain UDP it is; a GENEVE header whose options run
+    /// past the datagram is malformed.
     /// </summary>
     /// <param name="payload">The UDP payload captured (at least 8 bytes).</param>
     /// <param name="frameOffset">Where <paramref name="payload"/> starts in the frame.</param>
@@ -621,6 +933,8 @@ internal static class FrameDecoder
                 return DecodeGre(Encapsulation.GreInUdp, payload, frameOffset, declaredLength, ref result);
             case MplsInUdpPort:
                 return Carry(Encapsulation.MplsInUdp, EtherTypeMplsUnicast, frameOffset, declaredLength, ref result);
+            case not GenevePort:
+                return DecodeL2tp(payload, frameOffset, declaredLength, ref result);
         }
 
         if (payload[0] >> 6 != 0)

@@ -17,6 +17,7 @@ internal static class IpProtocols
     public const byte Icmpv6 = 58;
     public const byte NoNextHeader = 59;
     public const byte DestinationOptions = 60;
+    public const byte L2tp = 115;
     public const byte Mobility = 135;
 
     /// <summary>The name used in finding evidence.</summary>
@@ -47,6 +48,9 @@ internal static class IpProtocols
         Encapsulation.VxlanGpe => "vxlan-gpe",
         Encapsulation.GreInUdp => "gre-in-udp",
         Encapsulation.MplsInUdp => "mpls-in-udp",
+        Encapsulation.Pptp => "pptp",
+        Encapsulation.L2tp => "l2tp",
+        Encapsulation.L2tpv3 => "l2tpv3",
         _ => "none",
     };
 }

@@ -289,4 +289,241 @@ public sealed class TunnelDecodingTests
         Assert.Equal(Encapsulation.None, decoded.Tunnel);
         Assert.Equal((ushort)4790, decoded.DestinationPort);
     }
+
+    private static byte[] Syn6(string source, string destination) => Ipv6(source, destination, 6, Tcp(50100, 445, 0x02, []));
+
+    [Theory]
+    [InlineData(false, true, false, 8 + 4 + 2 + 2)]
+    [InlineData(true, true, false, 8 + 4 + 4 + 2 + 2)]
+    [InlineData(false, false, false, 8 + 4 + 2)]
+    [InlineData(true, false, true, 8 + 4 + 4 + 1)]
+    [InlineData(false, true, true, 8 + 4 + 2 + 1)]
+    public void Pptp_AckAndCompressedPppFieldsSkippedInnerPacketAfterThem(bool acknowledged, bool addressControl, bool compressProtocol, int headerLength)
+    {
+        var frame = OnVlan10(47, Pptp(Ppp(PppIpv4, Syn("10.10.0.11", "10.20.0.21"), addressControl, compressProtocol), acknowledged: acknowledged));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.Pptp, outer.Tunnel);
+        Assert.Equal(FrameDecoder.EtherTypeIpv4, outer.TunnelPayload);
+        Assert.Equal(18 + 20 + headerLength, outer.TunnelOffset);
+        Assert.Equal(NetworkLayer.Ipv4, inner.Layer);
+        Assert.Equal(IpKey.From(System.Net.IPAddress.Parse("10.20.0.21")), inner.Destination);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+        Assert.Equal(10, inner.InnerVlan);
+        Assert.Equal(MacValue(AgentMac), inner.SourceMac);
+        Assert.Equal((ushort)Encapsulation.Pptp, inner.TunnelPath);
+    }
+
+    [Fact]
+    public void PptpCarryingIpv6_ProtocolCompressedToOneOctet()
+    {
+        var frame = OnVlan10(47, Pptp(Ppp(PppIpv6, Syn6("2001:db8:10::11", "2001:db8:20::21"), addressControl: false, compressProtocol: true)));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(FrameDecoder.EtherTypeIpv6, outer.TunnelPayload);
+        Assert.Equal(NetworkLayer.Ipv6, inner.Layer);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Theory]
+    [InlineData("ack-only")]
+    [InlineData("lcp")]
+    [InlineData("ccp")]
+    [InlineData("mppe")]
+    [InlineData("without-key")]
+    [InlineData("with-checksum")]
+    [InlineData("version-1-not-ppp")]
+    public void PptpThatCarriesNoIpPacket_NotOpenedNoError(string shape)
+    {
+        var syn = Syn("10.10.0.11", "10.20.0.21");
+        var gre = shape switch
+        {
+            // Data needs a sequence number (RFC 2637); without one the payload length is not taken on trust.
+            "ack-only" => Pptp(Ppp(PppIpv4, syn), sequenced: false, acknowledged: true),
+            "lcp" => Pptp(Ppp(PppLcp, [9, 1, 0, 8, 0, 0, 0, 0])),
+            "ccp" => Pptp(Ppp(PppCcp, [1, 1, 0, 10, 0x12, 6, 0, 0, 0, 0x40])),
+            "mppe" => Pptp(Ppp(PppCompressedDatagram, [0x90, 0x01, .. syn], addressControl: false, compressProtocol: true)),
+            "without-key" => Gre(0x880B, Ppp(PppIpv4, syn), flags: 0x1001),
+            "with-checksum" => Pptp(Ppp(PppIpv4, syn), extraFlags: 0x8000),
+            _ => Pptp(syn, protocolType: 0x0800),
+        };
+        var frame = OnVlan10(47, gre);
+        var decoded = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref decoded));
+
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+        Assert.Equal(IpProtocols.Gre, decoded.Protocol);
+    }
+
+    [Theory]
+    [InlineData(false, false, null, false, 6 + 2)]
+    [InlineData(true, false, null, false, 8 + 2)]
+    [InlineData(true, true, null, false, 12 + 2)]
+    [InlineData(true, true, 3, true, 12 + 2 + 3 + 1)]
+    [InlineData(false, false, 0, true, 6 + 2 + 1)]
+    public void L2tpv2DataMessage_OptionalFieldsAndOffsetPaddingSkipped(bool withLength, bool sequenced, int? offsetPad, bool compressed, int headerLength)
+    {
+        var ppp = Ppp(PppIpv4, Syn("10.10.0.11", "10.20.0.21"), addressControl: !compressed, compressProtocol: compressed);
+        var frame = OnVlan10(17, Udp(49152, 1701, L2tp(ppp, withLength, sequenced, offsetPad)));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.L2tp, outer.Tunnel);
+        Assert.Equal(18 + 20 + 8 + headerLength + (compressed ? 0 : 2), outer.TunnelOffset);
+        Assert.Equal(IpKey.From(System.Net.IPAddress.Parse("10.20.0.21")), inner.Destination);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+        Assert.Equal((ushort)Encapsulation.L2tp, inner.TunnelPath);
+    }
+
+    [Fact]
+    public void L2tpFromPort1701ToAnotherPort_OpenedAsTheReplyOfAnLnsIs()
+    {
+        var frame = OnVlan10(17, Udp(1701, 50000, L2tp(Ppp(PppIpv6, Syn6("2001:db8:10::11", "2001:db8:20::21")))));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.L2tp, outer.Tunnel);
+        Assert.Equal(NetworkLayer.Ipv6, inner.Layer);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Theory]
+    [InlineData("l2tpv2-control")]
+    [InlineData("l2tpv2-zero-length-body")]
+    [InlineData("l2tpv2-lcp")]
+    [InlineData("l2f-version-1")]
+    [InlineData("l2tpv3-control")]
+    [InlineData("l2tpv3-with-cookie")]
+    [InlineData("l2tpv3-carrying-non-ip")]
+    public void L2tpThatCarriesNoIpPacket_NotOpenedNoError(string shape)
+    {
+        var syn = Syn("10.10.0.11", "10.20.0.21");
+        var payload = shape switch
+        {
+            "l2tpv2-control" => L2tp([0x80, 8, 0, 0, 0, 0, 0, 1], withLength: true, sequenced: true, control: true),
+            "l2tpv2-zero-length-body" => L2tp([], withLength: true, sequenced: true),
+            "l2tpv2-lcp" => L2tp(Ppp(PppLcp, [1, 1, 0, 4, .. syn])),
+            "l2f-version-1" => L2tp(Ppp(PppIpv4, syn), version: 1),
+            "l2tpv3-control" => L2tpv3Udp(0, Ethernet(InnerMac, InnerMac, [], 0x0800, syn), control: true),
+            "l2tpv3-with-cookie" => L2tpv3Udp(77, [0xDE, 0xAD, 0xBE, 0xEF, .. Ethernet(InnerMac, InnerMac, [], 0x0800, syn)]),
+            _ => L2tpv3Udp(77, Ethernet(InnerMac, InnerMac, [], 0x88CC, syn)),
+        };
+        var frame = OnVlan10(17, Udp(49152, 1701, payload));
+        var decoded = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref decoded));
+
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+        Assert.Equal((ushort)1701, decoded.DestinationPort);
+    }
+
+    [Theory]
+    [InlineData(17, false, 8)]
+    [InlineData(115, false, 4)]
+    [InlineData(17, true, 8 + 4)]
+    [InlineData(115, true, 4 + 4)]
+    public void L2tpv3_EthernetAfterTheSessionIdOrDefaultSublayerItsMacsAndTagsWalked(int protocol, bool sublayer, int headerLength)
+    {
+        var bridged = Ethernet(InnerMac, InnerMac, [30], 0x0800, Syn("10.10.0.11", "10.20.0.21"));
+        byte[] pseudowire = sublayer ? [0x40, 0x00, 0x01, 0x2C, .. bridged] : bridged;
+        var frame = protocol == 17
+            ? OnVlan10(17, Udp(49152, 1701, L2tpv3Udp(0x10203, pseudowire)))
+            : OnVlan10(115, L2tpv3Ip(0x10203, pseudowire));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.L2tpv3, outer.Tunnel);
+        Assert.Equal(FrameDecoder.EtherTypeBridging, outer.TunnelPayload);
+        Assert.Equal(18 + 20 + (protocol == 17 ? 8 : 0) + headerLength, outer.TunnelOffset);
+        Assert.Equal(MacValue(InnerMac), inner.SourceMac);
+        Assert.Equal(10, inner.InnerVlan);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Theory]
+    [InlineData("control-session-0")]
+    [InlineData("cookie")]
+    [InlineData("sublayer-reserved-bits-set")]
+    [InlineData("cookie-of-eight")]
+    [InlineData("group-source-mac")]
+    [InlineData("ipv4-ethertype-ipv6-header")]
+    [InlineData("three-tags")]
+    [InlineData("frame-cut-short")]
+    public void L2tpv3OverIpWhoseLayoutIsNotThePlainEthernetOne_NotOpenedNoError(string shape)
+    {
+        var syn = Syn("10.10.0.11", "10.20.0.21");
+        var bridged = Ethernet(InnerMac, InnerMac, [], 0x0800, syn);
+        var body = shape switch
+        {
+            "control-session-0" => L2tpv3Ip(0, bridged),
+            "cookie" => L2tpv3Ip(9, [0xDE, 0xAD, 0xBE, 0xEF, .. bridged]),
+            "sublayer-reserved-bits-set" => L2tpv3Ip(9, [0xC0, 0, 0, 1, .. bridged]),
+            "cookie-of-eight" => L2tpv3Ip(9, [0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x07, .. bridged]),
+            "group-source-mac" => L2tpv3Ip(9, Ethernet(InnerMac, Mac("03:00:00:aa:00:01"), [], 0x0800, syn)),
+            "ipv4-ethertype-ipv6-header" => L2tpv3Ip(9, Ethernet(InnerMac, InnerMac, [], 0x0800, Syn6("2001:db8:10::11", "2001:db8:20::21"))),
+            "three-tags" => L2tpv3Ip(9, Ethernet(InnerMac, InnerMac, [30, 40, 50], 0x0800, syn)),
+            _ => L2tpv3Ip(9, bridged.AsSpan(0, 14).ToArray()),
+        };
+        var frame = OnVlan10(115, body);
+        var decoded = default(DecodedFrame);
+
+        Assert.Equal(DecodeError.None, FrameDecoder.Decode(frame, frame.Length, ref decoded));
+
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+        Assert.Equal(IpProtocols.L2tp, decoded.Protocol);
+    }
+
+    [Theory]
+    [InlineData("pptp-header-cut", (int)DecodeError.TruncatedTunnelHeader)]
+    [InlineData("pptp-header-declared-short", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("pptp-payload-length-past-packet", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("pptp-ppp-address-cut", (int)DecodeError.TruncatedPppHeader)]
+    [InlineData("pptp-ppp-protocol-cut", (int)DecodeError.TruncatedPppHeader)]
+    [InlineData("pptp-ppp-address-without-control", (int)DecodeError.BadPppHeader)]
+    [InlineData("pptp-ppp-protocol-past-payload", (int)DecodeError.BadPppHeader)]
+    [InlineData("l2tp-ppp-protocol-even", (int)DecodeError.BadPppHeader)]
+    [InlineData("l2tp-header-cut", (int)DecodeError.TruncatedTunnelHeader)]
+    [InlineData("l2tp-length-past-datagram", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("l2tp-length-shorter-than-header", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("l2tp-offset-past-message", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("l2tp-offset-padding-cut", (int)DecodeError.TruncatedTunnelHeader)]
+    [InlineData("l2tpv3-ip-session-id-declared-short", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("l2tpv3-ip-session-id-cut", (int)DecodeError.TruncatedTunnelHeader)]
+    public void MalformedPptpL2tpOrPppHeader_DecodeErrorOfItsKindAddressesKept(string shape, int expected)
+    {
+        var syn = Syn("10.10.0.11", "10.20.0.21");
+        var frame = shape switch
+        {
+            "pptp-header-cut" => OnVlan10(47, Pptp(Ppp(PppIpv4, syn), acknowledged: true))[..(18 + 20 + 14)],
+            "pptp-header-declared-short" => OnVlan10(47, Pptp([], acknowledged: true).AsSpan(0, 12).ToArray()),
+            "pptp-payload-length-past-packet" => OnVlan10(47, Pptp(Ppp(PppIpv4, syn), payloadLength: 400)),
+            "pptp-ppp-address-cut" => OnVlan10(47, Pptp(Ppp(PppIpv4, syn)))[..(18 + 20 + 12 + 1)],
+            "pptp-ppp-protocol-cut" => OnVlan10(47, Pptp(Ppp(PppIpv4, syn)))[..(18 + 20 + 12 + 3)],
+            "pptp-ppp-address-without-control" => OnVlan10(47, Pptp([0xFF, 0x05, 0x00, 0x21, .. syn])),
+            "pptp-ppp-protocol-past-payload" => OnVlan10(47, Pptp([0xFF, 0x03, 0x00, 0x21, .. syn], payloadLength: 3)),
+            "l2tp-ppp-protocol-even" => OnVlan10(17, Udp(49152, 1701, L2tp([0xFF, 0x03, 0x00, 0x20, .. syn]))),
+            "l2tp-header-cut" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, sequenced: true, offsetPad: 0)))[..(18 + 20 + 8 + 10)],
+            "l2tp-length-past-datagram" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, length: 900))),
+            "l2tp-length-shorter-than-header" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, sequenced: true, length: 9))),
+            "l2tp-offset-past-message" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, offsetPad: 4, length: 12))),
+            "l2tp-offset-padding-cut" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), offsetPad: 40)))[..(18 + 20 + 8 + 8 + 20)],
+            "l2tpv3-ip-session-id-declared-short" => OnVlan10(115, [0, 0, 7]),
+            _ => OnVlan10(115, L2tpv3Ip(7, Ethernet(InnerMac, InnerMac, [], 0x0800, syn)))[..(18 + 20 + 2)],
+        };
+        var decoded = default(DecodedFrame);
+
+        // Cut frames keep their wire length: the snap length cut them.
+        var wire = shape.EndsWith("-cut", StringComparison.Ordinal) ? frame.Length + 200 : frame.Length;
+        Assert.Equal((DecodeError)expected, FrameDecoder.Decode(frame, wire, ref decoded));
+        Assert.True(decoded.HasAddresses);
+        Assert.Equal(Encapsulation.None, decoded.Tunnel);
+    }
 }

@@ -34,7 +34,7 @@ public sealed class HostileTunnelFuzzTests
 
     private static byte[] On10(ushort etherType, byte[] packet) => Ethernet(GatewayMac, HostMac, [10], etherType, packet);
 
-    /// <summary>The shapes the mutations start from: every tunnel, ERSPAN mirrors, MPLS, nested ones, options, tags, extension headers, fragments, ARP.</summary>
+    /// <summary>The shapes the mutations start from: every tunnel (PPTP and L2TP included), ERSPAN mirrors, MPLS, nested ones, options, tags, extension headers, fragments, ARP.</summary>
     private static IEnumerable<byte[]> Seeds()
     {
         foreach (ushort flags in (ushort[])[0x0000, 0x8000, 0x2000, 0x1000, 0xA000, 0x9000, 0x3000, 0xB000, 0x4000, 0x0001, 0xB007])
@@ -94,6 +94,19 @@ public sealed class HostileTunnelFuzzTests
         yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(49152, 4754, Gre(EtherTypeMpls, Mpls([.. Enumerable.Range(16, 20)], Syn4())))));
         yield return On10(EtherTypeMpls, Mpls([16, 17], Syn4()));
         yield return On10(0x8848, Mpls([16], Ipv4(Acme, Endpoint, 17, Udp(49152, 6635, Mpls([20], Syn4())))));
+
+        // PPTP (with and without acknowledgement, compressed PPP fields, LCP), L2TPv2 with every optional field and
+        // a control message, L2TPv3 over UDP and over IP, with and without the default sublayer.
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 47, Pptp(Ppp(PppIpv4, Syn4()), acknowledged: true)));
+        yield return On10(0x86DD, Ipv6(Acme6, Endpoint6, 47, Pptp(Ppp(PppIpv6, Syn6(), addressControl: false, compressProtocol: true))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 47, Pptp(Ppp(PppLcp, [9, 1, 0, 8, 0, 0, 0, 0]))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, Syn4()), withLength: true, sequenced: true, offsetPad: 4))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(1701, 1701, L2tp(Ppp(PppIpv6, Syn6(), compressProtocol: true)))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(1701, 1701, L2tp([0x80, 8, 0, 0, 0, 0, 0, 1], withLength: true, sequenced: true, control: true))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 17, Udp(49152, 1701, L2tpv3Udp(9, Inner(0x0800, Syn4(), [10])))));
+        yield return On10(0x86DD, Ipv6(Acme6, Endpoint6, 115, L2tpv3Ip(9, Inner(0x86DD, Syn6(), []))));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 115, L2tpv3Ip(9, [0x40, 0, 0, 5, .. Inner(0x0800, Syn4(), [10, 20])])));
+        yield return On10(0x0800, Ipv4(Acme, Endpoint, 115, L2tpv3Ip(9, Inner(0x0800, Ipv4(Acme, Endpoint, 47, Pptp(Ppp(PppIpv4, Syn4()))), []))));
 
         var mirrorOfMirror = Ethernet(GatewayMac, HostMac, [99], 0x0800, Ipv4(Switch, Collector, 47, ErspanII(1, 0, mirrored)));
         yield return Ethernet(GatewayMac, HostMac, [], 0x0800, Ipv4(Switch, Collector, 47, ErspanIii(2, 99, mirrorOfMirror)));

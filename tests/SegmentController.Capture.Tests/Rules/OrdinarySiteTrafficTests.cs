@@ -72,6 +72,18 @@ public sealed class OrdinarySiteTrafficTests
         Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "198.51.100.7", 41, Ipv6("2001:db8:10::11", "2001:db8:20::99", 6, Tcp(50200, 22, 0x02, [])))),
         Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 17, Udp(49152, 6635, Mpls([16], Ipv4("172.16.0.1", "172.16.0.2", 1, Icmp(8, 0)))))),
         Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "198.51.100.7", 17, Udp(49152, 4754, Gre(EtherTypeIpv4, Ipv4("10.10.0.11", "10.20.0.99", 6, Tcp(50300, 443, 0x02, [])))))),
+
+        // acme's own VPNs: PPTP between two acme hosts (pool addresses inside, LCP echoes, MPPE-encrypted data, an
+        // acknowledgement alone), L2TP to its office off-site whose range overlaps globex's, with its control
+        // messages, and an L2TPv3 Ethernet pseudowire between two acme hosts.
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 47, Pptp(Ppp(PppIpv4, Ipv4("172.16.0.1", "172.16.0.2", 1, Icmp(8, 0)))))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 47, Pptp(Ppp(PppLcp, [9, 1, 0, 8, 0, 0, 0, 0]), acknowledged: true))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 47, Pptp(Ppp(PppCompressedDatagram, [0x90, 0x02, .. new byte[60]], addressControl: false, compressProtocol: true)))),
+        Ethernet(AgentMac, GatewayMac, [10], 0x0800, Ipv4("10.10.0.12", "10.10.0.11", 47, Pptp([], sequenced: false, acknowledged: true))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "198.51.100.7", 17, Udp(1701, 1701, L2tp([0x80, 8, 0, 0, 0, 0, 0, 1], withLength: true, sequenced: true, control: true)))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "198.51.100.7", 17, Udp(1701, 1701, L2tp(Ppp(PppIpv4, Ipv4("10.10.0.11", "10.20.0.99", 6, Tcp(50400, 443, 0x02, []))), sequenced: true)))),
+        Ethernet(AgentMac, GatewayMac, [10], 0x0800, Ipv4("198.51.100.7", "10.10.0.11", 17, Udp(1701, 1701, L2tp(Ppp(PppLcp, [10, 1, 0, 8, 0, 0, 0, 0]))))),
+        Ethernet(GatewayMac, AgentMac, [10], 0x0800, Ipv4("10.10.0.11", "10.10.0.12", 115, L2tpv3Ip(0x2001, Bridged(Mac("02:00:00:aa:00:02"), Mac("02:00:00:aa:00:01"), 0x0800, Ipv4("172.16.0.1", "172.16.0.2", 1, Icmp(8, 0)))))),
     ];
 
     [Fact]

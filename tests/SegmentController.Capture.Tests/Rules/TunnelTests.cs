@@ -74,6 +74,16 @@ public sealed class TunnelTests
             ["gre-mpls-pseudowire-ethernet"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([100, 200], [0, 0, 0, 1, .. Bridged(0x0800, Syn4(Acme, Globex))]))), "gre", Acme, Globex, Acme, Endpoint),
             ["mpls-in-udp-ipv4"] = (() => Udp4(6635, Mpls([16], Syn4(Acme, Globex))), "mpls-in-udp", Acme, Globex, Acme, Endpoint),
             ["mpls-in-udp-ipv6-three-labels"] = (() => Udp4(6635, Mpls([16, 17, 18], Syn6(Acme6, Globex6))), "mpls-in-udp", Acme6, Globex6, Acme, Endpoint),
+            ["pptp-ipv4"] = (() => Outer4(47, Pptp(Ppp(PppIpv4, Syn4(Acme, Globex)))), "pptp", Acme, Globex, Acme, Endpoint),
+            ["pptp-ipv4-with-ack-compressed-fields"] = (() => Outer4(47, Pptp(Ppp(PppIpv4, Syn4(Acme, Globex), addressControl: false, compressProtocol: true), acknowledged: true)), "pptp", Acme, Globex, Acme, Endpoint),
+            ["pptp-ipv6-over-ipv6"] = (() => Outer6(47, Pptp(Ppp(PppIpv6, Syn6(Acme6, Globex6)))), "pptp", Acme6, Globex6, Acme6, Endpoint6),
+            ["l2tp-ipv4"] = (() => Udp4(1701, L2tp(Ppp(PppIpv4, Syn4(Acme, Globex)))), "l2tp", Acme, Globex, Acme, Endpoint),
+            ["l2tp-ipv4-length-sequence-offset-compressed"] = (() => Udp4(1701, L2tp(Ppp(PppIpv4, Syn4(Acme, Globex), addressControl: false, compressProtocol: true), withLength: true, sequenced: true, offsetPad: 2)), "l2tp", Acme, Globex, Acme, Endpoint),
+            ["l2tp-ipv6-from-port-1701"] = (() => Outer4(17, Udp(1701, 50000, L2tp(Ppp(PppIpv6, Syn6(Acme6, Globex6))))), "l2tp", Acme6, Globex6, Acme, Endpoint),
+            ["l2tpv3-udp-ethernet"] = (() => Udp4(1701, L2tpv3Udp(0x2001, Bridged(0x0800, Syn4(Acme, Globex)))), "l2tpv3", Acme, Globex, Acme, Endpoint),
+            ["l2tpv3-ip-ethernet"] = (() => Outer4(115, L2tpv3Ip(0x2001, Bridged(0x0800, Syn4(Acme, Globex)))), "l2tpv3", Acme, Globex, Acme, Endpoint),
+            ["l2tpv3-ip-default-sublayer-ethernet"] = (() => Outer4(115, L2tpv3Ip(0x2001, [0x40, 0x00, 0x00, 0x01, .. Bridged(0x0800, Syn4(Acme, Globex))])), "l2tpv3", Acme, Globex, Acme, Endpoint),
+            ["l2tpv3-ip-ethernet-tagged-ipv6-over-ipv6"] = (() => Outer6(115, L2tpv3Ip(0x2001, Bridged(0x86DD, Syn6(Acme6, Globex6), [10]))), "l2tpv3", Acme6, Globex6, Acme6, Endpoint6),
         };
 
     public static TheoryData<string> CrossClientCases() => new(CrossClient.Keys);
@@ -259,6 +269,14 @@ public sealed class TunnelTests
             // Infrastructure tunnels on the management VLAN carrying infrastructure traffic.
             Ethernet(Mac(TestPolicy.InfraMac), Mac(TestPolicy.InfraMac), [99], 0x0800, Ipv4("10.99.0.2", Endpoint, 17, Udp(49152, 4789, Vxlan(99, Bridged(0x0800, Ipv4("10.99.0.2", "10.99.0.3", 17, Udp(40161, 161, new byte[40]))))))),
 
+            // acme host to acme host in PPTP and L2TP (a remote-access VPN within acme), and their control traffic.
+            Outer4(47, Pptp(Ppp(PppIpv4, Syn4(Acme, Acme2)), acknowledged: true), Acme, Acme2),
+            Outer4(47, Pptp([], sequenced: false, acknowledged: true), Acme2, Acme),
+            Outer4(47, Pptp(Ppp(PppLcp, [9, 1, 0, 8, 0, 0, 0, 0])), Acme, Acme2),
+            Udp4(1701, L2tp(Ppp(PppIpv4, Syn4(Acme, Acme2)), sequenced: true), Acme, Acme2),
+            Udp4(1701, L2tp([0x80, 8, 0, 0, 0, 0, 0, 1], withLength: true, sequenced: true, control: true)),
+            Outer4(115, L2tpv3Ip(0x2001, Bridged(0x0800, Syn4(Acme, Acme2))), Acme, Acme2),
+
             // A first fragment of a tunnelled packet within acme, and ARP inside VXLAN.
             Outer4(4, Ipv4(Acme, Acme2, 17, Udp(5000, 6000, new byte[64])).AsSpan(0, 40).ToArray(), Acme, Acme2, flagsFragment: 0x2000),
             Udp4(4789, Vxlan(10, Bridged(0x0806, Arp(1, InnerSourceMac, "10.20.0.21", new byte[6], "10.10.0.1")))),
@@ -304,6 +322,21 @@ public sealed class TunnelTests
         Assert.All(report.Findings, f => Assert.Equal(RuleIds.CrossClientFlow, f.Rule));
         Assert.Contains(report.Findings, f => f.Evidence["tunnel"] is "vxlan" && f.Evidence["dst_port"] is 6000 && f.Evidence["dst"] is Globex);
         Assert.Contains(report.Findings, f => f.Evidence["tunnel"] is "geneve" && f.Evidence["dst_port"] is 6001 && f.Evidence["dst"] is Globex6);
+    }
+
+    [Fact]
+    public void FirstFragmentOfPptpCarrier_PayloadLengthPastTheFragmentIsNoLieInnerPacketJudged()
+    {
+        var pptp = Pptp(Ppp(PppIpv4, Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[1200]))));
+        var frame = Outer4(47, pptp.AsSpan(0, 200).ToArray(), flagsFragment: 0x2000);
+
+        var report = Analysis.Of([frame]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal("pptp", finding.Evidence["tunnel"]);
+        Assert.Equal(6000, finding.Evidence["dst_port"]);
     }
 
     [Fact]
@@ -403,9 +436,9 @@ public sealed class TunnelTests
         ["udp-4789-shorter-than-vxlan-header"] = () => Udp4(4789, [0x08, 0, 0, 0]),
         ["udp-6081-geneve-version-1"] = () => Udp4(6081, Geneve(1, EtherTypeBridging, Bridged(0x0800, Syn4(Acme, Globex)), version: 1)),
         ["udp-6081-geneve-unknown-payload"] = () => Udp4(6081, Geneve(1, 0x8847, Bridged(0x0800, Syn4(Acme, Globex)))),
-        ["gre-version-1-pptp"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x0001)),
+        ["gre-version-1-ipv4-without-key"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x0001)),
         ["gre-routing-present"] = () => Outer4(47, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x4000)),
-        ["gre-ppp"] = () => Outer4(47, Gre(0x880B, Syn4(Acme, Globex))),
+        ["gre-version-0-ppp"] = () => Outer4(47, Gre(0x880B, Syn4(Acme, Globex))),
         ["udp-4790-vxlan-gpe-nsh"] = () => Udp4(4790, VxlanGpe(1, 4, Syn4(Acme, Globex))),
         ["udp-4790-vxlan-gpe-unknown-next-protocol"] = () => Udp4(4790, VxlanGpe(1, 0x7F, Syn4(Acme, Globex))),
         ["udp-4790-vxlan-gpe-without-next-protocol-flag"] = () => Udp4(4790, VxlanGpe(1, 1, Syn4(Acme, Globex), flags: 0x08)),
@@ -413,6 +446,20 @@ public sealed class TunnelTests
         ["udp-4754-gre-version-1"] = () => Udp4(4754, Gre(EtherTypeIpv4, Syn4(Acme, Globex), flags: 0x0001)),
         ["mpls-in-udp-neither-ip-nor-pseudowire"] = () => Udp4(6635, Mpls([16], [0x10, .. Syn4(Acme, Globex)])),
         ["vxlan-carrying-non-ip"] = () => Udp4(4789, Vxlan(1, Bridged(0x88CC, Syn4(Acme, Globex)))),
+        ["pptp-ack-only"] = () => Outer4(47, Pptp([], sequenced: false, acknowledged: true)),
+        ["pptp-without-sequence-number-declaring-a-payload"] = () => Outer4(47, Pptp(Ppp(PppIpv4, Syn4(Acme, Globex)), sequenced: false)),
+        ["pptp-lcp-echo"] = () => Outer4(47, Pptp(Ppp(PppLcp, [9, 1, 0, 8, 0, 0, 0, 0]))),
+        ["pptp-ccp"] = () => Outer4(47, Pptp(Ppp(PppCcp, [1, 1, 0, 10, 0x12, 6, 0, 0, 0, 0x40]))),
+        ["pptp-mppe-encrypted"] = () => Outer4(47, Pptp(Ppp(PppCompressedDatagram, [0x90, 0x01, .. Syn4(Acme, Globex)], addressControl: false, compressProtocol: true))),
+        ["l2tp-control-message"] = () => Udp4(1701, L2tp([0x80, 8, 0, 0, 0, 0, 0, 1, .. Syn4(Acme, Globex)], withLength: true, sequenced: true, control: true)),
+        ["l2tp-zero-length-ack"] = () => Udp4(1701, L2tp([], withLength: true, sequenced: true, control: true)),
+        ["l2tp-lcp"] = () => Udp4(1701, L2tp(Ppp(PppLcp, [1, 1, 0, 4, .. Syn4(Acme, Globex)]))),
+        ["udp-1701-l2f"] = () => Udp4(1701, L2tp(Ppp(PppIpv4, Syn4(Acme, Globex)), version: 1)),
+        ["udp-1701-text"] = () => Udp4(1701, "not an l2tp header, just some text"u8.ToArray()),
+        ["l2tpv3-udp-control"] = () => Udp4(1701, L2tpv3Udp(0, Bridged(0x0800, Syn4(Acme, Globex)), control: true)),
+        ["l2tpv3-ip-control"] = () => Outer4(115, L2tpv3Ip(0, Bridged(0x0800, Syn4(Acme, Globex)))),
+        ["l2tpv3-ip-with-cookie"] = () => Outer4(115, L2tpv3Ip(0x2001, [0xDE, 0xAD, 0xBE, 0xEF, 0x01, 0x02, 0x03, 0x04, .. Bridged(0x0800, Syn4(Acme, Globex))])),
+        ["l2tpv3-ip-with-cookie-and-sublayer"] = () => Outer4(115, L2tpv3Ip(0x2001, [0x5A, 0x5A, 0x5A, 0x5A, 0x40, 0, 0, 1, .. Bridged(0x0800, Syn4(Acme, Globex))])),
     };
 
     [Theory]
@@ -451,6 +498,14 @@ public sealed class TunnelTests
         ["gre-mpls-stack-deeper-than-bound"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([.. Enumerable.Range(16, FrameDecoder.MaxMplsLabels + 1)], Syn4(Acme, Globex)))), DecodeError.MplsLabelStackTooDeep, false),
         ["gre-mpls-pseudowire-control-word-cut"] = (() => Outer4(47, Gre(EtherTypeMpls, Mpls([100], [0, 0]))), DecodeError.TruncatedMplsLabelStack, false),
         ["mpls-in-udp-inner-ipv4-length-lies"] = (() => Udp4(6635, Mpls([16], Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[8]), totalLengthOverride: 400))), DecodeError.Ipv4LengthLies, true),
+        ["pptp-payload-length-past-packet"] = (() => Outer4(47, Pptp(Ppp(PppIpv4, Syn4(Acme, Globex)), payloadLength: 900)), DecodeError.BadTunnelHeader, false),
+        ["pptp-ppp-address-without-control"] = (() => Outer4(47, Pptp([0xFF, 0x00, 0x00, 0x21, .. Syn4(Acme, Globex)])), DecodeError.BadPppHeader, false),
+        ["pptp-inner-ipv4-length-lies"] = (() => Outer4(47, Pptp(Ppp(PppIpv4, Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[8]), totalLengthOverride: 400)))), DecodeError.Ipv4LengthLies, true),
+        ["l2tp-ppp-protocol-even"] = (() => Udp4(1701, L2tp([0x00, 0x20, .. Syn4(Acme, Globex)])), DecodeError.BadPppHeader, false),
+        ["l2tp-length-past-datagram"] = (() => Udp4(1701, L2tp(Ppp(PppIpv4, Syn4(Acme, Globex)), withLength: true, length: 900)), DecodeError.BadTunnelHeader, false),
+        ["l2tp-inner-ipv6-payload-length-lies"] = (() => Udp4(1701, L2tp(Ppp(PppIpv6, Ipv6(Acme6, Globex6, 17, Udp(5000, 6000, new byte[8]), payloadLengthOverride: 900)))), DecodeError.Ipv6LengthLies, true),
+        ["l2tpv3-ip-shorter-than-session-id"] = (() => Outer4(115, [0, 0, 1]), DecodeError.BadTunnelHeader, false),
+        ["l2tpv3-inner-udp-length-lies"] = (() => Outer4(115, L2tpv3Ip(0x2001, Bridged(0x0800, Ipv4(Acme, Globex, 17, Udp(5000, 6000, new byte[8], lengthOverride: 300))))), DecodeError.UdpLengthLies, true),
         ["geneve-options-past-datagram"] = (() => Udp4(6081, Geneve(1, EtherTypeIpv4, new byte[8], optionWords: 0).Select((b, i) => i == 0 ? (byte)0x3F : b).ToArray()), DecodeError.BadTunnelHeader, false),
     };
 
@@ -508,6 +563,7 @@ public sealed class TunnelTests
         Assert.Equal(cases, analyzer.Packets);
         Assert.Equal(analyzer.DecodeErrors, analyzer.DecodeErrorsByKind.Sum());
         Assert.True(analyzer.DecodeErrorsByKind[(int)DecodeError.TruncatedTunnelHeader] > 0);
+        Assert.True(analyzer.DecodeErrorsByKind[(int)DecodeError.TruncatedPppHeader] > 0);
         Assert.All(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => Assert.Equal(RuleIds.CrossClientFlow, f.Rule));
     }
 

@@ -4,7 +4,7 @@ namespace SegmentController.Capture.Tests.Support;
 
 /// <summary>
 /// Tunnel headers for hand-built frames: GRE (with optional checksum, key and sequence number), VXLAN,
-/// VXLAN-GPE, GENEVE, ERSPAN types I–III and MPLS label stacks. Like <see cref="Frames"/>, they write exactly what they are told.
+/// VXLAN-GPE, GENEVE, ERSPAN types I–III, MPLS label stacks, PPTP's enhanced GRE, PPP frames, L2TPv2 and L2TPv3. Like <see cref="Frames"/>, they write exactly what they are told.
 /// </summary>
 internal static class TunnelFrames
 {
@@ -118,6 +118,103 @@ internal static class TunnelFrames
         }
 
         payload.CopyTo(packet.AsSpan(labels.Length * 4));
+        return packet;
+    }
+
+    public const ushort PppIpv4 = 0x0021;
+    public const ushort PppIpv6 = 0x0057;
+    public const ushort PppLcp = 0xC021;
+    public const ushort PppCcp = 0x80FD;
+    public const ushort PppCompressedDatagram = 0x00FD;
+
+    /// <summary>
+    /// A PPP frame: the address and control fields (0xFF 0x03) unless <paramref name="addressControl"/> is false,
+    /// the protocol field in one octet when <paramref name="compressProtocol"/>, else two, then the packet.
+    /// </summary>
+    public static byte[] Ppp(ushort protocol, ReadOnlySpan<byte> packet, bool addressControl = true, bool compressProtocol = false)
+    {
+        byte[] header = [.. addressControl ? new byte[] { 0xFF, 0x03 } : [], .. compressProtocol ? new[] { (byte)protocol } : [(byte)(protocol >> 8), (byte)protocol]];
+        return [.. header, .. packet];
+    }
+
+    /// <summary>
+    /// PPTP's enhanced GRE header (version 1, protocol 0x880B, key holding the payload length and call id, a
+    /// sequence number unless <paramref name="sequenced"/> is false, an acknowledgement number when
+    /// <paramref name="acknowledged"/>), then the PPP frame. <paramref name="extraFlags"/> are or-ed into the first word.
+    /// </summary>
+    public static byte[] Pptp(ReadOnlySpan<byte> ppp, bool sequenced = true, bool acknowledged = false, int? payloadLength = null, ushort extraFlags = 0, ushort protocolType = 0x880B)
+    {
+        var flags = (ushort)(0x2001 | (sequenced ? 0x1000 : 0) | (acknowledged ? 0x0080 : 0) | extraFlags);
+        var header = 8 + (sequenced ? 4 : 0) + (acknowledged ? 4 : 0);
+        var packet = new byte[header + ppp.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(packet, flags);
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(2), protocolType);
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(4), (ushort)(payloadLength ?? ppp.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(6), 0x4D2);
+        for (var i = 8; i < header; i++)
+        {
+            packet[i] = 0x11;
+        }
+
+        ppp.CopyTo(packet.AsSpan(header));
+        return packet;
+    }
+
+    /// <summary>
+    /// An L2TPv2 header (RFC 2661): version 2 (or <paramref name="version"/>), the length field when
+    /// <paramref name="withLength"/> (the whole message unless <paramref name="length"/> says otherwise), tunnel and
+    /// session ids, Ns and Nr when <paramref name="sequenced"/>, an offset size and that much padding when
+    /// <paramref name="offsetPad"/> is given, the T bit when <paramref name="control"/>; then the payload.
+    /// </summary>
+    public static byte[] L2tp(ReadOnlySpan<byte> payload, bool withLength = false, bool sequenced = false, int? offsetPad = null, bool control = false, int? length = null, int version = 2)
+    {
+        var header = 6 + (withLength ? 2 : 0) + (sequenced ? 4 : 0) + (offsetPad is { } pad ? 2 + pad : 0);
+        var packet = new byte[header + payload.Length];
+        var flags = (control ? 0x8000 : 0) | (withLength ? 0x4000 : 0) | (sequenced ? 0x0800 : 0) | (offsetPad is null ? 0 : 0x0200) | version;
+        BinaryPrimitives.WriteUInt16BigEndian(packet, (ushort)flags);
+        var at = 2;
+        if (withLength)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), (ushort)(length ?? packet.Length));
+            at += 2;
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), 0x0101);
+        BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at + 2), 0x0202);
+        at += 4;
+        if (sequenced)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(at), 0x00030004);
+            at += 4;
+        }
+
+        if (offsetPad is { } size)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(packet.AsSpan(at), (ushort)size);
+            at += 2;
+            packet.AsSpan(at, size).Fill(0xEE);
+        }
+
+        payload.CopyTo(packet.AsSpan(header));
+        return packet;
+    }
+
+    /// <summary>An L2TPv3 header over UDP (RFC 3931): T bit when <paramref name="control"/>, version 3, reserved, session id; then the payload.</summary>
+    public static byte[] L2tpv3Udp(uint session, ReadOnlySpan<byte> payload, bool control = false)
+    {
+        var packet = new byte[8 + payload.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(packet, (ushort)((control ? 0x8000 : 0) | 3));
+        BinaryPrimitives.WriteUInt32BigEndian(packet.AsSpan(4), session);
+        payload.CopyTo(packet.AsSpan(8));
+        return packet;
+    }
+
+    /// <summary>An L2TPv3 header over IP protocol 115 (RFC 3931): the session id (0 for a control message), then the payload.</summary>
+    public static byte[] L2tpv3Ip(uint session, ReadOnlySpan<byte> payload)
+    {
+        var packet = new byte[4 + payload.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(packet, session);
+        payload.CopyTo(packet.AsSpan(4));
         return packet;
     }
 }
