@@ -23,7 +23,8 @@ internal static class TestPolicies
         Port = port,
         Profile = profile,
         Snmp = new SnmpSettings { Version = SnmpVersion.V2c, Community = Secret(community) },
-        Timeout = TimeSpan.FromSeconds(1),
+        // snmpsimd is Python: on a busy machine an answer can take a while, and a poll is many requests.
+        Timeout = TimeSpan.FromSeconds(2),
         Retries = 1,
         MaxRepetitions = 10,
     };

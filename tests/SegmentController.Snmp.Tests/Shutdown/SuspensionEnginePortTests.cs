@@ -30,7 +30,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         // Short, for the tests that freeze the switch; a second send gives a thawed switch's answer, on a
         // loaded machine, a second window (a late answer to the first send counts).
         Timeout = TimeSpan.FromMilliseconds(500),
-        Retries = 0,
+        Retries = 1,
     }) with
     {
         Restore = new RestoreSettings { Approvers = 1 },
@@ -161,7 +161,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
         var outcome = await engine.RequestRestoreAsync("alpha", "alice", "drill over", CancellationToken.None);
 
         Assert.Equal(RestoreStatus.Restored, outcome.Status);
-        Assert.True(outcome.Record!.Ports!.Verified);
+        Assert.True(outcome.Record!.Ports!.Verified, "the restore's bring-up was not read back up: " + string.Join("; ", outcome.Record.Ports.Failures));
         Assert.True(await ns.IsUpAsync("swpa1"));
 
         // Past the time the next try was due (and the one after it): nothing shuts the port again.
@@ -492,7 +492,7 @@ public sealed class SuspensionEnginePortTests : IDisposable
             """);
 
     private string TwoClients(SwitchNamespace ns, string alpha, string bravo) =>
-        SiteYaml(ns, "500ms", 0, $$$"""
+        SiteYaml(ns, "500ms", 1, $$$"""
               - {id: alpha, name: Alpha, contract_end: 2030-01-01, segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: {{{bravo}}}}]}]}
             """);
@@ -520,11 +520,11 @@ public sealed class SuspensionEnginePortTests : IDisposable
             PrivPassphrase = TestPolicies.Secret(SnmpdAgent.PrivPass),
         },
         Timeout = timeout,
-        Retries = 0,
+        Retries = 1,
     };
 
     private string PolicyFile(SwitchNamespace ns, string alpha, string alphaKill = "") =>
-        SiteYaml(ns, "500ms", 0, $$$"""
+        SiteYaml(ns, "500ms", 1, $$$"""
               - {id: alpha, name: Alpha, contract_end: 2030-01-01, {{{alphaKill}}}segments: [{name: s, vlans: [10], subnets: [10.1.0.0/24], ports: [{switch: lab-sw, ports: {{{alpha}}}}]}]}
               - {id: bravo, name: Bravo, contract_end: 2030-01-01, segments: [{name: s, vlans: [20], subnets: [10.2.0.0/24], ports: [{switch: lab-sw, ports: [swpb1]}]}]}
             """);
