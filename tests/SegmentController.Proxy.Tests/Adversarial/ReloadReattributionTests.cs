@@ -35,7 +35,8 @@ public sealed class ReloadReattributionTests : IAsyncLifetime
     {
         try
         {
-            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            // A cut socket ends at once; a live one's echo may take a busy machine a while.
+            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await ws.SendAsync("after"u8.ToArray(), WebSocketMessageType.Text, true, guard.Token);
             var echo = new byte[16];
             var received = await ws.ReceiveAsync(echo, guard.Token);

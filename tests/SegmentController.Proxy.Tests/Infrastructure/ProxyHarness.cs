@@ -273,7 +273,8 @@ internal sealed class ProxyHarness : IAsyncDisposable
         var buffer = new byte[16384];
         while (true)
         {
-            using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+            // The first answer may take a busy machine a while (many connections at once); after it, a quiet spell ends the read.
+            using var quiet = new CancellationTokenSource(response.Length == 0 ? TimeSpan.FromSeconds(30) : TimeSpan.FromMilliseconds(1500));
             int read;
             try
             {
