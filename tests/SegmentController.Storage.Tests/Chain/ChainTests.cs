@@ -75,7 +75,7 @@ public sealed class ChainTests : IDisposable
         await using (var store = await Stores.OpenAsync(path, checkpointInterval: TimeSpan.FromMilliseconds(50)))
         {
             await Stores.FillAsync(store, 3);
-            var deadline = DateTime.UtcNow.AddSeconds(10);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
             while (Stores.Query<long>(path, "SELECT count(*) FROM records WHERE type = 'checkpoint'") == 0 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
