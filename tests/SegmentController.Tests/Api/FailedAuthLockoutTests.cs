@@ -104,7 +104,7 @@ public sealed class FailedAuthLockoutTests : IDisposable
     /// <summary>The process's output once <paramref name="done"/> holds for it (the console logger writes on its own thread).</summary>
     private static async Task<string> WaitForOutputAsync(SegctlProcess segctl, Func<string, bool> done)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!done(segctl.StandardOutput + segctl.StandardError) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);

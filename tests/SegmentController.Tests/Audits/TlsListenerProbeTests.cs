@@ -102,7 +102,7 @@ public sealed class TlsListenerProbeTests : IDisposable
             var process = Process.Start(info)!;
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var deadline = DateTime.UtcNow.AddSeconds(20);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
             while (true)
             {
                 try

@@ -183,10 +183,10 @@ public sealed class CaptureServiceTests : IDisposable
 
             Assert.True(await Eventually(() => service.InterfaceSettings.Single().Filter is null));
             Assert.True(await Eventually(() => logger.Messages.Count(m => m.StartsWith("Capturing on", StringComparison.Ordinal)) >= 2));
-            var attempts = 0;
-            while (metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value == 0 && attempts++ < 20)
+            // The reopened handle may not be open yet: replay until it sees the traffic.
+            var reopened = Stopwatch.StartNew();
+            while (metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value == 0 && reopened.Elapsed < TimeSpan.FromSeconds(60))
             {
-                // The reopened handle may not be open yet: replay until it sees the traffic.
                 lab.Replay(Fixture("leaky-site.pcap"));
                 await Eventually(() => metrics.CapturePacketsTotal.WithLabels(lab.CaptureInterface).Value > 0, TimeSpan.FromMilliseconds(500));
             }
@@ -282,6 +282,7 @@ public sealed class CaptureServiceTests : IDisposable
 
             // Reopening fails again and again: still the one episode, not a finding per attempt.
             await Task.Delay(TimeSpan.FromSeconds(6));
+            Assert.True(await Eventually(() => logger.Messages.Any(m => m.StartsWith("Capture on segsvc-none1 still failing:", StringComparison.Ordinal))), "capture was not tried again");
             Assert.Single(Degraded(pipeline));
             Assert.Equal(1, metrics.FindingsTotal.WithLabels(RuleIds.CaptureDegraded, "high", FindingPipeline.NoClientLabel).Value);
             Assert.Equal(0, metrics.VerificationHealthy.WithLabels(CaptureService.HealthSource).Value);
@@ -341,11 +342,11 @@ public sealed class CaptureServiceTests : IDisposable
     private static List<Finding> Degraded(RecordingConsumer pipeline) =>
         New(pipeline).Where(f => f.Rule == RuleIds.CaptureDegraded).ToList();
 
-    /// <summary>Replays the clean capture on the lab's wire until <paramref name="condition"/> holds (or 30 s pass).</summary>
+    /// <summary>Replays the clean capture on the lab's wire until <paramref name="condition"/> holds (or 60 s pass).</summary>
     private static async Task<bool> WhileReplaying(VethLab lab, Func<bool> condition, string capture = "clean-site.pcap")
     {
         var deadline = Stopwatch.StartNew();
-        while (!condition() && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        while (!condition() && deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             lab.Replay(Fixture(capture));
             await Task.Delay(100);
@@ -366,7 +367,7 @@ public sealed class CaptureServiceTests : IDisposable
     private static async Task<bool> Eventually(Func<bool> condition, TimeSpan? within = null)
     {
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < (within ?? TimeSpan.FromSeconds(20)))
+        while (deadline.Elapsed < (within ?? TimeSpan.FromSeconds(60)))
         {
             if (condition())
             {

@@ -161,7 +161,7 @@ public sealed class ControllerEndToEndTests : IDisposable
             await SendAndResetAsync(source, proxyPort, "beta.test", "/customers");
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         string[] missing;
         while (true)
         {
@@ -230,7 +230,7 @@ public sealed class ControllerEndToEndTests : IDisposable
 
     private static async Task WaitUntilAsync(Func<bool> condition, string failure)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!condition())
         {
             Assert.True(DateTime.UtcNow < deadline, failure);

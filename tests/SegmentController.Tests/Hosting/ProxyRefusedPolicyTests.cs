@@ -196,7 +196,7 @@ public sealed partial class ProxyRefusedPolicyTests : IDisposable
     private static async Task WaitForOutputAsync(SegctlProcess segctl, string pattern)
     {
         // The console logger writes on its own thread: the log line may trail the metric.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!Regex.IsMatch(segctl.StandardOutput + segctl.StandardError, pattern) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);

@@ -65,7 +65,7 @@ public sealed class RunCommandTests : IDisposable
 
         Assert.Contains($"sha256=\"{sha}\"}} 1", after, StringComparison.Ordinal);
         // The console logger writes on its own thread: the rejection's log line may trail the metric.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!(segctl.StandardOutput + segctl.StandardError).Contains(policy + ":", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
@@ -279,7 +279,7 @@ public sealed class RunCommandTests : IDisposable
     /// <summary>The process's output once it contains <paramref name="text"/> (the console logger writes on its own thread).</summary>
     private static async Task<string> WaitForOutputAsync(SegctlProcess segctl, string text)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!(segctl.StandardOutput + segctl.StandardError).Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);

@@ -4,8 +4,9 @@ namespace SegmentController.Tests.Infrastructure;
 
 /// <summary>
 /// A site policy for a real <c>segctl run</c> against snmpd: two clients (alpha on VLAN 10, bravo on VLAN 20)
-/// with ports on one switch (SNMPv3 with authentication and privacy, secrets in files, short timeouts and no
-/// retries); a switch that does not answer only alerts, so only the operator suspends; one approver restores.
+/// with ports on one switch (SNMPv3 with authentication and privacy, secrets in files, a short timeout and
+/// one resend, so a switch that hangs fails a trip's port stage soon while a busy machine's late answer still
+/// counts); a switch that does not answer only alerts, so only the operator suspends; one approver restores.
 /// </summary>
 internal static class TwoClientSwitchSite
 {
@@ -36,8 +37,8 @@ internal static class TwoClientSwitchSite
               - name: sw1
                 address: {{{agentAddress}}}
                 profile: qbridge
-                timeout: 300ms
-                retries: 0
+                timeout: 1s
+                retries: 1
                 poll_interval: 1h
                 snmp:
                   version: v3
