@@ -245,14 +245,14 @@ public sealed class SnmpCommandsTests(SnmpCliAgents agents) : IClassFixture<Snmp
             port: {{{port}}}
             profile: qbridge
             snmp: {version: v2c, community: {env: SEGCTL_TEST_SNMP_QB}}
-            timeout: 500ms
+            timeout: 2s
             retries: 1
           - name: cisco-sw2
             address: 127.0.0.1
             port: {{{port}}}
             profile: cisco
             snmp: {version: v2c, community: {env: SEGCTL_TEST_SNMP_CISCO}}
-            timeout: 500ms
+            timeout: 2s
             retries: 1
         clients:
           - id: alpha

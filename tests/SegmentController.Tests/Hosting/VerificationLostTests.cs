@@ -125,7 +125,9 @@ public sealed class VerificationLostTests : IDisposable
         await using var sw = await SwitchNamespace.CreateAsync("sgva1", "sgvb1");
         var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
         OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
-        await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress, timeout: "2s", retries: 1), "--management-listen", "127.0.0.1:0");
+        // The restore's wait on the hung switch (timeout times attempts) is the spell in which the test sees the
+        // lift and suspends again: long enough for a busy machine's status reads and request.
+        await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress, timeout: "5s", retries: 1), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
         var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
         Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
@@ -184,7 +186,7 @@ public sealed class VerificationLostTests : IDisposable
     /// Two clients with ports on one switch (snmpd in a namespace, SNMPv3 with authentication and privacy,
     /// secrets in files), polled every second with the given timeout and retries; one approver lifts a suspension.
     /// </summary>
-    private string WriteSwitchPolicy(string agentAddress, string timeout = "300ms", int retries = 0)
+    private string WriteSwitchPolicy(string agentAddress, string timeout = "1s", int retries = 1)
     {
         var auth = Path.Combine(_dir, "snmp.auth");
         var priv = Path.Combine(_dir, "snmp.priv");

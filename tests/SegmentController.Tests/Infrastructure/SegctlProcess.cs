@@ -165,13 +165,13 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
 
     /// <summary>
     /// Reads the controller's <c>/metrics</c> at <paramref name="management"/> until <paramref name="done"/>
-    /// holds for it (30 s at most); returns the last text read.
+    /// holds for it (60 s at most); returns the last text read.
     /// </summary>
     public static async Task<string> PollMetricsAsync(HttpClient http, Uri management, Func<string, bool> done)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(done);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         string metrics;
         do
         {
