@@ -458,7 +458,8 @@ public sealed class IncidentNotificationTests : IDisposable
         };
 
         var policy = Policies.Site(new[] { "alpha", "beta", "gamma" }.Select(c => withContacts.Contains(c) ? Policies.Client(c, ContactOf(c)) : Policies.Client(c)).ToArray());
-        var notifier = new WebhookNotifier(WebhookReceiver.PinnedClient(pinned), _time, new WebhookNotifierOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        // The receiver answers at once (or refuses at once): the timeout is for a busy machine's TLS handshake.
+        var notifier = new WebhookNotifier(WebhookReceiver.PinnedClient(pinned), _time, new WebhookNotifierOptions { RequestTimeout = TimeSpan.FromSeconds(30) });
         return new IncidentManager(store, new SqliteAccessRecordCounter(store.Path), notifier, () => policy, _time)
         {
             RetryBackoff = TimeSpan.FromMilliseconds(20),
