@@ -50,7 +50,8 @@ internal static class OpenSsl
         }
 
         var process = Process.Start(start)!;
-        for (var i = 0; i < 100; i++)
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !process.HasExited)
         {
             try
             {
