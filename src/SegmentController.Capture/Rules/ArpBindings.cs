@@ -10,7 +10,7 @@ namespace SegmentController.Capture.Rules;
 /// without letting one VLAN's claims take the room another VLAN's claims need:
 /// <list type="bullet">
 /// <item>The capacity is split into shares. Each VLAN a client segment of the policy names has a share of
-/// its own, sized by the IPv4 addresses its segments' subnets hold (<see cref="Configure(IEnumerable{ValueTuple{int, long}})"/>);
+/// its own, sized by the IPv4 addresses its segments' subnets hold (<see cref="Configure(IEnumerable{ValueTuple{int, long}}, int)"/>);
 /// every other VLAN (untagged, infrastructure, VLANs the policy
 /// does not name) draws on the shared remainder, the rest of the capacity. A claim is counted in the share
 /// of the outermost tag of its frame that a client segment names (the tag an access switch put on; an inner
@@ -26,14 +26,17 @@ namespace SegmentController.Capture.Rules;
 /// returns false; the analyzer counts it and reports degraded capture for that share alone): an address
 /// never seen before is a first claim either way, and what was bound stays bound.</item>
 /// </list>
-/// Policy reload (<see cref="Configure(IEnumerable{ValueTuple{int, long}})"/>) sizes the shares anew; bindings already held are not moved. A
+/// Policy reload (<see cref="Configure(IEnumerable{ValueTuple{int, long}}, int)"/>) sizes the shares anew; bindings already held are not moved. A
 /// binding stays counted in the share it was made in and keeps being checked, whatever its VLAN has become;
 /// a VLAN that became a client's starts an empty share of its own (its older bindings stay in the
 /// remainder), and a share that is now larger than its size (its VLAN left the policy, or more VLANs now
 /// share the capacity) gives its excess back as other shares claim their room: bindings of unnamed addresses
-/// first, then idle ones, then the oldest. A live host whose binding went that way claims its address again
-/// within the hour, and that claim is judged by its share like any other.
-/// Memory is <see cref="Capacity"/> bindings at most, plus one small record per possible VLAN id
+/// first, then idle ones, then the oldest. A live binding of an address the policy names given back that way
+/// is reported (<see cref="LiveBindingDropped"/>): until its host claims the address again, a different MAC
+/// claiming it would be bound fresh, unopposed, so verification of that share is lost for a while.
+/// A reload may change the capacity too: a larger one applies at once; a smaller one sizes the shares
+/// against it, and the bindings held beyond it are given back as new claims need room, the same way.
+/// Memory is the largest <see cref="Capacity"/> in force bindings at most, plus one small record per possible VLAN id
 /// (<see cref="VlanIds"/>: a tag holds 12 bits, so no frame names more); a claim costs O(1) and allocates
 /// nothing once the table has grown. Owned by the capture thread.
 /// </summary>
@@ -73,7 +76,21 @@ internal sealed class ArpBindings
         Configure(Array.Empty<int>());
     }
 
-    public int Capacity { get; }
+    /// <summary>Sizes the shares as <see cref="Configure(IEnumerable{ValueTuple{int, long}}, int)"/> does, keeping the capacity.</summary>
+    public void Configure(IEnumerable<(int Vlan, long Addresses)> clientVlans) => Configure(clientVlans, Capacity);
+
+    /// <summary>True when <paramref name="vlan"/> has a share of its own under the current policy.</summary>
+    public bool HasOwnShare(int vlan) => (uint)vlan < VlanIds && vlan != SharedRemainder && _ownShare[vlan];
+
+    public int Capacity { get; private set; }
+
+    /// <summary>
+    /// Called on the capture thread when a binding of an address the policy names, claimed again within
+    /// <see cref="IdleTicks"/>, is given up to make room (a share over its size after a reload): with the
+    /// share it was counted in — or <see cref="SharedRemainder"/> when its VLAN no longer has a share of its
+    /// own — and its VLAN. Must not change the table.
+    /// </summary>
+    public Action<int, int>? LiveBindingDropped { get; set; }
 
     /// <summary>How long a policy-named binding must go unclaimed before it may make room.</summary>
     public long IdleTicks { get; }
@@ -99,7 +116,7 @@ internal sealed class ArpBindings
     public void Configure(IEnumerable<int> clientVlans)
     {
         ArgumentNullException.ThrowIfNull(clientVlans);
-        Configure(clientVlans.Select(static vlan => (vlan, 1L)));
+        Configure(clientVlans.Select(static vlan => (vlan, 1L)), Capacity);
     }
 
     /// <summary>
@@ -112,11 +129,14 @@ internal sealed class ArpBindings
     /// of a /16 beside a few /24s then has room for most of its hosts, where an even split would give it no
     /// more than each /24, and a VLAN of a /24 keeps room for all of its hosts whatever the /16 holds.
     /// Bindings held are not moved: a share now larger than its size gives its excess back as other shares
-    /// need it.
+    /// need it. <paramref name="capacity"/> replaces <see cref="Capacity"/>: bindings held beyond a smaller
+    /// one are given back as new claims are remembered, one more per claim, until the table fits it.
     /// </summary>
-    public void Configure(IEnumerable<(int Vlan, long Addresses)> clientVlans)
+    public void Configure(IEnumerable<(int Vlan, long Addresses)> clientVlans, int capacity)
     {
         ArgumentNullException.ThrowIfNull(clientVlans);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        Capacity = capacity;
         Array.Clear(_ownShare);
         var need = new long[VlanIds];
         var count = 0;
@@ -249,6 +269,13 @@ internal sealed class ArpBindings
             return false;
         }
 
+        if (_slots.Count >= Capacity)
+        {
+            // A reload lowered the capacity below what the table holds: each claim remembered gives back one
+            // binding more, so the table comes down to the new capacity instead of staying above it.
+            ReclaimExcess(nowTicks);
+        }
+
         var slot = TakeSlot();
         _entries[slot] = new Entry { Vlan = vlan, Address = address, Mac = mac, LastTicks = nowTicks, Share = share, Named = named };
         _slots.Add((vlan, address), slot);
@@ -297,7 +324,15 @@ internal sealed class ArpBindings
 
         if (force && s.NamedHead != None)
         {
+            ref var entry = ref _entries[s.NamedHead];
+            var live = entry.LastTicks >= cutoff;
+            var vlan = entry.Vlan;
             Drop(s.NamedHead);
+            if (live)
+            {
+                LiveBindingDropped?.Invoke(HasOwnShare(share) ? share : SharedRemainder, vlan);
+            }
+
             return true;
         }
 
@@ -353,7 +388,8 @@ internal sealed class ArpBindings
         if (_entriesUsed == _entries.Length)
         {
             // Grows with the claims seen, up to the capacity: memory follows the site, not the bound.
-            Array.Resize(ref _entries, Math.Min(Capacity, Math.Max(16, _entries.Length * 2)));
+            // After a reload lowered the capacity the array may be longer than it, and is never cut.
+            Array.Resize(ref _entries, Math.Max(_entries.Length + 1, Math.Min(Capacity, Math.Max(16, _entries.Length * 2))));
         }
 
         return _entriesUsed++;

@@ -244,20 +244,25 @@ internal sealed partial class CaptureAnalyzer
 
     /// <summary>
     /// An ARP claim of a new address found its share of the binding table (<paramref name="share"/>, a client
-    /// VLAN or the shared remainder) full of bindings that may not make room: starts or extends that share's
-    /// ARP overflow episode. A client VLAN's episode names the client whose segment the policy puts on that
+    /// VLAN or the shared remainder) full of bindings that may not make room, or (<paramref name="bindingLost"/>)
+    /// a live binding of that share was given up to make room: starts or extends that share's ARP overflow
+    /// episode. A client VLAN's episode names the client whose segment the policy puts on that
     /// VLAN, so only that client's verification is reported lost; the remainder's names none, as the VLANs
     /// it serves are no client's and their loss concerns the whole site. Open episodes are at most one per
     /// share, bounded by the policy's VLANs.
     /// </summary>
-    private void NoteArpOverflow(int share, int vlan, long nowTicks)
+    private void NoteArpOverflow(int share, int vlan, long nowTicks, bool bindingLost = false)
     {
         var index = _index;
         var client = share == ArpBindings.SharedRemainder ? -1 : index.ClientOf(index.VlanOwner(share));
         bool signal;
         lock (_reportLock)
         {
-            _arpClaimsUnchecked++;
+            if (!bindingLost)
+            {
+                _arpClaimsUnchecked++;
+            }
+
             ref var episode = ref _arpOverflows[share];
             var open = episode is { Open: true };
             if (open && !NamesOnly(episode!, index, client))
@@ -272,7 +277,8 @@ internal sealed partial class CaptureAnalyzer
                 episode = new DegradedEvent(InterfaceName, DegradedEvent.ArpOverflow, nowTicks)
                 {
                     Id = NextId(),
-                    Suppressed = 1,
+                    Suppressed = bindingLost ? 0 : 1,
+                    BindingsLost = bindingLost ? 1 : 0,
                     Vlan = vlan,
                     SharedRemainder = share == ArpBindings.SharedRemainder,
                     Clients = client >= 0 ? [index.ClientIds[client]] : [],
@@ -285,7 +291,15 @@ internal sealed partial class CaptureAnalyzer
             }
             else
             {
-                episode!.Suppressed++;
+                if (bindingLost)
+                {
+                    episode!.BindingsLost++;
+                }
+                else
+                {
+                    episode!.Suppressed++;
+                }
+
                 episode.LastTicks = nowTicks;
                 episode.Version++;
             }
@@ -299,6 +313,15 @@ internal sealed partial class CaptureAnalyzer
             ViolationRecorded?.Invoke();
         }
     }
+
+    /// <summary>
+    /// A live binding of an address the policy names was given up to make room (its share held more than its
+    /// size after a reload): until its host claims the address again, a different MAC claiming it is bound
+    /// fresh instead of raising <c>arp-spoofing</c>. That is verification lost as surely as a claim not
+    /// remembered, so it is on record the same way, in that share's ARP overflow episode.
+    /// </summary>
+    private void NoteArpBindingLost(int share, int vlan) =>
+        NoteArpOverflow(share, share == ArpBindings.SharedRemainder ? vlan : share, _lastFrameTicks, bindingLost: true);
 
     private static bool NamesOnly(DegradedEvent episode, PolicyIndex index, int client) =>
         client < 0

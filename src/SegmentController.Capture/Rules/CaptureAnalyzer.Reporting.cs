@@ -380,8 +380,8 @@ internal sealed partial class CaptureAnalyzer
         var summary = degraded.Reason switch
         {
             DegradedEvent.Loss => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} lost {degraded.LossFraction:P2} of frames (dropped {degraded.Dropped} of {degraded.Received})"),
-            DegradedEvent.ArpOverflow when degraded.SharedRemainder => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings of VLANs no client segment names (first refused on {VlanName(degraded.Vlan)}): {degraded.Suppressed} claim(s) of new addresses not remembered, so not checked for spoofing later (bindings already held are kept)"),
-            DegradedEvent.ArpOverflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings in the share of VLAN {degraded.Vlan} ({string.Join(", ", degraded.Clients)}): {degraded.Suppressed} claim(s) of new addresses not remembered, so not checked for spoofing later (bindings already held are kept; other VLANs keep their own room)"),
+            DegradedEvent.ArpOverflow when degraded.SharedRemainder => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings of VLANs no client segment names (first on {VlanName(degraded.Vlan)}): {ArpBindingsNotChecked(degraded)}{(degraded.BindingsLost == 0 ? " (bindings already held are kept)" : "")}"),
+            DegradedEvent.ArpOverflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} has no room for more ARP bindings in the share of VLAN {degraded.Vlan} ({string.Join(", ", degraded.Clients)}): {ArpBindingsNotChecked(degraded)}{(degraded.BindingsLost == 0 ? " (bindings already held are kept; other VLANs keep their own room)" : "")}"),
             DegradedEvent.Overflow => string.Create(CultureInfo.InvariantCulture, $"Capture on {degraded.Interface} tracks no more violations one by one: {degraded.Suppressed} violating flow(s) folded into per-rule aggregates ({(degraded.Clients.Count == 0 ? "a flow naming no client among them: the whole site" : string.Join(", ", degraded.Clients))})"),
             _ => degraded.Open
                 ? string.Create(CultureInfo.InvariantCulture, $"No frames on {degraded.Interface} for {seconds:0} s")
@@ -406,6 +406,7 @@ internal sealed partial class CaptureAnalyzer
 
         if (degraded.Reason is DegradedEvent.ArpOverflow)
         {
+            evidence["bindings_lost"] = degraded.BindingsLost;
             evidence["vlan"] = degraded.Vlan;
             evidence["shared"] = degraded.SharedRemainder;
         }
@@ -415,5 +416,17 @@ internal sealed partial class CaptureAnalyzer
             Update = update,
             Key = string.Create(CultureInfo.InvariantCulture, $"capture/{InterfaceName}/degraded/{degraded.Id}"),
         };
+    }
+
+    /// <summary>What an ARP overflow episode left unchecked: claims not remembered, live bindings given up, or both.</summary>
+    private static string ArpBindingsNotChecked(DegradedEvent degraded)
+    {
+        var refused = degraded.Suppressed > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{degraded.Suppressed} claim(s) of new addresses not remembered")
+            : null;
+        var lost = degraded.BindingsLost > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{degraded.BindingsLost} binding(s) of live hosts given up to make room after a policy reload")
+            : null;
+        return $"{string.Join(" and ", new[] { refused, lost }.Where(p => p is not null))}, so not checked for spoofing later";
     }
 }

@@ -47,11 +47,14 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         ArgumentNullException.ThrowIfNull(interfaceName);
         _options = options ?? new CaptureAnalyzerOptions();
         _flows = new FlowTable(_options.FlowCapacity);
-        _arpBindings = new ArpBindings(_options.ArpBindingCapacity, _options.ArpBindingIdleTimeout);
+        _arpBindings = new ArpBindings(ArpBindingCapacityFor(index), _options.ArpBindingIdleTimeout)
+        {
+            LiveBindingDropped = NoteArpBindingLost,
+        };
         InterfaceName = interfaceName;
         _index = index;
         MapClients(index);
-        _arpBindings.Configure(ClientVlans(index));
+        _arpBindings.Configure(ClientVlans(index), ArpBindingCapacityFor(index));
     }
 
     public string InterfaceName { get; }
@@ -359,8 +362,11 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         Volatile.Write(ref _index, index);
         _generation++;
         MapClients(index);
-        _arpBindings.Configure(ClientVlans(index));
+        _arpBindings.Configure(ClientVlans(index), ArpBindingCapacityFor(index));
     }
+
+    /// <summary>The ARP binding table's capacity: the options' when they fix one, else the policy's.</summary>
+    private int ArpBindingCapacityFor(PolicyIndex index) => _options.ArpBindingCapacity ?? index.Capture.ArpBindings;
 
     /// <summary>
     /// The VLANs client segments of the policy name, each with the IPv4 addresses the subnets of its

@@ -31,9 +31,10 @@ internal sealed record CaptureAnalyzerOptions
     /// shared remainder for every other VLAN. Beyond a share's size, its bindings of addresses the policy
     /// does not name make room oldest first, then its bindings of named addresses idle for
     /// <see cref="ArpBindingIdleTimeout"/>; when none may, new claims are not remembered and capture is
-    /// reported degraded for that share's clients (<see cref="ArpBindings"/>).
+    /// reported degraded for that share's clients (<see cref="ArpBindings"/>). Null (the default): the
+    /// policy's <c>controller.capture.arp_bindings</c>, followed on reload.
     /// </summary>
-    public int ArpBindingCapacity { get; init; } = 65_536;
+    public int? ArpBindingCapacity { get; init; }
 
     /// <summary>How long a binding of an address the policy names must go unclaimed before it may make room.</summary>
     public TimeSpan ArpBindingIdleTimeout { get; init; } = TimeSpan.FromHours(1);

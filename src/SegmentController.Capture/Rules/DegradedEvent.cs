@@ -47,6 +47,13 @@ internal sealed class DegradedEvent(string @interface, string reason, long first
     public IReadOnlyList<string> Clients { get; set; } = [];
 
     /// <summary>
+    /// ARP overflow: bindings of live hosts the policy names given up to make room during the episode (a share
+    /// holding more than its size after a reload): a different MAC claiming one of those addresses before its
+    /// host claims it again is bound fresh, not found spoofing.
+    /// </summary>
+    public long BindingsLost { get; set; }
+
+    /// <summary>
     /// ARP overflow: the VLAN whose share overflowed, or for the shared remainder the VLAN of the first claim
     /// it refused (0: untagged).
     /// </summary>

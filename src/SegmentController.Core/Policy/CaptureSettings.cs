@@ -23,4 +23,20 @@ public sealed record CaptureSettings
 
     /// <summary>The most evidence pcaps may hold in <see cref="EvidenceDirectory"/>, in MiB.</summary>
     public int EvidenceMaxMiB { get; init; } = 1024;
+
+    /// <summary>
+    /// IPv4 → MAC bindings the capture remembers for <c>arp-spoofing</c>, split into one share per client
+    /// VLAN and a shared remainder: a site whose client VLANs hold more live hosts than this loses
+    /// verification of its largest VLANs.
+    /// </summary>
+    public int ArpBindings { get; init; } = DefaultArpBindings;
+
+    /// <summary>The default of <see cref="ArpBindings"/>.</summary>
+    public const int DefaultArpBindings = 65_536;
+
+    /// <summary>The fewest <see cref="ArpBindings"/> a policy may give.</summary>
+    public const int MinArpBindings = 1_024;
+
+    /// <summary>The most <see cref="ArpBindings"/> a policy may give (about 320 MiB per capture interface).</summary>
+    public const int MaxArpBindings = 4_194_304;
 }

@@ -213,16 +213,175 @@ public sealed class ArpBindingShareTests
             findings.Where(f => f.Rule == RuleIds.ArpSpoofing).Select(f => (string)f.Evidence["src"]!).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(findings, f => f.Rule == RuleIds.CaptureDegraded);
 
-        // Initech's share fills at 8 and its overflow names initech alone.
+        // Initech's share fills at 8 and its overflow names initech alone. The room its claims took came from
+        // the remainder's unnamed bindings first (3), then from live hosts of acme (3) and globex (2): those
+        // are verification lost, on record under their own clients.
         for (var i = 2; i <= 9; i++)
         {
             Feed(analyzer, Claim(StationMac(500 + i), $"10.30.9.{i}", 30), t += 10);
         }
 
-        var degraded = Assert.Single(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
-        Assert.Equal(["initech"], degraded.Clients);
-        Assert.Equal(30, degraded.Evidence["vlan"]);
-        Assert.Equal(1L, degraded.Evidence["suppressed"]);
+        var degraded = analyzer.AllFindings(DateTimeOffset.UnixEpoch).Where(f => f.Rule == RuleIds.CaptureDegraded).ToArray();
+        Assert.Equal(
+            [("acme", 10, 0L, 3L), ("globex", 20, 0L, 2L), ("initech", 30, 1L, 0L)],
+            degraded.Select(d => (Assert.Single(d.Clients), (int)d.Evidence["vlan"]!, (long)d.Evidence["suppressed"]!, (long)d.Evidence["bindings_lost"]!)).Order());
+    }
+
+    [Fact]
+    public void ReloadShrinksAShareFullOfLiveHosts_BindingGivenBack_IsOnRecordAsThatClientsArpOverflow()
+    {
+        var analyzer = NewAnalyzer();
+        var t = Corpus.Start.Ticks;
+
+        // Acme's and globex's shares full of live hosts; the remainder full of addresses no subnet holds.
+        t = Flood(analyzer, t, 10, "10.10", 10);
+        t = Flood(analyzer, t, 10, "10.20", 20);
+        t = Flood(analyzer, t, 10, "172.16", 555);
+
+        // Initech's VLAN 30 takes 8 of 30: acme's share shrinks to 7 and globex's to 8. Initech's first three
+        // hosts take the remainder's unnamed bindings, the fourth acme's oldest host, alive a moment ago.
+        analyzer.UpdatePolicy(IndexOf(WithInitech()));
+        for (var i = 1; i <= 3; i++)
+        {
+            Feed(analyzer, Claim(StationMac(500 + i), $"10.30.9.{i}", 30), t += 10);
+        }
+
+        Assert.DoesNotContain(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Feed(analyzer, Claim(StationMac(504), "10.30.9.4", 30), t += 10);
+
+        // Until that host claims its address again, a different MAC claiming it would be bound fresh, not
+        // found spoofing: the record says acme's verification was lost, and under suspend acme is suspended.
+        var degraded = Assert.Single(analyzer.TakeNewFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["acme"], degraded.Clients);
+        Assert.Equal("arp-overflow", degraded.Evidence["reason"]);
+        Assert.Equal(10, degraded.Evidence["vlan"]);
+        Assert.Equal(false, degraded.Evidence["shared"]);
+        Assert.Equal(0L, degraded.Evidence["suppressed"]);
+        Assert.Equal(1L, degraded.Evidence["bindings_lost"]);
+        Assert.Contains("VLAN 10 (acme): 1 binding(s) of live hosts given up to make room after a policy reload, so not checked for spoofing later", degraded.Summary, StringComparison.Ordinal);
+        Assert.True(analyzer.Degraded);
+        Assert.Equal(0, analyzer.ArpClaimsUnchecked);
+    }
+
+    [Fact]
+    public void ReloadTakesAVlanFullOfLiveHostsFromThePolicy_BindingGivenBack_IsOnRecordSiteWide()
+    {
+        var analyzer = NewAnalyzer();
+        var t = Corpus.Start.Ticks;
+        t = Flood(analyzer, t, 10, "10.10", 10);
+        t = Flood(analyzer, t, 10, "10.20", 20);
+        t = Flood(analyzer, t, 10, "172.16", 555);
+
+        // Globex's segment leaves VLAN 20 and initech's VLAN 30 gets a share: the 10 bindings made in VLAN 20's
+        // share now count in no share of a client, so a live one given back concerns the whole site.
+        var site = WithInitech();
+        var globex = site.Clients[1];
+        analyzer.UpdatePolicy(IndexOf(site with { Clients = [site.Clients[0], globex with { Segments = [globex.Segments[0] with { Vlans = [] }] }, site.Clients[2]] }));
+        for (var i = 1; i <= 6; i++)
+        {
+            Feed(analyzer, Claim(StationMac(500 + i), $"10.30.9.{i}", 30), t += 10);
+        }
+
+        var shared = Assert.Single(analyzer.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Empty(shared.Clients);
+        Assert.Equal(true, shared.Evidence["shared"]);
+        Assert.Equal(20, shared.Evidence["vlan"]);
+        Assert.Equal(6L, shared.Evidence["bindings_lost"]);
+    }
+
+    [Fact]
+    public void CapacityFromThePolicy_HoldsMoreHostsOfOneVlanThanTheDefaultShare()
+    {
+        // The corpus site's two /16s: by default each client VLAN's share is about 21,845 of 65,536. A site of
+        // 30,000 live hosts on acme's VLAN overflows it; a policy giving 131,072 holds them all.
+        var listed = TestPolicy.Create();
+        var acme = listed.Clients[0];
+        var site = listed with { Clients = [acme with { Segments = [acme.Segments[0] with { Macs = [] }] }, listed.Clients[1]] };
+        var byDefault = new CaptureAnalyzer(IndexOf(site), "eth-test");
+        var raised = new CaptureAnalyzer(
+            IndexOf(site with { Controller = site.Controller with { Capture = site.Controller.Capture with { ArpBindings = 131_072 } } }),
+            "eth-test");
+
+        foreach (var analyzer in new[] { byDefault, raised })
+        {
+            var t = Flood(analyzer, Corpus.Start.Ticks, 30_000, "10.10", 10);
+            Feed(analyzer, Claim(SpooferMac, "10.10.120.1", 10), t += 10);
+        }
+
+        var overflow = Assert.Single(byDefault.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["acme"], overflow.Clients);
+        // The last host was not remembered, so the spoofer's claim of its address is a first claim, refused too.
+        Assert.Equal(30_001L - 21_845, overflow.Evidence["suppressed"]);
+        Assert.DoesNotContain(byDefault.AllFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.ArpSpoofing);
+
+        // Every host is remembered, the last one too: claiming its address with another MAC is spoofing.
+        var findings = raised.AllFindings(DateTimeOffset.UnixEpoch);
+        Assert.DoesNotContain(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal("10.10.120.1", Assert.Single(findings, f => f.Rule == RuleIds.ArpSpoofing).Evidence["src"]);
+        Assert.Equal(0, raised.ArpClaimsUnchecked);
+    }
+
+    [Fact]
+    public void ReloadRaisesTheCapacity_SharesGrowAtOnce_BindingsHeldStayChecked()
+    {
+        // 1,024 bindings: 341 for the remainder, 341 and 342 for the two /16 VLANs.
+        var site = TestPolicy.Create();
+        SitePolicy WithArpBindings(int capacity) => site with { Controller = site.Controller with { Capture = site.Controller.Capture with { ArpBindings = capacity } } };
+        var analyzer = new CaptureAnalyzer(IndexOf(WithArpBindings(1_024)), "eth-test");
+        var t = Flood(analyzer, Corpus.Start.Ticks, 400, "10.10", 10);
+        var before = Assert.Single(analyzer.TakeNewFindings(DateTimeOffset.UnixEpoch), f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(["acme"], before.Clients);
+
+        // Raised to 4,096 (1,365 for each VLAN's share): 1,000 more of acme's hosts are remembered, and so is
+        // every host bound before.
+        analyzer.UpdatePolicy(IndexOf(WithArpBindings(4_096)));
+        for (var i = 1; i <= 1_000; i++)
+        {
+            Feed(analyzer, Claim(StationMac(2_000 + i), $"10.10.{100 + (i / 250)}.{(i % 250) + 1}", 10), t += 10);
+        }
+
+        Feed(analyzer, Claim(SpooferMac, "10.10.103.250", 10), t += 10);
+        Feed(analyzer, Claim(SpooferMac, "10.10.0.2", 10), t += 10);
+        var findings = analyzer.AllFindings(DateTimeOffset.UnixEpoch);
+        Assert.Equal(
+            ["10.10.0.2", "10.10.103.250"],
+            findings.Where(f => f.Rule == RuleIds.ArpSpoofing).Select(f => (string)f.Evidence["src"]!).Order(StringComparer.Ordinal));
+        var degraded = Assert.Single(findings, f => f.Rule == RuleIds.CaptureDegraded);
+        Assert.Equal(400L - 341, degraded.Evidence["suppressed"]);
+    }
+
+    [Fact]
+    public void ReloadLowersTheCapacity_TableComesDownToIt_LiveBindingsGivenBackAreReported()
+    {
+        var bindings = new ArpBindings(4_096, TimeSpan.FromHours(1));
+        var lost = new List<(int Share, int Vlan)>();
+        bindings.LiveBindingDropped = (share, vlan) => lost.Add((share, vlan));
+        bindings.Configure([(10, 65_536L), (20, 65_536L)]);
+        long ticks = 1;
+        for (var i = 0u; i < 1_365; i++)
+        {
+            Assert.True(bindings.TryBind(10, 0x0A0A_0000u + i, i, named: true, 10, ticks++));
+        }
+
+        // Down to 1,024: 341 for VLAN 20. Each of its claims gives back two of VLAN 10's live bindings until
+        // the table fits the new capacity.
+        bindings.Configure([(10, 65_536L), (20, 65_536L)], 1_024);
+        Assert.Equal(1_365, bindings.Count);
+        for (var i = 0u; i < 341; i++)
+        {
+            Assert.True(bindings.TryBind(20, 0x0A14_0000u + i, i, named: true, 20, ticks++));
+            Assert.InRange(bindings.Count, 0, 1_365 - (int)i);
+        }
+
+        Assert.Equal(1_024, bindings.Count);
+        Assert.Equal(341, bindings.CountIn(20));
+        Assert.Equal(682, lost.Count);
+        Assert.All(lost, l => Assert.Equal((10, 10), l));
+
+        // Once it fits, a claim takes one binding's room, no more.
+        Assert.True(bindings.TryBind(ArpBindings.SharedRemainder, 0xC0A8_0001u, 1, named: false, ArpBindings.SharedRemainder, ticks++));
+        Assert.Equal(1_024, bindings.Count);
+        Assert.Equal(683, lost.Count);
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.True(capture.QinQ);
         Assert.Equal("/srv/segctl/evidence", capture.EvidenceDirectory);
         Assert.Equal(4096, capture.EvidenceMaxMiB);
+        Assert.Equal(262_144, capture.ArpBindings);
 
         Assert.Equal(new StoreSettings { Path = "/srv/segctl/store.db", SigningKeyFile = "/etc/segctl/sign.pem", CheckpointInterval = TimeSpan.FromSeconds(90) }, p.Controller.Store);
         Assert.Equal(VerificationLostAction.Alert, p.Controller.OnVerificationLost);
@@ -162,6 +163,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
         var p = result.Policy!;
         Assert.Empty(p.Controller.Capture.Interfaces);
+        Assert.Equal(65_536, p.Controller.Capture.ArpBindings);
         Assert.Equal(new StoreSettings(), p.Controller.Store);
         Assert.Equal(VerificationLostAction.Suspend, p.Controller.OnVerificationLost);
         Assert.False(p.Controller.InService);
@@ -263,6 +265,35 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Contains(messages, m => m.StartsWith("'approvers' in restore must be a whole number from 1 to 2", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("1024", 1_024)]
+    [InlineData("4194304", 4_194_304)]
+    [InlineData("131072", 131_072)]
+    public void ArpBindingsWithinBounds_IsTaken(string value, int expected)
+    {
+        var result = Load(WithCapture($"arp_bindings: {value}"));
+
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+        Assert.Equal(expected, result.Policy!.Controller.Capture.ArpBindings);
+    }
+
+    [Theory]
+    [InlineData("1023", "test.yaml:4:19: 'arp_bindings' in capture must be a whole number from 1024 to 4194304, found '1023'")]
+    [InlineData("4194305", "test.yaml:4:19: 'arp_bindings' in capture must be a whole number from 1024 to 4194304, found '4194305'")]
+    [InlineData("-65536", "test.yaml:4:19: 'arp_bindings' in capture must be a whole number from 1024 to 4194304, found '-65536'")]
+    [InlineData("99999999999", "test.yaml:4:19: 'arp_bindings' in capture must be a whole number from 1024 to 4194304, found '99999999999'")]
+    [InlineData("64k", "test.yaml:4:19: 'arp_bindings' in capture must be a whole number from 1024 to 4194304, found '64k'")]
+    [InlineData("0.5", "test.yaml:4:19: 'arp_bindings' in capture must be a whole number from 1024 to 4194304, found '0.5'")]
+    [InlineData("[65536]", "test.yaml:4:19: 'arp_bindings' in capture must be a single value, found a list")]
+    [InlineData("{size: 65536}", "test.yaml:4:19: 'arp_bindings' in capture must be a single value, found a mapping")]
+    public void ArpBindingsOutOfRangeOrNotANumber_IsReportedAtItsValue(string value, string expected)
+    {
+        var result = Load(WithCapture($"arp_bindings: {value}"));
+
+        Assert.False(result.IsValid);
+        Assert.Equal(expected, Assert.Single(result.Errors).ToString());
+    }
+
     [Fact]
     public void SubnetWrittenAsHost_SuggestsTheNetwork()
     {
@@ -317,6 +348,20 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     internal static PolicyLoadResult Load(string yaml) => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml");
+
+    /// <summary>A valid site whose <c>controller.capture</c> map holds <paramref name="entries"/> (on line 4).</summary>
+    internal static string WithCapture(string entries) => """
+        site: {id: s, name: S}
+        controller:
+          capture:
+            ENTRIES
+        switches:
+          - name: sw
+            address: 10.0.0.2
+            snmp: {user: u, auth: {protocol: SHA, pass: {env: A}}}
+        clients:
+          - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}]}
+        """.Replace("ENTRIES", entries, StringComparison.Ordinal);
 
     /// <summary>Two clients with one subnet each (or several, comma separated inside the brackets).</summary>
     internal static string WithClientSubnets(string first, string second) => $$"""

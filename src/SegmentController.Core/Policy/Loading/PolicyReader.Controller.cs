@@ -9,7 +9,7 @@ internal sealed partial class PolicyReader
     private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate", "client_ca"];
     private static readonly string[] ManagementKeys = ["listen", "certificate", "api_keys_file"];
     private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
-    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq", "evidence_directory", "evidence_max_mib"];
+    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq", "evidence_directory", "evidence_max_mib", "arp_bindings"];
     private static readonly string[] CaptureInterfaceKeys = ["name", "snaplen", "buffer_mib", "filter", "promiscuous"];
     private static readonly string[] StoreKeys = ["path", "signing_key_file", "previous_signing_key_file", "checkpoint_interval"];
 
@@ -157,6 +157,7 @@ internal sealed partial class PolicyReader
             QinQ = _values.Bool(map, "qinq") ?? defaults.QinQ,
             EvidenceDirectory = Path(map, "evidence_directory"),
             EvidenceMaxMiB = _values.Int(map, "evidence_max_mib", 1, 1_048_576) ?? defaults.EvidenceMaxMiB,
+            ArpBindings = _values.Int(map, "arp_bindings", CaptureSettings.MinArpBindings, CaptureSettings.MaxArpBindings) ?? defaults.ArpBindings,
         };
     }
 
