@@ -14,13 +14,16 @@ namespace SegmentController.Capture.Sources;
 /// current buffer (a record cut by the chunk boundary) is copied there, so records stay contiguous.
 /// A record longer than the headroom (only pcapng blocks can be) is assembled in a larger buffer,
 /// grown geometrically up to the maximum. Not thread-safe: one reader owns it.
+/// The file is read in order, through a stream without a buffer of its own: a regular file at its offsets
+/// (as <c>pread</c>), and a pipe (<c>tcpdump -w - | segctl pcap analyze /dev/stdin</c>, a named pipe) as its
+/// producer writes it, a short read at a time.
 /// </remarks>
 internal sealed class FileWindow : IDisposable
 {
     /// <summary>Room for any record the classic format allows, plus its header.</summary>
     public const int Headroom = CaptureFileLimits.MaxFrameLength + 64;
 
-    private readonly SafeFileHandle _handle;
+    private readonly FileStream _stream;
     private readonly IncrementalHash? _hash;
     private readonly int _chunkLength;
     private readonly int _maxLength;
@@ -37,7 +40,8 @@ internal sealed class FileWindow : IDisposable
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkLength, 4096);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, Headroom);
-        _handle = handle;
+        // bufferSize 0: reads go straight into the window's buffers.
+        _stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
         _chunkLength = chunkLength;
         _maxLength = maxLength;
         _buffer = new byte[Headroom + chunkLength];
@@ -149,10 +153,9 @@ internal sealed class FileWindow : IDisposable
     private Task<int> ReadAhead()
     {
         var target = _spare;
-        var offset = _fileOffset;
         var length = _chunkLength;
-        var handle = _handle;
-        return Task.Run(() => RandomAccess.Read(handle, target.AsSpan(Headroom, length), offset));
+        var stream = _stream;
+        return Task.Run(() => stream.Read(target.AsSpan(Headroom, length)));
     }
 
     public void Dispose()
@@ -169,5 +172,8 @@ internal sealed class FileWindow : IDisposable
 
         _pending = null;
         _hash?.Dispose();
+
+        // Closes the handle as well; its owner's own dispose of it afterwards does nothing.
+        _stream.Dispose();
     }
 }

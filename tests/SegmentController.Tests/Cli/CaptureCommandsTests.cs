@@ -74,6 +74,80 @@ public sealed class CaptureCommandsTests
     }
 
     [Fact]
+    public async Task PcapAnalyzeStandardInput_ProducerPipesACapture_JudgedAsTheFileIs()
+    {
+        // As `tcpdump -w - | segctl pcap analyze /dev/stdin`: the capture arrives through a pipe, which has no
+        // offsets to read at.
+        var (exit, output, error) = await SegctlProcess.RunUnderAsync(
+            ["sh", "-c", "cat \"$0\" | exec \"$@\"", Fixture("leaky-site.pcap")],
+            "pcap", "analyze", "/dev/stdin", "--policy", Fixture("site.yaml"), "--json");
+
+        Assert.True(exit == 1, $"exit {exit}: {error}");
+        using var document = JsonDocument.Parse(output);
+        Assert.Equal(32, document.RootElement.GetProperty("packets").GetInt64());
+        Assert.Equal(0, document.RootElement.GetProperty("decode_errors").GetInt64());
+        Assert.Equal(LeakRules, document.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("rule").GetString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task PcapAnalyzeNamedPipe_ProducerWritesInSmallPieces_JudgedAsTheFileIs()
+    {
+        var dir = Directory.CreateTempSubdirectory("segctl-pipe-");
+        try
+        {
+            var pipe = Path.Combine(dir.FullName, "capture");
+            Assert.Equal(0, NativeMethods.MkFifo(pipe, Convert.ToUInt32("600", 8)));
+            var capture = await File.ReadAllBytesAsync(Fixture("leaky-site.pcap"));
+
+            // Pieces smaller than a record's header, each flushed: reads come back short and cut records anywhere.
+            var producer = Task.Run(async () =>
+            {
+                await using var stream = new FileStream(pipe, FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 0);
+                for (var offset = 0; offset < capture.Length; offset += 7)
+                {
+                    await stream.WriteAsync(capture.AsMemory(offset, Math.Min(7, capture.Length - offset)));
+                    await stream.FlushAsync();
+                }
+            });
+
+            var (exit, output, error) = await Segctl("pcap", "analyze", pipe, "--policy", Fixture("site.yaml"), "--store", Path.Combine(dir.FullName, "store.db"));
+            await producer;
+
+            Assert.True(exit == 1, $"exit {exit}: {error}");
+            Assert.Equal(9, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Assert.Contains("32 packets analysed, 0 decode errors, 9 findings", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("directory", "{path}: is a directory, not a capture file")]
+    [InlineData("device", "{path}: not a readable pcap or pcapng file (unknown magic 0x00000000)")]
+    public async Task PcapAnalyzeNotACaptureFile_Exit2AtOnce_OneLineSayingWhy(string kind, string message)
+    {
+        var dir = Directory.CreateTempSubdirectory("segctl-not-capture-");
+        try
+        {
+            var path = kind == "directory" ? dir.FullName : "/dev/zero";
+
+            // A process of its own with a deadline: one that reads /dev/zero on without end fails here.
+            await using var segctl = SegctlProcess.Start("pcap", "analyze", path, "--policy", Fixture("site.yaml"));
+            var exit = await segctl.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+            Assert.Equal(2, exit);
+            Assert.Empty(segctl.StandardOutput);
+            Assert.Equal($"segctl: {message.Replace("{path}", path, StringComparison.Ordinal)}{Environment.NewLine}", segctl.StandardError);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task PcapAnalyzeWithEvidence_OnePcapPerViolation()
     {
         var dir = Directory.CreateTempSubdirectory("segctl-evidence-");
