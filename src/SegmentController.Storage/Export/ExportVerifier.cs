@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SegmentController.Core.Policy;
 using SegmentController.Core.Evidence;
 using SegmentController.Storage.Chain;
 
@@ -16,15 +17,19 @@ public static class ExportVerifier
     /// <summary>Longest line accepted (a 1 MiB payload in base64 fits with room to spare).</summary>
     public const int MaxLineBytes = 4 * 1024 * 1024;
 
-    /// <summary>Verifies the export at <paramref name="path"/>.</summary>
-    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <summary>
+    /// Verifies the export at <paramref name="path"/>. It is read three times (its header, what the chain needs
+    /// first, then every line), so it must be a regular file: a named pipe, a device such as <c>/dev/zero</c>
+    /// or a directory is refused at once, without waiting on it.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be read, or is not a regular file.</exception>
     /// <exception cref="InvalidOperationException">The file is not an export: its first line is not an export's header.</exception>
     public static VerificationReport Verify(string path, CancellationToken cancellationToken)
     {
         RequireHeader(path);
         var (head, purges, policyLoads, window) = ReadAhead(path, cancellationToken);
         using var verifier = new ChainVerifier(head, purges, policyLoads, window);
-        using var stream = File.OpenRead(path);
+        using var stream = BoundedFile.OpenRegular(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
         long number = 0, withheld = 0;
         long? announced = null;
@@ -202,7 +207,7 @@ public static class ExportVerifier
     /// </summary>
     private static void RequireHeader(string path)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = BoundedFile.OpenRegular(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
         ReadOnlyMemory<byte>? first;
         try
@@ -243,7 +248,7 @@ public static class ExportVerifier
         ExportWindow? window = null;
         var purges = new List<PurgeBody>();
         var policyLoads = new List<PolicyLoadBody>();
-        using var stream = File.OpenRead(path);
+        using var stream = BoundedFile.OpenRegular(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
         long number = 0;
         while (true)

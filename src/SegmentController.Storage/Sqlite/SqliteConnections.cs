@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SegmentController.Core.Policy;
 
 namespace SegmentController.Storage.Sqlite;
 
@@ -114,11 +115,19 @@ internal static class SqliteConnections
     }
 
     /// <summary>A read-only connection (verification, export, reading).</summary>
+    /// <exception cref="FileNotFoundException">No such file, or a directory.</exception>
+    /// <exception cref="IOException">Not a regular file (a named pipe, a device, a socket).</exception>
     public static SqliteConnection OpenReader(string path)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException(Directory.Exists(path) ? $"store {path} is a directory, not a store file" : $"store {path} does not exist", path);
+        }
+
+        // SQLite would wait on a named pipe for a writer, forever: only a regular file is a store. Opened without
+        // blocking and looked at by its handle, then closed again for SQLite.
+        using (BoundedFile.OpenRegular(path))
+        {
         }
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder

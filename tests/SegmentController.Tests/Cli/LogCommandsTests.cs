@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using SegmentController.Cli;
+using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Cli;
 
@@ -81,6 +82,36 @@ public sealed class LogCommandsTests : IDisposable
             Assert.DoesNotContain("TAMPERED", output, StringComparison.Ordinal);
             Assert.Contains($"store {_dir} is a directory, not a store file", error, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("--export", "directory", "it is a directory")]
+    [InlineData("--export", "fifo", "it is a named pipe (FIFO), not a regular file")]
+    [InlineData("--export", "device", "it is a character device, not a regular file")]
+    [InlineData("--store", "fifo", "it is a named pipe (FIFO), not a regular file")]
+    [InlineData("--store", "device", "it is a character device, not a regular file")]
+    public async Task Verify_FileThatIsNotRegular_Exit2AtOnce_OneLineSayingWhatItIs(string option, string kind, string reason)
+    {
+        var path = kind switch
+        {
+            "directory" => _dir,
+            "device" => "/dev/zero",
+            _ => Path.Combine(_dir, "pipe"),
+        };
+        if (kind == "fifo")
+        {
+            // Nobody ever writes to it: a verify that waits for a writer would never end.
+            Assert.Equal(0, NativeMethods.MkFifo(path, Convert.ToUInt32("600", 8)));
+        }
+
+        // A process of its own with a deadline: one that hangs on the pipe or reads /dev/zero on fails here.
+        await using var segctl = SegctlProcess.Start("log", "verify", option, path);
+        var exit = await segctl.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, exit);
+        Assert.Empty(segctl.StandardOutput);
+        var subject = option == "--export" ? "export" : "store";
+        Assert.Equal($"segctl: {subject} {path} cannot be read: {reason}{Environment.NewLine}", segctl.StandardError);
     }
 
     [Fact]
