@@ -36,7 +36,7 @@ namespace SegmentController.Capture.Rules;
 /// claiming it would be bound fresh, unopposed, so verification of that share is lost for a while.
 /// A reload may change the capacity too: a larger one applies at once; a smaller one sizes the shares
 /// against it, and the bindings held beyond it are given back as new claims need room, the same way.
-/// Memory is the largest <see cref="Capacity"/> in force bindings at most, plus one small record per possible VLAN id
+/// Memory is at most as many bindings as the largest <see cref="Capacity"/> the table has had, plus one small record per possible VLAN id
 /// (<see cref="VlanIds"/>: a tag holds 12 bits, so no frame names more); a claim costs O(1) and allocates
 /// nothing once the table has grown. Owned by the capture thread.
 /// </summary>
@@ -76,12 +76,6 @@ internal sealed class ArpBindings
         Configure(Array.Empty<int>());
     }
 
-    /// <summary>Sizes the shares as <see cref="Configure(IEnumerable{ValueTuple{int, long}}, int)"/> does, keeping the capacity.</summary>
-    public void Configure(IEnumerable<(int Vlan, long Addresses)> clientVlans) => Configure(clientVlans, Capacity);
-
-    /// <summary>True when <paramref name="vlan"/> has a share of its own under the current policy.</summary>
-    public bool HasOwnShare(int vlan) => (uint)vlan < VlanIds && vlan != SharedRemainder && _ownShare[vlan];
-
     public int Capacity { get; private set; }
 
     /// <summary>
@@ -118,6 +112,9 @@ internal sealed class ArpBindings
         ArgumentNullException.ThrowIfNull(clientVlans);
         Configure(clientVlans.Select(static vlan => (vlan, 1L)), Capacity);
     }
+
+    /// <summary>Sizes the shares as <see cref="Configure(IEnumerable{ValueTuple{int, long}}, int)"/> does, keeping the capacity.</summary>
+    public void Configure(IEnumerable<(int Vlan, long Addresses)> clientVlans) => Configure(clientVlans, Capacity);
 
     /// <summary>
     /// Sizes the shares for the VLANs client segments of the policy name, each with the number of IPv4
@@ -202,6 +199,9 @@ internal sealed class ArpBindings
         _overSize = [.. overSize];
         _overSizeNext = 0;
     }
+
+    /// <summary>True when <paramref name="vlan"/> has a share of its own under the current policy.</summary>
+    public bool HasOwnShare(int vlan) => (uint)vlan < VlanIds && vlan != SharedRemainder && _ownShare[vlan];
 
     /// <summary>
     /// The share a claim in <paramref name="frame"/> counts in: the outermost VLAN tag a client segment
