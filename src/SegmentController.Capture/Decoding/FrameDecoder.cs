@@ -51,8 +51,14 @@ internal static class FrameDecoder
     public const ushort GreInUdpPort = 4754;
     public const ushort MplsInUdpPort = 6635;
 
-    /// <summary>L2TP (versions 2 and 3) over UDP, on either end: an LAC may send from another port, and its peer answers to that port from 1701.</summary>
+    /// <summary>
+    /// L2TP (versions 2 and 3) over UDP, on either end: an LAC may send from another port, and its peer answers to
+    /// that port from 1701 — but only to a port of <see cref="FirstUnprivilegedPort"/> or above (<see cref="IsL2tpReply"/>).
+    /// </summary>
     public const ushort L2tpPort = 1701;
+
+    /// <summary>The lowest port an operating system hands out as a socket's own; the ports below it are services'.</summary>
+    public const ushort FirstUnprivilegedPort = 1024;
 
     /// <summary>GRE protocol type of PPP, as PPTP's enhanced GRE (version 1) carries it.</summary>
     public const ushort GreProtocolPpp = 0x880B;
@@ -397,7 +403,7 @@ internal static class FrameDecoder
                     result.HasTransport = true;
                     result.PayloadOffset = frameOffset + 8;
                     result.PayloadLength = Math.Min(segment.Length, udpLength) - 8;
-                    return (result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort or VxlanGpePort or GreInUdpPort or MplsInUdpPort or L2tpPort || result.SourcePort == L2tpPort) && result.PayloadLength >= 8
+                    return (result.DestinationPort is VxlanPort or VxlanLinuxPort or GenevePort or VxlanGpePort or GreInUdpPort or MplsInUdpPort or L2tpPort || IsL2tpReply(in result)) && result.PayloadLength >= 8
                         ? DecodeUdpTunnel(segment[8..(8 + result.PayloadLength)], result.PayloadOffset, udpLength - 8, ref result)
                         : DecodeError.None;
                 }
@@ -431,6 +437,17 @@ internal static class FrameDecoder
                 return DecodeError.None;
         }
     }
+
+    /// <summary>
+    /// True for a datagram from <see cref="L2tpPort"/> to a port the receiving system picked for itself, as an L2TP
+    /// peer answers an LAC that sent from such a port. A datagram from 1701 to a service's port below
+    /// <see cref="FirstUnprivilegedPort"/> is that service's client, whose system picked 1701 as its source port
+    /// (a resolver forwarding a query from a random port), and its bytes are chosen by whoever asked it: read as
+    /// L2TP they could name any two clients.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsL2tpReply(in DecodedFrame result) =>
+        result.SourcePort == L2tpPort && result.DestinationPort >= FirstUnprivilegedPort;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static DecodeError Carry(Encapsulation encapsulation, ushort payload, int frameOffset, int length, ref DecodedFrame result)
@@ -540,7 +557,7 @@ internal static class FrameDecoder
     }
 
     /// <summary>
-    /// L2TP over UDP (port 1701 at either end; <see cref="L2tpPort"/>), by the version in its first word: 2
+    /// L2TP over UDP (to port 1701, or from it as a reply, <see cref="IsL2tpReply"/>), by the version in its first word: 2
     /// (RFC 2661) or 3 (RFC 3931, <see cref="DecodeL2tpv3"/>); any other version is not L2TP and the datagram is
     /// judged as the UDP it is. An L2TPv2 control message (T set) is no data and is not opened. A data message
     /// has the optional length (L), sequence numbers (S) and offset (O, an offset size and that many bytes of
@@ -908,7 +925,7 @@ internal static class FrameDecoder
 
     /// <summary>
     /// VXLAN (RFC 7348) on UDP port 4789 or Linux's default 8472, GENEVE (RFC 8926) on 6081, VXLAN-GPE, GRE in
-    /// UDP, MPLS in UDP, and L2TP from or to port 1701 (a datagram to a port of another tunnel is that tunnel's). A
+    /// UDP, MPLS in UDP, and L2TP to or (<see cref="IsL2tpReply"/>) from port 1701 (a datagram to a port of another tunnel is that tunnel's). A
     /// datagram to those ports that does not parse as the protocol (VXLAN without its VNI flag, GENEVE of another
     /// version or payload type, L2TP of another version) is the plain UDP it is; a GENEVE header whose options run
     /// past the datagram is malformed.

@@ -483,6 +483,24 @@ public sealed class TunnelTests
         Assert.False(finding.Evidence.ContainsKey("tunnel"));
     }
 
+    [Fact]
+    public void ResolverQueryFromPort1701WhoseNameReadsAsL2tp_NotOpenedNoFindingNoError()
+    {
+        // The site's resolver forwards a query to an off-site server from port 1701, one of its random source
+        // ports, and whoever asked it chose the name. Read as L2TPv2, id 0x0A02 sets the sequence and offset bits,
+        // ARCOUNT's 1 is the offset, the label's length its padding, and the label a PPP frame holding globex's
+        // address reaching acme's upstream: a resolver on the management VLAN would get both clients suspended.
+        byte[] label = [0x21, .. Syn4(Globex, "192.0.2.10", 443)];
+        byte[] query = [0x0A, 0x02, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, (byte)label.Length, .. label, 0, 0, 1, 0, 1, 0, 0, 0x29, 0x04, 0xD0, 0, 0, 0, 0, 0, 0];
+        var infraMac = Mac(TestPolicy.InfraMac);
+        var frame = Ethernet(infraMac, infraMac, [99], 0x0800, Ipv4("10.99.0.53", "203.0.113.53", 17, Udp(1701, 53, query)));
+
+        var report = Analysis.Of([frame]);
+
+        Assert.Equal(0, report.DecodeErrors);
+        Assert.Empty(report.Findings);
+    }
+
     private static readonly Dictionary<string, (Func<byte[]> Frame, DecodeError Error, bool Finding)> Malformed = new(StringComparer.Ordinal)
     {
         // The inner header is cut or lies; once its addresses are read it is judged by them.
