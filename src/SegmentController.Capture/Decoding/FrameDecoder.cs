@@ -632,9 +632,9 @@ internal static class FrameDecoder
     /// not opened. What follows the session id depends on the session's configuration, which only the control
     /// channel (or an operator) sets: a cookie of 0, 4 or 8 bytes and an optional sublayer, then the
     /// pseudowire's payload. The two common layouts of an Ethernet pseudowire without a cookie are tried: the
-    /// frame right after the session id (Cisco's default, and Linux's with <c>l2spec_type none</c>), then after
-    /// RFC 3931's default sublayer (its reserved bits zero, then a sequence number; what Linux's <c>ip l2tp</c>
-    /// sets up by default), each only when the bytes parse as a sane Ethernet frame carrying IP
+    /// frame after RFC 3931's default sublayer (its reserved bits zero, then a sequence number; what Linux's
+    /// <c>ip l2tp</c> sets up by default), then right after the session id (Cisco's default, and Linux's with
+    /// <c>l2spec_type none</c>), each only when the bytes parse as a sane Ethernet frame carrying IP
     /// (<see cref="IsPlainEthernetCarryingIp"/>). Anything else (a cookie, another pseudowire type, a frame the
     /// snap length cut short) is not opened, and the packet is judged as the IP or UDP packet it is, with no
     /// error counted: a guessed layout must not invent findings.
@@ -663,14 +663,20 @@ internal static class FrameDecoder
             return DecodeError.None;
         }
 
-        if (IsPlainEthernetCarryingIp(header[start..]))
+        // The sublayer's layout first: a sublayer's frame read without it shifts by four bytes, and a host that
+        // picks its pseudowire's MAC (02:00:08:00:45:xx) makes that shift a decoy IPv4 packet between addresses
+        // of its own choosing, hiding the real one. A frame without a sublayer read with one is the same IP
+        // packet when tagged (the tag makes up the shift); untagged, its IP length or IPv6 flow label must read
+        // as an EtherType, which takes an IPv4 packet of 2048 bytes or more (the decoy's source its destination)
+        // or an IPv6 payload longer than any jumbo frame.
+        var afterSublayer = start + 4;
+        if (header.Length > afterSublayer && (header[start] & 0xBF) == 0 && IsPlainEthernetCarryingIp(header[afterSublayer..]))
         {
-            return Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + start, declaredLength - start, ref result);
+            return Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + afterSublayer, declaredLength - afterSublayer, ref result);
         }
 
-        var afterSublayer = start + 4;
-        return header.Length > afterSublayer && (header[start] & 0xBF) == 0 && IsPlainEthernetCarryingIp(header[afterSublayer..])
-            ? Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + afterSublayer, declaredLength - afterSublayer, ref result)
+        return IsPlainEthernetCarryingIp(header[start..])
+            ? Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + start, declaredLength - start, ref result)
             : DecodeError.None;
     }
 

@@ -501,6 +501,24 @@ public sealed class TunnelTests
         Assert.Empty(report.Findings);
     }
 
+    [Fact]
+    public void L2tpv3WithSublayerWhoseFrameAlsoReadsWithoutIt_ReadWithItCrossClientFlowNotHidden()
+    {
+        // acme's host gives its pseudowire the MAC 02:00:08:00:45:00. Read without the default sublayer, the frame
+        // shifts by four bytes: that MAC's middle becomes an IPv4 EtherType and header start, and the decoy packet
+        // goes from the real one's TTL, protocol and checksum (no address of the site) to acme itself.
+        var pseudowire = Ethernet(InnerDestinationMac, Mac("02:00:08:00:45:00"), [], 0x0800, Syn4(Acme, Globex));
+        var frame = Outer4(115, L2tpv3Ip(0x2001, [0x40, 0x00, 0x00, 0x07, .. pseudowire]));
+
+        var report = Analysis.Of([frame]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(Globex, finding.Evidence["dst"]);
+        Assert.Equal("l2tpv3", finding.Evidence["tunnel"]);
+        Assert.Equal(0, report.DecodeErrors);
+    }
+
     private static readonly Dictionary<string, (Func<byte[]> Frame, DecodeError Error, bool Finding)> Malformed = new(StringComparer.Ordinal)
     {
         // The inner header is cut or lies; once its addresses are read it is judged by them.
