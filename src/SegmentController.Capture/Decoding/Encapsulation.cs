@@ -49,8 +49,8 @@ internal enum Encapsulation : byte
 
     /// <summary>
     /// L2TPv3 (RFC 3931) over UDP port 1701 or IP protocol 115: a data message carrying an Ethernet frame
-    /// (the default pseudowire), opened only without a cookie, with or without the default sublayer, and only
-    /// when what follows is a sane Ethernet frame carrying IP.
+    /// (the default pseudowire), opened only with at most four bytes before it (the default sublayer or a
+    /// four-byte cookie, or neither), and only when what follows is a sane Ethernet frame carrying IP.
     /// </summary>
     L2tpv3,
 }

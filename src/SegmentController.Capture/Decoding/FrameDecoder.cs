@@ -632,12 +632,14 @@ internal static class FrameDecoder
     /// not opened. What follows the session id depends on the session's configuration, which only the control
     /// channel (or an operator) sets: a cookie of 0, 4 or 8 bytes and an optional sublayer, then the
     /// pseudowire's payload. The two common layouts of an Ethernet pseudowire without a cookie are tried: the
-    /// frame after RFC 3931's default sublayer (its reserved bits zero, then a sequence number; what Linux's
-    /// <c>ip l2tp</c> sets up by default), then right after the session id (Cisco's default, and Linux's with
+    /// frame after RFC 3931's default sublayer (four bytes, whatever they hold: a sequence number and bits the
+    /// receiver ignores; what Linux's <c>ip l2tp</c> sets up by default, and the layout of a four-byte cookie
+    /// too), then right after the session id (Cisco's default, and Linux's with
     /// <c>l2spec_type none</c>), each only when the bytes parse as a sane Ethernet frame carrying IP
-    /// (<see cref="IsPlainEthernetCarryingIp"/>). Anything else (a cookie, another pseudowire type, a frame the
-    /// snap length cut short) is not opened, and the packet is judged as the IP or UDP packet it is, with no
-    /// error counted: a guessed layout must not invent findings.
+    /// (<see cref="PlainEthernetIpOffset"/>). Anything else (eight bytes before the frame — a cookie of eight,
+    /// or of four and the sublayer — another pseudowire type, a frame the snap length cut short) is not opened,
+    /// and the packet is judged as the IP or UDP packet it is, with no error counted: a guessed layout must not
+    /// invent findings.
     /// </summary>
     /// <param name="header">The L2TPv3 header and what follows, as captured.</param>
     /// <param name="sessionAt">Where the session id starts in <paramref name="header"/>.</param>
@@ -665,32 +667,37 @@ internal static class FrameDecoder
 
         // The sublayer's layout first: a sublayer's frame read without it shifts by four bytes, and a host that
         // picks its pseudowire's MAC (02:00:08:00:45:xx) makes that shift a decoy IPv4 packet between addresses
-        // of its own choosing, hiding the real one. A frame without a sublayer read with one is the same IP
-        // packet when tagged (the tag makes up the shift); untagged, its IP length or IPv6 flow label must read
+        // of its own choosing, hiding the real one. Its reserved bits are not looked at: the receiving end
+        // ignores them (RFC 3931, and Linux), so a host that set them would steer the decoder to the decoy. A
+        // frame without a sublayer read with one is the same IP packet when tagged (a tag makes up the shift),
+        // read then without the sublayer for its own MACs; untagged, its IP length or IPv6 flow label must read
         // as an EtherType, which takes an IPv4 packet of 2048 bytes or more (the decoy's source its destination)
         // or an IPv6 payload longer than any jumbo frame.
         var afterSublayer = start + 4;
-        if (header.Length > afterSublayer && (header[start] & 0xBF) == 0 && IsPlainEthernetCarryingIp(header[afterSublayer..]))
+        var withSublayer = header.Length > afterSublayer ? PlainEthernetIpOffset(header[afterSublayer..]) : -1;
+        var withoutSublayer = PlainEthernetIpOffset(header[start..]);
+        if (withoutSublayer >= 0 && (withSublayer < 0 || start + withoutSublayer == afterSublayer + withSublayer))
         {
-            return Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + afterSublayer, declaredLength - afterSublayer, ref result);
+            return Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + start, declaredLength - start, ref result);
         }
 
-        return IsPlainEthernetCarryingIp(header[start..])
-            ? Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + start, declaredLength - start, ref result)
+        return withSublayer >= 0
+            ? Carry(Encapsulation.L2tpv3, EtherTypeBridging, frameOffset + afterSublayer, declaredLength - afterSublayer, ref result)
             : DecodeError.None;
     }
 
     /// <summary>
-    /// True when <paramref name="ethernet"/> starts as an Ethernet frame a host sent: a unicast source MAC (no
-    /// station sends from a group address), at most two tags, an IPv4 or IPv6 EtherType and an IP header of
-    /// that version (an IPv4 header length of at least 20 bytes). Bytes of a cookie or sublayer read as MACs
-    /// shift the frame, putting a word of the MACs where the EtherType would be, which this rejects.
+    /// Where the IP header starts when <paramref name="ethernet"/> starts as an Ethernet frame a host sent: a
+    /// unicast source MAC (no station sends from a group address), at most two tags, an IPv4 or IPv6 EtherType
+    /// and an IP header of that version (an IPv4 header length of at least 20 bytes); else -1. Bytes of a cookie
+    /// or sublayer read as MACs shift the frame, putting a word of the MACs where the EtherType would be, which
+    /// this rejects.
     /// </summary>
-    private static bool IsPlainEthernetCarryingIp(ReadOnlySpan<byte> ethernet)
+    private static int PlainEthernetIpOffset(ReadOnlySpan<byte> ethernet)
     {
         if (ethernet.Length < 15 || (ethernet[6] & 0x01) != 0)
         {
-            return false;
+            return -1;
         }
 
         var offset = 12;
@@ -700,19 +707,20 @@ internal static class FrameDecoder
             offset += 4;
             if (tags == 2 || ethernet.Length < offset + 3)
             {
-                return false;
+                return -1;
             }
 
             etherType = BinaryPrimitives.ReadUInt16BigEndian(ethernet[offset..]);
         }
 
         var first = ethernet[offset + 2];
-        return etherType switch
+        var carriesIp = etherType switch
         {
             EtherTypeIpv4 => first >> 4 == 4 && (first & 0x0F) >= 5,
             EtherTypeIpv6 => first >> 4 == 6,
             _ => false,
         };
+        return carriesIp ? offset + 2 : -1;
     }
 
     /// <summary>

@@ -412,7 +412,7 @@ public sealed class TunnelDecodingTests
             "l2tpv2-lcp" => L2tp(Ppp(PppLcp, [1, 1, 0, 4, .. syn])),
             "l2f-version-1" => L2tp(Ppp(PppIpv4, syn), version: 1),
             "l2tpv3-control" => L2tpv3Udp(0, Ethernet(InnerMac, InnerMac, [], 0x0800, syn), control: true),
-            "l2tpv3-with-cookie" => L2tpv3Udp(77, [0xDE, 0xAD, 0xBE, 0xEF, .. Ethernet(InnerMac, InnerMac, [], 0x0800, syn)]),
+            "l2tpv3-with-cookie" => L2tpv3Udp(77, [0xDE, 0xAD, 0xBE, 0xEF, 0x01, 0x02, 0x03, 0x04, .. Ethernet(InnerMac, InnerMac, [], 0x0800, syn)]),
             _ => L2tpv3Udp(77, Ethernet(InnerMac, InnerMac, [], 0x88CC, syn)),
         };
         var frame = OnVlan10(17, Udp(49152, 1701, payload));
@@ -449,13 +449,29 @@ public sealed class TunnelDecodingTests
     }
 
     [Theory]
+    [InlineData(0xC0, 0x00, 0x00, 0x01)]
+    [InlineData(0xDE, 0xAD, 0xBE, 0xEF)]
+    public void L2tpv3SublayerWithReservedBitsSetOrFourByteCookie_FrameAfterItOpened(byte first, byte second, byte third, byte fourth)
+    {
+        // The receiving end ignores the sublayer's reserved bits, and a four-byte cookie has the sublayer's layout.
+        var frame = OnVlan10(115, L2tpv3Ip(9, [first, second, third, fourth, .. Ethernet(InnerMac, InnerMac, [], 0x0800, Syn("10.10.0.11", "10.20.0.21"))]));
+
+        var (outer, inner, error) = Open(frame);
+
+        Assert.Equal(DecodeError.None, error);
+        Assert.Equal(Encapsulation.L2tpv3, outer.Tunnel);
+        Assert.Equal(18 + 20 + 4 + 4, outer.TunnelOffset);
+        Assert.Equal(MacValue(InnerMac), inner.SourceMac);
+        Assert.Equal((ushort)445, inner.DestinationPort);
+    }
+
+    [Theory]
     [InlineData("control-session-0")]
-    [InlineData("cookie")]
-    [InlineData("sublayer-reserved-bits-set")]
+    [InlineData("cookie-of-four-and-sublayer")]
     [InlineData("cookie-of-eight")]
     [InlineData("group-source-mac")]
     [InlineData("ipv4-ethertype-ipv6-header")]
-    [InlineData("three-tags")]
+    [InlineData("four-tags")]
     [InlineData("frame-cut-short")]
     public void L2tpv3OverIpWhoseLayoutIsNotThePlainEthernetOne_NotOpenedNoError(string shape)
     {
@@ -464,12 +480,12 @@ public sealed class TunnelDecodingTests
         var body = shape switch
         {
             "control-session-0" => L2tpv3Ip(0, bridged),
-            "cookie" => L2tpv3Ip(9, [0xDE, 0xAD, 0xBE, 0xEF, .. bridged]),
-            "sublayer-reserved-bits-set" => L2tpv3Ip(9, [0xC0, 0, 0, 1, .. bridged]),
+            "cookie-of-four-and-sublayer" => L2tpv3Ip(9, [0xDE, 0xAD, 0xBE, 0xEF, 0x40, 0x00, 0x00, 0x07, .. bridged]),
             "cookie-of-eight" => L2tpv3Ip(9, [0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x07, .. bridged]),
             "group-source-mac" => L2tpv3Ip(9, Ethernet(InnerMac, Mac("03:00:00:aa:00:01"), [], 0x0800, syn)),
             "ipv4-ethertype-ipv6-header" => L2tpv3Ip(9, Ethernet(InnerMac, InnerMac, [], 0x0800, Syn6("2001:db8:10::11", "2001:db8:20::21"))),
-            "three-tags" => L2tpv3Ip(9, Ethernet(InnerMac, InnerMac, [30, 40, 50], 0x0800, syn)),
+            // Read past four bytes taken for a sublayer, a tag makes up the shift: three tags read as two.
+            "four-tags" => L2tpv3Ip(9, Ethernet(InnerMac, InnerMac, [30, 40, 50, 60], 0x0800, syn)),
             _ => L2tpv3Ip(9, bridged.AsSpan(0, 14).ToArray()),
         };
         var frame = OnVlan10(115, body);

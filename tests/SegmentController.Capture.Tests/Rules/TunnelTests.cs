@@ -501,14 +501,18 @@ public sealed class TunnelTests
         Assert.Empty(report.Findings);
     }
 
-    [Fact]
-    public void L2tpv3WithSublayerWhoseFrameAlsoReadsWithoutIt_ReadWithItCrossClientFlowNotHidden()
+    [Theory]
+    [InlineData(0x40)]
+    [InlineData(0xC0)]
+    [InlineData(0xFF)]
+    public void L2tpv3WithSublayerWhoseFrameAlsoReadsWithoutIt_ReadWithItCrossClientFlowNotHidden(byte sublayerFirstOctet)
     {
         // acme's host gives its pseudowire the MAC 02:00:08:00:45:00. Read without the default sublayer, the frame
         // shifts by four bytes: that MAC's middle becomes an IPv4 EtherType and header start, and the decoy packet
-        // goes from the real one's TTL, protocol and checksum (no address of the site) to acme itself.
+        // goes from the real one's TTL, protocol and checksum (no address of the site) to acme itself. The
+        // sublayer's reserved bits, which the receiving end ignores, must not tell the decoder to take the decoy.
         var pseudowire = Ethernet(InnerDestinationMac, Mac("02:00:08:00:45:00"), [], 0x0800, Syn4(Acme, Globex));
-        var frame = Outer4(115, L2tpv3Ip(0x2001, [0x40, 0x00, 0x00, 0x07, .. pseudowire]));
+        var frame = Outer4(115, L2tpv3Ip(0x2001, [sublayerFirstOctet, 0x00, 0x00, 0x07, .. pseudowire]));
 
         var report = Analysis.Of([frame]);
 
