@@ -22,8 +22,9 @@ internal enum DecodeError : byte
 
     /// <summary>
     /// A GRE (PPTP's enhanced GRE included), L2TP, GENEVE or ERSPAN header longer than the packet that carries it
-    /// declares, a PPTP payload or L2TPv2 message length longer than the packet, an L2TPv2 length shorter than
-    /// its header, or an ERSPAN header of the wrong version for its GRE protocol type.
+    /// declares, a PPTP payload length longer than the packet, an L2TPv2 offset past the datagram's end, or an
+    /// ERSPAN header of the wrong version for its GRE protocol type. (An L2TPv2 length field is not checked: its
+    /// receivers skip it.)
     /// </summary>
     BadTunnelHeader,
 
@@ -41,7 +42,7 @@ internal enum DecodeError : byte
 
     /// <summary>
     /// A malformed PPP frame in a PPTP or L2TPv2 data message: its address and control fields or its protocol
-    /// field run past the payload the tunnel declares, the address field 0xFF is not followed by the control
+    /// field run past the end of the tunnel's packet, the address field 0xFF is not followed by the control
     /// field 0x03, or a two-octet protocol field is even (RFC 1661 makes every protocol odd).
     /// </summary>
     BadPppHeader,

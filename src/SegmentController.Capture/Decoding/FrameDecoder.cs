@@ -512,8 +512,9 @@ internal static class FrameDecoder
     /// half the payload length, its low half the call id), an optional sequence number (present when the packet
     /// holds data) and acknowledgement number; no checksum, routing, strict source route or recursion. A packet
     /// without a sequence number carries no data, whatever its payload length says (an acknowledgement alone).
-    /// The payload is a PPP frame (<see cref="DecodePpp"/>). Enhanced GRE
-    /// that does not fit this is not opened and judged as the GRE packet it is.
+    /// The payload is a PPP frame (<see cref="DecodePpp"/>), the packet's whole rest as Linux delivers it, however
+    /// short the payload length says it is; a longer one is malformed. Enhanced GRE that does not fit this is not
+    /// opened and judged as the GRE packet it is.
     /// </summary>
     /// <param name="flags">The first word of the GRE header.</param>
     /// <param name="segment">The GRE header and what follows, as captured (at least 4 bytes).</param>
@@ -545,15 +546,17 @@ internal static class FrameDecoder
             return DecodeError.None;
         }
 
-        // A first fragment holds the start of the payload; the rest follows in later fragments, no lie.
+        // A first fragment holds the start of the payload; the rest follows in later fragments, no lie. A payload
+        // length short of the packet's rest does not shorten the PPP frame: Linux's receiver hands PPP that whole
+        // rest (it drops only a packet shorter than the length says), so a length that said less would hide it.
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(segment[4..]);
         if (headerLength + payloadLength > declaredLength && !result.IsFragment)
         {
             return DecodeError.BadTunnelHeader;
         }
 
-        var end = Math.Min(segment.Length, headerLength + payloadLength);
-        return DecodePpp(Encapsulation.Pptp, segment[headerLength..end], frameOffset + headerLength, payloadLength, ref result);
+        var pppLength = Math.Max(declaredLength - headerLength, payloadLength);
+        return DecodePpp(Encapsulation.Pptp, segment[headerLength..], frameOffset + headerLength, pppLength, ref result);
     }
 
     /// <summary>
@@ -561,8 +564,9 @@ internal static class FrameDecoder
     /// (RFC 2661) or 3 (RFC 3931, <see cref="DecodeL2tpv3"/>); any other version is not L2TP and the datagram is
     /// judged as the UDP it is. An L2TPv2 control message (T set) is no data and is not opened. A data message
     /// has the optional length (L), sequence numbers (S) and offset (O, an offset size and that many bytes of
-    /// padding) before its PPP frame (<see cref="DecodePpp"/>); the priority bit and the reserved bits are ignored,
-    /// as RFC 2661 asks of a receiver.
+    /// padding) before its PPP frame (<see cref="DecodePpp"/>), which runs to the datagram's end whatever the
+    /// length says, as Linux delivers it; the priority bit and the reserved bits are ignored, as RFC 2661 asks of
+    /// a receiver.
     /// </summary>
     /// <param name="payload">The UDP payload captured (at least 8 bytes).</param>
     /// <param name="frameOffset">Where <paramref name="payload"/> starts in the frame.</param>
@@ -598,20 +602,12 @@ internal static class FrameDecoder
             return DecodeError.TruncatedTunnelHeader;
         }
 
-        var messageLength = declaredLength;
-        if (hasLength)
-        {
-            messageLength = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
-            if (messageLength < headerLength || messageLength > declaredLength)
-            {
-                return DecodeError.BadTunnelHeader;
-            }
-        }
-
+        // The length field (L) is skipped, not trusted: Linux's receiver skips it and hands PPP the datagram's
+        // whole rest, so a length that said less (or more) would hide the packet it delivers.
         if (hasOffset)
         {
             headerLength += BinaryPrimitives.ReadUInt16BigEndian(payload[(headerLength - 2)..]);
-            if (headerLength > messageLength)
+            if (headerLength > declaredLength)
             {
                 return DecodeError.BadTunnelHeader;
             }
@@ -622,8 +618,7 @@ internal static class FrameDecoder
             }
         }
 
-        var end = Math.Min(payload.Length, messageLength);
-        return DecodePpp(Encapsulation.L2tp, payload[headerLength..end], frameOffset + headerLength, messageLength - headerLength, ref result);
+        return DecodePpp(Encapsulation.L2tp, payload[headerLength..], frameOffset + headerLength, declaredLength - headerLength, ref result);
     }
 
     /// <summary>
@@ -732,9 +727,9 @@ internal static class FrameDecoder
     /// be taken for it. An empty payload carries nothing.
     /// </summary>
     /// <param name="kind">The tunnel carrying the frame.</param>
-    /// <param name="ppp">The frame as captured, within the payload the tunnel declares.</param>
+    /// <param name="ppp">The frame as captured: the rest of the tunnel's packet.</param>
     /// <param name="frameOffset">Where <paramref name="ppp"/> starts in the frame.</param>
-    /// <param name="declaredLength">The frame's length as the tunnel declares it.</param>
+    /// <param name="declaredLength">The frame's length on the wire: the rest of the tunnel's packet as its carrier declares it.</param>
     /// <param name="result">Where the tunnel goes.</param>
     private static DecodeError DecodePpp(Encapsulation kind, ReadOnlySpan<byte> ppp, int frameOffset, int declaredLength, ref DecodedFrame result)
     {

@@ -504,12 +504,10 @@ public sealed class TunnelDecodingTests
     [InlineData("pptp-ppp-address-cut", (int)DecodeError.TruncatedPppHeader)]
     [InlineData("pptp-ppp-protocol-cut", (int)DecodeError.TruncatedPppHeader)]
     [InlineData("pptp-ppp-address-without-control", (int)DecodeError.BadPppHeader)]
-    [InlineData("pptp-ppp-protocol-past-payload", (int)DecodeError.BadPppHeader)]
+    [InlineData("pptp-ppp-protocol-past-packet", (int)DecodeError.BadPppHeader)]
     [InlineData("l2tp-ppp-protocol-even", (int)DecodeError.BadPppHeader)]
     [InlineData("l2tp-header-cut", (int)DecodeError.TruncatedTunnelHeader)]
-    [InlineData("l2tp-length-past-datagram", (int)DecodeError.BadTunnelHeader)]
-    [InlineData("l2tp-length-shorter-than-header", (int)DecodeError.BadTunnelHeader)]
-    [InlineData("l2tp-offset-past-message", (int)DecodeError.BadTunnelHeader)]
+    [InlineData("l2tp-offset-past-datagram", (int)DecodeError.BadTunnelHeader)]
     [InlineData("l2tp-offset-padding-cut", (int)DecodeError.TruncatedTunnelHeader)]
     [InlineData("l2tpv3-ip-session-id-declared-short", (int)DecodeError.BadTunnelHeader)]
     [InlineData("l2tpv3-ip-session-id-cut", (int)DecodeError.TruncatedTunnelHeader)]
@@ -524,12 +522,10 @@ public sealed class TunnelDecodingTests
             "pptp-ppp-address-cut" => OnVlan10(47, Pptp(Ppp(PppIpv4, syn)))[..(18 + 20 + 12 + 1)],
             "pptp-ppp-protocol-cut" => OnVlan10(47, Pptp(Ppp(PppIpv4, syn)))[..(18 + 20 + 12 + 3)],
             "pptp-ppp-address-without-control" => OnVlan10(47, Pptp([0xFF, 0x05, 0x00, 0x21, .. syn])),
-            "pptp-ppp-protocol-past-payload" => OnVlan10(47, Pptp([0xFF, 0x03, 0x00, 0x21, .. syn], payloadLength: 3)),
+            "pptp-ppp-protocol-past-packet" => OnVlan10(47, Pptp([0xFF, 0x03, 0x00])),
             "l2tp-ppp-protocol-even" => OnVlan10(17, Udp(49152, 1701, L2tp([0xFF, 0x03, 0x00, 0x20, .. syn]))),
             "l2tp-header-cut" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, sequenced: true, offsetPad: 0)))[..(18 + 20 + 8 + 10)],
-            "l2tp-length-past-datagram" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, length: 900))),
-            "l2tp-length-shorter-than-header" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, sequenced: true, length: 9))),
-            "l2tp-offset-past-message" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), withLength: true, offsetPad: 4, length: 12))),
+            "l2tp-offset-past-datagram" => OnVlan10(17, Udp(49152, 1701, [.. L2tp(Ppp(PppIpv4, syn), offsetPad: 4).AsSpan(0, 6), 0x03, 0x84, .. L2tp(Ppp(PppIpv4, syn), offsetPad: 4).AsSpan(8)])),
             "l2tp-offset-padding-cut" => OnVlan10(17, Udp(49152, 1701, L2tp(Ppp(PppIpv4, syn), offsetPad: 40)))[..(18 + 20 + 8 + 8 + 20)],
             "l2tpv3-ip-session-id-declared-short" => OnVlan10(115, [0, 0, 7]),
             _ => OnVlan10(115, L2tpv3Ip(7, Ethernet(InnerMac, InnerMac, [], 0x0800, syn)))[..(18 + 20 + 2)],
