@@ -69,6 +69,13 @@ internal static class FrameDecoder
     /// <inheritdoc cref="PppProtocolIpv4"/>
     public const ushort PppProtocolIpv6 = 0x0057;
 
+    /// <summary>
+    /// PPP's Van Jacobson uncompressed TCP (RFC 1144): an IPv4 packet whole but for its protocol field, which holds
+    /// the TCP connection's slot. It stands for itself as <see cref="DecodedFrame.TunnelPayload"/> (it is no
+    /// EtherType): the packet is decoded as IPv4 carrying TCP.
+    /// </summary>
+    public const ushort PppProtocolVjUncompressedTcp = 0x002F;
+
     public const ushort EtherTypeMplsUnicast = 0x8847;
     public const ushort EtherTypeMplsMulticast = 0x8848;
 
@@ -195,7 +202,7 @@ internal static class FrameDecoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static DecodeError DecodeIpv4(ReadOnlySpan<byte> ip, int frameOffset, int wireRemaining, ref DecodedFrame result)
+    private static DecodeError DecodeIpv4(ReadOnlySpan<byte> ip, int frameOffset, int wireRemaining, ref DecodedFrame result, bool vanJacobsonTcp = false)
     {
         result.Layer = NetworkLayer.Ipv4;
         if (ip.Length < 20)
@@ -212,6 +219,11 @@ internal static class FrameDecoder
         // The addresses are read as soon as the fixed header is there: a packet whose later fields do
         // not add up still went from its source to its destination (a raw socket sends and receives it).
         ReadIpv4Addresses(ip, ref result);
+        if (vanJacobsonTcp)
+        {
+            // PPP's Van Jacobson uncompressed TCP: the protocol field holds the connection's slot.
+            result.Protocol = IpProtocols.Tcp;
+        }
         var headerLength = (versionIhl & 0x0F) * 4;
         if (headerLength < 20)
         {
@@ -721,8 +733,10 @@ internal static class FrameDecoder
     /// <summary>
     /// The PPP frame (RFC 1661) a PPTP or L2TPv2 data message carries: the address and control fields (0xFF
     /// 0x03) when not compressed away, then the protocol field, one octet when compressed (an odd first octet),
-    /// else two. IPv4 (0x0021) and IPv6 (0x0057) are opened; every other protocol — LCP, IPCP, CCP, and the
-    /// compressed or MPPE-encrypted datagrams (0x00FD), which cannot be read — is not IP and is left alone. A
+    /// else two. IPv4 (0x0021), IPv6 (0x0057) and Van Jacobson uncompressed TCP (0x002F, a connection's first
+    /// packet when the link compresses TCP/IP headers) are opened; every other protocol — LCP, IPCP, CCP, Van
+    /// Jacobson compressed TCP (0x002D, no addresses in it), and the compressed or MPPE-encrypted datagrams
+    /// (0x00FD), which cannot be read — is not IP and is left alone. A
     /// first octet of 0xFF is always the address field: 0x00FF is reserved so that no compressed protocol can
     /// be taken for it. An empty payload carries nothing.
     /// </summary>
@@ -799,6 +813,7 @@ internal static class FrameDecoder
         {
             PppProtocolIpv4 => EtherTypeIpv4,
             PppProtocolIpv6 => EtherTypeIpv6,
+            PppProtocolVjUncompressedTcp => PppProtocolVjUncompressedTcp,
             _ => 0,
         };
         return payload == 0
@@ -1027,7 +1042,7 @@ internal static class FrameDecoder
         inner.VlanHeaders = carrier.VlanHeaders;
         inner.TaggedHeaders = carrier.TaggedHeaders;
         inner.VlanOverflow = carrier.VlanOverflow;
-        inner.EtherType = carrier.TunnelPayload;
+        inner.EtherType = carrier.TunnelPayload == PppProtocolVjUncompressedTcp ? EtherTypeIpv4 : carrier.TunnelPayload;
         // Past the tunnels the path names, a packet keeps the path of the outer ones.
         inner.TunnelPath = carrier.TunnelPath >= 1 << (4 * (MaxTunnelDepth - 1))
             ? carrier.TunnelPath
@@ -1046,6 +1061,7 @@ internal static class FrameDecoder
         return carrier.TunnelPayload switch
         {
             EtherTypeIpv4 => DecodeIpv4(bytes, start, wireRemaining, ref inner),
+            PppProtocolVjUncompressedTcp => DecodeIpv4(bytes, start, wireRemaining, ref inner, vanJacobsonTcp: true),
             EtherTypeIpv6 => DecodeIpv6(bytes, start, wireRemaining, ref inner),
             EtherTypeMplsUnicast or EtherTypeMplsMulticast => DecodeMpls(bytes, start, wireRemaining, insideTunnel: true, ref inner),
             _ => DecodeBridged(bytes, start, wireRemaining, ref inner),

@@ -553,6 +553,25 @@ public sealed class TunnelTests
         Assert.Equal(0, report.DecodeErrors);
     }
 
+    [Theory]
+    [InlineData(47)]
+    [InlineData(17)]
+    public void VanJacobsonUncompressedTcpInPptpOrL2tp_InnerPacketJudgedAsTcp(int carrier)
+    {
+        // PPP with Van Jacobson header compression (pppd asks for it by default) sends a connection's first packet
+        // as 0x002F: the IPv4 header whole but for its protocol field, which holds the connection's slot (here 3).
+        var ppp = Ppp(0x002F, Ipv4(Acme, Globex, 3, Tcp(50100, 445, 0x02, [])));
+        var frame = carrier == 47 ? Outer4(47, Pptp(ppp)) : Udp4(1701, L2tp(ppp));
+
+        var report = Analysis.Of([frame]);
+
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal("tcp", finding.Evidence["protocol"]);
+        Assert.Equal(445, finding.Evidence["dst_port"]);
+        Assert.Equal(0, report.DecodeErrors);
+    }
+
     private static readonly Dictionary<string, (Func<byte[]> Frame, DecodeError Error, bool Finding)> Malformed = new(StringComparer.Ordinal)
     {
         // The inner header is cut or lies; once its addresses are read it is judged by them.
