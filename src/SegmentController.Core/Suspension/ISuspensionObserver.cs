@@ -81,4 +81,21 @@ public interface ISuspensionObserver
     void PortRetryFailed(SuspensionRecord record, PortReassertion attempt, TimeSpan retryIn)
     {
     }
+
+    /// <summary>
+    /// A retry brought up, and read back up, the switch ports of a client that <paramref name="restore"/>
+    /// lifted and whose bring-up the restore could not read back up (<see cref="RestoreRecord.Ports"/>).
+    /// </summary>
+    void PortsBroughtUp(RestoreRecord restore, PortBringUp bringUp)
+    {
+    }
+
+    /// <summary>
+    /// A retry of a restored client's ports did not read them back up either; the engine tries again after
+    /// <paramref name="retryIn"/> (doubling up to <see cref="SuspensionEngine.PortRetryCap"/>) while nothing
+    /// suspends or restores the client. Not a measure to record, as for <see cref="PortRetryFailed"/>.
+    /// </summary>
+    void PortBringUpRetryFailed(RestoreRecord restore, PortBringUp attempt, TimeSpan retryIn)
+    {
+    }
 }

@@ -52,6 +52,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly Dictionary<string, PortRetry> _retries = new(StringComparer.Ordinal);
     private readonly Lock _retryLock = new();
 
+    // Clients a restore lifted whose ports its bring-up did not read back up, each with the loop trying them
+    // again (cancelled by the client's next restore, which brings them up itself, and by disposal). Changed
+    // under _retryLock.
+    private readonly Dictionary<string, CancellationTokenSource> _bringUps = new(StringComparer.Ordinal);
+
     // Trips whose last stages (switch ports, webhooks) still run, by suspension id: ended once the observers
     // have the trip's enforced record. Later port work of the suspension reports what it shut only after
     // that, so the records read in the order trip, enforced, reassertions and retries.
@@ -1219,10 +1224,18 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         // No retry starts once the engine is disposed; those running stop at their next await.
         PortRetry[] retries;
+        CancellationTokenSource[] bringUps;
         lock (_retryLock)
         {
             retries = [.. _retries.Values];
             _retries.Clear();
+            bringUps = [.. _bringUps.Values];
+            _bringUps.Clear();
+        }
+
+        foreach (var bringUp in bringUps)
+        {
+            End(bringUp);
         }
 
         foreach (var retry in retries)
@@ -1395,9 +1408,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         // whatever happens to the caller, and a failure there is on record, never a lost restore.
         var stopping = _stopping.Token;
         PortActionResult? ports = null;
+        string[] notUp = [];
         try
         {
-            ports = await BringPortsUpAsync(scope, stopping).ConfigureAwait(false);
+            (ports, notUp) = await BringPortsUpAsync(scope, stopping).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -1416,6 +1430,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         foreach (var observer in _observers)
         {
             observer.Restored(restored);
+        }
+
+        foreach (var clientId in notUp)
+        {
+            BringUpLater(restored, clientId);
         }
 
         foreach (var notifier in _notifiers)
@@ -1447,25 +1466,162 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// (a trip that comes in meanwhile wins). Clients whose ports are free do not wait for the others.
     /// Null when no port had to come up.
     /// </summary>
-    private async Task<PortActionResult?> BringPortsUpAsync(string scope, CancellationToken cancellationToken)
+    private async Task<(PortActionResult? Ports, string[] NotUp)> BringPortsUpAsync(string scope, CancellationToken cancellationToken)
     {
         var clients = ClientsIn(scope).Where(c => c.Kill.ShutPorts).ToArray();
         if (_ports is null || clients.Length == 0)
         {
-            return null;
+            return (null, []);
         }
 
+        // This restore brings the clients' ports up itself: tries left over from an earlier restore of them end.
+        StopBringingUp(clients.Select(c => c.Id));
         var results = await Task.WhenAll(clients.Select(c => BringClientUpAsync(c, cancellationToken))).ConfigureAwait(false);
         if (results.All(r => r is null))
         {
-            return null;
+            return (null, []);
         }
 
-        return new PortActionResult
+        var notUp = clients.Where((_, i) => results[i] is { } r && !IsUp(r)).Select(c => c.Id).ToArray();
+        return (new PortActionResult
         {
-            Verified = results.All(r => r is null || (r.Verified && r.Failures.Count == 0)),
+            Verified = results.All(r => r is null || IsUp(r)),
             Failures = [.. results.SelectMany(r => r?.Failures ?? [])],
-        };
+        }, notUp);
+    }
+
+    private static bool IsUp(PortActionResult result) => result.Verified && result.Failures.Count == 0;
+
+    /// <summary>
+    /// Tries again the bring-up of a client's ports that <paramref name="restored"/>'s did not read back up
+    /// (the switch did not answer, or answered late), after <see cref="FirstPortRetry"/> and then twice as long
+    /// each time (at most <see cref="PortRetryCap"/>), until they read back up, the client is suspended again
+    /// (its trip shuts them), it is restored again (that restore brings them up), the policy no longer has the
+    /// client or leaves its ports alone, or the engine is disposed. Each try owns the client's ports like any
+    /// bring-up. The try that reads them up is reported (<see cref="ISuspensionObserver.PortsBroughtUp"/>, on
+    /// record), one that does not only to the observers (<see cref="ISuspensionObserver.PortBringUpRetryFailed"/>).
+    /// </summary>
+    private void BringUpLater(RestoreRecord restored, string clientId)
+    {
+        CancellationTokenSource cancellation;
+        CancellationTokenSource? earlier;
+        lock (_retryLock)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _bringUps.Remove(clientId, out earlier);
+            _bringUps.Add(clientId, cancellation);
+        }
+
+        End(earlier);
+        Track(Task.Run(() => RetryBringUpAsync(restored, clientId, cancellation), CancellationToken.None));
+    }
+
+    /// <summary>Cancels and disposes a bring-up's tries taken out of <see cref="_bringUps"/> (not under the lock: the loop's end takes it).</summary>
+    private static void End(CancellationTokenSource? bringUp)
+    {
+        if (bringUp is null)
+        {
+            return;
+        }
+
+        bringUp.Cancel();
+        bringUp.Dispose();
+    }
+
+    private async Task RetryBringUpAsync(RestoreRecord restored, string clientId, CancellationTokenSource cancellation)
+    {
+        var token = cancellation.Token;
+        var delay = FirstPortRetry;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, _time, token).ConfigureAwait(false);
+                var next = delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
+                if (_policy.Current.FindClient(clientId) is not { Kill.ShutPorts: true } client)
+                {
+                    return;
+                }
+
+                var started = _time.GetTimestamp();
+                if (await BringClientUpAsync(client, token).ConfigureAwait(false) is not { } result)
+                {
+                    // Suspended again: its trip shuts the ports.
+                    return;
+                }
+
+                if (token.IsCancellationRequested)
+                {
+                    // Restored again meanwhile (that restore's bring-up, after this one, is what stands) or stopping.
+                    return;
+                }
+
+                var attempt = new PortBringUp(clientId, _time.GetUtcNow(), _time.GetElapsedTime(started), result);
+                foreach (var observer in _observers)
+                {
+                    if (IsUp(result))
+                    {
+                        observer.PortsBroughtUp(restored, attempt);
+                    }
+                    else
+                    {
+                        observer.PortBringUpRetryFailed(restored, attempt, next);
+                    }
+                }
+
+                if (IsUp(result))
+                {
+                    return;
+                }
+
+                delay = next;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && token.IsCancellationRequested)
+        {
+            // Restored again (that restore brings the ports up) or the engine stopped.
+        }
+        finally
+        {
+            // Still in the table: no one else holds it, so it is this loop's to dispose; taken out, it is
+            // whoever took it out's.
+            var own = false;
+            lock (_retryLock)
+            {
+                if (_bringUps.TryGetValue(clientId, out var current) && ReferenceEquals(current, cancellation))
+                {
+                    own = _bringUps.Remove(clientId);
+                }
+            }
+
+            if (own)
+            {
+                cancellation.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Ends the bring-up tries of <paramref name="clientIds"/> (their ports are brought up, or shut, by what comes now).</summary>
+    private void StopBringingUp(IEnumerable<string> clientIds)
+    {
+        var ended = new List<CancellationTokenSource>();
+        lock (_retryLock)
+        {
+            foreach (var clientId in clientIds)
+            {
+                if (_bringUps.Remove(clientId, out var earlier))
+                {
+                    ended.Add(earlier);
+                }
+            }
+        }
+
+        ended.ForEach(End);
     }
 
     /// <summary>One client's bring-up, owning its ports; null when it is suspended again by then (nothing done).</summary>

@@ -42,6 +42,9 @@ internal static class EventIds
     public const int SuspensionPortsStillNotShut = 1414;
     public const int SuspensionPortsReleased = 1415;
     public const int SuspensionPortsNotReleased = 1416;
+    public const int RestorePortsBroughtUp = 1417;
+    public const int RestorePortRetryFailed = 1418;
+    public const int RestorePortsStillNotUp = 1419;
     public const int SnmpPollFailed = 1500;
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;

@@ -120,6 +120,31 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         }
     }
 
+    public void PortsBroughtUp(RestoreRecord restore, PortBringUp bringUp)
+    {
+        ArgumentNullException.ThrowIfNull(restore);
+        ArgumentNullException.ThrowIfNull(bringUp);
+        Log.RestorePortsBroughtUp(_logger, restore.Suspension.Scope, bringUp.Client, bringUp.Duration.TotalMilliseconds);
+    }
+
+    public void PortBringUpRetryFailed(RestoreRecord restore, PortBringUp attempt, TimeSpan retryIn)
+    {
+        ArgumentNullException.ThrowIfNull(restore);
+        ArgumentNullException.ThrowIfNull(attempt);
+
+        // As for shuts: the restore's own failure was logged with the restore; later tries at debug level
+        // until they are a cap apart, then once per cap as an error, for as long as the ports stay down.
+        var failures = string.Join("; ", attempt.Ports.Failures);
+        if (retryIn >= SuspensionEngine.PortRetryCap)
+        {
+            Log.RestorePortsStillNotUp(_logger, restore.Suspension.Scope, attempt.Client, retryIn.TotalSeconds, failures);
+        }
+        else
+        {
+            Log.RestorePortRetryFailed(_logger, restore.Suspension.Scope, attempt.Client, retryIn.TotalSeconds, failures);
+        }
+    }
+
     public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -187,6 +212,15 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
         [LoggerMessage(EventIds.SuspensionPortsNotReleased, LogLevel.Error, "Suspension of {Scope}: switch ports a policy reload took from {From}: NOT all brought up: {Failures} (to bring up: {BroughtUp}; left shut (no client has them): {LeftShut})")]
         public static partial void PortsNotReleased(ILogger logger, string scope, string from, string broughtUp, string leftShut, string failures);
+
+        [LoggerMessage(EventIds.RestorePortsBroughtUp, LogLevel.Warning, "Restore of {Scope}: switch ports of {Client}, which the restore could not read back up, brought up and read back up on a retry in {Milliseconds:F1} ms")]
+        public static partial void RestorePortsBroughtUp(ILogger logger, string scope, string client, double milliseconds);
+
+        [LoggerMessage(EventIds.RestorePortRetryFailed, LogLevel.Debug, "Restore of {Scope}: switch ports of {Client} still not up; trying again in {Seconds:F0} s: {Failures}")]
+        public static partial void RestorePortRetryFailed(ILogger logger, string scope, string client, double seconds, string failures);
+
+        [LoggerMessage(EventIds.RestorePortsStillNotUp, LogLevel.Error, "Restore of {Scope}: switch ports of {Client} still NOT up; trying again every {Seconds:F0} s until they are or the client is suspended again: {Failures}")]
+        public static partial void RestorePortsStillNotUp(ILogger logger, string scope, string client, double seconds, string failures);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);

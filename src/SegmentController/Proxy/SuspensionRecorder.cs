@@ -16,7 +16,8 @@ namespace SegmentController.Proxy;
 /// reload that gave a suspended client new ports, or a retry that read ports back down which an earlier shut
 /// had not; a retry that fails is not recorded), and every release of ports a reload took away from a
 /// suspended client (<c>ports-released</c>: brought up for a client not suspended or whose ports are not to be shut, or left shut); a <c>restoration</c>
-/// record for every restore request, approval and completion.
+/// record for every restore request, approval and completion, and for a retry that brought up a client's ports
+/// which the restore's own bring-up had not read back up (<c>ports-brought-up</c>; a retry that fails is not recorded).
 /// </summary>
 /// <remarks>
 /// A client's records are kept under its key and go in full into its evidence export: what an operator
@@ -173,6 +174,18 @@ internal sealed partial class SuspensionRecorder : ISuspensionObserver, IHostedS
             WriteRestoration(w, "restored", record.Suspension, record.RequestedBy, own(record.Reason), record.Approvers);
             w.WriteString("restored_at", record.RestoredAt);
             WritePorts(w, record.Ports);
+            w.WriteEndObject();
+        });
+
+    public void PortsBroughtUp(RestoreRecord restore, PortBringUp bringUp) =>
+        Enqueue(RecordTypes.Restoration, restore.Suspension.Scope, (w, own) =>
+        {
+            WriteRestoration(w, "ports-brought-up", restore.Suspension, restore.RequestedBy, own(restore.Reason), restore.Approvers);
+            w.WriteString("restored_at", restore.RestoredAt);
+            w.WriteString("client", bringUp.Client);
+            w.WriteString("at", bringUp.At);
+            w.WriteNumber("seconds", bringUp.Duration.TotalSeconds);
+            WritePorts(w, bringUp.Ports);
             w.WriteEndObject();
         });
 

@@ -11,7 +11,32 @@ internal sealed class PortEvents : ISuspensionObserver
     private readonly Channel<(SuspensionRecord Record, PortReassertion Reassertion)> _reasserted = Channel.CreateUnbounded<(SuspensionRecord, PortReassertion)>();
     private readonly Channel<(SuspensionRecord Record, PortReassertion Attempt, TimeSpan RetryIn)> _retryFailed = Channel.CreateUnbounded<(SuspensionRecord, PortReassertion, TimeSpan)>();
 
+    private readonly Channel<(RestoreRecord Restore, PortBringUp BringUp)> _broughtUp = Channel.CreateUnbounded<(RestoreRecord, PortBringUp)>();
+    private readonly Channel<(RestoreRecord Restore, PortBringUp Attempt, TimeSpan RetryIn)> _bringUpFailed = Channel.CreateUnbounded<(RestoreRecord, PortBringUp, TimeSpan)>();
+
     public int ReassertedCount;
+
+    public int BroughtUpCount;
+
+    public int BringUpFailedCount;
+
+    public Task<(RestoreRecord Restore, PortBringUp BringUp)> NextBroughtUpAsync() =>
+        _broughtUp.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+
+    public Task<(RestoreRecord Restore, PortBringUp Attempt, TimeSpan RetryIn)> NextBringUpFailureAsync() =>
+        _bringUpFailed.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+
+    public void PortsBroughtUp(RestoreRecord restore, PortBringUp bringUp)
+    {
+        Interlocked.Increment(ref BroughtUpCount);
+        _broughtUp.Writer.TryWrite((restore, bringUp));
+    }
+
+    public void PortBringUpRetryFailed(RestoreRecord restore, PortBringUp attempt, TimeSpan retryIn)
+    {
+        Interlocked.Increment(ref BringUpFailedCount);
+        _bringUpFailed.Writer.TryWrite((restore, attempt, retryIn));
+    }
 
     public int RetryFailedCount;
 

@@ -6,7 +6,8 @@ namespace SegmentController.Core.Tests.Suspension;
 /// <summary>
 /// Switch ports of a suspension that did not read back down are tried again while it is in force, on the
 /// engine's clock (here one that moves only when told), until they do, the suspension is lifted or the
-/// engine is disposed.
+/// engine is disposed; and ports a restore's bring-up did not read back up are tried again until they read
+/// back up, the client is suspended or restored again, or the engine is disposed.
 /// </summary>
 public sealed class PortRetryTests : IDisposable
 {
@@ -348,6 +349,118 @@ public sealed class PortRetryTests : IDisposable
         Assert.Equal([PortReassertionCause.Start, PortReassertionCause.Start], OnDisk("acme").Reassertions.Select(r => r.Cause));
         Assert.Empty(engine.PortsPendingRetry("acme"));
         Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+    }
+
+    [Fact]
+    public async Task Restore_SwitchDoesNotAnswerTheBringUpNorTheFirstRetry_SecondRetryBringsThePortUp_ReportedWithTheRestore()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        using var engine = NewEngine(switchPorts, events);
+        var outcome = await RestoredWithThePortNotUpAsync(engine, switchPorts, unanswered: 2);
+
+        Assert.Equal(["sw1:Gi1/0/1: failed: no response"], outcome.Record!.Ports!.Failures);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+
+        // One second later the port is tried again; the switch still does not answer.
+        Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+        var failed = await events.NextBringUpFailureAsync();
+        Assert.Same(outcome.Record, failed.Restore);
+        Assert.Equal("acme", failed.Attempt.Client);
+        Assert.False(failed.Attempt.Ports.Verified);
+        Assert.Equal(["sw1:Gi1/0/1: failed: no response"], failed.Attempt.Ports.Failures);
+        Assert.Equal(TimeSpan.FromSeconds(2), failed.RetryIn);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+
+        // Two seconds after that it answers: the port is brought up and read back up.
+        Assert.Equal(TimeSpan.FromSeconds(2), await _time.FireNextTimerAsync(Patience));
+        var (restore, bringUp) = await events.NextBroughtUpAsync();
+
+        Assert.Same(outcome.Record, restore);
+        Assert.Equal("acme", bringUp.Client);
+        Assert.True(bringUp.Ports.Verified);
+        Assert.Empty(bringUp.Ports.Failures);
+        Assert.True(switchPorts.Up["sw1:Gi1/0/1"]);
+        Assert.False(switchPorts.Up.ContainsKey("sw1:Gi1/0/2"));
+
+        // Nothing is left to try.
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(3, switchPorts.BringUpCalls);
+        Assert.Equal(1, events.BroughtUpCount);
+        Assert.Equal(1, events.BringUpFailedCount);
+    }
+
+    [Fact]
+    public async Task Restore_SwitchStaysSilent_TriesBackOffToOneAMinute()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        using var engine = NewEngine(switchPorts, events);
+        await RestoredWithThePortNotUpAsync(engine, switchPorts, unanswered: int.MaxValue / 2);
+
+        var waits = new List<double>();
+        var retryIn = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            waits.Add((await _time.FireNextTimerAsync(Patience)).TotalSeconds);
+            retryIn.Add((await events.NextBringUpFailureAsync()).RetryIn.TotalSeconds);
+        }
+
+        Assert.Equal([1, 2, 4, 8, 16, 32, 60, 60], waits);
+        Assert.Equal([2, 4, 8, 16, 32, 60, 60, 60], retryIn);
+        Assert.Equal(0, events.BroughtUpCount);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+    }
+
+    [Fact]
+    public async Task Restore_BringUpNotReadBack_ClientSuspendedAgainBeforeTheRetry_RetryLeavesThePortShutAndEnds()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        using var engine = NewEngine(switchPorts, events);
+        await RestoredWithThePortNotUpAsync(engine, switchPorts, unanswered: 1);
+
+        // A new incident suspends acme again before the retry comes; its trip shuts the port.
+        Assert.True((await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion).Ports!.Verified);
+        Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(1, switchPorts.BringUpCalls);
+        Assert.Equal(0, events.BroughtUpCount);
+        Assert.Equal(0, events.BringUpFailedCount);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+        Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task Restore_BringUpNotReadBack_RestoredAgainWithThePortUp_EarlierRetryEndsWithoutATry()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        using var engine = NewEngine(switchPorts, events);
+        await RestoredWithThePortNotUpAsync(engine, switchPorts, unanswered: 1);
+
+        // Suspended and restored again before the first retry: the second restore brings the port up itself.
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        Assert.True((await engine.RequestRestoreAsync("acme", "alice", "fixed again", CancellationToken.None)).Record!.Ports!.Verified);
+        Assert.True(switchPorts.Up["sw1:Gi1/0/1"]);
+
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(2, switchPorts.BringUpCalls);
+        Assert.Equal(0, events.BroughtUpCount);
+        Assert.Equal(0, events.BringUpFailedCount);
+    }
+
+    /// <summary>Acme tripped (its port shut), then restored while the switch leaves the next <paramref name="unanswered"/> bring-ups unanswered.</summary>
+    private static async Task<RestoreOutcome> RestoredWithThePortNotUpAsync(SuspensionEngine engine, PortTableShutter switchPorts, int unanswered)
+    {
+        Assert.True((await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion).Ports!.Verified);
+        Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
+        Interlocked.Exchange(ref switchPorts.UnreachableBringUps, unanswered);
+        var outcome = await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None);
+        Assert.Equal(RestoreStatus.Restored, outcome.Status);
+        Assert.False(outcome.Record!.Ports!.Verified);
+        return outcome;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string message)

@@ -38,6 +38,11 @@ internal sealed class PortTableShutter : IPortShutter
     /// <summary>When false, every answer says "not verified" without naming a port (a read-back that could not be made).</summary>
     public bool ConfirmsReadBack { get; set; } = true;
 
+    /// <summary>The next this many bring-ups answer "no response" for every port and leave the ports as they are.</summary>
+    public int UnreachableBringUps;
+
+    public int BringUpCalls;
+
     /// <summary>Thrown by the next bring-up instead of answering.</summary>
     public Exception? BringUpFailure { get; set; }
 
@@ -82,6 +87,7 @@ internal sealed class PortTableShutter : IPortShutter
 
     public async ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref BringUpCalls);
         if (BringUpFailure is { } failure)
         {
             throw failure;
@@ -93,6 +99,12 @@ internal sealed class PortTableShutter : IPortShutter
             await hold.Task.WaitAsync(cancellationToken);
         }
 
+        if (Interlocked.Decrement(ref UnreachableBringUps) >= 0)
+        {
+            return new PortActionResult { Verified = false, Failures = [.. Names(ports).Select(n => $"{n}: failed: no response")] };
+        }
+
+        Interlocked.Increment(ref UnreachableBringUps);
         return Set(ports, up: true);
     }
 

@@ -11,7 +11,7 @@ namespace SegmentController.Tests.Hosting;
 /// <summary>
 /// <c>segctl run</c> suspending a client while its switch (snmpd in a namespace, controlling real links)
 /// hangs: the trip's port shut fails, and the port is shut by a retry once the switch answers, with the
-/// retry in the store and the log.
+/// retry in the store and the log; restoring it while the switch hangs, the port is brought up by a retry.
 /// </summary>
 public sealed class SwitchPortRetryTests : IDisposable
 {
@@ -23,12 +23,10 @@ public sealed class SwitchPortRetryTests : IDisposable
     public async Task Run_SuspendedWhileTheSwitchHangs_PortShutByARetryOnceItAnswers_StoreAndLogSaySo()
     {
         await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
-        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
-        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        var key = WriteOperatorKey();
         await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
-        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+        using var api = Api(management, key);
 
         await sw.Agent.PauseAsync();
         try
@@ -68,12 +66,10 @@ public sealed class SwitchPortRetryTests : IDisposable
     public async Task Status_WhileTheSwitchHangs_ShowsThePortBeingTriedAgain_OnceShut_ShowsTheRetryAsTheLastReassertion()
     {
         await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
-        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
-        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        var key = WriteOperatorKey();
         await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        using var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(30) };
-        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", keys["olga"]);
+        using var api = Api(management, key);
 
         using (var before = await StatusAsync(api))
         {
@@ -98,7 +94,7 @@ public sealed class SwitchPortRetryTests : IDisposable
             Assert.Equal(JsonValueKind.Null, alpha.GetProperty("last_reassertion").ValueKind);
             Assert.Empty(Client(hanging, "bravo").GetProperty("ports_pending_retry").EnumerateArray());
 
-            var (code, output, error) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", keys["olga"]);
+            var (code, output, error) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", key);
             Assert.True(code == 1, error);
             Assert.Contains("alpha: switch ports NOT shut, being tried again: sw1:sgra1", output, StringComparison.Ordinal);
         }
@@ -121,7 +117,7 @@ public sealed class SwitchPortRetryTests : IDisposable
             Assert.Equal(JsonValueKind.Null, Client(shut, "bravo").GetProperty("last_reassertion").ValueKind);
         }
 
-        var (after, said, complaint) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", keys["olga"]);
+        var (after, said, complaint) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", key);
         Assert.True(after == 1, complaint);
         Assert.Matches(@"alpha: switch ports shut again \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(retry\): sw1:sgra1, read back down", said);
         Assert.DoesNotContain("being tried again", said, StringComparison.Ordinal);
@@ -129,6 +125,82 @@ public sealed class SwitchPortRetryTests : IDisposable
 
         segctl.Signal(NativeMethods.SigTerm);
         Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task Run_RestoredWhileTheSwitchHangs_PortBroughtUpByARetryOnceItAnswers_StoreAndLogSaySo()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        var key = WriteOperatorKey();
+        await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        using var api = Api(management, key);
+
+        using (var suspended = await api.PostAsync(new Uri("/api/v1/clients/alpha/suspend", UriKind.Relative), OperatorApiSite.Reason("leak on the SPAN port")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
+        }
+
+        await WaitForPortAsync(sw, "sgra1", up: false);
+
+        // The switch hangs as the restore comes: the restore stands, its bring-up is not read back up.
+        await sw.Agent.PauseAsync();
+        try
+        {
+            using var restored = await api.PostAsync(new Uri("/api/v1/clients/alpha/restore", UriKind.Relative), OperatorApiSite.Reason("drill over"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, restored.StatusCode);
+            Assert.False(await sw.IsUpAsync("sgra1"));
+        }
+        finally
+        {
+            await sw.Agent.ResumeAsync();
+        }
+
+        await WaitForOutputAsync(segctl, "Restore of alpha: switch ports of alpha, which the restore could not read back up, brought up and read back up on a retry");
+        Assert.True(await sw.IsUpAsync("sgra1"));
+        Assert.True(await sw.IsUpAsync("sgrb1"));
+
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        var restorations = StoreFile.Read(Path.Combine(_dir, "segctl.db"), new RecordQuery { Type = RecordTypes.Restoration })
+            .Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement)
+            .ToArray();
+        var restore = Assert.Single(restorations, r => r.GetProperty("event").GetString() == "restored");
+        Assert.False(restore.GetProperty("ports").GetProperty("verified").GetBoolean());
+        var broughtUp = Assert.Single(restorations, r => r.GetProperty("event").GetString() == "ports-brought-up");
+        Assert.Equal("alpha", broughtUp.GetProperty("scope").GetString());
+        Assert.Equal("alpha", broughtUp.GetProperty("client").GetString());
+        Assert.Equal(restore.GetProperty("suspension_id").GetString(), broughtUp.GetProperty("suspension_id").GetString());
+        Assert.True(broughtUp.GetProperty("ports").GetProperty("verified").GetBoolean());
+        Assert.True(
+            Array.FindIndex(restorations, r => r.GetProperty("event").GetString() == "restored") < Array.FindIndex(restorations, r => r.GetProperty("event").GetString() == "ports-brought-up"),
+            "the retry is recorded after the restore it completes");
+    }
+
+    private static async Task WaitForPortAsync(SwitchNamespace sw, string port, bool up)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (await sw.IsUpAsync(port) != up)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"{port} did not go {(up ? "up" : "down")}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Writes the API key file with one operator, olga, and returns her key.</summary>
+    private string WriteOperatorKey()
+    {
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
+        OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
+        return keys["olga"];
+    }
+
+    private static HttpClient Api(Uri management, string key)
+    {
+        var api = new HttpClient { BaseAddress = management, Timeout = TimeSpan.FromSeconds(60) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return api;
     }
 
     private static async Task<JsonDocument> StatusAsync(HttpClient api) =>
