@@ -54,7 +54,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         InterfaceName = interfaceName;
         _index = index;
         MapClients(index);
-        _arpBindings.Configure(ClientVlans(index), ArpBindingCapacityFor(index));
+        _arpBindings.Configure(ClientVlans(index));
     }
 
     public string InterfaceName { get; }

@@ -624,7 +624,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             while (true)
             {
                 await Task.Delay(delay, _time, cancellation).ConfigureAwait(false);
-                var next = delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
+                var next = NextRetryDelay(delay);
 
                 // In the suspension's turn: a reassertion of its ports still running ends first, and what it
                 // read back down is no longer to try (it superseded this try); one coming later waits for it.
@@ -1492,6 +1492,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     private static bool IsUp(PortActionResult result) => result.Verified && result.Failures.Count == 0;
 
+    /// <summary>The wait before the try after one that came <paramref name="delay"/> after the one before: twice as long, at most <see cref="PortRetryCap"/>.</summary>
+    private static TimeSpan NextRetryDelay(TimeSpan delay) => delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
+
     /// <summary>
     /// Tries again the bring-up of a client's ports that <paramref name="restored"/>'s did not read back up
     /// (the switch did not answer, or answered late), after <see cref="FirstPortRetry"/> and then twice as long
@@ -1542,7 +1545,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             while (true)
             {
                 await Task.Delay(delay, _time, token).ConfigureAwait(false);
-                var next = delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
+                var next = NextRetryDelay(delay);
                 if (_policy.Current.FindClient(clientId) is not { Kill.ShutPorts: true } client)
                 {
                     return;
@@ -1562,9 +1565,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 }
 
                 var attempt = new PortBringUp(clientId, _time.GetUtcNow(), _time.GetElapsedTime(started), result);
+                var up = IsUp(result);
                 foreach (var observer in _observers)
                 {
-                    if (IsUp(result))
+                    if (up)
                     {
                         observer.PortsBroughtUp(restored, attempt);
                     }
@@ -1574,7 +1578,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                     }
                 }
 
-                if (IsUp(result))
+                if (up)
                 {
                     return;
                 }
