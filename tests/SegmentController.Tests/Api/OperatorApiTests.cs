@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Api;
 using SegmentController.Core.Evidence;
+using SegmentController.Core.Policy;
+using SegmentController.Tests.Audits;
 
 namespace SegmentController.Tests.Api;
 
@@ -249,37 +251,37 @@ public sealed class OperatorApiTests : IAsyncLifetime
     [Fact]
     public async Task KeyRotation_SameLengthAndModificationTime_TakesEffectWithoutRestart()
     {
-        using var before = _site.Client("val");
+        // The running controller's keys file reads the time from a clock the test moves.
+        var clock = new HandClock(DateTimeOffset.UtcNow);
+        await using var site = await OperatorApiSite.StartAsync(configure: s => s.AddSingleton(sp => new ApiKeyFile(
+            sp.GetRequiredService<IPolicyProvider>().Current.Controller.Management.ApiKeysFile, time: clock)));
+        using var before = site.Client("val");
         using (var ok = await before.GetAsync("api/v1/status"))
         {
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
-        var modified = File.GetLastWriteTimeUtc(_site.KeysFile);
-        var length = new FileInfo(_site.KeysFile).Length;
-        _site.Keys["val"] = OperatorApiSite.NewKey();
-        OperatorApiSite.WriteKeys(_site.KeysFile, _site.Keys, ("alice", "operator"), ("bob", "approver"), ("carol", "approver,viewer"), ("val", "viewer"), ("audra", "auditor"));
-        File.SetLastWriteTimeUtc(_site.KeysFile, modified);
-        Assert.Equal(length, new FileInfo(_site.KeysFile).Length);
+        var modified = File.GetLastWriteTimeUtc(site.KeysFile);
+        var length = new FileInfo(site.KeysFile).Length;
+        site.Keys["val"] = OperatorApiSite.NewKey();
+        OperatorApiSite.WriteKeys(site.KeysFile, site.Keys, ("alice", "operator"), ("bob", "approver"), ("carol", "approver,viewer"), ("val", "viewer"), ("audra", "auditor"));
+        File.SetLastWriteTimeUtc(site.KeysFile, modified);
+        Assert.Equal(length, new FileInfo(site.KeysFile).Length);
 
-        // Revoked within the content recheck interval, on the real clock.
-        var deadline = DateTime.UtcNow + (5 * ApiKeyFile.ContentRecheckInterval);
-        HttpStatusCode old;
-        do
+        // Until the content recheck is due the rewrite is hidden from size and time...
+        using (var stands = await before.GetAsync("api/v1/status"))
         {
-            using var response = await before.GetAsync("api/v1/status");
-            old = response.StatusCode;
-            if (old == HttpStatusCode.Unauthorized)
-            {
-                break;
-            }
-
-            await Task.Delay(100);
+            Assert.Equal(HttpStatusCode.OK, stands.StatusCode);
         }
-        while (DateTime.UtcNow < deadline);
 
-        Assert.Equal(HttpStatusCode.Unauthorized, old);
-        using var after = _site.Client("val");
+        // ...and once it is due, the old key is revoked at the next request and the new one in force.
+        clock.Advance(ApiKeyFile.ContentRecheckInterval);
+        using (var old = await before.GetAsync("api/v1/status"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        }
+
+        using var after = site.Client("val");
         using var rotated = await after.GetAsync("api/v1/status");
         Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
     }
