@@ -24,6 +24,8 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public string StandardOutput
     {
         get
