@@ -14,6 +14,7 @@ using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 using SegmentController.Proxy.Notifications;
 using SegmentController.Proxy.Tests.Infrastructure;
+using SegmentController.Snmp.Tests.Infrastructure;
 
 namespace SegmentController.Proxy.Tests;
 
@@ -121,10 +122,7 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
     [Fact]
     public async Task WebhookUnreachable_StageFailsSuspensionStands()
     {
-        using var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        closed.Start();
-        var deadPort = ((IPEndPoint)closed.LocalEndpoint).Port;
-        closed.Stop();
+        var deadPort = FreePort.Tcp();
         var policy = Policy(new Uri($"https://127.0.0.1:{deadPort}/hook"));
         using var notifier = new WebhookNotifier(policy);
         using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s2.state")), policy, [], [], [notifier], [], TimeProvider.System);

@@ -1,5 +1,6 @@
 using System.Net;
 using SegmentController.Proxy.Tests.Infrastructure;
+using SegmentController.Snmp.Tests.Infrastructure;
 
 namespace SegmentController.Proxy.Tests.Adversarial;
 
@@ -42,10 +43,7 @@ public sealed class EnvironmentTests
     [Fact]
     public async Task KestrelEndpointFromEnvironment_NotBound()
     {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        var port = FreePort.Tcp();
         var environment = new Dictionary<string, string>
         {
             ["Kestrel__Endpoints__Extra__Url"] = $"http://127.0.0.1:{port}",

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using SegmentController.Snmp.Tests.Infrastructure;
 
 namespace SegmentController.Proxy.Tests.Infrastructure;
 
@@ -41,7 +42,7 @@ internal static class OpenSsl
     /// </summary>
     public static async Task<(Process Process, int Port)> StartTlsServerAsync(string certPath, string keyPath, string? onlyVersion = null)
     {
-        var port = FreePort();
+        var port = FreePort.Tcp();
         var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         string[] version = onlyVersion is null ? [] : [onlyVersion, "-cipher", "DEFAULT@SECLEVEL=0"];
         foreach (var argument in (string[])["s_server", "-accept", $"127.0.0.1:{port}", .. version, "-cert", certPath, "-key", keyPath, "-www"])
@@ -68,12 +69,5 @@ internal static class OpenSsl
         process.Kill();
         process.Dispose();
         throw new InvalidOperationException("openssl s_server did not start");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,11 +1,10 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Incidents;
 using SegmentController.Core.Policy;
+using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Storage.Export;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Storage.Tests.Support;
@@ -285,7 +284,7 @@ public sealed class IncidentNotificationTests : IDisposable
     [Fact]
     public async Task ReceiverDown_KeepsTryingWithGrowingWaits_UntilTheDeadline_ThenStopsAndSaysSo()
     {
-        var closedPort = FreePort();
+        var closedPort = FreePort.Tcp();
         using var certificateHolder = await CertificateOnlyAsync();
         await using var store = await Stores.OpenAsync(_path, _time);
         using var manager = Manager(store, new Uri($"https://127.0.0.1:{closedPort}/hook"), certificateHolder, "alpha");
@@ -492,13 +491,6 @@ public sealed class IncidentNotificationTests : IDisposable
         {
             throw new InvalidOperationException($"{file} {arguments}: {process.StandardError.ReadToEnd()}");
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task<System.Security.Cryptography.X509Certificates.X509Certificate2> CertificateOnlyAsync()

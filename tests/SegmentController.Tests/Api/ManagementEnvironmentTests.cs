@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SegmentController.Snmp.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Api;
 
@@ -44,7 +45,7 @@ public sealed class ManagementEnvironmentTests
     [Fact]
     public async Task KestrelEndpointFromEnvironment_NotBound()
     {
-        var port = FreeTcpPort();
+        var port = FreePort.Tcp();
         await using var site = await StartWithAsync(new Dictionary<string, string>
         {
             ["Kestrel__Endpoints__Extra__Url"] = $"http://127.0.0.1:{port}",
@@ -84,12 +85,5 @@ public sealed class ManagementEnvironmentTests
                 Environment.SetEnvironmentVariable(name, null);
             }
         }
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

@@ -1,9 +1,8 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentController.Cli;
 using SegmentController.Core.Findings;
+using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Api;
@@ -134,10 +133,7 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     [Fact]
     public async Task Unreachable_Exits2()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        var port = FreePort.Tcp();
         var (code, _, error) = await InvokeAsync("status", "--url", $"http://127.0.0.1:{port}", "--api-key", "x");
         Assert.Equal(CliApplication.ExitError, code);
         Assert.Contains("unreachable", error, StringComparison.Ordinal);

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -8,6 +7,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using SegmentController.Cli;
 using SegmentController.Hosting;
+using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Tests.Api;
 
 namespace SegmentController.Tests.Audits;
@@ -143,7 +143,7 @@ internal sealed class AuditSite : IAsyncDisposable
             proxy = $"""
 
                   proxy:
-                    listen: ["127.0.0.1:{FreeTcpPort()}"]
+                    listen: ["127.0.0.1:{FreePort.Tcp()}"]
                     certificate:
                       file: {cert}
                       key_file: {key}
@@ -236,12 +236,5 @@ internal sealed class AuditSite : IAsyncDisposable
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
         return (certificatePath, keyPath);
-    }
-
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

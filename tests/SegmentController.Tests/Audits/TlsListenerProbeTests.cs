@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SegmentController.Audits;
 using SegmentController.Core.Audits;
+using SegmentController.Snmp.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Audits;
 
@@ -59,10 +60,7 @@ public sealed class TlsListenerProbeTests : IDisposable
     [Fact]
     public async Task NothingListening_Indeterminate()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var endpoint = (IPEndPoint)listener.LocalEndpoint;
-        listener.Stop();
+        var endpoint = new IPEndPoint(IPAddress.Loopback, FreePort.Tcp());
         var check = await TlsListenerProbe.CheckAsync("proxy", "proxy listener TLS", endpoint, _fingerprint, CancellationToken.None);
         Assert.Equal(AuditOutcome.Indeterminate, check.Outcome);
     }
@@ -89,10 +87,7 @@ public sealed class TlsListenerProbeTests : IDisposable
 
         public static async Task<OpenSslServer> StartAsync(string certificate, string key, params string[] options)
         {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var endpoint = (IPEndPoint)probe.LocalEndpoint;
-            probe.Stop();
+            var endpoint = new IPEndPoint(IPAddress.Loopback, FreePort.Tcp());
             var info = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
             foreach (var arg in new[] { "s_server", "-accept", $"127.0.0.1:{endpoint.Port}", "-cert", certificate, "-key", key, "-quiet" }.Concat(options))
             {

@@ -27,11 +27,6 @@ internal static class ExternalTool
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    /// <summary>A TCP port on loopback that was free a moment ago.</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A TCP port on loopback that no other test takes (<see cref="global::SegmentController.Snmp.Tests.Infrastructure.FreePort"/>).</summary>
+    public static int FreeLoopbackPort() => global::SegmentController.Snmp.Tests.Infrastructure.FreePort.Tcp();
 }

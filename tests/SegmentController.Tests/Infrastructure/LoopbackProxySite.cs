@@ -204,12 +204,7 @@ internal sealed class LoopbackProxySite : IDisposable
         return trust;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => global::SegmentController.Snmp.Tests.Infrastructure.FreePort.Tcp();
 
     public void Dispose()
     {
