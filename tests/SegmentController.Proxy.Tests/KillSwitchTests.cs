@@ -118,9 +118,17 @@ public sealed class KillSwitchTests : IAsyncLifetime
         });
         var wsEnded = EndOf(ws);
 
-        while (Volatile.Read(ref acmeOk) < 200 || Volatile.Read(ref globexOk) < 100)
+        try
         {
-            await Task.Delay(20);
+            await WaitUntilAsync(
+                () => Volatile.Read(ref acmeOk) >= 200 && Volatile.Read(ref globexOk) >= 100,
+                () => $"the load did not warm up: acme answered {Volatile.Read(ref acmeOk)} of 200, globex {Volatile.Read(ref globexOk)} of 100 ({Volatile.Read(ref globexFailures)} failed)");
+        }
+        catch
+        {
+            // The load ends with the test, not with the test run.
+            await stop.CancelAsync();
+            throw;
         }
 
         Assert.True(_h.Acme.BodyBytes > 0);
@@ -134,10 +142,9 @@ public sealed class KillSwitchTests : IAsyncLifetime
 
         // Once what was already on the upstream's side of the wire at the acknowledgement has been
         // handled, nothing more arrives while the load keeps trying.
-        while (_h.Acme.InProgress > 0 || _wire!.OpenConnections > 0)
-        {
-            await Task.Delay(20);
-        }
+        await WaitUntilAsync(
+            () => _h.Acme.InProgress == 0 && _wire!.OpenConnections == 0,
+            () => $"acme's upstream did not settle after the trip: {_h.Acme.InProgress} requests in progress, {_wire!.OpenConnections} connections open");
 
         // A second at least, and as long as globex's load takes on a busy machine to show it is still served.
         var settled = _h.Acme.Hits.Count;
@@ -274,10 +281,9 @@ public sealed class KillSwitchTests : IAsyncLifetime
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         using var content = new EndlessContent();
         var upload = agent.PostAsync(new Uri("https://acme.test/upload"), content);
-        while (!_h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 0))
-        {
-            await Task.Delay(10);
-        }
+        await WaitUntilAsync(
+            () => _h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 0),
+            () => $"no upload body reached acme's upstream (upload {upload.Status})");
 
         await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
 
@@ -296,10 +302,9 @@ public sealed class KillSwitchTests : IAsyncLifetime
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         using var content = new EndlessContent(pause: TimeSpan.Zero, chunkBytes: 64 * 1024);
         var upload = agent.PostAsync(new Uri("https://acme.test/upload"), content);
-        while (!_h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 1024 * 1024))
-        {
-            await Task.Delay(10);
-        }
+        await WaitUntilAsync(
+            () => _h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 1024 * 1024),
+            () => $"the upload did not warm up: {_h.Acme.Hits.Where(h => h.Path == "/upload").Sum(h => h.BodyBytes)} of 1 MiB reached acme's upstream (upload {upload.Status})");
 
         // Any reload puts new clusters in force (here globex gains a host): the upload's requests keep
         // running on the connection pool of the configuration they started under.
@@ -409,6 +414,22 @@ public sealed class KillSwitchTests : IAsyncLifetime
         Assert.Equal(RestoreStatus.Restored, approved.Status);
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("https://acme.test/"))).StatusCode);
+    }
+
+    // What a test needs before it goes on, given a minute; a failure says what did not happen, where an
+    // open-ended wait would hang until the run's own guard ended it.
+    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> failure)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (waited.Elapsed > TimeSpan.FromMinutes(1))
+            {
+                Assert.Fail($"{failure()} within a minute");
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>A request body that keeps coming, a kilobyte at a time, until the request is cut.</summary>
