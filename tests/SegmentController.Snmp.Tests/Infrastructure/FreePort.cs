@@ -8,13 +8,13 @@ namespace SegmentController.Snmp.Tests.Infrastructure;
 /// and for ports a test needs closed. A port bound to 0 and closed again is the kernel's to give the next
 /// process that binds port 0 or connects out, so another test could take it before its server binds it.
 /// These are taken below the kernel's ephemeral range, which it never hands out on its own, free on TCP
-/// and UDP when taken, and held for the life of the test process by a lock file every test process
-/// honours. One test run never gets the same port twice.
+/// and UDP when taken, and held for the life of the test process by an abstract Unix socket named after
+/// the port, which every test process binds first and the kernel lets go when the process ends (no file
+/// is left behind). One test run never gets the same port twice.
 /// </summary>
 internal static class FreePort
 {
-    private static readonly string LockDirectory = Path.Combine(Path.GetTempPath(), "segctl-test-ports");
-    private static readonly List<FileStream> Held = [];
+    private static readonly List<Socket> Held = [];
     private static readonly (int First, int Last) Range = ReservedRange();
     private static int _next = Range.First + Random.Shared.Next(Range.Last - Range.First + 1);
 
@@ -26,7 +26,6 @@ internal static class FreePort
     {
         lock (Held)
         {
-            Directory.CreateDirectory(LockDirectory);
             for (var tried = 0; tried <= Range.Last - Range.First; tried++)
             {
                 var port = _next;
@@ -49,19 +48,19 @@ internal static class FreePort
         }
     }
 
-    // The lock (an exclusive flock, as FileShare.None is on Unix) goes when the process does, however it ends.
-    private static FileStream? Hold(int port)
+    // An abstract socket name can be bound by one socket at a time, in the root network namespace where the
+    // tests run; it goes when the process does, however it ends.
+    private static Socket? Hold(int port)
     {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            return new FileStream(Path.Combine(LockDirectory, port.ToString(System.Globalization.CultureInfo.InvariantCulture)), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            socket.Bind(new UnixDomainSocketEndPoint("\0segctl-test-port-" + port.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            return socket;
         }
-        catch (IOException)
+        catch (SocketException)
         {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
+            socket.Dispose();
             return null;
         }
     }
