@@ -80,6 +80,21 @@ public static class BoundedFile
         }
     }
 
+    /// <summary>
+    /// Why <paramref name="path"/> (following symbolic links) is no regular file to be read or replaced, such as
+    /// "it is a character device, not a regular file"; null when it is a regular file or names nothing.
+    /// </summary>
+    public static string? NotRegularReason(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!OperatingSystem.IsLinux())
+        {
+            return Directory.Exists(path) ? NotRegular(Native.SIfDir) : null;
+        }
+
+        return TypeOfPath(path) is { } type && type != Native.SIfReg ? NotRegular(type) : null;
+    }
+
     /// <summary>What a file of mode type <paramref name="type"/> is, said as the reason it is not read.</summary>
     private static string NotRegular(int type) => type switch
     {

@@ -17,6 +17,7 @@ internal static class SqliteConnections
     /// <summary>The writer's connection: WAL, and every commit synced before it returns.</summary>
     public static SqliteConnection OpenWriter(string path)
     {
+        SqliteFileGuard.Install();
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -125,10 +126,13 @@ internal static class SqliteConnections
         }
 
         // SQLite would wait on a named pipe for a writer, forever: only a regular file is a store. Opened without
-        // blocking and looked at by its handle, then closed again for SQLite.
+        // blocking and looked at by its handle, then closed again for SQLite, whose own open (SqliteFileGuard)
+        // refuses a pipe put in the file's place since.
         using (BoundedFile.OpenRegular(path))
         {
         }
+
+        SqliteFileGuard.Install();
 
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -141,6 +145,11 @@ internal static class SqliteConnections
             connection.Open();
             Execute(connection, "PRAGMA busy_timeout=5000;");
             return connection;
+        }
+        catch (SqliteException) when (BoundedFile.NotRegularReason(path) is { } reason)
+        {
+            connection.Dispose();
+            throw new IOException(reason);
         }
         catch
         {
