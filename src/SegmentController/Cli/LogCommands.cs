@@ -307,7 +307,7 @@ internal static class LogCommands
         var from = new Option<string?>("--from") { Description = "Records at or after this time (ISO 8601, e.g. 2026-03-01T00:00:00Z)." };
         var to = new Option<string?>("--to") { Description = "Records at or before this time (ISO 8601)." };
         var client = new Option<string?>("--client") { Description = "Only records concerning this client id. A record that concerns other clients too (a shared incident or finding) is withheld: written as a chain link marked withheld, with its type, and counted in the header, so the export carries nothing of another client." };
-        var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output: whole or not at all (a failed export leaves a file of that name as it was)." };
+        var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output (- is standard output): whole or not at all (a failed or interrupted export leaves a file of that name as it was). Only a regular file is replaced: a directory, device, named pipe or socket is refused." };
         var command = new Command("export", "Export records as JSON Lines with the chain links, checkpoints and signed head needed to verify them alone (segctl log verify --export FILE).")
         {
             store,
@@ -390,6 +390,18 @@ internal static class LogCommands
             return CliApplication.ExitError;
         }
 
+        if (file == OutputFile.StandardOutput)
+        {
+            file = null;
+        }
+
+        string? target = null;
+        if (file is not null && (target = OutputFile.Target(file, out var problem)) is null)
+        {
+            error.WriteLine($"segctl: --out {file} cannot be written: {problem}");
+            return CliApplication.ExitError;
+        }
+
         var query = new RecordQuery { From = fromTime, To = toTime, Client = client };
         try
         {
@@ -404,7 +416,7 @@ internal static class LogCommands
             }
             else
             {
-                summary = WriteWhole(file, stream => EvidenceExport.Write(store, query, stream, time.GetUtcNow(), cancellationToken));
+                summary = OutputFile.WriteWhole(target!, (stream, token) => EvidenceExport.Write(store, query, stream, time.GetUtcNow(), token), cancellationToken);
             }
 
             error.WriteLine($"exported {summary.Matching} matching records ({summary.Records} in full, {summary.Links} as chain links){(file is null ? "" : " to " + file)}");
@@ -415,36 +427,15 @@ internal static class LogCommands
 
             return CliApplication.ExitClean;
         }
+        catch (OutputFileException e)
+        {
+            error.WriteLine($"segctl: --out {file} cannot be written: {e.Message}; nothing written");
+            return CliApplication.ExitError;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             error.WriteLine($"segctl: store {store} cannot be exported: {e.Message}");
             return CliApplication.ExitError;
-        }
-    }
-
-    /// <summary>
-    /// Writes <paramref name="file"/> whole or not at all: into a new file beside it, synced, then put in its
-    /// place. An export that fails leaves no partial file, and a file of that name (an earlier export) as it was.
-    /// </summary>
-    private static T WriteWhole<T>(string file, Func<Stream, T> write)
-    {
-        var full = Path.GetFullPath(file);
-        var partial = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
-        try
-        {
-            T result;
-            using (var stream = new FileStream(partial, FileMode.CreateNew, FileAccess.Write))
-            {
-                result = write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(partial, full, overwrite: true);
-            return result;
-        }
-        finally
-        {
-            File.Delete(partial);
         }
     }
 

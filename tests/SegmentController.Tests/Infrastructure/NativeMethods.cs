@@ -5,6 +5,7 @@ namespace SegmentController.Tests.Infrastructure;
 internal static partial class NativeMethods
 {
     public const int SigHup = 1;
+    public const int SigInt = 2;
     public const int SigKill = 9;
     public const int SigTerm = 15;
     public const int SigCont = 18;
