@@ -61,7 +61,28 @@ internal sealed class SigningKey : IDisposable
     }
 
     /// <summary>Creates a new P-256 key and writes it as PKCS#8 PEM, readable by the owner only.</summary>
+    /// <exception cref="InvalidOperationException">The file cannot be made there (no such directory, no permission).</exception>
     public static SigningKey CreateFile(string path)
+    {
+        try
+        {
+            return WriteNewFile(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new InvalidOperationException($"signing key {path} cannot be created: directory {Path.GetDirectoryName(Path.GetFullPath(path))} does not exist");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"signing key {path} cannot be created: permission denied");
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"signing key {path} cannot be created: {e.Message}", e);
+        }
+    }
+
+    private static SigningKey WriteNewFile(string path)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var pem = key.ExportPkcs8PrivateKeyPem();
@@ -85,8 +106,9 @@ internal sealed class SigningKey : IDisposable
     }
 
     /// <summary>Loads the key at <paramref name="path"/>, creating it first when the file does not exist.</summary>
+    /// <remarks>A directory, named pipe or device of that name is loaded, to be refused saying what it is.</remarks>
     public static SigningKey LoadOrCreate(string path) =>
-        File.Exists(path) ? Load(path) : CreateFile(path);
+        File.Exists(path) || BoundedFile.NotRegularReason(path) is not null ? Load(path) : CreateFile(path);
 
     /// <summary>Signs a statement (SHA-256, IEEE P1363 r‖s).</summary>
     public byte[] Sign(byte[] statement) =>

@@ -134,6 +134,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         StoreLock? storeLock = null;
         try
         {
+            // A directory, named pipe or device is no store: said before a lock file is made beside it.
+            if (Core.Policy.BoundedFile.NotRegularReason(options.Path) is { } notAStore)
+            {
+                throw new IOException(notAStore);
+            }
+
             // One writer per store: a second process appending would interleave its batches with ours.
             storeLock = StoreLock.Acquire(options.Path);
             connection = SqliteConnections.OpenWriter(options.Path);
