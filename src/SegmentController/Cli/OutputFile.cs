@@ -60,7 +60,14 @@ internal static class OutputFile
         FileStream stream;
         try
         {
-            stream = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024);
+            // A new file is its owner's alone: an export holds a client's evidence. A file it replaces keeps its mode.
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 64 * 1024 };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            stream = new FileStream(partial, options);
         }
         catch (UnauthorizedAccessException)
         {

@@ -17,6 +17,19 @@ public sealed class LogExportOutTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Export_ToANewFile_OnlyItsOwnerMayReadIt()
+    {
+        var store = await StoreAsync();
+        var export = Path.Combine(_dir, "alpha.jsonl");
+
+        var (exit, _, error) = await SegctlProcess.RunAsync("log", "export", "--store", store, "--out", export);
+
+        Assert.True(exit == 0, error);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(export));
+    }
+
+    [Fact]
     public async Task Export_OutIsADevice_Exit2_OneLine_DeviceLeftInPlace()
     {
         var store = await StoreAsync();
