@@ -103,15 +103,29 @@ internal static class ApiRequests
         ArgumentNullException.ThrowIfNull(request);
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        try
         {
-            if (buffer.Length + read > MaxBodyBytes)
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
             {
-                return (null, Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large", detail: $"at most {MaxBodyBytes} bytes"));
-            }
+                if (buffer.Length + read > MaxBodyBytes)
+                {
+                    return (null, TooLarge());
+                }
 
-            buffer.Write(chunk, 0, read);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        catch (BadHttpRequestException e)
+        {
+            // The server refused the body's framing or pace (a broken chunk, a body trickled in below the
+            // minimum data rate): the caller hears why in a problem, and it is no unhandled exception.
+            return (null, e.StatusCode switch
+            {
+                StatusCodes.Status408RequestTimeout => Results.Problem(statusCode: StatusCodes.Status408RequestTimeout, title: "Request timeout", detail: "the request body came too slowly: send it whole, at once"),
+                StatusCodes.Status413PayloadTooLarge => TooLarge(),
+                _ => BadRequest($"the request body is not valid HTTP: {e.Message}"),
+            });
         }
 
         JsonDocument document;
@@ -336,6 +350,9 @@ internal static class ApiRequests
             ? ((int)Math.Clamp(parsed, 1, max), null)
             : (0, BadRequest($"\"limit\" must be a whole number from 1 to {max}"));
     }
+
+    private static IResult TooLarge() =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large", detail: $"at most {MaxBodyBytes} bytes");
 
     /// <summary>A 400 problem.</summary>
     public static IResult BadRequest(string detail) =>

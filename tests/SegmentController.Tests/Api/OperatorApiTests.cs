@@ -450,6 +450,50 @@ public sealed class OperatorApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task BodyWithBrokenChunk_AnswersProblem400AndRestoresNothing()
+    {
+        using var alice = _site.Client("alice");
+        (await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak"))).Dispose();
+
+        var answer = await RawExchangeAsync(
+            $"POST /api/v1/clients/alpha/restore HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: {_site.Keys["bob"]}\r\n"
+            + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{\"reason\":", TimeSpan.Zero);
+
+        Assert.StartsWith("HTTP/1.1 400 ", answer, StringComparison.Ordinal);
+        Assert.Contains("application/problem+json", answer, StringComparison.Ordinal);
+        Assert.Contains("\"title\":\"Bad request\"", answer, StringComparison.Ordinal);
+        Assert.Contains("not valid HTTP", answer, StringComparison.Ordinal);
+        Assert.Equal("suspended", await StateOfAsync("alpha"));
+    }
+
+    [Fact]
+    public async Task BodyThatStopsComing_AnswersProblem408AndSuspendsNothing()
+    {
+        // Kestrel's minimum body data rate (240 bytes/s after a 5 s grace) ends a body that stalls.
+        var answer = await RawExchangeAsync(
+            $"POST /api/v1/clients/beta/suspend HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: {_site.Keys["alice"]}\r\n"
+            + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"reas", TimeSpan.FromMinutes(1));
+
+        Assert.StartsWith("HTTP/1.1 408 ", answer, StringComparison.Ordinal);
+        Assert.Contains("application/problem+json", answer, StringComparison.Ordinal);
+        Assert.Contains("\"title\":\"Request timeout\"", answer, StringComparison.Ordinal);
+        Assert.Equal("active", await StateOfAsync("beta"));
+    }
+
+    /// <summary>Writes <paramref name="request"/> as is and reads the answer until the server closes (at most <paramref name="wait"/> plus a minute).</summary>
+    private async Task<string> RawExchangeAsync(string request, TimeSpan wait)
+    {
+        using var deadline = new CancellationTokenSource(wait + TimeSpan.FromMinutes(1));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_site.Url.Host, _site.Url.Port, deadline.Token);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), deadline.Token);
+        using var answer = new MemoryStream();
+        await stream.CopyToAsync(answer, deadline.Token);
+        return Encoding.UTF8.GetString(answer.ToArray());
+    }
+
+    [Fact]
     public async Task SuspendStreamed_AcknowledgedThenEachStageThenTheResult()
     {
         using var alice = _site.Client("alice");
