@@ -467,11 +467,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             // Names compare without case: "alice" and "Alice" are one person, not two approvers.
             if (found.Approvers.Contains(approver.Trim(), StringComparer.OrdinalIgnoreCase))
             {
-                return Refused($"{approver} has already agreed to this restore; a different person must approve") with
-                {
-                    Approvers = found.Approvers,
-                    Required = RequiredApprovers,
-                };
+                return Refused($"{approver} has already agreed to this restore; a different person must approve") with { Approvers = found.Approvers };
             }
 
             if (AuditMissing(scope, record) is { } auditMessage)
@@ -1290,10 +1286,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         return null;
     }
 
-    private static RestoreOutcome Refused(string message) => new() { Status = RestoreStatus.Refused, Message = message };
+    // A refusal says how many approvers the policy asks for, so an answer never reads as "none needed".
+    private RestoreOutcome Refused(string message) => new() { Status = RestoreStatus.Refused, Message = message, Required = RequiredApprovers };
 
     /// <summary>A refusal when the suspension in force is not the one the caller named (null: it is, or none was named).</summary>
-    private static RestoreOutcome? SuspensionChanged(string scope, SuspensionRecord inForce, string? restoreId) =>
+    private RestoreOutcome? SuspensionChanged(string scope, SuspensionRecord inForce, string? restoreId) =>
         restoreId is null || string.Equals(inForce.Id, restoreId, StringComparison.Ordinal)
             ? null
             : Refused($"the suspension changed: restore id '{restoreId}' was lifted and '{scope}' is suspended again under '{inForce.Id}'; look at it before asking to lift it");

@@ -391,6 +391,26 @@ public sealed class OperatorApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ApproveWithNoRestoreRequested_Returns409SayingTwoApproversAreNeeded()
+    {
+        using var alice = _site.Client("alice");
+        using var tripped = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("leak"));
+        using var trip = JsonDocument.Parse(await tripped.Content.ReadAsStringAsync());
+        var restoreId = trip.RootElement.GetProperty("suspension").GetProperty("id").GetString()!;
+
+        using var bob = _site.Client("bob");
+        using var response = await bob.PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("nobody asked yet"));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Restore refused", problem.RootElement.GetProperty("title").GetString());
+        Assert.Equal(restoreId, problem.RootElement.GetProperty("restore_id").GetString());
+        Assert.Equal(0, problem.RootElement.GetProperty("approvers").GetArrayLength());
+        Assert.Equal(2, problem.RootElement.GetProperty("required").GetInt32());
+        Assert.Equal("suspended", await StateOfAsync("alpha"));
+    }
+
+    [Fact]
     public async Task OversizedBody_Returns413()
     {
         using var alice = _site.Client("alice");
