@@ -53,6 +53,13 @@ internal sealed class Oid : IEquatable<Oid>, IComparable<Oid>
             }
         }
 
+        // BER encodes the first two arcs as one number (X.690 8.19): an OID it cannot encode is refused
+        // here, with the text as given, rather than when a request is built.
+        if (arcs.Length < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39))
+        {
+            throw new FormatException($"'{text}' is not an OID: it needs at least two sub-identifiers, the first 0, 1 or 2 and, after 0 or 1, the second 0 to 39 (e.g. 1.3.6.1)");
+        }
+
         return new Oid(arcs);
     }
 

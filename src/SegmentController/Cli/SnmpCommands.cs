@@ -412,9 +412,29 @@ internal static class SnmpCommands
 
         public Option<bool> AllowLegacy { get; } = new("--allow-legacy") { Description = "Permit MD5 authentication and DES privacy (insecure)." };
 
-        public Option<double> Timeout { get; } = new("--timeout") { Description = "Seconds to wait for each answer.", DefaultValueFactory = _ => 2 };
+        public Option<double> Timeout { get; } = Bounded(
+            new Option<double>("--timeout") { Description = "Seconds to wait for each answer, 0.1–60 (a switch's timeout in the policy: 100ms–1m).", DefaultValueFactory = _ => 2 },
+            seconds => seconds is >= 0.1 and <= 60,
+            "--timeout must be from 0.1 to 60 seconds");
 
-        public Option<int> Retries { get; } = new("--retries") { Description = "Retransmissions after the first attempt.", DefaultValueFactory = _ => 2 };
+        public Option<int> Retries { get; } = Bounded(
+            new Option<int>("--retries") { Description = "Retransmissions after the first attempt, 0–10.", DefaultValueFactory = _ => 2 },
+            retries => retries is >= 0 and <= 10,
+            "--retries must be from 0 to 10");
+
+        // The policy's ranges for a switch's timeout and retries: outside them a walk would wait forever,
+        // overflow a TimeSpan or count negative attempts.
+        private static Option<T> Bounded<T>(Option<T> option, Func<T, bool> within, string rule)
+        {
+            option.Validators.Add(result =>
+            {
+                if (result.Tokens.Count > 0 && result.GetValueOrDefault<T>() is { } value && !within(value))
+                {
+                    result.AddError($"{rule}, not {result.Tokens[^1].Value}");
+                }
+            });
+            return option;
+        }
 
         public void AddTo(Command command)
         {
