@@ -19,6 +19,8 @@ internal sealed class OperatorApiClient : IDisposable
     private readonly HttpClient _http;
     private readonly X509Certificate2Collection? _roots;
     private X509Certificate2? _clientCertificate;
+    private volatile bool _certificatePresented;
+    private volatile string? _rejection;
 
     private OperatorApiClient(HttpClient http, X509Certificate2Collection? roots)
     {
@@ -110,10 +112,7 @@ internal sealed class OperatorApiClient : IDisposable
         }
 
         var client = new OperatorApiClient(new HttpClient(handler) { BaseAddress = baseUri, Timeout = timeout }, roots) { _clientCertificate = clientCertificate };
-        if (roots is not null)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = client.ValidateWithCustomRoots;
-        }
+        handler.SslOptions.RemoteCertificateValidationCallback = client.ValidateCertificate;
 
         if (!string.IsNullOrEmpty(apiKey))
         {
@@ -248,7 +247,28 @@ internal sealed class OperatorApiClient : IDisposable
         }
     }
 
-    private bool ValidateWithCustomRoots(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    // Notes that the server answered TLS with a certificate: a handshake that fails without one met a
+    // server that does not speak TLS there, which no --ca-file mends.
+    private bool ValidateCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        _certificatePresented = true;
+        if (_roots is not null)
+        {
+            return ValidateWithCustomRoots(certificate, chain, errors);
+        }
+
+        if (errors != SslPolicyErrors.None)
+        {
+            // What the platform's own check would have said, for the message.
+            _rejection = (errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0 && chain is not null
+                ? $"the certificate chain does not verify: {string.Join(", ", chain.ChainStatus.Select(c => c.Status))}"
+                : $"the certificate does not verify: {errors}";
+        }
+
+        return errors == SslPolicyErrors.None;
+    }
+
+    private bool ValidateWithCustomRoots(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         // The name must still match; only the set of trusted roots is replaced.
         if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
@@ -286,11 +306,19 @@ internal sealed class OperatorApiClient : IDisposable
                 + $"serves TLS only, on loopback too; use --url {https} (or SEGCTL_URL), with --ca-file naming the CA that issued its certificate", e);
         }
 
+        if (e.HttpRequestError == HttpRequestError.SecureConnectionError && e.InnerException is AuthenticationException && !_certificatePresented)
+        {
+            var http = new UriBuilder(address) { Scheme = Uri.UriSchemeHttp, Port = address.Port }.Uri;
+            return new IOException(
+                $"{address} did not answer TLS ({cause}): a management listener without a certificate (controller.management.certificate) "
+                + $"serves plain HTTP, on loopback only; use --url {http} (or SEGCTL_URL), or give the listener a certificate", e);
+        }
+
         if (e.HttpRequestError == HttpRequestError.SecureConnectionError && e.InnerException is AuthenticationException)
         {
             return new IOException(
                 _roots is null
-                    ? $"{address} presented a TLS certificate this machine does not trust ({cause}); pass --ca-file with the CA that issued the management listener's certificate"
+                    ? $"{address} presented a TLS certificate this machine does not trust ({_rejection ?? cause}); pass --ca-file with the CA that issued the management listener's certificate"
                     : $"{address} presented a TLS certificate not issued under the CA certificates of --ca-file, or not for this host name ({cause})",
                 e);
         }

@@ -140,6 +140,18 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HttpsUrlToThePlainHttpListener_SaysToUseItsHttpUrl()
+    {
+        var https = new UriBuilder(_site.Url) { Scheme = Uri.UriSchemeHttps, Port = _site.Url.Port }.Uri;
+        var (code, output, error) = await InvokeAsync("status", "--url", https.ToString(), "--api-key", _site.Keys["val"]);
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Equal("", output);
+        Assert.Contains($"{https} did not answer TLS", error, StringComparison.Ordinal);
+        Assert.Contains($"use --url {_site.Url}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("certificate this machine does not trust", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ClearTextToNonLoopback_IsRefusedBeforeSending()
     {
         var (code, _, error) = await InvokeAsync("status", "--url", "http://192.0.2.1:9410", "--api-key", "x");
