@@ -114,6 +114,9 @@ internal static class ControllerHost
         });
 
         var app = builder.Build();
+        // An answer the endpoints leave without a body (a method a route does not allow, a path that maps to
+        // nothing) is written as problem details like every other error of the listener.
+        app.UseStatusCodePages();
         app.MapManagementEndpoints();
         app.MapOperatorApi();
         return app;

@@ -470,6 +470,28 @@ public sealed class OperatorApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WrongMethodAndUnmappedPath_AnswerProblemDetails()
+    {
+        using var alice = _site.Client("alice");
+        using var wrongMethod = await alice.DeleteAsync("api/v1/status");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("GET", wrongMethod.Content.Headers.Allow);
+        using (var problem = JsonDocument.Parse(await wrongMethod.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(405, problem.RootElement.GetProperty("status").GetInt32());
+        }
+
+        using var nothing = await alice.GetAsync("api/v1/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, nothing.StatusCode);
+        Assert.Equal("application/problem+json", nothing.Content.Headers.ContentType?.MediaType);
+        using (var problem = JsonDocument.Parse(await nothing.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal(404, problem.RootElement.GetProperty("status").GetInt32());
+        }
+    }
+
+    [Fact]
     public async Task BodyWithBrokenChunk_AnswersProblem400AndRestoresNothing()
     {
         using var alice = _site.Client("alice");
