@@ -351,6 +351,14 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                         && state.Suspensions.TryGetValue(p.Key, out var suspension) && suspension is not null
                         && string.Equals(suspension.Id, p.Value.SuspensionId, StringComparison.Ordinal)),
                     StringComparer.Ordinal),
+                // A bring-up owed is only ever of ports named in full, to a client not suspended (a state written
+                // before bring-ups were owed has none); anything else is dropped and its ports stay as they are.
+                OwedBringUps = new Dictionary<string, OwedBringUp>(
+                    (state.OwedBringUps ?? new Dictionary<string, OwedBringUp>()).Where(o =>
+                        o.Value is { Restore.Suspension.Id: not null, Ports: not null }
+                        && o.Value.Ports.All(p => p is { Switch: not null, Agent: not null, Ports: not null } && p.Ports.All(port => port is not null))
+                        && !state.IsSuspended(o.Key)),
+                    StringComparer.Ordinal),
             };
             foreach (var (scope, record) in state.Suspensions)
             {

@@ -38,6 +38,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _background = new();
     private SuspensionState _state;
     private int _disposed;
+    private int _resumed;
 
     // The policy whose switch ports the suspensions in force have had shut (at their trip, at start-up or
     // at the last reload): a reload shuts the ports it adds to a suspended client against this one.
@@ -104,7 +105,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 observer.StateUnreadable(why);
             }
 
-            return from.With(new SuspensionRecord
+            return from.WithoutOwedCoveredBy(SuspensionNames.AllClients).With(new SuspensionRecord
             {
                 Id = trippedAtStart,
                 Scope = SuspensionNames.AllClients,
@@ -237,7 +238,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                     TrippedAt = now,
                     FailedAuditAt = request.Trigger == SuspensionTrigger.Audit ? now : null,
                 };
-                var next = current.With(record).WithoutPending(request.Scope);
+                var next = current.With(record).WithoutPending(request.Scope).WithoutOwedCoveredBy(request.Scope);
                 _store.Save(next);
 
                 // Before it is in force: port work of this suspension that a reload starts at once reports
@@ -508,6 +509,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// </summary>
     public async Task<IReadOnlyList<PortReassertion>> ReassertAsync(CancellationToken cancellationToken)
     {
+        await ResumeBringUpsAsync(cancellationToken).ConfigureAwait(false);
         var made = new List<PortReassertion>();
         foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
         {
@@ -521,6 +523,25 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         return made;
+    }
+
+    /// <summary>
+    /// At start-up, once: the bring-ups restores owed when the last controller stopped are tried again, at once and
+    /// then on the retry schedule, for exactly the ports still owed; those the policy in force voids (the client gone,
+    /// its ports left alone, a port no longer its) are dropped first, durably.
+    /// </summary>
+    private async Task ResumeBringUpsAsync(CancellationToken cancellationToken)
+    {
+        if (_ports is null || Interlocked.Exchange(ref _resumed, 1) != 0 || Current.OwedBringUps.Count == 0)
+        {
+            return;
+        }
+
+        await UpdateOwedAsync(state => OwedUnder(state, _policy.Current), cancellationToken).ConfigureAwait(false);
+        foreach (var (clientId, owed) in Current.OwedBringUps)
+        {
+            BringUpLater(owed.Restore, clientId, TimeSpan.Zero);
+        }
     }
 
     /// <summary>
@@ -908,6 +929,25 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             _portPolicy = policy;
+            if (!ReferenceEquals(OwedUnder(Current, policy), Current))
+            {
+                // Dropped now, durably, not at the next try: a client dropped and put back by a later reload is owed nothing.
+                var settling = _stopping.Token;
+                Track(Task.Run(
+                    async () =>
+                    {
+                        try
+                        {
+                            await UpdateOwedAsync(state => OwedUnder(state, _policy.Current), settling).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && settling.IsCancellationRequested)
+                        {
+                            // Stopping: the next start drops them under the policy it reads.
+                        }
+                    },
+                    CancellationToken.None));
+            }
+
             var covered = new HashSet<string>(StringComparer.Ordinal);
             var work = new List<(SuspensionRecord Record, PortTarget[] Targets)>();
             foreach (var record in Current.Suspensions.Values.OrderBy(r => r.TrippedAt))
@@ -1275,7 +1315,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         try
         {
-            Lift(scope);
+            Lift(scope, pending);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -1373,10 +1413,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// suspension, its approvals and audits: a trip cannot come between the checks and the lift).
     /// </summary>
     /// <exception cref="IOException">The restore could not be saved: nothing changed.</exception>
-    private void Lift(string scope)
+    private void Lift(string scope, PendingRestore pending)
     {
         var lifted = _state.Suspensions[scope];
-        var next = _state.Without(scope).WithLifted(scope, _time.GetUtcNow());
+        var at = _time.GetUtcNow();
+        var next = Owe(_state.Without(scope).WithLifted(scope, at), lifted, pending, at);
         _store.Save(next);
         Volatile.Write(ref _state, next);
         lock (_retryLock)
@@ -1405,7 +1446,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         // whatever happens to the caller, and a failure there is on record, never a lost restore.
         var stopping = _stopping.Token;
         PortActionResult? ports = null;
-        string[] notUp = [];
+        Dictionary<string, HashSet<SwitchPort>> notUp = [];
         try
         {
             (ports, notUp) = await BringPortsUpAsync(scope, stopping).ConfigureAwait(false);
@@ -1429,10 +1470,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             observer.Restored(restored);
         }
 
-        foreach (var clientId in notUp)
-        {
-            BringUpLater(restored, clientId);
-        }
+        await SettleBringUpAsync(restored, notUp, stopping).ConfigureAwait(false);
 
         foreach (var notifier in _notifiers)
         {
@@ -1461,9 +1499,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// Brings up the ports of the clients a restore lifted, each client once it owns its ports (after any
     /// shut or retry of them still running) and only while nothing keeps the client suspended at that moment
     /// (a trip that comes in meanwhile wins). Clients whose ports are free do not wait for the others.
-    /// Null when no port had to come up.
+    /// Null when no port had to come up. With it, for each client whose ports it brought up, those not read back up.
     /// </summary>
-    private async Task<(PortActionResult? Ports, string[] NotUp)> BringPortsUpAsync(string scope, CancellationToken cancellationToken)
+    private async Task<(PortActionResult? Ports, Dictionary<string, HashSet<SwitchPort>> NotUp)> BringPortsUpAsync(string scope, CancellationToken cancellationToken)
     {
         var clients = ClientsIn(scope).Where(c => c.Kill.ShutPorts).ToArray();
         if (_ports is null || clients.Length == 0)
@@ -1479,7 +1517,15 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return (null, []);
         }
 
-        var notUp = clients.Where((_, i) => results[i] is { } r && !IsUp(r)).Select(c => c.Id).ToArray();
+        var notUp = new Dictionary<string, HashSet<SwitchPort>>(StringComparer.Ordinal);
+        for (var i = 0; i < clients.Length; i++)
+        {
+            if (results[i] is { } result)
+            {
+                notUp[clients[i].Id] = NotReadBack(clients[i].PortsToShut(), result);
+            }
+        }
+
         return (new PortActionResult
         {
             Verified = results.All(r => r is null || IsUp(r)),
@@ -1493,15 +1539,18 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private static TimeSpan NextRetryDelay(TimeSpan delay) => delay * 2 < PortRetryCap ? delay * 2 : PortRetryCap;
 
     /// <summary>
-    /// Tries again the bring-up of a client's ports that <paramref name="restored"/>'s did not read back up
-    /// (the switch did not answer, or answered late), after <see cref="FirstPortRetry"/> and then twice as long
-    /// each time (at most <see cref="PortRetryCap"/>), until they read back up, the client is suspended again
+    /// Tries again the bring-up of the ports <paramref name="restored"/> still owes a client
+    /// (<see cref="SuspensionState.OwedBringUps"/>: those its bring-up did not read back up, the switch did not
+    /// answer or answered late), after <paramref name="first"/>, then <see cref="FirstPortRetry"/> and twice as
+    /// long each time (at most <see cref="PortRetryCap"/>), until they read back up, the client is suspended again
     /// (its trip shuts them), it is restored again (that restore brings them up), the policy no longer has the
-    /// client or leaves its ports alone, or the engine is disposed. Each try owns the client's ports like any
-    /// bring-up. The try that reads them up is reported (<see cref="ISuspensionObserver.PortsBroughtUp"/>, on
-    /// record), one that does not only to the observers (<see cref="ISuspensionObserver.PortBringUpRetryFailed"/>).
+    /// client or leaves its ports alone, or the engine is disposed (the next start tries them again). Each try
+    /// owns the client's ports like any bring-up and sets exactly the ports still owed, and only while they are
+    /// still this restore's to bring up. The try that reads them up is reported
+    /// (<see cref="ISuspensionObserver.PortsBroughtUp"/>, on record), one that does not only to the observers
+    /// (<see cref="ISuspensionObserver.PortBringUpRetryFailed"/>).
     /// </summary>
-    private void BringUpLater(RestoreRecord restored, string clientId)
+    private void BringUpLater(RestoreRecord restored, string clientId, TimeSpan first)
     {
         CancellationTokenSource cancellation;
         CancellationTokenSource? earlier;
@@ -1518,7 +1567,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         End(earlier);
-        Track(Task.Run(() => RetryBringUpAsync(restored, clientId, cancellation), CancellationToken.None));
+        Track(Task.Run(() => RetryBringUpAsync(restored, clientId, first, cancellation), CancellationToken.None));
     }
 
     /// <summary>Cancels and disposes a bring-up's tries taken out of <see cref="_bringUps"/> (not under the lock: the loop's end takes it).</summary>
@@ -1533,25 +1582,21 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         bringUp.Dispose();
     }
 
-    private async Task RetryBringUpAsync(RestoreRecord restored, string clientId, CancellationTokenSource cancellation)
+    private async Task RetryBringUpAsync(RestoreRecord restored, string clientId, TimeSpan first, CancellationTokenSource cancellation)
     {
         var token = cancellation.Token;
-        var delay = FirstPortRetry;
+        var delay = first;
         try
         {
             while (true)
             {
                 await Task.Delay(delay, _time, token).ConfigureAwait(false);
-                var next = NextRetryDelay(delay);
-                if (_policy.Current.FindClient(clientId) is not { Kill.ShutPorts: true } client)
-                {
-                    return;
-                }
-
+                var next = delay < FirstPortRetry ? FirstPortRetry : NextRetryDelay(delay);
                 var started = _time.GetTimestamp();
-                if (await BringClientUpAsync(client, token).ConfigureAwait(false) is not { } result)
+                if (await BringOwedUpAsync(restored, clientId, token).ConfigureAwait(false) is not { } tried)
                 {
-                    // Suspended again: its trip shuts the ports.
+                    // Suspended again (its trip shuts the ports), restored again (that restore owes them now), or
+                    // nothing of it left under the policy in force.
                     return;
                 }
 
@@ -1561,8 +1606,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                     return;
                 }
 
-                var attempt = new PortBringUp(clientId, _time.GetUtcNow(), _time.GetElapsedTime(started), result);
-                var up = IsUp(result);
+                var notUp = NotReadBack(tried.Ports, tried.Result);
+                await OweAsync(restored, clientId, notUp, token).ConfigureAwait(false);
+                var attempt = new PortBringUp(clientId, _time.GetUtcNow(), _time.GetElapsedTime(started), tried.Result);
+                var up = notUp.Count == 0;
                 foreach (var observer in _observers)
                 {
                     if (up)
@@ -1585,7 +1632,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && token.IsCancellationRequested)
         {
-            // Restored again (that restore brings the ports up) or the engine stopped.
+            // Restored again (that restore brings the ports up) or the engine stopped (the next start tries again).
         }
         finally
         {
@@ -1604,6 +1651,251 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             {
                 cancellation.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// One try of the bring-up <paramref name="restored"/> owes a client, owning the client's ports: the ports still
+    /// owed under the policy in force, set up and read back. Null when nothing was done: the client is suspended
+    /// again, the bring-up owed is another restore's (or none), or none of its ports is left (the debt is then dropped).
+    /// </summary>
+    private async Task<(PortAssignment[] Ports, PortActionResult Result)?> BringOwedUpAsync(RestoreRecord restored, string clientId, CancellationToken cancellationToken)
+    {
+        if (StillOwed(restored, clientId) is not { } asked)
+        {
+            return null;
+        }
+
+        using var held = await _portLocks.AcquireAsync(PortKeys(clientId, asked), cancellationToken).ConfigureAwait(false);
+        if (Current.IsSuspended(clientId) || StillOwed(restored, clientId) is not { } ports)
+        {
+            return null;
+        }
+
+        if (ports.Length == 0)
+        {
+            await OweAsync(restored, clientId, [], cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        try
+        {
+            // Exactly the ports owed: a port of the client the restore read up, or one the controller never shut,
+            // may be down for reasons of its own.
+            var result = await _ports!.ReleaseAsync(clientId, ports, cancellationToken).ConfigureAwait(false);
+            return (ports, !result.Verified && result.Failures.Count == 0
+                ? result with { Failures = [$"{clientId}: ports not read back up"] }
+                : result);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return (ports, new PortActionResult { Verified = false, Failures = [$"{clientId}: {e.Message}"] });
+        }
+    }
+
+    /// <summary>
+    /// The ports <paramref name="restored"/> still owes a client under the policy in force (empty when the policy no
+    /// longer has the client, leaves its ports alone, or gives it none of them on the switch that had them); null
+    /// when the bring-up owed to the client is not that restore's.
+    /// </summary>
+    private PortAssignment[]? StillOwed(RestoreRecord restored, string clientId) =>
+        Current.OwedBringUps.TryGetValue(clientId, out var owed) && IsOf(owed, restored)
+            ? [.. OwedUnder(_policy.Current, clientId, owed.Ports).Select(p => new PortAssignment { Switch = p.Switch, Ports = p.Ports })]
+            : null;
+
+    private static bool IsOf(OwedBringUp owed, RestoreRecord restored) =>
+        string.Equals(owed.Restore.Suspension.Id, restored.Suspension.Id, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Of <paramref name="ports"/>, those <paramref name="policy"/> still gives the client to shut, on the same
+    /// switch at the same agent: a port given to another client, or on a switch moved to another agent, is not one
+    /// the controller shut for this client.
+    /// </summary>
+    private static List<OwedSwitchPorts> OwedUnder(SitePolicy policy, string clientId, IReadOnlyList<OwedSwitchPorts> ports)
+    {
+        var kept = new List<OwedSwitchPorts>();
+        if (policy.FindClient(clientId) is not { Kill.ShutPorts: true } client)
+        {
+            return kept;
+        }
+
+        var theirs = client.PortsToShut();
+        foreach (var owed in ports)
+        {
+            if (!string.Equals(AgentOf(policy, owed.Switch), owed.Agent, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var names = theirs.Where(p => string.Equals(p.Switch, owed.Switch, StringComparison.Ordinal)).SelectMany(p => p.Ports).ToHashSet(StringComparer.Ordinal);
+            var still = owed.Ports.Where(names.Contains).ToArray();
+            if (still.Length > 0)
+            {
+                kept.Add(owed with { Ports = still });
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>The switch's SNMP agent as <c>address:port</c>; empty for a switch the policy does not define (nothing reaches it).</summary>
+    private static string AgentOf(SitePolicy policy, string switchName) =>
+        policy.FindSwitch(switchName) is { } sw ? string.Create(CultureInfo.InvariantCulture, $"{sw.Address}:{sw.Port}") : "";
+
+    /// <summary>
+    /// With the bring-up a restore owes the clients it lifts (caller holds the lock): every port the policy in force
+    /// gives them to shut, for each client the restore leaves unsuspended whose ports are shut, saved with the lift.
+    /// </summary>
+    private SuspensionState Owe(SuspensionState lifted, SuspensionRecord suspension, PendingRestore pending, DateTimeOffset at)
+    {
+        if (_ports is null)
+        {
+            return lifted;
+        }
+
+        var policy = _policy.Current;
+        var restore = new RestoreRecord
+        {
+            Suspension = Bare(suspension),
+            RequestedBy = pending.RequestedBy,
+            Reason = pending.Reason,
+            Approvers = pending.Approvers,
+            RestoredAt = at,
+        };
+        var next = lifted;
+        foreach (var client in ClientsIn(suspension.Scope).Where(c => c.Kill.ShutPorts && !lifted.IsSuspended(c.Id)))
+        {
+            var ports = client.PortsToShut()
+                .Where(p => p.Ports.Count > 0)
+                .Select(p => new OwedSwitchPorts { Switch = p.Switch, Agent = AgentOf(policy, p.Switch), Ports = p.Ports })
+                .ToArray();
+            next = next.WithOwed(client.Id, ports.Length == 0 ? null : new OwedBringUp { Restore = restore, Ports = ports });
+        }
+
+        return next;
+    }
+
+    /// <summary>A suspension as a bring-up owed names it: without the enforcement detail the state keeps on it while in force.</summary>
+    private static SuspensionRecord Bare(SuspensionRecord suspension) =>
+        suspension with { Stages = [], Ports = null, Reassertions = [], Releases = [] };
+
+    /// <summary>
+    /// After a restore's own bring-up: what it owes each client it brought up is narrowed to the ports not read back
+    /// up (durably; dropped when none is), and those still owed are tried again.
+    /// </summary>
+    private async Task SettleBringUpAsync(RestoreRecord restored, Dictionary<string, HashSet<SwitchPort>> notUp, CancellationToken stopping)
+    {
+        if (notUp.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await UpdateOwedAsync(
+                state =>
+                {
+                    foreach (var (clientId, ports) in notUp)
+                    {
+                        state = Narrowed(state, restored, clientId, ports);
+                    }
+
+                    return state;
+                },
+                stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+        {
+            // Stopping: the state keeps what the lift saved, and the next start brings those ports up.
+            return;
+        }
+
+        foreach (var clientId in notUp.Keys)
+        {
+            if (Current.OwedBringUps.TryGetValue(clientId, out var owed) && IsOf(owed, restored))
+            {
+                BringUpLater(restored, clientId, FirstPortRetry);
+            }
+        }
+    }
+
+    /// <summary>What <paramref name="restored"/> owes a client narrowed to <paramref name="notUp"/>, durably (nothing when the debt is another restore's).</summary>
+    private async Task OweAsync(RestoreRecord restored, string clientId, HashSet<SwitchPort> notUp, CancellationToken cancellationToken) =>
+        await UpdateOwedAsync(state => Narrowed(state, restored, clientId, notUp), cancellationToken).ConfigureAwait(false);
+
+    private static SuspensionState Narrowed(SuspensionState state, RestoreRecord restored, string clientId, HashSet<SwitchPort> notUp)
+    {
+        if (!state.OwedBringUps.TryGetValue(clientId, out var owed) || !IsOf(owed, restored))
+        {
+            return state;
+        }
+
+        var left = owed.Ports
+            .Select(p => p with { Ports = p.Ports.Where(port => notUp.Contains(new SwitchPort(p.Switch, port))).ToArray() })
+            .Where(p => p.Ports.Count > 0)
+            .ToArray();
+        if (left.Length == 0)
+        {
+            return state.WithOwed(clientId, null);
+        }
+
+        // Saved again only when it changed: a switch down for hours costs no write per try.
+        return left.Sum(p => p.Ports.Count) == owed.Ports.Sum(p => p.Ports.Count) && owed.Restore.RestoredAt == restored.RestoredAt
+            ? state
+            : state.WithOwed(clientId, new OwedBringUp { Restore = restored with { Suspension = Bare(restored.Suspension) }, Ports = left });
+    }
+
+    /// <summary>
+    /// The bring-ups owed under <paramref name="policy"/>: a client it no longer has, or whose ports it leaves alone,
+    /// is owed none; ports it no longer gives the client (or on a switch moved to another agent) are dropped.
+    /// </summary>
+    private static SuspensionState OwedUnder(SuspensionState state, SitePolicy policy)
+    {
+        foreach (var (clientId, owed) in state.OwedBringUps)
+        {
+            var kept = OwedUnder(policy, clientId, owed.Ports);
+            if (state.IsSuspended(clientId) || kept.Count == 0)
+            {
+                state = state.WithOwed(clientId, null);
+            }
+            else if (kept.Sum(p => p.Ports.Count) < owed.Ports.Sum(p => p.Ports.Count))
+            {
+                state = state.WithOwed(clientId, owed with { Ports = kept });
+            }
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// Changes the bring-ups owed (under the lock) and saves the state when they changed. A save that fails keeps
+    /// the change in force; the file keeps the debts as they were until the next save.
+    /// </summary>
+    private async Task UpdateOwedAsync(Func<SuspensionState, SuspensionState> change, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var next = change(_state);
+            if (ReferenceEquals(next, _state))
+            {
+                return;
+            }
+
+            try
+            {
+                _store.Save(next);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In force all the same.
+            }
+
+            Volatile.Write(ref _state, next);
+        }
+        finally
+        {
+            _lock.Release();
         }
     }
 
@@ -1859,7 +2151,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             failures.Add($"{client.Id}: {e.Message}");
         }
 
-        var notDown = NotReadBackDown(ports, result);
+        var notDown = NotReadBack(ports, result);
         NoteShut(record, client.Id, ports, notDown);
         return new ClientShut(ports, verified, failures, notDown.Count);
     }
@@ -1890,11 +2182,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             .SelectMany(p => p.Ports.Select(port => PortLocks.Key(p.Switch, port)));
 
     /// <summary>
-    /// The ports a shut did not read back down: those its failures name (<c>switch:port: reason</c>, as
+    /// The ports a shut (or a bring-up) did not read back down (up): those its failures name (<c>switch:port: reason</c>, as
     /// <see cref="PortActionResult.Failures"/> spells them), or every port asked for when it failed without
     /// naming one of them (it threw, or could not read back).
     /// </summary>
-    private static HashSet<SwitchPort> NotReadBackDown(PortAssignment[] asked, PortActionResult? result)
+    private static HashSet<SwitchPort> NotReadBack(PortAssignment[] asked, PortActionResult? result)
     {
         var all = asked.SelectMany(p => p.Ports.Select(port => new SwitchPort(p.Switch, port))).ToHashSet();
         if (result is { Verified: true, Failures.Count: 0 })

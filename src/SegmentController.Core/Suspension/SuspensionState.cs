@@ -27,6 +27,13 @@ public sealed record SuspensionState
     public IReadOnlyDictionary<string, PendingRestore> PendingRestores { get; init; } =
         new Dictionary<string, PendingRestore>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Switch ports restores lifted whose bring-up has not been read back up yet, by client id (<see cref="OwedBringUp"/>):
+    /// tried again until they are, at a start too.
+    /// </summary>
+    public IReadOnlyDictionary<string, OwedBringUp> OwedBringUps { get; init; } =
+        new Dictionary<string, OwedBringUp>(StringComparer.Ordinal);
+
     /// <summary>True when the site-wide switch is on.</summary>
     [JsonIgnore]
     public bool AllSuspended => Suspensions.ContainsKey(SuspensionNames.AllClients);
@@ -47,6 +54,43 @@ public sealed record SuspensionState
         var copy = new Dictionary<string, SuspensionRecord>(Suspensions, StringComparer.Ordinal);
         copy.Remove(scope);
         return (this with { Suspensions = copy }).WithoutPending(scope);
+    }
+
+    /// <summary>With the bring-ups owed to the clients a new suspension of <paramref name="scope"/> covers dropped: its trip shuts their ports.</summary>
+    internal SuspensionState WithoutOwedCoveredBy(string scope)
+    {
+        if (OwedBringUps.Count == 0)
+        {
+            return this;
+        }
+
+        if (string.Equals(scope, SuspensionNames.AllClients, StringComparison.Ordinal))
+        {
+            return this with { OwedBringUps = new Dictionary<string, OwedBringUp>(StringComparer.Ordinal) };
+        }
+
+        return WithOwed(scope, null);
+    }
+
+    /// <summary>With the bring-up owed to a client replaced (null: dropped).</summary>
+    internal SuspensionState WithOwed(string clientId, OwedBringUp? owed)
+    {
+        if (owed is null && !OwedBringUps.ContainsKey(clientId))
+        {
+            return this;
+        }
+
+        var copy = new Dictionary<string, OwedBringUp>(OwedBringUps, StringComparer.Ordinal);
+        if (owed is null)
+        {
+            copy.Remove(clientId);
+        }
+        else
+        {
+            copy[clientId] = owed;
+        }
+
+        return this with { OwedBringUps = copy };
     }
 
     internal SuspensionState WithPending(string scope, PendingRestore pending)

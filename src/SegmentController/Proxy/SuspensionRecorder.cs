@@ -17,7 +17,8 @@ namespace SegmentController.Proxy;
 /// had not; a retry that fails is not recorded), and every release of ports a reload took away from a
 /// suspended client (<c>ports-released</c>: brought up for a client not suspended or whose ports are not to be shut, or left shut); a <c>restoration</c>
 /// record for every restore request, approval and completion, and for a retry that brought up a client's ports
-/// which the restore's own bring-up had not read back up (<c>ports-brought-up</c>; a retry that fails is not recorded).
+/// which the restore's own bring-up had not read back up (<c>ports-brought-up</c>, under the restore that owed the
+/// bring-up, also when a later start brought them up; a retry that fails is not recorded).
 /// </summary>
 /// <remarks>
 /// A client's records are kept under its key and go in full into its evidence export: what an operator

@@ -58,6 +58,11 @@ internal sealed class PortEvents : ISuspensionObserver
         _retryFailed.Writer.TryWrite((record, attempt, retryIn));
     }
 
+    /// <summary>Run when a restore is asked for, on the thread that asks, after it took effect and before its ports are brought up.</summary>
+    public Action? OnRestoreRequested { get; set; }
+
+    public void RestoreRequested(SuspensionRecord suspension, PendingRestore pending) => OnRestoreRequested?.Invoke();
+
     public void Tripped(SuspensionRecord record)
     {
     }

@@ -385,7 +385,8 @@ public sealed class PortRetryTests : IDisposable
 
         // Nothing is left to try.
         _time.Advance(TimeSpan.FromHours(1));
-        Assert.Equal(3, switchPorts.BringUpCalls);
+        Assert.Equal(1, switchPorts.BringUpCalls);
+        Assert.Equal(["acme:sw1:Gi1/0/1", "acme:sw1:Gi1/0/1"], switchPorts.Releases);
         Assert.Equal(1, events.BroughtUpCount);
         Assert.Equal(1, events.BringUpFailedCount);
     }
@@ -426,6 +427,7 @@ public sealed class PortRetryTests : IDisposable
 
         _time.Advance(TimeSpan.FromHours(1));
         Assert.Equal(1, switchPorts.BringUpCalls);
+        Assert.Equal(0, switchPorts.ReleaseCalls);
         Assert.Equal(0, events.BroughtUpCount);
         Assert.Equal(0, events.BringUpFailedCount);
         Assert.False(switchPorts.Up["sw1:Gi1/0/1"]);
@@ -447,8 +449,34 @@ public sealed class PortRetryTests : IDisposable
 
         _time.Advance(TimeSpan.FromHours(1));
         Assert.Equal(2, switchPorts.BringUpCalls);
+        Assert.Equal(0, switchPorts.ReleaseCalls);
         Assert.Equal(0, events.BroughtUpCount);
         Assert.Equal(0, events.BringUpFailedCount);
+    }
+
+    [Fact]
+    public async Task Restore_BringUpNotReadBack_SuspendedAndRestoredAgain_EarlierRetryDueAsTheLaterRestoreLifts_EndsWithoutATryOrARecord()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        using var engine = NewEngine(switchPorts, events);
+        await RestoredWithThePortNotUpAsync(engine, switchPorts, unanswered: 1);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+
+        // The earlier restore's retry comes due once the later restore has lifted the suspension and before that
+        // restore brings the port up: the bring-up is the later restore's, not the earlier one's.
+        events.OnRestoreRequested = () => _time.Advance(SuspensionEngine.FirstPortRetry);
+        var later = await engine.RequestRestoreAsync("acme", "bob", "fixed again", CancellationToken.None);
+        events.OnRestoreRequested = null;
+
+        Assert.Equal(RestoreStatus.Restored, later.Status);
+        Assert.True(later.Record!.Ports!.Verified);
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(0, events.BroughtUpCount);
+        Assert.Equal(0, events.BringUpFailedCount);
+        Assert.Equal(2, switchPorts.BringUpCalls);
+        Assert.Equal(0, switchPorts.ReleaseCalls);
+        Assert.True(switchPorts.Up["sw1:Gi1/0/1"]);
     }
 
     /// <summary>Acme tripped (its port shut), then restored while the switch leaves the next <paramref name="unanswered"/> bring-ups unanswered.</summary>

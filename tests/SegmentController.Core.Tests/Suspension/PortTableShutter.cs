@@ -38,15 +38,15 @@ internal sealed class PortTableShutter : IPortShutter
     /// <summary>When false, every answer says "not verified" without naming a port (a read-back that could not be made).</summary>
     public bool ConfirmsReadBack { get; set; } = true;
 
-    /// <summary>The next this many bring-ups answer "no response" for every port and leave the ports as they are.</summary>
+    /// <summary>The next this many bring-ups (releases too) answer "no response" for every port and leave the ports as they are.</summary>
     public int UnreachableBringUps;
 
     public int BringUpCalls;
 
-    /// <summary>Thrown by the next bring-up instead of answering.</summary>
+    /// <summary>Thrown by the next bring-up (or release) instead of answering.</summary>
     public Exception? BringUpFailure { get; set; }
 
-    /// <summary>When set, a bring-up signals <see cref="BringUpStarted"/> and waits for this before it sets the ports.</summary>
+    /// <summary>When set, a bring-up (or release) signals <see cref="BringUpStarted"/> and waits for this before it sets the ports.</summary>
     public TaskCompletionSource? HoldBringUp { get; set; }
 
     public TaskCompletionSource BringUpStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -85,9 +85,28 @@ internal sealed class PortTableShutter : IPortShutter
         return Set(ports, up: false);
     }
 
-    public async ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    /// <summary>Releases (bring-ups of exactly the ports asked), counted apart from the bring-ups of a client's every port.</summary>
+    public int ReleaseCalls;
+
+    /// <summary>Each release asked for, as <c>client:switch:port,…</c>, in order.</summary>
+    public ConcurrentQueue<string> Releases { get; } = new();
+
+    public ValueTask<PortActionResult> BringUpAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref BringUpCalls);
+        return SetUpAsync(ports, cancellationToken);
+    }
+
+    // A release sets exactly the ports asked up; to the switch it is a bring-up like any other (it may not answer).
+    public ValueTask<PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref ReleaseCalls);
+        Releases.Enqueue($"{clientId}:{string.Join(',', Names(ports))}");
+        return SetUpAsync(ports, cancellationToken);
+    }
+
+    private async ValueTask<PortActionResult> SetUpAsync(IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken)
+    {
         if (BringUpFailure is { } failure)
         {
             throw failure;
@@ -107,9 +126,6 @@ internal sealed class PortTableShutter : IPortShutter
         Interlocked.Increment(ref UnreachableBringUps);
         return Set(ports, up: true);
     }
-
-    public ValueTask<PortActionResult> ReleaseAsync(string clientId, IReadOnlyList<PortAssignment> ports, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(Set(ports, up: true));
 
     private PortActionResult Set(IReadOnlyList<PortAssignment> ports, bool up)
     {

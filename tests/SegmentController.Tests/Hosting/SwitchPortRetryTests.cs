@@ -11,7 +11,8 @@ namespace SegmentController.Tests.Hosting;
 /// <summary>
 /// <c>segctl run</c> suspending a client while its switch (snmpd in a namespace, controlling real links)
 /// hangs: the trip's port shut fails, and the port is shut by a retry once the switch answers, with the
-/// retry in the store and the log; restoring it while the switch hangs, the port is brought up by a retry.
+/// retry in the store and the log; restoring it while the switch hangs, the port is brought up by a retry, also
+/// by the next start of a controller killed while the bring-up was owed.
 /// </summary>
 public sealed class SwitchPortRetryTests : IDisposable
 {
@@ -176,6 +177,64 @@ public sealed class SwitchPortRetryTests : IDisposable
         Assert.True(
             Array.FindIndex(restorations, r => r.GetProperty("event").GetString() == "restored") < Array.FindIndex(restorations, r => r.GetProperty("event").GetString() == "ports-brought-up"),
             "the retry is recorded after the restore it completes");
+    }
+
+    [Fact]
+    public async Task Run_KilledWhileARestoresBringUpIsOwed_StartedAgain_PortBroughtUpAndRecordedUnderTheRestore()
+    {
+        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        var key = WriteOperatorKey();
+        var policy = WritePolicy(sw.AgentAddress);
+        string suspensionId;
+        await using (var first = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0"))
+        {
+            var management = await first.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+            using var api = Api(management, key);
+            using (var suspended = await api.PostAsync(new Uri("/api/v1/clients/alpha/suspend", UriKind.Relative), OperatorApiSite.Reason("leak on the SPAN port")))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.Created, suspended.StatusCode);
+                using var body = JsonDocument.Parse(await suspended.Content.ReadAsStringAsync());
+                suspensionId = body.RootElement.GetProperty("suspension").GetProperty("id").GetString()!;
+            }
+
+            await WaitForPortAsync(sw, "sgra1", up: false);
+
+            // The switch hangs as the restore comes, and the controller dies while the bring-up is owed.
+            await sw.Agent.PauseAsync();
+            try
+            {
+                using (var restored = await api.PostAsync(new Uri("/api/v1/clients/alpha/restore", UriKind.Relative), OperatorApiSite.Reason("drill over")))
+                {
+                    Assert.Equal(System.Net.HttpStatusCode.OK, restored.StatusCode);
+                }
+
+                first.Signal(NativeMethods.SigKill);
+                Assert.Equal(137, await first.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+                Assert.False(await sw.IsUpAsync("sgra1"));
+            }
+            finally
+            {
+                await sw.Agent.ResumeAsync();
+            }
+        }
+
+        await using var second = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        await second.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        await WaitForOutputAsync(second, "Restore of alpha: switch ports of alpha, which the restore could not read back up, brought up and read back up on a retry");
+        Assert.True(await sw.IsUpAsync("sgra1"));
+        Assert.True(await sw.IsUpAsync("sgrb1"));
+
+        second.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        var broughtUp = Assert.Single(
+            StoreFile.Read(Path.Combine(_dir, "segctl.db"), new RecordQuery { Type = RecordTypes.Restoration })
+                .Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement),
+            r => r.GetProperty("event").GetString() == "ports-brought-up");
+        Assert.Equal(suspensionId, broughtUp.GetProperty("suspension_id").GetString());
+        Assert.Equal("alpha", broughtUp.GetProperty("client").GetString());
+        Assert.Equal("olga", broughtUp.GetProperty("requested_by").GetString());
+        Assert.True(broughtUp.GetProperty("ports").GetProperty("verified").GetBoolean());
     }
 
     private static async Task WaitForPortAsync(SwitchNamespace sw, string port, bool up)
