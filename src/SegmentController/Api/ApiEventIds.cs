@@ -8,4 +8,5 @@ internal static class ApiEventIds
     public const int ActionNotRecorded = 7003;
     public const int OperatorAction = 7004;
     public const int KeyWithoutLockoutPass = 7005;
+    public const int BrowserRequestRefused = 7006;
 }

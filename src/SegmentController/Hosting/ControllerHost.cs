@@ -117,6 +117,10 @@ internal static class ControllerHost
         // An answer the endpoints leave without a body (a method a route does not allow, a path that maps to
         // nothing) is written as problem details like every other error of the listener.
         app.UseStatusCodePages();
+        // A web page's changing request is refused before its credential is looked at (BrowserRequestGuard).
+        app.UseBrowserRequestGuard();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapManagementEndpoints();
         app.MapOperatorApi();
         return app;
