@@ -150,7 +150,50 @@ internal static class ApiRequests
             return (null, BadRequest("the body holds a string that is not text: invalid UTF-8 or a lone surrogate escape (\\ud800)"));
         }
 
+        if (Repeated(document.RootElement) is { } name)
+        {
+            document.Dispose();
+            return (null, BadRequest($"the body names \"{name}\" more than once: which one is meant cannot be told"));
+        }
+
         return (document, null);
+    }
+
+    // A name given twice in one object: JSON leaves the meaning open (the readers would take one of them,
+    // and a proxy or log in between may have shown the other). The first name repeated; null when none is.
+    private static string? Repeated(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!names.Add(property.Name))
+                    {
+                        return property.Name.Length > 100 ? property.Name[..100] + "…" : property.Name;
+                    }
+
+                    if (Repeated(property.Value) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Repeated(item) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 
     // JSON's parser lets through strings that cannot become .NET strings (invalid UTF-8 bytes, a lone

@@ -340,6 +340,25 @@ public sealed class OperatorApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("api/v1/clients/alpha/suspend", "{\"reason\":\"drill\",\"reason\":\"leak\"}", "reason")]
+    [InlineData("api/v1/suspend-all", "{\"reason\":\"a\",\"note\":{\"x\":1,\"x\":2}}", "x")]
+    [InlineData("api/v1/incidents", "{\"nature\":\"leak\",\"clients\":[\"alpha\"],\"nature\":\"drill\"}", "nature")]
+    public async Task BodyNamingAFieldTwice_Answers400NamingIt_NothingDone(string path, string body, string name)
+    {
+        using var alice = _site.Client("alice");
+        using var response = await alice.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal($"the body names \"{name}\" more than once: which one is meant cannot be told", problem.RootElement.GetProperty("detail").GetString());
+        var status = await GetJsonAsync(_site.Client("val"), "api/v1/status");
+        Assert.All(status.GetProperty("clients").EnumerateArray(), c => Assert.Equal("active", c.GetProperty("state").GetString()));
+        using var incidents = await _site.Client("val").GetAsync("api/v1/incidents");
+        Assert.Equal(HttpStatusCode.OK, incidents.StatusCode);
+        Assert.DoesNotContain("\"nature\"", await incidents.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("api/v1/findings?limit=abc", "1 to 512")]
     [InlineData("api/v1/findings?limit=1.5", "1 to 512")]
     [InlineData("api/v1/audits?limit=", "1 to 100")]
