@@ -119,6 +119,9 @@ internal static class OperatorApiEndpoints
                 w.WritePropertyName("last_reassertion");
                 WriteLastReassertion(w, state, client);
                 ApiJson.WriteStrings(w, "ports_pending_retry", engine.PortsPendingRetry(client.Id));
+                ApiJson.WriteStrings(w, "ports_owed_bring_up", state.OwedBringUps.TryGetValue(client.Id, out var owed)
+                    ? owed.Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}"))
+                    : []);
 
                 w.WritePropertyName("last_passing_audit");
                 if (state.LastPassingAudit.TryGetValue(client.Id, out var audit))

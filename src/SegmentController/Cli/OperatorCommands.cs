@@ -465,6 +465,11 @@ internal static class OperatorCommands
             output.WriteLine(Printable($"{id}: switch ports NOT shut, being tried again: {string.Join(", ", pending.EnumerateArray().Select(p => p.GetString()))}"));
         }
 
+        if (client.TryGetProperty("ports_owed_bring_up", out var owed) && owed.ValueKind == JsonValueKind.Array && owed.GetArrayLength() > 0)
+        {
+            output.WriteLine(Printable($"{id}: switch ports NOT brought up after the restore, being tried again: {string.Join(", ", owed.EnumerateArray().Select(p => p.GetString()))}"));
+        }
+
         if (client.TryGetProperty("last_reassertion", out var last) && last.ValueKind == JsonValueKind.Object)
         {
             var at = last.GetProperty("at").GetDateTimeOffset().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);

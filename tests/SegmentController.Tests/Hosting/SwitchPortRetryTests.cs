@@ -151,6 +151,13 @@ public sealed class SwitchPortRetryTests : IDisposable
             using var restored = await api.PostAsync(new Uri("/api/v1/clients/alpha/restore", UriKind.Relative), OperatorApiSite.Reason("drill over"));
             Assert.Equal(System.Net.HttpStatusCode.OK, restored.StatusCode);
             Assert.False(await sw.IsUpAsync("sgra1"));
+
+            using var owing = await StatusAsync(api);
+            Assert.Equal(["sw1:sgra1"], Client(owing, "alpha").GetProperty("ports_owed_bring_up").EnumerateArray().Select(p => p.GetString()!).ToArray());
+            Assert.Empty(Client(owing, "bravo").GetProperty("ports_owed_bring_up").EnumerateArray());
+            var (_, output, error) = await SegctlProcess.RunAsync("status", "--url", management.ToString(), "--api-key", key);
+            Assert.Contains("alpha: switch ports NOT brought up after the restore, being tried again: sw1:sgra1", output, StringComparison.Ordinal);
+            Assert.True(error.Length == 0, error);
         }
         finally
         {
@@ -160,6 +167,10 @@ public sealed class SwitchPortRetryTests : IDisposable
         await WaitForOutputAsync(segctl, "Restore of alpha: switch ports of alpha, which the restore could not read back up, brought up and read back up on a retry");
         Assert.True(await sw.IsUpAsync("sgra1"));
         Assert.True(await sw.IsUpAsync("sgrb1"));
+        using (var settled = await StatusAsync(api))
+        {
+            Assert.Empty(Client(settled, "alpha").GetProperty("ports_owed_bring_up").EnumerateArray());
+        }
 
         segctl.Signal(NativeMethods.SigTerm);
         Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
