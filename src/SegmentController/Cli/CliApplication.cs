@@ -52,9 +52,10 @@ internal static class CliApplication
         var parseResult = BuildRoot().Parse(args);
         if (parseResult.Errors.Count > 0)
         {
-            foreach (var parseError in parseResult.Errors)
+            // Never the value of a secret option, even one the command does not take.
+            foreach (var line in ParseErrorText.Lines(parseResult, args))
             {
-                await error.WriteLineAsync($"segctl: {parseError.Message}");
+                await error.WriteLineAsync($"segctl: {line}");
             }
 
             await error.WriteLineAsync("Run 'segctl --help' for usage.");
