@@ -121,6 +121,7 @@ internal static class ControllerHost
         app.UseBrowserRequestGuard();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseReadOnlyManagementEndpoints();
         app.MapManagementEndpoints();
         app.MapOperatorApi();
         return app;
@@ -153,7 +154,7 @@ internal static class ControllerHost
         var metrics = app.Services.GetRequiredService<ControllerMetrics>();
         metrics.BuildInfo.WithLabels(Version).Set(1);
         // Open on purpose (Prometheus and supervisors do not authenticate); every other path is denied by default.
-        app.MapMetrics("/metrics", metrics.Registry).AllowAnonymous();
+        app.MapMetrics("/metrics", metrics.Registry).AllowAnonymous().WithMetadata(ReadOnlyEndpoint.Instance);
         app.MapHealthChecks("/healthz", new HealthCheckOptions
         {
             ResponseWriter = HealthResponse.WriteAsync,
@@ -163,7 +164,32 @@ internal static class ControllerHost
                 [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        }).AllowAnonymous();
+        }).AllowAnonymous().WithMetadata(ReadOnlyEndpoint.Instance);
+    }
+
+    /// <summary>
+    /// /metrics and /healthz answer GET and HEAD alone: any other method is 405 with Allow (written as problem
+    /// details by the status code pages). Checked after routing and authorization, which let an anonymous
+    /// caller reach these endpoints whatever the method, so the caller sees 405 rather than 401.
+    /// </summary>
+    private static void UseReadOnlyManagementEndpoints(this WebApplication app) =>
+        app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<ReadOnlyEndpoint>() is not null
+                && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                context.Response.Headers.Allow = "GET, HEAD";
+                return;
+            }
+
+            await next(context);
+        });
+
+    /// <summary>Marks an endpoint that answers GET and HEAD alone.</summary>
+    private sealed class ReadOnlyEndpoint
+    {
+        public static ReadOnlyEndpoint Instance { get; } = new();
     }
 
     private static IPEndPoint ParseEndpoint(string endpoint) =>

@@ -34,6 +34,36 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_MetricsAndHealthz_AnswerGetAndHeadAlone_OtherMethods405WithAllow()
+    {
+        await using var segctl = SegctlProcess.Start("run", "--policy", TestSite.WritePolicy(_dir), "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+
+        foreach (var path in (string[])["/metrics", "/healthz"])
+        {
+            foreach (var method in (string[])["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FROB"])
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(management, path)) { Content = new StringContent("{}") };
+                using var response = await _http.SendAsync(request);
+                Assert.True(HttpStatusCode.MethodNotAllowed == response.StatusCode, $"{method} {path}: {(int)response.StatusCode}");
+                Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow.Order(StringComparer.Ordinal));
+                Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                Assert.Equal(405, problem.RootElement.GetProperty("status").GetInt32());
+            }
+
+            using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(management, path)));
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            using var get = await _http.GetAsync(new Uri(management, path));
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        }
+
+        Assert.Contains("segctl_build_info{", await _http.GetStringAsync(new Uri(management, "/metrics")), StringComparison.Ordinal);
+        segctl.Signal(NativeMethods.SigTerm);
+        Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Run_PolicyFileIsNamedPipe_ExitsTwoWithoutWaitingForAWriter()
     {
         var policy = Path.Combine(_dir, "site.yaml");
