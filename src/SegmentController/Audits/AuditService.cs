@@ -472,7 +472,9 @@ internal sealed partial class AuditService : BackgroundService
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Without history audits still run; only the window and the status start from now.
-            Log.HistoryNotLoaded(_logger, e);
+            // A store that cannot be opened is expected (it fails closed, and says so on its own): its reason
+            // is enough. Anything else is a defect and keeps its stack trace.
+            Log.HistoryNotLoaded(_logger, e.Message, e is StoreUnavailableException ? null : e);
         }
     }
 
@@ -595,8 +597,8 @@ internal sealed partial class AuditService : BackgroundService
         [LoggerMessage(AuditEventIds.ScheduledAuditFailed, LogLevel.Error, "The scheduled audit could not be completed")]
         public static partial void ScheduledFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(AuditEventIds.HistoryNotLoaded, LogLevel.Warning, "Earlier audits could not be read from the evidence store")]
-        public static partial void HistoryNotLoaded(ILogger logger, Exception exception);
+        [LoggerMessage(AuditEventIds.HistoryNotLoaded, LogLevel.Warning, "Earlier audits could not be read from the evidence store: {Reason}")]
+        public static partial void HistoryNotLoaded(ILogger logger, string reason, Exception? exception);
 
         [LoggerMessage(AuditEventIds.AuditProgress, LogLevel.Information, "Audit: {Progress}")]
         public static partial void Progress(ILogger logger, string progress);

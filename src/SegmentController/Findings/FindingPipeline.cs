@@ -1,3 +1,4 @@
+using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Metrics;
 
@@ -106,7 +107,9 @@ internal sealed partial class FindingPipeline : IFindingSink
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                Log.ConsumerFailed(_logger, consumer.GetType().Name, e);
+                // A store that cannot be opened or written is expected (it fails closed, and says so on its
+                // own): its reason is enough. Anything else is a defect and keeps its stack trace.
+                Log.ConsumerFailed(_logger, consumer.GetType().Name, e.Message, e is StoreUnavailableException ? null : e);
                 (failures ??= []).Add(e);
             }
         }
@@ -125,7 +128,7 @@ internal sealed partial class FindingPipeline : IFindingSink
         [LoggerMessage(EventIds.FindingUpdated, LogLevel.Debug, "Finding {Rule} ({Severity}) for [{Clients}] updated: {Summary}")]
         public static partial void FindingUpdated(ILogger logger, string rule, string severity, string clients, string summary);
 
-        [LoggerMessage(EventIds.FindingConsumerFailed, LogLevel.Error, "Finding consumer {Consumer} failed")]
-        public static partial void ConsumerFailed(ILogger logger, string consumer, Exception exception);
+        [LoggerMessage(EventIds.FindingConsumerFailed, LogLevel.Error, "Finding consumer {Consumer} failed: {Reason}")]
+        public static partial void ConsumerFailed(ILogger logger, string consumer, string reason, Exception? exception);
     }
 }

@@ -36,6 +36,11 @@ internal sealed class PrintableConsoleFormatter : ConsoleFormatter, IDisposable
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
     {
         ArgumentNullException.ThrowIfNull(textWriter);
+        if (IsHostStartFailure(logEntry.Category, logEntry.EventId))
+        {
+            return;
+        }
+
         var message = logEntry.Formatter?.Invoke(logEntry.State, logEntry.Exception);
         if (logEntry.Exception is null && message is null)
         {
@@ -78,6 +83,19 @@ internal sealed class PrintableConsoleFormatter : ConsoleFormatter, IDisposable
     }
 
     public void Dispose() => _changes?.Dispose();
+
+    /// <summary>
+    /// The host's "Hosting failed to start" entry, written with the exception's stack trace. The host throws
+    /// the same exception from its start, and <c>segctl run</c> says it there: in one line when it is a
+    /// failure of the site (a port already in use, a certificate that does not load), with its stack trace
+    /// when it is a defect. Written here too, it would only put a stack trace before that line.
+    /// </summary>
+    private static bool IsHostStartFailure(string category, EventId eventId) =>
+        eventId.Id == HostStartFailedEventId && string.Equals(category, HostCategory, StringComparison.Ordinal);
+
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
+    private const int HostStartFailedEventId = 11;
 
     private static string LevelName(LogLevel level) => level switch
     {

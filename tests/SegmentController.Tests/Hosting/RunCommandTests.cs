@@ -64,6 +64,48 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_ManagementPortTaken_SaysSoInOneLineWithoutAStackTrace()
+    {
+        using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        var endpoint = (IPEndPoint)taken.LocalEndPoint!;
+
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("run", "--policy", TestSite.WritePolicy(_dir), "--management-listen", $"127.0.0.1:{endpoint.Port}");
+
+        Assert.Equal(2, code);
+        Assert.Equal($"segctl: error: Failed to bind to address http://127.0.0.1:{endpoint.Port}: address already in use.{Environment.NewLine}", stderr);
+        Assert.DoesNotContain("Hosting failed to start", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_StoreThatCannotBeOpened_LogsWhatFailedInOneLineWithoutAStackTrace()
+    {
+        var policy = TestSite.WritePolicy(_dir);
+        Directory.CreateDirectory(Path.Combine(_dir, "segctl.db"));
+
+        await using var segctl = SegctlProcess.Start("run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        await WaitForOutputAsync(segctl, "Finding consumer FindingRecorder failed");
+        var log = await WaitForOutputAsync(segctl, "Earlier audits could not be read");
+
+        var reason = $"store {Path.Combine(_dir, "segctl.db")} cannot be opened: it is a directory";
+        var lines = log.Split('\n');
+        var recorder = lines.Where(l => l.Contains("Finding consumer FindingRecorder failed", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(recorder);
+        Assert.All(recorder, l => Assert.EndsWith($"Finding consumer FindingRecorder failed: {reason}", l, StringComparison.Ordinal));
+        var audits = Assert.Single(lines, l => l.Contains("Earlier audits could not be read", StringComparison.Ordinal));
+        Assert.EndsWith($"Earlier audits could not be read from the evidence store: {reason}", audits, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("StoreUnavailableException", log, StringComparison.Ordinal);
+
+        segctl.Signal(NativeMethods.SigTerm);
+        await segctl.WaitForExitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public async Task Run_PolicyFileIsNamedPipe_ExitsTwoWithoutWaitingForAWriter()
     {
         var policy = Path.Combine(_dir, "site.yaml");
