@@ -9,6 +9,7 @@ internal static class EventIds
     public const int PolicyRejected = 1011;
     public const int PolicyRejectedError = 1012;
     public const int PolicyRestartRequired = 1013;
+    public const int HangupWasIgnored = 1014;
     public const int FindingMade = 1100;
     public const int FindingConsumerFailed = 1101;
     public const int FindingUpdated = 1102;

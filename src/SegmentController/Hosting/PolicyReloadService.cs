@@ -48,6 +48,12 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
         _policy.PolicyChanged += OnPolicyChanged;
         if (_policy is IReloadablePolicyProvider && !OperatingSystem.IsWindows())
         {
+            // Started with SIGHUP ignored (nohup): the reload takes it all the same (HangupSignal).
+            if (HangupSignal.StopIgnoring())
+            {
+                Log.HangupWasIgnored(_logger);
+            }
+
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true;
@@ -184,6 +190,9 @@ internal sealed partial class PolicyReloadService : IHostedService, IDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(EventIds.HangupWasIgnored, LogLevel.Warning, "segctl was started with SIGHUP ignored (nohup?); SIGHUP reloads the policy all the same, a hangup of the terminal included")]
+        public static partial void HangupWasIgnored(ILogger logger);
+
         [LoggerMessage(EventIds.PolicyApplied, LogLevel.Information, "Policy of site {Site} in force (sha256 {Sha256})")]
         public static partial void PolicyApplied(ILogger logger, string site, string sha256);
 

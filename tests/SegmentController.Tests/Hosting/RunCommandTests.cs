@@ -165,6 +165,22 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Sighup_StartedWithSighupIgnored_AsUnderNohup_StillReloadsAndSaysSo()
+    {
+        var policy = TestSite.WritePolicy(_dir);
+        await using var segctl = SegctlProcess.StartUnder(["env", "--ignore-signal=HUP"], "run", "--policy", policy, "--management-listen", "127.0.0.1:0");
+        var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
+        await WaitForOutputAsync(segctl, "segctl was started with SIGHUP ignored (nohup?); SIGHUP reloads the policy all the same");
+
+        await File.AppendAllTextAsync(policy, "\n# reviewed by the site engineer\n");
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(policy)));
+        segctl.Signal(NativeMethods.SigHup);
+        var after = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_policy_reloads_total{outcome=\"applied\"} 1", StringComparison.Ordinal));
+
+        Assert.Contains($"sha256=\"{expected}\"}} 1", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sighup_StartUpSettingChanged_AppliedButRestartRequiredUntilReverted()
     {
         var policy = TestSite.WritePolicy(_dir);
