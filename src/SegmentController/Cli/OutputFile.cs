@@ -30,7 +30,8 @@ internal static class OutputFile
             return null;
         }
 
-        if (new FileInfo(full).LinkTarget is not null && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } final)
+        var info = new FileInfo(full);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } final)
         {
             full = final.FullName;
         }
