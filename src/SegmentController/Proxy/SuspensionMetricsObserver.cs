@@ -33,13 +33,16 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
     public void Tripped(SuspensionRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        _metrics.KillswitchTripsTotal.WithLabels(record.Scope == SuspensionNames.AllClients ? "all" : record.Scope, SuspensionNames.Of(record.Trigger)).Inc();
-        Log.Tripped(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.Actor, record.Reason);
+
+        // The gauge first: a scrape that counts the trip also finds the client suspended.
         lock (_lock)
         {
             _suspendedScopes[record.Scope] = record.Id;
             Publish();
         }
+
+        _metrics.KillswitchTripsTotal.WithLabels(record.Scope == SuspensionNames.AllClients ? "all" : record.Scope, SuspensionNames.Of(record.Trigger)).Inc();
+        Log.Tripped(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.Actor, record.Reason);
     }
 
     public void InForceAtStart(SuspensionRecord record)
