@@ -403,16 +403,18 @@ internal static class LogCommands
         }
 
         var query = new RecordQuery { From = fromTime, To = toTime, Client = client };
+        StandardOutputStream? standardOutput = null;
         try
         {
             ExportSummary summary;
             if (file is null)
             {
-                using var buffer = new MemoryStream();
-                summary = EvidenceExport.Write(store, query, buffer, time.GetUtcNow(), cancellationToken);
-                buffer.Position = 0;
-                using var text = new StreamReader(buffer);
-                output.Write(text.ReadToEnd());
+                // Streamed as it is read: a store holds years of a client's evidence, more than memory.
+                using (standardOutput = StandardOutputStream.For(output))
+                {
+                    summary = EvidenceExport.Write(store, query, standardOutput, time.GetUtcNow(), cancellationToken);
+                    standardOutput.Flush();
+                }
             }
             else
             {
@@ -432,12 +434,21 @@ internal static class LogCommands
             error.WriteLine($"segctl: --out {file} cannot be written: {e.Message}; nothing written");
             return CliApplication.ExitError;
         }
+        catch (StandardOutputException e)
+        {
+            error.WriteLine($"segctl: standard output cannot be written: {e.Message}; {Incomplete}");
+            return CliApplication.ExitError;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            error.WriteLine($"segctl: store {store} cannot be exported: {e.Message}");
+            var written = standardOutput is { BytesWritten: > 0 } ? $"; {Incomplete}" : "";
+            error.WriteLine($"segctl: store {store} cannot be exported: {e.Message}{written}");
             return CliApplication.ExitError;
         }
     }
+
+    /// <summary>What a failed export to standard output has left there.</summary>
+    private const string Incomplete = "the export written to standard output is incomplete";
 
     private static bool TryTime(string? text, string option, TextWriter error, out DateTimeOffset? time)
     {
