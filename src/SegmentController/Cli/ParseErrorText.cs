@@ -7,7 +7,8 @@ namespace SegmentController.Cli;
 /// The lines a usage error prints. A value given after an option whose name says it carries a secret
 /// (<c>--api-key</c>, <c>--key</c>, <c>--password</c>, <c>--secret</c>, <c>--community</c>, <c>--auth-pass</c>,
 /// <c>--priv-pass</c>, …) is never among them, whether or not the command takes that option: a misplaced key
-/// would otherwise end up in a terminal's scrollback and a CI log. What was wrong is still said.
+/// would otherwise end up in a terminal's scrollback and a CI log. Nor is what was given with an option the
+/// command does not take, whatever its name (a misspelled <c>--api-kye KEY</c>). What was wrong is still said.
 /// </summary>
 internal static class ParseErrorText
 {
@@ -30,6 +31,11 @@ internal static class ParseErrorText
     }
 
     /// <summary>One line per parse error of <paramref name="parseResult"/>, none holding a secret of <paramref name="args"/>.</summary>
+    /// <remarks>
+    /// An option the command does not take is named, never what was given with it: the token after it and the
+    /// value in <c>--name=VALUE</c> are unknown to the command, so any of them may be a secret (a misspelled
+    /// <c>--api-kye KEY</c>).
+    /// </remarks>
     public static IReadOnlyList<string> Lines(ParseResult parseResult, IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(parseResult);
@@ -38,35 +44,89 @@ internal static class ParseErrorText
         var secrets = SecretValues(args);
         secrets.UnionWith(SecretValues([.. parseResult.Tokens.Select(t => t.Value)]));
         var unmatched = parseResult.UnmatchedTokens.ToHashSet(StringComparer.Ordinal);
+        var (unknownOptions, followers) = UnknownOptions(parseResult.Tokens, unmatched);
         var command = CommandPath(parseResult.CommandResult);
         var lines = new List<string>();
         foreach (var error in parseResult.Errors)
         {
             var token = unmatched.FirstOrDefault(t => string.Equals(error.Message, $"Unrecognized command or argument '{t}'.", StringComparison.Ordinal));
-            if (token is not null && secrets.Contains(token))
+            if (token is not null && (secrets.Contains(token) || followers.ContainsKey(token)))
             {
-                // The value of a secret option the command does not take: the option's own line says what was wrong.
+                // Given with an option the command does not take: the option's own line says what was wrong,
+                // unless that was taken as another option's value.
+                if (followers.TryGetValue(token, out var after) && !unknownOptions.ContainsKey(after) && !followers.ContainsKey(after))
+                {
+                    lines.Add($"unrecognized argument for {command} after {after} (not shown)");
+                }
+
                 continue;
             }
 
-            if (token is not null && SecretOptionName(token) is { } name)
+            if (token is not null && (SecretOptionName(token) ?? (unknownOptions.ContainsKey(token) ? OptionName(token) : null)) is { } name)
             {
-                var valueGiven = token.Length > name.Length;
+                var valueGiven = token.Length > name.Length || (unknownOptions.TryGetValue(token, out var hidesNext) && hidesNext);
                 lines.Add($"unrecognized option {name} for {command}{(valueGiven ? " (its value is not shown)" : string.Empty)}");
                 continue;
             }
 
-            lines.Add(Redact(error.Message, secrets));
+            lines.Add(RedactQuoted(Redact(error.Message, secrets), followers));
         }
 
         return lines;
     }
 
+    /// <summary>
+    /// The unmatched tokens that look like options, each with whether the token after it is hidden, and the
+    /// hidden tokens: any argument right after an argument that looks like an option, matched or not, as
+    /// what may be its value. One taken as another option's value (<c>--from --xyz KEY</c>) counts too.
+    /// </summary>
+    private static (Dictionary<string, bool> Options, Dictionary<string, string> Followers) UnknownOptions(IReadOnlyList<Token> tokens, HashSet<string> unmatched)
+    {
+        var options = new Dictionary<string, bool>(StringComparer.Ordinal);
+        // Each hidden token with the one it came after.
+        var followers = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (token.Type != TokenType.Argument || !LooksLikeOption(token.Value))
+            {
+                continue;
+            }
+
+            // A hidden token that looks like an option may be one: what follows it is hidden as well.
+            var hidesNext = i + 1 < tokens.Count && tokens[i + 1].Type == TokenType.Argument;
+            if (hidesNext)
+            {
+                followers.TryAdd(tokens[i + 1].Value, token.Value);
+            }
+
+            if (unmatched.Contains(token.Value))
+            {
+                options[token.Value] = (options.TryGetValue(token.Value, out var before) && before) || hidesNext;
+            }
+        }
+
+        foreach (var follower in followers.Keys)
+        {
+            options.Remove(follower);
+        }
+
+        return (options, followers);
+    }
+
+    private static bool LooksLikeOption(string token) => token.Length > 1 && token[0] == '-';
+
+    /// <summary>The option name <paramref name="token"/> gives, alone or as name=value or name:value.</summary>
+    private static string OptionName(string token)
+    {
+        var end = token.IndexOfAny(['=', ':']);
+        return end < 0 ? token : token[..end];
+    }
+
     /// <summary>The name of the secret option <paramref name="token"/> gives (alone, or as name=value or name:value); null when it gives none.</summary>
     private static string? SecretOptionName(string token)
     {
-        var end = token.IndexOfAny(['=', ':']);
-        var name = end < 0 ? token : token[..end];
+        var name = OptionName(token);
         return IsSecretOption(name) ? name : null;
     }
 
@@ -103,6 +163,17 @@ internal static class ParseErrorText
         foreach (var secret in secrets.OrderByDescending(s => s.Length))
         {
             message = message.Replace(secret, Hidden, StringComparison.Ordinal);
+        }
+
+        return message;
+    }
+
+    /// <summary>Hides a token given after an unknown option where a message quotes it (as the value it could not parse).</summary>
+    private static string RedactQuoted(string message, Dictionary<string, string> followers)
+    {
+        foreach (var follower in followers.Keys.OrderByDescending(s => s.Length))
+        {
+            message = message.Replace($"'{follower}'", $"'{Hidden}'", StringComparison.Ordinal);
         }
 
         return message;

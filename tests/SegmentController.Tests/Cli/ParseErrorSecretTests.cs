@@ -65,13 +65,76 @@ public sealed class ParseErrorSecretTests : IDisposable
         Assert.Contains("statuss", stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task OtherUnknownArguments_AreStillNamed()
+    [Theory]
+    [InlineData("--api-kye")]
+    [InlineData("--comunity")]
+    [InlineData("--colour")]
+    [InlineData("-x")]
+    public async Task UnknownOptionFollowedByAValue_NamesTheOptionNotTheValue(string option)
     {
-        var (code, _, stderr) = await SegctlProcess.RunAsync("log", "export", "--store", Path.Combine(_dir, "segctl.db"), "--colour", "blue");
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("log", "export", "--store", Path.Combine(_dir, "segctl.db"), option, Secret);
 
         Assert.Equal(2, code);
-        Assert.Contains("Unrecognized command or argument '--colour'", stderr, StringComparison.Ordinal);
-        Assert.Contains("Unrecognized command or argument 'blue'", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.Equal($"segctl: unrecognized option {option} for 'log export' (its value is not shown){Environment.NewLine}Run 'segctl --help' for usage.{Environment.NewLine}", stderr);
+    }
+
+    [Theory]
+    [InlineData("=")]
+    [InlineData(":")]
+    public async Task UnknownOptionWithItsValueInOneToken_NamesTheOptionNotTheValue(string separator)
+    {
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("log", "export", "--store", Path.Combine(_dir, "segctl.db"), $"--api-kye{separator}{Secret}");
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.Contains("segctl: unrecognized option --api-kye for 'log export' (its value is not shown)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownOptionInAResponseFile_NamesTheOptionNotTheValue()
+    {
+        var responseFile = Path.Combine(_dir, "args.rsp");
+        await File.WriteAllTextAsync(responseFile, $"--api-kye\n{Secret}\n");
+
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("log", "export", "--store", Path.Combine(_dir, "segctl.db"), "@" + responseFile);
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.Contains("segctl: unrecognized option --api-kye for 'log export' (its value is not shown)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownOptionsInARow_EachFollowerHidden_CommandsAndKnownOptionsStillNamed()
+    {
+        // The second may be the misspelled option and the third its value.
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("log", "--colour", "--api-kye", Secret, "export", "--store", Path.Combine(_dir, "segctl.db"), "--verbose");
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("--api-kye", stdout + stderr, StringComparison.Ordinal);
+        Assert.Contains("segctl: unrecognized option --colour for 'log export' (its value is not shown)", stderr, StringComparison.Ordinal);
+        Assert.Contains("segctl: unrecognized option --verbose for 'log export'" + Environment.NewLine, stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--api-kye")]
+    [InlineData("--api-key")]
+    public async Task OptionTakenAsAnotherOptionsValue_TheTokenAfterItHidden(string option)
+    {
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("log", "export", "--store", Path.Combine(_dir, "segctl.db"), "--from", option, Secret);
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.Equal($"segctl: unrecognized argument for 'log export' after {option} (not shown){Environment.NewLine}Run 'segctl --help' for usage.{Environment.NewLine}", stderr);
+    }
+
+    [Fact]
+    public async Task UnknownCommand_IsStillNamed()
+    {
+        var (code, _, stderr) = await SegctlProcess.RunAsync("log", "exprot", "--store", Path.Combine(_dir, "segctl.db"));
+
+        Assert.Equal(2, code);
+        Assert.Contains("Unrecognized command or argument 'exprot'", stderr, StringComparison.Ordinal);
     }
 }
