@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using SegmentController.Core.Policy;
 
@@ -60,8 +61,13 @@ internal sealed class SigningKey : IDisposable
         }
     }
 
-    /// <summary>Creates a new P-256 key and writes it as PKCS#8 PEM, readable by the owner only.</summary>
-    /// <exception cref="InvalidOperationException">The file cannot be made there (no such directory, no permission).</exception>
+    /// <summary>
+    /// Creates a new P-256 key and writes it as PKCS#8 PEM, readable by the owner only. The file appears whole
+    /// or not at all: the key is written to a new file beside it, synced, and renamed into place (never over
+    /// a file of that name), and the directory synced, so a full disk or a crash part-way leaves no key file
+    /// a later start would load and refuse, and a key the chain then introduces is on disk before it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The file cannot be made there (no such directory, no permission, no space, a file of that name appeared).</exception>
     public static SigningKey CreateFile(string path)
     {
         try
@@ -78,31 +84,87 @@ internal sealed class SigningKey : IDisposable
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException($"signing key {path} cannot be created: {e.Message}", e);
+            throw new InvalidOperationException($"signing key {path} cannot be created: {WithoutPath(e.Message)}", e);
         }
     }
 
     private static SigningKey WriteNewFile(string path)
     {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full) ?? "/";
+        var partial = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var pem = key.ExportPkcs8PrivateKeyPem();
-        var options = new FileStreamOptions
+        try
         {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-        };
-        if (!OperatingSystem.IsWindows())
+            var pem = System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem());
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+            };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            try
+            {
+                using (var stream = new FileStream(partial, options))
+                {
+                    stream.Write(pem);
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(partial, full, overwrite: false);
+            }
+            finally
+            {
+                File.Delete(partial);
+            }
+
+            SyncDirectory(directory);
+            return new SigningKey(key);
+        }
+        catch
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Makes the rename that put a key file in <paramref name="directory"/> durable.</summary>
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
         }
 
-        using (var stream = new FileStream(path, options))
-        using (var writer = new StreamWriter(stream))
+        var fd = NativeMethods.Open(directory, NativeMethods.ORdOnly | NativeMethods.ODirectory);
+        if (fd < 0)
         {
-            writer.Write(pem);
+            throw new IOException($"directory {directory} cannot be opened to sync it (errno {Marshal.GetLastPInvokeError()})");
         }
 
-        return new SigningKey(key);
+        try
+        {
+            if (NativeMethods.Fsync(fd) != 0)
+            {
+                throw new IOException($"directory {directory} cannot be synced (errno {Marshal.GetLastPInvokeError()})");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.Close(fd);
+        }
+    }
+
+    /// <summary>The runtime's message without the partial file's name it ends with (" : '/dir/.key.partial'").</summary>
+    private static string WithoutPath(string message)
+    {
+        var at = message.IndexOf(" : '", StringComparison.Ordinal);
+        return at > 0 ? message[..at] : message;
     }
 
     /// <summary>Loads the key at <paramref name="path"/>, creating it first when the file does not exist.</summary>
