@@ -41,7 +41,7 @@ internal sealed class StandardOutputStream : Stream
 
         // Whatever the writer holds goes first; from here on the bytes bypass it.
         output.Flush();
-        return new StandardOutputStream(new BufferedStream(Console.OpenStandardOutput(), BufferBytes));
+        return new StandardOutputStream(new BufferedStream(OperatingSystem.IsLinux() ? new StandardOutputDescriptor() : Console.OpenStandardOutput(), BufferBytes));
     }
 
     public override bool CanRead => false;

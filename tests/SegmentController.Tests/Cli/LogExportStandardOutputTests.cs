@@ -51,6 +51,34 @@ public sealed class LogExportStandardOutputTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_ToAPipeWhoseReaderStopsEarly_Exit2_OneLineSayingTheOutputIsIncomplete()
+    {
+        // About 200 KB of export, more than a pipe holds: the writes after head has gone fail.
+        var store = await StoreAsync(payloadBytes: 1_000, copies: 200);
+
+        var (exit, _, error) = await SegctlProcess.RunUnderAsync(["bash", "-c", """set -o pipefail; "$@" | head -c 100 > /dev/null""", "bash"], "log", "export", "--store", store);
+
+        Assert.True(exit == 2, $"exit {exit}: {error}");
+        Assert.Equal($"segctl: standard output cannot be written: its reader has closed it (broken pipe); {Incomplete}{Environment.NewLine}", error);
+    }
+
+    [Fact]
+    public async Task Export_InAGroupRedirectedToOneFile_WhatFollowsItComesAfterIt()
+    {
+        var store = await StoreAsync(payloadBytes: 1_000, copies: 100);
+        var file = Path.Combine(_dir, "group.out");
+
+        var (exit, _, error) = await SegctlProcess.RunUnderAsync(["bash", "-c", """out=$0; { echo before; "$@"; echo after; } > "$out" """, file], "log", "export", "--store", store);
+
+        Assert.True(exit == 0, error);
+        var lines = File.ReadAllLines(file);
+        Assert.Equal("before", lines[0]);
+        Assert.StartsWith("""{"kind":"header",""", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("""{"kind":"head",""", lines[^2], StringComparison.Ordinal);
+        Assert.Equal("after", lines[^1]);
+    }
+
+    [Fact]
     public async Task VerifyExport_AnExportCutShort_Exit1_NamesWhatIsMissing()
     {
         var store = await StoreAsync(payloadBytes: 100, copies: 0);
