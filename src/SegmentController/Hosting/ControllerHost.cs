@@ -69,7 +69,8 @@ internal static class ControllerHost
         });
 
         // Order matters: the store opens before anything records; incidents see a finding before the
-        // suspension consumer trips on it; the switches' port shutter is registered before the engine.
+        // suspension consumer trips on it, and a trip's measure only after its metrics; the switches' port
+        // shutter is registered before the engine.
         builder.Services.AddSingleton(StoreAtStart.Of(policy.Current.Controller.Store.Path));
         builder.Services.AddControllerCore(policy);
         builder.Services.AddEvidence();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Incidents;
@@ -21,6 +22,11 @@ internal static class IncidentServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton<IncidentQueue>();
         services.AddSingleton<IFindingConsumer>(sp => sp.GetRequiredService<IncidentQueue>());
+
+        // The kill switch's metrics are told of a trip or a restore before the queue (the engine tells its
+        // observers in the order they were registered; AddSuspension's own registration of them is then the
+        // same one): a measure an operator reads on an incident is never ahead of segctl_client_suspended.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISuspensionObserver, Proxy.SuspensionMetricsObserver>());
         services.AddSingleton<ISuspensionObserver>(sp => sp.GetRequiredService<IncidentQueue>());
         services.AddSingleton(sp =>
         {

@@ -204,6 +204,34 @@ public sealed class IncidentWorkflowTests
     }
 
     [Fact]
+    public async Task ClientSuspendedWhileItsIncidentIsOpen_MeasureOnTheIncidentOnlyOnceMetricsShowTheClientSuspended()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-incident-measure-").FullName);
+        await site.StartAsync();
+        var (code, output, error) = await CliAsync(site, "alice", "incident", "open", "--client", "alpha", "--nature", "alpha's agent seen on beta's VLAN");
+        Assert.True(code == 0, error);
+        var id = output.Split(' ')[1];
+
+        // The incident is read while the suspension is still being answered: once it shows the suspension
+        // among its measures, a dashboard scraping /metrics finds alpha suspended too.
+        using var alice = site.Client("alice");
+        using var viewer = site.Client("val");
+        var suspending = alice.PostAsync("api/v1/clients/alpha/suspend", Api.OperatorApiSite.Reason("agent on the wrong VLAN"));
+        await EvidenceSite.WaitUntilAsync(
+            async () => (await viewer.GetStringAsync($"api/v1/incidents/{id}")).Contains("suspended alpha", StringComparison.Ordinal),
+            "the suspension among the measures of alpha's incident");
+        var metrics = await site.MetricsAsync();
+        Assert.True(
+            metrics.Contains("segctl_client_suspended{client=\"alpha\"} 1", StringComparison.Ordinal),
+            "alpha's incident has the suspension among its measures, /metrics has alpha not suspended: "
+                + string.Join(' ', metrics.Split('\n').Where(l => l.StartsWith("segctl_client_suspended", StringComparison.Ordinal))));
+        using (var suspended = await suspending)
+        {
+            Assert.Equal(HttpStatusCode.Created, suspended.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task ClientWithoutAWebhook_NoticeGivenByTelephone_RecordedAndItsClockStops()
     {
         await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-incident-phone-").FullName);
