@@ -36,6 +36,17 @@ internal sealed partial class IncidentService : BackgroundService
         _incidents.IncidentChanged += (_, _) => Publish();
     }
 
+    /// <summary>
+    /// Takes back the incidents recorded before this start before the host goes on to open the management
+    /// listener: the operator API and <c>/metrics</c> never show a restarted controller without them.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await RestoreAsync(cancellationToken).ConfigureAwait(false);
+        Publish();
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         _queue.Complete();
@@ -55,15 +66,12 @@ internal sealed partial class IncidentService : BackgroundService
         {
             // Stopping. The host also cancels a service it started when a later one fails to start (a proxy
             // certificate that cannot be loaded, say), and may dispose what it holds (the incident manager)
-            // while its restore is still reading: that start failed for its own reason, not this service.
+            // while its work is still running: that start failed for its own reason, not this service.
         }
     }
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        await RestoreAsync(stoppingToken).ConfigureAwait(false);
-        Publish();
-
         // Deadlines that passed while the controller was down are put on record as such.
         try
         {
