@@ -84,8 +84,7 @@ public sealed class VerificationLostTests : IDisposable
         OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
         await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
-        Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
+        var metrics = await WaitForSnmpVerifiedAsync(management);
 
         // snmpd stops answering: the clients with ports on the switch are suspended.
         await sw.Agent.StopAsync();
@@ -129,8 +128,7 @@ public sealed class VerificationLostTests : IDisposable
         // lift and suspends again: long enough for a busy machine's status reads and request.
         await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress, timeout: "5s", retries: 1), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
-        var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m => m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal));
-        Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), Lines(metrics));
+        var metrics = await WaitForSnmpVerifiedAsync(management);
 
         // snmpd hangs (no answer, no ICMP): alpha and bravo are suspended, and anything asked of the switch
         // now waits out its timeouts — bringing alpha's port up at a restore too.
@@ -171,6 +169,19 @@ public sealed class VerificationLostTests : IDisposable
         await sw.Agent.ResumeAsync();
         segctl.Signal(NativeMethods.SigTerm);
         Assert.Equal(0, await segctl.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>
+    /// Reads <c>/metrics</c> until sw1 is reachable and SNMP verification healthy; the switch's poll sets the
+    /// first a moment before the verification it decides.
+    /// </summary>
+    private async Task<string> WaitForSnmpVerifiedAsync(Uri management)
+    {
+        var metrics = await SegctlProcess.PollMetricsAsync(_http, management, m =>
+            m.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal) && m.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal));
+        Assert.True(metrics.Contains("segctl_switch_reachable{switch=\"sw1\"} 1", StringComparison.Ordinal), $"sw1 never reachable:\n{metrics}");
+        Assert.True(metrics.Contains("segctl_verification_healthy{source=\"snmp\"} 1", StringComparison.Ordinal), $"sw1 reachable, SNMP verification never healthy:\n{Lines(metrics)}");
+        return metrics;
     }
 
     private static string? State(string status, string client)
