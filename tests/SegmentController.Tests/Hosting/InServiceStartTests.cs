@@ -69,7 +69,7 @@ public sealed class InServiceStartTests : IDisposable
         }
 
         Assert.Empty(_site.UpstreamPaths);
-        var said = segctl.StandardOutput + segctl.StandardError;
+        var said = await segctl.WaitForOutputAsync("segctl state init --policy FILE");
         Assert.Contains($"{StatePath} does not exist, and the policy says this site's controller is in service (controller.in_service: true)", said, StringComparison.Ordinal);
         Assert.Contains("segctl state init --policy FILE", said, StringComparison.Ordinal);
 

@@ -115,7 +115,7 @@ public sealed class KillSwitchCrashTests : IDisposable
         var failure = await Record.ExceptionAsync(async () => (await alpha.GetAsync(new Uri("https://alpha.test/alpha/after"))).Dispose());
         Assert.True(failure is HttpRequestException or IOException or SocketException, failure?.ToString() ?? "alpha was answered");
         Assert.Equal(hits, _site.UpstreamPaths.Count);
-        Assert.Contains("suspension.state does not exist", second.StandardOutput + second.StandardError, StringComparison.Ordinal);
+        Assert.Contains("suspension.state does not exist", await second.WaitForOutputAsync("suspension.state does not exist"), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -269,7 +269,7 @@ public sealed class RunCommandTests : IDisposable
             await Task.Delay(100);
         }
 
-        var log = second.StandardOutput + second.StandardError;
+        var log = await WaitForOutputAsync(second, "Suspension of beta (operator, since ");
         Assert.Contains("Suspension of beta (operator, since ", log, StringComparison.Ordinal);
         Assert.False(log.Contains("waits for the evidence store", StringComparison.Ordinal), log);
         Assert.False(log.Contains("written to the evidence store after a delay", StringComparison.Ordinal), log);

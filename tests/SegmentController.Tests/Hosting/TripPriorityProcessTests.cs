@@ -60,6 +60,6 @@ public sealed class TripPriorityProcessTests : IDisposable
 
         using var trip = JsonDocument.Parse(body);
         var persist = trip.RootElement.GetProperty("suspension").GetProperty("stages").EnumerateArray().Single(s => s.GetProperty("stage").GetString() == "persist").Clone();
-        return (persist, segctl.StandardOutput + segctl.StandardError);
+        return (persist, await segctl.WaitForOutputAsync("Trips run at "));
     }
 }

@@ -189,6 +189,21 @@ internal sealed partial class SegctlProcess : IAsyncDisposable
         return metrics;
     }
 
+    /// <summary>
+    /// What the process printed, once it holds <paramref name="text"/> (60 s at most): the console logger
+    /// writes on a thread of its own, so a log line can come after anything else the process did first.
+    /// </summary>
+    public async Task<string> WaitForOutputAsync(string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(StandardOutput + StandardError).Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return StandardOutput + StandardError;
+    }
+
     /// <summary>A client of the management API at <paramref name="management"/> with a bearer key.</summary>
     public static HttpClient Api(Uri management, string key)
     {
