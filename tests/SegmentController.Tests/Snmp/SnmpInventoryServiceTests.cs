@@ -38,12 +38,14 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(condition, () => "condition not reached in time");
+
+    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> failure)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            Assert.True(DateTime.UtcNow < deadline, failure());
             await Task.Delay(100);
         }
     }
@@ -156,19 +158,25 @@ public sealed class SnmpInventoryServiceTests(SnmpCliAgents agents) : IClassFixt
         await service.StartAsync(CancellationToken.None);
         try
         {
-            await WaitUntilAsync(() => metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count == 1 && metrics.SnmpPollDuration.WithLabels("cisco-sw2").Count >= 1);
-            Assert.Equal("not verified: cisco-sw2", health.Snapshot()[SnmpInventoryService.HealthSource].Detail);
+            // A poll is timed before the health it decides is reported: the health is waited for too.
+            await WaitUntilAsync(
+                () => metrics.SnmpPollDuration.WithLabels("qbridge-sw1").Count == 1 && metrics.SnmpPollDuration.WithLabels("cisco-sw2").Count >= 1
+                    && health.Snapshot()[SnmpInventoryService.HealthSource].Detail == "not verified: cisco-sw2",
+                () => $"each switch polled, health not 'not verified: cisco-sw2' but '{health.Snapshot()[SnmpInventoryService.HealthSource].Detail}'");
 
             // The one switch still in the policy answered its last poll, an hour ago as it were: verified.
             provider.Set(site with { Switches = [good] });
-            await WaitUntilAsync(() => health.Snapshot()[SnmpInventoryService.HealthSource].Healthy);
-            Assert.Equal(1, metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value);
+            // Health is reported to /healthz (the snapshot) a moment before segctl_verification_healthy.
+            await WaitUntilAsync(
+                () => health.Snapshot()[SnmpInventoryService.HealthSource].Healthy && metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value == 1,
+                () => $"not verified with the failing switch gone: {health.Snapshot()[SnmpInventoryService.HealthSource].Detail}, segctl_verification_healthy {metrics.VerificationHealthy.WithLabels(SnmpInventoryService.HealthSource).Value}");
             Assert.DoesNotContain(metrics.SwitchReachable.GetAllLabelValues(), l => l[0] == "cisco-sw2");
 
             // No switch left: there is no SNMP verifier, neither healthy nor failing.
             provider.Set(site with { Switches = [] });
-            await WaitUntilAsync(() => !health.Snapshot().ContainsKey(SnmpInventoryService.HealthSource));
-            Assert.DoesNotContain(metrics.VerificationHealthy.GetAllLabelValues(), l => l[0] == SnmpInventoryService.HealthSource);
+            await WaitUntilAsync(
+                () => !health.Snapshot().ContainsKey(SnmpInventoryService.HealthSource) && !metrics.VerificationHealthy.GetAllLabelValues().Any(l => l[0] == SnmpInventoryService.HealthSource),
+                () => $"the SNMP source not withdrawn from both health and /metrics with no switch left: health has it {health.Snapshot().ContainsKey(SnmpInventoryService.HealthSource)}");
         }
         finally
         {
