@@ -98,4 +98,15 @@ public interface ISuspensionObserver
     void PortBringUpRetryFailed(RestoreRecord restore, PortBringUp attempt, TimeSpan retryIn)
     {
     }
+
+    /// <summary>
+    /// The bring-ups owed (<see cref="SuspensionState.OwedBringUps"/>) changed — narrowed to the ports not yet read
+    /// back up, or dropped — but the state file could not be saved (<paramref name="reason"/>): it still names, for
+    /// <paramref name="clients"/>, ports as owed that are not, and a start before the next save would bring them up
+    /// again. The change is in force; the engine saves the state again on the retry schedule (and with any change
+    /// before that) until the file has it. Once per failed save.
+    /// </summary>
+    void OwedBringUpsNotSaved(IReadOnlyList<string> clients, string reason)
+    {
+    }
 }

@@ -40,6 +40,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private int _disposed;
     private int _resumed;
 
+    // Clients whose bring-up owed changed in force but not in the state file (a save of the change failed and none
+    // has succeeded since; any save writes the whole state), and whether a loop saving it again runs. Under _lock.
+    private readonly HashSet<string> _owedUnsaved = new(StringComparer.Ordinal);
+    private bool _savingOwedLater;
+
     // The policy whose switch ports the suspensions in force have had shut (at their trip, at start-up or
     // at the last reload): a reload shuts the ports it adds to a suspended client against this one.
     private SitePolicy _portPolicy;
@@ -239,7 +244,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                     FailedAuditAt = request.Trigger == SuspensionTrigger.Audit ? now : null,
                 };
                 var next = current.With(record).WithoutPending(request.Scope).WithoutOwedCoveredBy(request.Scope);
-                _store.Save(next);
+                Save(next);
 
                 // Before it is in force: port work of this suspension that a reload starts at once reports
                 // after the trip's enforced record.
@@ -321,7 +326,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         IOException? notSaved = null;
         try
         {
-            _store.Save(next);
+            Save(next);
         }
         catch (Exception e)
         {
@@ -1232,7 +1237,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             var next = _state.WithPassingAudit(clientId, at);
-            _store.Save(next);
+            Save(next);
             Volatile.Write(ref _state, next);
         }
         finally
@@ -1349,7 +1354,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var next = _state.WithPending(scope, pending);
         try
         {
-            _store.Save(next);
+            Save(next);
         }
         catch (IOException e)
         {
@@ -1418,7 +1423,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         var lifted = _state.Suspensions[scope];
         var at = _time.GetUtcNow();
         var next = Owe(_state.Without(scope).WithLifted(scope, at), lifted, pending, at);
-        _store.Save(next);
+        Save(next);
         Volatile.Write(ref _state, next);
         lock (_retryLock)
         {
@@ -1868,27 +1873,40 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Changes the bring-ups owed (under the lock) and saves the state when they changed. A save that fails keeps
-    /// the change in force; the file keeps the debts as they were until the next save.
+    /// Changes the bring-ups owed (under the lock) and saves the state when they changed, or when an earlier change
+    /// of them is not in the state file yet. A save that fails keeps the change in force; the file keeps the debts as
+    /// they were until a later save, which is tried again on the retry schedule (<see cref="SaveOwedLaterAsync"/>),
+    /// and the observers hear of each failure (<see cref="ISuspensionObserver.OwedBringUpsNotSaved"/>). Returns
+    /// false when the bring-ups owed in force are not all in the file.
     /// </summary>
-    private async Task UpdateOwedAsync(Func<SuspensionState, SuspensionState> change, CancellationToken cancellationToken)
+    private async Task<bool> UpdateOwedAsync(Func<SuspensionState, SuspensionState> change, CancellationToken cancellationToken, bool again = false)
     {
+        string[]? clients = null;
+        string? error = null;
+        var saveLater = false;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var next = change(_state);
-            if (ReferenceEquals(next, _state))
+            if (ReferenceEquals(next, _state) && _owedUnsaved.Count == 0)
             {
-                return;
+                _savingOwedLater &= !again;
+                return true;
             }
 
             try
             {
-                _store.Save(next);
+                Save(next);
+                _savingOwedLater &= !again;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // In force all the same.
+                _owedUnsaved.UnionWith(OwedChanged(_state, next));
+                clients = [.. _owedUnsaved.Order(StringComparer.Ordinal)];
+                error = e.Message;
+                saveLater = !_savingOwedLater;
+                _savingOwedLater = true;
             }
 
             Volatile.Write(ref _state, next);
@@ -1897,6 +1915,75 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         {
             _lock.Release();
         }
+
+        if (clients is null)
+        {
+            return true;
+        }
+
+        foreach (var observer in _observers)
+        {
+            observer.OwedBringUpsNotSaved(clients, error!);
+        }
+
+        if (saveLater)
+        {
+            lock (_retryLock)
+            {
+                if (Volatile.Read(ref _disposed) == 0)
+                {
+                    var stopping = _stopping.Token;
+                    Track(Task.Run(() => SaveOwedLaterAsync(stopping), CancellationToken.None));
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Saves the state again, <see cref="FirstPortRetry"/> after a save of a change to the bring-ups owed failed and
+    /// then twice as long each time (at most <see cref="PortRetryCap"/>), until the file has them: this save or any
+    /// other succeeds. A file that names ports as owed that are not would have the next start bring them up again
+    /// (ports an operator may have shut since). Stopping first, that start does so, for the ports the file names.
+    /// </summary>
+    private async Task SaveOwedLaterAsync(CancellationToken stopping)
+    {
+        var delay = FirstPortRetry;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
+                if (await UpdateOwedAsync(state => state, stopping, again: true).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                delay = NextRetryDelay(delay);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+        {
+            // Stopping: the next start tries again the ports the file still names, and saves what it finds.
+        }
+    }
+
+    /// <summary>The clients whose bring-up owed differs between two states.</summary>
+    private static IEnumerable<string> OwedChanged(SuspensionState before, SuspensionState after) =>
+        before.OwedBringUps.Keys.Union(after.OwedBringUps.Keys, StringComparer.Ordinal).Where(client =>
+            !before.OwedBringUps.TryGetValue(client, out var was)
+            || !after.OwedBringUps.TryGetValue(client, out var now)
+            || !ReferenceEquals(was, now));
+
+    /// <summary>
+    /// Saves the whole state (caller holds the lock): bring-ups owed whose earlier save failed are in the file once
+    /// it succeeds.
+    /// </summary>
+    private void Save(SuspensionState next)
+    {
+        _store.Save(next);
+        _owedUnsaved.Clear();
     }
 
     /// <summary>Ends the bring-up tries of <paramref name="clientIds"/> (their ports are brought up, or shut, by what comes now).</summary>
@@ -2066,7 +2153,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             var next = _state.With(amended);
             try
             {
-                _store.Save(next);
+                Save(next);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -148,6 +148,13 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         }
     }
 
+    public void OwedBringUpsNotSaved(IReadOnlyList<string> clients, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(reason);
+        Log.RestoreOwedNotSaved(_logger, string.Join(",", clients), reason);
+    }
+
     public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -224,6 +231,9 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
         [LoggerMessage(EventIds.RestorePortsStillNotUp, LogLevel.Error, "Restore of {Scope}: switch ports of {Client} still NOT up; trying again every {Seconds:F0} s until they are or the client is suspended again: {Failures}")]
         public static partial void RestorePortsStillNotUp(ILogger logger, string scope, string client, double seconds, string failures);
+
+        [LoggerMessage(EventIds.RestoreOwedNotSaved, LogLevel.Error, "Restore: the switch ports owed a bring-up for {Clients} changed but could NOT be saved to the suspension state file ({Error}); saving it again 1 s, 2 s, 4 s … at most 60 s apart. Until then the file names ports as owed that are not, and a start would bring them up again")]
+        public static partial void RestoreOwedNotSaved(ILogger logger, string clients, string error);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);

@@ -303,6 +303,85 @@ public sealed class OwedBringUpTests : IDisposable
     }
 
     [Fact]
+    public async Task Owed_ReadBackUpByARetry_SaveFails_ReportedOncePerFailedSave_SavedAgainOnTheSchedule_RestartBringsNothingUp()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using (var engine = new SuspensionEngine(store, new StaticPolicyProvider(TestPolicies.TwoClients(approvers: 1)), [], [switchPorts], [], [events], _time))
+        {
+            await RestoredWithThePortNotUpAsync(engine, switchPorts);
+
+            // The disk fills; the retry reads the port up, and the debt goes in force but not in the file.
+            store.Failing = true;
+            Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+            var (clients, reason) = await events.NextOwedNotSavedAsync();
+            await events.NextBroughtUpAsync();
+            Assert.Equal(["acme"], clients);
+            Assert.Equal("No space left on device", reason);
+            Assert.Empty(engine.Current.OwedBringUps);
+            Assert.Equal(["acme"], OwedOnDisk().Keys);
+            Assert.Equal(1, events.OwedNotSavedCount);
+
+            // Saved again 1 s later (failing again: reported again, once), then 2 s later, when the disk has room.
+            Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+            Assert.Equal(["acme"], (await events.NextOwedNotSavedAsync()).Clients);
+            store.Failing = false;
+            Assert.Equal(TimeSpan.FromSeconds(2), await _time.FireNextTimerAsync(Patience));
+            await WaitUntilAsync(() => OwedOnDisk().Count == 0, "the dropped debt was not saved again once the disk had room");
+            await WaitUntilAsync(() => _time.PendingTimers == 0, "the state is still being saved again after a save that succeeded");
+            _time.Advance(TimeSpan.FromHours(1));
+            Assert.Equal(2, events.OwedNotSavedCount);
+        }
+
+        await AssertRestartBringsNothingUpAsync(switchPorts, releasesBefore: 1);
+    }
+
+    [Fact]
+    public async Task Owed_NarrowedByARetry_SaveFails_Reported_SavedByTheNextTryThoughNothingChanged_RestartBringsUpOnlyThePortStillOwed()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        var policy = new StaticPolicyProvider(TwoSwitches());
+        using (var engine = new SuspensionEngine(store, policy, [], [switchPorts], [], [events], _time))
+        {
+            await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+            Interlocked.Exchange(ref switchPorts.UnreachableBringUps, 1);
+            Assert.False((await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None)).Record!.Ports!.Verified);
+            Assert.Equal(2, OwedOnDisk()["acme"].Ports.Sum(p => p.Ports.Count));
+
+            // sw1 answers the first try, sw2 does not: the debt narrows to sw2's port, and the save of that fails.
+            switchPorts.Broken.Add("sw2:Gi1/0/7");
+            store.Failing = true;
+            Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+            Assert.Equal(["acme"], (await events.NextOwedNotSavedAsync()).Clients);
+            Assert.Equal(TimeSpan.FromSeconds(2), (await events.NextBringUpFailureAsync()).RetryIn);
+            Assert.Equal(["sw2:Gi1/0/7"], engine.Current.OwedBringUps["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+            Assert.Equal(["sw1:Gi1/0/1", "sw2:Gi1/0/7"], OwedOnDisk()["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+
+            // The state saved again 1 s later fails too; the disk has room by the next try, which finds the debt as
+            // it was (sw2 still does not answer) and saves it all the same.
+            Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+            Assert.Equal(["acme"], (await events.NextOwedNotSavedAsync()).Clients);
+            store.Failing = false;
+            Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+            Assert.Equal(TimeSpan.FromSeconds(4), (await events.NextBringUpFailureAsync()).RetryIn);
+            Assert.Equal(["sw2:Gi1/0/7"], OwedOnDisk()["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+            Assert.Equal(2, events.OwedNotSavedCount);
+        }
+
+        // Started again on that file once sw2 answers: only sw2's port is brought up.
+        switchPorts.Broken.Clear();
+        var restartEvents = new PortEvents();
+        using var restarted = NewEngine(switchPorts, restartEvents, TwoSwitches());
+        await restarted.ReassertAsync(CancellationToken.None);
+        await restartEvents.NextBroughtUpAsync();
+        Assert.Equal(["acme:sw1:Gi1/0/1,sw2:Gi1/0/7", "acme:sw2:Gi1/0/7", "acme:sw2:Gi1/0/7"], switchPorts.Releases);
+        Assert.Empty(OwedOnDisk());
+    }
+
+    [Fact]
     public async Task StateFileOfTheVersionBeforeOwedBringUps_Loads_SuspensionInForce_NothingOwed_RestoreBringsThePortUp()
     {
         // As the controller wrote it before bring-ups were owed: no owed_bring_ups.

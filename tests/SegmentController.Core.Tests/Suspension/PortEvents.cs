@@ -38,6 +38,19 @@ internal sealed class PortEvents : ISuspensionObserver
         _bringUpFailed.Writer.TryWrite((restore, attempt, retryIn));
     }
 
+    private readonly Channel<(IReadOnlyList<string> Clients, string Reason)> _owedNotSaved = Channel.CreateUnbounded<(IReadOnlyList<string>, string)>();
+
+    public int OwedNotSavedCount;
+
+    public Task<(IReadOnlyList<string> Clients, string Reason)> NextOwedNotSavedAsync() =>
+        _owedNotSaved.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+
+    public void OwedBringUpsNotSaved(IReadOnlyList<string> clients, string reason)
+    {
+        Interlocked.Increment(ref OwedNotSavedCount);
+        _owedNotSaved.Writer.TryWrite((clients, reason));
+    }
+
     public int RetryFailedCount;
 
     public Task<(SuspensionRecord Record, PortReassertion Reassertion)> NextReassertionAsync() =>

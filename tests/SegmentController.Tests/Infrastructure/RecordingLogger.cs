@@ -7,6 +7,7 @@ internal sealed class RecordingLogger<T> : ILogger<T>
 {
     private readonly Lock _lock = new();
     private readonly List<(LogLevel Level, string Message)> _entries = [];
+    private readonly List<int> _eventIds = [];
 
     public IReadOnlyList<(LogLevel Level, string Message)> Entries
     {
@@ -15,6 +16,18 @@ internal sealed class RecordingLogger<T> : ILogger<T>
             lock (_lock)
             {
                 return [.. _entries];
+            }
+        }
+    }
+
+    /// <summary>The event id of each entry, in the same order.</summary>
+    public IReadOnlyList<int> EventIds
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _eventIds];
             }
         }
     }
@@ -31,6 +44,7 @@ internal sealed class RecordingLogger<T> : ILogger<T>
         lock (_lock)
         {
             _entries.Add((logLevel, formatter(state, exception)));
+            _eventIds.Add(eventId.Id);
         }
     }
 }

@@ -59,6 +59,20 @@ public sealed class PortRetryReportingTests : IDisposable
     }
 
     [Fact]
+    public void BringUpOwedNotSaved_AnErrorNamingTheClientsAndTheReason_OncePerFailedSave()
+    {
+        var logger = new RecordingLogger<SuspensionMetricsObserver>();
+        ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
+
+        observer.OwedBringUpsNotSaved(["alpha", "beta"], "No space left on device");
+
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Error, entry.Level);
+        Assert.Equal(1420, Assert.Single(logger.EventIds));
+        Assert.Equal("Restore: the switch ports owed a bring-up for alpha,beta changed but could NOT be saved to the suspension state file (No space left on device); saving it again 1 s, 2 s, 4 s … at most 60 s apart. Until then the file names ports as owed that are not, and a start would bring them up again", entry.Message);
+    }
+
+    [Fact]
     public void RetryThatShutThePorts_LoggedAsAReassertionNamingTheRetry()
     {
         var logger = new RecordingLogger<SuspensionMetricsObserver>();
