@@ -256,7 +256,7 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             throw;
         }
 
-        SyncDirectory(directory);
+        DirectorySync.Sync(directory);
         _slotBytes = slotBytes;
     }
 
@@ -412,33 +412,6 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         if (NativeMethods.Fdatasync((int)handle.DangerousGetHandle()) != 0)
         {
             throw new IOException($"cannot sync the suspension state (errno {Marshal.GetLastPInvokeError()})");
-        }
-    }
-
-    // The rename is only durable once the directory entry is; .NET cannot open a directory, so libc does.
-    private static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return;
-        }
-
-        var fd = NativeMethods.Open(directory, NativeMethods.ORdOnly | NativeMethods.ODirectory);
-        if (fd < 0)
-        {
-            throw new IOException($"cannot open directory {directory} to sync it (errno {Marshal.GetLastPInvokeError()})");
-        }
-
-        try
-        {
-            if (NativeMethods.Fsync(fd) != 0)
-            {
-                throw new IOException($"cannot sync directory {directory} (errno {Marshal.GetLastPInvokeError()})");
-            }
-        }
-        finally
-        {
-            _ = NativeMethods.Close(fd);
         }
     }
 }

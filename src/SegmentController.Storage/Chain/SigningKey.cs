@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using SegmentController.Core.Policy;
 
@@ -123,40 +122,13 @@ internal sealed class SigningKey : IDisposable
                 File.Delete(partial);
             }
 
-            SyncDirectory(directory);
+            Core.DirectorySync.Sync(directory);
             return new SigningKey(key);
         }
         catch
         {
             key.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>Makes the rename that put a key file in <paramref name="directory"/> durable.</summary>
-    private static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var fd = NativeMethods.Open(directory, NativeMethods.ORdOnly | NativeMethods.ODirectory);
-        if (fd < 0)
-        {
-            throw new IOException($"directory {directory} cannot be opened to sync it (errno {Marshal.GetLastPInvokeError()})");
-        }
-
-        try
-        {
-            if (NativeMethods.Fsync(fd) != 0)
-            {
-                throw new IOException($"directory {directory} cannot be synced (errno {Marshal.GetLastPInvokeError()})");
-            }
-        }
-        finally
-        {
-            _ = NativeMethods.Close(fd);
         }
     }
 

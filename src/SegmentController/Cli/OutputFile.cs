@@ -137,24 +137,8 @@ internal static class OutputFile
     }
 
     /// <summary>The partial file's stream: a write or sync that fails is the output file's failure, said as such.</summary>
-    private sealed class OutputFileStream(FileStream inner) : Stream
+    private sealed class OutputFileStream(FileStream inner) : WriteOnlyStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Guard(() => inner.Write(buffer, offset, count));
-
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             try
@@ -170,12 +154,6 @@ internal static class OutputFile
         public override void Flush() => Guard(inner.Flush);
 
         public void Sync() => Guard(() => inner.Flush(flushToDisk: true));
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -8,27 +8,11 @@ namespace SegmentController.Cli;
 /// runtime's console stream, which drops a write to a pipe whose reader has gone, a failed write is an
 /// <see cref="IOException"/>: <c>segctl log export | head</c> is told as an incomplete export, not a whole one.
 /// </summary>
-internal sealed class StandardOutputDescriptor : Stream
+internal sealed class StandardOutputDescriptor : WriteOnlyStream
 {
     private const int StandardOutput = 1;
     private const int EIntr = 4;
     private const int EPipe = 32;
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -53,12 +37,6 @@ internal sealed class StandardOutputDescriptor : Stream
     public override void Flush()
     {
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     [DllImport("libc", EntryPoint = "write", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -9,7 +9,7 @@ namespace SegmentController.Cli;
 /// decoded as UTF-8. A write that fails is standard output's failure (<see cref="StandardOutputException"/>),
 /// told apart from a failure to produce what is written.
 /// </summary>
-internal sealed class StandardOutputStream : Stream
+internal sealed class StandardOutputStream : WriteOnlyStream
 {
     private const int BufferBytes = 64 * 1024;
 
@@ -43,22 +43,6 @@ internal sealed class StandardOutputStream : Stream
         output.Flush();
         return new StandardOutputStream(new BufferedStream(OperatingSystem.IsLinux() ? new StandardOutputDescriptor() : Console.OpenStandardOutput(), BufferBytes));
     }
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -97,12 +81,6 @@ internal sealed class StandardOutputStream : Stream
             throw new StandardOutputException(e);
         }
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
