@@ -251,12 +251,22 @@ internal sealed partial class AuditService : BackgroundService
         base.Dispose();
     }
 
+    /// <summary>
+    /// Reads the audits on record back before the host goes on to open the management listener: the status,
+    /// the audit endpoints and the <c>segctl_audit_last_*</c> gauges never show a restarted controller without
+    /// them. The read is of one record type (indexed); a store that cannot be read is only logged.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await LoadHistoryAsync(cancellationToken).ConfigureAwait(false);
+        PublishUnaudited(_policy.Current);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await LoadHistoryAsync(stoppingToken).ConfigureAwait(false);
-            PublishUnaudited(_policy.Current);
             DateTimeOffset? retryAt = null;
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -393,14 +403,14 @@ internal sealed partial class AuditService : BackgroundService
     }
 
     /// <summary>Reads earlier audits from the chain: the recent list, the last result per client, the window's start.</summary>
-    private async Task LoadHistoryAsync(CancellationToken stoppingToken)
+    private async Task LoadHistoryAsync(CancellationToken cancellationToken)
     {
         DateTimeOffset? lastFull = null;
         try
         {
             var clientCount = _policy.Current.Clients.Count;
             var loaded = new List<AuditReport>();
-            await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.AuditResult }, stoppingToken).ConfigureAwait(false))
+            await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.AuditResult }, cancellationToken).ConfigureAwait(false))
             {
                 if (record.Payload is not { } payload)
                 {
@@ -453,7 +463,7 @@ internal sealed partial class AuditService : BackgroundService
             DateTimeOffset? firstRecord = null;
             if (lastFull is null)
             {
-                await foreach (var record in _store.ReadAsync(new RecordQuery(), stoppingToken).ConfigureAwait(false))
+                await foreach (var record in _store.ReadAsync(new RecordQuery(), cancellationToken).ConfigureAwait(false))
                 {
                     firstRecord = record.Time;
                     break;
