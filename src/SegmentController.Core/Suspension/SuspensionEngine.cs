@@ -2136,11 +2136,15 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     /// <summary>
     /// Changes the record of a suspension while it is still the one in force (same id) and saves the state.
-    /// A save that fails loses only the change, on a crash: the suspension itself is durable already.
+    /// A save that fails loses only the change, on a crash: the suspension itself is durable already. The
+    /// observers hear of each failure (<see cref="ISuspensionObserver.AmendmentNotSaved"/>); the change goes
+    /// into the file with the next save of the state that succeeds, whatever that save is for.
     /// Returns the record as changed, or null when that suspension is no longer in force.
     /// </summary>
     private async Task<SuspensionRecord?> AmendInForceAsync(SuspensionRecord record, Func<SuspensionRecord, SuspensionRecord> amend, CancellationToken cancellationToken)
     {
+        SuspensionRecord amended;
+        string? error = null;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -2149,7 +2153,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return null;
             }
 
-            var amended = amend(inForce);
+            amended = amend(inForce);
             var next = _state.With(amended);
             try
             {
@@ -2158,15 +2162,25 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // In force all the same; the file keeps the record as it was.
+                error = e.Message;
             }
 
             Volatile.Write(ref _state, next);
-            return amended;
         }
         finally
         {
             _lock.Release();
         }
+
+        if (error is not null)
+        {
+            foreach (var observer in _observers)
+            {
+                observer.AmendmentNotSaved(amended, error);
+            }
+        }
+
+        return amended;
     }
 
     /// <summary>

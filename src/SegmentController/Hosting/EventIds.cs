@@ -47,6 +47,7 @@ internal static class EventIds
     public const int RestorePortRetryFailed = 1418;
     public const int RestorePortsStillNotUp = 1419;
     public const int RestoreOwedNotSaved = 1420;
+    public const int SuspensionAmendmentNotSaved = 1421;
     public const int SnmpPollFailed = 1500;
     public const int SnmpPublishFailed = 1501;
     public const int SnmpSwitchRecovered = 1502;

@@ -155,6 +155,13 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         Log.RestoreOwedNotSaved(_logger, string.Join(",", clients), reason);
     }
 
+    public void AmendmentNotSaved(SuspensionRecord record, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(reason);
+        Log.SuspensionAmendmentNotSaved(_logger, record.Scope, record.Id, reason);
+    }
+
     public void PortsReleased(SuspensionRecord record, PortRelease release, IReadOnlyDictionary<string, string> owners)
     {
         ArgumentNullException.ThrowIfNull(record);
@@ -234,6 +241,9 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
         [LoggerMessage(EventIds.RestoreOwedNotSaved, LogLevel.Error, "Restore: the switch ports owed a bring-up for {Clients} changed but could NOT be saved to the suspension state file ({Error}); saving it again 1 s, 2 s, 4 s … at most 60 s apart. Until then the file names ports as owed that are not, and a start would bring them up again")]
         public static partial void RestoreOwedNotSaved(ILogger logger, string clients, string error);
+
+        [LoggerMessage(EventIds.SuspensionAmendmentNotSaved, LogLevel.Error, "Suspension of {Scope} ({Id}) is in force, but the change to its record (stage timings, ports read back, a reassertion or release) could NOT be saved to the suspension state file ({Error}); it is not saved again on its own but goes into the file with the next save of the state that succeeds. Until then a start finds the record as it was last saved")]
+        public static partial void SuspensionAmendmentNotSaved(ILogger logger, string scope, string id, string error);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]
         public static partial void StateUnreadable(ILogger logger, string message);

@@ -51,6 +51,19 @@ internal sealed class PortEvents : ISuspensionObserver
         _owedNotSaved.Writer.TryWrite((clients, reason));
     }
 
+    private readonly Channel<(SuspensionRecord Record, string Reason)> _amendmentNotSaved = Channel.CreateUnbounded<(SuspensionRecord, string)>();
+
+    public int AmendmentNotSavedCount;
+
+    public Task<(SuspensionRecord Record, string Reason)> NextAmendmentNotSavedAsync() =>
+        _amendmentNotSaved.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+
+    public void AmendmentNotSaved(SuspensionRecord record, string reason)
+    {
+        Interlocked.Increment(ref AmendmentNotSavedCount);
+        _amendmentNotSaved.Writer.TryWrite((record, reason));
+    }
+
     public int RetryFailedCount;
 
     public Task<(SuspensionRecord Record, PortReassertion Reassertion)> NextReassertionAsync() =>

@@ -88,6 +88,39 @@ public sealed class PortRetryTests : IDisposable
     }
 
     [Fact]
+    public async Task Trip_RetryShutsThePort_SaveOfTheReassertionFails_ReportedOnce_InTheFileWithTheNextSave()
+    {
+        var switchPorts = new PortTableShutter { UnreachableShuts = 1 };
+        switchPorts.Up["sw1:Gi1/0/1"] = true;
+        var events = new PortEvents();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = new SuspensionEngine(store, new StaticPolicyProvider(TestPolicies.TwoClients(approvers: 1)), [], [switchPorts], [], [events], _time);
+        var enforced = await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        Assert.False(enforced.Ports!.Verified);
+        Assert.Equal(0, events.AmendmentNotSavedCount);
+
+        // The disk fills; the retry reads the port down, and the reassertion is in force but not in the file.
+        store.Failing = true;
+        Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+        var (record, reason) = await events.NextAmendmentNotSavedAsync();
+        var (reasserted, _) = await events.NextReassertionAsync();
+        Assert.Equal(enforced.Id, record.Id);
+        Assert.Equal("acme", record.Scope);
+        Assert.Equal(PortReassertionCause.Retry, Assert.Single(record.Reassertions).Cause);
+        Assert.Equal("No space left on device", reason);
+        Assert.Single(reasserted.Reassertions);
+        Assert.Single(engine.Current.Suspensions["acme"].Reassertions);
+        Assert.Empty(OnDisk("acme").Reassertions);
+        Assert.Equal(1, events.AmendmentNotSavedCount);
+
+        // Nothing saves it again on its own; the next save that succeeds (another client's trip) writes it too.
+        store.Failing = false;
+        await (await engine.TripAsync(Trip("globex"), CancellationToken.None)).Completion;
+        Assert.Equal(PortReassertionCause.Retry, Assert.Single(OnDisk("acme").Reassertions).Cause);
+        Assert.Equal(1, events.AmendmentNotSavedCount);
+    }
+
+    [Fact]
     public async Task Trip_SwitchStaysUnreachable_TriesBackOffToOneAMinute_NoneRecordedUntilOneShutsThePort()
     {
         var switchPorts = new PortTableShutter { UnreachableShuts = int.MaxValue / 2 };
