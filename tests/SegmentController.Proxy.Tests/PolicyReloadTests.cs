@@ -36,6 +36,17 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         return status;
     }
 
+    /// <summary>Waits (a minute at most) until the proxy has judged a policy and refused it for a reason naming <paramref name="reason"/>.</summary>
+    private async Task RefusedAsync(string reason)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!_h.Components.Snapshots.LastErrors.Any(e => e.Contains(reason, StringComparison.Ordinal)))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(1), $"the proxy did not refuse the policy for '{reason}': [{string.Join("; ", _h.Components.Snapshots.LastErrors)}]");
+            await Task.Delay(20);
+        }
+    }
+
     [Fact]
     public async Task NewPolicy_RoutesSwapped_InvalidOneKeepsLastGood()
     {
@@ -45,9 +56,11 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(agent, "https://legacy.test/", HttpStatusCode.OK));
         Assert.Equal(HttpStatusCode.NotFound, (await agent.GetAsync(new Uri("https://acme.test/"))).StatusCode);
 
-        // Plain http:// upstreams are never configured: the last good routes stay.
+        // Plain http:// upstreams are never configured: once the proxy has refused the policy, the last good routes stay.
+        var inForce = _h.Components.Snapshots.Current.Policy;
         _h.Policy.Set(WithAcmeUpstream(new Upstream { Name = "crm", Hosts = ["acme.test"], Destinations = [new Uri($"http://127.0.0.1:{_h.Acme.Port}/")] }));
-        await Task.Delay(300);
+        await RefusedAsync("is not https://");
+        Assert.Same(inForce, _h.Components.Snapshots.Current.Policy);
         Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("https://legacy.test/"))).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await agent.GetAsync(new Uri("https://acme.test/"))).StatusCode);
     }
