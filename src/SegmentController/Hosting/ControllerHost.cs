@@ -188,7 +188,7 @@ internal static class ControllerHost
         });
 
     /// <summary>Marks an endpoint that answers GET and HEAD alone.</summary>
-    private sealed class ReadOnlyEndpoint
+    internal sealed class ReadOnlyEndpoint
     {
         public static ReadOnlyEndpoint Instance { get; } = new();
     }

@@ -225,7 +225,9 @@ public sealed class OperatorApiIncidentsTests : IAsyncLifetime, IDisposable
     public void OpenApiDocument_DescribesEveryRouteIncludingIncidents()
     {
         using var document = JsonDocument.Parse(OperatorApiDocument.Json);
+        // The operator API's own routes: this host maps nothing else (/metrics and /healthz are the controller's).
         var documented = document.RootElement.GetProperty("paths").EnumerateObject()
+            .Where(p => p.Name.StartsWith("/api/", StringComparison.Ordinal))
             .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name}"))
             .Order(StringComparer.Ordinal)
             .ToArray();

@@ -603,8 +603,8 @@ public sealed class OperatorApiTests : IAsyncLifetime
 
         var mapped = _site.App.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
-            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .Where(e => e.RoutePattern.RawText is "/metrics" or "/healthz" || e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .SelectMany(e => MethodsOf(e).Select(m => $"{m} {e.RoutePattern.RawText}"))
             .Order(StringComparer.Ordinal)
             .ToArray();
         Assert.Equal(mapped, documented);
@@ -624,4 +624,9 @@ public sealed class OperatorApiTests : IAsyncLifetime
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return document.RootElement.Clone();
     }
+
+    /// <summary>The methods an endpoint answers: its method metadata, or GET and HEAD for a read-only one (/metrics, /healthz).</summary>
+    private static IReadOnlyList<string> MethodsOf(RouteEndpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods
+        ?? (endpoint.Metadata.GetMetadata<SegmentController.Hosting.ControllerHost.ReadOnlyEndpoint>() is not null ? ["GET", "HEAD"] : []);
 }
