@@ -12,7 +12,10 @@ namespace SegmentController.Core.Suspension;
 /// Concurrency: <see cref="Current"/> is an immutable snapshot swapped with a volatile write, so the
 /// proxy's gates read it lock-free. Trips and restores are serialized by one semaphore; a trip is saved
 /// durably before the new state is published and before <see cref="TripAsync"/> returns (the
-/// acknowledgement). Fail closed: state that cannot be read puts the site-wide switch on.
+/// acknowledgement). Changes of the bring-ups restores owe are put in force under the semaphore and saved by
+/// one flusher outside it (one save per burst, numbered so an older state never overwrites a newer one): a trip
+/// waits at most for the one such save already writing. Fail closed: state that cannot be read puts the site-wide
+/// switch on.
 /// Switch ports that a shut did not read back down are tried again while their suspension is in force
 /// (<see cref="FirstPortRetry"/>, doubling up to <see cref="PortRetryCap"/>), owning those ports like every
 /// shut and bring-up does (and no others); a restore stops them.
@@ -40,10 +43,23 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     private int _disposed;
     private int _resumed;
 
-    // Clients whose bring-up owed changed in force but not in the state file (a save of the change failed and none
-    // has succeeded since; any save writes the whole state), and whether a loop saving it again runs. Under _lock.
-    private readonly HashSet<string> _owedUnsaved = new(StringComparer.Ordinal);
-    private bool _savingOwedLater;
+    // Saves of the state run one at a time (the store writes its two slots in turn), each of a state numbered under
+    // _lock in the order the states came about: a save whose state is older than the one last written is skipped
+    // (that one carries it), so a later state in the file is never overwritten by an earlier one. A trip saves under
+    // _lock; the flusher of the bring-ups owed saves outside it, so a trip waits at most for the one save of theirs
+    // already writing, never for those queued. _stateVersion under _lock, _savedVersion under _saveLock.
+    private readonly Lock _saveLock = new();
+    private long _stateVersion;
+    private long _savedVersion;
+
+    // Clients whose bring-up owed changed in force but not in the state file yet, with the number of the state that
+    // changed it last; whether the flusher saving them runs, what wakes it from its wait after a failed save, and
+    // the outcome of its next save (true when the file has them). Any save writes the whole state, so a trip's or a
+    // restore's save carries them too. Under _lock.
+    private readonly Dictionary<string, long> _owedUnsaved = new(StringComparer.Ordinal);
+    private bool _flushingOwed;
+    private TaskCompletionSource _owedWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<bool> _owedFlushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // The policy whose switch ports the suspensions in force have had shut (at their trip, at start-up or
     // at the last reload): a reload shuts the ports it adds to a suspended client against this one.
@@ -1294,6 +1310,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             // Cancelled or failed stages: their outcome is on record already or lost with the process.
         }
 
+        FlushOwedAtStop();
         _stopping.Dispose();
         _lock.Dispose();
     }
@@ -1873,99 +1890,207 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Changes the bring-ups owed (under the lock) and saves the state when they changed, or when an earlier change
-    /// of them is not in the state file yet. A save that fails keeps the change in force; the file keeps the debts as
-    /// they were until a later save, which is tried again on the retry schedule (<see cref="SaveOwedLaterAsync"/>),
-    /// and the observers hear of each failure (<see cref="ISuspensionObserver.OwedBringUpsNotSaved"/>). Returns
-    /// false when the bring-ups owed in force are not all in the file.
+    /// Changes the bring-ups owed (under the lock, briefly: no save in it) and has the flusher save the state when
+    /// they changed, or when an earlier change of them is not in the state file yet (<see cref="FlushOwedAsync"/>:
+    /// one save at a time, once per burst of changes, outside the lock, so a trip never waits behind them). Returns
+    /// once a save has the change in the file (true) or one failed (false: the change stays in force, the observers
+    /// hear of it, <see cref="ISuspensionObserver.OwedBringUpsNotSaved"/>, and the flusher tries again on the retry
+    /// schedule).
     /// </summary>
-    private async Task<bool> UpdateOwedAsync(Func<SuspensionState, SuspensionState> change, CancellationToken cancellationToken, bool again = false)
+    private async Task<bool> UpdateOwedAsync(Func<SuspensionState, SuspensionState> change, CancellationToken cancellationToken)
     {
-        string[]? clients = null;
-        string? error = null;
-        var saveLater = false;
+        Task<bool> flushed;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var next = change(_state);
-            if (ReferenceEquals(next, _state) && _owedUnsaved.Count == 0)
+            if (!ReferenceEquals(next, _state))
             {
-                _savingOwedLater &= !again;
+                var version = ++_stateVersion;
+                foreach (var client in OwedChanged(_state, next))
+                {
+                    _owedUnsaved[client] = version;
+                }
+
+                Volatile.Write(ref _state, next);
+            }
+
+            if (_owedUnsaved.Count == 0)
+            {
                 return true;
             }
 
-            try
+            flushed = _owedFlushed.Task;
+            if (_flushingOwed)
             {
-                Save(next);
-                _savingOwedLater &= !again;
+                // Waiting to try a failed save again: tried now (with the next try or any other change, as before).
+                _owedWake.TrySetResult();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            else
             {
-                // In force all the same.
-                _owedUnsaved.UnionWith(OwedChanged(_state, next));
-                clients = [.. _owedUnsaved.Order(StringComparer.Ordinal)];
-                error = e.Message;
-                saveLater = !_savingOwedLater;
-                _savingOwedLater = true;
+                lock (_retryLock)
+                {
+                    if (Volatile.Read(ref _disposed) == 0)
+                    {
+                        _flushingOwed = true;
+                        var stopping = _stopping.Token;
+                        Track(Task.Run(() => FlushOwedAsync(stopping), CancellationToken.None));
+                    }
+                    else
+                    {
+                        // Stopping: Dispose saves it, if it still can.
+                        flushed = Task.FromResult(false);
+                    }
+                }
             }
-
-            Volatile.Write(ref _state, next);
         }
         finally
         {
             _lock.Release();
         }
 
-        if (clients is null)
-        {
-            return true;
-        }
-
-        foreach (var observer in _observers)
-        {
-            observer.OwedBringUpsNotSaved(clients, error!);
-        }
-
-        if (saveLater)
-        {
-            lock (_retryLock)
-            {
-                if (Volatile.Read(ref _disposed) == 0)
-                {
-                    var stopping = _stopping.Token;
-                    Track(Task.Run(() => SaveOwedLaterAsync(stopping), CancellationToken.None));
-                }
-            }
-        }
-
-        return false;
+        return await flushed.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Saves the state again, <see cref="FirstPortRetry"/> after a save of a change to the bring-ups owed failed and
-    /// then twice as long each time (at most <see cref="PortRetryCap"/>), until the file has them: this save or any
-    /// other succeeds. A file that names ports as owed that are not would have the next start bring them up again
-    /// (ports an operator may have shut since). Stopping first, that start does so, for the ports the file names.
+    /// Saves the state while changes of the bring-ups owed are not in the file: the state as it is when a save
+    /// starts (every change so far), one save at a time, and another after it only if more changes came meanwhile.
+    /// The save takes the engine lock only to read the state, never across the write. A save that fails is reported
+    /// to the observers (naming every client whose debt the file has wrong) and tried again
+    /// <see cref="FirstPortRetry"/> later, then twice as long each time (at most <see cref="PortRetryCap"/>), or at
+    /// once with the next change or try, until the file has them: this save or any other (a trip's) succeeds. A file
+    /// that names ports as owed that are not would have the next start bring them up again (ports an operator may
+    /// have shut since); stopping, the engine saves what is pending once more (<see cref="Dispose"/>).
     /// </summary>
-    private async Task SaveOwedLaterAsync(CancellationToken stopping)
+    private async Task FlushOwedAsync(CancellationToken stopping)
     {
         var delay = FirstPortRetry;
         try
         {
             while (true)
             {
-                await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
-                if (await UpdateOwedAsync(state => state, stopping, again: true).ConfigureAwait(false))
+                SuspensionState state;
+                long version;
+                TaskCompletionSource<bool> flushed;
+                Task wake;
+                await _lock.WaitAsync(stopping).ConfigureAwait(false);
+                try
                 {
-                    return;
+                    if (_owedUnsaved.Count == 0)
+                    {
+                        _flushingOwed = false;
+                        return;
+                    }
+
+                    state = _state;
+                    version = ++_stateVersion;
+                    flushed = _owedFlushed;
+                    _owedFlushed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _owedWake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = _owedWake.Task;
+                }
+                finally
+                {
+                    _lock.Release();
                 }
 
+                string? error = null;
+                try
+                {
+                    Write(state, version);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    error = e.Message;
+                }
+
+                string[] clients;
+                await _lock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    if (error is null)
+                    {
+                        Saved(version);
+                    }
+
+                    clients = [.. _owedUnsaved.Keys.Order(StringComparer.Ordinal)];
+                }
+                finally
+                {
+                    _lock.Release();
+                }
+
+                if (error is null || clients.Length == 0)
+                {
+                    // In the file (by this save, or by a later one of the whole state that came first).
+                    flushed.TrySetResult(true);
+                    continue;
+                }
+
+                flushed.TrySetResult(false);
+                foreach (var observer in _observers)
+                {
+                    observer.OwedBringUpsNotSaved(clients, error);
+                }
+
+                using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+                {
+                    var due = Task.Delay(delay, _time, waiting.Token);
+                    await Task.WhenAny(due, wake).ConfigureAwait(false);
+                    await waiting.CancelAsync().ConfigureAwait(false);
+                }
+
+                stopping.ThrowIfCancellationRequested();
                 delay = NextRetryDelay(delay);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
         {
-            // Stopping: the next start tries again the ports the file still names, and saves what it finds.
+            // Stopping: Dispose saves what is pending once more; a crash before then costs the next start a repeated
+            // bring-up try of the ports the file still names.
+        }
+    }
+
+    /// <summary>
+    /// At a clean stop, once the background work has ended: the changes of the bring-ups owed not yet in the file
+    /// are saved (best effort; a failure is reported like any other, and the next start then tries again the ports
+    /// the file still names).
+    /// </summary>
+    private void FlushOwedAtStop()
+    {
+        if (!_lock.Wait(TimeSpan.FromSeconds(5)))
+        {
+            return;
+        }
+
+        string[] clients;
+        string error;
+        try
+        {
+            if (_owedUnsaved.Count == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                Save(_state);
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                clients = [.. _owedUnsaved.Keys.Order(StringComparer.Ordinal)];
+                error = e.Message;
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+
+        foreach (var observer in _observers)
+        {
+            observer.OwedBringUpsNotSaved(clients, error);
         }
     }
 
@@ -1977,13 +2102,52 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             || !ReferenceEquals(was, now));
 
     /// <summary>
-    /// Saves the whole state (caller holds the lock): bring-ups owed whose earlier save failed are in the file once
-    /// it succeeds.
+    /// Saves the whole state (caller holds the lock, and <paramref name="next"/> is the state in force or one made
+    /// from it): the bring-ups owed not yet in the file are in it once this succeeds.
     /// </summary>
     private void Save(SuspensionState next)
     {
-        _store.Save(next);
-        _owedUnsaved.Clear();
+        var version = ++_stateVersion;
+        Write(next, version);
+        Saved(version);
+    }
+
+    /// <summary>
+    /// Writes a state numbered <paramref name="version"/>, after any save still writing and unless the file has a
+    /// later state already (which carries this one: states are numbered in the order they came about, each made from
+    /// the one before).
+    /// </summary>
+    private void Write(SuspensionState state, long version)
+    {
+        lock (_saveLock)
+        {
+            if (version <= _savedVersion)
+            {
+                return;
+            }
+
+            _store.Save(state);
+            _savedVersion = version;
+        }
+    }
+
+    /// <summary>A state numbered <paramref name="version"/> is in the file (caller holds the lock): the changes of the bring-ups owed it carries are saved.</summary>
+    private void Saved(long version)
+    {
+        foreach (var (client, changed) in _owedUnsaved)
+        {
+            if (changed <= version)
+            {
+                _owedUnsaved.Remove(client);
+            }
+        }
+
+        if (_owedUnsaved.Count == 0)
+        {
+            // Those waiting for the flusher's next save: the file has their change.
+            _owedFlushed.TrySetResult(true);
+            _owedFlushed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
     }
 
     /// <summary>Ends the bring-up tries of <paramref name="clientIds"/> (their ports are brought up, or shut, by what comes now).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using SegmentController.Core.Policy;
@@ -379,6 +380,157 @@ public sealed class OwedBringUpTests : IDisposable
         await restartEvents.NextBroughtUpAsync();
         Assert.Equal(["acme:sw1:Gi1/0/1,sw2:Gi1/0/7", "acme:sw2:Gi1/0/7", "acme:sw2:Gi1/0/7"], switchPorts.Releases);
         Assert.Empty(OwedOnDisk());
+    }
+
+    [Fact]
+    public async Task Owed_FourDebtsDroppedInOneRound_SavedByTheOneSaveWritingAndAtMostOneAfterIt_NotOneSaveEach()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        var store = new GatedSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = new SuspensionEngine(store, new StaticPolicyProvider(FourClients()), [], [switchPorts], [], [events], _time);
+        await RestoredSiteWideWithNoPortUpAsync(engine, switchPorts);
+        var before = store.Saved.Count;
+
+        // The switch answers every client's first try; the first save of the debts they drop is slow to reach the disk,
+        // and the other debts change in force meanwhile, none waiting for it.
+        store.HoldNext();
+        await _time.FireNextTimerAsync(Patience);
+        await store.Entered.Task.WaitAsync(Patience);
+        await WaitUntilAsync(() => engine.Current.OwedBringUps.Count == 0, "the debts of the other clients waited for the first one's save before they changed in force");
+        store.Release();
+        for (var i = 0; i < 4; i++)
+        {
+            await events.NextBroughtUpAsync();
+        }
+
+        Assert.Empty(OwedOnDisk());
+        Assert.InRange(store.Saved.Count - before, 1, 2);
+    }
+
+    [Fact]
+    public async Task Trip_WhileTheDebtsOfABurstWaitToBeSaved_WaitsForAtMostTheOneSaveWriting_ItsOwnSaveCarriesTheRest()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        var store = new GatedSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = new SuspensionEngine(store, new StaticPolicyProvider(FourClients()), [], [switchPorts], [], [events], _time);
+        await RestoredSiteWideWithNoPortUpAsync(engine, switchPorts);
+
+        store.HoldNext();
+        await _time.FireNextTimerAsync(Patience);
+        await store.Entered.Task.WaitAsync(Patience);
+        await WaitUntilAsync(() => engine.Current.OwedBringUps.Count == 0, "the debts of the other clients waited for the first one's save before they changed in force");
+        var saved = store.Saved.Count;
+
+        // A trip now: the save already writing finishes first (the file's slots are written in turn), then the trip's.
+        var trip = Task.Run(() => engine.TripAsync(Trip("acme"), CancellationToken.None));
+        store.Release();
+        var result = await trip.WaitAsync(Patience);
+        for (var i = 0; i < 4; i++)
+        {
+            await events.NextBroughtUpAsync();
+        }
+
+        await result.Completion.WaitAsync(Patience);
+
+        // One debt save (the one writing), then the trip's, which has every debt dropped; no debt save after it.
+        var after = store.Saved.Skip(saved).ToArray();
+        Assert.Single(after.TakeWhile(s => !s.IsSuspended("acme")));
+        Assert.Empty(after[1].OwedBringUps);
+        Assert.All(after.Skip(1), s => Assert.True(s.IsSuspended("acme")));
+        Assert.Empty(OwedOnDisk());
+    }
+
+    [Fact]
+    public async Task Stop_ANarrowedDebtNotSavedYet_TheCleanStopSavesIt_RestartBringsUpOnlyThePortStillOwed()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using (var engine = new SuspensionEngine(store, new StaticPolicyProvider(TwoSwitches()), [], [switchPorts], [], [events], _time))
+        {
+            await NarrowedWhileTheDiskIsFullAsync(engine, switchPorts, events, store);
+
+            // The disk has room again before the next save is due; the controller is stopped first.
+            store.Failing = false;
+        }
+
+        Assert.Equal(["sw2:Gi1/0/7"], OwedOnDisk()["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+        Assert.Equal(1, events.OwedNotSavedCount);
+
+        switchPorts.Broken.Clear();
+        var restartEvents = new PortEvents();
+        using var restarted = NewEngine(switchPorts, restartEvents, TwoSwitches());
+        await restarted.ReassertAsync(CancellationToken.None);
+        await restartEvents.NextBroughtUpAsync();
+        Assert.Equal(["acme:sw1:Gi1/0/1,sw2:Gi1/0/7", "acme:sw2:Gi1/0/7"], switchPorts.Releases);
+        Assert.Empty(OwedOnDisk());
+    }
+
+    [Fact]
+    public async Task Stop_ANarrowedDebtNotSavedYet_TheSaveAtStopFails_Reported_RestartBringsUpExactlyThePortsTheFileStillNames()
+    {
+        var switchPorts = new PortTableShutter();
+        var events = new PortEvents();
+        var store = new FailingSaveStore(new FileSuspensionStateStore(StatePath));
+        using (var engine = new SuspensionEngine(store, new StaticPolicyProvider(TwoSwitches()), [], [switchPorts], [], [events], _time))
+        {
+            await NarrowedWhileTheDiskIsFullAsync(engine, switchPorts, events, store);
+        }
+
+        // The stop tried once more, said so, and the file still names both ports.
+        Assert.Equal(2, events.OwedNotSavedCount);
+        Assert.Equal(["sw1:Gi1/0/1", "sw2:Gi1/0/7"], OwedOnDisk()["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+
+        // Started again on that file (as after a crash before any save): both ports are brought up once more, no other.
+        switchPorts.Broken.Clear();
+        var restartEvents = new PortEvents();
+        using var restarted = NewEngine(switchPorts, restartEvents, TwoSwitches());
+        await restarted.ReassertAsync(CancellationToken.None);
+        await restartEvents.NextBroughtUpAsync();
+        Assert.Equal(["acme:sw1:Gi1/0/1,sw2:Gi1/0/7", "acme:sw1:Gi1/0/1,sw2:Gi1/0/7"], switchPorts.Releases);
+        Assert.Empty(OwedOnDisk());
+    }
+
+    /// <summary>Acme restored with neither of its two switches answering; then sw1 answers the first try and the save of the narrowed debt fails.</summary>
+    private async Task NarrowedWhileTheDiskIsFullAsync(SuspensionEngine engine, PortTableShutter switchPorts, PortEvents events, FailingSaveStore store)
+    {
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+        Interlocked.Exchange(ref switchPorts.UnreachableBringUps, 1);
+        Assert.False((await engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None)).Record!.Ports!.Verified);
+        switchPorts.Broken.Add("sw2:Gi1/0/7");
+        store.Failing = true;
+        Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
+        Assert.Equal(["acme"], (await events.NextOwedNotSavedAsync()).Clients);
+        await events.NextBringUpFailureAsync();
+        Assert.Equal(["sw2:Gi1/0/7"], engine.Current.OwedBringUps["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+        Assert.Equal(["sw1:Gi1/0/1", "sw2:Gi1/0/7"], OwedOnDisk()["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
+    }
+
+    /// <summary>Four clients, each with its own port on sw1.</summary>
+    private static SitePolicy FourClients()
+    {
+        var policy = TestPolicies.TwoClients(approvers: 1);
+        var acme = policy.Clients[0];
+        ClientDefinition Another(string id, string subnet, string port) => acme with
+        {
+            Id = id,
+            Name = id,
+            Segments = [acme.Segments[0] with { Subnets = [IPNetwork.Parse(subnet)], Ports = [new PortAssignment { Switch = "sw1", Ports = [port] }] }],
+        };
+
+        return policy with { Clients = [.. policy.Clients, Another("initech", "10.3.0.0/24", "Gi1/0/3"), Another("umbrella", "10.4.0.0/24", "Gi1/0/4")] };
+    }
+
+    /// <summary>The site tripped (every port shut), then restored while the switch leaves every bring-up unanswered: each client is owed its port, and each has a try due in 1 s.</summary>
+    private async Task RestoredSiteWideWithNoPortUpAsync(SuspensionEngine engine, PortTableShutter switchPorts)
+    {
+        Assert.True((await (await engine.TripAsync(Trip(SuspensionNames.AllClients), CancellationToken.None)).Completion).Ports!.Verified);
+        Interlocked.Exchange(ref switchPorts.UnreachableBringUps, 4);
+        Assert.False((await engine.RequestRestoreAsync(SuspensionNames.AllClients, "alice", "fixed", CancellationToken.None)).Record!.Ports!.Verified);
+        Assert.Equal(4, OwedOnDisk().Count);
+        await WaitUntilAsync(() => _time.PendingTimers == 4, "not every client's bring-up try was due");
     }
 
     [Fact]
