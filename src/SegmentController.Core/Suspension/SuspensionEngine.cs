@@ -225,7 +225,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         PendingRestore? withdrawn = null;
         IOException? retripNotSaved = null;
         var enforced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The persist stage counts from here: the wait for the engine lock (another trip's or a restore's save)
+        // is part of what the trip's acknowledgement waited for.
+        var started = _time.GetTimestamp();
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var waited = _time.GetElapsedTime(started);
 
         // Synchronous from here to the acknowledgement, at real-time priority where permitted: a busy
         // machine must not make the trip wait for a time slice.
@@ -246,7 +251,6 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
             else
             {
-                var started = _time.GetTimestamp();
                 var now = _time.GetUtcNow();
                 record = new SuspensionRecord
                 {
@@ -273,7 +277,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                         Stage = SuspensionStage.Persist,
                         Duration = _time.GetElapsedTime(started),
                         Succeeded = true,
-                        Detail = priority.Raised ? null : $"normal priority: {TripPriority.Problem ?? "the thread runs under another policy"}",
+                        Detail = PersistDetail(waited, priority.Raised),
                     },
                 };
                 foreach (var stage in (ReadOnlySpan<SuspensionStage>)[SuspensionStage.Gate, SuspensionStage.InFlight, SuspensionStage.UpstreamPool])
@@ -319,6 +323,26 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
         var completion = Track(Task.Run(() => RunRemoteStagesAsync(record, enforced, _stopping.Token), CancellationToken.None));
         return new TripResult { Record = record, Created = true, Completion = completion };
+    }
+
+    /// <summary>
+    /// What a trip's persist stage notes: the part of it spent waiting for the engine lock (from a millisecond on),
+    /// and why the trip ran at normal priority, if it did. Null when neither.
+    /// </summary>
+    private static string? PersistDetail(TimeSpan waited, bool raised)
+    {
+        var parts = new List<string>(2);
+        if (waited >= TimeSpan.FromMilliseconds(1))
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"waited {waited.TotalMilliseconds:0.###} ms for the engine lock"));
+        }
+
+        if (!raised)
+        {
+            parts.Add($"normal priority: {TripPriority.Problem ?? "the thread runs under another policy"}");
+        }
+
+        return parts.Count == 0 ? null : string.Join("; ", parts);
     }
 
     /// <summary>

@@ -51,6 +51,28 @@ public sealed class SuspensionEngineTests : IDisposable
     }
 
     [Fact]
+    public async Task Trip_WaitingForTheEngineLockBehindARestoresSave_ThePersistStageCountsTheWait()
+    {
+        var store = new GatedSaveStore(new FileSuspensionStateStore(StatePath));
+        using var engine = NewEngine(TestPolicies.TwoClients(approvers: 1), store);
+        await (await engine.TripAsync(Trip("acme"), CancellationToken.None)).Completion;
+
+        // The restore's save is slow to reach the disk, under the engine lock; a trip comes meanwhile.
+        store.HoldNext();
+        var restore = Task.Run(() => engine.RequestRestoreAsync("acme", "alice", "fixed", CancellationToken.None));
+        await store.Entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var trip = engine.TripAsync(Trip("globex"), CancellationToken.None);
+        Assert.False(trip.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(25));
+        store.Release();
+
+        var persist = (await trip.WaitAsync(TimeSpan.FromSeconds(30))).Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
+        Assert.Equal(RestoreStatus.Restored, (await restore).Status);
+        Assert.Equal(TimeSpan.FromMilliseconds(25), persist.Duration);
+        Assert.StartsWith("waited 25 ms for the engine lock", persist.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Trip_RunsLocalStagesInOrderThenPortsAndWebhooks()
     {
         using var engine = NewEngine();
