@@ -2105,6 +2105,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             {
                 clients = [.. _owedUnsaved.Keys.Order(StringComparer.Ordinal)];
                 error = e.Message;
+
+                // Whoever still waits for the flusher (it has stopped) hears the file does not have the change.
+                _owedFlushed.TrySetResult(false);
             }
         }
         finally
