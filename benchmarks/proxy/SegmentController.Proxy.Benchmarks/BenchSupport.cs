@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using SegmentController.Core.Evidence;
-using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 
 namespace SegmentController.Proxy.Benchmarks;
@@ -14,11 +13,6 @@ internal sealed class FixedPolicy(SitePolicy policy) : IPolicyProvider
         add { }
         remove { }
     }
-}
-
-internal sealed class NullFindings : IFindingSink
-{
-    public ValueTask PublishAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>
@@ -48,16 +42,5 @@ internal sealed class MemoryAppender : IRecordAppender
         }
 
         return ValueTask.FromResult(Interlocked.Increment(ref _index));
-    }
-}
-
-internal sealed class NullMetrics : IProxyMetrics
-{
-    public void RequestCompleted(string client, string outcome, TimeSpan duration)
-    {
-    }
-
-    public void ConnectionRefused(string client)
-    {
     }
 }

@@ -1,11 +1,14 @@
-// Side-by-side benchmark: bare YARP vs segctl's proxy (enforcement + access records), same routes, same
-// upstream, same certificate, same load generator (wrk); then kill-switch timing over N trips under load,
-// seen from outside the proxy: acknowledgement latency, when new connections are first refused, when
-// the clients of in-flight requests see them cut. Prints figures and ratios; asserts nothing.
+// Side-by-side benchmark: bare YARP vs segctl's proxy (enforcement, access records, and the controller's own
+// proxy metrics and finding pipeline), same routes, same upstream, same certificate. HTTP/1.1 load from wrk
+// (saturation and two fixed loads, three targets) and HTTP/2 load from h2load (saturation, bare YARP and segctl
+// with the SQLite store); then kill-switch timing over N trips under load, seen from outside the proxy:
+// acknowledgement latency, when new connections are first refused, when the clients of in-flight requests
+// (four downloads and a WebSocket exchanging messages) see them cut. Prints figures and ratios; asserts nothing.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
+using System.Net.WebSockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
@@ -20,6 +23,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
+using SegmentController.Evidence;
+using SegmentController.Findings;
+using SegmentController.Metrics;
 using SegmentController.Proxy;
 using SegmentController.Proxy.Benchmarks;
 using SegmentController.Storage;
@@ -35,7 +41,13 @@ var dir = Directory.CreateTempSubdirectory("segctl-bench-").FullName;
 try
 {
     var pki = BenchPki.Create(dir);
-    await using var upstream = await StartAsync(app => app.Run(ServeAsync), pki.Certificate);
+    await using var upstream = await StartAsync(
+        app =>
+        {
+            app.UseWebSockets();
+            app.Run(ServeAsync);
+        },
+        pki.Certificate);
     var upstreamUri = new Uri($"https://127.0.0.1:{Port(upstream)}/");
 
     await using var bare = await StartBareYarpAsync(pki.Certificate, pki.CaPath, upstreamUri);
@@ -67,19 +79,34 @@ try
             },
         ],
     });
+    // The controller's own metrics, as segctl run has them (ControllerMetrics on a registry of its own, the
+    // proxy's through ControllerProxyMetrics): every request counted in segctl_proxy_requests_total{client,
+    // outcome} and timed in segctl_proxy_request_duration_seconds{client}, every gate drop counted in
+    // segctl_proxy_connections_refused_total{client}. Each segctl target has its own registry; the SQLite
+    // target's is also the gate's and the in-flight tracker's (ProxyComponents), as at a site.
+    var siteMetrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
+    var memoryMetrics = new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry());
     SuspensionEngine? engine = null;
-    using var components = new ProxyComponents(policy, () => engine!, new NullMetrics());
+    var siteProxyMetrics = new ControllerProxyMetrics(siteMetrics);
+    using var components = new ProxyComponents(policy, () => engine!, siteProxyMetrics);
     engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(dir, "suspension.state")), policy, components.Enforcers, [], [], [], TimeProvider.System);
     // segctl as it runs at a site: every access record handed to the SQLite evidence store (hash chained,
     // batched fsynced commits) as its request ends, durable with the store's next batch, at most 512 not
     // yet durable at once (requests wait beyond that); and, to split the cost, the same proxy with records
-    // serialized into memory only.
+    // serialized into memory only. Findings go through the controller's finding pipeline (counted in
+    // segctl_findings_total, kept for status, logged) to its recorder into the target's own store; the
+    // incident queue and the suspension consumer that a site adds behind it are left out (the first is read
+    // by the incident service, the second would trip clients). The benchmark's requests make no finding
+    // (every one is acme's, to acme's upstream): the pipeline is wired, not exercised, and the count printed.
     await using var store = await SqliteEvidenceStore.OpenAsync(
         new StoreOptions { Path = Path.Combine(dir, "evidence.db"), SigningKeyFile = Path.Combine(dir, "evidence.key.pem") }, TimeProvider.System, CancellationToken.None);
-    var segctl = ProxyServer.Create(components, policy, engine, new NullFindings(), store, new NullMetrics(), TimeProvider.System, NullLoggerFactory.Instance);
+    var siteFindings = new FindingPipeline(siteMetrics, [new FindingRecorder(store, policy)], NullLogger<FindingPipeline>.Instance);
+    var segctl = ProxyServer.Create(components, policy, engine, siteFindings, store, siteProxyMetrics, TimeProvider.System, NullLoggerFactory.Instance);
     await segctl.StartAsync(CancellationToken.None);
     var segctlPort = new Uri(segctl.Addresses[0]).Port;
-    var memory = ProxyServer.Create(components, policy, engine, new NullFindings(), new MemoryAppender(), new NullMetrics(), TimeProvider.System, NullLoggerFactory.Instance);
+    var memoryRecords = new MemoryAppender();
+    var memoryFindings = new FindingPipeline(memoryMetrics, [new FindingRecorder(memoryRecords, policy)], NullLogger<FindingPipeline>.Instance);
+    var memory = ProxyServer.Create(components, policy, engine, memoryFindings, memoryRecords, new ControllerProxyMetrics(memoryMetrics), TimeProvider.System, NullLoggerFactory.Instance);
     await memory.StartAsync(CancellationToken.None);
 
     // Each target warmed up (JIT, TLS sessions, pools) and then measured in interleaved rounds, so
@@ -191,6 +218,54 @@ try
         Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
     }
 
+    Console.WriteLine($"segctl's metrics (each target's own registry), after the wrk rounds: segctl_proxy_requests_total{{client=\"acme\",outcome=\"forwarded\"}} {siteMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} with the SQLite store, {memoryMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} records in memory; segctl_proxy_request_duration_seconds{{client=\"acme\"}} observations {siteMetrics.ProxyRequestDuration.WithLabels("acme").Count} / {memoryMetrics.ProxyRequestDuration.WithLabels("acme").Count}; findings made {siteFindings.Recent.Count} / {memoryFindings.Recent.Count} (none expected)");
+
+    // HTTP/2 (wrk speaks HTTP/1.1 only): h2load against bare YARP and segctl with the SQLite store. The
+    // agents' streams are multiplexed: a quarter as many connections as wrk's (at least 2, one per h2load
+    // thread), 4 streams out on each, so about as many requests in flight. Kestrel's and YARP's HTTP/2 code
+    // runs here for the first time: warmed up as before (passes of 3 s, at most 5), then interleaved rounds
+    // of the same duration, two thirds as many as wrk's (at least 3): under 2 minutes more for the default run.
+    var h2Clients = Math.Max(2, (int)open / 4);
+    const int H2Streams = 4;
+    int[] h2Ports = [ports[0], segctlPort];
+    var h2Passes = 0;
+    TimeSpan h2PassJit;
+    do
+    {
+        var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+        foreach (var port in h2Ports)
+        {
+            await H2loadAsync(port, "3s", h2Clients, H2Streams);
+        }
+
+        h2PassJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
+        h2Passes++;
+    }
+    while (h2PassJit > TimeSpan.FromMilliseconds(50) && h2Passes < 5);
+    var h2JitAtStart = System.Runtime.JitInfo.GetCompilationTime();
+    var h2RoundCount = Math.Max(3, roundCount * 2 / 3);
+    var h2Rounds = h2Ports.Select(_ => new List<(double Rps, double MeanMs, double CpuUs, long Failed)>()).ToArray();
+    for (var round = 0; round < h2RoundCount; round++)
+    {
+        for (var k = 0; k < h2Ports.Length; k++)
+        {
+            var i = (round + k) % h2Ports.Length;
+            h2Rounds[i].Add(await H2loadAsync(h2Ports[i], duration, h2Clients, H2Streams));
+        }
+    }
+
+    var h2Jit = System.Runtime.JitInfo.GetCompilationTime() - h2JitAtStart;
+    string H2Paired(Func<(double Rps, double MeanMs, double CpuUs, long Failed), (double Rps, double MeanMs, double CpuUs, long Failed), double> measure, string format)
+    {
+        var (median, low, high) = MedianWithInterval(Enumerable.Range(0, h2RoundCount).Select(r => measure(h2Rounds[1][r], h2Rounds[0][r])));
+        return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
+    }
+
+    var (h2Bare, h2Segctl) = (h2Rounds[0].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[1].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2));
+    Console.WriteLine($"HTTP/2 at saturation (h2load, {h2Clients} connections x {H2Streams} streams; warm-up {h2Passes} passes of 3 s per target, last compiled for {h2PassJit.TotalMilliseconds:F0} ms; JIT during the rounds {h2Jit.TotalMilliseconds:F0} ms; {h2RoundCount} interleaved rounds, median round):");
+    Console.WriteLine($"  bare YARP {h2Bare.Rps:F0} req/s mean {h2Bare.MeanMs:F3} ms cpu {h2Bare.CpuUs:F1} us/req; segctl records to SQLite {h2Segctl.Rps:F0} req/s mean {h2Segctl.MeanMs:F3} ms cpu {h2Segctl.CpuUs:F1} us/req; requests not answered 2xx in the rounds: {h2Rounds[0].Sum(r => r.Failed)} bare, {h2Rounds[1].Sum(r => r.Failed)} segctl");
+    Console.WriteLine($"  paired by round: throughput ratio segctl/bare {H2Paired((t, b) => t.Rps / b.Rps, "F3")} (target >= 0.85); added mean latency (us) {H2Paired((t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")}; added cpu per request (us) {H2Paired((t, b) => t.CpuUs - b.CpuUs, "F1")}");
+
     await KillTimingAsync(engine, segctlPort, pki.CaPath, trips);
     await segctl.DisposeAsync();
     engine.Dispose();
@@ -205,7 +280,7 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     using var stop = new CancellationTokenSource();
     var trust = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
     trust.CustomTrustStore.ImportFromPemFile(caPath);
-    HttpClient NewClient() => new(new SocketsHttpHandler
+    SocketsHttpHandler NewHandler() => new()
     {
         ConnectCallback = async (_, ct) =>
         {
@@ -214,7 +289,8 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
             return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
         },
         SslOptions = new SslClientAuthenticationOptions { CertificateChainPolicy = trust },
-    });
+    };
+    HttpClient NewClient() => new(NewHandler());
 
     var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
     {
@@ -279,15 +355,23 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     var refusedAfterAckSeenAt = new List<double>();
     var refusalRoundTrip = new List<double>();
     var inflightCut = new List<double>();
+    var webSocketCut = new List<double>();
+    var webSocketEchoes = new List<int>();
     var persist = new List<double>();
     var gate = new List<double>();
     var inflight = new List<double>();
     var pool = new List<double>();
     var admittedAfterAck = 0;
     var notCut = 0;
+    var webSocketsNotCut = 0;
     var ticksBefore = CpuTicks();
     for (var i = 0; i < trips; i++)
     {
+        // An agent's WebSocket, open and exchanging when the trip comes (opened first, so it has exchanged
+        // messages for as long as the downloads took to start); its agent notes when it sees it end.
+        using var webSocketInvoker = new HttpMessageInvoker(NewHandler());
+        var webSocketEnded = await OpenWebSocketAsync(webSocketInvoker);
+
         // Four downloads in flight, each streaming until cut; their clients note when they see the cut.
         var cuts = new Task<long>[4];
         var clients = new HttpClient[cuts.Length];
@@ -332,6 +416,17 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
         var ended = await Task.WhenAll(cuts.Select(c => c.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : long.MaxValue, TaskScheduler.Default)));
         notCut += ended.Count(e => e == long.MaxValue);
         inflightCut.Add(Milliseconds(acknowledged, ended.Where(e => e != long.MaxValue).DefaultIfEmpty(acknowledged).Max()));
+        var webSocket = await webSocketEnded.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : (Ended: long.MaxValue, Echoes: 0), TaskScheduler.Default);
+        if (webSocket.Ended == long.MaxValue)
+        {
+            webSocketsNotCut++;
+        }
+        else
+        {
+            webSocketCut.Add(Milliseconds(acknowledged, webSocket.Ended));
+            webSocketEchoes.Add(webSocket.Echoes);
+        }
+
         await result.Completion;
 
         // Give the probers time to try after the acknowledgement, then read what they saw.
@@ -387,8 +482,9 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     Console.WriteLine($"    connections started after an acknowledgement that got a ServerHello: {admittedAfterAck} (the gate closes before the acknowledgement)");
     Console.WriteLine($"    first connection started after the acknowledgement: refused in {refusedAfterAckSeenAt.Count} of {trips} trips; its refusal seen p50 {Percentile(refusedAfterAckSeenAt, 50):F3} p99 {Percentile(refusedAfterAckSeenAt, 99):F3} after the acknowledgement (includes when a prober happened to start), {Percentile(refusalRoundTrip, 50):F3}/{Percentile(refusalRoundTrip, 99):F3} after the attempt began (p50/p99)");
     Console.WriteLine($"    first refusal of any probe since the trip began, relative to the acknowledgement: p50 {Percentile(refusals, 50):F3} p99 {Percentile(refusals, 99):F3} (negative: before it); trips without one: {firstRefusal.Count(double.IsNaN)}");
-    Console.WriteLine($"  in-flight aborted, seen by their clients: last of 4 downloads cut after the acknowledgement p50 {Percentile(inflightCut, 50):F3} p99 {Percentile(inflightCut, 99):F3} (target <= 50)");
-    Console.WriteLine($"    downloads not cut within 10 s: {notCut}");
+    Console.WriteLine($"  in-flight aborted, seen by their clients (after the acknowledgement; negative: before it):");
+    Console.WriteLine($"    last of 4 downloads cut p50 {Percentile(inflightCut, 50):F3} p99 {Percentile(inflightCut, 99):F3} max {inflightCut.DefaultIfEmpty(double.NaN).Max():F3} (target <= 50); downloads not cut within 10 s: {notCut}");
+    Console.WriteLine($"    the agent's WebSocket (a message each 5 ms, echoed) seen ended p50 {Percentile(webSocketCut, 50):F3} p99 {Percentile(webSocketCut, 99):F3} max {webSocketCut.DefaultIfEmpty(double.NaN).Max():F3} (target <= 100); echoes a WebSocket had received by then, fewest {webSocketEchoes.DefaultIfEmpty().Min()}; WebSockets not ended within 10 s: {webSocketsNotCut}");
 }
 
 // The machine's CPU time so far in clock ticks (/proc/stat): steal, and every state together.
@@ -403,8 +499,109 @@ static double Milliseconds(long from, long to) => (to - from) * 1000.0 / Stopwat
 static double Stage(TripResult result, SuspensionStage stage) =>
     result.Record.Stages.Single(s => s.Stage == stage).Duration.TotalMilliseconds;
 
+// An agent's WebSocket through the proxy, open and exchanging: a first message echoed, then a message every
+// 5 ms, each echoed by the upstream, with a receive always pending so the end is seen as it comes; this
+// returns once the first of those has been echoed too. The task returned ends when the agent sees the
+// WebSocket end (a receive or a send fails, or a close arrives), with when and how many echoes it had received.
+static async Task<Task<(long Ended, int Echoes)>> OpenWebSocketAsync(HttpMessageInvoker invoker)
+{
+    var webSocket = new ClientWebSocket();
+    webSocket.Options.KeepAliveInterval = TimeSpan.Zero;
+    var message = new byte[16];
+    var buffer = new byte[256];
+    try
+    {
+        await webSocket.ConnectAsync(new Uri("wss://acme.test/ws"), invoker, CancellationToken.None);
+        await webSocket.SendAsync(message.AsMemory(), WebSocketMessageType.Binary, true, CancellationToken.None);
+        if ((await webSocket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None)).Count != message.Length)
+        {
+            throw new InvalidOperationException("the upstream's WebSocket did not echo the first message through the proxy");
+        }
+    }
+    catch
+    {
+        webSocket.Dispose();
+        throw;
+    }
+
+    var exchanging = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+    var ended = Task.Run(async () =>
+    {
+        using var owned = webSocket;
+        using var receiveEnded = new CancellationTokenSource();
+        var sender = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(5, receiveEnded.Token);
+                    await webSocket.SendAsync(message.AsMemory(), WebSocketMessageType.Binary, true, receiveEnded.Token);
+                }
+            }
+            catch (OperationCanceledException) when (receiveEnded.IsCancellationRequested)
+            {
+                return long.MaxValue;
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                return Stopwatch.GetTimestamp();
+            }
+        });
+
+        var echoes = 1;
+        try
+        {
+            while ((await webSocket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            {
+                echoes++;
+                exchanging.TrySetResult(true);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+        {
+        }
+
+        var received = Stopwatch.GetTimestamp();
+        exchanging.TrySetResult(false);
+        await receiveEnded.CancelAsync();
+        return (Math.Min(received, await sender), echoes);
+    });
+    if (!await exchanging.Task.WaitAsync(TimeSpan.FromSeconds(10)))
+    {
+        throw new InvalidOperationException("the WebSocket through the proxy ended before its second echo, before any trip");
+    }
+
+    return ended;
+}
+
 static async Task ServeAsync(HttpContext context)
 {
+    if (context.Request.Path.StartsWithSegments("/ws", StringComparison.Ordinal) && context.WebSockets.IsWebSocketRequest)
+    {
+        // Echoes every message until the connection is cut (the kill timing's WebSocket).
+        using var webSocket = await context.WebSockets.AcceptWebSocketAsync();
+        var buffer = new byte[256];
+        try
+        {
+            while (true)
+            {
+                var received = await webSocket.ReceiveAsync(buffer.AsMemory(), context.RequestAborted);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                await webSocket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+        }
+
+        return;
+    }
+
     if (!context.Request.Path.StartsWithSegments("/stream", StringComparison.Ordinal))
     {
         await context.Response.WriteAsync("ok");
@@ -462,6 +659,44 @@ static async Task<(double Rps, double P50Ms, double P99Ms, double CpuUs)> WrkAsy
     var rps = double.Parse(Regex.Match(output, @"Requests/sec:\s+([\d.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
     var requests = double.Parse(Regex.Match(output, @"(\d+) requests in").Groups[1].Value, CultureInfo.InvariantCulture);
     return (rps, LatencyMs(output, "50%"), LatencyMs(output, "99%"), cpu.TotalMicroseconds / requests);
+}
+
+// h2load over TLS with ALPN h2 (refused if the target does not speak HTTP/2), to acme.test (its SNI and
+// :authority) on the target's port: throughput, mean request time, this process's CPU per request as for
+// wrk, and the requests not answered with a 2xx.
+static async Task<(double Rps, double MeanMs, double CpuUs, long Failed)> H2loadAsync(int port, string duration, int clients, int streams)
+{
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    var start = new ProcessStartInfo("h2load") { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in new[] { "-t2", $"-c{clients}", $"-m{streams}", $"-D{duration}", "--npn-list=h2", $"--connect-to=127.0.0.1:{port}", "https://acme.test/" })
+    {
+        start.ArgumentList.Add(a);
+    }
+
+    using var process = Process.Start(start)!;
+    var errors = process.StandardError.ReadToEndAsync();
+    var output = await process.StandardOutput.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+    var rps = Regex.Match(output, @"finished in [^,]+, ([\d.]+) req/s");
+    var requests = Regex.Match(output, @"requests: \d+ total, \d+ started, (\d+) done, \d+ succeeded");
+    var ok = Regex.Match(output, @"status codes: (\d+) 2xx");
+    var time = Regex.Match(output, @"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\s");
+    if (process.ExitCode != 0 || !rps.Success || !requests.Success || !ok.Success || !time.Success || !output.Contains("Application protocol: h2", StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"h2load against port {port} gave no HTTP/2 figures (exit {process.ExitCode}):\n{output}{await errors}");
+    }
+
+    var done = long.Parse(requests.Groups[1].Value, CultureInfo.InvariantCulture);
+    var succeeded = long.Parse(ok.Groups[1].Value, CultureInfo.InvariantCulture);
+    if (succeeded == 0)
+    {
+        throw new InvalidOperationException($"h2load against port {port}: no request answered 2xx (acme.test's route not reached):\n{output}");
+    }
+
+    var mean = double.Parse(time.Groups[1].Value, CultureInfo.InvariantCulture);
+    var meanMs = time.Groups[2].Value switch { "us" => mean / 1000, "s" => mean * 1000, _ => mean };
+    return (double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture), meanMs, cpu.TotalMicroseconds / done, done - succeeded);
 }
 
 // The median of the values and a 95 % confidence interval for it: the order statistics j and n - 1 - j with
