@@ -3,7 +3,7 @@ namespace SegmentController.Core.Evidence;
 /// <summary>The tamper-evident store: append, read, verify, checkpoint, purge.</summary>
 public interface IEvidenceStore : IRecordAppender
 {
-    /// <summary>Reads records in chain order.</summary>
+    /// <summary>Reads records in chain order, or newest first where the query asks (<see cref="RecordQuery.NewestFirst"/>).</summary>
     IAsyncEnumerable<StoredRecord> ReadAsync(RecordQuery query, CancellationToken cancellationToken);
 
     /// <summary>Recomputes the whole chain, the checkpoints and the signed head.</summary>

@@ -15,6 +15,12 @@ public sealed record RecordQuery
     /// <summary>Records of this type.</summary>
     public string? Type { get; init; }
 
+    /// <summary>
+    /// Newest first: the matching records in reverse chain order, so that a reader after the latest few can
+    /// stop without the older ones being read. Reads only: an export always runs in chain order.
+    /// </summary>
+    public bool NewestFirst { get; init; }
+
     /// <summary>Whether a record matches (time, client and type).</summary>
     public bool Matches(StoredRecord record)
     {

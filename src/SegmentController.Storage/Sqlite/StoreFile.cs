@@ -6,7 +6,7 @@ namespace SegmentController.Storage.Sqlite;
 /// <summary>Reads a store file without opening a writer (commands, reports).</summary>
 public static class StoreFile
 {
-    /// <summary>The records matching <paramref name="query"/>, in chain order, from one snapshot.</summary>
+    /// <summary>The records matching <paramref name="query"/>, in chain order (newest first where the query asks), from one snapshot.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidOperationException">The file is not a readable store.</exception>
     public static IReadOnlyList<StoredRecord> Read(string path, RecordQuery query)

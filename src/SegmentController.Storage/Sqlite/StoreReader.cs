@@ -211,6 +211,33 @@ internal sealed class StoreReader : IDisposable
         }
     }
 
+    /// <summary>The records a whole statement selects (its columns <see cref="Schema.Columns"/>), in the statement's order.</summary>
+    public IEnumerable<StoredRecord> ReadRecords(string sql, Action<SqliteCommand>? bind)
+    {
+        using var command = Command(sql);
+        bind?.Invoke(command);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            yield return ToRecord(reader);
+        }
+    }
+
+    /// <summary>SQLite's plan for a statement (EXPLAIN QUERY PLAN), one step a line.</summary>
+    public string Explain(string sql, Action<SqliteCommand>? bind)
+    {
+        using var command = Command("EXPLAIN QUERY PLAN " + sql);
+        bind?.Invoke(command);
+        using var reader = command.ExecuteReader();
+        var steps = new List<string>();
+        while (reader.Read())
+        {
+            steps.Add(reader.GetString(3));
+        }
+
+        return string.Join('\n', steps);
+    }
+
     /// <summary>
     /// Streams every row into a verifier without building records (the fast path): a raw SQLite statement
     /// read in batches on this thread while another computes the previous batch's digests and walks it,

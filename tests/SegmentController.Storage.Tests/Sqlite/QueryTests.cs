@@ -54,6 +54,76 @@ public sealed class QueryTests : IDisposable
     }
 
     [Fact]
+    public async Task NewestFirstReads_ReturnTheSameRecordsAsChainOrderReversed()
+    {
+        var path = _dir.File("newest.db");
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                await Stores.FillAsync(store, 2, _time);
+                await store.AppendAsync(RecordTypes.Finding, i % 3 == 0 ? "alpha" : "beta", Stores.Json($$"""{"n":{{i}}}"""), CancellationToken.None);
+            }
+
+            // Several records sharing one stamp: order among them is still the chain's.
+            for (var i = 0; i < 4; i++)
+            {
+                await store.AppendAsync(RecordTypes.Finding, "alpha", Stores.Json($$"""{"same":{{i}}}"""), CancellationToken.None);
+            }
+        }
+
+        var from = Stores.Start.AddSeconds(12);
+        var to = Stores.Start.AddSeconds(47);
+        RecordQuery[] queries =
+        [
+            new(),
+            new() { Type = RecordTypes.Finding },
+            new() { Type = RecordTypes.Finding, From = from, To = to },
+            new() { Type = RecordTypes.Access, Client = "beta", To = to },
+            new() { From = from },
+            new() { From = from, To = to, Client = "alpha" },
+            new() { Type = RecordTypes.Finding, From = Stores.Start.AddDays(1) },
+            new() { To = Stores.Start.AddDays(-1) },
+        ];
+        foreach (var query in queries)
+        {
+            var chainOrder = StoreFile.Read(path, query).Select(r => r.Index).ToList();
+            var newestFirst = StoreFile.Read(path, query with { NewestFirst = true }).Select(r => r.Index).ToList();
+            chainOrder.Reverse();
+            Assert.True(chainOrder.SequenceEqual(newestFirst), $"{query}: expected [{string.Join(", ", chainOrder)}], read [{string.Join(", ", newestFirst)}]");
+        }
+
+        Assert.NotEmpty(StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Finding, From = from, To = to, NewestFirst = true }));
+    }
+
+    [Fact]
+    public async Task NewestFirstTypedRead_WalksTheTypeTimeIndexBackwardsWithoutSorting()
+    {
+        var path = _dir.File("newest-plan.db");
+        await using (var store = await Stores.OpenAsync(path, _time))
+        {
+            await Stores.FillAsync(store, 3, _time);
+        }
+
+        using var reader = StoreReader.Open(path);
+        foreach (var query in new[]
+        {
+            new RecordQuery { Type = RecordTypes.AuditResult, NewestFirst = true },
+            new RecordQuery { Type = RecordTypes.AuditResult, To = Stores.Start.AddSeconds(2), NewestFirst = true },
+        })
+        {
+            var plan = reader.Explain(RecordSelection.NewestFirstSql(reader, query)!, command => RecordSelection.Bind(command, query));
+            Assert.Contains("USING INDEX records_type_time", plan, StringComparison.Ordinal);
+            Assert.DoesNotContain("TEMP B-TREE", plan, StringComparison.Ordinal);
+        }
+
+        var untyped = new RecordQuery { From = Stores.Start.AddSeconds(2), NewestFirst = true };
+        var untypedPlan = reader.Explain(RecordSelection.NewestFirstSql(reader, untyped)!, command => RecordSelection.Bind(command, untyped));
+        Assert.Contains("INTEGER PRIMARY KEY", untypedPlan, StringComparison.Ordinal);
+        Assert.DoesNotContain("TEMP B-TREE", untypedPlan, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StoreFromBeforeTheIndexes_GainsThemWhenTheWriterOpensIt()
     {
         var path = _dir.File("old.db");
