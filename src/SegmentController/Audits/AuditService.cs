@@ -50,7 +50,13 @@ internal sealed partial class AuditService : BackgroundService
     private readonly HashSet<string> _published = new(StringComparer.Ordinal);
     private readonly HashSet<string> _labelled = new(StringComparer.Ordinal);
     private readonly DateTimeOffset _started;
+    private readonly CancellationTokenSource _stopping = new();
     private DateTimeOffset _windowStart;
+
+    // The audit history read so far while older records may still settle a client's last result (null
+    // once it is all read), and the reads of it, one after another (both guarded by _lock).
+    private AuditHistory? _history;
+    private Task _historyReads = Task.CompletedTask;
 
     public AuditService(AuditRunner runner, IPolicyProvider policy, SuspensionEngine engine, IEvidenceStore store, ControllerMetrics metrics, TimeProvider time, ILogger<AuditService> logger, StoreIntegrityAlerts? alerts = null)
     {
@@ -244,21 +250,36 @@ internal sealed partial class AuditService : BackgroundService
     public static string ExternalCheckDetail(string summary, string? externalAuditor) =>
         externalAuditor is null ? summary : $"{summary} (external auditor, as stated by the recorder: {externalAuditor})";
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Task reads;
+        lock (_lock)
+        {
+            reads = _historyReads;
+        }
+
+        await reads.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public override void Dispose()
     {
         _policy.PolicyChanged -= OnPolicyChanged;
         _running.Dispose();
+        _stopping.Dispose();
         base.Dispose();
     }
 
     /// <summary>
     /// Reads the audits on record back before the host goes on to open the management listener: the status,
     /// the audit endpoints and the <c>segctl_audit_last_*</c> gauges never show a restarted controller without
-    /// them. The read is of one record type (indexed); a store that cannot be read is only logged.
+    /// them. The read is of one record type, newest first through its index, and ends once it has what they
+    /// show (<see cref="LoadHistoryAsync"/>); a store that cannot be read is only logged.
     /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await LoadHistoryAsync(cancellationToken).ConfigureAwait(false);
+        await ReadHistoryInTurn(LoadHistoryAsync, cancellationToken).ConfigureAwait(false);
         PublishUnaudited(_policy.Current);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -402,52 +423,43 @@ internal sealed partial class AuditService : BackgroundService
         }
     }
 
-    /// <summary>Reads earlier audits from the chain: the recent list, the last result per client, the window's start.</summary>
+    /// <summary>
+    /// Reads earlier audits from the chain, newest first, until it has what the service shows: the recent
+    /// list, the last result of every client of the policy and the last site-wide audit (the window's start).
+    /// </summary>
+    /// <remarks>
+    /// With a full recent list, every client's last result and a site-wide audit in hand, the read ends
+    /// (<see cref="AuditHistory"/> says when a result is a client's last): a long history is not read at each
+    /// start. A client of the policy that was never audited, or the lack of any site-wide audit, makes it
+    /// read the whole history, since only the oldest record shows there is nothing further back; that lasts
+    /// until the first audit of the client, or the first site-wide one. The results of clients the policy no
+    /// longer has are kept where the records read settle them; a reload that brings one back (or adds one
+    /// never audited) reads on in the background (<see cref="ReadOlderHistoryAsync"/>).
+    /// </remarks>
     private async Task LoadHistoryAsync(CancellationToken cancellationToken)
     {
-        DateTimeOffset? lastFull = null;
         try
         {
-            var clientCount = _policy.Current.Clients.Count;
-            var loaded = new List<AuditReport>();
-            await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.AuditResult }, cancellationToken).ConfigureAwait(false))
+            var policy = _policy.Current;
+            var history = new AuditHistory(_store, RecentCapacity, policy.Clients.Count);
+            try
             {
-                if (record.Payload is not { } payload)
-                {
-                    continue;
-                }
-
-                AuditReport report;
-                try
-                {
-                    report = AuditReportJson.Read(payload, record.Index);
-                }
-                catch (FormatException)
-                {
-                    continue;
-                }
-
-                loaded.Add(report);
-                if (loaded.Count > RecentCapacity)
-                {
-                    loaded.RemoveAt(0);
-                }
-
-                foreach (var result in report.Results)
-                {
-                    SetLast(result.Client, new ClientAuditStatus(report.Id, result.Outcome, report.FinishedAt));
-                }
-
-                if (report.Results.Count >= clientCount)
-                {
-                    lastFull = report.FinishedAt;
-                }
+                await history.ReadUntilAsync(
+                    h => h.Recent.Count >= RecentCapacity && h.LastFull is not null && policy.Clients.All(c => h.Latest(c.Id) is not null),
+                    cancellationToken).ConfigureAwait(false);
             }
+            finally
+            {
+                // A read that failed part way still shows the results it settled.
+                SetSettled(history);
+            }
+
+            var lastFull = history.LastFull;
 
             lock (_lock)
             {
                 // Newest first; audits run since start-up are newer than anything read here.
-                foreach (var report in Enumerable.Reverse(loaded).Where(r => !_recent.Any(x => x.Id == r.Id)))
+                foreach (var report in history.Recent.Where(r => !_recent.Any(x => x.Id == r.Id)))
                 {
                     _recent.AddLast(report);
                 }
@@ -456,6 +468,8 @@ internal sealed partial class AuditService : BackgroundService
                 {
                     _recent.RemoveLast();
                 }
+
+                _history = history.Complete ? null : history;
             }
 
             // Never audited site-wide: the first audit answers for everything on record, so evidence from
@@ -485,6 +499,68 @@ internal sealed partial class AuditService : BackgroundService
             // A store that cannot be opened is expected (it fails closed, and says so on its own): its reason
             // is enough. Anything else is a defect and keeps its stack trace.
             Log.HistoryNotLoaded(_logger, e.Message, e is StoreUnavailableException ? null : e);
+        }
+    }
+
+    /// <summary>
+    /// After a reload: reads on into the older audits until every client of the policy in force has its last
+    /// result (one the start-up read left unsettled, or one the policy then lacked), and publishes them.
+    /// </summary>
+    private async Task ReadOlderHistoryAsync(CancellationToken cancellationToken)
+    {
+        AuditHistory? history;
+        lock (_lock)
+        {
+            history = _history;
+        }
+
+        if (history is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await history.ReadUntilAsync(h => _policy.Current.Clients.All(c => h.Latest(c.Id) is not null || LastFor(c.Id) is not null), cancellationToken).ConfigureAwait(false);
+            SetSettled(history);
+            if (history.Complete)
+            {
+                lock (_lock)
+                {
+                    _history = null;
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.HistoryNotLoaded(_logger, e.Message, e is StoreUnavailableException ? null : e);
+        }
+    }
+
+    /// <summary>Takes every client's last result the history has settled.</summary>
+    private void SetSettled(AuditHistory history)
+    {
+        foreach (var client in history.Clients)
+        {
+            if (history.Latest(client) is { } status)
+            {
+                SetLast(client, status);
+            }
+        }
+    }
+
+    /// <summary>Runs a read of the audit history after those already asked for (one at a time).</summary>
+    private Task ReadHistoryInTurn(Func<CancellationToken, Task> read, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return _historyReads = After(_historyReads, read, cancellationToken);
+        }
+
+        static async Task After(Task previous, Func<CancellationToken, Task> read, CancellationToken cancellationToken)
+        {
+            await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await read(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -562,7 +638,21 @@ internal sealed partial class AuditService : BackgroundService
         }
     }
 
-    private void OnPolicyChanged(object? sender, SitePolicy policy) => PublishUnaudited(policy);
+    private void OnPolicyChanged(object? sender, SitePolicy policy)
+    {
+        PublishUnaudited(policy);
+        bool readOn;
+        lock (_lock)
+        {
+            readOn = _history is not null && policy.Clients.Any(c => !_last.ContainsKey(c.Id));
+        }
+
+        if (readOn && !_stopping.IsCancellationRequested)
+        {
+            // In the background: a reload does not wait for the store.
+            _ = ReadHistoryInTurn(ReadOlderHistoryAsync, _stopping.Token);
+        }
+    }
 
     private static double MetricValue(AuditOutcome outcome) => outcome switch
     {
