@@ -113,9 +113,10 @@ public interface ISuspensionObserver
     /// <summary>
     /// A change to the record of a suspension in force (its stage timings and ports as read back, a reassertion,
     /// a release of ports) could not be saved to the state file (<paramref name="reason"/>): <paramref name="record"/>
-    /// is in force as changed, the file still has it as it was. The change is not saved again on its own: any later
-    /// save of the state that succeeds (a trip, a restore, another change) writes the whole state, this change
-    /// included; a start before then finds the record as the file has it. Once per failed save.
+    /// is in force as changed, the file still has it as it was. The engine saves the state again on the retry schedule
+    /// (1 s, 2 s … at most <see cref="SuspensionEngine.PortRetryCap"/> apart), with any other save before that (a
+    /// trip, a restore, another change: each writes the whole state, this change included) and at a clean stop, until
+    /// the file has it; a start before then finds the record as the file has it. Once per failed save.
     /// </summary>
     void AmendmentNotSaved(SuspensionRecord record, string reason)
     {

@@ -12,10 +12,11 @@ namespace SegmentController.Core.Suspension;
 /// Concurrency: <see cref="Current"/> is an immutable snapshot swapped with a volatile write, so the
 /// proxy's gates read it lock-free. Trips and restores are serialized by one semaphore; a trip is saved
 /// durably before the new state is published and before <see cref="TripAsync"/> returns (the
-/// acknowledgement). Changes of the bring-ups restores owe are put in force under the semaphore and saved by
-/// one flusher outside it (one save per burst, numbered so an older state never overwrites a newer one): a trip
-/// waits at most for the one such save already writing. Fail closed: state that cannot be read puts the site-wide
-/// switch on.
+/// acknowledgement). Changes of the bring-ups restores owe and of the records of suspensions in force (stage
+/// timings, ports read back, reassertions, releases) are put in force under the semaphore and saved by one flusher
+/// outside it (one save per burst, numbered so an older state never overwrites a newer one, tried again until the
+/// file has them): a trip waits at most for the one such save already writing.
+/// Fail closed: state that cannot be read puts the site-wide switch on.
 /// Switch ports that a shut did not read back down are tried again while their suspension is in force
 /// (<see cref="FirstPortRetry"/>, doubling up to <see cref="PortRetryCap"/>), owning those ports like every
 /// shut and bring-up does (and no others); a restore stops them.
@@ -46,20 +47,22 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     // Saves of the state run one at a time (the store writes its two slots in turn), each of a state numbered under
     // _lock in the order the states came about: a save whose state is older than the one last written is skipped
     // (that one carries it), so a later state in the file is never overwritten by an earlier one. A trip saves under
-    // _lock; the flusher of the bring-ups owed saves outside it, so a trip waits at most for the one save of theirs
-    // already writing, never for those queued. _stateVersion under _lock, _savedVersion under _saveLock.
+    // _lock; the flusher of the changes not yet in the file saves outside it, so a trip waits at most for the one
+    // save of theirs already writing, never for those queued. _stateVersion under _lock, _savedVersion under _saveLock.
     private readonly Lock _saveLock = new();
     private long _stateVersion;
     private long _savedVersion;
 
-    // Clients whose bring-up owed changed in force but not in the state file yet, with the number of the state that
-    // changed it last; whether the flusher saving them runs, what wakes it from its wait after a failed save, and
-    // the outcome of its next save (true when the file has them). Any save writes the whole state, so a trip's or a
-    // restore's save carries them too. Under _lock.
+    // Changes in force but not in the state file yet, each with the number of the state that changed it last: the
+    // clients whose bring-up owed changed, and the suspensions (by id) whose record in force was amended. Then
+    // whether the flusher saving them runs, what wakes it from its wait after a failed save, and the outcome of its
+    // next save (true when the file has them). Any save writes the whole state, so a trip's or a restore's save
+    // carries them too. Under _lock.
     private readonly Dictionary<string, long> _owedUnsaved = new(StringComparer.Ordinal);
-    private bool _flushingOwed;
-    private TaskCompletionSource _owedWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource<bool> _owedFlushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<string, long> _amendedUnsaved = new(StringComparer.Ordinal);
+    private bool _flushing;
+    private TaskCompletionSource _flushWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<bool> _flushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // The policy whose switch ports the suspensions in force have had shut (at their trip, at start-up or
     // at the last reload): a reload shuts the ports it adds to a suspended client against this one.
@@ -1334,7 +1337,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             // Cancelled or failed stages: their outcome is on record already or lost with the process.
         }
 
-        FlushOwedAtStop();
+        FlushUnsavedAtStop();
         _stopping.Dispose();
         _lock.Dispose();
     }
@@ -1915,7 +1918,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     /// <summary>
     /// Changes the bring-ups owed (under the lock, briefly: no save in it) and has the flusher save the state when
-    /// they changed, or when an earlier change of them is not in the state file yet (<see cref="FlushOwedAsync"/>:
+    /// they changed, or when an earlier change of them is not in the state file yet (<see cref="FlushAsync"/>:
     /// one save at a time, once per burst of changes, outside the lock, so a trip never waits behind them). Returns
     /// once a save has the change in the file (true) or one failed (false: the change stays in force, the observers
     /// hear of it, <see cref="ISuspensionObserver.OwedBringUpsNotSaved"/>, and the flusher tries again on the retry
@@ -1944,29 +1947,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 return true;
             }
 
-            flushed = _owedFlushed.Task;
-            if (_flushingOwed)
-            {
-                // Waiting to try a failed save again: tried now (with the next try or any other change, as before).
-                _owedWake.TrySetResult();
-            }
-            else
-            {
-                lock (_retryLock)
-                {
-                    if (Volatile.Read(ref _disposed) == 0)
-                    {
-                        _flushingOwed = true;
-                        var stopping = _stopping.Token;
-                        Track(Task.Run(() => FlushOwedAsync(stopping), CancellationToken.None));
-                    }
-                    else
-                    {
-                        // Stopping: Dispose saves it, if it still can.
-                        flushed = Task.FromResult(false);
-                    }
-                }
-            }
+            // Started, or woken from its wait to try a failed save again: tried now (the next try saves even when
+            // it changed nothing).
+            flushed = FlushSoon();
         }
         finally
         {
@@ -1977,16 +1960,47 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Saves the state while changes of the bring-ups owed are not in the file: the state as it is when a save
-    /// starts (every change so far), one save at a time, and another after it only if more changes came meanwhile.
-    /// The save takes the engine lock only to read the state, never across the write. A save that fails is reported
-    /// to the observers (naming every client whose debt the file has wrong) and tried again
-    /// <see cref="FirstPortRetry"/> later, then twice as long each time (at most <see cref="PortRetryCap"/>), or at
-    /// once with the next change or try, until the file has them: this save or any other (a trip's) succeeds. A file
-    /// that names ports as owed that are not would have the next start bring them up again (ports an operator may
-    /// have shut since); stopping, the engine saves what is pending once more (<see cref="Dispose"/>).
+    /// Has the flusher save the changes not yet in the file (caller holds the lock, and has marked one): starts it,
+    /// or wakes it when it waits to try a failed save again. Returns the outcome of its next save (true when the file
+    /// has every change marked so far, by that save or another); false at once when the engine is stopping
+    /// (<see cref="Dispose"/> saves them, if it still can).
     /// </summary>
-    private async Task FlushOwedAsync(CancellationToken stopping)
+    private Task<bool> FlushSoon()
+    {
+        if (_flushing)
+        {
+            _flushWake.TrySetResult();
+            return _flushed.Task;
+        }
+
+        lock (_retryLock)
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return Task.FromResult(false);
+            }
+
+            _flushing = true;
+            var stopping = _stopping.Token;
+            Track(Task.Run(() => FlushAsync(stopping), CancellationToken.None));
+            return _flushed.Task;
+        }
+    }
+
+    /// <summary>
+    /// Saves the state while changes in force are not in the file (bring-ups owed narrowed or dropped, records of
+    /// suspensions in force amended): the state as it is when a save starts (every change so far), one save at a
+    /// time, and another after it only if more changes came meanwhile. The save takes the engine lock only to read
+    /// the state, never across the write; a trip that comes meanwhile waits at most for the write under way (the
+    /// file's slots are written in turn). A save that fails is reported to the observers (naming
+    /// every client whose debt the file has wrong, and every suspension whose record it has as it was) and tried
+    /// again <see cref="FirstPortRetry"/> later, then twice as long each time (at most <see cref="PortRetryCap"/>),
+    /// or at once with the next change or try, until the file has them: this save or any other (a trip's) succeeds.
+    /// A file that names ports as owed that are not would have the next start bring them up again (ports an operator
+    /// may have shut since), and one without an amendment starts with the record as it was; stopping, the engine
+    /// saves what is pending once more (<see cref="Dispose"/>).
+    /// </summary>
+    private async Task FlushAsync(CancellationToken stopping)
     {
         var delay = FirstPortRetry;
         try
@@ -2000,18 +2014,18 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 await _lock.WaitAsync(stopping).ConfigureAwait(false);
                 try
                 {
-                    if (_owedUnsaved.Count == 0)
+                    if (_owedUnsaved.Count == 0 && _amendedUnsaved.Count == 0)
                     {
-                        _flushingOwed = false;
+                        _flushing = false;
                         return;
                     }
 
                     state = _state;
                     version = ++_stateVersion;
-                    flushed = _owedFlushed;
-                    _owedFlushed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _owedWake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    wake = _owedWake.Task;
+                    flushed = _flushed;
+                    _flushed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _flushWake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = _flushWake.Task;
                 }
                 finally
                 {
@@ -2028,7 +2042,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                     error = e.Message;
                 }
 
+                bool pending;
                 string[] clients;
+                SuspensionRecord[] amended;
                 await _lock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {
@@ -2037,26 +2053,22 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                         Saved(version);
                     }
 
-                    clients = [.. _owedUnsaved.Keys.Order(StringComparer.Ordinal)];
+                    (pending, clients, amended) = Unsaved();
                 }
                 finally
                 {
                     _lock.Release();
                 }
 
-                if (error is null || clients.Length == 0)
+                if (error is null || !pending)
                 {
                     // In the file (by this save, or by a later one of the whole state that came first).
                     flushed.TrySetResult(true);
                     continue;
                 }
 
+                ReportNotSaved(clients, amended, error);
                 flushed.TrySetResult(false);
-                foreach (var observer in _observers)
-                {
-                    observer.OwedBringUpsNotSaved(clients, error);
-                }
-
                 using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(stopping))
                 {
                     var due = Task.Delay(delay, _time, waiting.Token);
@@ -2071,16 +2083,17 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
         {
             // Stopping: Dispose saves what is pending once more; a crash before then costs the next start a repeated
-            // bring-up try of the ports the file still names.
+            // bring-up try of the ports the file still names, and the amendments not in the file.
         }
     }
 
     /// <summary>
-    /// At a clean stop, once the background work has ended: the changes of the bring-ups owed not yet in the file
-    /// are saved (best effort; a failure is reported like any other, and the next start then tries again the ports
-    /// the file still names).
+    /// At a clean stop, once the background work has ended: the changes not yet in the file (bring-ups owed, records
+    /// of suspensions in force amended) are saved (best effort; a failure is reported like any other, and the next
+    /// start then finds the file as it is: it tries again the ports the file still names, and has the records as
+    /// they were last saved).
     /// </summary>
-    private void FlushOwedAtStop()
+    private void FlushUnsavedAtStop()
     {
         if (!_lock.Wait(TimeSpan.FromSeconds(5)))
         {
@@ -2088,10 +2101,12 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         string[] clients;
+        SuspensionRecord[] amended;
         string error;
+        TaskCompletionSource<bool> waiting;
         try
         {
-            if (_owedUnsaved.Count == 0)
+            if (_owedUnsaved.Count == 0 && _amendedUnsaved.Count == 0)
             {
                 return;
             }
@@ -2103,11 +2118,9 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                clients = [.. _owedUnsaved.Keys.Order(StringComparer.Ordinal)];
+                (_, clients, amended) = Unsaved();
                 error = e.Message;
-
-                // Whoever still waits for the flusher (it has stopped) hears the file does not have the change.
-                _owedFlushed.TrySetResult(false);
+                waiting = _flushed;
             }
         }
         finally
@@ -2115,9 +2128,35 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             _lock.Release();
         }
 
+        ReportNotSaved(clients, amended, error);
+
+        // Whoever still waits for the flusher (it has stopped) hears the file does not have the change.
+        waiting.TrySetResult(false);
+    }
+
+    /// <summary>
+    /// What is in force but not in the file (caller holds the lock): whether anything is, the clients whose
+    /// bring-up owed the file has wrong, and the records in force of the suspensions it has as they were.
+    /// </summary>
+    private (bool Pending, string[] Clients, SuspensionRecord[] Amended) Unsaved() => (
+        _owedUnsaved.Count > 0 || _amendedUnsaved.Count > 0,
+        [.. _owedUnsaved.Keys.Order(StringComparer.Ordinal)],
+        [.. _state.Suspensions.Values.Where(r => _amendedUnsaved.ContainsKey(r.Id)).OrderBy(r => r.Scope, StringComparer.Ordinal)]);
+
+    /// <summary>A save of the changes below failed: the observers hear of each, once.</summary>
+    private void ReportNotSaved(string[] clients, SuspensionRecord[] amended, string error)
+    {
         foreach (var observer in _observers)
         {
-            observer.OwedBringUpsNotSaved(clients, error);
+            if (clients.Length > 0)
+            {
+                observer.OwedBringUpsNotSaved(clients, error);
+            }
+
+            foreach (var record in amended)
+            {
+                observer.AmendmentNotSaved(record, error);
+            }
         }
     }
 
@@ -2130,7 +2169,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
 
     /// <summary>
     /// Saves the whole state (caller holds the lock, and <paramref name="next"/> is the state in force or one made
-    /// from it): the bring-ups owed not yet in the file are in it once this succeeds.
+    /// from it): the changes not yet in the file (bring-ups owed, amended records) are in it once this succeeds.
     /// </summary>
     private void Save(SuspensionState next)
     {
@@ -2158,22 +2197,28 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
     }
 
-    /// <summary>A state numbered <paramref name="version"/> is in the file (caller holds the lock): the changes of the bring-ups owed it carries are saved.</summary>
+    /// <summary>
+    /// A state numbered <paramref name="version"/> is in the file (caller holds the lock): the changes it carries
+    /// (bring-ups owed, amended records) are saved.
+    /// </summary>
     private void Saved(long version)
     {
-        foreach (var (client, changed) in _owedUnsaved)
+        foreach (var unsaved in (ReadOnlySpan<Dictionary<string, long>>)[_owedUnsaved, _amendedUnsaved])
         {
-            if (changed <= version)
+            foreach (var (key, changed) in unsaved)
             {
-                _owedUnsaved.Remove(client);
+                if (changed <= version)
+                {
+                    unsaved.Remove(key);
+                }
             }
         }
 
-        if (_owedUnsaved.Count == 0)
+        if (_owedUnsaved.Count == 0 && _amendedUnsaved.Count == 0)
         {
             // Those waiting for the flusher's next save: the file has their change.
-            _owedFlushed.TrySetResult(true);
-            _owedFlushed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _flushed.TrySetResult(true);
+            _flushed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
 
@@ -2326,16 +2371,18 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     }
 
     /// <summary>
-    /// Changes the record of a suspension while it is still the one in force (same id) and saves the state.
-    /// A save that fails loses only the change, on a crash: the suspension itself is durable already. The
-    /// observers hear of each failure (<see cref="ISuspensionObserver.AmendmentNotSaved"/>); the change goes
-    /// into the file with the next save of the state that succeeds, whatever that save is for.
-    /// Returns the record as changed, or null when that suspension is no longer in force.
+    /// Changes the record of a suspension while it is still the one in force (same id): in force at once, under the
+    /// lock but with no save in it, and saved by the flusher (<see cref="FlushAsync"/>: outside the lock, once per
+    /// burst of changes, so a trip never waits behind them). Returns once a save has the change in the file or one
+    /// failed: then the observers have heard of it (<see cref="ISuspensionObserver.AmendmentNotSaved"/>), and the
+    /// flusher saves the state again on the retry schedule, with any other save before that, and at a clean stop,
+    /// until the file has it. A save that fails loses only the change, on a crash: the suspension itself is durable
+    /// already. Returns the record as changed, or null when that suspension is no longer in force.
     /// </summary>
     private async Task<SuspensionRecord?> AmendInForceAsync(SuspensionRecord record, Func<SuspensionRecord, SuspensionRecord> amend, CancellationToken cancellationToken)
     {
         SuspensionRecord amended;
-        string? error = null;
+        Task<bool> flushed;
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -2345,30 +2392,22 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
 
             amended = amend(inForce);
-            var next = _state.With(amended);
-            try
-            {
-                Save(next);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // In force all the same; the file keeps the record as it was.
-                error = e.Message;
-            }
-
-            Volatile.Write(ref _state, next);
+            _amendedUnsaved[amended.Id] = ++_stateVersion;
+            Volatile.Write(ref _state, _state.With(amended));
+            flushed = FlushSoon();
         }
         finally
         {
             _lock.Release();
         }
 
-        if (error is not null)
+        try
         {
-            foreach (var observer in _observers)
-            {
-                observer.AmendmentNotSaved(amended, error);
-            }
+            await flushed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: in force, and saved at the stop if the flusher has not saved it by then.
         }
 
         return amended;

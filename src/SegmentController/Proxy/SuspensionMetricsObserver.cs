@@ -242,7 +242,7 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         [LoggerMessage(EventIds.RestoreOwedNotSaved, LogLevel.Error, "Restore: the switch ports owed a bring-up for {Clients} changed but could NOT be saved to the suspension state file ({Error}); saving it again 1 s, 2 s, 4 s … at most 60 s apart. Until then the file names ports as owed that are not, and a start would bring them up again")]
         public static partial void RestoreOwedNotSaved(ILogger logger, string clients, string error);
 
-        [LoggerMessage(EventIds.SuspensionAmendmentNotSaved, LogLevel.Error, "Suspension of {Scope} ({Id}) is in force, but the change to its record (stage timings, ports read back, a reassertion or release) could NOT be saved to the suspension state file ({Error}); it is not saved again on its own but goes into the file with the next save of the state that succeeds. Until then a start finds the record as it was last saved")]
+        [LoggerMessage(EventIds.SuspensionAmendmentNotSaved, LogLevel.Error, "Suspension of {Scope} ({Id}) is in force, but the change to its record (stage timings, ports read back, a reassertion or release) could NOT be saved to the suspension state file ({Error}); saving it again 1 s, 2 s, 4 s … at most 60 s apart, and with any other save of the state. Until then a start finds the record as it was last saved")]
         public static partial void SuspensionAmendmentNotSaved(ILogger logger, string scope, string id, string error);
 
         [LoggerMessage(EventIds.SuspensionStateUnreadable, LogLevel.Critical, "Suspension state unreadable, every client suspended: {Message}")]

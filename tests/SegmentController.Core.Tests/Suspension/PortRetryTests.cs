@@ -113,7 +113,7 @@ public sealed class PortRetryTests : IDisposable
         Assert.Empty(OnDisk("acme").Reassertions);
         Assert.Equal(1, events.AmendmentNotSavedCount);
 
-        // Nothing saves it again on its own; the next save that succeeds (another client's trip) writes it too.
+        // The next save that succeeds (another client's trip, before the reassertion's own save is tried again) writes it too.
         store.Failing = false;
         await (await engine.TripAsync(Trip("globex"), CancellationToken.None)).Completion;
         Assert.Equal(PortReassertionCause.Retry, Assert.Single(OnDisk("acme").Reassertions).Cause);

@@ -73,7 +73,7 @@ public sealed class PortRetryReportingTests : IDisposable
     }
 
     [Fact]
-    public void AmendmentNotSaved_AnErrorNamingTheSuspensionAndTheReason_SayingWhenItIsSaved_OncePerFailedSave()
+    public void AmendmentNotSaved_AnErrorNamingTheSuspensionAndTheReason_SayingItIsSavedAgainOnTheSchedule_OncePerFailedSave()
     {
         var logger = new RecordingLogger<SuspensionMetricsObserver>();
         ISuspensionObserver observer = new SuspensionMetricsObserver(new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()), Policy(), logger);
@@ -83,7 +83,7 @@ public sealed class PortRetryReportingTests : IDisposable
         var entry = Assert.Single(logger.Entries);
         Assert.Equal(LogLevel.Error, entry.Level);
         Assert.Equal(1421, Assert.Single(logger.EventIds));
-        Assert.Equal("Suspension of alpha (s1) is in force, but the change to its record (stage timings, ports read back, a reassertion or release) could NOT be saved to the suspension state file (No space left on device); it is not saved again on its own but goes into the file with the next save of the state that succeeds. Until then a start finds the record as it was last saved", entry.Message);
+        Assert.Equal("Suspension of alpha (s1) is in force, but the change to its record (stage timings, ports read back, a reassertion or release) could NOT be saved to the suspension state file (No space left on device); saving it again 1 s, 2 s, 4 s … at most 60 s apart, and with any other save of the state. Until then a start finds the record as it was last saved", entry.Message);
     }
 
     [Fact]
