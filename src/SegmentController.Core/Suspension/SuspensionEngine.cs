@@ -15,7 +15,7 @@ namespace SegmentController.Core.Suspension;
 /// acknowledgement). Changes of the bring-ups restores owe and of the records of suspensions in force (stage
 /// timings, ports read back, reassertions, releases) are put in force under the semaphore and saved by one flusher
 /// outside it (one save per burst, numbered so an older state never overwrites a newer one, tried again until the
-/// file has them): a trip waits at most for the one such save already writing.
+/// file has them): a trip waits at most for the one such save already writing, which runs at the trip's priority.
 /// Fail closed: state that cannot be read puts the site-wide switch on.
 /// Switch ports that a shut did not read back down are tried again while their suspension is in force
 /// (<see cref="FirstPortRetry"/>, doubling up to <see cref="PortRetryCap"/>), owning those ports like every
@@ -1992,7 +1992,8 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     /// suspensions in force amended): the state as it is when a save starts (every change so far), one save at a
     /// time, and another after it only if more changes came meanwhile. The save takes the engine lock only to read
     /// the state, never across the write; a trip that comes meanwhile waits at most for the write under way (the
-    /// file's slots are written in turn). A save that fails is reported to the observers (naming
+    /// file's slots are written in turn), so the write runs at the trip's priority (<see cref="TripPriority"/>),
+    /// raised and restored on this thread around it alone. A save that fails is reported to the observers (naming
     /// every client whose debt the file has wrong, and every suspension whose record it has as it was) and tried
     /// again <see cref="FirstPortRetry"/> later, then twice as long each time (at most <see cref="PortRetryCap"/>),
     /// or at once with the next change or try, until the file has them: this save or any other (a trip's) succeeds.
@@ -2033,6 +2034,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 }
 
                 string? error = null;
+                var priority = TripPriority.Raise();
                 try
                 {
                     Write(state, version);
@@ -2040,6 +2042,10 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     error = e.Message;
+                }
+                finally
+                {
+                    priority.RestoreNow();
                 }
 
                 bool pending;

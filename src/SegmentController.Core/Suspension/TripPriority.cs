@@ -22,6 +22,13 @@ namespace SegmentController.Core.Suspension;
 /// of any other kind gets the normal policy back before the trip returns. A trip on a thread still
 /// raised by an earlier one counts as raised; the last restore puts the thread back.
 /// </para>
+/// <para>
+/// The engine's background writer (the saves of changes not yet in the file, outside the engine's lock) runs its
+/// write at this priority too: a trip that comes while it writes waits for that write (the file's slots are written
+/// in turn), and a writer left at normal priority on a busy machine would keep the trip waiting for its time slice.
+/// It raises its thread around the synchronous write alone and restores it right after, on the same thread
+/// (<see cref="Scope.RestoreNow"/>).
+/// </para>
 /// Needs <c>CAP_SYS_NICE</c> or an <c>RLIMIT_RTPRIO</c> of at least <see cref="Priority"/> (the systemd
 /// unit sets <c>LimitRTPRIO=1</c>); without either, trips run at normal priority and
 /// <see cref="Problem"/> says why (the persist stage of every trip repeats it).
@@ -78,6 +85,15 @@ public static class TripPriority
 
             s_raised[tid] = 1;
             return new Scope(tid);
+        }
+    }
+
+    /// <summary>How many scopes hold the thread <paramref name="tid"/> raised now (0: none; the last one ended returns it to the normal policy).</summary>
+    internal static int ScopesOf(int tid)
+    {
+        lock (s_gate)
+        {
+            return s_raised.GetValueOrDefault(tid);
         }
     }
 
@@ -138,6 +154,19 @@ public static class TripPriority
         public bool Raised => Tid != 0;
 
         public int Tid { get; } = tid;
+
+        /// <summary>
+        /// Ends the scope at once, on the calling thread (the thread it raised): the last scope of the thread returns
+        /// it to the normal policy before this returns, on a thread-pool thread too. For work with no acknowledgement
+        /// to hand over, that must not keep a pool thread raised for whatever runs on it next.
+        /// </summary>
+        public void RestoreNow()
+        {
+            if (Raised)
+            {
+                Restore(Tid);
+            }
+        }
 
         public void Dispose()
         {

@@ -33,8 +33,9 @@ public sealed class TripPriorityTests : IDisposable
         Assert.Equal(SchedOther, policyAfter);
         Assert.Equal([$"save:{SchedFifo}", $"gate:{SchedFifo}", $"inflight:{SchedFifo}", $"upstream-pool:{SchedFifo}"], _policies.Take(4));
 
-        // Ports and webhooks, after the acknowledgement, run at normal priority (their record is saved again).
-        Assert.All(_policies.Skip(4), p => Assert.Equal($"save:{SchedOther}", p));
+        // Ports and webhooks, after the acknowledgement, run at normal priority; the record they amend is saved again
+        // by the background writer, whose write runs at real-time priority (a trip may be waiting for it).
+        Assert.Equal([$"save:{SchedFifo}"], _policies.Skip(4));
         var persist = result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist);
         Assert.Null(persist.Detail);
         Assert.True(new FileSuspensionStateStore(_dir.File("suspension.state")).Load().State!.IsSuspended("acme"));
@@ -93,6 +94,49 @@ public sealed class TripPriorityTests : IDisposable
         Assert.True(persist.Succeeded);
         Assert.StartsWith("normal priority:", persist.Detail, StringComparison.Ordinal);
         Assert.True(engine.IsSuspended("acme"));
+    }
+
+    [Fact]
+    public async Task BackgroundSaveOfATripsTimings_WritesAtRealTimePriority_ItsThreadIsNormalAgainRightAfterTheWrite()
+    {
+        Assert.True(Environment.IsPrivilegedProcess);
+        Assert.Null(TripPriority.Problem);
+        var webhooks = new GatedNotifier();
+        var store = new PolicyRecordingStore(new FileSuspensionStateStore(_dir.File("suspension.state")), _policies);
+        var reports = new NotSavedThreadObserver();
+        using var engine = new SuspensionEngine(store, new StaticPolicyProvider(TestPolicies.TwoClients()), [], [], [webhooks], [reports], TimeProvider.System);
+
+        // Tripped off the thread pool: no pool thread is left raised by this trip for whatever it runs next.
+        var tripped = new TaskCompletionSource<TripResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                tripped.SetResult(engine.TripAsync(Trip("acme"), CancellationToken.None).GetAwaiter().GetResult());
+            }
+            catch (Exception e)
+            {
+                tripped.SetException(e);
+            }
+        });
+        thread.Start();
+        var trip = await tripped.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        thread.Join();
+
+        // The trip's last stage ends while the disk is full: the background write of its timings fails, and the
+        // writer reports it at once, on its own thread.
+        store.Failing = true;
+        webhooks.Release();
+        await trip.Completion.WaitAsync(TimeSpan.FromMinutes(1));
+        var (reportTid, scopesThen) = await reports.First.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        store.Failing = false;
+
+        // The write ran raised; the writer's own raise ended with the write, on its thread, before it went on (a
+        // pool thread may still be raised by a trip whose restore is queued to it: that one is not the writer's).
+        var (writerTid, policyInWrite, scopesInWrite) = Assert.Single(store.Failed);
+        Assert.Equal(SchedFifo, policyInWrite);
+        Assert.Equal(writerTid, reportTid);
+        Assert.True(scopesThen < scopesInWrite, $"the writer's thread was held raised by {scopesInWrite} scope(s) in the write and {scopesThen} after it");
     }
 
     // Trips acme on a thread of its own (not the pool's), first put under the given policy; returns the
@@ -158,15 +202,55 @@ public sealed class TripPriorityTests : IDisposable
         public ValueTask RestoredAsync(RestoreRecord record, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 
-    // Notes the scheduling policy of the thread that saves, after the load at start-up.
+    // Notes the scheduling policy of the thread that saves, after the load at start-up; a full disk on demand, noting
+    // the thread of each save it failed, its policy then and how many scopes held it raised.
     private sealed class PolicyRecordingStore(ISuspensionStateStore inner, ConcurrentQueue<string> policies) : ISuspensionStateStore
     {
+        public bool Failing { get; set; }
+
+        public ConcurrentQueue<(int Tid, int Policy, int Scopes)> Failed { get; } = new();
+
         public SuspensionStateLoad Load() => inner.Load();
 
         public void Save(SuspensionState state)
         {
+            if (Failing)
+            {
+                var tid = NativeMethods.GetTid();
+                Failed.Enqueue((tid, TripPriority.CurrentPolicy(), TripPriority.ScopesOf(tid)));
+                throw new IOException("No space left on device");
+            }
+
             inner.Save(state);
             policies.Enqueue($"save:{TripPriority.CurrentPolicy()}");
+        }
+    }
+
+    // The thread that first reports an amendment not saved, and how many scopes held it raised then.
+    private sealed class NotSavedThreadObserver : ISuspensionObserver
+    {
+        public TaskCompletionSource<(int Tid, int Scopes)> First { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void AmendmentNotSaved(SuspensionRecord record, string reason)
+        {
+            var tid = NativeMethods.GetTid();
+            First.TrySetResult((tid, TripPriority.ScopesOf(tid)));
+        }
+
+        public void Tripped(SuspensionRecord record)
+        {
+        }
+
+        public void StageCompleted(SuspensionRecord record, StageTiming timing)
+        {
+        }
+
+        public void Restored(RestoreRecord record)
+        {
+        }
+
+        public void StateUnreadable(string message)
+        {
         }
     }
 
