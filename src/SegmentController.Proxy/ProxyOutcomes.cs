@@ -33,6 +33,6 @@ public static class ProxyOutcomes
     /// <summary>The connection was dropped by the gate before TLS (suspended client, or any source while the site-wide switch is on).</summary>
     public const string RefusedAtGate = "refused-at-gate";
 
-    /// <summary>Label value for requests from sources that map to no client.</summary>
-    public const string UnknownClient = "unknown";
+    /// <summary>Label value for requests from sources that map to no client (a reserved client label, never a client id).</summary>
+    public const string UnknownClient = Core.Policy.ReservedClientLabels.UnknownClient;
 }

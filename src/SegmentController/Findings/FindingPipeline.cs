@@ -15,8 +15,8 @@ namespace SegmentController.Findings;
 /// </remarks>
 internal sealed partial class FindingPipeline : IFindingSink
 {
-    /// <summary>Label value for findings that concern no client (site-wide).</summary>
-    public const string NoClientLabel = "none";
+    /// <summary>Label value for findings that concern no client (site-wide; a reserved client label, never a client id).</summary>
+    public const string NoClientLabel = Core.Policy.ReservedClientLabels.NoClient;
 
     private const int RecentCapacity = 512;
 

@@ -41,7 +41,7 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
             Publish();
         }
 
-        _metrics.KillswitchTripsTotal.WithLabels(record.Scope == SuspensionNames.AllClients ? "all" : record.Scope, SuspensionNames.Of(record.Trigger)).Inc();
+        _metrics.KillswitchTripsTotal.WithLabels(record.Scope == SuspensionNames.AllClients ? Core.Policy.ReservedClientLabels.AllClients : record.Scope, SuspensionNames.Of(record.Trigger)).Inc();
         Log.Tripped(_logger, record.Scope, SuspensionNames.Of(record.Trigger), record.Actor, record.Reason);
     }
 

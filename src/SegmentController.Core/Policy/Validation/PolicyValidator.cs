@@ -11,6 +11,7 @@ internal static class PolicyValidator
     private static readonly IPolicyRule[] Rules =
     [
         new UniqueNamesRule(),
+        new ReservedClientIdRule(),
         new SwitchReferenceRule(),
         new VlanConflictRule(),
         new SubnetOverlapRule(),
