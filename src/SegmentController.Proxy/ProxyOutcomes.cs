@@ -27,7 +27,7 @@ public static class ProxyOutcomes
     /// <summary>The upstream could not be reached or refused the TLS handshake.</summary>
     public const string UpstreamError = "upstream-error";
 
-    /// <summary>Cut while in flight (a trip, or the agent went away).</summary>
+    /// <summary>Cut while in flight (a trip, or the agent went away); a cross-client request cut after its refusal stays <see cref="CrossClient"/>.</summary>
     public const string Aborted = "aborted";
 
     /// <summary>The connection was dropped by the gate before TLS (suspended client, or any source while the site-wide switch is on).</summary>

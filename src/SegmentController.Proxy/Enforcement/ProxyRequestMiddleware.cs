@@ -74,6 +74,7 @@ internal sealed partial class ProxyRequestMiddleware
         var requestBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false ? null : new CountingStream(context.Request.Body);
         var responseBody = new CountingStream(context.Response.Body);
         CountingUpgradeFeature? upgrade = null;
+        var cut = false;
         try
         {
             if (state.SourceClient is not { } client)
@@ -139,7 +140,7 @@ internal sealed partial class ProxyRequestMiddleware
                 await _next(context).ConfigureAwait(false);
                 if (request.Token.IsCancellationRequested)
                 {
-                    state.Outcome = ProxyOutcomes.Aborted;
+                    state.Outcome = OutcomeOfCut(state);
                 }
                 else
                 {
@@ -148,10 +149,11 @@ internal sealed partial class ProxyRequestMiddleware
             }
             catch (OperationCanceledException) when (request.Token.IsCancellationRequested)
             {
-                state.Outcome = ProxyOutcomes.Aborted;
+                state.Outcome = OutcomeOfCut(state);
             }
             finally
             {
+                cut = request.Token.IsCancellationRequested;
                 _inFlight.Remove(client, request);
                 if (request.WasCut)
                 {
@@ -166,9 +168,17 @@ internal sealed partial class ProxyRequestMiddleware
             var duration = _time.GetElapsedTime(started);
             var outcome = state.Outcome ?? ProxyOutcomes.Aborted;
             _metrics.RequestCompleted(state.SourceClient ?? ProxyOutcomes.UnknownClient, outcome, duration);
-            await AppendAsync(context, snapshot, state, at, source, outcome, (requestBody?.BytesRead ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.BytesWritten + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
+            await AppendAsync(context, snapshot, state, at, source, outcome, cut, (requestBody?.BytesRead ?? 0) + (upgrade?.BytesIn ?? 0), responseBody.BytesWritten + (upgrade?.BytesOut ?? 0), duration).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A request cut while in flight (a trip, or the agent went away) is aborted, unless the proxy had already
+    /// refused it for asking for another client's system: nothing of it was forwarded, and it is often that very
+    /// request's finding that tripped the cut. It stays a cross-client request, in the metrics as in its record.
+    /// </summary>
+    private static string OutcomeOfCut(ProxyRequestState state) =>
+        state.Outcome == ProxyOutcomes.CrossClient ? ProxyOutcomes.CrossClient : ProxyOutcomes.Aborted;
 
     /// <summary>The certificate must name exactly one client, and it must be the source address's client.</summary>
     private async ValueTask<bool> IdentityAcceptedAsync(HttpContext context, ProxyRequestState state, string client, string source)
@@ -197,10 +207,11 @@ internal sealed partial class ProxyRequestMiddleware
         return false;
     }
 
-    private async ValueTask AppendAsync(HttpContext context, ProxySnapshot snapshot, ProxyRequestState state, DateTimeOffset at, string source, string outcome, long bytesIn, long bytesOut, TimeSpan duration)
+    private async ValueTask AppendAsync(HttpContext context, ProxySnapshot snapshot, ProxyRequestState state, DateTimeOffset at, string source, string outcome, bool cut, long bytesIn, long bytesOut, TimeSpan duration)
     {
-        // A request cut before its response started got no status at all: say so rather than the default 200.
-        var answered = context.Response.HasStarted || outcome is not (ProxyOutcomes.Suspended or ProxyOutcomes.Aborted);
+        // A request cut before its response started got no status at all (a refusal's 403 included): say so
+        // rather than the status it would have had.
+        var answered = context.Response.HasStarted || (!cut && outcome is not (ProxyOutcomes.Suspended or ProxyOutcomes.Aborted));
         var record = new AccessRecord
         {
             Time = at,

@@ -83,6 +83,20 @@ public sealed class ControllerEndToEndTests : IDisposable
             Assert.True(int.Parse(durations.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 2, durations.Value);
             Assert.Contains("segctl_proxy_request_duration_seconds_bucket{client=\"alpha\",le=\"+Inf\"}", metrics, StringComparison.Ordinal);
 
+            // And counted per client and outcome (the count comes before the timing): the forwarded request, and
+            // the one refused for asking for beta's system.
+            Assert.Multiple(
+                () => Assert.True(RequestsCounted(metrics, "alpha", "forwarded") >= 1, $"alpha's forwarded request is not counted:\n{ProxyRequestLines(metrics)}"),
+                () => Assert.True(RequestsCounted(metrics, "alpha", "cross-client") >= 1, $"alpha's cross-client request is not counted:\n{ProxyRequestLines(metrics)}"),
+                () => Assert.True(RequestsCounted(metrics, "beta", "forwarded") <= 0, $"beta made no request, yet requests are counted for it:\n{ProxyRequestLines(metrics)}"));
+
+            // The refused request's access record says the same. Its own finding tripped alpha while it was in flight,
+            // and the trip cut it before the 403 went out: it records no status, and stays a cross-client request.
+            var refusedRecord = await WaitForAccessRecordAsync(r => r.GetProperty("path").GetString() == "/customers");
+            Assert.Equal("cross-client", refusedRecord.GetProperty("outcome").GetString());
+            Assert.Equal("beta", refusedRecord.GetProperty("route_client").GetString());
+            Assert.False(refusedRecord.TryGetProperty("status", out var status), $"the cut request records status {status}");
+
             await AssertRefusedAsync(proxyPort, "/after-trip");
             await app.StopAsync();
         }
@@ -232,6 +246,42 @@ public sealed class ControllerEndToEndTests : IDisposable
         {
         }
     }
+
+    /// <summary>The first access record in the store that <paramref name="match"/> accepts, once it is on disk (60 s at most).</summary>
+    private async Task<JsonElement> WaitForAccessRecordAsync(Func<JsonElement, bool> match)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            // A stored record holds one access record, or a batch's records of one client as a JSON array.
+            var found = StoreFile.Read(_site.File("segctl.db"), new RecordQuery { Type = RecordTypes.Access })
+                .Select(r => JsonDocument.Parse(r.Payload!.Value).RootElement)
+                .SelectMany(e => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().ToArray() : [e])
+                .Where(match)
+                .Select(e => e.Clone())
+                .FirstOrDefault();
+            if (found.ValueKind != JsonValueKind.Undefined)
+            {
+                return found;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the access record the test waits for never reached the store");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>What <c>segctl_proxy_requests_total</c> says for a client and outcome (-1: no series).</summary>
+    private static double RequestsCounted(string metrics, string client, string outcome)
+    {
+        var count = System.Text.RegularExpressions.Regex.Match(
+            metrics,
+            $"^segctl_proxy_requests_total\\{{client=\"{client}\",outcome=\"{outcome}\"\\}} (\\S+)$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        return count.Success ? double.Parse(count.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+    }
+
+    private static string ProxyRequestLines(string metrics) =>
+        string.Join('\n', metrics.Split('\n').Where(l => l.StartsWith("segctl_proxy_requests_total", StringComparison.Ordinal)));
 
     /// <summary>How many of alpha's proxied requests <c>/metrics</c> has timed (-1: none).</summary>
     private static int AlphaRequestsTimed(string metrics)
