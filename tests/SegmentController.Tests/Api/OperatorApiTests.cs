@@ -7,12 +7,16 @@ using SegmentController.Api;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Tests.Audits;
+using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Api;
 
 /// <summary>The operator API over real HTTP on loopback, against the real engine and SQLite store.</summary>
 public sealed class OperatorApiTests : IAsyncLifetime
 {
+    /// <summary>The stages of a trip, in the kill order (DESIGN.md's data flow; README's kill order).</summary>
+    private static readonly string[] EnforcementStages = ["persist", "gate", "inflight", "upstream-pool", "switch-ports", "webhooks"];
+
     private OperatorApiSite _site = null!;
 
     public async Task InitializeAsync() => _site = await OperatorApiSite.StartAsync();
@@ -79,6 +83,22 @@ public sealed class OperatorApiTests : IAsyncLifetime
         var metrics = await plain.GetStringAsync("metrics");
         Assert.Contains("segctl_client_suspended{client=\"alpha\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("segctl_client_suspended{client=\"beta\"} 0", metrics, StringComparison.Ordinal);
+
+        // Every stage of the kill order is timed on /metrics; the switch ports and webhooks are done after the answer.
+        var timed = await SegctlProcess.PollMetricsAsync(plain, plain.BaseAddress!, m => EnforcementStages.All(stage => StageObservations(m, stage) >= 1));
+        Assert.All(EnforcementStages, stage => Assert.True(
+            StageObservations(timed, stage) >= 1,
+            $"no segctl_killswitch_enforce_seconds_count{{stage=\"{stage}\"}} of at least 1 on /metrics after the trip:\n{string.Join('\n', timed.Split('\n').Where(l => l.Contains("killswitch", StringComparison.Ordinal)))}"));
+    }
+
+    /// <summary>How many times <c>/metrics</c> says <paramref name="stage"/> was timed (-1: no series).</summary>
+    private static double StageObservations(string metrics, string stage)
+    {
+        var count = System.Text.RegularExpressions.Regex.Match(
+            metrics,
+            $"^segctl_killswitch_enforce_seconds_count\\{{stage=\"{System.Text.RegularExpressions.Regex.Escape(stage)}\"\\}} (\\S+)$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        return count.Success ? double.Parse(count.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
     }
 
     [Fact]
