@@ -81,6 +81,10 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <param name="listen">The proxy's listen endpoint (<c>[::]:0</c> for a dual-stack listener).</param>
     /// <param name="proxyEnvironment">Environment variables set while the proxy server (and it alone) is built and started.</param>
     /// <param name="upstreamProtocols">What the upstreams speak (HTTP/1.1 alone: each request on a connection of its own at a time, kept alive between them).</param>
+    /// <param name="upstreamCaInPolicy">
+    /// Name <see cref="Pki"/>'s CA as the policy's <c>upstream_ca</c> (the default); false leaves it out, so the
+    /// upstreams (issued by that CA) must chain to the system trust store, which does not hold it.
+    /// </param>
     public static async Task<ProxyHarness> StartAsync(
         string? directory = null,
         Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null,
@@ -90,14 +94,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
         Func<UpstreamServer, Task<Uri>>? acmeDestination = null,
         string listen = "127.0.0.1:0",
         IReadOnlyDictionary<string, string>? proxyEnvironment = null,
-        Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2)
+        Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2,
+        bool upstreamCaInPolicy = true)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
         try
         {
-            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols);
+            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols, upstreamCaInPolicy);
         }
         catch
         {
@@ -111,7 +116,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols)
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols, bool upstreamCaInPolicy)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate, upstreamProtocols);
@@ -129,7 +134,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
                 {
                     Listen = [listen],
                     Certificate = new CertificateReference { File = proxyCert.CertPath, KeyFile = proxyCert.KeyPath },
-                    UpstreamCaFile = Pki.CaPemPath,
+                    UpstreamCaFile = upstreamCaInPolicy ? Pki.CaPemPath : null,
                     RequireClientCertificate = agentCertificates,
                     ClientCaFile = agentCertificates ? Pki.CaPemPath : null,
                 },
