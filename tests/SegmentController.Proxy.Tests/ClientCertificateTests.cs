@@ -127,5 +127,54 @@ public sealed class ClientCertificateTests : IAsyncLifetime
         Assert.Equal("presented a certificate that identifies no client", finding.Evidence["problem"]);
     }
 
+    [Fact]
+    public async Task CertificateMatchingTwoClients_403AndUnknownSource()
+    {
+        // Issued under the client CA bundle, and its subject holds both clients' patterns (O=Acme and O=Globex,
+        // each with OU=Agents): it identifies neither, even from acme's own segment for acme's own host.
+        using var both = _h.Pki.IssueClient("CN=agent-0099, OU=Agents, O=Acme, O=Globex");
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent, certificate: both);
+
+        var response = await agent.GetAsync(new Uri("https://acme.test/orders"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(_h.Acme.Hits);
+        Assert.Empty(_h.Globex.Hits);
+        var finding = Assert.Single(_h.Findings.Findings);
+        Assert.Equal(RuleIds.UnknownSource, finding.Rule);
+        Assert.Equal(Severity.High, finding.Severity);
+        Assert.Equal(["acme"], finding.Clients);
+        Assert.Equal("presented a certificate that matches several clients (acme, globex); it identifies none", finding.Evidence["problem"]);
+        Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.UnknownIdentity));
+        var record = (await AccessRecordsAsync(1)).Single();
+        Assert.Equal(ProxyOutcomes.UnknownIdentity, record.GetProperty("outcome").GetString());
+        Assert.Equal(403, record.GetProperty("status").GetInt32());
+        Assert.Equal(CertificateFingerprint.Of(both), record.GetProperty("identity_sha256").GetString());
+        Assert.False(record.TryGetProperty("identity_client", out _));
+    }
+
+    [Fact]
+    public async Task ExpiredCertificateOfOwnClient_403AndUnknownSource()
+    {
+        // Acme's subject, issued under the client CA bundle, but its validity ended an hour ago.
+        using var expired = _h.Pki.IssueClient("CN=agent-0042, OU=Agents, O=Acme", DateTimeOffset.UtcNow.AddHours(-20), DateTimeOffset.UtcNow.AddHours(-1));
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent, certificate: expired);
+
+        var response = await agent.GetAsync(new Uri("https://acme.test/orders"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(_h.Acme.Hits);
+        var finding = Assert.Single(_h.Findings.Findings);
+        Assert.Equal(RuleIds.UnknownSource, finding.Rule);
+        Assert.Equal(["acme"], finding.Clients);
+        Assert.Equal("presented a certificate outside its validity period", finding.Evidence["problem"]);
+        Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.UnknownIdentity));
+        var record = (await AccessRecordsAsync(1)).Single();
+        Assert.Equal(ProxyOutcomes.UnknownIdentity, record.GetProperty("outcome").GetString());
+        Assert.Equal(403, record.GetProperty("status").GetInt32());
+        Assert.Equal(CertificateFingerprint.Of(expired), record.GetProperty("identity_sha256").GetString());
+        Assert.False(record.TryGetProperty("identity_client", out _));
+    }
+
     private async Task<IReadOnlyList<JsonElement>> AccessRecordsAsync(int count) => await _h.AccessRecordsAsync(count);
 }

@@ -66,8 +66,11 @@ internal sealed class TestPki : IDisposable
         return (reloaded, certPath, keyPath);
     }
 
-    /// <summary>Issues an agent's client certificate (clientAuth) with this subject, key attached.</summary>
-    public X509Certificate2 IssueClient(string subject)
+    /// <summary>Issues an agent's client certificate (clientAuth) with this subject, key attached, valid from an hour ago for a day.</summary>
+    public X509Certificate2 IssueClient(string subject) => IssueClient(subject, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
+
+    /// <summary>Issues an agent's client certificate (clientAuth) with this subject and validity period, key attached.</summary>
+    public X509Certificate2 IssueClient(string subject, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -75,7 +78,7 @@ internal sealed class TestPki : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Ca, true, false));
-        using var issued = request.Create(Ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
+        using var issued = request.Create(Ca, notBefore, notAfter, RandomNumberGenerator.GetBytes(12));
         using var withKey = issued.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
     }
