@@ -67,12 +67,21 @@ public sealed class ProxyRoutingTests : IAsyncLifetime
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         using var content = new StringContent("hello body");
 
+        // Each record's time must fall between these two readings of the clock the proxy uses (not a speed bound).
+        var before = DateTimeOffset.UtcNow;
         var response = await agent.PostAsync(new Uri("https://acme.test/orders/new?secret=1"), content);
         await agent.GetAsync(new Uri("https://globex.test/x"));
+        var after = DateTimeOffset.UtcNow;
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var records = await _h.AccessRecordsAsync(2);
         Assert.Equal(2, records.Count);
+        Assert.Multiple(
+            () => Assert.Equal("POST", records[0].GetProperty("method").GetString()),
+            () => Assert.Equal("GET", records[1].GetProperty("method").GetString()),
+            () => Assert.All(records, r => Assert.InRange(r.GetProperty("time").GetDateTimeOffset(), before, after)),
+            () => Assert.True(records[0].GetProperty("time").GetDateTimeOffset() <= records[1].GetProperty("time").GetDateTimeOffset(), "the second request's record is timed before the first's"),
+            () => Assert.All(records, r => Assert.True(r.GetProperty("duration_seconds").GetDouble() > 0, $"duration_seconds is not positive: {r}")));
         Assert.All(records, r => Assert.Equal("acme", r.GetProperty("client").GetString()));
         Assert.Equal("/orders/new", records[0].GetProperty("path").GetString());
         Assert.DoesNotContain("secret", records[0].ToString(), StringComparison.Ordinal);
