@@ -346,6 +346,66 @@ public sealed class KillSwitchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Suspended_RealClientHelloOnARawSocket_NotOneByteBeforeTheClose()
+    {
+        var hello = await TlsClientHello.CaptureAsync("acme.test");
+
+        // The same bytes from a client that is not suspended get the proxy's ServerHello: they start a handshake.
+        var answered = await ReplyToClientHelloAsync(ProxyHarness.GlobexAgent, hello, stopAtFirstRecord: true);
+        Assert.True(answered.Length >= 6 && answered[0] == 0x16 && answered[5] == 0x02, $"globex's agent got no ServerHello for the ClientHello: {Describe(answered)}");
+
+        await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
+        var refused = await ReplyToClientHelloAsync(ProxyHarness.AcmeAgent, hello, stopAtFirstRecord: false);
+
+        // Gate before TLS: the suspended agent's connection ends (closed or reset) with nothing sent, no ServerHello, no alert.
+        Assert.True(refused.Length == 0, $"the proxy sent the suspended agent {Describe(refused)} before closing");
+        Assert.True(_h.Metrics.Refused.GetValueOrDefault("acme") >= 1, "the gate counted no refused connection of acme's");
+    }
+
+    /// <summary>
+    /// Sends <paramref name="hello"/> from <paramref name="source"/> on a plain TCP socket and returns every byte the
+    /// proxy sent back until it closed or reset the connection (or, with <paramref name="stopAtFirstRecord"/>,
+    /// until a whole TLS record came).
+    /// </summary>
+    private async Task<byte[]> ReplyToClientHelloAsync(string source, byte[] hello, bool stopAtFirstRecord)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+        await socket.ConnectAsync(IPAddress.Loopback, _h.ProxyPort);
+        using var guard = new CancellationTokenSource(HangGuard);
+        var received = new MemoryStream();
+        try
+        {
+            await socket.SendAsync(hello, System.Net.Sockets.SocketFlags.None, guard.Token);
+            var buffer = new byte[16384];
+            while (true)
+            {
+                var read = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, guard.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                received.Write(buffer, 0, read);
+                var bytes = received.GetBuffer();
+                if (stopAtFirstRecord && received.Length >= 5 && received.Length >= 5 + ((bytes[3] << 8) | bytes[4]))
+                {
+                    break;
+                }
+            }
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode is System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted or System.Net.Sockets.SocketError.Shutdown)
+        {
+            // Reset by the proxy: what came before the reset is what it sent.
+        }
+
+        return received.ToArray();
+    }
+
+    private static string Describe(byte[] reply) =>
+        reply.Length == 0 ? "nothing" : $"{reply.Length} bytes ({Convert.ToHexString(reply.AsSpan(0, Math.Min(reply.Length, 16)))}…)";
+
+    [Fact]
     public async Task Suspended_NewConnectionRefusedBeforeTls_CountedAndRecordedOncePerWindow()
     {
         await _h.Engine.TripAsync(TripAcme, CancellationToken.None);
