@@ -66,6 +66,9 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
     public int ProxyPort { get; private set; }
 
+    /// <summary>Every listener of the proxy (the first is <see cref="ProxyPort"/>'s), as https://address:port/.</summary>
+    public IReadOnlyList<Uri> ProxyAddresses { get; private set; } = [];
+
     public string StatePath => Path.Combine(Directory, "state", "suspension.state");
 
     /// <summary>Starts a harness; pass a directory to reuse a previous run's state file (restart).</summary>
@@ -85,6 +88,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// Name <see cref="Pki"/>'s CA as the policy's <c>upstream_ca</c> (the default); false leaves it out, so the
     /// upstreams (issued by that CA) must chain to the system trust store, which does not hold it.
     /// </param>
+    /// <param name="adjustPolicy">Changes the policy the proxy starts with (more listeners, more agent subnets).</param>
     public static async Task<ProxyHarness> StartAsync(
         string? directory = null,
         Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null,
@@ -95,14 +99,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
         string listen = "127.0.0.1:0",
         IReadOnlyDictionary<string, string>? proxyEnvironment = null,
         Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2,
-        bool upstreamCaInPolicy = true)
+        bool upstreamCaInPolicy = true,
+        Func<SitePolicy, SitePolicy>? adjustPolicy = null)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
         try
         {
-            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols, upstreamCaInPolicy);
+            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols, upstreamCaInPolicy, adjustPolicy);
         }
         catch
         {
@@ -116,7 +121,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols, bool upstreamCaInPolicy)
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols, bool upstreamCaInPolicy, Func<SitePolicy, SitePolicy>? adjustPolicy)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate, upstreamProtocols);
@@ -160,7 +165,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
             };
         }
 
-        Policy = new StaticPolicyProvider(policy);
+        Policy = new StaticPolicyProvider(adjustPolicy?.Invoke(policy) ?? policy);
 
         _loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
         _components = new ProxyComponents(Policy, () => Engine, Metrics, logger: _loggers.CreateLogger("SegmentController.Proxy"));
@@ -188,7 +193,8 @@ internal sealed class ProxyHarness : IAsyncDisposable
             }
         }
 
-        ProxyPort = new Uri(_server.Addresses[0]).Port;
+        ProxyAddresses = [.. _server.Addresses.Select(a => new Uri(a))];
+        ProxyPort = ProxyAddresses[0].Port;
     }
 
     private static SubjectPattern Subject(string text) =>
