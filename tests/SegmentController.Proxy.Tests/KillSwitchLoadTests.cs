@@ -155,11 +155,11 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
         var acknowledged = DateTimeOffset.UtcNow;
 
         Assert.True(trip.Created);
-        var (downloadEnd, downloadCut) = await downloadEnded.WaitAsync(HangGuard);
-        var (wsEnd, wsCut) = await wsEnded.WaitAsync(HangGuard);
-        await wsSending.WaitAsync(HangGuard);
+        var (downloadEnd, downloadCut) = await EndedWithinGuard(downloadEnded);
+        var (wsEnd, wsCut) = await EndedWithinGuard(wsEnded);
         Assert.Equal("aborted", downloadEnd);
         Assert.Equal("aborted", wsEnd);
+        await wsSending.WaitAsync(HangGuard);
 
         // Once what was already on the upstream's side of the wire at the acknowledgement has been
         // handled, nothing more arrives while the load keeps trying.
@@ -202,6 +202,10 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
         var late = wire.Where(w => w.Kernel > acknowledged).ToArray();
         Assert.True(late.Length == 0, $"{late.Sum(l => l.Bytes)} bytes reached acme's upstream after the acknowledgement ({acknowledged:O}), first at {late.FirstOrDefault().Kernel:O}");
 
+        // The load kept connecting after the trip: the gate dropped acme's new connections before TLS, and not one of globex's.
+        Assert.True(H.Metrics.Refused.GetValueOrDefault("acme") > 0, $"no connection of acme's refused at the gate after the trip (wrk: {acmeReport.ConnectErrors} connect errors)");
+        Assert.False(H.Metrics.Refused.ContainsKey("globex"), $"{H.Metrics.Refused.GetValueOrDefault("globex")} connections of globex's refused at the gate");
+
         // Globex: its upstream logged its load's requests after the acknowledgement, and wrk had every one answered.
         Assert.True(globexAfterTrip >= GlobexRequestsAfterTrip, $"globex's upstream logged {globexAfterTrip} requests from {globexSource} after the acknowledgement");
         Assert.True(globexReport.Failures == 0, $"globex's load failed: {globexReport.Output}");
@@ -219,6 +223,19 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
     /// <summary>The proxy's listener at the root end of the namespace's link, for the load's requests.</summary>
     private Uri ListenerFor(AgentNamespace agents) =>
         new(H.ProxyAddresses.Single(a => a.Host == agents.HostAddress.ToString()), "/load");
+
+    /// <summary>How a stream in flight ended and when, or "still open" if it had not within the guard.</summary>
+    private static async Task<(string End, long At)> EndedWithinGuard(Task<(string End, long At)> ended)
+    {
+        try
+        {
+            return await ended.WaitAsync(HangGuard);
+        }
+        catch (TimeoutException)
+        {
+            return ("still open", Stopwatch.GetTimestamp());
+        }
+    }
 
     private static async Task<string> OutputIfExited(WrkLoad load) => load.HasExited ? await load.OutputAfterExitAsync() : "";
 
