@@ -174,5 +174,7 @@ internal sealed class UpstreamServer : IAsyncDisposable
 
         context.Response.ContentType = "text/plain";
         await context.Response.WriteAsync("upstream:" + Name);
+        await context.Response.CompleteAsync();
+        hit.Answered = DateTimeOffset.UtcNow;
     }
 }
