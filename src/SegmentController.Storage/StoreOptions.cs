@@ -53,6 +53,12 @@ public sealed record StoreOptions
     /// <summary>Appends queued before callers wait.</summary>
     public int QueueCapacity { get; init; } = 65536;
 
+    /// <summary>
+    /// Told, one line each, what opening the store did beside its files that whoever opened it should say
+    /// (a partial signing key file an interrupted write left, removed).
+    /// </summary>
+    public Action<string>? Notice { get; init; }
+
     /// <summary>The signing key file actually used.</summary>
     public string EffectiveSigningKeyFile => SigningKeyFile ?? Path + ".key.pem";
 }

@@ -95,6 +95,32 @@ public static class BoundedFile
         return TypeOfPath(path) is { } type && type != Native.SIfReg ? NotRegular(type) : null;
     }
 
+    /// <summary>
+    /// Why the directory entry <paramref name="path"/> is not a regular file, a symbolic link there not followed (it
+    /// is said to be one); null when it is a regular file. <paramref name="exists"/> is false when there is no such entry.
+    /// </summary>
+    public static string? EntryNotRegularReason(string path, out bool exists)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!OperatingSystem.IsLinux())
+        {
+            var info = new FileInfo(path);
+            exists = info.Exists || info.LinkTarget is not null || Directory.Exists(path);
+            return info.LinkTarget is not null ? NotRegular(Native.SIfLnk) : Directory.Exists(path) ? NotRegular(Native.SIfDir) : null;
+        }
+
+        var status = new byte[Native.StatxBytes];
+        if (Native.Statx(Native.AtFdCwd, path, Native.AtSymlinkNoFollow, Native.StatxType, status) != 0)
+        {
+            exists = false;
+            return null;
+        }
+
+        exists = true;
+        var type = BitConverter.ToUInt16(status, Native.StatxModeOffset) & Native.SIfMt;
+        return type != Native.SIfReg ? NotRegular(type) : null;
+    }
+
     /// <summary>What a file of mode type <paramref name="type"/> is, said as the reason it is not read.</summary>
     private static string NotRegular(int type) => type switch
     {
@@ -103,6 +129,7 @@ public static class BoundedFile
         Native.SIfChr => "it is a character device, not a regular file",
         Native.SIfBlk => "it is a block device, not a regular file",
         Native.SIfSock => "it is a socket, not a regular file",
+        Native.SIfLnk => "it is a symbolic link, not a regular file",
         _ => "it is not a regular file",
     };
 
@@ -135,6 +162,7 @@ public static class BoundedFile
         public const int OCloExec = 0x80000;
 
         public const int AtFdCwd = -100;
+        public const int AtSymlinkNoFollow = 0x100;
         public const int AtEmptyPath = 0x1000;
         public const uint StatxType = 0x1;
 
@@ -144,6 +172,7 @@ public static class BoundedFile
 
         public const int SIfMt = 0xF000;
         public const int SIfSock = 0xC000;
+        public const int SIfLnk = 0xA000;
         public const int SIfReg = 0x8000;
         public const int SIfBlk = 0x6000;
         public const int SIfDir = 0x4000;

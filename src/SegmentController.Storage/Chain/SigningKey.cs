@@ -91,7 +91,7 @@ internal sealed class SigningKey : IDisposable
     {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? "/";
-        var partial = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        var partial = Core.PartialFiles.NewNameFor(full);
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         try
         {
@@ -141,8 +141,28 @@ internal sealed class SigningKey : IDisposable
 
     /// <summary>Loads the key at <paramref name="path"/>, creating it first when the file does not exist.</summary>
     /// <remarks>A directory, named pipe or device of that name is loaded, to be refused saying what it is.</remarks>
-    public static SigningKey LoadOrCreate(string path) =>
-        File.Exists(path) || BoundedFile.NotRegularReason(path) is not null ? Load(path) : CreateFile(path);
+    /// <param name="path">The key file.</param>
+    /// <param name="notice">Told what <see cref="RemoveLeftovers"/> found beside it, one line each.</param>
+    public static SigningKey LoadOrCreate(string path, Action<string>? notice = null)
+    {
+        RemoveLeftovers(path, notice);
+        return File.Exists(path) || BoundedFile.NotRegularReason(path) is not null ? Load(path) : CreateFile(path);
+    }
+
+    /// <summary>
+    /// Removes the partial files of the key at <paramref name="path"/> that a crash between their creation and
+    /// their rename left beside it (<see cref="CreateFile"/>'s, each a copy of a private key nothing would
+    /// otherwise ever remove), telling <paramref name="notice"/> what it removed, and what of such a name it
+    /// left because it is no file the writer makes (a symbolic link, a directory). The store's writer lock is
+    /// held while it runs: no write of that store's key is under way.
+    /// </summary>
+    public static void RemoveLeftovers(string path, Action<string>? notice)
+    {
+        foreach (var line in Core.PartialFiles.RemoveLeftovers(path, "signing key"))
+        {
+            notice?.Invoke(line);
+        }
+    }
 
     /// <summary>Signs a statement (SHA-256, IEEE P1363 r‖s).</summary>
     public byte[] Sign(byte[] statement) =>

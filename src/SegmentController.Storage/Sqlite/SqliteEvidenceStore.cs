@@ -148,9 +148,15 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             var keyFile = options.EffectiveSigningKeyFile;
             // A new store, the default key beside it, or a rotation (the previous key given) may create the
             // key file; a key named for an existing chain without its predecessor must already exist.
-            key = fresh || options.SigningKeyFile is null || options.PreviousSigningKeyFile is not null
-                ? SigningKey.LoadOrCreate(keyFile)
-                : SigningKey.Load(keyFile);
+            if (fresh || options.SigningKeyFile is null || options.PreviousSigningKeyFile is not null)
+            {
+                key = SigningKey.LoadOrCreate(keyFile, options.Notice);
+            }
+            else
+            {
+                SigningKey.RemoveLeftovers(keyFile, options.Notice);
+                key = SigningKey.Load(keyFile);
+            }
 
             SigningKey? previous = null;
             var rotate = false;
@@ -158,6 +164,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             {
                 if (options.PreviousSigningKeyFile is not null)
                 {
+                    SigningKey.RemoveLeftovers(options.PreviousSigningKeyFile, options.Notice);
                     previous = SigningKey.Load(options.PreviousSigningKeyFile);
                     if (!string.Equals(previous.Id, state.ChainKeyId, StringComparison.Ordinal))
                     {
@@ -275,7 +282,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     /// <summary>Switches to a new signing key, endorsed by the current one; returns the key-rotation record's index.</summary>
     public async Task<long> RotateKeyAsync(string newKeyFile, CancellationToken cancellationToken)
     {
-        var next = SigningKey.LoadOrCreate(newKeyFile);
+        var next = SigningKey.LoadOrCreate(newKeyFile, _options.Notice);
         return (long)await RunControlAsync(
             () =>
             {

@@ -239,7 +239,7 @@ internal static class CaptureCommands
                 Directory.CreateDirectory(directory);
             }
 
-            await using var opened = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = storePath }, TimeProvider.System, cancellationToken);
+            await using var opened = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = storePath, Notice = LogCommands.Notice(error) }, TimeProvider.System, cancellationToken);
             var (index, findings) = await OfflineAnalysisRecorder.RecordAsync(opened, analysis, report.Findings, policy, DateTimeOffset.UtcNow, cancellationToken);
             return new StoredAnalysis(storePath, index, findings);
         }

@@ -80,6 +80,7 @@ internal static class LogCommands
                 {
                     Path = path,
                     SigningKeyFile = string.Equals(Path.GetFullPath(path), Path.GetFullPath(site.Controller.Store.Path), StringComparison.Ordinal) ? site.Controller.Store.SigningKeyFile : null,
+                    Notice = Notice(error),
                 },
                 time,
                 cancellationToken);
@@ -132,7 +133,7 @@ internal static class LogCommands
 
         try
         {
-            await using var opened = await SqliteEvidenceStore.OpenAsync(new Storage.StoreOptions { Path = store, SigningKeyFile = oldKey ?? store + ".key.pem" }, TimeProvider.System, cancellationToken);
+            await using var opened = await SqliteEvidenceStore.OpenAsync(new Storage.StoreOptions { Path = store, SigningKeyFile = oldKey ?? store + ".key.pem", Notice = Notice(error) }, TimeProvider.System, cancellationToken);
             var previous = opened.KeyId;
             var index = await opened.RotateKeyAsync(newKey, cancellationToken);
             await output.WriteLineAsync($"signing key of {store} rotated at record {index}: {opened.KeyId} (endorsed by {previous})");
@@ -188,7 +189,7 @@ internal static class LogCommands
         try
         {
             var key = ClientKey.Of(clients);
-            await using var opened = await SqliteEvidenceStore.OpenAsync(new Storage.StoreOptions { Path = store }, TimeProvider.System, cancellationToken);
+            await using var opened = await SqliteEvidenceStore.OpenAsync(new Storage.StoreOptions { Path = store, Notice = Notice(error) }, TimeProvider.System, cancellationToken);
             var index = await opened.AppendAsync(type, key, bytes, cancellationToken);
             output.WriteLine($"appended record {index} to {store}");
             return CliApplication.ExitClean;
@@ -199,6 +200,9 @@ internal static class LogCommands
             return CliApplication.ExitError;
         }
     }
+
+    /// <summary>Says on standard error what opening a store did beside it (a leftover partial key file removed).</summary>
+    internal static Action<string> Notice(TextWriter error) => line => error.WriteLine($"segctl: {line}");
 
     private static Option<string> StoreOption() => new("--store")
     {

@@ -57,7 +57,7 @@ internal static class OutputFile
     {
         ArgumentNullException.ThrowIfNull(write);
         var directory = Path.GetDirectoryName(target) ?? "/";
-        var partial = Path.Combine(directory, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.partial");
+        var partial = Core.PartialFiles.NewNameFor(target);
         FileStream stream;
         try
         {

@@ -13,4 +13,5 @@ internal static class EvidenceEventIds
     public const int VerificationFailed = 1617;
     public const int VerificationNotRun = 1618;
     public const int SigningKeyRotated = 1619;
+    public const int StoreNotice = 1620;
 }

@@ -50,6 +50,7 @@ internal sealed partial class EvidenceStoreService(
                     SigningKeyFile = settings.SigningKeyFile,
                     PreviousSigningKeyFile = settings.PreviousSigningKeyFile,
                     CheckpointInterval = settings.CheckpointInterval,
+                    Notice = line => Log.StoreNotice(logger, settings.Path, line),
                 },
                 time,
                 cancellationToken).ConfigureAwait(false);
@@ -104,5 +105,8 @@ internal sealed partial class EvidenceStoreService(
 
         [LoggerMessage(EvidenceEventIds.SigningKeyRotated, LogLevel.Information, "Evidence store signing key in force: {KeyId} (a rotation from previous_signing_key_file is recorded in the chain, endorsed by the previous key)")]
         public static partial void KeyInForce(ILogger logger, string keyId);
+
+        [LoggerMessage(EvidenceEventIds.StoreNotice, LogLevel.Warning, "Evidence store {Path}: {Notice}")]
+        public static partial void StoreNotice(ILogger logger, string path, string notice);
     }
 }

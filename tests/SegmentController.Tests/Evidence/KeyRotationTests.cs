@@ -101,6 +101,32 @@ public sealed class KeyRotationTests
         }
     }
 
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task RotateKeyCommand_LeftoverPartialOfTheNewKey_RemovedAndSaidOnStandardError()
+    {
+        var dir = Directory.CreateTempSubdirectory("segctl-rotate-leftover-").FullName;
+        try
+        {
+            var store = Path.Combine(dir, "e.db");
+            Assert.Equal(0, (await CliAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", "{}")).Code);
+            // What a rotation killed after writing the new key's partial file, before renaming it, leaves.
+            var leftover = Path.Combine(dir, $".next.pem.{Guid.NewGuid():N}.partial");
+            await File.WriteAllTextAsync(leftover, "-----BEGIN PRIVATE KEY-----");
+            File.SetUnixFileMode(leftover, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+            var (code, _, error) = await CliAsync("log", "rotate-key", "--store", store, "--new-key", Path.Combine(dir, "next.pem"));
+
+            Assert.True(code == 0, error);
+            Assert.False(File.Exists(leftover), $"{leftover} is still there");
+            Assert.Contains($"segctl: removed {leftover}, a partial signing key file an interrupted write left behind{Environment.NewLine}", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     internal static async Task<(int Code, string Output, string Error)> CliAsync(params string[] args)
     {
         using var output = new StringWriter();
