@@ -50,10 +50,13 @@ internal static class CliApplication
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var parseResult = BuildRoot().Parse(args);
-        if (parseResult.Errors.Count > 0)
+        // An option no command knows, where the command takes positional arguments, is parsed as one of them.
+        var takenAsArguments = ParseErrorText.OptionsTakenAsArguments(parseResult);
+        if (parseResult.Errors.Count > 0 || takenAsArguments.Count > 0)
         {
-            // Never the value of a secret option, even one the command does not take.
-            foreach (var line in ParseErrorText.Lines(parseResult, args))
+            // Never the value of a secret option, nor what follows an option the command does not take.
+            var tokens = takenAsArguments.Select(t => t.Token).ToHashSet(StringComparer.Ordinal);
+            foreach (var line in takenAsArguments.Select(t => t.Line).Concat(parseResult.Errors.Count > 0 ? ParseErrorText.Lines(parseResult, args, tokens) : []))
             {
                 await error.WriteLineAsync($"segctl: {line}");
             }

@@ -30,14 +30,74 @@ internal static class ParseErrorText
         return name.Length > 0 && SecretWords.Any(word => name.Contains(word, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// A line for each token that looks like an option (<c>--polcy</c>, <c>--polcy=VALUE</c>) but was taken as one of
+    /// the command's positional arguments (a file to check, an id): the parser takes an option no command knows as
+    /// an argument where the command has one, and the token after it as the next. The command takes no such option,
+    /// so this is a usage error, said without the token after it or the value after <c>=</c> (either may be a
+    /// secret, as for any option the command does not take) — where the command would otherwise have gone on and
+    /// named them as files it could not read or ids it could not find. Arguments after <c>--</c> are taken as given.
+    /// </summary>
+    public static IReadOnlyList<(string Token, string Line)> OptionsTakenAsArguments(ParseResult parseResult)
+    {
+        ArgumentNullException.ThrowIfNull(parseResult);
+        var tokens = parseResult.Tokens;
+        var end = 0;
+        while (end < tokens.Count && tokens[end].Type != TokenType.DoubleDash)
+        {
+            end++;
+        }
+
+        var command = CommandPath(parseResult.CommandResult);
+        var found = new List<(int Index, string Token, string Line)>();
+        for (SymbolResult? current = parseResult.CommandResult; current is CommandResult result; current = result.Parent)
+        {
+            foreach (var argument in result.Children.OfType<ArgumentResult>())
+            {
+                foreach (var token in argument.Tokens)
+                {
+                    var index = IndexOf(tokens, token, end);
+                    if (index < 0 || !LooksLikeOption(token.Value))
+                    {
+                        continue;
+                    }
+
+                    var name = OptionName(token.Value);
+                    var valueGiven = token.Value.Length > name.Length || (index + 1 < tokens.Count && tokens[index + 1].Type == TokenType.Argument);
+                    found.Add((index, token.Value, $"unrecognized option {name} for {command}{(valueGiven ? " (its value is not shown)" : string.Empty)}"));
+                }
+            }
+        }
+
+        return [.. found.OrderBy(f => f.Index).Select(f => (f.Token, f.Line))];
+    }
+
+    /// <summary>Where <paramref name="token"/> itself is among the first <paramref name="end"/> of <paramref name="tokens"/>; -1 when it is not.</summary>
+    private static int IndexOf(IReadOnlyList<Token> tokens, Token token, int end)
+    {
+        for (var i = 0; i < end; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>One line per parse error of <paramref name="parseResult"/>, none holding a secret of <paramref name="args"/>.</summary>
     /// <remarks>
     /// An option the command does not take is named, never what was given with it: the token after it and the
     /// value in <c>--name=VALUE</c> are unknown to the command, so any of them may be a secret (a misspelled
     /// <c>--api-kye KEY</c>).
     /// </remarks>
-    public static IReadOnlyList<string> Lines(ParseResult parseResult, IReadOnlyList<string> args)
+    /// <param name="parseResult">The parse.</param>
+    /// <param name="args">The command line as given.</param>
+    /// <param name="takenAsArguments">Tokens <see cref="OptionsTakenAsArguments"/> already said are unrecognized options.</param>
+    public static IReadOnlyList<string> Lines(ParseResult parseResult, IReadOnlyList<string> args, IReadOnlySet<string>? takenAsArguments = null)
     {
+        takenAsArguments ??= new HashSet<string>(StringComparer.Ordinal);
         ArgumentNullException.ThrowIfNull(parseResult);
         ArgumentNullException.ThrowIfNull(args);
         // The tokens too: a response file (@file) may be where the key was given.
@@ -54,7 +114,7 @@ internal static class ParseErrorText
             {
                 // Given with an option the command does not take: the option's own line says what was wrong,
                 // unless that was taken as another option's value.
-                if (followers.TryGetValue(token, out var after) && !unknownOptions.ContainsKey(after) && !followers.ContainsKey(after))
+                if (followers.TryGetValue(token, out var after) && !unknownOptions.ContainsKey(after) && !followers.ContainsKey(after) && !takenAsArguments.Contains(after))
                 {
                     lines.Add($"unrecognized argument for {command} after {after} (not shown)");
                 }

@@ -129,6 +129,72 @@ public sealed class ParseErrorSecretTests : IDisposable
         Assert.Equal($"segctl: unrecognized argument for 'log export' after {option} (not shown){Environment.NewLine}Run 'segctl --help' for usage.{Environment.NewLine}", stderr);
     }
 
+    [Theory]
+    [InlineData("policy check")]
+    [InlineData("policy show")]
+    [InlineData("pcap analyze")]
+    [InlineData("snmp walk")]
+    [InlineData("incident report")]
+    [InlineData("incident notice")]
+    [InlineData("audit record")]
+    [InlineData("audit show")]
+    [InlineData("suspend")]
+    [InlineData("restore")]
+    [InlineData("approve")]
+    public async Task UnknownOptionWhereTheCommandTakesArguments_UsageErrorWithoutTheValue(string command)
+    {
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync([.. command.Split(' '), "--polcy", Secret]);
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.StartsWith($"segctl: unrecognized option --polcy for '{command}' (its value is not shown){Environment.NewLine}", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("policy check")]
+    [InlineData("policy show")]
+    [InlineData("pcap analyze")]
+    [InlineData("snmp walk")]
+    [InlineData("incident report")]
+    [InlineData("incident notice")]
+    [InlineData("audit record")]
+    [InlineData("audit show")]
+    [InlineData("suspend")]
+    [InlineData("restore")]
+    [InlineData("approve")]
+    public async Task UnknownOptionWithItsValueInOneTokenWhereTheCommandTakesArguments_UsageErrorWithoutTheValue(string command)
+    {
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync([.. command.Split(' '), $"--polcy={Secret}"]);
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain(Secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.StartsWith($"segctl: unrecognized option --polcy for '{command}' (its value is not shown){Environment.NewLine}", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_UnknownOptionAfterAFile_NothingCheckedNothingEchoed()
+    {
+        var (code, stdout, stderr) = await SegctlProcess.RunAsync("policy", "check", Path.Combine(_dir, "site.yaml"), $"--polcy={Secret}", "--polcy", Secret);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Equal(
+            $"segctl: unrecognized option --polcy for 'policy check' (its value is not shown){Environment.NewLine}"
+            + $"segctl: unrecognized option --polcy for 'policy check' (its value is not shown){Environment.NewLine}"
+            + $"Run 'segctl --help' for usage.{Environment.NewLine}",
+            stderr);
+    }
+
+    [Fact]
+    public async Task PolicyCheck_FileNamedLikeAnOptionAfterDoubleDash_CheckedAsAFile()
+    {
+        var (code, _, stderr) = await SegctlProcess.RunAsync("policy", "check", "--", "--site.yaml");
+
+        Assert.Equal(2, code);
+        Assert.DoesNotContain("unrecognized option", stderr, StringComparison.Ordinal);
+        Assert.Contains("--site.yaml", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task UnknownCommand_IsStillNamed()
     {
