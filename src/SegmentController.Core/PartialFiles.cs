@@ -25,7 +25,8 @@ public static class PartialFiles
     /// exactly as <see cref="NewNameFor"/> names them for that target, and nothing else. An entry of such a name
     /// that is not a regular file (a symbolic link, a directory, a pipe) is no file the writer made: it is left
     /// as it is, never followed. Returns one line for each such entry, saying what was done with it and why;
-    /// none when there was nothing.
+    /// none when there was nothing. A file a write still has open (another process's, now) is no leftover: it is
+    /// left, and not mentioned.
     /// </summary>
     /// <param name="target">The file the writer makes.</param>
     /// <param name="what">What the file holds, as the lines name it (<c>signing key</c>).</param>
@@ -69,7 +70,7 @@ public static class PartialFiles
                 continue;
             }
 
-            if (!exists)
+            if (!exists || WriteUnderWay(leftover))
             {
                 continue;
             }
@@ -87,6 +88,36 @@ public static class PartialFiles
         }
 
         return lines;
+    }
+
+    /// <summary>
+    /// Whether a writer has <paramref name="path"/> open now: it writes with <see cref="FileShare.None"/>, which the
+    /// runtime takes as an exclusive flock(2) until it closes the file, just before the rename. Opened without
+    /// following a link and without waiting (O_NOFOLLOW, O_NONBLOCK); one that cannot be opened is not in use.
+    /// </summary>
+    private static bool WriteUnderWay(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        var fd = Suspension.NativeMethods.Open(path, Suspension.NativeMethods.ORdOnly | Suspension.NativeMethods.ONoFollow | Suspension.NativeMethods.ONonBlock | Suspension.NativeMethods.OCloExec);
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            return Suspension.NativeMethods.Flock(fd, Suspension.NativeMethods.LockEx | Suspension.NativeMethods.LockNb) != 0
+                && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Suspension.NativeMethods.EWouldBlock;
+        }
+        finally
+        {
+            // Closing the only descriptor that holds the lock releases it.
+            _ = Suspension.NativeMethods.Close(fd);
+        }
     }
 
     /// <summary>Whether <paramref name="entry"/> is <c>.NAME.GUID.partial</c> for <paramref name="name"/>.</summary>

@@ -13,6 +13,20 @@ internal static class NativeMethods
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
+    public const int ONonBlock = 0x800;
+    public const int OCloExec = 0x80000;
+
+    // O_NOFOLLOW is 0400000 on x86-64, 0100000 on arm64 and arm.
+    public static readonly int ONoFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
+
+    public const int LockEx = 2;
+    public const int LockNb = 4;
+    public const int EWouldBlock = 11;
+
+    [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    public static extern int Flock(int fd, int operation);
+
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     public static extern int Fsync(int fd);

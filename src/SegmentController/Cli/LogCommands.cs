@@ -422,7 +422,7 @@ internal static class LogCommands
             }
             else
             {
-                summary = OutputFile.WriteWhole(target!, (stream, token) => EvidenceExport.Write(store, query, stream, time.GetUtcNow(), token), cancellationToken);
+                summary = OutputFile.WriteWhole(target!, (stream, token) => EvidenceExport.Write(store, query, stream, time.GetUtcNow(), token), Notice(error), cancellationToken);
             }
 
             error.WriteLine($"exported {summary.Matching} matching records ({summary.Records} in full, {summary.Links} as chain links){(file is null ? "" : " to " + file)}");

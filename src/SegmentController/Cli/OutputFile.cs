@@ -52,10 +52,22 @@ internal static class OutputFile
     /// while it is written cancels the write: the partial file is removed and nothing is put in place; a second
     /// one ends the process at once, the partial file removed first.
     /// </summary>
+    /// <param name="target">The file.</param>
+    /// <param name="write">Writes the output.</param>
+    /// <param name="notice">
+    /// Told, one line each, of the partial files of <paramref name="target"/> an earlier write that was killed or
+    /// crashed left beside it, removed first (a link or directory of such a name is named and left).
+    /// </param>
+    /// <param name="cancellationToken">Cancels the write.</param>
     /// <exception cref="OutputFileException">The file cannot be made, written, synced or put in place, or the write was interrupted.</exception>
-    public static T WriteWhole<T>(string target, Func<Stream, CancellationToken, T> write, CancellationToken cancellationToken)
+    public static T WriteWhole<T>(string target, Func<Stream, CancellationToken, T> write, Action<string>? notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
+        foreach (var line in Core.PartialFiles.RemoveLeftovers(target, "output"))
+        {
+            notice?.Invoke(line);
+        }
+
         var directory = Path.GetDirectoryName(target) ?? "/";
         var partial = Core.PartialFiles.NewNameFor(target);
         FileStream stream;

@@ -30,6 +30,27 @@ public sealed class LogExportOutTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Export_PartialFileAKilledExportLeft_RemovedAndSaid_OtherFilesKept()
+    {
+        var store = await StoreAsync();
+        var export = Path.Combine(_dir, "alpha.jsonl");
+        // What an export killed (SIGKILL, a crash) before its rename leaves: the client's evidence, owner-only.
+        var leftover = Path.Combine(_dir, $".alpha.jsonl.{Guid.NewGuid():N}.partial");
+        await File.WriteAllTextAsync(leftover, "{\"index\":0}\n");
+        File.SetUnixFileMode(leftover, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var other = Path.Combine(_dir, $".beta.jsonl.{Guid.NewGuid():N}.partial");
+        await File.WriteAllTextAsync(other, "{}");
+
+        var (exit, _, error) = await SegctlProcess.RunAsync("log", "export", "--store", store, "--out", export);
+
+        Assert.True(exit == 0, error);
+        Assert.False(File.Exists(leftover), $"{leftover} is still there");
+        Assert.True(File.Exists(other), $"{other} was removed");
+        Assert.StartsWith($"segctl: removed {leftover}, a partial output file an interrupted write left behind{Environment.NewLine}", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Export_OutIsADevice_Exit2_OneLine_DeviceLeftInPlace()
     {
         var store = await StoreAsync();
