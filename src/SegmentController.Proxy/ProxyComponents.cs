@@ -52,6 +52,12 @@ internal sealed class ProxyComponents : IDisposable
 
     public UpstreamPools Pools { get; }
 
+    /// <summary>
+    /// Awaited by each request once its route is matched and before the proxy decides on it, when set
+    /// before the server is built: the point where a reload can overtake a request already routed.
+    /// </summary>
+    internal Func<Microsoft.AspNetCore.Http.HttpContext, Task>? AfterRouting { get; set; }
+
     /// <summary>The enforcers to hand to the suspension engine.</summary>
     public IEnumerable<ISuspensionEnforcer> Enforcers => [Gate, InFlight, Pools];
 

@@ -11,4 +11,5 @@ internal static class ProxyEventIds
     public const int ForwardingResumed = 2005;
     public const int GateRefusalsNotRecorded = 2006;
     public const int UpstreamProbe = 2007;
+    public const int RouteNotInForce = 2008;
 }

@@ -151,6 +151,15 @@ internal sealed class ProxyServer : IAsyncDisposable
 
         // A record the store cannot take stops forwarding, and what is in flight is cut with it.
         app.Services.GetRequiredService<AccessRecords>().Stopped += _ => components.InFlight.Enforce(SuspensionNames.AllClients);
+        if (components.AfterRouting is { } afterRouting)
+        {
+            app.Use(next => async context =>
+            {
+                await afterRouting(context).ConfigureAwait(false);
+                await next(context).ConfigureAwait(false);
+            });
+        }
+
         // No WebSockets middleware: YARP forwards upgrades (HTTP/1.1) and extended CONNECT (HTTP/2) itself.
         app.UseMiddleware<ProxyRequestMiddleware>();
         var enforcement = app.Services.GetRequiredService<RouteEnforcementMiddleware>();

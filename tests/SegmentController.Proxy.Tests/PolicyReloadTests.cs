@@ -139,6 +139,53 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReloadSwapsTheClientsUpstreams_RequestRoutedBeforeIt_RefusedNotForwardedToTheOtherClientsUpstream()
+    {
+        var routed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var h = await ProxyHarness.StartAsync(afterRouting: async context =>
+        {
+            if (context.Request.Path.StartsWithSegments("/held", StringComparison.Ordinal))
+            {
+                routed.TrySetResult();
+                await release.Task;
+            }
+        });
+        using var agent = h.Agent(ProxyHarness.AcmeAgent);
+
+        // Routed by the table in which acme.test is acme/crm, sending to acme's upstream server.
+        var held = agent.GetAsync(new Uri("https://acme.test/held"));
+        await routed.Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        // The reload gives acme's upstream server to globex and globex's to acme, under new upstream names.
+        var current = h.Policy.Current;
+        h.Policy.Set(current with
+        {
+            Clients = current.Clients.Select(c => c.Id switch
+            {
+                "acme" => c with { Upstreams = [new Upstream { Name = "crm-b", Hosts = ["acme.test"], Destinations = [h.Globex.Address] }] },
+                "globex" => c with { Upstreams = [new Upstream { Name = "crm-b", Hosts = ["globex.test"], Destinations = [h.Acme.Address] }] },
+                _ => c,
+            }).ToArray(),
+        });
+        Assert.NotSame(current, h.Components.Snapshots.Current.Policy);
+        release.TrySetResult();
+
+        // Neither server saw it: acme's old server is globex's now, and the route it matched is not the policy's in force.
+        using var response = await held;
+        Assert.DoesNotContain(h.Acme.Hits, hit => hit.Path == "/held");
+        Assert.DoesNotContain(h.Globex.Hits, hit => hit.Path == "/held");
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(1, h.Metrics.Count("acme", ProxyOutcomes.CrossClient));
+        Assert.DoesNotContain(h.Findings.Findings, f => f.Rule == "cross-client-request");
+
+        // Routed by the table now in force, acme.test goes to acme's new upstream server.
+        Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync(new Uri("https://acme.test/after"))).StatusCode);
+        Assert.Contains(h.Globex.Hits, hit => hit.Path == "/after");
+        Assert.DoesNotContain(h.Acme.Hits, hit => hit.Path == "/after");
+    }
+
+    [Fact]
     public async Task AgentCertificatesRequired_ClientCaBundleUnreadable_PolicyRefused_AgentsStillIdentified()
     {
         await using var h = await ProxyHarness.StartAsync(agentCertificates: true);

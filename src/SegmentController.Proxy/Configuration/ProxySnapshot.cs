@@ -4,6 +4,8 @@ using SegmentController.Core.Evidence;
 using SegmentController.Core.Policy;
 using SegmentController.Proxy.Enforcement;
 using SegmentController.Proxy.Forwarding;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Model;
 
 namespace SegmentController.Proxy.Configuration;
 
@@ -15,6 +17,9 @@ namespace SegmentController.Proxy.Configuration;
 internal sealed class ProxySnapshot : IDisposable
 {
     private readonly ConcurrentDictionary<string, ClientRedactor> _redactors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RouteConfig> _routes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ClusterConfig> _clusters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _destinations = new(StringComparer.Ordinal);
 
     private ProxySnapshot(SitePolicy policy, ClientAddressMap addresses, ClientCertificateMap certificates, PolicyProxyConfig config, X509ChainPolicy? upstreamTrust)
     {
@@ -23,6 +28,19 @@ internal sealed class ProxySnapshot : IDisposable
         Certificates = certificates;
         Config = config;
         UpstreamTrust = upstreamTrust;
+        foreach (var route in config.Routes)
+        {
+            _routes.TryAdd(route.RouteId, route);
+        }
+
+        foreach (var cluster in config.Clusters)
+        {
+            if (_clusters.TryAdd(cluster.ClusterId, cluster))
+            {
+                _destinations[cluster.ClusterId] = (cluster.Destinations ?? new Dictionary<string, DestinationConfig>())
+                    .Select(d => d.Value.Address).ToHashSet(StringComparer.Ordinal);
+            }
+        }
     }
 
     public SitePolicy Policy { get; }
@@ -38,18 +56,70 @@ internal sealed class ProxySnapshot : IDisposable
     public PolicyProxyConfig Config { get; }
 
     /// <summary>The cluster of this policy with that id, or null when it has none.</summary>
-    public Yarp.ReverseProxy.Configuration.ClusterConfig? Cluster(string clusterId)
+    public ClusterConfig? Cluster(string clusterId) => _clusters.GetValueOrDefault(clusterId);
+
+    /// <summary>
+    /// True when a route YARP matched may forward a request of <paramref name="client"/> under this policy: the
+    /// route is one of this policy's (the same id, match and cluster), its cluster is <paramref name="client"/>'s
+    /// here, and every destination it may send to is one of that cluster's. A route matched by the table of a
+    /// policy since replaced can fail this; <paramref name="otherClient"/> then names the other client, if any,
+    /// to whom this policy gives the route's cluster or one of those destinations (the same scheme, host and port).
+    /// </summary>
+    public bool ServesRoute(RouteConfig route, IReadOnlyList<DestinationState> destinations, string client, out string? otherClient)
     {
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(destinations);
+        otherClient = null;
+        var cluster = route.ClusterId is { } clusterId ? Cluster(clusterId) : null;
+        var owner = cluster is null ? null : ClientOf(cluster);
+        var serves = string.Equals(owner, client, StringComparison.Ordinal)
+            && _routes.TryGetValue(route.RouteId, out var own) && own.Equals(route);
+        if (owner is not null && !string.Equals(owner, client, StringComparison.Ordinal))
+        {
+            otherClient = owner;
+        }
+
+        var ownDestinations = cluster is null ? null : _destinations[cluster.ClusterId];
+        for (var i = 0; i < destinations.Count; i++)
+        {
+            var address = destinations[i].Model.Config.Address;
+            if (ownDestinations is not null && ownDestinations.Contains(address))
+            {
+                continue;
+            }
+
+            serves = false;
+            otherClient ??= OtherOwnerOf(address, client);
+        }
+
+        return serves;
+    }
+
+    /// <summary>The first client other than <paramref name="client"/> with an upstream on the server of <paramref name="address"/> (scheme, host and port).</summary>
+    private string? OtherOwnerOf(string address, string client)
+    {
+        if (ServerOf(address) is not { } server)
+        {
+            return null;
+        }
+
         foreach (var cluster in Config.Clusters)
         {
-            if (string.Equals(cluster.ClusterId, clusterId, StringComparison.Ordinal))
+            if (ClientOf(cluster) is { } owner && !string.Equals(owner, client, StringComparison.Ordinal)
+                && cluster.Destinations is { } destinations
+                && destinations.Values.Any(d => string.Equals(ServerOf(d.Address), server, StringComparison.Ordinal)))
             {
-                return cluster;
+                return owner;
             }
         }
 
         return null;
     }
+
+    private static string? ServerOf(string address) =>
+        Uri.TryCreate(address, UriKind.Absolute, out var uri)
+            ? uri.GetComponents(UriComponents.Scheme | UriComponents.Host | UriComponents.StrongPort, UriFormat.UriEscaped).ToLowerInvariant()
+            : null;
 
     /// <summary>
     /// True when a request of <paramref name="client"/> from <paramref name="source"/> admitted under
@@ -85,12 +155,12 @@ internal sealed class ProxySnapshot : IDisposable
     }
 
     /// <summary>The client a cluster belongs to (its metadata), or null.</summary>
-    private static string? ClientOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
+    private static string? ClientOf(ClusterConfig cluster) =>
         cluster.Metadata is not null && cluster.Metadata.TryGetValue(ProxyMetadata.Client, out var client) ? client : null;
 
     /// <summary>The cluster's destination addresses, in order, joined: equal when the cluster sends to the same places.</summary>
-    private static string DestinationsOf(Yarp.ReverseProxy.Configuration.ClusterConfig cluster) =>
-        string.Join(' ', (cluster.Destinations ?? new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig>())
+    private static string DestinationsOf(ClusterConfig cluster) =>
+        string.Join(' ', (cluster.Destinations ?? new Dictionary<string, DestinationConfig>())
             .Select(d => d.Value.Address).Order(StringComparer.Ordinal));
 
     /// <summary>Trust for upstream certificates: the policy's CA bundle alone, or null for the system store.</summary>

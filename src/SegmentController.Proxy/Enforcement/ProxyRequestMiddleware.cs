@@ -65,6 +65,7 @@ internal sealed partial class ProxyRequestMiddleware
         var certificates = snapshot.Certificates;
         var state = new ProxyRequestState
         {
+            Snapshot = snapshot,
             SourceClient = snapshot.Addresses.Resolve(sourceAddress),
             Identity = certificate is null && !certificates.Required ? null : certificates.Identify(certificate),
         };

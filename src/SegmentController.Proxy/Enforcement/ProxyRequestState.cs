@@ -1,8 +1,13 @@
+using SegmentController.Proxy.Configuration;
+
 namespace SegmentController.Proxy.Enforcement;
 
 /// <summary>What the proxy learned about one request, for enforcement and its access record.</summary>
 internal sealed class ProxyRequestState
 {
+    /// <summary>The policy the request is decided with, from the source's client to the route's upstream.</summary>
+    public required ProxySnapshot Snapshot { get; init; }
+
     public string? SourceClient { get; init; }
 
     /// <summary>The agent's client certificate, as far as it tells; null when none was presented.</summary>

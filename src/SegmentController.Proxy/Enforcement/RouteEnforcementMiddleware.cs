@@ -58,6 +58,27 @@ internal sealed partial class RouteEnforcementMiddleware
             return;
         }
 
+        // YARP matched the route in its own table, which a reload replaces just after the snapshot: a request
+        // routed a moment before may carry a route of the replaced policy, whose cluster still sends where the
+        // policy this request is decided with may have given another client. It is forwarded only if that
+        // policy has the route, for this client, with those destinations.
+        if (!state.Snapshot.ServesRoute(proxy.Route.Config, proxy.AllDestinations, routeClient, out var otherClient))
+        {
+            Log.RouteNotInForce(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "?", routeClient, context.Request.Host.Value ?? "", proxy.Route.Config.RouteId, otherClient ?? "no other client");
+            if (otherClient is null)
+            {
+                // As a request admitted under the replaced policy is when the reload judges it again.
+                state.Outcome = ProxyOutcomes.Aborted;
+                context.Abort();
+                return;
+            }
+
+            state.RouteClient = otherClient;
+            state.Outcome = ProxyOutcomes.CrossClient;
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         await next(context).ConfigureAwait(false);
 
         state.Upstream = proxy.ProxiedDestination?.Model.Config.Address;
@@ -113,6 +134,9 @@ internal sealed partial class RouteEnforcementMiddleware
     {
         [LoggerMessage(ProxyEventIds.CrossClientRequest, LogLevel.Warning, "Cross-client request refused: {Source} ({SourceClient}) asked for {Host} of {RouteClient}")]
         public static partial void CrossClient(ILogger logger, string source, string sourceClient, string routeClient, string host);
+
+        [LoggerMessage(ProxyEventIds.RouteNotInForce, LogLevel.Warning, "Request refused: {Source} ({Client}) asked for {Host} by route {Route} of a replaced policy, which the policy in force does not serve so; it gives the route's upstream to {OtherClient}")]
+        public static partial void RouteNotInForce(ILogger logger, string source, string client, string host, string route, string otherClient);
 
         [LoggerMessage(ProxyEventIds.UpstreamFailed, LogLevel.Warning, "Upstream {Upstream} of {Client} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string client, string upstream, string error, Exception? exception);

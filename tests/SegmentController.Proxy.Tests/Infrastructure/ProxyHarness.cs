@@ -89,6 +89,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// upstreams (issued by that CA) must chain to the system trust store, which does not hold it.
     /// </param>
     /// <param name="adjustPolicy">Changes the policy the proxy starts with (more listeners, more agent subnets).</param>
+    /// <param name="afterRouting">Awaited by each request between its route's match and the proxy's decision (<see cref="ProxyComponents.AfterRouting"/>).</param>
     public static async Task<ProxyHarness> StartAsync(
         string? directory = null,
         Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams = null,
@@ -100,14 +101,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
         IReadOnlyDictionary<string, string>? proxyEnvironment = null,
         Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2,
         bool upstreamCaInPolicy = true,
-        Func<SitePolicy, SitePolicy>? adjustPolicy = null)
+        Func<SitePolicy, SitePolicy>? adjustPolicy = null,
+        Func<Microsoft.AspNetCore.Http.HttpContext, Task>? afterRouting = null)
     {
         var owns = directory is null;
         directory ??= System.IO.Directory.CreateTempSubdirectory("segctl-proxy-").FullName;
         var harness = new ProxyHarness(directory, owns);
         try
         {
-            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols, upstreamCaInPolicy, adjustPolicy);
+            await harness.StartCoreAsync(extraAcmeUpstreams, approvers, agentCertificates, storeDirectory ?? directory, acmeDestination, listen, proxyEnvironment, upstreamProtocols, upstreamCaInPolicy, adjustPolicy, afterRouting);
         }
         catch
         {
@@ -121,7 +123,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>With agent certificates: a certificate of acme's known by its fingerprint alone (its subject names no client).</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2? AcmeKiosk { get; private set; }
 
-    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols, bool upstreamCaInPolicy, Func<SitePolicy, SitePolicy>? adjustPolicy)
+    private async Task StartCoreAsync(Func<ProxyHarness, IEnumerable<Upstream>>? extraAcmeUpstreams, int approvers, bool agentCertificates, string storeDirectory, Func<UpstreamServer, Task<Uri>>? acmeDestination, string listen, IReadOnlyDictionary<string, string>? proxyEnvironment, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols upstreamProtocols, bool upstreamCaInPolicy, Func<SitePolicy, SitePolicy>? adjustPolicy, Func<Microsoft.AspNetCore.Http.HttpContext, Task>? afterRouting)
     {
         var upstreamCert = Pki.IssueServer("upstream", "localhost");
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate, upstreamProtocols);
@@ -168,7 +170,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
         Policy = new StaticPolicyProvider(adjustPolicy?.Invoke(policy) ?? policy);
 
         _loggers = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Information));
-        _components = new ProxyComponents(Policy, () => Engine, Metrics, logger: _loggers.CreateLogger("SegmentController.Proxy"));
+        _components = new ProxyComponents(Policy, () => Engine, Metrics, logger: _loggers.CreateLogger("SegmentController.Proxy")) { AfterRouting = afterRouting };
         Engine = new SuspensionEngine(new FileSuspensionStateStore(StatePath), Policy, _components.Enforcers, [], [], [], TimeProvider.System);
         StorePath = Path.Combine(storeDirectory, "evidence.db");
         Store = await SqliteEvidenceStore.OpenAsync(
