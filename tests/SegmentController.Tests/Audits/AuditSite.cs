@@ -39,6 +39,9 @@ internal sealed class AuditSite : IAsyncDisposable
 
     public string StorePath => Path.Combine(Directory, "segctl.db");
 
+    /// <summary>The proxy's port on 127.0.0.1, with <see cref="AuditSiteOptions.ProxyCertificate"/>.</summary>
+    public int? ProxyPort { get; private set; }
+
     public static async Task<AuditSite> StartAsync(int snmpPort, AuditSiteOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -140,10 +143,11 @@ internal sealed class AuditSite : IAsyncDisposable
         if (options.ProxyCertificate)
         {
             var (cert, key) = WriteCertificate();
+            ProxyPort = FreePort.Tcp();
             proxy = $"""
 
                   proxy:
-                    listen: ["127.0.0.1:{FreePort.Tcp()}"]
+                    listen: ["127.0.0.1:{ProxyPort}"]
                     certificate:
                       file: {cert}
                       key_file: {key}
@@ -163,6 +167,13 @@ internal sealed class AuditSite : IAsyncDisposable
                     hosts: [alpha.test]
                     destinations: ["https://127.0.0.1:9/"]
             """ : "";
+        var rules = options.PollerSuspends ? "" : """
+
+            rules:
+              overrides:
+                # The poller only alerts: the audit, not the poller, is what suspends in these tests.
+                port-vlan-mismatch: alert
+            """;
         return $"""
             site:
               id: audit-test
@@ -213,11 +224,7 @@ internal sealed class AuditSite : IAsyncDisposable
                     subnets: [127.0.120.0/24]
                     ports:
                       - switch: qbridge-sw1
-                        ports: [{bravoPorts}]
-            rules:
-              overrides:
-                # The poller only alerts: the audit, not the poller, is what suspends in these tests.
-                port-vlan-mismatch: alert
+                        ports: [{bravoPorts}]{rules}
             audits:
               suspend_on_failure: {(options.SuspendOnFailure ? "true" : "false")}
             restore:

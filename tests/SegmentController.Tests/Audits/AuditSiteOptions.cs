@@ -17,6 +17,12 @@ internal sealed record AuditSiteOptions
     /// <summary>SNMP timeout per request (snmpsimd is slow when the machine is busy; a silent port needs no patience).</summary>
     public string SwitchTimeout { get; init; } = "2s";
 
+    /// <summary>
+    /// The poller's critical findings take the policy's default action, suspend; otherwise the policy has
+    /// <c>port-vlan-mismatch</c> only alert, so that an audit alone suspends.
+    /// </summary>
+    public bool PollerSuspends { get; init; }
+
     /// <summary>A capture interface for the policy (none when null).</summary>
     public string? CaptureInterface { get; init; }
 }
