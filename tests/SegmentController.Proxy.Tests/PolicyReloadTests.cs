@@ -186,6 +186,54 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReloadGivesTheHostToAnotherClient_RequestRoutedBeforeIt_CutNotForwardedByTheReplacedRoute()
+    {
+        var routed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var h = await ProxyHarness.StartAsync(afterRouting: async context =>
+        {
+            if (context.Request.Path.StartsWithSegments("/held", StringComparison.Ordinal))
+            {
+                routed.TrySetResult();
+                await release.Task;
+            }
+        });
+        using var agent = h.Agent(ProxyHarness.AcmeAgent);
+        var first = h.Policy.Current;
+        h.Policy.Set(first with
+        {
+            Clients = first.Clients.Select(c => c.Id == "acme" ? c with { Upstreams = [c.Upstreams[0] with { Hosts = ["acme.test", "legacy.test"] }] } : c).ToArray(),
+        });
+        Assert.Equal(HttpStatusCode.OK, await EventuallyAsync(agent, "https://legacy.test/ready", HttpStatusCode.OK));
+
+        // Routed by the table in which legacy.test is acme's (route acme/crm#0).
+        var held = agent.GetAsync(new Uri("https://legacy.test/held"));
+        await routed.Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+        // The reload gives legacy.test to globex; acme's route keeps its id and cluster but no longer matches it.
+        var current = h.Policy.Current;
+        h.Policy.Set(current with
+        {
+            Clients = current.Clients.Select(c => c.Id switch
+            {
+                "acme" => c with { Upstreams = [c.Upstreams[0] with { Hosts = ["acme.test"] }] },
+                "globex" => c with { Upstreams = [c.Upstreams[0] with { Hosts = ["globex.test", "legacy.test"] }] },
+                _ => c,
+            }).ToArray(),
+        });
+        Assert.NotSame(current, h.Components.Snapshots.Current.Policy);
+        release.TrySetResult();
+
+        // Neither server saw it, and the agent, who asked while legacy.test was its client's, is not reported.
+        await ProxyHarness.AssertDroppedAsync(() => held);
+        Assert.DoesNotContain(h.Acme.Hits, hit => hit.Path == "/held");
+        Assert.DoesNotContain(h.Globex.Hits, hit => hit.Path == "/held");
+        Assert.Equal(1, h.Metrics.Count("acme", ProxyOutcomes.Aborted));
+        Assert.DoesNotContain(h.Findings.Findings, f => f.Rule == "cross-client-request");
+        Assert.Contains(h.Logs.Entries, e => e.Event.Id == ProxyEventIds.RouteNotInForce && e.Message.Contains("acme/crm#0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AgentCertificatesRequired_ClientCaBundleUnreadable_PolicyRefused_AgentsStillIdentified()
     {
         await using var h = await ProxyHarness.StartAsync(agentCertificates: true);

@@ -73,7 +73,7 @@ internal sealed class ProxySnapshot : IDisposable
         var cluster = route.ClusterId is { } clusterId ? Cluster(clusterId) : null;
         var owner = cluster is null ? null : ClientOf(cluster);
         var serves = string.Equals(owner, client, StringComparison.Ordinal)
-            && _routes.TryGetValue(route.RouteId, out var own) && own.Equals(route);
+            && _routes.TryGetValue(route.RouteId, out var own) && (ReferenceEquals(own, route) || own.Equals(route));
         if (owner is not null && !string.Equals(owner, client, StringComparison.Ordinal))
         {
             otherClient = owner;
