@@ -235,7 +235,13 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         var file = new byte[2 * slotBytes];
         WriteSlot(file.AsSpan((int)(sequence & 1) * slotBytes), slotBytes, sequence, payload);
         var temporary = Path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
+
+        // Whatever is left at the temporary name (a crash's partial copy, or a link someone placed there) is
+        // unlinked, never written through: the new file is created exclusively (O_CREAT|O_EXCL, which does not
+        // follow a link), so a link there cannot make a save overwrite the file it points at. Something that comes
+        // back at that name in between fails this save, which is reported like any other that fails.
+        File.Delete(temporary);
+        using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
         {
             stream.Write(file);
             stream.Flush(flushToDisk: true);

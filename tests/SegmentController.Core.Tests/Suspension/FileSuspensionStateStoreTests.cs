@@ -162,6 +162,31 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LinkAtTheTemporaryName_FileLaidOutAndGrown_WhatTheLinkPointsAtIsNeverWritten()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        var victim = _dir.File("victim.conf");
+        File.WriteAllText(victim, "not the controller's to write");
+        File.CreateSymbolicLink(StatePath + ".tmp", victim);
+
+        // Laying the file out at first start writes it under the temporary name first.
+        var store = new FileSuspensionStateStore(StatePath);
+        Assert.Same(SuspensionState.Empty, store.Load().State);
+        Assert.Equal("not the controller's to write", File.ReadAllText(victim));
+
+        // So does a state that outgrows the file's slots.
+        File.CreateSymbolicLink(StatePath + ".tmp", victim);
+        var small = new FileInfo(StatePath).Length;
+        store.Save(StateWith(Enumerable.Range(0, 600).Select(i => $"client-{i:D4}").ToArray()));
+        Assert.True(new FileInfo(StatePath).Length > small);
+
+        Assert.Equal("not the controller's to write", File.ReadAllText(victim));
+        Assert.False(File.Exists(StatePath + ".tmp"));
+        Assert.Null(new FileInfo(StatePath).LinkTarget);
+        Assert.Equal(600, new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Count);
+    }
+
+    [Fact]
     public void NewestSlotTorn_PreviousStateRead()
     {
         var store = new FileSuspensionStateStore(StatePath);
