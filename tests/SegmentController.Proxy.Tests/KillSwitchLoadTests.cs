@@ -142,7 +142,7 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
 
         // Thousands of requests take a busy shared machine far longer than an idle one: the wait is only a guard.
         var warmUp = Stopwatch.StartNew();
-        await WaitUntilAsync(
+        await Eventually.UntilAsync(
             () => acmeLoad.HasExited || globexLoad.HasExited || (AcmeLoad() >= AcmeRequestsBeforeTrip && GlobexLoadAfter(null) >= GlobexRequestsBeforeTrip),
             () => $"the load did not warm up: acme's upstream logged {AcmeLoad()} of {AcmeRequestsBeforeTrip} requests from {acmeSource}, globex's answered {GlobexLoadAfter(null)} of {GlobexRequestsBeforeTrip} from {globexSource}",
             within: HangGuard);
@@ -165,7 +165,7 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
 
         // Once what was already on the upstream's side of the wire at the acknowledgement has been
         // handled, nothing more arrives while the load keeps trying.
-        await WaitUntilAsync(
+        await Eventually.UntilAsync(
             () => H.Acme.InProgress == 0 && _wire!.OpenConnections == 0,
             () => $"acme's upstream did not settle after the trip: {H.Acme.InProgress} requests in progress, {_wire!.OpenConnections} connections open");
 
@@ -262,21 +262,6 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
 
     // What a test needs before it goes on, given a minute (or as long as given); a failure says what did
     // not happen, where an open-ended wait would hang until the run's own guard ended it.
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> failure, TimeSpan? within = null)
-    {
-        var guard = within ?? TimeSpan.FromMinutes(1);
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (waited.Elapsed > guard)
-            {
-                Assert.Fail($"{failure()} within {guard.TotalSeconds:0} s");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>A message every 10 ms on the WebSocket until it has ended.</summary>
     private static Task KeepSending(ClientWebSocket ws, Task ended) => Task.Run(async () =>
     {

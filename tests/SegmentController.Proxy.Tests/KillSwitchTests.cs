@@ -136,7 +136,7 @@ public sealed class KillSwitchTests : IAsyncLifetime
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         using var content = new EndlessContent();
         var upload = agent.PostAsync(new Uri("https://acme.test/upload"), content);
-        await WaitUntilAsync(
+        await Eventually.UntilAsync(
             () => _h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 0),
             () => $"no upload body reached acme's upstream (upload {upload.Status})");
 
@@ -157,7 +157,7 @@ public sealed class KillSwitchTests : IAsyncLifetime
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         using var content = new EndlessContent(pause: TimeSpan.Zero, chunkBytes: 64 * 1024);
         var upload = agent.PostAsync(new Uri("https://acme.test/upload"), content);
-        await WaitUntilAsync(
+        await Eventually.UntilAsync(
             () => _h.Acme.Hits.Any(h => h.Path == "/upload" && h.BodyBytes > 1024 * 1024),
             () => $"the upload did not warm up: {_h.Acme.Hits.Where(h => h.Path == "/upload").Sum(h => h.BodyBytes)} of 1 MiB reached acme's upstream (upload {upload.Status})");
 
@@ -333,20 +333,6 @@ public sealed class KillSwitchTests : IAsyncLifetime
 
     // What a test needs before it goes on, given a minute; a failure says what did not happen, where an
     // open-ended wait would hang until the run's own guard ended it.
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string> failure)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (waited.Elapsed > TimeSpan.FromMinutes(1))
-            {
-                Assert.Fail($"{failure()} within a minute");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>A request body that keeps coming, a kilobyte at a time, until the request is cut.</summary>
     private sealed class EndlessContent(TimeSpan? pause = null, int chunkBytes = 1024) : HttpContent
     {

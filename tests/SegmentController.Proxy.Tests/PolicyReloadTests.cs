@@ -18,20 +18,6 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Clients = _h.Policy.Current.Clients.Select(c => c.Id == "acme" ? c with { Upstreams = [upstream] } : c).ToArray(),
     };
 
-    private static async Task CountedAsync(ProxyHarness h, string client, string outcome)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (h.Metrics.Count(client, outcome) == 0)
-        {
-            if (waited.Elapsed > TimeSpan.FromMinutes(1))
-            {
-                Assert.Fail($"no request of {client} counted as {outcome} within a minute");
-            }
-
-            await Task.Delay(10);
-        }
-    }
-
     private static async Task<HttpStatusCode> EventuallyAsync(HttpClient agent, string url, HttpStatusCode wanted)
     {
         var status = HttpStatusCode.InternalServerError;
@@ -191,7 +177,7 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.DoesNotContain(h.Globex.Hits, hit => hit.Path == "/held");
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         // Counted as the request ends, which may be just after its answer reached the agent.
-        await CountedAsync(h, "acme", ProxyOutcomes.CrossClient);
+        await Eventually.UntilAsync(() => h.Metrics.Count("acme", ProxyOutcomes.CrossClient) > 0, () => "no request of acme counted as cross-client");
         Assert.Equal(1, h.Metrics.Count("acme", ProxyOutcomes.CrossClient));
         Assert.DoesNotContain(h.Findings.Findings, f => f.Rule == "cross-client-request");
 
@@ -245,7 +231,7 @@ public sealed class PolicyReloadTests : IAsyncLifetime
         Assert.DoesNotContain(h.Acme.Hits, hit => hit.Path == "/held");
         Assert.DoesNotContain(h.Globex.Hits, hit => hit.Path == "/held");
         // Counted as the request ends, which may be just after the agent saw its connection dropped.
-        await CountedAsync(h, "acme", ProxyOutcomes.Aborted);
+        await Eventually.UntilAsync(() => h.Metrics.Count("acme", ProxyOutcomes.Aborted) > 0, () => "no request of acme counted as aborted");
         Assert.Equal(1, h.Metrics.Count("acme", ProxyOutcomes.Aborted));
         Assert.DoesNotContain(h.Findings.Findings, f => f.Rule == "cross-client-request");
         Assert.Contains(h.Logs.Entries, e => e.Event.Id == ProxyEventIds.RouteNotInForce && e.Message.Contains("acme/crm#0", StringComparison.Ordinal));
