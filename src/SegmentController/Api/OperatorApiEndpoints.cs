@@ -421,9 +421,18 @@ internal static class OperatorApiEndpoints
             return unrecorded;
         }
 
-        // The exporter writes synchronously; a temporary file keeps memory bounded whatever the size.
-        var temporary = Path.Combine(Path.GetTempPath(), $"segctl-export-{Guid.NewGuid():N}.jsonl");
-        var stream = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
+        // The exporter writes synchronously; a temporary file with no name keeps memory bounded whatever the size,
+        // and leaves nothing behind if the controller dies mid-export.
+        FileStream stream;
+        try
+        {
+            stream = ExportSpool.Create(Path.GetTempPath());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Export failed", detail: $"no room to prepare the export: {e.Message}");
+        }
+
         try
         {
             await Task.Run(() => EvidenceExport.Write(policy.Current.Controller.Store.Path, query, stream, time.GetUtcNow(), cancellationToken), cancellationToken);
