@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Prometheus;
 using SegmentController.Metrics;
 
 namespace SegmentController.Proxy;
@@ -7,13 +9,35 @@ namespace SegmentController.Proxy;
 /// <c>segctl_proxy_request_duration_seconds{client}</c>, and counts the connections the gate dropped in
 /// <c>segctl_proxy_connections_refused_total{client}</c>.
 /// </summary>
+/// <remarks>
+/// Every request ends here, so each client's series are looked up once and kept: prometheus-net's own
+/// lookup takes the label values as a new array and hashes them on every call. The series kept are those
+/// the metrics have anyway (a client of the policy, or <c>unknown</c>, by one of the proxy's outcomes), and
+/// none of them is ever removed from the registry.
+/// </remarks>
 internal sealed class ControllerProxyMetrics(ControllerMetrics metrics) : IProxyMetrics
 {
+    private readonly ConcurrentDictionary<string, ClientSeries> _clients = new(StringComparer.Ordinal);
+
     public void RequestCompleted(string client, string outcome, TimeSpan duration)
     {
-        metrics.ProxyRequestsTotal.WithLabels(client, outcome).Inc();
-        metrics.ProxyRequestDuration.WithLabels(client).Observe(duration.TotalSeconds);
+        var series = Series(client);
+        series.Requests(outcome).Inc();
+        series.Duration.Observe(duration.TotalSeconds);
     }
 
     public void ConnectionRefused(string client) => metrics.ProxyConnectionsRefusedTotal.WithLabels(client).Inc();
+
+    private ClientSeries Series(string client) =>
+        _clients.TryGetValue(client, out var series) ? series : _clients.GetOrAdd(client, static (client, metrics) => new ClientSeries(metrics, client), metrics);
+
+    private sealed class ClientSeries(ControllerMetrics metrics, string client)
+    {
+        private readonly ConcurrentDictionary<string, Counter.Child> _requests = new(StringComparer.Ordinal);
+
+        public Histogram.Child Duration { get; } = metrics.ProxyRequestDuration.WithLabels(client);
+
+        public Counter.Child Requests(string outcome) =>
+            _requests.TryGetValue(outcome, out var counter) ? counter : _requests.GetOrAdd(outcome, metrics.ProxyRequestsTotal.WithLabels(client, outcome));
+    }
 }
