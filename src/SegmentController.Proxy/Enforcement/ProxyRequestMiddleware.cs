@@ -25,6 +25,7 @@ internal sealed partial class ProxyRequestMiddleware
     private readonly InFlightRequests _inFlight;
     private readonly AccessRecords _records;
     private readonly ProxyFindings _findings;
+    private readonly RouteEnforcementMiddleware _enforcement;
     private readonly IProxyMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -36,6 +37,7 @@ internal sealed partial class ProxyRequestMiddleware
         InFlightRequests inFlight,
         AccessRecords records,
         ProxyFindings findings,
+        RouteEnforcementMiddleware enforcement,
         IProxyMetrics metrics,
         TimeProvider time,
         ILogger<ProxyRequestMiddleware> logger)
@@ -46,6 +48,7 @@ internal sealed partial class ProxyRequestMiddleware
         _inFlight = inFlight;
         _records = records;
         _findings = findings;
+        _enforcement = enforcement;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -139,6 +142,7 @@ internal sealed partial class ProxyRequestMiddleware
                 // An upgraded connection's bytes cross the stream the upgrade returns, not the bodies.
                 upgrade = CountingUpgradeFeature.Install(context);
                 await _next(context).ConfigureAwait(false);
+                await _enforcement.AfterForwardingAsync(context, state).ConfigureAwait(false);
                 if (request.Token.IsCancellationRequested)
                 {
                     state.Outcome = OutcomeOfCut(state);

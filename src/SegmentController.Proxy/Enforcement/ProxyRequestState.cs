@@ -1,4 +1,5 @@
 using SegmentController.Proxy.Configuration;
+using Yarp.ReverseProxy.Model;
 
 namespace SegmentController.Proxy.Enforcement;
 
@@ -18,4 +19,7 @@ internal sealed class ProxyRequestState
     public string? Outcome { get; set; }
 
     public string? Upstream { get; set; }
+
+    /// <summary>The route's proxying, once the in-route check passed the request on to the forwarder; null before and otherwise.</summary>
+    public IReverseProxyFeature? Forwarding { get; set; }
 }

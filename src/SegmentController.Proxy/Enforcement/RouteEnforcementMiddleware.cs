@@ -30,7 +30,12 @@ internal sealed partial class RouteEnforcementMiddleware
         _logger = logger;
     }
 
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    /// <summary>
+    /// Refuses the request or passes it on to the forwarder. What forwarding came to is read afterwards by the
+    /// outer gate (<see cref="AfterForwardingAsync"/>), so that a request forwarded has no async frame of this
+    /// stage's own.
+    /// </summary>
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
@@ -42,20 +47,13 @@ internal sealed partial class RouteEnforcementMiddleware
         {
             // Not reached through the outer gate, or a route without an owner: refuse rather than guess.
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
+            return Task.CompletedTask;
         }
 
         state.RouteClient = routeClient;
         if (!string.Equals(state.SourceClient, routeClient, StringComparison.Ordinal))
         {
-            state.Outcome = ProxyOutcomes.CrossClient;
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            var source = context.Connection.RemoteIpAddress?.ToString() ?? "?";
-            var host = context.Request.Host.Value ?? "";
-            var path = context.Request.Path.Value ?? "";
-            Log.CrossClient(_logger, source, state.SourceClient ?? "?", routeClient, host);
-            await _findings.CrossClientAsync(state.SourceClient ?? "?", routeClient, source, context.Request.Method, host, path, CancellationToken.None).ConfigureAwait(false);
-            return;
+            return CrossClientAsync(context, state, routeClient);
         }
 
         // YARP matched the route in its own table, which a reload replaces just after the snapshot: a request
@@ -70,24 +68,56 @@ internal sealed partial class RouteEnforcementMiddleware
                 // As a request admitted under the replaced policy is when the reload judges it again.
                 state.Outcome = ProxyOutcomes.Aborted;
                 context.Abort();
-                return;
+                return Task.CompletedTask;
             }
 
             state.RouteClient = otherClient;
             state.Outcome = ProxyOutcomes.CrossClient;
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
+            return Task.CompletedTask;
         }
 
-        await next(context).ConfigureAwait(false);
+        state.Forwarding = proxy;
+        return next(context);
+    }
+
+    /// <summary>
+    /// Once the pipeline returned, for a request this stage passed on: notes the upstream and, when forwarding
+    /// failed, why (a cut, or an upstream error; a failed TLS handshake has the upstream probed).
+    /// </summary>
+    public ValueTask AfterForwardingAsync(HttpContext context, ProxyRequestState state)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Forwarding is not { } proxy)
+        {
+            return ValueTask.CompletedTask;
+        }
 
         state.Upstream = proxy.ProxiedDestination?.Model.Config.Address;
         var error = context.Features.Get<IForwarderErrorFeature>();
         if (error is null || error.Error == ForwarderError.None)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
+        return ForwardingFailedAsync(context, state, proxy, error);
+    }
+
+    private async Task CrossClientAsync(HttpContext context, ProxyRequestState state, string routeClient)
+    {
+        state.Outcome = ProxyOutcomes.CrossClient;
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        var source = context.Connection.RemoteIpAddress?.ToString() ?? "?";
+        var host = context.Request.Host.Value ?? "";
+        var path = context.Request.Path.Value ?? "";
+        Log.CrossClient(_logger, source, state.SourceClient ?? "?", routeClient, host);
+        await _findings.CrossClientAsync(state.SourceClient ?? "?", routeClient, source, context.Request.Method, host, path, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async ValueTask ForwardingFailedAsync(HttpContext context, ProxyRequestState state, IReverseProxyFeature proxy, IForwarderErrorFeature error)
+    {
+        var routeClient = state.RouteClient ?? "?";
         if (context.RequestAborted.IsCancellationRequested)
         {
             state.Outcome = ProxyOutcomes.Aborted;
