@@ -26,7 +26,7 @@ internal sealed class InFlightRequests : ISuspensionEnforcer
         var requests = _requests.Snapshot(scope);
         foreach (var request in requests)
         {
-            request.Cancel();
+            request.Cut();
         }
 
         if (requests.Length > 0)
@@ -50,7 +50,7 @@ internal sealed class InFlightRequests : ISuspensionEnforcer
         {
             if (!current.StillAdmits(replaced, client, request.Source, request.ClusterId))
             {
-                request.Cancel();
+                request.Cut();
                 (cut ??= []).Add(request);
             }
         }

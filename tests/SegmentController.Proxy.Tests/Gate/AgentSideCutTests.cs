@@ -71,7 +71,7 @@ public sealed class AgentSideCutTests
         var context = new DefaultHttpContext();
         context.Features.Set<IHttpRequestLifetimeFeature>(lifetime);
         var request = new InFlightRequest(context);
-        request.Cancel();
+        request.Cut();
         var aborting = Task.Factory.StartNew(request.AbortAgent, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         await lifetime.AbortedOn.Task.WaitAsync(Patience);
 
@@ -94,6 +94,41 @@ public sealed class AgentSideCutTests
         // aborting it would throw, as the context no longer has features.
         Assert.Null(Record.Exception(request.AbortAgent));
         Assert.ThrowsAny<Exception>(context.Abort);
+    }
+
+    [Fact]
+    public void AgentGoesAway_ForwardingCancelled_NotACut()
+    {
+        using var agent = new CancellationTokenSource();
+        var context = new DefaultHttpContext { RequestAborted = agent.Token };
+        using var request = new InFlightRequest(context);
+        Assert.False(request.Token.IsCancellationRequested);
+
+        agent.Cancel();
+
+        Assert.True(request.Token.IsCancellationRequested);
+        Assert.False(request.WasCut);
+    }
+
+    [Fact]
+    public void AgentGoneBeforeTheRequestIsTracked_ForwardingCancelledFromTheStart()
+    {
+        using var agent = new CancellationTokenSource();
+        agent.Cancel();
+        using var request = new InFlightRequest(new DefaultHttpContext { RequestAborted = agent.Token });
+
+        Assert.True(request.Token.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void RequestEnded_AgentGoesAwayOrATripCutsIt_NothingThrows()
+    {
+        using var agent = new CancellationTokenSource();
+        var request = new InFlightRequest(new DefaultHttpContext { RequestAborted = agent.Token });
+        request.Dispose();
+
+        Assert.Null(Record.Exception(agent.Cancel));
+        Assert.Null(Record.Exception(request.Cut));
     }
 
     // The stage runs as a trip runs it, on a thread that is not the pool's: whatever it queues cannot run
