@@ -17,6 +17,15 @@ namespace SegmentController.Storage.Sqlite;
 /// </remarks>
 internal sealed class PendingAppend : PendingOperation
 {
+    // Set for a handed-over entry kept for reuse (HandOverEntries): its payload is a prefix of this buffer.
+    private readonly byte[]? _buffer;
+
+    private PendingAppend(byte[] buffer)
+    {
+        _buffer = buffer;
+        Type = "";
+    }
+
     private PendingAppend(string type, string? clients, ReadOnlyMemory<byte> payload, TaskCompletionSource<long>? done, IAppendObserver? observer)
     {
         Type = type;
@@ -31,11 +40,11 @@ internal sealed class PendingAppend : PendingOperation
         }
     }
 
-    public string Type { get; }
+    public string Type { get; private set; }
 
-    public string? Clients { get; }
+    public string? Clients { get; private set; }
 
-    public ReadOnlyMemory<byte> Payload { get; }
+    public ReadOnlyMemory<byte> Payload { get; private set; }
 
     /// <summary>The payload's digest (not computed for a handed-over entry, which is never a row itself).</summary>
     public ReadOnlySpan<byte> PayloadSha256 => _payloadSha256;
@@ -47,7 +56,7 @@ internal sealed class PendingAppend : PendingOperation
     public TaskCompletionSource<long>? Done { get; }
 
     /// <summary>Told per batch (handed-over entries only).</summary>
-    public IAppendObserver? Observer { get; }
+    public IAppendObserver? Observer { get; private set; }
 
     public static PendingAppend Awaited(string type, string? clients, byte[] payload) =>
         new(type, clients, payload, new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously), null);
@@ -60,6 +69,32 @@ internal sealed class PendingAppend : PendingOperation
     /// <summary>A row joining handed-over entries into one JSON array (<paramref name="payload"/>, in a buffer the writer reuses after the commit).</summary>
     public static PendingAppend Coalesced(string type, string? clients, ReadOnlyMemory<byte> payload) =>
         new(type, clients, payload, null, null);
+
+    /// <summary>True for a handed-over entry whose payload buffer may be filled again once its batch committed.</summary>
+    public bool IsReusable => _buffer is not null;
+
+    /// <summary>A handed-over entry with a payload buffer of <paramref name="bytes"/>, to be filled (<see cref="Fill"/>).</summary>
+    public static PendingAppend Reusable(int bytes) => new(new byte[bytes]);
+
+    /// <summary>Makes this reusable entry the hand-over of <paramref name="payload"/> (copied: the caller may reuse its memory).</summary>
+    public void Fill(string type, string? clients, ReadOnlySpan<byte> payload, IAppendObserver observer)
+    {
+        var buffer = _buffer ?? throw new InvalidOperationException("not a reusable entry");
+        payload.CopyTo(buffer);
+        Type = type;
+        Clients = clients;
+        Payload = buffer.AsMemory(0, payload.Length);
+        Observer = observer;
+    }
+
+    /// <summary>Lets go of what the last hand-over referred to (its observer, its type and key).</summary>
+    public void Clear()
+    {
+        Type = "";
+        Clients = null;
+        Payload = default;
+        Observer = null;
+    }
 
     public override void Fail(Exception error) => Done?.TrySetException(error);
 

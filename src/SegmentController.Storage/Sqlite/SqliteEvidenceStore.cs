@@ -50,6 +50,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
 
     // The writer's scratch for joining a batch's handed-over entries into rows (Coalesce).
     private readonly List<PendingAppend> _rows = [];
+    private readonly HandOverEntries _handOvers = new();
     private readonly List<EntryGroup> _groups = [];
     private int[] _entryGroup = new int[256];
     private byte[] _joined = new byte[64 * 1024];
@@ -244,7 +245,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(observer);
         Validate(type, clients, payload);
-        if (_queue.Writer.TryWrite(PendingAppend.Observed(type, clients, payload.ToArray(), observer)))
+        if (_queue.Writer.TryWrite(_handOvers.Rent(type, clients, payload.Span, observer)))
         {
             if (Interlocked.Increment(ref _handedOver) >= Volatile.Read(ref _windowTarget))
             {
@@ -663,6 +664,12 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             {
                 Tally(observer);
             }
+        }
+
+        // Durable, and in no list of the writer's once the batch is emptied: their entries serve again.
+        foreach (var append in batch)
+        {
+            _handOvers.Return(append);
         }
 
         batch.Clear();

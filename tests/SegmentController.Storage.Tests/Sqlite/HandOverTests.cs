@@ -210,6 +210,46 @@ public sealed class HandOverTests : IDisposable
     }
 
     [Fact]
+    public async Task HandedOverRecords_AfterTheirBatchCommitted_TheirEntriesServeAgain_EveryRecordKeptAsHandedOver()
+    {
+        // Two rounds of a window's worth of access-record-sized entries, the second handed over once the first
+        // committed: it takes the first's entries again, so handing one over copies it without allocating, and
+        // what the first round wrote stays as it was.
+        const int Round = 64;
+        var path = _dir.File("reuse.db");
+        var observer = new CountingObserver();
+        var padding = new string('p', 500);
+        var payloads = Enumerable.Range(0, 2 * Round).Select(i => Stores.Json($$"""{"n":{{i}},"pad":"{{padding}}"}""")).ToArray();
+        long allocated;
+        await using (var store = await OpenAsync(path, windowRecords: Round))
+        {
+            await store.AppendAsync(RecordTypes.Suspension, "alpha", Stores.Json("{}"), CancellationToken.None);
+            for (var i = 0; i < Round; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", payloads[i], observer));
+            }
+
+            await observer.WaitForAsync(Round);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = Round; i < 2 * Round; i++)
+            {
+                Assert.True(store.TryHandOver(RecordTypes.Access, "alpha", payloads[i], observer));
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            await observer.WaitForAsync(2 * Round);
+        }
+
+        // A copy of its own would be more than 500 bytes per record.
+        Assert.InRange(allocated, 0, Round * 100);
+        var rows = StoreFile.Read(path, new RecordQuery { Type = RecordTypes.Access });
+        var entries = rows.SelectMany(r => JsonDocument.Parse(r.Payload!.Value).RootElement.EnumerateArray().Select(e => e.GetRawText())).ToArray();
+        Assert.Equal(payloads.Select(p => Encoding.UTF8.GetString(p)), entries);
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+    }
+
+    [Fact]
     public async Task Checkpoint_WhileRecordsWaitForTheWindow_EndsItAndCoversThem()
     {
         var observer = new CountingObserver();
