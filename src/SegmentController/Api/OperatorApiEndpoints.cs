@@ -445,6 +445,12 @@ internal static class OperatorApiEndpoints
             await stream.DisposeAsync();
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Export failed", detail: e.Message);
         }
+        catch
+        {
+            // The caller went away (cancelled) or the export broke otherwise: the spool's handle goes now, not at a collection.
+            await stream.DisposeAsync();
+            throw;
+        }
     }
 
     private static async Task<IResult?> RecordOrProblemAsync(OperatorActionRecorder recorder, ClaimsPrincipal user, string action, string? scope, string reason, string outcome, string? id, CancellationToken cancellationToken)
