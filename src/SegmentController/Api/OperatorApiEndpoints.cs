@@ -430,7 +430,7 @@ internal static class OperatorApiEndpoints
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Export failed", detail: $"no room to prepare the export: {e.Message}");
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Export failed", detail: $"the export could not be spooled to the temporary directory: {e.Message}");
         }
 
         try
