@@ -96,20 +96,9 @@ internal sealed class SigningKey : IDisposable
         try
         {
             var pem = System.Text.Encoding.ASCII.GetBytes(key.ExportPkcs8PrivateKeyPem());
-            var options = new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-            };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
             try
             {
-                using (var stream = new FileStream(partial, options))
+                using (var stream = Core.OwnerOnlyFile.CreateNew(partial, FileAccess.Write))
                 {
                     stream.Write(pem);
                     stream.Flush(flushToDisk: true);

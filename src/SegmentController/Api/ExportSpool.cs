@@ -14,19 +14,7 @@ internal static class ExportSpool
     public static FileStream Create(string directory)
     {
         var path = Path.Combine(directory, $"segctl-export-{Guid.NewGuid():N}.jsonl");
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.ReadWrite,
-            Share = FileShare.None,
-            BufferSize = BufferSize,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        var stream = new FileStream(path, options);
+        var stream = Core.OwnerOnlyFile.CreateNew(path, FileAccess.ReadWrite, BufferSize);
         try
         {
             File.Delete(path);

@@ -74,13 +74,7 @@ internal static class OutputFile
         try
         {
             // A new file is its owner's alone: an export holds a client's evidence. A file it replaces keeps its mode.
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 64 * 1024 };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            stream = new FileStream(partial, options);
+            stream = Core.OwnerOnlyFile.CreateNew(partial, FileAccess.Write, 64 * 1024);
         }
         catch (UnauthorizedAccessException)
         {
