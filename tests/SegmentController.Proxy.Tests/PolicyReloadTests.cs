@@ -141,21 +141,13 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     [Fact]
     public async Task ReloadSwapsTheClientsUpstreams_RequestRoutedBeforeIt_RefusedNotForwardedToTheOtherClientsUpstream()
     {
-        var routed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var h = await ProxyHarness.StartAsync(afterRouting: async context =>
-        {
-            if (context.Request.Path.StartsWithSegments("/held", StringComparison.Ordinal))
-            {
-                routed.TrySetResult();
-                await release.Task;
-            }
-        });
+        var hold = new HeldAfterRouting();
+        await using var h = await ProxyHarness.StartAsync(afterRouting: hold.Hook);
         using var agent = h.Agent(ProxyHarness.AcmeAgent);
 
         // Routed by the table in which acme.test is acme/crm, sending to acme's upstream server.
         var held = agent.GetAsync(new Uri("https://acme.test/held"));
-        await routed.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        await hold.Routed();
 
         // The reload gives acme's upstream server to globex and globex's to acme, under new upstream names.
         var current = h.Policy.Current;
@@ -169,7 +161,7 @@ public sealed class PolicyReloadTests : IAsyncLifetime
             }).ToArray(),
         });
         Assert.NotSame(current, h.Components.Snapshots.Current.Policy);
-        release.TrySetResult();
+        hold.Release();
 
         // Neither server saw it: acme's old server is globex's now, and the route it matched is not the policy's in force.
         using var response = await held;
@@ -190,16 +182,8 @@ public sealed class PolicyReloadTests : IAsyncLifetime
     [Fact]
     public async Task ReloadGivesTheHostToAnotherClient_RequestRoutedBeforeIt_CutNotForwardedByTheReplacedRoute()
     {
-        var routed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var h = await ProxyHarness.StartAsync(afterRouting: async context =>
-        {
-            if (context.Request.Path.StartsWithSegments("/held", StringComparison.Ordinal))
-            {
-                routed.TrySetResult();
-                await release.Task;
-            }
-        });
+        var hold = new HeldAfterRouting();
+        await using var h = await ProxyHarness.StartAsync(afterRouting: hold.Hook);
         using var agent = h.Agent(ProxyHarness.AcmeAgent);
         var first = h.Policy.Current;
         h.Policy.Set(first with
@@ -210,7 +194,7 @@ public sealed class PolicyReloadTests : IAsyncLifetime
 
         // Routed by the table in which legacy.test is acme's (route acme/crm#0).
         var held = agent.GetAsync(new Uri("https://legacy.test/held"));
-        await routed.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        await hold.Routed();
 
         // The reload gives legacy.test to globex; acme's route keeps its id and cluster but no longer matches it.
         var current = h.Policy.Current;
@@ -224,7 +208,7 @@ public sealed class PolicyReloadTests : IAsyncLifetime
             }).ToArray(),
         });
         Assert.NotSame(current, h.Components.Snapshots.Current.Policy);
-        release.TrySetResult();
+        hold.Release();
 
         // Neither server saw it, and the agent, who asked while legacy.test was its client's, is not reported.
         await ProxyHarness.AssertDroppedAsync(() => held);

@@ -129,18 +129,15 @@ public sealed class ParseErrorSecretTests : IDisposable
         Assert.Equal($"segctl: unrecognized argument for 'log export' after {option} (not shown){Environment.NewLine}Run 'segctl --help' for usage.{Environment.NewLine}", stderr);
     }
 
+    /// <summary>Commands that take files or ids as arguments.</summary>
+    public static TheoryData<string> CommandsTakingArguments =>
+    [
+        "policy check", "policy show", "pcap analyze", "snmp walk", "incident report", "incident notice",
+        "audit record", "audit show", "suspend", "restore", "approve",
+    ];
+
     [Theory]
-    [InlineData("policy check")]
-    [InlineData("policy show")]
-    [InlineData("pcap analyze")]
-    [InlineData("snmp walk")]
-    [InlineData("incident report")]
-    [InlineData("incident notice")]
-    [InlineData("audit record")]
-    [InlineData("audit show")]
-    [InlineData("suspend")]
-    [InlineData("restore")]
-    [InlineData("approve")]
+    [MemberData(nameof(CommandsTakingArguments))]
     public async Task UnknownOptionWhereTheCommandTakesArguments_UsageErrorWithoutTheValue(string command)
     {
         var (code, stdout, stderr) = await SegctlProcess.RunAsync([.. command.Split(' '), "--polcy", Secret]);
@@ -151,17 +148,7 @@ public sealed class ParseErrorSecretTests : IDisposable
     }
 
     [Theory]
-    [InlineData("policy check")]
-    [InlineData("policy show")]
-    [InlineData("pcap analyze")]
-    [InlineData("snmp walk")]
-    [InlineData("incident report")]
-    [InlineData("incident notice")]
-    [InlineData("audit record")]
-    [InlineData("audit show")]
-    [InlineData("suspend")]
-    [InlineData("restore")]
-    [InlineData("approve")]
+    [MemberData(nameof(CommandsTakingArguments))]
     public async Task UnknownOptionWithItsValueInOneTokenWhereTheCommandTakesArguments_UsageErrorWithoutTheValue(string command)
     {
         var (code, stdout, stderr) = await SegctlProcess.RunAsync([.. command.Split(' '), $"--polcy={Secret}"]);
