@@ -8,11 +8,13 @@ internal sealed class ManualTimeProvider : TimeProvider
 {
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
+    private readonly AsyncLocal<TaskCompletionSource?> _watched = new();
     private DateTimeOffset _now = new(2026, 11, 1, 8, 0, 0, TimeSpan.Zero);
     private long _timestamp;
 
     public override DateTimeOffset GetUtcNow()
     {
+        _watched.Value?.TrySetResult();
         lock (_lock)
         {
             return _now;
@@ -22,6 +24,21 @@ internal sealed class ManualTimeProvider : TimeProvider
     public override long GetTimestamp() => Interlocked.Read(ref _timestamp);
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the thread pool, watched: <c>NowRead</c> completes the first time the work
+    /// (or anything it awaits or starts) reads the time of day, <c>Work</c> when the work ends.
+    /// </summary>
+    public (Task<T> Work, Task NowRead) RunWatchingNow<T>(Func<Task<T>> work)
+    {
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var task = Task.Run(() =>
+        {
+            _watched.Value = read;
+            return work();
+        });
+        return (task, read.Task);
+    }
 
     /// <summary>Timers waiting to fire (created, not disposed, with a due time).</summary>
     public int PendingTimers

@@ -424,7 +424,10 @@ public sealed class OwedBringUpTests : IDisposable
         var saved = store.Saved.Count;
 
         // A trip now: the save already writing finishes first (the file's slots are written in turn), then the trip's.
-        var trip = Task.Run(() => engine.TripAsync(Trip("acme"), CancellationToken.None));
+        // The trip reads the time of its record under the engine lock, just before its save: released only then, the
+        // save writing cannot be followed by the flusher's next (it waits for that lock) before the trip's.
+        var (trip, tripUnderTheLock) = _time.RunWatchingNow(() => engine.TripAsync(Trip("acme"), CancellationToken.None));
+        await tripUnderTheLock.WaitAsync(Patience);
         store.Release();
         var result = await trip.WaitAsync(Patience);
         for (var i = 0; i < 4; i++)
