@@ -34,7 +34,8 @@ internal sealed class InFlightRequest : CancellationTokenSource
     {
         ArgumentNullException.ThrowIfNull(context);
         Context = context;
-        _agentGone = context.RequestAborted.UnsafeRegister(static request => ((InFlightRequest)request!).Cancel(), this);
+        // Not a cut: the agent went away (WasCut stays false).
+        _agentGone = context.RequestAborted.UnsafeRegister(static request => ((CancellationTokenSource)request!).Cancel(), this);
     }
 
     public HttpContext Context { get; }
@@ -61,6 +62,13 @@ internal sealed class InFlightRequest : CancellationTokenSource
             // The request finished between the snapshot and the cut: nothing left to cut.
         }
     }
+
+    /// <summary>
+    /// Not for a request in flight: a cut is <see cref="Cut"/>, which marks it cut (<see cref="WasCut"/>), so that its
+    /// record and outcome say it was cut rather than that the agent went away.
+    /// </summary>
+    [Obsolete("Cut a request in flight with Cut(), which records the cut.", error: true)]
+    public new void Cancel() => throw new NotSupportedException("a request in flight is cut with Cut(), which records the cut");
 
     /// <summary>Aborts the agent's side: its connection (or HTTP/2 stream) is closed, unless the request has finished.</summary>
     public void AbortAgent()
