@@ -249,7 +249,7 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
         {
             var records = StoreFile.Read(H.StorePath, new RecordQuery { Type = RecordTypes.Access })
                 .SelectMany(ProxyHarness.Entries)
-                .Where(r => r.GetProperty("path").GetString() == "/ws")
+                .Where(r => ProxyHarness.PathOf(r) == "/ws")
                 .ToArray();
             if (records.Length > 0 || waited.Elapsed > TimeSpan.FromMinutes(1))
             {

@@ -349,6 +349,12 @@ internal sealed class ProxyHarness : IAsyncDisposable
     }
 
     /// <summary>The access records a stored record holds: each element of a JSON array (a batch's handed-over records joined), or the record itself.</summary>
+    /// <summary>
+    /// The path of an access record; null for one without (the gate's refusals: no request was read). A trip's gate
+    /// writes those among the requests' records, at its own pace.
+    /// </summary>
+    public static string? PathOf(JsonElement record) => record.TryGetProperty("path", out var path) ? path.GetString() : null;
+
     public static IEnumerable<JsonElement> Entries(StoredRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -92,7 +92,7 @@ public sealed class ControllerEndToEndTests : IDisposable
 
             // The refused request's access record says the same. Its own finding tripped alpha while it was in flight,
             // and the trip cut it before the 403 went out: it records no status, and stays a cross-client request.
-            var refusedRecord = await WaitForAccessRecordAsync(r => r.GetProperty("path").GetString() == "/customers");
+            var refusedRecord = await WaitForAccessRecordAsync(r => r.TryGetProperty("path", out var path) && path.GetString() == "/customers");
             Assert.Equal("cross-client", refusedRecord.GetProperty("outcome").GetString());
             Assert.Equal("beta", refusedRecord.GetProperty("route_client").GetString());
             Assert.False(refusedRecord.TryGetProperty("status", out var status), $"the cut request records status {status}");
