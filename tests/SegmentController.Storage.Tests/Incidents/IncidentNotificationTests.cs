@@ -411,9 +411,12 @@ public sealed class IncidentNotificationTests : IDisposable
             await Task.Delay(500);
             Assert.False(delivering.IsFaulted, delivering.Exception?.InnerException?.Message);
 
-            // Room again, and the SOC answers: the notice is given, and on record with the refused attempt before it.
-            Run("mount", $"-o remount,size=16m {mount}");
+            // The SOC answers, then there is room again: the notice is given, and on record with the refused attempt
+            // before it. The SOC first: no attempt is made while the refused one is not on record, and once there is
+            // room the next follows a backoff (tens of milliseconds) after it, less than a busy machine may take to
+            // come back from the remount.
             receiver.FailNext(0);
+            Run("mount", $"-o remount,size=16m {mount}");
             var incident = await delivering.WaitAsync(TimeSpan.FromSeconds(30));
 
             Assert.NotNull(incident.NoticeGivenAt);
