@@ -362,7 +362,9 @@ public sealed class OwedBringUpTests : IDisposable
             Assert.Equal(["sw1:Gi1/0/1", "sw2:Gi1/0/7"], OwedOnDisk()["acme"].Ports.SelectMany(p => p.Ports.Select(port => $"{p.Switch}:{port}")));
 
             // The state saved again 1 s later fails too; the disk has room by the next try, which finds the debt as
-            // it was (sw2 still does not answer) and saves it all the same.
+            // it was (sw2 still does not answer) and saves it all the same. The flusher sets its wait for that save
+            // after it reported the failure, and the try may have set its own (2 s) by then: both waits are set first.
+            await WaitUntilAsync(() => _time.PendingTimers == 2, "the failed save is not waiting to be tried again beside the port's next try");
             Assert.Equal(TimeSpan.FromSeconds(1), await _time.FireNextTimerAsync(Patience));
             Assert.Equal(["acme"], (await events.NextOwedNotSavedAsync()).Clients);
             store.Failing = false;
