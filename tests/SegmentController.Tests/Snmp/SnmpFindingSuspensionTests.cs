@@ -5,6 +5,7 @@ using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Tests.Audits;
+using SegmentController.Tests.Evidence;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Snmp;
@@ -44,8 +45,9 @@ public sealed class SnmpFindingSuspensionTests(AuditSwitchAgent agent) : IClassF
         Assert.Equal("finding", alpha.GetProperty("suspension").GetProperty("trigger").GetString());
         Assert.Equal(RuleIds.PortVlanMismatch, alpha.GetProperty("suspension").GetProperty("rule").GetString());
         Assert.Contains("ge-0/0/4", alpha.GetProperty("suspension").GetProperty("reason").GetString(), StringComparison.Ordinal);
-        var tripped = TrippedRecords(site.StorePath, "alpha");
-        var record = Assert.Single(tripped);
+        // The recorder writes the trip's record behind the trip, once it is in force: it is waited for in the store.
+        await EvidenceSite.WaitUntilAsync(() => Task.FromResult(TrippedRecords(site.StorePath, "alpha").Length > 0), "alpha's tripped record in the store");
+        var record = Assert.Single(TrippedRecords(site.StorePath, "alpha"));
         Assert.Equal("finding", record.GetProperty("trigger").GetString());
         Assert.Equal(RuleIds.PortVlanMismatch, record.GetProperty("rule").GetString());
 
