@@ -241,7 +241,11 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
 
     private static async Task<string> OutputIfExited(WrkLoad load) => load.HasExited ? await load.OutputAfterExitAsync() : "";
 
-    /// <summary>The access records of /ws once one is in the store (a minute at most): thousands of the load's records come with it.</summary>
+    /// <summary>
+    /// The access records of /ws once one is in the store (a minute at most): thousands of the load's records come
+    /// with it, and the gate's records of the load's refused connections (no request's, no path), stored each
+    /// time the gate's refusal window closes.
+    /// </summary>
     private async Task<System.Text.Json.JsonElement[]> WebSocketRecordsAsync()
     {
         var waited = Stopwatch.StartNew();
@@ -249,7 +253,7 @@ public sealed class KillSwitchLoadTests(ITestOutputHelper output) : IAsyncLifeti
         {
             var records = StoreFile.Read(H.StorePath, new RecordQuery { Type = RecordTypes.Access })
                 .SelectMany(ProxyHarness.Entries)
-                .Where(r => ProxyHarness.PathOf(r) == "/ws")
+                .Where(r => ProxyHarness.IsRequest(r) && r.GetProperty("path").GetString() == "/ws")
                 .ToArray();
             if (records.Length > 0 || waited.Elapsed > TimeSpan.FromMinutes(1))
             {

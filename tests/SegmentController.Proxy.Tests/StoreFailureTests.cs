@@ -139,7 +139,7 @@ public sealed class StoreFailureTests : IAsyncLifetime
         HashSet<string> recorded;
         do
         {
-            recorded = (await _h.AccessRecordsAsync(0)).Select(r => ProxyHarness.PathOf(r)!).ToHashSet(StringComparer.Ordinal);
+            recorded = (await _h.AccessRecordsAsync(0)).Select(r => r.GetProperty("path").GetString()!).ToHashSet(StringComparer.Ordinal);
             await Task.Delay(recorded.IsSupersetOf(served) ? 0 : 50);
         }
         while (!recorded.IsSupersetOf(served) && DateTime.UtcNow < deadline);

@@ -112,9 +112,9 @@ public sealed class ReloadReattributionTests : IAsyncLifetime
         while (true)
         {
             var records = await _h.AccessRecordsAsync(1);
-            if (records.Any(r => ProxyHarness.PathOf(r) == "/ws"))
+            if (records.Any(r => r.GetProperty("path").GetString() == "/ws"))
             {
-                record = records.Single(r => ProxyHarness.PathOf(r) == "/ws");
+                record = records.Single(r => r.GetProperty("path").GetString() == "/ws");
                 break;
             }
 

@@ -312,14 +312,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
     /// <summary>
     /// The requests' access records in the store once at least <paramref name="count"/> are there (a
     /// record is durable with the store's next batch after its request ended), as JSON: a stored record
-    /// that joins a batch's handed-over records (a JSON array) gives each of them.
+    /// that joins a batch's handed-over records (a JSON array) gives each of them. The gate's refusal
+    /// records, of the same type, are left out (<see cref="IsRequest"/>).
     /// </summary>
     public async Task<IReadOnlyList<JsonElement>> AccessRecordsAsync(int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            var records = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access }).SelectMany(Entries).ToList();
+            var records = StoreFile.Read(StorePath, new RecordQuery { Type = RecordTypes.Access }).SelectMany(Entries).Where(IsRequest).ToList();
             if (records.Count >= count || DateTime.UtcNow > deadline)
             {
                 return records;
@@ -348,13 +349,15 @@ internal sealed class ProxyHarness : IAsyncDisposable
         }
     }
 
-    /// <summary>The access records a stored record holds: each element of a JSON array (a batch's handed-over records joined), or the record itself.</summary>
     /// <summary>
-    /// The path of an access record; null for one without (the gate's refusals: no request was read). A trip's gate
-    /// writes those among the requests' records, at its own pace.
+    /// Whether an access record is a request's. The gate's refusal records are access records too, one for each
+    /// client's window of refused connections, which a background writer stores every
+    /// <see cref="SegmentController.Proxy.Gate.GateRefusals.Interval"/> (and at stop) whenever connections were refused: they name no request
+    /// (no path, no status), and come whenever a tick falls after a suspended agent's connection.
     /// </summary>
-    public static string? PathOf(JsonElement record) => record.TryGetProperty("path", out var path) ? path.GetString() : null;
+    public static bool IsRequest(JsonElement record) => record.TryGetProperty("path", out _);
 
+    /// <summary>The access records a stored record holds: each element of a JSON array (a batch's handed-over records joined), or the record itself.</summary>
     public static IEnumerable<JsonElement> Entries(StoredRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
