@@ -27,6 +27,7 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
     private WebApplication _receiver = null!;
     private int _port;
     private int _flakyCalls;
+    private int _stallingCalls;
     private int _refusedCalls;
 
     public async Task InitializeAsync()
@@ -56,6 +57,26 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
             if (Interlocked.Increment(ref _flakyCalls) == 1)
             {
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return;
+            }
+
+            _received.Enqueue((body, context.Request.Headers["X-Segctl-Signature"].ToString()));
+        });
+        _receiver.MapPost("/stalls", async context =>
+        {
+            // Stalls on the first delivery until the caller gives up on it (a hung worker), answers the next.
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            if (Interlocked.Increment(ref _stallingCalls) == 1)
+            {
+                try
+                {
+                    await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
                 return;
             }
 
@@ -148,6 +169,22 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
         var (body, _) = Assert.Single(_received);
         Assert.Contains("\"event\":\"suspended\"", body, StringComparison.Ordinal);
         Assert.True(final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks).Succeeded);
+    }
+
+    [Fact]
+    public async Task ReceiverStallsOnce_TimedOutDeliveryRetriedAndStageSucceeds()
+    {
+        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/stalls"));
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s5.state")), policy, [], [], [notifier], [], TimeProvider.System);
+
+        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "stall test" }, CancellationToken.None)).Completion;
+
+        Assert.Equal(2, Volatile.Read(ref _stallingCalls));
+        var (body, _) = Assert.Single(_received);
+        Assert.Contains("\"event\":\"suspended\"", body, StringComparison.Ordinal);
+        var stage = final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks);
+        Assert.True(stage.Succeeded, stage.Detail);
     }
 
     [Fact]

@@ -19,8 +19,10 @@ internal sealed class WebhookNotifier : ISuspensionNotifier, IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    // A receiver that drops one connection (a restart, a full accept queue) must not cost the client's
-    // SOC the news of a trip: transport errors and 5xx answers are retried twice, quickly.
+    // A receiver that drops one connection (a restart, a full accept queue) or stalls on one request must not
+    // cost the client's SOC the news of a trip: transport errors, 5xx answers and attempts that time out are
+    // retried twice, quickly. A retried attempt may reach a receiver that had the first after all: the body's
+    // event and id say it is the same news.
     private static readonly TimeSpan[] RetryDelays = [TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)];
 
     private readonly IPolicyProvider _policy;
@@ -135,10 +137,18 @@ internal sealed class WebhookNotifier : ISuspensionNotifier, IDisposable
                 response.EnsureSuccessStatusCode();
                 return;
             }
-            catch (HttpRequestException e) when (attempt < RetryDelays.Length && (e.StatusCode is null || (int)e.StatusCode >= 500))
+            catch (Exception e) when (attempt < RetryDelays.Length && Retried(e, cancellationToken))
             {
                 await Task.Delay(RetryDelays[attempt], cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>Whether an attempt's failure is worth another: no answer, a 5xx, or no answer in time (not the caller's cancellation).</summary>
+    private static bool Retried(Exception failure, CancellationToken cancellationToken) => failure switch
+    {
+        HttpRequestException e => e.StatusCode is null || (int)e.StatusCode >= 500,
+        TaskCanceledException => !cancellationToken.IsCancellationRequested,
+        _ => false,
+    };
 }
