@@ -122,15 +122,19 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
         ],
     });
 
+    /// <summary>Trips acme with its one webhook at <paramref name="hook"/> on the receiver; the suspension once every stage ran.</summary>
+    private async Task<SuspensionRecord> TripWithHookAsync(string hook, string reason)
+    {
+        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/{hook}"));
+        using var notifier = new WebhookNotifier(policy);
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, $"{hook}.state")), policy, [], [], [notifier], [], TimeProvider.System);
+        return await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = reason }, CancellationToken.None)).Completion;
+    }
+
     [Fact]
     public async Task Trip_WebhookCalledWithSignedBody()
     {
-        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/hook"));
-        using var notifier = new WebhookNotifier(policy);
-        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s.state")), policy, [], [], [notifier], [], TimeProvider.System);
-
-        var trip = await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "hook test" }, CancellationToken.None);
-        var final = await trip.Completion;
+        var final = await TripWithHookAsync("hook", "hook test");
 
         var (body, signature) = Assert.Single(_received);
         Assert.Contains("\"event\":\"suspended\"", body, StringComparison.Ordinal);
@@ -159,11 +163,7 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
     [Fact]
     public async Task ReceiverBrieflyDown_DeliveryRetriedAndStageSucceeds()
     {
-        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/flaky"));
-        using var notifier = new WebhookNotifier(policy);
-        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s3.state")), policy, [], [], [notifier], [], TimeProvider.System);
-
-        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "retry test" }, CancellationToken.None)).Completion;
+        var final = await TripWithHookAsync("flaky", "retry test");
 
         Assert.Equal(2, Volatile.Read(ref _flakyCalls));
         var (body, _) = Assert.Single(_received);
@@ -174,11 +174,7 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
     [Fact]
     public async Task ReceiverStallsOnce_TimedOutDeliveryRetriedAndStageSucceeds()
     {
-        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/stalls"));
-        using var notifier = new WebhookNotifier(policy);
-        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s5.state")), policy, [], [], [notifier], [], TimeProvider.System);
-
-        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "stall test" }, CancellationToken.None)).Completion;
+        var final = await TripWithHookAsync("stalls", "stall test");
 
         Assert.Equal(2, Volatile.Read(ref _stallingCalls));
         var (body, _) = Assert.Single(_received);
@@ -190,11 +186,7 @@ public sealed class WebhookNotifierTests : IAsyncLifetime
     [Fact]
     public async Task ReceiverRefuses_NotRetriedStageFails()
     {
-        var policy = Policy(new Uri($"https://127.0.0.1:{_port}/refuses"));
-        using var notifier = new WebhookNotifier(policy);
-        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "s4.state")), policy, [], [], [notifier], [], TimeProvider.System);
-
-        var final = await (await engine.TripAsync(new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "refused test" }, CancellationToken.None)).Completion;
+        var final = await TripWithHookAsync("refuses", "refused test");
 
         Assert.Equal(1, Volatile.Read(ref _refusedCalls));
         var stage = final.Stages.Single(s => s.Stage == SuspensionStage.Webhooks);
