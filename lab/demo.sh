@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A provider site on one machine, with segctl in front of it, and the story of a leak (README, first
-# command). Run as root: sudo ./lab/demo.sh
+# command). Run as root: ./lab/demo.sh (from a user's shell: sudo ./lab/demo.sh)
 #
 #  1. installs the Debian packages it needs (lab/apt-packages.txt) and builds segctl;
 #  2. brings the site up in network namespaces (lab/lib/topology.sh): an access switch with one bridge
@@ -24,7 +24,7 @@
 #   SEGCTL=PATH               another segctl executable (no build)
 # A second lab beside the first (another checkout's, say) takes its own prefix and port, and lab/down.sh
 # with the same environment takes down that lab alone:
-#   sudo LAB_NS_PREFIX=segl2 LAB_MANAGEMENT_PORT=9420 ./lab/demo.sh
+#   LAB_NS_PREFIX=segl2 LAB_MANAGEMENT_PORT=9420 ./lab/demo.sh
 # A prefix whose namespaces another lab made is refused, not taken over.
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +35,7 @@ done
 lab_require_root
 lab_check_names
 if other=$(lab_namespaces_of_another_lab); then
-  lab_die "the $LAB_NS_PREFIX-* network namespaces are the lab of $other (its lab/down.sh takes them down); for a lab beside it give this one its own prefix and port, e.g. sudo LAB_NS_PREFIX=segl2 LAB_MANAGEMENT_PORT=9420 $0"
+  lab_die "the $LAB_NS_PREFIX-* network namespaces are the lab of $other (its lab/down.sh takes them down); for a lab beside it give this one its own prefix and port, e.g. $(lab_sudo)LAB_NS_PREFIX=segl2 LAB_MANAGEMENT_PORT=9420 $0"
 fi
 
 lab_say "Preparing: Debian packages and the segctl build"
@@ -97,5 +97,5 @@ cat <<EOF
                     --resolve crm.assistring.lab:$LAB_PROXY_PORT:$LAB_PROXY_ADDRESS https://crm.assistring.lab:$LAB_PROXY_PORT/
    Logs           $LAB_STATE/segctl.log, evidence store $LAB_STATE/segctl.db
    Outcome        $LAB_OUT/scenario.json
-   Take it down   sudo $(lab_env_prefix)./lab/down.sh
+   Take it down   $(lab_sudo)$(lab_env_prefix)./lab/down.sh
 EOF

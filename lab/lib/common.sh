@@ -113,6 +113,12 @@ lab_namespaces_of_another_lab() {
 
 # lab_env_prefix: the environment that names this lab to lab/down.sh, as typed before the command
 # ("" for the default lab).
+# lab_sudo: "sudo " when the lab was started with sudo (a command it prints is then run the same way),
+# nothing when it runs as root itself (a root shell may have no sudo at all).
+lab_sudo() {
+  if [ -n "${SUDO_USER:-}" ]; then printf 'sudo '; fi
+}
+
 lab_env_prefix() {
   local env=""
   [ "$LAB_NS_PREFIX" = segl ] || env+="LAB_NS_PREFIX=$LAB_NS_PREFIX "
