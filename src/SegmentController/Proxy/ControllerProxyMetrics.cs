@@ -29,7 +29,7 @@ internal sealed class ControllerProxyMetrics(ControllerMetrics metrics) : IProxy
     public void ConnectionRefused(string client) => metrics.ProxyConnectionsRefusedTotal.WithLabels(client).Inc();
 
     private ClientSeries Series(string client) =>
-        _clients.TryGetValue(client, out var series) ? series : _clients.GetOrAdd(client, static (client, metrics) => new ClientSeries(metrics, client), metrics);
+        _clients.GetOrAdd(client, static (client, metrics) => new ClientSeries(metrics, client), metrics);
 
     private sealed class ClientSeries(ControllerMetrics metrics, string client)
     {
@@ -38,6 +38,6 @@ internal sealed class ControllerProxyMetrics(ControllerMetrics metrics) : IProxy
         public Histogram.Child Duration { get; } = metrics.ProxyRequestDuration.WithLabels(client);
 
         public Counter.Child Requests(string outcome) =>
-            _requests.TryGetValue(outcome, out var counter) ? counter : _requests.GetOrAdd(outcome, metrics.ProxyRequestsTotal.WithLabels(client, outcome));
+            _requests.GetOrAdd(outcome, static (outcome, series) => series.Total.WithLabels(series.Client, outcome), (Total: metrics.ProxyRequestsTotal, Client: client));
     }
 }
