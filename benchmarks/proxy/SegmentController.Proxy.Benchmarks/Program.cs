@@ -1,7 +1,7 @@
 // Side-by-side benchmark: bare YARP vs segctl's proxy (enforcement, access records, and the controller's own
 // proxy metrics and finding pipeline), same routes, same upstream, same certificate. HTTP/1.1 load from wrk
-// (saturation and two fixed loads, three targets) and HTTP/2 load from h2load (saturation, bare YARP and segctl
-// with the SQLite store); then kill-switch timing over N trips under load, seen from outside the proxy:
+// (saturation and two fixed loads, three targets) and HTTP/2 load from h2load (saturation, the same three
+// targets); then kill-switch timing over N trips under load, seen from outside the proxy:
 // acknowledgement latency, when new connections are first refused, when the clients of in-flight requests
 // (four downloads and a WebSocket exchanging messages) see them cut. Prints figures and ratios; asserts nothing.
 using System.Diagnostics;
@@ -37,6 +37,25 @@ var duration = args.Length > 0 ? args[0] : "2s";
 var connections = args.Length > 1 ? args[1] : "32";
 var trips = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;
 var roundCount = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 30;
+
+// SEGCTL_BENCH_ONLY=h2: the HTTP/2 rounds alone (no HTTP/1.1 phases, no trips), a few minutes instead of thirteen.
+// SEGCTL_BENCH_STORE_RECORDS=N: the SQLite store is given N access records before the first phase, as a site's
+// store, which holds years of them, would be (what a record costs the writer grows with the database file).
+var only = Environment.GetEnvironmentVariable("SEGCTL_BENCH_ONLY") ?? "";
+if (only is not ("" or "h2"))
+{
+    Console.Error.WriteLine($"SEGCTL_BENCH_ONLY={only}: the only phase that runs alone is h2");
+    Environment.Exit(2);
+}
+
+var storeRecordsText = Environment.GetEnvironmentVariable("SEGCTL_BENCH_STORE_RECORDS") ?? "0";
+if (!long.TryParse(storeRecordsText, NumberStyles.None, CultureInfo.InvariantCulture, out var storeRecords))
+{
+    Console.Error.WriteLine($"SEGCTL_BENCH_STORE_RECORDS={storeRecordsText}: not a number of records");
+    Environment.Exit(2);
+}
+
+var http1 = only.Length == 0;
 var dir = Directory.CreateTempSubdirectory("segctl-bench-").FullName;
 try
 {
@@ -100,6 +119,13 @@ try
     // (every one is acme's, to acme's upstream): the pipeline is wired, not exercised, and the count printed.
     await using var store = await SqliteEvidenceStore.OpenAsync(
         new StoreOptions { Path = Path.Combine(dir, "evidence.db"), SigningKeyFile = Path.Combine(dir, "evidence.key.pem") }, TimeProvider.System, CancellationToken.None);
+    if (storeRecords > 0)
+    {
+        var filling = Stopwatch.StartNew();
+        await FillStoreAsync(store, storeRecords, upstreamUri);
+        Console.WriteLine($"store given {storeRecords} access records before the first phase in {filling.Elapsed.TotalSeconds:F1} s: {new FileInfo(Path.Combine(dir, "evidence.db")).Length / 1e6:F0} MB");
+    }
+
     var siteFindings = new FindingPipeline(siteMetrics, [new FindingRecorder(store, policy)], NullLogger<FindingPipeline>.Instance);
     var segctl = ProxyServer.Create(components, policy, engine, siteFindings, store, siteProxyMetrics, TimeProvider.System, NullLoggerFactory.Instance);
     await segctl.StartAsync(CancellationToken.None);
@@ -119,115 +145,118 @@ try
     // tens of seconds of load, on its own thread, and that CPU would be charged to whichever target runs
     // meanwhile. A site's proxy runs for weeks: what is compared is the steady state. Passes of 3 s per
     // target until one pass spends under 50 ms compiling (at most 15 passes).
-    var passes = 0;
-    TimeSpan passJit;
-    do
+    var open = double.Parse(connections, CultureInfo.InvariantCulture);
+    if (http1)
     {
-        var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
-        foreach (var port in ports)
+        var passes = 0;
+        TimeSpan passJit;
+        do
         {
-            await WrkAsync(port, "3s", connections);
+            var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+            foreach (var port in ports)
+            {
+                await WrkAsync(port, "3s", connections);
+            }
+
+            passJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
+            passes++;
         }
+        while (passJit > TimeSpan.FromMilliseconds(50) && passes < 15);
+        var jitAtStart = System.Runtime.JitInfo.GetCompilationTime();
 
-        passJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
-        passes++;
-    }
-    while (passJit > TimeSpan.FromMilliseconds(50) && passes < 15);
-    var jitAtStart = System.Runtime.JitInfo.GetCompilationTime();
-
-    // The machine's load drifts within seconds (bare YARP alone moves by a fifth from one 5 s run to
-    // the next): short rounds keep a round's three targets close in time, many rounds let the median of
-    // the rounds' own ratios settle, and each round starts with a different target, so none always runs
-    // right after another.
-    var rounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
-    for (var round = 0; round < roundCount; round++)
-    {
-        for (var k = 0; k < ports.Length; k++)
-        {
-            var i = (round + k) % ports.Length;
-            rounds[i].Add(await WrkAsync(ports[i], duration, connections));
-        }
-    }
-
-    var (bareResult, memoryResult, segctlResult) = (Median(rounds[0]), Median(rounds[1]), Median(rounds[2]));
-
-    // Latency at fixed loads: at saturation a closed-loop generator's mean latency is its connections
-    // divided by the throughput, so there the added latency restates the throughput ratio. Here each
-    // connection pauses after every answer (wrk's delay(); the latency counts from the request's write),
-    // the same offered load for every target: a moderate one (16 connections, 2 ms) and a heavy one (32
-    // connections, 1 ms: well over half of what segctl serves at saturation). As many rounds as at
-    // saturation: a round's p50 moves by tens of microseconds on this machine.
-    (string Connections, int PauseMs)[] pacedLoads = [("16", 2), ("32", 1)];
-    var pacedByLoad = new List<List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>[]>();
-    foreach (var (pacedConnections, pauseMs) in pacedLoads)
-    {
-        var paced = Path.Combine(dir, $"paced-{pauseMs}.lua");
-        await File.WriteAllTextAsync(paced, $"function delay()\n  return {pauseMs}\nend\n");
-        var pacedRounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
+        // The machine's load drifts within seconds (bare YARP alone moves by a fifth from one 5 s run to
+        // the next): short rounds keep a round's three targets close in time, many rounds let the median of
+        // the rounds' own ratios settle, and each round starts with a different target, so none always runs
+        // right after another.
+        var rounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
         for (var round = 0; round < roundCount; round++)
         {
             for (var k = 0; k < ports.Length; k++)
             {
                 var i = (round + k) % ports.Length;
-                pacedRounds[i].Add(await WrkAsync(ports[i], duration, pacedConnections, paced));
+                rounds[i].Add(await WrkAsync(ports[i], duration, connections));
             }
         }
 
-        pacedByLoad.Add(pacedRounds);
+        var (bareResult, memoryResult, segctlResult) = (Median(rounds[0]), Median(rounds[1]), Median(rounds[2]));
+
+        // Latency at fixed loads: at saturation a closed-loop generator's mean latency is its connections
+        // divided by the throughput, so there the added latency restates the throughput ratio. Here each
+        // connection pauses after every answer (wrk's delay(); the latency counts from the request's write),
+        // the same offered load for every target: a moderate one (16 connections, 2 ms) and a heavy one (32
+        // connections, 1 ms: well over half of what segctl serves at saturation). As many rounds as at
+        // saturation: a round's p50 moves by tens of microseconds on this machine.
+        (string Connections, int PauseMs)[] pacedLoads = [("16", 2), ("32", 1)];
+        var pacedByLoad = new List<List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>[]>();
+        foreach (var (pacedConnections, pauseMs) in pacedLoads)
+        {
+            var paced = Path.Combine(dir, $"paced-{pauseMs}.lua");
+            await File.WriteAllTextAsync(paced, $"function delay()\n  return {pauseMs}\nend\n");
+            var pacedRounds = ports.Select(_ => new List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>()).ToArray();
+            for (var round = 0; round < roundCount; round++)
+            {
+                for (var k = 0; k < ports.Length; k++)
+                {
+                    var i = (round + k) % ports.Length;
+                    pacedRounds[i].Add(await WrkAsync(ports[i], duration, pacedConnections, paced));
+                }
+            }
+
+            pacedByLoad.Add(pacedRounds);
+        }
+
+        var measuredJit = System.Runtime.JitInfo.GetCompilationTime() - jitAtStart;
+        var recorded = (await store.VerifyAsync(CancellationToken.None)).Count;
+        Console.WriteLine($"garbage collector: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode} (segctl ships with workstation, concurrent: Interactive)");
+        Console.WriteLine($"warm-up: {passes} passes of 3 s per target until the JIT was quiet (last pass compiled for {passJit.TotalMilliseconds:F0} ms); JIT during the measured rounds: {measuredJit.TotalMilliseconds:F0} ms");
+        Console.WriteLine($"bare YARP                     : {bareResult.Rps,10:F0} req/s  p50 {bareResult.P50Ms:F3} ms  p99 {bareResult.P99Ms:F3} ms  cpu {bareResult.CpuUs:F1} us/req");
+        Console.WriteLine($"segctl, records in memory     : {memoryResult.Rps,10:F0} req/s  p50 {memoryResult.P50Ms:F3} ms  p99 {memoryResult.P99Ms:F3} ms  cpu {memoryResult.CpuUs:F1} us/req");
+        Console.WriteLine($"segctl, records to SQLite     : {segctlResult.Rps,10:F0} req/s  p50 {segctlResult.P50Ms:F3} ms  p99 {segctlResult.P99Ms:F3} ms  cpu {segctlResult.CpuUs:F1} us/req  ({recorded} records in the chain, verified: a batch's access records are one)");
+        Console.WriteLine($"  (cpu: this process, proxy and upstream, per request; rounds in order: {string.Join(" | ", Enumerable.Range(0, roundCount).Select(r => string.Join(" ", rounds.Select(t => $"{t[r].Rps:F0}/{t[r].CpuUs:F0}"))))} req/s/us for bare, memory, SQLite)");
+        Console.WriteLine("  (each record handed to the store as its request ends, durable with the next batch; <= 512 pending)");
+        Console.WriteLine($"each target's median round against bare YARP's: throughput ratio {segctlResult.Rps / bareResult.Rps:F3} with the SQLite store, {memoryResult.Rps / bareResult.Rps:F3} records in memory; added p50 {(segctlResult.P50Ms - bareResult.P50Ms) * 1000:F0} us / {(memoryResult.P50Ms - bareResult.P50Ms) * 1000:F0} us; added cpu {segctlResult.CpuUs - bareResult.CpuUs:F1} us / {memoryResult.CpuUs - bareResult.CpuUs:F1} us per request");
+
+        // The headline figures: each round's own ratio (or difference) to bare YARP in that round, their
+        // median over the rounds, and a 95 % confidence interval for that median read off the order
+        // statistics (no assumption about the distribution of the rounds).
+        string Paired(List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>[] set, int target, Func<(double Rps, double P50Ms, double P99Ms, double CpuUs), (double Rps, double P50Ms, double P99Ms, double CpuUs), double> measure, string format)
+        {
+            var (median, low, high) = MedianWithInterval(Enumerable.Range(0, set[0].Count).Select(r => measure(set[target][r], set[0][r])));
+            return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
+        }
+
+        Console.WriteLine($"paired by round (median of {roundCount} rounds' own figures, with its 95% confidence interval):");
+        Console.WriteLine($"  throughput ratio segctl/bare: {Paired(rounds, 2, (t, b) => t.Rps / b.Rps, "F3")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.Rps / b.Rps, "F3")} records in memory (target >= 0.85)");
+        Console.WriteLine($"  added p50 at saturation (us): {Paired(rounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(rounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory");
+
+        // Little's law for a closed loop: each connection always has one request out, so the mean latency is
+        // the connections divided by the throughput, and the mean added at saturation follows from the
+        // throughput ratio and the number of connections the generator happens to open.
+        Console.WriteLine($"  mean added at saturation, fixed by the throughput ({open:F0} connections / throughput, us): {Paired(rounds, 2, (t, b) => (open / t.Rps - open / b.Rps) * 1e6, "F0")} with the SQLite store, {Paired(rounds, 1, (t, b) => (open / t.Rps - open / b.Rps) * 1e6, "F0")} records in memory");
+        Console.WriteLine($"  added cpu per request (us): {Paired(rounds, 2, (t, b) => t.CpuUs - b.CpuUs, "F1")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.CpuUs - b.CpuUs, "F1")} records in memory");
+
+        for (var load = 0; load < pacedLoads.Length; load++)
+        {
+            var pacedRounds = pacedByLoad[load];
+            var pacedMedian = pacedRounds.Select(r => r.OrderBy(x => x.P50Ms).ElementAt(r.Count / 2)).ToArray();
+            Console.WriteLine($"fixed load ({pacedLoads[load].Connections} connections, {pacedLoads[load].PauseMs} ms pause after each answer; {roundCount} interleaved rounds, median round):");
+            Console.WriteLine($"  bare YARP {pacedMedian[0].Rps:F0} req/s p50 {pacedMedian[0].P50Ms:F3} ms p99 {pacedMedian[0].P99Ms:F3} ms; segctl records in memory {pacedMedian[1].Rps:F0} req/s p50 {pacedMedian[1].P50Ms:F3} p99 {pacedMedian[1].P99Ms:F3}; segctl records to SQLite {pacedMedian[2].Rps:F0} req/s p50 {pacedMedian[2].P50Ms:F3} p99 {pacedMedian[2].P99Ms:F3}");
+            Console.WriteLine($"  offered load as a share of segctl's (SQLite) median throughput at saturation: {pacedMedian[2].Rps / segctlResult.Rps:P0}");
+            Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
+        }
+
+        Console.WriteLine($"segctl's metrics (each target's own registry), after the wrk rounds: segctl_proxy_requests_total{{client=\"acme\",outcome=\"forwarded\"}} {siteMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} with the SQLite store, {memoryMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} records in memory; segctl_proxy_request_duration_seconds{{client=\"acme\"}} observations {siteMetrics.ProxyRequestDuration.WithLabels("acme").Count} / {memoryMetrics.ProxyRequestDuration.WithLabels("acme").Count}; findings made {siteFindings.Recent.Count} / {memoryFindings.Recent.Count} (none expected)");
     }
 
-    var measuredJit = System.Runtime.JitInfo.GetCompilationTime() - jitAtStart;
-    await memory.DisposeAsync();
-    var recorded = (await store.VerifyAsync(CancellationToken.None)).Count;
-    Console.WriteLine($"garbage collector: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode} (segctl ships with workstation, concurrent: Interactive)");
-    Console.WriteLine($"warm-up: {passes} passes of 3 s per target until the JIT was quiet (last pass compiled for {passJit.TotalMilliseconds:F0} ms); JIT during the measured rounds: {measuredJit.TotalMilliseconds:F0} ms");
-    Console.WriteLine($"bare YARP                     : {bareResult.Rps,10:F0} req/s  p50 {bareResult.P50Ms:F3} ms  p99 {bareResult.P99Ms:F3} ms  cpu {bareResult.CpuUs:F1} us/req");
-    Console.WriteLine($"segctl, records in memory     : {memoryResult.Rps,10:F0} req/s  p50 {memoryResult.P50Ms:F3} ms  p99 {memoryResult.P99Ms:F3} ms  cpu {memoryResult.CpuUs:F1} us/req");
-    Console.WriteLine($"segctl, records to SQLite     : {segctlResult.Rps,10:F0} req/s  p50 {segctlResult.P50Ms:F3} ms  p99 {segctlResult.P99Ms:F3} ms  cpu {segctlResult.CpuUs:F1} us/req  ({recorded} records in the chain, verified: a batch's access records are one)");
-    Console.WriteLine($"  (cpu: this process, proxy and upstream, per request; rounds in order: {string.Join(" | ", Enumerable.Range(0, roundCount).Select(r => string.Join(" ", rounds.Select(t => $"{t[r].Rps:F0}/{t[r].CpuUs:F0}"))))} req/s/us for bare, memory, SQLite)");
-    Console.WriteLine("  (each record handed to the store as its request ends, durable with the next batch; <= 512 pending)");
-    Console.WriteLine($"each target's median round against bare YARP's: throughput ratio {segctlResult.Rps / bareResult.Rps:F3} with the SQLite store, {memoryResult.Rps / bareResult.Rps:F3} records in memory; added p50 {(segctlResult.P50Ms - bareResult.P50Ms) * 1000:F0} us / {(memoryResult.P50Ms - bareResult.P50Ms) * 1000:F0} us; added cpu {segctlResult.CpuUs - bareResult.CpuUs:F1} us / {memoryResult.CpuUs - bareResult.CpuUs:F1} us per request");
-
-    // The headline figures: each round's own ratio (or difference) to bare YARP in that round, their
-    // median over the rounds, and a 95 % confidence interval for that median read off the order
-    // statistics (no assumption about the distribution of the rounds).
-    string Paired(List<(double Rps, double P50Ms, double P99Ms, double CpuUs)>[] set, int target, Func<(double Rps, double P50Ms, double P99Ms, double CpuUs), (double Rps, double P50Ms, double P99Ms, double CpuUs), double> measure, string format)
-    {
-        var (median, low, high) = MedianWithInterval(Enumerable.Range(0, set[0].Count).Select(r => measure(set[target][r], set[0][r])));
-        return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
-    }
-
-    Console.WriteLine($"paired by round (median of {roundCount} rounds' own figures, with its 95% confidence interval):");
-    Console.WriteLine($"  throughput ratio segctl/bare: {Paired(rounds, 2, (t, b) => t.Rps / b.Rps, "F3")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.Rps / b.Rps, "F3")} records in memory (target >= 0.85)");
-    Console.WriteLine($"  added p50 at saturation (us): {Paired(rounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(rounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory");
-
-    // Little's law for a closed loop: each connection always has one request out, so the mean latency is
-    // the connections divided by the throughput, and the mean added at saturation follows from the
-    // throughput ratio and the number of connections the generator happens to open.
-    var open = double.Parse(connections, CultureInfo.InvariantCulture);
-    Console.WriteLine($"  mean added at saturation, fixed by the throughput ({open:F0} connections / throughput, us): {Paired(rounds, 2, (t, b) => (open / t.Rps - open / b.Rps) * 1e6, "F0")} with the SQLite store, {Paired(rounds, 1, (t, b) => (open / t.Rps - open / b.Rps) * 1e6, "F0")} records in memory");
-    Console.WriteLine($"  added cpu per request (us): {Paired(rounds, 2, (t, b) => t.CpuUs - b.CpuUs, "F1")} with the SQLite store, {Paired(rounds, 1, (t, b) => t.CpuUs - b.CpuUs, "F1")} records in memory");
-
-    for (var load = 0; load < pacedLoads.Length; load++)
-    {
-        var pacedRounds = pacedByLoad[load];
-        var pacedMedian = pacedRounds.Select(r => r.OrderBy(x => x.P50Ms).ElementAt(r.Count / 2)).ToArray();
-        Console.WriteLine($"fixed load ({pacedLoads[load].Connections} connections, {pacedLoads[load].PauseMs} ms pause after each answer; {roundCount} interleaved rounds, median round):");
-        Console.WriteLine($"  bare YARP {pacedMedian[0].Rps:F0} req/s p50 {pacedMedian[0].P50Ms:F3} ms p99 {pacedMedian[0].P99Ms:F3} ms; segctl records in memory {pacedMedian[1].Rps:F0} req/s p50 {pacedMedian[1].P50Ms:F3} p99 {pacedMedian[1].P99Ms:F3}; segctl records to SQLite {pacedMedian[2].Rps:F0} req/s p50 {pacedMedian[2].P50Ms:F3} p99 {pacedMedian[2].P99Ms:F3}");
-        Console.WriteLine($"  offered load as a share of segctl's (SQLite) median throughput at saturation: {pacedMedian[2].Rps / segctlResult.Rps:P0}");
-        Console.WriteLine($"  added p50 latency at this load (paired by round, us): {Paired(pacedRounds, 2, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} with the SQLite store, {Paired(pacedRounds, 1, (t, b) => (t.P50Ms - b.P50Ms) * 1000, "F0")} records in memory (target <= 100 us)");
-    }
-
-    Console.WriteLine($"segctl's metrics (each target's own registry), after the wrk rounds: segctl_proxy_requests_total{{client=\"acme\",outcome=\"forwarded\"}} {siteMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} with the SQLite store, {memoryMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} records in memory; segctl_proxy_request_duration_seconds{{client=\"acme\"}} observations {siteMetrics.ProxyRequestDuration.WithLabels("acme").Count} / {memoryMetrics.ProxyRequestDuration.WithLabels("acme").Count}; findings made {siteFindings.Recent.Count} / {memoryFindings.Recent.Count} (none expected)");
-
-    // HTTP/2 (wrk speaks HTTP/1.1 only): h2load against bare YARP and segctl with the SQLite store. The
-    // agents' streams are multiplexed: a quarter as many connections as wrk's (at least 2, one per h2load
-    // thread), 4 streams out on each, so about as many requests in flight. Kestrel's and YARP's HTTP/2 code
-    // runs here for the first time: warmed up as before (passes of 3 s, at most 5), then interleaved rounds
-    // of the same duration, two thirds as many as wrk's (at least 3): under 2 minutes more for the default run.
+    // HTTP/2 (wrk speaks HTTP/1.1 only): h2load against the same three targets. The agents' streams are
+    // multiplexed: a quarter as many connections as wrk's (at least 2, one per h2load thread), 4 streams out
+    // on each, so about as many requests in flight. Kestrel's and YARP's HTTP/2 code runs here for the first
+    // time: warmed up as before (passes of 3 s, at most 5; at most 15 when the HTTP/1.1 phases did not warm
+    // the rest up), then interleaved rounds of the same duration, two thirds as many as wrk's (at least 3):
+    // under 3 minutes more for the default run. Records in memory split the store's share from segctl's own.
     var h2Clients = Math.Max(2, (int)open / 4);
     const int H2Streams = 4;
-    int[] h2Ports = [ports[0], segctlPort];
+    int[] h2Ports = ports;
     var h2Passes = 0;
     TimeSpan h2PassJit;
     do
@@ -241,7 +270,7 @@ try
         h2PassJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
         h2Passes++;
     }
-    while (h2PassJit > TimeSpan.FromMilliseconds(50) && h2Passes < 5);
+    while (h2PassJit > TimeSpan.FromMilliseconds(50) && h2Passes < (http1 ? 5 : 15));
     var h2JitAtStart = System.Runtime.JitInfo.GetCompilationTime();
     var h2RoundCount = Math.Max(3, roundCount * 2 / 3);
     var h2Rounds = h2Ports.Select(_ => new List<(double Rps, double MeanMs, double CpuUs, long Failed)>()).ToArray();
@@ -255,24 +284,68 @@ try
     }
 
     var h2Jit = System.Runtime.JitInfo.GetCompilationTime() - h2JitAtStart;
-    string H2Paired(Func<(double Rps, double MeanMs, double CpuUs, long Failed), (double Rps, double MeanMs, double CpuUs, long Failed), double> measure, string format)
+    await memory.DisposeAsync();
+    string H2Paired(int target, Func<(double Rps, double MeanMs, double CpuUs, long Failed), (double Rps, double MeanMs, double CpuUs, long Failed), double> measure, string format)
     {
-        var (median, low, high) = MedianWithInterval(Enumerable.Range(0, h2RoundCount).Select(r => measure(h2Rounds[1][r], h2Rounds[0][r])));
+        var (median, low, high) = MedianWithInterval(Enumerable.Range(0, h2RoundCount).Select(r => measure(h2Rounds[target][r], h2Rounds[0][r])));
         return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
     }
 
-    var (h2Bare, h2Segctl) = (h2Rounds[0].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[1].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2));
+    var (h2Bare, h2Memory, h2Segctl) = (h2Rounds[0].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[1].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[2].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2));
     Console.WriteLine($"HTTP/2 at saturation (h2load, {h2Clients} connections x {H2Streams} streams; warm-up {h2Passes} passes of 3 s per target, last compiled for {h2PassJit.TotalMilliseconds:F0} ms; JIT during the rounds {h2Jit.TotalMilliseconds:F0} ms; {h2RoundCount} interleaved rounds, median round):");
-    Console.WriteLine($"  bare YARP {h2Bare.Rps:F0} req/s mean {h2Bare.MeanMs:F3} ms cpu {h2Bare.CpuUs:F1} us/req; segctl records to SQLite {h2Segctl.Rps:F0} req/s mean {h2Segctl.MeanMs:F3} ms cpu {h2Segctl.CpuUs:F1} us/req; requests done but not answered 2xx/3xx in the rounds: {h2Rounds[0].Sum(r => r.Failed)} bare, {h2Rounds[1].Sum(r => r.Failed)} segctl");
-    Console.WriteLine($"  paired by round: throughput ratio segctl/bare {H2Paired((t, b) => t.Rps / b.Rps, "F3")} (target >= 0.85); added mean latency (us) {H2Paired((t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")}; added cpu per request (us) {H2Paired((t, b) => t.CpuUs - b.CpuUs, "F1")}");
+    Console.WriteLine($"  bare YARP {h2Bare.Rps:F0} req/s mean {h2Bare.MeanMs:F3} ms cpu {h2Bare.CpuUs:F1} us/req; segctl records in memory {h2Memory.Rps:F0} req/s mean {h2Memory.MeanMs:F3} ms cpu {h2Memory.CpuUs:F1} us/req; segctl records to SQLite {h2Segctl.Rps:F0} req/s mean {h2Segctl.MeanMs:F3} ms cpu {h2Segctl.CpuUs:F1} us/req; requests done but not answered 2xx/3xx in the rounds: {h2Rounds[0].Sum(r => r.Failed)} bare, {h2Rounds[1].Sum(r => r.Failed)} memory, {h2Rounds[2].Sum(r => r.Failed)} SQLite");
+    Console.WriteLine($"  paired by round: throughput ratio segctl/bare {H2Paired(2, (t, b) => t.Rps / b.Rps, "F3")} with the SQLite store (target >= 0.85), {H2Paired(1, (t, b) => t.Rps / b.Rps, "F3")} records in memory; added mean latency (us) {H2Paired(2, (t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")} / {H2Paired(1, (t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")}; added cpu per request (us) {H2Paired(2, (t, b) => t.CpuUs - b.CpuUs, "F1")} / {H2Paired(1, (t, b) => t.CpuUs - b.CpuUs, "F1")}");
 
-    await KillTimingAsync(engine, segctlPort, pki.CaPath, trips);
+    if (http1)
+    {
+        await KillTimingAsync(engine, segctlPort, pki.CaPath, trips);
+    }
+
     await segctl.DisposeAsync();
     engine.Dispose();
 }
 finally
 {
     Directory.Delete(dir, recursive: true);
+}
+
+// Hands the store `count` access records as the proxy does (one per request, at most the proxy's 512 not yet
+// durable at once), each a forwarded GET of acme's with the times and sizes varying as a site's would.
+static async Task FillStoreAsync(SqliteEvidenceStore store, long count, Uri upstream)
+{
+    using var window = new FillWindow();
+    var key = SegmentController.Core.Evidence.ClientKey.Of(["acme"]);
+    var start = DateTimeOffset.UtcNow;
+    for (var i = 0L; i < count; i++)
+    {
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new SegmentController.Proxy.Access.AccessRecord
+            {
+                Time = start.AddTicks(i * 271),
+                Client = "acme",
+                Source = "127.0.0.1",
+                Method = "GET",
+                Host = "acme.test",
+                Path = "/",
+                Status = 200,
+                BytesIn = 0,
+                BytesOut = 13 + (i % 7),
+                DurationSeconds = 0.0004 + ((i % 997) * 1e-7),
+                Upstream = upstream.AbsoluteUri,
+                RouteClient = "acme",
+                Outcome = ProxyOutcomes.Forwarded,
+            },
+            SegmentController.Proxy.Access.AccessJsonContext.Default.AccessRecord);
+        await window.TakeAsync();
+        if (!store.TryHandOver(SegmentController.Core.Evidence.RecordTypes.Access, key, payload, window))
+        {
+            window.Committed(1);
+            await Task.Delay(1);
+            i--;
+        }
+    }
+
+    await window.DrainedAsync();
 }
 
 static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPath, int trips)
@@ -773,4 +846,42 @@ internal sealed class TrustingFactory(string caPath) : ForwarderHttpClientFactor
         handler.SslOptions.CertificateChainPolicy = trust;
         handler.SslOptions.EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
     }
+}
+
+/// <summary>The proxy's window of records handed over and not yet durable, for filling the store before the phases.</summary>
+internal sealed class FillWindow : SegmentController.Core.Evidence.IAppendObserver, IDisposable
+{
+    private readonly SemaphoreSlim _room = new(SegmentController.Proxy.Access.AccessRecords.Capacity);
+    private string? _failure;
+
+    public async Task TakeAsync()
+    {
+        await _room.WaitAsync();
+        if (Volatile.Read(ref _failure) is { } failure)
+        {
+            throw new InvalidOperationException($"the store could not take the records it was given: {failure}");
+        }
+    }
+
+    public void Committed(int count) => _room.Release(count);
+
+    public void Retrying(int count, SegmentController.Core.Evidence.StoreUnavailableException reason)
+    {
+    }
+
+    public void Failed(int count, SegmentController.Core.Evidence.StoreUnavailableException reason)
+    {
+        Volatile.Write(ref _failure, reason.Message);
+        _room.Release(count);
+    }
+
+    public async Task DrainedAsync()
+    {
+        for (var i = 0; i < SegmentController.Proxy.Access.AccessRecords.Capacity; i++)
+        {
+            await TakeAsync();
+        }
+    }
+
+    public void Dispose() => _room.Dispose();
 }
