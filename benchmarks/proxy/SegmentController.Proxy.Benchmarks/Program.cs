@@ -309,16 +309,16 @@ finally
     Directory.Delete(dir, recursive: true);
 }
 
-// Hands the store `count` access records as the proxy does (one per request, at most the proxy's 512 not yet
-// durable at once), each a forwarded GET of acme's with the times and sizes varying as a site's would.
+// Hands the store `count` access records through the proxy's own window (AccessRecords: one per request, at
+// most 512 not yet durable at once), each a forwarded GET of acme's with the times and sizes varying as a site's would.
 static async Task FillStoreAsync(SqliteEvidenceStore store, long count, Uri upstream)
 {
-    using var window = new FillWindow();
+    using var records = new SegmentController.Proxy.Access.AccessRecords(store, NullLogger<SegmentController.Proxy.Access.AccessRecords>.Instance);
     var key = SegmentController.Core.Evidence.ClientKey.Of(["acme"]);
     var start = DateTimeOffset.UtcNow;
-    for (var i = 0L; i < count; i++)
+    for (var i = 0L; i < count && records.Forwarding; i++)
     {
-        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+        await records.WriteAsync(key, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
             new SegmentController.Proxy.Access.AccessRecord
             {
                 Time = start.AddTicks(i * 271),
@@ -335,17 +335,18 @@ static async Task FillStoreAsync(SqliteEvidenceStore store, long count, Uri upst
                 RouteClient = "acme",
                 Outcome = ProxyOutcomes.Forwarded,
             },
-            SegmentController.Proxy.Access.AccessJsonContext.Default.AccessRecord);
-        await window.TakeAsync();
-        if (!store.TryHandOver(SegmentController.Core.Evidence.RecordTypes.Access, key, payload, window))
-        {
-            window.Committed(1);
-            await Task.Delay(1);
-            i--;
-        }
+            SegmentController.Proxy.Access.AccessJsonContext.Default.AccessRecord));
     }
 
-    await window.DrainedAsync();
+    while (records.Outstanding > 0 && records.Forwarding)
+    {
+        await Task.Delay(10);
+    }
+
+    if (!records.Forwarding)
+    {
+        throw new InvalidOperationException($"the store could not take the records it was given ({store.Health.LastError})");
+    }
 }
 
 static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPath, int trips)
@@ -846,42 +847,4 @@ internal sealed class TrustingFactory(string caPath) : ForwarderHttpClientFactor
         handler.SslOptions.CertificateChainPolicy = trust;
         handler.SslOptions.EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
     }
-}
-
-/// <summary>The proxy's window of records handed over and not yet durable, for filling the store before the phases.</summary>
-internal sealed class FillWindow : SegmentController.Core.Evidence.IAppendObserver, IDisposable
-{
-    private readonly SemaphoreSlim _room = new(SegmentController.Proxy.Access.AccessRecords.Capacity);
-    private string? _failure;
-
-    public async Task TakeAsync()
-    {
-        await _room.WaitAsync();
-        if (Volatile.Read(ref _failure) is { } failure)
-        {
-            throw new InvalidOperationException($"the store could not take the records it was given: {failure}");
-        }
-    }
-
-    public void Committed(int count) => _room.Release(count);
-
-    public void Retrying(int count, SegmentController.Core.Evidence.StoreUnavailableException reason)
-    {
-    }
-
-    public void Failed(int count, SegmentController.Core.Evidence.StoreUnavailableException reason)
-    {
-        Volatile.Write(ref _failure, reason.Message);
-        _room.Release(count);
-    }
-
-    public async Task DrainedAsync()
-    {
-        for (var i = 0; i < SegmentController.Proxy.Access.AccessRecords.Capacity; i++)
-        {
-            await TakeAsync();
-        }
-    }
-
-    public void Dispose() => _room.Dispose();
 }

@@ -188,18 +188,17 @@ public sealed class VerificationLostTests : IDisposable
         return metrics;
     }
 
-    private static string? State(string status, string client)
-    {
-        using var document = System.Text.Json.JsonDocument.Parse(status);
-        return document.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == client).GetProperty("state").GetString();
-    }
+    private static string? State(string status, string client) => ClientStatus(status, client).GetProperty("state").GetString();
 
     /// <summary>The id of the client's own suspension in force, null when it has none.</summary>
-    private static string? SuspensionId(string status, string client)
+    private static string? SuspensionId(string status, string client) =>
+        ClientStatus(status, client).GetProperty("suspension") is { ValueKind: not System.Text.Json.JsonValueKind.Null } suspension ? suspension.GetProperty("id").GetString() : null;
+
+    /// <summary>The client's entry in a status answer.</summary>
+    private static System.Text.Json.JsonElement ClientStatus(string status, string client)
     {
         using var document = System.Text.Json.JsonDocument.Parse(status);
-        var suspension = document.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == client).GetProperty("suspension");
-        return suspension.ValueKind == System.Text.Json.JsonValueKind.Null ? null : suspension.GetProperty("id").GetString();
+        return document.RootElement.GetProperty("clients").EnumerateArray().Single(c => c.GetProperty("id").GetString() == client).Clone();
     }
 
     private static string Trips(string client, int count) =>
