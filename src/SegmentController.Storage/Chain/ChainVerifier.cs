@@ -513,6 +513,10 @@ internal sealed class ChainVerifier : IDisposable
     public bool RejectEntries(long index, long ticks, long? stored, int? counted) =>
         Fail(index, TimeOf(ticks), string.Create(CultureInfo.InvariantCulture, $"entries column is {stored?.ToString(CultureInfo.InvariantCulture) ?? "empty"} but the payload holds {counted?.ToString(CultureInfo.InvariantCulture) ?? "no array of entries"} (count edited)"), null);
 
+    /// <summary>Fails at a record whose stored payload cannot be read back (<paramref name="problem"/> says why); false.</summary>
+    public bool RejectPayload(long index, long ticks, string problem) =>
+        Fail(index, TimeOf(ticks), $"stored payload cannot be read: {problem}", null);
+
     private bool Fail(long index, DateTimeOffset? time, string reason, long? line)
     {
         _problem ??= new VerificationProblem(index, time, reason, line);

@@ -52,6 +52,9 @@ internal sealed class PendingAppend : PendingOperation
     /// <summary>The row's <c>entries</c> column: the elements of its payload when that is a JSON array (<see cref="ArrayEntries"/>), else null.</summary>
     public int? Entries { get; }
 
+    /// <summary>A row joining handed-over entries: the writer may keep its payload deflated (<see cref="PayloadEncoding"/>).</summary>
+    public bool Deflatable { get; private init; }
+
     /// <summary>Completed with the record's index once durable (awaited appends only).</summary>
     public TaskCompletionSource<long>? Done { get; }
 
@@ -68,7 +71,7 @@ internal sealed class PendingAppend : PendingOperation
 
     /// <summary>A row joining handed-over entries into one JSON array (<paramref name="payload"/>, in a buffer the writer reuses after the commit).</summary>
     public static PendingAppend Coalesced(string type, string? clients, ReadOnlyMemory<byte> payload) =>
-        new(type, clients, payload, null, null);
+        new(type, clients, payload, null, null) { Deflatable = true };
 
     /// <summary>True for a handed-over entry whose payload buffer may be filled again once its batch committed.</summary>
     public bool IsReusable => _buffer is not null;

@@ -16,7 +16,7 @@ internal sealed class RecordInserter : IDisposable
 {
     public const int RowsPerStatement = 32;
 
-    private const int Columns = 9;
+    private const int Columns = 10;
 
     // Client keys are ASCII and at most ClientKey.MaxLength characters.
     private const int ClientKeyBytes = Core.Evidence.ClientKey.MaxLength;
@@ -24,6 +24,7 @@ internal sealed class RecordInserter : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _one;
     private readonly sqlite3_stmt _many;
+    private readonly PayloadDeflater _deflater = new();
 
     public RecordInserter(SqliteConnection connection)
     {
@@ -72,6 +73,7 @@ internal sealed class RecordInserter : IDisposable
     {
         _one.Dispose();
         _many.Dispose();
+        _deflater.Dispose();
     }
 
     private void Bind(sqlite3_stmt statement, int offset, long index, long ticks, PendingAppend append, ReadOnlySpan<byte> hashes, int slot)
@@ -84,11 +86,13 @@ internal sealed class RecordInserter : IDisposable
         Check(raw.sqlite3_bind_int64(statement, offset + 2, ticks));
         Check(raw.sqlite3_bind_text(statement, offset + 3, type[..typeLength]));
         Check(append.Clients is null ? raw.sqlite3_bind_null(statement, offset + 4) : raw.sqlite3_bind_text(statement, offset + 4, clients[..clientsLength]));
-        Check(raw.sqlite3_bind_blob(statement, offset + 5, append.Payload.Span));
+        // Bound as a copy (SQLite's transient binding): the deflater's buffer serves the next row at once.
+        Check(raw.sqlite3_bind_blob(statement, offset + 5, _deflater.Store(append.Payload.Span, append.Deflatable, out var encoding)));
         Check(raw.sqlite3_bind_blob(statement, offset + 6, append.PayloadSha256));
         Check(raw.sqlite3_bind_blob(statement, offset + 7, hashes.Slice(slot * RecordHasher.HashSize, RecordHasher.HashSize)));
         Check(raw.sqlite3_bind_blob(statement, offset + 8, hashes.Slice((slot + 1) * RecordHasher.HashSize, RecordHasher.HashSize)));
         Check(append.Entries is { } entries ? raw.sqlite3_bind_int64(statement, offset + 9, entries) : raw.sqlite3_bind_null(statement, offset + 9));
+        Check(encoding is null ? raw.sqlite3_bind_null(statement, offset + 10) : raw.sqlite3_bind_text(statement, offset + 10, encoding));
     }
 
     private void Step(sqlite3_stmt statement)
@@ -111,8 +115,8 @@ internal sealed class RecordInserter : IDisposable
 
     private sqlite3_stmt Prepare(int rows)
     {
-        var values = string.Join(", ", Enumerable.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows));
-        var rc = raw.sqlite3_prepare_v3(_db, $"INSERT INTO records({Schema.Columns}, entries) VALUES {values}", raw.SQLITE_PREPARE_PERSISTENT, out sqlite3_stmt statement);
+        var values = string.Join(", ", Enumerable.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows));
+        var rc = raw.sqlite3_prepare_v3(_db, $"INSERT INTO records({Schema.Columns}, entries, encoding) VALUES {values}", raw.SQLITE_PREPARE_PERSISTENT, out sqlite3_stmt statement);
         if (rc != raw.SQLITE_OK)
         {
             statement.Dispose();

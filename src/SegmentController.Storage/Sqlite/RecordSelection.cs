@@ -58,7 +58,7 @@ internal static class RecordSelection
         var conditions = TimeAndTypeConditions(query);
         if (query.Type is not null)
         {
-            return $"SELECT {Schema.Columns} FROM records WHERE {string.Join(" AND ", conditions)} ORDER BY time DESC, idx DESC";
+            return $"SELECT {reader.RecordColumns} FROM records WHERE {string.Join(" AND ", conditions)} ORDER BY time DESC, idx DESC";
         }
 
         if (query.From is { } since)
@@ -81,7 +81,7 @@ internal static class RecordSelection
             conditions.Add($"idx <= {end.ToString(CultureInfo.InvariantCulture)}");
         }
 
-        return $"SELECT {Schema.Columns} FROM records {(conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions))} ORDER BY idx DESC";
+        return $"SELECT {reader.RecordColumns} FROM records {(conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions))} ORDER BY idx DESC";
     }
 
     /// <summary>Gives the statement the query's time and type parameters.</summary>

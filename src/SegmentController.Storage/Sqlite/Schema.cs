@@ -13,7 +13,8 @@ internal static class Schema
             payload_sha256 BLOB NOT NULL,
             prev_hash BLOB NOT NULL,
             hash BLOB NOT NULL,
-            entries INTEGER);
+            entries INTEGER,
+            encoding TEXT);
         CREATE TABLE IF NOT EXISTS head(
             id INTEGER PRIMARY KEY CHECK (id = 1),
             idx INTEGER NOT NULL,
@@ -24,7 +25,6 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS meta(
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL);
-        INSERT OR IGNORE INTO meta(key, value) VALUES ('format', 'segctl-evidence-v1');
         """;
 
     /// <summary>
@@ -37,19 +37,34 @@ internal static class Schema
     public const string AddEntries = "ALTER TABLE records ADD COLUMN entries INTEGER;";
 
     /// <summary>
+    /// Schema 4's column, added by the writer on open to a store made before it: <c>encoding</c>, how the row keeps
+    /// its payload (<see cref="PayloadEncoding"/>: null as written, <c>deflate</c> compressed). Not part of the
+    /// chain, which covers the payload as written.
+    /// </summary>
+    public const string AddEncoding = "ALTER TABLE records ADD COLUMN encoding TEXT;";
+
+    /// <summary>
     /// Indexes, created by the writer on open (stores made before them get them then: the migration to
     /// schema 2). Typed reads — an incident's exposure count, audits' evidence windows, incidents and audit
     /// history read back — use (type, time). Time alone needs no index: time never decreases along idx,
     /// so a time bound is found by bisecting idx (<see cref="StoreReader.FirstIndexAtOrAfter"/>), and every
-    /// append maintains one index, not two.
+    /// append maintains one index, not two. The format becomes <see cref="Format"/> with schema 4: a version that
+    /// reads only <see cref="FormatBeforeEncoding"/> refuses the store, rather than report its deflated rows as edited.
     /// </summary>
     public const string Migrate = """
         CREATE INDEX IF NOT EXISTS records_type_time ON records(type, time);
-        INSERT INTO meta(key, value) VALUES ('schema', '3') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+        INSERT INTO meta(key, value) VALUES ('schema', '4') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+        INSERT INTO meta(key, value) VALUES ('format', 'segctl-evidence-v2') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
         """;
 
     /// <summary>The schema version the writer brings a store to.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
+
+    /// <summary>The store format a writer of schema 4 or later marks its store with (rows may be deflated).</summary>
+    public const string Format = "segctl-evidence-v2";
+
+    /// <summary>The format of stores no writer of schema 4 has opened (every payload kept as written).</summary>
+    public const string FormatBeforeEncoding = "segctl-evidence-v1";
 
     public const string Columns = "idx, time, type, clients, payload, payload_sha256, prev_hash, hash";
 }

@@ -45,6 +45,11 @@ internal static class SqliteConnections
                     FillEntries(connection);
                 }
 
+                if (!HasColumn(connection, "records", "encoding"))
+                {
+                    Execute(connection, Schema.AddEncoding);
+                }
+
                 Execute(connection, Schema.Migrate);
             }
 

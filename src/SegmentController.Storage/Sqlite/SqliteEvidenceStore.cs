@@ -1010,7 +1010,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
             {
                 using var update = _connection.CreateCommand();
                 update.Transaction = transaction;
-                update.CommandText = "UPDATE records SET payload = NULL WHERE idx = $idx";
+                update.CommandText = "UPDATE records SET payload = NULL, encoding = NULL WHERE idx = $idx";
                 var parameter = update.Parameters.Add(new SqliteParameter { ParameterName = "$idx" });
                 foreach (var victim in indexes)
                 {
@@ -1070,8 +1070,9 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
     private static string? ReadChainKeyId(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT payload FROM records WHERE type = 'key-rotation' ORDER BY idx DESC LIMIT 1";
-        return command.ExecuteScalar() is byte[] payload ? StorePayloads.ParseKeyRotation(payload)?.KeyId : null;
+        command.CommandText = "SELECT payload, encoding FROM records WHERE type = 'key-rotation' ORDER BY idx DESC LIMIT 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read() && PayloadEncoding.Read(reader, 0, 1) is { } payload ? StorePayloads.ParseKeyRotation(payload)?.KeyId : null;
     }
 
     // Handed-over entries of one type and client key on their way into one row: the row's position among

@@ -25,6 +25,16 @@ internal sealed class StoreReader : IDisposable
 
     private bool? _hasEntries;
 
+    /// <summary>Whether the records table has the <c>encoding</c> column (schema 4; an older store keeps every payload as written).</summary>
+    public bool HasEncoding => _hasEncoding ??= SqliteConnections.HasColumn(_connection, "records", "encoding", _snapshot);
+
+    private bool? _hasEncoding;
+
+    /// <summary>The columns <see cref="ToRecord"/> reads: <see cref="Schema.Columns"/> and the payload's encoding (NULL in an older store).</summary>
+    public string RecordColumns => $"{Schema.Columns}, {EncodingColumn}";
+
+    private string EncodingColumn => HasEncoding ? "encoding" : "NULL";
+
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidOperationException">The file is not a segctl store.</exception>
     public static StoreReader Open(string path)
@@ -36,7 +46,7 @@ internal sealed class StoreReader : IDisposable
             try
             {
                 using var command = reader.Command("SELECT value FROM meta WHERE key = 'format'");
-                if (command.ExecuteScalar() is not "segctl-evidence-v1")
+                if (command.ExecuteScalar() is not (Schema.Format or Schema.FormatBeforeEncoding))
                 {
                     throw new InvalidOperationException($"{path} is not a segctl evidence store");
                 }
@@ -73,11 +83,12 @@ internal sealed class StoreReader : IDisposable
     public IReadOnlyList<PurgeBody> ReadPurges()
     {
         var purges = new List<PurgeBody>();
-        using var command = Command("SELECT idx, time, payload FROM records WHERE type = 'purge' AND payload IS NOT NULL ORDER BY idx");
+        using var command = Command($"SELECT idx, time, payload, {EncodingColumn} FROM records WHERE type = 'purge' AND payload IS NOT NULL ORDER BY idx");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            if (reader.GetValue(2) is byte[] payload && StorePayloads.ParsePurge(payload, reader.GetInt64(0), reader.GetInt64(1)) is { } body)
+            // A payload that cannot be read here fails verification at its row.
+            if (PayloadEncoding.Read(reader, 2, 3) is { } payload && StorePayloads.ParsePurge(payload, reader.GetInt64(0), reader.GetInt64(1)) is { } body)
             {
                 purges.Add(body);
             }
@@ -90,11 +101,11 @@ internal sealed class StoreReader : IDisposable
     public IReadOnlyList<PolicyLoadBody> ReadPolicyLoads()
     {
         var loads = new List<PolicyLoadBody>();
-        using var command = Command("SELECT idx, payload FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx");
+        using var command = Command($"SELECT idx, payload, {EncodingColumn} FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            if (reader.GetValue(1) is byte[] payload && PolicyLoadRecord.ContractEnds(payload) is { Count: > 0 } ends)
+            if (PayloadEncoding.Read(reader, 1, 2) is { } payload && PolicyLoadRecord.ContractEnds(payload) is { Count: > 0 } ends)
             {
                 loads.Add(new PolicyLoadBody(reader.GetInt64(0), ends));
             }
@@ -201,7 +212,7 @@ internal sealed class StoreReader : IDisposable
     /// <summary>Every record in index order, optionally starting at an index.</summary>
     public IEnumerable<StoredRecord> ReadRecords(long fromIndex = 0, string? where = null, Action<SqliteCommand>? bind = null)
     {
-        using var command = Command($"SELECT {Schema.Columns} FROM records WHERE idx >= $from {(where is null ? "" : "AND " + where)} ORDER BY idx");
+        using var command = Command($"SELECT {RecordColumns} FROM records WHERE idx >= $from {(where is null ? "" : "AND " + where)} ORDER BY idx");
         command.Parameters.AddWithValue("$from", fromIndex);
         bind?.Invoke(command);
         using var reader = command.ExecuteReader();
@@ -211,7 +222,7 @@ internal sealed class StoreReader : IDisposable
         }
     }
 
-    /// <summary>The records a whole statement selects (its columns <see cref="Schema.Columns"/>), in the statement's order.</summary>
+    /// <summary>The records a whole statement selects (its columns <see cref="RecordColumns"/>), in the statement's order.</summary>
     public IEnumerable<StoredRecord> ReadRecords(string sql, Action<SqliteCommand>? bind)
     {
         using var command = Command(sql);
@@ -250,7 +261,7 @@ internal sealed class StoreReader : IDisposable
     {
         var db = _connection.Handle ?? throw new InvalidOperationException("the store connection is closed");
         var entries = HasEntries;
-        var rc = raw.sqlite3_prepare_v2(db, $"SELECT {Schema.Columns}, {(entries ? "entries" : "NULL")} FROM records ORDER BY idx", out sqlite3_stmt statement);
+        var rc = raw.sqlite3_prepare_v2(db, $"SELECT {Schema.Columns}, {(entries ? "entries" : "NULL")}, {EncodingColumn} FROM records ORDER BY idx", out sqlite3_stmt statement);
         if (rc != raw.SQLITE_OK)
         {
             throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
@@ -335,17 +346,23 @@ internal sealed class StoreReader : IDisposable
         return reader.Read() && !reader.IsDBNull(0) ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
-    public static StoredRecord ToRecord(SqliteDataReader reader) => new()
+    /// <summary>The record of the current row (columns <see cref="RecordColumns"/>), its payload as written.</summary>
+    /// <exception cref="InvalidOperationException">The row's stored payload cannot be read back (edited, or an encoding this version does not know).</exception>
+    public static StoredRecord ToRecord(SqliteDataReader reader)
     {
-        Index = reader.GetInt64(0),
-        Time = new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
-        Type = reader.GetString(2),
-        Clients = reader.IsDBNull(3) ? null : reader.GetString(3),
-        Payload = reader.IsDBNull(4) ? (ReadOnlyMemory<byte>?)null : (byte[])reader.GetValue(4),
-        PayloadSha256 = (byte[])reader.GetValue(5),
-        PreviousHash = (byte[])reader.GetValue(6),
-        Hash = (byte[])reader.GetValue(7),
-    };
+        var index = reader.GetInt64(0);
+        return new()
+        {
+            Index = index,
+            Time = new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
+            Type = reader.GetString(2),
+            Clients = reader.IsDBNull(3) ? null : reader.GetString(3),
+            Payload = reader.IsDBNull(4) ? (ReadOnlyMemory<byte>?)null : PayloadEncoding.Decode(index, (byte[])reader.GetValue(4), reader.IsDBNull(8) ? null : reader.GetString(8)),
+            PayloadSha256 = (byte[])reader.GetValue(5),
+            PreviousHash = (byte[])reader.GetValue(6),
+            Hash = (byte[])reader.GetValue(7),
+        };
+    }
 
     public SqliteCommand Command(string sql)
     {

@@ -25,6 +25,9 @@ internal sealed class VerifyBatch
     private readonly long?[] _entries = new long?[Rows];
     private readonly bool[] _entriesMatch = new bool[Rows];
 
+    // Why a row's stored payload could not be read back (null: it was).
+    private readonly string?[] _payloadProblem = new string?[Rows];
+
     // Per row, the payload and the three stored hashes, as (offset, length) into _arena.
     private readonly (int Offset, int Length)[,] _blobs = new (int, int)[Rows, 4];
     private readonly byte[] _digests = new byte[Rows * DigestBytes];
@@ -45,7 +48,10 @@ internal sealed class VerifyBatch
         _used = 0;
     }
 
-    /// <summary>Copies the current row of <paramref name="statement"/> (columns as in <see cref="Schema.Columns"/>), read directly.</summary>
+    /// <summary>
+    /// Copies the current row of <paramref name="statement"/> (columns as in <see cref="Schema.Columns"/>, then
+    /// <c>entries</c> and <c>encoding</c>), read directly; a deflated payload is inflated as it is copied.
+    /// </summary>
     public void Add(IntPtr statement, Utf8StringCache types, Utf8StringCache clientKeys)
     {
         var row = Count++;
@@ -55,10 +61,19 @@ internal sealed class VerifyBatch
         _clients[row] = SqliteColumns.Type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(SqliteColumns.Blob(statement, 3));
         _hasPayload[row] = SqliteColumns.Type(statement, 4) != raw.SQLITE_NULL;
         _entries[row] = SqliteColumns.Type(statement, 8) == raw.SQLITE_NULL ? null : SqliteColumns.Int64(statement, 8);
+        var encoding = SqliteColumns.Type(statement, 9) == raw.SQLITE_NULL ? null : types.Get(SqliteColumns.Blob(statement, 9));
         for (var column = 0; column < 4; column++)
         {
             // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
-            Copy(row, column, SqliteColumns.Type(statement, 4 + column) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4 + column) : []);
+            var blob = SqliteColumns.Type(statement, 4 + column) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4 + column) : [];
+            if (column == 0)
+            {
+                CopyPayload(row, blob, encoding);
+            }
+            else
+            {
+                Copy(row, column, blob);
+            }
         }
     }
 
@@ -72,10 +87,41 @@ internal sealed class VerifyBatch
         _clients[row] = raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(raw.sqlite3_column_blob(statement, 3));
         _hasPayload[row] = raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL;
         _entries[row] = raw.sqlite3_column_type(statement, 8) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(statement, 8);
+        var encoding = raw.sqlite3_column_type(statement, 9) == raw.SQLITE_NULL ? null : types.Get(raw.sqlite3_column_blob(statement, 9));
         for (var column = 0; column < 4; column++)
         {
             // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
-            Copy(row, column, raw.sqlite3_column_type(statement, 4 + column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4 + column) : []);
+            var blob = raw.sqlite3_column_type(statement, 4 + column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4 + column) : [];
+            if (column == 0)
+            {
+                CopyPayload(row, blob, encoding);
+            }
+            else
+            {
+                Copy(row, column, blob);
+            }
+        }
+    }
+
+    // The payload as written: copied, or inflated from its stored form (a row that cannot be is kept empty, with the reason).
+    private void CopyPayload(int row, ReadOnlySpan<byte> stored, string? encoding)
+    {
+        _payloadProblem[row] = null;
+        if (encoding is null || !_hasPayload[row])
+        {
+            Copy(row, 0, stored);
+            return;
+        }
+
+        if (PayloadEncoding.TryInflate(stored, encoding, ref _arena, _used, out var length, out var problem))
+        {
+            _blobs[row, 0] = (_used, length);
+            _used += length;
+        }
+        else
+        {
+            _blobs[row, 0] = (_used, 0);
+            _payloadProblem[row] = problem;
         }
     }
 
@@ -125,6 +171,11 @@ internal sealed class VerifyBatch
     /// <summary>Hands row <paramref name="row"/> to the verifier; false once the chain is broken.</summary>
     public bool Feed(ChainVerifier verifier, int row)
     {
+        if (_payloadProblem[row] is { } problem)
+        {
+            return verifier.RejectPayload(_index[row], _ticks[row], problem);
+        }
+
         var digests = _computed[row]
             ? new RecordDigests(
                 _digests.AsSpan(row * DigestBytes, RecordHasher.HashSize),

@@ -48,7 +48,7 @@ public sealed class QueryTests : IDisposable
             await Stores.FillAsync(store, 3, _time);
         }
 
-        Assert.Equal("3", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal("4", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
         var plan = Plan(path, "SELECT clients, count(*) FROM records WHERE type = 'access' AND time >= 0 AND time <= 1 GROUP BY clients");
         Assert.Contains("records_type_time", plan, StringComparison.Ordinal);
     }
@@ -149,7 +149,7 @@ public sealed class QueryTests : IDisposable
         }
 
         Assert.Contains("records_type_time", Plan(path, "SELECT * FROM records WHERE type = 'access' AND time > 0"), StringComparison.Ordinal);
-        Assert.Equal("3", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
+        Assert.Equal("4", Stores.Query<string>(path, "SELECT value FROM meta WHERE key = 'schema'"));
         Assert.Equal(3, Stores.Query<long>(path, "SELECT entries FROM records WHERE entries IS NOT NULL"));
 
         // The migration gave the older array its count: it now counts three (one before), and the new record one.

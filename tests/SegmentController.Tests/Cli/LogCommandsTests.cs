@@ -49,6 +49,37 @@ public sealed class LogCommandsTests : IDisposable
         Assert.Contains("line ", exportReport, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task StoredPayloadThatDoesNotInflate_VerifyNamesTheRecord_ExportExit2_SaysWhich()
+    {
+        var store = Path.Combine(_dir, "d.db");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", $$"""{"n":{{i}}}""")).Exit);
+        }
+
+        // Record 3's stored form said to be deflated, and not DEFLATE data.
+        using (var connection = new SqliteConnection($"Data Source={store};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE records SET payload = X'FFFFFFFF', encoding = 'deflate' WHERE idx = 3";
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        var (verified, report, _) = await RunAsync("log", "verify", "--store", store);
+        Assert.Equal(1, verified);
+        Assert.Contains("first bad record 3 (time ", report, StringComparison.Ordinal);
+        Assert.Contains("stored payload cannot be read: deflated payload does not inflate", report, StringComparison.Ordinal);
+
+        var export = Path.Combine(_dir, "d.jsonl");
+        var (exported, output, error) = await RunAsync("log", "export", "--store", store, "--client", "alpha", "--out", export);
+        Assert.Equal(2, exported);
+        Assert.Empty(output);
+        Assert.Contains("record 3's stored payload cannot be read: deflated payload does not inflate", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(export));
+    }
+
     [Theory]
     [InlineData("../alpha")]
     [InlineData("alpha,beta")]
