@@ -62,18 +62,11 @@ internal sealed class VerifyBatch
         _hasPayload[row] = SqliteColumns.Type(statement, 4) != raw.SQLITE_NULL;
         _entries[row] = SqliteColumns.Type(statement, 8) == raw.SQLITE_NULL ? null : SqliteColumns.Int64(statement, 8);
         var encoding = SqliteColumns.Type(statement, 9) == raw.SQLITE_NULL ? null : types.Get(SqliteColumns.Blob(statement, 9));
-        for (var column = 0; column < 4; column++)
+        // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
+        CopyPayload(row, SqliteColumns.Type(statement, 4) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4) : [], encoding);
+        for (var column = 1; column < 4; column++)
         {
-            // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
-            var blob = SqliteColumns.Type(statement, 4 + column) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4 + column) : [];
-            if (column == 0)
-            {
-                CopyPayload(row, blob, encoding);
-            }
-            else
-            {
-                Copy(row, column, blob);
-            }
+            Copy(row, column, SqliteColumns.Type(statement, 4 + column) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4 + column) : []);
         }
     }
 
@@ -88,18 +81,11 @@ internal sealed class VerifyBatch
         _hasPayload[row] = raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL;
         _entries[row] = raw.sqlite3_column_type(statement, 8) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(statement, 8);
         var encoding = raw.sqlite3_column_type(statement, 9) == raw.SQLITE_NULL ? null : types.Get(raw.sqlite3_column_blob(statement, 9));
-        for (var column = 0; column < 4; column++)
+        // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
+        CopyPayload(row, raw.sqlite3_column_type(statement, 4) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4) : [], encoding);
+        for (var column = 1; column < 4; column++)
         {
-            // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
-            var blob = raw.sqlite3_column_type(statement, 4 + column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4 + column) : [];
-            if (column == 0)
-            {
-                CopyPayload(row, blob, encoding);
-            }
-            else
-            {
-                Copy(row, column, blob);
-            }
+            Copy(row, column, raw.sqlite3_column_type(statement, 4 + column) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4 + column) : []);
         }
     }
 

@@ -138,7 +138,7 @@ public sealed class LogExportOutTests : IDisposable
             using var command = connection.CreateCommand();
             command.CommandText = """
                 WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 500009)
-                INSERT INTO records SELECT n.i, r.time, r.type, r.clients, r.payload, r.payload_sha256, r.prev_hash, r.hash, r.entries
+                INSERT INTO records SELECT n.i, r.time, r.type, r.clients, r.payload, r.payload_sha256, r.prev_hash, r.hash, r.entries, r.encoding
                 FROM n, records r WHERE r.idx = 1;
                 UPDATE head SET idx = 500009;
                 """;

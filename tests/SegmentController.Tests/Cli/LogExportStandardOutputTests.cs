@@ -123,7 +123,7 @@ public sealed class LogExportStandardOutputTests : IDisposable
             using var command = connection.CreateCommand();
             command.CommandText = string.Create(CultureInfo.InvariantCulture, $"""
                 WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < {9 + copies})
-                INSERT INTO records SELECT n.i, r.time, r.type, r.clients, r.payload, r.payload_sha256, r.prev_hash, r.hash, r.entries
+                INSERT INTO records SELECT n.i, r.time, r.type, r.clients, r.payload, r.payload_sha256, r.prev_hash, r.hash, r.entries, r.encoding
                 FROM n, records r WHERE r.idx = 1;
                 UPDATE head SET idx = {9 + copies};
                 """);
