@@ -32,6 +32,13 @@ internal static class PayloadEncoding
     /// </summary>
     public const int MaxInflatedBytes = 16 << 20;
 
+    /// <summary>
+    /// The encoding an <c>encoding</c> column's UTF-8 bytes name: <see cref="Deflate"/> without allocating, anything else
+    /// from at most its first 64 bytes (enough to name it; an edited column may hold megabytes).
+    /// </summary>
+    public static string Name(ReadOnlySpan<byte> utf8) =>
+        utf8.SequenceEqual("deflate"u8) ? Deflate : System.Text.Encoding.UTF8.GetString(utf8[..Math.Min(utf8.Length, 64)]);
+
     /// <summary>The payload as written, from its stored form.</summary>
     /// <exception cref="InvalidOperationException">It cannot be read back (the message names the record and why).</exception>
     public static byte[] Decode(long index, byte[] stored, string? encoding) =>

@@ -61,7 +61,7 @@ internal sealed class VerifyBatch
         _clients[row] = SqliteColumns.Type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(SqliteColumns.Blob(statement, 3));
         _hasPayload[row] = SqliteColumns.Type(statement, 4) != raw.SQLITE_NULL;
         _entries[row] = SqliteColumns.Type(statement, 8) == raw.SQLITE_NULL ? null : SqliteColumns.Int64(statement, 8);
-        var encoding = SqliteColumns.Type(statement, 9) == raw.SQLITE_NULL ? null : types.Get(SqliteColumns.Blob(statement, 9));
+        var encoding = SqliteColumns.Type(statement, 9) == raw.SQLITE_NULL ? null : PayloadEncoding.Name(SqliteColumns.Blob(statement, 9));
         // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
         CopyPayload(row, SqliteColumns.Type(statement, 4) == raw.SQLITE_BLOB ? SqliteColumns.Blob(statement, 4) : [], encoding);
         for (var column = 1; column < 4; column++)
@@ -80,7 +80,7 @@ internal sealed class VerifyBatch
         _clients[row] = raw.sqlite3_column_type(statement, 3) == raw.SQLITE_NULL ? null : clientKeys.Get(raw.sqlite3_column_blob(statement, 3));
         _hasPayload[row] = raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL;
         _entries[row] = raw.sqlite3_column_type(statement, 8) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(statement, 8);
-        var encoding = raw.sqlite3_column_type(statement, 9) == raw.SQLITE_NULL ? null : types.Get(raw.sqlite3_column_blob(statement, 9));
+        var encoding = raw.sqlite3_column_type(statement, 9) == raw.SQLITE_NULL ? null : PayloadEncoding.Name(raw.sqlite3_column_blob(statement, 9));
         // Column types as the typed reader saw them: a payload or hash that is not a BLOB reads as empty.
         CopyPayload(row, raw.sqlite3_column_type(statement, 4) == raw.SQLITE_BLOB ? raw.sqlite3_column_blob(statement, 4) : [], encoding);
         for (var column = 1; column < 4; column++)

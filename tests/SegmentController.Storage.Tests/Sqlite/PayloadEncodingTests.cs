@@ -63,6 +63,8 @@ public sealed class PayloadEncodingTests : IDisposable
         { "UPDATE records SET payload = X'FFFFFFFF' WHERE encoding = 'deflate'", "stored payload cannot be read: deflated payload does not inflate" },
         // An encoding this version does not know.
         { "UPDATE records SET encoding = 'zstd' WHERE encoding = 'deflate'", "stored payload cannot be read: payload kept in an encoding this version does not know ('zstd')" },
+        // An encoding column of 100,000 characters: named without being held whole.
+        { "UPDATE records SET encoding = replace(hex(zeroblob(50000)), '0', 'z') WHERE encoding = 'deflate'", "stored payload cannot be read: payload kept in an encoding this version does not know ('an unprintable value')" },
         // The deflated bytes read as if written so.
         { "UPDATE records SET encoding = NULL WHERE encoding = 'deflate'", "payload does not match its digest (edited)" },
         // Other records, deflated in their place.
