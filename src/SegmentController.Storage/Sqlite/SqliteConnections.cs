@@ -130,11 +130,14 @@ internal static class SqliteConnections
             throw new FileNotFoundException(Directory.Exists(path) ? $"store {path} is a directory, not a store file" : $"store {path} does not exist", path);
         }
 
-        // SQLite would wait on a named pipe for a writer, forever: only a regular file is a store. Opened without
-        // blocking and looked at by its handle, then closed again for SQLite, whose own open (SqliteFileGuard)
-        // refuses a pipe put in the file's place since.
-        using (BoundedFile.OpenRegular(path))
+        // SQLite would wait on a named pipe for a writer, forever: only a regular file is a store. Looked at by its
+        // path (stat), never opened here: closing any descriptor of the store's file would drop every POSIX lock
+        // this process holds on it — a live writer's in this process among them — and another process's last
+        // connection to close would then take the writer for gone, checkpoint its log and delete it. SQLite's own
+        // open (SqliteFileGuard) refuses, by the handle, a pipe put in the file's place since.
+        if (BoundedFile.NotRegularReason(path) is { } notAStore)
         {
+            throw new IOException(notAStore);
         }
 
         SqliteFileGuard.Install();
