@@ -73,7 +73,7 @@ internal static class PayloadEncoding
     /// Inflates <paramref name="stored"/> (kept as <paramref name="encoding"/>) into <paramref name="buffer"/> from
     /// <paramref name="offset"/>, growing it as needed; false, with the reason, when it cannot.
     /// </summary>
-    public static bool TryInflate(ReadOnlySpan<byte> stored, string encoding, ref byte[] buffer, int offset, out int length, out string? problem)
+    public static unsafe bool TryInflate(ReadOnlySpan<byte> stored, string encoding, ref byte[] buffer, int offset, out int length, out string? problem)
     {
         length = 0;
         if (encoding != Deflate)
@@ -86,22 +86,31 @@ internal static class PayloadEncoding
         const int Limit = MaxInflatedBytes + 1;
         try
         {
-            using var input = new MemoryStream(stored.ToArray(), writable: false);
-            using var inflate = new DeflateStream(input, CompressionMode.Decompress);
-            while (length < Limit)
+            // Read where it lies (SQLite's row, or the caller's array): no copy of the stored form. An empty one
+            // (an edited row) has no address to read from, and inflates to nothing.
+            byte none = 0;
+            fixed (byte* start = stored)
             {
-                if (offset + length == buffer.Length)
+                using var input = new UnmanagedMemoryStream(stored.IsEmpty ? &none : start, stored.Length);
+                using var inflate = new DeflateStream(input, CompressionMode.Decompress);
+                while (length < Limit)
                 {
-                    Array.Resize(ref buffer, offset + Math.Min(Math.Max(length * 2, (4 * stored.Length) + 4096), Limit));
-                }
+                    if (offset + length == buffer.Length)
+                    {
+                        // At least doubled, as a shared buffer (verification's batch) grows for a copied column, so
+                        // that a batch of deflated rows does not copy what it already holds row after row.
+                        var wanted = offset + Math.Min(Math.Max(length * 2, (4 * stored.Length) + 4096), Limit);
+                        Array.Resize(ref buffer, Math.Min(Math.Max(buffer.Length * 2, wanted), offset + Limit));
+                    }
 
-                var read = inflate.Read(buffer, offset + length, Math.Min(buffer.Length - offset, Limit) - length);
-                if (read == 0)
-                {
-                    break;
-                }
+                    var read = inflate.Read(buffer, offset + length, Math.Min(buffer.Length - offset, Limit) - length);
+                    if (read == 0)
+                    {
+                        break;
+                    }
 
-                length += read;
+                    length += read;
+                }
             }
 
             if (length > MaxInflatedBytes)

@@ -51,10 +51,10 @@ internal static class Schema
     /// append maintains one index, not two. The format becomes <see cref="Format"/> with schema 4: a version that
     /// reads only <see cref="FormatBeforeEncoding"/> refuses the store, rather than report its deflated rows as edited.
     /// </summary>
-    public const string Migrate = """
+    public const string Migrate = $"""
         CREATE INDEX IF NOT EXISTS records_type_time ON records(type, time);
         INSERT INTO meta(key, value) VALUES ('schema', '4') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
-        INSERT INTO meta(key, value) VALUES ('format', 'segctl-evidence-v2') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
+        INSERT INTO meta(key, value) VALUES ('format', '{Format}') ON CONFLICT(key) DO UPDATE SET value = excluded.value;
         """;
 
     /// <summary>The schema version the writer brings a store to.</summary>
