@@ -8,7 +8,8 @@
 # 3 s runs: under 3 minutes, on top of the 11 or so the rest takes on 2 cores.
 # Usage: benchmarks/proxy/run.sh [round duration=2s] [connections=32] [trips=100] [rounds=30]
 # (h2load runs two thirds as many rounds, at least 3, with a quarter as many connections, 4 streams on each.)
-# SEGCTL_BENCH_ONLY=h2 runs the HTTP/2 rounds alone (about 3 minutes); SEGCTL_BENCH_STORE_RECORDS=N gives the
+# SEGCTL_BENCH_ONLY=h2 runs the HTTP/2 rounds alone (about 3 minutes), SEGCTL_BENCH_ONLY=trips the kill timing
+# alone after a warm-up of the segctl target; SEGCTL_BENCH_STORE_RECORDS=N gives the
 # SQLite store N access records before the first phase, as a site's store holds years of them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

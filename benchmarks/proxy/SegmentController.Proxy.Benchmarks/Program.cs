@@ -39,12 +39,13 @@ var trips = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) :
 var roundCount = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 30;
 
 // SEGCTL_BENCH_ONLY=h2: the HTTP/2 rounds alone (no HTTP/1.1 phases, no trips), a few minutes instead of thirteen.
+// SEGCTL_BENCH_ONLY=trips: the kill timing alone, after the segctl target is warmed up under wrk (no rounds).
 // SEGCTL_BENCH_STORE_RECORDS=N: the SQLite store is given N access records before the first phase, as a site's
 // store, which holds years of them, would be (what a record costs the writer grows with the database file).
 var only = Environment.GetEnvironmentVariable("SEGCTL_BENCH_ONLY") ?? "";
-if (only is not ("" or "h2"))
+if (only is not ("" or "h2" or "trips"))
 {
-    Console.Error.WriteLine($"SEGCTL_BENCH_ONLY={only}: the only phase that runs alone is h2");
+    Console.Error.WriteLine($"SEGCTL_BENCH_ONLY={only}: the phases that run alone are h2 and trips");
     Environment.Exit(2);
 }
 
@@ -56,6 +57,8 @@ if (!long.TryParse(storeRecordsText, NumberStyles.None, CultureInfo.InvariantCul
 }
 
 var http1 = only.Length == 0;
+var h2 = only is "" or "h2";
+var killTiming = only is "" or "trips";
 var dir = Directory.CreateTempSubdirectory("segctl-bench-").FullName;
 try
 {
@@ -248,56 +251,77 @@ try
         Console.WriteLine($"segctl's metrics (each target's own registry), after the wrk rounds: segctl_proxy_requests_total{{client=\"acme\",outcome=\"forwarded\"}} {siteMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} with the SQLite store, {memoryMetrics.ProxyRequestsTotal.WithLabels("acme", ProxyOutcomes.Forwarded).Value:F0} records in memory; segctl_proxy_request_duration_seconds{{client=\"acme\"}} observations {siteMetrics.ProxyRequestDuration.WithLabels("acme").Count} / {memoryMetrics.ProxyRequestDuration.WithLabels("acme").Count}; findings made {siteFindings.Recent.Count} / {memoryFindings.Recent.Count} (none expected)");
     }
 
-    // HTTP/2 (wrk speaks HTTP/1.1 only): h2load against the same three targets. The agents' streams are
-    // multiplexed: a quarter as many connections as wrk's (at least 2, one per h2load thread), 4 streams out
-    // on each, so about as many requests in flight. Kestrel's and YARP's HTTP/2 code runs here for the first
-    // time: warmed up as before (passes of 3 s, at most 5; at most 15 when the HTTP/1.1 phases did not warm
-    // the rest up), then interleaved rounds of the same duration, two thirds as many as wrk's (at least 3):
-    // under 3 minutes more for the default run. Records in memory split the store's share from segctl's own.
-    var h2Clients = Math.Max(2, (int)open / 4);
-    const int H2Streams = 4;
-    int[] h2Ports = ports;
-    var h2Passes = 0;
-    TimeSpan h2PassJit;
-    do
+    if (h2)
     {
-        var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
-        foreach (var port in h2Ports)
+        // HTTP/2 (wrk speaks HTTP/1.1 only): h2load against the same three targets. The agents' streams are
+        // multiplexed: a quarter as many connections as wrk's (at least 2, one per h2load thread), 4 streams out
+        // on each, so about as many requests in flight. Kestrel's and YARP's HTTP/2 code runs here for the first
+        // time: warmed up as before (passes of 3 s, at most 5; at most 15 when the HTTP/1.1 phases did not warm
+        // the rest up), then interleaved rounds of the same duration, two thirds as many as wrk's (at least 3):
+        // under 3 minutes more for the default run. Records in memory split the store's share from segctl's own.
+        var h2Clients = Math.Max(2, (int)open / 4);
+        const int H2Streams = 4;
+        int[] h2Ports = ports;
+        var h2Passes = 0;
+        TimeSpan h2PassJit;
+        do
         {
-            await H2loadAsync(port, "3s", h2Clients, H2Streams);
+            var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+            foreach (var port in h2Ports)
+            {
+                await H2loadAsync(port, "3s", h2Clients, H2Streams);
+            }
+
+            h2PassJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
+            h2Passes++;
+        }
+        while (h2PassJit > TimeSpan.FromMilliseconds(50) && h2Passes < (http1 ? 5 : 15));
+        var h2JitAtStart = System.Runtime.JitInfo.GetCompilationTime();
+        var h2RoundCount = Math.Max(3, roundCount * 2 / 3);
+        var h2Rounds = h2Ports.Select(_ => new List<(double Rps, double MeanMs, double CpuUs, long Failed)>()).ToArray();
+        for (var round = 0; round < h2RoundCount; round++)
+        {
+            for (var k = 0; k < h2Ports.Length; k++)
+            {
+                var i = (round + k) % h2Ports.Length;
+                h2Rounds[i].Add(await H2loadAsync(h2Ports[i], duration, h2Clients, H2Streams));
+            }
         }
 
-        h2PassJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
-        h2Passes++;
-    }
-    while (h2PassJit > TimeSpan.FromMilliseconds(50) && h2Passes < (http1 ? 5 : 15));
-    var h2JitAtStart = System.Runtime.JitInfo.GetCompilationTime();
-    var h2RoundCount = Math.Max(3, roundCount * 2 / 3);
-    var h2Rounds = h2Ports.Select(_ => new List<(double Rps, double MeanMs, double CpuUs, long Failed)>()).ToArray();
-    for (var round = 0; round < h2RoundCount; round++)
-    {
-        for (var k = 0; k < h2Ports.Length; k++)
+        var h2Jit = System.Runtime.JitInfo.GetCompilationTime() - h2JitAtStart;
+        string H2Paired(int target, Func<(double Rps, double MeanMs, double CpuUs, long Failed), (double Rps, double MeanMs, double CpuUs, long Failed), double> measure, string format)
         {
-            var i = (round + k) % h2Ports.Length;
-            h2Rounds[i].Add(await H2loadAsync(h2Ports[i], duration, h2Clients, H2Streams));
+            var (median, low, high) = MedianWithInterval(Enumerable.Range(0, h2RoundCount).Select(r => measure(h2Rounds[target][r], h2Rounds[0][r])));
+            return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
         }
+
+        var (h2Bare, h2Memory, h2Segctl) = (h2Rounds[0].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[1].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[2].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2));
+        Console.WriteLine($"HTTP/2 at saturation (h2load, {h2Clients} connections x {H2Streams} streams; warm-up {h2Passes} passes of 3 s per target, last compiled for {h2PassJit.TotalMilliseconds:F0} ms; JIT during the rounds {h2Jit.TotalMilliseconds:F0} ms; {h2RoundCount} interleaved rounds, median round):");
+        Console.WriteLine($"  bare YARP {h2Bare.Rps:F0} req/s mean {h2Bare.MeanMs:F3} ms cpu {h2Bare.CpuUs:F1} us/req; segctl records in memory {h2Memory.Rps:F0} req/s mean {h2Memory.MeanMs:F3} ms cpu {h2Memory.CpuUs:F1} us/req; segctl records to SQLite {h2Segctl.Rps:F0} req/s mean {h2Segctl.MeanMs:F3} ms cpu {h2Segctl.CpuUs:F1} us/req; requests done but not answered 2xx/3xx in the rounds: {h2Rounds[0].Sum(r => r.Failed)} bare, {h2Rounds[1].Sum(r => r.Failed)} memory, {h2Rounds[2].Sum(r => r.Failed)} SQLite");
+        Console.WriteLine($"  paired by round: throughput ratio segctl/bare {H2Paired(2, (t, b) => t.Rps / b.Rps, "F3")} with the SQLite store (target >= 0.85), {H2Paired(1, (t, b) => t.Rps / b.Rps, "F3")} records in memory; added mean latency (us) {H2Paired(2, (t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")} / {H2Paired(1, (t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")}; added cpu per request (us) {H2Paired(2, (t, b) => t.CpuUs - b.CpuUs, "F1")} / {H2Paired(1, (t, b) => t.CpuUs - b.CpuUs, "F1")}");
     }
 
-    var h2Jit = System.Runtime.JitInfo.GetCompilationTime() - h2JitAtStart;
     await memory.DisposeAsync();
-    string H2Paired(int target, Func<(double Rps, double MeanMs, double CpuUs, long Failed), (double Rps, double MeanMs, double CpuUs, long Failed), double> measure, string format)
-    {
-        var (median, low, high) = MedianWithInterval(Enumerable.Range(0, h2RoundCount).Select(r => measure(h2Rounds[target][r], h2Rounds[0][r])));
-        return $"{median.ToString(format, CultureInfo.InvariantCulture)} (95% CI {low.ToString(format, CultureInfo.InvariantCulture)} to {high.ToString(format, CultureInfo.InvariantCulture)})";
-    }
 
-    var (h2Bare, h2Memory, h2Segctl) = (h2Rounds[0].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[1].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2), h2Rounds[2].OrderBy(r => r.Rps).ElementAt(h2RoundCount / 2));
-    Console.WriteLine($"HTTP/2 at saturation (h2load, {h2Clients} connections x {H2Streams} streams; warm-up {h2Passes} passes of 3 s per target, last compiled for {h2PassJit.TotalMilliseconds:F0} ms; JIT during the rounds {h2Jit.TotalMilliseconds:F0} ms; {h2RoundCount} interleaved rounds, median round):");
-    Console.WriteLine($"  bare YARP {h2Bare.Rps:F0} req/s mean {h2Bare.MeanMs:F3} ms cpu {h2Bare.CpuUs:F1} us/req; segctl records in memory {h2Memory.Rps:F0} req/s mean {h2Memory.MeanMs:F3} ms cpu {h2Memory.CpuUs:F1} us/req; segctl records to SQLite {h2Segctl.Rps:F0} req/s mean {h2Segctl.MeanMs:F3} ms cpu {h2Segctl.CpuUs:F1} us/req; requests done but not answered 2xx/3xx in the rounds: {h2Rounds[0].Sum(r => r.Failed)} bare, {h2Rounds[1].Sum(r => r.Failed)} memory, {h2Rounds[2].Sum(r => r.Failed)} SQLite");
-    Console.WriteLine($"  paired by round: throughput ratio segctl/bare {H2Paired(2, (t, b) => t.Rps / b.Rps, "F3")} with the SQLite store (target >= 0.85), {H2Paired(1, (t, b) => t.Rps / b.Rps, "F3")} records in memory; added mean latency (us) {H2Paired(2, (t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")} / {H2Paired(1, (t, b) => (t.MeanMs - b.MeanMs) * 1000, "F0")}; added cpu per request (us) {H2Paired(2, (t, b) => t.CpuUs - b.CpuUs, "F1")} / {H2Paired(1, (t, b) => t.CpuUs - b.CpuUs, "F1")}");
-
-    if (http1)
+    if (killTiming)
     {
+        if (only == "trips")
+        {
+            // Alone, nothing else has warmed the code up: the segctl target under wrk until the JIT is quiet,
+            // as the HTTP/1.1 warm-up would leave it (passes of 3 s, at most 15).
+            var passes = 0;
+            TimeSpan passJit;
+            do
+            {
+                var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+                await WrkAsync(segctlPort, "3s", connections);
+                passJit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
+                passes++;
+            }
+            while (passJit > TimeSpan.FromMilliseconds(50) && passes < 15);
+            Console.WriteLine($"warm-up of the segctl target alone: {passes} passes of 3 s (last pass compiled for {passJit.TotalMilliseconds:F0} ms)");
+        }
+
         await KillTimingAsync(engine, segctlPort, pki.CaPath, trips);
     }
 
@@ -432,6 +456,7 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     var webSocketCut = new List<double>();
     var webSocketEchoes = new List<int>();
     var persist = new List<double>();
+    var persistDetail = new List<string?>();
     var gate = new List<double>();
     var inflight = new List<double>();
     var pool = new List<double>();
@@ -483,6 +508,7 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
         ack.Add(Stopwatch.GetElapsedTime(tripStarted, acknowledged).TotalMilliseconds);
         gcPause.Add((GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds);
         persist.Add(Stage(result, SuspensionStage.Persist));
+        persistDetail.Add(result.Record.Stages.Single(s => s.Stage == SuspensionStage.Persist).Detail);
         gate.Add(Stage(result, SuspensionStage.Gate));
         inflight.Add(Stage(result, SuspensionStage.InFlight));
         pool.Add(Stage(result, SuspensionStage.UpstreamPool));
@@ -549,7 +575,7 @@ static async Task KillTimingAsync(SuspensionEngine engine, int port, string caPa
     // disk and the garbage collector can hold it up; the hypervisor still can (steal: time a virtual CPU
     // was runnable but not running). The slowest trips, stage by stage, say where a long one waited.
     var slowest = Enumerable.Range(0, ack.Count).OrderByDescending(t => ack[t]).Take(3);
-    Console.WriteLine($"    slowest trips: {string.Join("; ", slowest.Select(t => $"{ack[t]:F3} (persist {persist[t]:F3}, gate {gate[t]:F3}, in-flight {inflight[t]:F3}, upstream pool {pool[t]:F3}{(gcPause[t] > 0 ? $", GC pause {gcPause[t]:F3}" : "")})"))}");
+    Console.WriteLine($"    slowest trips: {string.Join("; ", slowest.Select(t => $"trip {t + 1}: {ack[t]:F3} ({ack[t] - inForce[t]:F3} outside the stages; persist {persist[t]:F3}{(persistDetail[t] is { } detail ? $" ({detail})" : "")}, gate {gate[t]:F3}, in-flight {inflight[t]:F3}, upstream pool {pool[t]:F3}{(gcPause[t] > 0 ? $", GC pause {gcPause[t]:F3}" : "")})"))}");
     var stealShare = (ticks.Total - ticksBefore.Total) == 0 ? 0 : 100.0 * (ticks.Steal - ticksBefore.Steal) / (ticks.Total - ticksBefore.Total);
     Console.WriteLine($"    steal while the trips ran: {stealShare:F1} % of the machine's CPU time");
     Console.WriteLine($"  gate closed, seen from outside (4 probers opening connections back to back; target <= 1 after the acknowledgement):");
