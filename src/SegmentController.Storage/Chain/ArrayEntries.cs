@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace SegmentController.Storage.Chain;
 
 /// <summary>
@@ -28,9 +30,10 @@ public static class ArrayEntries
 
     /// <summary>The number of top-level elements when <paramref name="payload"/> is a bracketed list; otherwise null.</summary>
     /// <remarks>
-    /// Between strings the bytes are looked up one by one (a record's structure is dense there: a
-    /// search stops every few bytes); a string is crossed with a vectorized search for its closing quote
-    /// or an escape. The writer runs this on every row it joins, so its cost is paid per request.
+    /// The writer runs this on every row it joins and verification on every row it reads, so its cost is
+    /// paid per request and per record verified. Lists of 64 bytes or more are read 64 bytes at a time
+    /// (<see cref="CountByBlocks"/>); shorter ones, and any with a backslash outside a string, a byte at a
+    /// time (<see cref="CountByBytes"/>).
     /// </remarks>
     public static int? Count(ReadOnlySpan<byte> payload)
     {
@@ -40,6 +43,25 @@ public static class ArrayEntries
         }
 
         var inner = payload[1..^1];
+        if (inner.Length >= BlockBytes && Vector128.IsHardwareAccelerated)
+        {
+            var (entries, decided) = CountByBlocks(inner);
+            if (decided)
+            {
+                return entries;
+            }
+        }
+
+        return CountByBytes(inner);
+    }
+
+    /// <summary>
+    /// The count a byte at a time: between strings each byte is looked up (a record's structure is dense
+    /// there: a search would stop every few bytes); a string is crossed with a vectorized search for its
+    /// closing quote or an escape.
+    /// </summary>
+    private static int? CountByBytes(ReadOnlySpan<byte> inner)
+    {
         var kind = Kind;
         var depth = 0;
         var commas = 0;
@@ -90,11 +112,123 @@ public static class ArrayEntries
             }
         }
 
-        if (depth != 0)
+        return Entries(inner, depth, commas);
+    }
+
+    // The elements of a list whose strings all closed: null when its brackets do not balance.
+    private static int? Entries(ReadOnlySpan<byte> inner, int depth, int commas) =>
+        depth != 0 ? null : commas > 0 || inner.Trim(" \t\r\n"u8).Length > 0 ? commas + 1 : 0;
+
+    private const int BlockBytes = 64;
+
+    // Every other bit, from the second: the odd positions.
+    private const ulong OddBits = 0xAAAAAAAAAAAAAAAA;
+
+    /// <summary>
+    /// The count read 64 bytes at a time: each block's quotes, backslashes, brackets and commas become bit masks
+    /// (a bit per byte), the characters escaped by backslash runs are found from the runs' lengths (an odd run
+    /// escapes the byte after it, carried into the next block), the bytes inside strings from the quotes that are
+    /// not escaped (a running parity, carried too), and only the brackets and commas outside strings are visited.
+    /// Returns null with no count (<c>Decided</c> false) when a backslash lies outside a string: there it escapes
+    /// nothing, which the masks assume it does, so the caller counts a byte at a time. Up to the first such
+    /// backslash the masks and a byte-at-a-time reading agree on every string, so a list with none is counted
+    /// exactly, and the first one is found where it is (outside a string by both readings).
+    /// </summary>
+    private static (int? Entries, bool Decided) CountByBlocks(ReadOnlySpan<byte> inner)
+    {
+        Span<byte> last = stackalloc byte[BlockBytes];
+        ulong escapedCarry = 0;
+        ulong inStringCarry = 0;
+        var depth = 0;
+        var commas = 0;
+        for (var at = 0; at < inner.Length; at += BlockBytes)
         {
-            return null;
+            scoped ReadOnlySpan<byte> block = inner[at..];
+            if (block.Length < BlockBytes)
+            {
+                // The last, short block padded with spaces, which are none of the characters looked for.
+                last.Fill((byte)' ');
+                block.CopyTo(last);
+                block = last;
+            }
+
+            var (quotes, backslashes, opens, closes, separators) = Classify(block);
+
+            // Escaped bytes (simdjson's escape scanner): in a run of backslashes every other one escapes the byte
+            // after it, from the run's first. Subtracting the runs from the odd positions (each run shifted on by
+            // one) leaves, after the odd positions are flipped back, a bit on each escaping backslash and on the
+            // byte the run escapes; the run's own bits are taken out again. A block that ends with an escaping
+            // backslash escapes the next block's first byte.
+            var potential = backslashes & ~escapedCarry;
+            var code = (((potential << 1) | OddBits) - potential) ^ OddBits;
+            var escaped = code ^ (backslashes | escapedCarry);
+            escapedCarry = (code & backslashes) >> 63;
+
+            // Inside a string: from an opening quote up to (not including) its closing one.
+            var inString = PrefixXor(quotes & ~escaped) ^ inStringCarry;
+            inStringCarry = (ulong)((long)inString >> 63);
+            if ((backslashes & ~inString) != 0)
+            {
+                return (null, false);
+            }
+
+            var structural = (opens | closes | separators) & ~inString;
+            while (structural != 0)
+            {
+                var bit = structural & (0 - structural);
+                structural ^= bit;
+                if ((opens & bit) != 0)
+                {
+                    depth++;
+                }
+                else if ((closes & bit) != 0)
+                {
+                    if (--depth < 0)
+                    {
+                        return (null, true);
+                    }
+                }
+                else if (depth == 0)
+                {
+                    commas++;
+                }
+            }
         }
 
-        return commas > 0 || inner.Trim(" \t\r\n"u8).Length > 0 ? commas + 1 : 0;
+        // A string still open at the end (an escape as the last byte included) is not a list.
+        return (inStringCarry != 0 ? null : Entries(inner, depth, commas), true);
+    }
+
+    // The block's bytes that are '"', '\\', '[' or '{', ']' or '}', and ',' (bit i for byte i).
+    private static (ulong Quotes, ulong Backslashes, ulong Opens, ulong Closes, ulong Commas) Classify(ReadOnlySpan<byte> block)
+    {
+        ulong quotes = 0, backslashes = 0, opens = 0, closes = 0, commas = 0;
+        for (var lane = 0; lane < BlockBytes / 16; lane++)
+        {
+            var bytes = Vector128.Create(block.Slice(lane * 16, 16));
+
+            // '[' (0x5B) and '{' (0x7B) differ in bit 0x20 alone, as do ']' (0x5D) and '}' (0x7D).
+            var folded = bytes | Vector128.Create((byte)0x20);
+            var shift = lane * 16;
+            quotes |= (ulong)Vector128.Equals(bytes, Vector128.Create((byte)'"')).ExtractMostSignificantBits() << shift;
+            backslashes |= (ulong)Vector128.Equals(bytes, Vector128.Create((byte)'\\')).ExtractMostSignificantBits() << shift;
+            opens |= (ulong)Vector128.Equals(folded, Vector128.Create((byte)'{')).ExtractMostSignificantBits() << shift;
+            closes |= (ulong)Vector128.Equals(folded, Vector128.Create((byte)'}')).ExtractMostSignificantBits() << shift;
+            commas |= (ulong)Vector128.Equals(bytes, Vector128.Create((byte)',')).ExtractMostSignificantBits() << shift;
+        }
+
+        return (quotes, backslashes, opens, closes, commas);
+    }
+
+    // Bit i is the parity of bits 0..i.
+    private static ulong PrefixXor(ulong bits)
+    {
+        bits ^= bits << 1;
+        bits ^= bits << 2;
+        bits ^= bits << 4;
+        bits ^= bits << 8;
+        bits ^= bits << 16;
+        bits ^= bits << 32;
+        return bits;
     }
 }

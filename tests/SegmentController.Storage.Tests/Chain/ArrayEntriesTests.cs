@@ -66,6 +66,69 @@ public sealed class ArrayEntriesTests
         }
     }
 
+    /// <summary>
+    /// Lists long enough to be read 64 bytes at a time, strings and backslash runs crossing the blocks'
+    /// edges, backslashes outside strings (counted a byte at a time) included: against the plain count.
+    /// </summary>
+    [Fact]
+    public void LongRandomPayloads_AgreeWithAPlainCount()
+    {
+        // Mostly plain bytes, so that strings and runs stretch over block edges; runs of backslashes drawn whole.
+        const string alphabet = "[]{},\"\\ aaaaaaaabbbbcccc1:\t\u00e9";
+        var random = new Random(20261128);
+        var decided = 0;
+        for (var n = 0; n < 100_000; n++)
+        {
+            var builder = new StringBuilder("[");
+            var length = random.Next(60, 400);
+            while (builder.Length < length)
+            {
+                var c = alphabet[random.Next(alphabet.Length)];
+                builder.Append(c == '\\' ? new string('\\', random.Next(1, 6)) : c.ToString());
+            }
+
+            builder.Append(']');
+            var payload = builder.ToString();
+            var expected = PlainCount(payload);
+            var actual = ArrayEntries.Count(Encoding.UTF8.GetBytes(payload));
+            Assert.True(expected == actual, $"{payload}: expected {expected?.ToString() ?? "null"}, got {actual?.ToString() ?? "null"}");
+            decided += expected is null ? 0 : 1;
+        }
+
+        // Not only refusals: a good share of them are lists.
+        Assert.True(decided > 1_000, $"{decided} of the inputs were lists");
+    }
+
+    [Theory]
+    [InlineData(62, "\"x\\\"y\",1")] // an escaped quote across the first block's edge
+    [InlineData(63, "\"\\\\\",1")] // an even run ending at the edge: the quote after it closes the string
+    [InlineData(63, "\"\\\\\\\",\"")] // an odd run across the edge: the quote is escaped, the string stays open
+    [InlineData(64, "\\,1")] // a backslash outside a string: escapes nothing
+    [InlineData(65, "{\"a\":\"],\"}")] // brackets and commas inside a string that crosses the edge
+    public void BlockEdges_AgreeWithAPlainCount(int padding, string tail)
+    {
+        // Around the edge named, then one block further on.
+        foreach (var shift in Enumerable.Range(-8, 17).Concat(Enumerable.Range(56, 17)))
+        {
+            foreach (var lead in new[] { "1,", "\"", "{" })
+            {
+                var payload = "[" + lead + new string('a', padding + shift) + tail + (lead == "{" ? "}" : "") + "]";
+                Assert.Equal(PlainCount(payload), ArrayEntries.Count(Encoding.UTF8.GetBytes(payload)));
+            }
+        }
+    }
+
+    [Fact]
+    public void JoinedAccessRecords_WithEscapes_OnePerRecord()
+    {
+        const string record = """{"path":"/a\\\"b\\","note":"\u00e9 [x], {y}","n":1}""";
+        for (var count = 1; count < 40; count++)
+        {
+            var joined = "[" + string.Join(",", Enumerable.Repeat(record, count)) + "]";
+            Assert.Equal(count, ArrayEntries.Count(Encoding.UTF8.GetBytes(joined)));
+        }
+    }
+
     // The definition, one character at a time.
     private static int? PlainCount(string payload)
     {
