@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace SegmentController.Storage.Chain;
@@ -35,7 +36,10 @@ public static class ArrayEntries
     /// (<see cref="CountByBlocks"/>); shorter ones, and any with a backslash outside a string, a byte at a
     /// time (<see cref="CountByBytes"/>).
     /// </remarks>
-    public static int? Count(ReadOnlySpan<byte> payload)
+    public static int? Count(ReadOnlySpan<byte> payload) => Count(payload, Vector256.IsHardwareAccelerated);
+
+    /// <summary>The count, reading blocks with 32-byte vectors (<paramref name="wideVectors"/>) or 16-byte ones.</summary>
+    internal static int? Count(ReadOnlySpan<byte> payload, bool wideVectors)
     {
         if (payload.Length < 2 || payload[0] != (byte)'[' || payload[^1] != (byte)']')
         {
@@ -45,7 +49,7 @@ public static class ArrayEntries
         var inner = payload[1..^1];
         if (inner.Length >= BlockBytes && Vector128.IsHardwareAccelerated)
         {
-            var (entries, decided) = CountByBlocks(inner);
+            var (entries, decided) = CountByBlocks(inner, wideVectors);
             if (decided)
             {
                 return entries;
@@ -128,13 +132,14 @@ public static class ArrayEntries
     /// The count read 64 bytes at a time: each block's quotes, backslashes, brackets and commas become bit masks
     /// (a bit per byte), the characters escaped by backslash runs are found from the runs' lengths (an odd run
     /// escapes the byte after it, carried into the next block), the bytes inside strings from the quotes that are
-    /// not escaped (a running parity, carried too), and only the brackets and commas outside strings are visited.
+    /// not escaped (a running parity, carried too); the brackets outside strings are visited one by one and the commas
+    /// between them, outside strings, counted together where the depth is the list's own.
     /// Returns null with no count (<c>Decided</c> false) when a backslash lies outside a string: there it escapes
     /// nothing, which the masks assume it does, so the caller counts a byte at a time. Up to the first such
     /// backslash the masks and a byte-at-a-time reading agree on every string, so a list with none is counted
     /// exactly, and the first one is found where it is (outside a string by both readings).
     /// </summary>
-    private static (int? Entries, bool Decided) CountByBlocks(ReadOnlySpan<byte> inner)
+    private static (int? Entries, bool Decided) CountByBlocks(ReadOnlySpan<byte> inner, bool wideVectors)
     {
         Span<byte> last = stackalloc byte[BlockBytes];
         ulong escapedCarry = 0;
@@ -152,7 +157,7 @@ public static class ArrayEntries
                 block = last;
             }
 
-            var (quotes, backslashes, opens, closes, separators) = Classify(block);
+            var (quotes, backslashes, opens, closes, separators) = Classify(block, wideVectors);
 
             // Escaped bytes (simdjson's escape scanner): in a run of backslashes every other one escapes the byte
             // after it, from the run's first. Subtracting the runs from the odd positions (each run shifted on by
@@ -172,27 +177,27 @@ public static class ArrayEntries
                 return (null, false);
             }
 
-            var structural = (opens | closes | separators) & ~inString;
-            while (structural != 0)
+            // Bracket by bracket: the commas before each count when the depth there is the list's own.
+            var brackets = (opens | closes) & ~inString;
+            var separatorsLeft = separators & ~inString;
+            while (brackets != 0)
             {
-                var bit = structural & (0 - structural);
-                structural ^= bit;
+                var bit = brackets & (0 - brackets);
+                brackets ^= bit;
+                var before = bit - 1;
+                commas += depth == 0 ? BitOperations.PopCount(separatorsLeft & before) : 0;
+                separatorsLeft &= ~before;
                 if ((opens & bit) != 0)
                 {
                     depth++;
                 }
-                else if ((closes & bit) != 0)
+                else if (--depth < 0)
                 {
-                    if (--depth < 0)
-                    {
-                        return (null, true);
-                    }
-                }
-                else if (depth == 0)
-                {
-                    commas++;
+                    return (null, true);
                 }
             }
+
+            commas += depth == 0 ? BitOperations.PopCount(separatorsLeft) : 0;
         }
 
         // A string still open at the end (an escape as the last byte included) is not a list.
@@ -200,16 +205,31 @@ public static class ArrayEntries
     }
 
     // The block's bytes that are '"', '\\', '[' or '{', ']' or '}', and ',' (bit i for byte i).
-    private static (ulong Quotes, ulong Backslashes, ulong Opens, ulong Closes, ulong Commas) Classify(ReadOnlySpan<byte> block)
+    // '[' (0x5B) and '{' (0x7B) differ in bit 0x20 alone, as do ']' (0x5D) and '}' (0x7D): each pair is one
+    // comparison once that bit is set.
+    private static (ulong Quotes, ulong Backslashes, ulong Opens, ulong Closes, ulong Commas) Classify(ReadOnlySpan<byte> block, bool wideVectors)
     {
         ulong quotes = 0, backslashes = 0, opens = 0, closes = 0, commas = 0;
-        for (var lane = 0; lane < BlockBytes / 16; lane++)
+        if (wideVectors)
         {
-            var bytes = Vector128.Create(block.Slice(lane * 16, 16));
+            for (var shift = 0; shift < BlockBytes; shift += 32)
+            {
+                var bytes = Vector256.Create(block.Slice(shift, 32));
+                var folded = bytes | Vector256.Create((byte)0x20);
+                quotes |= (ulong)Vector256.Equals(bytes, Vector256.Create((byte)'"')).ExtractMostSignificantBits() << shift;
+                backslashes |= (ulong)Vector256.Equals(bytes, Vector256.Create((byte)'\\')).ExtractMostSignificantBits() << shift;
+                opens |= (ulong)Vector256.Equals(folded, Vector256.Create((byte)'{')).ExtractMostSignificantBits() << shift;
+                closes |= (ulong)Vector256.Equals(folded, Vector256.Create((byte)'}')).ExtractMostSignificantBits() << shift;
+                commas |= (ulong)Vector256.Equals(bytes, Vector256.Create((byte)',')).ExtractMostSignificantBits() << shift;
+            }
 
-            // '[' (0x5B) and '{' (0x7B) differ in bit 0x20 alone, as do ']' (0x5D) and '}' (0x7D).
+            return (quotes, backslashes, opens, closes, commas);
+        }
+
+        for (var shift = 0; shift < BlockBytes; shift += 16)
+        {
+            var bytes = Vector128.Create(block.Slice(shift, 16));
             var folded = bytes | Vector128.Create((byte)0x20);
-            var shift = lane * 16;
             quotes |= (ulong)Vector128.Equals(bytes, Vector128.Create((byte)'"')).ExtractMostSignificantBits() << shift;
             backslashes |= (ulong)Vector128.Equals(bytes, Vector128.Create((byte)'\\')).ExtractMostSignificantBits() << shift;
             opens |= (ulong)Vector128.Equals(folded, Vector128.Create((byte)'{')).ExtractMostSignificantBits() << shift;

@@ -70,8 +70,10 @@ public sealed class ArrayEntriesTests
     /// Lists long enough to be read 64 bytes at a time, strings and backslash runs crossing the blocks'
     /// edges, backslashes outside strings (counted a byte at a time) included: against the plain count.
     /// </summary>
-    [Fact]
-    public void LongRandomPayloads_AgreeWithAPlainCount()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void LongRandomPayloads_AgreeWithAPlainCount(bool wideVectors)
     {
         // Mostly plain bytes, so that strings and runs stretch over block edges; runs of backslashes drawn whole.
         const string alphabet = "[]{},\"\\ aaaaaaaabbbbcccc1:\t\u00e9";
@@ -90,7 +92,7 @@ public sealed class ArrayEntriesTests
             builder.Append(']');
             var payload = builder.ToString();
             var expected = PlainCount(payload);
-            var actual = ArrayEntries.Count(Encoding.UTF8.GetBytes(payload));
+            var actual = ArrayEntries.Count(Encoding.UTF8.GetBytes(payload), wideVectors);
             Assert.True(expected == actual, $"{payload}: expected {expected?.ToString() ?? "null"}, got {actual?.ToString() ?? "null"}");
             decided += expected is null ? 0 : 1;
         }
@@ -112,8 +114,10 @@ public sealed class ArrayEntriesTests
         {
             foreach (var lead in new[] { "1,", "\"", "{" })
             {
-                var payload = "[" + lead + new string('a', padding + shift) + tail + (lead == "{" ? "}" : "") + "]";
-                Assert.Equal(PlainCount(payload), ArrayEntries.Count(Encoding.UTF8.GetBytes(payload)));
+                var payload = Encoding.UTF8.GetBytes("[" + lead + new string('a', padding + shift) + tail + (lead == "{" ? "}" : "") + "]");
+                var expected = PlainCount(Encoding.UTF8.GetString(payload));
+                Assert.Equal(expected, ArrayEntries.Count(payload, wideVectors: true));
+                Assert.Equal(expected, ArrayEntries.Count(payload, wideVectors: false));
             }
         }
     }
