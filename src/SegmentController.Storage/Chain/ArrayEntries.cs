@@ -165,7 +165,7 @@ public static class ArrayEntries
             // byte the run escapes; the run's own bits are taken out again. A block that ends with an escaping
             // backslash escapes the next block's first byte.
             var potential = backslashes & ~escapedCarry;
-            var code = (((potential << 1) | OddBits) - potential) ^ OddBits;
+            var code = unchecked(((potential << 1) | OddBits) - potential) ^ OddBits;
             var escaped = code ^ (backslashes | escapedCarry);
             escapedCarry = (code & backslashes) >> 63;
 
@@ -182,7 +182,7 @@ public static class ArrayEntries
             var separatorsLeft = separators & ~inString;
             while (brackets != 0)
             {
-                var bit = brackets & (0 - brackets);
+                var bit = brackets & unchecked(0 - brackets);
                 brackets ^= bit;
                 var before = bit - 1;
                 commas += depth == 0 ? BitOperations.PopCount(separatorsLeft & before) : 0;

@@ -123,6 +123,21 @@ public sealed class ArrayEntriesTests
     }
 
     [Fact]
+    public void LongBackslashRuns_AcrossWholeBlocks_AgreeWithAPlainCount()
+    {
+        for (var run = 1; run < 200; run++)
+        {
+            foreach (var payload in new[] { "[\"" + new string('\\', run) + "\",1]", "[1,\"x" + new string('\\', run) + "\"]" })
+            {
+                var bytes = Encoding.UTF8.GetBytes(payload);
+                var expected = PlainCount(payload);
+                Assert.Equal(expected, ArrayEntries.Count(bytes, wideVectors: true));
+                Assert.Equal(expected, ArrayEntries.Count(bytes, wideVectors: false));
+            }
+        }
+    }
+
+    [Fact]
     public void JoinedAccessRecords_WithEscapes_OnePerRecord()
     {
         const string record = """{"path":"/a\\\"b\\","note":"\u00e9 [x], {y}","n":1}""";
