@@ -26,7 +26,8 @@ internal sealed class ProxyComponents : IDisposable
         var view = new LazyView(suspensions);
         Gate = new ConnectionGate(Directory, view, Refusals);
         InFlight = new InFlightRequests();
-        Pools = new UpstreamPools(Snapshots, view);
+        Http10 = new Http10Upstreams(logger);
+        Pools = new UpstreamPools(Snapshots, view, Http10);
 
         // What was admitted under the replaced policy is judged again under the new one: connections and
         // requests whose agent, or whose upstream, the reload gave another client are cut.
@@ -51,6 +52,9 @@ internal sealed class ProxyComponents : IDisposable
     public InFlightRequests InFlight { get; }
 
     public UpstreamPools Pools { get; }
+
+    /// <summary>Upstreams that close each connection after one response, as learnt from their answers.</summary>
+    public Http10Upstreams Http10 { get; }
 
     /// <summary>
     /// Awaited by each request once its route is matched and before the proxy decides on it, when set

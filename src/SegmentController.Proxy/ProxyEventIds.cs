@@ -12,4 +12,5 @@ internal static class ProxyEventIds
     public const int GateRefusalsNotRecorded = 2006;
     public const int UpstreamProbe = 2007;
     public const int RouteNotInForce = 2008;
+    public const int UpstreamHttp10 = 2009;
 }

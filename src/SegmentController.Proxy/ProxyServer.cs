@@ -111,6 +111,7 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton<RouteEnforcementMiddleware>();
         builder.Services.AddSingleton<Forwarding.UpstreamTlsProbe>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
+        builder.Services.AddSingleton(components.Http10);
         builder.Services.AddSingleton<IProxyConfigProvider>(new PolicyProxyConfigProvider(components.Snapshots));
         AddReverseProxyServices(builder.Services);
 
@@ -183,7 +184,9 @@ internal sealed class ProxyServer : IAsyncDisposable
             // the agent's address it passes on as the agent wrote them. An agent must not tell its
             // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
             transforms.RequestTransforms.Add(new Forwarding.SourceClaimsTransform());
+            transforms.Services.GetRequiredService<Forwarding.Http10Upstreams>().AddTo(transforms);
         });
+        services.TryAddSingleton(_ => new Forwarding.Http10Upstreams());
 
         // YARP brings ASP.NET Core data protection for session affinity cookies, which no route here sets. As
         // registered, its hosted service makes a key ring at start, unencrypted, in the home directory of the

@@ -15,15 +15,22 @@ namespace SegmentController.Proxy.Forwarding;
 /// A new socket is registered before the suspension is checked, and a trip publishes the suspension
 /// before it resets the registered sockets: either the check sees the trip, or the reset sees the socket.
 /// So once <see cref="DropPool"/> has returned on a trip, no byte of the client's leaves for its upstream.
+/// <para>
+/// A request to an upstream that closes each connection after its response (<see cref="Http10Upstreams"/>)
+/// goes through a second pool that keeps no connection: the runtime's pool would keep that connection and
+/// send a later request on it after the upstream had closed it.
+/// </para>
 /// </remarks>
 internal sealed class ClientUpstreamHandler : HttpMessageHandler
 {
     private readonly Func<SocketsHttpHandler> _create;
     private readonly Func<string, bool> _suspended;
+    private readonly Http10Upstreams? _http10;
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new(ReferenceEqualityComparer.Instance);
     private HttpMessageInvoker _current;
+    private HttpMessageInvoker? _unpooled;
 
-    public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended, string? clusterId = null)
+    public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended, string? clusterId = null, Http10Upstreams? http10 = null)
     {
         ArgumentNullException.ThrowIfNull(create);
         ArgumentNullException.ThrowIfNull(suspended);
@@ -31,7 +38,8 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
         ClusterId = clusterId;
         _create = create;
         _suspended = suspended;
-        _current = new HttpMessageInvoker(Create(), disposeHandler: true);
+        _http10 = http10;
+        _current = new HttpMessageInvoker(Create(pooled: true), disposeHandler: true);
     }
 
     public string Client { get; }
@@ -45,26 +53,67 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     /// <summary>Resets every upstream socket of this cluster and closes the pool; later requests open new ones.</summary>
     public void DropPool()
     {
-        var old = Interlocked.Exchange(ref _current, new HttpMessageInvoker(Create(), disposeHandler: true));
+        var old = Interlocked.Exchange(ref _current, new HttpMessageInvoker(Create(pooled: true), disposeHandler: true));
+        var unpooled = Interlocked.Exchange(ref _unpooled, null);
         foreach (var socket in _sockets.Keys)
         {
             Reset(socket);
         }
 
         old.Dispose();
+        unpooled?.Dispose();
     }
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        Volatile.Read(ref _current).SendAsync(request, cancellationToken);
+    /// <summary>
+    /// Puts a new pool in place of the one in force without cutting anything, so later requests never see
+    /// the connections the old one keeps: for connections the upstream closes once it has answered
+    /// (<see cref="Http10Upstreams.Learned"/>). The old pool is disposed a little later (a request that took
+    /// it a moment before would fail on a disposed pool); requests under way on it finish, and it keeps none
+    /// of their connections. A trip meanwhile resets its sockets as it does the others'.
+    /// </summary>
+    public void RetirePool()
+    {
+        var old = Interlocked.Exchange(ref _current, new HttpMessageInvoker(Create(pooled: true), disposeHandler: true));
+        _ = Task.Delay(RetiredPoolGrace).ContinueWith(_ => old.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    /// <summary>How long a retired pool stays usable for requests that took it just before it was retired.</summary>
+    internal static readonly TimeSpan RetiredPoolGrace = TimeSpan.FromSeconds(10);
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        // The request transform asks such an upstream to close (Connection: close); the runtime's pool
+        // ignores that in a request, so it goes where no connection is kept.
+        var invoker = _http10 is { Any: true } && request.Headers.ConnectionClose == true ? Unpooled() : Volatile.Read(ref _current);
+        return invoker.SendAsync(request, cancellationToken);
+    }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             Volatile.Read(ref _current).Dispose();
+            Volatile.Read(ref _unpooled)?.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    private HttpMessageInvoker Unpooled()
+    {
+        if (Volatile.Read(ref _unpooled) is { } existing)
+        {
+            return existing;
+        }
+
+        var made = new HttpMessageInvoker(Create(pooled: false), disposeHandler: true);
+        if (Interlocked.CompareExchange(ref _unpooled, made, null) is { } raced)
+        {
+            made.Dispose();
+            return raced;
+        }
+
+        return made;
     }
 
     private static void Reset(Socket socket)
@@ -80,10 +129,16 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
         }
     }
 
-    private SocketsHttpHandler Create()
+    private SocketsHttpHandler Create(bool pooled)
     {
         var handler = _create();
         handler.ConnectCallback = ConnectAsync;
+        if (!pooled)
+        {
+            // A lifetime of zero: the runtime does not keep the connection once its response is read.
+            handler.PooledConnectionLifetime = TimeSpan.Zero;
+        }
+
         return handler;
     }
 

@@ -16,6 +16,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
 {
     private readonly ProxySnapshots _snapshots;
     private readonly ISuspensionView _suspensions;
+    private readonly Http10Upstreams? _http10;
     private readonly ConcurrentDictionary<string, ClientUpstreamHandler> _byCluster = new(StringComparer.Ordinal);
 
     // What each cluster's client was made with: a reload that changes none of it keeps the client, and its
@@ -27,12 +28,23 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
     // must reset those too. Held weakly: once no request holds a replaced handler, it and its pool go.
     private readonly ConcurrentDictionary<WeakReference<ClientUpstreamHandler>, byte> _replaced = new();
 
-    public UpstreamPools(ProxySnapshots snapshots, ISuspensionView suspensions)
+    public UpstreamPools(ProxySnapshots snapshots, ISuspensionView suspensions, Http10Upstreams? http10 = null)
     {
         ArgumentNullException.ThrowIfNull(snapshots);
         ArgumentNullException.ThrowIfNull(suspensions);
         _snapshots = snapshots;
         _suspensions = suspensions;
+        _http10 = http10;
+        if (http10 is not null)
+        {
+            http10.Learned += clusterId =>
+            {
+                if (_byCluster.TryGetValue(clusterId, out var handler))
+                {
+                    handler.RetirePool();
+                }
+            };
+        }
     }
 
     public SuspensionStage Stage => SuspensionStage.UpstreamPool;
@@ -50,7 +62,7 @@ internal sealed class UpstreamPools : IForwarderHttpClientFactory, ISuspensionEn
             return kept;
         }
 
-        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c), context.ClusterId);
+        var handler = new ClientUpstreamHandler(client, () => CreateSocketsHandler(trust), c => _suspensions.Current.IsSuspended(c), context.ClusterId, _http10);
         ClientUpstreamHandler? replaced = null;
         _byCluster.AddOrUpdate(context.ClusterId, handler, (_, old) =>
         {
