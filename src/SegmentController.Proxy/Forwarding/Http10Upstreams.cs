@@ -106,7 +106,10 @@ internal sealed partial class Http10Upstreams
         public override ValueTask ApplyAsync(ResponseTransformContext context)
         {
             ArgumentNullException.ThrowIfNull(context);
+            // Only an HTTP/1.0 answer puts a destination on the list, and only while one is on it can
+            // another answer take one off: otherwise nothing to look up.
             if (context.ProxyResponse is { } response
+                && (response.Version == System.Net.HttpVersion.Version10 || upstreams.Any)
                 && context.HttpContext.Features.Get<IReverseProxyFeature>() is { ProxiedDestination: { } destination, Cluster: { } cluster })
             {
                 upstreams.Observe(destination.Model.Config.Address, cluster.Config.ClusterId, response);
