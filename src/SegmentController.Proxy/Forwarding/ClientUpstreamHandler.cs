@@ -6,8 +6,8 @@ namespace SegmentController.Proxy.Forwarding;
 
 /// <summary>
 /// The handler YARP holds for one cluster. Every upstream socket it opens is known, so a trip can cut
-/// them all at once: <see cref="DropPool"/> resets each (linger 0: what the kernel has not sent yet is
-/// discarded, and nothing can be written on it afterwards) and replaces the inner
+/// them all at once: <see cref="DropPool"/> resets each (<see cref="Reset"/>: what the kernel has not sent
+/// yet is discarded, and nothing can be written on it afterwards) and replaces the inner
 /// <see cref="SocketsHttpHandler"/>, while YARP keeps using this same object. No new socket is opened
 /// while the client is suspended.
 /// </summary>
@@ -15,6 +15,8 @@ namespace SegmentController.Proxy.Forwarding;
 /// A new socket is registered before the suspension is checked, and a trip publishes the suspension
 /// before it resets the registered sockets: either the check sees the trip, or the reset sees the socket.
 /// So once <see cref="DropPool"/> has returned on a trip, no byte of the client's leaves for its upstream.
+/// A socket the reset found before it had connected (the reset dissolves nothing there) is marked cut
+/// first, and its connection, once made, is closed before anything is written on it.
 /// <para>
 /// A request to an upstream that closes each connection after its response (<see cref="Http10Upstreams"/>)
 /// goes through a second pool that keeps no connection: the runtime's pool would keep that connection and
@@ -26,6 +28,8 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     private readonly Func<SocketsHttpHandler> _create;
     private readonly Func<string, bool> _suspended;
     private readonly Http10Upstreams? _http10;
+    private const byte Open = 0;
+    private const byte Cut = 1;
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new(ReferenceEqualityComparer.Instance);
     private HttpMessageInvoker _current;
     private HttpMessageInvoker? _unpooled;
@@ -57,7 +61,9 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
         var unpooled = Interlocked.Exchange(ref _unpooled, null);
         foreach (var socket in _sockets.Keys)
         {
-            Reset(socket);
+            // Marked before the reset: a connection made after this is closed unused (ConnectAsync).
+            _sockets.TryUpdate(socket, Cut, Open);
+            Reset(socket, CloseLater);
         }
 
         old.Dispose();
@@ -123,16 +129,32 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     /// trip's thread (at real-time priority) would wait for a thread it keeps off its core. Where the
     /// connection cannot be dissolved that way, the socket is closed here (linger 0), as before.
     /// </summary>
-    internal static void Reset(Socket socket)
+    /// <param name="socket">The socket cut.</param>
+    /// <param name="closeLater">Closes the socket once the connection is dissolved; null: on the thread pool.</param>
+    internal static void Reset(Socket socket, Action<Socket>? closeLater = null)
     {
         if (Disconnect(socket))
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => Close(s), socket, preferLocal: false);
+            if (closeLater is null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static s => Close(s), socket, preferLocal: false);
+            }
+            else
+            {
+                closeLater(socket);
+            }
+
             return;
         }
 
         Close(socket);
     }
+
+    /// <summary>
+    /// How this handler's reset sockets are closed once dissolved (null: on the thread pool). Tests set it to
+    /// hold the close back, so that what the dissolving alone guarantees is seen.
+    /// </summary>
+    internal Action<Socket>? CloseLater { get; init; }
 
     private static bool Disconnect(Socket socket)
     {
@@ -165,7 +187,8 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
         }
     }
 
-    private static void Close(Socket socket)
+    /// <summary>Closes a socket (linger 0), whether or not it is closed already.</summary>
+    internal static void Close(Socket socket)
     {
         try
         {
@@ -196,7 +219,7 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
 
         // Known before the check and before it connects: a cut that comes meanwhile resets it too.
-        _sockets.TryAdd(socket, 0);
+        _sockets.TryAdd(socket, Open);
         try
         {
             if (_suspended(Client))
@@ -205,6 +228,14 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
             }
 
             await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+
+            // A reset that came before the connection was made dissolved nothing; its mark is seen here. One
+            // that comes after this check finds the connection made, and dissolves it.
+            if (!_sockets.TryGetValue(socket, out var mark) || mark == Cut)
+            {
+                throw new HttpRequestException($"the upstream connections of cluster {ClusterId ?? Client} were cut while this one was being made");
+            }
+
             return new TrackedStream(socket, this);
         }
         catch
