@@ -26,7 +26,7 @@ internal sealed class ProxyComponents : IDisposable
         var view = new LazyView(suspensions);
         Gate = new ConnectionGate(Directory, view, Refusals);
         InFlight = new InFlightRequests();
-        Http10 = new Http10Upstreams(logger);
+        Http10 = new Http10Upstreams(logger, time);
         Pools = new UpstreamPools(Snapshots, view, Http10);
 
         // What was admitted under the replaced policy is judged again under the new one: connections and

@@ -117,22 +117,43 @@ public sealed class Http10UpstreamsTests
     }
 
     [Fact]
-    public void Observe_UpstreamThatKeepsConnectionsAgain_TakenOffTheList()
+    public void Observe_UpstreamThatKeepsConnectionsAgain_TakenOffTheListNoSoonerThanTheMinimum()
     {
-        var upstreams = new Forwarding.Http10Upstreams();
+        var time = new SteppedTime();
+        var upstreams = new Forwarding.Http10Upstreams(time: time);
         var learned = new List<string>();
         upstreams.Learned += learned.Add;
 
         upstreams.Observe(Destination, "cluster-a", Response("1.0", null));
         upstreams.Observe(Destination, "cluster-a", Response("1.0", null));
         Assert.Equal(["cluster-a"], learned);
-        upstreams.Observe(Destination, "cluster-a", Response("1.1", null));
 
+        // Answers that alternate: listed still, and nothing replaced or logged again.
+        time.Advance(Forwarding.Http10Upstreams.MinimumListing - TimeSpan.FromSeconds(1));
+        upstreams.Observe(Destination, "cluster-a", Response("1.1", null));
+        upstreams.Observe(Destination, "cluster-a", Response("1.0", null));
+        Assert.True(upstreams.Closes(Destination));
+        Assert.Equal(["cluster-a"], learned);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        upstreams.Observe(Destination, "cluster-a", Response("1.1", null));
         Assert.False(upstreams.Closes(Destination));
         Assert.False(upstreams.Any);
+
         upstreams.Observe(Destination, "cluster-a", Response("1.0", null));
         Assert.True(upstreams.Closes(Destination));
         Assert.Equal(["cluster-a", "cluster-a"], learned);
+    }
+
+    private sealed class SteppedTime : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 
     private static HttpResponseMessage Response(string version, string? connection)

@@ -14,7 +14,8 @@ namespace SegmentController.Proxy.Forwarding;
 /// <c>Connection: close</c> and goes through a pool that keeps no connection
 /// (<see cref="ClientUpstreamHandler"/>), and the cluster's pool is replaced, so the connections it kept
 /// are never used again. A destination that answers in HTTP/1.1 or later (or in HTTP/1.0 with keep-alive)
-/// again is taken off the list.
+/// again is taken off the list, no sooner than <see cref="MinimumListing"/> after it was put on it: an
+/// upstream whose answers alternate cannot make the proxy replace a pool, or log, more often than that.
 /// </summary>
 /// <remarks>
 /// Requests already waiting for one of the old pool's connections when the first answer comes back can
@@ -23,13 +24,19 @@ namespace SegmentController.Proxy.Forwarding;
 /// </remarks>
 internal sealed partial class Http10Upstreams
 {
-    private readonly ConcurrentDictionary<string, byte> _closing = new(StringComparer.Ordinal);
+    /// <summary>How long a destination stays on the list at least, whatever it answers meanwhile.</summary>
+    public static readonly TimeSpan MinimumListing = TimeSpan.FromMinutes(5);
+
+    // Each destination listed, with when it was (the time provider's timestamp).
+    private readonly ConcurrentDictionary<string, long> _closing = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private int _count;
 
-    public Http10Upstreams(ILogger? logger = null)
+    public Http10Upstreams(ILogger? logger = null, TimeProvider? time = null)
     {
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>Whether any destination is on the list now.</summary>
@@ -52,14 +59,17 @@ internal sealed partial class Http10Upstreams
         var oneShot = response.Version == System.Net.HttpVersion.Version10 && !KeepsAlive(response);
         if (oneShot)
         {
-            if (_closing.TryAdd(destination, 0))
+            if (_closing.TryAdd(destination, _time.GetTimestamp()))
             {
                 Interlocked.Increment(ref _count);
                 Log.OneRequestPerConnection(_logger, destination);
                 Learned?.Invoke(clusterId);
             }
         }
-        else if (Volatile.Read(ref _count) != 0 && _closing.TryRemove(destination, out _))
+        else if (Volatile.Read(ref _count) != 0
+            && _closing.TryGetValue(destination, out var listed)
+            && _time.GetElapsedTime(listed) >= MinimumListing
+            && _closing.TryRemove(new KeyValuePair<string, long>(destination, listed)))
         {
             Interlocked.Decrement(ref _count);
             Log.ConnectionsKept(_logger, destination, response.Version);
