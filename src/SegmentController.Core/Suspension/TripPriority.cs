@@ -18,8 +18,9 @@ namespace SegmentController.Core.Suspension;
 /// acknowledgement to its caller (the proxy benchmark, instrumented, 100 trips: the drop alone took
 /// 0.06–4.1 ms in the five slowest acknowledgements). So on a thread-pool thread the policy is restored by a work item queued on that
 /// thread's own queue: it runs when the thread goes back to the pool, after the caller's synchronous
-/// continuation (the acknowledgement) — or sooner, on another thread, if an idle one takes it. A thread
-/// of any other kind gets the normal policy back before the trip returns. A trip on a thread still
+/// continuation (the acknowledgement). An idle pool thread may take that item first, while the trip's thread
+/// is still handing the acknowledgement over; taken so, it restores the policy <see cref="StolenRestoreDelay"/>
+/// later rather than at once. A thread of any other kind gets the normal policy back before the trip returns. A trip on a thread still
 /// raised by an earlier one counts as raised; the last restore puts the thread back.
 /// </para>
 /// <para>
@@ -119,6 +120,21 @@ public static class TripPriority
         }
     }
 
+    /// <summary>How long a restore that another pool thread took from the trip's thread waits first.</summary>
+    internal static readonly TimeSpan StolenRestoreDelay = TimeSpan.FromMilliseconds(2);
+
+    // The restore queued on a pool thread's own queue: on that thread, now; taken by another, a moment later.
+    private static void RestoreOnReturn(int tid)
+    {
+        if (NativeMethods.GetTid() == tid)
+        {
+            Restore(tid);
+            return;
+        }
+
+        _ = Task.Delay(StolenRestoreDelay).ContinueWith(static (_, state) => Restore((int)state!), tid, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
     private static string Refusal(int errno) => errno == EPerm
         ? "real-time priority not permitted (needs LimitRTPRIO=1 or CAP_SYS_NICE)"
         : $"real-time priority refused (errno {errno})";
@@ -177,7 +193,7 @@ public static class TripPriority
 
             if (Thread.CurrentThread.IsThreadPoolThread)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static tid => Restore(tid), Tid, preferLocal: true);
+                ThreadPool.UnsafeQueueUserWorkItem(static tid => RestoreOnReturn(tid), Tid, preferLocal: true);
             }
             else
             {
