@@ -66,7 +66,7 @@ internal sealed partial class Http10Upstreams
                 Learned?.Invoke(clusterId);
             }
         }
-        else if (Volatile.Read(ref _count) != 0
+        else if (Any
             && _closing.TryGetValue(destination, out var listed)
             && _time.GetElapsedTime(listed) >= MinimumListing
             && _closing.TryRemove(new KeyValuePair<string, long>(destination, listed)))
