@@ -20,7 +20,9 @@ namespace SegmentController.Proxy.Forwarding;
 /// <para>
 /// A request to an upstream that closes each connection after its response (<see cref="Http10Upstreams"/>)
 /// goes through a second pool that keeps no connection: the runtime's pool would keep that connection and
-/// send a later request on it after the upstream had closed it.
+/// send a later request on it after the upstream had closed it. A request already waiting for a connection
+/// of the cluster's pool when the first such answer came back can be given that connection; if it carries
+/// no body and its method is safe, it is sent once more, on a connection of its own.
 /// </para>
 /// </remarks>
 internal sealed class ClientUpstreamHandler : HttpMessageHandler
@@ -33,6 +35,10 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new(ReferenceEqualityComparer.Instance);
     private HttpMessageInvoker _current;
     private HttpMessageInvoker? _unpooled;
+
+    // Until the cluster's first answer: requests sent meanwhile may be sent again (SendOnFirstContactAsync).
+    private bool _firstContact = true;
+    private int _retirements;
 
     public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended, string? clusterId = null, Http10Upstreams? http10 = null)
     {
@@ -80,6 +86,7 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     public void RetirePool()
     {
         var old = Interlocked.Exchange(ref _current, new HttpMessageInvoker(Create(pooled: true), disposeHandler: true));
+        Interlocked.Increment(ref _retirements);
         _ = Task.Delay(RetiredPoolGrace).ContinueWith(_ => old.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
@@ -90,9 +97,47 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     {
         // The request transform asks such an upstream to close (Connection: close); the runtime's pool
         // ignores that in a request, so it goes where no connection is kept.
-        var invoker = _http10 is { Any: true } && request.Headers.ConnectionClose == true ? Unpooled() : Volatile.Read(ref _current);
-        return invoker.SendAsync(request, cancellationToken);
+        if (_http10 is { Any: true } && request.Headers.ConnectionClose == true)
+        {
+            return Unpooled().SendAsync(request, cancellationToken);
+        }
+
+        if (_http10 is not null && Volatile.Read(ref _firstContact) && MaySendAgain(request))
+        {
+            // Read before the pool: a pool taken just before it was retired is seen as retired after.
+            var retirements = Volatile.Read(ref _retirements);
+            return SendOnFirstContactAsync(Volatile.Read(ref _current), retirements, request, cancellationToken);
+        }
+
+        return Volatile.Read(ref _current).SendAsync(request, cancellationToken);
     }
+
+    /// <summary>
+    /// A request sent before the cluster's first answer came back. If that answer shows an upstream that closes
+    /// each connection (the pool is retired meanwhile), the request may have been given the answered connection,
+    /// which the upstream closes unread: a request that can be sent again without harm (no body, a safe method)
+    /// and failed so is sent once more, on a connection of its own. Later requests go as usual, with no wrapper.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendOnFirstContactAsync(HttpMessageInvoker invoker, int retirements, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _firstContact, false);
+            return response;
+        }
+        catch (HttpRequestException) when (Volatile.Read(ref _retirements) != retirements && !cancellationToken.IsCancellationRequested && !_suspended(Client))
+        {
+            // Checked again where the new connection is made: a trip meanwhile refuses it before anything is sent.
+            request.Headers.ConnectionClose = true;
+            return await Unpooled().SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Sent again only what the agent sent no body with, by a method that changes nothing (RFC 9110, 9.2.1).
+    private static bool MaySendAgain(HttpRequestMessage request) =>
+        request.Content is null
+        && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options || request.Method == HttpMethod.Trace);
 
     protected override void Dispose(bool disposing)
     {

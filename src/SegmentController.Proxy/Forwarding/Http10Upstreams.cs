@@ -19,8 +19,9 @@ namespace SegmentController.Proxy.Forwarding;
 /// </summary>
 /// <remarks>
 /// Requests already waiting for one of the old pool's connections when the first answer comes back can
-/// still be given one the upstream has closed: under parallel load, a 502 or a few on first contact with
-/// such an upstream (each recorded as <c>upstream-error</c>), none afterwards.
+/// still be given the answered one, which the upstream closes unread: those with no body and a safe method
+/// are sent once more on a connection of their own (<see cref="ClientUpstreamHandler"/>); one with a body
+/// fails (a 502, recorded as <c>upstream-error</c>).
 /// </remarks>
 internal sealed partial class Http10Upstreams
 {

@@ -129,7 +129,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
         Acme = await UpstreamServer.StartAsync("acme", upstreamCert.Certificate, upstreamProtocols);
         Globex = await UpstreamServer.StartAsync("globex", upstreamCert.Certificate, upstreamProtocols);
         var acmeAddress = acmeDestination is null ? Acme.Address : await acmeDestination(Acme);
-        var proxyCert = Pki.IssueServer("proxy", "acme.test", "globex.test", "legacy.test", "unknown.test", "localhost");
+        var proxyCert = Pki.IssueServer("proxy", "acme.test", "globex.test", "legacy.test", "failing.test", "unknown.test", "localhost");
 
         AcmeKiosk = agentCertificates ? Pki.IssueClient("CN=kiosk-7, O=Lobby") : null;
         var policy = new SitePolicy
