@@ -8,13 +8,12 @@ namespace SegmentController.Proxy.Tests;
 /// <summary>
 /// First contact with an upstream that answers in HTTP/1.0 and closes each connection: a request that
 /// was already waiting for a connection of the cluster's pool when the first answer came back is given
-/// the answered connection, which the upstream closes without reading it. Made to happen every time: the
-/// first answer waits until the second request has asked for a connection of its own, whose handshake the
-/// upstream holds back meanwhile (<see cref="Http10Server"/>).
+/// the answered connection, which the upstream closes without reading it. Staged to happen every time
+/// (<see cref="Http10Server.FirstContactRace"/>).
 /// </summary>
 public sealed class Http10FirstContactTests : IAsyncLifetime
 {
-    private static readonly TimeSpan CloseAfter = TimeSpan.FromMilliseconds(300);
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Http10Server? _legacy;
     private Http10Server? _failing;
     private ProxyHarness _h = null!;
@@ -23,11 +22,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     {
         _h = await ProxyHarness.StartAsync(extraAcmeUpstreams: h =>
         {
-            _legacy = Http10Server.Start(
-                h.Pki.IssueServer("legacy", "localhost").Certificate,
-                closeAfter: CloseAfter,
-                laterHandshakesAfter: TimeSpan.FromMilliseconds(500),
-                firstAnswerAfterSecondConnection: true);
+            _legacy = Http10Server.Start(h.Pki.IssueServer("legacy", "localhost").Certificate, new Http10Server.FirstContactRace { Release = _release.Task });
             _failing = Http10Server.Start(h.Pki.IssueServer("failing", "localhost").Certificate, mute: true);
             return
             [
@@ -39,6 +34,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        _release.TrySetResult();
         await _h.DisposeAsync();
         if (_legacy is not null)
         {
@@ -56,6 +52,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     [InlineData("HEAD")]
     public async Task SafeRequestGivenTheConnectionTheUpstreamCloses_SentOnceMoreOnAConnectionOfItsOwn(string method)
     {
+        _release.TrySetResult();
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(new HttpMethod(method), "https://legacy.test/second"));
 
@@ -69,22 +66,30 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
         }
 
-        // The copy sent on the closed connection was never read; the one the upstream answered went on a connection of its own, asking it to close.
+        // The copy sent on the answered connection was never read; the one answered went on a connection of its own, asking it to close.
         var heads = _legacy!.Requests.ToArray();
         Assert.Equal(2, heads.Length);
         Assert.StartsWith($"{method} /second ", heads[1], StringComparison.Ordinal);
         Assert.Contains("\r\nConnection: close\r\n", heads[1], StringComparison.OrdinalIgnoreCase);
+
         // Counted once the agent has had the whole response.
         await Eventually.UntilAsync(() => _h.Metrics.Count("acme", ProxyOutcomes.Forwarded) >= 2, () => "the second request never counted as forwarded");
         Assert.Equal(2, _h.Metrics.Count("acme", ProxyOutcomes.Forwarded));
         Assert.Equal(0, _h.Metrics.Count("acme", ProxyOutcomes.UpstreamError));
     }
 
-    [Fact]
-    public async Task RequestWithABody_NotSentAgain()
+    [Theory]
+    [InlineData("POST", true)]
+    [InlineData("GET", true)]
+    [InlineData("DELETE", false)]
+    public async Task RequestWithABodyOrAMethodThatChangesThings_NotSentAgain(string method, bool body)
     {
+        _release.TrySetResult();
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
-        var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(HttpMethod.Post, "https://legacy.test/second") { Content = new StringContent("{\"case\":7}") });
+        var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(new HttpMethod(method), "https://legacy.test/second")
+        {
+            Content = body ? new StringContent("{\"case\":7}") : null,
+        });
 
         (await first).Dispose();
         using (var answered = await second)
@@ -99,16 +104,18 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TripWhileTheRequestWaitsOnTheClosedConnection_NotSentAgain()
+    public async Task TripWhileTheRequestWaitsOnTheAnsweredConnection_NotSentAgain()
     {
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
         var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(HttpMethod.Get, "https://legacy.test/second"));
         (await first).Dispose();
 
-        // The second request now sits on the answered connection, which the upstream closes unread after a while.
+        // The second request is on the answered connection now (its bytes arrived there), and the upstream holds it unanswered.
+        await _legacy!.NextRequestArrived.WaitAsync(TimeSpan.FromSeconds(30));
         await _h.Engine.TripAsync(
             new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "test trip" },
             CancellationToken.None);
+        _release.TrySetResult();
 
         var outcome = await Record.ExceptionAsync(async () =>
         {
@@ -117,9 +124,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
         });
         Assert.True(outcome is null or HttpRequestException or IOException, $"unexpected {outcome?.GetType().Name}: {outcome?.Message}");
 
-        // Longer than the upstream holds the connection: a copy sent again would have come by now.
-        await Task.Delay(CloseAfter * 3);
-        Assert.Single(_legacy!.Requests);
+        Assert.Single(_legacy.Requests);
         Assert.Equal(2, _legacy.Accepted);
         Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.Forwarded));
     }
@@ -129,7 +134,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     {
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
 
-        // Read, then its connection reset unanswered: not the closed-connection case, so the proxy does not send it again.
+        // Read, then its connection reset unanswered, with no pool replaced meanwhile: not the case the proxy sends again.
         using (var answered = await agent.GetAsync(new Uri("https://failing.test/once")))
         {
             Assert.Equal(HttpStatusCode.BadGateway, answered.StatusCode);

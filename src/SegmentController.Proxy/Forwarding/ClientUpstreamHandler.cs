@@ -22,7 +22,7 @@ namespace SegmentController.Proxy.Forwarding;
 /// goes through a second pool that keeps no connection: the runtime's pool would keep that connection and
 /// send a later request on it after the upstream had closed it. A request already waiting for a connection
 /// of the cluster's pool when the first such answer came back can be given that connection; if it carries
-/// no body and its method is safe, it is sent once more, on a connection of its own.
+/// no body and its method is safe, it is sent once more, on a connection of its own (SendOnFirstContactAsync).
 /// </para>
 /// </remarks>
 internal sealed class ClientUpstreamHandler : HttpMessageHandler
@@ -36,9 +36,11 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     private HttpMessageInvoker _current;
     private HttpMessageInvoker? _unpooled;
 
-    // Until the cluster's first answer: requests sent meanwhile may be sent again (SendOnFirstContactAsync).
+    // Until the cluster's first answer that keeps its connection: requests sent meanwhile may be sent again
+    // (SendOnFirstContactAsync), if the pool they took was retired (not dropped) while they were under way.
     private bool _firstContact = true;
     private int _retirements;
+    private int _drops;
 
     public ClientUpstreamHandler(string client, Func<SocketsHttpHandler> create, Func<string, bool> suspended, string? clusterId = null, Http10Upstreams? http10 = null)
     {
@@ -64,6 +66,7 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
     public void DropPool()
     {
         var old = Interlocked.Exchange(ref _current, new HttpMessageInvoker(Create(pooled: true), disposeHandler: true));
+        Interlocked.Increment(ref _drops);
         var unpooled = Interlocked.Exchange(ref _unpooled, null);
         foreach (var socket in _sockets.Keys)
         {
@@ -104,29 +107,40 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
 
         if (_http10 is not null && Volatile.Read(ref _firstContact) && MaySendAgain(request))
         {
-            // Read before the pool: a pool taken just before it was retired is seen as retired after.
+            // Read before the pool: a pool taken just before it was retired or dropped is seen so after.
             var retirements = Volatile.Read(ref _retirements);
-            return SendOnFirstContactAsync(Volatile.Read(ref _current), retirements, request, cancellationToken);
+            var drops = Volatile.Read(ref _drops);
+            return SendOnFirstContactAsync(Volatile.Read(ref _current), retirements, drops, request, cancellationToken);
         }
 
         return Volatile.Read(ref _current).SendAsync(request, cancellationToken);
     }
 
     /// <summary>
-    /// A request sent before the cluster's first answer came back. If that answer shows an upstream that closes
-    /// each connection (the pool is retired meanwhile), the request may have been given the answered connection,
-    /// which the upstream closes unread: a request that can be sent again without harm (no body, a safe method)
-    /// and failed so is sent once more, on a connection of its own. Later requests go as usual, with no wrapper.
+    /// A request sent before the cluster's first answer that keeps its connection. If an answer meanwhile
+    /// shows an upstream that closes each connection (the pool is retired), the request may have been given
+    /// the answered connection, which the upstream closes unread. A request that can be sent again without
+    /// harm (no body, a safe method, no upgrade) and whose connection so ended or was reset is sent once more,
+    /// on a connection of its own — unless its pool was dropped meanwhile (a trip, or a reload that moved the
+    /// cluster), or the client is suspended. Requests after that answer go as usual, with no wrapper.
     /// </summary>
-    private async Task<HttpResponseMessage> SendOnFirstContactAsync(HttpMessageInvoker invoker, int retirements, HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendOnFirstContactAsync(HttpMessageInvoker invoker, int retirements, int drops, HttpRequestMessage request, CancellationToken cancellationToken)
     {
         try
         {
             var response = await invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _firstContact, false);
+            if (!Http10Upstreams.ClosesAfter(response))
+            {
+                Volatile.Write(ref _firstContact, false);
+            }
+
             return response;
         }
-        catch (HttpRequestException) when (Volatile.Read(ref _retirements) != retirements && !cancellationToken.IsCancellationRequested && !_suspended(Client))
+        catch (HttpRequestException e) when (e.InnerException is IOException
+            && Volatile.Read(ref _retirements) != retirements
+            && Volatile.Read(ref _drops) == drops
+            && !cancellationToken.IsCancellationRequested
+            && !_suspended(Client))
         {
             // Checked again where the new connection is made: a trip meanwhile refuses it before anything is sent.
             request.Headers.ConnectionClose = true;
@@ -134,10 +148,12 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
         }
     }
 
-    // Sent again only what the agent sent no body with, by a method that changes nothing (RFC 9110, 9.2.1).
+    // Sent again only what the agent sent no body with, by a method that changes nothing (RFC 9110, 9.2.1),
+    // and not an upgrade (a WebSocket's opening request).
     private static bool MaySendAgain(HttpRequestMessage request) =>
         request.Content is null
-        && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options || request.Method == HttpMethod.Trace);
+        && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options || request.Method == HttpMethod.Trace)
+        && !request.Headers.NonValidated.Contains("Upgrade");
 
     protected override void Dispose(bool disposing)
     {

@@ -20,8 +20,8 @@ namespace SegmentController.Proxy.Forwarding;
 /// <remarks>
 /// Requests already waiting for one of the old pool's connections when the first answer comes back can
 /// still be given the answered one, which the upstream closes unread: those with no body and a safe method
-/// are sent once more on a connection of their own (<see cref="ClientUpstreamHandler"/>); one with a body
-/// fails (a 502, recorded as <c>upstream-error</c>).
+/// are sent once more on a connection of their own (<see cref="ClientUpstreamHandler"/>); the others fail
+/// (a 502, recorded as <c>upstream-error</c>).
 /// </remarks>
 internal sealed partial class Http10Upstreams
 {
@@ -57,8 +57,7 @@ internal sealed partial class Http10Upstreams
     public void Observe(string destination, string clusterId, HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var oneShot = response.Version == System.Net.HttpVersion.Version10 && !KeepsAlive(response);
-        if (oneShot)
+        if (ClosesAfter(response))
         {
             if (_closing.TryAdd(destination, _time.GetTimestamp()))
             {
@@ -84,6 +83,10 @@ internal sealed partial class Http10Upstreams
         transforms.RequestTransforms.Add(new CloseRequestTransform(this));
         transforms.ResponseTransforms.Add(new ObserveResponseTransform(this));
     }
+
+    /// <summary>Whether the upstream that gave <paramref name="response"/> closes the connection after it: HTTP/1.0 without keep-alive.</summary>
+    public static bool ClosesAfter(HttpResponseMessage response) =>
+        response.Version == System.Net.HttpVersion.Version10 && !KeepsAlive(response);
 
     private static bool KeepsAlive(HttpResponseMessage response)
     {

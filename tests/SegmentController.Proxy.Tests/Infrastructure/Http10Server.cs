@@ -12,9 +12,13 @@ namespace SegmentController.Proxy.Tests.Infrastructure;
 /// An HTTPS upstream on loopback that speaks HTTP/1.0 as legacy servers do (Python's <c>http.server</c>
 /// among them): one request a connection, answered with a Content-Length and no <c>Connection</c> header,
 /// then the connection is closed without reading anything more. Keeps each request's head.
-/// Optionally it holds the connection open (unread) a while after answering before it closes it, and
-/// makes every connection after the first wait before its handshake: together they let a request that
-/// waits for a new connection be given the answered one, which the server then closes unanswered.
+/// <para>
+/// With <see cref="FirstContactRace"/> it stages, every time, what happens by chance on first contact under
+/// load: the first request is answered only once a second connection has been accepted (a request waiting
+/// for a connection of its own); that connection's handshake waits until the first connection is closed;
+/// and the first connection, once answered, is held open, unread, until bytes of another request arrive on
+/// it (the waiting request, given the answered connection), then reset without an answer.
+/// </para>
 /// </summary>
 internal sealed class Http10Server : IAsyncDisposable
 {
@@ -23,19 +27,17 @@ internal sealed class Http10Server : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    private readonly TimeSpan _closeAfter;
-    private readonly TimeSpan _laterHandshakesAfter;
-    private readonly TaskCompletionSource _secondAccepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly bool _firstAnswerAfterSecondConnection;
+    private readonly FirstContactRace? _race;
     private readonly bool _mute;
+    private readonly TaskCompletionSource _secondAccepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _firstClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _nextArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private Http10Server(X509Certificate2 certificate, TimeSpan closeAfter, TimeSpan laterHandshakesAfter, bool firstAnswerAfterSecondConnection, bool mute)
+    private Http10Server(X509Certificate2 certificate, FirstContactRace? race, bool mute)
     {
-        _mute = mute;
-        _firstAnswerAfterSecondConnection = firstAnswerAfterSecondConnection;
         _certificate = certificate;
-        _closeAfter = closeAfter;
-        _laterHandshakesAfter = laterHandshakesAfter;
+        _race = race;
+        _mute = mute;
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start(512);
         _accepting = AcceptAsync();
@@ -45,7 +47,7 @@ internal sealed class Http10Server : IAsyncDisposable
 
     public Uri Address => new($"https://127.0.0.1:{Port}/");
 
-    /// <summary>The head of every request answered, in the order they came.</summary>
+    /// <summary>The head of every request read, in the order they came.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
     /// <summary>Connections accepted that completed the handshake.</summary>
@@ -58,14 +60,21 @@ internal sealed class Http10Server : IAsyncDisposable
 
     private int _accepted;
 
+    /// <summary>With <see cref="FirstContactRace"/>: completed once bytes of another request arrived on the answered connection.</summary>
+    public Task NextRequestArrived => _nextArrived.Task;
+
     /// <summary>Starts the server.</summary>
     /// <param name="certificate">Its certificate.</param>
-    /// <param name="closeAfter">How long an answered connection stays open, unread, before it is closed.</param>
-    /// <param name="laterHandshakesAfter">How long every connection after the first waits before its handshake.</param>
-    /// <param name="firstAnswerAfterSecondConnection">The first request is answered only once a second connection has been accepted.</param>
+    /// <param name="race">Stages the first-contact race (see the class); null: every connection served at once.</param>
     /// <param name="mute">Every request is read and its connection reset with no answer, as by a server that fails.</param>
-    public static Http10Server Start(X509Certificate2 certificate, TimeSpan closeAfter = default, TimeSpan laterHandshakesAfter = default, bool firstAnswerAfterSecondConnection = false, bool mute = false) =>
-        new(certificate, closeAfter, laterHandshakesAfter, firstAnswerAfterSecondConnection, mute);
+    public static Http10Server Start(X509Certificate2 certificate, FirstContactRace? race = null, bool mute = false) => new(certificate, race, mute);
+
+    /// <summary>How the first-contact race is staged.</summary>
+    internal sealed class FirstContactRace
+    {
+        /// <summary>Awaited, once another request has arrived on the answered connection, before that connection is reset.</summary>
+        public Task Release { get; init; } = Task.CompletedTask;
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -95,17 +104,17 @@ internal sealed class Http10Server : IAsyncDisposable
     private async Task ServeAsync(Socket socket)
     {
         using var _ = socket;
+        var accepted = Interlocked.Increment(ref _accepted);
         try
         {
-            var accepted = Interlocked.Increment(ref _accepted);
             if (accepted == 2)
             {
                 _secondAccepted.TrySetResult();
             }
 
-            if (accepted > 1 && _laterHandshakesAfter > TimeSpan.Zero)
+            if (accepted > 1 && _race is not null)
             {
-                await Task.Delay(_laterHandshakesAfter, _stop.Token);
+                await _firstClosed.Task.WaitAsync(_stop.Token);
             }
 
             await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
@@ -127,7 +136,8 @@ internal sealed class Http10Server : IAsyncDisposable
                 return;
             }
 
-            if (accepted == 1 && _firstAnswerAfterSecondConnection)
+            var race = accepted == 1 ? _race : null;
+            if (race is not null)
             {
                 await _secondAccepted.Task.WaitAsync(_stop.Token);
             }
@@ -136,15 +146,27 @@ internal sealed class Http10Server : IAsyncDisposable
             var response = Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nServer: legacy\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
             await tls.WriteAsync(response.Concat(body).ToArray(), _stop.Token);
             await tls.FlushAsync(_stop.Token);
-            if (_closeAfter > TimeSpan.Zero)
+            if (race is not null)
             {
-                // Open, and nothing read: a request sent on it meanwhile is never answered.
-                await Task.Delay(_closeAfter, _stop.Token);
+                // Open, and nothing read: the next request's bytes are only seen to arrive; then a reset, no answer.
+                await socket.ReceiveAsync(new byte[1], SocketFlags.Peek, _stop.Token);
+                _nextArrived.TrySetResult();
+                await race.Release.WaitAsync(_stop.Token);
+                socket.LingerState = new LingerOption(true, 0);
             }
         }
         catch (Exception e) when (e is IOException or AuthenticationException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
             // The peer went away; nothing to answer.
+        }
+        finally
+        {
+            if (accepted == 1)
+            {
+                // Closed before any later connection's handshake is let through.
+                socket.Dispose();
+                _firstClosed.TrySetResult();
+            }
         }
     }
 
