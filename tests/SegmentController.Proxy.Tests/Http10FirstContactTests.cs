@@ -130,6 +130,39 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReloadGivesTheUpstreamToAnotherClientWhileTheRequestWaits_NotSentAgain()
+    {
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent);
+        var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(HttpMethod.Get, "https://legacy.test/second"));
+        (await first).Dispose();
+        await _legacy!.NextRequestArrived.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The upstream is globex's from now on: what acme's agent sent before must not reach it, now or sent again.
+        var current = _h.Policy.Current;
+        var legacy = current.Clients.Single(c => c.Id == "acme").Upstreams.Single(u => u.Name == "legacy");
+        _h.Policy.Set(current with
+        {
+            Clients = current.Clients.Select(c => c.Id switch
+            {
+                "acme" => c with { Upstreams = c.Upstreams.Where(u => u.Name != "legacy").ToArray() },
+                "globex" => c with { Upstreams = [.. c.Upstreams, legacy] },
+                _ => c,
+            }).ToArray(),
+        });
+        Assert.NotSame(current, _h.Components.Snapshots.Current.Policy);
+        _release.TrySetResult();
+
+        var outcome = await Record.ExceptionAsync(async () =>
+        {
+            using var answered = await second;
+            Assert.NotEqual(HttpStatusCode.OK, answered.StatusCode);
+        });
+        Assert.True(outcome is null or HttpRequestException or IOException, $"unexpected {outcome?.GetType().Name}: {outcome?.Message}");
+        Assert.Single(_legacy.Requests);
+        Assert.Equal(2, _legacy.Accepted);
+    }
+
+    [Fact]
     public async Task UpstreamThatFailsOnFirstContact_RequestSentOnce()
     {
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
