@@ -75,8 +75,17 @@ internal sealed class ClientUpstreamHandler : HttpMessageHandler
             Reset(socket, CloseLater);
         }
 
-        old.Dispose();
-        unpooled?.Dispose();
+        // Disposed on the thread pool, not here: disposing a pool closes its idle connections' sockets, and
+        // each close waits for every other thread's call on that socket (Reset). Nothing can leave on them
+        // meanwhile: each is dissolved already, and on a trip a connection the old pool would open is refused
+        // (ConnectAsync).
+        ThreadPool.UnsafeQueueUserWorkItem(static pools => DisposeAll(pools), (old, unpooled), preferLocal: false);
+    }
+
+    private static void DisposeAll((HttpMessageInvoker Pooled, HttpMessageInvoker? Unpooled) pools)
+    {
+        pools.Pooled.Dispose();
+        pools.Unpooled?.Dispose();
     }
 
     /// <summary>
