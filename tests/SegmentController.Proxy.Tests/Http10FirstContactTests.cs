@@ -98,7 +98,6 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
         }
 
         Assert.Single(_legacy!.Requests);
-        Assert.Equal(2, _legacy.Accepted);
         await Eventually.UntilAsync(() => _h.Metrics.Count("acme", ProxyOutcomes.UpstreamError) >= 1, () => "the second request never counted as an upstream error");
         Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.UpstreamError));
     }
@@ -117,15 +116,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
             CancellationToken.None);
         _release.TrySetResult();
 
-        var outcome = await Record.ExceptionAsync(async () =>
-        {
-            using var answered = await second;
-            Assert.NotEqual(HttpStatusCode.OK, answered.StatusCode);
-        });
-        Assert.True(outcome is null or HttpRequestException or IOException, $"unexpected {outcome?.GetType().Name}: {outcome?.Message}");
-
-        Assert.Single(_legacy.Requests);
-        Assert.Equal(2, _legacy.Accepted);
+        await AssertNeverReadAsync(second);
         Assert.Equal(1, _h.Metrics.Count("acme", ProxyOutcomes.Forwarded));
     }
 
@@ -152,14 +143,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
         Assert.NotSame(current, _h.Components.Snapshots.Current.Policy);
         _release.TrySetResult();
 
-        var outcome = await Record.ExceptionAsync(async () =>
-        {
-            using var answered = await second;
-            Assert.NotEqual(HttpStatusCode.OK, answered.StatusCode);
-        });
-        Assert.True(outcome is null or HttpRequestException or IOException, $"unexpected {outcome?.GetType().Name}: {outcome?.Message}");
-        Assert.Single(_legacy.Requests);
-        Assert.Equal(2, _legacy.Accepted);
+        await AssertNeverReadAsync(second);
     }
 
     [Fact]
@@ -173,8 +157,21 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.BadGateway, answered.StatusCode);
         }
 
+        // Read once. (The runtime may still open a connection it never sends on: not counted.)
         Assert.Single(_failing!.Requests);
-        Assert.Equal(1, _failing.Accepted);
+    }
+
+    // The second request ends unanswered by the upstream (dropped, or answered by the proxy), which read the first
+    // request alone: a copy sent again would have been read before the second request ended.
+    private async Task AssertNeverReadAsync(Task<HttpResponseMessage> second)
+    {
+        var outcome = await Record.ExceptionAsync(async () =>
+        {
+            using var answered = await second;
+            Assert.NotEqual(HttpStatusCode.OK, answered.StatusCode);
+        });
+        Assert.True(outcome is null or HttpRequestException or IOException, $"unexpected {outcome?.GetType().Name}: {outcome?.Message}");
+        Assert.Single(_legacy!.Requests);
     }
 
     // The first request, and once it has reached the upstream, the second: it waits for a connection while the first is answered.

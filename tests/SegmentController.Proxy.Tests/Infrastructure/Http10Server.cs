@@ -55,9 +55,6 @@ internal sealed class Http10Server : IAsyncDisposable
 
     private int _connections;
 
-    /// <summary>Connections accepted (handshake or not).</summary>
-    public int Accepted => Volatile.Read(ref _accepted);
-
     private int _accepted;
 
     /// <summary>With <see cref="FirstContactRace"/>: completed once bytes of another request arrived on the answered connection.</summary>
