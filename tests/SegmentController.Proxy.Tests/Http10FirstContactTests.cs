@@ -106,11 +106,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     public async Task TripWhileTheRequestWaitsOnTheAnsweredConnection_NotSentAgain()
     {
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
-        var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(HttpMethod.Get, "https://legacy.test/second"));
-        (await first).Dispose();
-
-        // The second request is on the answered connection now (its bytes arrived there), and the upstream holds it unanswered.
-        await _legacy!.NextRequestArrived.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = await SecondOnTheAnsweredConnectionAsync(agent);
         await _h.Engine.TripAsync(
             new TripRequest { Scope = "acme", Trigger = SuspensionTrigger.Operator, Actor = "alice", Reason = "test trip" },
             CancellationToken.None);
@@ -124,9 +120,7 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
     public async Task ReloadGivesTheUpstreamToAnotherClientWhileTheRequestWaits_NotSentAgain()
     {
         using var agent = _h.Agent(ProxyHarness.AcmeAgent);
-        var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(HttpMethod.Get, "https://legacy.test/second"));
-        (await first).Dispose();
-        await _legacy!.NextRequestArrived.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = await SecondOnTheAnsweredConnectionAsync(agent);
 
         // The upstream is globex's from now on: what acme's agent sent before must not reach it, now or sent again.
         var current = _h.Policy.Current;
@@ -159,6 +153,15 @@ public sealed class Http10FirstContactTests : IAsyncLifetime
 
         // Read once. (The runtime may still open a connection it never sends on: not counted.)
         Assert.Single(_failing!.Requests);
+    }
+
+    // A GET sent second, once it is on the answered connection (its bytes arrived there) and the upstream holds it unanswered.
+    private async Task<Task<HttpResponseMessage>> SecondOnTheAnsweredConnectionAsync(HttpClient agent)
+    {
+        var (first, second) = await SendTwoAsync(agent, () => new HttpRequestMessage(HttpMethod.Get, "https://legacy.test/second"));
+        (await first).Dispose();
+        await _legacy!.NextRequestArrived.WaitAsync(TimeSpan.FromSeconds(30));
+        return second;
     }
 
     // The second request ends unanswered by the upstream (dropped, or answered by the proxy), which read the first
