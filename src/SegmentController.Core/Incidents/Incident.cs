@@ -71,14 +71,26 @@ public sealed record Incident
     /// <summary>Measures taken (suspensions, ports shut, …), oldest first.</summary>
     public IReadOnlyList<TimelineEntry> MeasuresTaken { get; init; } = [];
 
-    /// <summary>The findings grouped into this incident.</summary>
+    /// <summary>The findings grouped into this incident (at most <see cref="IncidentManager.MaxFindingsKept"/>, and one more for each client none of them names).</summary>
     public IReadOnlyList<Finding> Findings { get; init; } = [];
+
+    /// <summary>Findings that joined the incident beyond those kept in <see cref="Findings"/>: each is on record as a finding of its own.</summary>
+    public long FindingsOmitted { get; init; }
 
     /// <summary>Every attempt to notify.</summary>
     public IReadOnlyList<NotificationAttempt> Notifications { get; init; } = [];
 
-    /// <summary>Everything that happened, oldest first.</summary>
+    /// <summary>Everything that happened, oldest first (less <see cref="TimelineOmitted"/> entries after the first <see cref="TimelineHead"/>).</summary>
     public IReadOnlyList<TimelineEntry> Timeline { get; init; } = [];
+
+    /// <summary>The timeline's first entries, always kept; entries left out of a snapshot are the oldest after them.</summary>
+    public const int TimelineHead = 10;
+
+    /// <summary>
+    /// Timeline entries left out of this snapshot, to keep its record within the store's bounds: the oldest after the
+    /// first <see cref="TimelineHead"/>. Each is in the chain, in the snapshot recorded when it was added.
+    /// </summary>
+    public long TimelineOmitted { get; init; }
 
     /// <summary>When it last changed (grouping window reference).</summary>
     public required DateTimeOffset UpdatedAt { get; init; }

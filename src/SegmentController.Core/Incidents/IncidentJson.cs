@@ -82,6 +82,7 @@ public static class IncidentJson
         }
 
         w.WriteEndArray();
+        w.WriteNumber("findings_omitted", incident.FindingsOmitted);
         w.WriteStartArray("notifications");
         foreach (var n in incident.Notifications)
         {
@@ -102,6 +103,7 @@ public static class IncidentJson
 
         w.WriteEndArray();
         WriteEntries(w, "timeline", incident.Timeline);
+        w.WriteNumber("timeline_omitted", incident.TimelineOmitted);
         w.WriteString("updated_at", Iso(incident.UpdatedAt));
         w.WriteEndObject();
     }
@@ -156,6 +158,8 @@ public static class IncidentJson
                     n.GetProperty("outcome").GetString() ?? "",
                     n.TryGetProperty("client", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null)).ToArray(),
                 Timeline = Entries(r.GetProperty("timeline")),
+                FindingsOmitted = Count(r, "findings_omitted"),
+                TimelineOmitted = Count(r, "timeline_omitted"),
                 UpdatedAt = Time(r.GetProperty("updated_at"))!.Value,
             };
         }
@@ -200,6 +204,26 @@ public static class IncidentJson
         JsonValueKind.Array => value.EnumerateArray().Select(EvidenceValue).ToArray(),
         _ => value.GetRawText(),
     };
+
+    // Records written before incidents were bounded have no counts: nothing was left out of them.
+    private static long Count(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var count) && count.ValueKind == JsonValueKind.Number ? count.GetInt64() : 0;
+
+    /// <summary>What one timeline entry takes in <see cref="Write"/>'s output (with its separating comma).</summary>
+    public static int EntryBytes(TimelineEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            WriteEntries(w, "e", [entry]);
+            w.WriteEndObject();
+        }
+
+        // {"e":[ ... ]} around the entry; a comma between it and the next in a real array.
+        return buffer.WrittenCount - "{\"e\":[]}".Length + 1;
+    }
 
     private static List<TimelineEntry> Entries(JsonElement array) =>
         array.EnumerateArray().Select(e => new TimelineEntry(Time(e.GetProperty("at"))!.Value, e.GetProperty("kind").GetString()!, e.GetProperty("text").GetString() ?? "")).ToList();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
@@ -60,6 +61,18 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     /// </summary>
     public event EventHandler<Incident>? IncidentChanged;
 
+    /// <summary>
+    /// The most one record of an incident (its JSON, and each client's view of it) may take: below the store's limit for
+    /// one record (1 MiB by default). See <see cref="Fit"/>.
+    /// </summary>
+    public int MaxRecordBytes { get; init; } = 768 * 1024;
+
+    /// <summary>
+    /// Findings an incident keeps: beyond them a finding joins it only where it names a client none of them names, and is
+    /// otherwise counted (<see cref="Incident.FindingsOmitted"/>); each is on record as a finding of its own.
+    /// </summary>
+    public int MaxFindingsKept { get; init; } = 100;
+
     /// <summary>Snapshot of every incident known to this process.</summary>
     public IReadOnlyList<Incident> Incidents => _snapshot;
 
@@ -106,9 +119,12 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
                 if (existing is not null)
                 {
                     var added = finding.Clients.Except(existing.Clients, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+                    var kept = existing.Findings.Count < MaxFindingsKept
+                        || finding.Concerned.Any(c => !existing.Findings.Any(f => f.Concerned.Contains(c, StringComparer.Ordinal)));
                     incident = existing.With(entry) with
                     {
-                        Findings = [.. existing.Findings, finding],
+                        Findings = kept ? [.. existing.Findings, finding] : existing.Findings,
+                        FindingsOmitted = existing.FindingsOmitted + (kept ? 0 : 1),
                         Clients = existing.Clients.Union(added, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
                     };
                     if (added.Length > 0)
@@ -122,7 +138,9 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
                         toNotify[incident.Id] = incident;
                     }
 
-                    await RecordAsync(incident, added.Length > 0 ? "clients-added" : "finding-joined", cancellationToken).ConfigureAwait(false);
+                    var kind = added.Length > 0 ? "clients-added" : "finding-joined";
+                    incident = Fit(incident, kind, byOperator: false);
+                    await RecordAsync(incident, kind, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -254,8 +272,9 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     }
 
     /// <summary>Adds an investigation note.</summary>
+    /// <exception cref="IncidentFullException">The incident's record has no room left for it.</exception>
     public Task<Incident> AddNoteAsync(string id, string author, string text, CancellationToken cancellationToken) =>
-        ChangeAsync(id, "note", i =>
+        ChangeAsync(id, "note", byOperator: true, i =>
         {
             var entry = new TimelineEntry(_time.GetUtcNow(), "note", $"{author}: {text}");
             return i.With(entry) with { InvestigationNotes = [.. i.InvestigationNotes, entry] };
@@ -269,13 +288,26 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
             return i.With(entry) with { MeasuresTaken = [.. i.MeasuresTaken, entry] };
         }, cancellationToken);
 
-    /// <summary>Records a measure on every open incident concerning the client.</summary>
+    /// <summary>
+    /// Records a measure on every open incident concerning the client: each of them is tried, whatever became of the
+    /// others; the first failure is thrown once all have been.
+    /// </summary>
     public async Task AddMeasureForClientAsync(string client, string text, CancellationToken cancellationToken)
     {
+        ExceptionDispatchInfo? failed = null;
         foreach (var incident in Incidents.Where(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client, StringComparer.Ordinal)))
         {
-            await AddMeasureAsync(incident.Id, text, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await AddMeasureAsync(incident.Id, text, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed ??= ExceptionDispatchInfo.Capture(e);
+            }
         }
+
+        failed?.Throw();
     }
 
     /// <summary>Sets the assessed likely consequences (who assessed them is on the timeline).</summary>
@@ -437,12 +469,15 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     private Incident Get(string id) =>
         _snapshot.FirstOrDefault(i => string.Equals(i.Id, id, StringComparison.Ordinal)) ?? throw new KeyNotFoundException($"no incident {id}");
 
-    private async Task<Incident> ChangeAsync(string id, string kind, Func<Incident, Incident> change, CancellationToken cancellationToken)
+    private Task<Incident> ChangeAsync(string id, string kind, Func<Incident, Incident> change, CancellationToken cancellationToken) =>
+        ChangeAsync(id, kind, byOperator: false, change, cancellationToken);
+
+    private async Task<Incident> ChangeAsync(string id, string kind, bool byOperator, Func<Incident, Incident> change, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var incident = _incidents.TryGetValue(id, out var current) ? change(current) : throw new KeyNotFoundException($"no incident {id}");
+            var incident = _incidents.TryGetValue(id, out var current) ? Fit(change(current), kind, byOperator) : throw new KeyNotFoundException($"no incident {id}");
             await RecordAsync(incident, kind, cancellationToken).ConfigureAwait(false);
             Keep(incident);
             return incident;
@@ -451,6 +486,56 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// <paramref name="incident"/> as it can be recorded. When its record would take more than <see cref="MaxRecordBytes"/>,
+    /// the oldest timeline entries after the first <see cref="Incident.TimelineHead"/> are left out of the snapshot (each is
+    /// in the chain, in the snapshot recorded when it was added) until it takes seven eighths of that, and counted
+    /// (<see cref="Incident.TimelineOmitted"/>). Notification entries stay: they say which notices were given or are owed.
+    /// An operator's note is refused instead when what could not be left out would then take more than half of it: what
+    /// must always be recorded (findings, measures, notices, the consequences, the close) keeps its room.
+    /// </summary>
+    private Incident Fit(Incident incident, string kind, bool byOperator)
+    {
+        var size = IncidentJson.ToUtf8(incident, kind).Length;
+        if (size <= MaxRecordBytes / 2)
+        {
+            return incident;
+        }
+
+        var head = Math.Min(Incident.TimelineHead, incident.Timeline.Count);
+        var entryBytes = incident.Timeline.Select((e, i) => i < head || e.Kind == "notification" ? 0 : IncidentJson.EntryBytes(e)).ToArray();
+        var fixedBytes = size - entryBytes.Sum();
+        if (byOperator && fixedBytes > MaxRecordBytes / 2)
+        {
+            throw new IncidentFullException(string.Create(CultureInfo.InvariantCulture,
+                $"incident {incident.Id} has no room for this {kind}: its record would take {fixedBytes} bytes besides its timeline, over the {MaxRecordBytes / 2} an operator's words may fill; open a new incident for what follows and name this one in it"));
+        }
+
+        if (size <= MaxRecordBytes)
+        {
+            return incident;
+        }
+
+        var excess = size - (MaxRecordBytes / 8 * 7);
+        var leftOut = new bool[entryBytes.Length];
+        var omitted = 0;
+        for (var i = head; i < entryBytes.Length && excess > 0; i++)
+        {
+            if (entryBytes[i] > 0)
+            {
+                leftOut[i] = true;
+                excess -= entryBytes[i];
+                omitted++;
+            }
+        }
+
+        return incident with
+        {
+            Timeline = incident.Timeline.Where((_, i) => !leftOut[i]).ToArray(),
+            TimelineOmitted = incident.TimelineOmitted + omitted,
+        };
     }
 
     private Incident NewIncident(string nature, IReadOnlyList<string> clients, string openedBy, DateTimeOffset detected, DateTimeOffset now)

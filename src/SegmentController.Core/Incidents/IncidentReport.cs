@@ -57,6 +57,11 @@ public static class IncidentReport
             b.Append(CultureInfo.InvariantCulture, $"- `{f.Rule}` ({IdentifierNames.Of(f.Severity)}, {IdentifierNames.Of(f.Source)}) at {Iso(f.ObservedAt)}: {f.Summary}\n");
         }
 
+        if (incident.FindingsOmitted > 0)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"- and {incident.FindingsOmitted} more findings, not listed here: each is on record as a finding of its own\n");
+        }
+
         b.Append("\n## Notifications\n\n");
         if (incident.Notifications.Count == 0)
         {
@@ -69,6 +74,11 @@ public static class IncidentReport
         }
 
         Section(b, "\nTimeline", incident.Timeline, prefixNewline: false);
+        if (incident.TimelineOmitted > 0)
+        {
+            b.Append(CultureInfo.InvariantCulture, $"{incident.TimelineOmitted} entries after the first {Incident.TimelineHead} are not listed here, to keep the incident's record within bounds: each is in the evidence store, in this incident's record made when it was added.\n");
+        }
+
         return b.ToString();
     }
 

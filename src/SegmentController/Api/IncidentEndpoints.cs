@@ -181,6 +181,10 @@ internal static class IncidentEndpoints
         {
             return Unknown(id);
         }
+        catch (IncidentFullException e)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Incident record full", detail: e.Message);
+        }
         catch (InvalidOperationException e)
         {
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message);
