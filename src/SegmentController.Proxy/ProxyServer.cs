@@ -42,6 +42,25 @@ internal sealed class ProxyServer : IAsyncDisposable
     internal static readonly string[] SpoofableSourceHeaders =
         ["X-Real-IP", "True-Client-IP", "X-Client-IP", "X-Cluster-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Original-Forwarded-For"];
 
+    /// <summary>
+    /// Request headers in which a TLS-terminating front end tells its upstream what certificate the agent presented:
+    /// the proxy ends the agent's TLS, so such a header is the upstream's one way to learn it, and the agent wrote it.
+    /// Removed before forwarding, with every header that starts with one of <see cref="SpoofableCertificateHeaderPrefixes"/>.
+    /// </summary>
+    internal static readonly string[] SpoofableCertificateHeaders =
+        ["X-Forwarded-Client-Cert", "X-Client-Cert", "X-Client-Certificate", "X-ARR-ClientCert", "X-Client-DN", "X-Client-Verify", "X-SSL-Cert", "Client-Cert", "Client-Cert-Chain"];
+
+    /// <summary>Prefixes of the headers that describe the agent's certificate (<see cref="SpoofableCertificateHeaders"/>).</summary>
+    internal static readonly string[] SpoofableCertificateHeaderPrefixes = ["X-SSL-Client-", "SSL-Client-", "X-Client-Cert-", "X-Amzn-Mtls-"];
+
+    /// <summary>
+    /// Request headers in which a front end tells its upstream the URL, host, port or scheme the agent asked for,
+    /// instead of the request's own: an upstream that honours them would serve what the agent wrote there, past its
+    /// own rules. YARP sets <c>X-Forwarded-Proto</c> and <c>X-Forwarded-Host</c> itself; these it would pass on.
+    /// </summary>
+    internal static readonly string[] SpoofableRequestHeaders =
+        ["X-Original-URL", "X-Rewrite-URL", "X-Original-Host", "X-Host", "X-Forwarded-Server", "X-Forwarded-Port", "X-Forwarded-Scheme", "X-Forwarded-Ssl", "X-Url-Scheme", "Front-End-Https"];
+
     private readonly WebApplication _app;
 
     private ProxyServer(WebApplication app)
@@ -152,6 +171,14 @@ internal sealed class ProxyServer : IAsyncDisposable
 
         // A record the store cannot take stops forwarding, and what is in flight is cut with it.
         app.Services.GetRequiredService<AccessRecords>().Stopped += _ => components.InFlight.Enforce(SuspensionNames.AllClients);
+
+        // Before routing: a fully qualified host name's trailing dot, taken off, matches the host's route.
+        app.Use(next => context =>
+        {
+            AgentHost.WithoutTrailingDot(context.Request);
+            return next(context);
+        });
+        app.UseRouting();
         if (components.AfterRouting is { } afterRouting)
         {
             app.Use(next => async context =>
@@ -180,9 +207,10 @@ internal sealed class ProxyServer : IAsyncDisposable
     {
         services.AddReverseProxy().AddTransforms(transforms =>
         {
-            // YARP sets X-Forwarded-* from the connection and drops Forwarded; these single-hop claims of
-            // the agent's address it passes on as the agent wrote them. An agent must not tell its
-            // client's upstream it is someone else: the proxy's X-Forwarded-For is the one source it gets.
+            // YARP sets X-Forwarded-* from the connection and drops Forwarded; the single-hop claims of the
+            // agent's address, of its certificate and of the URL it asked for it passes on as the agent wrote
+            // them. An agent must not tell its client's upstream it is someone else, or asked for something
+            // else: the proxy's X-Forwarded-* are what the upstream gets.
             transforms.RequestTransforms.Add(new Forwarding.SourceClaimsTransform());
             transforms.Services.GetRequiredService<Forwarding.Http10Upstreams>().AddTo(transforms);
         });

@@ -93,7 +93,7 @@ internal sealed partial class ProxyRequestMiddleware
 
                 state.Outcome = ProxyOutcomes.UnknownSource;
                 context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                await _findings.UnknownSourceAsync(source, context.Request.Method, context.Request.Host.Value ?? "", context.Request.Path.Value ?? "", CancellationToken.None).ConfigureAwait(false);
+                await _findings.UnknownSourceAsync(source, context.Request.Method, AgentHost.Of(context.Request), context.Request.Path.Value ?? "", CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 
@@ -195,7 +195,7 @@ internal sealed partial class ProxyRequestMiddleware
         }
 
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
-        var host = context.Request.Host.Value ?? "";
+        var host = AgentHost.Of(context.Request);
         var path = context.Request.Path.Value ?? "";
         Log.IdentityRefused(_logger, source, client, identity.Subject ?? "-", identity.Client ?? identity.Problem ?? "?");
         if (identity.Client is null)
@@ -226,7 +226,7 @@ internal sealed partial class ProxyRequestMiddleware
             IdentitySha256 = state.Identity?.Fingerprint,
             IdentityClient = state.Identity?.Client,
             Method = context.Request.Method,
-            Host = context.Request.Host.Value ?? "",
+            Host = AgentHost.Of(context.Request),
             Path = context.Request.PathBase.Add(context.Request.Path).Value ?? "/",
             Status = answered ? context.Response.StatusCode : null,
             BytesIn = bytesIn,

@@ -1,5 +1,6 @@
 using System.Security.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using SegmentController.Proxy.Configuration;
 using SegmentController.Proxy.Forwarding;
@@ -62,7 +63,7 @@ internal sealed partial class RouteEnforcementMiddleware
         // policy has the route, for this client, with those destinations.
         if (!state.Snapshot.ServesRoute(proxy.Route.Config, proxy.AllDestinations, routeClient, out var otherClient))
         {
-            Log.RouteNotInForce(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "?", routeClient, context.Request.Host.Value ?? "", proxy.Route.Config.RouteId, otherClient ?? "no other client");
+            Log.RouteNotInForce(_logger, context.Connection.RemoteIpAddress?.ToString() ?? "?", routeClient, AgentHost.Of(context.Request), proxy.Route.Config.RouteId, otherClient ?? "no other client");
             if (otherClient is null)
             {
                 // As a request admitted under the replaced policy is when the reload judges it again.
@@ -74,6 +75,15 @@ internal sealed partial class RouteEnforcementMiddleware
             state.RouteClient = otherClient;
             state.Outcome = ProxyOutcomes.CrossClient;
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return Task.CompletedTask;
+        }
+
+        // A tunnel (CONNECT, other than HTTP/2's extended CONNECT of a WebSocket) is no route the proxy serves: refused
+        // here, where it would otherwise fail as the upstream's error.
+        if (HttpMethods.IsConnect(context.Request.Method) && context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true)
+        {
+            state.Outcome = ProxyOutcomes.NoRoute;
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
             return Task.CompletedTask;
         }
 
@@ -109,7 +119,7 @@ internal sealed partial class RouteEnforcementMiddleware
         state.Outcome = ProxyOutcomes.CrossClient;
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
         var source = context.Connection.RemoteIpAddress?.ToString() ?? "?";
-        var host = context.Request.Host.Value ?? "";
+        var host = AgentHost.Of(context.Request);
         var path = context.Request.Path.Value ?? "";
         Log.CrossClient(_logger, source, state.SourceClient ?? "?", routeClient, host);
         await _findings.CrossClientAsync(state.SourceClient ?? "?", routeClient, source, context.Request.Method, host, path, CancellationToken.None).ConfigureAwait(false);

@@ -5,7 +5,8 @@ namespace SegmentController.Proxy.Tests.Adversarial;
 
 /// <summary>
 /// Headers in which an agent claims another address (another client's agent) are never what attributes
-/// it, at the proxy or at its client's upstream: the upstream gets the proxy's X-Forwarded-For only.
+/// it, at the proxy or at its client's upstream: the upstream gets the proxy's X-Forwarded-For only. Nor does
+/// the upstream get an agent's word on the certificate it presented, or on the URL, host, port or scheme it asked for.
 /// </summary>
 public sealed class SourceHeaderTests : IAsyncLifetime
 {
@@ -63,5 +64,37 @@ public sealed class SourceHeaderTests : IAsyncLifetime
         var hit = Assert.Single(_h.Acme.Hits, h => h.Path == "/claim-alone");
         Assert.DoesNotContain(hit.Headers, h => h.Value.Contains(ProxyHarness.GlobexAgent, StringComparison.Ordinal));
         Assert.Equal("kept", hit.Headers["X-Agent-Note"]);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 0)]
+    public async Task ClaimedCertificateAndUrlHeaders_InAnyCase_NotPassedOn_OtherHeadersKept(int major, int minor)
+    {
+        string[] claims =
+        [
+            "X-Forwarded-Client-Cert", "x-client-cert", "X-Client-Certificate", "X-ARR-ClientCert", "X-Client-DN", "X-Client-Verify", "X-SSL-Cert",
+            "Client-Cert", "Client-Cert-Chain", "X-SSL-Client-S-DN", "x-ssl-client-verify", "SSL-Client-Subject-DN", "X-Client-Cert-Serial",
+            "X-Amzn-Mtls-Clientcert", "X-Original-URL", "X-Rewrite-URL", "X-Original-Host", "X-Host", "X-Forwarded-Server", "X-Forwarded-Port",
+            "X-Forwarded-Scheme", "X-Forwarded-Ssl", "X-Url-Scheme", "Front-End-Https",
+        ];
+        using var agent = _h.Agent(ProxyHarness.AcmeAgent, new Version(major, minor));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("https://acme.test/cert-claims")) { Version = new Version(major, minor), VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        foreach (var header in claims)
+        {
+            request.Headers.TryAddWithoutValidation(header, "CN=g1,O=Globex /globex");
+        }
+
+        request.Headers.Add("X-Agent-Note", "kept");
+        request.Headers.Add("X-Ssl-Clients-Seen", "kept too");
+
+        using var response = await agent.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var hit = Assert.Single(_h.Acme.Hits, h => h.Path == "/cert-claims");
+        Assert.DoesNotContain(hit.Headers, h => h.Value.Contains("globex", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("kept", hit.Headers["X-Agent-Note"]);
+        Assert.Equal("kept too", hit.Headers["X-Ssl-Clients-Seen"]);
+        Assert.Equal("https", hit.Headers["X-Forwarded-Proto"]);
     }
 }
