@@ -114,7 +114,7 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Logging.ClearProviders();
-        builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new RequestLogFilter(loggerFactory)));
         builder.Services.AddSingleton(policy);
         builder.Services.AddSingleton(suspensions);
         builder.Services.AddSingleton(findings);
@@ -178,6 +178,11 @@ internal sealed class ProxyServer : IAsyncDisposable
             AgentHost.WithoutTrailingDot(context.Request);
             return next(context);
         });
+
+        // Routing reads the host decoded, and a host written as the ASCII form of no name (`xn--…`) throws there: such
+        // a request skips routing, and is answered and recorded as one that matches no route (from a source in no
+        // segment, as an unknown source).
+        app.MapWhen(context => !AgentHost.Decodes(context.Request), unrouted => unrouted.UseMiddleware<ProxyRequestMiddleware>());
         app.UseRouting();
         if (components.AfterRouting is { } afterRouting)
         {

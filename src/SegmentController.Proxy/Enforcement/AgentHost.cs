@@ -33,4 +33,27 @@ internal static class AgentHost
             request.Headers.Host = string.Concat(host.AsSpan(0, end - 1), host.AsSpan(end));
         }
     }
+
+    /// <summary>
+    /// Whether the host decodes (what routing reads): false for a label written as the ASCII form of an internationalized
+    /// name (<c>xn--…</c>) that is the form of no name. Only a host with such a label is decoded to find out.
+    /// </summary>
+    public static bool Decodes(HttpRequest request)
+    {
+        var host = request.Headers.Host.ToString();
+        if (!host.Contains("xn--", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        try
+        {
+            _ = HostString.FromUriComponent(host).Host;
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 }

@@ -70,4 +70,36 @@ public sealed class HostFormTests : IAsyncLifetime
         Assert.Equal("no-route", record.GetProperty("outcome").GetString());
         Assert.Equal(405, record.GetProperty("status").GetInt32());
     }
+
+    [Fact]
+    public async Task MalformedInternationalizedHostName_AnsweredAndRecorded_NotDropped()
+    {
+        // Not a valid ASCII form of any name: the request still gets an answer, a record and, from a source in no
+        // segment, its finding.
+        var own = await _h.RawAsync(ProxyHarness.AcmeAgent, "acme.test", "GET /bad-idn HTTP/1.1\r\nHost: xn--globex-test\r\nConnection: close\r\n\r\n");
+        var stranger = await _h.RawAsync(Stranger, "acme.test", "GET /bad-idn-stranger HTTP/1.1\r\nHost: xn--globex-test\r\nConnection: close\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 404", own, StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 403", stranger, StringComparison.Ordinal);
+        var records = await _h.AccessRecordsAsync(2);
+        var ownRecord = Assert.Single(records, r => r.GetProperty("path").GetString() == "/bad-idn");
+        Assert.Equal("xn--globex-test", ownRecord.GetProperty("host").GetString());
+        Assert.Equal("no-route", ownRecord.GetProperty("outcome").GetString());
+        Assert.Equal("unknown-source", Assert.Single(records, r => r.GetProperty("path").GetString() == "/bad-idn-stranger").GetProperty("outcome").GetString());
+        Assert.Contains(_h.Findings.Findings, f => f.Rule == RuleIds.UnknownSource && f.Summary.Contains(Stranger, StringComparison.Ordinal));
+        Assert.Empty(_h.Acme.Hits);
+        Assert.Empty(_h.Globex.Hits);
+    }
+
+    [Fact]
+    public async Task ProxiedRequest_NoPerRequestLogLines_ItsRecordIsTheTrace()
+    {
+        var answer = await _h.RawAsync(ProxyHarness.AcmeAgent, "acme.test", "GET /quiet HTTP/1.1\r\nHost: acme.test\r\nConnection: close\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
+        Assert.Single(await _h.AccessRecordsAsync(1), r => r.GetProperty("path").GetString() == "/quiet");
+        Assert.DoesNotContain(_h.Logs.Entries, e => e.Message.StartsWith("Request starting", StringComparison.Ordinal) || e.Message.StartsWith("Request finished", StringComparison.Ordinal));
+    }
+
+    private const string Stranger = ProxyHarness.UnknownAgent;
 }
