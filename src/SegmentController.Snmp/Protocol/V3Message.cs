@@ -158,6 +158,12 @@ internal sealed class V3Message
                 throw new SnmpDecodeException("msgAuthoritativeEngineID or msgUserName longer than 32 octets");
             }
 
+            // RFC 3414 §2.2: both are INTEGER (0..2147483647).
+            if (boots < 0 || time < 0)
+            {
+                throw new SnmpDecodeException($"msgAuthoritativeEngineBoots {boots} or msgAuthoritativeEngineTime {time} is negative");
+            }
+
             var tag = message.PeekTag();
             ReadOnlyMemory<byte> data;
             bool encrypted;

@@ -301,8 +301,7 @@ internal sealed class SnmpClient : ISnmpClient
 
     private byte[] BuildV3(int id, MessageFlags flags, EngineState engine, byte[] scoped)
     {
-        var elapsed = (int)_time.GetElapsedTime(engine.LearnedAt).TotalSeconds;
-        var engineTime = engine.Time + elapsed;
+        var engineTime = EstimatedTime(engine);
         var authLength = Credentials.AuthProtocol is { } a ? AuthAlgorithm.DigestLength(a) : 0;
         byte[] privParams = [];
         var data = scoped;
@@ -558,7 +557,7 @@ internal sealed class SnmpClient : ISnmpClient
         if (authenticated && pending.Engine is { } current && message.Usm.EngineBoots >= current.Boots)
         {
             // RFC 3414 §3.2 step 7b: an authentic message moves our notion of the agent's clock forward.
-            var estimate = current.Time + (int)_time.GetElapsedTime(current.LearnedAt).TotalSeconds;
+            var estimate = EstimatedTime(current);
             if (message.Usm.EngineBoots > current.Boots || message.Usm.EngineTime > estimate)
             {
                 var updated = current with { Boots = message.Usm.EngineBoots, Time = message.Usm.EngineTime, LearnedAt = _time.GetTimestamp() };
@@ -568,6 +567,13 @@ internal sealed class SnmpClient : ISnmpClient
 
         pending.Completion.TrySetResult(new Answer(pdu, message));
     }
+
+    /// <summary>
+    /// The agent's snmpEngineTime now, by our clock since we learned it: at most 2147483647 (RFC 3414 §2.2), where the
+    /// agent's own clock stops and its boots go up; a sum past it would be sent as a negative time.
+    /// </summary>
+    private int EstimatedTime(EngineState engine) =>
+        (int)Math.Min((long)engine.Time + (long)_time.GetElapsedTime(engine.LearnedAt).TotalSeconds, int.MaxValue);
 
     private static Oid? ReportedOid(Pdu pdu) => pdu.VarBinds.Count > 0 ? pdu.VarBinds[0].Oid : null;
 

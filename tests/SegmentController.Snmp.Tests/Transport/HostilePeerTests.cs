@@ -207,6 +207,55 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task V3AgentClockAtItsLimit_TimeSentNeverPassesIt()
+    {
+        // The agent's snmpEngineTime one second short of its limit (2147483647, RFC 3414 §2.2): the retry, built more
+        // than two seconds later, must say the limit, not a sum that wraps to a negative time.
+        byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
+        var sent = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        await using var peer = new HostileResponder(request =>
+        {
+            var message = V3Message.Decode(request);
+            if (message.Usm.EngineId.Length == 0)
+            {
+                var report = new Pdu(PduType.Report, 0, 0, 0, [new VarBind(Oid.Parse("1.3.6.1.6.3.15.1.1.4.0"), SnmpValue.Unsigned(SnmpType.Counter32, 1))]);
+                return [V3Message.Encode(message.MsgId, 65507, MessageFlags.None, new UsmSecurityParameters(engine, 1, int.MaxValue - 1, [], [], []), V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], report)), encrypted: false)];
+            }
+
+            sent.Enqueue(message.Usm.EngineTime);
+            return [];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpdTests.V3("sha256", SnmpAuthProtocol.Sha256), new SnmpClientOptions { Timeout = TimeSpan.FromSeconds(2.5), Retries = 1 });
+
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Equal([int.MaxValue - 1, int.MaxValue], sent.ToArray());
+    }
+
+    [Fact]
+    public async Task V3AgentAnnouncingANegativeClock_AnswerDroppedAsMalformed()
+    {
+        byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
+        await using var peer = new HostileResponder(request =>
+        {
+            var message = V3Message.Decode(request);
+            var report = new Pdu(PduType.Report, 0, 0, 0, [new VarBind(Oid.Parse("1.3.6.1.6.3.15.1.1.4.0"), SnmpValue.Unsigned(SnmpType.Counter32, 1))]);
+            return
+            [
+                V3Message.Encode(message.MsgId, 65507, MessageFlags.None, new UsmSecurityParameters(engine, -1, 100, [], [], []), V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], report)), encrypted: false),
+                V3Message.Encode(message.MsgId, 65507, MessageFlags.None, new UsmSecurityParameters(engine, 1, -5, [], [], []), V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], report)), encrypted: false),
+            ];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpdTests.V3("sha256", SnmpAuthProtocol.Sha256), Answering);
+
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Equal(4, client.Statistics.Malformed);
+    }
+
+    [Fact]
     public async Task ClosedPort_FailsWithRefusedOrTimeout()
     {
         await using var client = await SnmpClient.ConnectAsync($"127.0.0.1:{FreePort.Udp()}", SnmpCredentials.V2c("public"), Answering);
