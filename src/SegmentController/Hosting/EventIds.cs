@@ -59,4 +59,5 @@ internal static class EventIds
     public const int IncidentNoticeFailed = 1704;
     public const int IncidentNoticeResumed = 1705;
     public const int IncidentNoticeLapsed = 1706;
+    public const int IncidentRecordsUnreadable = 1707;
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Incidents;
 using SegmentController.Core.Policy;
@@ -142,21 +143,43 @@ internal sealed partial class IncidentService : BackgroundService
     private async Task RestoreAsync(CancellationToken cancellationToken)
     {
         var latest = new Dictionary<string, Incident>(StringComparer.Ordinal);
+        var unreadable = 0;
+        string? firstUnreadable = null;
         try
         {
             await foreach (var record in _store.ReadAsync(new RecordQuery { Type = RecordTypes.IncidentEvent }, cancellationToken).ConfigureAwait(false))
             {
-                if (record.Payload is { } payload)
+                if (record.Payload is not { } payload)
                 {
-                    var incident = IncidentJson.Read(payload);
-                    latest[incident.Id] = incident;
+                    continue;
                 }
+
+                // A record that is not an incident (written by another version, or edited) is passed over: the
+                // others, and the notices they owe, are still taken back. Its incident keeps its latest readable snapshot.
+                Incident incident;
+                try
+                {
+                    incident = IncidentJson.Read(payload);
+                }
+                catch (FormatException e)
+                {
+                    unreadable++;
+                    firstUnreadable ??= string.Create(CultureInfo.InvariantCulture, $"record {record.Index}: {e.Message}");
+                    continue;
+                }
+
+                latest[incident.Id] = incident;
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.NotRestored(_logger, e.Message);
             return;
+        }
+
+        if (unreadable > 0)
+        {
+            Log.RecordsUnreadable(_logger, unreadable, firstUnreadable!);
         }
 
         _incidents.Restore(latest.Values);
@@ -187,6 +210,9 @@ internal sealed partial class IncidentService : BackgroundService
 
         [LoggerMessage(EventIds.IncidentsNotRestored, LogLevel.Critical, "Incidents recorded before this start could not be read back: {Reason}")]
         public static partial void NotRestored(ILogger logger, string reason);
+
+        [LoggerMessage(EventIds.IncidentRecordsUnreadable, LogLevel.Critical, "{Count} incident records could not be read back and were passed over; the other incidents were taken back (the first: {Problem})")]
+        public static partial void RecordsUnreadable(ILogger logger, int count, string problem);
 
         [LoggerMessage(EventIds.IncidentNoticeResumed, LogLevel.Information, "Notice of incident {Id} not given before the restart: resumed")]
         public static partial void NoticeResumed(ILogger logger, string id);

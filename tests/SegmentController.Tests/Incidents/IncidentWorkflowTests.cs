@@ -4,6 +4,7 @@ using System.Text.Json;
 using SegmentController.Cli;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Incidents;
+using SegmentController.Storage;
 using SegmentController.Storage.Sqlite;
 using SegmentController.Tests.Evidence;
 
@@ -162,6 +163,12 @@ public sealed class IncidentWorkflowTests
         var due = await NoticeDueAsync(site);
         Assert.True(due > 0);
         await site.StopAsync();
+
+        // An incident record this version cannot read (another version's, say) is passed over: the others come back.
+        await using (var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = site.StorePath }, TimeProvider.System, CancellationToken.None))
+        {
+            await store.AppendAsync(RecordTypes.IncidentEvent, "alpha", Encoding.UTF8.GetBytes("""{"event":"opened","id":"INC-20990101-000000-001"}"""), CancellationToken.None);
+        }
 
         receiver.Refusing = false;
         await site.StartAsync();
