@@ -310,7 +310,14 @@ internal static class OperatorApiEndpoints
 
         if (!engine.Current.Suspensions.TryGetValue(scope, out var suspension))
         {
-            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not suspended", detail: $"'{scope}' is not suspended");
+            // A client covered by the site-wide suspension alone has nothing of its own to lift: say what holds it.
+            return scope != SuspensionNames.AllClients && engine.Current.Suspensions.TryGetValue(SuspensionNames.AllClients, out var siteWide)
+                ? Results.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "Suspended site-wide",
+                    detail: $"'{scope}' is suspended by the site-wide suspension {siteWide.Id}, not one of its own: lift it with POST /api/v1/restore-all (segctl restore --all), which restores every client",
+                    extensions: new Dictionary<string, object?> { ["restore_id"] = siteWide.Id, ["scope"] = SuspensionNames.AllClients })
+                : Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not suspended", detail: $"'{scope}' is not suspended");
         }
 
         // Lifting a suspension without a record is not allowed: record the request first.

@@ -190,8 +190,8 @@ internal static class OperatorCommands
     public static Command CreateRestore()
     {
         var options = new ConnectionOptions();
-        var client = new Argument<string?>("client") { Description = "The client id.", Arity = ArgumentArity.ZeroOrOne };
-        var all = new Option<bool>("--all") { Description = "Lift the site-wide suspension." };
+        var client = new Argument<string?>("client") { Description = "The client id: lifts the client's own suspension (a client held only by the site-wide suspension is refused: use --all).", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Lift the site-wide suspension (every client)." };
         var reason = ReasonOption();
         var progressOption = CliProgress.CreateOption();
         var command = new Command("restore", "Ask for a suspension to be lifted; prints the restore id a second, different approver passes to 'segctl approve'. Needs the operator or approver role.")

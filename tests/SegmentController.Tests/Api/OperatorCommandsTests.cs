@@ -101,6 +101,25 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RestoreClient_UnderSiteWideSuspension_Exits2SayingToRestoreAll()
+    {
+        var (code, _, _) = await RunAsync("alice", "suspend", "--all", "--reason", "site-wide incident");
+        Assert.Equal(CliApplication.ExitClean, code);
+
+        (code, var output, var error) = await RunAsync("bob", "restore", "alpha", "--reason", "fixed");
+
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("segctl: HTTP 409 Suspended site-wide: 'alpha' is suspended by the site-wide suspension", error, StringComparison.Ordinal);
+        Assert.Contains("segctl restore --all", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("not suspended", error, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("bob", "restore", "--all", "--reason", "fixed");
+        Assert.Equal(CliApplication.ExitClean, code);
+        Assert.Contains("pending approval", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WrongKey_Exits2AndNeverEchoesTheKey()
     {
         var key = OperatorApiSite.NewKey();
