@@ -86,6 +86,11 @@ internal static class ApiRequests
                     return (null, BadRequest($"\"{name}\" must be the external auditor's organisation or name (at most {MaxAuditorLength} characters)"));
                 }
 
+                if (!HasVisible(named.GetString()!))
+                {
+                    return (null, BadRequest(NoVisible(name)));
+                }
+
                 if (auditor is not null && !string.Equals(auditor, named.GetString()!.Trim(), StringComparison.Ordinal))
                 {
                     return (null, BadRequest("\"external_auditor\" and \"auditor\" name different auditors; give one"));
@@ -371,10 +376,38 @@ internal static class ApiRequests
             return (null, BadRequest($"\"{name}\" is required: a non-empty string {what}"));
         }
 
+        if (!HasVisible(value.GetString()!))
+        {
+            return (null, BadRequest(NoVisible(name)));
+        }
+
         var text = value.GetString()!.Trim();
         return text.Length > MaxReasonLength
             ? (null, BadRequest($"\"{name}\" is longer than {MaxReasonLength} characters"))
             : (text, null);
+    }
+
+    private static string NoVisible(string name) =>
+        $"\"{name}\" must contain a visible character: it holds only white space, control or format characters (such as U+0000, U+200B, U+FEFF)";
+
+    /// <summary>
+    /// Whether <paramref name="text"/> shows anything: a character that is not white space, a control
+    /// character (Cc: NUL, escapes) or a format character (Cf: zero-width space, byte order mark, bidi
+    /// controls). Text of those alone reads as empty in every log, table and export, yet would be on record
+    /// as the reason given.
+    /// </summary>
+    public static bool HasVisible(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        foreach (var c in text)
+        {
+            if (!char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) is not (System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
