@@ -413,7 +413,12 @@ internal static class OperatorApiEndpoints
     {
         if (!TryTime(from, out var fromTime) || !TryTime(to, out var toTime))
         {
-            return ApiRequests.BadRequest("from and to must be ISO 8601 times, e.g. 2026-03-01T00:00:00Z");
+            return ApiRequests.BadRequest($"bad time: from and to must each be {IsoTime.Expected} (a date is its 00:00 UTC; a time without Z or an offset is UTC)");
+        }
+
+        if (fromTime > toTime)
+        {
+            return ApiRequests.BadRequest($"bad time: from ({from}) is later than to ({to}): the window holds nothing");
         }
 
         if (client is not null && !ClientKey.IsValid(client))
@@ -528,7 +533,7 @@ internal static class OperatorApiEndpoints
             return true;
         }
 
-        if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed))
+        if (IsoTime.TryParse(text, out var parsed))
         {
             value = parsed;
             return true;

@@ -308,8 +308,8 @@ internal static class LogCommands
     private static Command CreateExport()
     {
         var store = StoreOption();
-        var from = new Option<string?>("--from") { Description = "Records at or after this time (ISO 8601, e.g. 2026-03-01T00:00:00Z)." };
-        var to = new Option<string?>("--to") { Description = "Records at or before this time (ISO 8601)." };
+        var from = new Option<string?>("--from") { Description = "Records at or after this time: ISO 8601 only, a date (2026-03-01, its 00:00 UTC) or a date and time with T and Z or an offset (2026-03-01T00:00:00Z; without either, UTC)." };
+        var to = new Option<string?>("--to") { Description = "Records at or before this time (ISO 8601, as --from; not before --from)." };
         var client = new Option<string?>("--client") { Description = "Only records concerning this client id. A record that concerns other clients too (a shared incident or finding) is withheld: written as a chain link marked withheld, with its type, and counted in the header, so the export carries nothing of another client." };
         var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output (- is standard output): whole or not at all (a failed or interrupted export leaves a file of that name as it was). Only a regular file is replaced: a directory, device, named pipe or socket is refused." };
         var command = new Command("export", "Export records as JSON Lines with the chain links, checkpoints and signed head needed to verify them alone (segctl log verify --export FILE).")
@@ -384,6 +384,12 @@ internal static class LogCommands
         ArgumentNullException.ThrowIfNull(time);
         if (!TryTime(from, "--from", error, out var fromTime) || !TryTime(to, "--to", error, out var toTime))
         {
+            return CliApplication.ExitError;
+        }
+
+        if (fromTime > toTime)
+        {
+            error.WriteLine($"segctl: --from {from} is later than --to {to}: the window holds nothing");
             return CliApplication.ExitError;
         }
 
@@ -462,13 +468,13 @@ internal static class LogCommands
             return true;
         }
 
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        if (IsoTime.TryParse(text, out var parsed))
         {
             time = parsed;
             return true;
         }
 
-        error.WriteLine($"segctl: {option} '{text}' is not a time (ISO 8601, e.g. 2026-03-01T00:00:00Z)");
+        error.WriteLine(Logging.PrintableText.Escape($"segctl: {option} '{text}' is not a time: give {IsoTime.Expected}"));
         return false;
     }
 }

@@ -107,6 +107,54 @@ public sealed class OperatorApiRequestProblemsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, restored.StatusCode);
     }
 
+    [Theory]
+    [InlineData("from=1/2/2026")]
+    [InlineData("to=1/2/2026")]
+    [InlineData("from=2026-03-01%2000:00:00")]
+    [InlineData("from=Sun,%2001%20Mar%202026%2000:00:00%20GMT")]
+    [InlineData("to=2026-3-1")]
+    [InlineData("from=2026-02-30")]
+    [InlineData("from=2026-03-01T00:00:00.123456789Z")]
+    [InlineData("from=2026-03-01%0A")]
+    [InlineData("from=2030-01-01&to=2020-01-01")]
+    [InlineData("from=2026-03-01T12:00:00%2B02:00&to=2026-03-01T09:59:59Z")]
+    public async Task LogExport_TimeNotIso8601OrFromAfterTo_Answers400BadTime_NothingRecorded(string query)
+    {
+        using var auditor = _site.Client("audra");
+
+        using var response = await auditor.GetAsync($"api/v1/log/export?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.StartsWith("bad time: ", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // The one log-export on record is the export that reads them.
+        Assert.Single(await ExportActionsAsync(auditor));
+    }
+
+    [Theory]
+    [InlineData("2026-02-01", "2026-02-01T00:00:00.0000000Z")]
+    [InlineData("2026-03-01T00:00:00Z", "2026-03-01T00:00:00.0000000Z")]
+    [InlineData("2026-03-01T08:30:00.5%2B02:00", "2026-03-01T06:30:00.5000000Z")]
+    [InlineData("2026-03-01T08:30", "2026-03-01T08:30:00.0000000Z")]
+    public async Task LogExport_Iso8601Times_Answer200WithTheWindowAsGiven(string from, string exported)
+    {
+        using var auditor = _site.Client("audra");
+
+        using var response = await auditor.GetAsync($"api/v1/log/export?from={from}&to=2100-01-01");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var header = (await response.Content.ReadAsStringAsync()).Split('\n')[0];
+        Assert.Contains(exported, header, StringComparison.Ordinal);
+    }
+
+    /// <summary>The <c>log-export</c> actions on record, from an export of the whole chain (itself one).</summary>
+    private static async Task<string[]> ExportActionsAsync(HttpClient auditor)
+    {
+        var lines = (await auditor.GetStringAsync(new Uri("api/v1/log/export", UriKind.Relative))).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return lines.Where(l => l.Contains("\"log-export\"", StringComparison.Ordinal)).ToArray();
+    }
+
     private static async Task AssertRefusedAsync(Task<HttpResponseMessage> sending, string field)
     {
         using var response = await sending;

@@ -102,6 +102,62 @@ public sealed class LogCommandsTests : IDisposable
         Assert.Empty(output);
     }
 
+    [Theory]
+    [InlineData("--from", "1/2/2026")]
+    [InlineData("--from", "2026-03-01 00:00:00")]
+    [InlineData("--to", "March 1, 2026")]
+    [InlineData("--to", "2026-3-1")]
+    [InlineData("--from", "2026-02-30")]
+    [InlineData("--from", "2026-03-01T00:00:00.123456789Z")]
+    [InlineData("--to", "20260301T000000Z")]
+    public async Task Export_TimeThatIsNotIso8601_Exit2_NothingWritten(string option, string time)
+    {
+        var store = Path.Combine(_dir, "t.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        var export = Path.Combine(_dir, "out.jsonl");
+
+        var (exit, output, error) = await RunAsync("log", "export", "--store", store, option, time, "--out", export);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        Assert.Equal($"segctl: {option} '{time}' is not a time: give an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T00:00:00Z{Environment.NewLine}", error);
+        Assert.False(File.Exists(export));
+    }
+
+    [Fact]
+    public async Task Export_FromLaterThanTo_Exit2_NothingWritten()
+    {
+        var store = Path.Combine(_dir, "t.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        var export = Path.Combine(_dir, "out.jsonl");
+
+        var (exit, output, error) = await RunAsync("log", "export", "--store", store, "--from", "2030-01-01", "--to", "2020-01-01", "--out", export);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        Assert.Equal($"segctl: --from 2030-01-01 is later than --to 2020-01-01: the window holds nothing{Environment.NewLine}", error);
+        Assert.False(File.Exists(export));
+    }
+
+    [Theory]
+    [InlineData("2020-01-01", "2100-01-01")]
+    [InlineData("2020-01-01T00:00:00Z", "2100-01-01T00:00:00.1234567+02:00")]
+    [InlineData("2020-01-01T00:00", "2100-01-01T23:59:59-05:30")]
+    public async Task Export_Iso8601Times_ExportTheWindow(string from, string to)
+    {
+        var store = Path.Combine(_dir, "t.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        var export = Path.Combine(_dir, "out.jsonl");
+
+        var (exit, _, error) = await RunAsync("log", "export", "--store", store, "--client", "alpha", "--from", from, "--to", to, "--out", export);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("exported 1 matching records", error, StringComparison.Ordinal);
+        (exit, _, error) = await RunAsync("log", "export", "--store", store, "--client", "alpha", "--to", from, "--out", export);
+        Assert.Equal(0, exit);
+        Assert.Contains("exported 0 matching records", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task VerifyAndExport_StoreThatIsADirectory_Exit2_SaysSo()
     {
