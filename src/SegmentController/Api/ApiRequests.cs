@@ -27,8 +27,9 @@ internal static class ApiRequests
 
     /// <summary>
     /// Reads an external audit: <c>{"client": "…", "result": "pass"|"fail", "external_auditor": "…", "summary": "…"}</c>
-    /// (also the earlier <c>"auditor"</c> for <c>"external_auditor"</c>, and <c>{"client", "passed": true|false, "reason"}</c>).
-    /// The external auditor is optional: who recorded the audit is the caller's credential, whatever the body says.
+    /// (also the earlier <c>"auditor"</c> for <c>"external_auditor"</c>, and <c>{"client", "passed": true|false, "reason"}</c>;
+    /// an earlier name given beside the current one must say the same). The external auditor is optional: who
+    /// recorded the audit is the caller's credential, whatever the body says.
     /// </summary>
     public static async Task<(ExternalAuditRequest? Audit, IResult? Problem)> ReadExternalAuditAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -47,6 +48,12 @@ internal static class ApiRequests
             }
 
             bool passed;
+            var hasLegacy = root.TryGetProperty("passed", out var legacy) && legacy.ValueKind != JsonValueKind.Null;
+            if (hasLegacy && legacy.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return (null, BadRequest("\"passed\" (the earlier form of \"result\") must be true or false"));
+            }
+
             if (root.TryGetProperty("result", out var result))
             {
                 if (result.ValueKind != JsonValueKind.String || result.GetString() is not ("pass" or "fail"))
@@ -55,8 +62,15 @@ internal static class ApiRequests
                 }
 
                 passed = result.GetString() == "pass";
+
+                // Both given and at odds: which one the auditor meant cannot be told, and a fail read as a pass
+                // would lift what the failure should hold.
+                if (hasLegacy && legacy.GetBoolean() != passed)
+                {
+                    return (null, BadRequest($"\"result\" is \"{result.GetString()}\" but \"passed\" is {(legacy.GetBoolean() ? "true" : "false")}: give \"result\" alone"));
+                }
             }
-            else if (root.TryGetProperty("passed", out var legacy) && legacy.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            else if (hasLegacy)
             {
                 passed = legacy.GetBoolean();
             }
@@ -65,10 +79,20 @@ internal static class ApiRequests
                 return (null, BadRequest("\"result\" is required: \"pass\" or \"fail\""));
             }
 
-            var (summary, summaryProblem) = root.TryGetProperty("summary", out _) ? Text(root, "summary", "with the auditor's findings") : Reason(root);
+            // "summary" is the current name; "reason" belongs to the earlier body and is read only where no summary is given.
+            var hasSummary = root.TryGetProperty("summary", out _);
+            var (summary, summaryProblem) = hasSummary || !root.TryGetProperty("reason", out _)
+                ? Text(root, "summary", "with the auditor's findings")
+                : Reason(root);
             if (summaryProblem is not null)
             {
                 return (null, summaryProblem);
+            }
+
+            if (hasSummary && root.TryGetProperty("reason", out var reason) && reason.ValueKind != JsonValueKind.Null
+                && !string.Equals(reason.ValueKind == JsonValueKind.String ? reason.GetString()!.Trim() : null, summary, StringComparison.Ordinal))
+            {
+                return (null, BadRequest("\"summary\" and \"reason\" (its earlier name) say different things: give \"summary\" alone"));
             }
 
             // The external auditor is what the caller says of whom they audited with: kept apart from who

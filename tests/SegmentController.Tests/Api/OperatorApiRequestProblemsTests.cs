@@ -148,6 +148,46 @@ public sealed class OperatorApiRequestProblemsTests : IAsyncLifetime
         Assert.Contains(exported, header, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"client":"alpha","result":"pass"}""", "\"summary\" is required")]
+    [InlineData("""{"client":"alpha","passed":true}""", "\"summary\" is required")]
+    [InlineData("""{"client":"alpha","result":"pass","passed":false,"summary":"annual audit"}""", "\"result\" is \"pass\" but \"passed\" is false")]
+    [InlineData("""{"client":"beta","result":"fail","passed":true,"summary":"shared port"}""", "\"result\" is \"fail\" but \"passed\" is true")]
+    [InlineData("""{"client":"alpha","result":"pass","passed":"yes","summary":"annual audit"}""", "\"passed\" (the earlier form of \"result\") must be true or false")]
+    [InlineData("""{"client":"alpha","result":"pass","summary":"annual audit","reason":"shared port found"}""", "\"summary\" and \"reason\"")]
+    public async Task ExternalAudit_MissingSummaryOrFieldsAtOdds_Answers400NamingThem_NothingRecorded(string body, string detail)
+    {
+        using var audra = _site.Client("audra");
+
+        using var response = await audra.PostAsync("api/v1/audits/external", Json(body));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var said = problem.RootElement.GetProperty("detail").GetString()!;
+        Assert.StartsWith(detail, said, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"reason\" is required", said, StringComparison.Ordinal);
+        var status = await GetJsonAsync(_site.Client("val"), "api/v1/status");
+        Assert.All(status.GetProperty("clients").EnumerateArray(), c =>
+        {
+            Assert.Equal("active", c.GetProperty("state").GetString());
+            Assert.Equal(JsonValueKind.Null, c.GetProperty("last_passing_audit").ValueKind);
+        });
+        Assert.Equal(0, (await GetJsonAsync(_site.Client("val"), "api/v1/audits")).GetProperty("audits").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("""{"client":"alpha","result":"pass","passed":true,"summary":"annual audit"}""")]
+    [InlineData("""{"client":"alpha","result":"pass","summary":"annual audit","reason":"annual audit"}""")]
+    [InlineData("""{"client":"alpha","passed":true,"reason":"annual audit"}""")]
+    public async Task ExternalAudit_EarlierNamesThatAgree_Recorded(string body)
+    {
+        using var response = await _site.Client("audra").PostAsync("api/v1/audits/external", Json(body));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var status = await GetJsonAsync(_site.Client("val"), "api/v1/status");
+        Assert.Equal(JsonValueKind.String, Client(status, "alpha").GetProperty("last_passing_audit").ValueKind);
+    }
+
     /// <summary>The <c>log-export</c> actions on record, from an export of the whole chain (itself one).</summary>
     private static async Task<string[]> ExportActionsAsync(HttpClient auditor)
     {
