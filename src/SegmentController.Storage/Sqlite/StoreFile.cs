@@ -62,6 +62,42 @@ public static class StoreFile
         }
     }
 
+    /// <summary>
+    /// The clients the store knows: those every policy on record (<c>policy-load</c>) named, former clients
+    /// included (their evidence is kept past the contract); in a store no controller wrote (no policy on
+    /// record), those its records concern. Ordinal, sorted.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidOperationException">The file is not a readable store.</exception>
+    public static IReadOnlyList<string> Clients(string path)
+    {
+        try
+        {
+            using var reader = StoreReader.Open(path);
+            var clients = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var load in reader.ReadPolicyLoads())
+            {
+                clients.UnionWith(load.ContractEnds.Keys);
+            }
+
+            if (clients.Count == 0)
+            {
+                using var command = reader.Command("SELECT DISTINCT clients FROM records WHERE clients IS NOT NULL");
+                using var keys = command.ExecuteReader();
+                while (keys.Read())
+                {
+                    clients.UnionWith(ClientKey.Split(keys.GetString(0)));
+                }
+            }
+
+            return [.. clients];
+        }
+        catch (SqliteException e)
+        {
+            throw new InvalidOperationException($"store {path} cannot be read: {e.Message}", e);
+        }
+    }
+
     /// <summary>Counts records matching <paramref name="query"/>.</summary>
     public static long Count(string path, RecordQuery query)
     {

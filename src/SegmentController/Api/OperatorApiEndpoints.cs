@@ -9,6 +9,7 @@ using SegmentController.Core.Policy;
 using SegmentController.Core.Suspension;
 using SegmentController.Findings;
 using SegmentController.Storage.Export;
+using SegmentController.Storage.Sqlite;
 
 namespace SegmentController.Api;
 
@@ -424,6 +425,24 @@ internal static class OperatorApiEndpoints
         if (client is not null && !ClientKey.IsValid(client))
         {
             return ApiRequests.BadRequest("client must be a client id: 1 to 64 of A-Z a-z 0-9 . _ -");
+        }
+
+        // An export for a name that is no client would be an empty one, and its record a record of nobody:
+        // refused before anything is recorded. A former client (named by a policy on record, gone from the
+        // one in force) still has evidence kept past its contract, and so an export.
+        if (client is not null && policy.Current.FindClient(client) is null)
+        {
+            try
+            {
+                if (!StoreFile.Clients(policy.Current.Controller.Store.Path).Contains(client, StringComparer.Ordinal))
+                {
+                    return UnknownClient(client);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Export failed", detail: e.Message);
+            }
         }
 
         var query = new RecordQuery { From = fromTime, To = toTime, Client = client };

@@ -310,7 +310,7 @@ internal static class LogCommands
         var store = StoreOption();
         var from = new Option<string?>("--from") { Description = "Records at or after this time: ISO 8601 only, a date (2026-03-01, its 00:00 UTC) or a date and time with T and Z or an offset (2026-03-01T00:00:00Z; without either, UTC)." };
         var to = new Option<string?>("--to") { Description = "Records at or before this time (ISO 8601, as --from; not before --from)." };
-        var client = new Option<string?>("--client") { Description = "Only records concerning this client id. A record that concerns other clients too (a shared incident or finding) is withheld: written as a chain link marked withheld, with its type, and counted in the header, so the export carries nothing of another client." };
+        var client = new Option<string?>("--client") { Description = "Only records concerning this client id (exact case; one the store does not know — no policy on record names it, or in a store without one no record concerns it — is an error). A record that concerns other clients too (a shared incident or finding) is withheld: written as a chain link marked withheld, with its type, and counted in the header, so the export carries nothing of another client." };
         var output = new Option<string?>("--out") { Description = "Write to this file instead of standard output (- is standard output): whole or not at all (a failed or interrupted export leaves a file of that name as it was). Only a regular file is replaced: a directory, device, named pipe or socket is refused." };
         var command = new Command("export", "Export records as JSON Lines with the chain links, checkpoints and signed head needed to verify them alone (segctl log verify --export FILE).")
         {
@@ -416,6 +416,13 @@ internal static class LogCommands
         StandardOutputStream? standardOutput = null;
         try
         {
+            if (client is not null && StoreFile.Clients(store) is var known && !known.Contains(client, StringComparer.Ordinal))
+            {
+                // As the API's export: a name that is no client's would export the site's own records alone.
+                error.WriteLine($"segctl: --client '{client}' is not a client of store {store} (its clients: {(known.Count == 0 ? "none" : string.Join(", ", known))}); nothing exported");
+                return CliApplication.ExitError;
+            }
+
             ExportSummary summary;
             if (file is null)
             {

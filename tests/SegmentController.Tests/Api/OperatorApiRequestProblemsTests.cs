@@ -188,6 +188,27 @@ public sealed class OperatorApiRequestProblemsTests : IAsyncLifetime
         Assert.Equal(JsonValueKind.String, Client(status, "alpha").GetProperty("last_passing_audit").ValueKind);
     }
 
+    [Theory]
+    [InlineData("ALPHA")]
+    [InlineData("Alpha")]
+    [InlineData("gamma")]
+    public async Task LogExport_UnknownOrMiscasedClient_Answers404UnknownClient_NothingRecorded(string client)
+    {
+        using var auditor = _site.Client("audra");
+
+        using var response = await auditor.GetAsync($"api/v1/log/export?client={client}");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Unknown client", problem.RootElement.GetProperty("title").GetString());
+        Assert.Equal($"'{client}' is not a client of this site", problem.RootElement.GetProperty("detail").GetString());
+        Assert.Single(await ExportActionsAsync(auditor));
+
+        using var known = await auditor.GetAsync("api/v1/log/export?client=alpha");
+        Assert.Equal(HttpStatusCode.OK, known.StatusCode);
+    }
+
     /// <summary>The <c>log-export</c> actions on record, from an export of the whole chain (itself one).</summary>
     private static async Task<string[]> ExportActionsAsync(HttpClient auditor)
     {

@@ -158,6 +158,48 @@ public sealed class LogCommandsTests : IDisposable
         Assert.Contains("exported 0 matching records", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ALPHA")]
+    [InlineData("gamma")]
+    public async Task Export_ClientTheStoreDoesNotKnow_Exit2_NothingWritten(string client)
+    {
+        var store = Path.Combine(_dir, "k.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "beta", "--payload", """{"n":2}""")).Exit);
+        var export = Path.Combine(_dir, "out.jsonl");
+
+        var (exit, output, error) = await RunAsync("log", "export", "--store", store, "--client", client, "--out", export);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        Assert.Equal($"segctl: --client '{client}' is not a client of store {store} (its clients: alpha, beta); nothing exported{Environment.NewLine}", error);
+        Assert.False(File.Exists(export));
+        (exit, output, _) = await RunAsync("log", "export", "--store", store, "--client", client);
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        Assert.Equal(0, (await RunAsync("log", "export", "--store", store, "--client", "alpha", "--out", export)).Exit);
+    }
+
+    [Fact]
+    public async Task Export_StoreWithPolicyOnRecord_ClientsAreThoseItsPoliciesName_FormerOnesIncluded()
+    {
+        var store = Path.Combine(_dir, "p.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "policy-load", "--payload",
+            """{"event":"start","clients":{"alpha":{"contract_end":"2030-01-01"},"delta":{"contract_end":"2020-01-01"}}}""")).Exit);
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "delta", "--payload", """{"n":1}""")).Exit);
+        // A record under a name no policy gives (an export asked for it, say) does not make it a client.
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "operator-action", "--client", "gamma", "--payload", """{"action":"log-export"}""")).Exit);
+
+        var (exit, _, said) = await RunAsync("log", "export", "--store", store, "--client", "delta", "--out", Path.Combine(_dir, "delta.jsonl"));
+        Assert.Equal(0, exit);
+        Assert.Contains("exported 1 matching records", said, StringComparison.Ordinal);
+
+        (exit, _, said) = await RunAsync("log", "export", "--store", store, "--client", "gamma", "--out", Path.Combine(_dir, "gamma.jsonl"));
+        Assert.Equal(2, exit);
+        Assert.Contains("is not a client of store", said, StringComparison.Ordinal);
+        Assert.Contains("(its clients: alpha, delta)", said, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task VerifyAndExport_StoreThatIsADirectory_Exit2_SaysSo()
     {
