@@ -1,3 +1,8 @@
+using System.Net;
+using System.Text;
+using SegmentController.Core.Policy.Loading;
+using SegmentController.Core.Policy.Validation;
+
 namespace SegmentController.Core.Tests.Policy;
 
 public sealed class SubnetOverlapTests
@@ -46,6 +51,43 @@ public sealed class SubnetOverlapTests
         var result = PolicyLoaderTests.Load(PolicyLoaderTests.WithClientSubnets(repeated, "10.1.0.0/16"));
         var error = Assert.Single(result.Errors);
         Assert.Contains("subnet 10.1.0.0/16 overlaps 10.0.0.0/8 of client 'one'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TwentyThousandClientsClaimingOneBlock_AreCheckedAndReportedUpToTheCap()
+    {
+        var facts = new PolicyFacts();
+        for (var i = 0; i < 20_000; i++)
+        {
+            facts.Subnets.Add(new Claim<IPNetwork>($"c{i}", IPNetwork.Parse("10.0.0.0/8"), new Position(3 + i, 73)));
+        }
+
+        var diagnostics = new PolicyDiagnostics();
+        new SubnetOverlapRule().Check(facts, diagnostics);
+
+        var errors = diagnostics.ToErrors("test.yaml");
+        Assert.Equal(PolicyDiagnostics.MaxErrors + 1, errors.Count);
+        Assert.Equal("test.yaml:4:73: subnet 10.0.0.0/8 overlaps 10.0.0.0/8 of client 'c0' (line 3); subnets of different clients and of the infrastructure must not overlap", errors[0].ToString());
+        Assert.Equal($"more than {PolicyDiagnostics.MaxErrors} errors; the rest are not shown", errors[^1].Message);
+    }
+
+    [Fact]
+    public void ManyClientsClaimingNestedBlocks_PolicyIsCheckedAndReportsTheOverlaps()
+    {
+        // As many clients as the 200,000-value cap lets a file hold, each claiming 10.0.0.0/8 through 10.0.0.0/32.
+        var yaml = new StringBuilder("site: {id: s1, name: S}\nclients:\n");
+        var subnets = string.Join(", ", Enumerable.Range(8, 25).Select(p => $"10.0.0.0/{p}"));
+        for (var i = 0; i < 4_000; i++)
+        {
+            yaml.Append(System.Globalization.CultureInfo.InvariantCulture, $"  - {{id: c{i}, name: n, contract_end: 2029-01-01, segments: [{{name: a, subnets: [{subnets}]}}]}}\n");
+        }
+
+        var result = PolicyLoaderTests.Load(yaml.ToString());
+
+        Assert.Null(result.Policy);
+        Assert.Equal(PolicyDiagnostics.MaxErrors + 1, result.Errors.Count);
+        Assert.Equal("subnet 10.0.0.0/8 overlaps 10.0.0.0/8 of client 'c0' (line 3); subnets of different clients and of the infrastructure must not overlap", result.Errors[0].Message);
+        Assert.Equal(4, result.Errors[0].Line);
     }
 
     [Fact]

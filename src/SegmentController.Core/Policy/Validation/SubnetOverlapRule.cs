@@ -27,29 +27,64 @@ internal sealed class SubnetOverlapRule : IPolicyRule
             .OrderBy(s => s.Start).ThenByDescending(s => s.End)
             .ToList();
         var enclosing = new List<(Claim<IPNetwork> Claim, UInt128 Start, UInt128 End)>();
+
+        // Each owner with a block on the stack, by the depth of its innermost one, and the depths of all
+        // its blocks: the owners to report against are read innermost first without walking the blocks
+        // in between, which for many owners claiming the same block would make the sweep quadratic.
+        var innermost = new SortedSet<(int Depth, string Owner)>();
+        var depths = new Dictionary<string, Stack<int>>(StringComparer.Ordinal);
         foreach (var current in ordered)
         {
             while (enclosing.Count > 0 && enclosing[^1].End < current.Start)
             {
+                var owner = OwnerKey(enclosing[^1].Claim);
+                var own = depths[owner];
+                innermost.Remove((own.Pop(), owner));
+                if (own.Count > 0)
+                {
+                    innermost.Add((own.Peek(), owner));
+                }
+
                 enclosing.RemoveAt(enclosing.Count - 1);
             }
 
             // Every block left on the stack contains the current one; report the innermost of each other owner.
-            var seenOwners = new HashSet<string?>();
-            for (var i = enclosing.Count - 1; i >= 0; i--)
+            var currentOwner = OwnerKey(current.Claim);
+            foreach (var (depth, owner) in innermost.Reverse())
             {
-                var outer = enclosing[i].Claim;
-                if (outer.Client == current.Claim.Client || (outer.Client is null && current.Claim.Client is null) || !seenOwners.Add(outer.Client))
+                if (owner == currentOwner)
                 {
                     continue;
                 }
 
-                Report(outer, current.Claim, diagnostics);
+                // Past the cap nothing more is shown: one more report marks the list as cut short.
+                var full = diagnostics.Count >= PolicyDiagnostics.MaxErrors;
+                Report(enclosing[depth].Claim, current.Claim, diagnostics);
+                if (full)
+                {
+                    return;
+                }
             }
 
+            if (!depths.TryGetValue(currentOwner, out var stack))
+            {
+                stack = new Stack<int>();
+                depths[currentOwner] = stack;
+            }
+
+            if (stack.Count > 0)
+            {
+                innermost.Remove((stack.Peek(), currentOwner));
+            }
+
+            stack.Push(enclosing.Count);
+            innermost.Add((enclosing.Count, currentOwner));
             enclosing.Add(current);
         }
     }
+
+    /// <summary>The infrastructure is one owner, as is each client.</summary>
+    private static string OwnerKey(Claim<IPNetwork> claim) => claim.Client is null ? "" : "client:" + claim.Client;
 
     private static void Report(Claim<IPNetwork> a, Claim<IPNetwork> b, PolicyDiagnostics diagnostics)
     {
