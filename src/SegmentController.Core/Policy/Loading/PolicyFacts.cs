@@ -22,6 +22,9 @@ internal sealed class PolicyFacts
     /// <summary>Access ports of clients and trunk ports of the infrastructure (client null).</summary>
     public List<Claim<SwitchPort>> Ports { get; } = [];
 
+    /// <summary>Ports a client's <c>kill.force_shut_ports</c> names; they claim nothing, they are checked against <see cref="Ports"/>.</summary>
+    public List<Claim<SwitchPort>> ForceShutPorts { get; } = [];
+
     public List<Claim<IPAddress>> ProxyAddresses { get; } = [];
 
     /// <summary>Agent client certificates: the switch, the CA bundle and what maps a certificate to a client.</summary>

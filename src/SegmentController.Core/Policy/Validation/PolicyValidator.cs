@@ -16,6 +16,7 @@ internal static class PolicyValidator
         new VlanConflictRule(),
         new SubnetOverlapRule(),
         new PortConflictRule(),
+        new ForceShutPortRule(),
         new ProxyAddressRule(),
         new UpstreamHostConflictRule(),
         new AgentCertificateRule(),
