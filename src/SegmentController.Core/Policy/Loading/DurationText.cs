@@ -61,7 +61,7 @@ internal static partial class DurationText
         };
     }
 
-    [GeneratedRegex(@"^([0-9]+(ms|s|m|h|d))+$")]
+    [GeneratedRegex(@"^([0-9]+(ms|s|m|h|d))+\z")]
     private static partial Regex Whole();
 
     [GeneratedRegex(@"(?<n>[0-9]+)(?<unit>ms|s|m|h|d)")]

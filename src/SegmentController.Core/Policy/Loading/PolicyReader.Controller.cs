@@ -176,6 +176,6 @@ internal sealed partial class PolicyReader
     /// <summary>A file path: one line, no control characters.</summary>
     private string? Path(YamlMap map, string key, bool required = false) => _values.Text(map, key, required, maxLength: 4096);
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}\z")]
     private static partial Regex InterfaceName();
 }

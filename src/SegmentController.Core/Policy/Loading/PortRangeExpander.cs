@@ -75,9 +75,9 @@ internal static partial class PortRangeExpander
         return true;
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9/._:\-]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9/._:\-]+\z")]
     private static partial Regex PortName();
 
-    [GeneratedRegex(@"^(?<prefix>.*?)(?<first>[0-9]+)-(?<last>[0-9]+)$")]
+    [GeneratedRegex(@"^(?<prefix>.*?)(?<first>[0-9]+)-(?<last>[0-9]+)\z")]
     private static partial Regex Range();
 }
