@@ -347,6 +347,134 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.StartsWith("VLAN 150 is already used by client 'one' (line 3)", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("\"alpha\\n\"")]
+    [InlineData("\"all\\n\"")]
+    [InlineData("|\n      alpha")]
+    public void ClientIdWithATrailingLineBreak_IsRefused(string id)
+    {
+        var result = Load("""
+            site: {id: s, name: S}
+            clients:
+              - {id: alpha, name: A, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}]}
+              - id: ID
+                name: B
+                contract_end: 2030-01-01
+                segments: [{name: s, vlans: [101]}]
+            """.Replace("ID", id, StringComparison.Ordinal));
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(4, error.Line);
+        Assert.StartsWith("client id '", error.Message, StringComparison.Ordinal);
+        Assert.Contains("?' must be 1-63 letters", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("site: {id: \"s1\\n\", name: S}", "site id 's1?'")]
+    [InlineData("site: {id: s1, name: S}\nswitches: [{name: \"sw1\\n\", address: 10.0.0.2, snmp: {user: u, auth: {protocol: SHA, pass: {env: A}}}}]", "switch name 'sw1?'")]
+    [InlineData("site: {id: s1, name: S}\nswitches: [{name: sw1, address: 10.0.0.2, snmp: {user: u, auth: {protocol: SHA, pass: {env: \"A\\n\"}}}}]", "'env' in 'pass' must be an environment variable name")]
+    [InlineData("site: {id: s1, name: S}\ncontroller: {capture: {interfaces: [{name: \"span0\\n\"}]}}", "'span0?' is not an interface name")]
+    public void NameWithATrailingLineBreak_IsRefused(string head, string message)
+    {
+        var result = Load(head + "\nclients: [{id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}]}]\n");
+
+        Assert.StartsWith(message, Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("destinations: [\"https://admin:Hunter2Secret@crm.example.com:99999/\"]", "upstream destination 'https://***@crm.example.com:99999/' is not a URL")]
+    [InlineData("destinations: [\"admin:Hunter2Secret@crm.example.com\"]", "upstream destination '***@crm.example.com' is not a URL")]
+    [InlineData("destinations: [\"https://admin:Hunter2Secret@crm example.com/\"]", "upstream destination 'https://***@crm example.com/' is not a URL")]
+    [InlineData("destinations: [\"https://admin:Hunter2Secret@crm.example.com/\"]", "upstream destination has a user name or password in it")]
+    [InlineData("destinations: [\"http://admin:Hunter2Secret@crm.example.com:99999/\"]", "upstream destination 'http://***@crm.example.com:99999/' is not a URL")]
+    [InlineData("hosts: [\"admin:Hunter2Secret@crm.example.com\"]", "'***@crm.example.com' is not a host name")]
+    public void UpstreamWithAPasswordInAUrlThatDoesNotParse_IsReportedWithoutThePassword(string entry, string message)
+    {
+        var upstream = entry.StartsWith("hosts", StringComparison.Ordinal)
+            ? $"{{name: crm, {entry}, destinations: [https://crm.example.com]}}"
+            : $"{{name: crm, hosts: [crm.example.com], {entry}}}";
+
+        var result = Load("""
+            site: {id: s, name: S}
+            clients:
+              - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}], upstreams: [UPSTREAM]}
+            """.Replace("UPSTREAM", upstream, StringComparison.Ordinal));
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Hunter2Secret", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("admin", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"https://hook:Hunter4Secret@hooks.example.com:70000/kill\"", "webhook url 'https://***@hooks.example.com:70000/kill' is not a URL")]
+    [InlineData("\"https://hook:Hunter4Secret@hooks example.com/kill\"", "webhook url 'https://***@hooks example.com/kill' is not a URL")]
+    [InlineData("\"hook:Hunter4Secret@hooks.example.com\"", "webhook url '***@hooks.example.com' is not a URL")]
+    public void WebhookWithAPasswordInAUrlThatDoesNotParse_IsReportedWithoutThePassword(string url, string message)
+    {
+        var result = Load("""
+            site: {id: s, name: S}
+            clients:
+              - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}], kill: {webhooks: [{url: URL}]}, notify: [{name: soc, webhook: {url: URL}}]}
+            """.Replace("URL", url, StringComparison.Ordinal));
+
+        Assert.Equal(2, result.Errors.Count);
+        Assert.All(result.Errors, e => Assert.StartsWith(message, e.Message, StringComparison.Ordinal));
+        Assert.All(result.Errors, e => Assert.DoesNotContain("Hunter4Secret", e.ToString(), StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("address: \"snmp:Hunter5Secret@10.0.0.2\"", "", "switch address '***@10.0.0.2' is not an IP address or host name")]
+    [InlineData("address: 10.0.0.2", "controller: {proxy: {listen: [\"admin:Hunter5Secret@10.0.0.10:8443\"]}}", "'***@10.0.0.10:8443' in 'listen' is not an address:port endpoint")]
+    public void AddressWithAPassword_IsReportedWithoutThePassword(string address, string controller, string message)
+    {
+        var result = Load("""
+            site: {id: s, name: S}
+            switches: [{name: sw, snmp: {user: u, auth: {protocol: SHA, pass: {env: A}}}, ADDRESS}]
+            CONTROLLER
+            clients:
+              - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}]}
+            """.Replace("ADDRESS", address, StringComparison.Ordinal).Replace("CONTROLLER", controller, StringComparison.Ordinal));
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Hunter5Secret", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{pr1vateCommunity}")]
+    [InlineData("{env: SNMP_COMMUNITY, pr1vateCommunity: x}")]
+    [InlineData("{pr1vateCommunity: SNMP_COMMUNITY}")]
+    public void SecretWrittenAsAKeyOfItsReference_IsReportedAtTheKeyWithoutRepeatingIt(string community)
+    {
+        var result = Load("""
+            site: {id: s, name: S}
+            switches:
+              - name: sw
+                address: 10.0.0.2
+                snmp: {version: v2c, community: COMMUNITY}
+            clients:
+              - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}]}
+            """.Replace("COMMUNITY", community, StringComparison.Ordinal));
+
+        Assert.Contains(result.Errors, e => e.Line == 5 && e.Message.StartsWith("unknown key in secret reference 'community'", StringComparison.Ordinal));
+        Assert.All(result.Errors, e => Assert.DoesNotContain("pr1vateCommunity", e.ToString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void WebhookSecretWrittenAsAKey_IsNotRepeated()
+    {
+        var result = Load("""
+            site: {id: s, name: S}
+            clients:
+              - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}], kill: {webhooks: [{url: "https://hooks.example.com/kill", secret: {Sup3rS3cretKey!}}]}}
+            """);
+
+        Assert.NotEmpty(result.Errors);
+        Assert.Contains(result.Errors, e => e.Message.StartsWith("unknown key in secret reference 'secret'", StringComparison.Ordinal));
+        Assert.All(result.Errors, e => Assert.DoesNotContain("Sup3rS3cretKey", e.ToString(), StringComparison.Ordinal));
+    }
+
     internal static PolicyLoadResult Load(string yaml) => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml");
 
     /// <summary>A valid site whose <c>controller.capture</c> map holds <paramref name="entries"/> (on line 4).</summary>

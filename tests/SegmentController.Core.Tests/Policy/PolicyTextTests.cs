@@ -73,4 +73,42 @@ public sealed class PolicyTextTests
     {
         Assert.False(NetworkText.TryParseAddress(text, out _));
     }
+
+    [Theory]
+    [InlineData("010.1.0.0")]
+    [InlineData("10.01.0.1")]
+    [InlineData("10.0.0.00")]
+    [InlineData("192.168.001.1")]
+    [InlineData("::ffff:010.0.0.1")]
+    public void Address_WithAnOctetWrittenWithALeadingZero_IsRefusedNotReadAsOctal(string text)
+    {
+        Assert.False(NetworkText.TryParseAddress(text, out _));
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("10.0.0.10")]
+    [InlineData("100.64.0.1")]
+    public void Address_WithZeroOctets_IsRead(string text)
+    {
+        Assert.True(NetworkText.TryParseAddress(text, out var address));
+        Assert.Equal(text, address.ToString());
+    }
+
+    [Theory]
+    [InlineData("010.1.0.0/24")]
+    [InlineData("10.1.0.00/24")]
+    public void Subnet_WithAnOctetWrittenWithALeadingZero_IsRefusedNamingTheValue(string text)
+    {
+        Assert.False(NetworkText.TryParseSubnet(text, out _, out var error));
+        Assert.Equal($"subnet '{text}' {NetworkText.LeadingZeroProblem}", error);
+    }
+
+    [Theory]
+    [InlineData("5s\n")]
+    [InlineData("1h30m\n")]
+    public void Duration_WithATrailingLineBreak_IsRefused(string text)
+    {
+        Assert.False(DurationText.TryParse(text, out _));
+    }
 }

@@ -8,9 +8,14 @@ namespace SegmentController.Core.Policy.Loading;
 /// <summary>Strict parsing of addresses, subnets and MACs with messages that say how to fix them.</summary>
 internal static class NetworkText
 {
+    /// <summary>Why an address with an octet such as <c>010</c> is refused, for messages that quote it.</summary>
+    public const string LeadingZeroProblem = "has an octet with a leading zero, which some tools read as octal (010 is 8) and others as decimal; write each octet without leading zeros";
+
     /// <summary>
     /// An IPv4 address in dotted quad or an IPv6 address. <see cref="IPAddress.TryParse(string, out IPAddress)"/>
-    /// alone also takes "10" or "10.1" (classful shorthand), which in a policy is always a typo.
+    /// alone also takes "10" or "10.1" (classful shorthand), which in a policy is always a typo, and reads
+    /// an octet with a leading zero as octal ("010.1.0.0" is 8.1.0.0), which is refused (see
+    /// <see cref="HasLeadingZeroOctet"/>).
     /// </summary>
     public static bool TryParseAddress(string text, out IPAddress address)
     {
@@ -20,6 +25,7 @@ internal static class NetworkText
         {
             // No zone ids (fe80::1%eth0): a policy names addresses, not interfaces.
             return !text.Contains('%', StringComparison.Ordinal)
+                && !HasLeadingZeroOctet(text[(text.LastIndexOf(':') + 1)..])
                 && IPAddress.TryParse(text, out address!)
                 && address.AddressFamily == AddressFamily.InterNetworkV6;
         }
@@ -32,7 +38,7 @@ internal static class NetworkText
 
         foreach (var part in parts)
         {
-            if (part.Length is 0 or > 3 || !part.All(char.IsAsciiDigit)
+            if (part.Length is 0 or > 3 || !part.All(char.IsAsciiDigit) || (part.Length > 1 && part[0] == '0')
                 || int.Parse(part, NumberStyles.None, CultureInfo.InvariantCulture) > 255)
             {
                 return false;
@@ -40,6 +46,16 @@ internal static class NetworkText
         }
 
         return IPAddress.TryParse(text, out address!);
+    }
+
+    /// <summary>True for a dotted quad with an octet written with a leading zero (<c>010.1.0.0</c>).</summary>
+    public static bool HasLeadingZeroOctet(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = text.Split('.');
+        return parts.Length == 4
+            && parts.All(p => p.Length > 0 && p.All(char.IsAsciiDigit))
+            && parts.Any(p => p.Length > 1 && p[0] == '0');
     }
 
     /// <summary>Parses a CIDR subnet; <paramref name="error"/> explains a failure (host bits, missing prefix …).</summary>
@@ -52,7 +68,9 @@ internal static class NetworkText
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         if (slash < 0)
         {
-            error = TryParseAddress(text, out var bare)
+            error = HasLeadingZeroOctet(text)
+                ? $"'{shown}' is not a subnet: it {LeadingZeroProblem}"
+                : TryParseAddress(text, out var bare)
                 ? $"subnet '{shown}' has no prefix length; write it in CIDR form, e.g. {bare}/{(bare.AddressFamily == AddressFamily.InterNetwork ? 24 : 64)}"
                 : $"'{shown}' is not a subnet; write it in CIDR form, e.g. 10.20.0.0/24 or 2001:db8:20::/64";
             return false;
@@ -62,7 +80,9 @@ internal static class NetworkText
         var prefixText = text[(slash + 1)..];
         if (!TryParseAddress(addressText, out var address))
         {
-            error = $"'{shown}' is not a subnet: '{YamlMap.Printable(addressText)}' is not an IPv4 or IPv6 address";
+            error = HasLeadingZeroOctet(addressText)
+                ? $"subnet '{shown}' {LeadingZeroProblem}"
+                : $"'{shown}' is not a subnet: '{YamlMap.Printable(addressText)}' is not an IPv4 or IPv6 address";
             return false;
         }
 

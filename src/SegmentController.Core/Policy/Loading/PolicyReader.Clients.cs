@@ -175,7 +175,7 @@ internal sealed partial class PolicyReader
             Name = name,
             Vlans = vlans,
             Subnets = subnets,
-            Ports = ReadPortAssignments(map, "ports", "segment port list", owner, claim: true),
+            Ports = ReadPortAssignments(map, "ports", "segment port list", owner, Facts.Ports),
             Macs = macs,
         };
     }
@@ -208,7 +208,7 @@ internal sealed partial class PolicyReader
             var bare = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
             if (!IsAddressOrHostName(bare))
             {
-                Diagnostics.Add(item, $"'{YamlMap.Printable(host)}' is not a host name (e.g. crm.example.com or *.example.com)");
+                Diagnostics.Add(item, $"'{YamlMap.PrintableWithoutUserInfo(host)}' is not a host name (e.g. crm.example.com or *.example.com)");
                 continue;
             }
 
@@ -252,7 +252,8 @@ internal sealed partial class PolicyReader
         var text = item.Value ?? "";
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || text.Length > 2048 || string.IsNullOrEmpty(uri.Host))
         {
-            Diagnostics.Add(item, $"{what} '{YamlMap.Printable(text)}' is not a URL; write e.g. https://crm.example.com");
+            // Echoed without user-info: a URL that does not parse may still carry a password before its host.
+            Diagnostics.Add(item, $"{what} '{YamlMap.PrintableWithoutUserInfo(text)}' is not a URL; write e.g. https://crm.example.com");
             return null;
         }
 
@@ -265,11 +266,36 @@ internal sealed partial class PolicyReader
 
         if (!string.Equals(uri.Scheme, Uri.UriSchemeHttps, StringComparison.Ordinal))
         {
-            Diagnostics.Add(item, $"{what} '{YamlMap.Printable(text)}' is not https://; client data in transit must use TLS");
+            Diagnostics.Add(item, $"{what} '{YamlMap.PrintableWithoutUserInfo(text)}' is not https://; client data in transit must use TLS");
+            return null;
+        }
+
+        // Uri reads "010.0.0.1" as 8.0.0.1 and "10.1" as 10.0.0.1; an address host is held to the policy's own form.
+        if (uri.HostNameType == UriHostNameType.IPv4 && WrittenHost(text) is { } host && !NetworkText.TryParseAddress(host, out _))
+        {
+            Diagnostics.Add(item, NetworkText.HasLeadingZeroOctet(host)
+                ? $"{what} '{YamlMap.PrintableWithoutUserInfo(text)}' is not a URL: its address {NetworkText.LeadingZeroProblem}"
+                : $"{what} '{YamlMap.PrintableWithoutUserInfo(text)}' is not a URL: write its address as four decimal octets, e.g. https://192.0.2.10");
             return null;
         }
 
         return uri;
+    }
+
+    /// <summary>The host of an absolute URL as written (no user-info), without its port.</summary>
+    private static string? WrittenHost(string url)
+    {
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0)
+        {
+            return null;
+        }
+
+        var authority = url[(scheme + 3)..];
+        var end = authority.IndexOfAny(['/', '?', '#', '\\']);
+        authority = end < 0 ? authority : authority[..end];
+        var colon = authority.LastIndexOf(':');
+        return colon < 0 ? authority : authority[..colon];
     }
 
     private KillActions ReadKill(YamlMap map, string owner)
@@ -278,7 +304,7 @@ internal sealed partial class PolicyReader
         return new KillActions
         {
             ShutPorts = _values.Bool(map, "shut_ports") ?? defaults.ShutPorts,
-            ForceShutPorts = ReadPortAssignments(map, "force_shut_ports", "force-shut port list", owner, claim: false),
+            ForceShutPorts = ReadPortAssignments(map, "force_shut_ports", "force-shut port list", owner, Facts.ForceShutPorts),
             Webhooks = ReadList(map, "webhooks", required: false, ReadWebhook),
         };
     }

@@ -55,7 +55,9 @@ internal sealed partial class PolicyReader
         var address = addressNode?.Value;
         if (addressNode is not null && address is not null && !IsAddressOrHostName(address))
         {
-            Diagnostics.Add(addressNode, $"switch address '{YamlMap.Printable(address)}' is not an IP address or host name");
+            Diagnostics.Add(addressNode, NetworkText.HasLeadingZeroOctet(address)
+                ? $"switch address '{YamlMap.Printable(address)}' {NetworkText.LeadingZeroProblem}"
+                : $"switch address '{YamlMap.PrintableWithoutUserInfo(address)}' is not an IP address or host name");
         }
 
         var defaults = new SwitchDefinition { Name = "", Address = "", Snmp = new SnmpSettings() };

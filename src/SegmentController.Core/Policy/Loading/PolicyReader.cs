@@ -114,7 +114,9 @@ internal sealed partial class PolicyReader
             }
             else
             {
-                Diagnostics.Add(item, $"proxy address '{YamlMap.Printable(item.Value)}' is not an IPv4 or IPv6 address");
+                Diagnostics.Add(item, NetworkText.HasLeadingZeroOctet(item.Value!)
+                    ? $"proxy address '{YamlMap.Printable(item.Value)}' {NetworkText.LeadingZeroProblem}"
+                    : $"proxy address '{YamlMap.PrintableWithoutUserInfo(item.Value)}' is not an IPv4 or IPv6 address");
             }
         }
 
@@ -123,7 +125,7 @@ internal sealed partial class PolicyReader
             ManagementVlans = vlans,
             Subnets = subnets,
             ProxyAddresses = proxyAddresses,
-            TrunkPorts = ReadPortAssignments(map, "trunk_ports", "trunk port list", claimFor: null, claim: true),
+            TrunkPorts = ReadPortAssignments(map, "trunk_ports", "trunk port list", claimFor: null, Facts.Ports),
         };
     }
 
@@ -294,8 +296,8 @@ internal sealed partial class PolicyReader
         return subnets;
     }
 
-    /// <summary>Reads <c>[{switch, ports: [...]}]</c>, expanding ranges; records claims for conflict checks when asked.</summary>
-    private List<PortAssignment> ReadPortAssignments(YamlMap map, string key, string section, string? claimFor, bool claim)
+    /// <summary>Reads <c>[{switch, ports: [...]}]</c>, expanding ranges; records each port in <paramref name="claims"/> for the cross-checks.</summary>
+    private List<PortAssignment> ReadPortAssignments(YamlMap map, string key, string section, string? claimFor, List<Claim<SwitchPort>> claims)
     {
         return ReadList(map, key, required: false, node =>
         {
@@ -329,9 +331,9 @@ internal sealed partial class PolicyReader
                 foreach (var port in expanded)
                 {
                     ports.Add(port);
-                    if (claim && switchName is not null)
+                    if (switchName is not null)
                     {
-                        Facts.Ports.Add(new Claim<SwitchPort>(claimFor, new SwitchPort(switchName, port), Position.Of(item.Start)));
+                        claims.Add(new Claim<SwitchPort>(claimFor, new SwitchPort(switchName, port), Position.Of(item.Start)));
                     }
                 }
             }
@@ -383,7 +385,9 @@ internal sealed partial class PolicyReader
             if (colon <= 0 || !NetworkText.TryParseAddress(host, out _)
                 || !int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
             {
-                Diagnostics.Add(item, $"'{YamlMap.Printable(text)}' in '{key}' is not an address:port endpoint; write e.g. 0.0.0.0:8443, 10.0.0.5:8443 or [::]:8443");
+                Diagnostics.Add(item, colon > 0 && NetworkText.HasLeadingZeroOctet(host)
+                    ? $"'{YamlMap.Printable(text)}' in '{key}' is not an address:port endpoint: its address {NetworkText.LeadingZeroProblem}"
+                    : $"'{YamlMap.PrintableWithoutUserInfo(text)}' in '{key}' is not an address:port endpoint; write e.g. 0.0.0.0:8443, 10.0.0.5:8443 or [::]:8443");
                 continue;
             }
 

@@ -25,8 +25,10 @@ internal sealed class YamlMap
     /// <summary>
     /// Checks that <paramref name="node"/> is a mapping and reports every key not in
     /// <paramref name="keys"/> with the nearest known key; returns null when it is not a mapping.
+    /// With <paramref name="quoteUnknownKeys"/> false an unknown key is reported at its position
+    /// without being repeated (where a secret may have been written as the key).
     /// </summary>
-    public static YamlMap? Open(YamlNode node, string section, IReadOnlyCollection<string> keys, PolicyDiagnostics diagnostics)
+    public static YamlMap? Open(YamlNode node, string section, IReadOnlyCollection<string> keys, PolicyDiagnostics diagnostics, bool quoteUnknownKeys = true)
     {
         if (node is not YamlMappingNode mapping)
         {
@@ -40,6 +42,12 @@ internal sealed class YamlMap
             if (keyNode is not YamlScalarNode key || key.Value is null)
             {
                 diagnostics.Add(keyNode, "a key must be a single word, not a list or a mapping");
+                continue;
+            }
+
+            if (!keys.Contains(key.Value) && !quoteUnknownKeys)
+            {
+                diagnostics.Add(key, $"unknown key in {section} (not repeated here: it may be the secret itself); known keys: {string.Join(", ", keys)}");
                 continue;
             }
 
@@ -100,5 +108,28 @@ internal sealed class YamlMap
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// <see cref="Printable"/> for a URL, host or address, with whatever could be a user name and
+    /// password (everything after the scheme up to the last '@') replaced by <c>***</c>. Text that does
+    /// not parse cannot be told apart from user-info, so any '@' counts.
+    /// </summary>
+    public static string PrintableWithoutUserInfo(string? value)
+    {
+        if (value is null)
+        {
+            return "";
+        }
+
+        var at = value.LastIndexOf('@');
+        if (at < 0)
+        {
+            return Printable(value);
+        }
+
+        var scheme = value.IndexOf("://", StringComparison.Ordinal);
+        var start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+        return Printable(string.Concat(value.AsSpan(0, start), "***", value.AsSpan(at)));
     }
 }

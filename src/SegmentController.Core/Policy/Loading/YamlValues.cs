@@ -291,7 +291,8 @@ internal sealed partial class YamlValues(PolicyDiagnostics diagnostics)
             return null;
         }
 
-        var secret = YamlMap.Open(node, $"secret reference '{key}'", SecretKeys, Diagnostics);
+        // A secret written as a key ({Sup3rS3cret}) is a key like any other to YAML: it is not echoed.
+        var secret = YamlMap.Open(node, $"secret reference '{key}'", SecretKeys, Diagnostics, quoteUnknownKeys: false);
         if (secret is null)
         {
             return null;
@@ -332,9 +333,9 @@ internal sealed partial class YamlValues(PolicyDiagnostics diagnostics)
         return new SecretReference { Source = SecretSource.File, Name = path };
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\z")]
     private static partial Regex IdentifierPattern();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,127}\z")]
     private static partial Regex EnvironmentName();
 }
