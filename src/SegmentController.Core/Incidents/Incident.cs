@@ -80,7 +80,7 @@ public sealed record Incident
     /// <summary>Every attempt to notify.</summary>
     public IReadOnlyList<NotificationAttempt> Notifications { get; init; } = [];
 
-    /// <summary>Everything that happened, oldest first (less <see cref="TimelineOmitted"/> entries after the first <see cref="TimelineHead"/>).</summary>
+    /// <summary>Everything that happened, oldest first (less the <see cref="TimelineOmitted"/> entries left out of the snapshot).</summary>
     public IReadOnlyList<TimelineEntry> Timeline { get; init; } = [];
 
     /// <summary>The timeline's first entries, always kept; entries left out of a snapshot are the oldest after them.</summary>
@@ -88,7 +88,8 @@ public sealed record Incident
 
     /// <summary>
     /// Timeline entries left out of this snapshot, to keep its record within the store's bounds: the oldest after the
-    /// first <see cref="TimelineHead"/>. Each is in the chain, in the snapshot recorded when it was added.
+    /// first <see cref="TimelineHead"/>, notification entries excepted. Each is in the chain, in the snapshot recorded
+    /// when it was added.
     /// </summary>
     public long TimelineOmitted { get; init; }
 

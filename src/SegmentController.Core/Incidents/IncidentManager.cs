@@ -510,7 +510,7 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         if (byOperator && fixedBytes > MaxRecordBytes / 2)
         {
             throw new IncidentFullException(string.Create(CultureInfo.InvariantCulture,
-                $"incident {incident.Id} has no room for this {kind}: its record would take {fixedBytes} bytes besides its timeline, over the {MaxRecordBytes / 2} an operator's words may fill; open a new incident for what follows and name this one in it"));
+                $"incident {incident.Id} has no room for this {kind}: its record would take {fixedBytes} bytes besides the timeline entries a snapshot may leave out, over the {MaxRecordBytes / 2} an operator's words may fill; open a new incident for what follows and name this one in it"));
         }
 
         if (size <= MaxRecordBytes)

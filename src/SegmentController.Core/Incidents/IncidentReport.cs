@@ -76,7 +76,7 @@ public static class IncidentReport
         Section(b, "\nTimeline", incident.Timeline, prefixNewline: false);
         if (incident.TimelineOmitted > 0)
         {
-            b.Append(CultureInfo.InvariantCulture, $"{incident.TimelineOmitted} entries after the first {Incident.TimelineHead} are not listed here, to keep the incident's record within bounds: each is in the evidence store, in this incident's record made when it was added.\n");
+            b.Append(CultureInfo.InvariantCulture, $"{incident.TimelineOmitted} entries after the first {Incident.TimelineHead} (notifications excepted) are not listed here, to keep the incident's record within bounds: each is in the evidence store, in this incident's record made when it was added.\n");
         }
 
         return b.ToString();

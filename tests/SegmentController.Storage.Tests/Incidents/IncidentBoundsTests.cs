@@ -69,7 +69,7 @@ public sealed class IncidentBoundsTests : IDisposable
         // The report says what it does not list.
         var report = IncidentReport.Markdown(last, _time.GetUtcNow());
         Assert.Contains($"and {Flows - 20} more findings", report, StringComparison.Ordinal);
-        Assert.Contains($"{last.TimelineOmitted} entries after the first {Incident.TimelineHead} are not listed here", report, StringComparison.Ordinal);
+        Assert.Contains($"{last.TimelineOmitted} entries after the first {Incident.TimelineHead} (notifications excepted) are not listed here", report, StringComparison.Ordinal);
     }
 
     [Fact]
