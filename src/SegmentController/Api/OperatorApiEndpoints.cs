@@ -332,7 +332,7 @@ internal static class OperatorApiEndpoints
         var outcome = await engine.RequestRestoreAsync(scope, suspension.Id, OperatorActionRecorder.ActorOf(user), reason!, cancellationToken);
         var recorded = await recorder.TryRecordAsync(user, "restore-request", scope, reason!, ApiJson.Name(outcome.Status),
             new Dictionary<string, string?> { ["restore_id"] = suspension.Id, ["message"] = outcome.Message }, cancellationToken);
-        return RestoreResult(scope, suspension.Id, outcome, recorded);
+        return RestoreResult(scope, suspension.Id, outcome, recorded, engine.Current);
     }
 
     private static async Task<IResult> Approve(string id, HttpRequest request, ClaimsPrincipal user, SuspensionEngine engine, OperatorActionRecorder recorder, CancellationToken cancellationToken)
@@ -363,7 +363,7 @@ internal static class OperatorApiEndpoints
         var outcome = await engine.ApproveRestoreAsync(scope, id, seen, OperatorActionRecorder.ActorOf(user), cancellationToken);
         var recorded = await recorder.TryRecordAsync(user, "restore-approve", scope, reason!, ApiJson.Name(outcome.Status),
             new Dictionary<string, string?> { ["restore_id"] = id, ["message"] = outcome.Message }, cancellationToken);
-        return RestoreResult(scope, id, outcome, recorded);
+        return RestoreResult(scope, id, outcome, recorded, engine.Current);
     }
 
     private static async Task<IResult> VerifyLog(ClaimsPrincipal user, OperatorActionRecorder recorder, IServiceProvider services, CancellationToken cancellationToken)
@@ -497,7 +497,7 @@ internal static class OperatorApiEndpoints
         }
     }
 
-    private static IResult RestoreResult(string scope, string restoreId, RestoreOutcome outcome, long? recorded)
+    private static IResult RestoreResult(string scope, string restoreId, RestoreOutcome outcome, long? recorded, SuspensionState now)
     {
         if (outcome.Status == RestoreStatus.Refused)
         {
@@ -508,13 +508,25 @@ internal static class OperatorApiEndpoints
                 extensions: new Dictionary<string, object?> { ["restore_id"] = restoreId, ["approvers"] = outcome.Approvers.ToArray(), ["required"] = outcome.Required });
         }
 
+        // A client's own suspension lifted while the site-wide one is in force: the client is still cut off, and
+        // "restored" alone would read as if it were not.
+        var heldBy = outcome.Status == RestoreStatus.Restored && scope != SuspensionNames.AllClients
+            && now.Suspensions.TryGetValue(SuspensionNames.AllClients, out var siteWide) ? siteWide.Id : null;
+        var message = heldBy is null
+            ? outcome.Message
+            : $"{outcome.Message}; '{scope}' stays suspended by the site-wide suspension {heldBy} until that is lifted (POST /api/v1/restore-all, segctl restore --all)";
         return ApiJson.Response(w =>
         {
             w.WriteStartObject();
             w.WriteString("restore_id", restoreId);
             w.WriteString("scope", scope);
             w.WriteString("status", ApiJson.Name(outcome.Status));
-            w.WriteString("message", outcome.Message);
+            w.WriteString("message", message);
+            if (heldBy is not null)
+            {
+                w.WriteString("still_suspended_by", heldBy);
+            }
+
             w.WriteStartArray("approvers");
             foreach (var approver in outcome.Approvers)
             {

@@ -48,6 +48,37 @@ public sealed class OperatorApiRequestProblemsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RestoreClient_OwnSuspensionLiftedUnderASiteWideOne_SaysItStaysSuspended()
+    {
+        using var alice = _site.Client("alice");
+        using (var own = await alice.PostAsync("api/v1/clients/alpha/suspend", OperatorApiSite.Reason("alpha's incident")))
+        {
+            Assert.Equal(HttpStatusCode.Created, own.StatusCode);
+        }
+
+        using (var tripped = await alice.PostAsync("api/v1/suspend-all", OperatorApiSite.Reason("site-wide incident")))
+        {
+            Assert.Equal(HttpStatusCode.Created, tripped.StatusCode);
+        }
+
+        var siteWide = (await GetJsonAsync(_site.Client("val"), "api/v1/status")).GetProperty("site_suspension").GetProperty("id").GetString();
+        using var requested = await _site.Client("bob").PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("alpha's incident closed"));
+        Assert.Equal(HttpStatusCode.Accepted, requested.StatusCode);
+        using var request = JsonDocument.Parse(await requested.Content.ReadAsStringAsync());
+        Assert.False(request.RootElement.TryGetProperty("still_suspended_by", out _));
+        var restoreId = request.RootElement.GetProperty("restore_id").GetString();
+
+        using var approved = await _site.Client("carol").PostAsync($"api/v1/restores/{restoreId}/approve", OperatorApiSite.Reason("agreed"));
+
+        Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        using var result = JsonDocument.Parse(await approved.Content.ReadAsStringAsync());
+        Assert.Equal("restored", result.RootElement.GetProperty("status").GetString());
+        Assert.Equal(siteWide, result.RootElement.GetProperty("still_suspended_by").GetString());
+        Assert.Contains($"'alpha' stays suspended by the site-wide suspension {siteWide}", result.RootElement.GetProperty("message").GetString()!, StringComparison.Ordinal);
+        Assert.Equal("suspended", Client(await GetJsonAsync(_site.Client("val"), "api/v1/status"), "alpha").GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task RestoreClient_NothingSuspended_StillAnswers409NotSuspended()
     {
         using var response = await _site.Client("bob").PostAsync("api/v1/clients/alpha/restore", OperatorApiSite.Reason("x"));
