@@ -23,8 +23,8 @@ internal sealed class ForceShutPortRule : IPolicyRule
             owners.TryAdd(claim.Value, claim);
         }
 
-        // One message per range entry and owner, not one per expanded port.
-        var reported = new HashSet<(Position, string?, bool)>();
+        // One message per range entry and owner (none: a port nobody owns), not one per expanded port.
+        var reported = new HashSet<(Position, string?)>();
         foreach (var claim in facts.ForceShutPorts)
         {
             // An undefined switch is reported by SwitchReferenceRule; its ports have no owners to compare.
@@ -35,7 +35,7 @@ internal sealed class ForceShutPortRule : IPolicyRule
 
             if (!owners.TryGetValue(claim.Value, out var owner))
             {
-                if (reported.Add((claim.At, null, false)))
+                if (reported.Add((claim.At, null)))
                 {
                     diagnostics.Add(claim.At, $"port {claim.Value.Port} on switch '{claim.Value.Switch}' in force_shut_ports is neither a port of this client nor an infrastructure trunk port; force_shut_ports names trunks and uplinks listed under infrastructure trunk_ports, or the client's own ports");
                 }
@@ -43,7 +43,7 @@ internal sealed class ForceShutPortRule : IPolicyRule
                 continue;
             }
 
-            if (owner.Client is not null && owner.Client != claim.Client && reported.Add((claim.At, owner.Client, true)))
+            if (owner.Client is not null && owner.Client != claim.Client && reported.Add((claim.At, owner.Client)))
             {
                 diagnostics.Add(claim.At, $"port {claim.Value.Port} on switch '{claim.Value.Switch}' in force_shut_ports is assigned to {owner.Owner} (line {owner.At.Line}); suspending this client must not shut another client's port");
             }
