@@ -13,4 +13,5 @@ internal static class ProxyEventIds
     public const int UpstreamProbe = 2007;
     public const int RouteNotInForce = 2008;
     public const int UpstreamHttp10 = 2009;
+    public const int MalformedNotRecorded = 2010;
 }

@@ -24,6 +24,12 @@ public static class ProxyOutcomes
     /// <summary>No route matches the host and path.</summary>
     public const string NoRoute = "no-route";
 
+    /// <summary>
+    /// Refused by the HTTP server itself, before the proxy's checks: a request line or headers it cannot parse or that pass
+    /// its limits, framing it does not take, headers that never finished arriving. Nothing was forwarded.
+    /// </summary>
+    public const string Malformed = "malformed";
+
     /// <summary>The upstream could not be reached or refused the TLS handshake.</summary>
     public const string UpstreamError = "upstream-error";
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -127,6 +128,7 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton<AccessRecords>();
         builder.Services.AddSingleton(components.Refusals);
         builder.Services.AddSingleton<GateRefusalWriter>();
+        builder.Services.AddSingleton<MalformedRequests>();
         builder.Services.AddSingleton<RouteEnforcementMiddleware>();
         builder.Services.AddSingleton<Forwarding.UpstreamTlsProbe>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory>(components.Pools);
@@ -168,6 +170,9 @@ internal sealed class ProxyServer : IAsyncDisposable
         });
 
         var app = builder.Build();
+
+        // Requests the server refuses before any middleware runs are recorded all the same.
+        app.Services.GetRequiredService<MalformedRequests>().Subscribe(app.Services.GetRequiredService<DiagnosticListener>());
 
         // A record the store cannot take stops forwarding, and what is in flight is cut with it.
         app.Services.GetRequiredService<AccessRecords>().Stopped += _ => components.InFlight.Enforce(SuspensionNames.AllClients);

@@ -461,6 +461,27 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.All(result.Errors, e => Assert.DoesNotContain("pr1vateCommunity", e.ToString(), StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("{pr1vateCommunity: x, pr1vateCommunity: y}")]
+    [InlineData("{env: SNMP_COMMUNITY, env: pr1vateCommunity}")]
+    public void SecretWrittenAsADuplicateKey_IsReportedAtItsPositionWithoutRepeatingIt(string community)
+    {
+        var result = Load("""
+            site: {id: s, name: S}
+            switches:
+              - name: sw
+                address: 10.0.0.2
+                snmp: {version: v2c, community: COMMUNITY}
+            clients:
+              - {id: c, name: C, contract_end: 2030-01-01, segments: [{name: s, vlans: [100]}]}
+            """.Replace("COMMUNITY", community, StringComparison.Ordinal));
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(5, error.Line);
+        Assert.StartsWith("duplicate key (first given at line 5, column ", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pr1vateCommunity", error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void WebhookSecretWrittenAsAKey_IsNotRepeated()
     {

@@ -171,7 +171,9 @@ internal static partial class YamlDocumentReader
 
         if (frame.Keys.TryGetValue(scalar.Value, out var first))
         {
-            diagnostics.Add(at, $"duplicate key '{YamlMap.Printable(scalar.Value)}' (first given at line {first.Line}); each key may appear once per mapping");
+            // The key is not repeated: a secret written where a key goes (a community under `community:`) would be
+            // echoed to the console, the log and the evidence store. Its position names it.
+            diagnostics.Add(at, $"duplicate key (first given at line {first.Line}, column {first.Column}); each key may appear once per mapping");
         }
         else
         {
