@@ -49,6 +49,8 @@ internal sealed class SnmpClient : ISnmpClient
     private long _sent;
     private long _received;
     private long _unmatched;
+    private static readonly TimeSpan ReceiveErrorPause = TimeSpan.FromMilliseconds(10);
+
     private long _malformed;
     private long _authFailures;
     private long _wrongEngine;
@@ -423,6 +425,22 @@ internal sealed class SnmpClient : ISnmpClient
             {
                 return;
             }
+            catch (SocketException)
+            {
+                // Another error of the socket's (an ICMP report of another kind, a kernel short of buffers): counted as
+                // refused, and the loop goes on after a pause, so that one that persists cannot spin it.
+                Interlocked.Increment(ref _refused);
+                try
+                {
+                    await Task.Delay(ReceiveErrorPause, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
 
             Interlocked.Increment(ref _received);
             if (length > MaxMessageSize)
@@ -443,17 +461,11 @@ internal sealed class SnmpClient : ISnmpClient
                     AcceptV3(datagram);
                 }
             }
-            catch (SnmpDecodeException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Interlocked.Increment(ref _malformed);
-            }
-            catch (CryptographicException)
-            {
-                Interlocked.Increment(ref _malformed);
-            }
-            catch (Exception e) when (e is AsnContentException or FormatException or ArgumentException or InvalidOperationException or OverflowException)
-            {
-                // Whatever a datagram does to the decoders, it must not end the receive loop.
+                // Whatever a datagram does to the decoders (SnmpDecodeException, CryptographicException, the ASN.1
+                // reader's own, or a kind nobody foresaw), it is one malformed answer: it must not end the receive
+                // loop, which would leave every later request of this client to time out.
                 Interlocked.Increment(ref _malformed);
             }
         }
