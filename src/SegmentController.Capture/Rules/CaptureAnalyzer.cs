@@ -511,8 +511,11 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 flow.TouchesUpstream = upstreamOfDestination.Length > 0 || upstreamOfSource.Length > 0;
 
                 // A segment reaching its own client's upstream without the proxy bypasses it; reaching
-                // another client's upstream is traffic between clients.
-                if (sendingClient >= 0 && upstreamOfDestination.Length > 0 && !index.IsProxy(frame.Source))
+                // another client's upstream is traffic between clients. The proxy's own address exempts
+                // nothing here: it lies in infrastructure and names no client, so a sending segment was
+                // found by the VLAN, and a client's VLAN carrying the proxy's address is a host of that
+                // client writing it (the proxy sends from infrastructure, not from a client's segment).
+                if (sendingClient >= 0 && upstreamOfDestination.Length > 0)
                 {
                     rules |= upstreamOfDestination.Contains(sendingClient) ? CaptureRules.ProxyBypass : CaptureRules.CrossClientFlow;
                 }

@@ -79,6 +79,46 @@ public sealed class VlanAttributedSourceTests
     }
 
     [Fact]
+    public void ProxyAddressOnAcmeVlanToGlobexUpstream_CrossClientFlow()
+    {
+        // The proxy sends from infrastructure: its address on acme's VLAN is an acme host writing it.
+        var syn = Ethernet(PeerMac, AgentMac, [10], 0x86DD, Ipv6("2001:db8:99::5", "2001:db8:ffff::20", 6, Tcp(50100, 8443, 0x02, [])));
+
+        var finding = Assert.Single(Analysis.Of([syn]).Findings);
+
+        Assert.Equal(RuleIds.CrossClientFlow, finding.Rule);
+        Assert.Equal(Severity.Critical, finding.Severity);
+        Assert.Equal(["acme", "globex"], finding.Clients);
+        Assert.Equal("2001:db8:99::5", finding.Evidence["src"]);
+    }
+
+    [Fact]
+    public void ProxyAddressOnAcmeVlanToAcmeUpstream_ProxyBypassOfAcmeAlone()
+    {
+        var syn = Ethernet(PeerMac, AgentMac, [10], 0x0800, Ipv4("10.99.0.5", "192.0.2.10", 6, Tcp(50100, 443, 0x02, [])));
+
+        var finding = Assert.Single(Analysis.Of([syn]).Findings);
+
+        Assert.Equal(RuleIds.ProxyBypass, finding.Rule);
+        Assert.Equal(["acme"], finding.Clients);
+    }
+
+    [Fact]
+    public void ProxyOnManagementVlanToUpstreams_NoFinding()
+    {
+        var proxy = Mac(TestPolicy.ProxyMac);
+        var infra = Mac(TestPolicy.InfraMac);
+        var frames = new[]
+        {
+            Ethernet(infra, proxy, [99], 0x0800, Ipv4("10.99.0.5", "192.0.2.10", 6, Tcp(40500, 443, 0x02, []))),
+            Ethernet(infra, proxy, [99], 0x86DD, Ipv6("2001:db8:99::5", "2001:db8:ffff::20", 6, Tcp(40501, 8443, 0x02, []))),
+            Ethernet(infra, proxy, [], 0x0800, Ipv4("10.99.0.5", "192.0.2.10", 6, Tcp(40502, 443, 0x02, []))),
+        };
+
+        Assert.Empty(Analysis.Of(frames).Findings);
+    }
+
+    [Fact]
     public void ForeignSourcesWhereNoClientIsCrossed_NoFinding()
     {
         var frames = new[]
