@@ -135,6 +135,21 @@ internal struct DecodedFrame
     public bool SourceOutsidePlan;
     public bool DestinationOutsidePlan;
 
+    /// <summary>
+    /// A source route the packet has still to follow (an IPv4 loose or strict source route option, an IPv6 routing
+    /// header of type 0 or 4 with segments left): where the addresses of its hops to come start in the frame
+    /// (4 bytes each for IPv4, 16 for IPv6) and how many there are; 0 hops when none.
+    /// </summary>
+    public int RouteOffset;
+    public int RouteHops;
+
+    /// <summary>
+    /// True for a packet judged as going to one of its source route's hops (<see cref="Destination"/> is that hop):
+    /// <see cref="RoutedVia"/> is the header's destination, the node that sends it on. Part of the flow key.
+    /// </summary>
+    public bool SourceRouted;
+    public IpKey RoutedVia;
+
     /// <summary>The innermost VLAN id, or 0 when untagged.</summary>
     public readonly int InnerVlan => VlanCount == 0 ? 0 : Vlans[VlanCount - 1];
 

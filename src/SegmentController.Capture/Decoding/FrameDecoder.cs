@@ -241,6 +241,11 @@ internal static class FrameDecoder
             return DecodeError.TruncatedIpv4;
         }
 
+        if (headerLength > 20)
+        {
+            ReadIpv4SourceRoute(ip[20..headerLength], frameOffset + 20, ref result);
+        }
+
         var flagsFragment = BinaryPrimitives.ReadUInt16BigEndian(ip[6..]);
         var fragmentOffset = flagsFragment & 0x1FFF;
         result.IsFragment = fragmentOffset != 0 || (flagsFragment & 0x2000) != 0;
@@ -331,6 +336,10 @@ internal static class FrameDecoder
             else
             {
                 length = (header[1] + 1) * 8;
+                if (next == IpProtocols.Routing && result.RouteHops == 0 && offset + length <= available)
+                {
+                    ReadIpv6SourceRoute(header[..length], frameOffset + offset, ref result);
+                }
             }
 
             next = header[0];
@@ -340,6 +349,94 @@ internal static class FrameDecoder
                 result.Protocol = next;
                 return DecodeError.Ipv6ExtensionChain;
             }
+        }
+    }
+
+    /// <summary>
+    /// The hops an IPv4 loose or strict source route option (131, 137) has still to visit: a router that honours
+    /// it (Cisco IOS does by default, Linux with <c>accept_source_route</c>) sends the packet on to each in turn,
+    /// whatever the header's destination. Options are walked as Linux does; a malformed one ends the walk.
+    /// </summary>
+    private static void ReadIpv4SourceRoute(ReadOnlySpan<byte> options, int frameOffset, ref DecodedFrame result)
+    {
+        var at = 0;
+        while (at < options.Length)
+        {
+            var type = options[at];
+            if (type == 0)
+            {
+                return;
+            }
+
+            if (type == 1)
+            {
+                at++;
+                continue;
+            }
+
+            if (at + 1 >= options.Length || options[at + 1] < 2 || at + options[at + 1] > options.Length)
+            {
+                return;
+            }
+
+            int length = options[at + 1];
+            if (type is 0x83 or 0x89)
+            {
+                // The pointer (1-based, at least 4) names the next hop; past the option's end the route is done.
+                if (length >= 3)
+                {
+                    int pointer = options[at + 2];
+                    if (pointer >= 4 && pointer + 3 <= length)
+                    {
+                        result.RouteOffset = frameOffset + at + pointer - 1;
+                        result.RouteHops = (length - pointer + 1) / 4;
+                    }
+                }
+
+                return;
+            }
+
+            at += length;
+        }
+    }
+
+    /// <summary>
+    /// The hops an IPv6 routing header of type 0 (RFC 2460's, deprecated but still honoured by some routers) or 4
+    /// (segment routing, RFC 8754: SRv6 routers and Linux with <c>seg6_enabled</c>) has still to visit
+    /// (segments left): the node the header's destination names sends the packet on to each in turn. The first
+    /// routing header with hops left counts; other types (Mobile IPv6's home address, RPL's compressed one) are not read.
+    /// </summary>
+    private static void ReadIpv6SourceRoute(ReadOnlySpan<byte> header, int frameOffset, ref DecodedFrame result)
+    {
+        int segmentsLeft = header[3];
+        var listed = (header.Length - 8) / 16;
+        if (segmentsLeft == 0)
+        {
+            return;
+        }
+
+        switch (header[2])
+        {
+            case 0:
+                // Addresses in visiting order: the last segmentsLeft of them are still to come.
+                if (segmentsLeft <= listed)
+                {
+                    result.RouteOffset = frameOffset + 8 + ((listed - segmentsLeft) * 16);
+                    result.RouteHops = segmentsLeft;
+                }
+
+                break;
+
+            case 4:
+                // The segment list is in reverse: entry segmentsLeft is the active segment (the destination), the
+                // entries below it are still to come, entry 0 the last.
+                if (segmentsLeft <= Math.Min(header[4], listed - 1))
+                {
+                    result.RouteOffset = frameOffset + 8;
+                    result.RouteHops = segmentsLeft;
+                }
+
+                break;
         }
     }
 

@@ -7,7 +7,8 @@ namespace SegmentController.Capture.Flows;
 /// A unidirectional flow: the whole VLAN stack (up to <see cref="FrameDecoder.MaxVlanTags"/> tags, outer
 /// first, whether it was deeper and whether priority tags made it a stack), the 5-tuple and, for a packet
 /// decoded out of tunnels, the tunnels it came through (so it is never the same flow as the packet sent bare), and whether
-/// a switch mirrored it by ERSPAN (so a mirrored flow keeps the mirror's evidence). Packed into
+/// a switch mirrored it by ERSPAN (so a mirrored flow keeps the mirror's evidence), and whether its destination is
+/// a hop of the packet's source route rather than its header's. Packed into
 /// seven 64-bit words so the flow table compares and hashes it in a handful of instructions — the lookup
 /// is the one thing every frame pays for.
 /// Two stacks that differ in any kept tag, middle ones included, are different flows.
@@ -19,7 +20,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     private const int TunnelPathMask = 0xFFF;
 
     /// <summary>
-    /// Mirrored (1 bit), unused (1), layer (2), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
+    /// Mirrored (1 bit), source-routed (1), layer (2), protocol (8), source port (16), destination port (16), depth (4), overflow (1), stacked (1),
     /// destination outside the plan (1), source outside the plan (1), tunnel path (12).
     /// </summary>
     private readonly ulong _meta;
@@ -35,7 +36,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// priority tags (VID 0) outside it included (<see cref="DecodedFrame.TaggedHeaders"/>; when left -1, as
     /// many as the VLAN ids given).
     /// </summary>
-    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOutsidePlan = false, bool destinationOutsidePlan = false, bool mirrored = false)
+    public FlowKey(ReadOnlySpan<ushort> vlans, bool vlanOverflow, NetworkLayer layer, byte protocol, IpKey source, IpKey destination, ushort sourcePort, ushort destinationPort, int vlanHeaders = -1, ushort tunnelPath = 0, bool sourceOutsidePlan = false, bool destinationOutsidePlan = false, bool mirrored = false, bool sourceRouted = false)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vlans.Length, FrameDecoder.MaxVlanTags);
         ulong tags0 = 0;
@@ -56,6 +57,7 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
         _tags0 = tags0;
         _tags1 = tags1;
         _meta = (mirrored ? 1UL << 63 : 0)
+            | (sourceRouted ? 1UL << 62 : 0)
             | (((ulong)layer & 0x3) << 60)
             | ((ulong)protocol << 52)
             | ((ulong)sourcePort << 36)
@@ -93,6 +95,9 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
     /// <summary>A switch of the site mirrored the frame by ERSPAN (<see cref="DecodedFrame.Mirrored"/>).</summary>
     public bool Mirrored => (_meta & (1UL << 63)) != 0;
 
+    /// <summary>The destination is a hop of the packet's source route, not its header's (<see cref="DecodedFrame.SourceRouted"/>).</summary>
+    public bool SourceRouted => (_meta & (1UL << 62)) != 0;
+
     public byte Protocol => (byte)(_meta >> 52);
 
     public ushort SourcePort => (ushort)(_meta >> 36);
@@ -127,7 +132,8 @@ internal readonly struct FlowKey : IEquatable<FlowKey>
             frame.TunnelPath,
             frame.SourceOutsidePlan,
             frame.DestinationOutsidePlan,
-            frame.Mirrored);
+            frame.Mirrored,
+            frame.SourceRouted);
 
     /// <summary>The kept tag at <paramref name="position"/> (0 = outermost).</summary>
     public ushort Vlan(int position) => position < TagsInFirstWord

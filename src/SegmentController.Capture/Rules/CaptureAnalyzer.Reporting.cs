@@ -255,7 +255,7 @@ internal sealed partial class CaptureAnalyzer
             CaptureRules.ArpSpoofing => $"ARP claim of {key.Source} by {FormatMac(frame.ArpSenderMac)} conflicts with an earlier binding or the frame's sender",
             _ => "violation",
         };
-        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination)}{DescribeMirror(in key, frame.MirrorSource, frame.MirrorSession)}";
+        return $"{char.ToUpperInvariant(what[0])}{what[1..]} ({who}): {DescribeFlow(in key, frame.SourceMac, frame.DestinationMac, frame.TunnelSource, frame.TunnelDestination, frame.RoutedVia)}{DescribeMirror(in key, frame.MirrorSource, frame.MirrorSession)}";
     }
 
     private string SummarizeAggregate(Violation aggregate)
@@ -263,13 +263,13 @@ internal sealed partial class CaptureAnalyzer
         var who = aggregate.Clients.Count == 0 ? "no client" : string.Join(", ", aggregate.Clients);
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination)}{DescribeMirror(aggregate.Flow, aggregate.MirrorSource, aggregate.MirrorSession)}");
+            $"{aggregate.Flows} further flow(s) break {CaptureRuleIds.Of(aggregate.Rule)} beyond the {_options.MaxViolations} violations tracked one by one ({who}); the first: {DescribeFlow(aggregate.Flow, aggregate.SourceMac, aggregate.DestinationMac, aggregate.TunnelSource, aggregate.TunnelDestination, aggregate.RoutedVia)}{DescribeMirror(aggregate.Flow, aggregate.MirrorSource, aggregate.MirrorSession)}");
     }
 
     private static string DescribeMirror(in FlowKey key, IpKey mirrorSource, ushort session) =>
         key.Mirrored ? string.Create(CultureInfo.InvariantCulture, $", mirrored by {mirrorSource} (ERSPAN session {session})") : "";
 
-    private static string DescribeFlow(in FlowKey key, ulong sourceMac, ulong destinationMac, IpKey tunnelSource, IpKey tunnelDestination)
+    private static string DescribeFlow(in FlowKey key, ulong sourceMac, ulong destinationMac, IpKey tunnelSource, IpKey tunnelDestination, IpKey routedVia)
     {
         var vlans = key.VlanDepth == 0 ? "untagged" : "VLAN " + string.Join('/', key.VlanList()) + (key.VlanOverflow ? "/…" : "");
         var flow = key.Layer switch
@@ -280,9 +280,10 @@ internal sealed partial class CaptureAnalyzer
                 $"{IpProtocols.Name(key.Layer, key.Protocol)} {Endpoint(key.Source, key.SourcePort)} → {Endpoint(key.Destination, key.DestinationPort)}",
             _ => $"{IpProtocols.Name(key.Layer, key.Protocol)} {key.Source} → {key.Destination}",
         };
+        var routed = key.SourceRouted ? $", source-routed via {routedVia}" : "";
         return key.TunnelPath == 0
-            ? $"{flow} on {vlans}"
-            : $"{flow} on {vlans}, tunnelled in {key.TunnelList()} {tunnelSource} → {tunnelDestination}";
+            ? $"{flow} on {vlans}{routed}"
+            : $"{flow} on {vlans}{routed}, tunnelled in {key.TunnelList()} {tunnelSource} → {tunnelDestination}";
     }
 
     private static string VlanName(int vlan) =>
@@ -337,6 +338,11 @@ internal sealed partial class CaptureAnalyzer
             evidence["tunnel"] = key.TunnelList();
             evidence["tunnel_src"] = violation.TunnelSource.ToString();
             evidence["tunnel_dst"] = violation.TunnelDestination.ToString();
+        }
+
+        if (key.SourceRouted)
+        {
+            evidence["routed_via"] = violation.RoutedVia.ToString();
         }
 
         if (key.Mirrored)

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using SegmentController.Capture.Classification;
@@ -283,6 +284,42 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         {
             Record(ref flow, (CaptureRules)rules, in key, in decoded, frame, wireLength, timestampTicks);
         }
+
+        if (decoded.RouteHops > 0 && !decoded.SourceRouted)
+        {
+            JudgeSourceRoute(in decoded, frame, wireLength, timestampTicks);
+        }
+    }
+
+    /// <summary>
+    /// Judges a source-routed packet (IPv4 source route option, IPv6 routing header of type 0 or 4) as going to each
+    /// hop its route has still to visit, each a flow of its own beside the packet as addressed: the node the header's
+    /// destination names (a router of the site, say) sends it on to them, so a host can reach another client through
+    /// infrastructure while the header names none. Only a hop a rule can concern — a client segment's address or an
+    /// upstream's — is judged; the packet's tags and MACs were judged with it, as for a tunnelled packet.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void JudgeSourceRoute(in DecodedFrame packet, ReadOnlySpan<byte> frame, int wireLength, long timestampTicks)
+    {
+        var index = _index;
+        var routed = packet;
+        routed.SourceRouted = true;
+        routed.RoutedVia = packet.Destination;
+        var size = packet.Layer == NetworkLayer.Ipv4 ? 4 : 16;
+        for (var hop = 0; hop < packet.RouteHops; hop++)
+        {
+            var at = packet.RouteOffset + (hop * size);
+            if (at < 0 || at + size > frame.Length)
+            {
+                return;
+            }
+
+            routed.Destination = size == 4 ? IpKey.FromV4(BinaryPrimitives.ReadUInt32BigEndian(frame[at..])) : IpKey.FromV6(frame.Slice(at, 16));
+            if (index.ClientOf(DestinationOwner(index, in routed)) >= 0 || index.UpstreamClients(routed.Destination).Length > 0)
+            {
+                Judge(in routed, frame, wireLength, timestampTicks, countClients: false);
+            }
+        }
     }
 
     /// <summary>
@@ -457,8 +494,9 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         // the frame with the inner tag exposed, the classic double-tagging hop. A priority tag inside the
         // innermost VLAN tag does not: with the outer tag taken off it means the VLAN the frame is in.
         // A tunnelled packet's tags are its carrier's, judged with the carrier's flow: judged again here they
-        // would raise the same findings twice. They still say whose segment sent it.
-        var tunnelled = frame.TunnelPath != 0;
+        // would raise the same findings twice. They still say whose segment sent it. So for a source-routed
+        // packet judged as going to a hop of its route: its tags were judged with the packet as addressed.
+        var tunnelled = frame.TunnelPath != 0 || frame.SourceRouted;
         if (!tunnelled && ((frame.TaggedHeaders > 1 && !index.Capture.QinQ) || frame.VlanOverflow))
         {
             rules |= CaptureRules.VlanHopping;
@@ -655,6 +693,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             TunnelDestination = frame.TunnelDestination,
             MirrorSource = frame.MirrorSource,
             MirrorSession = frame.MirrorSession,
+            RoutedVia = frame.RoutedVia,
         };
         lock (_reportLock)
         {
@@ -685,6 +724,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
                 TunnelDestination = frame.TunnelDestination,
                 MirrorSource = frame.MirrorSource,
                 MirrorSession = frame.MirrorSession,
+                RoutedVia = frame.RoutedVia,
             };
             // The episode is scoped by this flow's own clients, before they are merged with the aggregate's.
             signal |= NoteOverflow(clients, timestampTicks);

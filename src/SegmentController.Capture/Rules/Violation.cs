@@ -61,6 +61,9 @@ internal sealed class Violation
 
     public ushort MirrorSession { get; init; }
 
+    /// <summary>For a flow to a hop of a source route: the destination its packets' header named, the node that sends them on.</summary>
+    public IpKey RoutedVia { get; init; }
+
     public long FirstTicks { get; }
 
     public long LastTicks { get; set; }
