@@ -61,6 +61,12 @@ internal struct DecodedFrame
     public byte IcmpType;
     public byte IcmpCode;
 
+    /// <summary>
+    /// True for an ICMPv6 neighbour solicitation: <see cref="Destination"/> is then its target address, the host it
+    /// resolves (as an ARP request's), not the solicited-node group the packet is sent to.
+    /// </summary>
+    public bool NeighborSolicitation;
+
     /// <summary>Transport payload within the captured bytes.</summary>
     public int PayloadOffset;
     public int PayloadLength;

@@ -76,6 +76,9 @@ internal static class FrameDecoder
     /// </summary>
     public const ushort PppProtocolVjUncompressedTcp = 0x002F;
 
+    /// <summary>ICMPv6 neighbour solicitation (RFC 4861): IPv6's ARP request, its target address at offset 8.</summary>
+    public const byte IcmpNeighborSolicitation = 135;
+
     public const ushort EtherTypeMplsUnicast = 0x8847;
     public const ushort EtherTypeMplsMulticast = 0x8848;
 
@@ -540,6 +543,13 @@ internal static class FrameDecoder
                 result.HasTransport = true;
                 result.PayloadOffset = frameOffset + 4;
                 result.PayloadLength = segment.Length - 4;
+                if (result.Protocol == IpProtocols.Icmpv6 && result.IcmpType == IcmpNeighborSolicitation && segment.Length >= 24 && declaredLength >= 24)
+                {
+                    // Whom it resolves is the target; its destination (a solicited-node group) is shared by many hosts.
+                    result.NeighborSolicitation = true;
+                    result.Destination = IpKey.FromV6(segment[8..]);
+                }
+
                 return DecodeError.None;
 
             default:

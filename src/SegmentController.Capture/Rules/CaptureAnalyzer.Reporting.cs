@@ -241,6 +241,7 @@ internal sealed partial class CaptureAnalyzer
         {
             CaptureRules.CrossClientFlow when viaUpstream => "a client segment reaches another client's upstream",
             CaptureRules.CrossClientFlow when frame.Layer == NetworkLayer.Arp => "ARP between clients: one client's address resolves another's directly (a shared broadcast domain)",
+            CaptureRules.CrossClientFlow when frame.NeighborSolicitation => "neighbour solicitation between clients: one client's segment resolves another's address directly (a shared link)",
             CaptureRules.CrossClientFlow => "traffic between clients",
             CaptureRules.VlanSubnetMismatch => "a client's VLAN carries another client's address",
             // A stack still going where the capture (or the walk) ended is longer than what was seen.

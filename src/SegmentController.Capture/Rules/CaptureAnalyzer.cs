@@ -516,7 +516,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             var sourceClient = index.ClientOf(sourceOwner);
             var destinationClient = index.ClientOf(destinationOwner);
             flow.SourceClient = sourceClient;
-            flow.DestinationClient = frame.Layer == NetworkLayer.Arp ? -1 : destinationClient;
+            flow.DestinationClient = frame.Layer == NetworkLayer.Arp || frame.NeighborSolicitation ? -1 : destinationClient;
             var vlanClient = index.ClientOf(vlanOwner);
             if (vlanClient >= 0 && sourceClient >= 0 && sourceClient != vlanClient)
             {
@@ -537,8 +537,12 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             {
                 // A source no client's subnets hold (forged, link-local, outside the address plan) on a
                 // client's VLAN is still that client's segment sending: one-way traffic needs no true
-                // source address to reach another client.
-                var sendingClient = sourceClient >= 0 ? sourceClient : vlanClient;
+                // source address to reach another client. A neighbour solicitation reaches for its target
+                // (IPv6's ARP request, judged as ARP is); one from the unspecified address is duplicate address
+                // detection, which resolves nobody, as an ARP probe does not.
+                var sendingClient = sourceClient >= 0 ? sourceClient
+                    : frame.NeighborSolicitation && frame.Source.IsEmpty ? -1
+                    : vlanClient;
                 if (sendingClient >= 0 && destinationClient >= 0 && sendingClient != destinationClient)
                 {
                     rules |= CaptureRules.CrossClientFlow;
