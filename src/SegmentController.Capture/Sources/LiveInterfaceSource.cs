@@ -1,3 +1,4 @@
+using System.Globalization;
 using SegmentController.Core.Policy;
 using SharpPcap;
 using SharpPcap.LibPcap;
@@ -95,6 +96,14 @@ internal sealed class LiveInterfaceSource : ICaptureSource
             device.Open(configuration);
             try
             {
+                // The decoder reads Ethernet alone. Another link type (Linux's cooked "any", a tunnel's raw IP)
+                // would decode as something else and be judged by nothing while its frames count as seen.
+                var linkType = (int)device.LinkType;
+                if (linkType != PcapFrameReader.LinkTypeEthernet)
+                {
+                    throw new CaptureSourceException(string.Create(CultureInfo.InvariantCulture, $"{Name}: link type {linkType} is not Ethernet"));
+                }
+
                 device.NonBlockingMode = true;
                 _descriptor = PcapPoll.Descriptor(device);
                 if (!string.IsNullOrWhiteSpace(_settings.Filter))

@@ -94,6 +94,25 @@ public sealed class LiveCaptureTests
     }
 
     [Fact]
+    public void InterfaceWhoseLinkTypeIsNotEthernet_CaptureSourceException()
+    {
+        // Linux's "any" pseudo-interface delivers cooked (SLL) headers: read as Ethernet, every frame would decode
+        // as something else and be judged by nothing, while frames keep counting as if verified.
+        using var source = new LiveInterfaceSource(new CaptureInterface { Name = "any" }, TimeProvider.System)
+        {
+            ReadTimeout = TimeSpan.FromMilliseconds(50),
+        };
+        using var stop = new CancellationTokenSource();
+        var sink = new StopWhenOpened(new CaptureAnalyzer(TestPolicy.Index(), "any"), stop);
+
+        var e = Assert.Throws<CaptureSourceException>(() => source.Run(sink, stop.Token));
+
+        Assert.Contains("any", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not Ethernet", e.Message, StringComparison.Ordinal);
+        Assert.False(sink.Opened);
+    }
+
+    [Fact]
     public void BadBpfFilter_CaptureSourceException()
     {
         using var lab = new VethLab(mirror: false);
@@ -152,6 +171,27 @@ public sealed class LiveCaptureTests
     }
 
     /// <summary>Passes frames to the analyzer and signals each statistics poll.</summary>
+    /// <summary>Ends the capture as soon as the source says it is open, so a source that opens returns at once.</summary>
+    private sealed class StopWhenOpened(CaptureAnalyzer analyzer, CancellationTokenSource stop) : IFrameSink
+    {
+        private readonly IFrameSink _inner = analyzer;
+
+        public bool Opened { get; private set; }
+
+        public void OnSourceOpened(long nowTicks)
+        {
+            Opened = true;
+            _inner.OnSourceOpened(nowTicks);
+            stop.Cancel();
+        }
+
+        public void OnFrame(ReadOnlySpan<byte> frame, int wireLength, long timestampTicks) => _inner.OnFrame(frame, wireLength, timestampTicks);
+
+        public void OnIdle(long nowTicks) => _inner.OnIdle(nowTicks);
+
+        public void OnStatistics(CaptureStatistics statistics, long nowTicks) => _inner.OnStatistics(statistics, nowTicks);
+    }
+
     private sealed class CountingSink(CaptureAnalyzer analyzer, Action onStatistics) : IFrameSink
     {
         private readonly IFrameSink _inner = analyzer;
