@@ -202,9 +202,28 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
     /// source address) to inject mirrored frames that would get another client suspended; on a client's VLAN,
     /// or from any other address, the carrier is that host's tunnel and judged as one.
     /// </summary>
-    private bool IsMirror(in DecodedFrame carrier) =>
-        _index.DirectAddressOwner(carrier.Source) == Owners.Infrastructure
-        && (carrier.VlanCount == 0 || _index.VlanOwner(carrier.InnerVlan) == Owners.Infrastructure);
+    /// <remarks>
+    /// Every tag of a tagged carrier must be a management VLAN, not the innermost alone: on a QinQ site the tags
+    /// inside the one an access port pushes are the host's own, so a client's host could put a management VLAN
+    /// there (and a stack deeper than the tags kept hides what is beyond them).
+    /// </remarks>
+    private bool IsMirror(in DecodedFrame carrier)
+    {
+        if (_index.DirectAddressOwner(carrier.Source) != Owners.Infrastructure || carrier.VlanOverflow)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < carrier.VlanCount; i++)
+        {
+            if (_index.VlanOwner(carrier.Vlans[i]) != Owners.Infrastructure)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// Judges the frame a switch of the site mirrored by ERSPAN as if it had been captured on the wire: every

@@ -253,6 +253,21 @@ public sealed class ErspanMirrorTests
     }
 
     [Fact]
+    public void SwitchAddressOnTheManagementVlanInsideAcmesVlan_NotAMirror()
+    {
+        // On a QinQ site the tags inside the one acme's access port pushes are the host's own: an acme host can
+        // put the management VLAN there and forge the switch's address to have globex → acme "seen on the wire".
+        var fake = Ethernet(AgentMac, GlobexMac, [20], 0x0800, Syn(Globex, Acme));
+
+        var report = Analysis.Of([Carrier(ErspanII(7, 20, fake), source: Switch, vlans: [10, 99], sourceMac: AgentMac)], TestPolicy.Index(qinq: true));
+
+        Assert.NotEmpty(report.Findings);
+        Assert.All(report.Findings, f => Assert.False(f.Evidence.ContainsKey("mirror")));
+        Assert.All(report.Findings, f => Assert.Equal("erspan", f.Evidence["tunnel"]));
+        Assert.All(report.Findings, f => Assert.Equal(new[] { 10, 99 }, f.Evidence["vlans"]));
+    }
+
+    [Fact]
     public void ForgedMirrorOfAnotherClientsFrameFromAClientHost_NeverAsTheOtherClientsOwnTraffic()
     {
         // An acme host forges a "mirror" of globex → acme traffic on globex's VLAN, hoping to get globex
