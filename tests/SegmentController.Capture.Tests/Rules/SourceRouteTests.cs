@@ -123,6 +123,11 @@ public sealed class SourceRouteTests
             Udp4("10.10.0.11", "10.10.0.12", Ipv4Route(0x83, ["10.20.0.21"], pointer: 8)),
             Udp6("2001:db8:10::11", "2001:db8:10::12", [(43, Ipv6Route(4, 0, ["2001:db8:10::12", "2001:db8:20::21"]))]),
             Udp6("2001:db8:10::11", Router6, [(43, Ipv6Route(4, 1, ["2001:db8:10::12", Router6]))]),
+
+            // Routes no receiver follows: a pointer below the first hop, more segments left than listed.
+            Udp4("10.10.0.11", Router, Ipv4Route(0x83, ["10.20.0.21"], pointer: 3)),
+            Udp6("2001:db8:10::11", Router6, [(43, Ipv6Route(4, 3, ["2001:db8:20::21", Router6]))]),
+            Udp6("2001:db8:10::11", Router6, [(43, Ipv6Route(0, 2, ["2001:db8:20::21"]))]),
         };
 
         var report = Analysis.Of(frames);
