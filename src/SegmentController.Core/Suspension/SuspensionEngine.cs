@@ -92,6 +92,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
     // a reload's release of ports taken from it, in the order it was done).
     private readonly Dictionary<string, SuspensionPortWork> _suspensionWork = new(StringComparer.Ordinal);
 
+    // Suspensions in force at start whose trip's webhooks never ran to their end (the controller was killed or
+    // stopped after the acknowledgement, before them: the record has no webhooks stage), and the fail-closed
+    // suspension of this start: ReassertAsync sends them, once, after shutting the ports again.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _webhooksOwed = new(StringComparer.Ordinal);
+
     public SuspensionEngine(
         ISuspensionStateStore store,
         IPolicyProvider policy,
@@ -159,6 +164,11 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         }
 
         policy.PolicyChanged += OnPolicyChanged;
+
+        foreach (var record in _state.Suspensions.Values.Where(r => !r.Stages.Any(s => s.Stage == SuspensionStage.Webhooks)))
+        {
+            _webhooksOwed[record.Id] = 0;
+        }
 
         // A fail-closed suspension made just above is a trip of this start; the others were tripped
         // before it and only resume.
@@ -568,9 +578,52 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
                 await reported.ConfigureAwait(false);
                 made.Add(reassertion);
             }
+
+            if (_webhooksOwed.TryRemove(record.Id, out _))
+            {
+                await SendOwedWebhooksAsync(record, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return made;
+    }
+
+    /// <summary>
+    /// The webhooks of a trip that a stop (a kill, or a stop) kept from running, or of this start's fail-closed
+    /// suspension: sent while the suspension is still in force, and the webhooks stage put on its record (durably),
+    /// so the next start does not send them again. A stop after they were sent and before the record was saved
+    /// sends them once more at the next start: a receiver may hear a trip twice (same <c>id</c>), never not at all.
+    /// </summary>
+    private async Task SendOwedWebhooksAsync(SuspensionRecord record, CancellationToken cancellationToken)
+    {
+        if (!Current.Suspensions.TryGetValue(record.Scope, out var inForce) || !string.Equals(inForce.Id, record.Id, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var started = _time.GetTimestamp();
+        var failures = new List<string>();
+        foreach (var notifier in _notifiers)
+        {
+            try
+            {
+                await notifier.TrippedAsync(inForce, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                failures.Add(e.Message);
+            }
+        }
+
+        var stage = new StageTiming
+        {
+            Stage = SuspensionStage.Webhooks,
+            Duration = _time.GetElapsedTime(started),
+            Succeeded = failures.Count == 0,
+            Detail = failures.Count == 0 ? "sent at start: the controller stopped before the trip's webhooks ran" : string.Join("; ", failures),
+        };
+        NotifyStage(inForce, stage);
+        await AmendInForceAsync(inForce, r => r with { Stages = [.. r.Stages, stage] }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
