@@ -372,6 +372,13 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                 {
                     return new SuspensionStateLoad { Error = $"{Path}: suspension under '{scope}' does not name that scope" };
                 }
+
+                // The checksum says the bytes are as written, not that a controller wrote them so: a record with a
+                // field no controller leaves null is no state to start from (the start fails closed, not later on it).
+                if (!IsWhole(record))
+                {
+                    return new SuspensionStateLoad { Error = $"{Path}: suspension under '{scope}' is not whole (a field is missing or null)" };
+                }
             }
 
             return new SuspensionStateLoad { State = state };
@@ -381,6 +388,17 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             return new SuspensionStateLoad { Error = $"{Path}: {e.Message}" };
         }
     }
+
+    private static bool IsWhole(SuspensionRecord record) =>
+        !string.IsNullOrEmpty(record.Id)
+        && record.Actor is not null
+        && record.Reason is not null
+        && record.Stages is not null && record.Stages.All(s => s is not null)
+        && record.Ports is null or { Failures: not null }
+        && record.Reassertions is not null
+        && record.Reassertions.All(r => r is { Clients: not null, Ports: not null, Failures: not null })
+        && record.Releases is not null
+        && record.Releases.All(r => r is { From: not null, BroughtUp: not null, LeftShut: not null, Failures: not null });
 
     // Root lays the state out for a service that runs as the data directory's owner (systemd's
     // StateDirectory=): a file left root's would read at start and fail the first trip's write.

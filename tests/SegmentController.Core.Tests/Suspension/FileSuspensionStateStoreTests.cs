@@ -288,6 +288,42 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
         Assert.Equal(["acme", "globex"], new FileSuspensionStateStore(StatePath).Load().State!.Suspensions.Keys.Order());
     }
 
+    // A state whose checksum matches but whose content no controller writes (a field null that never is): not a
+    // state to start from. Read as unreadable, so the start fails closed (every client suspended) instead of
+    // taking it in and failing on it later (at the start's port reassertion, on a status request).
+    [Theory]
+    [InlineData("\"id\":\"S-acme\"", "\"id\":null")]
+    [InlineData("\"actor\":\"alice\"", "\"actor\":null")]
+    [InlineData("\"reason\":\"incident 42\"", "\"reason\":null")]
+    [InlineData("\"stages\":[]", "\"stages\":null")]
+    [InlineData("\"reassertions\":[]", "\"reassertions\":null")]
+    [InlineData("\"releases\":[]", "\"releases\":null")]
+    public async Task ChecksumMatches_ARecordFieldNull_UnreadableAndTheStartFailsClosed(string field, string replacement)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(StatePath)!);
+        var json = JsonSerializer.Serialize(StateWith("acme"), SuspensionJsonContext.Default.SuspensionState);
+        Assert.Contains(field, json, StringComparison.Ordinal);
+        json = json.Replace(field, replacement, StringComparison.Ordinal);
+        File.WriteAllText(StatePath, json + "\nsha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json))) + "\n");
+
+        var loaded = new FileSuspensionStateStore(StatePath).Load();
+        Assert.Null(loaded.State);
+        Assert.Contains(StatePath, loaded.Error, StringComparison.Ordinal);
+
+        using var engine = new SuspensionEngine(
+            new FileSuspensionStateStore(StatePath),
+            new StaticPolicyProvider(TestPolicies.TwoClients()),
+            [],
+            [new RecordingPortShutter(new System.Collections.Concurrent.ConcurrentQueue<string>())],
+            [],
+            [],
+            TimeProvider.System);
+        await engine.ReassertAsync(CancellationToken.None);
+        Assert.Equal(SuspensionTrigger.StateUnreadable, engine.Current.Suspensions[SuspensionNames.AllClients].Trigger);
+        Assert.True(engine.IsSuspended("acme"));
+        Assert.True(engine.IsSuspended("globex"));
+    }
+
     private static SuspensionState StateWith(params string[] scopes) => new()
     {
         Suspensions = scopes.ToDictionary(
