@@ -37,6 +37,13 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     private readonly string? _ranBefore;
     private readonly bool _inService;
 
+    // One process writes a state file: the writer lock (an exclusive flock on STATE.lock beside it) of each state
+    // file this process uses, taken at its first load or save and held until the process ends. Shared by every
+    // store of the process on that path: the lock is the process's, one controller per process.
+    private static readonly Dictionary<string, SafeFileHandle> WriterLocks = new(StringComparer.Ordinal);
+    private static readonly Lock WriterLocksLock = new();
+    private const int SharingViolation = 32;
+
     /// <summary>Uses the file at <paramref name="path"/>; its directory is created when missing.</summary>
     /// <param name="path">The state file.</param>
     /// <param name="ranBefore">
@@ -96,6 +103,13 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                     _sequence = 1;
                     Replace(Serialize(SuspensionState.Empty), _sequence);
                     return new SuspensionStateLoad { State = SuspensionState.Empty };
+                }
+
+                // Another controller running on this state writes it with its own sequence numbers: a state read
+                // from under it, and anything written over its slots, would be neither's. Fail closed, write nothing.
+                if (WriterLockProblem() is { } inUse)
+                {
+                    return new SuspensionStateLoad { Error = inUse };
                 }
 
                 if (info.Length > MaxFileBytes)
@@ -195,6 +209,11 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                 }
                 else
                 {
+                    if (WriterLockProblem() is { } inUse)
+                    {
+                        throw new IOException(inUse);
+                    }
+
                     var slot = new byte[HeaderBytes + payload.Length];
                     WriteSlot(slot, _slotBytes, sequence, payload);
                     using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
@@ -232,6 +251,11 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
 
         var directory = System.IO.Path.GetDirectoryName(Path)!;
         Directory.CreateDirectory(directory);
+        if (!layingOut && WriterLockProblem() is { } inUse)
+        {
+            throw new IOException(inUse);
+        }
+
         var file = new byte[2 * slotBytes];
         WriteSlot(file.AsSpan((int)(sequence & 1) * slotBytes), slotBytes, sequence, payload);
         var temporary = Path + ".tmp";
@@ -388,6 +412,62 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
             return new SuspensionStateLoad { Error = $"{Path}: {e.Message}" };
         }
     }
+
+    /// <summary>
+    /// Takes (or has) this process's writer lock on the state file; null when held, otherwise why not (another
+    /// process holds it: a second controller on the same state). Where the directory does not exist yet, nothing
+    /// is taken (the save that creates it takes it).
+    /// </summary>
+    private string? WriterLockProblem()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var lockPath = Path + ".lock";
+        lock (WriterLocksLock)
+        {
+            if (WriterLocks.ContainsKey(lockPath) || !Directory.Exists(System.IO.Path.GetDirectoryName(Path)))
+            {
+                return null;
+            }
+
+            SafeFileHandle handle;
+            try
+            {
+                // Read-only: a lock file root made (a start as root, 0644) still opens for the service user.
+                handle = File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+            }
+            catch (IOException e) when (e.HResult == NativeMethods.EWouldBlock || (e.HResult & 0xFFFF) == SharingViolation)
+            {
+                // The runtime's own flock at open (shared, for this share mode) met another process's exclusive one (EWOULDBLOCK
+                // as the HResult on Linux).
+                return InUse(lockPath);
+            }
+            catch (IOException e)
+            {
+                return $"{Path}: cannot take the state's writer lock {lockPath}: {e.Message}";
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                return $"{Path}: cannot open the state's writer lock {lockPath}: {e.Message}";
+            }
+
+            if (NativeMethods.Flock((int)handle.DangerousGetHandle(), NativeMethods.LockEx | NativeMethods.LockNb) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                handle.Dispose();
+                return errno == NativeMethods.EWouldBlock ? InUse(lockPath) : $"{Path}: cannot take the state's writer lock {lockPath} (errno {errno})";
+            }
+
+            WriterLocks[lockPath] = handle;
+            return null;
+        }
+    }
+
+    private string InUse(string lockPath) =>
+        $"{Path} is in use by another controller (it holds {lockPath}): one controller runs on a suspension state; this one writes nothing to it";
 
     private static bool IsWhole(SuspensionRecord record) =>
         !string.IsNullOrEmpty(record.Id)

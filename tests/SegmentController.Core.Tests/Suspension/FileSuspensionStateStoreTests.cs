@@ -324,6 +324,40 @@ public sealed class FileSuspensionStateStoreTests : IDisposable
         Assert.True(engine.IsSuspended("globex"));
     }
 
+    // Another process (a second controller) holds the state's writer lock: this store reads nothing it could then
+    // write over, fails the load (the engine starts with every client suspended) and every save, and the file is
+    // left as the other process keeps it.
+    [Fact]
+    public async Task WriterLockHeldByAnotherProcess_LoadFailsSayingSo_SaveRefused_FileUntouched()
+    {
+        // The state as the other process wrote it (copied: a store of this process would hold the lock itself).
+        new FileSuspensionStateStore(_dir.File("seed/suspension.state")).Save(StateWith("acme"));
+        var path = _dir.File("other/suspension.state");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.Copy(_dir.File("seed/suspension.state"), path);
+        var before = await File.ReadAllBytesAsync(path);
+        using var holder = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("flock", ["-n", path + ".lock", "-c", "echo held; exec sleep 300"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            Assert.Equal("held", await holder.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+
+            var store = new FileSuspensionStateStore(path);
+            var loaded = store.Load();
+            Assert.Null(loaded.State);
+            Assert.Equal($"{path} is in use by another controller (it holds {path}.lock): one controller runs on a suspension state; this one writes nothing to it", loaded.Error);
+            Assert.Throws<IOException>(() => store.Save(StateWith("globex")));
+            Assert.Equal(before, await File.ReadAllBytesAsync(path));
+        }
+        finally
+        {
+            holder.Kill();
+            await holder.WaitForExitAsync();
+        }
+    }
+
     private static SuspensionState StateWith(params string[] scopes) => new()
     {
         Suspensions = scopes.ToDictionary(
