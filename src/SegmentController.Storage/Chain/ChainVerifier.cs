@@ -261,14 +261,25 @@ internal sealed class ChainVerifier : IDisposable
             {
                 Fail(last, _previousTime, "the last record differs from the signed head", null);
             }
-            else if (!_keys.TryGetValue(_head.KeyId, out var key)
-                || !SigningKey.Verify(key, RecordHasher.HeadStatement(_head.HeadIndex, _head.HeadHash), _head.Signature))
+            else if (!string.Equals(_head.KeyId, _currentKey, StringComparison.Ordinal) || !_keys.TryGetValue(_head.KeyId, out var key))
             {
-                Fail(last, _previousTime, "the head's signature is invalid or made by an unknown key", null);
+                Fail(last, _previousTime, string.Create(CultureInfo.InvariantCulture, $"the head is signed by key {_head.KeyId}, not by the key in force at its record ({_currentKey ?? "none"})"), null);
+            }
+            else if (SigningKey.Verify(key, RecordHasher.TipStatement(_head.HeadIndex, _head.HeadHash), _head.Signature))
+            {
+                _signedThrough = _head.HeadIndex;
+            }
+            else if (_lastWasCheckpoint && SigningKey.Verify(key, RecordHasher.HeadStatement(_head.HeadIndex, _head.HeadHash), _head.Signature))
+            {
+                // Versions before the head's own statement signed it as a checkpoint is signed, and closed the
+                // store with a checkpoint: such a head at a checkpoint is theirs. One at any other record could be
+                // the signature of a checkpoint cut off the end, over the record before it.
+                _warnings.Add(string.Create(CultureInfo.InvariantCulture, $"the head (record {_head.HeadIndex}) is signed in the form of earlier versions; the next commit of this version's writer signs it anew"));
+                _signedThrough = _head.HeadIndex;
             }
             else
             {
-                _signedThrough = _head.HeadIndex;
+                Fail(last, _previousTime, "the head's signature is invalid or made by an unknown key (a checkpoint's signature does not sign a head)", null);
             }
         }
 

@@ -23,6 +23,8 @@ internal static class RecordHasher
 
     private static ReadOnlySpan<byte> StatementTag => "segctl-head-v1"u8;
 
+    private static ReadOnlySpan<byte> TipTag => "segctl-tip-v1"u8;
+
     private static ReadOnlySpan<byte> EndorsementTag => "segctl-key-v1"u8;
 
     /// <summary>SHA-256 of a payload.</summary>
@@ -74,13 +76,25 @@ internal static class RecordHasher
         Sha256.Hash(buffer, destination);
     }
 
-    /// <summary>The statement a checkpoint or the head signs: "the chain through index has this hash".</summary>
-    public static byte[] HeadStatement(long index, ReadOnlySpan<byte> hash)
+    /// <summary>
+    /// The statement a checkpoint signs: "the chain through index has this hash". Versions before the
+    /// <see cref="TipStatement"/> signed the head with it too.
+    /// </summary>
+    public static byte[] HeadStatement(long index, ReadOnlySpan<byte> hash) => Statement(StatementTag, index, hash);
+
+    /// <summary>
+    /// The statement the head signs: "the chain ends at index, with this hash". Apart from a checkpoint's, so
+    /// that a checkpoint's signature (over the record before it) cannot be moved into the head of a chain cut
+    /// just before that checkpoint.
+    /// </summary>
+    public static byte[] TipStatement(long index, ReadOnlySpan<byte> hash) => Statement(TipTag, index, hash);
+
+    private static byte[] Statement(ReadOnlySpan<byte> tag, long index, ReadOnlySpan<byte> hash)
     {
-        var buffer = new byte[StatementTag.Length + 8 + HashSize];
-        StatementTag.CopyTo(buffer);
-        BinaryPrimitives.WriteInt64BigEndian(buffer.AsSpan(StatementTag.Length), index);
-        hash.CopyTo(buffer.AsSpan(StatementTag.Length + 8));
+        var buffer = new byte[tag.Length + 8 + HashSize];
+        tag.CopyTo(buffer);
+        BinaryPrimitives.WriteInt64BigEndian(buffer.AsSpan(tag.Length), index);
+        hash.CopyTo(buffer.AsSpan(tag.Length + 8));
         return buffer;
     }
 

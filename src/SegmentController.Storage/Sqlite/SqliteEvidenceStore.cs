@@ -928,7 +928,7 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
                 h[1].Value = ticks;
                 h[2].Value = last;
                 h[3].Value = key.Id;
-                h[4].Value = key.Sign(RecordHasher.HeadStatement(index + count - 1, last));
+                h[4].Value = key.Sign(RecordHasher.TipStatement(index + count - 1, last));
                 _writeHead.Transaction = transaction;
                 _writeHead.ExecuteNonQuery();
                 transaction.Commit();

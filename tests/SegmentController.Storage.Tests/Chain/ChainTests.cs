@@ -159,6 +159,66 @@ public sealed class ChainTests : IDisposable
         Assert.Equal(2, report.KeyIds.Count);
     }
 
+    [Fact]
+    public async Task RotatedAway_OldKeySignsTruncatedHead_Fails()
+    {
+        var path = _dir.File("old-key.db");
+        var oldKey = path + ".key.pem";
+        await using (var store = await Stores.OpenAsync(path))
+        {
+            await Stores.FillAsync(store, 2);
+        }
+
+        var next = CreateKey(_dir.File("next-key.pem"));
+        await using (var store = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = path, SigningKeyFile = next, PreviousSigningKeyFile = oldKey, CheckpointInterval = TimeSpan.Zero }, TimeProvider.System, CancellationToken.None))
+        {
+            await Stores.FillAsync(store, 5);
+        }
+
+        // Whoever still holds the key the site rotated away from drops the last records and signs the head.
+        using (var reader = StoreReader.Open(path))
+        {
+            var rotation = reader.ReadRecords(0).First(r => r.Index > 0 && r.Type == RecordTypes.KeyRotation).Index;
+            var kept = reader.ReadRecords(rotation + 2).First();
+            using var key = Storage.Chain.SigningKey.Load(oldKey);
+            Stores.Tamper(
+                path,
+                "DELETE FROM records WHERE idx > $i; UPDATE head SET idx = $i, hash = $h, key_id = $k, signature = $s",
+                ("$i", kept.Index),
+                ("$h", kept.Hash.ToArray()),
+                ("$k", key.Id),
+                ("$s", key.Sign(Storage.Chain.RecordHasher.TipStatement(kept.Index, kept.Hash.Span))));
+        }
+
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.False(report.IsIntact);
+        Assert.Contains("head", report.Problem!.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HeadSignedAsEarlierVersionsDid_AtClosingCheckpoint_VerifiesWithWarning()
+    {
+        var path = _dir.File("earlier.db");
+        await using (var store = await Stores.OpenAsync(path))
+        {
+            await Stores.FillAsync(store, 3);
+        }
+
+        // Earlier versions signed the head with a checkpoint's statement and closed the store with a checkpoint.
+        using (var reader = StoreReader.Open(path))
+        using (var key = Storage.Chain.SigningKey.Load(path + ".key.pem"))
+        {
+            var last = reader.ReadRecords(0).Last();
+            Assert.Equal(RecordTypes.Checkpoint, last.Type);
+            Stores.Tamper(path, "UPDATE head SET signature = $s", ("$s", key.Sign(Storage.Chain.RecordHasher.HeadStatement(last.Index, last.Hash.Span))));
+        }
+
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.True(report.IsIntact, report.Problem?.Reason);
+        Assert.Contains(report.Warnings, w => w.Contains("form of earlier versions", StringComparison.Ordinal));
+    }
+
     private static string CreateKey(string path)
     {
         Storage.Chain.SigningKey.CreateFile(path).Dispose();

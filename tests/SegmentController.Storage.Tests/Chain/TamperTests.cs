@@ -191,6 +191,41 @@ public sealed class TamperTests : IDisposable
     }
 
     [Fact]
+    public async Task TruncatedToCheckpoint_ItsSignatureMovedToHead_Fails()
+    {
+        // Two sessions: the first closes with a checkpoint (record 11) over records 0..10.
+        var time = new FakeTimeProvider(Stores.Start);
+        await using (var store = await Stores.OpenAsync(_path, time))
+        {
+            await Stores.FillAsync(store, 10, time);
+        }
+
+        await using (var store = await Stores.OpenAsync(_path, time))
+        {
+            await Stores.FillAsync(store, 10, time);
+        }
+
+        Assert.True(StoreVerifier.Verify(_path, CancellationToken.None).IsIntact);
+        var checkpoint = Row(11);
+        Assert.Equal(RecordTypes.Checkpoint, checkpoint.Type);
+        using var body = System.Text.Json.JsonDocument.Parse(checkpoint.Payload!.Value);
+        var keyId = body.RootElement.GetProperty("key_id").GetString()!;
+        var signature = Convert.FromBase64String(body.RootElement.GetProperty("signature").GetString()!);
+
+        // No key needed: the checkpoint's signature over "the chain through 10" is put in the head row.
+        Stores.Tamper(
+            _path,
+            "DELETE FROM records WHERE idx >= 11; UPDATE head SET idx = 10, hash = $h, key_id = $k, signature = $s",
+            ("$h", Row(10).Hash.ToArray()),
+            ("$k", keyId),
+            ("$s", signature));
+
+        var problem = Broken();
+        Assert.Equal(10, problem.Index);
+        Assert.Contains("head", problem.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ForgedCheckpoint_Fails()
     {
         await FillAsync(5);
