@@ -46,7 +46,7 @@ internal sealed class StoreLock : IDisposable
     public static StoreLock Acquire(string storePath)
     {
         ArgumentNullException.ThrowIfNull(storePath);
-        var path = PathFor(System.IO.Path.GetFullPath(storePath));
+        var path = PathFor(DatabasePath(storePath));
         if (!OperatingSystem.IsLinux())
         {
             throw new StoreUnavailableException("the evidence store's writer lock needs Linux (flock)");
@@ -88,7 +88,7 @@ internal sealed class StoreLock : IDisposable
     /// <summary>Who holds the lock of <paramref name="storePath"/>, as its holder wrote it; null when nobody or unknown.</summary>
     public static string? Holder(string storePath)
     {
-        var path = PathFor(System.IO.Path.GetFullPath(storePath));
+        var path = PathFor(DatabasePath(storePath));
         var fd = OperatingSystem.IsLinux() ? LockNative.Open(path, LockNative.ORdOnly | LockNative.OCloexec, 0) : -1;
         if (fd < 0)
         {
@@ -116,6 +116,29 @@ internal sealed class StoreLock : IDisposable
         {
             _handle.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The database file the store path leads to, symbolic links (of the file or of a directory on the way)
+    /// resolved: the lock belongs beside it, so that the same store named two ways has one lock. A store not
+    /// made yet is named by its resolved directory.
+    /// </summary>
+    private static string DatabasePath(string storePath)
+    {
+        var full = System.IO.Path.GetFullPath(storePath);
+        if (!OperatingSystem.IsLinux())
+        {
+            return full;
+        }
+
+        if (LockNative.RealPath(full) is { } resolved)
+        {
+            return resolved;
+        }
+
+        return System.IO.Path.GetDirectoryName(full) is { } directory && LockNative.RealPath(directory) is { } resolvedDirectory
+            ? System.IO.Path.Combine(resolvedDirectory, System.IO.Path.GetFileName(full))
+            : full;
     }
 
     private static string? ReadHolder(SafeFileHandle handle)

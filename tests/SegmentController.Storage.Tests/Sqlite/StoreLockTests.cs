@@ -53,6 +53,41 @@ public sealed class StoreLockTests : IDisposable
     }
 
     [Fact]
+    public async Task SecondOpenThroughSymbolicLinks_Refused()
+    {
+        var path = _dir.File("linked.db");
+        var key = path + ".key.pem";
+        var elsewhere = Directory.CreateDirectory(_dir.File("elsewhere")).FullName;
+        var fileLink = Path.Combine(elsewhere, "alias.db");
+        var directoryLink = _dir.File("mounted");
+        await using (var first = await OpenWithKeyAsync(path, key))
+        {
+            File.CreateSymbolicLink(fileLink, path);
+            Directory.CreateSymbolicLink(directoryLink, _dir.Path);
+
+            // The same database under another name, with the site's key: a second controller so configured is still a second writer.
+            var refused = await Assert.ThrowsAsync<StoreUnavailableException>(() => OpenWithKeyAsync(fileLink, key));
+            Assert.Contains("in use by another writer", refused.Message, StringComparison.Ordinal);
+            refused = await Assert.ThrowsAsync<StoreUnavailableException>(() => OpenWithKeyAsync(Path.Combine(directoryLink, "linked.db"), key));
+            Assert.Contains("in use by another writer", refused.Message, StringComparison.Ordinal);
+            Assert.NotNull(StoreLock.Holder(fileLink));
+        }
+
+        await using (var again = await OpenWithKeyAsync(fileLink, key))
+        {
+            Assert.True(again.Health.IsWritable);
+        }
+
+        Assert.True(StoreVerifier.Verify(path, CancellationToken.None).IsIntact);
+    }
+
+    private static Task<SqliteEvidenceStore> OpenWithKeyAsync(string path, string key) =>
+        SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = path, SigningKeyFile = key, CheckpointInterval = TimeSpan.Zero, BatchWindow = TimeSpan.Zero },
+            new FakeTimeProvider(Stores.Start),
+            CancellationToken.None);
+
+    [Fact]
     public async Task SecondOpenInSameProcess_Refused_UntilFirstCloses()
     {
         var path = _dir.File("twice.db");
