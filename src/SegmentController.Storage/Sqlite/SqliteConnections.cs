@@ -34,6 +34,10 @@ internal static class SqliteConnections
             }
 
             Execute(connection, $"PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint={WalCheckpointPages};");
+            if (Altered(connection) is { } altered)
+            {
+                throw new InvalidOperationException($"its schema was altered: {altered}; run 'segctl log verify'");
+            }
 
             // A store at the current schema opens without writing: only a new or older store is changed here.
             if (!IsCurrent(connection))
@@ -60,6 +64,23 @@ internal static class SqliteConnections
             connection.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// What in the file the store's writer never made, or null: a view or any other object in place of one of its
+    /// tables, or a trigger. Read through, a view named <c>records</c> can yield rows without end (verification,
+    /// an export or a writer's open would never return); a trigger fires on the writer's own inserts (it could
+    /// drop them, or rewrite them, after the writer counted them durable).
+    /// </summary>
+    public static string? Altered(SqliteConnection connection, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT type, name FROM sqlite_master WHERE (name IN ('records', 'head', 'meta') AND type <> 'table') OR type NOT IN ('table', 'index') ORDER BY type, name LIMIT 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? (reader.GetString(1) is "records" or "head" or "meta" ? $"{reader.GetString(1)} is a {reader.GetString(0)}, not a table" : $"it holds {reader.GetString(0)} {reader.GetString(1)}, which the store never makes")
+            : null;
     }
 
     /// <summary>Whether <paramref name="table"/> has <paramref name="column"/> (a store made before a schema that added it does not).</summary>

@@ -36,8 +36,26 @@ internal sealed class StoreReader : IDisposable
     private string EncodingColumn => HasEncoding ? "encoding" : "NULL";
 
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="InvalidOperationException">The file is not a segctl store.</exception>
+    /// <exception cref="InvalidOperationException">The file is not a segctl store, or its schema was altered (<see cref="Altered"/>).</exception>
     public static StoreReader Open(string path)
+    {
+        var reader = OpenAsWritten(path);
+        if (reader.Altered() is { } altered)
+        {
+            reader.Dispose();
+            throw new InvalidOperationException($"store {path} cannot be read: its schema was altered: {altered}; run 'segctl log verify'");
+        }
+
+        return reader;
+    }
+
+    /// <summary>What in the file the store's writer never made (a view for its records table, a trigger), or null.</summary>
+    public string? Altered() => SqliteConnections.Altered(_connection, _snapshot);
+
+    /// <summary>Opens a store without looking at its schema beyond its format: verification judges <see cref="Altered"/> itself.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidOperationException">The file is not a segctl store.</exception>
+    public static StoreReader OpenAsWritten(string path)
     {
         var connection = SqliteConnections.OpenReader(path);
         try

@@ -247,6 +247,41 @@ public sealed class TamperTests : IDisposable
         await Assert.ThrowsAsync<StoreUnavailableException>(() => Stores.OpenAsync(_path));
     }
 
+    [Theory]
+    [InlineData("access")]
+    [InlineData("purge")]
+    public async Task RecordsTableReplacedByEndlessView_TamperedNotRead(string type)
+    {
+        await FillAsync(5);
+        Stores.Tamper(_path, $"""
+            ALTER TABLE records RENAME TO kept;
+            CREATE VIEW records AS WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n)
+            SELECT x AS idx, 0 AS time, '{type}' AS type, 'alpha' AS clients, X'7B7D' AS payload, zeroblob(32) AS payload_sha256,
+                zeroblob(32) AS prev_hash, zeroblob(32) AS hash, NULL AS entries, NULL AS encoding FROM n;
+            """);
+
+        // Read through, the view never ends: verification, an export and a writer's open would never return.
+        var problem = Broken();
+        Assert.Equal(0, problem.Index);
+        Assert.Contains("records is a view", problem.Reason, StringComparison.Ordinal);
+        var export = Assert.Throws<InvalidOperationException>(() => Storage.Export.EvidenceExport.Write(_path, new RecordQuery { Client = "alpha" }, Stream.Null, Stores.Start, CancellationToken.None));
+        Assert.Contains("records is a view", export.Message, StringComparison.Ordinal);
+        var open = await Assert.ThrowsAsync<StoreUnavailableException>(() => Stores.OpenAsync(_path));
+        Assert.Contains("records is a view", open.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TriggerAddedToStore_WriterRefuses_VerifyNamesIt()
+    {
+        await FillAsync(5);
+        // A trigger fires on the writer's own inserts: here it would silently drop one client's records.
+        Stores.Tamper(_path, "CREATE TRIGGER drop_alpha BEFORE INSERT ON records WHEN NEW.clients = 'alpha' BEGIN SELECT RAISE(IGNORE); END;");
+
+        var open = await Assert.ThrowsAsync<StoreUnavailableException>(() => Stores.OpenAsync(_path));
+        Assert.Contains("trigger drop_alpha", open.Message, StringComparison.Ordinal);
+        Assert.Contains("trigger drop_alpha", Broken().Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void NotAStore_Unreadable()
     {
