@@ -16,6 +16,7 @@ internal sealed class ChainVerifier : IDisposable
 {
     private readonly CheckpointBody? _head;
     private readonly IReadOnlyList<(PurgeBody Purge, string? Problem)> _purges;
+    private readonly IReadOnlyList<PolicyLoadBody> _policyLoads;
     private readonly ExportWindow? _window;
     private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
     private readonly List<string> _keyOrder = [];
@@ -44,6 +45,7 @@ internal sealed class ChainVerifier : IDisposable
         ArgumentNullException.ThrowIfNull(policyLoads);
         _head = head;
         _window = window;
+        _policyLoads = policyLoads;
         _purges = purges.Select(p => (p, Judge(p, policyLoads))).ToArray();
     }
 
@@ -477,6 +479,16 @@ internal sealed class ChainVerifier : IDisposable
             var made = DateOnly.FromDateTime(new DateTime(ticks, DateTimeKind.Utc));
             why = string.Create(CultureInfo.InvariantCulture, $"payload was removed by purge record {purge.RecordIndex} before its retention ended: the record was made on {made:yyyy-MM-dd} and is kept at least {PurgeSelection.MinimumYears} years from then (until {made.AddYears(PurgeSelection.MinimumYears):yyyy-MM-dd}), whatever the contract end; the purge ran on {purge.Today:yyyy-MM-dd}");
             return false;
+        }
+
+        foreach (var client in ids)
+        {
+            if (PurgeSelection.InForceAt(_policyLoads, index, client) is { } end && end.AddYears(6) >= purge.Today)
+            {
+                var load = _policyLoads.Last(p => p.RecordIndex < index && p.ContractEnds.ContainsKey(client));
+                why = string.Create(CultureInfo.InvariantCulture, $"payload was removed by purge record {purge.RecordIndex} before its retention ended: the policy in force when it was made (record {load.RecordIndex}) kept {client}'s records until {end.AddYears(6):yyyy-MM-dd} (contract end {end:yyyy-MM-dd} + 6 years), the purge ran on {purge.Today:yyyy-MM-dd}");
+                return false;
+            }
         }
 
         why = "";

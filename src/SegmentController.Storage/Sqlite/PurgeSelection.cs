@@ -24,10 +24,17 @@ internal static class PurgeSelection
     public static long MadeBefore(DateOnly today) =>
         today.AddYears(-MinimumYears).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).Ticks;
 
-    /// <summary>The records to empty on <paramref name="today"/> (index and client key), in chain order; <paramref name="command"/> is a fresh command on the store's connection.</summary>
-    public static List<(long Index, string Clients)> Victims(SqliteCommand command, IReadOnlyDictionary<string, DateOnly> expired, DateOnly today)
+    /// <summary>
+    /// The records to empty on <paramref name="today"/> (index and client key), in chain order; <paramref name="command"/>
+    /// is a fresh command on the store's connection, <paramref name="policyLoads"/> the store's policy loads in chain order.
+    /// A record is kept while any of its clients' retention runs — as <paramref name="expired"/> has it, and as the
+    /// policy in force when the record was made had it (<see cref="InForceAt"/>): a contract end moved earlier since
+    /// (a later policy, or one handed to an offline purge) does not shorten what was promised for records made before.
+    /// </summary>
+    public static List<(long Index, string Clients)> Victims(SqliteCommand command, IReadOnlyDictionary<string, DateOnly> expired, DateOnly today, IReadOnlyList<Chain.PolicyLoadBody> policyLoads)
     {
         ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(policyLoads);
         var victims = new List<(long Index, string Clients)>();
         if (expired.Count == 0)
         {
@@ -37,16 +44,63 @@ internal static class PurgeSelection
         command.CommandText = "SELECT idx, clients FROM records WHERE payload IS NOT NULL AND clients IS NOT NULL AND time < $made_before AND type NOT IN ('checkpoint', 'key-rotation', 'purge') ORDER BY idx";
         command.Parameters.AddWithValue("$made_before", MadeBefore(today));
         using var reader = command.ExecuteReader();
+        var contractEnds = new Dictionary<string, DateOnly>(StringComparer.Ordinal);
+        var nextLoad = 0;
         while (reader.Read())
         {
-            var clients = reader.GetString(1);
-            if (ClientKey.Split(clients).All(expired.ContainsKey))
+            var index = reader.GetInt64(0);
+            for (; nextLoad < policyLoads.Count && policyLoads[nextLoad].RecordIndex < index; nextLoad++)
             {
-                victims.Add((reader.GetInt64(0), clients));
+                foreach (var (client, end) in policyLoads[nextLoad].ContractEnds)
+                {
+                    contractEnds[client] = end;
+                }
+            }
+
+            var clients = reader.GetString(1);
+            if (ClientKey.Split(clients).All(c => expired.ContainsKey(c) && (!contractEnds.TryGetValue(c, out var end) || end.AddYears(MinimumYears) < today)))
+            {
+                victims.Add((index, clients));
             }
         }
 
         return victims;
+    }
+
+    /// <summary>
+    /// The contract end the policy in force when record <paramref name="index"/> was made gave <paramref name="client"/>:
+    /// that of the last policy load before it naming the client; null when none did.
+    /// </summary>
+    public static DateOnly? InForceAt(IReadOnlyList<Chain.PolicyLoadBody> policyLoads, long index, string client)
+    {
+        ArgumentNullException.ThrowIfNull(policyLoads);
+        for (var i = policyLoads.Count - 1; i >= 0; i--)
+        {
+            if (policyLoads[i].RecordIndex < index && policyLoads[i].ContractEnds.TryGetValue(client, out var end))
+            {
+                return end;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Every policy load's contract ends, in chain order, read on the store's connection (<paramref name="command"/>: a fresh command).</summary>
+    public static IReadOnlyList<Chain.PolicyLoadBody> PolicyLoads(SqliteCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var loads = new List<Chain.PolicyLoadBody>();
+        command.CommandText = "SELECT idx, payload, encoding FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (PayloadEncoding.Read(reader, 1, 2) is { } payload && PolicyLoadRecord.ContractEnds(payload) is { Count: > 0 } ends)
+            {
+                loads.Add(new Chain.PolicyLoadBody(reader.GetInt64(0), ends));
+            }
+        }
+
+        return loads;
     }
 
     /// <summary>

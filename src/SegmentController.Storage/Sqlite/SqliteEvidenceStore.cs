@@ -987,9 +987,15 @@ public sealed class SqliteEvidenceStore : IEvidenceStore, IAsyncDisposable
         }
 
         List<(long Index, string Clients)> victims;
+        IReadOnlyList<PolicyLoadBody> policyLoads;
+        using (var loads = _connection.CreateCommand())
+        {
+            policyLoads = PurgeSelection.PolicyLoads(loads);
+        }
+
         using (var select = _connection.CreateCommand())
         {
-            victims = PurgeSelection.Victims(select, expired, today);
+            victims = PurgeSelection.Victims(select, expired, today, policyLoads);
         }
 
         if (victims.Count == 0)

@@ -53,8 +53,9 @@ public static class StoreFile
         try
         {
             using var reader = StoreReader.Open(path);
+            var policyLoads = reader.ReadPolicyLoads();
             using var command = reader.Command("");
-            return (PurgeSelection.Victims(command, expired, today).Count, expired.Keys.Order(StringComparer.Ordinal).ToArray());
+            return (PurgeSelection.Victims(command, expired, today, policyLoads).Count, expired.Keys.Order(StringComparer.Ordinal).ToArray());
         }
         catch (SqliteException e)
         {

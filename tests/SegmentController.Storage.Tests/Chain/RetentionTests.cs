@@ -93,6 +93,54 @@ public sealed class RetentionTests : IDisposable
     }
 
     [Fact]
+    public async Task ContractEndMovedEarlier_RecordsMadeUnderTheLongerContractAreKept()
+    {
+        // Recorded in 2026 under a policy whose contract with alpha runs to 2035 (its records kept until 2041).
+        ClientDefinition[] signed = [Client("alpha", new DateOnly(2035, 12, 31)), Client("beta", new DateOnly(2040, 12, 31))];
+        // Seven years on, a policy (reloaded, or handed to 'segctl log purge') says alpha's contract ended in 2020.
+        ClientDefinition[] later = [Client("alpha", new DateOnly(2020, 12, 31)), Client("beta", new DateOnly(2040, 12, 31))];
+        await using (var store = await Stores.OpenAsync(_path, _time))
+        {
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(signed), PolicyLoadRecord.Start), CancellationToken.None);
+            await Stores.FillAsync(store, 10, _time);
+            _time.SetUtcNow(new DateTimeOffset(2033, 6, 1, 9, 0, 0, TimeSpan.Zero));
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(later), PolicyLoadRecord.Purge), CancellationToken.None);
+
+            var result = await Retention.PurgeExpiredAsync(store, later, _time, CancellationToken.None);
+
+            Assert.Equal(0, result.PurgedCount);
+        }
+
+        Assert.Equal(0, Stores.Query<long>(_path, "SELECT count(*) FROM records WHERE payload IS NULL"));
+        Assert.Equal(0, StoreFile.CountPurgeable(_path, Retention.RetainUntil(Policies.Site(later)), new DateOnly(2033, 6, 1)).Records);
+    }
+
+    [Fact]
+    public void PurgeByAnEarlierVersionUnderAContractEndMovedEarlier_FailsVerificationAtTheFirstRecordItEmptied()
+    {
+        // Written by the store before purges judged each record by the policy in force when it was made (Data/README.md):
+        // alpha's records of 2026, made under a contract to 2035, emptied in 2033 under a policy saying it ended in 2020.
+        var store = _dir.File("shortened.db");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Data", "purge-under-shortened-contract.db"), store);
+        Assert.Equal(3, Stores.Query<long>(store, "SELECT count(*) FROM records WHERE payload IS NULL AND type = 'access'"));
+
+        var report = StoreVerifier.Verify(store, CancellationToken.None);
+
+        Assert.False(report.IsIntact);
+        Assert.Equal(2, report.Problem!.Index);
+        Assert.Equal(
+            "payload was removed by purge record 9 before its retention ended: the policy in force when it was made (record 1) kept alpha's records until 2041-12-31 (contract end 2035-12-31 + 6 years), the purge ran on 2033-06-01",
+            report.Problem.Reason);
+        var export = _dir.File("shortened.jsonl");
+        using (var stream = File.Create(export))
+        {
+            EvidenceExport.Write(store, new RecordQuery(), stream, _time.GetUtcNow(), CancellationToken.None);
+        }
+
+        Assert.Equal(2, ExportVerifier.Verify(export, CancellationToken.None).Problem?.Index);
+    }
+
+    [Fact]
     public async Task PayloadRemovedWithoutPurge_IsEvidenceDestroyed()
     {
         await using (var store = await Stores.OpenAsync(_path, _time))
@@ -127,9 +175,11 @@ public sealed class RetentionTests : IDisposable
         long firstAlpha;
         await using (var store = await Stores.OpenAsync(_path, _time))
         {
-            // The policy in force keeps alpha's records until 2035-06-30 (contract end 2029-06-30 + 6 years).
-            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(Client("alpha", new DateOnly(2029, 6, 30)), Client("beta", new DateOnly(2030, 12, 31))), PolicyLoadRecord.Start), CancellationToken.None);
+            // The policy in force keeps alpha's records until 2035-06-30 (contract end 2029-06-30 + 6 years). Recorded
+            // after the records (none was on record when they were made), so the store's own purge does not see it
+            // as the policy they were made under, and applies the retention it is given.
             firstAlpha = (await Stores.FillAsync(store, 10, _time))[0];
+            await store.AppendAsync(RecordTypes.PolicyLoad, null, PolicyLoadRecord.Create(Policies.Site(Client("alpha", new DateOnly(2029, 6, 30)), Client("beta", new DateOnly(2030, 12, 31))), PolicyLoadRecord.Start), CancellationToken.None);
             _time.SetUtcNow(new DateTimeOffset(2032, 7, 1, 0, 0, 1, TimeSpan.Zero));
 
             // A purge that applies a retention the policy never had.
