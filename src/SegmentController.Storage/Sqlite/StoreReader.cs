@@ -43,7 +43,7 @@ internal sealed class StoreReader : IDisposable
         if (reader.Altered() is { } altered)
         {
             reader.Dispose();
-            throw new InvalidOperationException($"store {path} cannot be read: its schema was altered: {altered}; run 'segctl log verify'");
+            throw new InvalidOperationException($"store {path}: its schema was altered: {altered}; run 'segctl log verify'");
         }
 
         return reader;
