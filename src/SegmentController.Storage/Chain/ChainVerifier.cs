@@ -271,13 +271,20 @@ internal sealed class ChainVerifier : IDisposable
             {
                 _signedThrough = _head.HeadIndex;
             }
-            else if (_lastWasCheckpoint && SigningKey.Verify(key, RecordHasher.HeadStatement(_head.HeadIndex, _head.HeadHash), _head.Signature))
+            else if (SigningKey.Verify(key, RecordHasher.HeadStatement(_head.HeadIndex, _head.HeadHash), _head.Signature))
             {
                 // Versions before the head's own statement signed it as a checkpoint is signed, and closed the
                 // store with a checkpoint: such a head at a checkpoint is theirs. One at any other record could be
                 // the signature of a checkpoint cut off the end, over the record before it.
-                _warnings.Add(string.Create(CultureInfo.InvariantCulture, $"the head (record {_head.HeadIndex}) is signed in the form of earlier versions; the next commit of this version's writer signs it anew"));
-                _signedThrough = _head.HeadIndex;
+                if (_lastWasCheckpoint)
+                {
+                    _warnings.Add(string.Create(CultureInfo.InvariantCulture, $"the head (record {_head.HeadIndex}) is signed in the form of earlier versions; the next commit of this version's writer signs it anew"));
+                    _signedThrough = _head.HeadIndex;
+                }
+                else
+                {
+                    Fail(last, _previousTime, "the head is signed as a checkpoint is, at a record that is no checkpoint: it can be the signature of a checkpoint that followed, moved into the head after the records from it on were cut off (truncation cannot be ruled out); a store an earlier version left so (it stopped without closing) is signed anew by this version's writer when it next opens and writes it", null);
+                }
             }
             else
             {
