@@ -18,6 +18,7 @@ internal sealed class ChainVerifier : IDisposable
     private readonly IReadOnlyList<(PurgeBody Purge, string? Problem)> _purges;
     private readonly IReadOnlyList<PolicyLoadBody> _policyLoads;
     private readonly ExportWindow? _window;
+    private readonly IReadOnlyCollection<string> _acceptedKeys;
     private readonly Dictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
     private readonly List<string> _keyOrder = [];
     private readonly List<string> _warnings = [];
@@ -39,12 +40,17 @@ internal sealed class ChainVerifier : IDisposable
     /// <param name="purges">Every purge record's body, read ahead, to tell lawful removals from destroyed evidence.</param>
     /// <param name="policyLoads">Every policy-load record's retention facts, read ahead, to tell a lawful purge from an early one.</param>
     /// <param name="window">For an export of a time window: it may start at a signed checkpoint before the window and end at one after it.</param>
-    public ChainVerifier(CheckpointBody? head, IReadOnlyList<PurgeBody> purges, IReadOnlyList<PolicyLoadBody> policyLoads, ExportWindow? window = null)
+    /// <param name="acceptedKeys">
+    /// Ids of keys the operator vouches for, out of band, though no previous key endorsed them (a site that replaced a
+    /// lost key); any other key introduced without endorsement breaks the chain there.
+    /// </param>
+    public ChainVerifier(CheckpointBody? head, IReadOnlyList<PurgeBody> purges, IReadOnlyList<PolicyLoadBody> policyLoads, ExportWindow? window = null, IReadOnlyCollection<string>? acceptedKeys = null)
     {
         ArgumentNullException.ThrowIfNull(purges);
         ArgumentNullException.ThrowIfNull(policyLoads);
         _head = head;
         _window = window;
+        _acceptedKeys = acceptedKeys ?? [];
         _policyLoads = policyLoads;
         _purges = purges.Select(p => (p, Judge(p, policyLoads))).ToArray();
     }
@@ -431,7 +437,15 @@ internal sealed class ChainVerifier : IDisposable
         {
             if (body.Endorsement is null)
             {
-                _warnings.Add(string.Create(CultureInfo.InvariantCulture, $"key {body.KeyId} was introduced at record {index} ({Format(time)}) without endorsement by key {_currentKey}"));
+                // Nothing ties such a key to the chain before it: whoever cuts records off the end and signs the rest
+                // anew with a key of their own writes exactly this. Only the operator can say it was the site's.
+                if (!_acceptedKeys.Contains(body.KeyId, StringComparer.Ordinal))
+                {
+                    key.Dispose();
+                    return Fail(index, time, string.Create(CultureInfo.InvariantCulture, $"key {body.KeyId} was introduced without endorsement by key {_currentKey}: nothing vouches for the chain from here on (records cut off the end and the rest signed anew with another key read the same); if the site replaced a lost key with this one, verify with --accept-key {body.KeyId}"), line);
+                }
+
+                _warnings.Add(string.Create(CultureInfo.InvariantCulture, $"key {body.KeyId} was introduced at record {index} ({Format(time)}) without endorsement by key {_currentKey}; accepted as the operator vouches for it (--accept-key)"));
             }
             else if (!SigningKey.Verify(_keys[_currentKey], RecordHasher.EndorsementStatement(body.PublicKey), body.Endorsement))
             {

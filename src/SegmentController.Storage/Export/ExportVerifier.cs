@@ -24,11 +24,17 @@ public static class ExportVerifier
     /// </summary>
     /// <exception cref="IOException">The file cannot be read, or is not a regular file.</exception>
     /// <exception cref="InvalidOperationException">The file is not an export: its first line is not an export's header.</exception>
-    public static VerificationReport Verify(string path, CancellationToken cancellationToken)
+    public static VerificationReport Verify(string path, CancellationToken cancellationToken) => Verify(path, [], cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Verify(string, CancellationToken)"/>, with keys the operator vouches for though no previous key
+    /// endorsed them (<paramref name="acceptedKeys"/>, by id): without that, a key introduced unendorsed breaks the chain.
+    /// </summary>
+    public static VerificationReport Verify(string path, IReadOnlyCollection<string> acceptedKeys, CancellationToken cancellationToken)
     {
         RequireHeader(path);
         var (head, purges, policyLoads, window) = ReadAhead(path, cancellationToken);
-        using var verifier = new ChainVerifier(head, purges, policyLoads, window);
+        using var verifier = new ChainVerifier(head, purges, policyLoads, window, acceptedKeys);
         using var stream = BoundedFile.OpenRegular(path);
         using var lines = new BoundedLineReader(stream, MaxLineBytes);
         long number = 0, withheld = 0;

@@ -13,8 +13,15 @@ public static class StoreVerifier
     public static VerificationReport Verify(string path, CancellationToken cancellationToken) =>
         Verify(path, directColumns: true, cancellationToken);
 
+    /// <summary>
+    /// As <see cref="Verify(string, CancellationToken)"/>, with keys the operator vouches for though no previous key endorsed
+    /// them (<paramref name="acceptedKeys"/>, by id): without that, a key introduced unendorsed breaks the chain.
+    /// </summary>
+    public static VerificationReport Verify(string path, IReadOnlyCollection<string> acceptedKeys, CancellationToken cancellationToken) =>
+        Verify(path, directColumns: true, cancellationToken, acceptedKeys);
+
     /// <summary>As <see cref="Verify(string, CancellationToken)"/>, choosing how rows are read (tests compare both ways).</summary>
-    internal static VerificationReport Verify(string path, bool directColumns, CancellationToken cancellationToken)
+    internal static VerificationReport Verify(string path, bool directColumns, CancellationToken cancellationToken, IReadOnlyCollection<string>? acceptedKeys = null)
     {
         try
         {
@@ -26,7 +33,7 @@ public static class StoreVerifier
             }
 
             var purges = reader.ReadPurges();
-            using var verifier = new ChainVerifier(reader.ReadHead(), purges, purges.Count > 0 ? reader.ReadPolicyLoads() : []);
+            using var verifier = new ChainVerifier(reader.ReadHead(), purges, purges.Count > 0 ? reader.ReadPolicyLoads() : [], acceptedKeys: acceptedKeys);
             reader.Feed(verifier, directColumns, cancellationToken);
             return verifier.Finish();
         }

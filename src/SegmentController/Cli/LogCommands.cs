@@ -214,12 +214,17 @@ internal static class LogCommands
     {
         var store = StoreOption();
         var export = new Option<string?>("--export") { Description = "Verify this export file (JSON Lines) on its own instead of a store." };
+        var acceptKey = new Option<string[]>("--accept-key")
+        {
+            Description = "A signing key id the site introduced without the previous key's endorsement (it replaced a lost key), vouched for by the operator: accepted with a warning. Without it such a key is reported as the first bad record, for nothing ties it to the chain before it. Repeatable; with --store or --export only.",
+        };
         var api = new OperatorCommands.ConnectionOptions();
         var progressOption = CliProgress.CreateOption();
         var command = new Command("verify", $"Recompute the hash chain, checkpoints and signed head: of a local store (--store), of an export (--export), or of the running controller's store through its API (--url, or {OperatorCommands.UrlVariable} when no --store is given; needs the auditor role). Exit 0 intact (with the count, and for one client's export how many records it withheld because they concern other clients too), 1 tampered (naming the first bad record and time, or line of an export), 2 unreadable.")
         {
             store,
             export,
+            acceptKey,
             progressOption,
         };
         api.AddTo(command);
@@ -228,14 +233,21 @@ internal static class LogCommands
             var storeGiven = parseResult.GetResult(store) is { Implicit: false };
             var viaApi = parseResult.GetValue(export) is null
                 && (parseResult.GetValue(api.Url) is not null || (!storeGiven && Environment.GetEnvironmentVariable(OperatorCommands.UrlVariable) is { Length: > 0 }));
+            var accepted = parseResult.GetValue(acceptKey) ?? [];
             if (viaApi)
             {
+                if (accepted.Length > 0)
+                {
+                    parseResult.InvocationConfiguration.Error.WriteLine("segctl: --accept-key applies to a store (--store) or an export (--export) verified here, not to the controller's verification through its API");
+                    return Task.FromResult(CliApplication.ExitError);
+                }
+
                 return OperatorCommands.RunAsync(parseResult, api, (client, output) =>
                     VerifyThroughApiAsync(client, parseResult.GetValue(api.Json), parseResult.GetValue(progressOption), output, parseResult.InvocationConfiguration.Error, cancellationToken), VerifyTimeout);
             }
 
             return Task.Run(
-                () => Verify(parseResult.GetValue(store)!, parseResult.GetValue(export), parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken),
+                () => Verify(parseResult.GetValue(store)!, parseResult.GetValue(export), parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error, cancellationToken, accepted),
                 cancellationToken);
         });
         return command;
@@ -335,8 +347,9 @@ internal static class LogCommands
         return command;
     }
 
-    internal static int Verify(string store, string? export, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    internal static int Verify(string store, string? export, TextWriter output, TextWriter error, CancellationToken cancellationToken, IReadOnlyCollection<string>? acceptedKeys = null)
     {
+        acceptedKeys ??= [];
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var subject = export is null ? $"store {store}" : $"export {export}";
@@ -344,8 +357,8 @@ internal static class LogCommands
         try
         {
             report = export is null
-                ? StoreVerifier.Verify(store, cancellationToken)
-                : ExportVerifier.Verify(export, cancellationToken);
+                ? StoreVerifier.Verify(store, acceptedKeys, cancellationToken)
+                : ExportVerifier.Verify(export, acceptedKeys, cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {

@@ -114,7 +114,7 @@ public sealed class ChainTests : IDisposable
     }
 
     [Fact]
-    public async Task ForeignKey_RefusedUnlessAllowed_ThenWarned()
+    public async Task ForeignKey_RefusedUnlessAllowed_ThenBreaksTheChainUnlessTheOperatorAcceptsIt()
     {
         var path = _dir.File("foreign.db");
         await using (var store = await Stores.OpenAsync(path))
@@ -126,15 +126,57 @@ public sealed class ChainTests : IDisposable
         await Assert.ThrowsAsync<StoreUnavailableException>(() => SqliteEvidenceStore.OpenAsync(
             new StoreOptions { Path = path, SigningKeyFile = CreateKey(other), CheckpointInterval = TimeSpan.Zero }, TimeProvider.System, CancellationToken.None));
 
+        string otherId;
         await using (var store = await SqliteEvidenceStore.OpenAsync(
             new StoreOptions { Path = path, SigningKeyFile = other, AllowUnendorsedKey = true, CheckpointInterval = TimeSpan.Zero }, TimeProvider.System, CancellationToken.None))
         {
             await Stores.FillAsync(store, 1);
         }
 
+        using (var key = Storage.Chain.SigningKey.Load(other))
+        {
+            otherId = key.Id;
+        }
+
+        var rotation = RotationIndex(path);
         var report = StoreVerifier.Verify(path, CancellationToken.None);
-        Assert.True(report.IsIntact, report.Problem?.Reason);
-        Assert.Contains(report.Warnings, w => w.Contains("without endorsement", StringComparison.Ordinal));
+        Assert.False(report.IsIntact);
+        Assert.Equal(rotation, report.Problem!.Index);
+        Assert.Contains($"--accept-key {otherId}", report.Problem.Reason, StringComparison.Ordinal);
+
+        var accepted = StoreVerifier.Verify(path, [otherId], CancellationToken.None);
+        Assert.True(accepted.IsIntact, accepted.Problem?.Reason);
+        Assert.Contains(accepted.Warnings, w => w.Contains("without endorsement", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TailCutOff_RestSignedAnewWithAKeyOfItsOwn_NotIntact()
+    {
+        // No key of the site's needed: records dropped from the end, the head pointed at the last one kept (opening does not
+        // judge its signature), and the store opened with a key of the forger's, unendorsed, which signs everything after.
+        var path = _dir.File("resigned.db");
+        await using (var store = await Stores.OpenAsync(path))
+        {
+            await Stores.FillAsync(store, 6);
+        }
+
+        using (var reader = StoreReader.Open(path))
+        {
+            var kept = reader.ReadRecords(0).First(r => r.Index == 3);
+            Stores.Tamper(path, "DELETE FROM records WHERE idx > $i; UPDATE head SET idx = $i, hash = $h", ("$i", kept.Index), ("$h", kept.Hash.ToArray()));
+        }
+
+        var forger = CreateKey(_dir.File("forger.pem"));
+        await using (var store = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = path, SigningKeyFile = forger, AllowUnendorsedKey = true, CheckpointInterval = TimeSpan.Zero }, TimeProvider.System, CancellationToken.None))
+        {
+            await Stores.FillAsync(store, 4);
+        }
+
+        var report = StoreVerifier.Verify(path, CancellationToken.None);
+        Assert.False(report.IsIntact);
+        Assert.Equal(4, report.Problem!.Index);
+        Assert.Contains("without endorsement", report.Problem.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -217,6 +259,12 @@ public sealed class ChainTests : IDisposable
         var report = StoreVerifier.Verify(path, CancellationToken.None);
         Assert.True(report.IsIntact, report.Problem?.Reason);
         Assert.Contains(report.Warnings, w => w.Contains("form of earlier versions", StringComparison.Ordinal));
+    }
+
+    private static long RotationIndex(string path)
+    {
+        using var reader = StoreReader.Open(path);
+        return reader.ReadRecords(0).First(r => r.Index > 0 && r.Type == RecordTypes.KeyRotation).Index;
     }
 
     private static string CreateKey(string path)

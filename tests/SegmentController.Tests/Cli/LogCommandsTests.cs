@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
 using SegmentController.Cli;
+using SegmentController.Storage;
+using SegmentController.Storage.Sqlite;
 using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Cli;
@@ -47,6 +49,47 @@ public sealed class LogCommandsTests : IDisposable
         var (badExport, exportReport, _) = await RunAsync("log", "verify", "--export", export);
         Assert.Equal(1, badExport);
         Assert.Contains("line ", exportReport, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KeyIntroducedUnendorsed_Exit1NamingIt_Exit0OnlyWhenTheOperatorAcceptsIt()
+    {
+        var store = Path.Combine(_dir, "k.db");
+        Assert.Equal(0, (await RunAsync("log", "append", "--store", store, "--type", "access", "--client", "alpha", "--payload", """{"n":1}""")).Exit);
+
+        // Another store's key, taken into this one without the key it had (the chain cannot tie one to the other).
+        await using (await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = Path.Combine(_dir, "other.db") }, TimeProvider.System, CancellationToken.None))
+        {
+        }
+
+        await using (var opened = await SqliteEvidenceStore.OpenAsync(
+            new StoreOptions { Path = store, SigningKeyFile = Path.Combine(_dir, "other.db.key.pem"), AllowUnendorsedKey = true },
+            TimeProvider.System,
+            CancellationToken.None))
+        {
+            await opened.AppendAsync("access", "alpha", """{"n":2}"""u8.ToArray(), CancellationToken.None);
+        }
+
+        var (tampered, report, _) = await RunAsync("log", "verify", "--store", store);
+        Assert.Equal(1, tampered);
+        var keyId = System.Text.RegularExpressions.Regex.Match(report, "--accept-key (\\S+)").Groups[1].Value;
+        Assert.NotEmpty(keyId);
+        Assert.Contains("without endorsement", report, StringComparison.Ordinal);
+
+        Assert.Equal(1, (await RunAsync("log", "verify", "--store", store, "--accept-key", "not-that-key")).Exit);
+        var (accepted, output, warnings) = await RunAsync("log", "verify", "--store", store, "--accept-key", keyId);
+        Assert.Equal(0, accepted);
+        Assert.Contains("intact", output, StringComparison.Ordinal);
+        Assert.Contains($"warning: key {keyId} was introduced at record", warnings, StringComparison.Ordinal);
+
+        var export = Path.Combine(_dir, "k.jsonl");
+        Assert.Equal(0, (await RunAsync("log", "export", "--store", store, "--client", "alpha", "--out", export)).Exit);
+        Assert.Equal(1, (await RunAsync("log", "verify", "--export", export)).Exit);
+        Assert.Equal(0, (await RunAsync("log", "verify", "--export", export, "--accept-key", keyId)).Exit);
+
+        var (viaApi, _, refusal) = await RunAsync("log", "verify", "--url", "http://127.0.0.1:9", "--accept-key", keyId);
+        Assert.Equal(2, viaApi);
+        Assert.Contains("--accept-key applies to a store", refusal, StringComparison.Ordinal);
     }
 
     [Fact]
