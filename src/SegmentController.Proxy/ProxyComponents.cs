@@ -30,11 +30,13 @@ internal sealed class ProxyComponents : IDisposable
         Pools = new UpstreamPools(Snapshots, view, Http10);
 
         // What was admitted under the replaced policy is judged again under the new one: connections and
-        // requests whose agent, or whose upstream, the reload gave another client are cut.
+        // requests whose agent, or whose upstream, the reload gave another client are cut. Requests first: a
+        // connection the gate closes (on the thread pool) ends its request as the agent's error, and the request
+        // is to be on record as cut by the reload before that can happen.
         Snapshots.Applied += (replaced, current) =>
         {
-            Gate.Reattribute(current);
             InFlight.Reattribute(replaced, current);
+            Gate.Reattribute(current);
             Pools.Reattribute(replaced, current);
         };
     }

@@ -18,7 +18,7 @@ namespace SegmentController.Core.Suspension;
 /// the directory synced. The single-file format of earlier versions (a JSON line and a <c>sha256:</c>
 /// line) is still read, and replaced by the slotted file at the next save.
 /// </summary>
-public sealed class FileSuspensionStateStore : ISuspensionStateStore
+public sealed class FileSuspensionStateStore : ISuspensionStateStore, IDisposable
 {
     // The state holds a handful of records per client; anything this large is not ours.
     private const long MaxFileBytes = 16 * 1024 * 1024;
@@ -38,10 +38,12 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
     private readonly bool _inService;
 
     // One process writes a state file: the writer lock (an exclusive flock on STATE.lock beside it) of each state
-    // file this process uses, taken at its first load or save and held until the process ends. Shared by every
-    // store of the process on that path: the lock is the process's, one controller per process.
-    private static readonly Dictionary<string, SafeFileHandle> WriterLocks = new(StringComparer.Ordinal);
+    // file this process uses, taken at a store's first load or save and held until the last store of the process on
+    // that path is disposed (the controller's host disposes its own when it stops). Shared by the stores of one
+    // process on that path: the lock is the process's, one controller per process.
+    private static readonly Dictionary<string, (SafeFileHandle Handle, int Holders)> WriterLocks = new(StringComparer.Ordinal);
     private static readonly Lock WriterLocksLock = new();
+    private string? _writerLock;
     private const int SharingViolation = 32;
 
     /// <summary>Uses the file at <paramref name="path"/>; its directory is created when missing.</summary>
@@ -428,8 +430,15 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
         var lockPath = Path + ".lock";
         lock (WriterLocksLock)
         {
-            if (WriterLocks.ContainsKey(lockPath) || !Directory.Exists(System.IO.Path.GetDirectoryName(Path)))
+            if (_writerLock is not null || !Directory.Exists(System.IO.Path.GetDirectoryName(Path)))
             {
+                return null;
+            }
+
+            if (WriterLocks.TryGetValue(lockPath, out var held))
+            {
+                WriterLocks[lockPath] = (held.Handle, held.Holders + 1);
+                _writerLock = lockPath;
                 return null;
             }
 
@@ -461,8 +470,31 @@ public sealed class FileSuspensionStateStore : ISuspensionStateStore
                 return errno == NativeMethods.EWouldBlock ? InUse(lockPath) : $"{Path}: cannot take the state's writer lock {lockPath} (errno {errno})";
             }
 
-            WriterLocks[lockPath] = handle;
+            WriterLocks[lockPath] = (handle, 1);
+            _writerLock = lockPath;
             return null;
+        }
+    }
+
+    /// <summary>Lets go of the writer lock, once no other store of this process on the same file holds it.</summary>
+    public void Dispose()
+    {
+        lock (WriterLocksLock)
+        {
+            if (_writerLock is not { } lockPath || !WriterLocks.TryGetValue(lockPath, out var held))
+            {
+                return;
+            }
+
+            _writerLock = null;
+            if (held.Holders > 1)
+            {
+                WriterLocks[lockPath] = (held.Handle, held.Holders - 1);
+                return;
+            }
+
+            WriterLocks.Remove(lockPath);
+            held.Handle.Dispose();
         }
     }
 

@@ -601,13 +601,21 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             return;
         }
 
+        var stage = await SendWebhooksAsync(inForce, "sent at start: the controller stopped before the trip's webhooks ran", cancellationToken).ConfigureAwait(false);
+        NotifyStage(inForce, stage);
+        await AmendInForceAsync(inForce, r => r with { Stages = [.. r.Stages, stage] }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The webhooks stage: every notifier told of the trip <paramref name="record"/>; a failing one fails the stage, never the others.</summary>
+    private async Task<StageTiming> SendWebhooksAsync(SuspensionRecord record, string? detailWhenSent, CancellationToken cancellationToken)
+    {
         var started = _time.GetTimestamp();
         var failures = new List<string>();
         foreach (var notifier in _notifiers)
         {
             try
             {
-                await notifier.TrippedAsync(inForce, cancellationToken).ConfigureAwait(false);
+                await notifier.TrippedAsync(record, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -615,15 +623,13 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
             }
         }
 
-        var stage = new StageTiming
+        return new StageTiming
         {
             Stage = SuspensionStage.Webhooks,
             Duration = _time.GetElapsedTime(started),
             Succeeded = failures.Count == 0,
-            Detail = failures.Count == 0 ? "sent at start: the controller stopped before the trip's webhooks ran" : string.Join("; ", failures),
+            Detail = failures.Count == 0 ? detailWhenSent : string.Join("; ", failures),
         };
-        NotifyStage(inForce, stage);
-        await AmendInForceAsync(inForce, r => r with { Stages = [.. r.Stages, stage] }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -2393,27 +2399,7 @@ public sealed class SuspensionEngine : ISuspensionView, IDisposable
         stages.Add(portStage);
         NotifyStage(record, portStage);
 
-        started = _time.GetTimestamp();
-        var webhookFailures = new List<string>();
-        foreach (var notifier in _notifiers)
-        {
-            try
-            {
-                await notifier.TrippedAsync(record with { Stages = stages, Ports = ports }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                webhookFailures.Add(e.Message);
-            }
-        }
-
-        var webhookStage = new StageTiming
-        {
-            Stage = SuspensionStage.Webhooks,
-            Duration = _time.GetElapsedTime(started),
-            Succeeded = webhookFailures.Count == 0,
-            Detail = webhookFailures.Count == 0 ? null : string.Join("; ", webhookFailures),
-        };
+        var webhookStage = await SendWebhooksAsync(record with { Stages = stages, Ports = ports }, detailWhenSent: null, cancellationToken).ConfigureAwait(false);
         stages.Add(webhookStage);
         NotifyStage(record, webhookStage);
 

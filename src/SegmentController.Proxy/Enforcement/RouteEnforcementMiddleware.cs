@@ -128,8 +128,10 @@ internal sealed partial class RouteEnforcementMiddleware
     private async ValueTask ForwardingFailedAsync(HttpContext context, ProxyRequestState state, IReverseProxyFeature proxy, IForwarderErrorFeature error)
     {
         var routeClient = state.RouteClient ?? "?";
-        if (context.RequestAborted.IsCancellationRequested)
+        if (context.RequestAborted.IsCancellationRequested || AgentSide(error.Error))
         {
+            // Cut (a trip, a reload), or the agent's side failed: its connection went away or was closed, perhaps
+            // before the cut's own signal landed. Either way not the upstream's doing.
             state.Outcome = ProxyOutcomes.Aborted;
             return;
         }
@@ -155,6 +157,10 @@ internal sealed partial class RouteEnforcementMiddleware
             }
         }
     }
+
+    /// <summary>Forwarding failed on the agent's side of the proxy (reading its body, writing to it, its upgraded stream).</summary>
+    internal static bool AgentSide(ForwarderError error) =>
+        error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseClient;
 
     /// <summary>True when forwarding failed in the TLS handshake (as opposed to connecting, or later).</summary>
     internal static bool HandshakeFailed(Exception? exception)
