@@ -91,9 +91,7 @@ internal sealed partial class MalformedRequests : IObserver<KeyValuePair<string,
     {
         var address = features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
         var snapshot = _directory.Current;
-        var certificates = snapshot.Certificates;
-        var certificate = features.Get<ITlsConnectionFeature>()?.ClientCertificate;
-        var identity = certificate is null && !certificates.Required ? null : certificates.Identify(certificate);
+        var identity = snapshot.Certificates.IdentityOf(features.Get<ITlsConnectionFeature>()?.ClientCertificate);
         var request = features.Get<IHttpRequestFeature>();
         var error = features.Get<IBadRequestExceptionFeature>()?.Error;
         return new AccessRecord

@@ -63,6 +63,13 @@ internal sealed class ClientCertificateMap
     /// <summary>Why the CA bundle is not usable (then every certificate is refused); null when it is.</summary>
     public string? LoadError { get; }
 
+    /// <summary>
+    /// The identity a request's record and checks carry: none when the agent presented no certificate and none is
+    /// required, otherwise <see cref="Identify"/>'s.
+    /// </summary>
+    public AgentIdentity? IdentityOf(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate) =>
+        certificate is null && !Required ? null : Identify(certificate);
+
     /// <summary>Describes the certificate and, when certificates are required, maps it to its client.</summary>
     public AgentIdentity Identify(System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
     {

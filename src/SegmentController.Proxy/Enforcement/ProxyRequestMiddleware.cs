@@ -61,7 +61,6 @@ internal sealed partial class ProxyRequestMiddleware
         var at = _time.GetUtcNow();
         var sourceAddress = context.Connection.RemoteIpAddress;
         var source = sourceAddress?.ToString() ?? "?";
-        var certificate = context.Connection.ClientCertificate;
 
         // One snapshot for the whole decision: the address map and the certificate map of one policy.
         var snapshot = _directory.Current;
@@ -70,7 +69,7 @@ internal sealed partial class ProxyRequestMiddleware
         {
             Snapshot = snapshot,
             SourceClient = snapshot.Addresses.Resolve(sourceAddress),
-            Identity = certificate is null && !certificates.Required ? null : certificates.Identify(certificate),
+            Identity = certificates.IdentityOf(context.Connection.ClientCertificate),
         };
         context.Features.Set(state);
 

@@ -74,9 +74,26 @@ internal static class PurgeSelection
     public static DateOnly? InForceAt(IReadOnlyList<Chain.PolicyLoadBody> policyLoads, long index, string client)
     {
         ArgumentNullException.ThrowIfNull(policyLoads);
-        for (var i = policyLoads.Count - 1; i >= 0; i--)
+
+        // Loads are in chain order: the last one before the record is found by bisection (verification asks this of
+        // every purged record), and from there back to the first that names the client, almost always that one.
+        int low = 0, high = policyLoads.Count;
+        while (low < high)
         {
-            if (policyLoads[i].RecordIndex < index && policyLoads[i].ContractEnds.TryGetValue(client, out var end))
+            var middle = low + ((high - low) / 2);
+            if (policyLoads[middle].RecordIndex < index)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        for (var i = low - 1; i >= 0; i--)
+        {
+            if (policyLoads[i].ContractEnds.TryGetValue(client, out var end))
             {
                 return end;
             }
@@ -85,12 +102,15 @@ internal static class PurgeSelection
         return null;
     }
 
-    /// <summary>Every policy load's contract ends, in chain order, read on the store's connection (<paramref name="command"/>: a fresh command).</summary>
-    public static IReadOnlyList<Chain.PolicyLoadBody> PolicyLoads(SqliteCommand command)
+    /// <summary>
+    /// Every policy load's contract ends, in chain order (<paramref name="command"/>: a fresh command on the store's
+    /// connection; <paramref name="encodingColumn"/>: the encoding column, or <c>NULL</c> in a store made before it).
+    /// </summary>
+    public static IReadOnlyList<Chain.PolicyLoadBody> PolicyLoads(SqliteCommand command, string encodingColumn = "encoding")
     {
         ArgumentNullException.ThrowIfNull(command);
         var loads = new List<Chain.PolicyLoadBody>();
-        command.CommandText = "SELECT idx, payload, encoding FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx";
+        command.CommandText = $"SELECT idx, payload, {encodingColumn} FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {

@@ -118,18 +118,8 @@ internal sealed class StoreReader : IDisposable
     /// <summary>The retention facts of every policy-load record, in chain order (read ahead of verification to judge purges).</summary>
     public IReadOnlyList<PolicyLoadBody> ReadPolicyLoads()
     {
-        var loads = new List<PolicyLoadBody>();
-        using var command = Command($"SELECT idx, payload, {EncodingColumn} FROM records WHERE type = 'policy-load' AND payload IS NOT NULL ORDER BY idx");
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            if (PayloadEncoding.Read(reader, 1, 2) is { } payload && PolicyLoadRecord.ContractEnds(payload) is { Count: > 0 } ends)
-            {
-                loads.Add(new PolicyLoadBody(reader.GetInt64(0), ends));
-            }
-        }
-
-        return loads;
+        using var command = Command("");
+        return PurgeSelection.PolicyLoads(command, EncodingColumn);
     }
 
     /// <summary>
