@@ -26,7 +26,8 @@ public static class ProxyOutcomes
 
     /// <summary>
     /// Refused by the HTTP server itself, before the proxy's checks: a request line or headers it cannot parse or that pass
-    /// its limits, framing it does not take, headers that never finished arriving. Nothing was forwarded.
+    /// its limits, framing it does not take, headers that never finished arriving; over HTTP/2 a stream it reset or a
+    /// connection it closed for a protocol error. Nothing was forwarded.
     /// </summary>
     public const string Malformed = "malformed";
 

@@ -115,7 +115,8 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore();
         builder.Services.AddRoutingCore();
         builder.Logging.ClearProviders();
-        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new RequestLogFilter(loggerFactory)));
+        var http2Refusals = new Http2Refusals();
+        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory>(new RequestLogFilter(loggerFactory, http2Refusals)));
         builder.Services.AddSingleton(policy);
         builder.Services.AddSingleton(suspensions);
         builder.Services.AddSingleton(findings);
@@ -124,6 +125,7 @@ internal sealed class ProxyServer : IAsyncDisposable
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(components.Directory);
         builder.Services.AddSingleton(components.InFlight);
+        builder.Services.AddSingleton(components.Gate);
         builder.Services.AddSingleton<ProxyFindings>();
         builder.Services.AddSingleton<AccessRecords>();
         builder.Services.AddSingleton(components.Refusals);
@@ -171,8 +173,11 @@ internal sealed class ProxyServer : IAsyncDisposable
 
         var app = builder.Build();
 
-        // Requests the server refuses before any middleware runs are recorded all the same.
-        app.Services.GetRequiredService<MalformedRequests>().Subscribe(app.Services.GetRequiredService<DiagnosticListener>());
+        // Requests the server refuses before any middleware runs are recorded all the same: over HTTP/1.1 from its
+        // diagnostic events, over HTTP/2 from its log.
+        var malformed = app.Services.GetRequiredService<MalformedRequests>();
+        malformed.Subscribe(app.Services.GetRequiredService<DiagnosticListener>());
+        http2Refusals.Attach(malformed);
 
         // A record the store cannot take stops forwarding, and what is in flight is cut with it.
         app.Services.GetRequiredService<AccessRecords>().Stopped += _ => components.InFlight.Enforce(SuspensionNames.AllClients);

@@ -7,8 +7,9 @@ namespace SegmentController.Proxy;
 /// request is in the tamper-evident store already, with what those lines say, and at a site's rates two console lines
 /// a request would cost more than the request. Writing them also reads the request's host decoded, which throws for a
 /// host written as the ASCII form of no name, and that ended the agent's connection with no answer and no record.
+/// The server's HTTP/2 logger is also listened to for the requests it refuses itself (<see cref="Access.Http2Refusals"/>).
 /// </summary>
-internal sealed class RequestLogFilter(ILoggerFactory inner) : ILoggerFactory
+internal sealed class RequestLogFilter(ILoggerFactory inner, Access.Http2Refusals? http2Refusals = null) : ILoggerFactory
 {
     /// <summary>The category of ASP.NET Core's per-request lines.</summary>
     internal const string RequestCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
@@ -16,6 +17,11 @@ internal sealed class RequestLogFilter(ILoggerFactory inner) : ILoggerFactory
     public ILogger CreateLogger(string categoryName)
     {
         var logger = inner.CreateLogger(categoryName);
+        if (http2Refusals is not null && string.Equals(categoryName, Access.Http2Refusals.Category, StringComparison.Ordinal))
+        {
+            return http2Refusals.Wrap(logger);
+        }
+
         return string.Equals(categoryName, RequestCategory, StringComparison.Ordinal) ? new WarningsOnly(logger) : logger;
     }
 

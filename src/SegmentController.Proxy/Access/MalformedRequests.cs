@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using SegmentController.Core.Evidence;
 using SegmentController.Proxy.Enforcement;
+using SegmentController.Proxy.Gate;
 
 namespace SegmentController.Proxy.Access;
 
@@ -14,7 +17,9 @@ namespace SegmentController.Proxy.Access;
 /// not take (a bad <c>Transfer-Encoding</c>, two <c>Content-Length</c>s), headers that never finish arriving. Nothing
 /// of them is forwarded; each still gets an access record (outcome <c>malformed</c>, with the status the agent was
 /// answered and what of the request had been read), counts in the proxy's metrics, and from a source in no client's
-/// segment makes an <c>unknown-source</c> finding, as any other request from there does.
+/// segment makes an <c>unknown-source</c> finding, as any other request from there does. Over HTTP/2 the server
+/// refuses such requests with a stream reset or by closing the connection, heard by <see cref="Http2Refusals"/> and
+/// recorded by <see cref="Http2Refused"/>.
 /// </summary>
 /// <remarks>
 /// Kestrel reports each such request on the host's <see cref="DiagnosticListener"/> (<see cref="EventName"/>), on the
@@ -29,7 +34,11 @@ internal sealed partial class MalformedRequests : IObserver<KeyValuePair<string,
     /// <summary>The event Kestrel writes for a request it refused itself.</summary>
     public const string EventName = "Microsoft.AspNetCore.Server.Kestrel.BadRequest";
 
+    // Marks a connection already asked to close for a refused HTTP/2 request.
+    private static readonly object ClosingItem = new();
+
     private readonly ClientDirectory _directory;
+    private readonly ConnectionGate _gate;
     private readonly AccessRecords _records;
     private readonly ProxyFindings _findings;
     private readonly IProxyMetrics _metrics;
@@ -37,9 +46,10 @@ internal sealed partial class MalformedRequests : IObserver<KeyValuePair<string,
     private readonly ILogger _logger;
     private IDisposable? _subscription;
 
-    public MalformedRequests(ClientDirectory directory, AccessRecords records, ProxyFindings findings, IProxyMetrics metrics, TimeProvider time, ILogger<MalformedRequests> logger)
+    public MalformedRequests(ClientDirectory directory, ConnectionGate gate, AccessRecords records, ProxyFindings findings, IProxyMetrics metrics, TimeProvider time, ILogger<MalformedRequests> logger)
     {
         _directory = directory;
+        _gate = gate;
         _records = records;
         _findings = findings;
         _metrics = metrics;
@@ -76,6 +86,78 @@ internal sealed partial class MalformedRequests : IObserver<KeyValuePair<string,
         _ = RecordAsync(record);
     }
 
+    /// <summary>
+    /// The server refused an HTTP/2 request on connection <paramref name="connectionId"/> (<see cref="Http2Refusals"/>):
+    /// a stream it reset, or (<paramref name="streamOnly"/> false) the whole connection, closed for a protocol error.
+    /// It is recorded as one malformed request from the connection's source, with no method, host, path or status
+    /// (the server keeps none of what it refused, and answered with a reset, not a response). A connection that had
+    /// only a stream refused is then closed, as the server closes an HTTP/1.1 connection after a malformed request:
+    /// gracefully (GOAWAY; its requests under way finish), and at once if it has another refused before that is done.
+    /// So an agent makes at most two such records per connection it opens. Called on the server's connection loop;
+    /// never throws.
+    /// </summary>
+    public void Http2Refused(string connectionId, bool streamOnly)
+    {
+        AccessRecord record;
+        ConnectionContext? connection;
+        try
+        {
+            connection = _gate.Find(connectionId);
+            record = Refused(
+                (connection?.RemoteEndPoint as System.Net.IPEndPoint)?.Address,
+                connection?.Features.Get<ITlsConnectionFeature>()?.ClientCertificate,
+                method: "",
+                host: "",
+                path: "",
+                status: null);
+        }
+        catch (Exception e)
+        {
+            NotRecorded(connectionId, e);
+            return;
+        }
+
+        _ = RecordAsync(record);
+        if (streamOnly && connection is not null)
+        {
+            Close(connection);
+        }
+    }
+
+    /// <summary>Says that what the server refused on <paramref name="source"/> (an address or a connection id) could not be recorded.</summary>
+    internal void NotRecorded(string source, Exception exception) => Log.NotRecorded(_logger, source, exception);
+
+    /// <summary>
+    /// Asks the server to close the connection after its requests under way (the reset it is sending goes first), or,
+    /// asked once already, aborts it. The server reports some refusals on the connection's loop and others on the
+    /// refused stream's own thread, so the mark is set under a lock.
+    /// </summary>
+    private static void Close(ConnectionContext connection)
+    {
+        try
+        {
+            bool again;
+            var items = connection.Items;
+            lock (items)
+            {
+                again = !items.TryAdd(ClosingItem, true);
+            }
+
+            if (!again && connection.Features.Get<IConnectionLifetimeNotificationFeature>() is { } lifetime)
+            {
+                lifetime.RequestClose();
+            }
+            else
+            {
+                connection.Abort(new ConnectionAbortedException("malformed HTTP/2 request"));
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ended meanwhile.
+        }
+    }
+
     public void OnError(Exception error)
     {
     }
@@ -89,11 +171,22 @@ internal sealed partial class MalformedRequests : IObserver<KeyValuePair<string,
     /// <summary>What the server had read of the request when it refused it, as the record that says so.</summary>
     private AccessRecord Describe(IFeatureCollection features)
     {
-        var address = features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
-        var snapshot = _directory.Current;
-        var identity = snapshot.Certificates.IdentityOf(features.Get<ITlsConnectionFeature>()?.ClientCertificate);
         var request = features.Get<IHttpRequestFeature>();
         var error = features.Get<IBadRequestExceptionFeature>()?.Error;
+        return Refused(
+            features.Get<IHttpConnectionFeature>()?.RemoteIpAddress,
+            features.Get<ITlsConnectionFeature>()?.ClientCertificate,
+            request?.Method ?? "",
+            request?.Headers.Host.ToString() ?? "",
+            request is null ? "" : request.PathBase + request.Path,
+            (error as BadHttpRequestException)?.StatusCode ?? StatusCodes.Status400BadRequest);
+    }
+
+    /// <summary>The record of a request the server refused, from <paramref name="address"/>: nothing forwarded, duration 0.</summary>
+    private AccessRecord Refused(System.Net.IPAddress? address, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, string method, string host, string path, int? status)
+    {
+        var snapshot = _directory.Current;
+        var identity = snapshot.Certificates.IdentityOf(certificate);
         return new AccessRecord
         {
             Time = _time.GetUtcNow(),
@@ -102,10 +195,10 @@ internal sealed partial class MalformedRequests : IObserver<KeyValuePair<string,
             Identity = identity?.Subject,
             IdentitySha256 = identity?.Fingerprint,
             IdentityClient = identity?.Client,
-            Method = request?.Method ?? "",
-            Host = request?.Headers.Host.ToString() ?? "",
-            Path = request is null ? "" : request.PathBase + request.Path,
-            Status = (error as BadHttpRequestException)?.StatusCode ?? StatusCodes.Status400BadRequest,
+            Method = method,
+            Host = host,
+            Path = path,
+            Status = status,
             BytesIn = 0,
             BytesOut = 0,
             DurationSeconds = 0,

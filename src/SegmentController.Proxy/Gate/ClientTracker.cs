@@ -26,6 +26,23 @@ internal sealed class ClientTracker<T>
 
     public int Count(string client) => _byClient.TryGetValue(client, out var items) ? items.Count : 0;
 
+    /// <summary>The first live item that <paramref name="match"/> accepts, or null; a walk over every item, for rare lookups.</summary>
+    public T? Find<TArg>(Func<T, TArg, bool> match, TArg argument)
+    {
+        foreach (var items in _byClient.Values)
+        {
+            foreach (var item in items.Keys)
+            {
+                if (match(item, argument))
+                {
+                    return item;
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Every live item with the client it is tracked under.</summary>
     public (string Client, T Item)[] All() =>
         [.. _byClient.SelectMany(pair => pair.Value.Keys.Select(item => (pair.Key, item)))];

@@ -39,6 +39,14 @@ internal sealed class ConnectionGate : ISuspensionEnforcer
     /// <summary>Live connections of a client (for tests and status).</summary>
     public int ConnectionCount(string client) => _connections.Count(client);
 
+    /// <summary>
+    /// The live connection the server knows as <paramref name="connectionId"/>, or null once it has ended: for what the
+    /// server reports of a connection by its id alone (<see cref="Access.Http2Refusals"/>). A walk over every live
+    /// connection, not kept per request.
+    /// </summary>
+    public ConnectionContext? Find(string connectionId) =>
+        _connections.Find(static (connection, id) => string.Equals(connection.ConnectionId, id, StringComparison.Ordinal), connectionId);
+
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         ArgumentNullException.ThrowIfNull(connection);

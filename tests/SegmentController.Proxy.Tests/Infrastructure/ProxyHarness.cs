@@ -250,7 +250,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
     };
 
     /// <summary>The loopback address of the source's family: an IPv6 source (<c>::1</c>) needs a dual-stack or IPv6 listener.</summary>
-    private static IPAddress ProxyAddressFor(IPAddress source) =>
+    internal static IPAddress ProxyAddressFor(IPAddress source) =>
         source.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
 
     /// <summary>
