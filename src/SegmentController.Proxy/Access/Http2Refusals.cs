@@ -37,8 +37,10 @@ internal sealed class Http2Refusals
     internal const int HPackDecodingError = 31;
     internal const int StreamResetAbort = 35;
 
-    // Where the server raises a stream error for a request it has not handed on yet.
-    private const string StartStream = "StartStream";
+    // Where the server raises a stream error for a request it has not handed on yet: starting the stream, within the
+    // decoding of a new stream's header block (the name that stays on the stack should the first ever be inlined).
+    // A request's trailers are decoded elsewhere, and its body's frames too.
+    private static readonly string[] StartingTheStream = ["StartStream", "DecodeHeadersAsync"];
 
     private MalformedRequests? _recorder;
 
@@ -72,7 +74,7 @@ internal sealed class Http2Refusals
     {
         foreach (var frame in new StackTrace(exception, fNeedFileInfo: false).GetFrames())
         {
-            if (string.Equals(frame.GetMethod()?.Name, StartStream, StringComparison.Ordinal))
+            if (frame.GetMethod()?.Name is { } name && Array.IndexOf(StartingTheStream, name) >= 0)
             {
                 return true;
             }

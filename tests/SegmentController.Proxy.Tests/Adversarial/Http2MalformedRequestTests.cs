@@ -160,15 +160,25 @@ public sealed class Http2MalformedRequestTests : IAsyncLifetime
         Assert.Equal(3, records.Count);
     }
 
-    [Fact]
-    public async Task BodyEndedShortOfItsContentLength_AfterTheRequestWentOn_OneRecord_Aborted()
+    [Theory]
+    [InlineData("data")]
+    [InlineData("trailers")]
+    public async Task BodyEndedShortOfItsContentLength_AfterTheRequestWentOn_OneRecord_Aborted(string endedBy)
     {
         await using var agent = await Http2Raw.ConnectAsync(_h, ProxyHarness.AcmeAgent, "acme.test");
         await agent.HeadersAsync(1, Http2Raw.Block((":method", "POST"), (":scheme", "https"), (":authority", "acme.test"), (":path", "/upload"), ("content-length", "5")), endStream: false);
         await Eventually.UntilAsync(() => !_h.Acme.Hits.IsEmpty, () => "the request never reached its upstream");
 
         // The server reports this on the same event as a header block missing its path; the request's own record covers it.
-        await agent.WriteFrameAsync(Http2Raw.Data, Http2Raw.EndStream, 1, [1, 2]);
+        if (endedBy == "data")
+        {
+            await agent.WriteFrameAsync(Http2Raw.Data, Http2Raw.EndStream, 1, [1, 2]);
+        }
+        else
+        {
+            await agent.HeadersAsync(1, Http2Raw.Block(("x-trailer", "t")));
+        }
+
         var frames = await agent.ReadUntilAsync(f => f.Type == Http2Raw.RstStream);
 
         Assert.Contains(frames, f => f.Type == Http2Raw.RstStream && f.Stream == 1 && f.ErrorCode() == ProtocolError);

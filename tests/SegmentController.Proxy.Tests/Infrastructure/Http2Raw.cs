@@ -44,7 +44,10 @@ internal sealed class Http2Raw : IAsyncDisposable
         };
     }
 
-    /// <summary>Connects from <paramref name="source"/>, completes TLS with ALPN h2 and sends the preface and an empty SETTINGS frame.</summary>
+    /// <summary>
+    /// Connects from <paramref name="source"/>, completes TLS with ALPN h2, sends the preface and an empty SETTINGS frame,
+    /// and acknowledges the server's.
+    /// </summary>
     public static async Task<Http2Raw> ConnectAsync(ProxyHarness harness, string source, string sni)
     {
         var from = IPAddress.Parse(source);
@@ -69,6 +72,9 @@ internal sealed class Http2Raw : IAsyncDisposable
             var raw = new Http2Raw(socket, tls);
             await tls.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
             await raw.WriteFrameAsync(Settings, 0, 0, []);
+
+            // The server's SETTINGS, acknowledged now: an acknowledgement written later could land inside what a test sends.
+            await raw.ReadUntilAsync(f => f.Type == Settings && (f.Flags & 0x1) == 0);
             return raw;
         }
         catch
