@@ -72,16 +72,25 @@ internal static class TableWalker
 
                 var (column, cursor) = next[slot];
                 var varBind = response.VarBinds[i];
-                if (!varBind.Oid.StartsWith(column) || varBind.Value.IsException)
+                if (varBind.Value.IsException)
                 {
                     open[slot] = false;
                     next[slot] = (column, null!);
                     continue;
                 }
 
+                // Checked before the column's bounds: an agent going back before the column has not ended it, and
+                // taking that for the end would drop the rows it has not given yet without a word.
                 if (varBind.Oid <= cursor)
                 {
                     throw NotIncreasing(client, column, varBind.Oid, cursor);
+                }
+
+                if (!varBind.Oid.StartsWith(column))
+                {
+                    open[slot] = false;
+                    next[slot] = (column, null!);
+                    continue;
                 }
 
                 var rows = results[column];

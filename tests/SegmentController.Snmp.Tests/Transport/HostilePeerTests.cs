@@ -137,6 +137,28 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task ColumnWalkAnsweredWithAnOidBeforeTheColumn_FailsNotIncreasing_RowsNotSilentlyCutOff()
+    {
+        // Two rows, then an answer that goes back before the column: the column has not ended (its OIDs did not
+        // move past it), the agent went backwards, and the rows it has not given yet would be missing unnoticed.
+        var column = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
+        await using var peer = new HostileResponder(request =>
+        {
+            var (community, pdu) = CommunityMessage.Decode(request);
+            VarBind[] answer = pdu.VarBinds[0].Oid == column
+                ? [new VarBind(column.Append(1), SnmpValue.OctetString("a")), new VarBind(column.Append(2), SnmpValue.OctetString("b"))]
+                : [new VarBind(SysDescr, SnmpValue.OctetString("back"))];
+            return [CommunityMessage.Encode(community, new Pdu(PduType.Response, pdu.RequestId, 0, 0, answer))];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Answering);
+
+        var e = await Assert.ThrowsAsync<SnmpException>(() => TableWalker.WalkAsync(client, [column], 10).WaitAsync(Bound));
+
+        Assert.Equal(SnmpErrorKind.Protocol, e.Kind);
+        Assert.Contains($"OID not increasing in the walk of {column}: {SysDescr} after {column.Append(2)}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task V3WrongEngineIdAndBadDigest_DroppedNeverAccepted()
     {
         byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
