@@ -34,6 +34,22 @@ internal static class SnmpClientExtensions
             throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered {varBinds.Count} variables with {response.VarBinds.Count}");
         }
 
+        // RFC 3416 §4.2.1, 4.2.2, 4.2.5: a response names the variables asked, in order (GETNEXT the ones after
+        // them). A value under another name is not the asked one's: taken for it, a read-back of one port would
+        // report another's.
+        for (var i = 0; type != PduType.GetBulkRequest && i < varBinds.Count; i++)
+        {
+            var asked = varBinds[i].Oid;
+            var got = response.VarBinds[i];
+            var named = type == PduType.GetNextRequest
+                ? got.Oid > asked || (got.Oid == asked && got.Value.Type == SnmpType.EndOfMibView)
+                : got.Oid == asked;
+            if (!named)
+            {
+                throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered {type} for {asked} with {got.Oid}");
+            }
+        }
+
         return response.VarBinds;
     }
 

@@ -159,6 +159,29 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task GetAndSetAnsweredForAnotherOid_RefusedNeverAttributedToTheOidAsked()
+    {
+        // A read-back of ifAdminStatus.5 answered with ifAdminStatus.6 = down must not say port 5 is down.
+        var asked = Oid.Parse("1.3.6.1.2.1.2.2.1.7.5");
+        var other = Oid.Parse("1.3.6.1.2.1.2.2.1.7.6");
+        await using var peer = new HostileResponder(request =>
+        {
+            var (community, pdu) = CommunityMessage.Decode(request);
+            return [CommunityMessage.Encode(community, new Pdu(PduType.Response, pdu.RequestId, 0, 0, [new VarBind(other, SnmpValue.Integer(2))]))];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Answering);
+
+        var get = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([asked]).WaitAsync(Bound));
+        var set = await Assert.ThrowsAsync<SnmpException>(() => client.SetAsync([new VarBind(asked, SnmpValue.Integer(2))]).WaitAsync(Bound));
+
+        foreach (var (e, type) in new[] { (get, "GetRequest"), (set, "SetRequest") })
+        {
+            Assert.Equal(SnmpErrorKind.Protocol, e.Kind);
+            Assert.Contains($"answered {type} for {asked} with {other}", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task V3WrongEngineIdAndBadDigest_DroppedNeverAccepted()
     {
         byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
