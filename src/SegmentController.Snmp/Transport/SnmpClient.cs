@@ -54,6 +54,7 @@ internal sealed class SnmpClient : ISnmpClient
     private long _malformed;
     private long _authFailures;
     private long _wrongEngine;
+    private long _notInTimeWindow;
     private long _refused;
     private long _requests;
     private int _inFlightNow;
@@ -99,6 +100,7 @@ internal sealed class SnmpClient : ISnmpClient
         Interlocked.Read(ref _malformed),
         Interlocked.Read(ref _authFailures),
         Interlocked.Read(ref _wrongEngine),
+        Interlocked.Read(ref _notInTimeWindow),
         Interlocked.Read(ref _refused),
         Interlocked.Read(ref _requests),
         Volatile.Read(ref _peakInFlight));
@@ -385,6 +387,7 @@ internal sealed class SnmpClient : ISnmpClient
         Note(after.Unmatched - before.Unmatched, "with a wrong request id");
         Note(after.AuthenticationFailures - before.AuthenticationFailures, "failing authentication");
         Note(after.WrongEngine - before.WrongEngine, "from a wrong engine id");
+        Note(after.NotInTimeWindow - before.NotInTimeWindow, "authentic but outside the time window (replayed)");
         var refused = after.Refused > before.Refused;
         var detail = dropped.Count > 0 ? $"; dropped answers: {string.Join(", ", dropped)}" : "";
         var hint = Credentials.Version == SnmpVersion.V2c ? " (agent down, filtered, or community rejected)"
@@ -566,6 +569,15 @@ internal sealed class SnmpClient : ISnmpClient
             return;
         }
 
+        if (authenticated && pending.Engine is { } known && pdu.Type == PduType.Response && OutsideTimeWindow(message.Usm, Latest(known)))
+        {
+            // RFC 3414 §3.2 step 7b: a signed answer from an earlier boot, or from well before the agent's time we last
+            // learned, is a replay of an old answer (an old read-back of ifAdminStatus, say), however good its digest.
+            // Reports are let through: the worst they do is one resynchronisation, or fail the request.
+            Interlocked.Increment(ref _notInTimeWindow);
+            return;
+        }
+
         if (authenticated && pending.Engine is { } current && message.Usm.EngineBoots >= current.Boots)
         {
             // RFC 3414 §3.2 step 7b: an authentic message moves our notion of the agent's clock forward.
@@ -586,6 +598,19 @@ internal sealed class SnmpClient : ISnmpClient
     /// </summary>
     private int EstimatedTime(EngineState engine) =>
         (int)Math.Min((long)engine.Time + (long)_time.GetElapsedTime(engine.LearnedAt).TotalSeconds, int.MaxValue);
+
+    /// <summary>The engine state most recently learned for the engine of <paramref name="sent"/>.</summary>
+    private EngineState Latest(EngineState sent) =>
+        _engine is { } now && now.EngineId.AsSpan().SequenceEqual(sent.EngineId) && (now.Boots > sent.Boots || (now.Boots == sent.Boots && now.Time > sent.Time)) ? now : sent;
+
+    /// <summary>
+    /// RFC 3414 §3.2 step 7b for a non-authoritative engine: outside the window are the boots limit (2147483647),
+    /// an earlier boot, and a time more than 150 s behind the latest learned.
+    /// </summary>
+    private static bool OutsideTimeWindow(UsmSecurityParameters usm, EngineState latest) =>
+        usm.EngineBoots == int.MaxValue
+        || usm.EngineBoots < latest.Boots
+        || (usm.EngineBoots == latest.Boots && (long)usm.EngineTime < (long)latest.Time - 150);
 
     private static Oid? ReportedOid(Pdu pdu) => pdu.VarBinds.Count > 0 ? pdu.VarBinds[0].Oid : null;
 

@@ -4,7 +4,8 @@ namespace SegmentController.Snmp.Transport;
 /// What a client sent and dropped, for diagnosis of hostile or broken peers. <see cref="Requests"/> counts
 /// request PDUs (discovery probes and the one retry after a Report included, retransmissions not);
 /// <see cref="Sent"/> counts datagrams; <see cref="PeakInFlight"/> is the most requests ever outstanding at
-/// once, which <see cref="SnmpClientOptions.MaxInFlight"/> bounds.
+/// once, which <see cref="SnmpClientOptions.MaxInFlight"/> bounds. <see cref="NotInTimeWindow"/> counts authentic
+/// answers dropped as replays (RFC 3414 §3.2 step 7b).
 /// </summary>
 internal sealed record SnmpStatistics(
     long Sent,
@@ -13,6 +14,7 @@ internal sealed record SnmpStatistics(
     long Malformed,
     long AuthenticationFailures,
     long WrongEngine,
+    long NotInTimeWindow,
     long Refused,
     long Requests,
     int PeakInFlight);

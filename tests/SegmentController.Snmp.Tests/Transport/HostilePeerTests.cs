@@ -181,6 +181,76 @@ public sealed class HostilePeerTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 9000)]
+    [InlineData(5, 4000)]
+    [InlineData(int.MaxValue, 9000)]
+    public async Task V3AuthenticResponseOutsideTheTimeWindow_DroppedNeverAccepted(int boots, int time)
+    {
+        // Discovery says boots 5, time 5000. A correctly signed Response from an earlier boot, from more than 150 s
+        // before the time last learned, or at the boots limit is a replay (RFC 3414 §3.2 step 7b): dropped.
+        byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
+        var credentials = SnmpdTests.V3("sha256np", SnmpAuthProtocol.Sha256, priv: null);
+        var key = SegmentController.Snmp.Security.UsmKeys.Shared.Localized(SnmpAuthProtocol.Sha256, credentials.AuthPassphrase, engine);
+        var answered = 0;
+        await using var peer = new HostileResponder(request =>
+        {
+            var message = V3Message.Decode(request);
+            if (message.Usm.EngineId.Length == 0)
+            {
+                var report = new Pdu(PduType.Report, 0, 0, 0, [new VarBind(Oid.Parse("1.3.6.1.6.3.15.1.1.4.0"), SnmpValue.Unsigned(SnmpType.Counter32, 1))]);
+                return [V3Message.Encode(message.MsgId, 65507, MessageFlags.None, new UsmSecurityParameters(engine, 5, 5000, [], [], []), V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], report)), encrypted: false)];
+            }
+
+            Interlocked.Increment(ref answered);
+            var request3 = V3Message.DecodeScopedPdu(message.Data);
+            var response = new Pdu(PduType.Response, request3.Pdu.RequestId, 0, 0, [new VarBind(SysDescr, SnmpValue.OctetString("replayed"))]);
+            var length = SegmentController.Snmp.Security.AuthAlgorithm.DigestLength(SnmpAuthProtocol.Sha256);
+            var usm = new UsmSecurityParameters(engine, boots, time, message.Usm.UserName, new byte[length], []);
+            var signed = V3Message.Encode(message.MsgId, 65507, MessageFlags.Auth, usm, V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], response)), encrypted: false);
+            SegmentController.Snmp.Security.AuthAlgorithm.Hmac(SnmpAuthProtocol.Sha256, key, signed).AsSpan(0, length).CopyTo(signed.AsSpan(V3Message.Decode(signed).AuthParamsOffset));
+            return [signed];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, credentials, Answering);
+
+        var e = await Assert.ThrowsAsync<SnmpException>(() => client.GetAsync([SysDescr]).WaitAsync(Bound));
+
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Contains("outside the time window", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, answered);
+    }
+
+    [Fact]
+    public async Task V3AuthenticResponseWithinTheTimeWindow_Accepted()
+    {
+        // The counterpart of the replay test: the same signed answer, 150 s behind the time learned, is in the window.
+        byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
+        var credentials = SnmpdTests.V3("sha256np", SnmpAuthProtocol.Sha256, priv: null);
+        var key = SegmentController.Snmp.Security.UsmKeys.Shared.Localized(SnmpAuthProtocol.Sha256, credentials.AuthPassphrase, engine);
+        await using var peer = new HostileResponder(request =>
+        {
+            var message = V3Message.Decode(request);
+            if (message.Usm.EngineId.Length == 0)
+            {
+                var report = new Pdu(PduType.Report, 0, 0, 0, [new VarBind(Oid.Parse("1.3.6.1.6.3.15.1.1.4.0"), SnmpValue.Unsigned(SnmpType.Counter32, 1))]);
+                return [V3Message.Encode(message.MsgId, 65507, MessageFlags.None, new UsmSecurityParameters(engine, 5, 5000, [], [], []), V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], report)), encrypted: false)];
+            }
+
+            var scoped = V3Message.DecodeScopedPdu(message.Data);
+            var response = new Pdu(PduType.Response, scoped.Pdu.RequestId, 0, 0, [new VarBind(SysDescr, SnmpValue.OctetString("fresh"))]);
+            var length = SegmentController.Snmp.Security.AuthAlgorithm.DigestLength(SnmpAuthProtocol.Sha256);
+            var usm = new UsmSecurityParameters(engine, 5, 4850, message.Usm.UserName, new byte[length], []);
+            var signed = V3Message.Encode(message.MsgId, 65507, MessageFlags.Auth, usm, V3Message.EncodeScopedPdu(new ScopedPdu(engine, [], response)), encrypted: false);
+            SegmentController.Snmp.Security.AuthAlgorithm.Hmac(SnmpAuthProtocol.Sha256, key, signed).AsSpan(0, length).CopyTo(signed.AsSpan(V3Message.Decode(signed).AuthParamsOffset));
+            return [signed];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, credentials, Answering);
+
+        var result = await client.GetAsync([SysDescr]).WaitAsync(Bound);
+
+        Assert.Equal("fresh", result[0].Value.AsText());
+    }
+
     [Fact]
     public async Task V3WrongEngineIdAndBadDigest_DroppedNeverAccepted()
     {
