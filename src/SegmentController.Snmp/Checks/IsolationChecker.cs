@@ -151,6 +151,11 @@ internal static class IsolationChecker
                 changes.Add($"tagged VLANs [{string.Join(",", old.TaggedVlans)}]→[{string.Join(",", port.TaggedVlans)}]");
             }
 
+            if (!old.UntaggedVlans.SequenceEqual(port.UntaggedVlans))
+            {
+                changes.Add($"other untagged VLANs [{string.Join(",", old.UntaggedVlans)}]→[{string.Join(",", port.UntaggedVlans)}]");
+            }
+
             if (old.Admin != port.Admin)
             {
                 changes.Add($"admin {old.Admin}→{port.Admin}");

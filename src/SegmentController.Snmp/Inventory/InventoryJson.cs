@@ -37,6 +37,13 @@ internal static class InventoryJson
             }
 
             writer.WriteEndArray();
+            writer.WriteStartArray("untagged_vlans");
+            foreach (var vlan in port.UntaggedVlans)
+            {
+                writer.WriteNumberValue(vlan);
+            }
+
+            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 

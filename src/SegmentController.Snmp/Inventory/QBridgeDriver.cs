@@ -89,6 +89,11 @@ internal sealed class QBridgeDriver : IInventoryDriver
                 access = u.Min;
             }
 
+            // Untagged egress in VLANs besides the PVID (a hybrid port): the port carries them too, and a port that
+            // carries several VLANs is judged as a trunk is. Dropped, another client's VLAN there would go unreported.
+            var otherUntagged = untaggedOf.TryGetValue(bridgePort, out var egressUntagged)
+                ? egressUntagged.Where(v => v != access).ToArray()
+                : [];
             ports.Add(new SwitchPort
             {
                 IfIndex = ifIndex,
@@ -96,9 +101,10 @@ internal sealed class QBridgeDriver : IInventoryDriver
                 Alias = aliases.GetValueOrDefault(ifIndex)?.AsText() ?? "",
                 Admin = Mib.AdminStatusName(TableData.Integer(admin.GetValueOrDefault(ifIndex))),
                 Oper = Mib.OperStatusName(TableData.Integer(oper.GetValueOrDefault(ifIndex))),
-                Mode = taggedVlans.Length > 0 ? PortMode.Trunk : PortMode.Access,
+                Mode = taggedVlans.Length > 0 || otherUntagged.Length > 0 ? PortMode.Trunk : PortMode.Access,
                 AccessVlan = access,
                 TaggedVlans = taggedVlans,
+                UntaggedVlans = otherUntagged,
             });
         }
 

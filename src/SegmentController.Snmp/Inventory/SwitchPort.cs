@@ -22,8 +22,14 @@ internal sealed record SwitchPort
 
     public IReadOnlyList<int> TaggedVlans { get; init; } = [];
 
-    /// <summary>Every VLAN the port carries: the access/native VLAN and the tagged ones.</summary>
-    public IEnumerable<int> AllVlans => AccessVlan is { } v ? TaggedVlans.Append(v).Distinct() : TaggedVlans;
+    /// <summary>
+    /// VLANs the port egresses untagged besides its access VLAN (a Q-BRIDGE port whose untagged memberships are
+    /// more than its PVID): their frames reach the port's station as the access VLAN's do.
+    /// </summary>
+    public IReadOnlyList<int> UntaggedVlans { get; init; } = [];
+
+    /// <summary>Every VLAN the port carries: the access/native VLAN, the tagged ones and the other untagged ones.</summary>
+    public IEnumerable<int> AllVlans => (AccessVlan is { } v ? TaggedVlans.Append(v) : TaggedVlans).Concat(UntaggedVlans).Distinct();
 
     /// <summary>Whether this port answers to a policy port name: ifName, ifDescr-like name, or the decimal ifIndex.</summary>
     public bool Matches(string policyName) =>

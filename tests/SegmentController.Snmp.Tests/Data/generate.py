@@ -178,6 +178,13 @@ variant('qbridge-odd', {
     f'{FDB_PORT}.42.0.0.94.0.83.120': ('2', '2'),                     # FDB 42, which no VLAN maps
     '1.3.6.1.2.1.17.7.1.2.2.1.3.42.0.0.94.0.83.120': ('2', '3'),
 })
+# Ports that egress a VLAN untagged besides their PVID (hybrid ports): they carry that VLAN too.
+variant('qbridge-hybrid', {
+    f'{CURRENT}.4.0.20': ('4x', bitmap([1, 3, 4, 6, 7, 8], 2)),      # alpha's ge-0/0/1 (PVID 10) untagged in bravo's 20
+    f'{CURRENT}.5.0.20': ('4x', bitmap([1, 3, 4, 7], 2)),
+    f'{CURRENT}.4.0.99': ('4x', bitmap([2, 6], 2)),                  # alpha's ge-0/0/2 (PVID 10) untagged in management 99
+    f'{CURRENT}.5.0.99': ('4x', bitmap([2, 6], 2)),
+})
 
 # ---------------------------------------------------------------- Cisco switch
 C = 'cisco'

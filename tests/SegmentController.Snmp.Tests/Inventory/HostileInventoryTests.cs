@@ -1,3 +1,6 @@
+using SegmentController.Core.Findings;
+using SegmentController.Core.Policy;
+using SegmentController.Snmp.Checks;
 using SegmentController.Snmp.Inventory;
 using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Snmp.Transport;
@@ -62,6 +65,31 @@ public sealed class HostileInventoryTests(SnmpsimFixture fixture) : IClassFixtur
         Assert.Contains(new FdbEntry("00:00:5e:00:53:77", 10, null), inventory.Fdb);
         Assert.Contains(new FdbEntry("00:00:5e:00:53:78", 42, 1002), inventory.Fdb);
         Assert.Equal(7, inventory.Fdb.Count);
+    }
+
+    [Fact]
+    public async Task QBridge_PortUntaggedInAVlanBesidesItsPvid_CarriesThatVlan_AndIsReported()
+    {
+        // alpha's ge-0/0/1 (PVID 10) egresses bravo's VLAN 20 untagged, ge-0/0/2 (PVID 10) management VLAN 99:
+        // each forwards that VLAN's frames to its station, so each carries that VLAN.
+        var inventory = await CollectAsync("qbridge-hybrid", new QBridgeDriver());
+        var first = inventory.FindPort("ge-0/0/1")!;
+        var second = inventory.FindPort("ge-0/0/2")!;
+        Assert.Equal((PortMode.Trunk, 10), (first.Mode, first.AccessVlan));
+        Assert.Equal([20], first.UntaggedVlans);
+        Assert.Equal([10, 20], first.AllVlans.Order());
+        Assert.Empty(first.TaggedVlans);
+        Assert.Equal([10, 99], second.AllVlans.Order());
+        // A port untagged in its PVID alone is still an access port.
+        Assert.Equal((PortMode.Access, 20, 0), (inventory.FindPort("ge-0/0/3")!.Mode, inventory.FindPort("ge-0/0/3")!.AccessVlan, inventory.FindPort("ge-0/0/3")!.UntaggedVlans.Count));
+
+        // The test site, whose qbridge-sw1 this switch is.
+        var policy = TestPolicies.Site(TestPolicies.V2cSwitch("qbridge-sw1", fixture.Agent.Port, "qbridge-hybrid", SwitchProfile.QBridge));
+        var findings = IsolationChecker.Check(policy, policy.Switches[0], inventory, null, DateTimeOffset.UnixEpoch);
+        var shared = Assert.Single(findings, f => f.Rule == RuleIds.PortSharedByClients && Equals(f.Evidence["port"], "ge-0/0/1"));
+        Assert.Equal(["alpha", "bravo"], shared.Clients);
+        var management = Assert.Single(findings, f => f.Rule == RuleIds.TrunkCarriesForeignVlan && Equals(f.Evidence["port"], "ge-0/0/2"));
+        Assert.Equal(99, management.Evidence["vlan"]);
     }
 
     [Fact]

@@ -86,7 +86,7 @@ public sealed class InventoryTests(SnmpsimFixture fixture) : IClassFixture<Snmps
         var root = document.RootElement;
         Assert.Equal(["switch", "ports", "vlans", "fdb"], root.EnumerateObject().Select(p => p.Name));
         var port = root.GetProperty("ports")[0];
-        Assert.Equal(["if_index", "name", "alias", "admin", "oper", "mode", "access_vlan", "tagged_vlans"], port.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["if_index", "name", "alias", "admin", "oper", "mode", "access_vlan", "tagged_vlans", "untagged_vlans"], port.EnumerateObject().Select(p => p.Name));
         Assert.Equal("access", port.GetProperty("mode").GetString());
         Assert.Equal(["id", "name"], root.GetProperty("vlans")[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["mac", "vlan", "if_index"], root.GetProperty("fdb")[0].EnumerateObject().Select(p => p.Name));
