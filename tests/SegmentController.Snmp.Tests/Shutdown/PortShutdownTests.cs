@@ -126,6 +126,21 @@ public sealed class PortShutdownTests
     }
 
     [Fact]
+    public async Task SuspensionPortShutter_AskedPortThePolicyInForceDoesNotGiveTheClient_NeverCountedAsShut()
+    {
+        // The engine asks for the ports of the policy it knew; a reload may since have taken one from the client.
+        // No shut was tried on it, so the shut must not read as verified.
+        var policy = TestPolicies.Site(TestPolicies.V2cSwitch("qbridge-sw1", FreePort.Udp(), "qbridge", SwitchProfile.QBridge));
+        policy = policy with { Clients = [.. policy.Clients.Select(c => c with { Kill = new KillActions { ShutPorts = false } })] };
+        var shutter = new SnmpPortShutter(new PolicyProvider("inline", policy), TimeProvider.System);
+
+        var shut = await shutter.ShutAsync("alpha", [new PortAssignment { Switch = "qbridge-sw1", Ports = ["ge-0/0/5"] }], CancellationToken.None);
+
+        Assert.False(shut.Verified);
+        Assert.Equal(["qbridge-sw1:ge-0/0/5: failed: ge-0/0/5 is not, in the policy in force, a port of client alpha: nothing was done to it"], shut.Failures);
+    }
+
+    [Fact]
     public async Task Shut_PortMissingOnSwitch_FailsWithReason()
     {
         await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swup");
