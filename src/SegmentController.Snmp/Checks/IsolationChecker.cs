@@ -38,14 +38,19 @@ internal static class IsolationChecker
                     name, port, vlans));
             }
 
-            if (owners.Count > 0 && port.Mode == PortMode.Access && port.AccessVlan is { } access
-                && owners.Any(o => !view.ClientVlans[o].Contains(access)))
+            // Untagged memberships are access memberships: an access port's VLAN, and a hybrid port's PVID and the
+            // other VLANs it egresses untagged (a trunk's native VLAN is judged with its tagged ones).
+            var untagged = port.Mode == PortMode.Access || port.UntaggedVlans.Count > 0
+                ? (port.AccessVlan is { } access ? port.UntaggedVlans.Prepend(access) : port.UntaggedVlans).Distinct().ToArray()
+                : [];
+            var foreignUntagged = owners.Count > 0 ? untagged.Where(v => owners.Any(o => !view.ClientVlans[o].Contains(v))).ToArray() : [];
+            if (foreignUntagged.Length > 0)
             {
-                var clients = owners.Union(view.OwnersOfVlans([access])).ToArray();
-                var whose = view.OwnersOfVlans([access]);
+                var whose = view.OwnersOfVlans(foreignUntagged);
+                var clients = owners.Union(whose).ToArray();
                 findings.Add(Create(RuleIds.PortVlanMismatch, clients,
-                    $"{name} port {port.Name} of {string.Join(", ", owners)} is an access member of VLAN {access}, which is {(whose.Count == 0 ? "no client's" : string.Join(", ", whose) + "'s")}",
-                    name, port, access));
+                    $"{name} port {port.Name} of {string.Join(", ", owners)} is an access member of VLAN {string.Join(", ", foreignUntagged)}, which {(foreignUntagged.Length > 1 ? "are" : "is")} {(whose.Count == 0 ? "no client's" : string.Join(", ", whose) + "'s")}",
+                    name, port, foreignUntagged.Length == 1 ? foreignUntagged[0] : foreignUntagged));
             }
 
             if (port.Mode == PortMode.Trunk && (infrastructureTrunk || owners.Count == 1))

@@ -184,6 +184,8 @@ variant('qbridge-hybrid', {
     f'{CURRENT}.5.0.20': ('4x', bitmap([1, 3, 4, 7], 2)),
     f'{CURRENT}.4.0.99': ('4x', bitmap([2, 6], 2)),                  # alpha's ge-0/0/2 (PVID 10) untagged in management 99
     f'{CURRENT}.5.0.99': ('4x', bitmap([2, 6], 2)),
+    f'{CURRENT}.4.0.10': ('4x', bitmap([1, 2, 4, 5, 6, 8], 2)),      # alpha's ge-0/0/4 (PVID bravo's 20) untagged in 10 too
+    f'{CURRENT}.5.0.10': ('4x', bitmap([1, 2, 4, 5], 2)),
 })
 
 # ---------------------------------------------------------------- Cisco switch

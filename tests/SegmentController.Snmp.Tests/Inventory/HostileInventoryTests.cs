@@ -90,6 +90,15 @@ public sealed class HostileInventoryTests(SnmpsimFixture fixture) : IClassFixtur
         Assert.Equal(["alpha", "bravo"], shared.Clients);
         var management = Assert.Single(findings, f => f.Rule == RuleIds.TrunkCarriesForeignVlan && Equals(f.Evidence["port"], "ge-0/0/2"));
         Assert.Equal(99, management.Evidence["vlan"]);
+        // Untagged memberships are access memberships: a foreign one on a client's port is a port-vlan-mismatch, as on
+        // an access port, whether it is the PVID (ge-0/0/4, bravo's 20, with alpha's 10 besides) or another (ge-0/0/2).
+        var pvid = Assert.Single(findings, f => f.Rule == RuleIds.PortVlanMismatch && Equals(f.Evidence["port"], "ge-0/0/4"));
+        Assert.Equal(Severity.Critical, pvid.Severity);
+        Assert.Equal(20, pvid.Evidence["vlan"]);
+        Assert.Equal(["alpha", "bravo"], pvid.Clients);
+        var untaggedManagement = Assert.Single(findings, f => f.Rule == RuleIds.PortVlanMismatch && Equals(f.Evidence["port"], "ge-0/0/2"));
+        Assert.Equal(99, untaggedManagement.Evidence["vlan"]);
+        Assert.Equal("qbridge-sw1 port ge-0/0/2 of alpha is an access member of VLAN 99, which is no client's", untaggedManagement.Summary);
     }
 
     [Fact]
