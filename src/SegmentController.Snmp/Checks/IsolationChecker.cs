@@ -53,7 +53,8 @@ internal static class IsolationChecker
                     name, port, foreignUntagged.Length == 1 ? foreignUntagged[0] : foreignUntagged));
             }
 
-            if (port.Mode == PortMode.Trunk && (infrastructureTrunk || owners.Count == 1))
+            // A trunk, or an access port with tagged VLANs besides (a Cisco voice VLAN): every VLAN it carries must be expected.
+            if ((port.Mode == PortMode.Trunk || port.TaggedVlans.Count > 0) && (infrastructureTrunk || owners.Count == 1))
             {
                 var expected = infrastructureTrunk
                     ? allClientVlans.Union(view.ManagementVlans).ToHashSet()
@@ -63,7 +64,7 @@ internal static class IsolationChecker
                 {
                     var clients = infrastructureTrunk ? vlanOwners.ToArray() : owners.Union(view.OwnersOfVlans(foreign)).ToArray();
                     findings.Add(Create(RuleIds.TrunkCarriesForeignVlan, clients,
-                        $"{name} trunk {port.Name} carries VLAN{(foreign.Length > 1 ? "s" : "")} {string.Join(", ", foreign)} the policy does not expect on it",
+                        $"{name} {(port.Mode == PortMode.Trunk ? "trunk" : "port")} {port.Name} carries VLAN{(foreign.Length > 1 ? "s" : "")} {string.Join(", ", foreign)} the policy does not expect on it",
                         name, port, foreign.Length == 1 ? foreign[0] : foreign));
                 }
             }

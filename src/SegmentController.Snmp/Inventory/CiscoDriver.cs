@@ -21,7 +21,7 @@ internal sealed class CiscoDriver : IInventoryDriver
         Mib.VtpVlanState, Mib.VtpVlanName,
         Mib.VlanTrunkPortVlansEnabled, Mib.VlanTrunkPortNativeVlan, Mib.VlanTrunkPortDynamicStatus,
         Mib.VlanTrunkPortVlansEnabled2k, Mib.VlanTrunkPortVlansEnabled3k, Mib.VlanTrunkPortVlansEnabled4k,
-        Mib.VmVlan,
+        Mib.VmVlan, Mib.VmVoiceVlanId,
     ];
 
     private static readonly Oid[] FdbColumns = [Mib.Dot1dBasePortIfIndex, Mib.Dot1dTpFdbPort, Mib.Dot1dTpFdbStatus];
@@ -45,6 +45,7 @@ internal sealed class CiscoDriver : IInventoryDriver
         var dynamic = TableData.ByIntIndex(walked, Mib.VlanTrunkPortDynamicStatus, switchName: switchName);
         var native = TableData.ByIntIndex(walked, Mib.VlanTrunkPortNativeVlan, switchName: switchName);
         var vmVlan = TableData.ByIntIndex(walked, Mib.VmVlan, switchName: switchName);
+        var voiceVlan = TableData.ByIntIndex(walked, Mib.VmVoiceVlanId, switchName: switchName);
         var enabled = new[] { Mib.VlanTrunkPortVlansEnabled, Mib.VlanTrunkPortVlansEnabled2k, Mib.VlanTrunkPortVlansEnabled3k, Mib.VlanTrunkPortVlansEnabled4k }
             .Select(c => TableData.ByIntIndex(walked, c, switchName: switchName))
             .ToArray();
@@ -78,6 +79,12 @@ internal sealed class CiscoDriver : IInventoryDriver
                         }
                     }
                 }
+            }
+            else if (TableData.Integer(voiceVlan.GetValueOrDefault(ifIndex)) is { } voice and >= 1 and <= 4094 && existing.Contains(voice) && voice != access)
+            {
+                // A voice VLAN (1–4094; 4095 is priority-tagged in the access VLAN, 4096 none): the phone's frames
+                // are tagged with it, so the access port carries it too.
+                tagged.Add(voice);
             }
 
             ports.Add(new SwitchPort

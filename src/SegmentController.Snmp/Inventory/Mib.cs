@@ -34,6 +34,7 @@ internal static class Mib
     public static readonly Oid VlanTrunkPortVlansEnabled3k = Oid.Parse("1.3.6.1.4.1.9.9.46.1.6.1.1.18");
     public static readonly Oid VlanTrunkPortVlansEnabled4k = Oid.Parse("1.3.6.1.4.1.9.9.46.1.6.1.1.19");
     public static readonly Oid VmVlan = Oid.Parse("1.3.6.1.4.1.9.9.68.1.2.2.1.2");
+    public static readonly Oid VmVoiceVlanId = Oid.Parse("1.3.6.1.4.1.9.9.68.1.5.1.1.1");
 
     public static string AdminStatusName(int? value) => value switch
     {

@@ -220,6 +220,7 @@ for if_index, _, _, _, _, trunk, access, native, enabled in c_ports:
             (f'1.3.6.1.4.1.9.9.68.1.2.2.1.2.{if_index}', '2', str(access)),
         ]
 write(f'{C}.snmprec', records)
+cisco_main = list(records)
 
 # Per-VLAN BRIDGE-MIB instances; bridge port numbers differ per VLAN, as on real Catalysts.
 per_vlan = {
@@ -263,6 +264,16 @@ write('cisco-vlan4095.snmprec', cisco_records + [
     ('1.3.6.1.4.1.9.9.46.1.6.1.1.14.10103', '2', '2'),
     ('1.3.6.1.4.1.9.9.68.1.2.2.1.1.10103', '2', '1'),
     ('1.3.6.1.4.1.9.9.68.1.2.2.1.2.10103', '2', '4095'),
+])
+
+# Voice VLANs (vmVoiceVlanId, 1..4094 a VLAN the access port carries tagged; 4095 untagged, 4096 none): alpha's
+# Gi1/0/1 with bravo's VLAN 20 as its voice VLAN, alpha's Gi1/0/2 with management VLAN 99; Gi1/0/3 none, Gi1/0/4 dot1p.
+VOICE = '1.3.6.1.4.1.9.9.68.1.5.1.1.1'
+write('cisco-voice.snmprec', cisco_main + [
+    (f'{VOICE}.10101', '2', '20'),
+    (f'{VOICE}.10102', '2', '99'),
+    (f'{VOICE}.10103', '2', '4096'),
+    (f'{VOICE}.10104', '2', '4095'),
 ])
 
 # ---------------------------------------------------------------- Exception values inside walks

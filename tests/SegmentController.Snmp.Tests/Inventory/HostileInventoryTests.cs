@@ -102,6 +102,31 @@ public sealed class HostileInventoryTests(SnmpsimFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Cisco_AccessPortWithAVoiceVlan_CarriesThatVlanTagged_AndIsReported()
+    {
+        // A phone port: access VLAN for the desk, a voice VLAN (vmVoiceVlanId) the phone tags. Another client's or the
+        // management VLAN as the voice VLAN of a client's port reaches that port all the same.
+        await using var client = await SnmpClient.ConnectAsync(fixture.Agent.Target, SnmpCredentials.V2c("cisco-voice"), new SnmpClientOptions { Timeout = TimeSpan.FromSeconds(5) });
+        var inventory = await new CiscoDriver().CollectAsync(client, "cisco-voice", 10, includeFdb: false, CancellationToken.None).WaitAsync(Bound);
+        var bravosVoice = inventory.FindPort("Gi1/0/1")!;
+        Assert.Equal((PortMode.Access, 10), (bravosVoice.Mode, bravosVoice.AccessVlan));
+        Assert.Equal([20], bravosVoice.TaggedVlans);
+        Assert.Equal([99], inventory.FindPort("Gi1/0/2")!.TaggedVlans);
+        // 4096 (no voice VLAN) and 4095 (priority-tagged in the access VLAN) carry nothing more.
+        Assert.Empty(inventory.FindPort("Gi1/0/3")!.TaggedVlans);
+        Assert.Empty(inventory.FindPort("Gi1/0/4")!.TaggedVlans);
+
+        var policy = TestPolicies.Site(TestPolicies.V2cSwitch("cisco-sw2", fixture.Agent.Port, "cisco-voice", SwitchProfile.Cisco));
+        var findings = IsolationChecker.Check(policy, policy.Switches[0], inventory, null, DateTimeOffset.UnixEpoch);
+        var shared = Assert.Single(findings, f => f.Rule == RuleIds.PortSharedByClients && Equals(f.Evidence["port"], "Gi1/0/1"));
+        Assert.Equal(["alpha", "bravo"], shared.Clients);
+        var management = Assert.Single(findings, f => f.Rule == RuleIds.TrunkCarriesForeignVlan && Equals(f.Evidence["port"], "Gi1/0/2"));
+        Assert.Equal(99, management.Evidence["vlan"]);
+        Assert.Equal("cisco-sw2 port Gi1/0/2 carries VLAN 99 the policy does not expect on it", management.Summary);
+        Assert.DoesNotContain(findings, f => Equals(f.Evidence.GetValueOrDefault("port"), "Gi1/0/3"));
+    }
+
+    [Fact]
     public async Task Cisco_OverlongBitmapAndUnassignedDynamicPort_Inventoried()
     {
         var inventory = await CollectAsync("cisco-odd", new CiscoDriver());
