@@ -252,6 +252,32 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task ValidAnswerFromAnotherPortOrAddress_NeverReachesTheClient()
+    {
+        // The agent's address and port are 127.0.0.1:P; well-formed answers with the right request id and community
+        // come from 127.0.0.1:Q and from 127.0.0.2:P. Neither is the agent: the client must not even see them.
+        using var agent = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        agent.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var port = ((System.Net.IPEndPoint)agent.LocalEndPoint!).Port;
+        using var otherPort = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        otherPort.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        using var otherAddress = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        otherAddress.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.2"), port));
+        await using var client = await SnmpClient.ConnectAsync($"127.0.0.1:{port}", SnmpCredentials.V2c("public"), Answering);
+
+        var get = client.GetAsync([SysDescr]);
+        var buffer = new byte[65536];
+        var received = await agent.ReceiveFromAsync(buffer, System.Net.Sockets.SocketFlags.None, new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0)).WaitAsync(Bound);
+        var answer = Answer(buffer[..received.ReceivedBytes], p => p);
+        await otherPort.SendToAsync(answer, System.Net.Sockets.SocketFlags.None, received.RemoteEndPoint);
+        await otherAddress.SendToAsync(answer, System.Net.Sockets.SocketFlags.None, received.RemoteEndPoint);
+
+        var e = await Assert.ThrowsAsync<SnmpException>(() => get.WaitAsync(Bound));
+        Assert.Equal(SnmpErrorKind.Timeout, e.Kind);
+        Assert.Equal(0, client.Statistics.Received);
+    }
+
+    [Fact]
     public async Task V3WrongEngineIdAndBadDigest_DroppedNeverAccepted()
     {
         byte[] engine = [0x80, 0x00, 0x1F, 0x88, 0x80, 0x01, 0x02, 0x03, 0x04];
