@@ -62,6 +62,8 @@ internal static class TableWalker
             var open = new bool[width];
             Array.Fill(open, true);
             var next = cursors.ToArray();
+            var added = new HashSet<Oid>();
+            var endedByException = new bool[width];
             for (var i = 0; i < response.VarBinds.Count; i++)
             {
                 var slot = i % width;
@@ -75,6 +77,7 @@ internal static class TableWalker
                 if (varBind.Value.IsException)
                 {
                     open[slot] = false;
+                    endedByException[slot] = true;
                     next[slot] = (column, null!);
                     continue;
                 }
@@ -106,9 +109,11 @@ internal static class TableWalker
                 }
 
                 rows.Add(varBind);
+                added.Add(varBind.Oid);
                 next[slot] = (column, varBind.Oid);
             }
 
+            CheckAligned(client, response, cursors, next, endedByException, added);
             cursors = next.Where(c => c.Cursor is not null).ToList();
         }
 
@@ -219,6 +224,34 @@ internal static class TableWalker
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Each slot of a GETBULK answer follows the agent's successor chain from its cursor, and chains never overtake
+    /// one another: any variable of the answer that lies in a column after its cursor and before where its slot
+    /// stopped (anywhere after, when the column ended) must be one of the rows the slot gave. An agent that leaves
+    /// out an ended column's slots instead shifts rows into the wrong slots, and a row would go missing unnoticed.
+    /// A column an exception value ended is left out: what follows the exception is not read, by design.
+    /// </summary>
+    private static void CheckAligned(ISnmpClient client, Pdu response, List<(Oid Column, Oid Cursor)> before, (Oid Column, Oid Cursor)[] after, bool[] endedByException, HashSet<Oid> added)
+    {
+        foreach (var varBind in response.VarBinds)
+        {
+            if (varBind.Value.IsException || added.Contains(varBind.Oid))
+            {
+                continue;
+            }
+
+            for (var slot = 0; slot < before.Count; slot++)
+            {
+                var (column, cursor) = before[slot];
+                var stopped = after[slot].Cursor;
+                if (!endedByException[slot] && varBind.Oid.StartsWith(column) && varBind.Oid > cursor && (stopped is null || varBind.Oid < stopped))
+                {
+                    throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered GETBULK without {varBind.Oid} in the walk of {column}, which the same answer holds elsewhere: its answers do not follow the columns asked; giving up rather than lose rows");
+                }
+            }
+        }
     }
 
     private static SnmpException NotIncreasing(ISnmpClient client, Oid column, Oid oid, Oid after) =>

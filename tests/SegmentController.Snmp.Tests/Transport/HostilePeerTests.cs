@@ -159,6 +159,36 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task ColumnWalkWhoseAnswerLeavesOutAnEndedColumn_FailsNeverLosesARow()
+    {
+        // Asked for two columns, an agent that leaves out the first once it has ended, instead of going on with the
+        // variables after it, shifts the second column's rows into the first one's slots: ifType.4 lands where
+        // ifDescr's successor belongs, and ifType.4 would be missing from ifType's rows without a word.
+        var descr = Oid.Parse("1.3.6.1.2.1.2.2.1.2");
+        var type = Oid.Parse("1.3.6.1.2.1.2.2.1.3");
+        await using var peer = new HostileResponder(request =>
+        {
+            var (community, pdu) = CommunityMessage.Decode(request);
+            VarBind[] answer = pdu.VarBinds.Count == 2
+                ?
+                [
+                    new VarBind(descr.Append(1), SnmpValue.OctetString("a")), new VarBind(type.Append(1), SnmpValue.Integer(6)),
+                    new VarBind(descr.Append(2), SnmpValue.OctetString("b")), new VarBind(type.Append(2), SnmpValue.Integer(6)),
+                    new VarBind(descr.Append(3), SnmpValue.OctetString("c")), new VarBind(type.Append(3), SnmpValue.Integer(6)),
+                    new VarBind(type.Append(4), SnmpValue.Integer(6)), new VarBind(type.Append(5), SnmpValue.Integer(6)),
+                ]
+                : [new VarBind(Oid.Parse("1.3.6.1.2.1.2.2.1.4.1"), SnmpValue.Integer(1500))];
+            return [CommunityMessage.Encode(community, new Pdu(PduType.Response, pdu.RequestId, 0, 0, answer))];
+        });
+        await using var client = await SnmpClient.ConnectAsync(peer.Target, SnmpCredentials.V2c("public"), Answering);
+
+        var e = await Assert.ThrowsAsync<SnmpException>(() => TableWalker.WalkAsync(client, [descr, type], 10).WaitAsync(Bound));
+
+        Assert.Equal(SnmpErrorKind.Protocol, e.Kind);
+        Assert.Contains($"answered GETBULK without {type.Append(4)} in the walk of {type}, which the same answer holds elsewhere", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetAndSetAnsweredForAnotherOid_RefusedNeverAttributedToTheOidAsked()
     {
         // A read-back of ifAdminStatus.5 answered with ifAdminStatus.6 = down must not say port 5 is down.
