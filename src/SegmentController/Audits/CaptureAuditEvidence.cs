@@ -19,7 +19,10 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
 {
     public const string SourceName = "capture";
 
-    /// <summary>Distinct (rule, clients) groups reported; more are summed into the last check.</summary>
+    /// <summary>
+    /// Distinct (rule, clients) groups reported one by one; beyond them, the findings of each rule are summed into
+    /// one check naming every client they name, so that no client's finding goes unjudged.
+    /// </summary>
     private const int MaxGroups = 256;
 
     private readonly Lock _lock = new();
@@ -94,6 +97,7 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
     private async Task<IReadOnlyList<AuditCheck>> FindingChecksAsync(AuditScope scope, CancellationToken cancellationToken)
     {
         var groups = new Dictionary<string, (string Rule, string[] Clients, int Count, string Summary, bool Degraded)>(StringComparer.Ordinal);
+        var beyond = new Dictionary<string, (HashSet<string> Clients, bool Everyone, int Count, string Summary)>(StringComparer.Ordinal);
         var query = new RecordQuery { Type = RecordTypes.Finding, From = scope.WindowStart, To = scope.WindowEnd };
         await foreach (var record in store.ReadAsync(query, cancellationToken).ConfigureAwait(false))
         {
@@ -119,6 +123,15 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
             {
                 groups[key] = (finding.Rule, finding.Clients, count, finding.Summary, finding.Rule == RuleIds.CaptureDegraded);
             }
+            else if (beyond.TryGetValue(finding.Rule, out var more))
+            {
+                more.Clients.UnionWith(finding.Clients);
+                beyond[finding.Rule] = more with { Everyone = more.Everyone || finding.Clients.Length == 0, Count = more.Count + count };
+            }
+            else
+            {
+                beyond[finding.Rule] = (new HashSet<string>(finding.Clients, StringComparer.Ordinal), finding.Clients.Length == 0, count, finding.Summary);
+            }
         }
 
         if (groups.Count == 0)
@@ -137,6 +150,14 @@ internal sealed class CaptureAuditEvidence(IEvidenceStore store, VerificationHea
                 g.Count == 0
                     ? $"reported before the window and still seen in it, e.g. {g.Summary}"
                     : string.Create(CultureInfo.InvariantCulture, $"{g.Count} finding(s) in the window, e.g. {g.Summary}")))
+            .Concat(beyond
+                .OrderBy(b => b.Key, StringComparer.Ordinal)
+                .Select(b => new AuditCheck(
+                    Name,
+                    $"capture {b.Key} (beyond {MaxGroups} groups)",
+                    b.Value.Everyone ? [] : b.Value.Clients.Order(StringComparer.Ordinal).ToArray(),
+                    b.Key == RuleIds.CaptureDegraded ? AuditOutcome.Indeterminate : AuditOutcome.Fail,
+                    string.Create(CultureInfo.InvariantCulture, $"{b.Value.Count} finding(s) in the window for clients beyond the {MaxGroups} groups listed one by one, e.g. {b.Value.Summary}"))))
             .ToArray();
     }
 

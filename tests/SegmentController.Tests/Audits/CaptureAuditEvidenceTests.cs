@@ -150,6 +150,30 @@ public sealed class CaptureAuditEvidenceTests : IAsyncLifetime
         Assert.All(AuditReport.Judge(["alpha", "bravo"], later, [CaptureAuditEvidence.SourceName]), r => Assert.Equal(AuditOutcome.Pass, r.Outcome));
     }
 
+    [Fact]
+    public async Task MoreGroupsThanReported_AClientsCriticalFindingBeyondThemStillFailsIt()
+    {
+        _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
+        var windowStart = _time.GetUtcNow();
+
+        // Bravo's flows to many other addresses fill the groups reported one by one; alpha's leak comes after them.
+        for (var i = 0; i < 300; i++)
+        {
+            await AppendAsync(RuleIds.CrossClientFlow, ["bravo", $"former{i:D3}"]);
+        }
+
+        await AppendAsync(RuleIds.VlanHopping, ["alpha"]);
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        var checks = await Evidence().CollectAsync(Scope(windowStart), new Progress<string>(), CancellationToken.None);
+        var results = AuditReport.Judge(["alpha", "bravo"], checks, [CaptureAuditEvidence.SourceName]);
+
+        Assert.Equal(AuditOutcome.Fail, results.Single(r => r.Client == "bravo").Outcome);
+        Assert.Equal(AuditOutcome.Fail, results.Single(r => r.Client == "alpha").Outcome);
+        Assert.Contains(checks, c => c.Outcome == AuditOutcome.Fail && c.Clients.Contains("alpha") && c.Name.Contains(RuleIds.VlanHopping, StringComparison.Ordinal));
+        Assert.True(checks.Count <= 260, $"{checks.Count} checks");
+    }
+
     private CaptureAuditEvidence Evidence() => new(_store, _health, _metrics);
 
     private AuditScope Scope(DateTimeOffset windowStart) => new(_policy, ["alpha", "bravo"], windowStart, _time.GetUtcNow());
