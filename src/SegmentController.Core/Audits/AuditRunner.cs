@@ -21,7 +21,10 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
     {
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(progress);
-        var started = time.GetUtcNow();
+        // The report starts where its evidence window ends: the next site-wide audit's window starts there, after a
+        // restart too (read back from the record), so nothing recorded while this one runs falls between two windows.
+        var now = time.GetUtcNow();
+        var started = scope.WindowEnd < now ? scope.WindowEnd : now;
         var checks = new List<AuditCheck>();
         var names = new List<string>();
         foreach (var source in sources)

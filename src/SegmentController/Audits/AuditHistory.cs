@@ -25,7 +25,10 @@ internal sealed class AuditHistory(IEvidenceStore store, int recentCapacity, int
     /// <summary>The newest reports read, newest first (at most the capacity).</summary>
     public IReadOnlyList<AuditReport> Recent => _recent;
 
-    /// <summary>When the newest full audit read (results for at least <c>fullSize</c> clients) finished.</summary>
+    /// <summary>
+    /// Where the evidence window of the newest full audit read (results for at least <c>fullSize</c> clients) ended: when it
+    /// started. The next window starts there, so what was recorded while that audit ran is judged by the next.
+    /// </summary>
     public DateTimeOffset? LastFull { get; private set; }
 
     /// <summary>Whether every audit result on record has been read.</summary>
@@ -97,7 +100,7 @@ internal sealed class AuditHistory(IEvidenceStore store, int recentCapacity, int
 
         if (LastFull is null && report.Results.Count >= fullSize)
         {
-            LastFull = report.FinishedAt;
+            LastFull = report.StartedAt;
         }
 
         foreach (var result in report.Results)

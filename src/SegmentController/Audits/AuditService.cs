@@ -19,8 +19,9 @@ namespace SegmentController.Audits;
 /// client never audited is as stale as one audited long ago.
 /// </summary>
 /// <remarks>
-/// The evidence window of an audit runs from the end of the previous site-wide audit (or the service's
-/// start) to now; a single-client audit looks at the same window and does not move it.
+/// The evidence window of an audit runs from the end of the previous site-wide audit's window (its start:
+/// what was recorded while it ran falls in the next window) or the service's start, to now; a single-client
+/// audit looks at the same window and does not move it.
 /// </remarks>
 internal sealed partial class AuditService : BackgroundService
 {
@@ -165,9 +166,11 @@ internal sealed partial class AuditService : BackgroundService
             var report = await _runner.RunAsync(scope, trigger, progress, cancellationToken).ConfigureAwait(false);
             if (client is null)
             {
+                // The next window starts where this one ended, not where the audit finished: what was recorded
+                // while it gathered its evidence is judged by the next audit.
                 lock (_lock)
                 {
-                    _windowStart = report.FinishedAt;
+                    _windowStart = scope.WindowEnd;
                 }
             }
 

@@ -66,11 +66,11 @@ public sealed class AuditHistoryReadTests : IAsyncLifetime
                 Assert.Equal(last.FinishedAt.ToUnixTimeMilliseconds() / 1000.0, metrics.AuditLastTimestamp.WithLabels(client).Value);
             }
 
-            // The next site-wide audit's window starts where the last one on record (long before the recent ones) ended.
-            Assert.Equal(ids.LastFullFinished, expected.LastFull);
+            // The next site-wide audit's window starts where the last one's on record (long before the recent ones) ended: at its start.
+            Assert.Equal(ids.LastFullStarted, expected.LastFull);
             var progress = new Collecting();
             await service.RunAsync(null, AuditService.OnDemandTrigger, progress, CancellationToken.None);
-            Assert.Contains(progress.Lines, l => l.Contains(string.Create(CultureInfo.InvariantCulture, $"evidence window from {ids.LastFullFinished:yyyy-MM-ddTHH:mm:ssZ}"), StringComparison.Ordinal));
+            Assert.Contains(progress.Lines, l => l.Contains(string.Create(CultureInfo.InvariantCulture, $"evidence window from {ids.LastFullStarted:yyyy-MM-ddTHH:mm:ssZ}"), StringComparison.Ordinal));
         }
         finally
         {
@@ -177,7 +177,7 @@ public sealed class AuditHistoryReadTests : IAsyncLifetime
     /// Site-wide audits, then a long run of audits of one or two clients, corrupt records among them, an
     /// audit recorded after one that finished later, and two that finished at the same moment.
     /// </summary>
-    private async Task<(string AlphaLatest, string BravoLatest, string CharlieLatest, DateTimeOffset LastFullFinished)> WriteMixedHistoryAsync()
+    private async Task<(string AlphaLatest, string BravoLatest, string CharlieLatest, DateTimeOffset LastFullStarted)> WriteMixedHistoryAsync()
     {
         var outcomes = new[] { AuditOutcome.Pass, AuditOutcome.Fail, AuditOutcome.Indeterminate };
         DateTimeOffset lastFull = default;
@@ -187,7 +187,7 @@ public sealed class AuditHistoryReadTests : IAsyncLifetime
             // Some with delta, a client the policy no longer has.
             var report = Report(i % 4 == 0 ? ["alpha", "bravo", "charlie", "delta"] : ["alpha", "bravo", "charlie"], outcomes[i % 3]);
             await Append(report);
-            lastFull = report.FinishedAt;
+            lastFull = report.StartedAt;
         }
 
         _time.Advance(TimeSpan.FromHours(1));
@@ -251,7 +251,7 @@ public sealed class AuditHistoryReadTests : IAsyncLifetime
 
             if (report.Results.Count >= policy.Clients.Count)
             {
-                lastFull = report.FinishedAt;
+                lastFull = report.StartedAt;
             }
         }
 

@@ -7,6 +7,8 @@ using SegmentController.Core.Audits;
 using SegmentController.Core.Evidence;
 using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
+using SegmentController.Core.Suspension;
+using SegmentController.Findings;
 using SegmentController.Health;
 using SegmentController.Metrics;
 using SegmentController.Snmp.Tests.Infrastructure;
@@ -172,6 +174,48 @@ public sealed class CaptureAuditEvidenceTests : IAsyncLifetime
         Assert.Equal(AuditOutcome.Fail, results.Single(r => r.Client == "alpha").Outcome);
         Assert.Contains(checks, c => c.Outcome == AuditOutcome.Fail && c.Clients.Contains("alpha") && c.Name.Contains(RuleIds.VlanHopping, StringComparison.Ordinal));
         Assert.True(checks.Count <= 260, $"{checks.Count} checks");
+    }
+
+    [Fact]
+    public async Task FindingRecordedWhileASiteWideAuditRuns_FallsInTheNextAuditsWindow()
+    {
+        _health.Report(CaptureService.HealthSource, healthy: true, "1 interface(s) capturing");
+        var provider = new PolicyProvider("inline", _policy with { Sha256 = "5eed" });
+        using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")), provider, [], [], [], [], _time);
+        var pipeline = new FindingPipeline(_metrics, [], NullLogger<FindingPipeline>.Instance);
+        var slow = new SlowSource(_time, () => AppendAsync(RuleIds.CrossClientFlow, ["alpha"]));
+        var runner = new AuditRunner([Evidence(), slow], _store, pipeline, _time);
+        using var service = new AuditService(runner, provider, engine, _store, _metrics, _time, NullLogger<AuditService>.Instance);
+
+        // The leak is seen while the first audit still gathers evidence, after its capture window closed.
+        var first = await service.RunAsync(null, "on-demand", new Progress<string>(), CancellationToken.None);
+        Assert.Equal(AuditOutcome.Pass, first.Results.Single(r => r.Client == "alpha").Outcome);
+
+        _time.Advance(TimeSpan.FromMinutes(10));
+        var second = await service.RunAsync(null, "on-demand", new Progress<string>(), CancellationToken.None);
+
+        Assert.Equal(AuditOutcome.Fail, second.Results.Single(r => r.Client == "alpha").Outcome);
+        Assert.Equal(AuditOutcome.Pass, second.Results.Single(r => r.Client == "bravo").Outcome);
+    }
+
+    /// <summary>Takes two minutes to gather its (clean) evidence; once, something happens at the first.</summary>
+    private sealed class SlowSource(HandClock time, Func<Task> meanwhile) : IAuditEvidenceSource
+    {
+        private Func<Task>? _meanwhile = meanwhile;
+
+        public string Name => "slow";
+
+        public async Task<IReadOnlyList<AuditCheck>> CollectAsync(AuditScope scope, IProgress<string> progress, CancellationToken cancellationToken)
+        {
+            time.Advance(TimeSpan.FromMinutes(1));
+            if (Interlocked.Exchange(ref _meanwhile, null) is { } happen)
+            {
+                await happen();
+            }
+
+            time.Advance(TimeSpan.FromMinutes(1));
+            return [new AuditCheck(Name, "slow", [], AuditOutcome.Pass, "fine")];
+        }
     }
 
     private CaptureAuditEvidence Evidence() => new(_store, _health, _metrics);
