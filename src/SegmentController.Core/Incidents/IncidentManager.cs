@@ -119,6 +119,13 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
                 if (existing is not null)
                 {
                     var added = finding.Clients.Except(existing.Clients, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+                    // A finding observed before a client's clock started (capture reports a flow after it saw it; an
+                    // operator opened the incident in between) starts that client's clock at the observation.
+                    var earlier = existing.Notices
+                        .Where(n => n.GivenAt is null && observed < n.DetectedAt && finding.Clients.Contains(n.Client, StringComparer.Ordinal))
+                        .Select(n => n.Client)
+                        .ToArray();
                     var kept = existing.Findings.Count < MaxFindingsKept
                         || finding.Concerned.Any(c => !existing.Findings.Any(f => f.Concerned.Contains(c, StringComparer.Ordinal)));
                     incident = existing.With(entry) with
@@ -134,7 +141,27 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
                             incident = incident.With(new TimelineEntry(now, "clients", $"{client}: concerned from finding {finding.Rule} observed {IncidentJson.Iso(observed)}; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
                         }
 
-                        incident = await WithExposureAsync(incident with { Notices = [.. incident.Notices, .. added.Select(c => new ClientNotice(c, observed, null))] }, added, cancellationToken).ConfigureAwait(false);
+                        incident = incident with { Notices = [.. incident.Notices, .. added.Select(c => new ClientNotice(c, observed, null))] };
+                    }
+
+                    foreach (var client in earlier)
+                    {
+                        incident = incident.With(new TimelineEntry(now, "clients", $"{client}: clock from finding {finding.Rule} observed {IncidentJson.Iso(observed)}, before it had started; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
+                    }
+
+                    if (earlier.Length > 0)
+                    {
+                        incident = incident with { Notices = incident.Notices.Select(n => earlier.Contains(n.Client, StringComparer.Ordinal) ? n with { DetectedAt = observed } : n).ToArray() };
+                    }
+
+                    if (observed < incident.DetectedAt)
+                    {
+                        incident = incident with { DetectedAt = observed };
+                    }
+
+                    if (added.Length > 0 || earlier.Length > 0)
+                    {
+                        incident = await WithExposureAsync(incident, [.. added, .. earlier], cancellationToken).ConfigureAwait(false);
                         toNotify[incident.Id] = incident;
                     }
 

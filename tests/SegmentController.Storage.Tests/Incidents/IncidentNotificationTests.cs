@@ -219,6 +219,37 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task FindingObservedBeforeTheIncidentItJoins_ItsClientsClockStartsAtThatObservation()
+    {
+        await using var store = await Stores.OpenAsync(_path, _time);
+        using var manager = Manager(store, new Uri("https://127.0.0.1:9/"), await CertificateOnlyAsync());
+
+        // An operator opens alpha's incident; capture then reports the flow it saw ten minutes before that.
+        var opened = await manager.RecordOpenedAsync("operator-ana", "alpha's agent seen on a foreign VLAN", ["alpha"], null, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var observed = opened.DetectedAt.AddMinutes(-10);
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta", observed)], CancellationToken.None);
+
+        var incident = Assert.Single(manager.Incidents);
+        Assert.Equal(observed, incident.NoticeFor("alpha")!.DetectedAt);
+        Assert.Equal(observed.AddHours(8), incident.NoticeFor("alpha")!.DueAt);
+        Assert.Equal(observed, incident.NoticeFor("beta")!.DetectedAt);
+        Assert.Equal(observed, incident.DetectedAt);
+        Assert.Equal(observed.AddHours(8), incident.NoticeDueAt);
+        Assert.Contains(incident.Timeline, e => e.Text.StartsWith("alpha: clock from finding cross-client-flow observed", StringComparison.Ordinal));
+
+        // What a restart reads back says the same.
+        var recorded = IncidentJson.Read(StoreFile.Read(_path, new RecordQuery { Type = RecordTypes.IncidentEvent })[^1].Payload!.Value);
+        Assert.Equal(observed, recorded.NoticeFor("alpha")!.DetectedAt);
+        Assert.Equal(observed, recorded.DetectedAt);
+
+        // A later observation moves nobody's clock.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await manager.OnFindingsAsync([CrossClient("alpha", "beta", _time.GetUtcNow())], CancellationToken.None);
+        Assert.Equal(observed, Assert.Single(manager.Incidents).NoticeFor("alpha")!.DetectedAt);
+    }
+
+    [Fact]
     public async Task RelatedFindings_GroupedIntoOneIncident_UnrelatedOpenAnother()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
