@@ -61,8 +61,14 @@ public static class IncidentView
         // An entry that speaks only of other clients is their part of an incident of several; on an incident of
         // the client alone every entry is the client's, and is kept, redacted.
         var leaveOut = incident.Clients.Any(c => c != client);
+
+        // Its detection is when its own clock started (a client concerned later was detected later): the incident's
+        // earliest is another client's, and its deadline is not this client's.
+        var detected = incident.NoticeFor(client)?.DetectedAt ?? incident.DetectedAt;
         return incident with
         {
+            DetectedAt = detected,
+            WindowStart = incident.WindowStart + (detected - incident.DetectedAt),
             Nature = others.Redact(incident.Nature),
             LikelyConsequences = others.Redact(incident.LikelyConsequences),
             Clients = [client],

@@ -49,6 +49,30 @@ public sealed class IncidentViewTests
     }
 
     [Fact]
+    public void ClientConcernedLater_ItsViewIsDetectedAndDueWhenItsOwnClockSays()
+    {
+        // beta came in with a finding observed 40 minutes after alpha's part was detected.
+        var betaDetected = Detected.AddMinutes(40);
+        var incident = CrossClientIncident() with
+        {
+            Notices = [new ClientNotice("alpha", Detected, null), new ClientNotice("beta", betaDetected, null)],
+            WindowStart = Detected.AddHours(-24),
+        };
+
+        var beta = IncidentView.For(incident, "beta", Policy());
+        Assert.Equal(betaDetected, beta.DetectedAt);
+        Assert.Equal(betaDetected.AddHours(8), beta.NoticeDueAt);
+        Assert.Equal(betaDetected.AddHours(-24), beta.WindowStart);
+        var report = IncidentReport.Markdown(beta, betaDetected);
+        Assert.Contains("**Notice due at:** " + IncidentJson.Iso(betaDetected.AddHours(8)), report, StringComparison.Ordinal);
+        Assert.DoesNotContain(IncidentJson.Iso(Detected.AddHours(8)), report, StringComparison.Ordinal);
+
+        var alpha = IncidentView.For(incident, "alpha", Policy());
+        Assert.Equal(Detected, alpha.DetectedAt);
+        Assert.Equal(Detected.AddHours(-24), alpha.WindowStart);
+    }
+
+    [Fact]
     public void WordsThatOnlyContainAnId_AreLeftAlone()
     {
         var incident = CrossClientIncident() with { Nature = "alphabet soup at betamax: beta's port" };
