@@ -30,7 +30,10 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Incident> _incidents = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Incident, string Client, Uri Url), byte> _delivering = new();
+    private readonly List<Finding> _unrecorded = [];
     private volatile Incident[] _snapshot = [];
+    private volatile int _unrecordedCount;
+    private long _unrecordedDropped;
     private int _sequence;
 
     public IncidentManager(IRecordAppender store, IAccessRecordCounter counter, IIncidentNotifier notifier, Func<SitePolicy?> policy, TimeProvider time)
@@ -73,15 +76,36 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     /// </summary>
     public int MaxFindingsKept { get; init; } = 100;
 
+    /// <summary>
+    /// Findings kept waiting for their incident while the store refuses its record; beyond them the oldest are given up
+    /// (counted in <see cref="UnrecordedFindingsDropped"/>; each is on record as a finding of its own, where the store took it).
+    /// </summary>
+    public int MaxUnrecordedFindings { get; init; } = 4096;
+
     /// <summary>Snapshot of every incident known to this process.</summary>
     public IReadOnlyList<Incident> Incidents => _snapshot;
 
+    /// <summary>
+    /// Findings that warrant an incident whose record the store refused (a full disk): they are grouped, in order,
+    /// with the next findings or at the next <see cref="RecordFindingsAsync"/>, their clocks from their observation.
+    /// </summary>
+    public int UnrecordedFindings => _unrecordedCount;
+
+    /// <summary>Findings given up while waiting for their incident's record (more than <see cref="MaxUnrecordedFindings"/> waited).</summary>
+    public long UnrecordedFindingsDropped => Interlocked.Read(ref _unrecordedDropped);
+
     /// <summary>Groups findings into incidents and gives every notice they call for before returning.</summary>
+    /// <exception cref="StoreUnavailableException">Some incidents could not be recorded: their findings wait (<see cref="UnrecordedFindings"/>).</exception>
     public async ValueTask OnFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
     {
         foreach (var incident in await RecordFindingsAsync(findings, cancellationToken).ConfigureAwait(false))
         {
             await NotifyAsync(incident.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (UnrecordedFindings is > 0 and var waiting)
+        {
+            throw new StoreUnavailableException(string.Create(CultureInfo.InvariantCulture, $"the store refused incident records: {waiting} finding(s) wait for their incidents"));
         }
     }
 
@@ -89,7 +113,9 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
     /// Groups findings that warrant an incident (per the policy's rules; critical without a policy) and
     /// returns the incidents with a notice to give — opened, or joined by a finding that concerns a client
     /// they did not concern yet — which the caller sends (<see cref="NotifyAsync"/>): a slow webhook then
-    /// never holds up the recording of later findings.
+    /// never holds up the recording of later findings. Findings whose incident the store refused to record
+    /// (<see cref="UnrecordedFindings"/>) are taken first, in order; those the store refuses now wait with them,
+    /// and what was recorded before is returned all the same, so that its notice is given.
     /// </summary>
     public async Task<IReadOnlyList<Incident>> RecordFindingsAsync(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
     {
@@ -97,7 +123,7 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         var rules = _policy()?.Rules ?? RuleSet.Default;
         // An update repeats a finding already grouped (fresh counts for the record): one incident per flow.
         var relevant = findings.Where(f => !f.Update && rules.ActionFor(f.Rule, f.Severity) >= FindingAction.Incident && f.Clients.Count > 0).ToArray();
-        if (relevant.Length == 0)
+        if (relevant.Length == 0 && _unrecordedCount == 0)
         {
             return [];
         }
@@ -107,79 +133,32 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         try
         {
             var now = _time.GetUtcNow();
-            foreach (var finding in relevant)
+            Finding[] pending = [.. _unrecorded, .. relevant];
+            _unrecorded.Clear();
+            for (var next = 0; next < pending.Length; next++)
             {
-                // The clock starts when the finding was observed (never later than now).
-                var observed = finding.ObservedAt < now ? finding.ObservedAt : now;
-                var entry = new TimelineEntry(now, "finding", $"{finding.Rule}: {finding.Summary}");
-                var existing = _incidents.Values.FirstOrDefault(i => i.Status == IncidentStatus.Open
-                    && i.UpdatedAt >= now - GroupingWindow
-                    && i.Clients.Intersect(finding.Clients, StringComparer.Ordinal).Any());
-                Incident incident;
-                if (existing is not null)
+                var finding = pending[next];
+                try
                 {
-                    var added = finding.Clients.Except(existing.Clients, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-
-                    // A finding observed before a client's clock started (capture reports a flow after it saw it; an
-                    // operator opened the incident in between) starts that client's clock at the observation.
-                    var earlier = existing.Notices
-                        .Where(n => n.GivenAt is null && observed < n.DetectedAt && finding.Clients.Contains(n.Client, StringComparer.Ordinal))
-                        .Select(n => n.Client)
-                        .ToArray();
-                    var kept = existing.Findings.Count < MaxFindingsKept
-                        || finding.Concerned.Any(c => !existing.Findings.Any(f => f.Concerned.Contains(c, StringComparer.Ordinal)));
-                    incident = existing.With(entry) with
-                    {
-                        Findings = kept ? [.. existing.Findings, finding] : existing.Findings,
-                        FindingsOmitted = existing.FindingsOmitted + (kept ? 0 : 1),
-                        Clients = existing.Clients.Union(added, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
-                    };
-                    if (added.Length > 0)
-                    {
-                        foreach (var client in added)
-                        {
-                            incident = incident.With(new TimelineEntry(now, "clients", $"{client}: concerned from finding {finding.Rule} observed {IncidentJson.Iso(observed)}; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
-                        }
-
-                        incident = incident with { Notices = [.. incident.Notices, .. added.Select(c => new ClientNotice(c, observed, null))] };
-                    }
-
-                    foreach (var client in earlier)
-                    {
-                        incident = incident.With(new TimelineEntry(now, "clients", $"{client}: clock from finding {finding.Rule} observed {IncidentJson.Iso(observed)}, before it had started; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
-                    }
-
-                    if (earlier.Length > 0)
-                    {
-                        incident = incident with { Notices = incident.Notices.Select(n => earlier.Contains(n.Client, StringComparer.Ordinal) ? n with { DetectedAt = observed } : n).ToArray() };
-                    }
-
-                    if (observed < incident.DetectedAt)
-                    {
-                        incident = incident with { DetectedAt = observed };
-                    }
-
-                    if (added.Length > 0 || earlier.Length > 0)
-                    {
-                        incident = await WithExposureAsync(incident, [.. added, .. earlier], cancellationToken).ConfigureAwait(false);
-                        toNotify[incident.Id] = incident;
-                    }
-
-                    var kind = added.Length > 0 ? "clients-added" : "finding-joined";
-                    incident = Fit(incident, kind, byOperator: false);
-                    await RecordAsync(incident, kind, cancellationToken).ConfigureAwait(false);
+                    await RecordFindingAsync(finding, now, toNotify, cancellationToken).ConfigureAwait(false);
                 }
-                else
+                catch (StoreUnavailableException)
                 {
-                    incident = NewIncident($"{finding.Rule}: {finding.Summary}", finding.Clients, "finding", observed, now) with { Findings = [finding] };
-                    incident = incident.With(new TimelineEntry(now, "opened", $"opened from finding {finding.Rule} observed {IncidentJson.Iso(observed)}")).With(entry);
-                    incident = await WithExposureAsync(incident, incident.Clients, cancellationToken).ConfigureAwait(false);
-                    await RecordAsync(incident, "opened", cancellationToken).ConfigureAwait(false);
-                    toNotify[incident.Id] = incident;
-                }
+                    // Not recorded means no incident yet: the finding and those after it wait, in order, for the next
+                    // attempt — an incident (and its client's notice) is not lost to a store that is full for a while.
+                    _unrecorded.AddRange(pending.AsSpan(next));
+                    var excess = _unrecorded.Count - MaxUnrecordedFindings;
+                    if (excess > 0)
+                    {
+                        _unrecorded.RemoveRange(0, excess);
+                        Interlocked.Add(ref _unrecordedDropped, excess);
+                    }
 
-                Keep(incident);
+                    break;
+                }
             }
+
+            _unrecordedCount = _unrecorded.Count;
         }
         finally
         {
@@ -187,6 +166,81 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
         }
 
         return toNotify.Values.ToArray();
+    }
+
+    /// <summary>Groups one finding into an incident and records it (the caller holds the gate).</summary>
+    private async Task RecordFindingAsync(Finding finding, DateTimeOffset now, Dictionary<string, Incident> toNotify, CancellationToken cancellationToken)
+    {
+        // The clock starts when the finding was observed (never later than now).
+        var observed = finding.ObservedAt < now ? finding.ObservedAt : now;
+        var entry = new TimelineEntry(now, "finding", $"{finding.Rule}: {finding.Summary}");
+        var existing = _incidents.Values.FirstOrDefault(i => i.Status == IncidentStatus.Open
+            && i.UpdatedAt >= now - GroupingWindow
+            && i.Clients.Intersect(finding.Clients, StringComparer.Ordinal).Any());
+        Incident incident;
+        if (existing is not null)
+        {
+            var added = finding.Clients.Except(existing.Clients, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+            // A finding observed before a client's clock started (capture reports a flow after it saw it; an
+            // operator opened the incident in between) starts that client's clock at the observation.
+            var earlier = existing.Notices
+                .Where(n => n.GivenAt is null && observed < n.DetectedAt && finding.Clients.Contains(n.Client, StringComparer.Ordinal))
+                .Select(n => n.Client)
+                .ToArray();
+            var kept = existing.Findings.Count < MaxFindingsKept
+                || finding.Concerned.Any(c => !existing.Findings.Any(f => f.Concerned.Contains(c, StringComparer.Ordinal)));
+            incident = existing.With(entry) with
+            {
+                Findings = kept ? [.. existing.Findings, finding] : existing.Findings,
+                FindingsOmitted = existing.FindingsOmitted + (kept ? 0 : 1),
+                Clients = existing.Clients.Union(added, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+            };
+            if (added.Length > 0)
+            {
+                foreach (var client in added)
+                {
+                    incident = incident.With(new TimelineEntry(now, "clients", $"{client}: concerned from finding {finding.Rule} observed {IncidentJson.Iso(observed)}; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
+                }
+
+                incident = incident with { Notices = [.. incident.Notices, .. added.Select(c => new ClientNotice(c, observed, null))] };
+            }
+
+            foreach (var client in earlier)
+            {
+                incident = incident.With(new TimelineEntry(now, "clients", $"{client}: clock from finding {finding.Rule} observed {IncidentJson.Iso(observed)}, before it had started; notice due by {IncidentJson.Iso(observed + Incident.NoticeWindow)}"));
+            }
+
+            if (earlier.Length > 0)
+            {
+                incident = incident with { Notices = incident.Notices.Select(n => earlier.Contains(n.Client, StringComparer.Ordinal) ? n with { DetectedAt = observed } : n).ToArray() };
+            }
+
+            if (observed < incident.DetectedAt)
+            {
+                incident = incident with { DetectedAt = observed };
+            }
+
+            if (added.Length > 0 || earlier.Length > 0)
+            {
+                incident = await WithExposureAsync(incident, [.. added, .. earlier], cancellationToken).ConfigureAwait(false);
+                toNotify[incident.Id] = incident;
+            }
+
+            var kind = added.Length > 0 ? "clients-added" : "finding-joined";
+            incident = Fit(incident, kind, byOperator: false);
+            await RecordAsync(incident, kind, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            incident = NewIncident($"{finding.Rule}: {finding.Summary}", finding.Clients, "finding", observed, now) with { Findings = [finding] };
+            incident = incident.With(new TimelineEntry(now, "opened", $"opened from finding {finding.Rule} observed {IncidentJson.Iso(observed)}")).With(entry);
+            incident = await WithExposureAsync(incident, incident.Clients, cancellationToken).ConfigureAwait(false);
+            await RecordAsync(incident, "opened", cancellationToken).ConfigureAwait(false);
+            toNotify[incident.Id] = incident;
+        }
+
+        Keep(incident);
     }
 
     /// <summary>

@@ -60,4 +60,6 @@ internal static class EventIds
     public const int IncidentNoticeResumed = 1705;
     public const int IncidentNoticeLapsed = 1706;
     public const int IncidentRecordsUnreadable = 1707;
+    public const int IncidentsUnrecorded = 1708;
+    public const int IncidentFindingsDropped = 1709;
 }

@@ -22,11 +22,15 @@ internal sealed partial class IncidentService : BackgroundService
     private readonly ControllerMetrics _metrics;
     private readonly ILogger<IncidentService> _logger;
     private readonly IncidentNotices _notices;
+    private readonly TimeProvider _time;
+    private long _dropped;
 
-    public IncidentService(IncidentManager incidents, IncidentQueue queue, IncidentNotices notices, IEvidenceStore store, IPolicyProvider policy, ControllerMetrics metrics, ILogger<IncidentService> logger)
+    public IncidentService(IncidentManager incidents, IncidentQueue queue, IncidentNotices notices, IEvidenceStore store, IPolicyProvider policy, ControllerMetrics metrics, TimeProvider time, ILogger<IncidentService> logger)
     {
         ArgumentNullException.ThrowIfNull(notices);
+        ArgumentNullException.ThrowIfNull(time);
         _notices = notices;
+        _time = time;
         ArgumentNullException.ThrowIfNull(incidents);
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(store);
@@ -41,6 +45,9 @@ internal sealed partial class IncidentService : BackgroundService
     /// Takes back the incidents recorded before this start before the host goes on to open the management
     /// listener: the operator API and <c>/metrics</c> never show a restarted controller without them.
     /// </summary>
+    /// <summary>How long findings whose incident the store refused wait before they are tried again, when no other work comes first.</summary>
+    public TimeSpan UnrecordedRetry { get; init; } = TimeSpan.FromSeconds(5);
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await RestoreAsync(cancellationToken).ConfigureAwait(false);
@@ -94,48 +101,97 @@ internal sealed partial class IncidentService : BackgroundService
             _notices.Start(pending.Id);
         }
 
-        await foreach (var work in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        // Findings whose incident the store refused wait in the manager: they are tried again with the next work, or
+        // once UnrecordedRetry passes without any.
+        var reader = _queue.Reader;
+        while (true)
         {
-            try
+            bool more;
+            if (_incidents.UnrecordedFindings > 0)
             {
-                if (work.Findings is { } findings)
+                using var retry = new CancellationTokenSource(UnrecordedRetry, _time);
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, retry.Token);
+                try
                 {
-                    foreach (var due in await _incidents.RecordFindingsAsync(findings, stoppingToken).ConfigureAwait(false))
-                    {
-                        _notices.Start(due.Id);
-                    }
+                    more = await reader.WaitToReadAsync(either.Token).ConfigureAwait(false);
                 }
-                else if (work is { Scope: { } scope, Measure: { } measure })
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
-                    if (scope != SuspensionNames.AllClients)
-                    {
-                        // A client's measure carries what an operator wrote (a suspension's, a restore's reason) onto
-                        // its incidents, one of that client alone recorded in full under its key: as its view.
-                        var own = new ClientRedactor(scope, [], _policy.Current);
-                        await _incidents.AddMeasureForClientAsync(scope, own.Redact(measure), stoppingToken).ConfigureAwait(false);
-                        continue;
-                    }
+                    await HandleAsync(new IncidentWork([], null, null), stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+            }
+            else
+            {
+                more = await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false);
+            }
 
-                    // A site-wide suspension's measure goes on every client's incidents, and an incident of one
-                    // client alone is recorded in full under its key, into its evidence export: each client gets
-                    // the measure as its view of an incident would show it — left out when it concerns only
-                    // other clients (a release of another client's ports), other clients redacted otherwise.
-                    var policy = _policy.Current;
-                    foreach (var client in policy.Clients.Select(c => c.Id))
+            if (!more)
+            {
+                return;
+            }
+
+            while (reader.TryRead(out var work))
+            {
+                await HandleAsync(work, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task HandleAsync(IncidentWork work, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (work.Findings is { } findings)
+            {
+                foreach (var due in await _incidents.RecordFindingsAsync(findings, stoppingToken).ConfigureAwait(false))
+                {
+                    _notices.Start(due.Id);
+                }
+            }
+            else if (work is { Scope: { } scope, Measure: { } measure })
+            {
+                if (scope != SuspensionNames.AllClients)
+                {
+                    // A client's measure carries what an operator wrote (a suspension's, a restore's reason) onto
+                    // its incidents, one of that client alone recorded in full under its key: as its view.
+                    var own = new ClientRedactor(scope, [], _policy.Current);
+                    await _incidents.AddMeasureForClientAsync(scope, own.Redact(measure), stoppingToken).ConfigureAwait(false);
+                    return;
+                }
+
+                // A site-wide suspension's measure goes on every client's incidents, and an incident of one
+                // client alone is recorded in full under its key, into its evidence export: each client gets
+                // the measure as its view of an incident would show it — left out when it concerns only
+                // other clients (a release of another client's ports), other clients redacted otherwise.
+                var policy = _policy.Current;
+                foreach (var client in policy.Clients.Select(c => c.Id))
+                {
+                    var own = new ClientRedactor(client, [], policy);
+                    if (!own.ConcernsOnlyOthers(measure))
                     {
-                        var own = new ClientRedactor(client, [], policy);
-                        if (!own.ConcernsOnlyOthers(measure))
-                        {
-                            await _incidents.AddMeasureForClientAsync(client, own.Redact(measure), stoppingToken).ConfigureAwait(false);
-                        }
+                        await _incidents.AddMeasureForClientAsync(client, own.Redact(measure), stoppingToken).ConfigureAwait(false);
                     }
                 }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            // The store refusing a record (fail closed) must not stop the controller: the findings and the
+            // suspension are on record on their own, and health already reports the store.
+            Log.WorkFailed(_logger, e.Message, e);
+        }
+
+        if (work.Findings is not null)
+        {
+            if (_incidents.UnrecordedFindings is > 0 and var waiting)
             {
-                // The store refusing a record (fail closed) must not stop the controller: the findings and the
-                // suspension are on record on their own, and health already reports the store.
-                Log.WorkFailed(_logger, e.Message, e);
+                Log.IncidentsUnrecorded(_logger, waiting, UnrecordedRetry.TotalSeconds);
+            }
+
+            if (_incidents.UnrecordedFindingsDropped is > 0 and var dropped && Interlocked.Exchange(ref _dropped, dropped) != dropped)
+            {
+                Log.UnrecordedDropped(_logger, dropped);
             }
         }
     }
@@ -210,6 +266,12 @@ internal sealed partial class IncidentService : BackgroundService
 
         [LoggerMessage(EventIds.IncidentsNotRestored, LogLevel.Critical, "Incidents recorded before this start could not be read back: {Reason}")]
         public static partial void NotRestored(ILogger logger, string reason);
+
+        [LoggerMessage(EventIds.IncidentsUnrecorded, LogLevel.Error, "{Count} finding(s) wait for their incidents: the store refused their records; tried again with the next findings or in {Seconds} s")]
+        public static partial void IncidentsUnrecorded(ILogger logger, int count, double seconds);
+
+        [LoggerMessage(EventIds.IncidentFindingsDropped, LogLevel.Critical, "{Count} finding(s) in all were given up while waiting for their incidents to be recorded (too many waited); each is on record as a finding where the store took it")]
+        public static partial void UnrecordedDropped(ILogger logger, long count);
 
         [LoggerMessage(EventIds.IncidentRecordsUnreadable, LogLevel.Critical, "{Count} incident records could not be read back and were passed over; the other incidents were taken back (the first: {Problem})")]
         public static partial void RecordsUnreadable(ILogger logger, int count, string problem);

@@ -465,6 +465,48 @@ public sealed class IncidentNotificationTests : IDisposable
     }
 
     [Fact]
+    public async Task StoreFullWhenAFindingArrives_ItsIncidentIsRecordedOnceThereIsRoom_ClockFromTheObservation()
+    {
+        // The store on a real, tiny tmpfs that is full (as a full disk) when capture reports a leak.
+        var mount = _dir.File("full");
+        Directory.CreateDirectory(mount);
+        Run("mount", $"-t tmpfs -o size=2m segctl-test {mount}");
+        try
+        {
+            await using var receiver = await WebhookReceiver.StartAsync();
+            await using var store = await Stores.OpenAsync(Path.Combine(mount, "incidents.db"), _time);
+            using var manager = Manager(store, receiver.Url, receiver.Certificate, "alpha", "beta");
+            await FillAsync(store);
+
+            var observed = _time.GetUtcNow().AddMinutes(-1);
+            await Assert.ThrowsAsync<StoreUnavailableException>(async () => await manager.OnFindingsAsync([CrossClient("alpha", "beta", observed)], CancellationToken.None));
+            Assert.Empty(manager.Incidents);
+            Assert.Equal(1, manager.UnrecordedFindings);
+            Assert.Empty(receiver.Received);
+
+            // Room again: the next findings (none here) bring the waiting one's incident on record, its clocks from
+            // the observation, and each client its notice.
+            Run("mount", $"-o remount,size=16m {mount}");
+            _time.Advance(TimeSpan.FromMinutes(3));
+            await manager.OnFindingsAsync([], CancellationToken.None);
+
+            var incident = Assert.Single(manager.Incidents);
+            Assert.Equal(0, manager.UnrecordedFindings);
+            Assert.Equal(observed, incident.DetectedAt);
+            Assert.All(incident.Notices, n => Assert.Equal(observed.AddHours(8), n.DueAt));
+            Assert.NotNull(incident.NoticeGivenAt);
+            Assert.Equal(2, receiver.Received.Count);
+            var recorded = IncidentJson.Read(StoreFile.Read(store.Path, new RecordQuery { Type = RecordTypes.IncidentEvent })[^1].Payload!.Value);
+            Assert.Equal(incident.Id, recorded.Id);
+            Assert.Equal(observed, recorded.DetectedAt);
+        }
+        finally
+        {
+            Run("umount", mount);
+        }
+    }
+
+    [Fact]
     public async Task ReceiverWithOtherCertificate_Refused()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -480,6 +522,23 @@ public sealed class IncidentNotificationTests : IDisposable
 
         Assert.All(incident.Notifications, n => Assert.False(n.Delivered));
         Assert.Empty(receiver.Received);
+    }
+
+    private static async Task FillAsync(SqliteEvidenceStore store)
+    {
+        foreach (var size in new[] { 60 * 1024, 8 * 1024, 1024, 128 })
+        {
+            try
+            {
+                while (true)
+                {
+                    await store.AppendAsync(RecordTypes.Access, "gamma", new byte[size], CancellationToken.None);
+                }
+            }
+            catch (StoreUnavailableException)
+            {
+            }
+        }
     }
 
     private IncidentManager Manager(SqliteEvidenceStore store, Uri url, System.Security.Cryptography.X509Certificates.X509Certificate2 pinned, params string[] withContacts)
