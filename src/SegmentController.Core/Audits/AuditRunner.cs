@@ -17,7 +17,20 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
     /// <summary>Time allowed to one source before its evidence counts as missing.</summary>
     public TimeSpan SourceTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Gathers the evidence, judges each client and records the report (<see cref="RecordAsync"/>).</summary>
+    /// <exception cref="StoreUnavailableException">The report could not be recorded.</exception>
     public async Task<AuditReport> RunAsync(AuditScope scope, string trigger, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var report = await GatherAsync(scope, trigger, progress, cancellationToken).ConfigureAwait(false);
+        return await RecordAsync(report, scope.Policy, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gathers the evidence and judges each client: the report as it will be recorded, not yet on record (it counts
+    /// once <see cref="RecordAsync"/> has put it there).
+    /// </summary>
+    public async Task<AuditReport> GatherAsync(AuditScope scope, string trigger, IProgress<string> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(progress);
@@ -44,7 +57,7 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
             progress.Report($"{source.Name}: {checks.Count(c => c.Source == source.Name)} checks");
         }
 
-        var report = new AuditReport
+        return new AuditReport
         {
             Id = NewId(started),
             Trigger = trigger,
@@ -54,7 +67,6 @@ public sealed class AuditRunner(IEnumerable<IAuditEvidenceSource> sources, IReco
             Checks = checks,
             Results = AuditReport.Judge(scope.Clients, checks, names),
         };
-        return await RecordAsync(report, scope.Policy, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A new audit id, e.g. <c>AUD-20260301-080000-1a2b</c>.</summary>

@@ -163,7 +163,18 @@ internal sealed partial class AuditService : BackgroundService
             var now = _time.GetUtcNow();
             var scope = new AuditScope(policy, clients, WindowStart, now);
             progress.Report(string.Create(CultureInfo.InvariantCulture, $"auditing {string.Join(", ", clients)} against policy {policy.Sha256[..Math.Min(12, policy.Sha256.Length)]}, evidence window from {scope.WindowStart:yyyy-MM-ddTHH:mm:ssZ}"));
-            var report = await _runner.RunAsync(scope, trigger, progress, cancellationToken).ConfigureAwait(false);
+            var gathered = await _runner.GatherAsync(scope, trigger, progress, cancellationToken).ConfigureAwait(false);
+            AuditReport report;
+            try
+            {
+                report = await _runner.RecordAsync(gathered, policy, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreUnavailableException)
+            {
+                await SuspendUnrecordedFailuresAsync(policy, gathered, progress, cancellationToken).ConfigureAwait(false);
+                throw;
+            }
+
             if (client is null)
             {
                 // The next window starts where this one ended, not where the audit finished: what was recorded
@@ -403,6 +414,35 @@ internal sealed partial class AuditService : BackgroundService
         if (report.ViewsError is { } unviewed)
         {
             progress.Report($"warning: the clients' own views of the audit were not all recorded (their exports show it withheld): {unviewed}");
+        }
+    }
+
+    /// <summary>
+    /// An audit that could not be recorded does not count — no pass is recorded, no report listed — but a client it
+    /// failed is cut off all the same where <c>audits.suspend_on_failure</c> says so (fail closed: a trip never waits on
+    /// the store, and the suspension is durable on its own), as an external audit's failure is.
+    /// </summary>
+    private async Task SuspendUnrecordedFailuresAsync(SitePolicy policy, AuditReport report, IProgress<string> progress, CancellationToken cancellationToken)
+    {
+        if (!policy.Audits.SuspendOnFailure)
+        {
+            return;
+        }
+
+        foreach (var result in report.Results.Where(r => r.Outcome == AuditOutcome.Fail))
+        {
+            Log.ClientFailed(_logger, report.Id, result.Client, string.Join("; ", result.FailingChecks.Select(c => c.Name)));
+            try
+            {
+                await _engine.RecordAuditAsync(result.Client, passed: false, $"audit {report.Id}",
+                    new ClientRedactor(result.Client, AuditView.Concerned(report), policy).Redact($"audit {report.Id} failed (not recorded: evidence store unavailable): {string.Join("; ", result.FailingChecks.Select(c => c.Name))}"),
+                    cancellationToken).ConfigureAwait(false);
+                progress.Report($"{result.Client}: suspended (audit failed; the audit itself could not be recorded)");
+            }
+            catch (Exception e) when (e is IOException or ArgumentException)
+            {
+                Log.SuspensionFailed(_logger, report.Id, result.Client, e);
+            }
         }
     }
 
