@@ -132,9 +132,19 @@ internal static class IncidentEndpoints
             return problem;
         }
 
-        if (Find(incidents, id) is { } existing && existing.NoticeFor(client!) is null)
+        if (Find(incidents, id) is { } existing)
         {
-            return ApiRequests.BadRequest($"incident '{id}' does not concern '{client}'");
+            if (existing.NoticeFor(client!) is not { } notice)
+            {
+                return ApiRequests.BadRequest($"incident '{id}' does not concern '{client}'");
+            }
+
+            // Refused before anything is recorded, as a second close is: the chain must not show a notice asked for
+            // that was never given.
+            if (notice.GivenAt is { } given)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: $"{client} had notice of incident {id} already ({given.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)})");
+            }
         }
 
         return await ChangeAsync(id, incidents, recorder, user, "incident-notice", how!, StatusCodes.Status200OK,

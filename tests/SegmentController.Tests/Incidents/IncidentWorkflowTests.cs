@@ -279,6 +279,38 @@ public sealed class IncidentWorkflowTests
         Assert.Equal(2, (await CliAsync(site, "val", "incident", "notice", id, "--client", "alpha", "--reason", "x")).Code);
     }
 
+    [Fact]
+    public async Task NoticeOrCloseAskedAgain_RefusedBeforeAnythingIsRecorded()
+    {
+        await using var site = new EvidenceSite(Directory.CreateTempSubdirectory("segctl-incident-again-").FullName);
+        await site.StartAsync();
+        var (code, output, error) = await CliAsync(site, "alice", "incident", "open", "--client", "beta", "--nature", "beta's call recordings copied to a USB stick");
+        Assert.True(code == 0, error);
+        var id = output.Split(' ')[1];
+        (code, _, error) = await CliAsync(site, "alice", "incident", "notice", id, "--client", "beta", "--reason", "phoned beta's SOC");
+        Assert.True(code == 0, error);
+        (code, _, error) = await CliAsync(site, "alice", "incident", "close", id, "--reason", "stick recovered, wiped");
+        Assert.True(code == 0, error);
+        var actions = OperatorActions(site);
+
+        using (var alice = site.Client("alice"))
+        {
+            using var notice = await alice.PostAsync($"api/v1/incidents/{id}/notice", Json("""{"client":"beta","reason":"phoned beta's SOC again"}"""));
+            Assert.Equal(HttpStatusCode.Conflict, notice.StatusCode);
+            Assert.Contains("had notice", await notice.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var close = await alice.PostAsync($"api/v1/incidents/{id}/close", Json("""{"reason":"closing again"}"""));
+            Assert.Equal(HttpStatusCode.Conflict, close.StatusCode);
+        }
+
+        // Neither refused request left a record saying it was asked for as if it had been done.
+        Assert.Equal(actions, OperatorActions(site));
+        var incident = site.Service<IncidentManager>().Incidents.Single(i => i.Id == id);
+        Assert.Single(incident.Timeline, e => e.Text.StartsWith("beta: notice given by other means", StringComparison.Ordinal));
+    }
+
+    private static int OperatorActions(EvidenceSite site) =>
+        StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.OperatorAction }).Count;
+
     private static void Configure(EvidenceSite site, NoticeReceiver receiver)
     {
         File.WriteAllText(Path.Combine(site.Directory, "alpha-hook.key"), "alpha-webhook-key\n");
