@@ -146,26 +146,41 @@ public sealed class IncidentManager : IFindingConsumer, IDisposable
                 {
                     // Not recorded means no incident yet: the finding and those after it wait, in order, for the next
                     // attempt — an incident (and its client's notice) is not lost to a store that is full for a while.
-                    _unrecorded.AddRange(pending.AsSpan(next));
-                    var excess = _unrecorded.Count - MaxUnrecordedFindings;
-                    if (excess > 0)
-                    {
-                        _unrecorded.RemoveRange(0, excess);
-                        Interlocked.Add(ref _unrecordedDropped, excess);
-                    }
-
+                    Wait(pending.AsSpan(next));
                     break;
                 }
+                catch (OperationCanceledException)
+                {
+                    Wait(pending.AsSpan(next));
+                    throw;
+                }
+                catch
+                {
+                    // A record the store can never take: the findings after it wait all the same.
+                    Wait(pending.AsSpan(next + 1));
+                    throw;
+                }
             }
-
-            _unrecordedCount = _unrecorded.Count;
         }
         finally
         {
+            _unrecordedCount = _unrecorded.Count;
             _gate.Release();
         }
 
         return toNotify.Values.ToArray();
+    }
+
+    /// <summary>Keeps findings waiting for their incident's record, the latest <see cref="MaxUnrecordedFindings"/> (the caller holds the gate).</summary>
+    private void Wait(ReadOnlySpan<Finding> findings)
+    {
+        _unrecorded.AddRange(findings);
+        var excess = _unrecorded.Count - MaxUnrecordedFindings;
+        if (excess > 0)
+        {
+            _unrecorded.RemoveRange(0, excess);
+            Interlocked.Add(ref _unrecordedDropped, excess);
+        }
     }
 
     /// <summary>Groups one finding into an incident and records it (the caller holds the gate).</summary>
