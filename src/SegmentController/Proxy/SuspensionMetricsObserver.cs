@@ -7,7 +7,12 @@ namespace SegmentController.Proxy;
 /// Puts the kill switch into metrics and logs: <c>segctl_client_suspended</c>,
 /// <c>segctl_killswitch_trips_total</c> and <c>segctl_killswitch_enforce_seconds{stage}</c>.
 /// </summary>
-internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
+/// <remarks>
+/// <c>segctl_client_suspended</c> has one series per client of the policy in force: a reload that adds a
+/// client gives it its value at once (1 under a site-wide suspension), and one that takes a client away
+/// takes its series too.
+/// </remarks>
+internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver, IDisposable
 {
     private readonly ControllerMetrics _metrics;
     private readonly Core.Policy.IPolicyProvider _policy;
@@ -15,6 +20,8 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
     private readonly Lock _lock = new();
     /// <summary>Scope → id of the suspension in force there, as the events told it.</summary>
     private readonly Dictionary<string, string> _suspendedScopes = new(StringComparer.Ordinal);
+    /// <summary>The clients that have a <c>segctl_client_suspended</c> series.</summary>
+    private readonly HashSet<string> _labelled = new(StringComparer.Ordinal);
 
     public SuspensionMetricsObserver(ControllerMetrics metrics, Core.Policy.IPolicyProvider policy, ILogger<SuspensionMetricsObserver> logger)
     {
@@ -24,9 +31,21 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
         _metrics = metrics;
         _policy = policy;
         _logger = logger;
-        foreach (var client in policy.Current.Clients)
+        lock (_lock)
         {
-            metrics.ClientSuspended.WithLabels(client.Id).Set(0);
+            Publish();
+        }
+
+        policy.PolicyChanged += OnPolicyChanged;
+    }
+
+    public void Dispose() => _policy.PolicyChanged -= OnPolicyChanged;
+
+    private void OnPolicyChanged(object? sender, Core.Policy.SitePolicy changed)
+    {
+        lock (_lock)
+        {
+            Publish();
         }
     }
 
@@ -191,10 +210,19 @@ internal sealed partial class SuspensionMetricsObserver : ISuspensionObserver
 
     private void Publish()
     {
+        // The policy in force, not an event's: two reloads at once may raise their events out of order.
+        var policy = _policy.Current;
         var all = _suspendedScopes.ContainsKey(SuspensionNames.AllClients);
-        foreach (var client in _policy.Current.Clients)
+        foreach (var client in policy.Clients)
         {
+            _labelled.Add(client.Id);
             _metrics.ClientSuspended.WithLabels(client.Id).Set(all || _suspendedScopes.ContainsKey(client.Id) ? 1 : 0);
+        }
+
+        foreach (var gone in _labelled.Where(id => policy.FindClient(id) is null).ToArray())
+        {
+            _metrics.ClientSuspended.RemoveLabelled(gone);
+            _labelled.Remove(gone);
         }
     }
 
