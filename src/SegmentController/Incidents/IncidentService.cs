@@ -11,7 +11,9 @@ namespace SegmentController.Incidents;
 /// Runs the incident manager inside <c>segctl run</c>: takes back the incidents recorded before a restart,
 /// groups findings into incidents, sends each new incident's notice without holding up the next finding,
 /// links the kill switch's measures to the open incidents of the clients concerned, and keeps
-/// <c>segctl_incidents_open{client}</c> and <c>segctl_incident_notice_due_timestamp_seconds{client}</c> current.
+/// <c>segctl_incidents_open{client}</c> and <c>segctl_incident_notice_due_timestamp_seconds{client}</c> current:
+/// one series per client of the policy in force, given at once to a client a reload adds and taken from one it
+/// takes away.
 /// </summary>
 internal sealed partial class IncidentService : BackgroundService
 {
@@ -23,6 +25,9 @@ internal sealed partial class IncidentService : BackgroundService
     private readonly ILogger<IncidentService> _logger;
     private readonly IncidentNotices _notices;
     private readonly TimeProvider _time;
+    private readonly Lock _publishing = new();
+    /// <summary>The clients that have a series in the incident gauges.</summary>
+    private readonly HashSet<string> _labelled = new(StringComparer.Ordinal);
     private long _dropped;
 
     public IncidentService(IncidentManager incidents, IncidentQueue queue, IncidentNotices notices, IEvidenceStore store, IPolicyProvider policy, ControllerMetrics metrics, TimeProvider time, ILogger<IncidentService> logger)
@@ -39,15 +44,24 @@ internal sealed partial class IncidentService : BackgroundService
         ArgumentNullException.ThrowIfNull(logger);
         (_incidents, _queue, _store, _policy, _metrics, _logger) = (incidents, queue, store, policy, metrics, logger);
         _incidents.IncidentChanged += (_, _) => Publish();
+        _policy.PolicyChanged += OnPolicyChanged;
     }
+
+    public override void Dispose()
+    {
+        _policy.PolicyChanged -= OnPolicyChanged;
+        base.Dispose();
+    }
+
+    private void OnPolicyChanged(object? sender, SitePolicy policy) => Publish();
+
+    /// <summary>How long findings whose incident the store refused wait before they are tried again, when no other work comes first.</summary>
+    public TimeSpan UnrecordedRetry { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Takes back the incidents recorded before this start before the host goes on to open the management
     /// listener: the operator API and <c>/metrics</c> never show a restarted controller without them.
     /// </summary>
-    /// <summary>How long findings whose incident the store refused wait before they are tried again, when no other work comes first.</summary>
-    public TimeSpan UnrecordedRetry { get; init; } = TimeSpan.FromSeconds(5);
-
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await RestoreAsync(cancellationToken).ConfigureAwait(false);
@@ -244,15 +258,36 @@ internal sealed partial class IncidentService : BackgroundService
 
     private void Publish()
     {
-        var incidents = _incidents.Incidents;
-        foreach (var client in _policy.Current.Clients)
+        // One at a time, each reading the incidents and the policy as they are when it runs: two changes
+        // published at once must not leave the gauges at the earlier one's values.
+        lock (_publishing)
         {
-            var open = incidents.Where(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client.Id, StringComparer.Ordinal)).ToArray();
-            _metrics.IncidentsOpen.WithLabels(client.Id).Set(open.Length);
-            // Closing an incident does not discharge its notices (they keep being sent): the deadline stays
-            // until the client has had notice, whatever the incident's status.
-            var due = incidents.Select(i => i.NoticeFor(client.Id)).Where(n => n is { GivenAt: null }).Select(n => (DateTimeOffset?)n!.DueAt).Min();
-            _metrics.IncidentNoticeDueSeconds.WithLabels(client.Id).Set(due is { } d ? d.ToUnixTimeMilliseconds() / 1000.0 : 0);
+            var incidents = _incidents.Incidents;
+            var policy = _policy.Current;
+
+            // A client a reload took away keeps its series while an incident is open for it or owes it its
+            // notice (the 8-hour rule outlives the policy); once neither holds, its series go.
+            var shown = policy.Clients.Select(c => c.Id)
+                .Concat(_labelled.Where(id => incidents.Any(i => i.Clients.Contains(id, StringComparer.Ordinal)
+                    && (i.Status == IncidentStatus.Open || i.NoticeFor(id) is { GivenAt: null }))))
+                .ToHashSet(StringComparer.Ordinal);
+            foreach (var client in shown)
+            {
+                _labelled.Add(client);
+                var open = incidents.Count(i => i.Status == IncidentStatus.Open && i.Clients.Contains(client, StringComparer.Ordinal));
+                _metrics.IncidentsOpen.WithLabels(client).Set(open);
+                // Closing an incident does not discharge its notices (they keep being sent): the deadline stays
+                // until the client has had notice, whatever the incident's status.
+                var due = incidents.Select(i => i.NoticeFor(client)).Where(n => n is { GivenAt: null }).Select(n => (DateTimeOffset?)n!.DueAt).Min();
+                _metrics.IncidentNoticeDueSeconds.WithLabels(client).Set(due is { } d ? d.ToUnixTimeMilliseconds() / 1000.0 : 0);
+            }
+
+            foreach (var gone in _labelled.Where(id => !shown.Contains(id)).ToArray())
+            {
+                _metrics.IncidentsOpen.RemoveLabelled(gone);
+                _metrics.IncidentNoticeDueSeconds.RemoveLabelled(gone);
+                _labelled.Remove(gone);
+            }
         }
     }
 
