@@ -146,7 +146,9 @@ internal sealed class OperatorApiClient : IDisposable
         try
         {
             using var response = await _http.SendAsync(request, cancellationToken);
-            return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            ThrowIfNoSuchCall(response.StatusCode, body, request.RequestUri);
+            return (response.StatusCode, body);
         }
         catch (HttpRequestException e)
         {
@@ -187,7 +189,9 @@ internal sealed class OperatorApiClient : IDisposable
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle.Token);
             if (!response.IsSuccessStatusCode || !string.Equals(response.Content.Headers.ContentType?.MediaType, "application/x-ndjson", StringComparison.OrdinalIgnoreCase))
             {
-                return (response.StatusCode, await response.Content.ReadAsStringAsync(idle.Token));
+                var body = await response.Content.ReadAsStringAsync(idle.Token);
+                ThrowIfNoSuchCall(response.StatusCode, body, request.RequestUri);
+                return (response.StatusCode, body);
             }
 
             await using var stream = await response.Content.ReadAsStreamAsync(idle.Token);
@@ -324,6 +328,40 @@ internal sealed class OperatorApiClient : IDisposable
         }
 
         return new IOException($"{address} unreachable: {cause}", e);
+    }
+
+    /// <summary>
+    /// A 404 that is not one of the API's own (an unknown client, incident, restore …: problem details with
+    /// their own title) means the path maps to nothing: the --url is not the management listener's root (a
+    /// URL ending in /api/v1, another service on that port), and every call would fail the same way.
+    /// </summary>
+    private void ThrowIfNoSuchCall(HttpStatusCode status, string body, Uri? requested)
+    {
+        if (status != HttpStatusCode.NotFound || ApiTitle(body) is not (null or "Not Found"))
+        {
+            return;
+        }
+
+        var call = requested is null ? "" : $" {new Uri(_http.BaseAddress!, requested).AbsolutePath}";
+        throw new IOException(
+            $"{_http.BaseAddress} serves no segctl operator API call{call} (HTTP 404): --url names the management listener itself "
+            + $"(as {DefaultUrl}), without /api/v1 or another path under it");
+    }
+
+    /// <summary>The title of a problem-details body; null when the body is none.</summary>
+    private static string? ApiTitle(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("title", out var title) && title.ValueKind == JsonValueKind.String
+                ? title.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static bool IsLoopback(Uri uri) =>

@@ -266,12 +266,6 @@ internal static class OperatorCommands
                 foreach (var path in paths)
                 {
                     var (status, body) = await api.SendAsync(HttpMethod.Get, path, null, cancellationToken);
-                    if (status == HttpStatusCode.NotFound)
-                    {
-                        await error.WriteLineAsync("segctl: this controller does not serve incidents (no incident manager runs in it)");
-                        return CliApplication.ExitError;
-                    }
-
                     if (status != HttpStatusCode.OK)
                     {
                         return Failed(status, body, error);
@@ -576,7 +570,7 @@ internal static class OperatorCommands
                 var detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
                 if (title is not null || detail is not null)
                 {
-                    message = $"{message} {title}: {detail}";
+                    message = detail is null ? $"{message} {title}" : $"{message} {title}: {detail}";
                 }
             }
         }

@@ -170,6 +170,22 @@ public sealed class OperatorCommandsTests : IAsyncLifetime
         Assert.DoesNotContain("certificate this machine does not trust", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("status")]
+    [InlineData("incidents")]
+    [InlineData("suspend", "alpha", "--reason", "x")]
+    [InlineData("audit", "list")]
+    public async Task UrlWithTheApiPath_Exits2SayingToNameTheListenerItself(params string[] args)
+    {
+        var url = new Uri(_site.Url, "api/v1").ToString();
+        var (code, output, error) = await InvokeAsync([.. args, "--url", url, "--api-key", _site.Keys["alice"]]);
+        Assert.Equal(CliApplication.ExitError, code);
+        Assert.Equal("", output);
+        Assert.Contains($"{url}/ serves no segctl operator API call", error, StringComparison.Ordinal);
+        Assert.Contains("without /api/v1", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not serve incidents", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ClearTextToNonLoopback_IsRefusedBeforeSending()
     {
