@@ -134,6 +134,7 @@ internal static class ControllerHost
         services.AddSingleton(policy);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => new ControllerMetrics(Prometheus.Metrics.NewCustomRegistry()));
+        services.AddSingleton<CounterSeries>();
         services.AddSingleton<VerificationHealth>();
         services.AddSingleton<FindingPipeline>();
         services.AddSingleton<IFindingSink>(sp => sp.GetRequiredService<FindingPipeline>());
@@ -154,6 +155,8 @@ internal static class ControllerHost
     {
         var metrics = app.Services.GetRequiredService<ControllerMetrics>();
         metrics.BuildInfo.WithLabels(Version).Set(1);
+        // Before the listener opens: the first scrape already has every counter's series at 0.
+        app.Services.GetRequiredService<CounterSeries>();
         // Open on purpose (Prometheus and supervisors do not authenticate); every other path is denied by default.
         app.MapMetrics("/metrics", metrics.Registry).AllowAnonymous().WithMetadata(ReadOnlyEndpoint.Instance);
         app.MapHealthChecks("/healthz", new HealthCheckOptions

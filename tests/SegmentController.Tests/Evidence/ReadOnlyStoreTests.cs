@@ -86,7 +86,7 @@ public sealed class ReadOnlyStoreTests : IDisposable
 
         await site.StartAsync();
         await EvidenceSite.WaitUntilAsync(
-            async () => (await site.MetricsAsync()).Contains("segctl_findings_total{rule=\"log-integrity-failure\"", StringComparison.Ordinal),
+            async () => System.Text.RegularExpressions.Regex.IsMatch(await site.MetricsAsync(), @"segctl_findings_total\{rule=""log-integrity-failure"",severity=""critical"",client=""none""\} [1-9]"),
             "log-integrity-failure on /metrics");
         var (status, sources) = await site.HealthAsync();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
@@ -114,7 +114,7 @@ public sealed class ReadOnlyStoreTests : IDisposable
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             Assert.False(sources["store"]);
             await EvidenceSite.WaitUntilAsync(
-                async () => (await site.MetricsAsync()).Contains("segctl_findings_total{rule=\"log-integrity-failure\"", StringComparison.Ordinal),
+                async () => System.Text.RegularExpressions.Regex.IsMatch(await site.MetricsAsync(), @"segctl_findings_total\{rule=""log-integrity-failure"",severity=""critical"",client=""none""\} [1-9]"),
                 "log-integrity-failure on /metrics");
             Assert.Single(StoreFile.Read(site.StorePath, new RecordQuery { Type = RecordTypes.PolicyLoad }));
         }

@@ -69,7 +69,7 @@ public sealed class StoreMaintenanceTests
         }
 
         await EvidenceSite.WaitUntilAsync(
-            async () => (await site.MetricsAsync()).Contains("segctl_findings_total{rule=\"log-integrity-failure\",severity=\"critical\",client=\"none\"}", StringComparison.Ordinal),
+            async () => System.Text.RegularExpressions.Regex.IsMatch(await site.MetricsAsync(), @"segctl_findings_total\{rule=""log-integrity-failure"",severity=""critical"",client=""none""\} [1-9]"),
             "log-integrity-failure on /metrics");
         var (status, sources) = await site.HealthAsync();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
