@@ -343,10 +343,12 @@ internal static class SnmpCommands
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         text.Append(inv, $"switch {inventory.Switch}: {inventory.Ports.Count} ports, {inventory.Vlans.Count} VLANs, {inventory.Fdb.Count} learned MACs\n\n");
-        text.Append(inv, $"{"IFINDEX",8}  {"NAME",-16} {"ADMIN",-6} {"OPER",-14} {"MODE",-6} {"VLAN",5}  {"TAGGED",-20} ALIAS\n");
+        // UNTAGGED: the VLANs a port egresses untagged besides VLAN (its PVID), as a hybrid port does.
+        text.Append(inv, $"{"IFINDEX",8}  {"NAME",-16} {"ADMIN",-6} {"OPER",-14} {"MODE",-6} {"VLAN",5}  {"UNTAGGED",-12} {"TAGGED",-20} ALIAS\n");
         foreach (var p in inventory.Ports)
         {
-            text.Append(inv, $"{p.IfIndex,8}  {p.Name,-16} {p.Admin,-6} {p.Oper,-14} {(p.Mode == PortMode.Trunk ? "trunk" : "access"),-6} {p.AccessVlan?.ToString(inv) ?? "-",5}  {string.Join(",", p.TaggedVlans),-20} {p.Alias}\n");
+            var untagged = p.UntaggedVlans.Count == 0 ? "-" : string.Join(",", p.UntaggedVlans);
+            text.Append(inv, $"{p.IfIndex,8}  {p.Name,-16} {p.Admin,-6} {p.Oper,-14} {(p.Mode == PortMode.Trunk ? "trunk" : "access"),-6} {p.AccessVlan?.ToString(inv) ?? "-",5}  {untagged,-12} {string.Join(",", p.TaggedVlans),-20} {p.Alias}\n");
         }
 
         text.Append(inv, $"\n{"VLAN",5}  NAME\n");

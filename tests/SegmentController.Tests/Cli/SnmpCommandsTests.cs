@@ -178,6 +178,19 @@ public sealed class SnmpCommandsTests(SnmpCliAgents agents) : IClassFixture<Snmp
     }
 
     [Fact]
+    public async Task InventoryTable_HybridPort_ShowsTheVlansItEgressesUntaggedBesidesItsPvid()
+    {
+        var (exit, output, error) = await RunAsync("snmp", "inventory", "--target", _sim.Target, "--community", "qbridge-hybrid", "--profile", "qbridge");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains(" UNTAGGED ", output, StringComparison.Ordinal);
+        var hybrid = Assert.Single(output.Split('\n'), l => l.Contains(" ge-0/0/1 ", StringComparison.Ordinal));
+        Assert.Matches(@"\btrunk\s+10\s+20\s", hybrid);
+        var access = Assert.Single(output.Split('\n'), l => l.Contains(" ge-0/0/3 ", StringComparison.Ordinal));
+        Assert.Matches(@"\baccess\s+20\s+-\s", access);
+    }
+
+    [Fact]
     public async Task CheckPolicyFile_FindingsAsJson_Exit1()
     {
         var policy = Path.Combine(_directory, "site.yaml");
