@@ -15,13 +15,15 @@ internal sealed class SnmpdAgent : IAsyncDisposable
 
     private readonly string _directory;
     private readonly string? _networkNamespace;
+    private readonly string? _proxy;
     private Process _process;
 
-    private SnmpdAgent(Process process, string directory, string address, int port, string? networkNamespace)
+    private SnmpdAgent(Process process, string directory, string address, int port, string? networkNamespace, string? proxy)
     {
         _process = process;
         _directory = directory;
         _networkNamespace = networkNamespace;
+        _proxy = proxy;
         Address = address;
         Port = port;
     }
@@ -35,16 +37,18 @@ internal sealed class SnmpdAgent : IAsyncDisposable
     /// <summary>
     /// Users: sha1/sha224/sha256/sha384/sha512 (authPriv with AES), sha256np (authNoPriv), md5des (legacy).
     /// <paramref name="engineId"/> is the text snmpd builds its engine id from (its <c>engineID</c> token).
+    /// <paramref name="proxy"/>, an snmpd <c>proxy</c> line's arguments (<c>-v 2c -c C HOST:PORT OID</c>), has
+    /// another agent answer a subtree, to every user and community, as one agent with snmpd's own MIBs.
     /// </summary>
-    public static async Task<SnmpdAgent> StartAsync(string address = "127.0.0.1", string? networkNamespace = null, string? engineId = null)
+    public static async Task<SnmpdAgent> StartAsync(string address = "127.0.0.1", string? networkNamespace = null, string? engineId = null, string? proxy = null)
     {
         var directory = Directory.CreateTempSubdirectory("segctl-snmpd-").FullName;
         SnmpdAgent? agent = null;
         try
         {
             var port = networkNamespace is null ? FreePort.Udp() : 161;
-            var process = await LaunchAsync(directory, address, port, networkNamespace, engineId);
-            agent = new SnmpdAgent(process, directory, address, port, networkNamespace);
+            var process = await LaunchAsync(directory, address, port, networkNamespace, engineId, proxy);
+            agent = new SnmpdAgent(process, directory, address, port, networkNamespace, proxy);
             await agent.WaitReadyAsync();
             return agent;
         }
@@ -73,11 +77,11 @@ internal sealed class SnmpdAgent : IAsyncDisposable
         await StopAsync();
         _process.Dispose();
         Directory.Delete(Path.Combine(_directory, "persist"), recursive: true);
-        _process = await LaunchAsync(_directory, Address, Port, _networkNamespace, engineId);
+        _process = await LaunchAsync(_directory, Address, Port, _networkNamespace, engineId, _proxy);
         await WaitReadyAsync();
     }
 
-    private static async Task<Process> LaunchAsync(string directory, string address, int port, string? networkNamespace, string? engineId)
+    private static async Task<Process> LaunchAsync(string directory, string address, int port, string? networkNamespace, string? engineId, string? proxy)
     {
         var config = Path.Combine(directory, "snmpd.conf");
         await File.WriteAllTextAsync(config, $"""
@@ -100,6 +104,7 @@ internal sealed class SnmpdAgent : IAsyncDisposable
             rwuser sha512 priv
             rwuser md5des priv
             rouser sha256np auth
+            {(proxy is null ? "" : $"proxy {proxy}")}
             """);
         var endpoint = address.Contains(':', StringComparison.Ordinal) ? $"udp6:[{address}]:{port}" : $"udp:{address}:{port}";
         var arguments = new List<string>();

@@ -8,13 +8,18 @@ namespace SegmentController.Snmp.Tests.Infrastructure;
 /// </summary>
 internal sealed class SnmpsimAgent : IAsyncDisposable
 {
+    /// <summary>The port snmpsimd listens on inside a network namespace (the namespace's own loopback).</summary>
+    public const int NamespacePort = 1161;
+
     private readonly Process _process;
     private readonly string _directory;
+    private readonly string? _networkNamespace;
 
-    private SnmpsimAgent(Process process, string directory, int port)
+    private SnmpsimAgent(Process process, string directory, int port, string? networkNamespace)
     {
         _process = process;
         _directory = directory;
+        _networkNamespace = networkNamespace;
         Port = port;
     }
 
@@ -28,7 +33,18 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
     public static Task<SnmpsimAgent> StartAsync(string? dataDirectory = null)
     {
         var files = Directory.GetFiles(dataDirectory ?? Path.Combine(AppContext.BaseDirectory, "Data"), "*.snmprec");
-        return StartAsync(files.Select(f => (Path.GetFileName(f), f)).ToArray(), [], Path.GetFileNameWithoutExtension(files[0]));
+        return StartAsync(files.Select(f => (Path.GetFileName(f), File.ReadAllText(f))).ToArray(), [], Path.GetFileNameWithoutExtension(files[0]), null);
+    }
+
+    /// <summary>
+    /// snmpsimd inside <paramref name="networkNamespace"/>, on its loopback at <see cref="NamespacePort"/>,
+    /// serving <paramref name="snmprec"/> to v2c community <paramref name="community"/>: reachable only from
+    /// the namespace (an snmpd there proxies a subtree to it), so it is nothing of the host's.
+    /// </summary>
+    public static Task<SnmpsimAgent> StartInNamespaceAsync(string networkNamespace, string community, string snmprec)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(networkNamespace);
+        return StartAsync([($"{community}.snmprec", snmprec)], [], community, networkNamespace);
     }
 
     /// <summary>
@@ -40,10 +56,10 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
     public static Task<SnmpsimAgent> StartCiscoV3Async()
     {
         var data = Path.Combine(AppContext.BaseDirectory, "Data");
-        var files = new List<(string, string)> { ("1.3.6.1.6.1.1.0/127.0.0.1.snmprec", Path.Combine(data, "cisco.snmprec")) };
+        var files = new List<(string, string)> { ("1.3.6.1.6.1.1.0/127.0.0.1.snmprec", File.ReadAllText(Path.Combine(data, "cisco.snmprec"))) };
         foreach (var file in Directory.GetFiles(data, "cisco@*.snmprec"))
         {
-            files.Add(($"vlan-{Path.GetFileNameWithoutExtension(file).Split('@')[1]}.snmprec", file));
+            files.Add(($"vlan-{Path.GetFileNameWithoutExtension(file).Split('@')[1]}.snmprec", File.ReadAllText(file)));
         }
 
         string[] v3 =
@@ -51,10 +67,10 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
             $"--v3-user={V3User}", $"--v3-auth-key={SnmpdAgent.AuthPass}", "--v3-auth-proto=SHA256",
             $"--v3-priv-key={SnmpdAgent.PrivPass}", "--v3-priv-proto=AES",
         ];
-        return StartAsync(files, v3, "vlan-1");
+        return StartAsync(files, v3, "vlan-1", null);
     }
 
-    private static async Task<SnmpsimAgent> StartAsync(IReadOnlyList<(string RelativePath, string Source)> files, IReadOnlyList<string> extraArguments, string probeCommunity)
+    private static async Task<SnmpsimAgent> StartAsync(IReadOnlyList<(string RelativePath, string Contents)> files, IReadOnlyList<string> extraArguments, string probeCommunity, string? networkNamespace)
     {
         var directory = Directory.CreateTempSubdirectory("segctl-snmpsim-").FullName;
         SnmpsimAgent? agent = null;
@@ -65,13 +81,13 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
             Directory.CreateDirectory(data);
             Directory.CreateDirectory(cache);
             var directories = new HashSet<string> { directory, data, cache };
-            foreach (var (relative, source) in files)
+            foreach (var (relative, contents) in files)
             {
                 var destination = Path.Combine(data, relative);
                 var parent = Path.GetDirectoryName(destination)!;
                 Directory.CreateDirectory(parent);
                 directories.Add(parent);
-                File.Copy(source, destination);
+                await File.WriteAllTextAsync(destination, contents);
             }
 
             // snmpsimd refuses to run as root; it drops to nobody, who must be able to read and write here.
@@ -83,13 +99,21 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
                 }
             }
 
-            var port = FreePort.Udp();
-            var info = new ProcessStartInfo("snmpsimd")
+            var port = networkNamespace is null ? FreePort.Udp() : NamespacePort;
+            var info = new ProcessStartInfo(networkNamespace is null ? "snmpsimd" : "ip")
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
+            if (networkNamespace is not null)
+            {
+                foreach (var argument in new[] { "netns", "exec", networkNamespace, "snmpsimd" })
+                {
+                    info.ArgumentList.Add(argument);
+                }
+            }
+
             foreach (var argument in new[]
             {
                 $"--data-dir={data}", $"--cache-dir={cache}", $"--agent-udpv4-endpoint=127.0.0.1:{port}",
@@ -104,7 +128,7 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
             process.ErrorDataReceived += (_, _) => { };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            agent = new SnmpsimAgent(process, directory, port);
+            agent = new SnmpsimAgent(process, directory, port, networkNamespace);
             await agent.WaitReadyAsync(probeCommunity);
             return agent;
         }
@@ -134,7 +158,10 @@ internal sealed class SnmpsimAgent : IAsyncDisposable
                 throw new InvalidOperationException($"snmpsimd exited with {_process.ExitCode}");
             }
 
-            var (code, _, _) = await ExternalProcess.RunAsync("snmpgetnext", ["-v2c", "-c", community, "-t", "1", "-r", "0", Target, "1.3"]);
+            string[] probe = ["snmpgetnext", "-v2c", "-c", community, "-t", "1", "-r", "0", Target, "1.3"];
+            var (code, _, _) = _networkNamespace is null
+                ? await ExternalProcess.RunAsync(probe[0], probe[1..])
+                : await ExternalProcess.RunAsync("ip", ["netns", "exec", _networkNamespace, .. probe]);
             if (code == 0)
             {
                 return;

@@ -23,7 +23,7 @@ public sealed class SwitchPortRetryTests : IDisposable
     [Fact]
     public async Task Run_SuspendedWhileTheSwitchHangs_PortShutByARetryOnceItAnswers_StoreAndLogSaySo()
     {
-        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        await using var sw = await SwitchNamespace.CreateAsync(("sgra1", 10), ("sgrb1", 20));
         var key = WriteOperatorKey();
         await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
@@ -66,7 +66,7 @@ public sealed class SwitchPortRetryTests : IDisposable
     [Fact]
     public async Task Status_WhileTheSwitchHangs_ShowsThePortBeingTriedAgain_OnceShut_ShowsTheRetryAsTheLastReassertion()
     {
-        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        await using var sw = await SwitchNamespace.CreateAsync(("sgra1", 10), ("sgrb1", 20));
         var key = WriteOperatorKey();
         await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
@@ -131,7 +131,7 @@ public sealed class SwitchPortRetryTests : IDisposable
     [Fact]
     public async Task Run_RestoredWhileTheSwitchHangs_PortBroughtUpByARetryOnceItAnswers_StoreAndLogSaySo()
     {
-        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        await using var sw = await SwitchNamespace.CreateAsync(("sgra1", 10), ("sgrb1", 20));
         var key = WriteOperatorKey();
         await using var segctl = SegctlProcess.Start("run", "--policy", WritePolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
         var management = await segctl.WaitForManagementAsync(TimeSpan.FromSeconds(60));
@@ -193,7 +193,7 @@ public sealed class SwitchPortRetryTests : IDisposable
     [Fact]
     public async Task Run_KilledWhileARestoresBringUpIsOwed_StartedAgain_PortBroughtUpAndRecordedUnderTheRestore()
     {
-        await using var sw = await SwitchNamespace.CreateAsync("sgra1", "sgrb1");
+        await using var sw = await SwitchNamespace.CreateAsync(("sgra1", 10), ("sgrb1", 20));
         var key = WriteOperatorKey();
         var policy = WritePolicy(sw.AgentAddress);
         string suspensionId;

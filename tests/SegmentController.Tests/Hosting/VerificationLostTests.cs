@@ -79,7 +79,7 @@ public sealed class VerificationLostTests : IDisposable
     [Fact]
     public async Task Run_SwitchStillUnreachableAfterARestore_SuspendedAgainAndNothingLiftedWhenItAnswers()
     {
-        await using var sw = await SwitchNamespace.CreateAsync("sgva1", "sgvb1");
+        await using var sw = await SwitchNamespace.CreateAsync(("sgva1", 10), ("sgvb1", 20));
         var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
         OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
         await using var segctl = SegctlProcess.Start("run", "--policy", WriteSwitchPolicy(sw.AgentAddress), "--management-listen", "127.0.0.1:0");
@@ -121,7 +121,7 @@ public sealed class VerificationLostTests : IDisposable
     [Fact]
     public async Task Run_SuspendedAgainWhileARestoreStillBringsPortsUp_ClientSuspendedStaysOne()
     {
-        await using var sw = await SwitchNamespace.CreateAsync("sgva1", "sgvb1");
+        await using var sw = await SwitchNamespace.CreateAsync(("sgva1", 10), ("sgvb1", 20));
         var keys = new Dictionary<string, string>(StringComparer.Ordinal) { ["olga"] = OperatorApiSite.NewKey() };
         OperatorApiSite.WriteKeys(Path.Combine(_dir, "api-keys"), keys, ("olga", "operator"));
         // The restore's wait on the hung switch (timeout times attempts) is the spell in which the test sees the
