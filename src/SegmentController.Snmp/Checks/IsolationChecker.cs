@@ -22,6 +22,13 @@ internal static class IsolationChecker
         var findings = new List<Finding>();
         var name = switchDefinition.Name;
         var allClientVlans = view.VlanOwners.Keys.ToHashSet();
+        var named = view.NamedPorts.Count();
+        if (inventory.Ports.Count == 0 && named > 0)
+        {
+            // Nothing to judge is no isolation shown: an agent whose view hides the profile's tables (or a wrong profile)
+            // would otherwise pass as a switch on which every policy port merely drifted away.
+            throw new SnmpException(SnmpErrorKind.InconsistentData, $"switch {name} reports no port at all, though the policy names {named} on it: the tables of its profile ({switchDefinition.Profile.ToString().ToLowerInvariant()}) are missing or hidden from these credentials");
+        }
 
         foreach (var port in inventory.Ports)
         {

@@ -50,6 +50,21 @@ public sealed class IsolationCheckTests(SnmpsimFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task SwitchAnsweringWithNoPortAtAll_WherePolicyNamesPorts_UnverifiedNeverJustDrift()
+    {
+        // An agent that answers but serves none of the tables the profile reads (a view that excludes BRIDGE-MIB,
+        // the wrong profile): no port can be judged, so no isolation is shown; that is no inventory, not drift.
+        var policy = TestPolicies.Site(TestPolicies.V2cSwitch("qbridge-sw1", fixture.Agent.Port, "walk-exceptions", SwitchProfile.QBridge));
+
+        var result = await new SiteAudit(TimeProvider.System).RunAsync(policy, null, CancellationToken.None);
+
+        var poll = Assert.Single(result.Switches);
+        Assert.False(poll.Reachable);
+        Assert.Contains("reports no port", poll.Error, StringComparison.Ordinal);
+        Assert.Equal([RuleIds.InsecureSnmp, RuleIds.SwitchUnreachable], result.Findings.Select(f => f.Rule).Order());
+    }
+
+    [Fact]
     public async Task CiscoSwitch_EachSeededViolation_FoundOncePerPort()
     {
         var result = await new SiteAudit(TimeProvider.System).RunAsync(Policy(), null, CancellationToken.None);

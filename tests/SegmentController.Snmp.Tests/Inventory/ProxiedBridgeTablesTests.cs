@@ -1,3 +1,4 @@
+using SegmentController.Core.Findings;
 using SegmentController.Core.Policy;
 using SegmentController.Snmp.Inventory;
 using SegmentController.Snmp.Polling;
@@ -10,7 +11,7 @@ namespace SegmentController.Snmp.Tests.Inventory;
 /// <summary>
 /// An access switch whose one agent is snmpd (real IF-MIB, real port control) proxying BRIDGE-MIB and
 /// Q-BRIDGE-MIB to another agent, as the lab switch is built: the qbridge profile reads each port under its
-/// real ifIndex and name, in its VLAN.
+/// real ifIndex and name, in its VLAN; the same switch with IF-MIB alone is never a verified switch.
 /// </summary>
 public sealed class ProxiedBridgeTablesTests
 {
@@ -84,5 +85,18 @@ public sealed class ProxiedBridgeTablesTests
         var poll = Assert.Single(result.Switches);
         Assert.True(poll.Reachable, poll.Error);
         Assert.Empty(result.Findings);
+    }
+
+    [Fact]
+    public async Task Audit_SnmpdWithIfMibAlone_WherePolicyNamesPorts_SwitchUnverified()
+    {
+        await using var ns = await SwitchNamespace.CreateAsync("swpa1", "swpa2", "swpb1");
+
+        var result = await new SiteAudit(TimeProvider.System).RunAsync(Policy(ns), null, CancellationToken.None);
+
+        var poll = Assert.Single(result.Switches);
+        Assert.False(poll.Reachable);
+        Assert.Contains("reports no port at all, though the policy names 3 on it", poll.Error, StringComparison.Ordinal);
+        Assert.Equal([RuleIds.SwitchUnreachable], result.Findings.Select(f => f.Rule));
     }
 }
