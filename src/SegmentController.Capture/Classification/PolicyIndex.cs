@@ -41,11 +41,18 @@ internal sealed class PolicyIndex
         _clientsHaveIpv4 = segments.Length > 0 && policy.Clients.Any(c => c.Segments.Any(s => s.Subnets.Any(n => n.BaseAddress.AddressFamily == AddressFamily.InterNetwork)));
         Warnings = warnings;
         Capture = policy.Controller.Capture;
+        SegmentTagOuter = Capture.SegmentTag == SegmentTag.Outer;
     }
 
     public SitePolicy Policy { get; }
 
     public CaptureSettings Capture { get; }
+
+    /// <summary>
+    /// True when the outermost tag of a stacked frame names the segment that sent it (<c>segment_tag: outer</c>):
+    /// the switch pushed it, and the tags inside are the host's own.
+    /// </summary>
+    public bool SegmentTagOuter { get; }
 
     public IReadOnlyList<string> ClientIds { get; }
 
@@ -56,6 +63,12 @@ internal sealed class PolicyIndex
 
     /// <summary>The segment carried on <paramref name="vlan"/>, <see cref="Owners.Infrastructure"/> or <see cref="Owners.Unknown"/>.</summary>
     public int VlanOwner(int vlan) => (uint)vlan < (uint)_vlanOwner.Length ? _vlanOwner[vlan] : Owners.Unknown;
+
+    /// <summary>
+    /// The VLAN that names the segment <paramref name="frame"/> was sent from (<c>segment_tag</c>): its innermost
+    /// tag, or on a site whose hosts choose the inner tags its outermost; 0 when untagged.
+    /// </summary>
+    public int SegmentVlan(in DecodedFrame frame) => SegmentTagOuter ? frame.OuterVlan : frame.InnerVlan;
 
     /// <summary>
     /// The segment whose subnet holds <paramref name="address"/> (longest prefix), or a special owner. An

@@ -205,12 +205,14 @@ internal sealed class ArpBindings
 
     /// <summary>
     /// The share a claim in <paramref name="frame"/> counts in: the outermost VLAN tag a client segment
-    /// names, else the shared remainder.
+    /// names, else the shared remainder. With <paramref name="outerTagOnly"/> (the outer tag names the
+    /// segment, and the tags inside it are the sender's own) only the outermost tag is looked at.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int ShareOf(in DecodedFrame frame)
+    public int ShareOf(in DecodedFrame frame, bool outerTagOnly = false)
     {
-        for (var i = 0; i < frame.VlanCount; i++)
+        var tags = outerTagOnly ? Math.Min(frame.VlanCount, 1) : frame.VlanCount;
+        for (var i = 0; i < tags; i++)
         {
             int vlan = frame.Vlans[i];
             if (_ownShare[vlan])

@@ -205,7 +205,9 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
     /// <remarks>
     /// Every tag of a tagged carrier must be a management VLAN, not the innermost alone: on a QinQ site the tags
     /// inside the one an access port pushes are the host's own, so a client's host could put a management VLAN
-    /// there (and a stack deeper than the tags kept hides what is beyond them).
+    /// there (and a stack deeper than the tags kept hides what is beyond them). Not the segment's tag alone either
+    /// (<see cref="PolicyIndex.SegmentVlan"/>): a switch sends its sessions on a management VLAN, and whichever
+    /// tag <c>segment_tag</c> names, one tag of a client's in the stack makes the carrier a client's frame.
     /// </remarks>
     private bool IsMirror(in DecodedFrame carrier)
     {
@@ -506,7 +508,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         flow.Generation = _generation;
         var rules = CaptureRules.None;
         var tagged = frame.VlanCount > 0;
-        var vlanOwner = tagged ? index.VlanOwner(frame.InnerVlan) : Owners.Unknown;
+        var vlanOwner = tagged ? index.VlanOwner(index.SegmentVlan(in frame)) : Owners.Unknown;
 
         // A stack deeper than any real QinQ is a hopping attempt even where the site runs QinQ. Priority
         // tags outside a VLAN tag count: a switch takes an outer VID 0 tag for its port's VLAN and may forward
@@ -624,7 +626,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             return false;
         }
 
-        if (_arpBindings.Conflicts(frame.InnerVlan, address, frame.ArpSenderMac, _lastFrameTicks, out var known))
+        // Bindings are held per segment VLAN: where hosts choose the inner tags, one keyed by an inner tag would let
+        // a host bind another segment's addresses first and have that segment's own hosts judged spoofers.
+        var vlan = _index.SegmentVlan(in frame);
+        if (_arpBindings.Conflicts(vlan, address, frame.ArpSenderMac, _lastFrameTicks, out var known))
         {
             return true;
         }
@@ -632,10 +637,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
         if (!known)
         {
             var named = _index.DirectAddressOwner(frame.Source) != Owners.Unknown;
-            var share = _arpBindings.ShareOf(in frame);
-            if (!_arpBindings.TryBind(frame.InnerVlan, address, frame.ArpSenderMac, named, share, _lastFrameTicks))
+            var share = _arpBindings.ShareOf(in frame, _index.SegmentTagOuter);
+            if (!_arpBindings.TryBind(vlan, address, frame.ArpSenderMac, named, share, _lastFrameTicks))
             {
-                NoteArpOverflow(share, share == ArpBindings.SharedRemainder ? frame.InnerVlan : share, _lastFrameTicks);
+                NoteArpOverflow(share, share == ArpBindings.SharedRemainder ? vlan : share, _lastFrameTicks);
             }
         }
 
@@ -803,7 +808,10 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             }
         }
 
-        for (var i = 0; i < frame.VlanCount; i++)
+        // Where the outer tag names the segment, the tags inside it are the sender's own: a host writing another
+        // client's VLAN there must not bring that client into its findings (and into a suspension).
+        var vlansNamingClients = index.SegmentTagOuter ? Math.Min(frame.VlanCount, 1) : frame.VlanCount;
+        for (var i = 0; i < vlansNamingClients; i++)
         {
             Add(index.ClientOf(index.VlanOwner(frame.Vlans[i])));
         }
@@ -818,7 +826,7 @@ internal sealed partial class CaptureAnalyzer : IFrameSink
             var upstreamOfSource = index.UpstreamClients(frame.Source);
             var upstreamOfDestination = index.UpstreamClients(frame.Destination);
             AddUpstream(upstreamOfSource, destinationClient);
-            AddUpstream(upstreamOfDestination, sourceClient >= 0 || frame.VlanCount == 0 ? sourceClient : index.ClientOf(index.VlanOwner(frame.InnerVlan)));
+            AddUpstream(upstreamOfDestination, sourceClient >= 0 || frame.VlanCount == 0 ? sourceClient : index.ClientOf(index.VlanOwner(index.SegmentVlan(in frame))));
             viaUpstream = upstreamOfSource.Length > 0 || upstreamOfDestination.Length > 0;
         }
 

@@ -16,6 +16,13 @@ public sealed record CaptureSettings
     public bool QinQ { get; init; }
 
     /// <summary>
+    /// Which tag of a stacked frame names the segment that sent it, on a site that runs QinQ: every rule that
+    /// attributes a frame to a segment reads that tag's VLAN. <see cref="Policy.SegmentTag.Outer"/> only
+    /// with <see cref="QinQ"/>.
+    /// </summary>
+    public SegmentTag SegmentTag { get; init; } = SegmentTag.Inner;
+
+    /// <summary>
     /// Where <c>segctl run</c> writes the first frames of each violating flow as a small pcap; null for
     /// <c>evidence/</c> beside the store's database file.
     /// </summary>

@@ -18,12 +18,12 @@ internal static class TestPolicy
     public const string InfraMac = "02:00:00:00:99:01";
     public const string ProxyMac = "02:00:00:00:99:05";
 
-    public static SitePolicy Create(bool qinq = false, string? upstreamHost = null, TimeSpan? silence = null) => new()
+    public static SitePolicy Create(bool qinq = false, string? upstreamHost = null, TimeSpan? silence = null, SegmentTag segmentTag = SegmentTag.Inner) => new()
     {
         Site = new SiteInfo { Id = "test-site", Name = "Test site" },
         Controller = new ControllerSettings
         {
-            Capture = new CaptureSettings { QinQ = qinq, Silence = silence ?? TimeSpan.FromSeconds(60), LossThreshold = 0.001 },
+            Capture = new CaptureSettings { QinQ = qinq, SegmentTag = segmentTag, Silence = silence ?? TimeSpan.FromSeconds(60), LossThreshold = 0.001 },
         },
         Infrastructure = new InfrastructureSettings
         {
@@ -76,6 +76,6 @@ internal static class TestPolicy
         ],
     };
 
-    public static PolicyIndex Index(bool qinq = false, TimeSpan? silence = null) =>
-        PolicyIndex.BuildAsync(Create(qinq, silence: silence), null, TimeSpan.FromSeconds(2), CancellationToken.None).GetAwaiter().GetResult();
+    public static PolicyIndex Index(bool qinq = false, TimeSpan? silence = null, SegmentTag segmentTag = SegmentTag.Inner) =>
+        PolicyIndex.BuildAsync(Create(qinq, silence: silence, segmentTag: segmentTag), null, TimeSpan.FromSeconds(2), CancellationToken.None).GetAwaiter().GetResult();
 }

@@ -48,6 +48,7 @@ public sealed class PolicyLoaderTests : IDisposable
         Assert.Equal(0.05, capture.LossThreshold);
         Assert.Equal(TimeSpan.FromMinutes(2), capture.Silence);
         Assert.True(capture.QinQ);
+        Assert.Equal(SegmentTag.Outer, capture.SegmentTag);
         Assert.Equal("/srv/segctl/evidence", capture.EvidenceDirectory);
         Assert.Equal(4096, capture.EvidenceMaxMiB);
         Assert.Equal(262_144, capture.ArpBindings);
@@ -289,6 +290,31 @@ public sealed class PolicyLoaderTests : IDisposable
     public void ArpBindingsOutOfRangeOrNotANumber_IsReportedAtItsValue(string value, string expected)
     {
         var result = Load(WithCapture($"arp_bindings: {value}"));
+
+        Assert.False(result.IsValid);
+        Assert.Equal(expected, Assert.Single(result.Errors).ToString());
+    }
+
+    [Theory]
+    [InlineData("qinq: true\n    segment_tag: inner", SegmentTag.Inner)]
+    [InlineData("qinq: false\n    segment_tag: inner", SegmentTag.Inner)]
+    [InlineData("qinq: true\n    segment_tag: outer", SegmentTag.Outer)]
+    public void SegmentTagWritten_IsTaken(string entries, SegmentTag expected)
+    {
+        var result = Load(WithCapture(entries));
+
+        Assert.True(result.IsValid, string.Join(Environment.NewLine, result.Errors));
+        Assert.Equal(expected, result.Policy!.Controller.Capture.SegmentTag);
+    }
+
+    [Theory]
+    [InlineData("qinq: false\n    segment_tag: outer", "test.yaml:5:18: 'segment_tag: outer' in capture needs 'qinq: true': a site without QinQ has one tag per frame (stacked tags are vlan-hopping there)")]
+    [InlineData("segment_tag: outer", "test.yaml:4:18: 'segment_tag: outer' in capture needs 'qinq: true': a site without QinQ has one tag per frame (stacked tags are vlan-hopping there)")]
+    [InlineData("qinq: true\n    segment_tag: service", "test.yaml:5:18: 'service' is not a valid value for 'segment_tag' in capture; use one of: inner, outer")]
+    [InlineData("qinq: true\n    segment_tag: [outer]", "test.yaml:5:18: 'segment_tag' in capture must be a single value, found a list")]
+    public void SegmentTagOuterWithoutQinQOrNotAChoice_IsReportedAtItsValue(string entries, string expected)
+    {
+        var result = Load(WithCapture(entries));
 
         Assert.False(result.IsValid);
         Assert.Equal(expected, Assert.Single(result.Errors).ToString());

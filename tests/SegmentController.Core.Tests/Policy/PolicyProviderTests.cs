@@ -109,6 +109,29 @@ public sealed class PolicyProviderTests : IDisposable
     }
 
     [Fact]
+    public void ReloadOfSegmentTag_PutInForceOnlyWithQinQ()
+    {
+        var provider = Open();
+        var original = File.ReadAllText(_path);
+        Assert.Equal(SegmentTag.Inner, provider.Current.Controller.Capture.SegmentTag);
+
+        File.WriteAllText(_path, original.Replace("    qinq: false\n", "    qinq: true\n    segment_tag: outer\n", StringComparison.Ordinal));
+        Assert.Empty(provider.Reload());
+        var outer = provider.Current;
+        Assert.Equal(SegmentTag.Outer, outer.Controller.Capture.SegmentTag);
+
+        // The QinQ setting taken away, 'outer' is refused and the last good policy stays in force.
+        File.WriteAllText(_path, original.Replace("    qinq: false\n", "    qinq: false\n    segment_tag: outer\n", StringComparison.Ordinal));
+        var error = Assert.Single(provider.Reload());
+        Assert.Matches(@"site\.yaml:\d+:18: 'segment_tag: outer' in capture needs 'qinq: true'", error);
+        Assert.Same(outer, provider.Current);
+
+        File.WriteAllText(_path, original);
+        Assert.Empty(provider.Reload());
+        Assert.Equal(SegmentTag.Inner, provider.Current.Controller.Capture.SegmentTag);
+    }
+
+    [Fact]
     public void TryOpen_BrokenFile_ReturnsNullAndErrors()
     {
         var provider = PolicyProvider.TryOpen(PolicyFiles.Broken("vlan-out-of-range.yaml"), out var errors);

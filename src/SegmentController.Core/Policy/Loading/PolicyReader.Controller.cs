@@ -9,7 +9,7 @@ internal sealed partial class PolicyReader
     private static readonly string[] ProxyKeys = ["listen", "certificate", "upstream_ca", "require_client_certificate", "client_ca"];
     private static readonly string[] ManagementKeys = ["listen", "certificate", "api_keys_file"];
     private static readonly string[] CertificateKeys = ["file", "key_file", "password"];
-    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq", "evidence_directory", "evidence_max_mib", "arp_bindings"];
+    private static readonly string[] CaptureKeys = ["interfaces", "loss_threshold", "silence", "qinq", "segment_tag", "evidence_directory", "evidence_max_mib", "arp_bindings"];
     private static readonly string[] CaptureInterfaceKeys = ["name", "snaplen", "buffer_mib", "filter", "promiscuous"];
     private static readonly string[] StoreKeys = ["path", "signing_key_file", "previous_signing_key_file", "checkpoint_interval"];
 
@@ -17,6 +17,12 @@ internal sealed partial class PolicyReader
     {
         ["suspend"] = VerificationLostAction.Suspend,
         ["alert"] = VerificationLostAction.Alert,
+    };
+
+    private static readonly Dictionary<string, SegmentTag> SegmentTags = new(StringComparer.Ordinal)
+    {
+        ["inner"] = SegmentTag.Inner,
+        ["outer"] = SegmentTag.Outer,
     };
 
     private ControllerSettings ReadController(YamlMap map)
@@ -149,12 +155,22 @@ internal sealed partial class PolicyReader
             };
         });
 
+        var qinq = _values.Bool(map, "qinq") ?? defaults.QinQ;
+        var segmentTag = _values.Choice(map, "segment_tag", SegmentTags) ?? defaults.SegmentTag;
+        if (segmentTag == SegmentTag.Outer && !qinq)
+        {
+            // Without QinQ a frame carries one tag, and a stack is vlan-hopping: 'outer' would change nothing a
+            // frame is judged by, and most likely means that 'qinq: true' was forgotten.
+            Diagnostics.Add(_values.Scalar(map, "segment_tag")!, "'segment_tag: outer' in capture needs 'qinq: true': a site without QinQ has one tag per frame (stacked tags are vlan-hopping there)");
+        }
+
         return new CaptureSettings
         {
             Interfaces = interfaces,
             LossThreshold = _values.Fraction(map, "loss_threshold") ?? defaults.LossThreshold,
             Silence = _values.Duration(map, "silence", TimeSpan.FromSeconds(1)) ?? defaults.Silence,
-            QinQ = _values.Bool(map, "qinq") ?? defaults.QinQ,
+            QinQ = qinq,
+            SegmentTag = segmentTag,
             EvidenceDirectory = Path(map, "evidence_directory"),
             EvidenceMaxMiB = _values.Int(map, "evidence_max_mib", 1, 1_048_576) ?? defaults.EvidenceMaxMiB,
             ArpBindings = _values.Int(map, "arp_bindings", CaptureSettings.MinArpBindings, CaptureSettings.MaxArpBindings) ?? defaults.ArpBindings,
