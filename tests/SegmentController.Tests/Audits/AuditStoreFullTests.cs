@@ -9,6 +9,7 @@ using SegmentController.Metrics;
 using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Storage;
 using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Infrastructure;
 
 namespace SegmentController.Tests.Audits;
 
@@ -26,9 +27,8 @@ public sealed class AuditStoreFullTests : IDisposable
     [Fact]
     public async Task AuditFailsAClientWhileTheStoreIsFull_NotRecordedButThatClientAloneIsSuspended()
     {
-        var mount = Path.Combine(_dir, "small");
-        Directory.CreateDirectory(mount);
-        Run("mount", $"-t tmpfs -o size=2m segctl-test {mount}");
+        var disk = FullDisk.Mount(_dir);
+        var mount = disk.Path;
         try
         {
             await using var store = await SqliteEvidenceStore.OpenAsync(new StoreOptions { Path = Path.Combine(mount, "segctl.db") }, _time, CancellationToken.None);
@@ -38,7 +38,7 @@ public sealed class AuditStoreFullTests : IDisposable
             using var engine = new SuspensionEngine(new FileSuspensionStateStore(Path.Combine(_dir, "suspension.state")), provider, [], [], [], [], _time);
             var runner = new AuditRunner([new AlphaOutOfCompliance()], store, new FindingPipeline(metrics, [], NullLogger<FindingPipeline>.Instance), _time);
             using var service = new AuditService(runner, provider, engine, store, metrics, _time, NullLogger<AuditService>.Instance);
-            await FillAsync(store);
+            await FullDisk.FillAsync(store);
 
             await Assert.ThrowsAsync<StoreUnavailableException>(() => service.RunAsync(null, AuditService.OnDemandTrigger, new Progress<string>(), CancellationToken.None));
 
@@ -55,34 +55,7 @@ public sealed class AuditStoreFullTests : IDisposable
         }
         finally
         {
-            Run("umount", mount);
-        }
-    }
-
-    private static async Task FillAsync(SqliteEvidenceStore store)
-    {
-        foreach (var size in new[] { 60 * 1024, 8 * 1024, 1024, 128 })
-        {
-            try
-            {
-                while (true)
-                {
-                    await store.AppendAsync(RecordTypes.Access, "alpha", new byte[size], CancellationToken.None);
-                }
-            }
-            catch (StoreUnavailableException)
-            {
-            }
-        }
-    }
-
-    private static void Run(string file, string arguments)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {arguments}: {process.StandardError.ReadToEnd()}");
+            disk.Dispose();
         }
     }
 

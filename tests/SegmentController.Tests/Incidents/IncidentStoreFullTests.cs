@@ -8,6 +8,7 @@ using SegmentController.Metrics;
 using SegmentController.Snmp.Tests.Infrastructure;
 using SegmentController.Storage;
 using SegmentController.Storage.Sqlite;
+using SegmentController.Tests.Infrastructure;
 using SegmentController.Tests.Evidence;
 
 namespace SegmentController.Tests.Incidents;
@@ -25,9 +26,8 @@ public sealed class IncidentStoreFullTests : IDisposable
     [Fact]
     public async Task StoreFullWhenAFindingIsQueued_IncidentOpenedOnceThereIsRoom_ItsClockFromTheObservation()
     {
-        var mount = Path.Combine(_dir, "small");
-        Directory.CreateDirectory(mount);
-        Run("mount", $"-t tmpfs -o size=2m segctl-test {mount}");
+        var disk = FullDisk.Mount(_dir);
+        var mount = disk.Path;
         try
         {
             var path = Path.Combine(mount, "segctl.db");
@@ -45,13 +45,13 @@ public sealed class IncidentStoreFullTests : IDisposable
             await service.StartAsync(CancellationToken.None);
             try
             {
-                await FillAsync(store);
+                await FullDisk.FillAsync(store);
                 var finding = Finding.Create(RuleIds.CrossClientFlow, ["alpha", "bravo"], "alpha talks to bravo", new Dictionary<string, object?>(StringComparer.Ordinal), DateTimeOffset.UtcNow.AddSeconds(-30));
                 await queue.OnFindingsAsync([finding], CancellationToken.None);
                 await EvidenceSite.WaitUntilAsync(() => Task.FromResult(manager.UnrecordedFindings == 1), "the finding waiting for its incident");
                 Assert.Empty(manager.Incidents);
 
-                Run("mount", $"-o remount,size=16m {mount}");
+                disk.Grow("16m");
                 await EvidenceSite.WaitUntilAsync(() => Task.FromResult(manager.Incidents.Count == 1), "the incident, once the store has room");
 
                 var incident = Assert.Single(manager.Incidents);
@@ -70,34 +70,7 @@ public sealed class IncidentStoreFullTests : IDisposable
         }
         finally
         {
-            Run("umount", mount);
-        }
-    }
-
-    private static async Task FillAsync(SqliteEvidenceStore store)
-    {
-        foreach (var size in new[] { 60 * 1024, 8 * 1024, 1024, 128 })
-        {
-            try
-            {
-                while (true)
-                {
-                    await store.AppendAsync(RecordTypes.Access, "alpha", new byte[size], CancellationToken.None);
-                }
-            }
-            catch (StoreUnavailableException)
-            {
-            }
-        }
-    }
-
-    private static void Run(string file, string arguments)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, arguments) { RedirectStandardError = true })!;
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {arguments}: {process.StandardError.ReadToEnd()}");
+            disk.Dispose();
         }
     }
 }
