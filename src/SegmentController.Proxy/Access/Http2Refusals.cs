@@ -60,7 +60,7 @@ internal sealed class Http2Refusals
             case StreamResetAbort when string.Equals(Field(fields, "error"), "PROTOCOL_ERROR", StringComparison.Ordinal):
                 // The trace identifier of an HTTP/2 request is "<connection id>:<stream id in hex>".
                 return Field(fields, "TraceIdentifier") is { } trace && trace.LastIndexOf(':') is > 0 and var colon ? (trace[..colon], true) : null;
-            case StreamError when exception is not null && RaisedStartingTheStream(exception) && IsProtocolError(exception):
+            case StreamError when exception is not null && IsProtocolError(exception) && RaisedStartingTheStream(exception):
                 return Field(fields, "ConnectionId") is { } id ? (id, true) : null;
             default:
                 return null;
