@@ -29,7 +29,13 @@ internal static class SnmpClientExtensions
             throw new SnmpException(SnmpErrorKind.ErrorStatus, $"{client.Target} answered {type} with {Name(status)}{culprit}");
         }
 
-        if (type != PduType.GetBulkRequest && response.VarBinds.Count != varBinds.Count)
+        if (type == PduType.GetBulkRequest)
+        {
+            // Its answer holds as many variables as the agent chose, each after the one before it in its slot.
+            return response.VarBinds;
+        }
+
+        if (response.VarBinds.Count != varBinds.Count)
         {
             throw new SnmpException(SnmpErrorKind.Protocol, $"{client.Target} answered {varBinds.Count} variables with {response.VarBinds.Count}");
         }
@@ -37,7 +43,7 @@ internal static class SnmpClientExtensions
         // RFC 3416 §4.2.1, 4.2.2, 4.2.5: a response names the variables asked, in order (GETNEXT the ones after
         // them). A value under another name is not the asked one's: taken for it, a read-back of one port would
         // report another's.
-        for (var i = 0; type != PduType.GetBulkRequest && i < varBinds.Count; i++)
+        for (var i = 0; i < varBinds.Count; i++)
         {
             var asked = varBinds[i].Oid;
             var got = response.VarBinds[i];
